@@ -1,0 +1,283 @@
+#pragma once
+// Traefik v3 dynamic configuration: the one model every provider produces and the proxy
+// compiles. Plain values, no behaviour; immutable once published in a snapshot.
+//
+// Names: inside a provider's fragment, names are bare ("myapp"); after merging (see
+// merge.hpp) every key is qualified "name@provider" and references are resolved.
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace portier::config {
+
+using Millis = std::chrono::milliseconds;
+
+// ---- HTTP ----------------------------------------------------------------------------------
+struct Domain {
+  std::string main;
+  std::vector<std::string> sans;
+  bool operator==(const Domain&) const = default;
+};
+
+struct RouterTls {
+  std::string cert_resolver;
+  std::string options;  // name of a tls.options entry; "" = default
+  std::vector<Domain> domains;
+  bool passthrough = false;  // TCP routers only
+  bool operator==(const RouterTls&) const = default;
+};
+
+struct HttpRouter {
+  std::string rule;
+  std::vector<std::string> entry_points;  // empty = all HTTP entrypoints
+  std::vector<std::string> middlewares;
+  std::string service;
+  int priority = 0;  // 0 = default (length of rule)
+  std::optional<RouterTls> tls;
+  std::string provider;
+  bool operator==(const HttpRouter&) const = default;
+};
+
+struct HttpServer {
+  std::string url;  // "http://127.0.11.2:8080"
+  int weight = 1;
+  bool operator==(const HttpServer&) const = default;
+};
+
+struct HealthCheck {
+  std::string scheme;  // "" = server's
+  std::string path = "/";
+  std::string method = "GET";
+  std::string hostname;
+  int port = 0;
+  int status = 0;  // 0 = any 2xx/3xx
+  Millis interval{30000};
+  Millis timeout{5000};
+  std::map<std::string, std::string> headers;
+  bool operator==(const HealthCheck&) const = default;
+};
+
+struct StickyCookie {
+  std::string name;  // "" = generated from the service name
+  bool secure = false;
+  bool http_only = false;
+  std::string same_site;
+  int max_age = 0;
+  bool operator==(const StickyCookie&) const = default;
+};
+
+struct LoadBalancer {
+  std::vector<HttpServer> servers;
+  bool pass_host_header = true;
+  std::optional<HealthCheck> health_check;
+  std::optional<StickyCookie> sticky_cookie;
+  std::string servers_transport;
+  Millis flush_interval{100};
+  bool operator==(const LoadBalancer&) const = default;
+};
+
+struct WeightedRef {
+  std::string name;
+  int weight = 1;
+  bool operator==(const WeightedRef&) const = default;
+};
+
+struct HttpService {
+  // Exactly one of these is set.
+  std::optional<LoadBalancer> load_balancer;
+  std::optional<std::vector<WeightedRef>> weighted;
+  std::string provider;
+  bool operator==(const HttpService&) const = default;
+};
+
+struct ServersTransport {
+  std::string server_name;
+  bool insecure_skip_verify = false;
+  std::vector<std::string> root_cas;
+  int max_idle_conns_per_host = 0;  // 0 = default
+  Millis dial_timeout{30000};
+  Millis response_header_timeout{0};  // 0 = none
+  Millis idle_conn_timeout{90000};
+  std::string provider;
+  bool operator==(const ServersTransport&) const = default;
+};
+
+// ---- Middlewares -----------------------------------------------------------------------------
+struct HeadersMw {
+  std::map<std::string, std::string> custom_request_headers;   // "" value removes
+  std::map<std::string, std::string> custom_response_headers;  // "" value removes
+  int64_t sts_seconds = 0;
+  bool sts_include_subdomains = false;
+  bool sts_preload = false;
+  bool force_sts_header = false;
+  bool frame_deny = false;
+  std::string custom_frame_options_value;
+  bool content_type_nosniff = false;
+  bool browser_xss_filter = false;
+  std::string custom_browser_xss_value;
+  std::string referrer_policy;
+  std::string content_security_policy;
+  std::string permissions_policy;
+  bool operator==(const HeadersMw&) const = default;
+};
+
+struct BufferingMw {
+  int64_t max_request_body_bytes = 0;  // 0 = unlimited
+  int64_t mem_request_body_bytes = 1048576;
+  int64_t max_response_body_bytes = 0;
+  int64_t mem_response_body_bytes = 1048576;
+  std::string retry_expression;
+  bool operator==(const BufferingMw&) const = default;
+};
+
+struct RedirectSchemeMw {
+  std::string scheme = "https";
+  std::string port;
+  bool permanent = false;
+  bool operator==(const RedirectSchemeMw&) const = default;
+};
+
+struct RedirectRegexMw {
+  std::string regex;
+  std::string replacement;
+  bool permanent = false;
+  bool operator==(const RedirectRegexMw&) const = default;
+};
+
+struct ChainMw {
+  std::vector<std::string> middlewares;
+  bool operator==(const ChainMw&) const = default;
+};
+
+struct StripPrefixMw {
+  std::vector<std::string> prefixes;
+  bool operator==(const StripPrefixMw&) const = default;
+};
+
+struct AddPrefixMw {
+  std::string prefix;
+  bool operator==(const AddPrefixMw&) const = default;
+};
+
+using MiddlewareSpec = std::variant<HeadersMw, BufferingMw, RedirectSchemeMw, RedirectRegexMw,
+                                    ChainMw, StripPrefixMw, AddPrefixMw>;
+
+struct Middleware {
+  MiddlewareSpec spec;
+  std::string provider;
+  bool operator==(const Middleware&) const = default;
+};
+
+// Traefik's type name of a middleware ("headers", "buffering", ...).
+const char* middleware_type(const MiddlewareSpec& spec);
+
+// ---- TCP / UDP -------------------------------------------------------------------------------
+struct TcpRouter {
+  std::string rule;  // HostSNI(`*`), HostSNIRegexp, ClientIP, ALPN
+  std::vector<std::string> entry_points;
+  std::string service;
+  int priority = 0;
+  std::optional<RouterTls> tls;
+  std::string provider;
+  bool operator==(const TcpRouter&) const = default;
+};
+
+struct TcpServer {
+  std::string address;  // "127.0.11.2:5432"
+  int weight = 1;
+  bool tls = false;
+  bool operator==(const TcpServer&) const = default;
+};
+
+struct TcpService {
+  std::vector<TcpServer> servers;
+  int proxy_protocol_version = 0;  // 0 = off
+  std::string provider;
+  bool operator==(const TcpService&) const = default;
+};
+
+struct UdpRouter {
+  std::vector<std::string> entry_points;
+  std::string service;
+  std::string provider;
+  bool operator==(const UdpRouter&) const = default;
+};
+
+struct UdpServer {
+  std::string address;
+  int weight = 1;
+  bool operator==(const UdpServer&) const = default;
+};
+
+struct UdpService {
+  std::vector<UdpServer> servers;
+  std::string provider;
+  bool operator==(const UdpService&) const = default;
+};
+
+// ---- TLS -------------------------------------------------------------------------------------
+struct TlsCertificate {
+  std::string cert_file;  // path or inline PEM (Traefik accepts both)
+  std::string key_file;
+  std::vector<std::string> stores;
+  bool operator==(const TlsCertificate&) const = default;
+};
+
+struct TlsOptions {
+  std::string min_version = "VersionTLS12";
+  std::string max_version;
+  std::vector<std::string> cipher_suites;
+  std::vector<std::string> curve_preferences;
+  std::vector<std::string> alpn_protocols;
+  bool sni_strict = false;
+  std::string provider;
+  bool operator==(const TlsOptions&) const = default;
+};
+
+struct TlsStore {
+  std::optional<TlsCertificate> default_certificate;
+  bool operator==(const TlsStore&) const = default;
+};
+
+// ---- The whole ------------------------------------------------------------------------------
+struct Dynamic {
+  struct Http {
+    std::map<std::string, HttpRouter> routers;
+    std::map<std::string, HttpService> services;
+    std::map<std::string, Middleware> middlewares;
+    std::map<std::string, ServersTransport> servers_transports;
+    bool operator==(const Http&) const = default;
+  } http;
+  struct Tcp {
+    std::map<std::string, TcpRouter> routers;
+    std::map<std::string, TcpService> services;
+    bool operator==(const Tcp&) const = default;
+  } tcp;
+  struct Udp {
+    std::map<std::string, UdpRouter> routers;
+    std::map<std::string, UdpService> services;
+    bool operator==(const Udp&) const = default;
+  } udp;
+  struct Tls {
+    std::vector<TlsCertificate> certificates;
+    std::map<std::string, TlsOptions> options;
+    std::map<std::string, TlsStore> stores;
+    bool operator==(const Tls&) const = default;
+  } tls;
+  bool operator==(const Dynamic&) const = default;
+};
+
+// A problem found by a provider or by validation, as /routes.json "errors" shows it.
+struct ConfigError {
+  std::string provider;  // "file", "docker", "internal"
+  std::string source;    // "/etc/portier/dynamic.yml" or "container web on unix:///..."
+  std::string label;     // YAML path or label key; may be empty
+  std::string message;
+  bool operator==(const ConfigError&) const = default;
+};
+
+}  // namespace portier::config

@@ -1,0 +1,117 @@
+#pragma once
+// portier.yml: Traefik v3's static configuration (the supported subset) plus the portier
+// blocks `infra`, `diagnostics`, `state`, `workers`. Loaded by static_loader.hpp.
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace portier::config {
+
+struct Infra {
+  std::string public_ipv4;
+  std::string public_ipv6;
+  std::string base_domain;
+  std::string cert_email;
+  std::string cf_dns_api_token;       // secret: never logged
+  std::string cf_dns_api_token_file;  // read at load time into cf_dns_api_token
+  std::vector<uint16_t> tcp_ports;
+  std::vector<uint16_t> udp_ports;
+  uint16_t http_port = 80;
+  uint16_t https_port = 443;
+  uint16_t dynamic_tcp_first = 0;  // 0 = no dynamic range
+  uint16_t dynamic_tcp_last = 0;
+};
+
+struct Redirection {
+  std::string to;  // target entrypoint name
+  std::string scheme = "https";
+  bool permanent = true;
+  int priority = 0;
+};
+
+struct EntryPoint {
+  enum class Protocol { tcp, udp };
+  std::string name;
+  std::string address;  // as written: "127.0.0.1:8080", ":80", "[::1]:443", ":53/udp"
+  std::string host;     // "" = all addresses
+  uint16_t port = 0;
+  Protocol protocol = Protocol::tcp;
+  std::optional<Redirection> redirection;  // http.redirections.entryPoint
+  bool tls = false;  // http.tls present: every router on it is a TLS router
+  std::string tls_cert_resolver;
+  std::vector<std::string> middlewares;  // http.middlewares
+  std::chrono::milliseconds read_timeout{60000};
+  std::chrono::milliseconds write_timeout{0};
+  std::chrono::milliseconds idle_timeout{180000};
+  std::chrono::milliseconds grace_timeout{10000};
+  std::chrono::milliseconds udp_timeout{3000};
+  std::vector<std::string> trusted_ips;  // forwardedHeaders.trustedIPs (CIDRs)
+  bool forwarded_insecure = false;       // forwardedHeaders.insecure
+  bool from_infra = false;
+};
+
+struct DnsChallenge {
+  std::string provider;  // "cloudflare"
+  std::vector<std::string> resolvers;
+  std::chrono::milliseconds delay_before_checks{0};
+  bool disable_checks = false;
+  bool disable_ans_checks = false;
+  bool require_all_rns = false;
+  std::chrono::milliseconds propagation_timeout{120000};
+};
+
+struct CertResolver {
+  std::string name;
+  std::string email;
+  std::string storage;  // acme.json path; "" = {state}/acme.json
+  std::string ca_server = "https://acme-v02.api.letsencrypt.org/directory";
+  std::vector<std::string> ca_certificates;
+  std::string key_type = "EC256";
+  std::optional<DnsChallenge> dns_challenge;
+};
+
+struct DockerProvider {
+  std::vector<std::string> endpoints;  // globs allowed: unix:///var/run/rediacc/docker-*.sock
+  bool exposed_by_default = true;
+  std::string default_rule = "Host(`{{ normalize .Name }}`)";
+  bool watch = true;
+  std::string network;
+  std::chrono::milliseconds grace_period{60000};
+};
+
+struct FileProvider {
+  std::string filename;
+  std::string directory;
+  bool watch = true;
+};
+
+struct LogConfig {
+  std::string level = "info";
+  std::string format = "text";
+};
+
+struct AccessLogConfig {
+  bool enabled = false;
+  std::string file_path;  // "" = stdout
+  std::string format = "common";
+};
+
+struct StaticConfig {
+  std::string source;  // file it was loaded from
+  Infra infra;
+  std::string diagnostics_address = "127.0.0.1:7111";
+  bool diagnostics_allow_public = false;
+  std::string state_directory = "/var/lib/portier";
+  int workers = 0;  // 0 = auto (one per core)
+  std::map<std::string, EntryPoint> entry_points;  // after infra expansion
+  std::map<std::string, CertResolver> cert_resolvers;
+  std::optional<DockerProvider> docker;
+  std::optional<FileProvider> file;
+  LogConfig log;
+  AccessLogConfig access_log;
+};
+
+}  // namespace portier::config
