@@ -36,7 +36,9 @@ struct EntryPoint {
   enum class Protocol { tcp, udp };
   std::string name;
   std::string address;  // as written: "127.0.0.1:8080", ":80", "[::1]:443", ":53/udp"
-  std::string host;     // "" = all addresses
+  // Addresses to bind, each with `port`. "" = all addresses. Entrypoints from `infra`
+  // tcp_ports/udp_ports carry every configured public address (IPv4 and IPv6).
+  std::vector<std::string> hosts;
   uint16_t port = 0;
   Protocol protocol = Protocol::tcp;
   std::optional<Redirection> redirection;  // http.redirections.entryPoint
