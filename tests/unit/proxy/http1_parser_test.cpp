@@ -1,0 +1,147 @@
+#include <catch2/catch.hpp>
+
+#include "proxy/http1_parser.hpp"
+
+using namespace portier::proxy;
+
+namespace {
+ParseOutcome req(std::string_view text, RequestHead& head, HttpLimits limits = {}) {
+  return parse_request_head(text, limits, head);
+}
+}  // namespace
+
+TEST_CASE("request head: simple GET with keep-alive") {
+  RequestHead h;
+  std::string text = "GET /a/b?x=1&y=2 HTTP/1.1\r\nHost: Example.com:8080\r\nX-A: 1\r\n\r\nNEXT";
+  auto r = req(text, h);
+  REQUIRE(r.status == ParseStatus::complete);
+  CHECK(h.method == "GET");
+  CHECK(h.path == "/a/b");
+  CHECK(h.query == "x=1&y=2");
+  CHECK(h.host == "Example.com:8080");
+  CHECK(h.keep_alive);
+  CHECK(h.body == BodyKind::none);
+  CHECK(h.head_size == text.size() - 4);
+  CHECK(h.headers.size() == 2);
+}
+
+TEST_CASE("request head: incomplete heads need more") {
+  RequestHead h;
+  CHECK(req("GET / HTTP/1.1\r\nHost: a\r\n", h).status == ParseStatus::need_more);
+  CHECK(req("GET / HT", h).status == ParseStatus::need_more);
+}
+
+TEST_CASE("request head: framing") {
+  RequestHead h;
+  REQUIRE(req("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 12\r\n\r\n", h).status == ParseStatus::complete);
+  CHECK(h.body == BodyKind::length);
+  CHECK(h.content_length == 12);
+  REQUIRE(req("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n", h).status == ParseStatus::complete);
+  CHECK(h.body == BodyKind::chunked);
+  REQUIRE(req("GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n", h).status == ParseStatus::complete);
+  CHECK(h.upgrade);
+  REQUIRE(req("GET / HTTP/1.0\r\n\r\n", h).status == ParseStatus::complete);
+  CHECK_FALSE(h.keep_alive);
+  REQUIRE(req("PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n", h).status == ParseStatus::complete);
+  CHECK(h.expect_continue);
+}
+
+TEST_CASE("request head: ambiguous or malformed requests are 400") {
+  RequestHead h;
+  const char* bad[] = {
+      "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -5\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5x\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: a\r\nX-Long: a\r\n b\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: a\r\nBad Name: x\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost : a\r\n\r\n",
+      "GET / HTTP/1.1\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+      "GET / HTTP/2.0\r\nHost: a\r\n\r\n",
+      "GET  / HTTP/1.1\r\nHost: a\r\n\r\n",
+      "GET / HTTP/1.1\nHost: a\r\n\r\n",
+  };
+  for (const char* text : bad) {
+    INFO(text);
+    auto r = req(text, h);
+    CHECK(r.status == ParseStatus::error);
+    CHECK(r.http_status == 400);
+  }
+}
+
+TEST_CASE("request head: limits give 414 and 431") {
+  RequestHead h;
+  HttpLimits limits;
+  limits.max_request_line = 64;
+  limits.max_header_bytes = 256;
+  limits.max_headers = 3;
+  std::string long_line = "GET /" + std::string(100, 'a') + " HTTP/1.1\r\nHost: a\r\n\r\n";
+  CHECK(req(long_line, h, limits).http_status == 414);
+  CHECK(req("GET /" + std::string(100, 'a'), h, limits).http_status == 414);
+  std::string big = "GET / HTTP/1.1\r\nHost: a\r\nX: " + std::string(300, 'b') + "\r\n\r\n";
+  CHECK(req(big, h, limits).http_status == 431);
+  std::string many = "GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n";
+  CHECK(req(many, h, limits).http_status == 431);
+}
+
+TEST_CASE("request head: absolute-form target") {
+  RequestHead h;
+  REQUIRE(req("GET http://Site.example/x?q HTTP/1.1\r\nHost: other\r\n\r\n", h).status == ParseStatus::complete);
+  CHECK(h.host == "Site.example");
+  CHECK(h.path == "/x");
+  CHECK(h.query == "q");
+}
+
+TEST_CASE("response head: framing by status and headers") {
+  ResponseHead r;
+  HttpLimits l;
+  REQUIRE(parse_response_head("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc", l, false, r).status == ParseStatus::complete);
+  CHECK(r.status == 200);
+  CHECK(r.body == BodyKind::length);
+  REQUIRE(parse_response_head("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n", l, true, r).status == ParseStatus::complete);
+  CHECK(r.body == BodyKind::none);
+  REQUIRE(parse_response_head("HTTP/1.1 204 No Content\r\n\r\n", l, false, r).status == ParseStatus::complete);
+  CHECK(r.body == BodyKind::none);
+  REQUIRE(parse_response_head("HTTP/1.0 200 OK\r\n\r\n", l, false, r).status == ParseStatus::complete);
+  CHECK(r.body == BodyKind::until_close);
+  CHECK_FALSE(r.keep_alive);
+  REQUIRE(parse_response_head("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", l, false, r).status == ParseStatus::complete);
+  CHECK(r.body == BodyKind::chunked);
+  CHECK(parse_response_head("HTTP/1.1 2x0 OK\r\n\r\n", l, false, r).status == ParseStatus::error);
+}
+
+TEST_CASE("chunked scanner: finds the end across arbitrary splits") {
+  std::string body = "5\r\nhello\r\n1;ext=1\r\n \r\n0\r\nTrailer: x\r\n\r\nNEXT";
+  for (size_t step = 1; step <= body.size(); ++step) {
+    ChunkedScanner s;
+    size_t pos = 0;
+    ChunkedScanner::Result res = ChunkedScanner::Result::more;
+    while (pos < body.size() && res == ChunkedScanner::Result::more) {
+      size_t used = 0;
+      res = s.feed(std::string_view(body).substr(pos, step), &used);
+      pos += used;
+    }
+    REQUIRE(res == ChunkedScanner::Result::done);
+    CHECK(body.substr(pos) == "NEXT");
+    CHECK(s.body_bytes() == 6);
+  }
+}
+
+TEST_CASE("chunked scanner: rejects invalid sizes and framing") {
+  const char* bad[] = {"zz\r\n", "5\r\nhelloXX", "\r\n", "1\nx\r\n", "12345678901234567\r\n", "-1\r\n"};
+  for (const char* b : bad) {
+    INFO(b);
+    ChunkedScanner s;
+    size_t used = 0;
+    CHECK(s.feed(b, &used) == ChunkedScanner::Result::error);
+  }
+}
+
+TEST_CASE("header tokens") {
+  CHECK(header_has_token("keep-alive, Upgrade", "upgrade"));
+  CHECK_FALSE(header_has_token("keep-alive", "close"));
+  CHECK(iequals("Content-Length", "content-length"));
+}
