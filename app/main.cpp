@@ -1,2 +1,72 @@
-#include <cstdio>
-int main() { std::puts("portier 0.1.0"); return 0; }
+// portier: the binary's entry point. Parses the command line, loads the static
+// configuration (exit 2 on any problem), and hands over to the command.
+#include <unistd.h>
+
+#include <iostream>
+#include <iterator>
+#include <map>
+
+#include "app/application.hpp"
+#include "app/check_command.hpp"
+#include "app/cli.hpp"
+#include "app/version.hpp"
+#include "config/infra_configure.hpp"
+#include "config/static_loader.hpp"
+#include "core/log.hpp"
+
+extern char** environ;
+
+namespace {
+
+std::map<std::string, std::string> environment() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string kv = *e;
+    auto eq = kv.find('=');
+    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return env;
+}
+
+int print_problems(const portier::core::Problems& problems) {
+  for (const auto& p : problems) std::cerr << "portier: " << p.to_string() << "\n";
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace portier;
+  std::string error;
+  auto cl = app::parse_command_line(argc, argv, &error);
+  if (!cl) {
+    std::cerr << "portier: " << error << "\n" << app::usage_text();
+    return 2;
+  }
+  switch (cl->command) {
+    case app::CommandLine::Command::version:
+      std::cout << "portier " << app::kVersion << "\n";
+      return 0;
+    case app::CommandLine::Command::help:
+      std::cout << app::usage_text();
+      return 0;
+    case app::CommandLine::Command::configure: {
+      std::string input((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+      auto problems = config::configure_infra(cl->config_path, input);
+      if (!problems.empty()) return print_problems(problems);
+      std::cout << "portier: updated infra block of " << cl->config_path << "\n";
+      return 0;
+    }
+    case app::CommandLine::Command::check:
+      return app::run_check(*cl, environment());
+    case app::CommandLine::Command::run:
+      break;
+  }
+  auto loaded = config::load_static_config_file(cl->config_path, cl->overrides, environment());
+  if (!loaded.ok()) return print_problems(loaded.problems);
+  core::LogLevel level;
+  if (core::parse_log_level(loaded.config.log.level, level)) core::set_log_level(level);
+  core::set_log_json(loaded.config.log.format == "json");
+  app::Application application(std::move(loaded.config));
+  return application.run();
+}

@@ -1,0 +1,207 @@
+#include "app/application.hpp"
+
+#include <thread>
+
+#include "app/sd_notify.hpp"
+#include "app/version.hpp"
+#include "config/dynamic_json.hpp"
+#include "config/rule.hpp"
+#include "core/log.hpp"
+
+namespace portier::app {
+namespace {
+
+int worker_count(const config::StaticConfig& cfg) {
+  if (cfg.workers > 0) return cfg.workers;
+  unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : static_cast<int>(n);
+}
+
+std::chrono::milliseconds grace_period(const config::StaticConfig& cfg) {
+  std::chrono::milliseconds grace{10000};
+  for (const auto& [name, ep] : cfg.entry_points) grace = std::max(grace, ep.grace_timeout);
+  return grace;
+}
+
+std::string check_rule(std::string_view rule, bool tcp) {
+  auto parsed = config::parse_rule(rule, tcp ? config::RuleKind::tcp : config::RuleKind::http);
+  return parsed.error;
+}
+
+}  // namespace
+
+Application::Application(config::StaticConfig cfg) : cfg_(std::move(cfg)) {}
+
+Application::~Application() {
+  if (proxy_) proxy_->stop();
+}
+
+int Application::run() {
+  proxy_ = std::make_unique<proxy::ProxyServer>(cfg_, worker_count(cfg_), proxy::ProxyLimits{});
+  rebuild();  // an empty configuration until providers speak: every request gets 404
+  if (cfg_.file) {
+    file_provider_ = std::make_unique<discovery::FileProvider>(
+        control_, *cfg_.file, [this](config::Fragment f) { on_fragment("file", std::move(f)); });
+    file_provider_->start();
+  }
+  // Let providers deliver their first state before traffic arrives.
+  control_.poll();
+
+  auto problems = proxy_->open_listeners();
+  if (!problems.empty()) {
+    for (const auto& p : problems) core::log_error(p);
+    return 1;
+  }
+  install_diagnostics();
+  if (auto err = diagnostics_.listen(cfg_.diagnostics_address); !err.empty()) {
+    core::log_error(err);
+    return 1;
+  }
+  proxy_->start();
+
+  signals_.add(SIGTERM);
+  signals_.add(SIGINT);
+  signals_.add(SIGHUP);
+  std::function<void(boost::system::error_code, int)> on_signal = [this, &on_signal](boost::system::error_code ec, int sig) {
+    if (ec) return;
+    if (sig == SIGHUP) {
+      core::log_info("SIGHUP: reloading providers");
+      if (file_provider_) {
+        file_provider_->stop();
+        file_provider_->start();
+      }
+      signals_.async_wait(on_signal);
+      return;
+    }
+    begin_shutdown();
+  };
+  signals_.async_wait(on_signal);
+
+  core::log_info("portier ", kVersion, " serving ", http_entry_points_summary(), "; diagnostics on ",
+                 cfg_.diagnostics_address);
+  sd_notify("READY=1\nSTATUS=serving");
+  control_.run();
+  proxy_->stop();
+  return exit_code_;
+}
+
+std::string Application::http_entry_points_summary() const {
+  std::string out;
+  for (const auto& [name, ep] : cfg_.entry_points) {
+    if (!out.empty()) out += ", ";
+    out += name + "=" + ep.address;
+  }
+  return out.empty() ? "no entrypoints" : out;
+}
+
+void Application::begin_shutdown() {
+  if (stopping_) return;
+  stopping_ = true;
+  core::log_info("shutting down: draining connections");
+  sd_notify("STOPPING=1");
+  signals_.cancel();
+  health_checker_.stop();
+  if (file_provider_) file_provider_->stop();
+  diagnostics_.stop();
+  proxy_->begin_drain();
+  wait_drained(std::chrono::steady_clock::now() + grace_period(cfg_));
+}
+
+void Application::wait_drained(std::chrono::steady_clock::time_point deadline) {
+  if (proxy_->active_connections() == 0 || std::chrono::steady_clock::now() >= deadline) {
+    if (proxy_->active_connections() > 0)
+      core::log_warn("grace period over: closing ", proxy_->active_connections(), " connections");
+    control_.stop();
+    return;
+  }
+  auto timer = std::make_shared<boost::asio::steady_timer>(control_, std::chrono::milliseconds(20));
+  timer->async_wait([this, timer, deadline](boost::system::error_code) { wait_drained(deadline); });
+}
+
+void Application::on_fragment(const std::string& provider, config::Fragment fragment) {
+  for (const auto& e : fragment.errors) {
+    bool known = false;
+    auto old = fragments_.find(provider);
+    if (old != fragments_.end())
+      known = std::find(old->second.errors.begin(), old->second.errors.end(), e) != old->second.errors.end();
+    if (!known) core::log_error(e.provider, " ", e.source, (e.label.empty() ? "" : " " + e.label), ": ", e.message);
+  }
+  fragments_[provider] = std::move(fragment);
+  rebuild();
+}
+
+void Application::rebuild() {
+  std::map<std::string, const config::Fragment*> inputs;
+  for (const auto& [name, f] : fragments_) inputs[name] = &f;
+  std::set<std::string> entry_points;
+  for (const auto& [name, ep] : cfg_.entry_points) entry_points.insert(name);
+  config::Merged merged = config::merge_providers(inputs, check_rule, entry_points);
+  if (runtime_ && merged == merged_) return;  // identical snapshots are not re-applied
+  std::vector<std::string> problems;
+  auto rc = proxy::compile_runtime(merged.dynamic, cfg_, health_registry_, &problems);
+  compile_errors_.clear();
+  for (auto& p : problems) {
+    core::log_error(p);
+    compile_errors_.push_back({"internal", "runtime", "", p});
+  }
+  merged_ = std::move(merged);
+  auto mutable_rc = std::const_pointer_cast<proxy::RuntimeConfig>(rc);
+  proxy_->publish(mutable_rc);
+  runtime_ = rc;
+  health_checker_.update(rc);
+  health_registry_.prune();
+  core::log_info("configuration applied: ", merged_.dynamic.http.routers.size(), " http routers, ",
+                 merged_.dynamic.http.services.size(), " services, ", merged_.errors.size(), " errors");
+}
+
+nlohmann::json Application::health_json() const {
+  size_t errors = merged_.errors.size() + compile_errors_.size();
+  nlohmann::json providers = nlohmann::json::array();
+  bool provider_down = false;
+  if (cfg_.file) {
+    std::string path = cfg_.file->filename.empty() ? cfg_.file->directory : cfg_.file->filename;
+    auto it = fragments_.find("file");
+    bool ok = it != fragments_.end();
+    providers.push_back({{"name", "file"}, {"endpoint", "file://" + path}, {"status", ok ? "connected" : "reconnecting"}});
+    provider_down |= !ok;
+  }
+  const auto& d = merged_.dynamic;
+  return {{"status", (errors > 0 || provider_down) ? "degraded" : "ok"},
+          {"version", kVersion},
+          {"uptime_seconds", std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_).count()},
+          {"routers", {{"http", d.http.routers.size()}, {"tcp", d.tcp.routers.size()}, {"udp", d.udp.routers.size()}}},
+          {"services", {{"http", d.http.services.size()}, {"tcp", d.tcp.services.size()}, {"udp", d.udp.services.size()}}},
+          {"auto_routes", !cfg_.infra.base_domain.empty() && cfg_.docker.has_value()},
+          {"providers", providers},
+          {"errors", errors}};
+}
+
+nlohmann::json Application::routes_json() const {
+  nlohmann::json j = config::routes_json(merged_);
+  if (runtime_) {
+    for (const auto& svc : runtime_->services) {
+      auto& servers = j["http"]["services"][svc.name]["servers"];
+      if (!servers.is_array()) continue;
+      for (auto& s : servers) {
+        for (const auto& u : svc.servers)
+          if (s.value("url", "") == u.url) s["healthy"] = u.health->healthy.load();
+      }
+    }
+  }
+  for (const auto& e : compile_errors_)
+    j["errors"].push_back({{"provider", e.provider}, {"source", e.source}, {"label", e.label}, {"message", e.message}});
+  return j;
+}
+
+void Application::install_diagnostics() {
+  auto json = [](nlohmann::json j) { return DiagResponse{200, "application/json", j.dump(2) + "\n"}; };
+  diagnostics_.route("/health", [this, json] { return json(health_json()); });
+  diagnostics_.route("/routes.json", [this, json] { return json(routes_json()); });
+  diagnostics_.route("/ports", [json] { return json({{"tcp", nlohmann::json::array()}, {"udp", nlohmann::json::array()}}); });
+  diagnostics_.route("/certificates", [json] { return json(nlohmann::json::array()); });
+  diagnostics_.route("/dynamic.yml", [this] {
+    return DiagResponse{200, "application/yaml", config::dynamic_yaml(merged_.dynamic)};
+  });
+}
+
+}  // namespace portier::app

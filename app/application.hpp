@@ -1,0 +1,58 @@
+#pragma once
+// The composition root of `portier run`: providers -> merged dynamic configuration ->
+// compiled snapshot -> proxy workers; diagnostics; signals and draining.
+// Everything here runs on the control thread (the thread that calls run()).
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "app/diagnostics_server.hpp"
+#include "config/dynamic_merge.hpp"
+#include "config/dynamic_yaml.hpp"
+#include "config/static_config.hpp"
+#include "discovery/file_provider.hpp"
+#include "proxy/health_checker.hpp"
+#include "proxy/proxy_server.hpp"
+
+namespace portier::app {
+
+class Application {
+ public:
+  explicit Application(config::StaticConfig cfg);
+  ~Application();
+  // Serves until SIGTERM/SIGINT, then drains. Returns the process exit code.
+  int run();
+
+ private:
+  void on_fragment(const std::string& provider, config::Fragment fragment);
+  void rebuild();
+  void install_diagnostics();
+  void begin_shutdown();
+  void wait_drained(std::chrono::steady_clock::time_point deadline);
+  nlohmann::json health_json() const;
+  nlohmann::json routes_json() const;
+  std::string http_entry_points_summary() const;
+
+  config::StaticConfig cfg_;
+  boost::asio::io_context control_{1};
+  boost::asio::signal_set signals_{control_};
+  std::unique_ptr<proxy::ProxyServer> proxy_;
+  proxy::HealthRegistry health_registry_;
+  proxy::HealthChecker health_checker_{control_};
+  DiagnosticsServer diagnostics_{control_};
+  std::unique_ptr<discovery::FileProvider> file_provider_;
+
+  std::map<std::string, config::Fragment> fragments_;  // provider -> latest fragment
+  config::Merged merged_;
+  std::vector<config::ConfigError> compile_errors_;
+  std::shared_ptr<const proxy::RuntimeConfig> runtime_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  int exit_code_ = 0;
+  bool stopping_ = false;
+};
+
+}  // namespace portier::app

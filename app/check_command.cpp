@@ -1,0 +1,50 @@
+#include "app/check_command.hpp"
+
+#include <iostream>
+
+#include "config/dynamic_json.hpp"
+#include "config/dynamic_merge.hpp"
+#include "config/dynamic_yaml.hpp"
+#include "config/rule.hpp"
+#include "config/static_loader.hpp"
+#include "core/atomic_file.hpp"
+
+namespace portier::app {
+
+int run_check(const CommandLine& cl, const std::map<std::string, std::string>& env) {
+  auto loaded = config::load_static_config_file(cl.config_path, cl.overrides, env);
+  if (!loaded.ok()) {
+    for (const auto& p : loaded.problems) std::cerr << "portier: " << p.to_string() << "\n";
+    return 2;
+  }
+  std::map<std::string, config::Fragment> fragments;
+  const auto& cfg = loaded.config;
+  if (cfg.file && !cfg.file->filename.empty()) {
+    std::string err;
+    auto text = core::read_file(cfg.file->filename, &err);
+    if (text) {
+      fragments["file"] = config::parse_dynamic_yaml(*text, cfg.file->filename);
+    } else {
+      fragments["file"].errors.push_back({"file", cfg.file->filename, "", err});
+    }
+  }
+  std::map<std::string, const config::Fragment*> inputs;
+  for (const auto& [k, v] : fragments) inputs[k] = &v;
+  std::set<std::string> entry_points;
+  for (const auto& [name, ep] : cfg.entry_points) entry_points.insert(name);
+  auto merged = config::merge_providers(
+      inputs, [](std::string_view rule, bool tcp) {
+        return config::parse_rule(rule, tcp ? config::RuleKind::tcp : config::RuleKind::http).error;
+      },
+      entry_points);
+  if (cl.format == "json") {
+    std::cout << config::routes_json(merged).dump(2) << "\n";
+  } else {
+    for (const auto& e : merged.errors)
+      std::cout << e.source << (e.label.empty() ? "" : " " + e.label) << ": " << e.message << "\n";
+    if (merged.errors.empty()) std::cout << cl.config_path << ": ok\n";
+  }
+  return merged.errors.empty() ? 0 : 1;
+}
+
+}  // namespace portier::app

@@ -1,0 +1,14 @@
+#pragma once
+// `portier check`: validates the static configuration, the file provider's dynamic
+// configuration and (later) compose labels, offline. Exit 0 when clean, 1 on errors, 2 when
+// the static configuration itself is broken.
+#include <map>
+#include <string>
+
+#include "app/cli.hpp"
+
+namespace portier::app {
+
+int run_check(const CommandLine& cl, const std::map<std::string, std::string>& env);
+
+}  // namespace portier::app

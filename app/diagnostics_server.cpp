@@ -1,0 +1,87 @@
+#include "app/diagnostics_server.hpp"
+
+#include "core/log.hpp"
+#include "proxy/http1_parser.hpp"
+#include "proxy/http_errors.hpp"
+#include "proxy/io_buffer.hpp"
+
+namespace portier::app {
+
+using proxy::use_tuple;
+
+std::string DiagnosticsServer::listen(const std::string& address) {
+  size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return "diagnostics address \"" + address + "\" needs host:port";
+  std::string host = address.substr(0, colon);
+  if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(host.empty() ? "127.0.0.1" : host, ec);
+  if (ec) return "diagnostics address \"" + address + "\": invalid host";
+  int port = std::atoi(address.c_str() + colon + 1);
+  asio::ip::tcp::endpoint ep(addr, static_cast<uint16_t>(port));
+  acceptor_.open(ep.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(ep, ec);
+  if (!ec) acceptor_.listen(64, ec);
+  if (ec) return "diagnostics " + address + ": " + ec.message();
+  asio::co_spawn(io_, accept_loop(), asio::detached);
+  return {};
+}
+
+void DiagnosticsServer::stop() {
+  boost::system::error_code ec;
+  acceptor_.close(ec);
+}
+
+proxy::awaitable<void> DiagnosticsServer::accept_loop() {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor_.async_accept(use_tuple);
+    if (ec) {
+      if (!acceptor_.is_open()) co_return;
+      continue;
+    }
+    asio::co_spawn(io_, serve(std::move(socket)), asio::detached);
+  }
+}
+
+proxy::awaitable<void> DiagnosticsServer::serve(asio::ip::tcp::socket socket) {
+  asio::steady_timer deadline(io_);
+  deadline.expires_after(std::chrono::seconds(10));
+  deadline.async_wait([&socket](boost::system::error_code ec) {
+    if (!ec) socket.close(ec);
+  });
+  proxy::IoBuffer buf;
+  proxy::RequestHead head;
+  std::string out;
+  for (;;) {
+    auto [ec, n] = co_await socket.async_read_some(buf.prepare(4096, 65536), use_tuple);
+    if (ec) co_return;
+    buf.commit(n);
+    auto r = proxy::parse_request_head(buf.readable(), proxy::HttpLimits{}, head);
+    if (r.status == proxy::ParseStatus::need_more) continue;
+    if (r.status == proxy::ParseStatus::error) {
+      out = proxy::error_response(r.http_status, true);
+      break;
+    }
+    DiagResponse resp;
+    auto it = handlers_.find(std::string(head.path));
+    if (head.method != "GET" && head.method != "HEAD") {
+      resp = {405, "text/plain", "method not allowed\n"};
+    } else if (it == handlers_.end()) {
+      resp = {404, "text/plain", "404 page not found\n"};
+    } else {
+      resp = it->second();
+    }
+    out = proxy::status_line(resp.status);
+    out += "Content-Type: " + resp.content_type + "\r\nContent-Length: " + std::to_string(resp.body.size()) +
+           "\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n";
+    if (head.method != "HEAD") out += resp.body;
+    break;
+  }
+  co_await asio::async_write(socket, asio::buffer(out), use_tuple);
+  boost::system::error_code ignored;
+  socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  deadline.cancel();
+}
+
+}  // namespace portier::app

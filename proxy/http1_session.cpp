@@ -1,0 +1,510 @@
+#include "proxy/http1_session.hpp"
+
+#include <unistd.h>
+
+#include <array>
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
+#include "core/log.hpp"
+#include "proxy/http_errors.hpp"
+
+namespace portier::proxy {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+const std::string& local_hostname() {
+  static const std::string name = [] {
+    char buf[256] = {};
+    ::gethostname(buf, sizeof buf - 1);
+    return std::string(buf);
+  }();
+  return name;
+}
+
+bool is_hop_by_hop(std::string_view name, std::string_view connection) {
+  static constexpr std::array<std::string_view, 9> kHop = {
+      "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
+      "upgrade", "proxy-authenticate", "proxy-authorization"};
+  for (auto h : kHop)
+    if (iequals(name, h)) return true;
+  return !connection.empty() && header_has_token(connection, name);
+}
+
+bool is_forwarding_header(std::string_view name) {
+  return iequals(name, "x-forwarded-for") || iequals(name, "x-forwarded-proto") ||
+         iequals(name, "x-forwarded-host") || iequals(name, "x-forwarded-port") ||
+         iequals(name, "x-forwarded-server") || iequals(name, "x-real-ip");
+}
+
+std::string_view find_header(const std::vector<HeaderField>& headers, std::string_view name) {
+  for (const auto& h : headers)
+    if (iequals(h.name, name)) return h.value;
+  return {};
+}
+
+std::string_view cookie_value(std::string_view cookies, std::string_view name) {
+  while (!cookies.empty()) {
+    size_t semi = cookies.find(';');
+    std::string_view item = cookies.substr(0, semi);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    if (item.size() > name.size() && item.substr(0, name.size()) == name && item[name.size()] == '=')
+      return item.substr(name.size() + 1);
+    if (semi == std::string_view::npos) break;
+    cookies.remove_prefix(semi + 1);
+  }
+  return {};
+}
+
+void append_header(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name).append(": ").append(value).append("\r\n");
+}
+
+}  // namespace
+
+Http1Session::Http1Session(Worker& worker, tcp::socket socket, std::shared_ptr<const ListenerInfo> info)
+    : worker_(worker), socket_(std::move(socket)), info_(std::move(info)), watchdog_(socket_.get_executor()) {
+  error_code ec;
+  auto remote = socket_.remote_endpoint(ec);
+  if (!ec) {
+    client_addr_ = remote.address();
+    if (client_addr_.is_v6() && client_addr_.to_v6().is_v4_mapped())
+      client_addr_ = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, client_addr_.to_v6());
+    client_ip_ = client_addr_.to_string();
+  }
+  socket_.set_option(tcp::no_delay(true), ec);
+  watchdog_.watch(&socket_);
+  worker_.register_session(this);
+}
+
+Http1Session::~Http1Session() { worker_.unregister_session(this); }
+
+void Http1Session::cancel_if_idle() {
+  if (idle_) {
+    error_code ec;
+    socket_.cancel(ec);
+  }
+}
+
+awaitable<void> Http1Session::run() {
+  RequestHead head;
+  for (;;) {
+    if (worker_.draining()) break;
+    if (!co_await read_head(head)) break;
+    if (co_await serve(head) == Outcome::close) break;
+  }
+  error_code ec;
+  socket_.shutdown(tcp::socket::shutdown_send, ec);
+  socket_.close(ec);
+}
+
+// Waits for the next request head. Idle keep-alive time is bounded by the entrypoint's
+// idleTimeout and holds no buffer; once bytes arrive, the head must complete within the
+// header timeout.
+awaitable<bool> Http1Session::read_head(RequestHead& head) {
+  const auto& limits = worker_.limits();
+  if (in_.empty()) {
+    idle_ = true;
+    in_.release_if_empty();
+    watchdog_.arm(info_->entry_point.idle_timeout);
+    auto [ec] = co_await socket_.async_wait(tcp::socket::wait_read, use_tuple);
+    idle_ = false;
+    if (ec || worker_.draining()) co_return false;
+  }
+  idle_ = false;
+  watchdog_.arm(limits.header_timeout);
+  for (;;) {
+    if (!in_.empty()) {
+      ParseOutcome r = parse_request_head(in_.readable(), limits.http, head);
+      if (r.status == ParseStatus::complete) {
+        watchdog_.disarm();
+        co_return true;
+      }
+      if (r.status == ParseStatus::error) {
+        core::log_debug("bad request from ", client_ip_, ": ", r.reason);
+        co_await send_error(r.http_status, true);
+        co_return false;
+      }
+    }
+    auto [ec, n] = co_await socket_.async_read_some(in_.prepare(4096, limits.http.max_header_bytes + 4096), use_tuple);
+    if (ec) {
+      if (watchdog_.expired() && !in_.empty()) co_await send_error(408, true);
+      co_return false;
+    }
+    in_.commit(n);
+  }
+}
+
+awaitable<Http1Session::Outcome> Http1Session::serve(RequestHead& head) {
+  if (info_->redirect_target) co_return co_await redirect(head);
+  std::shared_ptr<const RuntimeConfig> rc = worker_.config();  // pinned for this exchange
+  std::string host = normalize_host(head.host);
+  RequestView view{head.method, host, head.path, head.query, head.headers, client_addr_};
+  const RouteRuntime* route = rc ? rc->route(info_->entry_index, info_->tls, view) : nullptr;
+  if (!route) {
+    // The body (if any) is not read: close unless there is none.
+    in_.consume(head.head_size);
+    co_return co_await send_error(404, head.body != BodyKind::none);
+  }
+  co_return co_await forward(head, *rc, *route);
+}
+
+awaitable<Http1Session::Outcome> Http1Session::redirect(const RequestHead& head) {
+  const auto& to = *info_->redirect_target;
+  const auto& r = *info_->entry_point.redirection;
+  std::string host = std::string(head.host);
+  if (!host.empty() && host.front() == '[') {
+    host = host.substr(0, host.find(']') + 1);
+  } else if (auto colon = host.find(':'); colon != std::string::npos) {
+    host.resize(colon);
+  }
+  bool default_port = (r.scheme == "https" && to.port == 443) || (r.scheme == "http" && to.port == 80);
+  std::string location = r.scheme + "://" + host + (default_port ? "" : ":" + std::to_string(to.port)) +
+                         std::string(head.path) + (head.query.empty() ? "" : "?" + std::string(head.query));
+  int status = r.permanent ? (head.method == "GET" ? 301 : 308) : (head.method == "GET" ? 302 : 307);
+  bool close = head.body != BodyKind::none || !head.keep_alive;
+  std::string out = status_line(status);
+  append_header(out, "Location", location);
+  append_header(out, "Content-Length", "0");
+  if (close) append_header(out, "Connection", "close");
+  out += "\r\n";
+  in_.consume(head.head_size);
+  watchdog_.arm(worker_.limits().body_timeout);
+  auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(out), use_tuple);
+  co_return (ec || close) ? Outcome::close : Outcome::keep_alive;
+}
+
+awaitable<Http1Session::Outcome> Http1Session::send_error(int status, bool close) {
+  std::string out = error_response(status, close);
+  watchdog_.arm(worker_.limits().body_timeout);
+  auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(out), use_tuple);
+  if (close || ec) co_return Outcome::close;
+  co_return Outcome::keep_alive;
+}
+
+const UpstreamServer* Http1Session::pick_server(const RequestHead& head, const RuntimeConfig& rc,
+                                                uint32_t service_index, bool* fresh_cookie) {
+  const ServiceRuntime& svc = rc.services[service_index];
+  *fresh_cookie = false;
+  if (svc.sticky) {
+    std::string_view wanted = cookie_value(find_header(head.headers, "cookie"), svc.sticky->name);
+    if (!wanted.empty()) {
+      for (const auto& s : svc.servers)
+        if (s.cookie_value == wanted && s.health->healthy.load(std::memory_order_relaxed)) return &s;
+    }
+    *fresh_cookie = true;
+  }
+  size_t n = svc.schedule.size();
+  for (size_t tries = 0; tries < n; ++tries) {
+    uint32_t slot = worker_.next_rr(service_index, rc.generation) % n;
+    const UpstreamServer& s = svc.servers[svc.schedule[slot]];
+    if (s.health->healthy.load(std::memory_order_relaxed)) return &s;
+  }
+  return nullptr;
+}
+
+bool Http1Session::trusted_client() const {
+  const auto& ep = info_->entry_point;
+  if (ep.forwarded_insecure) return true;
+  for (const auto& cidr : ep.trusted_ips) {
+    error_code ec;
+    if (cidr.find('/') == std::string::npos) {
+      if (boost::asio::ip::make_address(cidr, ec) == client_addr_ && !ec) return true;
+      continue;
+    }
+    if (client_addr_.is_v4()) {
+      auto net = boost::asio::ip::make_network_v4(cidr, ec);
+      if (!ec && net.canonical() == boost::asio::ip::network_v4(client_addr_.to_v4(), net.prefix_length()).canonical())
+        return true;
+    } else {
+      auto net = boost::asio::ip::make_network_v6(cidr, ec);
+      if (!ec && net.canonical() == boost::asio::ip::network_v6(client_addr_.to_v6(), net.prefix_length()).canonical())
+        return true;
+    }
+  }
+  return false;
+}
+
+std::string Http1Session::upstream_head(const RequestHead& head, const ServiceRuntime& svc,
+                                        const UpstreamServer& server) const {
+  std::string out;
+  out.reserve(head.head_size + 256);
+  out.append(head.method).append(" ").append(server.path_prefix);
+  if (head.target.front() == '/') {
+    out.append(head.target);
+  } else {
+    out.append(head.path);
+    if (!head.query.empty()) out.append("?").append(head.query);
+  }
+  out.append(" HTTP/1.1\r\n");
+  append_header(out, "Host", svc.pass_host_header && !head.host.empty() ? head.host : std::string_view(server.authority));
+  bool trusted = trusted_client();
+  std::string_view prior_xff;
+  for (const auto& h : head.headers) {
+    if (is_hop_by_hop(h.name, head.connection) || iequals(h.name, "host") ||
+        iequals(h.name, "content-length") || iequals(h.name, "expect"))
+      continue;
+    if (is_forwarding_header(h.name)) {
+      if (!trusted) continue;
+      if (iequals(h.name, "x-forwarded-for")) {
+        prior_xff = h.value;
+        continue;
+      }
+    }
+    append_header(out, h.name, h.value);
+  }
+  std::string xff = prior_xff.empty() ? client_ip_ : std::string(prior_xff) + ", " + client_ip_;
+  append_header(out, "X-Forwarded-For", xff);
+  bool tls = info_->tls;
+  if (!trusted || find_header(head.headers, "x-forwarded-proto").empty())
+    append_header(out, "X-Forwarded-Proto", head.upgrade ? (tls ? "wss" : "ws") : (tls ? "https" : "http"));
+  if (!trusted || find_header(head.headers, "x-forwarded-host").empty())
+    append_header(out, "X-Forwarded-Host", head.host);
+  if (!trusted || find_header(head.headers, "x-forwarded-port").empty()) {
+    std::string_view host = head.host;
+    size_t colon = host.rfind(':');
+    bool has_port = colon != std::string_view::npos && host.find(']', colon) == std::string_view::npos;
+    append_header(out, "X-Forwarded-Port", has_port ? std::string(host.substr(colon + 1)) : (tls ? "443" : "80"));
+  }
+  append_header(out, "X-Forwarded-Server", local_hostname());
+  if (!trusted || find_header(head.headers, "x-real-ip").empty()) append_header(out, "X-Real-Ip", client_ip_);
+  if (head.body == BodyKind::length) append_header(out, "Content-Length", std::to_string(head.content_length));
+  if (head.body == BodyKind::chunked) append_header(out, "Transfer-Encoding", "chunked");
+  if (head.upgrade) {
+    append_header(out, "Connection", "Upgrade");
+    append_header(out, "Upgrade", find_header(head.headers, "upgrade"));
+  }
+  out.append("\r\n");
+  return out;
+}
+
+awaitable<std::unique_ptr<UpstreamConn>> Http1Session::connect_upstream(const UpstreamServer& server) {
+  auto conn = std::make_unique<UpstreamConn>(socket_.get_executor());
+  conn->key = server.pool_key;
+  watchdog_.watch(&socket_, &conn->socket);
+  watchdog_.arm(worker_.limits().dial_timeout);
+  auto [ec] = co_await conn->socket.async_connect(server.endpoint, use_tuple);
+  watchdog_.disarm();
+  if (ec) co_return nullptr;
+  error_code ignored;
+  conn->socket.set_option(tcp::no_delay(true), ignored);
+  co_return conn;
+}
+
+awaitable<Http1Session::Outcome> Http1Session::forward(RequestHead& head, const RuntimeConfig& rc,
+                                                       const RouteRuntime& route) {
+  bool fresh_cookie = false;
+  const UpstreamServer* server = pick_server(head, rc, route.service, &fresh_cookie);
+  const ServiceRuntime& svc = rc.services[route.service];
+  if (!server || server->scheme != "http") {
+    in_.consume(head.head_size);
+    co_return co_await send_error(server ? 502 : 503, head.body != BodyKind::none);
+  }
+  std::string request_head = upstream_head(head, svc, *server);
+  // From here on the head's views may dangle (the buffer is reused for the body).
+  Exchange ex{head.method == "HEAD", head.keep_alive, head.upgrade, head.body != BodyKind::none};
+  // A reused connection may have been closed by the server in the meantime: a request
+  // without body is retried once on a fresh connection when nothing came back.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto up = attempt == 0 ? worker_.pool().take(server->pool_key) : nullptr;
+    if (!up) up = co_await connect_upstream(*server);
+    if (!up) {
+      core::log_debug("dial ", server->url, " failed");
+      in_.consume(head.head_size);
+      co_return co_await send_error(502, ex.has_body);
+    }
+    watchdog_.watch(&socket_, &up->socket);
+    if (head.expect_continue && head.body != BodyKind::none) {
+      static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
+      watchdog_.arm(worker_.limits().body_timeout);
+      auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(k100), use_tuple);
+      if (ec) co_return Outcome::close;
+      head.expect_continue = false;
+    }
+    watchdog_.arm(worker_.limits().body_timeout);
+    auto [ec, n] = co_await asio::async_write(up->socket, asio::buffer(request_head), use_tuple);
+    bool sent = !ec;
+    if (sent) {
+      in_.consume(head.head_size);
+      head.head_size = 0;
+      if (head.body != BodyKind::none && !co_await send_request_body(head, *up))
+        co_return Outcome::close;
+    }
+    bool retryable = up->reused && !ex.has_body;
+    if (!sent && retryable) continue;
+    if (!sent) co_return co_await send_error(502, true);
+    std::string set_cookie;
+    if (fresh_cookie && svc.sticky) {
+      set_cookie = svc.sticky->name + "=" + server->cookie_value + "; Path=/";
+      if (svc.sticky->secure) set_cookie += "; Secure";
+      if (svc.sticky->http_only) set_cookie += "; HttpOnly";
+      if (!svc.sticky->same_site.empty()) set_cookie += "; SameSite=" + svc.sticky->same_site;
+      if (svc.sticky->max_age > 0) set_cookie += "; Max-Age=" + std::to_string(svc.sticky->max_age);
+    }
+    if (retryable) {
+      // Peek for the first response byte so that a dead pooled connection can be retried.
+      watchdog_.arm(worker_.limits().upstream_timeout);
+      auto [rec, rn] = co_await up->socket.async_read_some(up->buf.prepare(16384), use_tuple);
+      if (rec && !watchdog_.expired()) continue;
+      if (rec) co_return co_await send_error(504, true);
+      up->buf.commit(rn);
+    }
+    co_return co_await relay_response(ex, std::move(up), svc, *server, set_cookie);
+  }
+  co_return co_await send_error(502, true);
+}
+
+// Streams the request body (bytes already buffered first) to the upstream, per the framing.
+awaitable<bool> Http1Session::send_request_body(const RequestHead& head, UpstreamConn& up) {
+  uint64_t remaining = head.content_length;
+  ChunkedScanner scanner;
+  for (;;) {
+    std::string_view avail = in_.readable();
+    size_t take = 0;
+    bool done = false;
+    if (head.body == BodyKind::length) {
+      take = static_cast<size_t>(std::min<uint64_t>(remaining, avail.size()));
+      remaining -= take;
+      done = remaining == 0;
+    } else {
+      auto r = scanner.feed(avail, &take);
+      if (r == ChunkedScanner::Result::error) {
+        co_await send_error(400, true);
+        co_return false;
+      }
+      done = r == ChunkedScanner::Result::done;
+    }
+    if (take > 0) {
+      watchdog_.arm(worker_.limits().body_timeout);
+      auto [ec, n] = co_await asio::async_write(up.socket, asio::buffer(avail.data(), take), use_tuple);
+      if (ec) co_return false;
+      in_.consume(take);
+    }
+    if (done) co_return true;
+    watchdog_.arm(worker_.limits().body_timeout);
+    auto [ec, n] = co_await socket_.async_read_some(in_.prepare(16384, 65536), use_tuple);
+    if (ec) co_return false;
+    in_.commit(n);
+  }
+}
+
+awaitable<Http1Session::Outcome> Http1Session::relay_response(const Exchange& ex, std::unique_ptr<UpstreamConn> up,
+                                                              const ServiceRuntime& svc, const UpstreamServer& server,
+                                                              const std::string& set_cookie) {
+  const auto& limits = worker_.limits();
+  bool head_request = ex.head_request;
+  ResponseHead resp;
+  watchdog_.arm(limits.upstream_timeout);
+  for (;;) {
+    if (!up->buf.empty()) {
+      ParseOutcome r = parse_response_head(up->buf.readable(), limits.http, head_request, resp);
+      if (r.status == ParseStatus::error) co_return co_await send_error(502, true);
+      if (r.status == ParseStatus::complete) {
+        if (resp.status >= 100 && resp.status < 200 && resp.status != 101) {
+          up->buf.consume(resp.head_size);  // interim responses are not relayed
+          continue;
+        }
+        break;
+      }
+    }
+    auto [ec, n] = co_await up->socket.async_read_some(up->buf.prepare(16384), use_tuple);
+    if (ec) co_return co_await send_error(watchdog_.expired() ? 504 : 502, true);
+    up->buf.commit(n);
+  }
+  bool upgrade = resp.status == 101 && ex.upgrade;
+  bool client_close = !ex.keep_alive || worker_.draining() || resp.body == BodyKind::until_close;
+  std::string out;
+  out.reserve(resp.head_size + 128);
+  out.append(status_line(resp.status, resp.reason));
+  for (const auto& h : resp.headers) {
+    if (is_hop_by_hop(h.name, resp.connection)) continue;
+    append_header(out, h.name, h.value);
+  }
+  if (!set_cookie.empty()) append_header(out, "Set-Cookie", set_cookie);
+  if (resp.body == BodyKind::chunked) append_header(out, "Transfer-Encoding", "chunked");
+  if (upgrade) {
+    append_header(out, "Connection", "Upgrade");
+    append_header(out, "Upgrade", find_header(resp.headers, "upgrade"));
+  } else if (client_close) {
+    append_header(out, "Connection", "close");
+  }
+  out.append("\r\n");
+  up->buf.consume(resp.head_size);
+
+  // Body: forward what is buffered together with the head, then stream.
+  uint64_t remaining = resp.content_length;
+  ChunkedScanner scanner;
+  bool first = true;
+  bool upstream_reusable = resp.keep_alive && !upgrade;
+  for (;;) {
+    std::string_view avail = up->buf.readable();
+    size_t take = 0;
+    bool done = false;
+    switch (resp.body) {
+      case BodyKind::none: done = true; break;
+      case BodyKind::length:
+        take = static_cast<size_t>(std::min<uint64_t>(remaining, avail.size()));
+        remaining -= take;
+        done = remaining == 0;
+        break;
+      case BodyKind::chunked: {
+        auto r = scanner.feed(avail, &take);
+        if (r == ChunkedScanner::Result::error) co_return Outcome::close;
+        done = r == ChunkedScanner::Result::done;
+        break;
+      }
+      case BodyKind::until_close: take = avail.size(); break;
+    }
+    std::array<asio::const_buffer, 2> bufs{asio::buffer(first ? std::string_view(out) : std::string_view()),
+                                           asio::buffer(avail.data(), take)};
+    first = false;
+    if (asio::buffer_size(bufs) > 0) {
+      watchdog_.arm(limits.body_timeout);
+      auto [ec, n] = co_await asio::async_write(socket_, bufs, use_tuple);
+      if (ec) co_return Outcome::close;
+      up->buf.consume(take);
+    }
+    if (done) break;
+    watchdog_.arm(limits.body_timeout);
+    auto [ec, n] = co_await up->socket.async_read_some(up->buf.prepare(16384, 65536), use_tuple);
+    if (ec) {
+      if (resp.body == BodyKind::until_close && ec == asio::error::eof) break;
+      co_return Outcome::close;  // truncated: the client must not see a complete message
+    }
+    up->buf.commit(n);
+  }
+  watchdog_.disarm();
+  if (upgrade) {
+    co_await tunnel(*up);
+    co_return Outcome::close;
+  }
+  if (upstream_reusable && up->buf.empty()) worker_.pool().put(std::move(up));
+  co_return client_close ? Outcome::close : Outcome::keep_alive;
+}
+
+// Upgraded connections (WebSocket, ...): bytes both ways until both sides are done; a
+// half-close is passed on.
+awaitable<void> Http1Session::tunnel(UpstreamConn& up) {
+  using namespace boost::asio::experimental::awaitable_operators;
+  watchdog_.watch(nullptr);
+  auto pump = [](tcp::socket& from, IoBuffer& pending, tcp::socket& to) -> awaitable<void> {
+    for (;;) {
+      if (!pending.empty()) {
+        auto data = pending.readable();
+        auto [ec, n] = co_await asio::async_write(to, asio::buffer(data), use_tuple);
+        if (ec) break;
+        pending.consume(n);
+      }
+      auto [ec, n] = co_await from.async_read_some(pending.prepare(16384, 65536), use_tuple);
+      if (ec) break;
+      pending.commit(n);
+    }
+    error_code ignored;
+    to.shutdown(tcp::socket::shutdown_send, ignored);
+  };
+  in_.consume(0);
+  co_await (pump(socket_, in_, up.socket) && pump(up.socket, up.buf, socket_));
+}
+
+}  // namespace portier::proxy

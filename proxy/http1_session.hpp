@@ -1,0 +1,64 @@
+#pragma once
+// One client connection speaking HTTP/1.1 on a worker: reads requests (keep-alive,
+// pipelining), routes them on the pinned snapshot, forwards them to an upstream connection
+// from the worker's pool and streams the response back. Lives and dies on its worker.
+#include <memory>
+#include <string>
+
+#include "proxy/asio.hpp"
+#include "proxy/http1_parser.hpp"
+#include "proxy/io_buffer.hpp"
+#include "proxy/runtime_config.hpp"
+#include "proxy/upstream_pool.hpp"
+#include "proxy/watchdog.hpp"
+#include "proxy/worker.hpp"
+
+namespace portier::proxy {
+
+class Http1Session {
+ public:
+  Http1Session(Worker& worker, tcp::socket socket, std::shared_ptr<const ListenerInfo> info);
+  ~Http1Session();
+
+  awaitable<void> run();
+  // Drain: closes the connection if it is waiting for a next request.
+  void cancel_if_idle();
+
+ private:
+  enum class Outcome { keep_alive, close };
+  // What the response side needs to know of the request (its head's views do not survive).
+  struct Exchange {
+    bool head_request;
+    bool keep_alive;
+    bool upgrade;
+    bool has_body;
+  };
+
+  awaitable<bool> read_head(RequestHead& head);
+  awaitable<Outcome> serve(RequestHead& head);
+  awaitable<Outcome> redirect(const RequestHead& head);
+  awaitable<Outcome> forward(RequestHead& head, const RuntimeConfig& rc, const RouteRuntime& route);
+  awaitable<Outcome> send_error(int status, bool close);
+  awaitable<bool> send_request_body(const RequestHead& head, UpstreamConn& up);
+  awaitable<Outcome> relay_response(const Exchange& ex, std::unique_ptr<UpstreamConn> up,
+                                    const ServiceRuntime& svc, const UpstreamServer& server,
+                                    const std::string& set_cookie);
+  awaitable<void> tunnel(UpstreamConn& up);
+  awaitable<std::unique_ptr<UpstreamConn>> connect_upstream(const UpstreamServer& server);
+  const UpstreamServer* pick_server(const RequestHead& head, const RuntimeConfig& rc,
+                                    uint32_t service_index, bool* fresh_cookie);
+  std::string upstream_head(const RequestHead& head, const ServiceRuntime& svc,
+                            const UpstreamServer& server) const;
+  bool trusted_client() const;
+
+  Worker& worker_;
+  tcp::socket socket_;
+  std::shared_ptr<const ListenerInfo> info_;
+  IoBuffer in_;
+  Watchdog watchdog_;
+  std::string client_ip_;
+  boost::asio::ip::address client_addr_;
+  bool idle_ = true;
+};
+
+}  // namespace portier::proxy

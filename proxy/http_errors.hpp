@@ -1,0 +1,14 @@
+#pragma once
+// Status lines and the small responses portier generates itself (errors, as Traefik words them).
+#include <string>
+#include <string_view>
+
+namespace portier::proxy {
+
+std::string_view reason_phrase(int status);
+// "HTTP/1.1 404 Not Found\r\n" (reason from the table when `reason` is empty).
+std::string status_line(int status, std::string_view reason = {});
+// A complete response with a short text body; `close` adds "Connection: close".
+std::string error_response(int status, bool close);
+
+}  // namespace portier::proxy

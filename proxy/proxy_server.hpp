@@ -1,0 +1,39 @@
+#pragma once
+// The data plane as a whole: N workers, their listeners for every HTTP entrypoint, and the
+// snapshot they route with. Created and driven by the control thread.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/static_config.hpp"
+#include "core/snapshot.hpp"
+#include "proxy/runtime_config.hpp"
+#include "proxy/worker.hpp"
+
+namespace portier::proxy {
+
+class ProxyServer {
+ public:
+  ProxyServer(const config::StaticConfig& cfg, int workers, ProxyLimits limits);
+  ~ProxyServer();
+
+  // Binds every HTTP entrypoint once per worker (SO_REUSEPORT). Returns one message per
+  // address that could not be bound; nothing is served until start().
+  std::vector<std::string> open_listeners();
+  void start();
+  // Control thread: makes `rc` the configuration of every new request.
+  void publish(std::shared_ptr<RuntimeConfig> rc);
+  std::shared_ptr<const RuntimeConfig> current() const { return snapshot_.load(); }
+  void begin_drain();
+  int active_connections() const;
+  void stop();
+
+ private:
+  const config::StaticConfig& cfg_;
+  ProxyLimits limits_;
+  core::Snapshot<RuntimeConfig> snapshot_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  uint64_t generation_ = 0;
+};
+
+}  // namespace portier::proxy

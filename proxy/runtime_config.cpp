@@ -1,0 +1,276 @@
+#include "proxy/runtime_config.hpp"
+
+#include <netdb.h>
+
+#include <algorithm>
+#include <cstring>
+#include <functional>
+#include <numeric>
+
+#include "config/rule.hpp"
+
+namespace portier::proxy {
+namespace {
+
+struct ParsedUrl {
+  std::string scheme, host, path;
+  uint16_t port = 0;
+};
+
+bool parse_url(const std::string& url, ParsedUrl& out) {
+  size_t sep = url.find("://");
+  if (sep == std::string::npos) return false;
+  out.scheme = url.substr(0, sep);
+  std::string rest = url.substr(sep + 3);
+  size_t slash = rest.find('/');
+  std::string authority = rest.substr(0, slash);
+  out.path = slash == std::string::npos ? "" : rest.substr(slash);
+  if (!out.path.empty() && out.path.back() == '/') out.path.pop_back();
+  std::string port;
+  if (!authority.empty() && authority.front() == '[') {
+    size_t close = authority.find(']');
+    if (close == std::string::npos) return false;
+    out.host = authority.substr(1, close - 1);
+    if (close + 1 < authority.size() && authority[close + 1] == ':') port = authority.substr(close + 2);
+  } else {
+    size_t colon = authority.rfind(':');
+    out.host = authority.substr(0, colon);
+    if (colon != std::string::npos) port = authority.substr(colon + 1);
+  }
+  if (out.host.empty()) return false;
+  if (port.empty()) {
+    out.port = out.scheme == "https" ? 443 : 80;
+  } else {
+    char* end = nullptr;
+    long p = std::strtol(port.c_str(), &end, 10);
+    if (*end != '\0' || p <= 0 || p > 65535) return false;
+    out.port = static_cast<uint16_t>(p);
+  }
+  return true;
+}
+
+// Numeric addresses directly; names through the system resolver (control thread only).
+bool resolve(const std::string& host, uint16_t port, boost::asio::ip::tcp::endpoint& out) {
+  boost::system::error_code ec;
+  auto addr = boost::asio::ip::make_address(host, ec);
+  if (!ec) {
+    out = {addr, port};
+    return true;
+  }
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (::getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0 || !res) return false;
+  boost::asio::ip::tcp::endpoint ep;
+  if (res->ai_family == AF_INET) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(res->ai_addr);
+    ep = {boost::asio::ip::address_v4(ntohl(sin->sin_addr.s_addr)), port};
+  } else {
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(res->ai_addr);
+    boost::asio::ip::address_v6::bytes_type bytes;
+    std::memcpy(bytes.data(), &sin6->sin6_addr, 16);
+    ep = {boost::asio::ip::address_v6(bytes), port};
+  }
+  ::freeaddrinfo(res);
+  out = ep;
+  return true;
+}
+
+// nginx's smooth weighted round robin, unrolled into one period.
+std::vector<uint32_t> wrr_schedule(const std::vector<UpstreamServer>& servers) {
+  std::vector<uint32_t> order;
+  if (servers.empty()) return order;
+  std::vector<int> weights;
+  for (const auto& s : servers) weights.push_back(std::max(1, s.weight));
+  int g = std::accumulate(weights.begin(), weights.end(), 0, [](int a, int b) { return std::gcd(a, b); });
+  int total = 0;
+  for (int& w : weights) total += (w /= g);
+  total = std::min(total, 4096);
+  std::vector<int> current(weights.size(), 0);
+  int sum = std::accumulate(weights.begin(), weights.end(), 0);
+  for (int i = 0; i < total; ++i) {
+    size_t best = 0;
+    for (size_t k = 0; k < weights.size(); ++k) {
+      current[k] += weights[k];
+      if (current[k] > current[best]) best = k;
+    }
+    current[best] -= sum;
+    order.push_back(static_cast<uint32_t>(best));
+  }
+  return order;
+}
+
+std::string cookie_hash(const std::string& url) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a, stable across restarts
+  for (unsigned char c : url) h = (h ^ c) * 1099511628211ull;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+ServiceRuntime compile_service(const std::string& name, const config::HttpService& svc,
+                               HealthRegistry& health, std::vector<std::string>* problems) {
+  ServiceRuntime out;
+  out.name = name;
+  if (!svc.load_balancer) return out;  // weighted services: not compiled yet (validation says so)
+  const auto& lb = *svc.load_balancer;
+  out.pass_host_header = lb.pass_host_header;
+  out.health_check = lb.health_check;
+  if (lb.sticky_cookie) {
+    out.sticky = *lb.sticky_cookie;
+    if (out.sticky->name.empty()) out.sticky->name = "_" + cookie_hash(name).substr(0, 6);
+  }
+  for (const auto& server : lb.servers) {
+    ParsedUrl u;
+    UpstreamServer s;
+    if (!parse_url(server.url, u) || !resolve(u.host, u.port, s.endpoint)) {
+      if (problems) problems->push_back("service " + name + ": cannot use server URL \"" + server.url + "\"");
+      continue;
+    }
+    s.url = server.url;
+    s.scheme = u.scheme;
+    bool v6 = u.host.find(':') != std::string::npos;
+    s.authority = (v6 ? "[" + u.host + "]" : u.host) + ":" + std::to_string(u.port);
+    s.path_prefix = u.path;
+    s.pool_key = u.scheme + "://" + s.endpoint.address().to_string() + ":" + std::to_string(u.port);
+    s.cookie_value = cookie_hash(server.url);
+    s.weight = server.weight;
+    s.health = health.get(name, server.url);
+    out.servers.push_back(std::move(s));
+  }
+  out.schedule = wrr_schedule(out.servers);
+  return out;
+}
+
+bool is_http_entry_point(const config::EntryPoint& ep) {
+  return ep.protocol == config::EntryPoint::Protocol::tcp && ep.name.rfind("tcp-", 0) != 0;
+}
+
+}  // namespace
+
+std::shared_ptr<ServerHealth> HealthRegistry::get(const std::string& service, const std::string& url) {
+  std::lock_guard lock(mutex_);
+  auto& slot = entries_[service + "\n" + url];
+  if (!slot) slot = std::make_shared<ServerHealth>();
+  return slot;
+}
+
+void HealthRegistry::prune() {
+  std::lock_guard lock(mutex_);
+  std::erase_if(entries_, [](const auto& kv) { return kv.second.use_count() == 1; });
+}
+
+std::string normalize_host(std::string_view host) {
+  if (!host.empty() && host.front() == '[') {
+    size_t close = host.find(']');
+    host = host.substr(0, close == std::string_view::npos ? host.size() : close + 1);
+  } else {
+    size_t colon = host.find(':');
+    if (colon != std::string_view::npos && host.find(':', colon + 1) == std::string_view::npos)
+      host = host.substr(0, colon);
+  }
+  if (!host.empty() && host.back() == '.') host.remove_suffix(1);
+  std::string out(host);
+  for (auto& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+  return out;
+}
+
+std::vector<std::string> http_entry_point_names(const config::StaticConfig& cfg) {
+  std::vector<std::string> names;
+  for (const auto& [name, ep] : cfg.entry_points)
+    if (is_http_entry_point(ep)) names.push_back(name);
+  return names;  // std::map order: sorted, stable
+}
+
+const RouteRuntime* RuntimeConfig::route(size_t entry_point, bool tls, const RequestView& req) const {
+  const auto& tables = tls ? secure : plain;
+  if (entry_point >= tables.size()) return nullptr;
+  const RouteTable& t = tables[entry_point];
+  static const std::vector<uint32_t> kNone;
+  const std::vector<uint32_t>* hosted = &kNone;
+  if (!t.by_host.empty()) {
+    auto it = t.by_host.find(std::string(req.host));
+    if (it != t.by_host.end()) hosted = &it->second;
+  }
+  // Both lists are in precedence order: walk them together, lowest index first.
+  size_t i = 0, j = 0;
+  while (i < hosted->size() || j < t.general.size()) {
+    bool take_hosted = j >= t.general.size() || (i < hosted->size() && (*hosted)[i] < t.general[j]);
+    if (take_hosted) return &routes[(*hosted)[i]];  // Host-only rules match by the index alone
+    const RouteRuntime& r = routes[t.general[j++]];
+    if (r.matcher.match(req)) return &r;
+  }
+  return nullptr;
+}
+
+std::shared_ptr<const RuntimeConfig> compile_runtime(const config::Dynamic& dyn,
+                                                     const config::StaticConfig& cfg,
+                                                     HealthRegistry& health,
+                                                     std::vector<std::string>* problems) {
+  auto rc = std::make_shared<RuntimeConfig>();
+  rc->middlewares = dyn.http.middlewares;
+  std::map<std::string, uint32_t> service_index;
+  for (const auto& [name, svc] : dyn.http.services) {
+    service_index[name] = static_cast<uint32_t>(rc->services.size());
+    rc->services.push_back(compile_service(name, svc, health, problems));
+  }
+
+  struct Pending {
+    RouteRuntime route;
+    std::vector<std::string> hosts;
+    std::vector<std::string> entry_points;
+  };
+  std::vector<Pending> pending;
+  for (const auto& [name, router] : dyn.http.routers) {
+    auto svc = service_index.find(router.service);
+    if (svc == service_index.end()) {
+      if (problems) problems->push_back("router " + name + ": service \"" + router.service + "\" does not exist");
+      continue;
+    }
+    auto parsed = config::parse_rule(router.rule, config::RuleKind::http);
+    std::string error = parsed.error;
+    std::optional<HttpMatcher> matcher;
+    if (parsed.root) matcher = compile_http_rule(*parsed.root, &error);
+    if (!matcher) {
+      if (problems) problems->push_back("router " + name + ": " + error);
+      continue;
+    }
+    Pending p{RouteRuntime{name, router.priority ? router.priority : static_cast<int>(router.rule.size()),
+                           std::move(*matcher), false, svc->second, router.middlewares,
+                           router.tls.has_value()},
+              {}, router.entry_points};
+    if (auto hosts = host_only_names(*parsed.root)) {
+      p.route.host_only = true;
+      p.hosts = std::move(*hosts);
+    }
+    pending.push_back(std::move(p));
+  }
+  std::sort(pending.begin(), pending.end(), [](const Pending& a, const Pending& b) {
+    if (a.route.priority != b.route.priority) return a.route.priority > b.route.priority;
+    return a.route.name < b.route.name;
+  });
+
+  auto names = http_entry_point_names(cfg);
+  rc->plain.resize(names.size());
+  rc->secure.resize(names.size());
+  for (uint32_t idx = 0; idx < pending.size(); ++idx) {
+    const Pending& p = pending[idx];
+    for (size_t e = 0; e < names.size(); ++e) {
+      bool listed = p.entry_points.empty() ||
+                    std::find(p.entry_points.begin(), p.entry_points.end(), names[e]) != p.entry_points.end();
+      if (!listed) continue;
+      bool tls = p.route.tls || cfg.entry_points.at(names[e]).tls;
+      RouteTable& table = tls ? rc->secure[e] : rc->plain[e];
+      if (p.route.host_only) {
+        for (const auto& h : p.hosts) table.by_host[h].push_back(idx);
+      } else {
+        table.general.push_back(idx);
+      }
+    }
+  }
+  for (auto& p : pending) rc->routes.push_back(std::move(p.route));
+  return rc;
+}
+
+}  // namespace portier::proxy

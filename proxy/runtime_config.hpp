@@ -1,0 +1,106 @@
+#pragma once
+// The compiled, immutable form of a dynamic configuration that workers route with.
+// Built on the control thread (compile_runtime), published through core::Snapshot, pinned
+// by each request for its whole life.
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include "config/dynamic.hpp"
+#include "config/static_config.hpp"
+#include "proxy/rule_matcher.hpp"
+
+namespace portier::proxy {
+
+// Health of one server of one service, shared by every snapshot that contains it: the
+// health checker (control thread) writes, workers read.
+struct ServerHealth {
+  std::atomic<bool> healthy{true};
+};
+
+// Keeps ServerHealth objects alive across snapshots, keyed by service and URL.
+class HealthRegistry {
+ public:
+  std::shared_ptr<ServerHealth> get(const std::string& service, const std::string& url);
+  // Drops entries that no snapshot refers to any more.
+  void prune();
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, std::shared_ptr<ServerHealth>> entries_;
+};
+
+struct UpstreamServer {
+  std::string url;
+  std::string scheme;     // http, https, h2c
+  std::string authority;  // "127.0.11.2:8080" (Host header when passHostHeader=false)
+  std::string path_prefix;  // path of the server URL ("" or "/base")
+  boost::asio::ip::tcp::endpoint endpoint;
+  std::string pool_key;  // identifies reusable connections
+  std::string cookie_value;  // sticky cookie value naming this server
+  int weight = 1;
+  std::shared_ptr<ServerHealth> health;
+};
+
+struct ServiceRuntime {
+  std::string name;
+  std::vector<UpstreamServer> servers;
+  std::vector<uint32_t> schedule;  // smooth weighted round-robin order of server indices
+  bool pass_host_header = true;
+  std::optional<config::StickyCookie> sticky;  // name filled in
+  std::optional<config::HealthCheck> health_check;
+};
+
+struct RouteRuntime {
+  std::string name;
+  int priority = 0;
+  HttpMatcher matcher;
+  bool host_only = false;
+  uint32_t service = 0;
+  std::vector<std::string> middlewares;  // qualified names, applied in order
+  bool tls = false;
+};
+
+// Routers of one entrypoint and side (cleartext or TLS). Route indices refer to
+// RuntimeConfig::routes, which is sorted by precedence, so a lower index wins.
+struct RouteTable {
+  std::unordered_map<std::string, std::vector<uint32_t>> by_host;
+  std::vector<uint32_t> general;
+  bool empty() const { return by_host.empty() && general.empty(); }
+};
+
+struct RuntimeConfig {
+  std::vector<RouteRuntime> routes;
+  std::vector<ServiceRuntime> services;
+  std::map<std::string, config::Middleware> middlewares;
+  // Indexed by entrypoint position in the static config (see entry_point_index).
+  std::vector<RouteTable> plain;
+  std::vector<RouteTable> secure;
+  uint64_t generation = 0;
+
+  // The winning route for a request, or nullptr (404).
+  const RouteRuntime* route(size_t entry_point, bool tls, const RequestView& req) const;
+};
+
+// Entrypoint names in a fixed order (position = the index workers use).
+std::vector<std::string> http_entry_point_names(const config::StaticConfig& cfg);
+
+// Compiles a merged (qualified, validated) dynamic configuration. Routers whose rule fails to
+// compile are skipped and reported in *problems as "router NAME: message".
+std::shared_ptr<const RuntimeConfig> compile_runtime(const config::Dynamic& dyn,
+                                                     const config::StaticConfig& cfg,
+                                                     HealthRegistry& health,
+                                                     std::vector<std::string>* problems);
+
+// Lowercases and strips the port and a trailing dot: "Example.COM.:8080" -> "example.com".
+std::string normalize_host(std::string_view host);
+
+}  // namespace portier::proxy

@@ -1,0 +1,46 @@
+#include "proxy/upstream_pool.hpp"
+
+#include <sys/socket.h>
+
+namespace portier::proxy {
+namespace {
+// A pooled connection is usable when nothing is readable (EAGAIN): EOF or stray bytes mean
+// the server closed it or broke framing.
+bool still_open(tcp::socket& s) {
+  char byte;
+  ssize_t n = ::recv(s.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+}  // namespace
+
+std::unique_ptr<UpstreamConn> UpstreamPool::take(const std::string& key) {
+  auto it = idle_.find(key);
+  if (it == idle_.end()) return nullptr;
+  auto& list = it->second;
+  auto now = std::chrono::steady_clock::now();
+  while (!list.empty()) {
+    auto conn = std::move(list.back());
+    list.pop_back();
+    if (now - conn->idle_since < idle_timeout && still_open(conn->socket)) {
+      conn->reused = true;
+      return conn;
+    }
+  }
+  return nullptr;
+}
+
+void UpstreamPool::put(std::unique_ptr<UpstreamConn> conn) {
+  auto& list = idle_[conn->key];
+  if (list.size() >= max_idle_per_key) return;
+  conn->idle_since = std::chrono::steady_clock::now();
+  conn->buf.release_if_empty();
+  list.push_back(std::move(conn));
+}
+
+size_t UpstreamPool::idle_count() const {
+  size_t n = 0;
+  for (const auto& [k, v] : idle_) n += v.size();
+  return n;
+}
+
+}  // namespace portier::proxy

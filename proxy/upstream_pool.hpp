@@ -1,0 +1,39 @@
+#pragma once
+// Per-worker pool of idle keep-alive connections to upstream servers. Worker thread only.
+#include <chrono>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "proxy/asio.hpp"
+#include "proxy/io_buffer.hpp"
+
+namespace portier::proxy {
+
+struct UpstreamConn {
+  explicit UpstreamConn(asio::any_io_executor ex) : socket(ex) {}
+  tcp::socket socket;
+  IoBuffer buf;
+  std::string key;
+  std::chrono::steady_clock::time_point idle_since;
+  bool reused = false;
+};
+
+class UpstreamPool {
+ public:
+  // An idle connection for `key` that the peer has not closed, or nullptr.
+  std::unique_ptr<UpstreamConn> take(const std::string& key);
+  // Keeps a connection whose last response was complete and that the peer keeps open.
+  void put(std::unique_ptr<UpstreamConn> conn);
+  void clear() { idle_.clear(); }
+  size_t idle_count() const;
+
+  std::chrono::seconds idle_timeout{90};
+  size_t max_idle_per_key = 1024;
+
+ private:
+  std::unordered_map<std::string, std::vector<std::unique_ptr<UpstreamConn>>> idle_;
+};
+
+}  // namespace portier::proxy

@@ -1,0 +1,81 @@
+#pragma once
+// A data-plane thread: one io_context, its own acceptors (SO_REUSEPORT), its sessions and
+// its upstream pool. Nothing here is shared with other workers except the snapshots.
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "config/static_config.hpp"
+#include "core/snapshot.hpp"
+#include "proxy/asio.hpp"
+#include "proxy/http1_parser.hpp"
+#include "proxy/runtime_config.hpp"
+#include "proxy/upstream_pool.hpp"
+
+namespace portier::proxy {
+
+class Http1Session;
+
+// What a listener serves; shared read-only by the sessions it accepts.
+struct ListenerInfo {
+  size_t entry_index = 0;  // position in http_entry_point_names()
+  config::EntryPoint entry_point;
+  std::optional<config::EntryPoint> redirect_target;  // for http.redirections
+  bool tls = false;
+};
+
+struct ProxyLimits {
+  HttpLimits http;
+  std::chrono::milliseconds header_timeout{30000};    // first byte to complete head
+  std::chrono::milliseconds upstream_timeout{60000};  // request sent to response head
+  std::chrono::milliseconds dial_timeout{30000};
+  std::chrono::milliseconds body_timeout{60000};      // between body reads/writes
+};
+
+class Worker {
+ public:
+  Worker(int id, core::Snapshot<RuntimeConfig>& snapshot, ProxyLimits limits);
+  ~Worker();
+
+  asio::io_context& io() { return ioc_; }
+  int id() const { return id_; }
+  // Before start(): an open, listening acceptor (bound with SO_REUSEPORT) on this worker.
+  void add_listener(tcp::acceptor acceptor, std::shared_ptr<const ListenerInfo> info);
+  void start();
+  // Thread-safe: stop accepting, close idle keep-alive connections, let active ones finish.
+  void begin_drain();
+  // Thread-safe: stop the event loop now and join the thread.
+  void stop();
+  int active_connections() const { return active_.load(); }
+
+  // ---- for sessions, worker thread only ----
+  const std::shared_ptr<const RuntimeConfig>& config() { return reader_.get(); }
+  UpstreamPool& pool() { return pool_; }
+  const ProxyLimits& limits() const { return limits_; }
+  bool draining() const { return draining_; }
+  uint32_t next_rr(uint32_t service_index, uint64_t generation);
+  void register_session(Http1Session* s) { sessions_.insert(s); }
+  void unregister_session(Http1Session* s) { sessions_.erase(s); }
+
+ private:
+  awaitable<void> accept_loop(tcp::acceptor& acceptor, std::shared_ptr<const ListenerInfo> info);
+
+  int id_;
+  asio::io_context ioc_{1};
+  core::Snapshot<RuntimeConfig>::Reader reader_;
+  ProxyLimits limits_;
+  UpstreamPool pool_;
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
+  std::vector<std::shared_ptr<const ListenerInfo>> infos_;
+  std::unordered_set<Http1Session*> sessions_;
+  std::vector<uint32_t> rr_;
+  uint64_t rr_generation_ = ~uint64_t{0};
+  std::atomic<int> active_{0};
+  bool draining_ = false;
+  std::thread thread_;
+  std::unique_ptr<asio::executor_work_guard<asio::io_context::executor_type>> guard_;
+};
+
+}  // namespace portier::proxy
