@@ -112,9 +112,9 @@ std::string unknown_matcher_message(std::string_view name, RuleKind kind, size_t
     if (l.name == lname) return std::string(l.hint) + where;
   if (const MatcherSpec* m = find_matcher(name)) {
     // Exists, but for the other kind of router.
-    return std::string(m->name) + " is a " + (m->http ? "HTTP" : "TCP") +
-           " matcher, not allowed in a " + (kind == RuleKind::http ? "HTTP" : "TCP") + " rule" +
-           where;
+    return std::string(m->name) + (m->http ? " is an HTTP" : " is a TCP") +
+           " matcher, not allowed in " + (kind == RuleKind::http ? "an HTTP" : "a TCP") +
+           " rule" + where;
   }
   return "unknown matcher `" + std::string(name) + "`" + where + " (" +
          (kind == RuleKind::http ? "HTTP" : "TCP") + " matchers: " + matcher_list(kind) + ")";

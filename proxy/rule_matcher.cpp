@@ -388,7 +388,7 @@ class Compiler {
     for (const auto& l : kLeaves)
       if (l.name == n.name && (http_ ? l.http : l.tcp)) spec = &l;
     if (!spec)
-      return fail("`" + n.name + "` is not a " + (http_ ? "HTTP" : "TCP") + " matcher");
+      return fail("`" + n.name + "` is not " + (http_ ? "an HTTP" : "a TCP") + " matcher");
     Test t;
     t.kind = spec->kind;
     t.on_true = on_true;

@@ -96,6 +96,8 @@ TEST_CASE("rule: parentheses override precedence", "[rule]") {
   CHECK(show(ok("(Host(`a`) || Host(`b`)) && Path(`/c`)")) == "((Host(a) | Host(b)) & Path(/c))");
   CHECK(show(ok("!(Host(`a`) || Host(`b`))")) == "!(Host(a) | Host(b))");
   CHECK(show(ok("((((Host(`a`)))))")) == "Host(a)");
+  CHECK(show(ok("Host(`a`)&&!Path(`/`)||Method(`GET`)")) == "((Host(a) & !Path(/)) | Method(GET))");
+  CHECK(show(ok("Host(`a`)\n\t&& Path(`/`)\r\n")) == "(Host(a) & Path(/))");
   CHECK(show(ok("  Host( `a` ,  ) ")) == "Host(a)");  // Go allows a trailing comma
 }
 
@@ -157,8 +159,8 @@ TEST_CASE("rule: unknown matchers list the existing ones, legacy ones get a hint
   CHECK(err("Path(`/`) && PathPrefixStrip(`/a`)").find("PathPrefixStrip is Traefik v1 syntax") == 0);
   CHECK(err("Path(`/`) && PathPrefixStrip(`/a`)").find("at column 14") != std::string::npos);
   CHECK(err("Headers(`a`, `b`)").find("use Header") != std::string::npos);
-  CHECK(err("HostSNI(`a`)") == "HostSNI is a TCP matcher, not allowed in a HTTP rule at column 1");
-  CHECK(err("Host(`a`)", RuleKind::tcp) == "Host is a HTTP matcher, not allowed in a TCP rule at column 1");
+  CHECK(err("HostSNI(`a`)") == "HostSNI is a TCP matcher, not allowed in an HTTP rule at column 1");
+  CHECK(err("Host(`a`)", RuleKind::tcp) == "Host is an HTTP matcher, not allowed in a TCP rule at column 1");
 }
 
 TEST_CASE("rule: argument validation", "[rule]") {

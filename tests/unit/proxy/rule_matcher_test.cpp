@@ -251,7 +251,7 @@ TEST_CASE("matcher: compile errors for hand-built ASTs", "[matcher]") {
   bad.name = "HostSNI";
   bad.args = {"a.com"};
   CHECK_FALSE(proxy::compile_http_rule(bad, &error).has_value());
-  CHECK(error == "`HostSNI` is not a HTTP matcher");
+  CHECK(error == "`HostSNI` is not an HTTP matcher");
   bad.name = "PathRegexp";
   bad.args = {"(x"};
   CHECK_FALSE(proxy::compile_http_rule(bad, &error).has_value());
