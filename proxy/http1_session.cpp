@@ -5,6 +5,8 @@
 #include <array>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/network_v4.hpp>
+#include <boost/asio/ip/network_v6.hpp>
 
 #include "core/log.hpp"
 #include "proxy/http_errors.hpp"

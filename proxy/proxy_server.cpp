@@ -2,6 +2,8 @@
 
 #include <sys/socket.h>
 
+#include <boost/asio/ip/v6_only.hpp>
+
 #include "core/log.hpp"
 
 namespace portier::proxy {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "config/rule.hpp"
+#include "proxy/http1_parser.hpp"
 
 namespace portier::proxy {
 
@@ -25,9 +26,7 @@ namespace detail {
 struct RuleProgram;
 }
 
-struct Header {
-  std::string_view name, value;
-};
+using Header = HeaderField;  // the parser's header view, matched without copying
 
 // One HTTP request as the router sees it. All views must outlive the match() call.
 struct RequestView {
