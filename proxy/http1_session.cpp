@@ -65,31 +65,35 @@ void append_header(std::string& out, std::string_view name, std::string_view val
 
 }  // namespace
 
-Http1Session::Http1Session(Worker& worker, tcp::socket socket, std::shared_ptr<const ListenerInfo> info)
-    : worker_(worker), socket_(std::move(socket)), info_(std::move(info)), watchdog_(socket_.get_executor()) {
+template <class Stream>
+Http1Session<Stream>::Http1Session(Worker& worker, Stream stream, std::shared_ptr<const ListenerInfo> info)
+    : worker_(worker), stream_(std::move(stream)), info_(std::move(info)), watchdog_(stream_.get_executor()) {
   error_code ec;
-  auto remote = socket_.remote_endpoint(ec);
+  auto remote = sock().remote_endpoint(ec);
   if (!ec) {
     client_addr_ = remote.address();
     if (client_addr_.is_v6() && client_addr_.to_v6().is_v4_mapped())
       client_addr_ = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, client_addr_.to_v6());
     client_ip_ = client_addr_.to_string();
   }
-  socket_.set_option(tcp::no_delay(true), ec);
-  watchdog_.watch(&socket_);
+  sock().set_option(tcp::no_delay(true), ec);
+  watchdog_.watch(&sock());
   worker_.register_session(this);
 }
 
-Http1Session::~Http1Session() { worker_.unregister_session(this); }
+template <class Stream>
+Http1Session<Stream>::~Http1Session() { worker_.unregister_session(this); }
 
-void Http1Session::cancel_if_idle() {
+template <class Stream>
+void Http1Session<Stream>::cancel_if_idle() {
   if (idle_) {
     error_code ec;
-    socket_.cancel(ec);
+    sock().cancel(ec);
   }
 }
 
-awaitable<void> Http1Session::run() {
+template <class Stream>
+awaitable<void> Http1Session<Stream>::run() {
   RequestHead head;
   for (;;) {
     if (worker_.draining()) break;
@@ -97,20 +101,21 @@ awaitable<void> Http1Session::run() {
     if (co_await serve(head) == Outcome::close) break;
   }
   error_code ec;
-  socket_.shutdown(tcp::socket::shutdown_send, ec);
-  socket_.close(ec);
+  sock().shutdown(tcp::socket::shutdown_send, ec);
+  sock().close(ec);
 }
 
 // Waits for the next request head. Idle keep-alive time is bounded by the entrypoint's
 // idleTimeout and holds no buffer; once bytes arrive, the head must complete within the
 // header timeout.
-awaitable<bool> Http1Session::read_head(RequestHead& head) {
+template <class Stream>
+awaitable<bool> Http1Session<Stream>::read_head(RequestHead& head) {
   const auto& limits = worker_.limits();
   if (in_.empty()) {
     idle_ = true;
     in_.release_if_empty();
     watchdog_.arm(info_->entry_point.idle_timeout);
-    auto [ec] = co_await socket_.async_wait(tcp::socket::wait_read, use_tuple);
+    auto [ec] = co_await sock().async_wait(tcp::socket::wait_read, use_tuple);
     idle_ = false;
     if (ec || worker_.draining()) co_return false;
   }
@@ -129,7 +134,7 @@ awaitable<bool> Http1Session::read_head(RequestHead& head) {
         co_return false;
       }
     }
-    auto [ec, n] = co_await socket_.async_read_some(in_.prepare(4096, limits.http.max_header_bytes + 4096), use_tuple);
+    auto [ec, n] = co_await stream_.async_read_some(in_.prepare(4096, limits.http.max_header_bytes + 4096), use_tuple);
     if (ec) {
       if (watchdog_.expired() && !in_.empty()) co_await send_error(408, true);
       co_return false;
@@ -138,7 +143,8 @@ awaitable<bool> Http1Session::read_head(RequestHead& head) {
   }
 }
 
-awaitable<Http1Session::Outcome> Http1Session::serve(RequestHead& head) {
+template <class Stream>
+awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::serve(RequestHead& head) {
   if (info_->redirect_target) co_return co_await redirect(head);
   std::shared_ptr<const RuntimeConfig> rc = worker_.config();  // pinned for this exchange
   std::string host = normalize_host(head.host);
@@ -152,7 +158,8 @@ awaitable<Http1Session::Outcome> Http1Session::serve(RequestHead& head) {
   co_return co_await forward(head, *rc, *route);
 }
 
-awaitable<Http1Session::Outcome> Http1Session::redirect(const RequestHead& head) {
+template <class Stream>
+awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::redirect(const RequestHead& head) {
   const auto& to = *info_->redirect_target;
   const auto& r = *info_->entry_point.redirection;
   std::string host = std::string(head.host);
@@ -173,19 +180,21 @@ awaitable<Http1Session::Outcome> Http1Session::redirect(const RequestHead& head)
   out += "\r\n";
   in_.consume(head.head_size);
   watchdog_.arm(worker_.limits().body_timeout);
-  auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(out), use_tuple);
+  auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(out), use_tuple);
   co_return (ec || close) ? Outcome::close : Outcome::keep_alive;
 }
 
-awaitable<Http1Session::Outcome> Http1Session::send_error(int status, bool close) {
+template <class Stream>
+awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::send_error(int status, bool close) {
   std::string out = error_response(status, close);
   watchdog_.arm(worker_.limits().body_timeout);
-  auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(out), use_tuple);
+  auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(out), use_tuple);
   if (close || ec) co_return Outcome::close;
   co_return Outcome::keep_alive;
 }
 
-const UpstreamServer* Http1Session::pick_server(const RequestHead& head, const RuntimeConfig& rc,
+template <class Stream>
+const UpstreamServer* Http1Session<Stream>::pick_server(const RequestHead& head, const RuntimeConfig& rc,
                                                 uint32_t service_index, bool* fresh_cookie) {
   const ServiceRuntime& svc = rc.services[service_index];
   *fresh_cookie = false;
@@ -206,7 +215,8 @@ const UpstreamServer* Http1Session::pick_server(const RequestHead& head, const R
   return nullptr;
 }
 
-bool Http1Session::trusted_client() const {
+template <class Stream>
+bool Http1Session<Stream>::trusted_client() const {
   const auto& ep = info_->entry_point;
   if (ep.forwarded_insecure) return true;
   for (const auto& cidr : ep.trusted_ips) {
@@ -228,7 +238,8 @@ bool Http1Session::trusted_client() const {
   return false;
 }
 
-std::string Http1Session::upstream_head(const RequestHead& head, const ServiceRuntime& svc,
+template <class Stream>
+std::string Http1Session<Stream>::upstream_head(const RequestHead& head, const ServiceRuntime& svc,
                                         const UpstreamServer& server) const {
   std::string out;
   out.reserve(head.head_size + 256);
@@ -281,10 +292,11 @@ std::string Http1Session::upstream_head(const RequestHead& head, const ServiceRu
   return out;
 }
 
-awaitable<std::unique_ptr<UpstreamConn>> Http1Session::connect_upstream(const UpstreamServer& server) {
-  auto conn = std::make_unique<UpstreamConn>(socket_.get_executor());
+template <class Stream>
+awaitable<std::unique_ptr<UpstreamConn>> Http1Session<Stream>::connect_upstream(const UpstreamServer& server) {
+  auto conn = std::make_unique<UpstreamConn>(stream_.get_executor());
   conn->key = server.pool_key;
-  watchdog_.watch(&socket_, &conn->socket);
+  watchdog_.watch(&sock(), &conn->socket);
   watchdog_.arm(worker_.limits().dial_timeout);
   auto [ec] = co_await conn->socket.async_connect(server.endpoint, use_tuple);
   watchdog_.disarm();
@@ -294,7 +306,8 @@ awaitable<std::unique_ptr<UpstreamConn>> Http1Session::connect_upstream(const Up
   co_return conn;
 }
 
-awaitable<Http1Session::Outcome> Http1Session::forward(RequestHead& head, const RuntimeConfig& rc,
+template <class Stream>
+awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::forward(RequestHead& head, const RuntimeConfig& rc,
                                                        const RouteRuntime& route) {
   bool fresh_cookie = false;
   const UpstreamServer* server = pick_server(head, rc, route.service, &fresh_cookie);
@@ -316,11 +329,11 @@ awaitable<Http1Session::Outcome> Http1Session::forward(RequestHead& head, const 
       in_.consume(head.head_size);
       co_return co_await send_error(502, ex.has_body);
     }
-    watchdog_.watch(&socket_, &up->socket);
+    watchdog_.watch(&sock(), &up->socket);
     if (head.expect_continue && head.body != BodyKind::none) {
       static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
       watchdog_.arm(worker_.limits().body_timeout);
-      auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(k100), use_tuple);
+      auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(k100), use_tuple);
       if (ec) co_return Outcome::close;
       head.expect_continue = false;
     }
@@ -358,7 +371,8 @@ awaitable<Http1Session::Outcome> Http1Session::forward(RequestHead& head, const 
 }
 
 // Streams the request body (bytes already buffered first) to the upstream, per the framing.
-awaitable<bool> Http1Session::send_request_body(const RequestHead& head, UpstreamConn& up) {
+template <class Stream>
+awaitable<bool> Http1Session<Stream>::send_request_body(const RequestHead& head, UpstreamConn& up) {
   uint64_t remaining = head.content_length;
   ChunkedScanner scanner;
   for (;;) {
@@ -385,13 +399,14 @@ awaitable<bool> Http1Session::send_request_body(const RequestHead& head, Upstrea
     }
     if (done) co_return true;
     watchdog_.arm(worker_.limits().body_timeout);
-    auto [ec, n] = co_await socket_.async_read_some(in_.prepare(16384, 65536), use_tuple);
+    auto [ec, n] = co_await stream_.async_read_some(in_.prepare(16384, 65536), use_tuple);
     if (ec) co_return false;
     in_.commit(n);
   }
 }
 
-awaitable<Http1Session::Outcome> Http1Session::relay_response(const Exchange& ex, std::unique_ptr<UpstreamConn> up,
+template <class Stream>
+awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_response(const Exchange& ex, std::unique_ptr<UpstreamConn> up,
                                                               const ServiceRuntime& svc, const UpstreamServer& server,
                                                               const std::string& set_cookie) {
   const auto& limits = worker_.limits();
@@ -463,7 +478,7 @@ awaitable<Http1Session::Outcome> Http1Session::relay_response(const Exchange& ex
     first = false;
     if (asio::buffer_size(bufs) > 0) {
       watchdog_.arm(limits.body_timeout);
-      auto [ec, n] = co_await asio::async_write(socket_, bufs, use_tuple);
+      auto [ec, n] = co_await asio::async_write(stream_, bufs, use_tuple);
       if (ec) co_return Outcome::close;
       up->buf.consume(take);
     }
@@ -487,10 +502,11 @@ awaitable<Http1Session::Outcome> Http1Session::relay_response(const Exchange& ex
 
 // Upgraded connections (WebSocket, ...): bytes both ways until both sides are done; a
 // half-close is passed on.
-awaitable<void> Http1Session::tunnel(UpstreamConn& up) {
+template <class Stream>
+awaitable<void> Http1Session<Stream>::tunnel(UpstreamConn& up) {
   using namespace boost::asio::experimental::awaitable_operators;
   watchdog_.watch(nullptr);
-  auto pump = [](tcp::socket& from, IoBuffer& pending, tcp::socket& to) -> awaitable<void> {
+  auto pump = [](auto& from, IoBuffer& pending, auto& to) -> awaitable<void> {
     for (;;) {
       if (!pending.empty()) {
         auto data = pending.readable();
@@ -503,10 +519,13 @@ awaitable<void> Http1Session::tunnel(UpstreamConn& up) {
       pending.commit(n);
     }
     error_code ignored;
-    to.shutdown(tcp::socket::shutdown_send, ignored);
+    to.lowest_layer().shutdown(tcp::socket::shutdown_send, ignored);
   };
   in_.consume(0);
-  co_await (pump(socket_, in_, up.socket) && pump(up.socket, up.buf, socket_));
+  co_await (pump(stream_, in_, up.socket) && pump(up.socket, up.buf, stream_));
 }
+
+template class Http1Session<tcp::socket>;
+template class Http1Session<TlsStream>;
 
 }  // namespace portier::proxy

@@ -5,6 +5,8 @@
 #include <memory>
 #include <string>
 
+#include <boost/asio/ssl/stream.hpp>
+
 #include "proxy/asio.hpp"
 #include "proxy/http1_parser.hpp"
 #include "proxy/io_buffer.hpp"
@@ -15,14 +17,18 @@
 
 namespace portier::proxy {
 
-class Http1Session {
+using TlsStream = asio::ssl::stream<tcp::socket>;
+
+// Stream: tcp::socket (cleartext) or TlsStream (handshake done by the caller).
+template <class Stream>
+class Http1Session final : public Drainable {
  public:
-  Http1Session(Worker& worker, tcp::socket socket, std::shared_ptr<const ListenerInfo> info);
+  Http1Session(Worker& worker, Stream stream, std::shared_ptr<const ListenerInfo> info);
   ~Http1Session();
 
   awaitable<void> run();
   // Drain: closes the connection if it is waiting for a next request.
-  void cancel_if_idle();
+  void cancel_if_idle() override;
 
  private:
   enum class Outcome { keep_alive, close };
@@ -51,8 +57,12 @@ class Http1Session {
                             const UpstreamServer& server) const;
   bool trusted_client() const;
 
+  static tcp::socket& raw(tcp::socket& s) { return s; }
+  static tcp::socket& raw(TlsStream& s) { return s.next_layer(); }
+  tcp::socket& sock() { return raw(stream_); }
+
   Worker& worker_;
-  tcp::socket socket_;
+  Stream stream_;
   std::shared_ptr<const ListenerInfo> info_;
   IoBuffer in_;
   Watchdog watchdog_;

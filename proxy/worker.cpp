@@ -35,7 +35,7 @@ awaitable<void> Worker::accept_loop(tcp::acceptor& acceptor, std::shared_ptr<con
         ioc_,
         [this, s = std::move(socket), info]() mutable -> awaitable<void> {
           {
-            Http1Session session(*this, std::move(s), info);
+            Http1Session<tcp::socket> session(*this, std::move(s), info);
             co_await session.run();
           }
           --active_;

@@ -16,7 +16,13 @@
 
 namespace portier::proxy {
 
-class Http1Session;
+// A client connection the worker can close when draining.
+class Drainable {
+ public:
+  virtual ~Drainable() = default;
+  // Closes the connection if it is between requests; otherwise it finishes its exchange.
+  virtual void cancel_if_idle() = 0;
+};
 
 // What a listener serves; shared read-only by the sessions it accepts.
 struct ListenerInfo {
@@ -56,8 +62,8 @@ class Worker {
   const ProxyLimits& limits() const { return limits_; }
   bool draining() const { return draining_; }
   uint32_t next_rr(uint32_t service_index, uint64_t generation);
-  void register_session(Http1Session* s) { sessions_.insert(s); }
-  void unregister_session(Http1Session* s) { sessions_.erase(s); }
+  void register_session(Drainable* s) { sessions_.insert(s); }
+  void unregister_session(Drainable* s) { sessions_.erase(s); }
 
  private:
   awaitable<void> accept_loop(tcp::acceptor& acceptor, std::shared_ptr<const ListenerInfo> info);
@@ -69,7 +75,7 @@ class Worker {
   UpstreamPool pool_;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
   std::vector<std::shared_ptr<const ListenerInfo>> infos_;
-  std::unordered_set<Http1Session*> sessions_;
+  std::unordered_set<Drainable*> sessions_;
   std::vector<uint32_t> rr_;
   uint64_t rr_generation_ = ~uint64_t{0};
   std::atomic<int> active_{0};
