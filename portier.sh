@@ -66,6 +66,7 @@ port_in_use() {  # $1 = host, $2 = port
   python3 - "$1" "$2" <<'EOF'
 import socket, sys
 s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT leftovers are not "in use"
 try:
     s.bind((sys.argv[1], int(sys.argv[2])))
 except OSError:

@@ -54,6 +54,7 @@ class _Conn(socketserver.BaseRequestHandler):
 
     def setup(self):
         self.backend = self.server.backend
+        self.head_only = False
         self.backend._track(self.request, True)
         self.rfile = self.request.makefile("rb")
 
@@ -146,11 +147,13 @@ class _Conn(socketserver.BaseRequestHandler):
                 n, _, v = value.partition(":")
                 extra.append((n, v))
         if path == "/health":
+            self.head_only = method == "HEAD"
             self.backend.health_requests.append({"path": path, "headers": headers, "time": time.time()})
             code = 200 if self.backend.healthy else 500
             self._send(code, {"backend": self.backend.name, "healthy": self.backend.healthy}, keep, extra)
             return keep
         info = self._record(method, target, version, header_list, body, chunked)
+        self.head_only = method == "HEAD"
         if path.startswith("/status/"):
             self._send(int(path.split("/")[2]), info, keep, extra)
         elif path.startswith("/slow/"):
@@ -202,7 +205,7 @@ class _Conn(socketserver.BaseRequestHandler):
         fields = [("Content-Type", "application/json")]
         if code not in (204, 304):
             fields.append(("Content-Length", str(len(body))))
-        self.request.sendall(self._head(code, keep, extra, fields) + body)
+        self.request.sendall(self._head(code, keep, extra, fields) + (b"" if self.head_only else body))
 
     def _chunk(self, data):
         return b"%x\r\n%s\r\n" % (len(data), data) if data else b""

@@ -439,8 +439,10 @@ class Portier:
         finally:
             if self._notify_sock is not None:
                 self._notify_sock.close()
-            if exc_type is not None and self.proc is not None:
-                sys.stderr.write("--- portier stderr (%s) ---\n%s\n" % (self.config_path, self.logs()[-20000:]))
+            # ctest shows a test's output only when it fails: always leave the tail of the log.
+            if self.proc is not None:
+                tail = "\n".join(self.logs().splitlines()[-150:])
+                sys.stderr.write("--- portier stderr, last lines (%s) ---\n%s\n" % (self.config_path, tail))
 
 
 def http_config(entry_points, dynamic_file=None, **extra):

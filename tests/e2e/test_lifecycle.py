@@ -8,7 +8,7 @@ import socket
 import time
 import unittest
 
-from portier_e2e import (Backend, Portier, free_port, http_config, http_request, make_temp_dir, router,
+from portier_e2e import (Backend, Portier, RawClient, free_port, http_config, http_request, make_temp_dir, router,
                          service, wait_until, write_file_atomic)
 
 NET = "127.0.29"
@@ -47,7 +47,6 @@ class Lifecycle(unittest.TestCase):
         self.assertEqual(self.p.diag("/health")["status"], "ok")
 
     def test_sigterm_drains_in_flight_request(self):
-        from portier_e2e import RawClient
         with RawClient(self.ip, self.port, timeout=15) as c:
             c.send(b"GET /slow/2500 HTTP/1.1\r\nHost: life.test\r\n\r\n")
             wait_until(lambda: "/slow/2500" in self.backend.paths(), what="the slow request at the backend")
@@ -66,7 +65,9 @@ class Lifecycle(unittest.TestCase):
         conn = http.client.HTTPConnection(self.ip, self.port, timeout=5)
         self.addCleanup(conn.close)
         conn.request("GET", "/idle", headers={"Host": "life.test"})
-        self.assertEqual(conn.getresponse().read() and 200, 200)
+        r = conn.getresponse()
+        r.read()
+        self.assertEqual(r.status, 200)
         t0 = time.monotonic()
         self.assertEqual(self.p.stop(signal.SIGTERM, timeout=15), 0, self.p.logs())
         self.assertLess(time.monotonic() - t0, 5.0, "an idle connection held the drain")

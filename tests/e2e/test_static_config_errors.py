@@ -1,7 +1,6 @@
 """Static configuration errors (SPEC 1, 2): every problem reported with its YAML path and line,
 `run` exits 2 without serving, `check` exits 1; a good file checks with exit 0."""
 
-import re
 import unittest
 
 from portier_e2e import Portier, free_port, make_temp_dir, run_cli
