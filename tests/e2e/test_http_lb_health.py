@@ -1,0 +1,126 @@
+"""Load balancing (SPEC 5): round robin, weights, 502 on a dead server, active health checks,
+passHostHeader."""
+
+import http.client
+import json
+import unittest
+
+from portier_e2e import ProxyTest, free_port, router, service, wait_until
+
+NET = "127.0.22"
+DEAD = "http://%s.9:%d" % (NET, free_port(NET + ".9"))  # nothing listens there
+
+
+class LoadBalancing(ProxyTest, unittest.TestCase):
+    IP = NET + ".1"
+    BACKENDS = [("rr-a", NET + ".2"), ("rr-b", NET + ".3"), ("w-a", NET + ".2"), ("w-b", NET + ".3"),
+                ("hc-a", NET + ".4"), ("hc-b", NET + ".5"), ("host-true", NET + ".6"),
+                ("host-false", NET + ".6"), ("half", NET + ".7")]
+
+    @classmethod
+    def dynamic(cls):
+        b = cls.b
+        hc = {"path": "/health", "interval": "100ms", "timeout": "1s"}
+        return {"http": {
+            "routers": {
+                "rr": router("Host(`rr.lb.test`)", "rr"),
+                "weighted": router("Host(`w.lb.test`)", "weighted"),
+                "dead": router("Host(`dead.lb.test`)", "dead"),
+                "half-dead": router("Host(`half.lb.test`)", "half-dead"),
+                "hc": router("Host(`hc.lb.test`)", "hc"),
+                "host-true": router("Host(`pass.lb.test`)", "host-true"),
+                "host-false": router("Host(`nopass.lb.test`)", "host-false"),
+            },
+            "services": {
+                "rr": service(b["rr-a"].url, b["rr-b"].url),
+                "weighted": service({"url": b["w-a"].url, "weight": 3}, {"url": b["w-b"].url, "weight": 1}),
+                "dead": service(DEAD),
+                "half-dead": service(b["half"].url, DEAD, healthCheck={**hc}),
+                "hc": service(b["hc-a"].url, b["hc-b"].url, healthCheck=hc),
+                "host-true": service(b["host-true"].url, passHostHeader=True),
+                "host-false": service(b["host-false"].url, passHostHeader=False),
+            },
+        }}
+
+    def keepalive_backends(self, host, n):
+        """n requests on one client connection (one worker), returns the backend names in order."""
+        conn = http.client.HTTPConnection(self.IP, self.port, timeout=5)
+        try:
+            names = []
+            for _ in range(n):
+                conn.request("GET", "/", headers={"Host": host})
+                r = conn.getresponse()
+                body = r.read()
+                self.assertEqual(r.status, 200, body)
+                names.append(json.loads(body)["backend"])
+            return names
+        finally:
+            conn.close()
+
+    def test_round_robin_alternates(self):
+        names = self.keepalive_backends("rr.lb.test", 8)
+        self.assertEqual(set(names), {"rr-a", "rr-b"})
+        for x, y in zip(names, names[1:]):
+            self.assertNotEqual(x, y, names)
+
+    def test_round_robin_across_connections_uses_both(self):
+        names = [self.get("/", host="rr.lb.test").json()["backend"] for _ in range(10)]
+        self.assertEqual(set(names), {"rr-a", "rr-b"})
+
+    def test_weighted(self):
+        names = self.keepalive_backends("w.lb.test", 40)
+        self.assertEqual(names.count("w-a"), 30, names)
+        self.assertEqual(names.count("w-b"), 10, names)
+
+    def test_dead_server_is_502(self):
+        r = self.get("/", host="dead.lb.test")
+        self.assertEqual(r.status, 502, r)
+
+    def test_dead_server_found_by_health_check(self):
+        # The dead server fails its health checks; then every request goes to the live one.
+        def only_live():
+            return all(self.get("/", host="half.lb.test").status == 200 for _ in range(4))
+        wait_until(only_live, timeout=10, what="the dead server to leave the load balancer")
+
+    def test_health_check_removes_and_restores(self):
+        a, b = self.b["hc-a"], self.b["hc-b"]
+        wait_until(lambda: a.health_requests and b.health_requests, what="health checks on /health")
+        self.assertEqual(a.health_requests[-1]["path"], "/health")
+        try:
+            a.healthy = False
+            wait_until(lambda: self.get_names(6) == {"hc-b"}, what="hc-a removed")
+            wait_until(lambda: not self.server_health()[a.url], what="/routes.json shows hc-a unhealthy")
+            b.healthy = False
+            wait_until(lambda: self.get("/", host="hc.lb.test").status == 503, what="503 when all unhealthy")
+            a.healthy = True
+            wait_until(lambda: self.get_names(4) == {"hc-a"}, what="hc-a back")
+            b.healthy = True
+            wait_until(lambda: self.get_names(6) == {"hc-a", "hc-b"}, what="both back")
+        finally:
+            a.healthy = b.healthy = True
+
+    def get_names(self, n):
+        names = set()
+        for _ in range(n):
+            r = self.get("/", host="hc.lb.test")
+            if r.status != 200:
+                return None
+            names.add(r.json()["backend"])
+        return names
+
+    def server_health(self):
+        services = self.portier.diag("/routes.json")["http"]["services"]
+        servers = services["hc@file"]["servers"]
+        return {s["url"]: s["healthy"] for s in servers}
+
+    def test_pass_host_header(self):
+        r = self.get("/", host="pass.lb.test")
+        self.assertBackend(r, "host-true")
+        self.assertEqual(r.json()["headers"]["host"], "pass.lb.test")
+        r = self.get("/", host="nopass.lb.test")
+        self.assertBackend(r, "host-false")
+        self.assertEqual(r.json()["headers"]["host"], self.b["host-false"].address)
+
+
+if __name__ == "__main__":
+    unittest.main()
