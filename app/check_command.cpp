@@ -15,7 +15,7 @@ int run_check(const CommandLine& cl, const std::map<std::string, std::string>& e
   auto loaded = config::load_static_config_file(cl.config_path, cl.overrides, env);
   if (!loaded.ok()) {
     for (const auto& p : loaded.problems) std::cerr << "portier: " << p.to_string() << "\n";
-    return 2;
+    return 1;
   }
   std::map<std::string, config::Fragment> fragments;
   const auto& cfg = loaded.config;

@@ -17,8 +17,8 @@ struct HeaderField {
 };
 
 struct HttpLimits {
-  size_t max_request_line = 8192;  // 414 beyond
-  size_t max_header_bytes = 32768;  // whole head; 431 beyond
+  size_t max_request_line = 16384;  // 414 beyond
+  size_t max_header_bytes = 65536;  // whole head; 431 beyond
   size_t max_headers = 100;         // 431 beyond
 };
 

@@ -100,8 +100,27 @@ awaitable<void> Http1Session<Stream>::run() {
     if (!co_await read_head(head)) break;
     if (co_await serve(head) == Outcome::close) break;
   }
+  co_await lingering_close();
+}
+
+// Half-closes, then discards what the client still sends for a moment, so that a response
+// sent before the request was fully read (400, 413, 431...) reaches the client instead of
+// being destroyed by a reset.
+template <class Stream>
+awaitable<void> Http1Session<Stream>::lingering_close() {
   error_code ec;
   sock().shutdown(tcp::socket::shutdown_send, ec);
+  if (!ec) {
+    watchdog_.watch(&sock());
+    watchdog_.arm(std::chrono::milliseconds(500));
+    std::array<char, 4096> sink;
+    size_t drained = 0;
+    while (drained < (1 << 18)) {
+      auto [rec, n] = co_await sock().async_read_some(asio::buffer(sink), use_tuple);
+      if (rec) break;
+      drained += n;
+    }
+  }
   sock().close(ec);
 }
 
