@@ -50,12 +50,16 @@ def parse_args(argv):
     p.add_argument("--out", default=os.path.join(BENCH_DIR, "results"), help="results dir")
     p.add_argument("--keep-tmp", action="store_true", help="keep configs and logs")
     a = p.parse_args(argv)
+    a.portier = os.path.abspath(a.portier)
     a.reps = a.reps or (3 if a.full else 1)
     a.duration = a.duration or 5
     a.scenarios = a.scenarios.split(",") if a.scenarios else (FULL if a.full else QUICK)
     bad = [s for s in a.scenarios if s not in SCENARIOS]
     if bad:
         p.error(f"unknown scenarios {bad}")
+    if a.portier_workers > 1 and not a.unpinned:
+        print("[bench] note: portier with several workers runs unpinned while the peers are "
+              "pinned; use --unpinned to compare like with like", file=sys.stderr)
     a.handshakes = 3000 if a.full else 1500
     a.mem_conns = (1000, 5000)
     a.tcp_bytes = (2 if a.full else 1) << 30

@@ -43,8 +43,9 @@ def wrk(url, conns, duration, cpus, host="bench.local", threads=1):
 
 
 def h2load(url, cpus, *, conns, h1=False, streams=1, duration=None, requests=None,
-           rps_per_client=None, headers=(), log_file=None, timeout=120):
-    """One h2load run. Exactly one of duration (seconds, -D) or requests (-n)."""
+           rps_per_client=None, headers=(), log_file=None, timeout=120, connect_to=None):
+    """One h2load run. Exactly one of duration (seconds, -D) or requests (-n).
+    connect_to ("127.0.0.1:PORT") lets the URL carry a name (SNI and Host) without DNS."""
     argv = ["h2load", "-t1", f"-c{conns}", f"-m{streams}",
             "--tls13-ciphers=TLS_AES_128_GCM_SHA256", "--ciphers=ECDHE-ECDSA-AES128-GCM-SHA256"]
     if h1:
@@ -59,6 +60,8 @@ def h2load(url, cpus, *, conns, h1=False, streams=1, duration=None, requests=Non
         argv += ["-H", h]
     if log_file:
         argv.append(f"--log-file={log_file}")
+    if connect_to:
+        argv.append(f"--connect-to={connect_to}")
     argv.append(url)
     out, cpu, wall = _run(argv, cpus, timeout)
     m = re.search(r"finished in ([\d.]+)(\w+), ([\d.]+) req/s", out)

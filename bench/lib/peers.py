@@ -219,7 +219,6 @@ class Portier(Server):
     workers = 1
     dynamic_template = os.path.join(BENCH_DIR, "configs", "portier-dynamic.yml")
     dynamic_text = None      # replaces the template when set (scale test)
-    min_http_routers = 1
 
     def port_names(self):
         return super().port_names() + ["DIAG_PORT"]
@@ -242,12 +241,13 @@ class Portier(Server):
                      os.path.join(self.dir, "portier.yml"), values)
         return [self.binary, "run", "--config", cfg], {}
 
-    def ready(self):
-        _, body = procs.http_get(f"http://127.0.0.1:{self.ports['DIAG_PORT']}/health", 1.0)
-        health = json.loads(body)
-        if health.get("routers", {}).get("http", 0) < self.min_http_routers:
-            return False
-        return super().ready()
+    def health(self):
+        """GET /health on the diagnostics port (SPEC 10), or None when it does not answer."""
+        try:
+            _, body = procs.http_get(f"http://127.0.0.1:{self.ports['DIAG_PORT']}/health", 1.0)
+            return json.loads(body)
+        except (OSError, ValueError):
+            return None
 
     def cpus(self):
         # workers > 1 only makes sense on the whole box.
