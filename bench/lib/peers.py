@@ -1,0 +1,258 @@
+"""The servers under test: the fixed backend, "direct" (the backend itself in the proxy's slot),
+nginx, HAProxy, Caddy and portier. Each renders its template from bench/configs (or
+bench/backend), checks its ports are free, starts pinned, and waits until it proxies a request.
+"""
+import os
+import json
+import re
+import shutil
+
+import procs
+
+BENCH_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BODY = ("portier-bench-1KiB-" * 64)[:1024]
+STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
+
+
+def render(template_path, out_path, values):
+    """Replace every {{NAME}}; a placeholder without a value is an error."""
+    with open(template_path) as f:
+        text = f.read()
+
+    def sub(m):
+        if m.group(1) not in values:
+            raise KeyError(f"{template_path}: no value for {{{{{m.group(1)}}}}}")
+        return str(values[m.group(1)])
+
+    with open(out_path, "w") as f:
+        f.write(re.sub(r"\{\{(\w+)\}\}", sub, text))
+    return out_path
+
+
+class Context:
+    """Shared run state: the process registry, temp dir, certificate, backend and sink ports."""
+
+    def __init__(self, registry, tmp, cert, key, bundle, server_cpus, client_cpus):
+        self.registry = registry
+        self.tmp = tmp
+        self.cert, self.key, self.bundle = cert, key, bundle
+        self.server_cpus = server_cpus  # proxy under test ("0"), None when unpinned
+        self.client_cpus = client_cpus  # load generators and backend ("1"), None when unpinned
+        self.backend_port = None
+        self.sink_port = None
+        self.used_ports = set()
+
+    def port(self):
+        p = procs.free_port(self.used_ports)
+        self.used_ports.add(p)
+        return p
+
+
+class Server:
+    """One server instance. `na` holds the reason when it cannot run (then proc is None)."""
+
+    name = "?"
+    has_tcp = False
+    nofile = 20000
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.proc = None
+        self.na = None
+        self.dir = os.path.join(ctx.tmp, self.name)
+        self.ports = {}
+
+    # -- to override
+    def prepare(self):
+        """Write configs into self.dir; return (argv, env). Raise RuntimeError to mark n/a."""
+        raise NotImplementedError
+
+    def ready(self):
+        status, body = procs.http_get(f"http://127.0.0.1:{self.http_port}/", timeout=1.0,
+                                      host="bench.local")
+        return status == 200 and len(body) == 1024
+
+    # -- common
+    @property
+    def http_port(self):
+        return self.ports.get("HTTP_PORT")
+
+    @property
+    def https_port(self):
+        return self.ports.get("HTTPS_PORT")
+
+    @property
+    def tcp_port(self):
+        return self.ports.get("TCP_PORT") if self.has_tcp else None
+
+    def pids(self):
+        return procs.process_tree(self.proc.pid) if self.proc else []
+
+    def values(self):
+        v = dict(self.ports)
+        v.update(DIR=self.dir, CERT=self.ctx.cert, KEY=self.ctx.key, CERT_BUNDLE=self.ctx.bundle,
+                 BACKEND_PORT=self.ctx.backend_port, SINK_PORT=self.ctx.sink_port, BODY=BODY,
+                 STREAM_MODULE=STREAM_MODULE,
+                 USER_LINE="user nobody nogroup;" if os.geteuid() == 0 else "")
+        return v
+
+    def cpus(self):
+        return self.ctx.server_cpus
+
+    def start(self, timeout=15.0):
+        """Start fresh (new ports, new configs). Returns True, or False with self.na set."""
+        self.stop()
+        self.na = None
+        shutil.rmtree(self.dir, ignore_errors=True)
+        os.makedirs(self.dir)
+        for key in self.port_names():
+            self.ports[key] = self.ctx.port()
+        busy = [p for p in self.ports.values() if not procs.port_is_free(p)]
+        if busy:
+            self.na = f"ports busy before start: {busy}"
+            return False
+        try:
+            argv, env = self.prepare()
+        except (RuntimeError, OSError, KeyError) as e:
+            self.na = str(e)
+            return False
+        self.proc = self.ctx.registry.start(self.name, argv, cpus=self.cpus(), env=env,
+                                            nofile=self.nofile)
+        if not procs.wait_until(self.ready, timeout, proc=self.proc):
+            alive = self.proc.alive()
+            self.na = ("not ready after %.0fs" % timeout if alive else "exited at start") + \
+                (": " + self.proc.log_tail(3) if self.proc.log_tail(3) else "")
+            self.stop()
+            return False
+        foreign = {p: procs.foreign_listeners(p, self.pids()) for p in self.ports.values()}
+        foreign = {p: i for p, i in foreign.items() if i}
+        if foreign:
+            self.na = f"another process also listens on {sorted(foreign)} (SO_REUSEPORT?)"
+            self.stop()
+            return False
+        return True
+
+    def port_names(self):
+        names = ["HTTP_PORT", "HTTPS_PORT"]
+        return names + (["TCP_PORT"] if self.has_tcp else [])
+
+    def stop(self):
+        if self.proc:
+            self.ctx.registry.stop(self.proc)
+            self.proc = None
+
+
+class NginxBased(Server):
+    template = None
+
+    def prepare(self):
+        if not shutil.which("nginx"):
+            raise RuntimeError("nginx not installed")
+        conf = render(self.template, os.path.join(self.dir, "nginx.conf"), self.values())
+        return ["nginx", "-p", self.dir, "-c", conf, "-e", os.path.join(self.dir, "error.log")], {}
+
+
+class Backend(NginxBased):
+    """The fixed backend (pinned with the clients). Also counts accepted connections."""
+    name = "backend"
+    template = os.path.join(BENCH_DIR, "backend", "backend.conf")
+
+    def cpus(self):
+        return self.ctx.client_cpus
+
+    def stub_status(self):
+        """(accepts, requests) from stub_status, excluding this status request itself."""
+        _, body = procs.http_get(f"http://127.0.0.1:{self.http_port}/bench-status", timeout=2.0)
+        lines = body.decode().splitlines()
+        accepts, _handled, requests = (int(x) for x in lines[2].split())
+        return accepts - 1, requests - 1
+
+
+class Direct(Backend):
+    """The backend config itself in the proxy's slot: the upper bound of the box."""
+    name = "direct"
+
+    def cpus(self):
+        return self.ctx.server_cpus
+
+
+class Nginx(NginxBased):
+    name = "nginx"
+    has_tcp = os.path.exists(STREAM_MODULE)
+    template = os.path.join(BENCH_DIR, "configs", "nginx.conf")
+
+    def prepare(self):
+        if not self.has_tcp:
+            raise RuntimeError(f"{STREAM_MODULE} missing (package libnginx-mod-stream)")
+        return super().prepare()
+
+
+class Haproxy(Server):
+    name = "haproxy"
+    has_tcp = True
+
+    def prepare(self):
+        if not shutil.which("haproxy"):
+            raise RuntimeError("haproxy not installed")
+        cfg = render(os.path.join(BENCH_DIR, "configs", "haproxy.cfg"),
+                     os.path.join(self.dir, "haproxy.cfg"), self.values())
+        return ["haproxy", "-db", "-f", cfg], {}
+
+
+class Caddy(Server):
+    name = "caddy"
+
+    def prepare(self):
+        if not shutil.which("caddy"):
+            raise RuntimeError("caddy not installed")
+        cfg = render(os.path.join(BENCH_DIR, "configs", "Caddyfile"),
+                     os.path.join(self.dir, "Caddyfile"), self.values())
+        env = {"GOMAXPROCS": "1", "HOME": self.dir, "XDG_DATA_HOME": self.dir,
+               "XDG_CONFIG_HOME": self.dir}
+        return ["caddy", "run", "--config", cfg, "--adapter", "caddyfile"], env
+
+
+class Portier(Server):
+    name = "portier"
+    has_tcp = True
+    binary = None            # set by the driver (--portier)
+    workers = 1
+    dynamic_template = os.path.join(BENCH_DIR, "configs", "portier-dynamic.yml")
+    dynamic_text = None      # replaces the template when set (scale test)
+
+    def port_names(self):
+        return super().port_names() + ["DIAG_PORT"]
+
+    def prepare(self):
+        if not self.binary or not os.path.exists(self.binary):
+            raise RuntimeError(f"{self.binary or 'build/portier'} missing (not built yet)")
+        if not os.access(self.binary, os.X_OK):
+            raise RuntimeError(f"{self.binary} not executable")
+        os.makedirs(os.path.join(self.dir, "state"), exist_ok=True)
+        values = self.values()
+        values["WORKERS"] = self.workers
+        dyn = os.path.join(self.dir, "dynamic.yml")
+        if self.dynamic_text is None:
+            render(self.dynamic_template, dyn, values)
+        else:
+            with open(dyn, "w") as f:
+                f.write(self.dynamic_text)
+        cfg = render(os.path.join(BENCH_DIR, "configs", "portier.yml"),
+                     os.path.join(self.dir, "portier.yml"), values)
+        return [self.binary, "run", "--config", cfg], {}
+
+    def health(self):
+        """GET /health on the diagnostics port (SPEC 10), or None when it does not answer."""
+        try:
+            _, body = procs.http_get(f"http://127.0.0.1:{self.ports['DIAG_PORT']}/health", 1.0)
+            return json.loads(body)
+        except (OSError, ValueError):
+            return None
+
+    def cpus(self):
+        # workers > 1 only makes sense on the whole box.
+        return self.ctx.server_cpus if self.workers == 1 else None
+
+
+PROXIES = [Nginx, Haproxy, Caddy, Portier]
+

@@ -1,0 +1,271 @@
+"""The benchmark scenarios. Each takes the Bench state, runs every target `reps` times in
+alternating order (A B C A B C) and records samples into bench.results."""
+import os
+import statistics
+import time
+
+import loadgen
+import peers
+import procs
+
+
+class Bench:
+    def __init__(self, ctx, backend, targets, results, opts):
+        self.ctx = ctx
+        self.backend = backend
+        self.targets = targets          # list of Server (direct first)
+        self.results = results
+        self.opts = opts                # quick, reps, duration, ...
+
+    def runnable(self):
+        """Targets that are up; a dead one is restarted once, else marked n/a."""
+        out = []
+        for t in self.targets:
+            if t.proc is not None and not t.proc.alive():
+                reason = t.proc.log_tail(2)
+                t.stop()
+                if not t.start():
+                    t.na = t.na or f"died during the run: {reason}"
+            if t.proc is not None:
+                out.append(t)
+        return out
+
+    def rounds(self):
+        """(rep, target) in A B C A B C order, skipping targets that are down."""
+        for rep in range(self.opts.reps):
+            for t in self.runnable():
+                yield rep, t
+
+    def measure(self, target, run, counts_backend=True):
+        """Run `run()` (returns a loadgen dict) measuring the target's CPU and the backend's
+        accepted connections. Adds cpu_us (per request) and backend_per_1k to the dict."""
+        pids = target.pids()
+        stub0 = self.backend.stub_status() if counts_backend else None
+        cpu0 = procs.cpu_seconds(pids)
+        r = run()
+        cpu1 = procs.cpu_seconds(pids)
+        if r["requests"] > 0:
+            r["cpu_us"] = 1e6 * (cpu1 - cpu0) / r["requests"]
+        if counts_backend and r["requests"] > 0:
+            stub1 = self.backend.stub_status()
+            r["backend_per_1k"] = 1000.0 * (stub1[0] - stub0[0] - 1) / r["requests"]
+        return r
+
+    def record(self, prefix, target, r, keys=("rps", "cpu_us", "backend_per_1k",
+                                               "client_cpu_pct")):
+        """Record a run; more than 1% failed requests makes the whole run n/a."""
+        if r.get("errors", 0) > 0.01 * max(r["requests"], 1):
+            self.results.na_metric(prefix, target.name, f"{r['errors']} of {r['requests']} "
+                                   "requests failed")
+            return
+        for k in keys:
+            if k in r:
+                self.results.add(f"{prefix}.{k}", target.name, r[k])
+        if r.get("errors"):
+            self.results.note(f"{prefix}: {target.name} had {r['errors']} failed requests "
+                              f"of {r['requests']}")
+        if "tls" in r:
+            self.results.meta[f"{prefix}.tls.{target.name}"] = f"{r['tls']} alpn={r['alpn']}"
+
+    def is_proxy(self, t):
+        return t.name != "direct"
+
+
+def http1_keepalive(b):
+    """(1) wrk -t1 -c64 against each target, proxy pinned on the server CPU."""
+    d = b.opts.duration
+    for _, t in b.rounds():
+        url = f"http://127.0.0.1:{t.http_port}/"
+        try:
+            warm_up(b, url, conns=64, h1=True)
+            r = b.measure(t, lambda: loadgen.wrk(url, 64, d, b.ctx.client_cpus),
+                          counts_backend=b.is_proxy(t))
+            b.record("h1", t, r)
+        except (RuntimeError, OSError, ValueError, AttributeError) as e:
+            b.results.na_metric("h1", t.name, f"wrk failed: {e}")
+
+
+def warm_up(b, url, conns, h1, streams=1, connect_to=None):
+    """Fill the proxy's upstream pool with a run that ends cleanly (-n, no request aborted):
+    a run stopped by time (wrk, h2load -D) aborts in-flight requests and some proxies then
+    close those upstream connections, which the next run would count as new ones."""
+    loadgen.h2load(url, b.ctx.client_cpus, conns=conns, h1=h1, streams=streams,
+                   requests=conns * streams * 20, connect_to=connect_to,
+                   headers=[] if connect_to else [":authority: bench.local"])
+
+
+def fixed_rate_latency(b):
+    """(2) h2load --h1 --rps at half the slowest proxy's max; p50/p99 from --log-file."""
+    maxima = [b.results.median("h1.rps", t.name) for t in b.targets if b.is_proxy(t)]
+    maxima = [m for m in maxima if m]
+    if not maxima:
+        maxima = [b.results.median("h1.rps", "direct") or 2000.0]
+    rate = max(200, int(min(maxima) / 2))
+    conns = 16
+    per_client = max(1, rate // conns)
+    rate = per_client * conns
+    b.results.meta["latency.rate"] = rate
+    d = b.opts.duration
+    for rep, t in b.rounds():
+        log = os.path.join(b.ctx.tmp, f"lat-{t.name}-{rep}.log")
+        url = f"http://127.0.0.1:{t.http_port}/"
+        try:
+            r = b.measure(t, lambda: loadgen.h2load(
+                url, b.ctx.client_cpus, conns=conns, h1=True, requests=rate * d,
+                rps_per_client=per_client, headers=[":authority: bench.local"], log_file=log,
+                timeout=3 * d + 30), counts_backend=b.is_proxy(t))
+            if r["errors"] > 0.01 * max(r["requests"], 1):
+                raise RuntimeError(f"{r['errors']} of {r['requests']} requests failed")
+            p50, p99, _ = loadgen.latency_percentiles(log)
+            b.results.add("lat.p50", t.name, p50)
+            b.results.add("lat.p99", t.name, p99)
+            b.results.add("lat.rps", t.name, r["rps"])
+            if r["errors"]:
+                b.results.note(f"latency: {t.name} had {r['errors']} failed requests")
+        except (RuntimeError, OSError, ValueError, AttributeError) as e:
+            b.results.na_metric("lat", t.name, f"h2load: {e}")
+        finally:
+            if os.path.exists(log):
+                os.remove(log)
+
+
+def https(b):
+    """(3) TLS: h1 keep-alive, h2 multiplexed, full handshakes (Connection: close, -n)."""
+    d = b.opts.duration
+    n_hs = b.opts.handshakes
+    for _, t in b.rounds():
+        url = f"https://bench.local:{t.https_port}/"  # SNI and Host bench.local
+        via = f"127.0.0.1:{t.https_port}"
+        runs = [
+            ("tls_h1", dict(conns=64, h1=True, duration=d)),
+            ("tls_h2", dict(conns=16, streams=32, duration=d)),
+            ("tls_hs", dict(conns=16, h1=True, requests=n_hs, headers=["Connection: close"])),
+        ]
+        for prefix, kw in runs:
+            try:
+                if "duration" in kw:
+                    warm_up(b, url, conns=kw["conns"], h1=kw.get("h1", False),
+                            streams=kw.get("streams", 1), connect_to=via)
+                r = b.measure(t, lambda: loadgen.h2load(url, b.ctx.client_cpus, connect_to=via,
+                                                        **kw),
+                              counts_backend=b.is_proxy(t))
+                b.record(prefix, t, r)
+            except (RuntimeError, OSError, ValueError, AttributeError) as e:
+                b.results.na_metric(prefix, t.name, f"h2load failed: {e}")
+
+
+def memory(b):
+    """(4) fresh process: PSS idle, then KiB per idle keep-alive connection (1000 -> 5000)."""
+    lo, hi = b.opts.mem_conns
+    for _, t in b.rounds():
+        if not t.start():
+            b.results.na_metric("mem", t.name, t.na)
+            continue
+        held = loadgen.IdleConnections(t.http_port)
+        try:
+            idle = procs.memory_kib(t.pids())
+            held.grow_to(lo)
+            m_lo = _settled_memory(t)
+            held.grow_to(hi)
+            m_hi = _settled_memory(t)
+            alive = held.alive_count()
+            b.results.add("mem.idle_mib", t.name, idle / 1024.0)
+            b.results.add("mem.per_conn_kib", t.name, (m_hi - m_lo) / float(hi - lo))
+            if alive != hi:
+                b.results.note(f"memory: {t.name} closed {hi - alive} of {hi} idle connections")
+        except (RuntimeError, OSError, ValueError) as e:
+            b.results.na_metric("mem", t.name, f"{type(e).__name__}: {e}")
+        finally:
+            held.close()
+        t.start()  # leave a fresh instance for what follows
+
+
+def _settled_memory(t):
+    """Memory once two readings 100 ms apart agree within 1% (at most 2 s)."""
+    prev = procs.memory_kib(t.pids())
+    for _ in range(20):
+        time.sleep(0.1)
+        cur = procs.memory_kib(t.pids())
+        if abs(cur - prev) <= 0.01 * max(prev, 1):
+            return cur
+        prev = cur
+    return prev
+
+
+def tcp_throughput(b):
+    """(full) bulk TCP transfer through the proxy's TCP listener to a socat sink."""
+    nbytes = b.opts.tcp_bytes
+    for _, t in b.rounds():
+        port = b.ctx.sink_port if t.name == "direct" else t.tcp_port
+        if port is None:
+            b.results.na_metric("tcp", t.name, "no TCP proxying in this peer's build")
+            continue
+        try:
+            pids = t.pids() if t.name != "direct" else []
+            cpu0 = procs.cpu_seconds(pids)
+            seconds, client_pct = loadgen.tcp_send(port, nbytes, b.ctx.client_cpus)
+            cpu1 = procs.cpu_seconds(pids)
+            gib = nbytes / float(1 << 30)
+            b.results.add("tcp.gibps", t.name, gib / seconds)
+            if pids:
+                b.results.add("tcp.cpu_ms_per_gib", t.name, 1000.0 * (cpu1 - cpu0) / gib)
+        except (RuntimeError, OSError, ValueError) as e:
+            b.results.na_metric("tcp", t.name, f"transfer failed: {e}")
+
+
+def scale_10k(b):
+    """(full, portier only) 10,000 routers from the file provider: start time, memory, rps."""
+    portier = next((t for t in b.targets if t.name == "portier"), None)  # others: "–"
+    if portier is None or portier.proc is None:
+        reason = portier.na if portier else "not selected"
+        b.results.na_metric("scale", "portier", reason or "not running")
+        return
+    n = 10000
+    scaled = peers.Portier(b.ctx)
+    scaled.name = "portier-10k"
+    scaled.dir = os.path.join(b.ctx.tmp, scaled.name)
+    scaled.dynamic_text = _routers_yaml(n, b.ctx.backend_port)
+    # Snapshots are swapped whole (SPEC 3): the last router answering means all are loaded.
+    scaled.ready = lambda: _host_ok(scaled, f"s{n - 1}")
+    portier.stop()
+    t0 = time.monotonic()
+    try:
+        if not scaled.start(timeout=60):
+            b.results.na_metric("scale", "portier", scaled.na)
+            return
+        b.results.add("scale.start_s", "portier", time.monotonic() - t0)
+        b.results.add("scale.mem_mib", "portier", procs.memory_kib(scaled.pids()) / 1024.0)
+        health = scaled.health()
+        b.results.meta["scale.health.routers"] = (health or {}).get("routers", "no /health")
+        url = f"http://127.0.0.1:{scaled.http_port}/"
+        r = b.measure(scaled, lambda: loadgen.wrk(url, 64, b.opts.duration, b.ctx.client_cpus,
+                                                  host=f"s{n - 1}.bench.local"))
+        b.results.add("scale.rps", "portier", r["rps"])
+        b.results.add("scale.cpu_us", "portier", r["cpu_us"])
+    except (RuntimeError, OSError, ValueError) as e:
+        b.results.na_metric("scale", "portier", str(e))
+    finally:
+        scaled.stop()
+        portier.start()
+
+
+def _host_ok(server, name):
+    status, body = procs.http_get(f"http://127.0.0.1:{server.http_port}/", 1.0,
+                                  host=f"{name}.bench.local")
+    return status == 200 and len(body) == 1024
+
+
+def _routers_yaml(n, backend_port):
+    lines = ["http:", "  routers:"]
+    for i in range(n):
+        lines += [f"    r{i}:", f"      rule: \"Host(`s{i}.bench.local`)\"",
+                  "      entryPoints: [web]", f"      service: s{i}"]
+    lines.append("  services:")
+    for i in range(n):
+        lines += [f"    s{i}:", "      loadBalancer:", "        servers:",
+                  f"          - url: \"http://127.0.0.1:{backend_port}\""]
+    return "\n".join(lines) + "\n"
+
+
+def median_or_none(xs):
+    return statistics.median(xs) if xs else None
