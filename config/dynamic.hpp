@@ -3,7 +3,7 @@
 // compiles. Plain values, no behaviour; immutable once published in a snapshot.
 //
 // Names: inside a provider's fragment, names are bare ("myapp"); after merging (see
-// merge.hpp) every key is qualified "name@provider" and references are resolved.
+// dynamic_merge.hpp) every key is qualified "name@provider" and references are resolved.
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -277,7 +277,18 @@ struct ConfigError {
   std::string source;    // "/etc/portier/dynamic.yml" or "container web on unix:///..."
   std::string label;     // YAML path or label key; may be empty
   std::string message;
+  int line = 0;  // 1-based line in `source` when known (file provider), else 0
   bool operator==(const ConfigError&) const = default;
+};
+
+// What one provider produces: bare names, references as written (see dynamic_merge.hpp).
+struct Fragment {
+  Dynamic dynamic;
+  std::vector<ConfigError> errors;
+  // Where each item was defined, keyed "http.routers.NAME" (section path + bare name), e.g. a
+  // file path or "container web on unix:///...". Optional: merge falls back to the provider.
+  std::map<std::string, std::string> sources;
+  bool operator==(const Fragment&) const = default;
 };
 
 }  // namespace portier::config

@@ -11,6 +11,9 @@
 namespace portier::config {
 
 struct Infra {
+  // An `infra:` block was given (or an infra command-line flag): only then is it expanded into
+  // entrypoints and a resolver (infra_expansion.hpp). A plain traefik.yml gets no extra ports.
+  bool enabled = false;
   std::string public_ipv4;
   std::string public_ipv6;
   std::string base_domain;

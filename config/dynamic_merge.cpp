@@ -1,0 +1,402 @@
+#include "config/dynamic_merge.hpp"
+
+#include <re2/re2.h>
+
+#include <charconv>
+
+namespace portier::config {
+
+std::string qualify(std::string_view name, std::string_view provider) {
+  if (name.find('@') != std::string_view::npos) return std::string(name);
+  std::string r(name);
+  r += '@';
+  r += provider;
+  return r;
+}
+
+namespace {
+
+std::string provider_of(const std::string& qualified) {
+  const size_t at = qualified.rfind('@');
+  return at == std::string::npos ? "" : qualified.substr(at + 1);
+}
+
+std::string quoted(const std::string& s) { return "\"" + s + "\""; }
+
+std::string join(const std::vector<std::string>& parts) {
+  std::string r;
+  for (const auto& p : parts) r += (r.empty() ? "" : "; ") + p;
+  return r;
+}
+
+// "host:port" or "[v6]:port" with a numeric port.
+bool valid_address(const std::string& a) {
+  const size_t colon = a.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == a.size()) return false;
+  int port = 0;
+  auto [p, ec] = std::from_chars(a.data() + colon + 1, a.data() + a.size(), port);
+  return ec == std::errc() && p == a.data() + a.size() && port > 0 && port < 65536;
+}
+
+std::string check_server_url(const std::string& url) {
+  const size_t sep = url.find("://");
+  if (sep == std::string::npos) return "server url " + quoted(url) + " has no scheme";
+  const std::string scheme = url.substr(0, sep);
+  if (scheme != "http" && scheme != "https" && scheme != "h2c")
+    return "server url " + quoted(url) + ": scheme must be http, https or h2c";
+  const size_t host_end = url.find_first_of("/?#", sep + 3);
+  if (url.substr(sep + 3, host_end - (sep + 3)).empty())
+    return "server url " + quoted(url) + " has no host";
+  return "";
+}
+
+class Merger {
+ public:
+  Merger(const RuleChecker& check_rule, const std::set<std::string>& entry_points)
+      : check_rule_(check_rule), entry_points_(entry_points) {}
+
+  Merged run(const std::map<std::string, const Fragment*>& providers) {
+    for (const auto& [name, fragment] : providers) collect(name, *fragment);
+    validate_services();
+    validate_middlewares();
+    validate_routers();
+    out_.dynamic.tls = all_.tls;
+    return std::move(out_);
+  }
+
+ private:
+  void error(const std::string& section, const std::string& qualified, std::string message) {
+    const std::string key = section + "." + qualified;
+    const auto src = sources_.find(key);
+    out_.errors.push_back({provider_of(qualified), src == sources_.end() ? "" : src->second, key,
+                           std::move(message), 0});
+  }
+
+  // Copies a fragment's items into all_ with qualified names and references.
+  void collect(const std::string& provider, const Fragment& f) {
+    out_.errors.insert(out_.errors.end(), f.errors.begin(), f.errors.end());
+    provider_ = provider;
+    fragment_ = &f;
+    const Dynamic& d = f.dynamic;
+    add("http.routers", d.http.routers, all_.http.routers, [&](HttpRouter& r) {
+      r.service = q(r.service);
+      for (auto& m : r.middlewares) m = q(m);
+      if (r.tls) r.tls->options = q_options(r.tls->options);
+    });
+    add("http.services", d.http.services, all_.http.services, [&](HttpService& s) {
+      if (s.load_balancer && !s.load_balancer->servers_transport.empty())
+        s.load_balancer->servers_transport = q(s.load_balancer->servers_transport);
+      if (s.weighted)
+        for (auto& w : *s.weighted) w.name = q(w.name);
+    });
+    add("http.middlewares", d.http.middlewares, all_.http.middlewares, [&](Middleware& m) {
+      if (auto* chain = std::get_if<ChainMw>(&m.spec))
+        for (auto& n : chain->middlewares) n = q(n);
+    });
+    add("http.serversTransports", d.http.servers_transports, all_.http.servers_transports,
+        [](ServersTransport&) {});
+    add("tcp.routers", d.tcp.routers, all_.tcp.routers, [&](TcpRouter& r) {
+      r.service = q(r.service);
+      if (r.tls) r.tls->options = q_options(r.tls->options);
+    });
+    add("tcp.services", d.tcp.services, all_.tcp.services, [](TcpService&) {});
+    add("udp.routers", d.udp.routers, all_.udp.routers, [&](UdpRouter& r) { r.service = q(r.service); });
+    add("udp.services", d.udp.services, all_.udp.services, [](UdpService&) {});
+    collect_tls(d.tls);
+  }
+
+  std::string q(const std::string& ref) const { return ref.empty() ? ref : qualify(ref, provider_); }
+  std::string q_options(const std::string& ref) const {
+    return ref.empty() || ref == "default" ? ref : q(ref);
+  }
+
+  template <class T, class Fix>
+  void add(const std::string& section, const std::map<std::string, T>& in,
+           std::map<std::string, T>& out, Fix fix) {
+    for (const auto& [name, item] : in) {
+      const std::string qualified = qualify(name, provider_);
+      const auto src = fragment_->sources.find(section + "." + name);
+      sources_[section + "." + qualified] = src == fragment_->sources.end() ? "" : src->second;
+      if (name.find('@') != std::string::npos) {
+        out_.errors.push_back({provider_, sources_[section + "." + qualified], section + "." + name,
+                               "names must not contain '@'", 0});
+        continue;
+      }
+      T copy = item;
+      if constexpr (requires { copy.provider; }) copy.provider = provider_;
+      fix(copy);
+      out[qualified] = std::move(copy);
+    }
+  }
+
+  void collect_tls(const Dynamic::Tls& tls) {
+    all_.tls.certificates.insert(all_.tls.certificates.end(), tls.certificates.begin(),
+                                 tls.certificates.end());
+    for (const auto& [name, options] : tls.options) {
+      const std::string key = q_options(name);
+      if (all_.tls.options.count(key)) {
+        error("tls.options", key, "defined by several providers; keeping the first");
+        continue;
+      }
+      TlsOptions copy = options;
+      copy.provider = provider_;
+      all_.tls.options[key] = copy;
+    }
+    for (const auto& [name, store] : tls.stores) {
+      if (all_.tls.stores.count(name)) {
+        error("tls.stores", name + "@" + provider_, "store " + quoted(name) +
+                                                         " defined by several providers; "
+                                                         "keeping the first");
+        continue;
+      }
+      all_.tls.stores[name] = store;
+    }
+  }
+
+  // ---- services --------------------------------------------------------------------------
+
+  std::vector<std::string> load_balancer_problems(const LoadBalancer& lb) const {
+    std::vector<std::string> problems;
+    for (const auto& s : lb.servers) {
+      if (auto e = check_server_url(s.url); !e.empty()) problems.push_back(e);
+      if (s.weight < 0) problems.push_back("server " + quoted(s.url) + ": negative weight");
+    }
+    if (!lb.servers_transport.empty() && !all_.http.servers_transports.count(lb.servers_transport))
+      problems.push_back("serversTransport " + quoted(lb.servers_transport) + " does not exist");
+    if (lb.health_check) {
+      const HealthCheck& h = *lb.health_check;
+      if (h.interval.count() <= 0) problems.push_back("healthCheck.interval must be positive");
+      if (h.timeout.count() <= 0) problems.push_back("healthCheck.timeout must be positive");
+      if (!h.scheme.empty() && h.scheme != "http" && h.scheme != "https" && h.scheme != "h2c")
+        problems.push_back("healthCheck.scheme must be http, https or h2c");
+      if (h.port < 0 || h.port > 65535) problems.push_back("healthCheck.port out of range");
+    }
+    if (lb.sticky_cookie) {
+      const std::string& ss = lb.sticky_cookie->same_site;
+      if (!ss.empty() && ss != "none" && ss != "lax" && ss != "strict")
+        problems.push_back("sticky.cookie.sameSite must be none, lax or strict");
+    }
+    return problems;
+  }
+
+  // Returns "" when the HTTP service `name` is usable, else why not. Memoised; detects cycles
+  // through weighted services.
+  std::string http_service_problem(const std::string& name) {
+    if (auto it = http_service_state_.find(name); it != http_service_state_.end())
+      return it->second.value_or("cycle through weighted service " + quoted(name));
+    const auto svc = all_.http.services.find(name);
+    if (svc == all_.http.services.end()) return "service " + quoted(name) + " does not exist";
+    http_service_state_[name] = std::nullopt;  // in progress
+    std::vector<std::string> problems;
+    const HttpService& s = svc->second;
+    if (s.load_balancer && s.weighted)
+      problems.push_back("has both loadBalancer and weighted");
+    else if (!s.load_balancer && !s.weighted)
+      problems.push_back("has neither loadBalancer nor weighted");
+    if (s.load_balancer) {
+      auto lb = load_balancer_problems(*s.load_balancer);
+      problems.insert(problems.end(), lb.begin(), lb.end());
+    }
+    if (s.weighted) {
+      if (s.weighted->empty()) problems.push_back("weighted has no services");
+      for (const auto& w : *s.weighted) {
+        if (w.weight < 0) problems.push_back(quoted(w.name) + ": negative weight");
+        if (auto p = http_service_problem(w.name); !p.empty())
+          problems.push_back(p.find("does not exist") != std::string::npos || p.find("cycle") == 0
+                                 ? p
+                                 : "service " + quoted(w.name) + " is invalid");
+      }
+    }
+    std::string result = join(problems);
+    http_service_state_[name] = result;
+    return result;
+  }
+
+  void validate_services() {
+    for (const auto& [name, svc] : all_.http.services) {
+      const std::string p = http_service_problem(name);
+      if (p.empty()) out_.dynamic.http.services[name] = svc;
+      else error("http.services", name, p);
+    }
+    for (const auto& [name, t] : all_.http.servers_transports)
+      out_.dynamic.http.servers_transports[name] = t;
+    for (const auto& [name, svc] : all_.tcp.services) {
+      std::vector<std::string> problems;
+      for (const auto& s : svc.servers)
+        if (!valid_address(s.address))
+          problems.push_back("server address " + quoted(s.address) + " is not host:port");
+      if (svc.proxy_protocol_version < 0 || svc.proxy_protocol_version > 2)
+        problems.push_back("proxyProtocol.version must be 1 or 2");
+      record(problems, "tcp.services", name, svc, out_.dynamic.tcp.services, bad_tcp_services_);
+    }
+    for (const auto& [name, svc] : all_.udp.services) {
+      std::vector<std::string> problems;
+      for (const auto& s : svc.servers)
+        if (!valid_address(s.address))
+          problems.push_back("server address " + quoted(s.address) + " is not host:port");
+      record(problems, "udp.services", name, svc, out_.dynamic.udp.services, bad_udp_services_);
+    }
+  }
+
+  template <class T>
+  void record(const std::vector<std::string>& problems, const std::string& section,
+              const std::string& name, const T& item, std::map<std::string, T>& good,
+              std::set<std::string>& bad) {
+    if (problems.empty()) {
+      good[name] = item;
+    } else {
+      bad.insert(name);
+      error(section, name, join(problems));
+    }
+  }
+
+  // ---- middlewares -----------------------------------------------------------------------
+
+  std::vector<std::string> middleware_own_problems(const Middleware& m) const {
+    std::vector<std::string> problems;
+    if (auto* r = std::get_if<RedirectRegexMw>(&m.spec)) {
+      RE2 re(r->regex, RE2::Quiet);
+      if (r->regex.empty()) problems.push_back("redirectRegex.regex is empty");
+      else if (!re.ok()) problems.push_back("redirectRegex.regex: " + re.error());
+    } else if (auto* s = std::get_if<RedirectSchemeMw>(&m.spec)) {
+      if (s->scheme.empty()) problems.push_back("redirectScheme.scheme is empty");
+    } else if (auto* a = std::get_if<AddPrefixMw>(&m.spec)) {
+      if (a->prefix.empty() || a->prefix[0] != '/')
+        problems.push_back("addPrefix.prefix must start with '/'");
+    } else if (auto* b = std::get_if<BufferingMw>(&m.spec)) {
+      if (b->max_request_body_bytes < 0 || b->mem_request_body_bytes < 0 ||
+          b->max_response_body_bytes < 0 || b->mem_response_body_bytes < 0)
+        problems.push_back("buffering sizes must not be negative");
+    } else if (auto* h = std::get_if<HeadersMw>(&m.spec)) {
+      if (h->sts_seconds < 0) problems.push_back("headers.stsSeconds must not be negative");
+    }
+    return problems;
+  }
+
+  std::string middleware_problem(const std::string& name) {
+    if (auto it = middleware_state_.find(name); it != middleware_state_.end())
+      return it->second.value_or("cycle through chain " + quoted(name));
+    const auto mw = all_.http.middlewares.find(name);
+    if (mw == all_.http.middlewares.end()) return "middleware " + quoted(name) + " does not exist";
+    middleware_state_[name] = std::nullopt;
+    std::vector<std::string> problems = middleware_own_problems(mw->second);
+    if (auto* chain = std::get_if<ChainMw>(&mw->second.spec)) {
+      for (const auto& ref : chain->middlewares) {
+        const std::string p = middleware_problem(ref);
+        if (p.empty()) continue;
+        const bool direct = p.find("does not exist") != std::string::npos || p.find("cycle") == 0;
+        problems.push_back(direct ? p : "middleware " + quoted(ref) + " is invalid");
+      }
+    }
+    std::string result = join(problems);
+    middleware_state_[name] = result;
+    return result;
+  }
+
+  void validate_middlewares() {
+    for (const auto& [name, mw] : all_.http.middlewares) {
+      const std::string p = middleware_problem(name);
+      if (p.empty()) out_.dynamic.http.middlewares[name] = mw;
+      else error("http.middlewares", name, p);
+    }
+  }
+
+  // ---- routers ---------------------------------------------------------------------------
+
+  void check_entry_points(const std::vector<std::string>& eps, std::vector<std::string>& problems) {
+    if (entry_points_.empty()) return;
+    for (const auto& ep : eps)
+      if (!entry_points_.count(ep)) problems.push_back("entry point " + quoted(ep) + " does not exist");
+  }
+
+  void check_rule(const std::string& rule, bool tcp, std::vector<std::string>& problems) {
+    if (rule.empty()) return problems.push_back("rule is missing");
+    if (!check_rule_) return;
+    if (auto e = check_rule_(rule, tcp); !e.empty()) problems.push_back("rule: " + e);
+  }
+
+  void check_tls(const std::optional<RouterTls>& tls, std::vector<std::string>& problems) {
+    if (!tls || tls->options.empty() || tls->options == "default") return;
+    if (!all_.tls.options.count(tls->options))
+      problems.push_back("TLS options " + quoted(tls->options) + " do not exist");
+  }
+
+  // Reason a referenced service is unusable: does not exist, or is invalid.
+  template <class T>
+  static std::string service_ref_problem(const std::string& ref, const std::map<std::string, T>& all,
+                                         const std::map<std::string, T>& good) {
+    if (ref.empty()) return "service is missing";
+    if (!all.count(ref)) return "service " + quoted(ref) + " does not exist";
+    if (!good.count(ref)) return "service " + quoted(ref) + " is invalid";
+    return "";
+  }
+
+  template <class Router>
+  void finish_router(const std::string& kind, const std::string& name, const Router& r,
+                     const std::vector<std::string>& problems, std::map<std::string, Router>& good) {
+    if (problems.empty()) {
+      good[name] = r;
+      return;
+    }
+    const std::string why = join(problems);
+    out_.disabled[name] = DisabledRouter{kind, why, r};
+    error(kind + ".routers", name, why);
+  }
+
+  void validate_routers() {
+    for (const auto& [name, r] : all_.http.routers) {
+      std::vector<std::string> problems;
+      check_rule(r.rule, false, problems);
+      if (auto p = service_ref_problem(r.service, all_.http.services, out_.dynamic.http.services);
+          !p.empty())
+        problems.push_back(p);
+      for (const auto& m : r.middlewares) {
+        if (!all_.http.middlewares.count(m))
+          problems.push_back("middleware " + quoted(m) + " does not exist");
+        else if (!out_.dynamic.http.middlewares.count(m))
+          problems.push_back("middleware " + quoted(m) + " is invalid");
+      }
+      check_entry_points(r.entry_points, problems);
+      check_tls(r.tls, problems);
+      finish_router("http", name, r, problems, out_.dynamic.http.routers);
+    }
+    for (const auto& [name, r] : all_.tcp.routers) {
+      std::vector<std::string> problems;
+      check_rule(r.rule, true, problems);
+      if (auto p = service_ref_problem(r.service, all_.tcp.services, out_.dynamic.tcp.services);
+          !p.empty())
+        problems.push_back(p);
+      check_entry_points(r.entry_points, problems);
+      check_tls(r.tls, problems);
+      finish_router("tcp", name, r, problems, out_.dynamic.tcp.routers);
+    }
+    for (const auto& [name, r] : all_.udp.routers) {
+      std::vector<std::string> problems;
+      if (auto p = service_ref_problem(r.service, all_.udp.services, out_.dynamic.udp.services);
+          !p.empty())
+        problems.push_back(p);
+      check_entry_points(r.entry_points, problems);
+      finish_router("udp", name, r, problems, out_.dynamic.udp.routers);
+    }
+  }
+
+  const RuleChecker& check_rule_;
+  const std::set<std::string>& entry_points_;
+  std::string provider_;
+  const Fragment* fragment_ = nullptr;
+  Dynamic all_;  // every item, qualified, before validation
+  std::map<std::string, std::string> sources_;  // "http.routers.x@file" -> source
+  std::map<std::string, std::optional<std::string>> http_service_state_;  // nullopt = visiting
+  std::map<std::string, std::optional<std::string>> middleware_state_;
+  std::set<std::string> bad_tcp_services_, bad_udp_services_;
+  Merged out_;
+};
+
+}  // namespace
+
+Merged merge_providers(const std::map<std::string, const Fragment*>& providers,
+                       const RuleChecker& check_rule, const std::set<std::string>& entry_points) {
+  return Merger(check_rule, entry_points).run(providers);
+}
+
+}  // namespace portier::config

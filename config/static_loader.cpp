@@ -1,0 +1,771 @@
+#include "config/static_loader.hpp"
+
+#include <algorithm>
+
+#include "config/infra_expansion.hpp"
+#include "config/yaml_util.hpp"
+#include "core/atomic_file.hpp"
+#include "core/log.hpp"
+
+namespace portier::config {
+
+namespace {
+
+using Node = YAML::Node;
+using Proto = EntryPoint::Protocol;
+
+const std::string kEntryPoints = "entryPoints";
+const std::string kResolvers = "certificatesResolvers";
+
+// Where a value came from, for problems raised after the YAML pass.
+struct Origins {
+  std::string token_file = "infra.cf_dns_api_token_file";
+  std::string diagnostics = "diagnostics.address";
+};
+
+// Reads the YAML document into a StaticConfig; records key lines for later checks.
+class SectionReader {
+ public:
+  explicit SectionReader(core::Problems& problems) : r_(problems) {}
+
+  void read_root(const Node& root);
+
+  StaticConfig config;
+  std::map<std::string, int> lines;  // path -> line of its key
+
+ private:
+  void mark(const std::string& path, const Node& key) { lines.try_emplace(path, line_of(key)); }
+  template <class F>
+  void each(const Node& map, const std::string& path, F&& f);
+
+  void read_entry_point(const std::string& name, const Node& k, const Node& v);
+  bool read_address(const std::string& path, const Node& k, const Node& v, EntryPoint& ep);
+  void read_ep_http(const std::string& path, const Node& v, EntryPoint& ep);
+  void read_redirection(const std::string& path, const Node& k, const Node& v, EntryPoint& ep);
+  void read_ep_transport(const std::string& path, const Node& v, EntryPoint& ep);
+  void read_ep_forwarded(const std::string& path, const Node& v, EntryPoint& ep);
+  void read_resolver(const std::string& name, const Node& k, const Node& v);
+  void read_acme(const std::string& path, const Node& k, const Node& v, CertResolver& cr);
+  void read_dns_challenge(const std::string& path, const Node& k, const Node& v, CertResolver& cr);
+  void read_providers(const Node& v);
+  void read_docker(const std::string& path, const Node& v);
+  void read_file_provider(const std::string& path, const Node& k, const Node& v);
+  void read_log(const Node& v);
+  void read_access_log(const Node& v);
+  void read_global(const Node& v);
+  void read_diagnostics(const Node& v);
+  void read_state(const Node& v);
+  void read_workers(const Node& k, const Node& v);
+
+  YamlReader r_;
+};
+
+template <class F>
+void SectionReader::each(const Node& map, const std::string& path, F&& f) {
+  if (!map.IsMap()) return;
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    if (it->first.IsScalar()) f(it->first.Scalar(), it->first, it->second);
+  }
+}
+
+void SectionReader::read_root(const Node& root) {
+  if (!root.IsDefined() || root.IsNull()) return;
+  if (!root.IsMap()) {
+    r_.error("", "the configuration must be a YAML mapping", line_of(root));
+    return;
+  }
+  r_.check_keys(root, "",
+                {"infra", "diagnostics", "state", "workers", "entryPoints",
+                 "certificatesResolvers", "providers", "log", "accessLog", "global"},
+                {{"api", ""}, {"ping", "use portier's diagnostics endpoint"},
+                 {"metrics", "portier serves Prometheus metrics on diagnostics /metrics"},
+                 {"tracing", ""}, {"experimental", ""}, {"serversTransport", ""},
+                 {"tcpServersTransport", ""}, {"hostResolver", ""}, {"core", ""},
+                 {"spiffe", ""}, {"ocsp", ""}, {"pilot", ""}});
+  each(root, "", [&](const std::string& key, const Node& k, const Node& v) {
+    if (key == "infra") {
+      config.infra = read_infra(v, "infra", r_, &lines);
+    } else if (key == "entryPoints" && r_.expect_map(v, kEntryPoints, k)) {
+      each(v, kEntryPoints, [&](const std::string& n, const Node& nk, const Node& nv) {
+        read_entry_point(n, nk, nv);
+      });
+    } else if (key == "certificatesResolvers" && r_.expect_map(v, kResolvers, k)) {
+      each(v, kResolvers, [&](const std::string& n, const Node& nk, const Node& nv) {
+        read_resolver(n, nk, nv);
+      });
+    } else if (key == "providers" && r_.expect_map(v, key, k)) {
+      read_providers(v);
+    } else if (key == "log" && r_.expect_map(v, key, k)) {
+      read_log(v);
+    } else if (key == "accessLog" && r_.expect_map(v, key, k)) {
+      read_access_log(v);
+    } else if (key == "global" && r_.expect_map(v, key, k)) {
+      read_global(v);
+    } else if (key == "diagnostics" && r_.expect_map(v, key, k)) {
+      read_diagnostics(v);
+    } else if (key == "state" && r_.expect_map(v, key, k)) {
+      read_state(v);
+    } else if (key == "workers") {
+      read_workers(k, v);
+    }
+  });
+}
+
+// ---- entryPoints ----------------------------------------------------------------------------
+
+bool SectionReader::read_address(const std::string& path, const Node& k, const Node& v,
+                                 EntryPoint& ep) {
+  auto text = r_.string(v, path, k);
+  if (!text) return false;
+  std::string_view addr = *text;
+  ep.address = *text;
+  auto slash = addr.rfind('/');
+  if (slash != std::string_view::npos) {
+    std::string_view proto = addr.substr(slash + 1);
+    if (proto == "udp") {
+      ep.protocol = Proto::udp;
+    } else if (proto != "tcp") {
+      r_.error(path, "invalid protocol \"" + std::string(proto) + "\" (tcp or udp)", k, v);
+      return false;
+    }
+    addr = addr.substr(0, slash);
+  }
+  std::string error;
+  auto hp = parse_host_port(addr, error);
+  if (!hp) {
+    r_.error(path, error, k, v);
+    return false;
+  }
+  ep.port = hp->port;
+  ep.hosts = {hp->host == "localhost" ? std::string("127.0.0.1") : hp->host};
+  return true;
+}
+
+void SectionReader::read_entry_point(const std::string& name, const Node& k, const Node& v) {
+  const std::string path = child_path(kEntryPoints, name);
+  mark(path, k);
+  EntryPoint ep;
+  ep.name = name;
+  if (!r_.expect_map(v, path, k)) return;
+  r_.check_keys(v, path, {"address", "http", "transport", "forwardedHeaders", "udp"},
+                {{"proxyProtocol", ""}, {"http2", ""}, {"http3", ""}, {"observability", ""},
+                 {"allowACMEByPass", ""}, {"reusePort", ""}, {"asDefault", ""}});
+  auto [ak, av] = YamlReader::find(v, "address");
+  if (!ak.IsDefined()) {
+    r_.error(child_path(path, "address"), "required", line_of(k));
+  } else {
+    mark(child_path(path, "address"), ak);
+    read_address(child_path(path, "address"), ak, av, ep);
+  }
+  each(v, path, [&](const std::string& key, const Node& sk, const Node& sv) {
+    const std::string p = child_path(path, key);
+    if (key == "address" || !r_.expect_map(sv, p, sk)) return;
+    if (key == "http") {
+      if (ep.protocol == Proto::udp) r_.error(p, "not allowed on a UDP entrypoint", line_of(sk));
+      read_ep_http(p, sv, ep);
+    } else if (key == "transport") {
+      read_ep_transport(p, sv, ep);
+    } else if (key == "forwardedHeaders") {
+      read_ep_forwarded(p, sv, ep);
+    } else if (key == "udp") {
+      r_.check_keys(sv, p, {"timeout"});
+      r_.get(sv, "timeout", p, ep.udp_timeout);
+    }
+  });
+  config.entry_points[name] = std::move(ep);
+}
+
+void SectionReader::read_ep_http(const std::string& path, const Node& v, EntryPoint& ep) {
+  r_.check_keys(v, path, {"redirections", "tls", "middlewares"},
+                {{"encodeQuerySemicolons", ""}, {"sanitizePath", ""}, {"maxHeaderBytes", ""}});
+  each(v, path, [&](const std::string& key, const Node& k, const Node& sv) {
+    const std::string p = child_path(path, key);
+    if (key == "middlewares") {
+      r_.get(v, key, path, ep.middlewares);
+    } else if (key == "tls" && r_.expect_map(sv, p, k)) {
+      r_.check_keys(sv, p, {"certResolver"}, {{"options", ""}, {"domains", ""}});
+      ep.tls = true;
+      if (r_.get(sv, "certResolver", p, ep.tls_cert_resolver)) {
+        mark(child_path(p, "certResolver"), YamlReader::find(sv, "certResolver").first);
+      }
+    } else if (key == "redirections" && r_.expect_map(sv, p, k)) {
+      r_.check_keys(sv, p, {"entryPoint"});
+      auto [ek, ev] = YamlReader::find(sv, "entryPoint");
+      if (ek.IsDefined()) read_redirection(child_path(p, "entryPoint"), ek, ev, ep);
+    }
+  });
+}
+
+void SectionReader::read_redirection(const std::string& path, const Node& k, const Node& v,
+                                     EntryPoint& ep) {
+  if (!r_.expect_map(v, path, k)) return;
+  r_.check_keys(v, path, {"to", "scheme", "permanent", "priority"});
+  Redirection red;
+  auto [tk, tv] = YamlReader::find(v, "to");
+  if (!tk.IsDefined()) {
+    r_.error(child_path(path, "to"), "required", line_of(k));
+    return;
+  }
+  mark(child_path(path, "to"), tk);
+  if (!r_.get(v, "to", path, red.to)) return;
+  r_.get(v, "scheme", path, red.scheme);
+  if (red.scheme != "http" && red.scheme != "https") {
+    auto [sk, sv] = YamlReader::find(v, "scheme");
+    r_.error(child_path(path, "scheme"), "must be http or https", sk, sv);
+  }
+  r_.get(v, "permanent", path, red.permanent);
+  if (auto [pk, pv] = YamlReader::find(v, "priority"); pk.IsDefined()) {
+    if (auto p = r_.integer(pv, child_path(path, "priority"), 0, INT32_MAX, pk)) red.priority = *p;
+  }
+  ep.redirection = red;
+}
+
+void SectionReader::read_ep_transport(const std::string& path, const Node& v, EntryPoint& ep) {
+  r_.check_keys(v, path, {"respondingTimeouts", "lifeCycle"},
+                {{"keepAliveMaxRequests", ""}, {"keepAliveMaxTime", ""}});
+  each(v, path, [&](const std::string& key, const Node& k, const Node& sv) {
+    const std::string p = child_path(path, key);
+    if (!r_.expect_map(sv, p, k)) return;
+    if (key == "respondingTimeouts") {
+      r_.check_keys(sv, p, {"readTimeout", "writeTimeout", "idleTimeout"});
+      r_.get(sv, "readTimeout", p, ep.read_timeout);
+      r_.get(sv, "writeTimeout", p, ep.write_timeout);
+      r_.get(sv, "idleTimeout", p, ep.idle_timeout);
+    } else if (key == "lifeCycle") {
+      r_.check_keys(sv, p, {"graceTimeOut"}, {{"requestAcceptGraceTimeout", ""}});
+      r_.get(sv, "graceTimeOut", p, ep.grace_timeout);
+    }
+  });
+}
+
+void SectionReader::read_ep_forwarded(const std::string& path, const Node& v, EntryPoint& ep) {
+  r_.check_keys(v, path, {"trustedIPs", "insecure"}, {{"connection", ""}});
+  r_.get(v, "insecure", path, ep.forwarded_insecure);
+  auto [k, list] = YamlReader::find(v, "trustedIPs");
+  if (!k.IsDefined()) return;
+  const std::string p = child_path(path, "trustedIPs");
+  auto ips = r_.strings(list, p, k);
+  if (!ips) return;
+  for (size_t i = 0; i < ips->size(); ++i) {
+    if (!is_ip_or_cidr((*ips)[i])) {
+      const Node at = list.IsSequence() ? list[i] : list;
+      r_.error(list.IsSequence() ? index_path(p, i) : p,
+               "invalid IP or CIDR \"" + (*ips)[i] + "\"", k, at);
+    }
+  }
+  ep.trusted_ips = *ips;
+}
+
+// ---- certificatesResolvers ------------------------------------------------------------------
+
+void SectionReader::read_resolver(const std::string& name, const Node& k, const Node& v) {
+  const std::string path = child_path(kResolvers, name);
+  mark(path, k);
+  CertResolver cr;
+  cr.name = name;
+  if (!r_.expect_map(v, path, k)) return;
+  r_.check_keys(v, path, {"acme"}, {{"tailscale", ""}});
+  auto [ak, av] = YamlReader::find(v, "acme");
+  if (!ak.IsDefined()) {
+    if (!YamlReader::find(v, "tailscale").first.IsDefined()) {
+      r_.error(child_path(path, "acme"), "required", line_of(k));
+    }
+    return;
+  }
+  read_acme(child_path(path, "acme"), ak, av, cr);
+  config.cert_resolvers[name] = std::move(cr);
+}
+
+void SectionReader::read_acme(const std::string& path, const Node& k, const Node& v,
+                              CertResolver& cr) {
+  if (!r_.expect_map(v, path, k)) return;
+  constexpr std::string_view kDnsOnly = "portier implements DNS-01 (dnsChallenge) only";
+  r_.check_keys(v, path, {"email", "storage", "caServer", "caCertificates", "keyType", "dnsChallenge"},
+                {{"httpChallenge", kDnsOnly}, {"tlsChallenge", kDnsOnly}, {"eab", ""},
+                 {"certificatesDuration", ""}, {"preferredChain", ""}, {"caSystemCertPool", ""},
+                 {"caServerName", ""}, {"clientTimeout", ""}, {"clientResponseHeaderTimeout", ""},
+                 {"profile", ""}, {"emailAddresses", ""}, {"disableCommonName", ""}});
+  r_.get(v, "email", path, cr.email);
+  r_.get(v, "storage", path, cr.storage);
+  r_.get(v, "caCertificates", path, cr.ca_certificates);
+  if (r_.get(v, "caServer", path, cr.ca_server) && cr.ca_server.rfind("https://", 0) != 0 &&
+      cr.ca_server.rfind("http://", 0) != 0) {
+    auto [sk, sv] = YamlReader::find(v, "caServer");
+    r_.error(child_path(path, "caServer"), "must be an http(s) URL", sk, sv);
+  }
+  if (r_.get(v, "keyType", path, cr.key_type)) {
+    static const char* kTypes[] = {"EC256", "EC384", "RSA2048", "RSA3072", "RSA4096", "RSA8192"};
+    if (std::find(std::begin(kTypes), std::end(kTypes), cr.key_type) == std::end(kTypes)) {
+      auto [tk, tv] = YamlReader::find(v, "keyType");
+      r_.error(child_path(path, "keyType"),
+               "invalid key type \"" + cr.key_type +
+                   "\" (EC256, EC384, RSA2048, RSA3072, RSA4096, RSA8192)", tk, tv);
+    }
+  }
+  auto [dk, dv] = YamlReader::find(v, "dnsChallenge");
+  if (dk.IsDefined()) {
+    read_dns_challenge(child_path(path, "dnsChallenge"), dk, dv, cr);
+  } else if (!YamlReader::find(v, "httpChallenge").first.IsDefined() &&
+             !YamlReader::find(v, "tlsChallenge").first.IsDefined()) {
+    r_.error(child_path(path, "dnsChallenge"), "required (" + std::string(kDnsOnly) + ")",
+             line_of(k));
+  }
+}
+
+void SectionReader::read_dns_challenge(const std::string& path, const Node& k, const Node& v,
+                                       CertResolver& cr) {
+  if (!r_.expect_map(v, path, k)) return;
+  mark(path, k);
+  r_.check_keys(v, path,
+                {"provider", "resolvers", "propagation", "delayBeforeCheck",
+                 "disablePropagationCheck"});
+  DnsChallenge dc;
+  auto [pk, pv] = YamlReader::find(v, "provider");
+  if (!pk.IsDefined()) {
+    r_.error(child_path(path, "provider"), "required", line_of(k));
+  } else if (r_.get(v, "provider", path, dc.provider) && dc.provider != "cloudflare") {
+    r_.error(child_path(path, "provider"),
+             "provider \"" + dc.provider + "\" not supported (portier implements cloudflare only)",
+             pk, pv);
+  }
+  auto [rk, rv] = YamlReader::find(v, "resolvers");
+  if (r_.get(v, "resolvers", path, dc.resolvers)) {
+    for (size_t i = 0; i < dc.resolvers.size(); ++i) {
+      const std::string& s = dc.resolvers[i];
+      std::string err;
+      auto hp = is_ipv4(s) || is_ipv6(s) ? std::optional<HostPort>(HostPort{s, 53})
+                                         : parse_host_port(s, err);
+      if (!hp || hp->host.empty()) {
+        r_.error(rv.IsSequence() ? index_path(child_path(path, "resolvers"), i)
+                                 : child_path(path, "resolvers"),
+                 "invalid DNS resolver \"" + s + "\" (expected IP or IP:port)", rk,
+                 rv.IsSequence() ? rv[i] : rv);
+      }
+    }
+  }
+  r_.get(v, "delayBeforeCheck", path, dc.delay_before_checks);
+  r_.get(v, "disablePropagationCheck", path, dc.disable_checks);
+  auto [gk, gv] = YamlReader::find(v, "propagation");
+  const std::string gp = child_path(path, "propagation");
+  if (gk.IsDefined() && r_.expect_map(gv, gp, gk)) {
+    r_.check_keys(gv, gp, {"delayBeforeChecks", "disableChecks", "disableANSChecks", "requireAllRNS"});
+    r_.get(gv, "delayBeforeChecks", gp, dc.delay_before_checks);
+    r_.get(gv, "disableChecks", gp, dc.disable_checks);
+    r_.get(gv, "disableANSChecks", gp, dc.disable_ans_checks);
+    r_.get(gv, "requireAllRNS", gp, dc.require_all_rns);
+  }
+  cr.dns_challenge = dc;
+}
+
+// ---- providers and the small blocks ---------------------------------------------------------
+
+void SectionReader::read_providers(const Node& v) {
+  const std::string path = "providers";
+  r_.check_keys(v, path, {"docker", "file"},
+                {{"http", "portier discovers Docker containers itself (providers.docker); "
+                          "remove providers.http"},
+                 {"kubernetesCRD", ""}, {"kubernetesIngress", ""}, {"kubernetesGateway", ""},
+                 {"knative", ""}, {"swarm", ""}, {"consulCatalog", ""}, {"nomad", ""}, {"ecs", ""},
+                 {"consul", ""}, {"etcd", ""}, {"zooKeeper", ""}, {"redis", ""}, {"rest", ""},
+                 {"plugin", ""}, {"providersThrottleDuration", ""}});
+  each(v, path, [&](const std::string& key, const Node& k, const Node& sv) {
+    const std::string p = child_path(path, key);
+    if (!r_.expect_map(sv, p, k)) return;
+    if (key == "docker") read_docker(p, sv);
+    if (key == "file") read_file_provider(p, k, sv);
+  });
+}
+
+void SectionReader::read_docker(const std::string& path, const Node& v) {
+  r_.check_keys(v, path,
+                {"endpoint", "endpoints", "exposedByDefault", "defaultRule", "watch", "network"},
+                {{"constraints", ""}, {"tls", ""}, {"useBindPortIP", ""},
+                 {"httpClientTimeout", ""}, {"allowEmptyServices", ""}, {"username", ""},
+                 {"password", ""}});
+  DockerProvider d;
+  std::string single;
+  std::vector<std::string> list;
+  if (r_.get(v, "endpoint", path, single) && !single.empty()) list.push_back(single);
+  std::vector<std::string> many;
+  if (r_.get(v, "endpoints", path, many)) list.insert(list.end(), many.begin(), many.end());
+  for (const auto& e : list) {
+    if (e.rfind("unix://", 0) != 0 && e.rfind("tcp://", 0) != 0) {
+      auto [ek, ev] = YamlReader::find(v, YamlReader::find(v, "endpoints").first.IsDefined()
+                                              ? "endpoints" : "endpoint");
+      r_.error(child_path(path, ek.IsDefined() ? ek.Scalar() : "endpoint"),
+               "invalid endpoint \"" + e + "\" (unix:///path.sock or tcp://host:port)", ek, ev);
+    }
+  }
+  d.endpoints = list.empty() ? default_docker_endpoints() : list;
+  r_.get(v, "exposedByDefault", path, d.exposed_by_default);
+  r_.get(v, "defaultRule", path, d.default_rule);
+  r_.get(v, "watch", path, d.watch);
+  r_.get(v, "network", path, d.network);
+  config.docker = std::move(d);
+}
+
+void SectionReader::read_file_provider(const std::string& path, const Node& k, const Node& v) {
+  r_.check_keys(v, path, {"filename", "directory", "watch"}, {{"debugLogGeneratedTemplate", ""}});
+  FileProvider f;
+  r_.get(v, "filename", path, f.filename);
+  r_.get(v, "directory", path, f.directory);
+  r_.get(v, "watch", path, f.watch);
+  if (f.filename.empty() == f.directory.empty()) {
+    r_.error(path, "set exactly one of filename or directory", line_of(k));
+  }
+  config.file = std::move(f);
+}
+
+void SectionReader::read_log(const Node& v) {
+  r_.check_keys(v, "log", {"level", "format"},
+                {{"filePath", "portier logs to stderr"}, {"noColor", ""}, {"maxSize", ""},
+                 {"maxAge", ""}, {"maxBackups", ""}, {"compress", ""}});
+  std::string level = config.log.level;
+  if (r_.get(v, "level", "log", level)) {
+    core::LogLevel parsed;
+    if (!core::parse_log_level(level, parsed)) {
+      auto [k, lv] = YamlReader::find(v, "level");
+      r_.error("log.level", "invalid level \"" + level + "\" (debug, info, warn, error)", k, lv);
+    } else {
+      std::transform(level.begin(), level.end(), level.begin(), ::tolower);
+      config.log.level = level;
+    }
+  }
+  std::string format = config.log.format;
+  if (r_.get(v, "format", "log", format)) {
+    if (format == "common") format = "text";
+    if (format != "text" && format != "json") {
+      auto [k, fv] = YamlReader::find(v, "format");
+      r_.error("log.format", "invalid format \"" + format + "\" (text or json)", k, fv);
+    } else {
+      config.log.format = format;
+    }
+  }
+}
+
+void SectionReader::read_access_log(const Node& v) {
+  r_.check_keys(v, "accessLog", {"filePath", "format"},
+                {{"bufferingSize", ""}, {"filters", ""}, {"fields", ""}, {"addInternals", ""}});
+  config.access_log.enabled = true;
+  r_.get(v, "filePath", "accessLog", config.access_log.file_path);
+  std::string format = config.access_log.format;
+  if (r_.get(v, "format", "accessLog", format)) {
+    if (format == "genericCLF") format = "common";
+    if (format != "common" && format != "json") {
+      auto [k, fv] = YamlReader::find(v, "format");
+      r_.error("accessLog.format", "invalid format \"" + format + "\" (common or json)", k, fv);
+    } else {
+      config.access_log.format = format;
+    }
+  }
+}
+
+void SectionReader::read_global(const Node& v) {
+  r_.check_keys(v, "global", {"checkNewVersion", "sendAnonymousUsage"});
+  bool ignored = false;
+  r_.get(v, "checkNewVersion", "global", ignored);
+  r_.get(v, "sendAnonymousUsage", "global", ignored);
+}
+
+void SectionReader::read_diagnostics(const Node& v) {
+  r_.check_keys(v, "diagnostics", {"address", "allowPublic"});
+  if (r_.get(v, "address", "diagnostics", config.diagnostics_address)) {
+    mark("diagnostics.address", YamlReader::find(v, "address").first);
+  }
+  r_.get(v, "allowPublic", "diagnostics", config.diagnostics_allow_public);
+}
+
+void SectionReader::read_state(const Node& v) {
+  r_.check_keys(v, "state", {"directory"});
+  std::string dir;
+  if (r_.get(v, "directory", "state", dir)) {
+    if (dir.empty() || dir.front() != '/') {
+      auto [k, dv] = YamlReader::find(v, "directory");
+      r_.error("state.directory", "must be an absolute path", k, dv);
+    } else {
+      config.state_directory = dir;
+    }
+  }
+}
+
+void SectionReader::read_workers(const Node& k, const Node& v) {
+  if (v.IsScalar() && v.Scalar() == "auto") {
+    config.workers = 0;
+  } else if (v.IsScalar() && !v.Scalar().empty() &&
+             std::isdigit(static_cast<unsigned char>(v.Scalar()[0]))) {
+    if (auto n = r_.integer(v, "workers", 1, 1024, k)) config.workers = static_cast<int>(*n);
+  } else {
+    r_.error("workers", "expected auto or a number of threads", k, v);
+  }
+}
+
+// ---- environment, flags, token file ---------------------------------------------------------
+
+std::string env_value(const std::map<std::string, std::string>& env, const char* name) {
+  auto it = env.find(name);
+  return it == env.end() ? std::string() : it->second;
+}
+
+void set_checked(std::string& field, const std::string& value, std::string_view key,
+                 const std::string& origin, core::Problems& problems) {
+  if (auto err = infra_value_error(key, value); !err.empty()) {
+    problems.push_back({origin, err, 0});
+  } else {
+    field = value;
+  }
+}
+
+void apply_environment(StaticConfig& c, const std::map<std::string, std::string>& env,
+                       Origins& origins, core::Problems& problems) {
+  Infra& infra = c.infra;
+  if (auto file = env_value(env, "CF_DNS_API_TOKEN_FILE"); !file.empty()) {
+    infra.cf_dns_api_token_file = file;
+    infra.cf_dns_api_token.clear();
+    origins.token_file = "CF_DNS_API_TOKEN_FILE";
+  }
+  const char* token_var = "CF_DNS_API_TOKEN";
+  std::string token = env_value(env, token_var);
+  if (token.empty()) token = env_value(env, token_var = "CLOUDFLARE_DNS_API_TOKEN");
+  if (!token.empty()) {
+    set_checked(infra.cf_dns_api_token, token, "cf_dns_api_token", token_var, problems);
+    infra.cf_dns_api_token_file.clear();
+  }
+  if (auto email = env_value(env, "CERTBOT_EMAIL"); !email.empty()) {
+    set_checked(infra.cert_email, email, "cert_email", "CERTBOT_EMAIL", problems);
+  }
+}
+
+void apply_port_flag(std::vector<uint16_t>& field, const std::vector<uint16_t>& ports,
+                     const char* flag, core::Problems& problems) {
+  if (std::find(ports.begin(), ports.end(), 0) != ports.end()) {
+    problems.push_back({flag, "port 0 out of range 1..65535", 0});
+    return;
+  }
+  field = ports;
+}
+
+void apply_overrides(StaticConfig& c, const Overrides& o, Origins& origins,
+                     core::Problems& problems) {
+  Infra& infra = c.infra;
+  struct Flag {
+    const std::optional<std::string>& value;
+    std::string& field;
+    const char* key;
+    const char* name;
+  };
+  const Flag infra_flags[] = {
+      {o.public_ipv4, infra.public_ipv4, "public_ipv4", "--public-ipv4"},
+      {o.public_ipv6, infra.public_ipv6, "public_ipv6", "--public-ipv6"},
+      {o.base_domain, infra.base_domain, "base_domain", "--base-domain"},
+      {o.cert_email, infra.cert_email, "cert_email", "--cert-email"},
+      {o.cf_dns_token, infra.cf_dns_api_token, "cf_dns_api_token", "--cf-dns-token"},
+  };
+  for (const auto& f : infra_flags) {
+    if (!f.value) continue;
+    infra.enabled = true;
+    set_checked(f.field, *f.value, f.key, f.name, problems);
+  }
+  if (o.cf_dns_token && !o.cf_dns_token->empty()) infra.cf_dns_api_token_file.clear();
+  if (o.tcp_ports) apply_port_flag(infra.tcp_ports, *o.tcp_ports, "--tcp-ports", problems);
+  if (o.udp_ports) apply_port_flag(infra.udp_ports, *o.udp_ports, "--udp-ports", problems);
+  if (o.tcp_ports || o.udp_ports) infra.enabled = true;
+  if (o.diag_address) {
+    c.diagnostics_address = *o.diag_address;
+    origins.diagnostics = "--diag-address";
+  }
+  if (o.state_dir) {
+    if (o.state_dir->empty() || o.state_dir->front() != '/') {
+      problems.push_back({"--state-dir", "must be an absolute path", 0});
+    } else {
+      c.state_directory = *o.state_dir;
+    }
+  }
+  if (o.log_level) {
+    core::LogLevel parsed;
+    if (!core::parse_log_level(*o.log_level, parsed)) {
+      problems.push_back({"--log-level", "invalid level \"" + *o.log_level + "\"", 0});
+    } else {
+      c.log.level = *o.log_level;
+      std::transform(c.log.level.begin(), c.log.level.end(), c.log.level.begin(), ::tolower);
+    }
+  }
+  if (!o.docker_endpoints.empty()) {
+    if (!c.docker) c.docker = DockerProvider{};
+    c.docker->endpoints = o.docker_endpoints;
+  }
+}
+
+void read_token_file(Infra& infra, const Origins& origins, const std::map<std::string, int>& lines,
+                     core::Problems& problems) {
+  if (!infra.cf_dns_api_token.empty() || infra.cf_dns_api_token_file.empty()) return;
+  auto it = lines.find(origins.token_file);
+  const int line = it == lines.end() ? 0 : it->second;
+  std::string error;
+  auto text = core::read_file(infra.cf_dns_api_token_file, &error);
+  if (!text) {
+    problems.push_back({origins.token_file, "cannot read token file: " + error, line});
+    return;
+  }
+  std::string token = *text;
+  token.erase(0, token.find_first_not_of(" \t\r\n"));
+  token.erase(token.find_last_not_of(" \t\r\n") + 1);
+  if (token.empty() || infra_value_error("cf_dns_api_token", token) != "") {
+    problems.push_back({origins.token_file,
+                        "token file " + infra.cf_dns_api_token_file +
+                            " is empty or holds more than one word", line});
+    return;
+  }
+  infra.cf_dns_api_token = token;
+}
+
+// ---- validation of the final configuration --------------------------------------------------
+
+int line_at(const std::map<std::string, int>& lines, const std::string& path) {
+  auto it = lines.find(path);
+  return it == lines.end() ? 0 : it->second;
+}
+
+void validate_diagnostics(const StaticConfig& c, const Origins& origins,
+                          const std::map<std::string, int>& lines, core::Problems& problems) {
+  const int line = line_at(lines, origins.diagnostics);
+  std::string error;
+  auto hp = parse_host_port(c.diagnostics_address, error);
+  if (!hp) {
+    problems.push_back({origins.diagnostics, error, line});
+  } else if (!is_loopback_host(hp->host) && !c.diagnostics_allow_public) {
+    problems.push_back({origins.diagnostics,
+                        "\"" + c.diagnostics_address +
+                            "\" is not a loopback address; set diagnostics.allowPublic: true "
+                            "to expose diagnostics there",
+                        line});
+  }
+}
+
+// Two hosts on the same port and protocol that cannot both be bound.
+bool hosts_overlap(const std::string& a, const std::string& b) {
+  auto all = [](const std::string& h) { return h.empty() || h == "::"; };
+  if (a == b || all(a) || all(b)) return true;
+  if (a == "0.0.0.0") return is_ipv4(b);
+  if (b == "0.0.0.0") return is_ipv4(a);
+  return false;
+}
+
+std::string binding_text(const std::string& host, const EntryPoint& ep) {
+  return "port " + std::to_string(ep.port) + (ep.protocol == Proto::udp ? "/udp" : "/tcp") +
+         (host.empty() ? std::string(" on all addresses") : " on " + host);
+}
+
+void validate_bindings(const StaticConfig& c, const std::map<std::string, int>& lines,
+                       core::Problems& problems) {
+  std::vector<const EntryPoint*> eps;
+  for (const auto& [name, ep] : c.entry_points) eps.push_back(&ep);
+  for (size_t i = 0; i < eps.size(); ++i) {
+    for (size_t j = i + 1; j < eps.size(); ++j) {
+      const EntryPoint& a = *eps[i];
+      const EntryPoint& b = *eps[j];
+      if (a.port == 0 || a.port != b.port || a.protocol != b.protocol) continue;
+      for (const auto& ha : a.hosts) {
+        auto hb = std::find_if(b.hosts.begin(), b.hosts.end(),
+                               [&](const std::string& h) { return hosts_overlap(ha, h); });
+        if (hb == b.hosts.end()) continue;
+        // Report on the one written in the file when only one of them is.
+        const EntryPoint& at = (b.from_infra && !a.from_infra) ? a : b;
+        const EntryPoint& other = (&at == &a) ? b : a;
+        const std::string path = child_path(kEntryPoints, at.name) + ".address";
+        problems.push_back({path,
+                            binding_text(ha, a) + " is also bound by entrypoint \"" + other.name +
+                                "\"" + (other.from_infra ? " (from infra)" : ""),
+                            line_at(lines, path)});
+        break;
+      }
+    }
+  }
+}
+
+void validate_entry_points(const StaticConfig& c, const std::map<std::string, int>& lines,
+                           core::Problems& problems) {
+  for (const auto& [name, ep] : c.entry_points) {
+    const std::string path = child_path(kEntryPoints, name);
+    if (ep.redirection) {
+      const std::string p = path + ".http.redirections.entryPoint.to";
+      const std::string& to = ep.redirection->to;
+      auto target = c.entry_points.find(to);
+      if (!to.empty() && to.front() == ':') {
+        problems.push_back({p, "a port as redirect target is not supported; name an entrypoint",
+                            line_at(lines, p)});
+      } else if (target == c.entry_points.end()) {
+        problems.push_back({p, "redirect target entrypoint \"" + to + "\" does not exist",
+                            line_at(lines, p)});
+      } else if (to == name) {
+        problems.push_back({p, "an entrypoint cannot redirect to itself", line_at(lines, p)});
+      } else if (target->second.protocol != Proto::tcp) {
+        problems.push_back({p, "redirect target \"" + to + "\" is a UDP entrypoint",
+                            line_at(lines, p)});
+      }
+    }
+    if (!ep.tls_cert_resolver.empty() && !c.cert_resolvers.count(ep.tls_cert_resolver)) {
+      const std::string p = path + ".http.tls.certResolver";
+      problems.push_back({p, "certificate resolver \"" + ep.tls_cert_resolver + "\" does not exist",
+                          line_at(lines, p)});
+    }
+  }
+  validate_bindings(c, lines, problems);
+}
+
+void validate_resolvers(StaticConfig& c, const std::map<std::string, int>& lines,
+                        core::Problems& problems) {
+  for (auto& [name, cr] : c.cert_resolvers) {
+    if (cr.storage.empty()) cr.storage = c.state_directory + "/acme.json";
+    if (cr.dns_challenge && cr.dns_challenge->provider == "cloudflare" &&
+        c.infra.cf_dns_api_token.empty()) {
+      const std::string p = child_path(kResolvers, name) + ".acme.dnsChallenge";
+      problems.push_back({p,
+                          "the cloudflare provider needs an API token (CF_DNS_API_TOKEN, "
+                          "CF_DNS_API_TOKEN_FILE, infra.cf_dns_api_token or --cf-dns-token)",
+                          line_at(lines, p)});
+    }
+  }
+}
+
+}  // namespace
+
+StaticLoadResult load_static_config_text(std::string_view yaml, const std::string& source,
+                                         const Overrides& overrides,
+                                         const std::map<std::string, std::string>& env) {
+  StaticLoadResult result;
+  core::Problems& problems = result.problems;
+  auto root = parse_yaml(yaml, source, problems);
+  if (!root) {
+    result.config.source = source;
+    return result;
+  }
+  SectionReader reader(problems);
+  reader.read_root(*root);
+  StaticConfig& c = result.config = std::move(reader.config);
+  c.source = source;
+  Origins origins;
+  apply_environment(c, env, origins, problems);
+  apply_overrides(c, overrides, origins, problems);
+  read_token_file(c.infra, origins, reader.lines, problems);
+  validate_infra(c.infra, reader.lines, problems);
+  apply_infra_expansion(c);
+  validate_diagnostics(c, origins, reader.lines, problems);
+  validate_entry_points(c, reader.lines, problems);
+  validate_resolvers(c, reader.lines, problems);
+  return result;
+}
+
+StaticLoadResult load_static_config_file(const std::string& path, const Overrides& overrides,
+                                         const std::map<std::string, std::string>& env) {
+  std::string error;
+  auto text = core::read_file(path, &error);
+  if (!text) {
+    StaticLoadResult result;
+    result.config.source = path;
+    result.problems.push_back({"", "cannot read the configuration file " + error, 0});
+    return result;
+  }
+  return load_static_config_text(*text, path, overrides, env);
+}
+
+}  // namespace portier::config

@@ -1,0 +1,450 @@
+#include "config/yaml_util.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <set>
+
+namespace portier::config {
+
+namespace {
+
+bool all_digits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+// Nanoseconds per Go duration unit; 0 when unknown.
+int64_t unit_nanos(std::string_view unit) {
+  if (unit == "ns") return 1;
+  if (unit == "us" || unit == "\xC2\xB5s" || unit == "\xCE\xBCs") return 1000;
+  if (unit == "ms") return 1000000;
+  if (unit == "s") return 1000000000;
+  if (unit == "m") return 60LL * 1000000000;
+  if (unit == "h") return 3600LL * 1000000000;
+  return 0;
+}
+
+// Go's time.ParseDuration without sign handling; result in nanoseconds.
+std::optional<long double> parse_go_duration(std::string_view s) {
+  if (s == "0") return 0.0L;
+  if (s.empty()) return std::nullopt;
+  long double total = 0;
+  while (!s.empty()) {
+    size_t i = 0;
+    while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
+    std::string_view number = s.substr(0, i);
+    if (number.empty() || number == "." || std::count(number.begin(), number.end(), '.') > 1) {
+      return std::nullopt;
+    }
+    size_t j = i;
+    while (j < s.size() && !std::isdigit(static_cast<unsigned char>(s[j])) && s[j] != '.') ++j;
+    int64_t nanos = unit_nanos(s.substr(i, j - i));
+    if (nanos == 0) return std::nullopt;
+    total += std::stold(std::string(number)) * static_cast<long double>(nanos);
+    s.remove_prefix(j);
+  }
+  return total;
+}
+
+}  // namespace
+
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
+  text = trim(text);
+  if (all_digits(text)) {
+    if (text.size() > 12) return std::nullopt;
+    int64_t seconds = 0;
+    std::from_chars(text.data(), text.data() + text.size(), seconds);
+    return std::chrono::milliseconds(seconds * 1000);
+  }
+  if (!text.empty() && text.front() == '+') text.remove_prefix(1);
+  auto nanos = parse_go_duration(text);
+  if (!nanos || *nanos > 1e18L) return std::nullopt;
+  return std::chrono::milliseconds(static_cast<int64_t>(*nanos / 1000000.0L));
+}
+
+std::optional<uint16_t> parse_port(std::string_view text) {
+  if (!all_digits(text) || text.size() > 5) return std::nullopt;
+  unsigned value = 0;
+  std::from_chars(text.data(), text.data() + text.size(), value);
+  if (value < 1 || value > 65535) return std::nullopt;
+  return static_cast<uint16_t>(value);
+}
+
+bool is_ipv4(std::string_view text) {
+  in_addr a{};
+  return ::inet_pton(AF_INET, std::string(text).c_str(), &a) == 1;
+}
+
+bool is_ipv6(std::string_view text) {
+  in6_addr a{};
+  return ::inet_pton(AF_INET6, std::string(text).c_str(), &a) == 1;
+}
+
+bool is_ip_or_cidr(std::string_view text) {
+  auto slash = text.find('/');
+  if (slash == std::string_view::npos) return is_ipv4(text) || is_ipv6(text);
+  std::string_view ip = text.substr(0, slash), bits = text.substr(slash + 1);
+  if (!all_digits(bits) || bits.size() > 3) return false;
+  int prefix = std::stoi(std::string(bits));
+  if (is_ipv4(ip)) return prefix <= 32;
+  if (is_ipv6(ip)) return prefix <= 128;
+  return false;
+}
+
+bool is_hostname(std::string_view text) {
+  if (text.empty() || text.size() > 253) return false;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t dot = text.find('.', start);
+    std::string_view label = text.substr(start, dot == std::string_view::npos ? text.npos : dot - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+    for (char c : label) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
+    }
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  return true;
+}
+
+bool is_loopback_host(std::string_view host) {
+  if (host == "localhost") return true;
+  in_addr a4{};
+  std::string h(host);
+  if (::inet_pton(AF_INET, h.c_str(), &a4) == 1) return (ntohl(a4.s_addr) >> 24) == 127;
+  in6_addr a6{};
+  if (::inet_pton(AF_INET6, h.c_str(), &a6) == 1) {
+    if (IN6_IS_ADDR_LOOPBACK(&a6)) return true;
+    return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
+  }
+  return false;
+}
+
+std::optional<HostPort> parse_host_port(std::string_view text, std::string& error) {
+  const std::string quoted = "\"" + std::string(text) + "\"";
+  std::string_view host, port;
+  if (!text.empty() && text.front() == '[') {
+    auto close = text.find(']');
+    if (close == std::string_view::npos) {
+      error = "missing ']' in address " + quoted;
+      return std::nullopt;
+    }
+    host = text.substr(1, close - 1);
+    std::string_view rest = text.substr(close + 1);
+    if (rest.empty() || rest.front() != ':') {
+      error = "missing port in address " + quoted;
+      return std::nullopt;
+    }
+    port = rest.substr(1);
+    if (!is_ipv6(host)) {
+      error = "invalid IPv6 address \"" + std::string(host) + "\"";
+      return std::nullopt;
+    }
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) {
+      error = "missing port in address " + quoted + " (expected host:port or :port)";
+      return std::nullopt;
+    }
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) {
+      error = "IPv6 address must be in brackets in " + quoted + " (e.g. [::1]:443)";
+      return std::nullopt;
+    }
+    if (!host.empty() && host != "localhost" && !is_ipv4(host)) {
+      error = "invalid host \"" + std::string(host) + "\" (an IP address or localhost is required)";
+      return std::nullopt;
+    }
+  }
+  auto p = parse_port(port);
+  if (!p) {
+    error = all_digits(port) ? "port " + std::string(port) + " out of range 1..65535"
+                             : "invalid port \"" + std::string(port) + "\"";
+    return std::nullopt;
+  }
+  return HostPort{std::string(host), *p};
+}
+
+std::string format_host_port(std::string_view host, uint16_t port) {
+  std::string h(host);
+  if (h.find(':') != std::string::npos) h = "[" + h + "]";
+  return h + ":" + std::to_string(port);
+}
+
+std::optional<PortRange> parse_port_range(std::string_view text, std::string& error) {
+  text = trim(text);
+  auto dash = text.find('-');
+  std::string_view a = trim(text.substr(0, dash));
+  std::string_view b = dash == std::string_view::npos ? a : trim(text.substr(dash + 1));
+  auto first = parse_port(a), last = parse_port(b);
+  if (!first || !last) {
+    error = "invalid port range \"" + std::string(text) + "\" (expected FIRST-LAST, e.g. 10000-10010)";
+    return std::nullopt;
+  }
+  if (*first > *last) {
+    error = "port range \"" + std::string(text) + "\" is not ordered (first > last)";
+    return std::nullopt;
+  }
+  return PortRange{*first, *last};
+}
+
+std::vector<std::string> split_comma_list(std::string_view text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    std::string_view item = trim(text.substr(start, comma == text.npos ? text.npos : comma - start));
+    if (!item.empty()) out.emplace_back(item);
+    if (comma == text.npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+// ---- YAML reader ----------------------------------------------------------------------------
+
+std::string child_path(const std::string& parent, std::string_view key) {
+  return parent.empty() ? std::string(key) : parent + "." + std::string(key);
+}
+
+std::string index_path(const std::string& parent, size_t index) {
+  return parent + "[" + std::to_string(index) + "]";
+}
+
+int line_of(const YAML::Node& node) {
+  if (!node.IsDefined()) return 0;
+  const auto mark = node.Mark();
+  return mark.line >= 0 ? mark.line + 1 : 0;
+}
+
+void YamlReader::error(const std::string& path, std::string message, int line) {
+  problems_.push_back(core::Problem{path, std::move(message), line});
+}
+
+void YamlReader::error(const std::string& path, std::string message, const YAML::Node& key,
+                       const YAML::Node& value) {
+  int line = 0;
+  if (value.IsDefined() && !value.IsNull()) line = line_of(value);
+  if (line == 0) line = line_of(key);
+  if (line == 0) line = line_of(value);
+  error(path, std::move(message), line);
+}
+
+bool YamlReader::expect_map(const YAML::Node& node, const std::string& path,
+                            const YAML::Node& key) {
+  if (!node.IsDefined() || node.IsNull() || node.IsMap()) return true;
+  error(path, "expected a mapping", key, node);
+  return false;
+}
+
+void YamlReader::check_keys(const YAML::Node& map, const std::string& path,
+                            std::initializer_list<std::string_view> known,
+                            std::initializer_list<UnsupportedKey> unsupported) {
+  if (!map.IsMap()) return;
+  std::set<std::string> seen;
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    const YAML::Node& k = it->first;
+    if (!k.IsScalar()) {
+      error(path, "keys must be plain strings", line_of(k));
+      continue;
+    }
+    const std::string name = k.Scalar();
+    const std::string p = child_path(path, name);
+    if (!seen.insert(name).second) {
+      error(p, "duplicate key", line_of(k));
+      continue;
+    }
+    if (std::find(known.begin(), known.end(), name) != known.end()) continue;
+    auto u = std::find_if(unsupported.begin(), unsupported.end(),
+                          [&](const UnsupportedKey& x) { return x.key == name; });
+    if (u != unsupported.end()) {
+      std::string msg = "not supported by portier";
+      if (!u->hint.empty()) msg += ": " + std::string(u->hint);
+      error(p, msg, line_of(k));
+    } else {
+      error(p, "unknown key", line_of(k));
+    }
+  }
+}
+
+std::optional<std::string> YamlReader::string(const YAML::Node& v, const std::string& path,
+                                              const YAML::Node& key) {
+  if (v.IsScalar()) return v.Scalar();
+  error(path, "expected a string", key, v);
+  return std::nullopt;
+}
+
+std::optional<bool> YamlReader::boolean(const YAML::Node& v, const std::string& path,
+                                        const YAML::Node& key) {
+  bool out = false;
+  if (v.IsScalar() && YAML::convert<bool>::decode(v, out)) return out;
+  error(path, "expected true or false" + (v.IsScalar() ? ", got \"" + v.Scalar() + "\"" : ""),
+        key, v);
+  return std::nullopt;
+}
+
+std::optional<int64_t> YamlReader::integer(const YAML::Node& v, const std::string& path,
+                                           int64_t min, int64_t max, const YAML::Node& key) {
+  if (!v.IsScalar()) {
+    error(path, "expected an integer", key, v);
+    return std::nullopt;
+  }
+  const std::string& s = v.Scalar();
+  int64_t value = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (ec != std::errc() || ptr != s.data() + s.size()) {
+    error(path, "invalid integer \"" + s + "\"", key, v);
+    return std::nullopt;
+  }
+  if (value < min || value > max) {
+    error(path, std::to_string(value) + " out of range " + std::to_string(min) + ".." +
+                    std::to_string(max), key, v);
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<uint16_t> YamlReader::port(const YAML::Node& v, const std::string& path,
+                                         const YAML::Node& key) {
+  if (!v.IsScalar()) {
+    error(path, "expected a port number", key, v);
+    return std::nullopt;
+  }
+  const std::string& s = v.Scalar();
+  if (auto p = parse_port(s)) return p;
+  error(path, all_digits(s) ? "port " + s + " out of range 1..65535" : "invalid port \"" + s + "\"",
+        key, v);
+  return std::nullopt;
+}
+
+std::optional<std::chrono::milliseconds> YamlReader::duration(const YAML::Node& v,
+                                                              const std::string& path,
+                                                              const YAML::Node& key) {
+  if (v.IsScalar()) {
+    if (auto d = parse_duration(v.Scalar())) return d;
+    error(path, "invalid duration \"" + v.Scalar() + "\" (e.g. 10s, 1m30s, 500ms, or seconds)",
+          key, v);
+  } else {
+    error(path, "expected a duration", key, v);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::vector<std::string>> YamlReader::strings(const YAML::Node& v,
+                                                            const std::string& path,
+                                                            const YAML::Node& key) {
+  if (v.IsScalar()) return split_comma_list(v.Scalar());
+  if (v.IsNull()) return std::vector<std::string>{};
+  if (!v.IsSequence()) {
+    error(path, "expected a list of strings", key, v);
+    return std::nullopt;
+  }
+  std::vector<std::string> out;
+  bool ok = true;
+  for (size_t i = 0; i < v.size(); ++i) {
+    auto s = string(v[i], index_path(path, i), key);
+    if (s) out.push_back(*s);
+    ok = ok && s.has_value();
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+std::optional<std::vector<uint16_t>> YamlReader::ports(const YAML::Node& v,
+                                                       const std::string& path,
+                                                       const YAML::Node& key) {
+  std::vector<uint16_t> out;
+  bool ok = true;
+  if (v.IsNull()) return out;
+  if (v.IsScalar()) {
+    for (const auto& item : split_comma_list(v.Scalar())) {
+      auto p = parse_port(item);
+      if (!p) {
+        error(path, all_digits(item) ? "port " + item + " out of range 1..65535"
+                                     : "invalid port \"" + item + "\"", key, v);
+        ok = false;
+      } else {
+        out.push_back(*p);
+      }
+    }
+  } else if (v.IsSequence()) {
+    for (size_t i = 0; i < v.size(); ++i) {
+      auto p = port(v[i], index_path(path, i), key);
+      if (p) out.push_back(*p);
+      ok = ok && p.has_value();
+    }
+  } else {
+    error(path, "expected a list of ports", key, v);
+    ok = false;
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+std::pair<YAML::Node, YAML::Node> YamlReader::find(const YAML::Node& map, std::string_view key) {
+  if (map.IsMap()) {
+    for (auto it = map.begin(); it != map.end(); ++it) {
+      if (it->first.IsScalar() && it->first.Scalar() == key) return {it->first, it->second};
+    }
+  }
+  return {YAML::Node(YAML::NodeType::Undefined), YAML::Node(YAML::NodeType::Undefined)};
+}
+
+bool YamlReader::get(const YAML::Node& map, std::string_view key, const std::string& parent,
+                     std::string& out) {
+  auto [k, v] = find(map, key);
+  if (!k.IsDefined()) return false;
+  auto r = string(v, child_path(parent, key), k);
+  if (r) out = *r;
+  return r.has_value();
+}
+
+bool YamlReader::get(const YAML::Node& map, std::string_view key, const std::string& parent,
+                     bool& out) {
+  auto [k, v] = find(map, key);
+  if (!k.IsDefined()) return false;
+  auto r = boolean(v, child_path(parent, key), k);
+  if (r) out = *r;
+  return r.has_value();
+}
+
+bool YamlReader::get(const YAML::Node& map, std::string_view key, const std::string& parent,
+                     std::chrono::milliseconds& out) {
+  auto [k, v] = find(map, key);
+  if (!k.IsDefined()) return false;
+  auto r = duration(v, child_path(parent, key), k);
+  if (r) out = *r;
+  return r.has_value();
+}
+
+bool YamlReader::get(const YAML::Node& map, std::string_view key, const std::string& parent,
+                     std::vector<std::string>& out) {
+  auto [k, v] = find(map, key);
+  if (!k.IsDefined()) return false;
+  auto r = strings(v, child_path(parent, key), k);
+  if (r) out = *r;
+  return r.has_value();
+}
+
+std::optional<YAML::Node> parse_yaml(std::string_view text, const std::string& source,
+                                     core::Problems& problems) {
+  try {
+    return YAML::Load(std::string(text));
+  } catch (const YAML::ParserException& e) {
+    problems.push_back(core::Problem{source, "invalid YAML: " + e.msg, e.mark.line + 1});
+  } catch (const YAML::Exception& e) {
+    problems.push_back(core::Problem{source, std::string("invalid YAML: ") + e.what(), 0});
+  }
+  return std::nullopt;
+}
+
+}  // namespace portier::config

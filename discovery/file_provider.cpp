@@ -1,0 +1,259 @@
+#include "discovery/file_provider.hpp"
+
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+
+#include "config/dynamic_yaml.hpp"
+#include "core/atomic_file.hpp"
+#include "core/log.hpp"
+
+namespace portier::discovery {
+
+namespace fs = std::filesystem;
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr auto kDebounce = std::chrono::milliseconds(100);
+constexpr auto kRewatchInterval = std::chrono::seconds(1);
+
+config::ConfigError file_error(const std::string& source, std::string message) {
+  return {"file", source, "", std::move(message), 0};
+}
+
+// Moves the items of one section from `from` into `into`, refusing names already defined.
+template <class T>
+void absorb(const std::string& section, std::map<std::string, T>& from,
+            std::map<std::string, T>& into, const std::string& file, config::Fragment& out) {
+  for (auto& [name, item] : from) {
+    const std::string key = section + "." + name;
+    auto [it, inserted] = out.sources.try_emplace(key, file);
+    if (!inserted || into.count(name)) {
+      out.errors.push_back(file_error(file, "defined in both " + it->second + " and " + file +
+                                                "; keeping " + it->second));
+      out.errors.back().label = key;
+      continue;
+    }
+    into[name] = std::move(item);
+  }
+}
+
+void absorb_fragment(config::Fragment& part, const std::string& file, config::Fragment& out) {
+  out.errors.insert(out.errors.end(), part.errors.begin(), part.errors.end());
+  config::Dynamic& from = part.dynamic;
+  config::Dynamic& into = out.dynamic;
+  absorb("http.routers", from.http.routers, into.http.routers, file, out);
+  absorb("http.services", from.http.services, into.http.services, file, out);
+  absorb("http.middlewares", from.http.middlewares, into.http.middlewares, file, out);
+  absorb("http.serversTransports", from.http.servers_transports, into.http.servers_transports,
+         file, out);
+  absorb("tcp.routers", from.tcp.routers, into.tcp.routers, file, out);
+  absorb("tcp.services", from.tcp.services, into.tcp.services, file, out);
+  absorb("udp.routers", from.udp.routers, into.udp.routers, file, out);
+  absorb("udp.services", from.udp.services, into.udp.services, file, out);
+  absorb("tls.options", from.tls.options, into.tls.options, file, out);
+  absorb("tls.stores", from.tls.stores, into.tls.stores, file, out);
+  into.tls.certificates.insert(into.tls.certificates.end(), from.tls.certificates.begin(),
+                               from.tls.certificates.end());
+}
+
+// Lists the files to load from a directory, sorted; problems go to `errors`.
+std::vector<std::string> list_directory(const std::string& dir,
+                                        std::vector<config::ConfigError>& errors) {
+  std::vector<std::string> files;
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec);
+  if (ec) {
+    errors.push_back(file_error(dir, "cannot read directory: " + ec.message()));
+    return files;
+  }
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    const fs::path& p = it->path();
+    const std::string name = p.filename().string();
+    if (name.empty() || name[0] == '.') continue;
+    std::error_code sec;
+    if (!fs::is_regular_file(p, sec)) continue;  // follows symlinks
+    const std::string ext = p.extension().string();
+    if (ext == ".yml" || ext == ".yaml") files.push_back(p.string());
+    else if (ext == ".toml") errors.push_back(file_error(p.string(), "TOML not supported, convert to YAML"));
+  }
+  if (ec) errors.push_back(file_error(dir, "cannot read directory: " + ec.message()));
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+std::string watch_directory(const config::FileProvider& cfg) {
+  if (!cfg.directory.empty()) return cfg.directory;
+  const fs::path parent = fs::path(cfg.filename).parent_path();
+  return parent.empty() ? "." : parent.string();
+}
+
+}  // namespace
+
+FileSnapshot read_file_config(const config::FileProvider& cfg) {
+  FileSnapshot snap;
+  std::vector<std::string> files;
+  if (!cfg.filename.empty()) {
+    if (fs::path(cfg.filename).extension() == ".toml")
+      snap.fragment.errors.push_back(
+          file_error(cfg.filename, "TOML not supported, convert to YAML"));
+    else
+      files.push_back(cfg.filename);
+  } else if (!cfg.directory.empty()) {
+    files = list_directory(cfg.directory, snap.fragment.errors);
+  } else {
+    snap.fragment.errors.push_back(file_error("", "file provider needs filename or directory"));
+  }
+  for (const auto& file : files) {
+    std::string error;
+    const std::optional<std::string> text = core::read_file(file, &error);
+    snap.content_key += file;
+    snap.content_key += '\0';
+    if (!text) {
+      snap.fragment.errors.push_back(file_error(file, "cannot read file: " + error));
+      continue;
+    }
+    snap.content_key += *text;
+    snap.content_key += '\0';
+    config::Fragment part = config::parse_dynamic_yaml(*text, file);
+    absorb_fragment(part, file, snap.fragment);
+  }
+  for (const auto& e : snap.fragment.errors)  // errors without content (listing, reading)
+    if (e.line == 0 && e.label.empty()) snap.content_key += "!" + e.source + e.message + '\0';
+  return snap;
+}
+
+// Shared with the pending asynchronous operations, so they may finish after FileProvider dies.
+struct FileProvider::Impl : std::enable_shared_from_this<Impl> {
+  Impl(asio::io_context& control, config::FileProvider c, OnChange cb)
+      : ioc(control), cfg(std::move(c)), on_change(std::move(cb)), inotify(control),
+        debounce(control), rewatch(control) {}
+
+  asio::io_context& ioc;
+  config::FileProvider cfg;
+  OnChange on_change;
+  asio::posix::stream_descriptor inotify;
+  asio::steady_timer debounce;
+  asio::steady_timer rewatch;
+  std::optional<std::string> last_key;
+  int wd = -1;
+  bool reload_pending = false;
+  bool stopped = false;
+
+  void reload() {
+    if (stopped) return;
+    FileSnapshot snap = read_file_config(cfg);
+    if (last_key && *last_key == snap.content_key) return;
+    last_key = std::move(snap.content_key);
+    core::log_info("file provider: loaded ", snap.fragment.dynamic.http.routers.size(),
+                   " http routers, ", snap.fragment.errors.size(), " errors");
+    on_change(std::move(snap.fragment));
+  }
+
+  void schedule_reload() {
+    if (reload_pending || stopped) return;
+    reload_pending = true;
+    debounce.expires_after(kDebounce);
+    debounce.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      self->reload_pending = false;
+      if (!ec) self->reload();
+    });
+  }
+
+  bool try_watch() {
+    const uint32_t mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE |
+                          IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
+    wd = inotify_add_watch(inotify.native_handle(), watch_directory(cfg).c_str(), mask);
+    return wd >= 0;
+  }
+
+  // Adds the directory watch, or polls until the directory exists.
+  void add_watch() {
+    if (try_watch()) return;
+    core::log_warn("file provider: cannot watch ", watch_directory(cfg), ": ",
+                   std::strerror(errno), "; retrying every second");
+    schedule_rewatch();
+  }
+
+  void schedule_rewatch() {
+    rewatch.expires_after(kRewatchInterval);
+    rewatch.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (ec || self->stopped || self->wd >= 0) return;
+      if (!self->try_watch()) return self->schedule_rewatch();
+      self->reload();
+    });
+  }
+
+  // Returns true when the watch was lost (directory removed or moved, queue overflow).
+  bool scan(const char* data, size_t size) {
+    bool lost = false;
+    for (size_t off = 0; off + sizeof(inotify_event) <= size;) {
+      inotify_event ev;
+      std::memcpy(&ev, data + off, sizeof ev);
+      if (ev.mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF)) lost = true;
+      off += sizeof(inotify_event) + ev.len;
+    }
+    return lost;
+  }
+
+  static asio::awaitable<void> watch_loop(std::shared_ptr<Impl> self) {
+    alignas(inotify_event) std::array<char, 16 * 1024> buf;
+    for (;;) {
+      auto [ec, n] = co_await self->inotify.async_read_some(asio::buffer(buf),
+                                                            asio::as_tuple(asio::use_awaitable));
+      if (ec || self->stopped) co_return;
+      if (self->scan(buf.data(), n) && self->wd >= 0) {
+        inotify_rm_watch(self->inotify.native_handle(), self->wd);
+        self->wd = -1;
+        self->schedule_rewatch();
+      }
+      self->schedule_reload();
+    }
+  }
+
+  void start() {
+    asio::post(ioc, [self = shared_from_this()] { self->reload(); });
+    if (!cfg.watch) return;
+    const int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd < 0) {
+      core::log_error("file provider: inotify_init1: ", std::strerror(errno));
+      return;
+    }
+    inotify.assign(fd);
+    add_watch();
+    asio::co_spawn(ioc, watch_loop(shared_from_this()), asio::detached);
+  }
+
+  void stop() {
+    stopped = true;
+    debounce.cancel();
+    rewatch.cancel();
+    boost::system::error_code ignored;
+    if (inotify.is_open()) inotify.close(ignored);
+  }
+};
+
+FileProvider::FileProvider(asio::io_context& control, config::FileProvider cfg, OnChange on_change)
+    : impl_(std::make_shared<Impl>(control, std::move(cfg), std::move(on_change))) {}
+
+FileProvider::~FileProvider() { stop(); }
+
+void FileProvider::start() { impl_->start(); }
+void FileProvider::stop() { impl_->stop(); }
+void FileProvider::reload() { impl_->reload(); }
+
+}  // namespace portier::discovery

@@ -1,0 +1,396 @@
+#include "config/dynamic_yaml.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "config/dynamic_json.hpp"
+
+using namespace portier::config;
+
+namespace {
+
+const char* kRealistic = R"Y(
+http:
+  routers:
+    api:
+      rule: "Host(`api.example.com`) && PathPrefix(`/v1`)"
+      entryPoints: [websecure]
+      middlewares: [secure-headers, limit-body]
+      service: api
+      priority: 42
+      tls:
+        certResolver: letsencrypt
+        options: modern
+        domains:
+          - main: example.com
+            sans: ["*.example.com"]
+    web:
+      rule: Host(`www.example.com`)
+      service: split@file
+      tls: {}
+  services:
+    api:
+      loadBalancer:
+        servers:
+          - url: http://127.0.11.2:8080
+          - url: h2c://127.0.11.3:8080
+            weight: 3
+        passHostHeader: false
+        serversTransport: slow
+        responseForwarding:
+          flushInterval: 250ms
+        healthCheck:
+          path: /healthz
+          interval: 10s
+          timeout: 1500ms
+          scheme: http
+          hostname: api.internal
+          port: 8081
+          method: HEAD
+          status: 204
+          headers:
+            X-Probe: "1"
+        sticky:
+          cookie:
+            name: srv
+            secure: true
+            httpOnly: true
+            sameSite: lax
+            maxAge: 3600
+    split:
+      weighted:
+        services:
+          - name: api
+            weight: 2
+          - name: other@docker
+  middlewares:
+    secure-headers:
+      headers:
+        stsSeconds: 31536000
+        stsIncludeSubdomains: true
+        stsPreload: true
+        forceSTSHeader: true
+        frameDeny: true
+        customFrameOptionsValue: SAMEORIGIN
+        contentTypeNosniff: true
+        browserXssFilter: true
+        customBrowserXSSValue: "1; mode=block"
+        referrerPolicy: no-referrer
+        contentSecurityPolicy: "default-src 'self'"
+        permissionsPolicy: "camera=()"
+        customRequestHeaders:
+          X-Forwarded-Proto: https
+          X-Remove-Me: ""
+        customResponseHeaders:
+          Server: ""
+    limit-body:
+      buffering:
+        maxRequestBodyBytes: 10485760
+        memRequestBodyBytes: 2097152
+        maxResponseBodyBytes: 0
+        memResponseBodyBytes: 1048576
+        retryExpression: "IsNetworkError() && Attempts() < 2"
+    to-https:
+      redirectScheme:
+        scheme: https
+        port: "443"
+        permanent: true
+    old-site:
+      redirectRegex:
+        regex: "^https://old.example.com/(.*)"
+        replacement: "https://example.com/${1}"
+        permanent: true
+    both:
+      chain:
+        middlewares: [to-https, secure-headers]
+    strip:
+      stripPrefix:
+        prefixes: [/api, /v1]
+    add:
+      addPrefix:
+        prefix: /base
+  serversTransports:
+    slow:
+      serverName: backend.local
+      insecureSkipVerify: true
+      rootCAs: [/etc/ca.pem]
+      maxIdleConnsPerHost: 16
+      forwardingTimeouts:
+        dialTimeout: 5s
+        responseHeaderTimeout: 1m
+        idleConnTimeout: 90s
+tcp:
+  routers:
+    db:
+      rule: HostSNI(`*`)
+      entryPoints: [postgres]
+      service: db
+    tls-pass:
+      rule: HostSNI(`secure.example.com`)
+      service: db
+      tls:
+        passthrough: true
+  services:
+    db:
+      loadBalancer:
+        servers:
+          - address: 127.0.11.2:5432
+          - address: 127.0.11.3:5432
+            tls: true
+        proxyProtocol:
+          version: 2
+udp:
+  routers:
+    dns:
+      entryPoints: [dns]
+      service: dns
+  services:
+    dns:
+      loadBalancer:
+        servers:
+          - address: 127.0.11.2:53
+tls:
+  certificates:
+    - certFile: /certs/a.pem
+      keyFile: /certs/a.key
+      stores: [default]
+  options:
+    modern:
+      minVersion: VersionTLS13
+      maxVersion: VersionTLS13
+      cipherSuites: [TLS_AES_128_GCM_SHA256]
+      curvePreferences: [X25519, CurveP256]
+      sniStrict: true
+      alpnProtocols: [h2, http/1.1]
+  stores:
+    default:
+      defaultCertificate:
+        certFile: /certs/default.pem
+        keyFile: /certs/default.key
+)Y";
+
+std::string messages(const Fragment& f) {
+  std::string s;
+  for (const auto& e : f.errors)
+    s += e.label + ": " + e.message + " (line " + std::to_string(e.line) + ")\n";
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("a realistic Traefik dynamic file loads into the model") {
+  const Fragment f = parse_dynamic_yaml(kRealistic, "/etc/portier/dynamic.yml");
+  INFO(messages(f));
+  REQUIRE(f.errors.empty());
+  const Dynamic& d = f.dynamic;
+
+  const HttpRouter& api = d.http.routers.at("api");
+  CHECK(api.rule == "Host(`api.example.com`) && PathPrefix(`/v1`)");
+  CHECK(api.entry_points == std::vector<std::string>{"websecure"});
+  CHECK(api.middlewares == std::vector<std::string>{"secure-headers", "limit-body"});
+  CHECK(api.priority == 42);
+  REQUIRE(api.tls);
+  CHECK(api.tls->cert_resolver == "letsencrypt");
+  CHECK(api.tls->options == "modern");
+  CHECK(api.tls->domains == std::vector<Domain>{{"example.com", {"*.example.com"}}});
+  REQUIRE(d.http.routers.at("web").tls);
+  CHECK(d.http.routers.at("web").tls->cert_resolver.empty());
+  CHECK(d.http.routers.at("web").service == "split@file");
+
+  const LoadBalancer& lb = *d.http.services.at("api").load_balancer;
+  CHECK(lb.servers == std::vector<HttpServer>{{"http://127.0.11.2:8080", 1},
+                                              {"h2c://127.0.11.3:8080", 3}});
+  CHECK_FALSE(lb.pass_host_header);
+  CHECK(lb.servers_transport == "slow");
+  CHECK(lb.flush_interval == Millis(250));
+  REQUIRE(lb.health_check);
+  CHECK(lb.health_check->path == "/healthz");
+  CHECK(lb.health_check->interval == Millis(10000));
+  CHECK(lb.health_check->timeout == Millis(1500));
+  CHECK(lb.health_check->method == "HEAD");
+  CHECK(lb.health_check->status == 204);
+  CHECK(lb.health_check->port == 8081);
+  CHECK(lb.health_check->headers.at("X-Probe") == "1");
+  REQUIRE(lb.sticky_cookie);
+  CHECK(lb.sticky_cookie->name == "srv");
+  CHECK(lb.sticky_cookie->http_only);
+  CHECK(lb.sticky_cookie->same_site == "lax");
+  CHECK(lb.sticky_cookie->max_age == 3600);
+  CHECK(*d.http.services.at("split").weighted ==
+        std::vector<WeightedRef>{{"api", 2}, {"other@docker", 1}});
+
+  const auto& h = std::get<HeadersMw>(d.http.middlewares.at("secure-headers").spec);
+  CHECK(h.sts_seconds == 31536000);
+  CHECK(h.sts_include_subdomains);
+  CHECK(h.force_sts_header);
+  CHECK(h.custom_browser_xss_value == "1; mode=block");
+  CHECK(h.custom_request_headers.at("X-Remove-Me").empty());
+  CHECK(h.custom_response_headers.at("Server").empty());
+  const auto& b = std::get<BufferingMw>(d.http.middlewares.at("limit-body").spec);
+  CHECK(b.max_request_body_bytes == 10485760);
+  CHECK(b.retry_expression == "IsNetworkError() && Attempts() < 2");
+  CHECK(std::get<RedirectSchemeMw>(d.http.middlewares.at("to-https").spec) ==
+        RedirectSchemeMw{"https", "443", true});
+  CHECK(std::get<RedirectRegexMw>(d.http.middlewares.at("old-site").spec).replacement ==
+        "https://example.com/${1}");
+  CHECK(std::get<ChainMw>(d.http.middlewares.at("both").spec).middlewares ==
+        std::vector<std::string>{"to-https", "secure-headers"});
+  CHECK(std::get<StripPrefixMw>(d.http.middlewares.at("strip").spec).prefixes.size() == 2);
+  CHECK(std::get<AddPrefixMw>(d.http.middlewares.at("add").spec).prefix == "/base");
+
+  const ServersTransport& t = d.http.servers_transports.at("slow");
+  CHECK(t.insecure_skip_verify);
+  CHECK(t.dial_timeout == Millis(5000));
+  CHECK(t.response_header_timeout == Millis(60000));
+  CHECK(t.max_idle_conns_per_host == 16);
+
+  CHECK(d.tcp.routers.at("tls-pass").tls->passthrough);
+  CHECK(d.tcp.services.at("db").servers[1].tls);
+  CHECK(d.tcp.services.at("db").proxy_protocol_version == 2);
+  CHECK(d.udp.services.at("dns").servers[0].address == "127.0.11.2:53");
+  CHECK(d.udp.routers.at("dns").entry_points == std::vector<std::string>{"dns"});
+
+  REQUIRE(d.tls.certificates.size() == 1);
+  CHECK(d.tls.certificates[0].stores == std::vector<std::string>{"default"});
+  CHECK(d.tls.options.at("modern").min_version == "VersionTLS13");
+  CHECK(d.tls.options.at("modern").sni_strict);
+  CHECK(d.tls.options.at("modern").alpn_protocols.size() == 2);
+  CHECK(d.tls.stores.at("default").default_certificate->key_file == "/certs/default.key");
+  CHECK(f.sources.at("http.routers.api") == "/etc/portier/dynamic.yml");
+}
+
+TEST_CASE("dynamic_yaml output parses back to the same model") {
+  const Fragment f = parse_dynamic_yaml(kRealistic, "a.yml");
+  REQUIRE(f.errors.empty());
+  const std::string yaml = dynamic_yaml(f.dynamic);
+  const Fragment again = parse_dynamic_yaml(yaml, "b.yml");
+  INFO(yaml << messages(again));
+  CHECK(again.errors.empty());
+  CHECK(again.dynamic == f.dynamic);
+  CHECK(dynamic_yaml(again.dynamic) == yaml);
+}
+
+TEST_CASE("an empty file is a valid empty fragment") {
+  for (const char* text : {"", "\n", "# only a comment\n", "---\n"}) {
+    const Fragment f = parse_dynamic_yaml(text, "empty.yml");
+    CHECK(f.errors.empty());
+    CHECK(f.dynamic == Dynamic{});
+  }
+}
+
+TEST_CASE("each problem is reported with its path and line; bad items are skipped alone") {
+  const char* text = R"Y(http:
+  routers:
+    good:
+      rule: Host(`a`)
+      service: s
+    typo:
+      rule: Host(`b`)
+      servce: s
+    badprio:
+      rule: Host(`c`)
+      service: s
+      priority: high
+  services:
+    s:
+      loadBalancer:
+        servers:
+          - url: http://127.0.0.1:1
+    nothing: {}
+  middlewares:
+    auth:
+      basicAuth:
+        users: [a]
+    weird:
+      frobnicate: {}
+    ok:
+      addPrefix:
+        prefix: /x
+    hc:
+      headers:
+        stsSeconds: [1]
+tls:
+  options:
+    old:
+      minVersion: TLS1.0
+bogus: 1
+)Y";
+  const Fragment f = parse_dynamic_yaml(text, "/d/x.yml");
+  auto find = [&](const std::string& label) -> const ConfigError* {
+    for (const auto& e : f.errors)
+      if (e.label == label) return &e;
+    return nullptr;
+  };
+  INFO(messages(f));
+  const ConfigError* e = find("http.routers.typo.servce");
+  REQUIRE(e);
+  CHECK(e->line == 8);
+  CHECK(e->provider == "file");
+  CHECK(e->source == "/d/x.yml");
+  CHECK(e->message == "unknown key \"servce\"");
+  REQUIRE(find("http.routers.badprio.priority"));
+  CHECK(find("http.routers.badprio.priority")->line == 12);
+  REQUIRE(find("http.services.nothing"));
+  CHECK(find("http.services.nothing")->line == 18);
+  REQUIRE(find("http.middlewares.auth.basicAuth"));
+  CHECK(find("http.middlewares.auth.basicAuth")->message ==
+        "middleware type basicAuth not supported yet");
+  CHECK(find("http.middlewares.auth.basicAuth")->line == 21);
+  REQUIRE(find("http.middlewares.weird.frobnicate"));
+  REQUIRE(find("http.middlewares.hc.headers.stsSeconds"));
+  REQUIRE(find("tls.options.old.minVersion"));
+  CHECK(find("tls.options.old.minVersion")->line == 34);
+  REQUIRE(find("bogus"));
+  CHECK(find("bogus")->line == 35);
+  CHECK(f.errors.size() == 8);
+
+  CHECK(f.dynamic.http.routers.count("good") == 1);
+  CHECK(f.dynamic.http.routers.count("typo") == 0);
+  CHECK(f.dynamic.http.routers.count("badprio") == 0);
+  CHECK(f.dynamic.http.services.count("s") == 1);
+  CHECK(f.dynamic.http.services.count("nothing") == 0);
+  CHECK(f.dynamic.http.middlewares.size() == 1);
+  CHECK(f.dynamic.http.middlewares.count("ok") == 1);
+  CHECK(f.dynamic.tls.options.empty());
+}
+
+TEST_CASE("invalid YAML is one error with its line") {
+  const Fragment f = parse_dynamic_yaml("http:\n  routers:\n    a: [unclosed\n", "bad.yml");
+  REQUIRE(f.errors.size() == 1);
+  CHECK(f.errors[0].message.rfind("invalid YAML", 0) == 0);
+  CHECK(f.errors[0].line > 0);
+  CHECK(f.dynamic == Dynamic{});
+}
+
+TEST_CASE("names with @ and wrong shapes are rejected") {
+  const Fragment f = parse_dynamic_yaml(R"Y(
+http:
+  routers:
+    "x@docker":
+      rule: Host(`a`)
+      service: s
+    y: notamap
+  services: [1, 2]
+)Y",
+                                        "f.yml");
+  CHECK(f.errors.size() == 3);
+  CHECK(f.dynamic.http.routers.empty());
+}
+
+TEST_CASE("durations accept Go syntax and bare seconds") {
+  const Fragment f = parse_dynamic_yaml(R"Y(
+http:
+  services:
+    a:
+      loadBalancer:
+        healthCheck: {interval: 1m30s, timeout: 2}
+    b:
+      loadBalancer:
+        healthCheck: {interval: 1.5s, timeout: soon}
+)Y",
+                                        "f.yml");
+  REQUIRE(f.errors.size() == 1);
+  CHECK(f.errors[0].label == "http.services.b.loadBalancer.healthCheck.timeout");
+  const HealthCheck& h = *f.dynamic.http.services.at("a").load_balancer->health_check;
+  CHECK(h.interval == Millis(90000));
+  CHECK(h.timeout == Millis(2000));
+}

@@ -1,0 +1,564 @@
+#include "config/static_loader.hpp"
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <fstream>
+
+#include "config/infra_expansion.hpp"
+#include "config/yaml_util.hpp"
+
+using namespace portier::config;
+using Env = std::map<std::string, std::string>;
+using std::chrono::milliseconds;
+
+namespace {
+
+StaticLoadResult load(const std::string& yaml, const Overrides& o = {}, const Env& env = {}) {
+  return load_static_config_text(yaml, "test.yml", o, env);
+}
+
+std::string all(const StaticLoadResult& r) {
+  std::string s;
+  for (const auto& p : r.problems) s += p.to_string() + "\n";
+  return s;
+}
+
+// True when some problem has exactly this path, contains `text`, and (if line > 0) that line.
+bool has(const StaticLoadResult& r, const std::string& path, const std::string& text,
+         int line = 0) {
+  for (const auto& p : r.problems) {
+    if (p.path == path && p.message.find(text) != std::string::npos && (line == 0 || p.line == line)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string temp_dir() {
+  char tmpl[] = "/tmp/portier-static-XXXXXX";
+  REQUIRE(::mkdtemp(tmpl) != nullptr);
+  return tmpl;
+}
+
+void write(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
+
+}  // namespace
+
+TEST_CASE("value syntaxes") {
+  CHECK(parse_duration("10s") == milliseconds(10000));
+  CHECK(parse_duration("1m30s") == milliseconds(90000));
+  CHECK(parse_duration("500ms") == milliseconds(500));
+  CHECK(parse_duration("1.5s") == milliseconds(1500));
+  CHECK(parse_duration("42") == milliseconds(42000));
+  CHECK(parse_duration("0") == milliseconds(0));
+  CHECK(parse_duration("1h") == milliseconds(3600000));
+  CHECK_FALSE(parse_duration("10x"));
+  CHECK_FALSE(parse_duration("-5s"));
+  CHECK_FALSE(parse_duration(""));
+  CHECK_FALSE(parse_duration("s"));
+  CHECK(parse_port("443") == uint16_t(443));
+  CHECK_FALSE(parse_port("0"));
+  CHECK_FALSE(parse_port("65536"));
+  CHECK_FALSE(parse_port("44x"));
+  std::string err;
+  auto hp = parse_host_port("[::1]:443", err);
+  REQUIRE(hp);
+  CHECK(hp->host == "::1");
+  CHECK(hp->port == 443);
+  CHECK(parse_host_port(":80", err)->host.empty());
+  CHECK_FALSE(parse_host_port("::1:443", err));
+  CHECK_FALSE(parse_host_port("127.0.0.1", err));
+  CHECK(err.find("missing port") != std::string::npos);
+  CHECK(format_host_port("2001:db8::1", 80) == "[2001:db8::1]:80");
+  auto range = parse_port_range("10000-10010", err);
+  REQUIRE(range);
+  CHECK(range->first == 10000);
+  CHECK(range->last == 10010);
+  CHECK_FALSE(parse_port_range("10010-10000", err));
+  CHECK(err.find("not ordered") != std::string::npos);
+  CHECK(is_loopback_host("127.0.11.2"));
+  CHECK(is_loopback_host("::1"));
+  CHECK_FALSE(is_loopback_host("0.0.0.0"));
+  CHECK_FALSE(is_loopback_host(""));
+  CHECK(is_ip_or_cidr("10.0.0.0/8"));
+  CHECK(is_ip_or_cidr("2001:db8::/32"));
+  CHECK_FALSE(is_ip_or_cidr("10.0.0.0/33"));
+}
+
+TEST_CASE("a Traefik static file using the supported subset loads") {
+  const char* yaml = R"(global:
+  checkNewVersion: false
+  sendAnonymousUsage: false
+log:
+  level: DEBUG
+  format: json
+accessLog:
+  filePath: /var/log/access.log
+entryPoints:
+  web:
+    address: ":80"
+    http:
+      redirections:
+        entryPoint:
+          to: websecure
+          scheme: https
+          permanent: true
+  websecure:
+    address: "127.0.0.1:8443"
+    http:
+      tls:
+        certResolver: le
+      middlewares: [secure-headers@file]
+    transport:
+      respondingTimeouts:
+        readTimeout: 30s
+        writeTimeout: 1m30s
+        idleTimeout: 500ms
+      lifeCycle:
+        graceTimeOut: 5
+    forwardedHeaders:
+      trustedIPs: ["10.0.0.0/8", "::1"]
+      insecure: false
+  v6:
+    address: "[::1]:8444"
+  dns:
+    address: ":53/udp"
+    udp:
+      timeout: 10s
+  dns4:
+    address: "0.0.0.0:5353/udp"
+certificatesResolvers:
+  le:
+    acme:
+      email: admin@example.com
+      storage: /data/acme.json
+      caServer: https://acme-staging-v02.api.letsencrypt.org/directory
+      keyType: RSA4096
+      dnsChallenge:
+        provider: cloudflare
+        resolvers: ["1.1.1.1:53", "8.8.8.8"]
+        propagation:
+          delayBeforeChecks: 2s
+          disableANSChecks: true
+          requireAllRNS: true
+providers:
+  docker:
+    endpoint: "unix:///var/run/docker.sock"
+    exposedByDefault: false
+    network: proxy
+    watch: true
+  file:
+    directory: /etc/portier/dynamic
+diagnostics:
+  address: 127.0.0.1:7200
+state:
+  directory: /tmp/portier-state
+workers: 3
+)";
+  auto r = load(yaml, {}, {{"CF_DNS_API_TOKEN", "tok"}});
+  INFO(all(r));
+  REQUIRE(r.ok());
+  const auto& c = r.config;
+  CHECK(c.source == "test.yml");
+  CHECK(c.log.level == "debug");
+  CHECK(c.log.format == "json");
+  CHECK(c.access_log.enabled);
+  CHECK(c.access_log.file_path == "/var/log/access.log");
+  REQUIRE(c.entry_points.size() == 5);
+  const auto& web = c.entry_points.at("web");
+  CHECK(web.port == 80);
+  CHECK(web.hosts == std::vector<std::string>{""});
+  REQUIRE(web.redirection);
+  CHECK(web.redirection->to == "websecure");
+  CHECK(web.redirection->permanent);
+  CHECK_FALSE(web.from_infra);
+  const auto& ws = c.entry_points.at("websecure");
+  CHECK(ws.hosts == std::vector<std::string>{"127.0.0.1"});
+  CHECK(ws.port == 8443);
+  CHECK(ws.tls);
+  CHECK(ws.tls_cert_resolver == "le");
+  CHECK(ws.middlewares == std::vector<std::string>{"secure-headers@file"});
+  CHECK(ws.read_timeout == milliseconds(30000));
+  CHECK(ws.write_timeout == milliseconds(90000));
+  CHECK(ws.idle_timeout == milliseconds(500));
+  CHECK(ws.grace_timeout == milliseconds(5000));
+  CHECK(ws.trusted_ips.size() == 2);
+  CHECK(c.entry_points.at("v6").hosts == std::vector<std::string>{"::1"});
+  const auto& dns = c.entry_points.at("dns");
+  CHECK(dns.protocol == EntryPoint::Protocol::udp);
+  CHECK(dns.port == 53);
+  CHECK(dns.udp_timeout == milliseconds(10000));
+  CHECK(c.entry_points.at("dns4").hosts == std::vector<std::string>{"0.0.0.0"});
+  const auto& le = c.cert_resolvers.at("le");
+  CHECK(le.email == "admin@example.com");
+  CHECK(le.storage == "/data/acme.json");
+  CHECK(le.key_type == "RSA4096");
+  REQUIRE(le.dns_challenge);
+  CHECK(le.dns_challenge->provider == "cloudflare");
+  CHECK(le.dns_challenge->resolvers.size() == 2);
+  CHECK(le.dns_challenge->delay_before_checks == milliseconds(2000));
+  CHECK(le.dns_challenge->disable_ans_checks);
+  CHECK(le.dns_challenge->require_all_rns);
+  REQUIRE(c.docker);
+  CHECK(c.docker->endpoints == std::vector<std::string>{"unix:///var/run/docker.sock"});
+  CHECK_FALSE(c.docker->exposed_by_default);
+  CHECK(c.docker->network == "proxy");
+  REQUIRE(c.file);
+  CHECK(c.file->directory == "/etc/portier/dynamic");
+  CHECK(c.diagnostics_address == "127.0.0.1:7200");
+  CHECK(c.state_directory == "/tmp/portier-state");
+  CHECK(c.workers == 3);
+  CHECK_FALSE(c.infra.enabled);  // no infra block: no expansion
+}
+
+TEST_CASE("defaults of an empty file") {
+  auto r = load("");
+  REQUIRE(r.ok());
+  CHECK(r.config.entry_points.empty());
+  CHECK(r.config.diagnostics_address == "127.0.0.1:7111");
+  CHECK(r.config.workers == 0);
+  CHECK_FALSE(r.config.docker);
+  auto d = load("providers:\n  docker: {}\nworkers: auto\n");
+  REQUIRE(d.ok());
+  REQUIRE(d.config.docker);
+  CHECK(d.config.docker->endpoints == default_docker_endpoints());
+}
+
+TEST_CASE("bad values are reported with their YAML path and line") {
+  const char* yaml =
+      "entryPoints:\n"                    // 1
+      "  web:\n"                          // 2
+      "    address: \":80\"\n"            // 3
+      "  websecure:\n"                    // 4
+      "    address: \":44x\"\n"           // 5
+      "    transport:\n"                  // 6
+      "      respondingTimeouts:\n"       // 7
+      "        readTimeout: 10parsecs\n"  // 8
+      "  nohost:\n"                       // 9
+      "    address: \"example.com:80\"\n" // 10
+      "  big:\n"                          // 11
+      "    address: \":70000\"\n"         // 12
+      "  udpbad:\n"                       // 13
+      "    address: \":53/sctp\"\n"       // 14
+      "  noaddr:\n"                       // 15
+      "    udp: {timeout: 3s}\n"          // 16
+      "workers: many\n"                   // 17
+      "log:\n"                            // 18
+      "  level: chatty\n";                // 19
+  auto r = load(yaml);
+  INFO(all(r));
+  CHECK(has(r, "entryPoints.websecure.address", "invalid port \"44x\"", 5));
+  bool exact = false;
+  for (const auto& p : r.problems) {
+    exact = exact || p.to_string() == "entryPoints.websecure.address: invalid port \"44x\" (line 5)";
+  }
+  CHECK(exact);
+  CHECK(has(r, "entryPoints.websecure.transport.respondingTimeouts.readTimeout", "invalid duration", 8));
+  CHECK(has(r, "entryPoints.nohost.address", "invalid host", 10));
+  CHECK(has(r, "entryPoints.big.address", "out of range", 12));
+  CHECK(has(r, "entryPoints.udpbad.address", "invalid protocol", 14));
+  CHECK(has(r, "entryPoints.noaddr.address", "required", 15));
+  CHECK(has(r, "workers", "auto", 17));
+  CHECK(has(r, "log.level", "invalid level", 19));
+  CHECK(r.problems.size() == 8);
+}
+
+TEST_CASE("unknown keys and unsupported Traefik keys are errors") {
+  const char* yaml =
+      "api:\n"                           // 1
+      "  dashboard: true\n"              // 2
+      "entrypoints:\n"                   // 3 (wrong case)
+      "  web: {address: \":80\"}\n"      // 4
+      "providers:\n"                     // 5
+      "  http:\n"                        // 6
+      "    endpoint: http://rs/\n"       // 7
+      "  kubernetesCRD: {}\n"            // 8
+      "  docker:\n"                      // 9
+      "    exposedbydefault: false\n"    // 10
+      "certificatesResolvers:\n"         // 11
+      "  le:\n"                          // 12
+      "    acme:\n"                      // 13
+      "      email: a@b.c\n"             // 14
+      "      httpChallenge:\n"           // 15
+      "        entryPoint: web\n"        // 16
+      "  r53:\n"                         // 17
+      "    acme:\n"                      // 18
+      "      dnsChallenge:\n"            // 19
+      "        provider: route53\n"      // 20
+      "metrics: {}\n"                    // 21
+      "diagnostics:\n"                   // 22
+      "  address: 127.0.0.1:7111\n"      // 23
+      "  address: 127.0.0.1:7112\n";     // 24
+  auto r = load(yaml, {}, {{"CF_DNS_API_TOKEN", "t"}});
+  INFO(all(r));
+  CHECK(has(r, "api", "not supported", 1));
+  CHECK(has(r, "entrypoints", "unknown key", 3));
+  CHECK(has(r, "providers.http", "discovers Docker containers itself", 6));
+  CHECK(has(r, "providers.kubernetesCRD", "not supported", 8));
+  CHECK(has(r, "providers.docker.exposedbydefault", "unknown key", 10));
+  CHECK(has(r, "certificatesResolvers.le.acme.httpChallenge", "not supported", 15));
+  CHECK(has(r, "certificatesResolvers.r53.acme.dnsChallenge.provider", "not supported", 20));
+  CHECK(has(r, "metrics", "not supported", 21));
+  CHECK(has(r, "diagnostics.address", "duplicate key", 24));
+}
+
+TEST_CASE("YAML syntax errors and missing files") {
+  auto r = load("entryPoints:\n  web: [\n");
+  REQUIRE(r.problems.size() == 1);
+  CHECK(r.problems[0].path == "test.yml");
+  CHECK(r.problems[0].message.find("invalid YAML") != std::string::npos);
+  CHECK(r.problems[0].line > 0);
+  auto m = load_static_config_file("/nonexistent/portier.yml", {}, {});
+  REQUIRE(m.problems.size() == 1);
+  CHECK(m.problems[0].to_string().find("/nonexistent/portier.yml") != std::string::npos);
+  CHECK(load("- a\n- b\n").problems.size() == 1);
+}
+
+TEST_CASE("cross checks: bindings, redirects, resolvers, diagnostics") {
+  const char* yaml =
+      "entryPoints:\n"                                       // 1
+      "  a:\n"                                               // 2
+      "    address: \":8080\"\n"                             // 3
+      "    http:\n"                                          // 4
+      "      redirections:\n"                                // 5
+      "        entryPoint:\n"                                // 6
+      "          to: nowhere\n"                              // 7
+      "  b:\n"                                               // 8
+      "    address: \"127.0.0.1:8080\"\n"                    // 9
+      "    http:\n"                                          // 10
+      "      tls:\n"                                         // 11
+      "        certResolver: missing\n"                      // 12
+      "  c:\n"                                               // 13
+      "    address: \"127.0.0.1:8080/udp\"\n"                // 14
+      "diagnostics:\n"                                       // 15
+      "  address: 0.0.0.0:7111\n";                           // 16
+  auto r = load(yaml);
+  INFO(all(r));
+  CHECK(has(r, "entryPoints.a.http.redirections.entryPoint.to", "does not exist", 7));
+  CHECK(has(r, "entryPoints.b.http.tls.certResolver", "does not exist", 12));
+  CHECK(has(r, "entryPoints.b.address", "also bound by entrypoint \"a\"", 9));
+  CHECK(has(r, "diagnostics.address", "not a loopback address", 16));
+  CHECK(r.problems.size() == 4);  // c (UDP) does not clash with the TCP ones
+
+  auto pub = load("diagnostics:\n  address: 0.0.0.0:7111\n  allowPublic: true\n");
+  CHECK(pub.ok());
+  Overrides o;
+  o.diag_address = ":9000";
+  auto flag = load("", o);
+  CHECK(has(flag, "--diag-address", "not a loopback address"));
+  auto notoken = load(
+      "certificatesResolvers:\n  le:\n    acme:\n      dnsChallenge: {provider: cloudflare}\n");
+  CHECK(has(notoken, "certificatesResolvers.le.acme.dnsChallenge", "needs an API token", 4));
+  auto nodns = load("certificatesResolvers:\n  le:\n    acme:\n      email: a@b.c\n");
+  CHECK(has(nodns, "certificatesResolvers.le.acme.dnsChallenge", "required"));
+}
+
+TEST_CASE("precedence: file, then environment, then flags") {
+  const char* yaml =
+      "infra:\n"
+      "  public_ipv4: 203.0.113.50\n"
+      "  cert_email: file@example.com\n"
+      "  cf_dns_api_token: filetoken\n"
+      "  tcp_ports: [25]\n"
+      "log: {level: info}\n";
+  auto file_only = load(yaml);
+  REQUIRE(file_only.ok());
+  CHECK(file_only.config.infra.cert_email == "file@example.com");
+  CHECK(file_only.config.infra.cf_dns_api_token == "filetoken");
+
+  Env env{{"CERTBOT_EMAIL", "env@example.com"}, {"CF_DNS_API_TOKEN", "envtoken"}};
+  auto with_env = load(yaml, {}, env);
+  REQUIRE(with_env.ok());
+  CHECK(with_env.config.infra.cert_email == "env@example.com");
+  CHECK(with_env.config.infra.cf_dns_api_token == "envtoken");
+
+  Overrides o;
+  o.cert_email = "flag@example.com";
+  o.cf_dns_token = "flagtoken";
+  o.public_ipv4 = "198.51.100.7";
+  o.tcp_ports = std::vector<uint16_t>{143};
+  o.log_level = "WARN";
+  o.state_dir = "/srv/portier";
+  o.docker_endpoints = {"unix:///tmp/d.sock"};
+  auto with_flags = load(yaml, o, env);
+  INFO(all(with_flags));
+  REQUIRE(with_flags.ok());
+  const auto& c = with_flags.config;
+  CHECK(c.infra.cert_email == "flag@example.com");
+  CHECK(c.infra.cf_dns_api_token == "flagtoken");
+  CHECK(c.infra.tcp_ports == std::vector<uint16_t>{143});
+  CHECK(c.entry_points.count("tcp-143"));
+  CHECK_FALSE(c.entry_points.count("tcp-25"));
+  CHECK(c.entry_points.at("web").hosts == std::vector<std::string>{"198.51.100.7"});
+  CHECK(c.log.level == "warn");
+  CHECK(c.state_directory == "/srv/portier");
+  CHECK(c.cert_resolvers.at("letsencrypt").storage == "/srv/portier/acme.json");
+  REQUIRE(c.docker);
+  CHECK(c.docker->endpoints == std::vector<std::string>{"unix:///tmp/d.sock"});
+
+  Overrides bad;
+  bad.public_ipv4 = "not-an-ip";
+  bad.tcp_ports = std::vector<uint16_t>{0};
+  auto b = load("", bad);
+  CHECK(has(b, "--public-ipv4", "invalid IPv4"));
+  CHECK(has(b, "--tcp-ports", "out of range"));
+}
+
+TEST_CASE("environment aliases and token files") {
+  const char* yaml = "infra:\n  cert_email: a@example.com\n";
+  auto alias = load(yaml, {}, {{"CLOUDFLARE_DNS_API_TOKEN", "cftok"}});
+  REQUIRE(alias.ok());
+  CHECK(alias.config.infra.cf_dns_api_token == "cftok");
+  CHECK(alias.config.cert_resolvers.count("letsencrypt"));
+  auto both = load(yaml, {}, {{"CLOUDFLARE_DNS_API_TOKEN", "b"}, {"CF_DNS_API_TOKEN", "a"}});
+  CHECK(both.config.infra.cf_dns_api_token == "a");
+  auto empty = load(yaml, {}, {{"CF_DNS_API_TOKEN", ""}});
+  CHECK(empty.config.infra.cf_dns_api_token.empty());
+  CHECK_FALSE(empty.config.cert_resolvers.count("letsencrypt"));
+
+  const std::string dir = temp_dir();
+  write(dir + "/token", "  secret-from-file\n");
+  auto from_yaml =
+      load(std::string(yaml) + "  cf_dns_api_token_file: " + dir + "/token\n");
+  INFO(all(from_yaml));
+  REQUIRE(from_yaml.ok());
+  CHECK(from_yaml.config.infra.cf_dns_api_token == "secret-from-file");
+
+  write(dir + "/token2", "env-file-token");
+  auto from_env = load(yaml, {}, {{"CF_DNS_API_TOKEN_FILE", dir + "/token2"}});
+  REQUIRE(from_env.ok());
+  CHECK(from_env.config.infra.cf_dns_api_token == "env-file-token");
+
+  auto missing = load("infra:\n  cf_dns_api_token_file: " + dir + "/nope\n");
+  CHECK(has(missing, "infra.cf_dns_api_token_file", "cannot read token file", 2));
+  auto missing_env = load("", {}, {{"CF_DNS_API_TOKEN_FILE", dir + "/nope"}});
+  CHECK(has(missing_env, "CF_DNS_API_TOKEN_FILE", "cannot read token file"));
+  auto twice = load("infra:\n  cf_dns_api_token: x\n  cf_dns_api_token_file: /y\n");
+  CHECK(has(twice, "infra.cf_dns_api_token_file", "not both", 3));
+  // The token never appears in a problem.
+  auto bad = load("infra:\n  cf_dns_api_token: \"has space\"\n");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(all(bad).find("has space") == std::string::npos);
+}
+
+TEST_CASE("infra expansion: IPv4 only") {
+  auto r = load("infra:\n  public_ipv4: 203.0.113.50\n  tcp_ports: [25, 3306]\n  udp_ports: [5353]\n");
+  INFO(all(r));
+  REQUIRE(r.ok());
+  const auto& eps = r.config.entry_points;
+  const auto& web = eps.at("web");
+  CHECK(web.hosts == std::vector<std::string>{"203.0.113.50"});
+  CHECK(web.port == 80);
+  CHECK(web.from_infra);
+  REQUIRE(web.redirection);
+  CHECK(web.redirection->to == "websecure");
+  CHECK(web.redirection->permanent);
+  CHECK(eps.at("websecure").port == 443);
+  CHECK(eps.at("websecure").tls);
+  CHECK_FALSE(eps.count("web-v6"));
+  for (int p : {25, 3306, 5432, 6379, 27017, 11211, 5672, 9092}) {
+    INFO(p);
+    REQUIRE(eps.count("tcp-" + std::to_string(p)));
+    CHECK(eps.at("tcp-" + std::to_string(p)).port == p);
+  }
+  CHECK(eps.at("udp-53").protocol == EntryPoint::Protocol::udp);
+  CHECK(eps.at("udp-5353").hosts == std::vector<std::string>{"203.0.113.50"});
+  CHECK(eps.size() == 2 + 8 + 2);
+  CHECK(r.config.cert_resolvers.empty());  // no email / token
+}
+
+TEST_CASE("infra expansion: IPv6 only, both, dynamic range") {
+  auto v6 = load("infra:\n  public_ipv6: 2001:db8::1\n  http_port: 8080\n  https_port: 8443\n");
+  INFO(all(v6));
+  REQUIRE(v6.ok());
+  CHECK_FALSE(v6.config.entry_points.count("web"));
+  const auto& web6 = v6.config.entry_points.at("web-v6");
+  CHECK(web6.hosts == std::vector<std::string>{"2001:db8::1"});
+  CHECK(web6.port == 8080);
+  CHECK(web6.redirection->to == "websecure-v6");
+  CHECK(web6.address == "[2001:db8::1]:8080");
+  CHECK(v6.config.entry_points.at("websecure-v6").port == 8443);
+
+  auto both = load(
+      "infra:\n  public_ipv4: 203.0.113.50\n  public_ipv6: 2001:db8::1\n"
+      "  dynamic_tcp_ports: 10000-10010\n  cert_email: a@example.com\n"
+      "  cf_dns_api_token: tok\nstate:\n  directory: /var/lib/p\n");
+  INFO(all(both));
+  REQUIRE(both.ok());
+  const auto& eps = both.config.entry_points;
+  for (const char* n : {"web", "websecure", "web-v6", "websecure-v6"}) CHECK(eps.count(n));
+  for (int p = 10000; p <= 10010; ++p) CHECK(eps.count("tcp-" + std::to_string(p)));
+  CHECK_FALSE(eps.count("tcp-10011"));
+  CHECK(eps.at("tcp-10005").hosts == std::vector<std::string>{"203.0.113.50", "2001:db8::1"});
+  CHECK(eps.at("udp-53").hosts.size() == 2);
+  const auto& le = both.config.cert_resolvers.at("letsencrypt");
+  CHECK(le.email == "a@example.com");
+  CHECK(le.storage == "/var/lib/p/acme.json");
+  REQUIRE(le.dns_challenge);
+  CHECK(le.dns_challenge->provider == "cloudflare");
+
+  auto bad_range = load("infra:\n  public_ipv4: 203.0.113.50\n  dynamic_tcp_ports: 10010-10000\n");
+  CHECK(has(bad_range, "infra.dynamic_tcp_ports", "not ordered", 3));
+}
+
+TEST_CASE("infra expansion: explicit definitions win, no public address") {
+  const char* yaml =
+      "infra:\n"
+      "  public_ipv4: 203.0.113.50\n"
+      "  cert_email: a@example.com\n"
+      "  cf_dns_api_token: tok\n"
+      "entryPoints:\n"
+      "  websecure:\n"
+      "    address: \"203.0.113.50:8443\"\n"
+      "  tcp-3306:\n"
+      "    address: \"203.0.113.50:13306\"\n"
+      "certificatesResolvers:\n"
+      "  letsencrypt:\n"
+      "    acme:\n"
+      "      email: other@example.com\n"
+      "      caServer: https://pebble:14000/dir\n"
+      "      dnsChallenge: {provider: cloudflare}\n";
+  auto r = load(yaml);
+  INFO(all(r));
+  REQUIRE(r.ok());
+  CHECK(r.config.entry_points.at("websecure").port == 8443);
+  CHECK_FALSE(r.config.entry_points.at("websecure").from_infra);
+  CHECK(r.config.entry_points.at("tcp-3306").port == 13306);
+  CHECK(r.config.entry_points.at("web").redirection->to == "websecure");
+  CHECK(r.config.cert_resolvers.at("letsencrypt").email == "other@example.com");
+
+  // A file entrypoint on a port that the expansion also binds: reported on the file's one.
+  auto clash = load("infra:\n  public_ipv4: 203.0.113.50\nentryPoints:\n  mysql:\n    address: \":3306\"\n");
+  CHECK(has(clash, "entryPoints.mysql.address", "also bound by entrypoint \"tcp-3306\" (from infra)", 5));
+
+  auto none = load("infra:\n  base_domain: example.com\n");
+  INFO(all(none));
+  REQUIRE(none.ok());
+  CHECK(none.config.entry_points.size() == 2);
+  CHECK(none.config.entry_points.at("web").hosts == std::vector<std::string>{""});
+  CHECK(none.config.entry_points.at("websecure").address == ":443");
+  auto ports_no_addr = load("infra:\n  tcp_ports: [25]\n");
+  CHECK(has(ports_no_addr, "infra.tcp_ports", "needs infra.public_ipv4", 2));
+}
+
+TEST_CASE("infra values are checked") {
+  auto r = load(
+      "infra:\n"
+      "  public_ipv4: 2001:db8::1\n"
+      "  public_ipv6: 203.0.113.5\n"
+      "  base_domain: \"bad domain\"\n"
+      "  cert_email: nobody\n"
+      "  tcp_ports: [25, 99999]\n"
+      "  http_port: 80x\n"
+      "  colour: blue\n");
+  INFO(all(r));
+  CHECK(has(r, "infra.public_ipv4", "invalid IPv4", 2));
+  CHECK(has(r, "infra.public_ipv6", "invalid IPv6", 3));
+  CHECK(has(r, "infra.base_domain", "invalid domain", 4));
+  CHECK(has(r, "infra.cert_email", "invalid email", 5));
+  CHECK(has(r, "infra.tcp_ports[1]", "out of range", 6));
+  CHECK(has(r, "infra.http_port", "invalid port", 7));
+  CHECK(has(r, "infra.colour", "unknown key", 8));
+}
