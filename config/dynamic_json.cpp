@@ -189,8 +189,7 @@ json tcp_service_json(const TcpService& s) {
     servers.push_back(sj);
   }
   json lb{{"servers", servers}};
-  if (s.proxy_protocol_version != 0)
-    lb["proxyProtocol"] = {{"version", s.proxy_protocol_version}};
+  if (s.proxy_protocol_version != 0) lb["proxyProtocol"] = {{"version", s.proxy_protocol_version}};
   return lb;
 }
 
@@ -266,8 +265,7 @@ json router_json(const Router& r, const std::string& kind) {
 }
 
 json disabled_router_json(const DisabledRouter& d) {
-  json j = std::visit(
-      [&](const auto& r) { return router_json(r, d.kind); }, d.router);
+  json j = std::visit([&](const auto& r) { return router_json(r, d.kind); }, d.router);
   j["status"] = "disabled";
   j["error"] = d.error;
   return j;
@@ -281,8 +279,8 @@ void add_health(json& servers, const std::string& service, const char* key,
 }
 
 json error_json(const ConfigError& e) {
-  json j{{"provider", e.provider}, {"source", e.source}, {"label", e.label},
-         {"message", e.message}};
+  json j{
+      {"provider", e.provider}, {"source", e.source}, {"label", e.label}, {"message", e.message}};
   if (e.line > 0) j["line"] = e.line;
   return j;
 }
@@ -331,7 +329,8 @@ json traefik_json(const Dynamic& d) {
   for (const auto& [n, m] : H.middlewares)
     http["middlewares"][name(n)] =
         middleware_json(m, [&](const std::string& x) { return ref(x, H.middlewares, true); });
-  for (const auto& [n, t] : H.servers_transports) http["serversTransports"][name(n)] = transport_json(t);
+  for (const auto& [n, t] : H.servers_transports)
+    http["serversTransports"][name(n)] = transport_json(t);
   for (const auto& [n, r] : d.tcp.routers) {
     json j{{"rule", r.rule}, {"service", ref(r.service, d.tcp.services, true)}};
     put_list(j, "entryPoints", r.entry_points);
@@ -339,13 +338,15 @@ json traefik_json(const Dynamic& d) {
     if (r.tls) j["tls"] = router_tls_json(*r.tls, ref(r.tls->options, d.tls.options, true), true);
     tcp["routers"][name(n)] = j;
   }
-  for (const auto& [n, s] : d.tcp.services) tcp["services"][name(n)] = {{"loadBalancer", tcp_service_json(s)}};
+  for (const auto& [n, s] : d.tcp.services)
+    tcp["services"][name(n)] = {{"loadBalancer", tcp_service_json(s)}};
   for (const auto& [n, r] : d.udp.routers) {
     json j{{"service", ref(r.service, d.udp.services, true)}};
     put_list(j, "entryPoints", r.entry_points);
     udp["routers"][name(n)] = j;
   }
-  for (const auto& [n, s] : d.udp.services) udp["services"][name(n)] = {{"loadBalancer", udp_service_json(s)}};
+  for (const auto& [n, s] : d.udp.services)
+    udp["services"][name(n)] = {{"loadBalancer", udp_service_json(s)}};
   if (!d.tls.certificates.empty()) {
     tls["certificates"] = json::array();
     for (const auto& c : d.tls.certificates) tls["certificates"].push_back(certificate_json(c));
@@ -378,8 +379,8 @@ std::string dynamic_yaml(const Dynamic& d) {
 
 json routes_json(const Merged& m, const ServerHealth& health) {
   const Dynamic& d = m.dynamic;
-  json http{{"routers", json::object()}, {"services", json::object()},
-            {"middlewares", json::object()}};
+  json http{
+      {"routers", json::object()}, {"services", json::object()}, {"middlewares", json::object()}};
   json tcp{{"routers", json::object()}, {"services", json::object()}};
   json udp{{"routers", json::object()}, {"services", json::object()}};
   for (const auto& [n, r] : d.http.routers) http["routers"][n] = router_json(r, "http");
@@ -398,7 +399,8 @@ json routes_json(const Merged& m, const ServerHealth& health) {
     } else if (s.weighted) {
       j["type"] = "weighted";
       j["services"] = json::array();
-      for (const auto& w : *s.weighted) j["services"].push_back({{"name", w.name}, {"weight", w.weight}});
+      for (const auto& w : *s.weighted)
+        j["services"].push_back({{"name", w.name}, {"weight", w.weight}});
     }
     j["provider"] = s.provider;
     j["status"] = "enabled";

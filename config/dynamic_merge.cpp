@@ -100,12 +100,15 @@ class Merger {
       if (r.tls) r.tls->options = q_options(r.tls->options);
     });
     add("tcp.services", d.tcp.services, all_.tcp.services, [](TcpService&) {});
-    add("udp.routers", d.udp.routers, all_.udp.routers, [&](UdpRouter& r) { r.service = q(r.service); });
+    add("udp.routers", d.udp.routers, all_.udp.routers,
+        [&](UdpRouter& r) { r.service = q(r.service); });
     add("udp.services", d.udp.services, all_.udp.services, [](UdpService&) {});
     collect_tls(d.tls);
   }
 
-  std::string q(const std::string& ref) const { return ref.empty() ? ref : qualify(ref, provider_); }
+  std::string q(const std::string& ref) const {
+    return ref.empty() ? ref : qualify(ref, provider_);
+  }
   std::string q_options(const std::string& ref) const {
     return ref.empty() || ref == "default" ? ref : q(ref);
   }
@@ -144,9 +147,10 @@ class Merger {
     }
     for (const auto& [name, store] : tls.stores) {
       if (all_.tls.stores.count(name)) {
-        error("tls.stores", name + "@" + provider_, "store " + quoted(name) +
-                                                         " defined by several providers; "
-                                                         "keeping the first");
+        error("tls.stores", name + "@" + provider_,
+              "store " + quoted(name) +
+                  " defined by several providers; "
+                  "keeping the first");
         continue;
       }
       all_.tls.stores[name] = store;
@@ -215,8 +219,10 @@ class Merger {
   void validate_services() {
     for (const auto& [name, svc] : all_.http.services) {
       const std::string p = http_service_problem(name);
-      if (p.empty()) out_.dynamic.http.services[name] = svc;
-      else error("http.services", name, p);
+      if (p.empty())
+        out_.dynamic.http.services[name] = svc;
+      else
+        error("http.services", name, p);
     }
     for (const auto& [name, t] : all_.http.servers_transports)
       out_.dynamic.http.servers_transports[name] = t;
@@ -256,8 +262,10 @@ class Merger {
     std::vector<std::string> problems;
     if (auto* r = std::get_if<RedirectRegexMw>(&m.spec)) {
       RE2 re(r->regex, RE2::Quiet);
-      if (r->regex.empty()) problems.push_back("redirectRegex.regex is empty");
-      else if (!re.ok()) problems.push_back("redirectRegex.regex: " + re.error());
+      if (r->regex.empty())
+        problems.push_back("redirectRegex.regex is empty");
+      else if (!re.ok())
+        problems.push_back("redirectRegex.regex: " + re.error());
     } else if (auto* s = std::get_if<RedirectSchemeMw>(&m.spec)) {
       if (s->scheme.empty()) problems.push_back("redirectScheme.scheme is empty");
     } else if (auto* a = std::get_if<AddPrefixMw>(&m.spec)) {
@@ -296,8 +304,10 @@ class Merger {
   void validate_middlewares() {
     for (const auto& [name, mw] : all_.http.middlewares) {
       const std::string p = middleware_problem(name);
-      if (p.empty()) out_.dynamic.http.middlewares[name] = mw;
-      else error("http.middlewares", name, p);
+      if (p.empty())
+        out_.dynamic.http.middlewares[name] = mw;
+      else
+        error("http.middlewares", name, p);
     }
   }
 
@@ -306,7 +316,8 @@ class Merger {
   void check_entry_points(const std::vector<std::string>& eps, std::vector<std::string>& problems) {
     if (entry_points_.empty()) return;
     for (const auto& ep : eps)
-      if (!entry_points_.count(ep)) problems.push_back("entry point " + quoted(ep) + " does not exist");
+      if (!entry_points_.count(ep))
+        problems.push_back("entry point " + quoted(ep) + " does not exist");
   }
 
   void check_rule(const std::string& rule, bool tcp, std::vector<std::string>& problems) {
@@ -323,7 +334,8 @@ class Merger {
 
   // Reason a referenced service is unusable: does not exist, or is invalid.
   template <class T>
-  static std::string service_ref_problem(const std::string& ref, const std::map<std::string, T>& all,
+  static std::string service_ref_problem(const std::string& ref,
+                                         const std::map<std::string, T>& all,
                                          const std::map<std::string, T>& good) {
     if (ref.empty()) return "service is missing";
     if (!all.count(ref)) return "service " + quoted(ref) + " does not exist";
@@ -333,7 +345,8 @@ class Merger {
 
   template <class Router>
   void finish_router(const std::string& kind, const std::string& name, const Router& r,
-                     const std::vector<std::string>& problems, std::map<std::string, Router>& good) {
+                     const std::vector<std::string>& problems,
+                     std::map<std::string, Router>& good) {
     if (problems.empty()) {
       good[name] = r;
       return;
@@ -384,7 +397,7 @@ class Merger {
   const std::set<std::string>& entry_points_;
   std::string provider_;
   const Fragment* fragment_ = nullptr;
-  Dynamic all_;  // every item, qualified, before validation
+  Dynamic all_;                                 // every item, qualified, before validation
   std::map<std::string, std::string> sources_;  // "http.routers.x@file" -> source
   std::map<std::string, std::optional<std::string>> http_service_state_;  // nullopt = visiting
   std::map<std::string, std::optional<std::string>> middleware_state_;

@@ -20,8 +20,8 @@ using RuleChecker = std::function<std::string(std::string_view rule, bool tcp)>;
 
 // A router that was dropped, kept so /routes.json can show it with status "disabled".
 struct DisabledRouter {
-  std::string kind;   // "http" | "tcp" | "udp"
-  std::string error;  // every reason, joined with "; "
+  std::string kind;                                       // "http" | "tcp" | "udp"
+  std::string error;                                      // every reason, joined with "; "
   std::variant<HttpRouter, TcpRouter, UdpRouter> router;  // references already qualified
   bool operator==(const DisabledRouter&) const = default;
 };

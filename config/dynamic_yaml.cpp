@@ -56,10 +56,6 @@ void fields(Ctx& c, const YAML::Node& n, const std::string& path, const FieldFn&
   }
 }
 
-void unsupported(Ctx& c, const YAML::Node& n, const std::string& path, const std::string& what) {
-  c.error(n, path, what + " not supported yet");
-}
-
 bool scalar(Ctx& c, const YAML::Node& n, const std::string& path, const char* expected) {
   if (n.IsScalar()) return true;
   c.error(n, path, std::string("expected ") + expected);
@@ -73,9 +69,12 @@ void get(Ctx& c, const YAML::Node& n, const std::string& p, std::string& out) {
 void get(Ctx& c, const YAML::Node& n, const std::string& p, bool& out) {
   if (!scalar(c, n, p, "true or false")) return;
   const std::string v = lower(n.Scalar());
-  if (v == "true") out = true;
-  else if (v == "false") out = false;
-  else c.error(n, p, "expected true or false, got \"" + n.Scalar() + "\"");
+  if (v == "true")
+    out = true;
+  else if (v == "false")
+    out = false;
+  else
+    c.error(n, p, "expected true or false, got \"" + n.Scalar() + "\"");
 }
 
 template <class Int>
@@ -121,13 +120,20 @@ bool parse_duration(std::string_view s, Millis& out) {
     while (i < s.size() && !std::isdigit(static_cast<unsigned char>(s[i])) && s[i] != '.') ++i;
     const std::string_view unit = s.substr(unit_start, i - unit_start);
     double scale = 0;
-    if (unit == "ns") scale = 1e-6;
-    else if (unit == "us" || unit == "µs") scale = 1e-3;
-    else if (unit == "ms") scale = 1;
-    else if (unit == "s") scale = 1000;
-    else if (unit == "m") scale = 60000;
-    else if (unit == "h") scale = 3600000;
-    else return false;
+    if (unit == "ns")
+      scale = 1e-6;
+    else if (unit == "us" || unit == "µs")
+      scale = 1e-3;
+    else if (unit == "ms")
+      scale = 1;
+    else if (unit == "s")
+      scale = 1000;
+    else if (unit == "m")
+      scale = 60000;
+    else if (unit == "h")
+      scale = 3600000;
+    else
+      return false;
     total_ms += value * scale;
   }
   out = Millis(static_cast<int64_t>(total_ms + 0.5));
@@ -161,8 +167,10 @@ void get(Ctx& c, const YAML::Node& n, const std::string& p,
     }
     const std::string k = it.first.Scalar();
     // `X-Removed: ""` removes a header; a YAML null means the same.
-    if (it.second.IsNull()) out[k] = "";
-    else if (scalar(c, it.second, join(p, k), "a string")) out[k] = it.second.Scalar();
+    if (it.second.IsNull())
+      out[k] = "";
+    else if (scalar(c, it.second, join(p, k), "a string"))
+      out[k] = it.second.Scalar();
   }
 }
 
@@ -206,29 +214,60 @@ void named_items(Ctx& c, const YAML::Node& n, const std::string& section,
   }
 }
 
+// Dispatches the entries of one mapping to per-key handlers. Keys are registered in Traefik's
+// spelling and compared case-insensitively; unregistered keys are "unknown key" errors.
+class Fields {
+ public:
+  using Handler = std::function<void(const YAML::Node& value, const std::string& path)>;
+
+  explicit Fields(Ctx& c) : c_(c) {}
+
+  template <class T>
+  Fields& bind(const char* key, T& out) {
+    return on(key, [this, &out](const YAML::Node& v, const std::string& p) { get(c_, v, p, out); });
+  }
+  Fields& on(const char* key, Handler h) {
+    handlers_[lower(key)] = std::move(h);
+    return *this;
+  }
+  // Keys Traefik knows that portier does not implement: "<prefix><key> not supported yet".
+  Fields& unsupported(std::initializer_list<const char*> keys, const std::string& prefix) {
+    for (const char* key : keys)
+      on(key, [this, prefix, key](const YAML::Node& v, const std::string& p) {
+        c_.error(v, p, prefix + key + " not supported yet");
+      });
+    return *this;
+  }
+  void run(const YAML::Node& n, const std::string& path) const {
+    fields(c_, n, path, [&](const std::string& k, const YAML::Node& v, const std::string& p) {
+      const auto it = handlers_.find(k);
+      if (it == handlers_.end()) return false;
+      it->second(v, p);
+      return true;
+    });
+  }
+
+ private:
+  Ctx& c_;
+  std::map<std::string, Handler> handlers_;
+};
+
 // ---- HTTP ----------------------------------------------------------------------------------
 
 void parse_domain(Ctx& c, const YAML::Node& n, const std::string& path, Domain& d) {
-  fields(c, n, path, [&](const std::string& k, const YAML::Node& v, const std::string& p) {
-    if (k == "main") get(c, v, p, d.main);
-    else if (k == "sans") get(c, v, p, d.sans);
-    else return false;
-    return true;
-  });
+  Fields(c).bind("main", d.main).bind("sans", d.sans).run(n, path);
   if (n.IsMap() && d.main.empty()) c.error(n, path + ".main", "main is required");
 }
 
 void parse_router_tls(Ctx& c, const YAML::Node& n, const std::string& path, RouterTls& t,
                       bool tcp) {
-  fields(c, n, path, [&](const std::string& k, const YAML::Node& v, const std::string& p) {
-    if (k == "certresolver") get(c, v, p, t.cert_resolver);
-    else if (k == "options") get(c, v, p, t.options);
-    else if (k == "domains")
-      list_items<Domain>(c, v, p, parse_domain, [&](Domain d) { t.domains.push_back(d); });
-    else if (tcp && k == "passthrough") get(c, v, p, t.passthrough);
-    else return false;
-    return true;
+  Fields f(c);
+  f.bind("certResolver", t.cert_resolver).bind("options", t.options);
+  f.on("domains", [&](const YAML::Node& v, const std::string& p) {
+    list_items<Domain>(c, v, p, parse_domain, [&](Domain d) { t.domains.push_back(d); });
   });
+  if (tcp) f.bind("passthrough", t.passthrough);
+  f.run(n, path);
 }
 
 void parse_rule_syntax(Ctx& c, const YAML::Node& v, const std::string& p) {
@@ -239,119 +278,111 @@ void parse_rule_syntax(Ctx& c, const YAML::Node& v, const std::string& p) {
 }
 
 void parse_http_router(Ctx& c, const YAML::Node& n, const std::string& path, HttpRouter& r) {
-  fields(c, n, path, [&](const std::string& k, const YAML::Node& v, const std::string& p) {
-    if (k == "rule") get(c, v, p, r.rule);
-    else if (k == "entrypoints") get(c, v, p, r.entry_points);
-    else if (k == "middlewares") get(c, v, p, r.middlewares);
-    else if (k == "service") get(c, v, p, r.service);
-    else if (k == "priority") get(c, v, p, r.priority);
-    else if (k == "rulesyntax") parse_rule_syntax(c, v, p);
-    else if (k == "tls") parse_router_tls(c, v, p, r.tls.emplace(), false);
-    else if (k == "observability") unsupported(c, v, p, "observability");
-    else return false;
-    return true;
-  });
+  Fields(c)
+      .bind("rule", r.rule)
+      .bind("entryPoints", r.entry_points)
+      .bind("middlewares", r.middlewares)
+      .bind("service", r.service)
+      .bind("priority", r.priority)
+      .on("ruleSyntax",
+          [&](const YAML::Node& v, const std::string& p) { parse_rule_syntax(c, v, p); })
+      .on("tls", [&](const YAML::Node& v,
+                     const std::string& p) { parse_router_tls(c, v, p, r.tls.emplace(), false); })
+      .unsupported({"observability"}, "router ")
+      .run(n, path);
 }
 
 void parse_health_check(Ctx& c, const YAML::Node& n, const std::string& path, HealthCheck& h) {
-  fields(c, n, path, [&](const std::string& k, const YAML::Node& v, const std::string& p) {
-    if (k == "scheme") get(c, v, p, h.scheme);
-    else if (k == "path") get(c, v, p, h.path);
-    else if (k == "method") get(c, v, p, h.method);
-    else if (k == "hostname") get(c, v, p, h.hostname);
-    else if (k == "port") get(c, v, p, h.port);
-    else if (k == "status") get(c, v, p, h.status);
-    else if (k == "interval") get(c, v, p, h.interval);
-    else if (k == "timeout") get(c, v, p, h.timeout);
-    else if (k == "headers") get(c, v, p, h.headers);
-    else if (k == "mode" || k == "followredirects") unsupported(c, v, p, "healthCheck." + k);
-    else return false;
-    return true;
-  });
+  Fields(c)
+      .bind("scheme", h.scheme)
+      .bind("path", h.path)
+      .bind("method", h.method)
+      .bind("hostname", h.hostname)
+      .bind("port", h.port)
+      .bind("status", h.status)
+      .bind("interval", h.interval)
+      .bind("timeout", h.timeout)
+      .bind("headers", h.headers)
+      .unsupported({"mode", "followRedirects"}, "healthCheck.")
+      .run(n, path);
 }
 
 void parse_sticky(Ctx& c, const YAML::Node& n, const std::string& path, LoadBalancer& lb) {
-  fields(c, n, path, [&](const std::string& k, const YAML::Node& v, const std::string& p) {
-    if (k != "cookie") return false;
-    StickyCookie& s = lb.sticky_cookie.emplace();
-    fields(c, v, p, [&](const std::string& k2, const YAML::Node& v2, const std::string& p2) {
-      if (k2 == "name") get(c, v2, p2, s.name);
-      else if (k2 == "secure") get(c, v2, p2, s.secure);
-      else if (k2 == "httponly") get(c, v2, p2, s.http_only);
-      else if (k2 == "samesite") get(c, v2, p2, s.same_site);
-      else if (k2 == "maxage") get(c, v2, p2, s.max_age);
-      else if (k2 == "path" || k2 == "domain") unsupported(c, v2, p2, "sticky.cookie." + k2);
-      else return false;
-      return true;
-    });
-    return true;
-  });
+  Fields(c)
+      .on("cookie",
+          [&](const YAML::Node& v, const std::string& p) {
+            StickyCookie& s = lb.sticky_cookie.emplace();
+            Fields(c)
+                .bind("name", s.name)
+                .bind("secure", s.secure)
+                .bind("httpOnly", s.http_only)
+                .bind("sameSite", s.same_site)
+                .bind("maxAge", s.max_age)
+                .unsupported({"path", "domain"}, "sticky.cookie.")
+                .run(v, p);
+          })
+      .run(n, path);
 }
 
 void parse_http_server(Ctx& c, const YAML::Node& n, const std::string& path, HttpServer& s) {
-  fields(c, n, path, [&](const std::string& k, const YAML::Node& v, const std::string& p) {
-    if (k == "url") get(c, v, p, s.url);
-    else if (k == "weight") get(c, v, p, s.weight);
-    else if (k == "preservepath") unsupported(c, v, p, "preservePath");
-    else return false;
-    return true;
-  });
+  Fields(c)
+      .bind("url", s.url)
+      .bind("weight", s.weight)
+      .unsupported({"preservePath"}, "")
+      .run(n, path);
   if (s.url.empty()) c.error(n, path + ".url", "url is required");
 }
 
 void parse_load_balancer(Ctx& c, const YAML::Node& n, const std::string& path, LoadBalancer& lb) {
-  fields(c, n, path, [&](const std::string& k, const YAML::Node& v, const std::string& p) {
-    if (k == "servers")
-      list_items<HttpServer>(c, v, p, parse_http_server,
-                             [&](HttpServer s) { lb.servers.push_back(std::move(s)); });
-    else if (k == "passhostheader") get(c, v, p, lb.pass_host_header);
-    else if (k == "healthcheck") parse_health_check(c, v, p, lb.health_check.emplace());
-    else if (k == "sticky") parse_sticky(c, v, p, lb);
-    else if (k == "serverstransport") get(c, v, p, lb.servers_transport);
-    else if (k == "responseforwarding")
-      fields(c, v, p, [&](const std::string& k2, const YAML::Node& v2, const std::string& p2) {
-        if (k2 != "flushinterval") return false;
-        get(c, v2, p2, lb.flush_interval);
-        return true;
-      });
-    else if (k == "strategy") unsupported(c, v, p, "loadBalancer.strategy");
-    else return false;
-    return true;
-  });
+  Fields(c)
+      .on("servers",
+          [&](const YAML::Node& v, const std::string& p) {
+            list_items<HttpServer>(c, v, p, parse_http_server,
+                                   [&](HttpServer s) { lb.servers.push_back(std::move(s)); });
+          })
+      .bind("passHostHeader", lb.pass_host_header)
+      .on("healthCheck",
+          [&](const YAML::Node& v, const std::string& p) {
+            parse_health_check(c, v, p, lb.health_check.emplace());
+          })
+      .on("sticky", [&](const YAML::Node& v, const std::string& p) { parse_sticky(c, v, p, lb); })
+      .bind("serversTransport", lb.servers_transport)
+      .on("responseForwarding",
+          [&](const YAML::Node& v, const std::string& p) {
+            Fields(c).bind("flushInterval", lb.flush_interval).run(v, p);
+          })
+      .unsupported({"strategy"}, "loadBalancer.")
+      .run(n, path);
+}
+
+void parse_weighted_ref(Ctx& c, const YAML::Node& n, const std::string& path, WeightedRef& r) {
+  Fields(c).bind("name", r.name).bind("weight", r.weight).run(n, path);
+  if (r.name.empty()) c.error(n, path + ".name", "name is required");
 }
 
 void parse_weighted(Ctx& c, const YAML::Node& n, const std::string& path,
                     std::vector<WeightedRef>& out) {
-  fields(c, n, path, [&](const std::string& k, const YAML::Node& v, const std::string& p) {
-    if (k == "services") {
-      auto parse = [](Ctx& c, const YAML::Node& n, const std::string& path, WeightedRef& r) {
-        fields(c, n, path, [&](const std::string& k, const YAML::Node& v, const std::string& p) {
-          if (k == "name") get(c, v, p, r.name);
-          else if (k == "weight") get(c, v, p, r.weight);
-          else return false;
-          return true;
-        });
-        if (r.name.empty()) c.error(n, path + ".name", "name is required");
-      };
-      list_items<WeightedRef>(c, v, p, parse, [&](WeightedRef r) { out.push_back(r); });
-    } else if (k == "sticky" || k == "healthcheck") {
-      unsupported(c, v, p, "weighted." + k);
-    } else {
-      return false;
-    }
-    return true;
-  });
+  Fields(c)
+      .on("services",
+          [&](const YAML::Node& v, const std::string& p) {
+            list_items<WeightedRef>(c, v, p, parse_weighted_ref,
+                                    [&](WeightedRef r) { out.push_back(r); });
+          })
+      .unsupported({"sticky", "healthCheck"}, "weighted.")
+      .run(n, path);
 }
 
 void parse_http_service(Ctx& c, const YAML::Node& n, const std::string& path, HttpService& s) {
   const size_t before = c.error_count();
-  fields(c, n, path, [&](const std::string& k, const YAML::Node& v, const std::string& p) {
-    if (k == "loadbalancer") parse_load_balancer(c, v, p, s.load_balancer.emplace());
-    else if (k == "weighted") parse_weighted(c, v, p, s.weighted.emplace());
-    else if (k == "mirroring" || k == "failover") unsupported(c, v, p, "service type " + k);
-    else return false;
-    return true;
-  });
+  Fields(c)
+      .on("loadBalancer",
+          [&](const YAML::Node& v, const std::string& p) {
+            parse_load_balancer(c, v, p, s.load_balancer.emplace());
+          })
+      .on("weighted", [&](const YAML::Node& v,
+                          const std::string& p) { parse_weighted(c, v, p, s.weighted.emplace()); })
+      .unsupported({"mirroring", "failover"}, "service type ")
+      .run(n, path);
   if (!n.IsMap()) return;
   if (s.load_balancer && s.weighted)
     c.error(n, path, "a service has exactly one of loadBalancer or weighted");
@@ -361,103 +392,82 @@ void parse_http_service(Ctx& c, const YAML::Node& n, const std::string& path, Ht
 
 void parse_servers_transport(Ctx& c, const YAML::Node& n, const std::string& path,
                              ServersTransport& t) {
-  fields(c, n, path, [&](const std::string& k, const YAML::Node& v, const std::string& p) {
-    if (k == "servername") get(c, v, p, t.server_name);
-    else if (k == "insecureskipverify") get(c, v, p, t.insecure_skip_verify);
-    else if (k == "rootcas") get(c, v, p, t.root_cas);
-    else if (k == "maxidleconnsperhost") get(c, v, p, t.max_idle_conns_per_host);
-    else if (k == "forwardingtimeouts")
-      fields(c, v, p, [&](const std::string& k2, const YAML::Node& v2, const std::string& p2) {
-        if (k2 == "dialtimeout") get(c, v2, p2, t.dial_timeout);
-        else if (k2 == "responseheadertimeout") get(c, v2, p2, t.response_header_timeout);
-        else if (k2 == "idleconntimeout") get(c, v2, p2, t.idle_conn_timeout);
-        else if (k2 == "readidletimeout" || k2 == "pingtimeout")
-          unsupported(c, v2, p2, "forwardingTimeouts." + k2);
-        else return false;
-        return true;
-      });
-    else if (k == "certificates" || k == "disablehttp2" || k == "peercerturi" || k == "spiffe")
-      unsupported(c, v, p, "serversTransport." + k);
-    else return false;
-    return true;
-  });
+  Fields(c)
+      .bind("serverName", t.server_name)
+      .bind("insecureSkipVerify", t.insecure_skip_verify)
+      .bind("rootCAs", t.root_cas)
+      .bind("maxIdleConnsPerHost", t.max_idle_conns_per_host)
+      .on("forwardingTimeouts",
+          [&](const YAML::Node& v, const std::string& p) {
+            Fields(c)
+                .bind("dialTimeout", t.dial_timeout)
+                .bind("responseHeaderTimeout", t.response_header_timeout)
+                .bind("idleConnTimeout", t.idle_conn_timeout)
+                .unsupported({"readIdleTimeout", "pingTimeout"}, "forwardingTimeouts.")
+                .run(v, p);
+          })
+      .unsupported({"certificates", "disableHTTP2", "peerCertURI", "spiffe"}, "serversTransport.")
+      .run(n, path);
 }
 
 // ---- Middlewares ---------------------------------------------------------------------------
 
 void parse_headers(Ctx& c, const YAML::Node& n, const std::string& path, HeadersMw& h) {
-  fields(c, n, path, [&](const std::string& k, const YAML::Node& v, const std::string& p) {
-    if (k == "customrequestheaders") get(c, v, p, h.custom_request_headers);
-    else if (k == "customresponseheaders") get(c, v, p, h.custom_response_headers);
-    else if (k == "stsseconds") get(c, v, p, h.sts_seconds);
-    else if (k == "stsincludesubdomains") get(c, v, p, h.sts_include_subdomains);
-    else if (k == "stspreload") get(c, v, p, h.sts_preload);
-    else if (k == "forcestsheader") get(c, v, p, h.force_sts_header);
-    else if (k == "framedeny") get(c, v, p, h.frame_deny);
-    else if (k == "customframeoptionsvalue") get(c, v, p, h.custom_frame_options_value);
-    else if (k == "contenttypenosniff") get(c, v, p, h.content_type_nosniff);
-    else if (k == "browserxssfilter") get(c, v, p, h.browser_xss_filter);
-    else if (k == "custombrowserxssvalue") get(c, v, p, h.custom_browser_xss_value);
-    else if (k == "referrerpolicy") get(c, v, p, h.referrer_policy);
-    else if (k == "contentsecuritypolicy") get(c, v, p, h.content_security_policy);
-    else if (k == "permissionspolicy") get(c, v, p, h.permissions_policy);
-    else if (k.rfind("accesscontrol", 0) == 0 || k == "allowedhosts" ||
-             k == "hostsproxyheaders" || k == "sslproxyheaders" || k == "isdevelopment" ||
-             k == "publickey" || k == "featurepolicy" || k == "addvaryheader" ||
-             k == "contentsecuritypolicyreportonly")
-      unsupported(c, v, p, "headers option " + k);
-    else return false;
-    return true;
-  });
+  Fields(c)
+      .bind("customRequestHeaders", h.custom_request_headers)
+      .bind("customResponseHeaders", h.custom_response_headers)
+      .bind("stsSeconds", h.sts_seconds)
+      .bind("stsIncludeSubdomains", h.sts_include_subdomains)
+      .bind("stsPreload", h.sts_preload)
+      .bind("forceSTSHeader", h.force_sts_header)
+      .bind("frameDeny", h.frame_deny)
+      .bind("customFrameOptionsValue", h.custom_frame_options_value)
+      .bind("contentTypeNosniff", h.content_type_nosniff)
+      .bind("browserXssFilter", h.browser_xss_filter)
+      .bind("customBrowserXSSValue", h.custom_browser_xss_value)
+      .bind("referrerPolicy", h.referrer_policy)
+      .bind("contentSecurityPolicy", h.content_security_policy)
+      .bind("permissionsPolicy", h.permissions_policy)
+      .unsupported(
+          {"accessControlAllowCredentials", "accessControlAllowHeaders",
+           "accessControlAllowMethods", "accessControlAllowOriginList",
+           "accessControlAllowOriginListRegex", "accessControlExposeHeaders", "accessControlMaxAge",
+           "addVaryHeader", "allowedHosts", "hostsProxyHeaders", "sslProxyHeaders", "isDevelopment",
+           "publicKey", "featurePolicy", "contentSecurityPolicyReportOnly"},
+          "headers.")
+      .run(n, path);
 }
 
 void parse_buffering(Ctx& c, const YAML::Node& n, const std::string& path, BufferingMw& b) {
-  fields(c, n, path, [&](const std::string& k, const YAML::Node& v, const std::string& p) {
-    if (k == "maxrequestbodybytes") get(c, v, p, b.max_request_body_bytes);
-    else if (k == "memrequestbodybytes") get(c, v, p, b.mem_request_body_bytes);
-    else if (k == "maxresponsebodybytes") get(c, v, p, b.max_response_body_bytes);
-    else if (k == "memresponsebodybytes") get(c, v, p, b.mem_response_body_bytes);
-    else if (k == "retryexpression") get(c, v, p, b.retry_expression);
-    else return false;
-    return true;
-  });
-}
-
-template <class Spec>
-void parse_redirect(Ctx& c, const YAML::Node& n, const std::string& path, Spec& r) {
-  fields(c, n, path, [&](const std::string& k, const YAML::Node& v, const std::string& p) {
-    if (k == "permanent") get(c, v, p, r.permanent);
-    else if constexpr (std::is_same_v<Spec, RedirectSchemeMw>) {
-      if (k == "scheme") get(c, v, p, r.scheme);
-      else if (k == "port") get(c, v, p, r.port);
-      else return false;
-    } else {
-      if (k == "regex") get(c, v, p, r.regex);
-      else if (k == "replacement") get(c, v, p, r.replacement);
-      else return false;
-    }
-    return true;
-  });
-}
-
-// A middleware whose only field is a list or a string, e.g. chain.middlewares.
-template <class Value>
-void parse_single(Ctx& c, const YAML::Node& n, const std::string& path, const char* field,
-                  Value& out) {
-  fields(c, n, path, [&](const std::string& k, const YAML::Node& v, const std::string& p) {
-    if (k != field) return false;
-    get(c, v, p, out);
-    return true;
-  });
+  Fields(c)
+      .bind("maxRequestBodyBytes", b.max_request_body_bytes)
+      .bind("memRequestBodyBytes", b.mem_request_body_bytes)
+      .bind("maxResponseBodyBytes", b.max_response_body_bytes)
+      .bind("memResponseBodyBytes", b.mem_response_body_bytes)
+      .bind("retryExpression", b.retry_expression)
+      .run(n, path);
 }
 
 const std::set<std::string>& unsupported_middlewares() {
-  static const std::set<std::string> names = {
-      "basicauth",       "digestauth",       "forwardauth",      "ipallowlist",
-      "ipwhitelist",     "ratelimit",        "inflightreq",      "compress",
-      "retry",           "circuitbreaker",   "errors",           "grpcweb",
-      "contenttype",     "passtlsclientcert", "plugin",          "replacepath",
-      "replacepathregex", "stripprefixregex", "inflightconn"};
+  static const std::set<std::string> names = {"basicauth",
+                                              "digestauth",
+                                              "forwardauth",
+                                              "ipallowlist",
+                                              "ipwhitelist",
+                                              "ratelimit",
+                                              "inflightreq",
+                                              "compress",
+                                              "retry",
+                                              "circuitbreaker",
+                                              "errors",
+                                              "grpcweb",
+                                              "contenttype",
+                                              "passtlsclientcert",
+                                              "plugin",
+                                              "replacepath",
+                                              "replacepathregex",
+                                              "stripprefixregex",
+                                              "inflightconn"};
   return names;
 }
 
@@ -469,215 +479,195 @@ void parse_middleware(Ctx& c, const YAML::Node& n, const std::string& path, Midd
   const std::string k = lower(type);
   const std::string p = join(path, type);
   const YAML::Node& v = it->second;
-  if (k == "headers") parse_headers(c, v, p, m.spec.emplace<HeadersMw>());
-  else if (k == "buffering") parse_buffering(c, v, p, m.spec.emplace<BufferingMw>());
-  else if (k == "redirectscheme") parse_redirect(c, v, p, m.spec.emplace<RedirectSchemeMw>());
-  else if (k == "redirectregex") parse_redirect(c, v, p, m.spec.emplace<RedirectRegexMw>());
-  else if (k == "chain")
-    parse_single(c, v, p, "middlewares", m.spec.emplace<ChainMw>().middlewares);
-  else if (k == "stripprefix")
-    parse_single(c, v, p, "prefixes", m.spec.emplace<StripPrefixMw>().prefixes);
-  else if (k == "addprefix")
-    parse_single(c, v, p, "prefix", m.spec.emplace<AddPrefixMw>().prefix);
-  else if (unsupported_middlewares().count(k))
+  if (k == "headers") {
+    parse_headers(c, v, p, m.spec.emplace<HeadersMw>());
+  } else if (k == "buffering") {
+    parse_buffering(c, v, p, m.spec.emplace<BufferingMw>());
+  } else if (k == "redirectscheme") {
+    auto& r = m.spec.emplace<RedirectSchemeMw>();
+    Fields(c)
+        .bind("scheme", r.scheme)
+        .bind("port", r.port)
+        .bind("permanent", r.permanent)
+        .run(v, p);
+  } else if (k == "redirectregex") {
+    auto& r = m.spec.emplace<RedirectRegexMw>();
+    Fields(c)
+        .bind("regex", r.regex)
+        .bind("replacement", r.replacement)
+        .bind("permanent", r.permanent)
+        .run(v, p);
+  } else if (k == "chain") {
+    Fields(c).bind("middlewares", m.spec.emplace<ChainMw>().middlewares).run(v, p);
+  } else if (k == "stripprefix") {
+    Fields(c)
+        .bind("prefixes", m.spec.emplace<StripPrefixMw>().prefixes)
+        .unsupported({"forceSlash"}, "stripPrefix.")
+        .run(v, p);
+  } else if (k == "addprefix") {
+    Fields(c).bind("prefix", m.spec.emplace<AddPrefixMw>().prefix).run(v, p);
+  } else if (unsupported_middlewares().count(k)) {
     c.error(it->first, p, "middleware type " + type + " not supported yet");
-  else
+  } else {
     c.error(it->first, p, "unknown middleware type \"" + type + "\"");
+  }
 }
 
 // ---- TCP / UDP -----------------------------------------------------------------------------
 
 void parse_tcp_router(Ctx& c, const YAML::Node& n, const std::string& path, TcpRouter& r) {
-  fields(c, n, path, [&](const std::string& k, const YAML::Node& v, const std::string& p) {
-    if (k == "rule") get(c, v, p, r.rule);
-    else if (k == "entrypoints") get(c, v, p, r.entry_points);
-    else if (k == "service") get(c, v, p, r.service);
-    else if (k == "priority") get(c, v, p, r.priority);
-    else if (k == "rulesyntax") parse_rule_syntax(c, v, p);
-    else if (k == "tls") parse_router_tls(c, v, p, r.tls.emplace(), true);
-    else if (k == "middlewares") unsupported(c, v, p, "TCP middlewares");
-    else return false;
-    return true;
-  });
+  Fields(c)
+      .bind("rule", r.rule)
+      .bind("entryPoints", r.entry_points)
+      .bind("service", r.service)
+      .bind("priority", r.priority)
+      .on("ruleSyntax",
+          [&](const YAML::Node& v, const std::string& p) { parse_rule_syntax(c, v, p); })
+      .on("tls", [&](const YAML::Node& v,
+                     const std::string& p) { parse_router_tls(c, v, p, r.tls.emplace(), true); })
+      .unsupported({"middlewares"}, "TCP router ")
+      .run(n, path);
 }
 
 void parse_tcp_server(Ctx& c, const YAML::Node& n, const std::string& path, TcpServer& s) {
-  fields(c, n, path, [&](const std::string& k, const YAML::Node& v, const std::string& p) {
-    if (k == "address") get(c, v, p, s.address);
-    else if (k == "weight") get(c, v, p, s.weight);
-    else if (k == "tls") get(c, v, p, s.tls);
-    else return false;
-    return true;
-  });
+  Fields(c).bind("address", s.address).bind("weight", s.weight).bind("tls", s.tls).run(n, path);
   if (s.address.empty()) c.error(n, path + ".address", "address is required");
 }
 
-void parse_tcp_service(Ctx& c, const YAML::Node& n, const std::string& path, TcpService& s) {
+void parse_udp_server(Ctx& c, const YAML::Node& n, const std::string& path, UdpServer& s) {
+  Fields(c).bind("address", s.address).bind("weight", s.weight).run(n, path);
+  if (s.address.empty()) c.error(n, path + ".address", "address is required");
+}
+
+// TCP and UDP services: a loadBalancer with servers (weighted is not supported yet).
+template <class Service, class Server, class ParseServer>
+void parse_l4_service(Ctx& c, const YAML::Node& n, const std::string& path, Service& s,
+                      const char* kind, ParseServer parse_server) {
   const size_t before = c.error_count();
   bool has_lb = false;
-  fields(c, n, path, [&](const std::string& k, const YAML::Node& v, const std::string& p) {
-    if (k == "weighted") return unsupported(c, v, p, "TCP weighted services"), true;
-    if (k != "loadbalancer") return false;
-    has_lb = true;
-    fields(c, v, p, [&](const std::string& k2, const YAML::Node& v2, const std::string& p2) {
-      if (k2 == "servers")
-        list_items<TcpServer>(c, v2, p2, parse_tcp_server,
-                              [&](TcpServer srv) { s.servers.push_back(std::move(srv)); });
-      else if (k2 == "proxyprotocol")
-        parse_single(c, v2, p2, "version", s.proxy_protocol_version);
-      else if (k2 == "serverstransport" || k2 == "terminationdelay")
-        unsupported(c, v2, p2, "TCP loadBalancer." + k2);
-      else return false;
-      return true;
-    });
-    return true;
-  });
+  Fields(c)
+      .on("loadBalancer",
+          [&](const YAML::Node& v, const std::string& p) {
+            has_lb = true;
+            Fields lb(c);
+            lb.on("servers", [&](const YAML::Node& v2, const std::string& p2) {
+              list_items<Server>(c, v2, p2, parse_server,
+                                 [&](Server srv) { s.servers.push_back(std::move(srv)); });
+            });
+            if constexpr (std::is_same_v<Service, TcpService>) {
+              lb.on("proxyProtocol", [&](const YAML::Node& v2, const std::string& p2) {
+                Fields(c).bind("version", s.proxy_protocol_version).run(v2, p2);
+              });
+              lb.unsupported({"serversTransport", "terminationDelay"}, "TCP loadBalancer.");
+            }
+            lb.run(v, p);
+          })
+      .unsupported({"weighted"}, std::string(kind) + " service type ")
+      .run(n, path);
   if (n.IsMap() && !has_lb && c.error_count() == before)
-    c.error(n, path, "a TCP service needs loadBalancer");
+    c.error(n, path, std::string("a ") + kind + " service needs loadBalancer");
+}
+
+void parse_tcp_service(Ctx& c, const YAML::Node& n, const std::string& path, TcpService& s) {
+  parse_l4_service<TcpService, TcpServer>(c, n, path, s, "TCP", parse_tcp_server);
 }
 
 void parse_udp_router(Ctx& c, const YAML::Node& n, const std::string& path, UdpRouter& r) {
-  fields(c, n, path, [&](const std::string& k, const YAML::Node& v, const std::string& p) {
-    if (k == "entrypoints") get(c, v, p, r.entry_points);
-    else if (k == "service") get(c, v, p, r.service);
-    else return false;
-    return true;
-  });
+  Fields(c).bind("entryPoints", r.entry_points).bind("service", r.service).run(n, path);
 }
 
 void parse_udp_service(Ctx& c, const YAML::Node& n, const std::string& path, UdpService& s) {
-  const size_t before = c.error_count();
-  bool has_lb = false;
-  fields(c, n, path, [&](const std::string& k, const YAML::Node& v, const std::string& p) {
-    if (k == "weighted") return unsupported(c, v, p, "UDP weighted services"), true;
-    if (k != "loadbalancer") return false;
-    has_lb = true;
-    fields(c, v, p, [&](const std::string& k2, const YAML::Node& v2, const std::string& p2) {
-      if (k2 != "servers") return false;
-      auto parse = [](Ctx& c, const YAML::Node& n, const std::string& path, UdpServer& srv) {
-        fields(c, n, path, [&](const std::string& k, const YAML::Node& v, const std::string& p) {
-          if (k == "address") get(c, v, p, srv.address);
-          else if (k == "weight") get(c, v, p, srv.weight);
-          else return false;
-          return true;
-        });
-        if (srv.address.empty()) c.error(n, path + ".address", "address is required");
-      };
-      list_items<UdpServer>(c, v2, p2, parse, [&](UdpServer srv) { s.servers.push_back(srv); });
-      return true;
-    });
-    return true;
-  });
-  if (n.IsMap() && !has_lb && c.error_count() == before)
-    c.error(n, path, "a UDP service needs loadBalancer");
+  parse_l4_service<UdpService, UdpServer>(c, n, path, s, "UDP", parse_udp_server);
 }
 
 // ---- TLS -----------------------------------------------------------------------------------
 
 void parse_certificate(Ctx& c, const YAML::Node& n, const std::string& path, TlsCertificate& t,
                        bool with_stores) {
-  fields(c, n, path, [&](const std::string& k, const YAML::Node& v, const std::string& p) {
-    if (k == "certfile") get(c, v, p, t.cert_file);
-    else if (k == "keyfile") get(c, v, p, t.key_file);
-    else if (with_stores && k == "stores") get(c, v, p, t.stores);
-    else return false;
-    return true;
-  });
+  Fields f(c);
+  f.bind("certFile", t.cert_file).bind("keyFile", t.key_file);
+  if (with_stores) f.bind("stores", t.stores);
+  f.run(n, path);
   if (t.cert_file.empty()) c.error(n, path + ".certFile", "certFile is required");
   if (t.key_file.empty()) c.error(n, path + ".keyFile", "keyFile is required");
 }
 
-void check_tls_version(Ctx& c, const YAML::Node& v, const std::string& p, const std::string& s) {
+void parse_tls_version(Ctx& c, const YAML::Node& v, const std::string& p, std::string& out) {
   static const std::set<std::string> known = {"VersionTLS10", "VersionTLS11", "VersionTLS12",
                                               "VersionTLS13"};
-  if (!s.empty() && !known.count(s))
-    c.error(v, p, "unknown TLS version \"" + s + "\" (VersionTLS10..VersionTLS13)");
+  get(c, v, p, out);
+  if (!out.empty() && !known.count(out))
+    c.error(v, p, "unknown TLS version \"" + out + "\" (VersionTLS10..VersionTLS13)");
 }
 
 void parse_tls_options(Ctx& c, const YAML::Node& n, const std::string& path, TlsOptions& o) {
-  fields(c, n, path, [&](const std::string& k, const YAML::Node& v, const std::string& p) {
-    if (k == "minversion") get(c, v, p, o.min_version), check_tls_version(c, v, p, o.min_version);
-    else if (k == "maxversion")
-      get(c, v, p, o.max_version), check_tls_version(c, v, p, o.max_version);
-    else if (k == "ciphersuites") get(c, v, p, o.cipher_suites);
-    else if (k == "curvepreferences") get(c, v, p, o.curve_preferences);
-    else if (k == "alpnprotocols") get(c, v, p, o.alpn_protocols);
-    else if (k == "snistrict") get(c, v, p, o.sni_strict);
-    else if (k == "clientauth" || k == "preferserverciphersuites" || k == "disablesessiontickets")
-      unsupported(c, v, p, "tls.options." + k);
-    else return false;
-    return true;
-  });
+  Fields(c)
+      .on("minVersion", [&](const YAML::Node& v,
+                            const std::string& p) { parse_tls_version(c, v, p, o.min_version); })
+      .on("maxVersion", [&](const YAML::Node& v,
+                            const std::string& p) { parse_tls_version(c, v, p, o.max_version); })
+      .bind("cipherSuites", o.cipher_suites)
+      .bind("curvePreferences", o.curve_preferences)
+      .bind("alpnProtocols", o.alpn_protocols)
+      .bind("sniStrict", o.sni_strict)
+      .unsupported({"clientAuth", "preferServerCipherSuites", "disableSessionTickets"},
+                   "tls.options.")
+      .run(n, path);
 }
 
 void parse_tls_store(Ctx& c, const YAML::Node& n, const std::string& path, TlsStore& s) {
-  fields(c, n, path, [&](const std::string& k, const YAML::Node& v, const std::string& p) {
-    if (k == "defaultcertificate")
-      parse_certificate(c, v, p, s.default_certificate.emplace(), false);
-    else if (k == "defaultgeneratedcert") unsupported(c, v, p, "defaultGeneratedCert");
-    else return false;
-    return true;
-  });
+  Fields(c)
+      .on("defaultCertificate",
+          [&](const YAML::Node& v, const std::string& p) {
+            parse_certificate(c, v, p, s.default_certificate.emplace(), false);
+          })
+      .unsupported({"defaultGeneratedCert"}, "tls.stores.")
+      .run(n, path);
+}
+
+void parse_tls_certificate(Ctx& c, const YAML::Node& n, const std::string& p, TlsCertificate& t) {
+  parse_certificate(c, n, p, t, true);
 }
 
 // ---- Top level -----------------------------------------------------------------------------
 
+// Binds `key` to the named-items section `section` (e.g. "http.routers").
+template <class T, class Parse>
+void section(Fields& f, Ctx& c, const char* key, const std::string& section,
+             std::map<std::string, T>& out, Parse parse) {
+  f.on(key, [&c, section, &out, parse](const YAML::Node& v, const std::string&) {
+    named_items(c, v, section, out, parse);
+  });
+}
+
 void parse_root(Ctx& c, const YAML::Node& root) {
   Dynamic& d = c.out->dynamic;
-  fields(c, root, "", [&](const std::string& k, const YAML::Node& v, const std::string& p) {
-    if (k == "http") {
-      fields(c, v, p, [&](const std::string& s, const YAML::Node& v2, const std::string& p2) {
-        if (s == "routers") named_items(c, v2, "http.routers", d.http.routers, parse_http_router);
-        else if (s == "services")
-          named_items(c, v2, "http.services", d.http.services, parse_http_service);
-        else if (s == "middlewares")
-          named_items(c, v2, "http.middlewares", d.http.middlewares, parse_middleware);
-        else if (s == "serverstransports")
-          named_items(c, v2, "http.serversTransports", d.http.servers_transports,
-                      parse_servers_transport);
-        else return false;
-        return true;
-      });
-    } else if (k == "tcp") {
-      fields(c, v, p, [&](const std::string& s, const YAML::Node& v2, const std::string& p2) {
-        if (s == "routers") named_items(c, v2, "tcp.routers", d.tcp.routers, parse_tcp_router);
-        else if (s == "services")
-          named_items(c, v2, "tcp.services", d.tcp.services, parse_tcp_service);
-        else if (s == "middlewares" || s == "serverstransports") unsupported(c, v2, p2, "tcp." + s);
-        else return false;
-        return true;
-      });
-    } else if (k == "udp") {
-      fields(c, v, p, [&](const std::string& s, const YAML::Node& v2, const std::string& p2) {
-        if (s == "routers") named_items(c, v2, "udp.routers", d.udp.routers, parse_udp_router);
-        else if (s == "services")
-          named_items(c, v2, "udp.services", d.udp.services, parse_udp_service);
-        else return false;
-        return true;
-      });
-    } else if (k == "tls") {
-      fields(c, v, p, [&](const std::string& s, const YAML::Node& v2, const std::string& p2) {
-        if (s == "certificates") {
-          auto parse = [](Ctx& c, const YAML::Node& n, const std::string& p, TlsCertificate& t) {
-            parse_certificate(c, n, p, t, true);
-          };
-          list_items<TlsCertificate>(c, v2, "tls.certificates", parse, [&](TlsCertificate t) {
-            d.tls.certificates.push_back(std::move(t));
-          });
-        } else if (s == "options") {
-          named_items(c, v2, "tls.options", d.tls.options, parse_tls_options);
-        } else if (s == "stores") {
-          named_items(c, v2, "tls.stores", d.tls.stores, parse_tls_store);
-        } else {
-          return false;
-        }
-        return true;
-      });
-    } else {
-      return false;
-    }
-    return true;
+  Fields http(c), tcp(c), udp(c), tls(c);
+  section(http, c, "routers", "http.routers", d.http.routers, parse_http_router);
+  section(http, c, "services", "http.services", d.http.services, parse_http_service);
+  section(http, c, "middlewares", "http.middlewares", d.http.middlewares, parse_middleware);
+  section(http, c, "serversTransports", "http.serversTransports", d.http.servers_transports,
+          parse_servers_transport);
+  section(tcp, c, "routers", "tcp.routers", d.tcp.routers, parse_tcp_router);
+  section(tcp, c, "services", "tcp.services", d.tcp.services, parse_tcp_service);
+  tcp.unsupported({"middlewares", "serversTransports"}, "tcp.");
+  section(udp, c, "routers", "udp.routers", d.udp.routers, parse_udp_router);
+  section(udp, c, "services", "udp.services", d.udp.services, parse_udp_service);
+  tls.on("certificates", [&](const YAML::Node& v, const std::string&) {
+    list_items<TlsCertificate>(c, v, "tls.certificates", parse_tls_certificate,
+                               [&](TlsCertificate t) { d.tls.certificates.push_back(t); });
   });
+  section(tls, c, "options", "tls.options", d.tls.options, parse_tls_options);
+  section(tls, c, "stores", "tls.stores", d.tls.stores, parse_tls_store);
+  auto sub = [](const Fields& f) {
+    return [&f](const YAML::Node& v, const std::string& p) { f.run(v, p); };
+  };
+  Fields(c)
+      .on("http", sub(http))
+      .on("tcp", sub(tcp))
+      .on("udp", sub(udp))
+      .on("tls", sub(tls))
+      .run(root, "");
 }
 
 }  // namespace

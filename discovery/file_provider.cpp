@@ -43,8 +43,8 @@ void absorb(const std::string& section, std::map<std::string, T>& from,
     const std::string key = section + "." + name;
     auto [it, inserted] = out.sources.try_emplace(key, file);
     if (!inserted || into.count(name)) {
-      out.errors.push_back(file_error(file, "defined in both " + it->second + " and " + file +
-                                                "; keeping " + it->second));
+      out.errors.push_back(file_error(
+          file, "defined in both " + it->second + " and " + file + "; keeping " + it->second));
       out.errors.back().label = key;
       continue;
     }
@@ -59,8 +59,8 @@ void absorb_fragment(config::Fragment& part, const std::string& file, config::Fr
   absorb("http.routers", from.http.routers, into.http.routers, file, out);
   absorb("http.services", from.http.services, into.http.services, file, out);
   absorb("http.middlewares", from.http.middlewares, into.http.middlewares, file, out);
-  absorb("http.serversTransports", from.http.servers_transports, into.http.servers_transports,
-         file, out);
+  absorb("http.serversTransports", from.http.servers_transports, into.http.servers_transports, file,
+         out);
   absorb("tcp.routers", from.tcp.routers, into.tcp.routers, file, out);
   absorb("tcp.services", from.tcp.services, into.tcp.services, file, out);
   absorb("udp.routers", from.udp.routers, into.udp.routers, file, out);
@@ -88,8 +88,10 @@ std::vector<std::string> list_directory(const std::string& dir,
     std::error_code sec;
     if (!fs::is_regular_file(p, sec)) continue;  // follows symlinks
     const std::string ext = p.extension().string();
-    if (ext == ".yml" || ext == ".yaml") files.push_back(p.string());
-    else if (ext == ".toml") errors.push_back(file_error(p.string(), "TOML not supported, convert to YAML"));
+    if (ext == ".yml" || ext == ".yaml")
+      files.push_back(p.string());
+    else if (ext == ".toml")
+      errors.push_back(file_error(p.string(), "TOML not supported, convert to YAML"));
   }
   if (ec) errors.push_back(file_error(dir, "cannot read directory: " + ec.message()));
   std::sort(files.begin(), files.end());
@@ -140,8 +142,12 @@ FileSnapshot read_file_config(const config::FileProvider& cfg) {
 // Shared with the pending asynchronous operations, so they may finish after FileProvider dies.
 struct FileProvider::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::io_context& control, config::FileProvider c, OnChange cb)
-      : ioc(control), cfg(std::move(c)), on_change(std::move(cb)), inotify(control),
-        debounce(control), rewatch(control) {}
+      : ioc(control),
+        cfg(std::move(c)),
+        on_change(std::move(cb)),
+        inotify(control),
+        debounce(control),
+        rewatch(control) {}
 
   asio::io_context& ioc;
   config::FileProvider cfg;
@@ -184,8 +190,8 @@ struct FileProvider::Impl : std::enable_shared_from_this<Impl> {
   // Adds the directory watch, or polls until the directory exists.
   void add_watch() {
     if (try_watch()) return;
-    core::log_warn("file provider: cannot watch ", watch_directory(cfg), ": ",
-                   std::strerror(errno), "; retrying every second");
+    core::log_warn("file provider: cannot watch ", watch_directory(cfg), ": ", std::strerror(errno),
+                   "; retrying every second");
     schedule_rewatch();
   }
 

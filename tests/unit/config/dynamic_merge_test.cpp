@@ -144,8 +144,7 @@ TEST_CASE("merge qualifies names and references, across providers") {
   CHECK(front.tls->options == "strict@file");
   CHECK(front.provider == "file");
   REQUIRE(routers.count("whoami@docker"));
-  CHECK(routers.at("whoami@docker").middlewares ==
-        std::vector<std::string>{"compress-free@file"});
+  CHECK(routers.at("whoami@docker").middlewares == std::vector<std::string>{"compress-free@file"});
   CHECK(routers.at("whoami@docker").provider == "docker");
   CHECK(routers.count("local@file"));
   CHECK(std::get<ChainMw>(m.dynamic.http.middlewares.at("chained@file").spec).middlewares ==
@@ -183,8 +182,7 @@ TEST_CASE("invalid routers are disabled with their reasons") {
         "server url \"ftp://127.0.0.1:21\": scheme must be http, https or h2c");
   CHECK(error_for("http.services.weights@file") == "service \"gone@file\" does not exist");
   CHECK(error_for("http.middlewares.cycle-a@file").find("cycle") != std::string::npos);
-  CHECK(error_for("tcp.services.badaddr@file") ==
-        "server address \"127.0.11.2\" is not host:port");
+  CHECK(error_for("tcp.services.badaddr@file") == "server address \"127.0.11.2\" is not host:port");
   for (const auto& e : m.errors) {
     if (e.label.rfind("http.routers.", 0) != 0) continue;
     CHECK(e.provider == "file");
@@ -195,7 +193,8 @@ TEST_CASE("invalid routers are disabled with their reasons") {
 TEST_CASE("merge is deterministic and skips the entrypoint check on an empty set") {
   Fixture fx;
   CHECK(fx.merged() == fx.merged());
-  const Merged m = merge_providers({{"file", &fx.file}, {"docker", &fx.docker}}, fake_rule_check, {});
+  const Merged m =
+      merge_providers({{"file", &fx.file}, {"docker", &fx.docker}}, fake_rule_check, {});
   CHECK(m.dynamic.http.routers.count("bad-ep@file") == 1);
 }
 

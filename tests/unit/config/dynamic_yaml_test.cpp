@@ -197,8 +197,8 @@ TEST_CASE("a realistic Traefik dynamic file loads into the model") {
   CHECK(d.http.routers.at("web").service == "split@file");
 
   const LoadBalancer& lb = *d.http.services.at("api").load_balancer;
-  CHECK(lb.servers == std::vector<HttpServer>{{"http://127.0.11.2:8080", 1},
-                                              {"h2c://127.0.11.3:8080", 3}});
+  CHECK(lb.servers ==
+        std::vector<HttpServer>{{"http://127.0.11.2:8080", 1}, {"h2c://127.0.11.3:8080", 3}});
   CHECK_FALSE(lb.pass_host_header);
   CHECK(lb.servers_transport == "slow");
   CHECK(lb.flush_interval == Millis(250));

@@ -96,8 +96,9 @@ TEST_CASE("file provider loads a directory and sees modifications") {
   CHECK(rec.last().sources.at("http.routers.two") == dir / "b.yaml");
 
   SECTION("rename-over") {
-    write_atomic(dir / "b.yaml", router("two", "two.example.com") + "    three:\n"
-                                 "      rule: Host(`three.example.com`)\n      service: s\n");
+    write_atomic(dir / "b.yaml", router("two", "two.example.com") +
+                                     "    three:\n"
+                                     "      rule: Host(`three.example.com`)\n      service: s\n");
     REQUIRE(rec.wait_for(2));
     CHECK(rec.last().dynamic.http.routers.count("three") == 1);
   }
