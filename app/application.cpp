@@ -66,10 +66,7 @@ int Application::run() {
     if (ec) return;
     if (sig == SIGHUP) {
       core::log_info("SIGHUP: reloading providers");
-      if (file_provider_) {
-        file_provider_->stop();
-        file_provider_->start();
-      }
+      if (file_provider_) file_provider_->reload();
       signals_.async_wait(on_signal);
       return;
     }
@@ -177,17 +174,15 @@ nlohmann::json Application::health_json() const {
 }
 
 nlohmann::json Application::routes_json() const {
-  nlohmann::json j = config::routes_json(merged_);
-  if (runtime_) {
-    for (const auto& svc : runtime_->services) {
-      auto& servers = j["http"]["services"][svc.name]["servers"];
-      if (!servers.is_array()) continue;
-      for (auto& s : servers) {
-        for (const auto& u : svc.servers)
-          if (s.value("url", "") == u.url) s["healthy"] = u.health->healthy.load();
-      }
-    }
-  }
+  std::map<std::pair<std::string, std::string>, bool> health;
+  if (runtime_)
+    for (const auto& svc : runtime_->services)
+      for (const auto& u : svc.servers) health[{svc.name, u.url}] = u.health->healthy.load();
+  nlohmann::json j = config::routes_json(merged_, [&health](const std::string& service, const std::string& url) -> std::optional<bool> {
+    auto it = health.find({service, url});
+    if (it == health.end()) return std::nullopt;
+    return it->second;
+  });
   for (const auto& e : compile_errors_)
     j["errors"].push_back({{"provider", e.provider}, {"source", e.source}, {"label", e.label}, {"message", e.message}});
   return j;
