@@ -133,12 +133,15 @@ namespace {
 
 std::shared_ptr<CertEntry> build_entry(std::vector<X509Ptr> chain, EvpPkeyPtr key, std::string source,
                                        std::string resolver, std::string& error) {
-  if (chain.empty()) return error = "no certificate", nullptr;
-  if (!key) return error = "no private key", nullptr;
-  X509* leaf = chain.front().get();
+  X509* leaf = chain.empty() ? nullptr : chain.front().get();
+  if (!leaf || !key) {
+    error = leaf ? "no private key" : "no certificate";
+    return nullptr;
+  }
   if (X509_check_private_key(leaf, key.get()) != 1) {
-    openssl_errors();
-    return error = "private key does not match the certificate", nullptr;
+    openssl_errors();  // drop the queue: the message below says it all
+    error = "private key does not match the certificate";
+    return nullptr;
   }
   auto entry = std::make_shared<CertEntry>();
   entry->id = fingerprint(leaf);
@@ -173,6 +176,13 @@ CertEntryResult make_cert_entry(std::string_view chain_pem, std::string_view key
   auto key = load_private_key_pem(key_pem, error);
   if (!key) return {nullptr, "key: " + error};
   return make_cert_entry(std::move(chain), std::move(key), std::move(source), std::move(resolver));
+}
+
+CertEntryResult load_cert_entry(const std::string& cert_file, const std::string& key_file, std::string source) {
+  std::string cert_pem, key_pem, error;
+  if (!read_pem_source(cert_file, cert_pem, error)) return {nullptr, "certFile: " + error};
+  if (!read_pem_source(key_file, key_pem, error)) return {nullptr, "keyFile: " + error};
+  return make_cert_entry(cert_pem, key_pem, std::move(source));
 }
 
 CertEntryResult make_default_cert_entry() {

@@ -45,6 +45,10 @@ CertEntryResult make_cert_entry(std::string_view chain_pem, std::string_view key
 CertEntryResult make_cert_entry(std::vector<X509Ptr> chain, EvpPkeyPtr key, std::string source,
                                 std::string resolver = {});
 
+// Traefik's certFile/keyFile pair: each is inline PEM or a path. Control thread (file I/O).
+CertEntryResult load_cert_entry(const std::string& cert_file, const std::string& key_file,
+                                std::string source = "file");
+
 // A self-signed ECDSA P-256 certificate, CN "PORTIER DEFAULT CERT", source "default".
 CertEntryResult make_default_cert_entry();
 

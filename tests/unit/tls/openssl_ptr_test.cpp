@@ -26,10 +26,18 @@ TEST_CASE("read_pem_source: inline PEM or a file path, as Traefik's certFile/key
   out.clear();
   REQUIRE(read_pem_source(tmpl, out, error));
   CHECK(out == pem);
-  ::unlink(tmpl);
+
+  std::string key_pem = to_pem(i.key.get());
+  auto entry = load_cert_entry(tmpl, key_pem);  // path for the cert, inline key
+  REQUIRE(entry.entry);
+  CHECK(entry.entry->names == std::vector<std::string>{"pem.example.com"});
+  CHECK(entry.entry->source == "file");
+  auto missing = load_cert_entry("/nonexistent/c.pem", key_pem);
+  CHECK(missing.error.find("certFile: /nonexistent/c.pem") == 0);
 
   CHECK_FALSE(read_pem_source("/nonexistent/cert.pem", out, error));
   CHECK(error.find("/nonexistent/cert.pem") != std::string::npos);
+  ::unlink(tmpl);
 }
 
 TEST_CASE("PEM loading and OpenSSL errors") {
