@@ -1,0 +1,13 @@
+#pragma once
+// Standard base64 (RFC 4648 §4, padded), as Go's encoding/json writes []byte fields.
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace portier::tls {
+
+std::string base64_encode(std::string_view bytes);
+// Accepts missing padding and ignores ASCII whitespace; nullopt on any other stray byte.
+std::optional<std::string> base64_decode(std::string_view text);
+
+}  // namespace portier::tls

@@ -1,0 +1,63 @@
+#include "tls/ticket_keys.hpp"
+
+#include <openssl/core_names.h>
+#include <openssl/rand.h>
+
+#include <cstring>
+#include <stdexcept>
+
+#include "tls/pinned.hpp"
+
+namespace portier::tls {
+
+TicketKeyRing::TicketKeyRing(std::chrono::seconds interval) : interval_(interval), id_(next_pin_owner_id()) {
+  rotate();
+}
+
+bool TicketKeyRing::draw(Key& key) {
+  return RAND_bytes(key.name, sizeof key.name) == 1 && RAND_priv_bytes(key.aes, sizeof key.aes) == 1 &&
+         RAND_priv_bytes(key.hmac, sizeof key.hmac) == 1;
+}
+
+void TicketKeyRing::rotate() {
+  auto next = std::make_shared<Keys>();
+  if (!draw(next->current)) throw std::runtime_error("RAND_bytes failed drawing a ticket key");
+  if (auto old = keys_.load()) {
+    next->previous = old->current;
+    next->has_previous = true;
+  }
+  next->created = Clock::now();
+  keys_.publish(std::move(next));
+}
+
+bool TicketKeyRing::rotate_if_due(Clock::time_point now) {
+  auto keys = keys_.load();
+  if (keys && now - keys->created < interval_) return false;
+  rotate();
+  return true;
+}
+
+int TicketKeyRing::handle(unsigned char key_name[16], unsigned char* iv, EVP_CIPHER_CTX* cipher,
+                          EVP_MAC_CTX* mac, int encrypt) const {
+  const Keys& keys = *pinned(keys_, id_);
+  const Key* key = &keys.current;
+  bool renew = false;
+  if (encrypt) {
+    if (RAND_bytes(iv, 16) != 1) return -1;
+    std::memcpy(key_name, key->name, 16);
+  } else if (std::memcmp(key_name, keys.current.name, 16) != 0) {
+    if (!keys.has_previous || std::memcmp(key_name, keys.previous.name, 16) != 0) return 0;
+    key = &keys.previous;
+    renew = true;
+  }
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                         OSSL_PARAM_construct_end()};
+  if (EVP_MAC_init(mac, key->hmac, sizeof key->hmac, params) != 1) return -1;
+  int ok = encrypt ? EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key->aes, iv)
+                   : EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key->aes, iv);
+  if (ok != 1) return -1;
+  return renew ? 2 : 1;
+}
+
+}  // namespace portier::tls
