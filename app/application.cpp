@@ -46,6 +46,7 @@ int Application::run() {
   }
   // Let providers deliver their first state before traffic arrives.
   control_.poll();
+  control_.restart();  // poll() leaves the context stopped when it ran out of work
 
   auto problems = proxy_->open_listeners();
   if (!problems.empty()) {
@@ -123,7 +124,16 @@ void Application::on_fragment(const std::string& provider, config::Fragment frag
       known = std::find(old->second.errors.begin(), old->second.errors.end(), e) != old->second.errors.end();
     if (!known) core::log_error(e.provider, " ", e.source, (e.label.empty() ? "" : " " + e.label), ": ", e.message);
   }
-  fragments_[provider] = std::move(fragment);
+  // A file that does not load whole keeps the provider's last good configuration (as Traefik
+  // does); its errors are shown until it is fixed.
+  auto& slot = fragments_[provider];
+  bool had_good = loaded_clean_.count(provider) > 0;
+  if (fragment.errors.empty()) loaded_clean_.insert(provider);
+  if (!fragment.errors.empty() && provider == "file" && had_good) {
+    slot.errors = std::move(fragment.errors);
+  } else {
+    slot = std::move(fragment);
+  }
   rebuild();
 }
 

@@ -4,6 +4,7 @@
 // Everything here runs on the control thread (the thread that calls run()).
 #include <chrono>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 
@@ -47,7 +48,8 @@ class Application {
   DiagnosticsServer diagnostics_{control_};
   std::unique_ptr<discovery::FileProvider> file_provider_;
 
-  std::map<std::string, config::Fragment> fragments_;  // provider -> latest fragment
+  std::map<std::string, config::Fragment> fragments_;  // provider -> fragment in use (+ latest errors)
+  std::set<std::string> loaded_clean_;                 // providers that delivered an error-free fragment
   config::Merged merged_;
   std::vector<config::ConfigError> compile_errors_;
   std::shared_ptr<const proxy::RuntimeConfig> runtime_;

@@ -257,7 +257,7 @@ json router_json(const Router& r, const std::string& kind) {
   if constexpr (std::is_same_v<Router, HttpRouter>) j["middlewares"] = r.middlewares;
   if constexpr (!std::is_same_v<Router, UdpRouter>) {
     if (r.tls) j["tls"] = router_tls_json(*r.tls, r.tls->options, kind == "tcp");
-    j["priority"] = r.priority;
+    j["priority"] = r.priority != 0 ? r.priority : static_cast<int>(r.rule.size());  // effective: default = rule length
   }
   j["provider"] = r.provider;
   j["status"] = "enabled";

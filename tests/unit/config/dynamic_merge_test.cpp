@@ -219,7 +219,7 @@ TEST_CASE("routes_json has the SPEC 10 shape") {
   CHECK(front["service"] == "whoami@docker");
   CHECK(front["middlewares"] == nlohmann::json::array({"chained@file"}));
   CHECK(front["tls"]["options"] == "strict@file");
-  CHECK(front["priority"] == 0);
+  CHECK(front["priority"] == 25);  // default priority shown as the rule length
   CHECK(front["provider"] == "file");
   CHECK(front["status"] == "enabled");
   CHECK_FALSE(front.contains("error"));
