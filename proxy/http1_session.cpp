@@ -1,69 +1,14 @@
 #include "proxy/http1_session.hpp"
 
-#include <unistd.h>
-
 #include <array>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/ip/network_v4.hpp>
-#include <boost/asio/ip/network_v6.hpp>
 
 #include "core/log.hpp"
+#include "proxy/forwarding.hpp"
 #include "proxy/http_errors.hpp"
 
 namespace portier::proxy {
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-const std::string& local_hostname() {
-  static const std::string name = [] {
-    char buf[256] = {};
-    ::gethostname(buf, sizeof buf - 1);
-    return std::string(buf);
-  }();
-  return name;
-}
-
-bool is_hop_by_hop(std::string_view name, std::string_view connection) {
-  static constexpr std::array<std::string_view, 9> kHop = {
-      "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
-      "upgrade", "proxy-authenticate", "proxy-authorization"};
-  for (auto h : kHop)
-    if (iequals(name, h)) return true;
-  return !connection.empty() && header_has_token(connection, name);
-}
-
-bool is_forwarding_header(std::string_view name) {
-  return iequals(name, "x-forwarded-for") || iequals(name, "x-forwarded-proto") ||
-         iequals(name, "x-forwarded-host") || iequals(name, "x-forwarded-port") ||
-         iequals(name, "x-forwarded-server") || iequals(name, "x-real-ip");
-}
-
-std::string_view find_header(const std::vector<HeaderField>& headers, std::string_view name) {
-  for (const auto& h : headers)
-    if (iequals(h.name, name)) return h.value;
-  return {};
-}
-
-std::string_view cookie_value(std::string_view cookies, std::string_view name) {
-  while (!cookies.empty()) {
-    size_t semi = cookies.find(';');
-    std::string_view item = cookies.substr(0, semi);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    if (item.size() > name.size() && item.substr(0, name.size()) == name && item[name.size()] == '=')
-      return item.substr(name.size() + 1);
-    if (semi == std::string_view::npos) break;
-    cookies.remove_prefix(semi + 1);
-  }
-  return {};
-}
-
-void append_header(std::string& out, std::string_view name, std::string_view value) {
-  out.append(name).append(": ").append(value).append("\r\n");
-}
-
-}  // namespace
 
 template <class Stream>
 Http1Session<Stream>::Http1Session(Worker& worker, Stream stream, std::shared_ptr<const ListenerInfo> info)
@@ -213,105 +158,6 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::send_err
 }
 
 template <class Stream>
-const UpstreamServer* Http1Session<Stream>::pick_server(const RequestHead& head, const RuntimeConfig& rc,
-                                                uint32_t service_index, bool* fresh_cookie) {
-  const ServiceRuntime& svc = rc.services[service_index];
-  *fresh_cookie = false;
-  if (svc.sticky) {
-    std::string_view wanted = cookie_value(find_header(head.headers, "cookie"), svc.sticky->name);
-    if (!wanted.empty()) {
-      for (const auto& s : svc.servers)
-        if (s.cookie_value == wanted && s.health->healthy.load(std::memory_order_relaxed)) return &s;
-    }
-    *fresh_cookie = true;
-  }
-  size_t n = svc.schedule.size();
-  for (size_t tries = 0; tries < n; ++tries) {
-    uint32_t slot = worker_.next_rr(service_index, rc.generation) % n;
-    const UpstreamServer& s = svc.servers[svc.schedule[slot]];
-    if (s.health->healthy.load(std::memory_order_relaxed)) return &s;
-  }
-  return nullptr;
-}
-
-template <class Stream>
-bool Http1Session<Stream>::trusted_client() const {
-  const auto& ep = info_->entry_point;
-  if (ep.forwarded_insecure) return true;
-  for (const auto& cidr : ep.trusted_ips) {
-    error_code ec;
-    if (cidr.find('/') == std::string::npos) {
-      if (boost::asio::ip::make_address(cidr, ec) == client_addr_ && !ec) return true;
-      continue;
-    }
-    if (client_addr_.is_v4()) {
-      auto net = boost::asio::ip::make_network_v4(cidr, ec);
-      if (!ec && net.canonical() == boost::asio::ip::network_v4(client_addr_.to_v4(), net.prefix_length()).canonical())
-        return true;
-    } else {
-      auto net = boost::asio::ip::make_network_v6(cidr, ec);
-      if (!ec && net.canonical() == boost::asio::ip::network_v6(client_addr_.to_v6(), net.prefix_length()).canonical())
-        return true;
-    }
-  }
-  return false;
-}
-
-template <class Stream>
-std::string Http1Session<Stream>::upstream_head(const RequestHead& head, const ServiceRuntime& svc,
-                                        const UpstreamServer& server) const {
-  std::string out;
-  out.reserve(head.head_size + 256);
-  out.append(head.method).append(" ").append(server.path_prefix);
-  if (head.target.front() == '/') {
-    out.append(head.target);
-  } else {
-    out.append(head.path);
-    if (!head.query.empty()) out.append("?").append(head.query);
-  }
-  out.append(" HTTP/1.1\r\n");
-  append_header(out, "Host", svc.pass_host_header && !head.host.empty() ? head.host : std::string_view(server.authority));
-  bool trusted = trusted_client();
-  std::string_view prior_xff;
-  for (const auto& h : head.headers) {
-    if (is_hop_by_hop(h.name, head.connection) || iequals(h.name, "host") ||
-        iequals(h.name, "content-length") || iequals(h.name, "expect"))
-      continue;
-    if (is_forwarding_header(h.name)) {
-      if (!trusted) continue;
-      if (iequals(h.name, "x-forwarded-for")) {
-        prior_xff = h.value;
-        continue;
-      }
-    }
-    append_header(out, h.name, h.value);
-  }
-  std::string xff = prior_xff.empty() ? client_ip_ : std::string(prior_xff) + ", " + client_ip_;
-  append_header(out, "X-Forwarded-For", xff);
-  bool tls = info_->tls;
-  if (!trusted || find_header(head.headers, "x-forwarded-proto").empty())
-    append_header(out, "X-Forwarded-Proto", head.upgrade ? (tls ? "wss" : "ws") : (tls ? "https" : "http"));
-  if (!trusted || find_header(head.headers, "x-forwarded-host").empty())
-    append_header(out, "X-Forwarded-Host", head.host);
-  if (!trusted || find_header(head.headers, "x-forwarded-port").empty()) {
-    std::string_view host = head.host;
-    size_t colon = host.rfind(':');
-    bool has_port = colon != std::string_view::npos && host.find(']', colon) == std::string_view::npos;
-    append_header(out, "X-Forwarded-Port", has_port ? std::string(host.substr(colon + 1)) : (tls ? "443" : "80"));
-  }
-  append_header(out, "X-Forwarded-Server", local_hostname());
-  if (!trusted || find_header(head.headers, "x-real-ip").empty()) append_header(out, "X-Real-Ip", client_ip_);
-  if (head.body == BodyKind::length) append_header(out, "Content-Length", std::to_string(head.content_length));
-  if (head.body == BodyKind::chunked) append_header(out, "Transfer-Encoding", "chunked");
-  if (head.upgrade) {
-    append_header(out, "Connection", "Upgrade");
-    append_header(out, "Upgrade", find_header(head.headers, "upgrade"));
-  }
-  out.append("\r\n");
-  return out;
-}
-
-template <class Stream>
 awaitable<std::unique_ptr<UpstreamConn>> Http1Session<Stream>::connect_upstream(const UpstreamServer& server) {
   auto conn = std::make_unique<UpstreamConn>(stream_.get_executor());
   conn->key = server.pool_key;
@@ -329,13 +175,14 @@ template <class Stream>
 awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::forward(RequestHead& head, const RuntimeConfig& rc,
                                                        const RouteRuntime& route) {
   bool fresh_cookie = false;
-  const UpstreamServer* server = pick_server(head, rc, route.service, &fresh_cookie);
+  const UpstreamServer* server = pick_server(worker_, head, rc, route.service, &fresh_cookie);
   const ServiceRuntime& svc = rc.services[route.service];
   if (!server || server->scheme != "http") {
     in_.consume(head.head_size);
     co_return co_await send_error(server ? 502 : 503, head.body != BodyKind::none);
   }
-  std::string request_head = upstream_head(head, svc, *server);
+  ClientInfo client{client_ip_, client_addr_, info_->tls, is_trusted_client(info_->entry_point, client_addr_)};
+  std::string request_head = build_upstream_head(head, svc, *server, client);
   // From here on the head's views may dangle (the buffer is reused for the body).
   Exchange ex{head.method == "HEAD", head.keep_alive, head.upgrade, head.body != BodyKind::none};
   // A reused connection may have been closed by the server in the meantime: a request
@@ -368,14 +215,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::forward(
     bool retryable = up->reused && !ex.has_body;
     if (!sent && retryable) continue;
     if (!sent) co_return co_await send_error(502, true);
-    std::string set_cookie;
-    if (fresh_cookie && svc.sticky) {
-      set_cookie = svc.sticky->name + "=" + server->cookie_value + "; Path=/";
-      if (svc.sticky->secure) set_cookie += "; Secure";
-      if (svc.sticky->http_only) set_cookie += "; HttpOnly";
-      if (!svc.sticky->same_site.empty()) set_cookie += "; SameSite=" + svc.sticky->same_site;
-      if (svc.sticky->max_age > 0) set_cookie += "; Max-Age=" + std::to_string(svc.sticky->max_age);
-    }
+    std::string set_cookie = fresh_cookie && svc.sticky ? sticky_cookie_header(*svc.sticky, *server) : std::string();
     if (retryable) {
       // Peek for the first response byte so that a dead pooled connection can be retried.
       watchdog_.arm(worker_.limits().upstream_timeout);

@@ -52,11 +52,6 @@ class Http1Session final : public Drainable {
                                     const std::string& set_cookie);
   awaitable<void> tunnel(UpstreamConn& up);
   awaitable<std::unique_ptr<UpstreamConn>> connect_upstream(const UpstreamServer& server);
-  const UpstreamServer* pick_server(const RequestHead& head, const RuntimeConfig& rc,
-                                    uint32_t service_index, bool* fresh_cookie);
-  std::string upstream_head(const RequestHead& head, const ServiceRuntime& svc,
-                            const UpstreamServer& server) const;
-  bool trusted_client() const;
 
   static tcp::socket& raw(tcp::socket& s) { return s; }
   static tcp::socket& raw(TlsStream& s) { return s.next_layer(); }

@@ -1,0 +1,45 @@
+#pragma once
+// What a reverse proxy changes on the way through, shared by the HTTP/1.1 and HTTP/2 sides:
+// hop-by-hop removal, X-Forwarded-* headers, the upstream request head, and server choice
+// (weighted round robin, health, sticky cookies). Worker thread; no state of its own.
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/static_config.hpp"
+#include "proxy/http1_parser.hpp"
+#include "proxy/runtime_config.hpp"
+
+namespace portier::proxy {
+
+class Worker;
+
+// Who sent the request and over what: decides the X-Forwarded-* values.
+struct ClientInfo {
+  std::string_view ip;
+  boost::asio::ip::address address;
+  bool tls = false;
+  bool trusted = false;  // forwardedHeaders.trustedIPs / insecure: keep its X-Forwarded-*
+};
+
+bool is_hop_by_hop(std::string_view name, std::string_view connection_header);
+std::string_view find_header(const std::vector<HeaderField>& headers, std::string_view name);
+void append_header(std::string& out, std::string_view name, std::string_view value);
+// The value of cookie `name` in a Cookie header, or "".
+std::string_view cookie_value(std::string_view cookies, std::string_view name);
+
+// Whether the entrypoint trusts this client's forwarding headers.
+bool is_trusted_client(const config::EntryPoint& ep, const boost::asio::ip::address& client);
+
+// The HTTP/1.1 request head sent upstream for `head` (framing from head.body).
+std::string build_upstream_head(const RequestHead& head, const ServiceRuntime& svc,
+                                const UpstreamServer& server, const ClientInfo& client);
+
+// A healthy server of the service: the sticky one when the cookie names it, else the next
+// in the worker's weighted round robin. *fresh_cookie tells whether to set the cookie.
+const UpstreamServer* pick_server(Worker& worker, const RequestHead& head, const RuntimeConfig& rc,
+                                  uint32_t service_index, bool* fresh_cookie);
+// The Set-Cookie value that pins a client to `server`.
+std::string sticky_cookie_header(const config::StickyCookie& sticky, const UpstreamServer& server);
+
+}  // namespace portier::proxy
