@@ -96,6 +96,7 @@ PortAllocator::SyncResult PortAllocator::sync(const std::vector<PortRequest>& wa
 }
 
 void PortAllocator::save() {
+  if (path_.empty()) return;  // not persisted (tests, check)
   nlohmann::json list = nlohmann::json::array();
   for (const auto& [k, s] : table_) {
     nlohmann::json a{{"proto", k.proto}, {"network_id", k.network_id}, {"service", k.service},
