@@ -19,7 +19,7 @@ constexpr auto tok = asio::as_tuple(asio::use_awaitable);
 
 struct DockerProvider::Daemon {
   Daemon(asio::any_io_executor ex, const std::string& ep, core::HttpClientOptions http)
-      : endpoint(ep), client(ex, ep, http), wake(ex) {}
+      : endpoint(ep), client(ex, ep, http), wake(ex), relist_timer(ex) {}
   std::string endpoint;
   DockerClient client;
   std::map<std::string, ContainerInfo> containers;  // by id
@@ -31,6 +31,7 @@ struct DockerProvider::Daemon {
   std::string last_error;
   core::StreamCanceller canceller;
   asio::steady_timer wake;
+  asio::steady_timer relist_timer;  // one relist loop per connection epoch
   uint64_t epoch = 0;
 };
 
@@ -99,6 +100,7 @@ void DockerProvider::stop() {
     d->removed = true;
     d->canceller.cancel();
     d->wake.cancel();
+    d->relist_timer.cancel();
   }
 }
 
@@ -162,6 +164,7 @@ void DockerProvider::expire_lost() {
       d->removed = true;
       d->canceller.cancel();
       d->wake.cancel();
+      d->relist_timer.cancel();
       it = daemons_.erase(it);
       changed = true;
       continue;
@@ -205,6 +208,7 @@ awaitable<void> DockerProvider::run_daemon(DaemonPtr d) {
           &d->canceller, since);
       if (!*alive || d->removed) co_return;
       ++d->epoch;
+      d->relist_timer.cancel();
       d->connected = false;
       d->lost_since = Steady::now();
       core::log_warn("docker: lost ", d->endpoint, " (", why, "); keeping its routes for the grace period");
@@ -219,10 +223,9 @@ awaitable<void> DockerProvider::run_daemon(DaemonPtr d) {
 
 awaitable<void> DockerProvider::relist_loop(DaemonPtr d, uint64_t epoch) {
   auto alive = alive_;
-  asio::steady_timer timer(executor_);
   while (true) {
-    timer.expires_after(options_.relist_interval);
-    co_await timer.async_wait(tok);
+    d->relist_timer.expires_after(options_.relist_interval);
+    co_await d->relist_timer.async_wait(tok);
     if (!*alive || stopped_ || d->removed || d->epoch != epoch) co_return;
     if (co_await relist(d)) {
       if (!*alive) co_return;

@@ -227,7 +227,23 @@ class Dockerd:
         self.docker("rm", "-f", cid)
 
 
+def _run_with_daemon(argv):
+    """--run CMD...: starts a daemon with test/busybox:1, runs CMD with
+    PORTIER_TEST_DOCKER_SOCK (and PORTIER_TEST_DOCKER_CLI) set, returns its exit code."""
+    import sys
+    with Dockerd("unit") as d:
+        d.import_busybox()
+        env = dict(os.environ, PORTIER_TEST_DOCKER_SOCK=d.socket, PORTIER_TEST_DOCKER_CLI=DOCKER)
+        rc = subprocess.call(argv, env=env)
+        if rc != 0:
+            sys.stderr.write(d.logs()[-3000:])
+        return rc
+
+
 if __name__ == "__main__":
+    import sys
+    if len(sys.argv) > 2 and sys.argv[1] == "--run":
+        sys.exit(_run_with_daemon(sys.argv[2:]))
     # Smoke test by hand: python3 tests/e2e/dockerd.py
     with socket.socket() as probe:
         probe.bind(("127.0.11.2", 0))
