@@ -59,6 +59,25 @@ const auto kStoppingMemory = std::chrono::minutes(10);
 
 }  // namespace
 
+DockerProviderOptions make_docker_options(const config::StaticConfig& config) {
+  DockerProviderOptions o;
+  const auto& docker = *config.docker;
+  o.endpoints = docker.endpoints;
+  if (o.endpoints.empty())
+    o.endpoints = {"unix:///var/run/rediacc/docker-*.sock", "unix:///run/rediacc/docker-*.sock"};
+  o.grace = docker.grace_period;
+  o.decode.exposed_by_default = docker.exposed_by_default;
+  o.decode.default_rule = docker.default_rule;
+  o.decode.network = docker.network;
+  o.decode.base_domain = config.infra.base_domain;
+  for (const auto& [name, ep] : config.entry_points) o.decode.entry_points.insert(name);
+  for (const auto& [name, r] : config.cert_resolvers) o.decode.cert_resolvers.insert(name);
+  o.ports_file = config.state_directory + "/ports.json";
+  o.dynamic_first = config.infra.dynamic_tcp_first;
+  o.dynamic_last = config.infra.dynamic_tcp_last;
+  return o;
+}
+
 DockerProvider::DockerProvider(asio::any_io_executor executor, DockerProviderOptions options, OnChange on_change,
                                PortAllocator::Clock clock)
     : executor_(executor),

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "config/fragment.hpp"
+#include "config/static_config.hpp"
 #include "core/http_client.hpp"
 #include "discovery/docker_client.hpp"
 #include "discovery/label_decoder.hpp"
@@ -44,6 +45,11 @@ struct DockerProviderOptions {
   std::chrono::milliseconds backoff_max{5000};
   core::HttpClientOptions http{std::chrono::milliseconds(3000), std::chrono::milliseconds(10000)};
 };
+
+// Options from the static configuration: providers.docker (endpoints, exposedByDefault,
+// defaultRule, network, grace), infra (base_domain, dynamic_tcp_ports), the entrypoint and
+// resolver names, and {state}/ports.json. Precondition: config.docker is set.
+DockerProviderOptions make_docker_options(const config::StaticConfig& config);
 
 // One entry of /health "providers".
 struct EndpointStatus {
