@@ -1,0 +1,108 @@
+#pragma once
+// The docker provider: follows every Docker daemon matching the endpoint globs, turns their
+// running containers into one merged config::Fragment (plus the dynamic port table), and
+// reports it through on_change whenever it changes.
+//
+// Per daemon: list + inspect, then follow /events; start/unpause/health events are applied
+// at once; kill/stop/pause/die/destroy remove the container's servers at once (before it
+// dies); a full re-list on every (re)connect and every relist_interval. A daemon that goes
+// away keeps its last known containers for the grace period while portier reconnects with
+// backoff. Endpoint globs are re-scanned every rescan_interval.
+//
+// Thread: everything runs on the one io_context given (the control thread); on_change is
+// called there. The provider must outlive that io_context's run (or call stop() and let the
+// coroutines finish first).
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "config/fragment.hpp"
+#include "config/static_config.hpp"
+#include "core/http_client.hpp"
+#include "discovery/docker_client.hpp"
+#include "discovery/label_decoder.hpp"
+#include "discovery/port_allocator.hpp"
+
+namespace portier::discovery {
+
+struct DockerProviderOptions {
+  std::vector<std::string> endpoints;  // unix:// globs, unix:// paths, tcp:// addresses
+  DecodeOptions decode;
+  std::string ports_file;  // {state}/ports.json
+  uint16_t dynamic_first = 0, dynamic_last = 0;
+  std::chrono::milliseconds grace{60000};
+  std::chrono::milliseconds relist_interval{30000};
+  std::chrono::milliseconds rescan_interval{1000};
+  std::chrono::milliseconds backoff_initial{250};
+  std::chrono::milliseconds backoff_max{5000};
+  core::HttpClientOptions http{std::chrono::milliseconds(3000), std::chrono::milliseconds(10000)};
+};
+
+// Options from the static configuration: providers.docker (endpoints, exposedByDefault,
+// defaultRule, network, grace), infra (base_domain, dynamic_tcp_ports), the entrypoint and
+// resolver names, and {state}/ports.json. Precondition: config.docker is set.
+DockerProviderOptions make_docker_options(const config::StaticConfig& config);
+
+// One entry of /health "providers".
+struct EndpointStatus {
+  std::string endpoint;
+  std::string status;  // "connected" | "reconnecting"
+  std::size_t containers = 0;
+  bool operator==(const EndpointStatus&) const = default;
+};
+
+class DockerProvider {
+ public:
+  using OnChange = std::function<void(const config::Fragment&, const PortsView&)>;
+
+  DockerProvider(boost::asio::any_io_executor executor, DockerProviderOptions options, OnChange on_change,
+                 PortAllocator::Clock clock = {});
+  ~DockerProvider();
+
+  void start();  // spawns the scan loop; the first on_change comes at once (possibly empty)
+  void stop();   // cancels every stream and timer; coroutines end soon after
+
+  std::vector<EndpointStatus> status() const;
+  const config::Fragment& fragment() const { return fragment_; }
+  const PortsView& ports() const { return ports_; }
+
+  // Expands globs now: the matching unix sockets, plus every non-glob endpoint as given.
+  static std::vector<std::string> expand_endpoints(const std::vector<std::string>& patterns);
+
+ private:
+  struct Daemon;
+  using DaemonPtr = std::shared_ptr<Daemon>;
+
+  boost::asio::awaitable<void> scan_loop();
+  boost::asio::awaitable<void> run_daemon(DaemonPtr d);
+  boost::asio::awaitable<void> relist_loop(DaemonPtr d, uint64_t epoch);
+  boost::asio::awaitable<bool> relist(DaemonPtr d);
+  boost::asio::awaitable<void> apply_event(DaemonPtr d, DockerEvent e, uint64_t epoch);
+  void scan();
+  void expire_lost();
+  void recompute();
+  void spawn(boost::asio::awaitable<void> task, std::string what);
+
+  boost::asio::any_io_executor executor_;
+  DockerProviderOptions options_;
+  OnChange on_change_;
+  PortAllocator ports_alloc_;
+  boost::asio::steady_timer scan_timer_;
+  std::map<std::string, DaemonPtr> daemons_;  // by endpoint
+  bool stopped_ = false;
+  std::optional<config::Fragment> last_;
+  config::Fragment fragment_;
+  PortsView ports_;
+  std::set<std::string> logged_errors_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace portier::discovery
