@@ -562,3 +562,21 @@ TEST_CASE("infra values are checked") {
   CHECK(has(r, "infra.http_port", "invalid port", 7));
   CHECK(has(r, "infra.colour", "unknown key", 8));
 }
+
+TEST_CASE("examples/portier.example.yml loads") {
+  std::string root = __FILE__;
+  root = root.substr(0, root.rfind("tests/unit/config/"));
+  auto r = load_static_config_file(root + "examples/portier.example.yml", {},
+                                   {{"CF_DNS_API_TOKEN", "example-token"}});
+  INFO(all(r));
+  REQUIRE(r.ok());
+  const auto& c = r.config;
+  CHECK(c.entry_points.count("websecure-v6"));
+  CHECK(c.entry_points.count("tcp-993"));
+  CHECK(c.entry_points.count("tcp-10010"));
+  CHECK(c.entry_points.at("internal").tls_cert_resolver == "letsencrypt");
+  CHECK(c.entry_points.at("syslog").protocol == EntryPoint::Protocol::udp);
+  CHECK(c.access_log.enabled);
+  REQUIRE(c.docker);
+  CHECK(c.docker->endpoints.size() == 2);
+}
