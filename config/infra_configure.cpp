@@ -118,11 +118,11 @@ std::string emit_block(const Settings& s, const YAML::Node& old_infra) {
   for (const auto& [k, v] : s.ports) out << YAML::Key << k << YAML::Value << YAML::Flow << v;
   size_t count = s.strings.size() + s.ports.size();
   if (old_infra.IsMap()) {
-    for (auto it = old_infra.begin(); it != old_infra.end(); ++it) {
-      const std::string key = it->first.IsScalar() ? it->first.Scalar() : "";
+    for (const auto& kv : old_infra) {
+      const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
       if (is_managed(key) || key == "machine_name") continue;
       if (key == "cf_dns_api_token_file" && has_token) continue;
-      out << YAML::Key << it->first << YAML::Value << it->second;
+      out << YAML::Key << kv.first << YAML::Value << kv.second;
       ++count;
     }
   }
@@ -155,10 +155,10 @@ std::optional<std::string> splice_block(std::string_view text, const YAML::Node&
   std::vector<std::string> lines = split_lines(text);
   int start = -1;
   std::vector<int> key_lines;
-  for (auto it = root.begin(); it != root.end(); ++it) {
-    const auto mark = it->first.Mark();
+  for (const auto& kv : root) {
+    const auto mark = kv.first.Mark();
     if (mark.column != 0 || mark.line < 0) return std::nullopt;
-    if (it->first.IsScalar() && it->first.Scalar() == "infra") start = mark.line;
+    if (kv.first.IsScalar() && kv.first.Scalar() == "infra") start = mark.line;
     key_lines.push_back(mark.line);
   }
   std::string result;

@@ -126,12 +126,12 @@ Infra read_infra(const YAML::Node& node, const std::string& path, YamlReader& r,
                {"public_ipv4", "public_ipv6", "base_domain", "cert_email", "cf_dns_api_token",
                 "cf_dns_api_token_file", "machine_name", "tcp_ports", "udp_ports", "http_port",
                 "https_port", "dynamic_tcp_ports"});
-  for (auto it = node.begin(); it != node.end(); ++it) {
-    if (!it->first.IsScalar()) continue;
-    const std::string name = it->first.Scalar();
+  for (const auto& kv : node) {
+    if (!kv.first.IsScalar()) continue;
+    const std::string name = kv.first.Scalar();
     const std::string p = child_path(path, name);
-    if (key_lines) key_lines->try_emplace(p, line_of(it->first));
-    read_value(name, it->first, it->second, p, r, infra);
+    if (key_lines) key_lines->try_emplace(p, line_of(kv.first));
+    read_value(name, kv.first, kv.second, p, r, infra);
   }
   if (!infra.cf_dns_api_token.empty() && !infra.cf_dns_api_token_file.empty()) {
     auto [k, v] = YamlReader::find(node, "cf_dns_api_token_file");

@@ -63,8 +63,8 @@ class SectionReader {
 template <class F>
 void SectionReader::each(const Node& map, const std::string& path, F&& f) {
   if (!map.IsMap()) return;
-  for (auto it = map.begin(); it != map.end(); ++it) {
-    if (it->first.IsScalar()) f(it->first.Scalar(), it->first, it->second);
+  for (const auto& kv : map) {
+    if (kv.first.IsScalar()) f(kv.first.Scalar(), kv.first, kv.second);
   }
 }
 
@@ -86,10 +86,12 @@ void SectionReader::read_root(const Node& root) {
     if (key == "infra") {
       config.infra = read_infra(v, "infra", r_, &lines);
     } else if (key == "entryPoints" && r_.expect_map(v, kEntryPoints, k)) {
+      r_.check_unique_keys(v, kEntryPoints);
       each(v, kEntryPoints, [&](const std::string& n, const Node& nk, const Node& nv) {
         read_entry_point(n, nk, nv);
       });
     } else if (key == "certificatesResolvers" && r_.expect_map(v, kResolvers, k)) {
+      r_.check_unique_keys(v, kResolvers);
       each(v, kResolvers, [&](const std::string& n, const Node& nk, const Node& nv) {
         read_resolver(n, nk, nv);
       });

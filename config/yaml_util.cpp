@@ -251,8 +251,8 @@ void YamlReader::check_keys(const YAML::Node& map, const std::string& path,
                             std::initializer_list<UnsupportedKey> unsupported) {
   if (!map.IsMap()) return;
   std::set<std::string> seen;
-  for (auto it = map.begin(); it != map.end(); ++it) {
-    const YAML::Node& k = it->first;
+  for (const auto& kv : map) {
+    const YAML::Node& k = kv.first;
     if (!k.IsScalar()) {
       error(path, "keys must be plain strings", line_of(k));
       continue;
@@ -272,6 +272,18 @@ void YamlReader::check_keys(const YAML::Node& map, const std::string& path,
       error(p, msg, line_of(k));
     } else {
       error(p, "unknown key", line_of(k));
+    }
+  }
+}
+
+void YamlReader::check_unique_keys(const YAML::Node& map, const std::string& path) {
+  if (!map.IsMap()) return;
+  std::set<std::string> seen;
+  for (const auto& kv : map) {
+    if (!kv.first.IsScalar()) {
+      error(path, "keys must be plain strings", line_of(kv.first));
+    } else if (!seen.insert(kv.first.Scalar()).second) {
+      error(child_path(path, kv.first.Scalar()), "duplicate key", line_of(kv.first));
     }
   }
 }
@@ -392,8 +404,8 @@ std::optional<std::vector<uint16_t>> YamlReader::ports(const YAML::Node& v,
 
 std::pair<YAML::Node, YAML::Node> YamlReader::find(const YAML::Node& map, std::string_view key) {
   if (map.IsMap()) {
-    for (auto it = map.begin(); it != map.end(); ++it) {
-      if (it->first.IsScalar() && it->first.Scalar() == key) return {it->first, it->second};
+    for (const auto& kv : map) {
+      if (kv.first.IsScalar() && kv.first.Scalar() == key) return {kv.first, kv.second};
     }
   }
   return {YAML::Node(YAML::NodeType::Undefined), YAML::Node(YAML::NodeType::Undefined)};

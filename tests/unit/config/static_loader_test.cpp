@@ -302,6 +302,8 @@ TEST_CASE("unknown keys and unsupported Traefik keys are errors") {
   CHECK(has(r, "certificatesResolvers.r53.acme.dnsChallenge.provider", "not supported", 20));
   CHECK(has(r, "metrics", "not supported", 21));
   CHECK(has(r, "diagnostics.address", "duplicate key", 24));
+  auto dup = load("entryPoints:\n  web: {address: \":80\"}\n  web: {address: \":81\"}\n");
+  CHECK(has(dup, "entryPoints.web", "duplicate key", 3));
 }
 
 TEST_CASE("YAML syntax errors and missing files") {
