@@ -43,8 +43,10 @@ std::optional<std::vector<uint16_t>> json_ports(const json& v, const std::string
   };
   if (v.is_string()) {
     for (const auto& item : split_comma_list(v.get<std::string>())) {
-      if (auto p = parse_port(item)) out.push_back(*p);
-      else bad(key, "\"" + item + "\"");
+      if (auto p = parse_port(item))
+        out.push_back(*p);
+      else
+        bad(key, "\"" + item + "\"");
     }
   } else if (v.is_array()) {
     for (size_t i = 0; i < v.size(); ++i) {
@@ -55,8 +57,10 @@ std::optional<std::vector<uint16_t>> json_ports(const json& v, const std::string
       } else if (e.is_string()) {
         p = parse_port(e.get<std::string>());
       }
-      if (p) out.push_back(*p);
-      else bad(index_path(key, i), e.dump());
+      if (p)
+        out.push_back(*p);
+      else
+        bad(index_path(key, i), e.dump());
     }
   } else {
     problems.push_back({key, "expected a list of ports", 0});
@@ -114,7 +118,8 @@ std::string emit_block(const Settings& s, const YAML::Node& old_infra) {
                                      [](const auto& kv) { return kv.first == "cf_dns_api_token"; });
   YAML::Emitter out;
   out << YAML::BeginMap;
-  for (const auto& [k, v] : s.strings) out << YAML::Key << k << YAML::Value << YAML::DoubleQuoted << v;
+  for (const auto& [k, v] : s.strings)
+    out << YAML::Key << k << YAML::Value << YAML::DoubleQuoted << v;
   for (const auto& [k, v] : s.ports) out << YAML::Key << k << YAML::Value << YAML::Flow << v;
   size_t count = s.strings.size() + s.ports.size();
   if (old_infra.IsMap()) {
