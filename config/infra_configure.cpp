@@ -43,8 +43,10 @@ std::optional<std::vector<uint16_t>> json_ports(const json& v, const std::string
   };
   if (v.is_string()) {
     for (const auto& item : split_comma_list(v.get<std::string>())) {
-      if (auto p = parse_port(item)) out.push_back(*p);
-      else bad(key, "\"" + item + "\"");
+      if (auto p = parse_port(item))
+        out.push_back(*p);
+      else
+        bad(key, "\"" + item + "\"");
     }
   } else if (v.is_array()) {
     for (size_t i = 0; i < v.size(); ++i) {
@@ -55,8 +57,10 @@ std::optional<std::vector<uint16_t>> json_ports(const json& v, const std::string
       } else if (e.is_string()) {
         p = parse_port(e.get<std::string>());
       }
-      if (p) out.push_back(*p);
-      else bad(index_path(key, i), e.dump());
+      if (p)
+        out.push_back(*p);
+      else
+        bad(index_path(key, i), e.dump());
     }
   } else {
     problems.push_back({key, "expected a list of ports", 0});
@@ -114,15 +118,16 @@ std::string emit_block(const Settings& s, const YAML::Node& old_infra) {
                                      [](const auto& kv) { return kv.first == "cf_dns_api_token"; });
   YAML::Emitter out;
   out << YAML::BeginMap;
-  for (const auto& [k, v] : s.strings) out << YAML::Key << k << YAML::Value << YAML::DoubleQuoted << v;
+  for (const auto& [k, v] : s.strings)
+    out << YAML::Key << k << YAML::Value << YAML::DoubleQuoted << v;
   for (const auto& [k, v] : s.ports) out << YAML::Key << k << YAML::Value << YAML::Flow << v;
   size_t count = s.strings.size() + s.ports.size();
   if (old_infra.IsMap()) {
-    for (auto it = old_infra.begin(); it != old_infra.end(); ++it) {
-      const std::string key = it->first.IsScalar() ? it->first.Scalar() : "";
+    for (const auto& kv : old_infra) {
+      const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
       if (is_managed(key) || key == "machine_name") continue;
       if (key == "cf_dns_api_token_file" && has_token) continue;
-      out << YAML::Key << it->first << YAML::Value << it->second;
+      out << YAML::Key << kv.first << YAML::Value << kv.second;
       ++count;
     }
   }
@@ -155,10 +160,10 @@ std::optional<std::string> splice_block(std::string_view text, const YAML::Node&
   std::vector<std::string> lines = split_lines(text);
   int start = -1;
   std::vector<int> key_lines;
-  for (auto it = root.begin(); it != root.end(); ++it) {
-    const auto mark = it->first.Mark();
+  for (const auto& kv : root) {
+    const auto mark = kv.first.Mark();
     if (mark.column != 0 || mark.line < 0) return std::nullopt;
-    if (it->first.IsScalar() && it->first.Scalar() == "infra") start = mark.line;
+    if (kv.first.IsScalar() && kv.first.Scalar() == "infra") start = mark.line;
     key_lines.push_back(mark.line);
   }
   std::string result;

@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include "core/atomic_file.hpp"
+
 namespace portier::config {
 
 namespace {
@@ -50,9 +52,11 @@ void read_value(std::string_view name, const YAML::Node& k, const YAML::Node& v,
     return;
   }
   if (name == "tcp_ports" || name == "udp_ports") {
-    if (auto ports = r.ports(v, p, k)) (name == "tcp_ports" ? infra.tcp_ports : infra.udp_ports) = *ports;
+    if (auto ports = r.ports(v, p, k))
+      (name == "tcp_ports" ? infra.tcp_ports : infra.udp_ports) = *ports;
   } else if (name == "http_port" || name == "https_port") {
-    if (auto port = r.port(v, p, k)) (name == "http_port" ? infra.http_port : infra.https_port) = *port;
+    if (auto port = r.port(v, p, k))
+      (name == "http_port" ? infra.http_port : infra.https_port) = *port;
   } else if (name == "dynamic_tcp_ports") {
     read_dynamic_range(k, v, p, r, infra);
   }
@@ -81,7 +85,8 @@ EntryPoint make_entry_point(std::string name, std::vector<std::string> hosts, ui
 
 void add_web_pair(StaticConfig& config, const std::string& suffix, const std::string& host) {
   const Infra& infra = config.infra;
-  EntryPoint web = make_entry_point("web" + suffix, {host}, infra.http_port, EntryPoint::Protocol::tcp);
+  EntryPoint web =
+      make_entry_point("web" + suffix, {host}, infra.http_port, EntryPoint::Protocol::tcp);
   web.redirection = Redirection{"websecure" + suffix, "https", true, 0};
   EntryPoint secure =
       make_entry_point("websecure" + suffix, {host}, infra.https_port, EntryPoint::Protocol::tcp);
@@ -90,7 +95,64 @@ void add_web_pair(StaticConfig& config, const std::string& suffix, const std::st
   config.entry_points.try_emplace(secure.name, std::move(secure));
 }
 
+std::string env_value(const std::map<std::string, std::string>& env, const char* name) {
+  auto it = env.find(name);
+  return it == env.end() ? std::string() : it->second;
+}
+
 }  // namespace
+
+void set_infra_value(std::string& field, std::string_view key, const std::string& value,
+                     const std::string& origin, core::Problems& problems) {
+  if (auto err = infra_value_error(key, value); !err.empty()) {
+    problems.push_back({origin, err, 0});
+  } else {
+    field = value;
+  }
+}
+
+std::string apply_infra_environment(Infra& infra, const std::map<std::string, std::string>& env,
+                                    core::Problems& problems) {
+  std::string token_file_origin;
+  if (auto file = env_value(env, "CF_DNS_API_TOKEN_FILE"); !file.empty()) {
+    infra.cf_dns_api_token_file = file;
+    infra.cf_dns_api_token.clear();
+    token_file_origin = "CF_DNS_API_TOKEN_FILE";
+  }
+  const char* token_var = "CF_DNS_API_TOKEN";
+  std::string token = env_value(env, token_var);
+  if (token.empty()) token = env_value(env, token_var = "CLOUDFLARE_DNS_API_TOKEN");
+  if (!token.empty()) {
+    set_infra_value(infra.cf_dns_api_token, "cf_dns_api_token", token, token_var, problems);
+    infra.cf_dns_api_token_file.clear();
+  }
+  if (auto email = env_value(env, "CERTBOT_EMAIL"); !email.empty()) {
+    set_infra_value(infra.cert_email, "cert_email", email, "CERTBOT_EMAIL", problems);
+  }
+  return token_file_origin;
+}
+
+void read_infra_token_file(Infra& infra, const std::string& origin, int line,
+                           core::Problems& problems) {
+  if (!infra.cf_dns_api_token.empty() || infra.cf_dns_api_token_file.empty()) return;
+  std::string error;
+  auto text = core::read_file(infra.cf_dns_api_token_file, &error);
+  if (!text) {
+    problems.push_back({origin, "cannot read token file: " + error, line});
+    return;
+  }
+  std::string token = *text;
+  token.erase(0, token.find_first_not_of(" \t\r\n"));
+  token.erase(token.find_last_not_of(" \t\r\n") + 1);
+  if (token.empty() || !infra_value_error("cf_dns_api_token", token).empty()) {
+    problems.push_back(
+        {origin,
+         "token file " + infra.cf_dns_api_token_file + " is empty or holds more than one word",
+         line});
+    return;
+  }
+  infra.cf_dns_api_token = token;
+}
 
 std::string infra_value_error(std::string_view key, std::string_view value) {
   const std::string v(value);
@@ -126,12 +188,12 @@ Infra read_infra(const YAML::Node& node, const std::string& path, YamlReader& r,
                {"public_ipv4", "public_ipv6", "base_domain", "cert_email", "cf_dns_api_token",
                 "cf_dns_api_token_file", "machine_name", "tcp_ports", "udp_ports", "http_port",
                 "https_port", "dynamic_tcp_ports"});
-  for (auto it = node.begin(); it != node.end(); ++it) {
-    if (!it->first.IsScalar()) continue;
-    const std::string name = it->first.Scalar();
+  for (const auto& kv : node) {
+    if (!kv.first.IsScalar()) continue;
+    const std::string name = kv.first.Scalar();
     const std::string p = child_path(path, name);
-    if (key_lines) key_lines->try_emplace(p, line_of(it->first));
-    read_value(name, it->first, it->second, p, r, infra);
+    if (key_lines) key_lines->try_emplace(p, line_of(kv.first));
+    read_value(name, kv.first, kv.second, p, r, infra);
   }
   if (!infra.cf_dns_api_token.empty() && !infra.cf_dns_api_token_file.empty()) {
     auto [k, v] = YamlReader::find(node, "cf_dns_api_token_file");

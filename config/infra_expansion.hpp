@@ -50,6 +50,23 @@ Infra read_infra(const YAML::Node& node, const std::string& path, YamlReader& re
 // contains the value of the token.
 std::string infra_value_error(std::string_view key, std::string_view value);
 
+// Assigns `value` to `field` when infra_value_error(key, value) is empty, else reports the
+// problem under `origin` (a flag or variable name).
+void set_infra_value(std::string& field, std::string_view key, const std::string& value,
+                     const std::string& origin, core::Problems& problems);
+
+// The environment layer (SPEC 1): CF_DNS_API_TOKEN_FILE, CF_DNS_API_TOKEN (alias
+// CLOUDFLARE_DNS_API_TOKEN, the former wins), CERTBOT_EMAIL; empty values count as unset. A
+// token replaces a token file and vice versa. Returns "CF_DNS_API_TOKEN_FILE" when that variable
+// set the token file, else "".
+std::string apply_infra_environment(Infra& infra, const std::map<std::string, std::string>& env,
+                                    core::Problems& problems);
+
+// When no token is set but a token file is, reads it (whitespace trimmed) into
+// cf_dns_api_token. Problems are reported under `origin` at `line`, never with the token.
+void read_infra_token_file(Infra& infra, const std::string& origin, int line,
+                           core::Problems& problems);
+
 // Cross-value checks on the final infra (after environment and flags): tcp/udp/dynamic ports
 // need a public address, http_port != https_port. `key_lines` as filled by read_infra.
 void validate_infra(const Infra& infra, const std::map<std::string, int>& key_lines,

@@ -63,8 +63,8 @@ class SectionReader {
 template <class F>
 void SectionReader::each(const Node& map, const std::string& path, F&& f) {
   if (!map.IsMap()) return;
-  for (auto it = map.begin(); it != map.end(); ++it) {
-    if (it->first.IsScalar()) f(it->first.Scalar(), it->first, it->second);
+  for (const auto& kv : map) {
+    if (kv.first.IsScalar()) f(kv.first.Scalar(), kv.first, kv.second);
   }
 }
 
@@ -75,24 +75,32 @@ void SectionReader::read_root(const Node& root) {
     return;
   }
   r_.check_keys(root, "",
-                {"infra", "diagnostics", "state", "workers", "entryPoints",
-                 "certificatesResolvers", "providers", "log", "accessLog", "global"},
-                {{"api", ""}, {"ping", "use portier's diagnostics endpoint"},
+                {"infra", "diagnostics", "state", "workers", "entryPoints", "certificatesResolvers",
+                 "providers", "log", "accessLog", "global"},
+                {{"api", ""},
+                 {"ping", "use portier's diagnostics endpoint"},
                  {"metrics", "portier serves Prometheus metrics on diagnostics /metrics"},
-                 {"tracing", ""}, {"experimental", ""}, {"serversTransport", ""},
-                 {"tcpServersTransport", ""}, {"hostResolver", ""}, {"core", ""},
-                 {"spiffe", ""}, {"ocsp", ""}, {"pilot", ""}});
+                 {"tracing", ""},
+                 {"experimental", ""},
+                 {"serversTransport", ""},
+                 {"tcpServersTransport", ""},
+                 {"hostResolver", ""},
+                 {"core", ""},
+                 {"spiffe", ""},
+                 {"ocsp", ""},
+                 {"pilot", ""}});
   each(root, "", [&](const std::string& key, const Node& k, const Node& v) {
     if (key == "infra") {
       config.infra = read_infra(v, "infra", r_, &lines);
     } else if (key == "entryPoints" && r_.expect_map(v, kEntryPoints, k)) {
+      r_.check_unique_keys(v, kEntryPoints);
       each(v, kEntryPoints, [&](const std::string& n, const Node& nk, const Node& nv) {
         read_entry_point(n, nk, nv);
       });
     } else if (key == "certificatesResolvers" && r_.expect_map(v, kResolvers, k)) {
-      each(v, kResolvers, [&](const std::string& n, const Node& nk, const Node& nv) {
-        read_resolver(n, nk, nv);
-      });
+      r_.check_unique_keys(v, kResolvers);
+      each(v, kResolvers,
+           [&](const std::string& n, const Node& nk, const Node& nv) { read_resolver(n, nk, nv); });
     } else if (key == "providers" && r_.expect_map(v, key, k)) {
       read_providers(v);
     } else if (key == "log" && r_.expect_map(v, key, k)) {
@@ -148,8 +156,13 @@ void SectionReader::read_entry_point(const std::string& name, const Node& k, con
   ep.name = name;
   if (!r_.expect_map(v, path, k)) return;
   r_.check_keys(v, path, {"address", "http", "transport", "forwardedHeaders", "udp"},
-                {{"proxyProtocol", ""}, {"http2", ""}, {"http3", ""}, {"observability", ""},
-                 {"allowACMEByPass", ""}, {"reusePort", ""}, {"asDefault", ""}});
+                {{"proxyProtocol", ""},
+                 {"http2", ""},
+                 {"http3", ""},
+                 {"observability", ""},
+                 {"allowACMEByPass", ""},
+                 {"reusePort", ""},
+                 {"asDefault", ""}});
   auto [ak, av] = YamlReader::find(v, "address");
   if (!ak.IsDefined()) {
     r_.error(child_path(path, "address"), "required", line_of(k));
@@ -249,8 +262,8 @@ void SectionReader::read_ep_forwarded(const std::string& path, const Node& v, En
   for (size_t i = 0; i < ips->size(); ++i) {
     if (!is_ip_or_cidr((*ips)[i])) {
       const Node at = list.IsSequence() ? list[i] : list;
-      r_.error(list.IsSequence() ? index_path(p, i) : p,
-               "invalid IP or CIDR \"" + (*ips)[i] + "\"", k, at);
+      r_.error(list.IsSequence() ? index_path(p, i) : p, "invalid IP or CIDR \"" + (*ips)[i] + "\"",
+               k, at);
     }
   }
   ep.trusted_ips = *ips;
@@ -280,11 +293,20 @@ void SectionReader::read_acme(const std::string& path, const Node& k, const Node
                               CertResolver& cr) {
   if (!r_.expect_map(v, path, k)) return;
   constexpr std::string_view kDnsOnly = "portier implements DNS-01 (dnsChallenge) only";
-  r_.check_keys(v, path, {"email", "storage", "caServer", "caCertificates", "keyType", "dnsChallenge"},
-                {{"httpChallenge", kDnsOnly}, {"tlsChallenge", kDnsOnly}, {"eab", ""},
-                 {"certificatesDuration", ""}, {"preferredChain", ""}, {"caSystemCertPool", ""},
-                 {"caServerName", ""}, {"clientTimeout", ""}, {"clientResponseHeaderTimeout", ""},
-                 {"profile", ""}, {"emailAddresses", ""}, {"disableCommonName", ""}});
+  r_.check_keys(v, path,
+                {"email", "storage", "caServer", "caCertificates", "keyType", "dnsChallenge"},
+                {{"httpChallenge", kDnsOnly},
+                 {"tlsChallenge", kDnsOnly},
+                 {"eab", ""},
+                 {"certificatesDuration", ""},
+                 {"preferredChain", ""},
+                 {"caSystemCertPool", ""},
+                 {"caServerName", ""},
+                 {"clientTimeout", ""},
+                 {"clientResponseHeaderTimeout", ""},
+                 {"profile", ""},
+                 {"emailAddresses", ""},
+                 {"disableCommonName", ""}});
   r_.get(v, "email", path, cr.email);
   r_.get(v, "storage", path, cr.storage);
   r_.get(v, "caCertificates", path, cr.ca_certificates);
@@ -299,7 +321,8 @@ void SectionReader::read_acme(const std::string& path, const Node& k, const Node
       auto [tk, tv] = YamlReader::find(v, "keyType");
       r_.error(child_path(path, "keyType"),
                "invalid key type \"" + cr.key_type +
-                   "\" (EC256, EC384, RSA2048, RSA3072, RSA4096, RSA8192)", tk, tv);
+                   "\" (EC256, EC384, RSA2048, RSA3072, RSA4096, RSA8192)",
+               tk, tv);
     }
   }
   auto [dk, dv] = YamlReader::find(v, "dnsChallenge");
@@ -316,9 +339,9 @@ void SectionReader::read_dns_challenge(const std::string& path, const Node& k, c
                                        CertResolver& cr) {
   if (!r_.expect_map(v, path, k)) return;
   mark(path, k);
-  r_.check_keys(v, path,
-                {"provider", "resolvers", "propagation", "delayBeforeCheck",
-                 "disablePropagationCheck"});
+  r_.check_keys(
+      v, path,
+      {"provider", "resolvers", "propagation", "delayBeforeCheck", "disablePropagationCheck"});
   DnsChallenge dc;
   auto [pk, pv] = YamlReader::find(v, "provider");
   if (!pk.IsDefined()) {
@@ -348,7 +371,8 @@ void SectionReader::read_dns_challenge(const std::string& path, const Node& k, c
   auto [gk, gv] = YamlReader::find(v, "propagation");
   const std::string gp = child_path(path, "propagation");
   if (gk.IsDefined() && r_.expect_map(gv, gp, gk)) {
-    r_.check_keys(gv, gp, {"delayBeforeChecks", "disableChecks", "disableANSChecks", "requireAllRNS"});
+    r_.check_keys(gv, gp,
+                  {"delayBeforeChecks", "disableChecks", "disableANSChecks", "requireAllRNS"});
     r_.get(gv, "delayBeforeChecks", gp, dc.delay_before_checks);
     r_.get(gv, "disableChecks", gp, dc.disable_checks);
     r_.get(gv, "disableANSChecks", gp, dc.disable_ans_checks);
@@ -362,12 +386,24 @@ void SectionReader::read_dns_challenge(const std::string& path, const Node& k, c
 void SectionReader::read_providers(const Node& v) {
   const std::string path = "providers";
   r_.check_keys(v, path, {"docker", "file"},
-                {{"http", "portier discovers Docker containers itself (providers.docker); "
-                          "remove providers.http"},
-                 {"kubernetesCRD", ""}, {"kubernetesIngress", ""}, {"kubernetesGateway", ""},
-                 {"knative", ""}, {"swarm", ""}, {"consulCatalog", ""}, {"nomad", ""}, {"ecs", ""},
-                 {"consul", ""}, {"etcd", ""}, {"zooKeeper", ""}, {"redis", ""}, {"rest", ""},
-                 {"plugin", ""}, {"providersThrottleDuration", ""}});
+                {{"http",
+                  "portier discovers Docker containers itself (providers.docker); "
+                  "remove providers.http"},
+                 {"kubernetesCRD", ""},
+                 {"kubernetesIngress", ""},
+                 {"kubernetesGateway", ""},
+                 {"knative", ""},
+                 {"swarm", ""},
+                 {"consulCatalog", ""},
+                 {"nomad", ""},
+                 {"ecs", ""},
+                 {"consul", ""},
+                 {"etcd", ""},
+                 {"zooKeeper", ""},
+                 {"redis", ""},
+                 {"rest", ""},
+                 {"plugin", ""},
+                 {"providersThrottleDuration", ""}});
   each(v, path, [&](const std::string& key, const Node& k, const Node& sv) {
     const std::string p = child_path(path, key);
     if (!r_.expect_map(sv, p, k)) return;
@@ -379,8 +415,12 @@ void SectionReader::read_providers(const Node& v) {
 void SectionReader::read_docker(const std::string& path, const Node& v) {
   r_.check_keys(v, path,
                 {"endpoint", "endpoints", "exposedByDefault", "defaultRule", "watch", "network"},
-                {{"constraints", ""}, {"tls", ""}, {"useBindPortIP", ""},
-                 {"httpClientTimeout", ""}, {"allowEmptyServices", ""}, {"username", ""},
+                {{"constraints", ""},
+                 {"tls", ""},
+                 {"useBindPortIP", ""},
+                 {"httpClientTimeout", ""},
+                 {"allowEmptyServices", ""},
+                 {"username", ""},
                  {"password", ""}});
   DockerProvider d;
   std::string single;
@@ -390,8 +430,8 @@ void SectionReader::read_docker(const std::string& path, const Node& v) {
   if (r_.get(v, "endpoints", path, many)) list.insert(list.end(), many.begin(), many.end());
   for (const auto& e : list) {
     if (e.rfind("unix://", 0) != 0 && e.rfind("tcp://", 0) != 0) {
-      auto [ek, ev] = YamlReader::find(v, YamlReader::find(v, "endpoints").first.IsDefined()
-                                              ? "endpoints" : "endpoint");
+      auto [ek, ev] = YamlReader::find(
+          v, YamlReader::find(v, "endpoints").first.IsDefined() ? "endpoints" : "endpoint");
       r_.error(child_path(path, ek.IsDefined() ? ek.Scalar() : "endpoint"),
                "invalid endpoint \"" + e + "\" (unix:///path.sock or tcp://host:port)", ek, ev);
     }
@@ -418,8 +458,12 @@ void SectionReader::read_file_provider(const std::string& path, const Node& k, c
 
 void SectionReader::read_log(const Node& v) {
   r_.check_keys(v, "log", {"level", "format"},
-                {{"filePath", "portier logs to stderr"}, {"noColor", ""}, {"maxSize", ""},
-                 {"maxAge", ""}, {"maxBackups", ""}, {"compress", ""}});
+                {{"filePath", "portier logs to stderr"},
+                 {"noColor", ""},
+                 {"maxSize", ""},
+                 {"maxAge", ""},
+                 {"maxBackups", ""},
+                 {"compress", ""}});
   std::string level = config.log.level;
   if (r_.get(v, "level", "log", level)) {
     core::LogLevel parsed;
@@ -501,40 +545,6 @@ void SectionReader::read_workers(const Node& k, const Node& v) {
 
 // ---- environment, flags, token file ---------------------------------------------------------
 
-std::string env_value(const std::map<std::string, std::string>& env, const char* name) {
-  auto it = env.find(name);
-  return it == env.end() ? std::string() : it->second;
-}
-
-void set_checked(std::string& field, const std::string& value, std::string_view key,
-                 const std::string& origin, core::Problems& problems) {
-  if (auto err = infra_value_error(key, value); !err.empty()) {
-    problems.push_back({origin, err, 0});
-  } else {
-    field = value;
-  }
-}
-
-void apply_environment(StaticConfig& c, const std::map<std::string, std::string>& env,
-                       Origins& origins, core::Problems& problems) {
-  Infra& infra = c.infra;
-  if (auto file = env_value(env, "CF_DNS_API_TOKEN_FILE"); !file.empty()) {
-    infra.cf_dns_api_token_file = file;
-    infra.cf_dns_api_token.clear();
-    origins.token_file = "CF_DNS_API_TOKEN_FILE";
-  }
-  const char* token_var = "CF_DNS_API_TOKEN";
-  std::string token = env_value(env, token_var);
-  if (token.empty()) token = env_value(env, token_var = "CLOUDFLARE_DNS_API_TOKEN");
-  if (!token.empty()) {
-    set_checked(infra.cf_dns_api_token, token, "cf_dns_api_token", token_var, problems);
-    infra.cf_dns_api_token_file.clear();
-  }
-  if (auto email = env_value(env, "CERTBOT_EMAIL"); !email.empty()) {
-    set_checked(infra.cert_email, email, "cert_email", "CERTBOT_EMAIL", problems);
-  }
-}
-
 void apply_port_flag(std::vector<uint16_t>& field, const std::vector<uint16_t>& ports,
                      const char* flag, core::Problems& problems) {
   if (std::find(ports.begin(), ports.end(), 0) != ports.end()) {
@@ -563,7 +573,7 @@ void apply_overrides(StaticConfig& c, const Overrides& o, Origins& origins,
   for (const auto& f : infra_flags) {
     if (!f.value) continue;
     infra.enabled = true;
-    set_checked(f.field, *f.value, f.key, f.name, problems);
+    set_infra_value(f.field, f.key, *f.value, f.name, problems);
   }
   if (o.cf_dns_token && !o.cf_dns_token->empty()) infra.cf_dns_api_token_file.clear();
   if (o.tcp_ports) apply_port_flag(infra.tcp_ports, *o.tcp_ports, "--tcp-ports", problems);
@@ -593,29 +603,6 @@ void apply_overrides(StaticConfig& c, const Overrides& o, Origins& origins,
     if (!c.docker) c.docker = DockerProvider{};
     c.docker->endpoints = o.docker_endpoints;
   }
-}
-
-void read_token_file(Infra& infra, const Origins& origins, const std::map<std::string, int>& lines,
-                     core::Problems& problems) {
-  if (!infra.cf_dns_api_token.empty() || infra.cf_dns_api_token_file.empty()) return;
-  auto it = lines.find(origins.token_file);
-  const int line = it == lines.end() ? 0 : it->second;
-  std::string error;
-  auto text = core::read_file(infra.cf_dns_api_token_file, &error);
-  if (!text) {
-    problems.push_back({origins.token_file, "cannot read token file: " + error, line});
-    return;
-  }
-  std::string token = *text;
-  token.erase(0, token.find_first_not_of(" \t\r\n"));
-  token.erase(token.find_last_not_of(" \t\r\n") + 1);
-  if (token.empty() || infra_value_error("cf_dns_api_token", token) != "") {
-    problems.push_back({origins.token_file,
-                        "token file " + infra.cf_dns_api_token_file +
-                            " is empty or holds more than one word", line});
-    return;
-  }
-  infra.cf_dns_api_token = token;
 }
 
 // ---- validation of the final configuration --------------------------------------------------
@@ -694,13 +681,13 @@ void validate_entry_points(const StaticConfig& c, const std::map<std::string, in
         problems.push_back({p, "a port as redirect target is not supported; name an entrypoint",
                             line_at(lines, p)});
       } else if (target == c.entry_points.end()) {
-        problems.push_back({p, "redirect target entrypoint \"" + to + "\" does not exist",
-                            line_at(lines, p)});
+        problems.push_back(
+            {p, "redirect target entrypoint \"" + to + "\" does not exist", line_at(lines, p)});
       } else if (to == name) {
         problems.push_back({p, "an entrypoint cannot redirect to itself", line_at(lines, p)});
       } else if (target->second.protocol != Proto::tcp) {
-        problems.push_back({p, "redirect target \"" + to + "\" is a UDP entrypoint",
-                            line_at(lines, p)});
+        problems.push_back(
+            {p, "redirect target \"" + to + "\" is a UDP entrypoint", line_at(lines, p)});
       }
     }
     if (!ep.tls_cert_resolver.empty() && !c.cert_resolvers.count(ep.tls_cert_resolver)) {
@@ -744,9 +731,12 @@ StaticLoadResult load_static_config_text(std::string_view yaml, const std::strin
   StaticConfig& c = result.config = std::move(reader.config);
   c.source = source;
   Origins origins;
-  apply_environment(c, env, origins, problems);
+  if (auto origin = apply_infra_environment(c.infra, env, problems); !origin.empty()) {
+    origins.token_file = origin;
+  }
   apply_overrides(c, overrides, origins, problems);
-  read_token_file(c.infra, origins, reader.lines, problems);
+  read_infra_token_file(c.infra, origins.token_file, line_at(reader.lines, origins.token_file),
+                        problems);
   validate_infra(c.infra, reader.lines, problems);
   apply_infra_expansion(c);
   validate_diagnostics(c, origins, reader.lines, problems);

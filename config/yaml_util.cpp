@@ -104,8 +104,10 @@ bool is_hostname(std::string_view text) {
   size_t start = 0;
   while (start <= text.size()) {
     size_t dot = text.find('.', start);
-    std::string_view label = text.substr(start, dot == std::string_view::npos ? text.npos : dot - start);
-    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+    std::string_view label =
+        text.substr(start, dot == std::string_view::npos ? text.npos : dot - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-')
+      return false;
     for (char c : label) {
       if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
     }
@@ -187,7 +189,8 @@ std::optional<PortRange> parse_port_range(std::string_view text, std::string& er
   std::string_view b = dash == std::string_view::npos ? a : trim(text.substr(dash + 1));
   auto first = parse_port(a), last = parse_port(b);
   if (!first || !last) {
-    error = "invalid port range \"" + std::string(text) + "\" (expected FIRST-LAST, e.g. 10000-10010)";
+    error =
+        "invalid port range \"" + std::string(text) + "\" (expected FIRST-LAST, e.g. 10000-10010)";
     return std::nullopt;
   }
   if (*first > *last) {
@@ -202,7 +205,8 @@ std::vector<std::string> split_comma_list(std::string_view text) {
   size_t start = 0;
   while (start <= text.size()) {
     size_t comma = text.find(',', start);
-    std::string_view item = trim(text.substr(start, comma == text.npos ? text.npos : comma - start));
+    std::string_view item =
+        trim(text.substr(start, comma == text.npos ? text.npos : comma - start));
     if (!item.empty()) out.emplace_back(item);
     if (comma == text.npos) break;
     start = comma + 1;
@@ -251,8 +255,8 @@ void YamlReader::check_keys(const YAML::Node& map, const std::string& path,
                             std::initializer_list<UnsupportedKey> unsupported) {
   if (!map.IsMap()) return;
   std::set<std::string> seen;
-  for (auto it = map.begin(); it != map.end(); ++it) {
-    const YAML::Node& k = it->first;
+  for (const auto& kv : map) {
+    const YAML::Node& k = kv.first;
     if (!k.IsScalar()) {
       error(path, "keys must be plain strings", line_of(k));
       continue;
@@ -276,6 +280,18 @@ void YamlReader::check_keys(const YAML::Node& map, const std::string& path,
   }
 }
 
+void YamlReader::check_unique_keys(const YAML::Node& map, const std::string& path) {
+  if (!map.IsMap()) return;
+  std::set<std::string> seen;
+  for (const auto& kv : map) {
+    if (!kv.first.IsScalar()) {
+      error(path, "keys must be plain strings", line_of(kv.first));
+    } else if (!seen.insert(kv.first.Scalar()).second) {
+      error(child_path(path, kv.first.Scalar()), "duplicate key", line_of(kv.first));
+    }
+  }
+}
+
 std::optional<std::string> YamlReader::string(const YAML::Node& v, const std::string& path,
                                               const YAML::Node& key) {
   if (v.IsScalar()) return v.Scalar();
@@ -287,8 +303,8 @@ std::optional<bool> YamlReader::boolean(const YAML::Node& v, const std::string& 
                                         const YAML::Node& key) {
   bool out = false;
   if (v.IsScalar() && YAML::convert<bool>::decode(v, out)) return out;
-  error(path, "expected true or false" + (v.IsScalar() ? ", got \"" + v.Scalar() + "\"" : ""),
-        key, v);
+  error(path, "expected true or false" + (v.IsScalar() ? ", got \"" + v.Scalar() + "\"" : ""), key,
+        v);
   return std::nullopt;
 }
 
@@ -306,8 +322,10 @@ std::optional<int64_t> YamlReader::integer(const YAML::Node& v, const std::strin
     return std::nullopt;
   }
   if (value < min || value > max) {
-    error(path, std::to_string(value) + " out of range " + std::to_string(min) + ".." +
-                    std::to_string(max), key, v);
+    error(
+        path,
+        std::to_string(value) + " out of range " + std::to_string(min) + ".." + std::to_string(max),
+        key, v);
     return std::nullopt;
   }
   return value;
@@ -331,8 +349,8 @@ std::optional<std::chrono::milliseconds> YamlReader::duration(const YAML::Node& 
                                                               const YAML::Node& key) {
   if (v.IsScalar()) {
     if (auto d = parse_duration(v.Scalar())) return d;
-    error(path, "invalid duration \"" + v.Scalar() + "\" (e.g. 10s, 1m30s, 500ms, or seconds)",
-          key, v);
+    error(path, "invalid duration \"" + v.Scalar() + "\" (e.g. 10s, 1m30s, 500ms, or seconds)", key,
+          v);
   } else {
     error(path, "expected a duration", key, v);
   }
@@ -359,8 +377,7 @@ std::optional<std::vector<std::string>> YamlReader::strings(const YAML::Node& v,
   return out;
 }
 
-std::optional<std::vector<uint16_t>> YamlReader::ports(const YAML::Node& v,
-                                                       const std::string& path,
+std::optional<std::vector<uint16_t>> YamlReader::ports(const YAML::Node& v, const std::string& path,
                                                        const YAML::Node& key) {
   std::vector<uint16_t> out;
   bool ok = true;
@@ -369,8 +386,10 @@ std::optional<std::vector<uint16_t>> YamlReader::ports(const YAML::Node& v,
     for (const auto& item : split_comma_list(v.Scalar())) {
       auto p = parse_port(item);
       if (!p) {
-        error(path, all_digits(item) ? "port " + item + " out of range 1..65535"
-                                     : "invalid port \"" + item + "\"", key, v);
+        error(path,
+              all_digits(item) ? "port " + item + " out of range 1..65535"
+                               : "invalid port \"" + item + "\"",
+              key, v);
         ok = false;
       } else {
         out.push_back(*p);
@@ -392,8 +411,8 @@ std::optional<std::vector<uint16_t>> YamlReader::ports(const YAML::Node& v,
 
 std::pair<YAML::Node, YAML::Node> YamlReader::find(const YAML::Node& map, std::string_view key) {
   if (map.IsMap()) {
-    for (auto it = map.begin(); it != map.end(); ++it) {
-      if (it->first.IsScalar() && it->first.Scalar() == key) return {it->first, it->second};
+    for (const auto& kv : map) {
+      if (kv.first.IsScalar() && kv.first.Scalar() == key) return {kv.first, kv.second};
     }
   }
   return {YAML::Node(YAML::NodeType::Undefined), YAML::Node(YAML::NodeType::Undefined)};

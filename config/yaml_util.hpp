@@ -87,6 +87,10 @@ class YamlReader {
                   std::initializer_list<std::string_view> known,
                   std::initializer_list<UnsupportedKey> unsupported = {});
 
+  // For maps whose keys are names (entryPoints, certificatesResolvers): reports duplicate and
+  // non-scalar keys only.
+  void check_unique_keys(const YAML::Node& map, const std::string& path);
+
   // Typed reads of one node; nullopt (problem reported) when the value is not of that type.
   // `key` is the map key the value came from, used for the line when the value is null.
   std::optional<std::string> string(const YAML::Node& v, const std::string& path,

@@ -87,7 +87,8 @@ TEST_CASE("configure replaces only the infra block and keeps the rest of the fil
   REQUIRE(problems.empty());
   const std::string after = slurp(path);
   INFO(after);
-  CHECK(after.rfind("# portier configuration\nlog:\n  level: info   # keep me\n\ninfra:\n", 0) == 0);
+  CHECK(after.rfind("# portier configuration\nlog:\n  level: info   # keep me\n\ninfra:\n", 0) ==
+        0);
   CHECK(after.find("\n# the docker provider\nproviders:\n  docker: {}\n") != std::string::npos);
   CHECK(after.find("old comment") == std::string::npos);
   CHECK(after.find("cf_dns_api_token_file") == std::string::npos);  // replaced by the token
@@ -144,7 +145,8 @@ TEST_CASE("configure rejects bad input and leaves the file untouched") {
   INFO(all(bad));
   CHECK(bad.size() == 4);
   auto has_path = [&](const std::string& p) {
-    for (const auto& x : bad) if (x.path == p) return true;
+    for (const auto& x : bad)
+      if (x.path == p) return true;
     return false;
   };
   CHECK(has_path("public_ipv4"));

@@ -27,7 +27,8 @@ std::string all(const StaticLoadResult& r) {
 bool has(const StaticLoadResult& r, const std::string& path, const std::string& text,
          int line = 0) {
   for (const auto& p : r.problems) {
-    if (p.path == path && p.message.find(text) != std::string::npos && (line == 0 || p.line == line)) {
+    if (p.path == path && p.message.find(text) != std::string::npos &&
+        (line == 0 || p.line == line)) {
       return true;
     }
   }
@@ -40,9 +41,7 @@ std::string temp_dir() {
   return tmpl;
 }
 
-void write(const std::string& path, const std::string& text) {
-  std::ofstream(path) << text;
-}
+void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
 }  // namespace
 
@@ -228,34 +227,36 @@ TEST_CASE("defaults of an empty file") {
 
 TEST_CASE("bad values are reported with their YAML path and line") {
   const char* yaml =
-      "entryPoints:\n"                    // 1
-      "  web:\n"                          // 2
-      "    address: \":80\"\n"            // 3
-      "  websecure:\n"                    // 4
-      "    address: \":44x\"\n"           // 5
-      "    transport:\n"                  // 6
-      "      respondingTimeouts:\n"       // 7
-      "        readTimeout: 10parsecs\n"  // 8
-      "  nohost:\n"                       // 9
-      "    address: \"example.com:80\"\n" // 10
-      "  big:\n"                          // 11
-      "    address: \":70000\"\n"         // 12
-      "  udpbad:\n"                       // 13
-      "    address: \":53/sctp\"\n"       // 14
-      "  noaddr:\n"                       // 15
-      "    udp: {timeout: 3s}\n"          // 16
-      "workers: many\n"                   // 17
-      "log:\n"                            // 18
-      "  level: chatty\n";                // 19
+      "entryPoints:\n"                     // 1
+      "  web:\n"                           // 2
+      "    address: \":80\"\n"             // 3
+      "  websecure:\n"                     // 4
+      "    address: \":44x\"\n"            // 5
+      "    transport:\n"                   // 6
+      "      respondingTimeouts:\n"        // 7
+      "        readTimeout: 10parsecs\n"   // 8
+      "  nohost:\n"                        // 9
+      "    address: \"example.com:80\"\n"  // 10
+      "  big:\n"                           // 11
+      "    address: \":70000\"\n"          // 12
+      "  udpbad:\n"                        // 13
+      "    address: \":53/sctp\"\n"        // 14
+      "  noaddr:\n"                        // 15
+      "    udp: {timeout: 3s}\n"           // 16
+      "workers: many\n"                    // 17
+      "log:\n"                             // 18
+      "  level: chatty\n";                 // 19
   auto r = load(yaml);
   INFO(all(r));
   CHECK(has(r, "entryPoints.websecure.address", "invalid port \"44x\"", 5));
   bool exact = false;
   for (const auto& p : r.problems) {
-    exact = exact || p.to_string() == "entryPoints.websecure.address: invalid port \"44x\" (line 5)";
+    exact =
+        exact || p.to_string() == "entryPoints.websecure.address: invalid port \"44x\" (line 5)";
   }
   CHECK(exact);
-  CHECK(has(r, "entryPoints.websecure.transport.respondingTimeouts.readTimeout", "invalid duration", 8));
+  CHECK(has(r, "entryPoints.websecure.transport.respondingTimeouts.readTimeout", "invalid duration",
+            8));
   CHECK(has(r, "entryPoints.nohost.address", "invalid host", 10));
   CHECK(has(r, "entryPoints.big.address", "out of range", 12));
   CHECK(has(r, "entryPoints.udpbad.address", "invalid protocol", 14));
@@ -267,30 +268,30 @@ TEST_CASE("bad values are reported with their YAML path and line") {
 
 TEST_CASE("unknown keys and unsupported Traefik keys are errors") {
   const char* yaml =
-      "api:\n"                           // 1
-      "  dashboard: true\n"              // 2
-      "entrypoints:\n"                   // 3 (wrong case)
-      "  web: {address: \":80\"}\n"      // 4
-      "providers:\n"                     // 5
-      "  http:\n"                        // 6
-      "    endpoint: http://rs/\n"       // 7
-      "  kubernetesCRD: {}\n"            // 8
-      "  docker:\n"                      // 9
-      "    exposedbydefault: false\n"    // 10
-      "certificatesResolvers:\n"         // 11
-      "  le:\n"                          // 12
-      "    acme:\n"                      // 13
-      "      email: a@b.c\n"             // 14
-      "      httpChallenge:\n"           // 15
-      "        entryPoint: web\n"        // 16
-      "  r53:\n"                         // 17
-      "    acme:\n"                      // 18
-      "      dnsChallenge:\n"            // 19
-      "        provider: route53\n"      // 20
-      "metrics: {}\n"                    // 21
-      "diagnostics:\n"                   // 22
-      "  address: 127.0.0.1:7111\n"      // 23
-      "  address: 127.0.0.1:7112\n";     // 24
+      "api:\n"                         // 1
+      "  dashboard: true\n"            // 2
+      "entrypoints:\n"                 // 3 (wrong case)
+      "  web: {address: \":80\"}\n"    // 4
+      "providers:\n"                   // 5
+      "  http:\n"                      // 6
+      "    endpoint: http://rs/\n"     // 7
+      "  kubernetesCRD: {}\n"          // 8
+      "  docker:\n"                    // 9
+      "    exposedbydefault: false\n"  // 10
+      "certificatesResolvers:\n"       // 11
+      "  le:\n"                        // 12
+      "    acme:\n"                    // 13
+      "      email: a@b.c\n"           // 14
+      "      httpChallenge:\n"         // 15
+      "        entryPoint: web\n"      // 16
+      "  r53:\n"                       // 17
+      "    acme:\n"                    // 18
+      "      dnsChallenge:\n"          // 19
+      "        provider: route53\n"    // 20
+      "metrics: {}\n"                  // 21
+      "diagnostics:\n"                 // 22
+      "  address: 127.0.0.1:7111\n"    // 23
+      "  address: 127.0.0.1:7112\n";   // 24
   auto r = load(yaml, {}, {{"CF_DNS_API_TOKEN", "t"}});
   INFO(all(r));
   CHECK(has(r, "api", "not supported", 1));
@@ -302,6 +303,8 @@ TEST_CASE("unknown keys and unsupported Traefik keys are errors") {
   CHECK(has(r, "certificatesResolvers.r53.acme.dnsChallenge.provider", "not supported", 20));
   CHECK(has(r, "metrics", "not supported", 21));
   CHECK(has(r, "diagnostics.address", "duplicate key", 24));
+  auto dup = load("entryPoints:\n  web: {address: \":80\"}\n  web: {address: \":81\"}\n");
+  CHECK(has(dup, "entryPoints.web", "duplicate key", 3));
 }
 
 TEST_CASE("YAML syntax errors and missing files") {
@@ -318,22 +321,22 @@ TEST_CASE("YAML syntax errors and missing files") {
 
 TEST_CASE("cross checks: bindings, redirects, resolvers, diagnostics") {
   const char* yaml =
-      "entryPoints:\n"                                       // 1
-      "  a:\n"                                               // 2
-      "    address: \":8080\"\n"                             // 3
-      "    http:\n"                                          // 4
-      "      redirections:\n"                                // 5
-      "        entryPoint:\n"                                // 6
-      "          to: nowhere\n"                              // 7
-      "  b:\n"                                               // 8
-      "    address: \"127.0.0.1:8080\"\n"                    // 9
-      "    http:\n"                                          // 10
-      "      tls:\n"                                         // 11
-      "        certResolver: missing\n"                      // 12
-      "  c:\n"                                               // 13
-      "    address: \"127.0.0.1:8080/udp\"\n"                // 14
-      "diagnostics:\n"                                       // 15
-      "  address: 0.0.0.0:7111\n";                           // 16
+      "entryPoints:\n"                         // 1
+      "  a:\n"                                 // 2
+      "    address: \":8080\"\n"               // 3
+      "    http:\n"                            // 4
+      "      redirections:\n"                  // 5
+      "        entryPoint:\n"                  // 6
+      "          to: nowhere\n"                // 7
+      "  b:\n"                                 // 8
+      "    address: \"127.0.0.1:8080\"\n"      // 9
+      "    http:\n"                            // 10
+      "      tls:\n"                           // 11
+      "        certResolver: missing\n"        // 12
+      "  c:\n"                                 // 13
+      "    address: \"127.0.0.1:8080/udp\"\n"  // 14
+      "diagnostics:\n"                         // 15
+      "  address: 0.0.0.0:7111\n";             // 16
   auto r = load(yaml);
   INFO(all(r));
   CHECK(has(r, "entryPoints.a.http.redirections.entryPoint.to", "does not exist", 7));
@@ -420,8 +423,7 @@ TEST_CASE("environment aliases and token files") {
 
   const std::string dir = temp_dir();
   write(dir + "/token", "  secret-from-file\n");
-  auto from_yaml =
-      load(std::string(yaml) + "  cf_dns_api_token_file: " + dir + "/token\n");
+  auto from_yaml = load(std::string(yaml) + "  cf_dns_api_token_file: " + dir + "/token\n");
   INFO(all(from_yaml));
   REQUIRE(from_yaml.ok());
   CHECK(from_yaml.config.infra.cf_dns_api_token == "secret-from-file");
@@ -444,7 +446,8 @@ TEST_CASE("environment aliases and token files") {
 }
 
 TEST_CASE("infra expansion: IPv4 only") {
-  auto r = load("infra:\n  public_ipv4: 203.0.113.50\n  tcp_ports: [25, 3306]\n  udp_ports: [5353]\n");
+  auto r =
+      load("infra:\n  public_ipv4: 203.0.113.50\n  tcp_ports: [25, 3306]\n  udp_ports: [5353]\n");
   INFO(all(r));
   REQUIRE(r.ok());
   const auto& eps = r.config.entry_points;
@@ -530,8 +533,10 @@ TEST_CASE("infra expansion: explicit definitions win, no public address") {
   CHECK(r.config.cert_resolvers.at("letsencrypt").email == "other@example.com");
 
   // A file entrypoint on a port that the expansion also binds: reported on the file's one.
-  auto clash = load("infra:\n  public_ipv4: 203.0.113.50\nentryPoints:\n  mysql:\n    address: \":3306\"\n");
-  CHECK(has(clash, "entryPoints.mysql.address", "also bound by entrypoint \"tcp-3306\" (from infra)", 5));
+  auto clash =
+      load("infra:\n  public_ipv4: 203.0.113.50\nentryPoints:\n  mysql:\n    address: \":3306\"\n");
+  CHECK(has(clash, "entryPoints.mysql.address",
+            "also bound by entrypoint \"tcp-3306\" (from infra)", 5));
 
   auto none = load("infra:\n  base_domain: example.com\n");
   INFO(all(none));
@@ -561,4 +566,44 @@ TEST_CASE("infra values are checked") {
   CHECK(has(r, "infra.tcp_ports[1]", "out of range", 6));
   CHECK(has(r, "infra.http_port", "invalid port", 7));
   CHECK(has(r, "infra.colour", "unknown key", 8));
+}
+
+TEST_CASE("examples/portier.example.yml loads") {
+  std::string root = __FILE__;
+  root = root.substr(0, root.rfind("tests/unit/config/"));
+  auto r = load_static_config_file(root + "examples/portier.example.yml", {},
+                                   {{"CF_DNS_API_TOKEN", "example-token"}});
+  INFO(all(r));
+  REQUIRE(r.ok());
+  const auto& c = r.config;
+  CHECK(c.entry_points.count("websecure-v6"));
+  CHECK(c.entry_points.count("tcp-993"));
+  CHECK(c.entry_points.count("tcp-10010"));
+  CHECK(c.entry_points.at("internal").tls_cert_resolver == "letsencrypt");
+  CHECK(c.entry_points.at("syslog").protocol == EntryPoint::Protocol::udp);
+  CHECK(c.access_log.enabled);
+  REQUIRE(c.docker);
+  CHECK(c.docker->endpoints.size() == 2);
+}
+
+TEST_CASE("empty blocks count as empty mappings") {
+  auto r = load(
+      "accessLog:\n"
+      "entryPoints:\n"
+      "  websecure:\n"
+      "    address: \"localhost:8443\"\n"
+      "    http:\n"
+      "      tls:\n"
+      "infra:\n"
+      "global:\n");
+  INFO(all(r));
+  REQUIRE(r.ok());
+  CHECK(r.config.access_log.enabled);
+  const auto& ws = r.config.entry_points.at("websecure");
+  CHECK(ws.tls);
+  CHECK(ws.hosts == std::vector<std::string>{"127.0.0.1"});
+  CHECK(r.config.infra.enabled);
+  CHECK(r.config.entry_points.count("web"));  // infra without addresses: web on all addresses
+  auto wrong = load("entryPoints: [web]\n");
+  CHECK(has(wrong, "entryPoints", "expected a mapping", 1));
 }
