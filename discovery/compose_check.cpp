@@ -131,7 +131,6 @@ ComposeCheckResult check_compose_file(const std::string& path, const DecodeOptio
   auto text = core::read_file(path, &error);
   if (!text) {
     ComposeCheckResult r;
-    r.fragment.provider = "docker";
     r.fragment.errors.push_back({"docker", path, "", error.empty() ? "cannot read the file" : error});
     return r;
   }

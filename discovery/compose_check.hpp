@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "config/fragment.hpp"
+#include "config/dynamic.hpp"
 #include "discovery/label_decoder.hpp"
 
 namespace portier::discovery {

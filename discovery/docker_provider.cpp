@@ -85,7 +85,6 @@ DockerProvider::DockerProvider(asio::any_io_executor executor, DockerProviderOpt
       on_change_(std::move(on_change)),
       ports_alloc_(options_.ports_file, options_.dynamic_first, options_.dynamic_last, options_.grace, std::move(clock)),
       scan_timer_(executor) {
-  fragment_.provider = "docker";
 }
 
 DockerProvider::~DockerProvider() {

@@ -24,7 +24,7 @@
 #include <string>
 #include <vector>
 
-#include "config/fragment.hpp"
+#include "config/dynamic.hpp"
 #include "config/static_config.hpp"
 #include "core/http_client.hpp"
 #include "discovery/docker_client.hpp"

@@ -90,7 +90,6 @@ config::Fragment merge_fragments(const std::vector<SourcedDynamic>& inputs,
     collect<config::UdpService, true>(udp_services, d.udp.services, in.source);
   }
   config::Fragment out;
-  out.provider = "docker";
   out.errors = std::move(errors);
   auto& d = out.dynamic;
   emit(http_routers, d.http.routers, out.errors, "router", "traefik.http.routers.");

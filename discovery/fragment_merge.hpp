@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "config/dynamic.hpp"
-#include "config/fragment.hpp"
+#include "config/dynamic.hpp"
 
 namespace portier::discovery {
 

@@ -54,7 +54,6 @@ TEST_CASE("labels: http router and service with service_ip", "[labels]") {
   CHECK(r.entry_points == std::vector<std::string>{"websecure", "websecure-v6"});
   CHECK(r.service == "web");  // linked to the only service
   CHECK(r.priority == 42);
-  CHECK(r.provider == "docker");
   REQUIRE(r.tls);
   CHECK(r.tls->cert_resolver == "letsencrypt");
   CHECK(r.middlewares == std::vector<std::string>{"hsts"});
