@@ -145,7 +145,7 @@ awaitable<void> UdpForwarder::upstream_loop(std::shared_ptr<Session> s) {
       }
     }
     if (s->closed) co_return;
-    auto [ec] = co_await s->upstream.async_wait(udp::socket::wait_read, use_tuple);
+    co_await s->upstream.async_wait(udp::socket::wait_read, use_tuple);
     if (!*alive || s->closed) co_return;
   }
 }
@@ -155,7 +155,7 @@ awaitable<void> UdpForwarder::expiry_loop(std::shared_ptr<Session> s) {
   auto alive = alive_;
   for (;;) {
     s->timer.expires_at(s->last + options_.session_timeout);
-    auto [ec] = co_await s->timer.async_wait(use_tuple);
+    co_await s->timer.async_wait(use_tuple);
     if (!*alive || s->closed) co_return;
     if (Clock::now() >= s->last + options_.session_timeout) {
       close_session(*s);
