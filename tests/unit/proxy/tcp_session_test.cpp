@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <ctime>
 
 #include <boost/asio/read.hpp>
 
@@ -357,4 +358,31 @@ TEST_CASE("TCP: connection limit pauses accepting until a session ends", "[tcp][
   ::close(first);
   CHECK(read_until(second, 5s, 2).data == "hi");
   ::close(second);
+}
+
+// Hidden (run with "[.bench]"): throughput of the splice relay against the read/write relay.
+TEST_CASE("TCP relay throughput: splice vs read/write", "[.bench]") {
+  for (bool splice : {true, false, true, false}) {
+    TcpListenerOptions opts;
+    opts.session.use_splice = splice;
+    Harness h(opts);
+    Backend& backend = h.backend({"", 0, false});
+    config::Dynamic dyn;
+    add_tcp_route(dyn, "bulk", "HostSNI(`*`)", "tcp-1", {backend.port()});
+    h.publish(dyn);
+    constexpr size_t kTotal = 1024u << 20;
+    std::string chunk = Backend::pattern(1 << 20, 1);
+    int fd = connect_loopback(h.port());
+    auto start = Clock::now();
+    std::clock_t cpu0 = std::clock();
+    for (size_t sent = 0; sent < kTotal; sent += chunk.size()) send_all(fd, chunk);
+    ::shutdown(fd, SHUT_WR);
+    CHECK(read_until(fd, 60s).eof);
+    auto secs = std::chrono::duration<double>(Clock::now() - start).count();
+    double cpu = static_cast<double>(std::clock() - cpu0) / CLOCKS_PER_SEC;
+    auto stats = h.wait_closed(1);
+    CHECK(stats.from_client == kTotal);
+    WARN((splice ? "splice    " : "read/write") << ": " << (kTotal >> 20) / secs << " MiB/s, process CPU " << cpu << " s (client + relay + backend)");
+    ::close(fd);
+  }
 }

@@ -95,6 +95,7 @@ class Backend {
   struct Options {
     std::string greeting;
     size_t send_bytes = 0;
+    bool keep = true;  // false: count received bytes only (throughput runs)
   };
   Backend(asio::io_context& ioc, Options o) : acceptor_(ioc, {asio::ip::make_address("127.0.0.1"), 0}), o_(o) {
     asio::co_spawn(ioc, accept_loop(), asio::detached);
@@ -135,7 +136,11 @@ class Backend {
     char buf[65536];
     for (;;) {
       auto [ec, n] = co_await s.async_read_some(asio::buffer(buf), use_tuple);
-      got.append(buf, n);
+      if (o_.keep) {
+        got.append(buf, n);
+      } else {
+        received_ += n;
+      }
       if (ec) co_return;
     }
   }
@@ -169,6 +174,7 @@ class Backend {
   std::condition_variable cv_;
   std::vector<std::string> done_;
   size_t accepted_ = 0;
+  size_t received_ = 0;
 };
 
 // ---- blocking client side (test thread) ----
