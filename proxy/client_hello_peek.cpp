@@ -173,9 +173,8 @@ awaitable<PeekResult> peek_client_hello(tcp::socket& socket, const PeekLimits& l
   size_t want = 1;
   int lowat = 1;
   for (;;) {
-    // Always peek right before (re)queueing the wait: the reactor is edge-triggered and
-    // async_wait does not look at the socket first, so bytes that came in earlier would
-    // otherwise never wake us up.
+    // Peek first, wait only for what is still missing: SO_RCVLOWAT makes the wait complete
+    // once `want` bytes are queued (or at FIN), not once per segment.
     buf.resize(std::min(limits.max_bytes, std::max<size_t>(want, 1024)));
     ssize_t n = ::recv(fd, buf.data(), buf.size(), MSG_PEEK | MSG_DONTWAIT);
     if (n == 0) {

@@ -96,8 +96,7 @@ struct Pipe {
 };
 
 // Relays in -> out with splice(2) through a pipe: the payload never enters user space.
-// Every wait is preceded by the syscall that returned EAGAIN (the reactor is edge-triggered
-// and async_wait does not test readiness first).
+// Waits only after the syscall returned EAGAIN.
 template <class Shared>
 awaitable<void> splice_pump(tcp::socket& in, tcp::socket& out, uint64_t& count, Shared& sh) {
   Pipe pipe;

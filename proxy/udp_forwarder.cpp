@@ -125,8 +125,8 @@ void UdpForwarder::close_session(Session& s) {
   sessions_.erase(s.client);  // may destroy `s` unless a loop still holds it
 }
 
-// Replies are read synchronously into the shared buffer, draining the socket before every
-// wait (the reactor is edge-triggered and async_wait does not look at the socket first).
+// Replies are read synchronously into the shared buffer (no 64 KiB buffer per session),
+// draining the socket before every wait.
 awaitable<void> UdpForwarder::upstream_loop(std::shared_ptr<Session> s) {
   auto alive = alive_;
   for (;;) {

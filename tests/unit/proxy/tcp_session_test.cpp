@@ -115,15 +115,17 @@ TEST_CASE("TCP: garbage first bytes go to HostSNI(*) as plain TCP, or are droppe
     add_tcp_route(dyn, "any", "HostSNI(`*`)", "tcp-1", {plain.port()});
     h.publish(dyn);
     for (std::string garbage : {std::string("EHLO there\r\n"), std::string("\x16\x03\x01\x00\x00junk", 9),
-                                std::string("\x16\x03\x01\x00\x10\x07", 6) + std::string(16, 'x')}) {
+                                std::string("\x16\x03\x01\x00\x10\x07", 6) + std::string(16, 'x'),
+                                std::string("\x16\x03\x01\x02\x00", 5) + "cut"}) {  // EOF mid-hello
       int fd = connect_loopback(h.port());
       send_all(fd, garbage);
       ::shutdown(fd, SHUT_WR);
       CHECK(read_until(fd, 10s).eof);
       ::close(fd);
     }
-    auto got = plain.wait_done(3);
-    REQUIRE(got.size() == 3);
+    auto got = plain.wait_done(4);
+    REQUIRE(got.size() == 4);
+    CHECK(got[3] == std::string("\x16\x03\x01\x02\x00", 5) + "cut");
     CHECK(got[0] == "EHLO there\r\n");
     CHECK(got[1] == std::string("\x16\x03\x01\x00\x00junk", 9));
     CHECK(tls_backend.accepted() == 0);
