@@ -77,7 +77,9 @@ awaitable<void> TcpListener::serve(tcp::socket socket, std::shared_ptr<const Tcp
   TcpSession session(std::move(socket), index < 0 ? SIZE_MAX : static_cast<size_t>(index), std::move(rt),
                      options_.session, balancer_);
   sessions_.insert(&session);
+  active_.fetch_add(1, std::memory_order_relaxed);
   TcpSessionStats stats = co_await session.run();
+  active_.fetch_sub(1, std::memory_order_relaxed);
   sessions_.erase(&session);
   slot_freed_.cancel();
   if (options_.on_closed) options_.on_closed(stats);

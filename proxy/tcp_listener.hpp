@@ -2,7 +2,9 @@
 // The accept loop of one TCP entrypoint on one worker: every connection becomes a TcpSession
 // routed with the TcpRuntime current at accept time. At `max_connections` the loop stops
 // accepting (clients wait in the kernel backlog) until a session ends.
-// Worker thread only, except where noted.
+// Worker thread only, except where noted. Destroy it only once its io_context no longer runs
+// (sessions refer to it until they end).
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -37,7 +39,8 @@ class TcpListener {
   void stop_accepting();
   // Aborts every running session.
   void close_all();
-  size_t active() const { return sessions_.size(); }
+  // Running sessions; any thread.
+  size_t active() const { return active_.load(std::memory_order_relaxed); }
   tcp::endpoint local_endpoint() const;
 
  private:
@@ -50,6 +53,7 @@ class TcpListener {
   TcpBalancer balancer_;
   std::unordered_set<TcpSession*> sessions_;
   asio::steady_timer slot_freed_;  // wakes the accept loop when at max_connections
+  std::atomic<size_t> active_{0};
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -256,7 +256,7 @@ int TcpRuntime::udp_entry_index(std::string_view name) const {
   return -1;
 }
 
-std::shared_ptr<const TcpRuntime> compile_tcp_runtime(const config::Dynamic& dyn, const config::StaticConfig& cfg,
+std::shared_ptr<TcpRuntime> compile_tcp_runtime(const config::Dynamic& dyn, const config::StaticConfig& cfg,
                                                       std::vector<std::string>* problems) {
   auto rt = std::make_shared<TcpRuntime>();
   compile_tcp(dyn, cfg, *rt, problems);

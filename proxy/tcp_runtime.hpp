@@ -89,8 +89,9 @@ std::vector<std::string> udp_entry_point_names(const config::StaticConfig& cfg);
 // Compiles the merged dynamic tcp and udp sections. Routers that cannot be used are skipped and
 // reported in *problems as "tcp router NAME: message" / "udp router NAME: message".
 // A router without entryPoints attaches to every entrypoint of its protocol (Traefik).
+// The caller sets `generation` (it resets the per-worker round-robin positions) and publishes.
 // Control thread only (server names are resolved with the system resolver).
-std::shared_ptr<const TcpRuntime> compile_tcp_runtime(const config::Dynamic& dyn, const config::StaticConfig& cfg,
+std::shared_ptr<TcpRuntime> compile_tcp_runtime(const config::Dynamic& dyn, const config::StaticConfig& cfg,
                                                       std::vector<std::string>* problems);
 
 // For an entrypoint that has both HTTP routers and TCP routers: where a peeked connection goes.

@@ -24,6 +24,7 @@ struct Harness {
   std::mutex m;
   std::condition_variable cv;
   std::vector<TcpSessionStats> closed;
+  uint64_t generation = 0;
   std::vector<std::unique_ptr<Backend>> backends;  // destroyed after the worker thread stopped
 
   explicit Harness(TcpListenerOptions opts = {}) {
@@ -50,7 +51,8 @@ struct Harness {
   }
   void publish(config::Dynamic& dyn) {
     auto cfg = static_config({{"tcp-1", Proto::tcp}});
-    auto rt = std::const_pointer_cast<TcpRuntime>(compile_ok(dyn, cfg));
+    auto rt = compile_ok(dyn, cfg);
+    rt->generation = ++generation;
     snapshot.publish(rt);
   }
   uint16_t port() const { return listener->local_endpoint().port(); }

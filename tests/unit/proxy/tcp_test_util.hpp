@@ -63,7 +63,7 @@ inline config::StaticConfig static_config(std::vector<std::pair<std::string, con
   return cfg;
 }
 
-inline std::shared_ptr<const TcpRuntime> compile_ok(const config::Dynamic& dyn, const config::StaticConfig& cfg) {
+inline std::shared_ptr<TcpRuntime> compile_ok(const config::Dynamic& dyn, const config::StaticConfig& cfg) {
   std::vector<std::string> problems;
   auto rt = compile_tcp_runtime(dyn, cfg, &problems);
   for (auto& p : problems) UNSCOPED_INFO(p);
