@@ -1,0 +1,292 @@
+#include "proxy/tcp_session.hpp"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
+#include "core/log.hpp"
+#include "proxy/watchdog.hpp"
+
+namespace portier::proxy {
+
+using namespace boost::asio::experimental::awaitable_operators;
+
+// State both relay directions share: the idle watchdog and the abort switch.
+struct TcpSession::Shared {
+  explicit Shared(asio::any_io_executor ex) : dog(ex) {}
+  Watchdog dog;
+  std::chrono::milliseconds idle{0};
+  tcp::socket* a = nullptr;
+  tcp::socket* b = nullptr;
+  bool aborted = false;
+
+  void touch() { dog.arm(idle); }
+  void abort() {
+    aborted = true;
+    error_code ignored;
+    if (a) a->cancel(ignored);
+    if (b) b->cancel(ignored);
+  }
+};
+
+namespace {
+
+struct SocketSide {
+  tcp::socket& s;
+  auto read_some(asio::mutable_buffer b) { return s.async_read_some(b, use_tuple); }
+  auto write_some(asio::const_buffer b) { return s.async_write_some(b, use_tuple); }
+  awaitable<void> shutdown_send() {
+    error_code ignored;
+    s.shutdown(tcp::socket::shutdown_send, ignored);
+    co_return;
+  }
+};
+
+struct StreamSide {
+  TcpClientStream& s;
+  auto read_some(asio::mutable_buffer b) { return s.read_some(b); }
+  auto write_some(asio::const_buffer b) { return s.write_some(b); }
+  awaitable<void> shutdown_send() { return s.shutdown_send(); }
+};
+
+// Relays in -> out through a user-space buffer until EOF (then half-closes `out`) or error
+// (then aborts the whole session). `count` is exact: bytes the kernel accepted for `out`.
+template <class In, class Out, class Shared>
+awaitable<void> copy_pump(In in, Out out, size_t cap, uint64_t& count, Shared& sh) {
+  std::unique_ptr<char[]> buf(new char[cap]);
+  for (;;) {
+    auto [ec, n] = co_await in.read_some(asio::buffer(buf.get(), cap));
+    if (sh.aborted) co_return;
+    if (n > 0) sh.touch();
+    for (size_t off = 0; off < n;) {
+      auto [wec, w] = co_await out.write_some(asio::buffer(buf.get() + off, n - off));
+      off += w;
+      count += w;
+      if (wec || sh.aborted) {
+        sh.abort();
+        co_return;
+      }
+      sh.touch();
+    }
+    if (ec == asio::error::eof) {
+      co_await out.shutdown_send();
+      co_return;
+    }
+    if (ec) {
+      sh.abort();
+      co_return;
+    }
+  }
+}
+
+struct Pipe {
+  int fd[2] = {-1, -1};
+  Pipe() {
+    if (::pipe2(fd, O_NONBLOCK | O_CLOEXEC) != 0) fd[0] = fd[1] = -1;
+  }
+  ~Pipe() {
+    if (fd[0] >= 0) ::close(fd[0]);
+    if (fd[1] >= 0) ::close(fd[1]);
+  }
+  bool ok() const { return fd[0] >= 0; }
+};
+
+// Relays in -> out with splice(2) through a pipe: the payload never enters user space.
+// Waits only after the syscall returned EAGAIN.
+template <class Shared>
+awaitable<void> splice_pump(tcp::socket& in, tcp::socket& out, uint64_t& count, Shared& sh) {
+  Pipe pipe;
+  if (!pipe.ok()) {
+    sh.abort();
+    co_return;
+  }
+  error_code ignored;
+  in.non_blocking(true, ignored);
+  out.non_blocking(true, ignored);
+  constexpr size_t kChunk = 1 << 16;
+  constexpr unsigned kFlags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
+  size_t in_pipe = 0;
+  for (;;) {
+    if (in_pipe == 0) {
+      ssize_t n = ::splice(in.native_handle(), nullptr, pipe.fd[1], nullptr, kChunk, kFlags);
+      if (n == 0) {
+        error_code ec;
+        out.shutdown(tcp::socket::shutdown_send, ec);
+        co_return;
+      }
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN) break;
+        auto [ec] = co_await in.async_wait(tcp::socket::wait_read, use_tuple);
+        if (ec || sh.aborted) break;
+        continue;
+      }
+      in_pipe = static_cast<size_t>(n);
+      sh.touch();
+    }
+    ssize_t m = ::splice(pipe.fd[0], nullptr, out.native_handle(), nullptr, in_pipe, kFlags);
+    if (m > 0) {
+      in_pipe -= static_cast<size_t>(m);
+      count += static_cast<uint64_t>(m);
+      sh.touch();
+      continue;
+    }
+    if (m < 0 && errno == EINTR) continue;
+    if (m == 0 || errno != EAGAIN) break;
+    auto [ec] = co_await out.async_wait(tcp::socket::wait_write, use_tuple);
+    if (ec || sh.aborted) break;
+  }
+  sh.abort();
+}
+
+}  // namespace
+
+TcpSession::TcpSession(tcp::socket client, size_t entry, std::shared_ptr<const TcpRuntime> rt,
+                       const TcpSessionOptions& options, TcpBalancer& balancer)
+    : client_(std::move(client)),
+      backend_(client_.get_executor()),
+      entry_(entry),
+      rt_(std::move(rt)),
+      options_(options),
+      balancer_(balancer),
+      shared_(std::make_shared<Shared>(client_.get_executor())) {
+  error_code ec;
+  auto remote = client_.remote_endpoint(ec);
+  if (!ec) {
+    client_ip_ = remote.address();
+    if (client_ip_.is_v6() && client_ip_.to_v6().is_v4_mapped())
+      client_ip_ = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, client_ip_.to_v6());
+  }
+}
+
+TcpSession::~TcpSession() = default;
+
+void TcpSession::cancel() {
+  shared_->a = tls_ ? &tls_->socket() : &client_;
+  shared_->b = &backend_;
+  shared_->abort();
+}
+
+void TcpSession::close_client() {
+  // Discard what the client already sent (e.g. a peeked ClientHello): closing a socket with
+  // unread data sends RST instead of FIN.
+  char sink[4096];
+  for (int i = 0; i < 64; ++i)
+    if (::recv(client_.native_handle(), sink, sizeof sink, MSG_DONTWAIT) <= 0) break;
+  error_code ignored;
+  client_.shutdown(tcp::socket::shutdown_both, ignored);
+  client_.close(ignored);
+}
+
+awaitable<bool> TcpSession::dial(const TcpBackend& backend) {
+  Watchdog dog(backend_.get_executor());
+  dog.watch(&backend_);
+  dog.arm(options_.dial_timeout);
+  auto [ec] = co_await backend_.async_connect(backend.endpoint, use_tuple);
+  if (ec) {
+    core::log_debug("tcp dial ", backend.address, " failed: ", dog.expired() ? "timeout" : ec.message());
+    co_return false;
+  }
+  backend_.set_option(tcp::no_delay(true), ec);
+  co_return true;
+}
+
+awaitable<TcpSessionStats> TcpSession::run(std::optional<PeekResult> peeked) {
+  using Outcome = TcpSessionStats::Outcome;
+  const TcpEntryTable* table = rt_ && entry_ < rt_->entries.size() ? &rt_->entries[entry_] : nullptr;
+  if (!table || table->empty()) {
+    close_client();
+    co_return stats_;
+  }
+  PeekResult hello;
+  const TcpRouteRuntime* route = nullptr;
+  if (peeked) {
+    hello = std::move(*peeked);
+  } else if (table->needs_peek) {
+    hello = co_await peek_client_hello(client_, options_.peek);
+  } else {
+    hello.kind = PeekResult::Kind::silent;  // nothing read: server-speaks-first works
+    route = &rt_->routes[table->plain_routes.front()];
+  }
+  if (!hello.usable()) {
+    stats_.outcome = Outcome::peek_failed;
+    close_client();
+    co_return stats_;
+  }
+  if (!route) route = rt_->route(entry_, hello.view(client_ip_));
+  if (!route) {
+    close_client();
+    co_return stats_;
+  }
+  stats_.route = route->name;
+  const TcpServiceRuntime& svc = rt_->services[route->service];
+  if (svc.schedule.empty() || (route->terminates_tls() && !options_.terminate_tls)) {
+    if (route->terminates_tls() && !options_.terminate_tls)
+      core::log_warn("tcp router ", route->name, ": TLS termination is not available, connection dropped");
+    stats_.outcome = Outcome::no_server;
+    close_client();
+    co_return stats_;
+  }
+  uint32_t slot = balancer_.next(route->service, rt_->generation) % static_cast<uint32_t>(svc.schedule.size());
+  const TcpBackend& backend = svc.servers[svc.schedule[slot]];
+  stats_.backend = backend.address;
+  if (backend.tls || !co_await dial(backend)) {
+    stats_.outcome = Outcome::dial_failed;
+    close_client();
+    co_return stats_;
+  }
+  error_code ignored;
+  client_.set_option(tcp::no_delay(true), ignored);
+  if (route->terminates_tls()) {
+    tls_ = co_await options_.terminate_tls(std::move(client_), *route, hello);
+    if (!tls_) {
+      stats_.outcome = Outcome::tls_failed;
+      backend_.close(ignored);
+      co_return stats_;
+    }
+    stats_.outcome = Outcome::forwarded;
+    co_await relay_tls(*tls_);
+    tls_->socket().close(ignored);
+  } else {
+    stats_.outcome = Outcome::forwarded;
+    co_await relay_plain();
+    client_.close(ignored);
+  }
+  backend_.close(ignored);
+  co_return stats_;
+}
+
+awaitable<void> TcpSession::relay_plain() {
+  Shared& sh = *shared_;
+  sh.idle = options_.idle_timeout;
+  sh.a = &client_;
+  sh.b = &backend_;
+  sh.dog.watch(&client_, &backend_);
+  sh.touch();
+  if (options_.use_splice) {
+    co_await (splice_pump(client_, backend_, stats_.from_client, sh) &&
+              splice_pump(backend_, client_, stats_.to_client, sh));
+  } else {
+    co_await (copy_pump(SocketSide{client_}, SocketSide{backend_}, options_.buffer_size, stats_.from_client, sh) &&
+              copy_pump(SocketSide{backend_}, SocketSide{client_}, options_.buffer_size, stats_.to_client, sh));
+  }
+  sh.dog.disarm();
+}
+
+awaitable<void> TcpSession::relay_tls(TcpClientStream& client) {
+  Shared& sh = *shared_;
+  sh.idle = options_.idle_timeout;
+  sh.a = &client.socket();
+  sh.b = &backend_;
+  sh.dog.watch(&client.socket(), &backend_);
+  sh.touch();
+  co_await (copy_pump(StreamSide{client}, SocketSide{backend_}, options_.buffer_size, stats_.from_client, sh) &&
+            copy_pump(SocketSide{backend_}, StreamSide{client}, options_.buffer_size, stats_.to_client, sh));
+  sh.dog.disarm();
+}
+
+}  // namespace portier::proxy

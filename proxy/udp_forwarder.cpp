@@ -1,0 +1,181 @@
+#include "proxy/udp_forwarder.hpp"
+
+#include <boost/asio/ip/v6_only.hpp>
+
+#include "core/log.hpp"
+
+namespace portier::proxy {
+
+using Clock = std::chrono::steady_clock;
+
+struct UdpForwarder::Session {
+  Session(asio::any_io_executor ex, udp::endpoint c) : upstream(ex), timer(ex), client(c) {}
+  udp::socket upstream;
+  asio::steady_timer timer;
+  udp::endpoint client;
+  Clock::time_point last = Clock::now();
+  bool closed = false;
+};
+
+namespace {
+
+void log_failure(std::exception_ptr e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    core::log_error("udp forwarder failed: ", ex.what());
+  }
+}
+
+}  // namespace
+
+UdpForwarder::UdpForwarder(udp::socket socket, core::Snapshot<TcpRuntime>& snapshot, UdpForwarderOptions options,
+                           uint32_t balancer_seed)
+    : socket_(std::move(socket)), reader_(snapshot), options_(std::move(options)), seed_(balancer_seed) {
+  reply_buf_.resize(65536);
+}
+
+UdpForwarder::~UdpForwarder() {
+  *alive_ = false;
+  stop();
+}
+
+void UdpForwarder::start() {
+  error_code ignored;
+  socket_.non_blocking(true, ignored);  // replies are sent synchronously; a full buffer drops
+  asio::co_spawn(socket_.get_executor(), receive_loop(), log_failure);
+}
+
+void UdpForwarder::stop() {
+  error_code ignored;
+  socket_.close(ignored);
+  while (!sessions_.empty()) close_session(*sessions_.begin()->second);
+}
+
+udp::endpoint UdpForwarder::local_endpoint() const {
+  error_code ec;
+  return socket_.local_endpoint(ec);
+}
+
+awaitable<void> UdpForwarder::receive_loop() {
+  auto alive = alive_;
+  std::vector<char> buf(65536);
+  for (;;) {
+    udp::endpoint from;
+    auto [ec, n] = co_await socket_.async_receive_from(asio::buffer(buf), from, use_tuple);
+    if (!*alive || !socket_.is_open()) co_return;
+    if (ec) {
+      if (ec == asio::error::operation_aborted) co_return;
+      continue;  // e.g. a stale ICMP error: the socket is still good
+    }
+    auto it = sessions_.find(from);
+    Session* s = it != sessions_.end() ? it->second.get() : open_session(from);
+    if (!s) {
+      ++dropped_;
+      continue;
+    }
+    s->last = Clock::now();
+    s->upstream.send(asio::buffer(buf.data(), n), 0, ec);
+    if (ec) {
+      ++dropped_;  // would_block, or a refused earlier datagram reported now
+    } else {
+      ++datagrams_in_;
+    }
+  }
+}
+
+UdpForwarder::Session* UdpForwarder::open_session(const udp::endpoint& client) {
+  if (sessions_.size() >= options_.max_sessions) return nullptr;
+  std::shared_ptr<const TcpRuntime> rt = reader_.get();
+  if (!rt) return nullptr;
+  int entry = rt->udp_entry_index(options_.entry_point);
+  if (entry < 0 || rt->udp_entries[static_cast<size_t>(entry)].service < 0) return nullptr;
+  uint32_t service = static_cast<uint32_t>(rt->udp_entries[static_cast<size_t>(entry)].service);
+  const UdpServiceRuntime& svc = rt->udp_services[service];
+  if (svc.schedule.empty()) return nullptr;
+  if (rt->generation != rr_generation_) {
+    rr_.clear();
+    rr_generation_ = rt->generation;
+  }
+  if (service >= rr_.size()) rr_.resize(service + 1, seed_);
+  const udp::endpoint& backend = svc.servers[svc.schedule[rr_[service]++ % svc.schedule.size()]];
+
+  auto s = std::make_shared<Session>(socket_.get_executor(), client);
+  error_code ec;
+  s->upstream.open(backend.protocol(), ec);
+  if (!ec) s->upstream.connect(backend, ec);  // UDP connect: no traffic, filters replies
+  if (!ec) s->upstream.non_blocking(true, ec);
+  if (ec) {
+    core::log_debug("udp ", options_.entry_point, ": cannot open upstream socket: ", ec.message());
+    return nullptr;
+  }
+  sessions_.emplace(client, s);
+  asio::co_spawn(socket_.get_executor(), upstream_loop(s), log_failure);
+  asio::co_spawn(socket_.get_executor(), expiry_loop(s), log_failure);
+  return s.get();
+}
+
+void UdpForwarder::close_session(Session& s) {
+  if (s.closed) return;
+  s.closed = true;
+  error_code ignored;
+  s.upstream.close(ignored);
+  s.timer.cancel();
+  sessions_.erase(s.client);  // may destroy `s` unless a loop still holds it
+}
+
+// Replies are read synchronously into the shared buffer (no 64 KiB buffer per session),
+// draining the socket before every wait.
+awaitable<void> UdpForwarder::upstream_loop(std::shared_ptr<Session> s) {
+  auto alive = alive_;
+  for (;;) {
+    for (;;) {
+      error_code ec;
+      size_t n = s->upstream.receive(asio::buffer(reply_buf_), 0, ec);
+      // ECONNREFUSED (an ICMP port unreachable) is reported once: the backend may come back.
+      if (ec == asio::error::connection_refused) continue;
+      if (ec) break;  // would_block, or closed
+      s->last = Clock::now();
+      socket_.send_to(asio::buffer(reply_buf_.data(), n), s->client, 0, ec);
+      if (ec) {
+        ++dropped_;
+      } else {
+        ++datagrams_out_;
+      }
+    }
+    if (s->closed) co_return;
+    co_await s->upstream.async_wait(udp::socket::wait_read, use_tuple);
+    if (!*alive || s->closed) co_return;
+  }
+}
+
+// Sleeps until the session's idle deadline; traffic only moves `last`, never the timer.
+awaitable<void> UdpForwarder::expiry_loop(std::shared_ptr<Session> s) {
+  auto alive = alive_;
+  for (;;) {
+    s->timer.expires_at(s->last + options_.session_timeout);
+    co_await s->timer.async_wait(use_tuple);
+    if (!*alive || s->closed) co_return;
+    if (Clock::now() >= s->last + options_.session_timeout) {
+      close_session(*s);
+      co_return;
+    }
+  }
+}
+
+udp::socket open_udp_socket(asio::io_context& io, const udp::endpoint& ep, std::string* error) {
+  udp::socket socket(io);
+  error_code ec;
+  socket.open(ep.protocol(), ec);
+  if (!ec && ep.address().is_v6() && ep.address().is_unspecified()) socket.set_option(asio::ip::v6_only(false), ec);
+  if (!ec) socket.bind(ep, ec);
+  if (ec) {
+    if (error) *error = ep.address().to_string() + ":" + std::to_string(ep.port()) + "/udp: " + ec.message();
+    error_code ignored;
+    socket.close(ignored);
+  }
+  return socket;
+}
+
+}  // namespace portier::proxy

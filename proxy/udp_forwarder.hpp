@@ -1,0 +1,77 @@
+#pragma once
+// One UDP entrypoint address: datagrams from each client address form a session with its own
+// connected upstream socket (so replies are told apart by the kernel), the backend is chosen
+// per session (weighted round robin), replies go back to the client from the entrypoint's own
+// socket, and a session ends after `session_timeout` without a datagram in either direction.
+//
+// Threading: one forwarder per entrypoint address, on ONE worker (the lead picks it, e.g.
+// entrypoint position % workers). Deliberately no SO_REUSEPORT group across workers: the
+// kernel's hash would keep a client on one socket only while the group never changes, and a
+// session that moved would silently get a second upstream socket (and a second backend).
+// One thread moves far more datagrams than the UDP services behind portier need.
+// Everything here runs on that worker's thread.
+#include <chrono>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/ip/udp.hpp>
+
+#include "core/snapshot.hpp"
+#include "proxy/asio.hpp"
+#include "proxy/tcp_runtime.hpp"
+
+namespace portier::proxy {
+
+using udp = asio::ip::udp;
+
+struct UdpForwarderOptions {
+  std::string entry_point;  // name; its router is looked up in the snapshot per new session
+  std::chrono::milliseconds session_timeout{3000};  // EntryPoint::udp_timeout
+  size_t max_sessions = 16384;  // datagrams from further new clients are dropped
+};
+
+class UdpForwarder {
+ public:
+  // `socket` is open and bound; `snapshot` outlives this.
+  UdpForwarder(udp::socket socket, core::Snapshot<TcpRuntime>& snapshot, UdpForwarderOptions options,
+               uint32_t balancer_seed = 0);
+  ~UdpForwarder();
+  UdpForwarder(const UdpForwarder&) = delete;
+  UdpForwarder& operator=(const UdpForwarder&) = delete;
+
+  void start();
+  // Closes the entrypoint socket and every session.
+  void stop();
+  size_t sessions() const { return sessions_.size(); }
+  udp::endpoint local_endpoint() const;
+
+  uint64_t datagrams_in() const { return datagrams_in_; }    // client -> backend, sent
+  uint64_t datagrams_out() const { return datagrams_out_; }  // backend -> client, sent
+  uint64_t dropped() const { return dropped_; }
+
+ private:
+  struct Session;
+  awaitable<void> receive_loop();
+  awaitable<void> upstream_loop(std::shared_ptr<Session> s);
+  awaitable<void> expiry_loop(std::shared_ptr<Session> s);
+  Session* open_session(const udp::endpoint& client);
+  void close_session(Session& s);
+
+  udp::socket socket_;
+  core::Snapshot<TcpRuntime>::Reader reader_;
+  UdpForwarderOptions options_;
+  std::unordered_map<udp::endpoint, std::shared_ptr<Session>> sessions_;
+  std::vector<uint32_t> rr_;
+  uint64_t rr_generation_ = ~uint64_t{0};
+  uint32_t seed_;
+  std::vector<char> reply_buf_;  // shared by every session: replies are read synchronously
+  uint64_t datagrams_in_ = 0, datagrams_out_ = 0, dropped_ = 0;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+// Opens a UDP socket bound to `ep` (IPv6 wildcard: dual-stack). Empty socket + *error on failure.
+udp::socket open_udp_socket(asio::io_context& io, const udp::endpoint& ep, std::string* error);
+
+}  // namespace portier::proxy
