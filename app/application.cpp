@@ -39,11 +39,7 @@ Application::~Application() {
 int Application::run() {
   proxy_ = std::make_unique<proxy::ProxyServer>(cfg_, worker_count(cfg_), proxy::ProxyLimits{});
   rebuild();  // an empty configuration until providers speak: every request gets 404
-  if (cfg_.file) {
-    file_provider_ = std::make_unique<discovery::FileProvider>(
-        control_, *cfg_.file, [this](config::Fragment f) { on_fragment("file", std::move(f)); });
-    file_provider_->start();
-  }
+  start_providers();
   // Let providers deliver their first state before traffic arrives.
   control_.poll();
   control_.restart();  // poll() leaves the context stopped when it ran out of work
@@ -83,6 +79,23 @@ int Application::run() {
   return exit_code_;
 }
 
+void Application::start_providers() {
+  if (cfg_.file) {
+    file_provider_ = std::make_unique<discovery::FileProvider>(
+        control_, *cfg_.file, [this](config::Fragment f) { on_fragment("file", std::move(f)); });
+    file_provider_->start();
+  }
+  if (cfg_.docker) {
+    docker_provider_ = std::make_unique<discovery::DockerProvider>(
+        control_.get_executor(), discovery::make_docker_options(cfg_),
+        [this](const config::Fragment& f, const discovery::PortsView& ports) {
+          ports_ = ports;
+          on_fragment("docker", f);
+        });
+    docker_provider_->start();
+  }
+}
+
 std::string Application::http_entry_points_summary() const {
   std::string out;
   for (const auto& [name, ep] : cfg_.entry_points) {
@@ -100,6 +113,7 @@ void Application::begin_shutdown() {
   signals_.cancel();
   health_checker_.stop();
   if (file_provider_) file_provider_->stop();
+  if (docker_provider_) docker_provider_->stop();
   diagnostics_.stop();
   proxy_->begin_drain();
   wait_drained(std::chrono::steady_clock::now() + grace_period(cfg_));
@@ -122,7 +136,7 @@ void Application::on_fragment(const std::string& provider, config::Fragment frag
     auto old = fragments_.find(provider);
     if (old != fragments_.end())
       known = std::find(old->second.errors.begin(), old->second.errors.end(), e) != old->second.errors.end();
-    if (!known) core::log_error(e.provider, " ", e.source, (e.label.empty() ? "" : " " + e.label), ": ", e.message);
+    if (!known && provider == "file") core::log_error(e.provider, " ", e.source, (e.label.empty() ? "" : " " + e.label), ": ", e.message);
   }
   // A file that does not load whole keeps the provider's last good configuration (as Traefik
   // does); its errors are shown until it is fixed.
@@ -146,6 +160,7 @@ void Application::rebuild() {
   if (runtime_ && merged == merged_) return;  // identical snapshots are not re-applied
   std::vector<std::string> problems;
   auto rc = proxy::compile_runtime(merged.dynamic, cfg_, health_registry_, &problems);
+  auto tcp = proxy::compile_tcp_runtime(merged.dynamic, cfg_, &problems);
   compile_errors_.clear();
   for (auto& p : problems) {
     core::log_error(p);
@@ -154,11 +169,13 @@ void Application::rebuild() {
   merged_ = std::move(merged);
   auto mutable_rc = std::const_pointer_cast<proxy::RuntimeConfig>(rc);
   proxy_->publish(mutable_rc);
+  proxy_->publish_tcp(tcp);
   runtime_ = rc;
   health_checker_.update(rc);
   health_registry_.prune();
-  core::log_info("configuration applied: ", merged_.dynamic.http.routers.size(), " http routers, ",
-                 merged_.dynamic.http.services.size(), " services, ", merged_.errors.size(), " errors");
+  const auto& d = merged_.dynamic;
+  core::log_info("configuration applied: ", d.http.routers.size(), " http, ", d.tcp.routers.size(), " tcp, ",
+                 d.udp.routers.size(), " udp routers; ", merged_.errors.size() + compile_errors_.size(), " errors");
 }
 
 nlohmann::json Application::health_json() const {
@@ -171,6 +188,12 @@ nlohmann::json Application::health_json() const {
     bool ok = it != fragments_.end();
     providers.push_back({{"name", "file"}, {"endpoint", "file://" + path}, {"status", ok ? "connected" : "reconnecting"}});
     provider_down |= !ok;
+  }
+  if (docker_provider_) {
+    for (const auto& st : docker_provider_->status()) {
+      providers.push_back({{"name", "docker"}, {"endpoint", st.endpoint}, {"status", st.status}, {"containers", st.containers}});
+      provider_down |= st.status != "connected";
+    }
   }
   const auto& d = merged_.dynamic;
   return {{"status", (errors > 0 || provider_down) ? "degraded" : "ok"},
@@ -198,11 +221,21 @@ nlohmann::json Application::routes_json() const {
   return j;
 }
 
+nlohmann::json Application::ports_json() const {
+  auto list = [](const std::vector<discovery::PortEntry>& entries) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& e : entries)
+      out.push_back({{"port", e.port}, {"service", e.service}, {"network_id", e.network_id}, {"target", e.target}});
+    return out;
+  };
+  return {{"tcp", list(ports_.tcp)}, {"udp", list(ports_.udp)}};
+}
+
 void Application::install_diagnostics() {
   auto json = [](nlohmann::json j) { return DiagResponse{200, "application/json", j.dump(2) + "\n"}; };
   diagnostics_.route("/health", [this, json] { return json(health_json()); });
   diagnostics_.route("/routes.json", [this, json] { return json(routes_json()); });
-  diagnostics_.route("/ports", [json] { return json({{"tcp", nlohmann::json::array()}, {"udp", nlohmann::json::array()}}); });
+  diagnostics_.route("/ports", [this, json] { return json(ports_json()); });
   diagnostics_.route("/certificates", [json] { return json(nlohmann::json::array()); });
   diagnostics_.route("/dynamic.yml", [this] {
     return DiagResponse{200, "application/yaml", config::dynamic_yaml(merged_.dynamic)};

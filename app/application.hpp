@@ -16,6 +16,7 @@
 #include "config/dynamic_merge.hpp"
 #include "config/dynamic_yaml.hpp"
 #include "config/static_config.hpp"
+#include "discovery/docker_provider.hpp"
 #include "discovery/file_provider.hpp"
 #include "proxy/health_checker.hpp"
 #include "proxy/proxy_server.hpp"
@@ -37,6 +38,8 @@ class Application {
   void wait_drained(std::chrono::steady_clock::time_point deadline);
   nlohmann::json health_json() const;
   nlohmann::json routes_json() const;
+  nlohmann::json ports_json() const;
+  void start_providers();
   std::string http_entry_points_summary() const;
 
   config::StaticConfig cfg_;
@@ -47,6 +50,8 @@ class Application {
   proxy::HealthChecker health_checker_{control_};
   DiagnosticsServer diagnostics_{control_};
   std::unique_ptr<discovery::FileProvider> file_provider_;
+  std::unique_ptr<discovery::DockerProvider> docker_provider_;
+  discovery::PortsView ports_;
 
   std::map<std::string, config::Fragment> fragments_;  // provider -> fragment in use (+ latest errors)
   std::set<std::string> loaded_clean_;                 // providers that delivered an error-free fragment

@@ -19,6 +19,8 @@ void Worker::start() {
   guard_ = std::make_unique<asio::executor_work_guard<asio::io_context::executor_type>>(ioc_.get_executor());
   for (size_t i = 0; i < acceptors_.size(); ++i)
     asio::co_spawn(ioc_, accept_loop(*acceptors_[i], infos_[i]), asio::detached);
+  for (auto& l : tcp_listeners_) l->start();
+  for (auto& u : udp_forwarders_) u->start();
   thread_ = std::thread([this] { ioc_.run(); });
 }
 
@@ -68,7 +70,15 @@ void Worker::begin_drain() {
       a->close(ec);
     }
     for (auto* s : sessions_) s->cancel_if_idle();
+    for (auto& l : tcp_listeners_) l->stop_accepting();
+    for (auto& u : udp_forwarders_) u->stop();
   });
+}
+
+int Worker::active_connections() const {
+  int n = active_.load();
+  for (const auto& l : tcp_listeners_) n += static_cast<int>(l->active());
+  return n;
 }
 
 void Worker::stop() {

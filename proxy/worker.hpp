@@ -12,6 +12,8 @@
 #include "proxy/asio.hpp"
 #include "proxy/http1_parser.hpp"
 #include "proxy/runtime_config.hpp"
+#include "proxy/tcp_listener.hpp"
+#include "proxy/udp_forwarder.hpp"
 #include "proxy/upstream_pool.hpp"
 
 namespace portier::proxy {
@@ -49,12 +51,15 @@ class Worker {
   int id() const { return id_; }
   // Before start(): an open, listening acceptor (bound with SO_REUSEPORT) on this worker.
   void add_listener(tcp::acceptor acceptor, std::shared_ptr<const ListenerInfo> info);
+  // Before start(): TCP-router listeners and UDP forwarders served by this worker.
+  void add_tcp_listener(std::unique_ptr<TcpListener> listener) { tcp_listeners_.push_back(std::move(listener)); }
+  void add_udp_forwarder(std::unique_ptr<UdpForwarder> forwarder) { udp_forwarders_.push_back(std::move(forwarder)); }
   void start();
   // Thread-safe: stop accepting, close idle keep-alive connections, let active ones finish.
   void begin_drain();
   // Thread-safe: stop the event loop now and join the thread.
   void stop();
-  int active_connections() const { return active_.load(); }
+  int active_connections() const;
 
   // ---- for sessions, worker thread only ----
   const std::shared_ptr<const RuntimeConfig>& config() { return reader_.get(); }
@@ -75,6 +80,8 @@ class Worker {
   UpstreamPool pool_;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
   std::vector<std::shared_ptr<const ListenerInfo>> infos_;
+  std::vector<std::unique_ptr<TcpListener>> tcp_listeners_;
+  std::vector<std::unique_ptr<UdpForwarder>> udp_forwarders_;
   std::unordered_set<Drainable*> sessions_;
   std::vector<uint32_t> rr_;
   uint64_t rr_generation_ = ~uint64_t{0};
