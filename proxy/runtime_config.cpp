@@ -209,7 +209,6 @@ std::shared_ptr<const RuntimeConfig> compile_runtime(const config::Dynamic& dyn,
                                                      HealthRegistry& health,
                                                      std::vector<std::string>* problems) {
   auto rc = std::make_shared<RuntimeConfig>();
-  rc->middlewares = dyn.http.middlewares;
   std::map<std::string, uint32_t> service_index;
   for (const auto& [name, svc] : dyn.http.services) {
     service_index[name] = static_cast<uint32_t>(rc->services.size());
@@ -236,8 +235,16 @@ std::shared_ptr<const RuntimeConfig> compile_runtime(const config::Dynamic& dyn,
       if (problems) problems->push_back("router " + name + ": " + error);
       continue;
     }
+    std::string mw_error;
+    auto chain = expand_middlewares(router.middlewares, dyn.http.middlewares, &mw_error);
+    if (!mw_error.empty()) {
+      if (problems) problems->push_back("router " + name + ": " + mw_error);
+      continue;
+    }
+    BodyLimits limits;
+    for (const auto& mw : chain) mw->body_limits(limits);
     Pending p{RouteRuntime{name, router.priority ? router.priority : static_cast<int>(router.rule.size()),
-                           std::move(*matcher), false, svc->second, router.middlewares,
+                           std::move(*matcher), false, svc->second, std::move(chain), limits,
                            router.tls.has_value()},
               {}, router.entry_points};
     if (auto hosts = host_only_names(*parsed.root)) {
