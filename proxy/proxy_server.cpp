@@ -64,7 +64,7 @@ std::optional<tcp::acceptor> listen_on(asio::io_context& io, const config::Entry
 
 ProxyServer::ProxyServer(const config::StaticConfig& cfg, int workers, ProxyLimits limits)
     : cfg_(cfg), limits_(limits) {
-  for (int i = 0; i < workers; ++i) workers_.push_back(std::make_unique<Worker>(i, snapshot_, tls_snapshot_, limits_));
+  for (int i = 0; i < workers; ++i) workers_.push_back(std::make_unique<Worker>(i, snapshot_, tls_snapshot_, tcp_snapshot_, limits_));
 }
 
 ProxyServer::~ProxyServer() { stop(); }

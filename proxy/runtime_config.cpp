@@ -204,6 +204,11 @@ const RouteRuntime* RuntimeConfig::route(size_t entry_point, bool tls, const Req
   return nullptr;
 }
 
+bool RuntimeConfig::serves_sni(size_t entry_point, std::string_view sni) const {
+  if (entry_point >= secure.size()) return false;
+  return secure[entry_point].by_host.count(normalize_host(sni)) > 0;
+}
+
 std::shared_ptr<const RuntimeConfig> compile_runtime(const config::Dynamic& dyn,
                                                      const config::StaticConfig& cfg,
                                                      HealthRegistry& health,

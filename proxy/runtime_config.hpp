@@ -89,6 +89,8 @@ struct RuntimeConfig {
 
   // The winning route for a request, or nullptr (404).
   const RouteRuntime* route(size_t entry_point, bool tls, const RequestView& req) const;
+  // Whether an HTTPS router on the entrypoint names `sni` in a Host rule (shared TCP dispatch).
+  bool serves_sni(size_t entry_point, std::string_view sni) const;
 };
 
 // Entrypoint names in a fixed order (position = the index workers use).

@@ -3,13 +3,20 @@
 #include "core/log.hpp"
 #include <sys/socket.h>
 
+#include "proxy/client_hello_peek.hpp"
 #include "proxy/http1_session.hpp"
+#include "proxy/tcp_session.hpp"
 #include "proxy/watchdog.hpp"
 
 namespace portier::proxy {
 
-Worker::Worker(int id, core::Snapshot<RuntimeConfig>& snapshot, core::Snapshot<TlsContext>& tls, ProxyLimits limits)
-    : id_(id), reader_(snapshot), tls_reader_(tls), limits_(limits) {}
+Worker::Worker(int id, core::Snapshot<RuntimeConfig>& snapshot, core::Snapshot<TlsContext>& tls,
+               core::Snapshot<TcpRuntime>& tcp, ProxyLimits limits)
+    : id_(id), reader_(snapshot), tls_reader_(tls), tcp_reader_(tcp), limits_(limits) {
+  tcp_balancer_.seed(static_cast<uint32_t>(id));
+  tcp_options_.peek.timeout = limits.header_timeout;
+  tcp_options_.dial_timeout = limits.dial_timeout;
+}
 
 Worker::~Worker() { stop(); }
 
@@ -51,6 +58,7 @@ awaitable<void> Worker::accept_loop(tcp::acceptor& acceptor, std::shared_ptr<con
 // Traefik serves TLS and cleartext on one entrypoint: a first byte of 0x16 (a TLS handshake
 // record) selects the TLS side, anything else the cleartext side. Nothing is consumed.
 awaitable<void> Worker::serve_connection(tcp::socket socket, std::shared_ptr<const ListenerInfo> info) {
+  if (co_await try_tcp_routers(socket, *info)) co_return;
   if (info->tls_side) {
     Watchdog watchdog(socket.get_executor());
     watchdog.watch(&socket);
@@ -68,6 +76,37 @@ awaitable<void> Worker::serve_connection(tcp::socket socket, std::shared_ptr<con
   }
   Http1Session<tcp::socket> session(*this, std::move(socket), info);
   co_await session.run();
+}
+
+// Traefik's order on a shared entrypoint: a TLS connection whose SNI an HTTPS router serves
+// goes to HTTP; otherwise a matching TCP router takes it; the rest goes to HTTP. The peek
+// consumes nothing, so the HTTP side still sees the whole stream.
+awaitable<bool> Worker::try_tcp_routers(tcp::socket& socket, const ListenerInfo& info) {
+  std::shared_ptr<const TcpRuntime> rt = tcp_reader_.get();
+  int entry = rt ? rt->entry_index(info.entry_point.name) : -1;
+  if (entry < 0 || rt->entries[entry].empty()) co_return false;
+  std::shared_ptr<const RuntimeConfig> rc = reader_.get();
+  bool http_routes = rc && info.entry_index < rc->plain.size() &&
+                     !(rc->plain[info.entry_index].empty() && rc->secure[info.entry_index].empty());
+  if (!rt->entries[entry].needs_peek && !http_routes) {
+    // Only catch-all cleartext TCP routes: connect at once (server-speaks-first protocols).
+    TcpSession session(std::move(socket), static_cast<size_t>(entry), rt, tcp_options_, tcp_balancer_);
+    co_await session.run();
+    co_return true;
+  }
+  PeekResult peeked = co_await peek_client_hello(socket, tcp_options_.peek);
+  if (peeked.kind == PeekResult::Kind::closed) co_return true;
+  error_code ec;
+  auto remote = socket.remote_endpoint(ec);
+  if (ec) co_return true;
+  auto serves_sni = [&](std::string_view sni) {
+    return rc && rc->serves_sni(info.entry_index, sni);
+  };
+  auto view = peeked.view(remote.address());
+  if (decide_shared(*rt, static_cast<size_t>(entry), view, serves_sni) == SharedDispatch::http) co_return false;
+  TcpSession session(std::move(socket), static_cast<size_t>(entry), rt, tcp_options_, tcp_balancer_);
+  co_await session.run(std::move(peeked));
+  co_return true;
 }
 
 awaitable<void> Worker::serve_tls(tcp::socket socket, std::shared_ptr<const ListenerInfo> info) {

@@ -48,7 +48,8 @@ struct ProxyLimits {
 
 class Worker {
  public:
-  Worker(int id, core::Snapshot<RuntimeConfig>& snapshot, core::Snapshot<TlsContext>& tls, ProxyLimits limits);
+  Worker(int id, core::Snapshot<RuntimeConfig>& snapshot, core::Snapshot<TlsContext>& tls,
+         core::Snapshot<TcpRuntime>& tcp, ProxyLimits limits);
   ~Worker();
 
   asio::io_context& io() { return ioc_; }
@@ -78,11 +79,16 @@ class Worker {
   awaitable<void> accept_loop(tcp::acceptor& acceptor, std::shared_ptr<const ListenerInfo> info);
   awaitable<void> serve_connection(tcp::socket socket, std::shared_ptr<const ListenerInfo> info);
   awaitable<void> serve_tls(tcp::socket socket, std::shared_ptr<const ListenerInfo> info);
+  // TCP routers sharing an HTTP entrypoint: true when the connection was served by one.
+  awaitable<bool> try_tcp_routers(tcp::socket& socket, const ListenerInfo& info);
 
   int id_;
   asio::io_context ioc_{1};
   core::Snapshot<RuntimeConfig>::Reader reader_;
   core::Snapshot<TlsContext>::Reader tls_reader_;
+  core::Snapshot<TcpRuntime>::Reader tcp_reader_;
+  TcpBalancer tcp_balancer_;
+  TcpSessionOptions tcp_options_;
   ProxyLimits limits_;
   UpstreamPool pool_;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
