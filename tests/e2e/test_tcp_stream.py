@@ -1,0 +1,230 @@
+"""Plain TCP forwarding on tcp-* entrypoints (SPEC 8): server-speaks-first protocols through
+HostSNI(`*`), 100 MB each way with half-close and matching checksums, a backend that is down,
+and TCP route changes applied while a connection stays open. Prints the throughput direct and
+through portier."""
+
+import hashlib
+import os
+import socket
+import time
+import unittest
+
+from portier_e2e import Portier, free_port, make_temp_dir, wait_until, write_file_atomic
+from tcp_peers import (StreamServer, TlsConnection, TlsEchoServer, client_hello, lb, make_cert, recv_all,
+                       tcp_entry_config, tcp_router, tls_exchange)
+
+NET = "127.0.52"
+MB = 1 << 20
+BULK = 100 * MB
+
+
+def bulk_handler(conn):
+    """Reads to EOF (the client's half-close), then answers "<count> <sha256>\\n", sends
+    BULK bytes of its own (after that line: "<sha256 of them>\\n") and closes."""
+    conn.settimeout(30)
+    h, n = hashlib.sha256(), 0
+    buf = bytearray(MB)
+    view = memoryview(buf)
+    while True:
+        k = conn.recv_into(buf)
+        if k == 0:
+            break
+        h.update(view[:k])
+        n += k
+    data = os.urandom(BULK)
+    conn.sendall(b"%d %s %s\n" % (n, h.hexdigest().encode(), hashlib.sha256(data).hexdigest().encode()))
+    conn.sendall(data)
+    conn.shutdown(socket.SHUT_WR)
+
+
+def sink_handler(conn):
+    """Discards everything up to EOF, then answers the byte count."""
+    conn.settimeout(30)
+    buf = bytearray(4 * MB)
+    n = 0
+    while True:
+        k = conn.recv_into(buf)
+        if k == 0:
+            break
+        n += k
+    conn.sendall(b"%d\n" % n)
+
+
+def greeting_handler(conn):
+    """A server that speaks first, as SMTP."""
+    conn.settimeout(10)
+    conn.sendall(b"220 smtp.example.test ESMTP portier-e2e\r\n")
+    f = conn.makefile("rb")
+    for line in f:
+        if line.upper().startswith(b"QUIT"):
+            conn.sendall(b"221 bye\r\n")
+            return
+        conn.sendall(b"250 ok " + line.strip() + b"\r\n")
+
+
+def line_echo(name):
+    def handler(conn):
+        conn.settimeout(30)
+        for line in conn.makefile("rb"):
+            conn.sendall(name + b":" + line)
+    return handler
+
+
+def send_all_then_read(ip, port, payload, timeout=60):
+    """Sends payload, half-closes, reads to EOF: (reply, seconds for the upload)."""
+    with socket.create_connection((ip, port), timeout=timeout) as s:
+        t0 = time.monotonic()
+        s.sendall(payload)
+        s.shutdown(socket.SHUT_WR)
+        reply = recv_all(s)
+        return reply, time.monotonic() - t0
+
+
+class TcpStream(unittest.TestCase):
+    IP = NET + ".1"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = make_temp_dir()
+        cls.cert_a = make_cert(cls.dir, "a.example.com")
+        cls.bulk = StreamServer(NET + ".2", bulk_handler)
+        cls.sink = StreamServer(NET + ".2", sink_handler)
+        cls.smtp = StreamServer(NET + ".3", greeting_handler)
+        cls.echo_x = StreamServer(NET + ".5", line_echo(b"x"))
+        cls.tls_a = TlsEchoServer("a", NET + ".6", cls.cert_a)
+        cls.down = "%s.4:%d" % (NET, free_port(NET + ".4"))
+        cls.ports = {k: free_port(cls.IP) for k in ("bulk", "sink", "smtp", "down", "change")}
+        cls.eps = {k: "tcp-%d" % p for k, p in cls.ports.items()}
+        cls.path = write_file_atomic(cls.dir / "dynamic.yml", cls.dynamic())
+        cls.portier = Portier(tcp_entry_config({cls.eps[k]: "%s:%d" % (cls.IP, p) for k, p in cls.ports.items()},
+                                               cls.path))
+        try:
+            cls.portier.start()
+        except BaseException:
+            cls.portier.__exit__(None, None, None)
+            raise
+
+    @classmethod
+    def dynamic(cls, change=("x",)):
+        """The base routes plus, on the `change` entrypoint, the routes named in `change`."""
+        routers, services = {}, {}
+        for key, target in (("bulk", cls.bulk.address), ("sink", cls.sink.address), ("smtp", cls.smtp.address),
+                            ("down", cls.down)):
+            routers[key] = tcp_router("HostSNI(`*`)", key, cls.eps[key])
+            services[key] = lb(target)
+        if "x" in change:
+            routers["x"] = tcp_router("HostSNI(`*`)", "x", cls.eps["change"])
+            services["x"] = lb(cls.echo_x.address)
+        if "a" in change:
+            routers["a"] = tcp_router("HostSNI(`a.example.com`)", "a", cls.eps["change"], passthrough=True)
+            services["a"] = lb(cls.tls_a.address)
+        return {"tcp": {"routers": routers, "services": services}}
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.portier.__exit__(None, None, None)
+        for s in (cls.bulk, cls.sink, cls.smtp, cls.echo_x, cls.tls_a):
+            s.close()
+
+    def test_server_speaks_first_without_client_bytes(self):
+        with socket.create_connection((self.IP, self.ports["smtp"]), timeout=5) as s:
+            t0 = time.monotonic()
+            f = s.makefile("rb")
+            self.assertEqual(f.readline(), b"220 smtp.example.test ESMTP portier-e2e\r\n")
+            # the peek timeout is 30 s: the greeting must not wait for it
+            self.assertLess(time.monotonic() - t0, 3.0)
+            s.sendall(b"EHLO client.test\r\n")
+            self.assertEqual(f.readline(), b"250 ok EHLO client.test\r\n")
+            s.sendall(b"QUIT\r\n")
+            self.assertEqual(f.readline(), b"221 bye\r\n")
+            self.assertEqual(f.read(), b"")
+
+    def test_100mb_each_way_with_half_close(self):
+        payload = os.urandom(BULK)
+        digest = hashlib.sha256(payload).hexdigest().encode()
+        reply, _ = send_all_then_read(self.IP, self.ports["bulk"], payload)
+        head, _, body = reply.partition(b"\n")
+        count, got_digest, body_digest = head.split()
+        # the backend saw our half-close as EOF after exactly our bytes ...
+        self.assertEqual(int(count), BULK)
+        self.assertEqual(got_digest, digest)
+        # ... and its 100 MB, sent after that, still came back whole
+        self.assertEqual(len(body), BULK)
+        self.assertEqual(hashlib.sha256(body).hexdigest().encode(), body_digest)
+
+    def test_backend_down_closes_the_client_cleanly(self):
+        with socket.create_connection((self.IP, self.ports["down"]), timeout=10) as s:
+            self.assertEqual(recv_all(s), b"")  # FIN, not a reset
+        self.assertTrue(self.portier.running())
+
+    def apply(self, change):
+        write_file_atomic(self.path, self.dynamic(change=change))
+        wait_until(lambda: self.portier.diag("/health")["routers"]["tcp"] == 4 + len(change),
+                   what="tcp routes %s applied" % (change,))
+
+    def test_route_changes_do_not_disturb_an_open_connection(self):
+        ip, port = self.IP, self.ports["change"]
+        self.addCleanup(self.apply, ("x",))
+        with socket.create_connection((ip, port), timeout=10) as c:
+            f = c.makefile("rb")
+            c.sendall(b"one\n")
+            self.assertEqual(f.readline(), b"x:one\n")
+
+            # add a TLS passthrough route on the same entrypoint
+            self.apply(("x", "a"))
+            self.assertEqual(tls_exchange(ip, port, "a.example.com", self.cert_a, b"new\n")[0], b"a:new\n")
+            c.sendall(b"two\n")
+            self.assertEqual(f.readline(), b"x:two\n")
+            kept = TlsConnection(ip, port, "a.example.com", self.cert_a)
+            self.addCleanup(kept.close)
+            self.assertEqual(kept.exchange(b"k1\n"), b"a:k1\n")
+
+            # remove the plain route, then the TLS one: new connections are closed, open ones go on
+            self.apply(("a",))
+            self.assertEqual(self.probe_plain(ip, port), b"")
+            c.sendall(b"three\n")
+            self.assertEqual(f.readline(), b"x:three\n")
+            self.apply(())
+            self.assertEqual(self.probe_tls(ip, port), b"")
+            self.assertEqual(self.probe_plain(ip, port), b"")
+            self.assertEqual(kept.exchange(b"k2\n"), b"a:k2\n")
+            c.sendall(b"four\n")
+            self.assertEqual(f.readline(), b"x:four\n")
+            c.shutdown(socket.SHUT_WR)
+            self.assertEqual(f.read(), b"")
+        self.assertTrue(self.portier.running())
+
+    @staticmethod
+    def probe_plain(ip, port):
+        """What a new plain connection receives up to EOF."""
+        with socket.create_connection((ip, port), timeout=5) as s:
+            s.sendall(b"probe\n")
+            s.shutdown(socket.SHUT_WR)
+            return recv_all(s)
+
+    @staticmethod
+    def probe_tls(ip, port):
+        """What a new connection that sends a ClientHello for a.example.com receives up to EOF."""
+        with socket.create_connection((ip, port), timeout=5) as s:
+            s.sendall(client_hello("a.example.com")[0])
+            s.shutdown(socket.SHUT_WR)
+            return recv_all(s)
+
+    def test_throughput_direct_and_through_portier(self):
+        payload = os.urandom(64 * MB)
+        rates = {}
+        for label, (ip, port) in (("direct", (self.sink.ip, self.sink.port)),
+                                  ("portier", (self.IP, self.ports["sink"]))):
+            best = 0.0
+            for _ in range(3):
+                reply, seconds = send_all_then_read(ip, port, payload)
+                self.assertEqual(int(reply), len(payload))
+                best = max(best, len(payload) / MB / seconds)
+            rates[label] = best
+        print("\nTCP throughput, 64 MiB upload, best of 3 (Python peers): direct %.0f MiB/s, "
+              "through portier %.0f MiB/s (%.0f%%)" % (rates["direct"], rates["portier"],
+                                                      100.0 * rates["portier"] / rates["direct"]))
+
+
+if __name__ == "__main__":
+    unittest.main()
