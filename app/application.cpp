@@ -56,6 +56,7 @@ int Application::run() {
   }
   proxy_->start();
 
+  rotate_ticket_keys();
   signals_.add(SIGTERM);
   signals_.add(SIGINT);
   signals_.add(SIGHUP);
@@ -111,6 +112,7 @@ void Application::begin_shutdown() {
   core::log_info("shutting down: draining connections");
   sd_notify("STOPPING=1");
   signals_.cancel();
+  ticket_timer_.cancel();
   health_checker_.stop();
   if (file_provider_) file_provider_->stop();
   if (docker_provider_) docker_provider_->stop();
@@ -161,6 +163,7 @@ void Application::rebuild() {
   std::vector<std::string> problems;
   auto rc = proxy::compile_runtime(merged.dynamic, cfg_, health_registry_, &problems);
   auto tcp = proxy::compile_tcp_runtime(merged.dynamic, cfg_, &problems);
+  rebuild_tls(merged.dynamic, problems);
   compile_errors_.clear();
   for (auto& p : problems) {
     core::log_error(p);
@@ -176,6 +179,48 @@ void Application::rebuild() {
   const auto& d = merged_.dynamic;
   core::log_info("configuration applied: ", d.http.routers.size(), " http, ", d.tcp.routers.size(), " tcp, ",
                  d.udp.routers.size(), " udp routers; ", merged_.errors.size() + compile_errors_.size(), " errors");
+}
+
+// Certificates from tls.certificates and the default store, then a new server context for
+// new handshakes (established connections keep theirs).
+void Application::rebuild_tls(const config::Dynamic& dyn, std::vector<std::string>& problems) {
+  std::vector<tls::CertEntryPtr> entries;
+  for (const auto& c : dyn.tls.certificates) {
+    auto r = tls::load_cert_entry(c.cert_file, c.key_file, "file");
+    if (r.entry) entries.push_back(r.entry);
+    else problems.push_back("tls.certificates " + c.cert_file + ": " + r.error);
+  }
+  cert_store_.set_source_entries("file", std::move(entries));
+  tls::CertEntryPtr default_cert;
+  if (auto it = dyn.tls.stores.find("default"); it != dyn.tls.stores.end() && it->second.default_certificate) {
+    const auto& c = *it->second.default_certificate;
+    auto r = tls::load_cert_entry(c.cert_file, c.key_file, "file");
+    if (r.entry) default_cert = r.entry;
+    else problems.push_back("tls.stores.default.defaultCertificate: " + r.error);
+  }
+  cert_store_.set_default(default_cert);
+
+  tls::ServerContextConfig sc;
+  sc.options = dyn.tls.options;
+  sc.default_alpn = {"http/1.1"};
+  for (const auto& [name, router] : dyn.http.routers) {
+    if (!router.tls || router.tls->options.empty()) continue;
+    auto parsed = config::parse_rule(router.rule, config::RuleKind::http);
+    if (!parsed.root) continue;
+    for (const auto& host : config::rule_host_names(*parsed.root)) sc.host_options.emplace_back(host, router.tls->options);
+  }
+  core::Problems tls_problems;
+  auto server = tls::ServerContext::create(cert_store_, ticket_keys_, sc, tls_problems);
+  for (const auto& p : tls_problems) problems.push_back(p.to_string());
+  if (server) proxy_->publish_tls(proxy::make_tls_context(std::move(server)));
+}
+
+void Application::rotate_ticket_keys() {
+  ticket_keys_->rotate_if_due(std::chrono::system_clock::now());
+  ticket_timer_.expires_after(std::chrono::minutes(10));
+  ticket_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec && !stopping_) rotate_ticket_keys();
+  });
 }
 
 nlohmann::json Application::health_json() const {

@@ -20,6 +20,8 @@
 #include "discovery/file_provider.hpp"
 #include "proxy/health_checker.hpp"
 #include "proxy/proxy_server.hpp"
+#include "tls/cert_store.hpp"
+#include "tls/ticket_keys.hpp"
 
 namespace portier::app {
 
@@ -33,6 +35,8 @@ class Application {
  private:
   void on_fragment(const std::string& provider, config::Fragment fragment);
   void rebuild();
+  void rebuild_tls(const config::Dynamic& dyn, std::vector<std::string>& problems);
+  void rotate_ticket_keys();
   void install_diagnostics();
   void begin_shutdown();
   void wait_drained(std::chrono::steady_clock::time_point deadline);
@@ -47,6 +51,9 @@ class Application {
   boost::asio::signal_set signals_{control_};
   std::unique_ptr<proxy::ProxyServer> proxy_;
   proxy::HealthRegistry health_registry_;
+  tls::CertStore cert_store_;
+  std::shared_ptr<tls::TicketKeyRing> ticket_keys_ = std::make_shared<tls::TicketKeyRing>();
+  boost::asio::steady_timer ticket_timer_{control_};
   proxy::HealthChecker health_checker_{control_};
   DiagnosticsServer diagnostics_{control_};
   std::unique_ptr<discovery::FileProvider> file_provider_;

@@ -64,7 +64,7 @@ std::optional<tcp::acceptor> listen_on(asio::io_context& io, const config::Entry
 
 ProxyServer::ProxyServer(const config::StaticConfig& cfg, int workers, ProxyLimits limits)
     : cfg_(cfg), limits_(limits) {
-  for (int i = 0; i < workers; ++i) workers_.push_back(std::make_unique<Worker>(i, snapshot_, limits_));
+  for (int i = 0; i < workers; ++i) workers_.push_back(std::make_unique<Worker>(i, snapshot_, tls_snapshot_, limits_));
 }
 
 ProxyServer::~ProxyServer() { stop(); }
@@ -82,6 +82,9 @@ std::vector<std::string> ProxyServer::open_listeners() {
       auto target = cfg_.entry_points.find(ep.redirection->to);
       if (target != cfg_.entry_points.end()) info->redirect_target = target->second;
     }
+    auto tls_info = std::make_shared<ListenerInfo>(*info);
+    tls_info->tls = true;
+    info->tls_side = tls_info;
     for (const auto& addr : entry_addresses(ep, problems)) {
       for (auto& w : workers_) {
         auto acceptor = listen_on(w->io(), ep, addr, problems);

@@ -1,12 +1,15 @@
 #include "proxy/worker.hpp"
 
 #include "core/log.hpp"
+#include <sys/socket.h>
+
 #include "proxy/http1_session.hpp"
+#include "proxy/watchdog.hpp"
 
 namespace portier::proxy {
 
-Worker::Worker(int id, core::Snapshot<RuntimeConfig>& snapshot, ProxyLimits limits)
-    : id_(id), reader_(snapshot), limits_(limits) {}
+Worker::Worker(int id, core::Snapshot<RuntimeConfig>& snapshot, core::Snapshot<TlsContext>& tls, ProxyLimits limits)
+    : id_(id), reader_(snapshot), tls_reader_(tls), limits_(limits) {}
 
 Worker::~Worker() { stop(); }
 
@@ -33,24 +36,55 @@ awaitable<void> Worker::accept_loop(tcp::acceptor& acceptor, std::shared_ptr<con
       continue;  // EMFILE and friends: keep serving the connections we have
     }
     ++active_;
-    asio::co_spawn(
-        ioc_,
-        [this, s = std::move(socket), info]() mutable -> awaitable<void> {
-          {
-            Http1Session<tcp::socket> session(*this, std::move(s), info);
-            co_await session.run();
-          }
-          --active_;
-        },
-        [](std::exception_ptr e) {
-          if (!e) return;
-          try {
-            std::rethrow_exception(e);
-          } catch (const std::exception& ex) {
-            core::log_error("session failed: ", ex.what());
-          }
-        });
+    asio::co_spawn(ioc_, serve_connection(std::move(socket), info), [this](std::exception_ptr e) {
+      --active_;
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        core::log_error("connection failed: ", ex.what());
+      }
+    });
   }
+}
+
+// Traefik serves TLS and cleartext on one entrypoint: a first byte of 0x16 (a TLS handshake
+// record) selects the TLS side, anything else the cleartext side. Nothing is consumed.
+awaitable<void> Worker::serve_connection(tcp::socket socket, std::shared_ptr<const ListenerInfo> info) {
+  if (info->tls_side) {
+    Watchdog watchdog(socket.get_executor());
+    watchdog.watch(&socket);
+    watchdog.arm(limits_.header_timeout);
+    auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, use_tuple);
+    if (ec) co_return;
+    unsigned char first = 0;
+    ssize_t n = ::recv(socket.native_handle(), &first, 1, MSG_PEEK);
+    watchdog.disarm();
+    if (n <= 0) co_return;
+    if (first == 0x16) {
+      co_await serve_tls(std::move(socket), info->tls_side);
+      co_return;
+    }
+  }
+  Http1Session<tcp::socket> session(*this, std::move(socket), info);
+  co_await session.run();
+}
+
+awaitable<void> Worker::serve_tls(tcp::socket socket, std::shared_ptr<const ListenerInfo> info) {
+  std::shared_ptr<const TlsContext> ctx = tls_reader_.get();
+  if (!ctx) co_return;
+  TlsStream stream(std::move(socket), *ctx->asio);
+  Watchdog watchdog(stream.get_executor());
+  watchdog.watch(&stream.next_layer());
+  watchdog.arm(limits_.header_timeout);
+  auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
+  if (ec) {
+    core::log_debug("TLS handshake failed: ", ec.message());
+    co_return;
+  }
+  watchdog.disarm();
+  Http1Session<TlsStream> session(*this, std::move(stream), std::move(info));
+  co_await session.run();
 }
 
 uint32_t Worker::next_rr(uint32_t service_index, uint64_t generation) {

@@ -12,6 +12,7 @@
 #include "proxy/asio.hpp"
 #include "proxy/http1_parser.hpp"
 #include "proxy/runtime_config.hpp"
+#include "proxy/tls_context.hpp"
 #include "proxy/tcp_listener.hpp"
 #include "proxy/udp_forwarder.hpp"
 #include "proxy/upstream_pool.hpp"
@@ -32,6 +33,9 @@ struct ListenerInfo {
   config::EntryPoint entry_point;
   std::optional<config::EntryPoint> redirect_target;  // for http.redirections
   bool tls = false;
+  // For cleartext listeners: the same entrypoint as seen by connections that start a TLS
+  // handshake (Traefik serves both on one port: TLS routers on the TLS side).
+  std::shared_ptr<const ListenerInfo> tls_side;
 };
 
 struct ProxyLimits {
@@ -44,7 +48,7 @@ struct ProxyLimits {
 
 class Worker {
  public:
-  Worker(int id, core::Snapshot<RuntimeConfig>& snapshot, ProxyLimits limits);
+  Worker(int id, core::Snapshot<RuntimeConfig>& snapshot, core::Snapshot<TlsContext>& tls, ProxyLimits limits);
   ~Worker();
 
   asio::io_context& io() { return ioc_; }
@@ -72,10 +76,13 @@ class Worker {
 
  private:
   awaitable<void> accept_loop(tcp::acceptor& acceptor, std::shared_ptr<const ListenerInfo> info);
+  awaitable<void> serve_connection(tcp::socket socket, std::shared_ptr<const ListenerInfo> info);
+  awaitable<void> serve_tls(tcp::socket socket, std::shared_ptr<const ListenerInfo> info);
 
   int id_;
   asio::io_context ioc_{1};
   core::Snapshot<RuntimeConfig>::Reader reader_;
+  core::Snapshot<TlsContext>::Reader tls_reader_;
   ProxyLimits limits_;
   UpstreamPool pool_;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
