@@ -118,10 +118,9 @@ class TlsEchoServer(_Server):
 
     def handle(self, conn, addr):
         conn.settimeout(10)
-        tls = self.ctx.wrap_socket(conn, server_side=True)
-        f = tls.makefile("rb")
-        for line in f:
-            tls.sendall(self.name.encode() + b":" + line)
+        with self.ctx.wrap_socket(conn, server_side=True) as tls, tls.makefile("rb") as f:
+            for line in f:
+                tls.sendall(self.name.encode() + b":" + line)
 
 
 class StreamServer(_Server):
@@ -202,6 +201,8 @@ class UdpEcho:
             try:
                 data, addr = self.sock.recvfrom(65536)
             except OSError:
+                return
+            if addr is None:  # shut down
                 return
             self.received += 1
             self.sources.add(addr)

@@ -36,15 +36,20 @@ class UdpForward(unittest.TestCase):
             cls.start_dnsmasq()
             cls.echo_port = free_port(cls.IP, udp=True)
             cls.dns_port = free_port(cls.IP, udp=True)
+            cls.short_port = free_port(cls.IP, udp=True)
             eps = {"udp-%d" % cls.echo_port: "%s:%d/udp" % (cls.IP, cls.echo_port),
-                   "udp-%d" % cls.dns_port: "%s:%d/udp" % (cls.IP, cls.dns_port)}
+                   "udp-%d" % cls.dns_port: "%s:%d/udp" % (cls.IP, cls.dns_port),
+                   "udp-short": "%s:%d/udp" % (cls.IP, cls.short_port)}
             dynamic = {"udp": {
                 "routers": {"echo": {"entryPoints": ["udp-%d" % cls.echo_port], "service": "echo"},
-                            "dns": {"entryPoints": ["udp-%d" % cls.dns_port], "service": "dns"}},
+                            "dns": {"entryPoints": ["udp-%d" % cls.dns_port], "service": "dns"},
+                            "short": {"entryPoints": ["udp-short"], "service": "echo"}},
                 "services": {"echo": lb(cls.echo.address), "dns": lb(cls.dns_address)},
             }}
             path = write_file_atomic(cls.dir / "dynamic.yml", dynamic)
-            cls.portier = Portier(tcp_entry_config(eps, path))
+            cfg = tcp_entry_config(eps, path)
+            cfg["entryPoints"]["udp-short"]["udp"] = {"timeout": "1s"}
+            cls.portier = Portier(cfg)
             cls.portier.start()
         except BaseException:
             cls.tearDownClass()
@@ -130,6 +135,28 @@ class UdpForward(unittest.TestCase):
             if not want:
                 return
         self.fail("round %d: %d clients got no reply: %s" % (rnd, len(want), sorted(want)[:10]))
+
+    def test_session_ends_after_the_entrypoint_idle_timeout(self):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as c:
+            c.bind((NET + ".11", 0))
+            c.connect((self.IP, self.short_port))
+            c.settimeout(5)
+            self.echo.log = []
+            try:
+                for i in range(4):  # 300 ms apart: well within the 1 s timeout
+                    if i:
+                        time.sleep(0.3)
+                    c.send(b"keep-%d" % i)
+                    self.assertEqual(c.recv(100), b"keep-%d" % i)
+                time.sleep(2.5)  # idle for more than the timeout (time is the input here)
+                c.send(b"after")
+                self.assertEqual(c.recv(100), b"after")
+                log, self.echo.log = self.echo.log, None
+            finally:
+                self.echo.log = None
+        sources = [addr for addr, _ in log]
+        self.assertEqual(len(set(sources[:4])), 1, sources)  # one session while traffic flows
+        self.assertNotEqual(sources[4], sources[0], sources)  # a new one after the timeout
 
     def test_datagram_rate_direct_and_through_portier(self):
         rates = {}
