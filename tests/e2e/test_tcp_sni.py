@@ -82,28 +82,50 @@ class TcpSniPassthrough(unittest.TestCase):
                 s.sendall(hello[i:i + 1])
                 if i % 8 == 0:
                     time.sleep(0.001)  # pacing, so that portier peeks many partial ClientHellos
-            while True:  # finish the handshake over the same socket
-                try:
-                    tls.do_handshake()
-                    break
-                except ssl.SSLWantReadError:
-                    s.sendall(outgoing.read())
-                    data = s.recv(65536)
-                    self.assertTrue(data, "connection closed during the handshake")
-                    incoming.write(data)
-            s.sendall(outgoing.read())
+            self.finish_handshake(s, tls, incoming, outgoing)
             self.assertEqual(tls.getpeercert(binary_form=True), self.cert_b.der())
-            tls.write(b"split\n")
-            s.sendall(outgoing.read())
-            reply = b""
-            while not reply.endswith(b"\n"):
-                try:
-                    reply += tls.read(4096)
-                except ssl.SSLWantReadError:
-                    data = s.recv(65536)
-                    self.assertTrue(data, "connection closed before the reply")
-                    incoming.write(data)
-            self.assertEqual(reply, b"b:split\n")
+            self.assertEqual(self.tls_line(s, tls, incoming, outgoing, b"split\n"), b"b:split\n")
+
+    def finish_handshake(self, s, tls, incoming, outgoing):
+        """Completes a MemoryBIO handshake whose ClientHello was already sent on s."""
+        while True:
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                s.sendall(outgoing.read())
+                data = s.recv(65536)
+                self.assertTrue(data, "connection closed during the handshake")
+                incoming.write(data)
+        s.sendall(outgoing.read())
+
+    def tls_line(self, s, tls, incoming, outgoing, line):
+        """Sends one line over a MemoryBIO TLS connection and reads one line back."""
+        tls.write(line)
+        s.sendall(outgoing.read())
+        reply = b""
+        while not reply.endswith(b"\n"):
+            try:
+                reply += tls.read(4096)
+            except ssl.SSLWantReadError:
+                data = s.recv(65536)
+                self.assertTrue(data, "connection closed before the reply")
+                incoming.write(data)
+        return reply
+
+    def test_client_hello_fragmented_into_many_records(self):
+        hello, tls, incoming, outgoing = client_hello("a.example.com")
+        self.assertEqual(hello[0], 0x16)
+        version, body = hello[1:3], hello[5:]
+        records = b"".join(b"\x16" + version + len(body[i:i + 40]).to_bytes(2, "big") + body[i:i + 40]
+                           for i in range(0, len(body), 40))
+        with socket.create_connection((self.IP, self.port), timeout=10) as s:
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            for i in range(0, len(records), 45):  # one record per segment
+                s.sendall(records[i:i + 45])
+            self.finish_handshake(s, tls, incoming, outgoing)
+            self.assertEqual(tls.getpeercert(binary_form=True), self.cert_a.der())
+            self.assertEqual(self.tls_line(s, tls, incoming, outgoing, b"records\n"), b"a:records\n")
 
     def test_unknown_sni_is_closed_without_reaching_a_backend(self):
         before = (self.a.accepted, self.b.accepted)

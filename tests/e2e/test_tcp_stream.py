@@ -6,6 +6,7 @@ through portier."""
 import errno
 import functools
 import os
+import signal
 import socket
 import time
 import unittest
@@ -101,11 +102,12 @@ class TcpStream(unittest.TestCase):
         cls.echo_x = StreamServer(NET + ".5", line_echo(b"x"))
         cls.tls_a = TlsEchoServer("a", NET + ".6", cls.cert_a)
         cls.down = "%s.4:%d" % (NET, free_port(NET + ".4"))
-        cls.ports = {k: free_port(cls.IP) for k in ("bulk", "sink", "smtp", "down", "change")}
+        cls.ports = {k: free_port(cls.IP) for k in ("bulk", "sink", "smtp", "down", "change", "idle")}
         cls.eps = {k: "tcp-%d" % p for k, p in cls.ports.items()}
         cls.path = write_file_atomic(cls.dir / "dynamic.yml", cls.dynamic())
-        cls.portier = Portier(tcp_entry_config({cls.eps[k]: "%s:%d" % (cls.IP, p) for k, p in cls.ports.items()},
-                                               cls.path))
+        cfg = tcp_entry_config({cls.eps[k]: "%s:%d" % (cls.IP, p) for k, p in cls.ports.items()}, cls.path)
+        cfg["entryPoints"][cls.eps["idle"]]["transport"] = {"respondingTimeouts": {"idleTimeout": "1s"}}
+        cls.portier = Portier(cfg)
         try:
             cls.portier.start()
         except BaseException:
@@ -117,7 +119,7 @@ class TcpStream(unittest.TestCase):
         """The base routes plus, on the `change` entrypoint, the routes named in `change`."""
         routers, services = {}, {}
         for key, target in (("bulk", cls.bulk.address), ("sink", cls.sink.address), ("smtp", cls.smtp.address),
-                            ("down", cls.down)):
+                            ("down", cls.down), ("idle", cls.echo_x.address)):
             routers[key] = tcp_router("HostSNI(`*`)", key, cls.eps[key])
             services[key] = lb(target)
         if "x" in change:
@@ -165,9 +167,21 @@ class TcpStream(unittest.TestCase):
             self.assertEqual(recv_all(s), b"")  # FIN, not a reset
         self.assertTrue(self.portier.running())
 
+    def test_idle_connection_is_closed_after_the_idle_timeout(self):
+        with socket.create_connection((self.IP, self.ports["idle"]), timeout=10) as c:
+            f = c.makefile("rb")
+            for i in range(3):  # traffic every 400 ms keeps it open past the 1 s timeout
+                if i:
+                    time.sleep(0.4)
+                c.sendall(b"busy%d\n" % i)
+                self.assertEqual(f.readline(), b"x:busy%d\n" % i)
+            t0 = time.monotonic()
+            self.assertEqual(f.read(), b"")  # then idle: portier closes both sides
+            self.assertGreater(time.monotonic() - t0, 0.8)
+
     def apply(self, change):
         write_file_atomic(self.path, self.dynamic(change=change))
-        wait_until(lambda: self.portier.diag("/health")["routers"]["tcp"] == 4 + len(change),
+        wait_until(lambda: self.portier.diag("/health")["routers"]["tcp"] == 5 + len(change),
                    what="tcp routes %s applied" % (change,))
 
     def test_route_changes_do_not_disturb_an_open_connection(self):
@@ -236,6 +250,43 @@ class TcpStream(unittest.TestCase):
         print("\nTCP throughput, 64 MiB upload, best of 3 (Python peers): direct %.0f MiB/s, "
               "through portier %.0f MiB/s (%.0f%%)" % (rates["direct"], rates["portier"],
                                                       100.0 * rates["portier"] / rates["direct"]))
+
+
+class TcpDrain(unittest.TestCase):
+    """SIGTERM: a tcp-* entrypoint stops accepting, open connections go on until they end."""
+
+    def test_sigterm_lets_open_tcp_connections_finish(self):
+        ip = NET + ".20"
+        echo = StreamServer(NET + ".21", line_echo(b"d"))
+        self.addCleanup(echo.close)
+        port = free_port(ip)
+        ep = "tcp-%d" % port
+        d = make_temp_dir()
+        path = write_file_atomic(d / "dynamic.yml", {"tcp": {
+            "routers": {"d": tcp_router("HostSNI(`*`)", "d", ep)}, "services": {"d": lb(echo.address)}}})
+        p = Portier(tcp_entry_config({ep: "%s:%d" % (ip, port)}, path))
+        self.addCleanup(p.__exit__, None, None, None)
+        p.start()
+        with socket.create_connection((ip, port), timeout=10) as c:
+            f = c.makefile("rb")
+            c.sendall(b"before\n")
+            self.assertEqual(f.readline(), b"d:before\n")
+            p.proc.send_signal(signal.SIGTERM)
+            wait_until(lambda: refused(ip, port), timeout=5, what="new connections refused after SIGTERM")
+            c.sendall(b"during\n")
+            self.assertEqual(f.readline(), b"d:during\n")
+            self.assertTrue(p.running())
+            c.shutdown(socket.SHUT_WR)
+            self.assertEqual(f.read(), b"")
+        self.assertEqual(p.wait_exit(8), 0, p.logs())
+
+
+def refused(ip, port):
+    try:
+        socket.create_connection((ip, port), timeout=2).close()
+        return False
+    except ConnectionRefusedError:
+        return True
 
 
 if __name__ == "__main__":
