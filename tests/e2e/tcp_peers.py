@@ -227,6 +227,46 @@ class UdpEcho:
         self.close()
 
 
+SINK_SCRIPT = r"""
+import socket, sys, threading
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind((sys.argv[1], int(sys.argv[2])))
+srv.listen(64)
+print("listening", flush=True)
+def serve(c):
+    buf, n = bytearray(4 << 20), 0
+    while True:
+        k = c.recv_into(buf)
+        if not k:
+            break
+        n += k
+    c.sendall(b"%d\n" % n)
+    c.close()
+while True:
+    c, _ = srv.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+"""
+
+
+class SinkProcess:
+    """A TCP sink in its own process (no GIL shared with the client, for throughput numbers):
+    reads each connection to EOF, answers the byte count."""
+
+    def __init__(self, ip, port, log_path):
+        import sys
+        self.ip, self.port = ip, port
+        self.address = "%s:%d" % (ip, port)
+        self.log_path = Path(log_path)
+        self.proc = spawn([sys.executable, "-c", SINK_SCRIPT, ip, str(port)], log_path)
+
+    def ready(self):
+        return "listening" in self.log_path.read_text()
+
+    def close(self):
+        stop(self.proc)
+
+
 def tcp_entry_config(entry_points, dynamic_file):
     """A static config: entry_points {name: "ip:port[/udp]"} with a watched file provider."""
     return {"entryPoints": {n: {"address": a} for n, a in entry_points.items()},

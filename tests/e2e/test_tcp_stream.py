@@ -13,7 +13,7 @@ import unittest
 import zlib
 
 from portier_e2e import Portier, free_port, make_temp_dir, wait_until, write_file_atomic
-from tcp_peers import (StreamServer, TlsConnection, TlsEchoServer, client_hello, lb, make_cert, recv_all,
+from tcp_peers import (SinkProcess, StreamServer, TlsConnection, TlsEchoServer, client_hello, lb, make_cert, recv_all,
                        tcp_entry_config, tcp_router, tls_exchange)
 
 NET = "127.0.52"
@@ -46,19 +46,6 @@ def bulk_handler(conn):
     conn.shutdown(socket.SHUT_WR)
 
 
-def sink_handler(conn):
-    """Discards everything up to EOF, then answers the byte count."""
-    conn.settimeout(30)
-    buf = bytearray(4 * MB)
-    n = 0
-    while True:
-        k = conn.recv_into(buf)
-        if k == 0:
-            break
-        n += k
-    conn.sendall(b"%d\n" % n)
-
-
 def greeting_handler(conn):
     """A server that speaks first, as SMTP."""
     conn.settimeout(10)
@@ -71,12 +58,45 @@ def greeting_handler(conn):
         conn.sendall(b"250 ok " + line.strip() + b"\r\n")
 
 
+class ServerFirstHalfClose:
+    """Sends `size` bytes, half-closes, then reads the client's bytes to EOF and records
+    (count, crc32) in .results."""
+
+    def __init__(self, size):
+        self.size = size
+        self.results = []
+
+    def __call__(self, conn):
+        conn.settimeout(30)
+        conn.sendall(bulk_data()[:self.size])
+        conn.shutdown(socket.SHUT_WR)
+        crc, n = 0, 0
+        while True:
+            data = conn.recv(MB)
+            if not data:
+                break
+            crc = zlib.crc32(data, crc)
+            n += len(data)
+        self.results.append((n, crc))
+
+
 def line_echo(name):
     def handler(conn):
         conn.settimeout(30)
         for line in conn.makefile("rb"):
             conn.sendall(name + b":" + line)
     return handler
+
+
+def open_fds(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def process_cpu_seconds(pid):
+    """User + system CPU time of a process so far (/proc/PID/stat)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def send_all_then_read(ip, port, payload, timeout=60):
@@ -97,12 +117,14 @@ class TcpStream(unittest.TestCase):
         cls.dir = make_temp_dir()
         cls.cert_a = make_cert(cls.dir, "a.example.com")
         cls.bulk = StreamServer(NET + ".2", bulk_handler)
-        cls.sink = StreamServer(NET + ".2", sink_handler)
+        cls.sink = SinkProcess(NET + ".8", free_port(NET + ".8"), cls.dir / "sink.log")
         cls.smtp = StreamServer(NET + ".3", greeting_handler)
         cls.echo_x = StreamServer(NET + ".5", line_echo(b"x"))
         cls.tls_a = TlsEchoServer("a", NET + ".6", cls.cert_a)
         cls.down = "%s.4:%d" % (NET, free_port(NET + ".4"))
-        cls.ports = {k: free_port(cls.IP) for k in ("bulk", "sink", "smtp", "down", "change", "idle")}
+        cls.first = ServerFirstHalfClose(8 * MB)
+        cls.first_server = StreamServer(NET + ".7", cls.first)
+        cls.ports = {k: free_port(cls.IP) for k in ("bulk", "sink", "smtp", "down", "change", "idle", "first")}
         cls.eps = {k: "tcp-%d" % p for k, p in cls.ports.items()}
         cls.path = write_file_atomic(cls.dir / "dynamic.yml", cls.dynamic())
         cfg = tcp_entry_config({cls.eps[k]: "%s:%d" % (cls.IP, p) for k, p in cls.ports.items()}, cls.path)
@@ -113,13 +135,14 @@ class TcpStream(unittest.TestCase):
         except BaseException:
             cls.portier.__exit__(None, None, None)
             raise
+        wait_until(cls.sink.ready, what="the sink process")
 
     @classmethod
     def dynamic(cls, change=("x",)):
         """The base routes plus, on the `change` entrypoint, the routes named in `change`."""
         routers, services = {}, {}
         for key, target in (("bulk", cls.bulk.address), ("sink", cls.sink.address), ("smtp", cls.smtp.address),
-                            ("down", cls.down), ("idle", cls.echo_x.address)):
+                            ("down", cls.down), ("idle", cls.echo_x.address), ("first", cls.first_server.address)):
             routers[key] = tcp_router("HostSNI(`*`)", key, cls.eps[key])
             services[key] = lb(target)
         if "x" in change:
@@ -133,7 +156,7 @@ class TcpStream(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.portier.__exit__(None, None, None)
-        for s in (cls.bulk, cls.sink, cls.smtp, cls.echo_x, cls.tls_a):
+        for s in (cls.bulk, cls.sink, cls.smtp, cls.echo_x, cls.tls_a, cls.first_server):
             s.close()
 
     def test_server_speaks_first_without_client_bytes(self):
@@ -162,6 +185,46 @@ class TcpStream(unittest.TestCase):
         self.assertEqual(len(body), BULK)
         self.assertEqual(zlib.crc32(body), crc)
 
+    def test_backend_half_closes_first(self):
+        with socket.create_connection((self.IP, self.ports["first"]), timeout=30) as c:
+            got = recv_all(c)  # the backend's bytes, then its FIN
+            self.assertEqual(zlib.crc32(got), zlib.crc32(bulk_data()[:8 * MB]))
+            payload = bulk_data()[:5 * MB + 3]
+            c.sendall(payload)  # our direction is still open
+            c.shutdown(socket.SHUT_WR)
+            self.assertEqual(recv_all(c), b"")
+        wait_until(lambda: self.first.results, what="the backend to read our bytes")
+        self.assertEqual(self.first.results[-1], (len(payload), zlib.crc32(payload)))
+
+    def test_200_concurrent_connections(self):
+        conns = []
+        try:
+            for i in range(200):
+                conns.append(socket.create_connection((self.IP, self.ports["idle"]), timeout=10))
+            for i, c in enumerate(conns):
+                c.sendall(b"conn%d\n" % i)
+            for i, c in enumerate(conns):
+                self.assertEqual(c.makefile("rb").readline(), b"x:conn%d\n" % i)
+        finally:
+            for c in conns:
+                c.close()
+
+    def test_no_descriptor_leak(self):
+        pid = self.portier.proc.pid
+        baseline = open_fds(pid)
+        for _ in range(20):
+            with socket.create_connection((self.IP, self.ports["idle"]), timeout=10) as c:
+                c.sendall(b"fd\n")
+                self.assertEqual(c.makefile("rb").readline(), b"x:fd\n")
+            with socket.create_connection((self.IP, self.ports["down"]), timeout=10) as c:
+                self.assertEqual(recv_all(c), b"")
+            with socket.create_connection((self.IP, self.ports["smtp"]), timeout=10) as c:
+                c.makefile("rb").readline()
+                c.sendall(b"QUIT\r\n")
+                recv_all(c)
+        wait_until(lambda: open_fds(pid) <= baseline, what="portier's descriptors back to %d (now %d)"
+                   % (baseline, open_fds(pid)))
+
     def test_backend_down_closes_the_client_cleanly(self):
         with socket.create_connection((self.IP, self.ports["down"]), timeout=10) as s:
             self.assertEqual(recv_all(s), b"")  # FIN, not a reset
@@ -181,7 +244,7 @@ class TcpStream(unittest.TestCase):
 
     def apply(self, change):
         write_file_atomic(self.path, self.dynamic(change=change))
-        wait_until(lambda: self.portier.diag("/health")["routers"]["tcp"] == 5 + len(change),
+        wait_until(lambda: self.portier.diag("/health")["routers"]["tcp"] == 6 + len(change),
                    what="tcp routes %s applied" % (change,))
 
     def test_route_changes_do_not_disturb_an_open_connection(self):
@@ -238,19 +301,21 @@ class TcpStream(unittest.TestCase):
 
     def test_throughput_direct_and_through_portier(self):
         payload = memoryview(bulk_data())[:64 * MB]
-        rates = {}
+        rates, cpu = {}, 0.0
         for label, (ip, port) in (("direct", (self.sink.ip, self.sink.port)),
                                   ("portier", (self.IP, self.ports["sink"]))):
             best = 0.0
+            cpu_before = process_cpu_seconds(self.portier.proc.pid)
             for _ in range(3):
                 reply, seconds = send_all_then_read(ip, port, payload)
                 self.assertEqual(int(reply), len(payload))
                 best = max(best, len(payload) / MB / seconds)
+            cpu = process_cpu_seconds(self.portier.proc.pid) - cpu_before
             rates[label] = best
         print("\nTCP throughput, 64 MiB upload, best of 3 (Python peers): direct %.0f MiB/s, "
-              "through portier %.0f MiB/s (%.0f%%)" % (rates["direct"], rates["portier"],
-                                                      100.0 * rates["portier"] / rates["direct"]))
-
+              "through portier %.0f MiB/s (%.0f%%); portier CPU %.2f s per GiB forwarded"
+              % (rates["direct"], rates["portier"], 100.0 * rates["portier"] / rates["direct"],
+                 cpu / (3 * len(payload) / (1 << 30))))
 
 class TcpDrain(unittest.TestCase):
     """SIGTERM: a tcp-* entrypoint stops accepting, open connections go on until they end."""

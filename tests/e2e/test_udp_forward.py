@@ -136,6 +136,16 @@ class UdpForward(unittest.TestCase):
                 return
         self.fail("round %d: %d clients got no reply: %s" % (rnd, len(want), sorted(want)[:10]))
 
+    def test_largest_datagram_both_ways(self):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as c:
+            c.bind((NET + ".12", 0))
+            c.connect((self.IP, self.echo_port))
+            c.settimeout(5)
+            for size in (0, 1, 1472, 9000, 65507):
+                data = os.urandom(size)
+                c.send(data)
+                self.assertEqual(c.recv(70000), data, "datagram of %d bytes" % size)
+
     def test_session_ends_after_the_entrypoint_idle_timeout(self):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as c:
             c.bind((NET + ".11", 0))
