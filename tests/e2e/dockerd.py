@@ -77,10 +77,11 @@ class Dockerd:
     """One dockerd with socket <dir>/docker-<name>.sock.
 
     dir: where the socket goes (default: a fresh temp dir); pass the same dir to several
-    daemons to match one glob like <dir>/docker-*.sock."""
+    daemons to match one glob like <dir>/docker-*.sock. args: extra dockerd flags."""
 
-    def __init__(self, name, sock_dir=None):
+    def __init__(self, name, sock_dir=None, args=()):
         self.name = name
+        self.args = list(args)  # extra dockerd flags, e.g. ["--live-restore"]
         # Short paths: containerd's sockets under exec-root must fit in sun_path.
         self.root = Path(tempfile.mkdtemp(prefix="pdk-"))
         self.sock_dir = Path(sock_dir) if sock_dir else self.root
@@ -108,7 +109,8 @@ class Dockerd:
         cmd = [DOCKERD, "--host", self.endpoint,
                "--data-root", str(self.root / "data"), "--exec-root", str(self.root / "exec"),
                "--pidfile", str(self.root / "dockerd.pid"),
-               "--iptables=false", "--ip6tables=false", "--bridge=none", "--storage-driver=vfs"]
+               "--iptables=false", "--ip6tables=false", "--bridge=none", "--storage-driver=vfs",
+               *self.args]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._log,
                                      stderr=subprocess.STDOUT, start_new_session=True)
         if self not in _live:
@@ -139,7 +141,15 @@ class Dockerd:
             self._log = None
 
     def close(self):
-        """Stops the daemon and removes its directories."""
+        """Stops the daemon and removes its directories (and, with --live-restore, which
+        keeps containers running past the daemon, its containers first)."""
+        if "--live-restore" in self.args and self.proc and self.proc.poll() is None:
+            try:
+                ids = self.docker("ps", "-aq", check=False).split()
+                if ids:
+                    self.docker("rm", "-f", *ids, check=False)
+            except (OSError, subprocess.SubprocessError):
+                pass
         self.kill()
         if self in _live:
             _live.remove(self)
