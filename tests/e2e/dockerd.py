@@ -48,7 +48,11 @@ class _UnixHTTPConnection(http.client.HTTPConnection):
     def connect(self):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.settimeout(self.timeout)
-        s.connect(self._path)
+        try:
+            s.connect(self._path)
+        except OSError:
+            s.close()
+            raise
         self.sock = s
 
 
@@ -141,9 +145,10 @@ class Dockerd:
             self._log = None
 
     def close(self):
-        """Stops the daemon and removes its directories (and, with --live-restore, which
-        keeps containers running past the daemon, its containers first)."""
-        if "--live-restore" in self.args and self.proc and self.proc.poll() is None:
+        """Removes every container (SIGKILL: a daemon that stops them itself waits 10 s for
+        each PID-1 httpd, which ignores SIGTERM; with --live-restore it would leave them
+        running), stops the daemon and removes its directories."""
+        if self.proc and self.proc.poll() is None:
             try:
                 ids = self.docker("ps", "-aq", check=False).split()
                 if ids:

@@ -66,7 +66,7 @@ class DockerDaemons(DockerPortierMixin, unittest.TestCase):
         appeared = time.monotonic()
         wait_until(lambda: (self.provider(late.endpoint) or {}).get("status") == "connected", 10,
                    "the new daemon followed")
-        print("\nnew daemon socket -> connected in %.0f ms" % ((time.monotonic() - appeared) * 1000), flush=True)
+        print("\nnew daemon ready -> followed by portier in %.0f ms" % ((time.monotonic() - appeared) * 1000), flush=True)
         ip = NET + ".3"
         port = free_port(ip)
         late.run(web_labels("late-web", ip, port), ip=ip, port=port, name="late-web")
