@@ -1,9 +1,12 @@
 """Labels of real containers through the real binary, on an `infra:` server (SPEC 2, 4, 10):
-a bad label beside good containers, the rediacc auto-route, and dynamic TCP ports
-(rediacc.tcp_ports from infra.dynamic_tcp_ports) stable across a restart of portier."""
+a bad label beside good containers, the rediacc auto-route, dynamic TCP ports
+(rediacc.tcp_ports from infra.dynamic_tcp_ports) stable across a restart of portier, and a
+dynamic UDP port (rediacc.udp_ports, from the same range)."""
 
+import json
 import socket
 import ssl
+import threading
 import unittest
 
 from docker_e2e import DockerPortierMixin, needs_root, web_labels
@@ -15,7 +18,7 @@ BASE = "e2e.test"
 
 
 def free_range(ip, n):
-    """First port of n consecutive ports bindable on ip."""
+    """First port of n consecutive ports bindable on ip, for TCP and UDP."""
     for _ in range(50):
         first = free_port(ip)
         if first + n > 65535:
@@ -23,9 +26,10 @@ def free_range(ip, n):
         socks = []
         try:
             for p in range(first, first + n):
-                s = socket.socket()
-                s.bind((ip, p))
-                socks.append(s)
+                for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                    s = socket.socket(socket.AF_INET, kind)
+                    socks.append(s)
+                    s.bind((ip, p))
             return first
         except OSError:
             continue
@@ -54,6 +58,37 @@ def tcp_exchange(ip, port, data, timeout=3.0):
                     return out
                 out += chunk
         except (ConnectionResetError, BrokenPipeError):
+            return b""
+
+
+class UdpEcho:
+    """A UDP server on ip (a free port) answering every datagram with b"echo:" + data."""
+
+    def __init__(self, ip):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((ip, 0))
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                data, peer = self.sock.recvfrom(65536)
+                self.sock.sendto(b"echo:" + data, peer)
+            except OSError:
+                return
+
+    def close(self):
+        self.sock.close()
+
+
+def udp_exchange(ip, port, data, timeout=0.5):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        s.sendto(data, (ip, port))
+        try:
+            return s.recvfrom(65536)[0]
+        except (socket.timeout, ConnectionRefusedError):
             return b""
 
 
@@ -193,6 +228,28 @@ class DockerLabels(DockerPortierMixin, unittest.TestCase):
         d.start_container(db)
         entry = wait_until(db_port, 10, "db back in /ports")
         self.assertEqual(entry["port"], first + 1)
+
+    def test_dynamic_udp_port(self):
+        """rediacc.udp_ports: a port from the same range, forwarded to service_ip:port (the UDP
+        server is on the host at the container's service IP: busybox has no UDP server)."""
+        d = self.daemons["l"]
+        ip = NET + ".8"
+        echo = UdpEcho(ip)
+        self.addCleanup(echo.close)
+        web = free_port(ip)
+        d.run(rediacc_labels("dns", ip, udp_ports=echo.port), ip=ip, port=web, name="dns")
+
+        def entry():
+            for e in self.portier.diag("/ports")["udp"]:
+                if e["service"] == "dns":
+                    return e
+            return None
+        e = wait_until(entry, 10, "dns in /ports udp")
+        self.assertEqual(e["target"], "%s:%d" % (ip, echo.port))
+        self.assertTrue(self.range_first <= e["port"] <= self.range_first + 2, e)
+        self.assertEqual([x for x in self.routes()["errors"] if "dns" in json.dumps(x)], [])
+        wait_until(lambda: udp_exchange(PUBLIC, e["port"], b"ping") == b"echo:ping", 5,
+                   "a datagram through udp-%d" % e["port"])
 
 
 if __name__ == "__main__":
