@@ -7,6 +7,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <algorithm>
+#include <filesystem>
 
 #include "acme/acme_client.hpp"
 #include "acme/cloudflare_client.hpp"
@@ -198,6 +199,9 @@ void AcmeManager::publish_entries() {
 
 std::string AcmeManager::save(Resolver& r) {
   if (unusable_files_.count(r.path)) return "storage " + r.path + " is unusable, not overwritten";
+  std::error_code ec;
+  auto parent = std::filesystem::path(r.path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
   return tls::write_acme_json_file(r.path, files_[r.path]);
 }
 
@@ -416,7 +420,11 @@ awaitable<void> AcmeManager::order(Resolver& r, DemandState& d) {
     if (p.type.find("accountDoesNotExist") != std::string::npos || p.type.find("unauthorized") != std::string::npos)
       r.registered = false;
     r.last_error = issued.error;
-    record_failure(d, issued.error, p.retry_after);
+    // A CA rate limit without Retry-After: wait at least an hour (Let's Encrypt's windows are
+    // hours to a week), never hammer.
+    auto wait = p.retry_after;
+    if (p.rate_limited() && wait.count() == 0) wait = std::chrono::hours(1);
+    record_failure(d, issued.error, wait);
     co_return;
   }
   auto entry = tls::make_cert_entry(issued.value.chain_pem, issued.value.key_pem, "acme", d.resolver);
