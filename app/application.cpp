@@ -30,7 +30,8 @@ std::string check_rule(std::string_view rule, bool tcp) {
 
 }  // namespace
 
-Application::Application(config::StaticConfig cfg) : cfg_(std::move(cfg)) {}
+Application::Application(config::StaticConfig cfg, std::map<std::string, std::string> env)
+    : cfg_(std::move(cfg)), env_(std::move(env)) {}
 
 Application::~Application() {
   if (proxy_) proxy_->stop();
@@ -38,6 +39,7 @@ Application::~Application() {
 
 int Application::run() {
   proxy_ = std::make_unique<proxy::ProxyServer>(cfg_, worker_count(cfg_), proxy::ProxyLimits{});
+  start_acme();  // stored certificates are in the store before any listener opens
   rebuild();  // an empty configuration until providers speak: every request gets 404
   start_providers();
   // Let providers deliver their first state before traffic arrives.
@@ -80,6 +82,13 @@ int Application::run() {
   return exit_code_;
 }
 
+void Application::start_acme() {
+  if (cfg_.cert_resolvers.empty()) return;
+  acme_ = std::make_unique<acme::AcmeManager>(control_, cfg_, cert_store_, env_);
+  for (const auto& p : acme_->load_storage()) core::log_error("acme: ", p.to_string());
+  acme_->start();
+}
+
 void Application::start_providers() {
   if (cfg_.file) {
     file_provider_ = std::make_unique<discovery::FileProvider>(
@@ -116,6 +125,7 @@ void Application::begin_shutdown() {
   health_checker_.stop();
   if (file_provider_) file_provider_->stop();
   if (docker_provider_) docker_provider_->stop();
+  if (acme_) acme_->stop();
   diagnostics_.stop();
   proxy_->begin_drain();
   wait_drained(std::chrono::steady_clock::now() + grace_period(cfg_));
@@ -175,6 +185,7 @@ void Application::rebuild() {
   proxy_->publish_tcp(tcp);
   runtime_ = rc;
   health_checker_.update(rc);
+  if (acme_) acme_->update_demands(acme::certificate_demands(merged_.dynamic, &cfg_));
   health_registry_.prune();
   const auto& d = merged_.dynamic;
   core::log_info("configuration applied: ", d.http.routers.size(), " http, ", d.tcp.routers.size(), " tcp, ",
@@ -241,7 +252,8 @@ nlohmann::json Application::health_json() const {
     }
   }
   const auto& d = merged_.dynamic;
-  return {{"status", (errors > 0 || provider_down) ? "degraded" : "ok"},
+  bool acme_degraded = acme_ && acme_->degraded();
+  nlohmann::json out = {{"status", (errors > 0 || provider_down || acme_degraded) ? "degraded" : "ok"},
           {"version", kVersion},
           {"uptime_seconds", std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_).count()},
           {"routers", {{"http", d.http.routers.size()}, {"tcp", d.tcp.routers.size()}, {"udp", d.udp.routers.size()}}},
@@ -249,6 +261,16 @@ nlohmann::json Application::health_json() const {
           {"auto_routes", !cfg_.infra.base_domain.empty() && cfg_.docker.has_value()},
           {"providers", providers},
           {"errors", errors}};
+  if (acme_) out["acme"] = acme_->health_json();
+  return out;
+}
+
+nlohmann::json Application::certificates_json() const {
+  if (acme_) return acme_->certificates_json();
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& c : cert_store_.list())
+    out.push_back({{"names", c.names}, {"issuer", c.issuer}, {"not_after", c.not_after}, {"source", c.source}});
+  return out;
 }
 
 nlohmann::json Application::routes_json() const {
@@ -281,7 +303,7 @@ void Application::install_diagnostics() {
   diagnostics_.route("/health", [this, json] { return json(health_json()); });
   diagnostics_.route("/routes.json", [this, json] { return json(routes_json()); });
   diagnostics_.route("/ports", [this, json] { return json(ports_json()); });
-  diagnostics_.route("/certificates", [json] { return json(nlohmann::json::array()); });
+  diagnostics_.route("/certificates", [this, json] { return json(certificates_json()); });
   diagnostics_.route("/dynamic.yml", [this] {
     return DiagResponse{200, "application/yaml", config::dynamic_yaml(merged_.dynamic)};
   });

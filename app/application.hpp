@@ -12,6 +12,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <nlohmann/json.hpp>
 
+#include "acme/acme_manager.hpp"
 #include "app/diagnostics_server.hpp"
 #include "config/dynamic_merge.hpp"
 #include "config/dynamic_yaml.hpp"
@@ -27,7 +28,7 @@ namespace portier::app {
 
 class Application {
  public:
-  explicit Application(config::StaticConfig cfg);
+  Application(config::StaticConfig cfg, std::map<std::string, std::string> env);
   ~Application();
   // Serves until SIGTERM/SIGINT, then drains. Returns the process exit code.
   int run();
@@ -43,10 +44,13 @@ class Application {
   nlohmann::json health_json() const;
   nlohmann::json routes_json() const;
   nlohmann::json ports_json() const;
+  nlohmann::json certificates_json() const;
+  void start_acme();
   void start_providers();
   std::string http_entry_points_summary() const;
 
   config::StaticConfig cfg_;
+  std::map<std::string, std::string> env_;
   boost::asio::io_context control_{1};
   boost::asio::signal_set signals_{control_};
   std::unique_ptr<proxy::ProxyServer> proxy_;
@@ -59,6 +63,7 @@ class Application {
   std::unique_ptr<discovery::FileProvider> file_provider_;
   std::unique_ptr<discovery::DockerProvider> docker_provider_;
   discovery::PortsView ports_;
+  std::unique_ptr<acme::AcmeManager> acme_;  // when certificatesResolvers are configured
 
   std::map<std::string, config::Fragment> fragments_;  // provider -> fragment in use (+ latest errors)
   std::set<std::string> loaded_clean_;                 // providers that delivered an error-free fragment
