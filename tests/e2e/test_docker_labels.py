@@ -179,6 +179,19 @@ class DockerLabels(DockerPortierMixin, unittest.TestCase):
         self.assertEqual(h["status"], "degraded", h)
         self.assertGreaterEqual(h["errors"], 1, h)
         self.assertEqual(self.proxy_get("good-web.docker.test").status, 200)
+        # An error only the merged configuration shows (a rule that does not parse) still
+        # names the container and the daemon; the container's router is disabled.
+        pr = free_port(ip)
+        rule_labels = self.plain_labels("badrule", ip, pr)
+        rule_labels["traefik.http.routers.badrule.rule"] = "Host(`badrule.docker.test`"
+        rule_bad = d.run(rule_labels, ip=ip, port=pr, name="badrule")
+        e = wait_until(lambda: [x for x in self.routes()["errors"] if "badrule" in x["label"]], 10,
+                       "the rule error in /routes.json")[0]
+        self.assertEqual(e["source"], "container badrule on %s" % d.endpoint, e)
+        self.assertEqual(e["label"], "http.routers.badrule@docker", e)
+        self.assertIn("rule", e["message"])
+        self.assertEqual(self.http_router("badrule")["status"], "disabled")
+        d.remove(rule_bad)
         # Logged once, not again when another container changes the configuration.
         p2 = free_port(ip)
         d.run(self.plain_labels("good-web2", ip, p2), ip=ip, port=p2, name="good-web2")
