@@ -4,6 +4,7 @@ a bad label beside good containers, the rediacc auto-route, dynamic TCP ports
 dynamic UDP port (rediacc.udp_ports, from the same range)."""
 
 import json
+import random
 import socket
 import ssl
 import threading
@@ -13,8 +14,33 @@ from docker_e2e import DockerPortierMixin, needs_root, web_labels
 from portier_e2e import Portier, free_port, make_temp_dir, wait_until
 
 NET = "127.0.43"
-PUBLIC = NET + ".1"
 BASE = "e2e.test"
+INFRA_TCP = (3306, 5432, 6379, 27017, 11211, 5672, 9092)  # entrypoints every infra server binds
+INFRA_UDP = (53,)
+
+
+def pick_public_ip():
+    """An IP of NET.100-250 where the fixed infra ports are free: two runs of this suite at
+    once (two worktrees) must not collide on PUBLIC:53."""
+    for octet in random.sample(range(100, 251), 151):
+        ip = "%s.%d" % (NET, octet)
+        socks = []
+        try:
+            for kind, ports in ((socket.SOCK_STREAM, INFRA_TCP), (socket.SOCK_DGRAM, INFRA_UDP)):
+                for port in ports:
+                    s = socket.socket(socket.AF_INET, kind)
+                    socks.append(s)
+                    s.bind((ip, port))
+            return ip
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise AssertionError("no IP of %s.100-250 with the infra ports free" % NET)
+
+
+PUBLIC = pick_public_ip()
 
 
 def free_range(ip, n):
