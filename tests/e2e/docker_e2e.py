@@ -31,13 +31,6 @@ def web_labels(name, ip, port, host=None, service=None, router=None):
     }
 
 
-def httpd_script(name, ip, port):
-    """The container command of Dockerd.run: busybox httpd as PID 1 serving `name`. As PID 1 of
-    its PID namespace it has no SIGTERM handler, so the kernel drops SIGTERM: it keeps serving
-    through `docker stop -t N` until the SIGKILL N seconds later."""
-    return "mkdir -p /www && echo %s > /www/index.html && exec /bin/httpd -f -p %s:%d -h /www" % (name, ip, port)
-
-
 def direct_get(ip, port, timeout=1.0):
     """GET / straight from a container's httpd -> (status, body text)."""
     c = http.client.HTTPConnection(ip, port, timeout=timeout)

@@ -4,6 +4,7 @@ a bad label beside good containers, the rediacc auto-route, dynamic TCP ports
 dynamic UDP port (rediacc.udp_ports, from the same range)."""
 
 import json
+import random
 import socket
 import ssl
 import threading
@@ -13,8 +14,33 @@ from docker_e2e import DockerPortierMixin, needs_root, web_labels
 from portier_e2e import Portier, free_port, make_temp_dir, wait_until
 
 NET = "127.0.43"
-PUBLIC = NET + ".1"
 BASE = "e2e.test"
+INFRA_TCP = (3306, 5432, 6379, 27017, 11211, 5672, 9092)  # entrypoints every infra server binds
+INFRA_UDP = (53,)
+
+
+def pick_public_ip():
+    """An IP of NET.100-250 where the fixed infra ports are free: two runs of this suite at
+    once (two worktrees) must not collide on PUBLIC:53."""
+    for octet in random.sample(range(100, 251), 151):
+        ip = "%s.%d" % (NET, octet)
+        socks = []
+        try:
+            for kind, ports in ((socket.SOCK_STREAM, INFRA_TCP), (socket.SOCK_DGRAM, INFRA_UDP)):
+                for port in ports:
+                    s = socket.socket(socket.AF_INET, kind)
+                    socks.append(s)
+                    s.bind((ip, port))
+            return ip
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise AssertionError("no IP of %s.100-250 with the infra ports free" % NET)
+
+
+PUBLIC = pick_public_ip()
 
 
 def free_range(ip, n):
@@ -179,6 +205,19 @@ class DockerLabels(DockerPortierMixin, unittest.TestCase):
         self.assertEqual(h["status"], "degraded", h)
         self.assertGreaterEqual(h["errors"], 1, h)
         self.assertEqual(self.proxy_get("good-web.docker.test").status, 200)
+        # An error only the merged configuration shows (a rule that does not parse) still
+        # names the container and the daemon; the container's router is disabled.
+        pr = free_port(ip)
+        rule_labels = self.plain_labels("badrule", ip, pr)
+        rule_labels["traefik.http.routers.badrule.rule"] = "Host(`badrule.docker.test`"
+        rule_bad = d.run(rule_labels, ip=ip, port=pr, name="badrule")
+        e = wait_until(lambda: [x for x in self.routes()["errors"] if "badrule" in x["label"]], 10,
+                       "the rule error in /routes.json")[0]
+        self.assertEqual(e["source"], "container badrule on %s" % d.endpoint, e)
+        self.assertEqual(e["label"], "http.routers.badrule@docker", e)
+        self.assertIn("rule", e["message"])
+        self.assertEqual(self.http_router("badrule")["status"], "disabled")
+        d.remove(rule_bad)
         # Logged once, not again when another container changes the configuration.
         p2 = free_port(ip)
         d.run(self.plain_labels("good-web2", ip, p2), ip=ip, port=p2, name="good-web2")

@@ -89,7 +89,9 @@ class DockerRouting(DockerPortierMixin, unittest.TestCase):
     def test_stopping_container_leaves_before_it_dies(self):
         """`docker stop -t 2` on one of two servers while a client loops: no 502 (nor
         anything but 200), and the stopped container still answers directly after portier
-        took it out of rotation (httpd as PID 1 outlives SIGTERM until the SIGKILL)."""
+        took it out of rotation. Dockerd.run execs httpd as PID 1 of the container, and the
+        kernel drops signals without a handler sent to a PID namespace's init: httpd keeps
+        serving through SIGTERM until the SIGKILL 2 s later, as a draining server would."""
         d = self.daemons["a"]
         ip = NET + ".5"
         pa, pb = free_port(ip), free_port(ip)
