@@ -9,10 +9,7 @@ from portier_e2e import ProxyTest, read_ws_frame, router, service, ws_accept, ws
 
 NET = "127.0.25"
 
-try:
-    import websockets  # python3-websockets (Debian 12: 10.4, asyncio API)
-except ImportError:  # pragma: no cover
-    websockets = None
+import websockets  # python3-websockets (Debian 12: 10.4, asyncio API), installed by portier.sh
 
 
 class WebSocket(ProxyTest, unittest.TestCase):
@@ -63,7 +60,6 @@ class WebSocket(ProxyTest, unittest.TestCase):
         self.assertBackend(r, "ws")
         self.assertNotIn("upgrade", r.json()["headers"])
 
-    @unittest.skipIf(websockets is None, "python3-websockets not installed")
     def test_websockets_library_client(self):
         async def talk():
             uri = "ws://%s:%d/ws" % (self.IP, self.port)
