@@ -330,4 +330,27 @@ ChunkedScanner::Result ChunkedScanner::feed(std::string_view data, size_t* used)
   return Result::more;
 }
 
+BodyFraming::Step BodyFraming::feed(std::string_view avail, size_t* take) {
+  switch (kind_) {
+    case BodyKind::none:
+      *take = 0;
+      return Step::done;
+    case BodyKind::length:
+      *take = static_cast<size_t>(std::min<uint64_t>(remaining_, avail.size()));
+      remaining_ -= *take;
+      seen_ += *take;
+      return remaining_ == 0 ? Step::done : Step::more;
+    case BodyKind::chunked: {
+      auto r = scanner_.feed(avail, take);
+      if (r == ChunkedScanner::Result::error) return Step::error;
+      return r == ChunkedScanner::Result::done ? Step::done : Step::more;
+    }
+    case BodyKind::until_close:
+      *take = avail.size();
+      seen_ += *take;
+      return Step::more;
+  }
+  return Step::error;
+}
+
 }  // namespace portier::proxy

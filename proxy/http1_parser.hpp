@@ -88,6 +88,24 @@ class ChunkedScanner {
   size_t trailer_bytes_ = 0;
 };
 
+// Where a message body ends as its bytes stream through, whatever the framing.
+class BodyFraming {
+ public:
+  BodyFraming(BodyKind kind, uint64_t content_length) : kind_(kind), remaining_(content_length) {}
+  enum class Step { more, done, error };
+  // *take = how many bytes of `avail` belong to the body; done when the body ends with them.
+  // An until_close body takes everything and is never done (the peer's EOF ends it).
+  Step feed(std::string_view avail, size_t* take);
+  // Body bytes seen so far (decoded size for chunked bodies).
+  uint64_t body_bytes() const { return kind_ == BodyKind::chunked ? scanner_.body_bytes() : seen_; }
+
+ private:
+  BodyKind kind_;
+  uint64_t remaining_;
+  uint64_t seen_ = 0;
+  ChunkedScanner scanner_;
+};
+
 bool iequals(std::string_view a, std::string_view b);
 // True when the comma-separated header value contains `token` (case-insensitive).
 bool header_has_token(std::string_view value, std::string_view token);

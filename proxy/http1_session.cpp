@@ -272,24 +272,16 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::send_loc
 template <class Stream>
 awaitable<int> Http1Session<Stream>::buffer_request_body(const RequestHead& head, const BodyLimits& limits,
                                                          BufferedBody& out) {
-  uint64_t remaining = head.content_length;
-  ChunkedScanner scanner;
+  BodyFraming framing(head.body, head.content_length);
   std::string_view avail = in_.readable().substr(head.head_size);
   bool from_socket = false;
   std::vector<char> chunk;
   for (;;) {
     size_t take = 0;
-    bool done = false;
-    if (head.body == BodyKind::length) {
-      take = static_cast<size_t>(std::min<uint64_t>(remaining, avail.size()));
-      remaining -= take;
-      done = remaining == 0;
-    } else {
-      auto r = scanner.feed(avail, &take);
-      if (r == ChunkedScanner::Result::error) co_return 400;
-      done = r == ChunkedScanner::Result::done;
-      if (limits.max_request > 0 && scanner.body_bytes() > static_cast<uint64_t>(limits.max_request)) co_return 413;
-    }
+    auto step = framing.feed(avail, &take);
+    if (step == BodyFraming::Step::error) co_return 400;
+    if (limits.max_request > 0 && framing.body_bytes() > static_cast<uint64_t>(limits.max_request)) co_return 413;
+    bool done = step == BodyFraming::Step::done;
     if (!out.append(avail.substr(0, take), limits.mem_request)) co_return 500;
     if (from_socket) {
       if (done) out.leftover.assign(avail.substr(take));
@@ -323,24 +315,16 @@ awaitable<bool> Http1Session<Stream>::send_buffered_body(BufferedBody& body, Ups
 // Streams the request body (bytes already buffered first) to the upstream, per the framing.
 template <class Stream>
 awaitable<bool> Http1Session<Stream>::send_request_body(const RequestHead& head, UpstreamConn& up) {
-  uint64_t remaining = head.content_length;
-  ChunkedScanner scanner;
+  BodyFraming framing(head.body, head.content_length);
   for (;;) {
     std::string_view avail = in_.readable();
     size_t take = 0;
-    bool done = false;
-    if (head.body == BodyKind::length) {
-      take = static_cast<size_t>(std::min<uint64_t>(remaining, avail.size()));
-      remaining -= take;
-      done = remaining == 0;
-    } else {
-      auto r = scanner.feed(avail, &take);
-      if (r == ChunkedScanner::Result::error) {
-        co_await send_error(400, true);
-        co_return false;
-      }
-      done = r == ChunkedScanner::Result::done;
+    auto step = framing.feed(avail, &take);
+    if (step == BodyFraming::Step::error) {
+      co_await send_error(400, true);
+      co_return false;
     }
+    bool done = step == BodyFraming::Step::done;
     if (take > 0) {
       watchdog_.arm(worker_.limits().body_timeout);
       auto [ec, n] = co_await asio::async_write(up.socket, asio::buffer(avail.data(), take), use_tuple);
@@ -405,29 +389,17 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_re
   up->buf.consume(resp.head_size);
 
   // Body: forward what is buffered together with the head, then stream.
-  uint64_t remaining = resp.content_length;
-  ChunkedScanner scanner;
+  BodyFraming framing(resp.body, resp.content_length);
   bool first = true;
   bool upstream_reusable = resp.keep_alive && !upgrade;
   for (;;) {
     std::string_view avail = up->buf.readable();
     size_t take = 0;
-    bool done = false;
-    switch (resp.body) {
-      case BodyKind::none: done = true; break;
-      case BodyKind::length:
-        take = static_cast<size_t>(std::min<uint64_t>(remaining, avail.size()));
-        remaining -= take;
-        done = remaining == 0;
-        break;
-      case BodyKind::chunked: {
-        auto r = scanner.feed(avail, &take);
-        if (r == ChunkedScanner::Result::error) co_return Outcome::close;
-        done = r == ChunkedScanner::Result::done;
-        break;
-      }
-      case BodyKind::until_close: take = avail.size(); break;
-    }
+    auto step = framing.feed(avail, &take);
+    if (step == BodyFraming::Step::error) co_return Outcome::close;
+    if (ex.max_response > 0 && framing.body_bytes() > static_cast<uint64_t>(ex.max_response))
+      co_return Outcome::close;  // over buffering.maxResponseBodyBytes mid-stream: cut, never complete
+    bool done = step == BodyFraming::Step::done;
     std::array<asio::const_buffer, 2> bufs{asio::buffer(first ? std::string_view(out) : std::string_view()),
                                            asio::buffer(avail.data(), take)};
     first = false;
