@@ -168,7 +168,7 @@ core::Problems AcmeManager::load_storage() {
     auto result = tls::read_acme_json_file(r->path);
     std::string where = "certificatesResolvers." + name + ".acme.storage";
     for (auto& p : result.problems) {
-      p.path = where + (p.path.empty() ? "" : " " + p.path);
+      p.path = where + (p.path.empty() || p.path == "acme.json" ? "" : " " + p.path);
       problems.push_back(p);
     }
     if (!result.ok) {

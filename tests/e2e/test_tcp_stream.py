@@ -1,7 +1,8 @@
 """Plain TCP forwarding on tcp-* entrypoints (SPEC 8): server-speaks-first protocols through
-HostSNI(`*`), 100 MB each way with half-close and matching checksums, a backend that is down,
-and TCP route changes applied while a connection stays open. Prints the throughput direct and
-through portier."""
+HostSNI(`*`), 100 MB each way with half-close (either side first) and matching checksums, a
+backend that is down, the idle timeout, 200 concurrent connections, no descriptor leak, TCP
+route changes applied while connections stay open, SIGTERM drain. Prints the throughput direct
+and through portier, and portier's CPU time per GiB."""
 
 import errno
 import functools
