@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "core/log.hpp"
+#include "proxy/tls_terminator.hpp"
 
 namespace portier::proxy {
 namespace {
@@ -111,6 +112,7 @@ void ProxyServer::open_tcp_listeners(std::vector<std::string>& problems) {
         options.session.peek.timeout = limits_.header_timeout;
         options.session.dial_timeout = limits_.dial_timeout;
         options.session.idle_timeout = ep.idle_timeout;
+        options.session.terminate_tls = make_tls_terminator(tls_snapshot_, limits_.header_timeout);
         w->add_tcp_listener(std::make_unique<TcpListener>(std::move(*acceptor), tcp_snapshot_, options,
                                                           static_cast<uint32_t>(w->id())));
       }

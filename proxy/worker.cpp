@@ -6,6 +6,7 @@
 #include "proxy/client_hello_peek.hpp"
 #include "proxy/http1_session.hpp"
 #include "proxy/tcp_session.hpp"
+#include "proxy/tls_terminator.hpp"
 #include "proxy/watchdog.hpp"
 
 namespace portier::proxy {
@@ -16,6 +17,7 @@ Worker::Worker(int id, core::Snapshot<RuntimeConfig>& snapshot, core::Snapshot<T
   tcp_balancer_.seed(static_cast<uint32_t>(id));
   tcp_options_.peek.timeout = limits.header_timeout;
   tcp_options_.dial_timeout = limits.dial_timeout;
+  tcp_options_.terminate_tls = make_tls_terminator(tls, limits.header_timeout);
 }
 
 Worker::~Worker() { stop(); }
