@@ -1,6 +1,7 @@
 #include "proxy/http1_session.hpp"
 
 #include <array>
+#include <type_traits>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
@@ -70,18 +71,28 @@ awaitable<void> Http1Session<Stream>::lingering_close() {
 }
 
 // Waits for the next request head. Idle keep-alive time is bounded by the entrypoint's
-// idleTimeout and holds no buffer; once bytes arrive, the head must complete within the
-// header timeout.
+// idleTimeout (cleartext idle connections hold no buffer); once bytes arrive, the head must
+// complete within the header timeout.
 template <class Stream>
 awaitable<bool> Http1Session<Stream>::read_head(RequestHead& head) {
   const auto& limits = worker_.limits();
   if (in_.empty()) {
     idle_ = true;
-    in_.release_if_empty();
     watchdog_.arm(info_->entry_point.idle_timeout);
-    auto [ec] = co_await sock().async_wait(tcp::socket::wait_read, use_tuple);
-    idle_ = false;
-    if (ec || worker_.draining()) co_return false;
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
+      // The TLS layer may already hold the next request (read together with the handshake's
+      // last flight or a previous record): the socket is not readable then, so read through
+      // the stream instead of waiting on the socket.
+      auto [ec, n] = co_await stream_.async_read_some(in_.prepare(4096, limits.http.max_header_bytes + 4096), use_tuple);
+      idle_ = false;
+      if (ec || worker_.draining()) co_return false;
+      in_.commit(n);
+    } else {
+      in_.release_if_empty();
+      auto [ec] = co_await sock().async_wait(tcp::socket::wait_read, use_tuple);
+      idle_ = false;
+      if (ec || worker_.draining()) co_return false;
+    }
   }
   idle_ = false;
   watchdog_.arm(limits.header_timeout);
