@@ -192,7 +192,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::forward(
     RequestContext ctx{head, edits.path ? std::string_view(*edits.path) : head.path, info_->tls};
     if (auto reply = mw->on_request(ctx, edits, response_edits)) {
       in_.consume(head.head_size);
-      co_return co_await send_local(*reply, has_body || !head.keep_alive);
+      co_return co_await send_local(*reply, has_body || !head.keep_alive, response_edits);
     }
   }
   const BodyLimits& limits = route.limits;
@@ -266,9 +266,12 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::forward(
 }
 
 template <class Stream>
-awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::send_local(const LocalReply& reply, bool close) {
+awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::send_local(const LocalReply& reply, bool close,
+                                                                                   const HeaderEdits& edits) {
   std::string out = status_line(reply.status);
-  for (const auto& [name, value] : reply.headers) append_header(out, name, value);
+  for (const auto& [name, value] : reply.headers)
+    if (!edits.touches(name)) append_header(out, name, value);
+  append_header_edits(out, edits);
   append_header(out, "Content-Length", std::to_string(reply.body.size()));
   if (close) append_header(out, "Connection", "close");
   out += "\r\n";

@@ -85,6 +85,8 @@ class Middlewares(unittest.TestCase):
             "resp-limit": router("Host(`resplimit.test`)", "a", middlewares=["resp-limit"]),
             "big": router("Host(`big.test`)", "a", middlewares=["spill"]),
             "stream": router("Host(`stream.test`)", "a"),
+            "hdr-redir": router("Host(`hdrredir.test`)", "a", middlewares=["security", "custom", "to-https"]),
+            "redir-hdr": router("Host(`redirhdr.test`)", "a", middlewares=["to-https", "security"]),
         })
         middlewares = {
             "hsts": {"headers": {"stsSeconds": 31536000, "stsIncludeSubdomains": True, "stsPreload": True}},
@@ -102,8 +104,11 @@ class Middlewares(unittest.TestCase):
             "add": {"addPrefix": {"prefix": "/v1"}},
             "strip-then-add": {"chain": {"middlewares": ["strip", "add", "order-a", "order-b"]}},
             "add-then-strip": {"chain": {"middlewares": ["add", "strip"]}},
-            "order-a": {"headers": {"customRequestHeaders": {"X-Order": "a", "X-Only-A": "a"}}},
-            "order-b": {"headers": {"customRequestHeaders": {"X-Order": "b"}}},
+            "order-a": {"headers": {"customRequestHeaders": {"X-Order": "a", "X-Only-A": "a"},
+                                    "customResponseHeaders": {"X-Resp-Order": "a", "X-Gone": ""}}},
+            "order-b": {"headers": {"customRequestHeaders": {"X-Order": "b"},
+                                    "customResponseHeaders": {"X-Resp-Order": "b", "X-Gone": "b",
+                                                              "X-Only-B": "b"}}},
             "order-resp": {"headers": {"customResponseHeaders": {"X-Resp-Order": "c"}}},
             "limit": {"buffering": {"maxRequestBodyBytes": 1000}},
             "resp-limit": {"buffering": {"maxResponseBodyBytes": 100}},
@@ -210,6 +215,22 @@ class Middlewares(unittest.TestCase):
         r = self.http("redirtemp.test", "/a", method="PUT", body=b"x")
         self.assertEqual(r.status, 307, r)
 
+    def test_head_redirect_is_301(self):
+        r = self.http("redir.test", "/h", method="HEAD")
+        self.assertEqual((r.status, r.headers.get("location")), (301, "https://redir.test/h"))
+
+    def test_headers_before_a_redirect_apply_to_it(self):
+        # Traefik: a headers middleware wraps what follows, the redirect included.
+        r = self.http("hdrredir.test", "/a")
+        self.assertEqual(r.status, 301, r)
+        self.assertEqual(r.headers.get("location"), "https://hdrredir.test/a")
+        self.assertEqual(r.headers.get("x-frame-options"), "DENY")
+        self.assertEqual(r.headers.get("x-resp"), "resp")
+        # ... and a redirect listed first answers before the headers middleware runs
+        r = self.http("redirhdr.test", "/a")
+        self.assertEqual(r.status, 301, r)
+        self.assertNotIn("x-frame-options", r.headers)
+
     def test_redirect_keeps_the_connection(self):
         with RawClient(self.ip, self.port) as c:
             for _ in range(2):
@@ -246,10 +267,14 @@ class Middlewares(unittest.TestCase):
         self.assertNotIn("x-forwarded-prefix", seen["headers"])
 
     def test_router_middlewares_in_listed_order(self):
-        r = self.http("listed.test", "/")
+        # Requests are edited in the listed order (b overrides a); responses on the way back,
+        # so the first middleware has the last word (as in Traefik).
+        r = self.http("listed.test", "/?set-header=X-Gone:backend")
         seen = self.seen(r)
         self.assertEqual(seen["headers"].get("x-order"), "b")
-        self.assertEqual(r.headers.get("x-resp-order"), "c")
+        self.assertEqual([v for k, v in r.header_list if k.lower() == "x-resp-order"], ["a"])
+        self.assertNotIn("x-gone", r.headers)
+        self.assertEqual(r.headers.get("x-only-b"), "b")
 
     # ---- buffering ----
     def test_request_over_limit_by_content_length_is_413(self):
@@ -281,6 +306,25 @@ class Middlewares(unittest.TestCase):
             self.assertEqual(r.json()["body_len"], 1000)
             self.assertEqual(r.json()["body_sha256"], hashlib.sha256(b"w" * 1000).hexdigest())
         self.assertEqual(self.a.paths()[before:], ["/chunked-fits"])
+
+    def test_expect_continue_over_limit_is_413_without_100(self):
+        with RawClient(self.ip, self.port) as c:
+            c.send(b"POST /expect HTTP/1.1\r\nHost: limit.test\r\nContent-Length: 5000\r\n"
+                   b"Expect: 100-continue\r\n\r\n")
+            r = c.read_response()
+            self.assertEqual(r.status, 413, r)  # not 100: the body is never asked for
+        self.assertNotIn("/expect", self.a.paths())
+
+    def test_buffered_body_then_pipelined_request(self):
+        with RawClient(self.ip, self.port) as c:
+            c.send(b"POST /first HTTP/1.1\r\nHost: limit.test\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   b"5\r\nhello\r\n0\r\n\r\n"
+                   b"POST /second HTTP/1.1\r\nHost: limit.test\r\nContent-Length: 3\r\n\r\nabc"
+                   b"GET /third HTTP/1.1\r\nHost: limit.test\r\n\r\n")
+            seen = [c.read_response().json() for _ in range(3)]
+        self.assertEqual([s["path"] for s in seen], ["/first", "/second", "/third"])
+        self.assertEqual([s["body_len"] for s in seen], [5, 3, 0])
+        self.assertEqual(seen[1]["body_sha256"], hashlib.sha256(b"abc").hexdigest())
 
     def test_response_over_limit_is_500(self):
         r = self.http("resplimit.test", "/" + "p" * 200)

@@ -15,7 +15,7 @@ import time
 import unittest
 import http.client
 
-from portier_e2e import (Backend, Portier, free_port, http_config, http_request, make_temp_dir, read_ws_frame,
+from portier_e2e import (Backend, big_body, Portier, free_port, http_config, http_request, make_temp_dir, read_ws_frame,
                          router, service, wait_until, write_file_atomic, ws_accept, ws_frame)
 
 NET = "127.0.61"
@@ -284,6 +284,17 @@ class TlsEntryPoint(unittest.TestCase):
         self.assertEqual(r.json()["backend"], "plain")
         r = http_request("GET", "https://%s/x" % self.address, headers={"Host": "plain.test"})
         self.assertEqual(r.status, 404, r)
+
+    def test_large_bodies_over_tls(self):
+        r = http_request("GET", "https://%s/big/3000000" % self.address, headers={"Host": "exact.test"}, timeout=20)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.body, big_body(3000000))
+        body = os.urandom(4 * 1024 * 1024)
+        r = http_request("POST", "https://%s/up" % self.address, headers={"Host": "exact.test"},
+                         body=iter([body[i:i + 65536] for i in range(0, len(body), 65536)]), timeout=20)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["body_sha256"], hashlib.sha256(body).hexdigest())
+        self.assertTrue(r.json()["chunked"])
 
     def test_keep_alive_over_tls(self):
         ctx = tls_context(self.ca.ca_cert)
