@@ -354,10 +354,19 @@ class TlsEntryPoint(unittest.TestCase):
 
         https = h2load("https://%s/bench" % self.address, 20000)
         http_ = h2load("http://%s/bench" % self.address, 20000)
-        handshakes = h2load("https://%s/bench" % self.address, 2000, ["-H", "Connection: close"])
-        print("\n[throughput] portier keep-alive HTTP/1.1, 16 connections, locally answered route: "
-              "HTTPS %.0f req/s, HTTP %.0f req/s; full TLS handshakes (Connection: close) %.0f/s"
-              % (https, http_, handshakes), flush=True)
+        per_connection = h2load("https://%s/bench" % self.address, 2000, ["-H", "Connection: close"])
+        # one client, full handshakes only (-new: no resumption), sequential: a latency figure
+        t0 = time.monotonic()
+        r = subprocess.run(["openssl", "s_time", "-connect", self.address, "-new", "-time", "2"],
+                           capture_output=True, timeout=30, text=True)
+        elapsed = time.monotonic() - t0
+        m = re.search(r"(\d+) connections in [\d.]+s;", r.stdout)
+        self.assertTrue(m, r.stdout + r.stderr)
+        s_time = int(m.group(1)) / elapsed
+        print("\n[throughput] portier HTTP/1.1, h2load 16 connections, locally answered route: "
+              "HTTPS keep-alive %.0f req/s, HTTP keep-alive %.0f req/s, HTTPS one request per connection "
+              "%.0f req/s; openssl s_time -new (1 client, full handshakes) %.0f/s"
+              % (https, http_, per_connection, s_time), flush=True)
 
 
 class SniStrictDefault(unittest.TestCase):
@@ -385,6 +394,28 @@ class SniStrictDefault(unittest.TestCase):
                 r = s_client(address, "known.test", send=http_get_bytes("known.test"), ca=ca.ca_cert)
                 self.assertEqual(r.cn(), "known.test", r)
                 self.assertIn("HTTP/1.1 200", r.out, r)
+
+
+class IdleTlsConnectionOnShutdown(unittest.TestCase):
+    """An idle keep-alive HTTPS connection does not hold the drain on SIGTERM."""
+
+    def test_idle_tls_connection_is_closed_at_drain(self):
+        ip = NET + ".30"
+        address = "%s:%d" % (ip, free_port(ip))
+        with Backend("idle", NET + ".31") as b:
+            dynamic = write_file_atomic(make_temp_dir() / "dynamic.yml", {
+                "http": {"routers": {"idle": router("Host(`idle.test`)", "idle", tls={})},
+                         "services": {"idle": service(b.url)}}})
+            with Portier(http_config({"web": address}, dynamic)) as p:
+                p.start()
+                raw = socket.create_connection((ip, int(address.rsplit(":", 1)[1])), timeout=5)
+                with tls_context().wrap_socket(raw, server_hostname="idle.test") as s:
+                    s.sendall(b"GET /one HTTP/1.1\r\nHost: idle.test\r\n\r\n")
+                    f = s.makefile("rb")
+                    self.assertIn(b" 200 ", f.readline())
+                    t0 = time.monotonic()
+                    self.assertEqual(p.stop(), 0)
+                    self.assertLess(time.monotonic() - t0, 5.0, "an idle TLS connection held the drain")
 
 
 class CertificateReplacement(unittest.TestCase):
