@@ -51,10 +51,20 @@ awaitable<void> Http1Session<Stream>::run() {
 
 // Half-closes, then discards what the client still sends for a moment, so that a response
 // sent before the request was fully read (400, 413, 431...) reaches the client instead of
-// being destroyed by a reset.
+// being destroyed by a reset. TLS first sends close_notify (an EOF without it is an error for
+// OpenSSL 3 clients such as curl) and waits briefly for the peer's, discarding data meanwhile.
 template <class Stream>
 awaitable<void> Http1Session<Stream>::lingering_close() {
   error_code ec;
+  if constexpr (std::is_same_v<Stream, TlsStream>) {
+    watchdog_.watch(&sock());
+    watchdog_.arm(std::chrono::milliseconds(500));
+    co_await stream_.async_shutdown(use_tuple);
+    if (watchdog_.expired()) {
+      sock().close(ec);
+      co_return;
+    }
+  }
   sock().shutdown(tcp::socket::shutdown_send, ec);
   if (!ec) {
     watchdog_.watch(&sock());
@@ -128,7 +138,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::serve(Re
   if (!route) {
     // The body (if any) is not read: close unless there is none.
     in_.consume(head.head_size);
-    co_return co_await send_error(404, head.body != BodyKind::none);
+    co_return co_await send_error(404, head.body != BodyKind::none || !head.keep_alive);
   }
   co_return co_await forward(head, *rc, *route);
 }
@@ -206,7 +216,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::forward(
   const ServiceRuntime& svc = rc.services[route.service];
   if (!server || server->scheme != "http") {
     in_.consume(head.head_size);
-    co_return co_await send_error(server ? 502 : 503, has_body);
+    co_return co_await send_error(server ? 502 : 503, has_body || !head.keep_alive);
   }
   if (head.expect_continue && has_body) {
     static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -238,7 +248,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::forward(
     if (!up) up = co_await connect_upstream(*server);
     if (!up) {
       core::log_debug("dial ", server->url, " failed");
-      co_return co_await send_error(502, has_body && !limits.buffer_request);
+      co_return co_await send_error(502, (has_body && !limits.buffer_request) || !ex.keep_alive);
     }
     watchdog_.watch(&sock(), &up->socket);
     watchdog_.arm(worker_.limits().body_timeout);

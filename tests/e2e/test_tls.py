@@ -15,7 +15,7 @@ import time
 import unittest
 import http.client
 
-from portier_e2e import (Backend, big_body, Portier, free_port, http_config, http_request, make_temp_dir, read_ws_frame,
+from portier_e2e import (Backend, RawClient, big_body, Portier, free_port, http_config, http_request, make_temp_dir, read_ws_frame,
                          router, service, wait_until, write_file_atomic, ws_accept, ws_frame)
 
 NET = "127.0.61"
@@ -295,6 +295,32 @@ class TlsEntryPoint(unittest.TestCase):
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json()["body_sha256"], hashlib.sha256(body).hexdigest())
         self.assertTrue(r.json()["chunked"])
+
+    def read_to_close_notify(self, request, host="exact.test"):
+        """Sends `request`, reads to the end; SSLEOFError if the server closes without close_notify."""
+        raw = socket.create_connection((self.ip, self.port), timeout=5)
+        with tls_context().wrap_socket(raw, server_hostname=host, suppress_ragged_eofs=False) as s:
+            s.sendall(request)
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    return data
+                data += chunk
+
+    def test_connection_close_ends_with_close_notify(self):
+        # Clients such as curl (OpenSSL 3) treat an EOF without close_notify as an error.
+        data = self.read_to_close_notify(b"GET /x HTTP/1.1\r\nHost: exact.test\r\nConnection: close\r\n\r\n")
+        self.assertTrue(data.startswith(b"HTTP/1.1 200 "), data[:200])
+        data = self.read_to_close_notify(b"GET /x HTTP/1.0\r\nHost: nowhere.test\r\n\r\n")
+        self.assertTrue(data.startswith(b"HTTP/1.1 404 "), data[:200])
+
+    def test_http10_error_reply_closes(self):
+        # an HTTP/1.0 request without keep-alive: the 404 ends the connection (cleartext too)
+        with RawClient(self.ip, self.port) as c:
+            c.send(b"GET /x HTTP/1.0\r\nHost: nowhere.test\r\n\r\n")
+            self.assertEqual(c.read_response().status, 404)
+            self.assertTrue(c.is_closed(timeout=2))
 
     def test_keep_alive_over_tls(self):
         ctx = tls_context(self.ca.ca_cert)
