@@ -1,6 +1,7 @@
 #include "proxy/http1_session.hpp"
 
 #include <array>
+#include <type_traits>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
@@ -50,10 +51,20 @@ awaitable<void> Http1Session<Stream>::run() {
 
 // Half-closes, then discards what the client still sends for a moment, so that a response
 // sent before the request was fully read (400, 413, 431...) reaches the client instead of
-// being destroyed by a reset.
+// being destroyed by a reset. TLS first sends close_notify (an EOF without it is an error for
+// OpenSSL 3 clients such as curl) and waits briefly for the peer's, discarding data meanwhile.
 template <class Stream>
 awaitable<void> Http1Session<Stream>::lingering_close() {
   error_code ec;
+  if constexpr (std::is_same_v<Stream, TlsStream>) {
+    watchdog_.watch(&sock());
+    watchdog_.arm(std::chrono::milliseconds(500));
+    co_await stream_.async_shutdown(use_tuple);
+    if (watchdog_.expired()) {
+      sock().close(ec);
+      co_return;
+    }
+  }
   sock().shutdown(tcp::socket::shutdown_send, ec);
   if (!ec) {
     watchdog_.watch(&sock());
@@ -70,18 +81,28 @@ awaitable<void> Http1Session<Stream>::lingering_close() {
 }
 
 // Waits for the next request head. Idle keep-alive time is bounded by the entrypoint's
-// idleTimeout and holds no buffer; once bytes arrive, the head must complete within the
-// header timeout.
+// idleTimeout (cleartext idle connections hold no buffer); once bytes arrive, the head must
+// complete within the header timeout.
 template <class Stream>
 awaitable<bool> Http1Session<Stream>::read_head(RequestHead& head) {
   const auto& limits = worker_.limits();
   if (in_.empty()) {
     idle_ = true;
-    in_.release_if_empty();
     watchdog_.arm(info_->entry_point.idle_timeout);
-    auto [ec] = co_await sock().async_wait(tcp::socket::wait_read, use_tuple);
-    idle_ = false;
-    if (ec || worker_.draining()) co_return false;
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
+      // The TLS layer may already hold the next request (read together with the handshake's
+      // last flight or a previous record): the socket is not readable then, so read through
+      // the stream instead of waiting on the socket.
+      auto [ec, n] = co_await stream_.async_read_some(in_.prepare(4096, limits.http.max_header_bytes + 4096), use_tuple);
+      idle_ = false;
+      if (ec || worker_.draining()) co_return false;
+      in_.commit(n);
+    } else {
+      in_.release_if_empty();
+      auto [ec] = co_await sock().async_wait(tcp::socket::wait_read, use_tuple);
+      idle_ = false;
+      if (ec || worker_.draining()) co_return false;
+    }
   }
   idle_ = false;
   watchdog_.arm(limits.header_timeout);
@@ -117,7 +138,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::serve(Re
   if (!route) {
     // The body (if any) is not read: close unless there is none.
     in_.consume(head.head_size);
-    co_return co_await send_error(404, head.body != BodyKind::none);
+    co_return co_await send_error(404, head.body != BodyKind::none || !head.keep_alive);
   }
   co_return co_await forward(head, *rc, *route);
 }
@@ -181,7 +202,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::forward(
     RequestContext ctx{head, edits.path ? std::string_view(*edits.path) : head.path, info_->tls};
     if (auto reply = mw->on_request(ctx, edits, response_edits)) {
       in_.consume(head.head_size);
-      co_return co_await send_local(*reply, has_body || !head.keep_alive);
+      co_return co_await send_local(*reply, has_body || !head.keep_alive, response_edits);
     }
   }
   const BodyLimits& limits = route.limits;
@@ -195,7 +216,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::forward(
   const ServiceRuntime& svc = rc.services[route.service];
   if (!server || server->scheme != "http") {
     in_.consume(head.head_size);
-    co_return co_await send_error(server ? 502 : 503, has_body);
+    co_return co_await send_error(server ? 502 : 503, has_body || !head.keep_alive);
   }
   if (head.expect_continue && has_body) {
     static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -227,7 +248,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::forward(
     if (!up) up = co_await connect_upstream(*server);
     if (!up) {
       core::log_debug("dial ", server->url, " failed");
-      co_return co_await send_error(502, has_body && !limits.buffer_request);
+      co_return co_await send_error(502, (has_body && !limits.buffer_request) || !ex.keep_alive);
     }
     watchdog_.watch(&sock(), &up->socket);
     watchdog_.arm(worker_.limits().body_timeout);
@@ -255,9 +276,12 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::forward(
 }
 
 template <class Stream>
-awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::send_local(const LocalReply& reply, bool close) {
+awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::send_local(const LocalReply& reply, bool close,
+                                                                                   const HeaderEdits& edits) {
   std::string out = status_line(reply.status);
-  for (const auto& [name, value] : reply.headers) append_header(out, name, value);
+  for (const auto& [name, value] : reply.headers)
+    if (!edits.touches(name)) append_header(out, name, value);
+  append_header_edits(out, edits);
   append_header(out, "Content-Length", std::to_string(reply.body.size()));
   if (close) append_header(out, "Connection", "close");
   out += "\r\n";

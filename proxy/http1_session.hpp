@@ -53,7 +53,8 @@ class Http1Session final : public Drainable {
   awaitable<Outcome> relay_response(const Exchange& ex, std::unique_ptr<UpstreamConn> up,
                                     const UpstreamServer& server, const std::string& set_cookie,
                                     const HeaderEdits& edits);
-  awaitable<Outcome> send_local(const LocalReply& reply, bool close);
+  // `edits`: the response edits of the middlewares that ran before the one replying.
+  awaitable<Outcome> send_local(const LocalReply& reply, bool close, const HeaderEdits& edits);
   // Reads the whole request body (buffering middleware); 0, an HTTP status to answer, or -1.
   awaitable<int> buffer_request_body(const RequestHead& head, const BodyLimits& limits, BufferedBody& out);
   awaitable<bool> send_buffered_body(BufferedBody& body, UpstreamConn& up);

@@ -1,5 +1,7 @@
 // `headers`: custom request/response headers (an empty value removes) and the security
-// headers, HSTS only on TLS requests unless forceSTSHeader.
+// headers, HSTS only on TLS requests unless forceSTSHeader. As in Traefik, where each headers
+// middleware edits the response on its way back, the first middleware of a chain has the last
+// word on a response header: a later one does not override what an earlier one set or removed.
 #include "proxy/middleware.hpp"
 
 namespace portier::proxy {
@@ -21,19 +23,25 @@ class HeadersMiddleware final : public Middleware {
       if (value.empty()) request.headers.remove_header(name);
       else request.headers.set_header(name, value);
     }
+    HeaderEdits mine;
     for (const auto& [name, value] : spec_.custom_response_headers) {
-      if (value.empty()) response.remove_header(name);
-      else response.set_header(name, value);
+      if (value.empty()) mine.remove_header(name);
+      else mine.set_header(name, value);
     }
-    if (!sts_.empty() && (ctx.tls || spec_.force_sts_header)) response.set_header("Strict-Transport-Security", sts_);
-    if (!spec_.custom_frame_options_value.empty()) response.set_header("X-Frame-Options", spec_.custom_frame_options_value);
-    else if (spec_.frame_deny) response.set_header("X-Frame-Options", "DENY");
-    if (spec_.content_type_nosniff) response.set_header("X-Content-Type-Options", "nosniff");
-    if (!spec_.custom_browser_xss_value.empty()) response.set_header("X-XSS-Protection", spec_.custom_browser_xss_value);
-    else if (spec_.browser_xss_filter) response.set_header("X-XSS-Protection", "1; mode=block");
-    if (!spec_.referrer_policy.empty()) response.set_header("Referrer-Policy", spec_.referrer_policy);
-    if (!spec_.content_security_policy.empty()) response.set_header("Content-Security-Policy", spec_.content_security_policy);
-    if (!spec_.permissions_policy.empty()) response.set_header("Permissions-Policy", spec_.permissions_policy);
+    if (!sts_.empty() && (ctx.tls || spec_.force_sts_header)) mine.set_header("Strict-Transport-Security", sts_);
+    if (!spec_.custom_frame_options_value.empty()) mine.set_header("X-Frame-Options", spec_.custom_frame_options_value);
+    else if (spec_.frame_deny) mine.set_header("X-Frame-Options", "DENY");
+    if (spec_.content_type_nosniff) mine.set_header("X-Content-Type-Options", "nosniff");
+    if (!spec_.custom_browser_xss_value.empty()) mine.set_header("X-XSS-Protection", spec_.custom_browser_xss_value);
+    else if (spec_.browser_xss_filter) mine.set_header("X-XSS-Protection", "1; mode=block");
+    if (!spec_.referrer_policy.empty()) mine.set_header("Referrer-Policy", spec_.referrer_policy);
+    if (!spec_.content_security_policy.empty()) mine.set_header("Content-Security-Policy", spec_.content_security_policy);
+    if (!spec_.permissions_policy.empty()) mine.set_header("Permissions-Policy", spec_.permissions_policy);
+    // Earlier middlewares win (see the top of this file).
+    for (auto& [name, value] : mine.set)
+      if (!response.touches(name)) response.set_header(std::move(name), std::move(value));
+    for (auto& name : mine.remove)
+      if (!response.touches(name)) response.remove_header(std::move(name));
     return std::nullopt;
   }
 
