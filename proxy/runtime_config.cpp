@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "config/rule.hpp"
+#include "proxy/weighted_schedule.hpp"
 
 namespace portier::proxy {
 namespace {
@@ -76,29 +77,6 @@ bool resolve(const std::string& host, uint16_t port, boost::asio::ip::tcp::endpo
   return true;
 }
 
-// nginx's smooth weighted round robin, unrolled into one period.
-std::vector<uint32_t> wrr_schedule(const std::vector<UpstreamServer>& servers) {
-  std::vector<uint32_t> order;
-  if (servers.empty()) return order;
-  std::vector<int> weights;
-  for (const auto& s : servers) weights.push_back(std::max(1, s.weight));
-  int g = std::accumulate(weights.begin(), weights.end(), 0, [](int a, int b) { return std::gcd(a, b); });
-  int total = 0;
-  for (int& w : weights) total += (w /= g);
-  total = std::min(total, 4096);
-  std::vector<int> current(weights.size(), 0);
-  int sum = std::accumulate(weights.begin(), weights.end(), 0);
-  for (int i = 0; i < total; ++i) {
-    size_t best = 0;
-    for (size_t k = 0; k < weights.size(); ++k) {
-      current[k] += weights[k];
-      if (current[k] > current[best]) best = k;
-    }
-    current[best] -= sum;
-    order.push_back(static_cast<uint32_t>(best));
-  }
-  return order;
-}
 
 std::string cookie_hash(const std::string& url) {
   uint64_t h = 1469598103934665603ull;  // FNV-1a, stable across restarts
@@ -138,7 +116,9 @@ ServiceRuntime compile_service(const std::string& name, const config::HttpServic
     s.health = health.get(name, server.url);
     out.servers.push_back(std::move(s));
   }
-  out.schedule = wrr_schedule(out.servers);
+  std::vector<int> weights;
+  for (const auto& s : out.servers) weights.push_back(s.weight);
+  out.schedule = weighted_schedule(weights);
   return out;
 }
 

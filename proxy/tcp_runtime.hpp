@@ -15,6 +15,7 @@
 #include "config/dynamic.hpp"
 #include "config/static_config.hpp"
 #include "proxy/rule_matcher.hpp"
+#include "proxy/weighted_schedule.hpp"
 
 namespace portier::proxy {
 
@@ -102,7 +103,5 @@ enum class SharedDispatch { http, tcp };
 SharedDispatch decide_shared(const TcpRuntime& rt, size_t entry, const ConnView& conn,
                              const std::function<bool(std::string_view sni)>& https_serves_sni);
 
-// Smooth weighted round robin, unrolled into one period (at most 4096 slots).
-std::vector<uint32_t> weighted_schedule(const std::vector<int>& weights);
 
 }  // namespace portier::proxy
