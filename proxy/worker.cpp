@@ -1,7 +1,7 @@
 #include "proxy/worker.hpp"
 
 #include "core/log.hpp"
-#include "proxy/http1_session.hpp"
+#include "proxy/http2_session.hpp"
 
 namespace portier::proxy {
 
@@ -34,10 +34,7 @@ awaitable<void> Worker::accept_loop(tcp::acceptor& acceptor, std::shared_ptr<con
     asio::co_spawn(
         ioc_,
         [this, s = std::move(socket), info]() mutable -> awaitable<void> {
-          {
-            Http1Session<tcp::socket> session(*this, std::move(s), info);
-            co_await session.run();
-          }
+          co_await serve_cleartext(*this, std::move(s), info);  // HTTP/1.1, or h2c prior knowledge
           --active_;
         },
         [](std::exception_ptr e) {
