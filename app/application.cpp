@@ -30,7 +30,8 @@ std::string check_rule(std::string_view rule, bool tcp) {
 
 }  // namespace
 
-Application::Application(config::StaticConfig cfg) : cfg_(std::move(cfg)) {}
+Application::Application(config::StaticConfig cfg, std::map<std::string, std::string> env)
+    : cfg_(std::move(cfg)), env_(std::move(env)) {}
 
 Application::~Application() {
   if (proxy_) proxy_->stop();
@@ -38,12 +39,9 @@ Application::~Application() {
 
 int Application::run() {
   proxy_ = std::make_unique<proxy::ProxyServer>(cfg_, worker_count(cfg_), proxy::ProxyLimits{});
+  start_acme();  // stored certificates are in the store before any listener opens
   rebuild();  // an empty configuration until providers speak: every request gets 404
-  if (cfg_.file) {
-    file_provider_ = std::make_unique<discovery::FileProvider>(
-        control_, *cfg_.file, [this](config::Fragment f) { on_fragment("file", std::move(f)); });
-    file_provider_->start();
-  }
+  start_providers();
   // Let providers deliver their first state before traffic arrives.
   control_.poll();
   control_.restart();  // poll() leaves the context stopped when it ran out of work
@@ -60,6 +58,7 @@ int Application::run() {
   }
   proxy_->start();
 
+  rotate_ticket_keys();
   signals_.add(SIGTERM);
   signals_.add(SIGINT);
   signals_.add(SIGHUP);
@@ -83,6 +82,30 @@ int Application::run() {
   return exit_code_;
 }
 
+void Application::start_acme() {
+  if (cfg_.cert_resolvers.empty()) return;
+  acme_ = std::make_unique<acme::AcmeManager>(control_, cfg_, cert_store_, env_);
+  for (const auto& p : acme_->load_storage()) core::log_error("acme: ", p.to_string());
+  acme_->start();
+}
+
+void Application::start_providers() {
+  if (cfg_.file) {
+    file_provider_ = std::make_unique<discovery::FileProvider>(
+        control_, *cfg_.file, [this](config::Fragment f) { on_fragment("file", std::move(f)); });
+    file_provider_->start();
+  }
+  if (cfg_.docker) {
+    docker_provider_ = std::make_unique<discovery::DockerProvider>(
+        control_.get_executor(), discovery::make_docker_options(cfg_),
+        [this](const config::Fragment& f, const discovery::PortsView& ports) {
+          ports_ = ports;
+          on_fragment("docker", f);
+        });
+    docker_provider_->start();
+  }
+}
+
 std::string Application::http_entry_points_summary() const {
   std::string out;
   for (const auto& [name, ep] : cfg_.entry_points) {
@@ -98,8 +121,11 @@ void Application::begin_shutdown() {
   core::log_info("shutting down: draining connections");
   sd_notify("STOPPING=1");
   signals_.cancel();
+  ticket_timer_.cancel();
   health_checker_.stop();
   if (file_provider_) file_provider_->stop();
+  if (docker_provider_) docker_provider_->stop();
+  if (acme_) acme_->stop();
   diagnostics_.stop();
   proxy_->begin_drain();
   wait_drained(std::chrono::steady_clock::now() + grace_period(cfg_));
@@ -122,7 +148,7 @@ void Application::on_fragment(const std::string& provider, config::Fragment frag
     auto old = fragments_.find(provider);
     if (old != fragments_.end())
       known = std::find(old->second.errors.begin(), old->second.errors.end(), e) != old->second.errors.end();
-    if (!known) core::log_error(e.provider, " ", e.source, (e.label.empty() ? "" : " " + e.label), ": ", e.message);
+    if (!known && provider == "file") core::log_error(e.provider, " ", e.source, (e.label.empty() ? "" : " " + e.label), ": ", e.message);
   }
   // A file that does not load whole keeps the provider's last good configuration (as Traefik
   // does); its errors are shown until it is fixed.
@@ -146,6 +172,8 @@ void Application::rebuild() {
   if (runtime_ && merged == merged_) return;  // identical snapshots are not re-applied
   std::vector<std::string> problems;
   auto rc = proxy::compile_runtime(merged.dynamic, cfg_, health_registry_, &problems);
+  auto tcp = proxy::compile_tcp_runtime(merged.dynamic, cfg_, &problems);
+  rebuild_tls(merged.dynamic, problems);
   compile_errors_.clear();
   for (auto& p : problems) {
     core::log_error(p);
@@ -154,11 +182,56 @@ void Application::rebuild() {
   merged_ = std::move(merged);
   auto mutable_rc = std::const_pointer_cast<proxy::RuntimeConfig>(rc);
   proxy_->publish(mutable_rc);
+  proxy_->publish_tcp(tcp);
   runtime_ = rc;
   health_checker_.update(rc);
+  if (acme_) acme_->update_demands(acme::certificate_demands(merged_.dynamic, &cfg_));
   health_registry_.prune();
-  core::log_info("configuration applied: ", merged_.dynamic.http.routers.size(), " http routers, ",
-                 merged_.dynamic.http.services.size(), " services, ", merged_.errors.size(), " errors");
+  const auto& d = merged_.dynamic;
+  core::log_info("configuration applied: ", d.http.routers.size(), " http, ", d.tcp.routers.size(), " tcp, ",
+                 d.udp.routers.size(), " udp routers; ", merged_.errors.size() + compile_errors_.size(), " errors");
+}
+
+// Certificates from tls.certificates and the default store, then a new server context for
+// new handshakes (established connections keep theirs).
+void Application::rebuild_tls(const config::Dynamic& dyn, std::vector<std::string>& problems) {
+  std::vector<tls::CertEntryPtr> entries;
+  for (const auto& c : dyn.tls.certificates) {
+    auto r = tls::load_cert_entry(c.cert_file, c.key_file, "file");
+    if (r.entry) entries.push_back(r.entry);
+    else problems.push_back("tls.certificates " + c.cert_file + ": " + r.error);
+  }
+  cert_store_.set_source_entries("file", std::move(entries));
+  tls::CertEntryPtr default_cert;
+  if (auto it = dyn.tls.stores.find("default"); it != dyn.tls.stores.end() && it->second.default_certificate) {
+    const auto& c = *it->second.default_certificate;
+    auto r = tls::load_cert_entry(c.cert_file, c.key_file, "file");
+    if (r.entry) default_cert = r.entry;
+    else problems.push_back("tls.stores.default.defaultCertificate: " + r.error);
+  }
+  cert_store_.set_default(default_cert);
+
+  tls::ServerContextConfig sc;
+  sc.options = dyn.tls.options;
+  sc.default_alpn = {"h2", "http/1.1"};
+  for (const auto& [name, router] : dyn.http.routers) {
+    if (!router.tls || router.tls->options.empty()) continue;
+    auto parsed = config::parse_rule(router.rule, config::RuleKind::http);
+    if (!parsed.root) continue;
+    for (const auto& host : config::rule_host_names(*parsed.root)) sc.host_options.emplace_back(host, router.tls->options);
+  }
+  core::Problems tls_problems;
+  auto server = tls::ServerContext::create(cert_store_, ticket_keys_, sc, tls_problems);
+  for (const auto& p : tls_problems) problems.push_back(p.to_string());
+  if (server) proxy_->publish_tls(proxy::make_tls_context(std::move(server)));
+}
+
+void Application::rotate_ticket_keys() {
+  ticket_keys_->rotate_if_due(std::chrono::system_clock::now());
+  ticket_timer_.expires_after(std::chrono::minutes(10));
+  ticket_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec && !stopping_) rotate_ticket_keys();
+  });
 }
 
 nlohmann::json Application::health_json() const {
@@ -172,8 +245,15 @@ nlohmann::json Application::health_json() const {
     providers.push_back({{"name", "file"}, {"endpoint", "file://" + path}, {"status", ok ? "connected" : "reconnecting"}});
     provider_down |= !ok;
   }
+  if (docker_provider_) {
+    for (const auto& st : docker_provider_->status()) {
+      providers.push_back({{"name", "docker"}, {"endpoint", st.endpoint}, {"status", st.status}, {"containers", st.containers}});
+      provider_down |= st.status != "connected";
+    }
+  }
   const auto& d = merged_.dynamic;
-  return {{"status", (errors > 0 || provider_down) ? "degraded" : "ok"},
+  bool acme_degraded = acme_ && acme_->degraded();
+  nlohmann::json out = {{"status", (errors > 0 || provider_down || acme_degraded) ? "degraded" : "ok"},
           {"version", kVersion},
           {"uptime_seconds", std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_).count()},
           {"routers", {{"http", d.http.routers.size()}, {"tcp", d.tcp.routers.size()}, {"udp", d.udp.routers.size()}}},
@@ -181,6 +261,16 @@ nlohmann::json Application::health_json() const {
           {"auto_routes", !cfg_.infra.base_domain.empty() && cfg_.docker.has_value()},
           {"providers", providers},
           {"errors", errors}};
+  if (acme_) out["acme"] = acme_->health_json();
+  return out;
+}
+
+nlohmann::json Application::certificates_json() const {
+  if (acme_) return acme_->certificates_json();
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& c : cert_store_.list())
+    out.push_back({{"names", c.names}, {"issuer", c.issuer}, {"not_after", c.not_after}, {"source", c.source}});
+  return out;
 }
 
 nlohmann::json Application::routes_json() const {
@@ -198,12 +288,22 @@ nlohmann::json Application::routes_json() const {
   return j;
 }
 
+nlohmann::json Application::ports_json() const {
+  auto list = [](const std::vector<discovery::PortEntry>& entries) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& e : entries)
+      out.push_back({{"port", e.port}, {"service", e.service}, {"network_id", e.network_id}, {"target", e.target}});
+    return out;
+  };
+  return {{"tcp", list(ports_.tcp)}, {"udp", list(ports_.udp)}};
+}
+
 void Application::install_diagnostics() {
   auto json = [](nlohmann::json j) { return DiagResponse{200, "application/json", j.dump(2) + "\n"}; };
   diagnostics_.route("/health", [this, json] { return json(health_json()); });
   diagnostics_.route("/routes.json", [this, json] { return json(routes_json()); });
-  diagnostics_.route("/ports", [json] { return json({{"tcp", nlohmann::json::array()}, {"udp", nlohmann::json::array()}}); });
-  diagnostics_.route("/certificates", [json] { return json(nlohmann::json::array()); });
+  diagnostics_.route("/ports", [this, json] { return json(ports_json()); });
+  diagnostics_.route("/certificates", [this, json] { return json(certificates_json()); });
   diagnostics_.route("/dynamic.yml", [this] {
     return DiagResponse{200, "application/yaml", config::dynamic_yaml(merged_.dynamic)};
   });

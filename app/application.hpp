@@ -12,19 +12,23 @@
 #include <boost/asio/signal_set.hpp>
 #include <nlohmann/json.hpp>
 
+#include "acme/acme_manager.hpp"
 #include "app/diagnostics_server.hpp"
 #include "config/dynamic_merge.hpp"
 #include "config/dynamic_yaml.hpp"
 #include "config/static_config.hpp"
+#include "discovery/docker_provider.hpp"
 #include "discovery/file_provider.hpp"
 #include "proxy/health_checker.hpp"
 #include "proxy/proxy_server.hpp"
+#include "tls/cert_store.hpp"
+#include "tls/ticket_keys.hpp"
 
 namespace portier::app {
 
 class Application {
  public:
-  explicit Application(config::StaticConfig cfg);
+  Application(config::StaticConfig cfg, std::map<std::string, std::string> env);
   ~Application();
   // Serves until SIGTERM/SIGINT, then drains. Returns the process exit code.
   int run();
@@ -32,21 +36,34 @@ class Application {
  private:
   void on_fragment(const std::string& provider, config::Fragment fragment);
   void rebuild();
+  void rebuild_tls(const config::Dynamic& dyn, std::vector<std::string>& problems);
+  void rotate_ticket_keys();
   void install_diagnostics();
   void begin_shutdown();
   void wait_drained(std::chrono::steady_clock::time_point deadline);
   nlohmann::json health_json() const;
   nlohmann::json routes_json() const;
+  nlohmann::json ports_json() const;
+  nlohmann::json certificates_json() const;
+  void start_acme();
+  void start_providers();
   std::string http_entry_points_summary() const;
 
   config::StaticConfig cfg_;
+  std::map<std::string, std::string> env_;
   boost::asio::io_context control_{1};
   boost::asio::signal_set signals_{control_};
   std::unique_ptr<proxy::ProxyServer> proxy_;
   proxy::HealthRegistry health_registry_;
+  tls::CertStore cert_store_;
+  std::shared_ptr<tls::TicketKeyRing> ticket_keys_ = std::make_shared<tls::TicketKeyRing>();
+  boost::asio::steady_timer ticket_timer_{control_};
   proxy::HealthChecker health_checker_{control_};
   DiagnosticsServer diagnostics_{control_};
   std::unique_ptr<discovery::FileProvider> file_provider_;
+  std::unique_ptr<discovery::DockerProvider> docker_provider_;
+  discovery::PortsView ports_;
+  std::unique_ptr<acme::AcmeManager> acme_;  // when certificatesResolvers are configured
 
   std::map<std::string, config::Fragment> fragments_;  // provider -> fragment in use (+ latest errors)
   std::set<std::string> loaded_clean_;                 // providers that delivered an error-free fragment

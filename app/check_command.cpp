@@ -8,6 +8,9 @@
 #include "config/rule.hpp"
 #include "config/static_loader.hpp"
 #include "core/atomic_file.hpp"
+#include "discovery/compose_check.hpp"
+#include "discovery/docker_provider.hpp"
+#include "discovery/fragment_merge.hpp"
 
 namespace portier::app {
 
@@ -27,6 +30,20 @@ int run_check(const CommandLine& cl, const std::map<std::string, std::string>& e
     } else {
       fragments["file"].errors.push_back({"file", cfg.file->filename, "", err});
     }
+  }
+  if (!cl.compose_files.empty()) {
+    // The labels of every compose service, decoded as the docker provider would.
+    auto docker_cfg = cfg;
+    if (!docker_cfg.docker) docker_cfg.docker.emplace();
+    auto decode = discovery::make_docker_options(docker_cfg).decode;
+    std::vector<discovery::SourcedDynamic> parts;
+    std::vector<config::ConfigError> errors;
+    for (const auto& path : cl.compose_files) {
+      auto r = discovery::check_compose_file(path, decode);
+      parts.push_back({path, std::move(r.fragment.dynamic)});
+      errors.insert(errors.end(), r.fragment.errors.begin(), r.fragment.errors.end());
+    }
+    fragments["docker"] = discovery::merge_fragments(parts, std::move(errors));
   }
   std::map<std::string, const config::Fragment*> inputs;
   for (const auto& [k, v] : fragments) inputs[k] = &v;

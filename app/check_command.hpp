@@ -1,6 +1,6 @@
 #pragma once
 // `portier check`: validates the static configuration, the file provider's dynamic
-// configuration and (later) compose labels, offline. Exit 0 when clean, 1 on any error.
+// configuration and the labels of compose files (--compose), offline. Exit 0 when clean, 1 on any error.
 #include <map>
 #include <string>
 

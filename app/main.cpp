@@ -62,11 +62,12 @@ int main(int argc, char** argv) {
     case app::CommandLine::Command::run:
       break;
   }
-  auto loaded = config::load_static_config_file(cl->config_path, cl->overrides, environment());
+  auto env = environment();
+  auto loaded = config::load_static_config_file(cl->config_path, cl->overrides, env);
   if (!loaded.ok()) return print_problems(loaded.problems);
   core::LogLevel level;
   if (core::parse_log_level(loaded.config.log.level, level)) core::set_log_level(level);
   core::set_log_json(loaded.config.log.format == "json");
-  app::Application application(std::move(loaded.config));
+  app::Application application(std::move(loaded.config), std::move(env));
   return application.run();
 }

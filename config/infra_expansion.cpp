@@ -249,6 +249,10 @@ void apply_infra_expansion(StaticConfig& config) {
     }
     std::set<uint16_t> udp(std::begin(kInfraUdpPorts), std::end(kInfraUdpPorts));
     udp.insert(infra.udp_ports.begin(), infra.udp_ports.end());
+    // rediacc.udp_ports are allocated from the same range (SPEC 4): they need udp-{port}.
+    for (uint32_t p = infra.dynamic_tcp_first; infra.dynamic_tcp_first != 0 && p <= infra.dynamic_tcp_last; ++p) {
+      udp.insert(static_cast<uint16_t>(p));
+    }
     for (uint16_t p : tcp) {
       auto ep = make_entry_point("tcp-" + std::to_string(p), hosts, p, EntryPoint::Protocol::tcp);
       config.entry_points.try_emplace(ep.name, std::move(ep));

@@ -739,6 +739,11 @@ StaticLoadResult load_static_config_text(std::string_view yaml, const std::strin
                         problems);
   validate_infra(c.infra, reader.lines, problems);
   apply_infra_expansion(c);
+  // A server set up with `infra` is a Rediacc server: discovery is on by default there.
+  if (c.infra.enabled && !c.docker) {
+    c.docker.emplace();
+    c.docker->endpoints = default_docker_endpoints();
+  }
   validate_diagnostics(c, origins, reader.lines, problems);
   validate_entry_points(c, reader.lines, problems);
   validate_resolvers(c, reader.lines, problems);

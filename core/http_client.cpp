@@ -3,6 +3,8 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/basic_stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -12,7 +14,10 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <cctype>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
 
 namespace portier::core {
 namespace {
@@ -23,6 +28,12 @@ namespace http = beast::http;
 using asio::awaitable;
 constexpr auto tok = asio::as_tuple(asio::use_awaitable);
 using UnixStream = beast::basic_stream<asio::local::stream_protocol>;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+bool is_end_of_stream(const boost::system::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == http::error::partial_message || ec == asio::error::eof ||
+         ec == asio::ssl::error::stream_truncated;
+}
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -43,7 +54,7 @@ void copy_headers(const Fields& fields, HttpResponse& out) {
 http::request<http::string_body> build_request(HttpRequest& in, const HttpEndpoint& ep) {
   http::request<http::string_body> req;
   req.method_string(in.method);
-  req.target(in.target);
+  req.target(ep.base_path + in.target);
   req.version(11);
   req.set(http::field::host, ep.host_header);
   req.set(http::field::user_agent, "portier");
@@ -61,11 +72,12 @@ template <class Stream>
 awaitable<HttpResult> exchange(Stream& stream, http::request<http::string_body>& req,
                                const HttpClientOptions& opt) {
   HttpResult result;
-  stream.expires_after(opt.request_timeout);
+  beast::get_lowest_layer(stream).expires_after(opt.request_timeout);
   auto [wec, wn] = co_await http::async_write(stream, req, tok);
   if (wec) co_return HttpResult{{}, describe(wec, "write")};
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
+  if (req.method() == http::verb::head) parser.skip(true);
   parser.body_limit(opt.body_limit);
   auto [rec, rn] = co_await http::async_read(stream, buffer, parser, tok);
   if (rec) co_return HttpResult{{}, describe(rec, "read")};
@@ -74,7 +86,7 @@ awaitable<HttpResult> exchange(Stream& stream, http::request<http::string_body>&
   copy_headers(res.base(), result.response);
   result.response.body = std::move(res.body());
   boost::system::error_code ignored;
-  stream.socket().shutdown(asio::socket_base::shutdown_both, ignored);
+  beast::get_lowest_layer(stream).socket().shutdown(asio::socket_base::shutdown_both, ignored);
   co_return result;
 }
 
@@ -83,7 +95,8 @@ awaitable<HttpResult> exchange_stream(Stream& stream, http::request<http::string
                                       const HttpClientOptions& opt,
                                       const std::function<void(std::string_view)>& on_data) {
   HttpResult result;
-  stream.expires_after(opt.request_timeout);
+  auto& lowest = beast::get_lowest_layer(stream);
+  lowest.expires_after(opt.request_timeout);
   auto [wec, wn] = co_await http::async_write(stream, req, tok);
   if (wec) co_return HttpResult{{}, describe(wec, "write")};
   beast::flat_buffer buffer;
@@ -91,11 +104,11 @@ awaitable<HttpResult> exchange_stream(Stream& stream, http::request<http::string
   parser.body_limit(boost::none);
   auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, tok);
   if (hec) co_return HttpResult{{}, describe(hec, "read header")};
-  stream.expires_never();
+  lowest.expires_never();
   result.response.status = parser.get().result_int();
   copy_headers(parser.get().base(), result.response);
   const bool success = result.response.status / 100 == 2;
-  if (!success) stream.expires_after(opt.request_timeout);
+  if (!success) lowest.expires_after(opt.request_timeout);
   char chunk[16384];
   while (!parser.is_done()) {
     parser.get().body().data = chunk;
@@ -108,10 +121,7 @@ awaitable<HttpResult> exchange_stream(Stream& stream, http::request<http::string
       else if (result.response.body.size() < opt.body_limit) result.response.body.append(chunk, got);
     }
     if (ec) {
-      result.error = ec == http::error::end_of_stream || ec == http::error::partial_message ||
-                             ec == asio::error::eof
-                         ? "end of stream"
-                         : describe(ec, "stream");
+      result.error = is_end_of_stream(ec) ? "end of stream" : describe(ec, "stream");
       co_return result;
     }
   }
@@ -122,8 +132,9 @@ template <class Stream>
 std::shared_ptr<std::function<void()>> make_closer(Stream& stream) {
   return std::make_shared<std::function<void()>>([&stream] {
     boost::system::error_code ignored;
-    stream.socket().cancel(ignored);
-    stream.socket().close(ignored);
+    auto& socket = beast::get_lowest_layer(stream).socket();
+    socket.cancel(ignored);
+    socket.close(ignored);
   });
 }
 
@@ -154,9 +165,20 @@ std::string HttpEndpoint::parse(std::string_view url, HttpEndpoint& out) {
     out.host_header = "localhost";  // what the docker CLI sends
     return {};
   }
-  if (take("https://")) return "https endpoints are not supported yet";
-  if (!take("tcp://") && !take("http://")) return "endpoint must start with unix://, tcp:// or http://";
+  std::string default_port = "2375";
+  if (take("https://")) {
+    out.tls = true;
+    default_port = "443";
+  } else if (take("http://")) {
+    default_port = "80";
+  } else if (!take("tcp://")) {
+    return "endpoint must start with unix://, tcp://, http:// or https://";
+  }
   while (!url.empty() && url.back() == '/') url.remove_suffix(1);
+  if (std::size_t slash = url.find('/'); slash != std::string_view::npos) {
+    out.base_path = std::string(url.substr(slash));
+    url = url.substr(0, slash);
+  }
   out.kind = Kind::tcp;
   out.host_header = std::string(url);
   std::size_t colon = url.rfind(':');
@@ -171,7 +193,7 @@ std::string HttpEndpoint::parse(std::string_view url, HttpEndpoint& out) {
   } else {
     out.host = std::string(url);
   }
-  if (out.port.empty()) out.port = "2375";
+  if (out.port.empty()) out.port = default_port;
   if (out.host.empty()) return "endpoint has no host";
   for (char c : out.port)
     if (!std::isdigit(static_cast<unsigned char>(c))) return "invalid port \"" + out.port + "\"";
@@ -179,8 +201,46 @@ std::string HttpEndpoint::parse(std::string_view url, HttpEndpoint& out) {
 }
 
 HttpClient::HttpClient(asio::any_io_executor executor, std::string endpoint, HttpClientOptions options)
-    : executor_(std::move(executor)), endpoint_text_(std::move(endpoint)), options_(options) {
+    : executor_(std::move(executor)), endpoint_text_(std::move(endpoint)), options_(std::move(options)) {
   endpoint_error_ = HttpEndpoint::parse(endpoint_text_, endpoint_);
+  if (endpoint_error_.empty() && endpoint_.tls) endpoint_error_ = make_tls_context();
+}
+
+HttpClient::~HttpClient() = default;
+
+std::string HttpClient::make_tls_context() {
+  ssl_ = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+  ssl_->set_verify_mode(asio::ssl::verify_peer);
+  SSL_CTX_set_min_proto_version(ssl_->native_handle(), TLS1_2_VERSION);
+  boost::system::error_code ec;
+  if (options_.system_roots) ssl_->set_default_verify_paths(ec);  // missing roots: extra files may do
+  for (const auto& file : options_.extra_ca_files) {
+    ssl_->load_verify_file(file, ec);
+    if (ec) return "CA certificate file " + file + ": " + ec.message();
+  }
+  return {};
+}
+
+// Handshake on a connected TLS stream: SNI for DNS names, chain and name verification.
+awaitable<std::string> HttpClient::tls_handshake(TlsStreamRef stream_ref) {
+  auto& s = *static_cast<TlsStream*>(stream_ref);
+  SSL* ssl = s.native_handle();
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+  boost::system::error_code aec;
+  asio::ip::make_address(endpoint_.host, aec);
+  if (aec) {
+    SSL_set_tlsext_host_name(ssl, endpoint_.host.c_str());
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    X509_VERIFY_PARAM_set1_host(param, endpoint_.host.c_str(), 0);
+  } else {
+    X509_VERIFY_PARAM_set1_ip_asc(param, endpoint_.host.c_str());
+  }
+  auto [ec] = co_await s.async_handshake(asio::ssl::stream_base::client, tok);
+  if (!ec) co_return std::string();
+  std::string why = describe(ec, "TLS handshake with " + endpoint_text_);
+  long verify = SSL_get_verify_result(ssl);
+  if (verify != X509_V_OK) why += " (" + std::string(X509_verify_cert_error_string(verify)) + ")";
+  co_return why;
 }
 
 awaitable<HttpResult> HttpClient::request(HttpRequest in) {
@@ -205,6 +265,20 @@ awaitable<HttpResult> HttpClient::stream(HttpRequest in, std::function<void(std:
     asio::ip::tcp::resolver resolver(executor_);
     auto [rec, endpoints] = co_await resolver.async_resolve(endpoint_.host, endpoint_.port, tok);
     if (rec) co_return HttpResult{{}, describe(rec, "resolve " + endpoint_.host)};
+    if (endpoint_.tls) {
+      TlsStream s(executor_, *ssl_);
+      auto& lowest = beast::get_lowest_layer(s);
+      lowest.expires_after(options_.connect_timeout);
+      auto [ec, ep] = co_await lowest.async_connect(endpoints, tok);
+      if (ec) co_return HttpResult{{}, describe(ec, "connect " + endpoint_text_)};
+      std::string hs = co_await tls_handshake(&s);
+      if (!hs.empty()) co_return HttpResult{{}, hs};
+      if (canceller) canceller->close_ = slot = make_closer(s);
+      if (on_data) result = co_await exchange_stream(s, req, options_, on_data);
+      else result = co_await exchange(s, req, options_);
+      if (slot) *slot = nullptr;
+      co_return result;
+    }
     beast::tcp_stream s(executor_);
     s.expires_after(options_.connect_timeout);
     auto [ec, ep] = co_await s.async_connect(endpoints, tok);

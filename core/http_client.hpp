@@ -2,13 +2,19 @@
 // A small HTTP/1.1 client for the control plane (Docker Engine API, later ACME and
 // Cloudflare): one connection per request, every network step under a deadline.
 //
-// Endpoints: "unix:///path/to.sock", "tcp://host:port", "http://host:port". ("https://" is
-// not supported yet and fails with an error.)
+// Endpoints: "unix:///path/to.sock", "tcp://host:port", "http://host[:port][/base]",
+// "https://host[:port][/base]". A base path is prepended to every request target. https
+// verifies the server's chain against the system roots plus options.extra_ca_files and its
+// name (DNS name or IP address) against the URL's host; SNI is sent for DNS names.
 //
 // Thread: an HttpClient lives on one io_context (the control thread) and is used only from
 // coroutines running there. Requests may run concurrently on one client.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+
+namespace boost::asio::ssl {
+class context;
+}
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -50,6 +56,8 @@ struct HttpEndpoint {
   std::string host;  // tcp host
   std::string port;  // tcp port
   std::string host_header;  // value for the Host header
+  bool tls = false;          // https://
+  std::string base_path;     // "/client/v4" for "https://api.cloudflare.com/client/v4", else ""
 
   // Parses `url`; returns "" or what is wrong.
   static std::string parse(std::string_view url, HttpEndpoint& out);
@@ -59,6 +67,10 @@ struct HttpClientOptions {
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds request_timeout{30000};  // whole exchange, non-streaming
   std::size_t body_limit = 64 * 1024 * 1024;
+  // https only: PEM files of extra trusted roots (LEGO_CA_CERTIFICATES), and whether the
+  // system's default roots are trusted too.
+  std::vector<std::string> extra_ca_files;
+  bool system_roots = true;
 };
 
 // Cancels a running `stream()` call from the same thread. Copyable; outlives the stream
@@ -75,11 +87,15 @@ class StreamCanceller {
 
 class HttpClient {
  public:
-  // `endpoint` must parse (see HttpEndpoint::parse); a bad one makes every call fail.
+  // `endpoint` must parse (see HttpEndpoint::parse); a bad one (or an unreadable CA file)
+  // makes every call fail with that error.
   HttpClient(boost::asio::any_io_executor executor, std::string endpoint,
              HttpClientOptions options = {});
 
+  ~HttpClient();
   const std::string& endpoint() const { return endpoint_text_; }
+  // "" when the endpoint and its TLS settings are usable, else why not.
+  const std::string& error() const { return endpoint_error_; }
 
   // One request/response exchange, body read whole (up to options.body_limit).
   boost::asio::awaitable<HttpResult> request(HttpRequest request);
@@ -99,6 +115,11 @@ class HttpClient {
   HttpEndpoint endpoint_;
   std::string endpoint_error_;
   HttpClientOptions options_;
+  std::shared_ptr<boost::asio::ssl::context> ssl_;  // https only
+
+  using TlsStreamRef = void*;  // beast::ssl_stream<beast::tcp_stream>*, kept out of this header
+  std::string make_tls_context();
+  boost::asio::awaitable<std::string> tls_handshake(TlsStreamRef stream);
 };
 
 }  // namespace portier::core

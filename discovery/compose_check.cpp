@@ -131,7 +131,9 @@ ComposeCheckResult check_compose_file(const std::string& path, const DecodeOptio
   auto text = core::read_file(path, &error);
   if (!text) {
     ComposeCheckResult r;
-    r.fragment.errors.push_back({"docker", path, "", error.empty() ? "cannot read the file" : error});
+    // read_file's text starts with the path, which is already the error's source.
+    if (error.rfind(path + ": ", 0) == 0) error.erase(0, path.size() + 2);
+    r.fragment.errors.push_back({"docker", path, "", "cannot read the file: " + (error.empty() ? "unknown error" : error)});
     return r;
   }
   return check_compose_text(*text, path, options);

@@ -351,9 +351,10 @@ void DockerProvider::recompute() {
   }
   auto sync = ports_alloc_.sync(requests);
   PortsView view;
-  SourcedDynamic port_routes{"dynamic ports", {}};
   for (const auto& [r, external] : sync.assigned) {
-    add_port_route(r, external, port_routes.dynamic);
+    SourcedDynamic port_route{request_source[PortKey::of(r)], {}};
+    add_port_route(r, external, port_route.dynamic);
+    inputs.push_back(std::move(port_route));
     std::string target = (r.service_ip.find(':') != std::string::npos ? "[" + r.service_ip + "]" : r.service_ip) +
                          ":" + std::to_string(r.port);
     (r.proto == "udp" ? view.udp : view.tcp).push_back({external, r.service, r.network_id, target});
@@ -363,7 +364,6 @@ void DockerProvider::recompute() {
   for (const auto& [r, message] : sync.failed)
     errors.push_back({"docker", request_source[PortKey::of(r)], "rediacc." + r.proto + "_ports",
                       message + " (port " + std::to_string(r.port) + ")"});
-  inputs.push_back(std::move(port_routes));
   auto merged = merge_fragments(inputs, std::move(errors));
   std::set<std::string> current;
   for (const auto& e : merged.errors) {

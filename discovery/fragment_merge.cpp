@@ -53,16 +53,20 @@ void collect(std::map<std::string, Candidate<T>>& acc, const std::map<std::strin
   }
 }
 
+// `section` is the Fragment::sources key prefix ("http.routers"): errors found later, when
+// the providers are merged, name the containers that defined the item.
 template <class T>
-void emit(std::map<std::string, Candidate<T>>& acc, std::map<std::string, T>& out,
-          std::vector<config::ConfigError>& errors, const std::string& what, const std::string& label) {
+void emit(std::map<std::string, Candidate<T>>& acc, std::map<std::string, T>& out, config::Fragment& f,
+          const std::string& section, const std::string& what, const std::string& label) {
   for (auto& [name, c] : acc) {
-    if (!c.conflict) {
-      out[name] = std::move(c.value);
-      continue;
-    }
     std::string sources;
     for (const auto& s : c.sources) sources += (sources.empty() ? "" : "; ") + s;
+    if (!c.conflict) {
+      out[name] = std::move(c.value);
+      f.sources[section + "." + name] = sources;
+      continue;
+    }
+    auto& errors = f.errors;
     errors.push_back({"docker", sources, label + name,
                       what + " \"" + name + "\" is defined differently by several containers; dropped"});
   }
@@ -92,13 +96,13 @@ config::Fragment merge_fragments(const std::vector<SourcedDynamic>& inputs,
   config::Fragment out;
   out.errors = std::move(errors);
   auto& d = out.dynamic;
-  emit(http_routers, d.http.routers, out.errors, "router", "traefik.http.routers.");
-  emit(http_services, d.http.services, out.errors, "service", "traefik.http.services.");
-  emit(middlewares, d.http.middlewares, out.errors, "middleware", "traefik.http.middlewares.");
-  emit(tcp_routers, d.tcp.routers, out.errors, "tcp router", "traefik.tcp.routers.");
-  emit(tcp_services, d.tcp.services, out.errors, "tcp service", "traefik.tcp.services.");
-  emit(udp_routers, d.udp.routers, out.errors, "udp router", "traefik.udp.routers.");
-  emit(udp_services, d.udp.services, out.errors, "udp service", "traefik.udp.services.");
+  emit(http_routers, d.http.routers, out, "http.routers", "router", "traefik.http.routers.");
+  emit(http_services, d.http.services, out, "http.services", "service", "traefik.http.services.");
+  emit(middlewares, d.http.middlewares, out, "http.middlewares", "middleware", "traefik.http.middlewares.");
+  emit(tcp_routers, d.tcp.routers, out, "tcp.routers", "tcp router", "traefik.tcp.routers.");
+  emit(tcp_services, d.tcp.services, out, "tcp.services", "tcp service", "traefik.tcp.services.");
+  emit(udp_routers, d.udp.routers, out, "udp.routers", "udp router", "traefik.udp.routers.");
+  emit(udp_services, d.udp.services, out, "udp.services", "udp service", "traefik.udp.services.");
   return out;
 }
 

@@ -1,5 +1,6 @@
 #include "discovery/port_allocator.hpp"
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <unistd.h>
@@ -106,6 +107,17 @@ void PortAllocator::save() {
     list.push_back(std::move(a));
   }
   nlohmann::json doc{{"version", 1}, {"allocations", std::move(list)}};
+  // The state directory may not exist yet on a fresh server.
+  std::error_code ec;
+  auto dir = std::filesystem::path(path_).parent_path();
+  if (!dir.empty() && !std::filesystem::is_directory(dir, ec)) {
+    std::filesystem::create_directories(dir, ec);
+    if (ec) {
+      save_error_ = dir.string() + ": " + ec.message();
+      core::log_error("ports: cannot save allocations: ", save_error_);
+      return;
+    }
+  }
   save_error_ = core::write_file_atomic(path_, doc.dump(2) + "\n", 0644);
   if (!save_error_.empty()) core::log_error("ports: cannot save allocations: ", save_error_);
 }

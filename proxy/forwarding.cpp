@@ -82,12 +82,20 @@ bool is_trusted_client(const config::EntryPoint& ep, const boost::asio::ip::addr
   return false;
 }
 
+void append_header_edits(std::string& out, const HeaderEdits& edits) {
+  for (const auto& [name, value] : edits.set) append_header(out, name, value);
+}
+
 std::string build_upstream_head(const RequestHead& head, const ServiceRuntime& svc,
-                                const UpstreamServer& server, const ClientInfo& client) {
+                                const UpstreamServer& server, const ClientInfo& client,
+                                const RequestEdits* edits) {
   std::string out;
   out.reserve(head.head_size + 256);
   out.append(head.method).append(" ").append(server.path_prefix);
-  if (head.target.front() == '/') {
+  if (edits && edits->path) {
+    out.append(*edits->path);
+    if (!head.query.empty()) out.append("?").append(head.query);
+  } else if (head.target.front() == '/') {
     out.append(head.target);
   } else {
     out.append(head.path);
@@ -99,7 +107,8 @@ std::string build_upstream_head(const RequestHead& head, const ServiceRuntime& s
   std::string_view prior_xff;
   for (const auto& h : head.headers) {
     if (is_hop_by_hop(h.name, head.connection) || iequals(h.name, "host") ||
-        iequals(h.name, "content-length") || iequals(h.name, "expect"))
+        iequals(h.name, "content-length") || iequals(h.name, "expect") ||
+        (edits && edits->headers.touches(h.name)))
       continue;
     if (is_forwarding_header(h.name)) {
       if (!trusted) continue;
@@ -125,6 +134,7 @@ std::string build_upstream_head(const RequestHead& head, const ServiceRuntime& s
   }
   append_header(out, "X-Forwarded-Server", local_hostname());
   if (!trusted || find_header(head.headers, "x-real-ip").empty()) append_header(out, "X-Real-Ip", client.ip);
+  if (edits) append_header_edits(out, edits->headers);
   if (head.body == BodyKind::length) append_header(out, "Content-Length", std::to_string(head.content_length));
   if (head.body == BodyKind::chunked) append_header(out, "Transfer-Encoding", "chunked");
   if (head.upgrade) {

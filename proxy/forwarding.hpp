@@ -8,6 +8,7 @@
 
 #include "config/static_config.hpp"
 #include "proxy/http1_parser.hpp"
+#include "proxy/middleware.hpp"
 #include "proxy/runtime_config.hpp"
 
 namespace portier::proxy {
@@ -31,9 +32,13 @@ std::string_view cookie_value(std::string_view cookies, std::string_view name);
 // Whether the entrypoint trusts this client's forwarding headers.
 bool is_trusted_client(const config::EntryPoint& ep, const boost::asio::ip::address& client);
 
-// The HTTP/1.1 request head sent upstream for `head` (framing from head.body).
+// The HTTP/1.1 request head sent upstream for `head` (framing from head.body), with the
+// middlewares' edits (path, headers) applied when given.
 std::string build_upstream_head(const RequestHead& head, const ServiceRuntime& svc,
-                                const UpstreamServer& server, const ClientInfo& client);
+                                const UpstreamServer& server, const ClientInfo& client,
+                                const RequestEdits* edits = nullptr);
+// Appends the planned header edits (set headers) to a head being built.
+void append_header_edits(std::string& out, const HeaderEdits& edits);
 
 // A healthy server of the service: the sticky one when the cookie names it, else the next
 // in the worker's weighted round robin. *fresh_cookie tells whether to set the cookie.

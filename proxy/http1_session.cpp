@@ -173,49 +173,74 @@ awaitable<std::unique_ptr<UpstreamConn>> Http1Session<Stream>::connect_upstream(
 
 template <class Stream>
 awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::forward(RequestHead& head, const RuntimeConfig& rc,
-                                                       const RouteRuntime& route) {
+                                                                                const RouteRuntime& route) {
+  bool has_body = head.body != BodyKind::none;
+  RequestEdits edits;
+  HeaderEdits response_edits;
+  for (const auto& mw : route.chain) {
+    RequestContext ctx{head, edits.path ? std::string_view(*edits.path) : head.path, info_->tls};
+    if (auto reply = mw->on_request(ctx, edits, response_edits)) {
+      in_.consume(head.head_size);
+      co_return co_await send_local(*reply, has_body || !head.keep_alive);
+    }
+  }
+  const BodyLimits& limits = route.limits;
+  if (limits.max_request > 0 && head.body == BodyKind::length &&
+      head.content_length > static_cast<uint64_t>(limits.max_request)) {
+    in_.consume(head.head_size);
+    co_return co_await send_error(413, true);
+  }
   bool fresh_cookie = false;
   const UpstreamServer* server = pick_server(worker_, head, rc, route.service, &fresh_cookie);
   const ServiceRuntime& svc = rc.services[route.service];
   if (!server || server->scheme != "http") {
     in_.consume(head.head_size);
-    co_return co_await send_error(server ? 502 : 503, head.body != BodyKind::none);
+    co_return co_await send_error(server ? 502 : 503, has_body);
+  }
+  if (head.expect_continue && has_body) {
+    static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
+    watchdog_.arm(worker_.limits().body_timeout);
+    auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(k100), use_tuple);
+    if (ec) co_return Outcome::close;
+  }
+  // Buffering reads the whole body first (beside the head, whose views stay valid).
+  BufferedBody buffered;
+  if (limits.buffer_request && has_body) {
+    int status = co_await buffer_request_body(head, limits, buffered);
+    if (status != 0) {
+      if (status > 0) co_await send_error(status, true);
+      co_return Outcome::close;
+    }
   }
   ClientInfo client{client_ip_, client_addr_, info_->tls, is_trusted_client(info_->entry_point, client_addr_)};
-  std::string request_head = build_upstream_head(head, svc, *server, client);
+  std::string request_head = build_upstream_head(head, svc, *server, client, &edits);
   // From here on the head's views may dangle (the buffer is reused for the body).
-  Exchange ex{head.method == "HEAD", head.keep_alive, head.upgrade, head.body != BodyKind::none};
-  // A reused connection may have been closed by the server in the meantime: a request
-  // without body is retried once on a fresh connection when nothing came back.
+  Exchange ex{head.method == "HEAD", head.keep_alive, head.upgrade, has_body, limits.max_response};
+  in_.consume(head.head_size + buffered.from_input);
+  buffered.restore_leftover(in_);
+  std::string set_cookie = fresh_cookie && svc.sticky ? sticky_cookie_header(*svc.sticky, *server) : std::string();
+  // A reused connection may have been closed by the server in the meantime: a request whose
+  // body can be replayed is retried once on a fresh connection when nothing came back.
+  bool replayable = !has_body || limits.buffer_request;
   for (int attempt = 0; attempt < 2; ++attempt) {
     auto up = attempt == 0 ? worker_.pool().take(server->pool_key) : nullptr;
     if (!up) up = co_await connect_upstream(*server);
     if (!up) {
       core::log_debug("dial ", server->url, " failed");
-      in_.consume(head.head_size);
-      co_return co_await send_error(502, ex.has_body);
+      co_return co_await send_error(502, has_body && !limits.buffer_request);
     }
     watchdog_.watch(&sock(), &up->socket);
-    if (head.expect_continue && head.body != BodyKind::none) {
-      static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
-      watchdog_.arm(worker_.limits().body_timeout);
-      auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(k100), use_tuple);
-      if (ec) co_return Outcome::close;
-      head.expect_continue = false;
-    }
     watchdog_.arm(worker_.limits().body_timeout);
     auto [ec, n] = co_await asio::async_write(up->socket, asio::buffer(request_head), use_tuple);
     bool sent = !ec;
-    if (sent) {
-      in_.consume(head.head_size);
-      head.head_size = 0;
-      if (head.body != BodyKind::none && !co_await send_request_body(head, *up))
-        co_return Outcome::close;
+    if (sent && has_body) {
+      sent = limits.buffer_request ? co_await send_buffered_body(buffered, *up)
+                                   : co_await send_request_body(head, *up);
+      if (!sent && !limits.buffer_request) co_return Outcome::close;
     }
-    bool retryable = up->reused && !ex.has_body;
+    bool retryable = up->reused && replayable;
     if (!sent && retryable) continue;
     if (!sent) co_return co_await send_error(502, true);
-    std::string set_cookie = fresh_cookie && svc.sticky ? sticky_cookie_header(*svc.sticky, *server) : std::string();
     if (retryable) {
       // Peek for the first response byte so that a dead pooled connection can be retried.
       watchdog_.arm(worker_.limits().upstream_timeout);
@@ -224,9 +249,75 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::forward(
       if (rec) co_return co_await send_error(504, true);
       up->buf.commit(rn);
     }
-    co_return co_await relay_response(ex, std::move(up), svc, *server, set_cookie);
+    co_return co_await relay_response(ex, std::move(up), *server, set_cookie, response_edits);
   }
   co_return co_await send_error(502, true);
+}
+
+template <class Stream>
+awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::send_local(const LocalReply& reply, bool close) {
+  std::string out = status_line(reply.status);
+  for (const auto& [name, value] : reply.headers) append_header(out, name, value);
+  append_header(out, "Content-Length", std::to_string(reply.body.size()));
+  if (close) append_header(out, "Connection", "close");
+  out += "\r\n";
+  out += reply.body;
+  watchdog_.arm(worker_.limits().body_timeout);
+  auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(out), use_tuple);
+  co_return (ec || close) ? Outcome::close : Outcome::keep_alive;
+}
+
+// Reads the whole body next to the head: what is already in the input buffer, then from the
+// socket into the BufferedBody, enforcing maxRequestBodyBytes on the decoded size.
+template <class Stream>
+awaitable<int> Http1Session<Stream>::buffer_request_body(const RequestHead& head, const BodyLimits& limits,
+                                                         BufferedBody& out) {
+  uint64_t remaining = head.content_length;
+  ChunkedScanner scanner;
+  std::string_view avail = in_.readable().substr(head.head_size);
+  bool from_socket = false;
+  std::vector<char> chunk;
+  for (;;) {
+    size_t take = 0;
+    bool done = false;
+    if (head.body == BodyKind::length) {
+      take = static_cast<size_t>(std::min<uint64_t>(remaining, avail.size()));
+      remaining -= take;
+      done = remaining == 0;
+    } else {
+      auto r = scanner.feed(avail, &take);
+      if (r == ChunkedScanner::Result::error) co_return 400;
+      done = r == ChunkedScanner::Result::done;
+      if (limits.max_request > 0 && scanner.body_bytes() > static_cast<uint64_t>(limits.max_request)) co_return 413;
+    }
+    if (!out.append(avail.substr(0, take), limits.mem_request)) co_return 500;
+    if (from_socket) {
+      if (done) out.leftover.assign(avail.substr(take));
+    } else {
+      out.from_input += take;
+    }
+    if (done) co_return 0;
+    chunk.resize(65536);
+    watchdog_.arm(worker_.limits().body_timeout);
+    auto [ec, n] = co_await stream_.async_read_some(asio::buffer(chunk), use_tuple);
+    if (ec) co_return -1;
+    avail = std::string_view(chunk.data(), n);
+    from_socket = true;
+  }
+}
+
+template <class Stream>
+awaitable<bool> Http1Session<Stream>::send_buffered_body(BufferedBody& body, UpstreamConn& up) {
+  std::vector<char> chunk(65536);
+  for (size_t offset = 0; offset < body.size();) {
+    size_t n = body.read(offset, chunk.data(), chunk.size());
+    if (n == 0) co_return false;
+    watchdog_.arm(worker_.limits().body_timeout);
+    auto [ec, written] = co_await asio::async_write(up.socket, asio::buffer(chunk.data(), n), use_tuple);
+    if (ec) co_return false;
+    offset += n;
+  }
+  co_return true;
 }
 
 // Streams the request body (bytes already buffered first) to the upstream, per the framing.
@@ -265,9 +356,9 @@ awaitable<bool> Http1Session<Stream>::send_request_body(const RequestHead& head,
 }
 
 template <class Stream>
-awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_response(const Exchange& ex, std::unique_ptr<UpstreamConn> up,
-                                                              const ServiceRuntime& svc, const UpstreamServer& server,
-                                                              const std::string& set_cookie) {
+awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_response(
+    const Exchange& ex, std::unique_ptr<UpstreamConn> up, const UpstreamServer& server, const std::string& set_cookie,
+    const HeaderEdits& edits) {
   const auto& limits = worker_.limits();
   bool head_request = ex.head_request;
   ResponseHead resp;
@@ -293,10 +384,15 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_re
   std::string out;
   out.reserve(resp.head_size + 128);
   out.append(status_line(resp.status, resp.reason));
+  if (ex.max_response > 0 && resp.body == BodyKind::length &&
+      resp.content_length > static_cast<uint64_t>(ex.max_response)) {
+    co_return co_await send_error(500, true);  // buffering.maxResponseBodyBytes, as Traefik
+  }
   for (const auto& h : resp.headers) {
-    if (is_hop_by_hop(h.name, resp.connection)) continue;
+    if (is_hop_by_hop(h.name, resp.connection) || edits.touches(h.name)) continue;
     append_header(out, h.name, h.value);
   }
+  append_header_edits(out, edits);
   if (!set_cookie.empty()) append_header(out, "Set-Cookie", set_cookie);
   if (resp.body == BodyKind::chunked) append_header(out, "Transfer-Encoding", "chunked");
   if (upgrade) {

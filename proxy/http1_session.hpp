@@ -9,7 +9,9 @@
 
 #include "proxy/asio.hpp"
 #include "proxy/http1_parser.hpp"
+#include "proxy/buffered_body.hpp"
 #include "proxy/io_buffer.hpp"
+#include "proxy/middleware.hpp"
 #include "proxy/runtime_config.hpp"
 #include "proxy/upstream_pool.hpp"
 #include "proxy/watchdog.hpp"
@@ -38,6 +40,7 @@ class Http1Session final : public Drainable {
     bool keep_alive;
     bool upgrade;
     bool has_body;
+    int64_t max_response;
   };
 
   awaitable<bool> read_head(RequestHead& head);
@@ -48,8 +51,12 @@ class Http1Session final : public Drainable {
   awaitable<Outcome> send_error(int status, bool close);
   awaitable<bool> send_request_body(const RequestHead& head, UpstreamConn& up);
   awaitable<Outcome> relay_response(const Exchange& ex, std::unique_ptr<UpstreamConn> up,
-                                    const ServiceRuntime& svc, const UpstreamServer& server,
-                                    const std::string& set_cookie);
+                                    const UpstreamServer& server, const std::string& set_cookie,
+                                    const HeaderEdits& edits);
+  awaitable<Outcome> send_local(const LocalReply& reply, bool close);
+  // Reads the whole request body (buffering middleware); 0, an HTTP status to answer, or -1.
+  awaitable<int> buffer_request_body(const RequestHead& head, const BodyLimits& limits, BufferedBody& out);
+  awaitable<bool> send_buffered_body(BufferedBody& body, UpstreamConn& up);
   awaitable<void> tunnel(UpstreamConn& up);
   awaitable<std::unique_ptr<UpstreamConn>> connect_upstream(const UpstreamServer& server);
 

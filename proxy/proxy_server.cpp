@@ -4,6 +4,8 @@
 
 #include <boost/asio/ip/v6_only.hpp>
 
+#include <optional>
+
 #include "core/log.hpp"
 
 namespace portier::proxy {
@@ -31,11 +33,38 @@ bool bind_reuseport(tcp::acceptor& acceptor, const tcp::endpoint& ep, std::strin
   return true;
 }
 
+// Addresses an entrypoint binds: its hosts, or every address ("::", dual-stack) when none.
+std::vector<asio::ip::address> entry_addresses(const config::EntryPoint& ep, std::vector<std::string>& problems) {
+  std::vector<asio::ip::address> out;
+  if (ep.hosts.empty()) out.push_back(asio::ip::address_v6::any());
+  for (const auto& host : ep.hosts) {
+    error_code ec;
+    auto addr = host.empty() ? asio::ip::address(asio::ip::address_v6::any()) : asio::ip::make_address(host, ec);
+    if (ec) problems.push_back("entrypoint " + ep.name + ": invalid address \"" + host + "\"");
+    else out.push_back(addr);
+  }
+  return out;
+}
+
+// One listening acceptor for `ep` on `addr` (the IPv4 wildcard when IPv6 is unavailable).
+std::optional<tcp::acceptor> listen_on(asio::io_context& io, const config::EntryPoint& ep,
+                                       const asio::ip::address& addr, std::vector<std::string>& problems) {
+  tcp::acceptor acceptor(io);
+  std::string error;
+  if (bind_reuseport(acceptor, {addr, ep.port}, &error)) return acceptor;
+  if (addr.is_v6() && addr.is_unspecified()) {
+    tcp::acceptor v4(io);
+    if (bind_reuseport(v4, {asio::ip::address_v4::any(), ep.port}, &error)) return v4;
+  }
+  problems.push_back("entrypoint " + ep.name + ": cannot listen on " + error);
+  return std::nullopt;
+}
+
 }  // namespace
 
 ProxyServer::ProxyServer(const config::StaticConfig& cfg, int workers, ProxyLimits limits)
     : cfg_(cfg), limits_(limits) {
-  for (int i = 0; i < workers; ++i) workers_.push_back(std::make_unique<Worker>(i, snapshot_, limits_));
+  for (int i = 0; i < workers; ++i) workers_.push_back(std::make_unique<Worker>(i, snapshot_, tls_snapshot_, tcp_snapshot_, limits_));
 }
 
 ProxyServer::~ProxyServer() { stop(); }
@@ -53,31 +82,65 @@ std::vector<std::string> ProxyServer::open_listeners() {
       auto target = cfg_.entry_points.find(ep.redirection->to);
       if (target != cfg_.entry_points.end()) info->redirect_target = target->second;
     }
-    std::vector<std::string> hosts = ep.hosts.empty() ? std::vector<std::string>{""} : ep.hosts;
-    for (const auto& host : hosts) {
-      error_code ec;
-      auto addr = host.empty() ? asio::ip::address(asio::ip::address_v6::any()) : asio::ip::make_address(host, ec);
-      if (ec) {
-        problems.push_back("entrypoint " + ep.name + ": invalid address \"" + host + "\"");
-        continue;
-      }
+    auto tls_info = std::make_shared<ListenerInfo>(*info);
+    tls_info->tls = true;
+    info->tls_side = tls_info;
+    for (const auto& addr : entry_addresses(ep, problems)) {
       for (auto& w : workers_) {
-        tcp::acceptor acceptor(w->io());
-        std::string error;
-        if (!bind_reuseport(acceptor, {addr, ep.port}, &error) && host.empty()) {
-          // No IPv6 on this machine: fall back to every IPv4 address.
-          acceptor = tcp::acceptor(w->io());
-          bind_reuseport(acceptor, {asio::ip::address_v4::any(), ep.port}, &error);
-        }
-        if (!acceptor.is_open()) {
-          problems.push_back("entrypoint " + ep.name + ": cannot listen on " + error);
-          break;
-        }
-        w->add_listener(std::move(acceptor), info);
+        auto acceptor = listen_on(w->io(), ep, addr, problems);
+        if (!acceptor) break;
+        w->add_listener(std::move(*acceptor), info);
       }
     }
   }
+  open_tcp_listeners(problems);
+  open_udp_forwarders(problems);
   return problems;
+}
+
+// tcp-{port} entrypoints: TCP routers only, one SO_REUSEPORT listener per worker.
+void ProxyServer::open_tcp_listeners(std::vector<std::string>& problems) {
+  for (const auto& [name, ep] : cfg_.entry_points) {
+    if (ep.protocol != config::EntryPoint::Protocol::tcp || name.rfind("tcp-", 0) != 0) continue;
+    for (const auto& addr : entry_addresses(ep, problems)) {
+      for (auto& w : workers_) {
+        auto acceptor = listen_on(w->io(), ep, addr, problems);
+        if (!acceptor) break;
+        TcpListenerOptions options;
+        options.entry_point = name;
+        options.session.peek.timeout = limits_.header_timeout;
+        options.session.dial_timeout = limits_.dial_timeout;
+        options.session.idle_timeout = ep.idle_timeout;
+        w->add_tcp_listener(std::make_unique<TcpListener>(std::move(*acceptor), tcp_snapshot_, options,
+                                                          static_cast<uint32_t>(w->id())));
+      }
+    }
+  }
+}
+
+// udp-{port} entrypoints: one socket per address on one worker (SO_REUSEPORT would re-hash a
+// client's datagrams across workers and split its session).
+void ProxyServer::open_udp_forwarders(std::vector<std::string>& problems) {
+  size_t next = 0;
+  for (const auto& [name, ep] : cfg_.entry_points) {
+    if (ep.protocol != config::EntryPoint::Protocol::udp) continue;
+    for (const auto& addr : entry_addresses(ep, problems)) {
+      Worker& w = *workers_[next++ % workers_.size()];
+      std::string error;
+      auto socket = open_udp_socket(w.io(), {addr, ep.port}, &error);
+      if (!socket.is_open() && addr.is_v6() && addr.is_unspecified())
+        socket = open_udp_socket(w.io(), {asio::ip::address_v4::any(), ep.port}, &error);
+      if (!socket.is_open()) {
+        problems.push_back("entrypoint " + name + ": cannot listen on " + error);
+        continue;
+      }
+      UdpForwarderOptions options;
+      options.entry_point = name;
+      options.session_timeout = ep.udp_timeout;
+      w.add_udp_forwarder(std::make_unique<UdpForwarder>(std::move(socket), tcp_snapshot_, options,
+                                                         static_cast<uint32_t>(w.id())));
+    }
+  }
 }
 
 void ProxyServer::start() {
@@ -87,6 +150,11 @@ void ProxyServer::start() {
 void ProxyServer::publish(std::shared_ptr<RuntimeConfig> rc) {
   rc->generation = ++generation_;
   snapshot_.publish(std::move(rc));
+}
+
+void ProxyServer::publish_tcp(std::shared_ptr<TcpRuntime> rt) {
+  rt->generation = ++tcp_generation_;
+  tcp_snapshot_.publish(std::move(rt));
 }
 
 void ProxyServer::begin_drain() {

@@ -8,6 +8,8 @@
 #include "config/static_config.hpp"
 #include "core/snapshot.hpp"
 #include "proxy/runtime_config.hpp"
+#include "proxy/tcp_runtime.hpp"
+#include "proxy/tls_context.hpp"
 #include "proxy/worker.hpp"
 
 namespace portier::proxy {
@@ -24,6 +26,10 @@ class ProxyServer {
   // Control thread: makes `rc` the configuration of every new request.
   void publish(std::shared_ptr<RuntimeConfig> rc);
   std::shared_ptr<const RuntimeConfig> current() const { return snapshot_.load(); }
+  // Control thread: the TCP/UDP routing tables of every new connection / UDP session.
+  void publish_tcp(std::shared_ptr<TcpRuntime> rt);
+  // Control thread: the TLS context of every new TLS handshake.
+  void publish_tls(std::shared_ptr<TlsContext> ctx) { tls_snapshot_.publish(std::move(ctx)); }
   void begin_drain();
   int active_connections() const;
   void stop();
@@ -31,7 +37,13 @@ class ProxyServer {
  private:
   const config::StaticConfig& cfg_;
   ProxyLimits limits_;
+  void open_tcp_listeners(std::vector<std::string>& problems);
+  void open_udp_forwarders(std::vector<std::string>& problems);
+
   core::Snapshot<RuntimeConfig> snapshot_;
+  core::Snapshot<TcpRuntime> tcp_snapshot_;
+  core::Snapshot<TlsContext> tls_snapshot_;
+  uint64_t tcp_generation_ = 0;
   std::vector<std::unique_ptr<Worker>> workers_;
   uint64_t generation_ = 0;
 };

@@ -204,12 +204,16 @@ const RouteRuntime* RuntimeConfig::route(size_t entry_point, bool tls, const Req
   return nullptr;
 }
 
+bool RuntimeConfig::serves_sni(size_t entry_point, std::string_view sni) const {
+  if (entry_point >= secure.size()) return false;
+  return secure[entry_point].by_host.count(normalize_host(sni)) > 0;
+}
+
 std::shared_ptr<const RuntimeConfig> compile_runtime(const config::Dynamic& dyn,
                                                      const config::StaticConfig& cfg,
                                                      HealthRegistry& health,
                                                      std::vector<std::string>* problems) {
   auto rc = std::make_shared<RuntimeConfig>();
-  rc->middlewares = dyn.http.middlewares;
   std::map<std::string, uint32_t> service_index;
   for (const auto& [name, svc] : dyn.http.services) {
     service_index[name] = static_cast<uint32_t>(rc->services.size());
@@ -236,8 +240,16 @@ std::shared_ptr<const RuntimeConfig> compile_runtime(const config::Dynamic& dyn,
       if (problems) problems->push_back("router " + name + ": " + error);
       continue;
     }
+    std::string mw_error;
+    auto chain = expand_middlewares(router.middlewares, dyn.http.middlewares, &mw_error);
+    if (!mw_error.empty()) {
+      if (problems) problems->push_back("router " + name + ": " + mw_error);
+      continue;
+    }
+    BodyLimits limits;
+    for (const auto& mw : chain) mw->body_limits(limits);
     Pending p{RouteRuntime{name, router.priority ? router.priority : static_cast<int>(router.rule.size()),
-                           std::move(*matcher), false, svc->second, router.middlewares,
+                           std::move(*matcher), false, svc->second, std::move(chain), limits,
                            router.tls.has_value()},
               {}, router.entry_points};
     if (auto hosts = host_only_names(*parsed.root)) {

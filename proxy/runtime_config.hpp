@@ -16,6 +16,7 @@
 
 #include "config/dynamic.hpp"
 #include "config/static_config.hpp"
+#include "proxy/middleware.hpp"
 #include "proxy/rule_matcher.hpp"
 
 namespace portier::proxy {
@@ -65,7 +66,8 @@ struct RouteRuntime {
   HttpMatcher matcher;
   bool host_only = false;
   uint32_t service = 0;
-  std::vector<std::string> middlewares;  // qualified names, applied in order
+  std::vector<MiddlewarePtr> chain;  // middlewares in order, chains flattened
+  BodyLimits limits;                 // from buffering middlewares
   bool tls = false;
 };
 
@@ -80,7 +82,6 @@ struct RouteTable {
 struct RuntimeConfig {
   std::vector<RouteRuntime> routes;
   std::vector<ServiceRuntime> services;
-  std::map<std::string, config::Middleware> middlewares;
   // Indexed by entrypoint position in the static config (see entry_point_index).
   std::vector<RouteTable> plain;
   std::vector<RouteTable> secure;
@@ -88,6 +89,8 @@ struct RuntimeConfig {
 
   // The winning route for a request, or nullptr (404).
   const RouteRuntime* route(size_t entry_point, bool tls, const RequestView& req) const;
+  // Whether an HTTPS router on the entrypoint names `sni` in a Host rule (shared TCP dispatch).
+  bool serves_sni(size_t entry_point, std::string_view sni) const;
 };
 
 // Entrypoint names in a fixed order (position = the index workers use).

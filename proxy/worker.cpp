@@ -1,12 +1,23 @@
 #include "proxy/worker.hpp"
 
 #include "core/log.hpp"
+#include <sys/socket.h>
+
+#include "proxy/client_hello_peek.hpp"
+#include "proxy/http1_session.hpp"
 #include "proxy/http2_session.hpp"
+#include "proxy/tcp_session.hpp"
+#include "proxy/watchdog.hpp"
 
 namespace portier::proxy {
 
-Worker::Worker(int id, core::Snapshot<RuntimeConfig>& snapshot, ProxyLimits limits)
-    : id_(id), reader_(snapshot), limits_(limits) {}
+Worker::Worker(int id, core::Snapshot<RuntimeConfig>& snapshot, core::Snapshot<TlsContext>& tls,
+               core::Snapshot<TcpRuntime>& tcp, ProxyLimits limits)
+    : id_(id), reader_(snapshot), tls_reader_(tls), tcp_reader_(tcp), limits_(limits) {
+  tcp_balancer_.seed(static_cast<uint32_t>(id));
+  tcp_options_.peek.timeout = limits.header_timeout;
+  tcp_options_.dial_timeout = limits.dial_timeout;
+}
 
 Worker::~Worker() { stop(); }
 
@@ -19,6 +30,8 @@ void Worker::start() {
   guard_ = std::make_unique<asio::executor_work_guard<asio::io_context::executor_type>>(ioc_.get_executor());
   for (size_t i = 0; i < acceptors_.size(); ++i)
     asio::co_spawn(ioc_, accept_loop(*acceptors_[i], infos_[i]), asio::detached);
+  for (auto& l : tcp_listeners_) l->start();
+  for (auto& u : udp_forwarders_) u->start();
   thread_ = std::thread([this] { ioc_.run(); });
 }
 
@@ -31,21 +44,90 @@ awaitable<void> Worker::accept_loop(tcp::acceptor& acceptor, std::shared_ptr<con
       continue;  // EMFILE and friends: keep serving the connections we have
     }
     ++active_;
-    asio::co_spawn(
-        ioc_,
-        [this, s = std::move(socket), info]() mutable -> awaitable<void> {
-          co_await serve_cleartext(*this, std::move(s), info);  // HTTP/1.1, or h2c prior knowledge
-          --active_;
-        },
-        [](std::exception_ptr e) {
-          if (!e) return;
-          try {
-            std::rethrow_exception(e);
-          } catch (const std::exception& ex) {
-            core::log_error("session failed: ", ex.what());
-          }
-        });
+    asio::co_spawn(ioc_, serve_connection(std::move(socket), info), [this](std::exception_ptr e) {
+      --active_;
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        core::log_error("connection failed: ", ex.what());
+      }
+    });
   }
+}
+
+// Traefik serves TLS and cleartext on one entrypoint: a first byte of 0x16 (a TLS handshake
+// record) selects the TLS side, anything else the cleartext side. Nothing is consumed.
+awaitable<void> Worker::serve_connection(tcp::socket socket, std::shared_ptr<const ListenerInfo> info) {
+  if (co_await try_tcp_routers(socket, *info)) co_return;
+  if (info->tls_side) {
+    Watchdog watchdog(socket.get_executor());
+    watchdog.watch(&socket);
+    watchdog.arm(limits_.header_timeout);
+    auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, use_tuple);
+    if (ec) co_return;
+    unsigned char first = 0;
+    ssize_t n = ::recv(socket.native_handle(), &first, 1, MSG_PEEK);
+    watchdog.disarm();
+    if (n <= 0) co_return;
+    if (first == 0x16) {
+      co_await serve_tls(std::move(socket), info->tls_side);
+      co_return;
+    }
+  }
+  co_await serve_cleartext(*this, std::move(socket), info);  // HTTP/1.1, or h2c prior knowledge
+}
+
+// Traefik's order on a shared entrypoint: a TLS connection whose SNI an HTTPS router serves
+// goes to HTTP; otherwise a matching TCP router takes it; the rest goes to HTTP. The peek
+// consumes nothing, so the HTTP side still sees the whole stream.
+awaitable<bool> Worker::try_tcp_routers(tcp::socket& socket, const ListenerInfo& info) {
+  std::shared_ptr<const TcpRuntime> rt = tcp_reader_.get();
+  int entry = rt ? rt->entry_index(info.entry_point.name) : -1;
+  if (entry < 0 || rt->entries[entry].empty()) co_return false;
+  std::shared_ptr<const RuntimeConfig> rc = reader_.get();
+  bool http_routes = rc && info.entry_index < rc->plain.size() &&
+                     !(rc->plain[info.entry_index].empty() && rc->secure[info.entry_index].empty());
+  if (!rt->entries[entry].needs_peek && !http_routes) {
+    // Only catch-all cleartext TCP routes: connect at once (server-speaks-first protocols).
+    TcpSession session(std::move(socket), static_cast<size_t>(entry), rt, tcp_options_, tcp_balancer_);
+    co_await session.run();
+    co_return true;
+  }
+  PeekResult peeked = co_await peek_client_hello(socket, tcp_options_.peek);
+  if (peeked.kind == PeekResult::Kind::closed) co_return true;
+  error_code ec;
+  auto remote = socket.remote_endpoint(ec);
+  if (ec) co_return true;
+  auto serves_sni = [&](std::string_view sni) {
+    return rc && rc->serves_sni(info.entry_index, sni);
+  };
+  auto view = peeked.view(remote.address());
+  if (decide_shared(*rt, static_cast<size_t>(entry), view, serves_sni) == SharedDispatch::http) co_return false;
+  TcpSession session(std::move(socket), static_cast<size_t>(entry), rt, tcp_options_, tcp_balancer_);
+  co_await session.run(std::move(peeked));
+  co_return true;
+}
+
+awaitable<void> Worker::serve_tls(tcp::socket socket, std::shared_ptr<const ListenerInfo> info) {
+  std::shared_ptr<const TlsContext> ctx = tls_reader_.get();
+  if (!ctx) co_return;
+  TlsStream stream(std::move(socket), *ctx->asio);
+  Watchdog watchdog(stream.get_executor());
+  watchdog.watch(&stream.next_layer());
+  watchdog.arm(limits_.header_timeout);
+  auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
+  if (ec) {
+    core::log_debug("TLS handshake failed: ", ec.message());
+    co_return;
+  }
+  watchdog.disarm();
+  if (tls::alpn_of(stream.native_handle()) == "h2") {
+    co_await serve_http2(*this, std::move(stream), std::move(info));
+    co_return;
+  }
+  Http1Session<TlsStream> session(*this, std::move(stream), std::move(info));
+  co_await session.run();
 }
 
 uint32_t Worker::next_rr(uint32_t service_index, uint64_t generation) {
@@ -65,7 +147,15 @@ void Worker::begin_drain() {
       a->close(ec);
     }
     for (auto* s : sessions_) s->cancel_if_idle();
+    for (auto& l : tcp_listeners_) l->stop_accepting();
+    for (auto& u : udp_forwarders_) u->stop();
   });
+}
+
+int Worker::active_connections() const {
+  int n = active_.load();
+  for (const auto& l : tcp_listeners_) n += static_cast<int>(l->active());
+  return n;
 }
 
 void Worker::stop() {

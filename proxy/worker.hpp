@@ -12,6 +12,9 @@
 #include "proxy/asio.hpp"
 #include "proxy/http1_parser.hpp"
 #include "proxy/runtime_config.hpp"
+#include "proxy/tls_context.hpp"
+#include "proxy/tcp_listener.hpp"
+#include "proxy/udp_forwarder.hpp"
 #include "proxy/upstream_pool.hpp"
 
 namespace portier::proxy {
@@ -30,6 +33,9 @@ struct ListenerInfo {
   config::EntryPoint entry_point;
   std::optional<config::EntryPoint> redirect_target;  // for http.redirections
   bool tls = false;
+  // For cleartext listeners: the same entrypoint as seen by connections that start a TLS
+  // handshake (Traefik serves both on one port: TLS routers on the TLS side).
+  std::shared_ptr<const ListenerInfo> tls_side;
 };
 
 struct ProxyLimits {
@@ -42,19 +48,23 @@ struct ProxyLimits {
 
 class Worker {
  public:
-  Worker(int id, core::Snapshot<RuntimeConfig>& snapshot, ProxyLimits limits);
+  Worker(int id, core::Snapshot<RuntimeConfig>& snapshot, core::Snapshot<TlsContext>& tls,
+         core::Snapshot<TcpRuntime>& tcp, ProxyLimits limits);
   ~Worker();
 
   asio::io_context& io() { return ioc_; }
   int id() const { return id_; }
   // Before start(): an open, listening acceptor (bound with SO_REUSEPORT) on this worker.
   void add_listener(tcp::acceptor acceptor, std::shared_ptr<const ListenerInfo> info);
+  // Before start(): TCP-router listeners and UDP forwarders served by this worker.
+  void add_tcp_listener(std::unique_ptr<TcpListener> listener) { tcp_listeners_.push_back(std::move(listener)); }
+  void add_udp_forwarder(std::unique_ptr<UdpForwarder> forwarder) { udp_forwarders_.push_back(std::move(forwarder)); }
   void start();
   // Thread-safe: stop accepting, close idle keep-alive connections, let active ones finish.
   void begin_drain();
   // Thread-safe: stop the event loop now and join the thread.
   void stop();
-  int active_connections() const { return active_.load(); }
+  int active_connections() const;
 
   // ---- for sessions, worker thread only ----
   const std::shared_ptr<const RuntimeConfig>& config() { return reader_.get(); }
@@ -67,14 +77,24 @@ class Worker {
 
  private:
   awaitable<void> accept_loop(tcp::acceptor& acceptor, std::shared_ptr<const ListenerInfo> info);
+  awaitable<void> serve_connection(tcp::socket socket, std::shared_ptr<const ListenerInfo> info);
+  awaitable<void> serve_tls(tcp::socket socket, std::shared_ptr<const ListenerInfo> info);
+  // TCP routers sharing an HTTP entrypoint: true when the connection was served by one.
+  awaitable<bool> try_tcp_routers(tcp::socket& socket, const ListenerInfo& info);
 
   int id_;
   asio::io_context ioc_{1};
   core::Snapshot<RuntimeConfig>::Reader reader_;
+  core::Snapshot<TlsContext>::Reader tls_reader_;
+  core::Snapshot<TcpRuntime>::Reader tcp_reader_;
+  TcpBalancer tcp_balancer_;
+  TcpSessionOptions tcp_options_;
   ProxyLimits limits_;
   UpstreamPool pool_;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
   std::vector<std::shared_ptr<const ListenerInfo>> infos_;
+  std::vector<std::unique_ptr<TcpListener>> tcp_listeners_;
+  std::vector<std::unique_ptr<UdpForwarder>> udp_forwarders_;
   std::unordered_set<Drainable*> sessions_;
   std::vector<uint32_t> rr_;
   uint64_t rr_generation_ = ~uint64_t{0};

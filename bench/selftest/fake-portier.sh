@@ -29,7 +29,7 @@ routers=$(grep -c '^    [^ ].*:$' "$dynamic" || true)
   echo "    default_backend be"
   echo "backend be"; echo "    server s1 $backend pool-max-conn 1024"
   if [ -n "$sink" ]; then
-    echo "listen tcp"; echo "    mode tcp"; echo "    bind $(addr tcpbench)"; echo "    server s $sink"
+    echo "listen tcp"; echo "    mode tcp"; echo "    bind $(addr tcp-bench)"; echo "    server s $sink"
   fi
 } > "$dir/fake-haproxy.cfg"
 exec haproxy -db -f "$dir/fake-haproxy.cfg"

@@ -48,7 +48,11 @@ class _UnixHTTPConnection(http.client.HTTPConnection):
     def connect(self):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.settimeout(self.timeout)
-        s.connect(self._path)
+        try:
+            s.connect(self._path)
+        except OSError:
+            s.close()
+            raise
         self.sock = s
 
 
@@ -77,10 +81,11 @@ class Dockerd:
     """One dockerd with socket <dir>/docker-<name>.sock.
 
     dir: where the socket goes (default: a fresh temp dir); pass the same dir to several
-    daemons to match one glob like <dir>/docker-*.sock."""
+    daemons to match one glob like <dir>/docker-*.sock. args: extra dockerd flags."""
 
-    def __init__(self, name, sock_dir=None):
+    def __init__(self, name, sock_dir=None, args=()):
         self.name = name
+        self.args = list(args)  # extra dockerd flags, e.g. ["--live-restore"]
         # Short paths: containerd's sockets under exec-root must fit in sun_path.
         self.root = Path(tempfile.mkdtemp(prefix="pdk-"))
         self.sock_dir = Path(sock_dir) if sock_dir else self.root
@@ -108,7 +113,8 @@ class Dockerd:
         cmd = [DOCKERD, "--host", self.endpoint,
                "--data-root", str(self.root / "data"), "--exec-root", str(self.root / "exec"),
                "--pidfile", str(self.root / "dockerd.pid"),
-               "--iptables=false", "--ip6tables=false", "--bridge=none", "--storage-driver=vfs"]
+               "--iptables=false", "--ip6tables=false", "--bridge=none", "--storage-driver=vfs",
+               *self.args]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._log,
                                      stderr=subprocess.STDOUT, start_new_session=True)
         if self not in _live:
@@ -139,7 +145,16 @@ class Dockerd:
             self._log = None
 
     def close(self):
-        """Stops the daemon and removes its directories."""
+        """Removes every container (SIGKILL: a daemon that stops them itself waits 10 s for
+        each PID-1 httpd, which ignores SIGTERM; with --live-restore it would leave them
+        running), stops the daemon and removes its directories."""
+        if self.proc and self.proc.poll() is None:
+            try:
+                ids = self.docker("ps", "-aq", check=False).split()
+                if ids:
+                    self.docker("rm", "-f", *ids, check=False)
+            except (OSError, subprocess.SubprocessError):
+                pass
         self.kill()
         if self in _live:
             _live.remove(self)

@@ -110,3 +110,18 @@ TEST_CASE("ports: a corrupt file is an error, not a crash", "[ports]") {
   CHECK_FALSE(a.load().empty());
   CHECK(a.sync({req("a", 1)}).assigned.size() == 1);
 }
+
+TEST_CASE("ports: a missing state directory is created on the first save", "[ports]") {
+  TempDir dir;
+  std::string file = dir.path + "/state/sub/ports.json";
+  {
+    PortAllocator a(file, 10000, 10010, 60s);
+    REQUIRE(a.load().empty());
+    REQUIRE(a.sync({req("db", 3306)}).assigned.size() == 1);
+    CHECK(a.save_error().empty());
+  }
+  CHECK(std::filesystem::exists(file));
+  PortAllocator b(file, 10000, 10010, 60s);
+  REQUIRE(b.load().empty());
+  CHECK(b.find(PortKey::of(req("db", 3306))) == std::optional<uint16_t>(10000));
+}

@@ -1,0 +1,123 @@
+#pragma once
+// RFC 8555 client for DNS-01: directory, nonces (badNonce retried), account registration and
+// reuse (JWS with "jwk" for newAccount, "kid" afterwards), orders for one or more names
+// (wildcards included), authorizations, finalize with a CSR, polling with Retry-After, and the
+// chain download. ACME problem documents (urn:ietf:params:acme:error:*) become error texts and
+// last_problem().
+//
+// Thread: control thread; coroutines on `executor`. One order at a time per client.
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "acme/result.hpp"
+#include "core/http_client.hpp"
+#include "tls/openssl_ptr.hpp"
+#include "tls/self_signed.hpp"
+
+namespace portier::acme {
+
+// The DNS-01 side of an order: publishes TXT records, waits until they are visible, and
+// removes them again.
+class Dns01Solver {
+ public:
+  struct Record {
+    std::string domain;  // identifier, without "*." ("app.example.com")
+    std::string fqdn;    // "_acme-challenge.app.example.com"
+    std::string value;   // base64url(SHA-256(key authorization))
+  };
+  virtual ~Dns01Solver() = default;
+  // Publishes every record and waits for propagation. "" or why not.
+  virtual boost::asio::awaitable<std::string> present(std::vector<Record> records) = 0;
+  // Removes whatever present() created, whatever the outcome. Always called after present().
+  virtual boost::asio::awaitable<void> cleanup() = 0;
+};
+
+struct AcmeProblem {
+  std::string type;     // "urn:ietf:params:acme:error:rateLimited", "" for transport errors
+  std::string detail;
+  unsigned status = 0;  // HTTP status, 0 for transport errors
+  std::chrono::seconds retry_after{0};
+  bool rate_limited() const;
+};
+
+// "CA error rateLimited (HTTP 429): too many certificates" from a problem document.
+std::string describe_problem(const AcmeProblem& p);
+// Decodes an application/problem+json body (any JSON object with type/detail).
+AcmeProblem parse_problem(unsigned status, const std::string& body);
+// Retry-After as seconds or HTTP-date; 0 when absent or unparsable.
+std::chrono::seconds parse_retry_after(const std::string& value);
+
+struct AcmeClientOptions {
+  std::string directory_url;
+  core::HttpClientOptions http;  // extra_ca_files for a private CA
+  std::chrono::milliseconds poll_interval{1000};  // when the CA gives no Retry-After
+  std::chrono::milliseconds order_timeout{std::chrono::minutes(5)};
+};
+
+struct IssuedCertificate {
+  std::string chain_pem;  // leaf first
+  std::string key_pem;
+};
+
+class AcmeClient {
+ public:
+  AcmeClient(boost::asio::any_io_executor executor, AcmeClientOptions options);
+  ~AcmeClient();
+
+  // Registers `key` (or finds its existing account: the CA answers 200 for a known key) with
+  // `email` as contact; agrees to the terms. Returns the account URL (kid).
+  boost::asio::awaitable<Result<std::string>> register_account(tls::EvpPkeyPtr key, std::string email);
+
+  // Orders one certificate for `names` (first = main), solving every pending authorization
+  // with `solver`, and returns the chain with a fresh key of `kind`.
+  // Precondition: register_account succeeded.
+  boost::asio::awaitable<Result<IssuedCertificate>> obtain(std::vector<std::string> names, tls::KeyKind kind,
+                                                           Dns01Solver& solver);
+
+  const AcmeProblem& last_problem() const { return last_problem_; }
+  const std::string& account_url() const { return kid_; }
+  const std::string& thumbprint() const { return thumbprint_; }
+
+ private:
+  struct Response {
+    unsigned status = 0;
+    std::string location;
+    std::string retry_after;
+    std::string body;
+    nlohmann::json json;
+  };
+  boost::asio::awaitable<Result<Response>> fetch(std::string method, std::string url, std::string body,
+                                                 std::string content_type, std::string accept = {});
+  boost::asio::awaitable<std::string> load_directory();
+  boost::asio::awaitable<std::string> refresh_nonce();
+  // Signed POST; `payload` nullptr-like "" = POST-as-GET. Retries badNonce.
+  boost::asio::awaitable<Result<Response>> post(std::string url, std::string payload, bool use_jwk = false,
+                                                std::string accept = {});
+  boost::asio::awaitable<std::string> solve_authorizations(const std::vector<std::string>& authz_urls,
+                                                           Dns01Solver& solver);
+  boost::asio::awaitable<Result<nlohmann::json>> poll(std::string url, std::string until, std::string what);
+  boost::asio::awaitable<void> sleep(std::chrono::milliseconds d);
+  core::HttpClient& client_for(const std::string& origin);
+  std::string fail(std::string why);
+
+  boost::asio::any_io_executor executor_;
+  AcmeClientOptions options_;
+  std::map<std::string, std::unique_ptr<core::HttpClient>> clients_;  // by origin
+  nlohmann::json directory_;
+  std::string nonce_;
+  tls::EvpPkeyPtr key_;
+  std::string kid_;
+  std::string thumbprint_;
+  AcmeProblem last_problem_;
+};
+
+// "https://host:port/path?q" -> {"https://host:port", "/path?q"}. False when not http(s).
+bool split_url(const std::string& url, std::string& origin, std::string& target);
+
+}  // namespace portier::acme

@@ -1,0 +1,115 @@
+#pragma once
+// AcmeManager: owns every certificate resolver (certificatesResolvers.*.acme) of the static
+// configuration. Loads Traefik-format acme.json storage into the CertStore (source "acme"),
+// obtains certificates the configuration demands and does not have yet, renews them before
+// they expire, and reports its state for /certificates and /health.
+//
+// Thread: the control thread's io_context; every method is called from that thread. Orders
+// run one at a time in one background coroutine; a CA or Cloudflare outage only delays
+// certificates, serving never waits for it.
+//
+// Environment (the map given to the constructor): CF_API_BASE_URL (Cloudflare API base,
+// default https://api.cloudflare.com/client/v4), CF_DNS_API_TOKEN / CLOUDFLARE_DNS_API_TOKEN /
+// CF_DNS_API_TOKEN_FILE when infra.cf_dns_api_token is empty, LEGO_CA_CERTIFICATES (extra
+// trusted roots for the CA, paths separated by ':' or ','), PORTIER_ACME_BACKOFF_SECONDS
+// (first retry delay after a failure; tests).
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "acme/cert_demands.hpp"
+#include "config/static_config.hpp"
+#include "core/error.hpp"
+#include "tls/acme_json.hpp"
+#include "tls/cert_store.hpp"
+
+namespace portier::acme {
+
+class AcmeClient;
+class CloudflareClient;
+
+struct AcmeManagerOptions {
+  std::chrono::hours renew_before{24 * 30};
+  std::chrono::hours check_interval{12};
+  std::chrono::seconds backoff_base{60};
+  std::chrono::seconds backoff_cap{std::chrono::hours(6)};
+  std::chrono::milliseconds propagation_poll{2000};
+};
+
+class AcmeManager {
+ public:
+  // `cfg` and `store` outlive the manager.
+  AcmeManager(boost::asio::io_context& control, const config::StaticConfig& cfg, tls::CertStore& store,
+              std::map<std::string, std::string> env, AcmeManagerOptions options = {});
+  ~AcmeManager();
+  AcmeManager(const AcmeManager&) = delete;
+  AcmeManager& operator=(const AcmeManager&) = delete;
+
+  // Before listeners open: reads every resolver's storage into the CertStore. A file wider
+  // than 0600, unreadable or not acme.json is reported (and never overwritten); bad entries
+  // are skipped and reported.
+  core::Problems load_storage();
+  // Starts the background work: leftover challenge cleanup, renewal checks at once and every
+  // check_interval, and orders for demands.
+  void start();
+  // The certificates the configuration wants (certificate_demands()); names not covered by a
+  // stored certificate are requested soon, failures back off per certificate.
+  void update_demands(std::vector<CertDemand> demands);
+  // GET /certificates: every served certificate plus demands still pending or failing.
+  nlohmann::json certificates_json() const;
+  // For /health: {"status":"ok"|"degraded","resolvers":[…]}.
+  nlohmann::json health_json() const;
+  // True when some resolver or demand is in error (health "degraded").
+  bool degraded() const;
+  void stop();
+
+  // Called on the control thread after a certificate was obtained and stored.
+  void set_on_certificate(std::function<void(const std::vector<std::string>&)> callback);
+
+ private:
+  struct Resolver;
+  struct DemandState;
+
+  boost::asio::awaitable<void> run();
+  boost::asio::awaitable<void> sweep_stored_zones();
+  boost::asio::awaitable<void> work_once();
+  boost::asio::awaitable<bool> ensure_account(Resolver& r);
+  boost::asio::awaitable<void> order(Resolver& r, DemandState& d);
+  void wake();
+  void publish_entries();
+  std::string save(Resolver& r);
+  void record_failure(DemandState& d, const std::string& error, std::chrono::seconds retry_after);
+  std::vector<std::string> ca_files(const config::CertResolver& cr) const;
+  std::string token() const;
+  std::chrono::steady_clock::time_point next_due() const;
+
+  boost::asio::io_context& control_;
+  const config::StaticConfig& cfg_;
+  tls::CertStore& store_;
+  std::map<std::string, std::string> env_;
+  AcmeManagerOptions options_;
+  std::map<std::string, std::unique_ptr<Resolver>> resolvers_;
+  std::map<std::string, tls::AcmeStore> files_;       // storage path -> content
+  std::set<std::string> unusable_files_;               // never overwritten
+  std::map<std::string, DemandState> demands_;         // resolver + names
+  std::unique_ptr<CloudflareClient> cloudflare_;
+  std::set<std::string> cleaned_zones_;
+  boost::asio::steady_timer wake_timer_;
+  std::chrono::steady_clock::time_point next_renewal_check_{};
+  std::function<void(const std::vector<std::string>&)> on_certificate_;
+  std::shared_ptr<bool> alive_;
+  bool started_ = false;
+  bool stopped_ = false;
+  bool dirty_ = false;
+  bool working_ = false;
+};
+
+}  // namespace portier::acme

@@ -1,0 +1,80 @@
+#include "proxy/middleware.hpp"
+
+#include <algorithm>
+
+namespace portier::proxy {
+
+bool HeaderEdits::touches(std::string_view name) const {
+  for (const auto& [k, v] : set)
+    if (iequals(k, name)) return true;
+  for (const auto& k : remove)
+    if (iequals(k, name)) return true;
+  return false;
+}
+
+void HeaderEdits::set_header(std::string name, std::string value) {
+  std::erase_if(set, [&](const auto& kv) { return iequals(kv.first, name); });
+  set.emplace_back(std::move(name), std::move(value));
+}
+
+void HeaderEdits::remove_header(std::string name) {
+  std::erase_if(set, [&](const auto& kv) { return iequals(kv.first, name); });
+  remove.push_back(std::move(name));
+}
+
+std::string request_scheme(bool tls) { return tls ? "https" : "http"; }
+
+MiddlewarePtr make_middleware(const config::MiddlewareSpec& spec, std::string* error) {
+  struct Make {
+    std::string* error;
+    MiddlewarePtr operator()(const config::HeadersMw& m) const { return make_headers_middleware(m); }
+    MiddlewarePtr operator()(const config::BufferingMw& m) const { return make_buffering_middleware(m); }
+    MiddlewarePtr operator()(const config::RedirectSchemeMw& m) const { return make_redirect_scheme_middleware(m); }
+    MiddlewarePtr operator()(const config::RedirectRegexMw& m) const { return make_redirect_regex_middleware(m, error); }
+    MiddlewarePtr operator()(const config::StripPrefixMw& m) const { return make_strip_prefix_middleware(m); }
+    MiddlewarePtr operator()(const config::AddPrefixMw& m) const { return make_add_prefix_middleware(m); }
+    MiddlewarePtr operator()(const config::ChainMw&) const {
+      *error = "chain is expanded by expand_middlewares";
+      return nullptr;
+    }
+  };
+  return std::visit(Make{error}, spec);
+}
+
+namespace {
+bool expand(const std::string& name, const std::map<std::string, config::Middleware>& all,
+            std::vector<MiddlewarePtr>& out, int depth, std::string* error) {
+  auto it = all.find(name);
+  if (it == all.end()) {
+    *error = "middleware \"" + name + "\" does not exist";
+    return false;
+  }
+  if (depth > 32) {
+    *error = "middleware chain through \"" + name + "\" is too deep";
+    return false;
+  }
+  if (const auto* chain = std::get_if<config::ChainMw>(&it->second.spec)) {
+    for (const auto& member : chain->middlewares)
+      if (!expand(member, all, out, depth + 1, error)) return false;
+    return true;
+  }
+  auto mw = make_middleware(it->second.spec, error);
+  if (!mw) {
+    *error = "middleware \"" + name + "\": " + *error;
+    return false;
+  }
+  out.push_back(std::move(mw));
+  return true;
+}
+}  // namespace
+
+std::vector<MiddlewarePtr> expand_middlewares(const std::vector<std::string>& names,
+                                              const std::map<std::string, config::Middleware>& all,
+                                              std::string* error) {
+  std::vector<MiddlewarePtr> out;
+  for (const auto& name : names)
+    if (!expand(name, all, out, 0, error)) return {};
+  return out;
+}
+
+}  // namespace portier::proxy

@@ -1,0 +1,41 @@
+#include "acme/acme_client.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace portier;
+
+TEST_CASE("ACME problem documents become clear error texts") {
+  auto p = acme::parse_problem(429, R"({"type":"urn:ietf:params:acme:error:rateLimited",
+      "detail":"too many certificates already issued for exact set of domains","status":429})");
+  CHECK(p.rate_limited());
+  CHECK(acme::describe_problem(p) ==
+        "CA error rateLimited (HTTP 429): too many certificates already issued for exact set of domains");
+
+  auto sub = acme::parse_problem(400, R"({"type":"urn:ietf:params:acme:error:rejectedIdentifier","detail":"Error creating new order",
+      "subproblems":[{"type":"urn:ietf:params:acme:error:rejectedIdentifier","detail":"forbidden by policy","identifier":{"type":"dns","value":"x.example"}}]})");
+  CHECK_FALSE(sub.rate_limited());
+  CHECK_THAT(acme::describe_problem(sub), Catch::Contains("rejectedIdentifier"));
+  CHECK_THAT(acme::describe_problem(sub), Catch::Contains("x.example: forbidden by policy"));
+
+  auto html = acme::parse_problem(503, "<html>maintenance</html>");
+  CHECK(acme::describe_problem(html) == "CA error (HTTP 503): <html>maintenance</html>");
+}
+
+TEST_CASE("Retry-After as seconds or HTTP-date") {
+  CHECK(acme::parse_retry_after("") == std::chrono::seconds(0));
+  CHECK(acme::parse_retry_after("120") == std::chrono::seconds(120));
+  CHECK(acme::parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == std::chrono::seconds(0));  // in the past
+  CHECK(acme::parse_retry_after("Fri, 01 Jan 2100 00:00:00 GMT") > std::chrono::hours(24 * 365));
+  CHECK(acme::parse_retry_after("soon") == std::chrono::seconds(0));
+}
+
+TEST_CASE("split_url separates origin and target") {
+  std::string origin, target;
+  REQUIRE(acme::split_url("https://127.0.0.1:14000/dir", origin, target));
+  CHECK(origin == "https://127.0.0.1:14000");
+  CHECK(target == "/dir");
+  REQUIRE(acme::split_url("https://acme-v02.api.letsencrypt.org", origin, target));
+  CHECK(target == "/");
+  CHECK_FALSE(acme::split_url("ftp://x/y", origin, target));
+  CHECK_FALSE(acme::split_url("https:///x", origin, target));
+}

@@ -1,0 +1,52 @@
+#include "acme/cloudflare_client.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace portier;
+
+TEST_CASE("Cloudflare: success envelope yields the result") {
+  auto r = acme::parse_cf_response(200, R"({"success":true,"errors":[],"messages":[],
+      "result":[{"id":"023e105f4ecef8ad9ca31a8372d0c353","name":"example.com","status":"active"}],
+      "result_info":{"page":1,"per_page":20,"count":1,"total_count":1}})");
+  CHECK(r.success);
+  CHECK(r.error.empty());
+  REQUIRE(r.result.is_array());
+  CHECK(r.result[0]["id"] == "023e105f4ecef8ad9ca31a8372d0c353");
+}
+
+TEST_CASE("Cloudflare: a bad token is reported with Cloudflare's message, not retried") {
+  auto r = acme::parse_cf_response(403, R"({"success":false,"errors":[{"code":9109,"message":"Invalid access token"}],"messages":[],"result":null})");
+  CHECK_FALSE(r.success);
+  CHECK_FALSE(r.retryable);
+  CHECK_THAT(r.error, Catch::Contains("token rejected or missing permission"));
+  CHECK_THAT(r.error, Catch::Contains("9109 Invalid access token"));
+}
+
+TEST_CASE("Cloudflare: rate limits and server errors are retryable") {
+  auto limited = acme::parse_cf_response(429, R"({"success":false,"errors":[{"code":971,"message":"Please wait and consider throttling your request speed"}]})");
+  CHECK(limited.retryable);
+  CHECK_THAT(limited.error, Catch::Contains("rate limited"));
+  auto down = acme::parse_cf_response(502, "<html>bad gateway</html>");
+  CHECK(down.retryable);
+  CHECK_THAT(down.error, Catch::Contains("server error HTTP 502"));
+}
+
+TEST_CASE("Cloudflare: success=false with 200 and non-JSON bodies are errors") {
+  auto r = acme::parse_cf_response(200, R"({"success":false,"errors":[{"code":81057,"message":"Record already exists."}]})");
+  CHECK_FALSE(r.success);
+  CHECK_FALSE(r.retryable);
+  CHECK_THAT(r.error, Catch::Contains("81057 Record already exists."));
+  auto junk = acme::parse_cf_response(200, "not json");
+  CHECK_FALSE(junk.success);
+  CHECK_THAT(junk.error, Catch::Contains("not JSON"));
+  auto bad = acme::parse_cf_response(400, R"({"success":false,"errors":[{"code":1004,"message":"DNS Validation Error"}]})");
+  CHECK_THAT(bad.error, Catch::Contains("HTTP 400"));
+  CHECK_THAT(bad.error, Catch::Contains("1004 DNS Validation Error"));
+}
+
+TEST_CASE("Cloudflare: zone candidates walk up the name") {
+  CHECK(acme::zone_candidates("_acme-challenge.a.b.example.com.") ==
+        std::vector<std::string>{"_acme-challenge.a.b.example.com", "a.b.example.com", "b.example.com", "example.com"});
+  CHECK(acme::zone_candidates("*.example.com") == std::vector<std::string>{"example.com"});
+  CHECK(acme::zone_candidates("com").empty());
+}
