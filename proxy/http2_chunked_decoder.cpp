@@ -52,8 +52,10 @@ ChunkedDecoder::Result ChunkedDecoder::feed(std::string_view in, size_t* used, I
         break;
       }
       case State::ext:
-        if (c == '\r') state_ = State::size_lf;
-        else if (c == '\n') return fail();
+        if (c == '\r')
+          state_ = State::size_lf;
+        else if (c == '\n')
+          return fail();
         ++i;
         break;
       case State::size_lf:

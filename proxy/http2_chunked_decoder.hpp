@@ -18,7 +18,19 @@ class ChunkedDecoder {
   Result feed(std::string_view in, size_t* used, IoBuffer& out);
 
  private:
-  enum class State { size, ext, size_lf, data, data_cr, data_lf, trailer_start, trailer, trailer_lf, final_lf, done };
+  enum class State {
+    size,
+    ext,
+    size_lf,
+    data,
+    data_cr,
+    data_lf,
+    trailer_start,
+    trailer,
+    trailer_lf,
+    final_lf,
+    done
+  };
   State state_ = State::size;
   uint64_t remaining_ = 0;
   int size_digits_ = 0;

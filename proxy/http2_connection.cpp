@@ -22,19 +22,21 @@ struct Http2Callbacks {
   static int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user) {
     auto& c = self(user);
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
-    c.streams_[frame->hd.stream_id] = std::make_shared<Http2Stream>(c.executor_, frame->hd.stream_id);
+    c.streams_[frame->hd.stream_id] =
+        std::make_shared<Http2Stream>(c.executor_, frame->hd.stream_id);
     return 0;
   }
 
-  static int on_header(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name, size_t namelen,
-                       const uint8_t* value, size_t valuelen, uint8_t, void* user) {
+  static int on_header(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name,
+                       size_t namelen, const uint8_t* value, size_t valuelen, uint8_t, void* user) {
     auto& c = self(user);
     Http2Stream* s = find(c, frame->hd.stream_id);
     if (!s) return 0;
     const HttpLimits& limits = c.worker_.limits().http;
     s->header_bytes += namelen + valuelen + 32;
     // Far beyond the limits (a header flood, HPACK amplification): end the connection.
-    if (s->header_bytes > 4 * limits.max_header_bytes || s->fields.size() > 4 * limits.max_headers + 8)
+    if (s->header_bytes > 4 * limits.max_header_bytes ||
+        s->fields.size() > 4 * limits.max_headers + 8)
       return NGHTTP2_ERR_CALLBACK_FAILURE;
     if (frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;  // trailers: dropped
     if (s->headers_too_large || s->header_bytes > limits.max_header_bytes ||
@@ -52,7 +54,8 @@ struct Http2Callbacks {
     bool end_stream = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
     switch (frame->hd.type) {
       case NGHTTP2_DATA:
-        if (frame->hd.length == 0 && !end_stream && !c.count_empty_frame()) return NGHTTP2_ERR_CALLBACK_FAILURE;
+        if (frame->hd.length == 0 && !end_stream && !c.count_empty_frame())
+          return NGHTTP2_ERR_CALLBACK_FAILURE;
         break;
       case NGHTTP2_HEADERS:
         if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
@@ -62,7 +65,8 @@ struct Http2Callbacks {
           }
         }
         break;
-      default: return 0;
+      default:
+        return 0;
     }
     if (end_stream) {
       if (Http2Stream* s = find(c, frame->hd.stream_id)) {
@@ -73,8 +77,8 @@ struct Http2Callbacks {
     return 0;
   }
 
-  static int on_data_chunk(nghttp2_session* session, uint8_t, int32_t id, const uint8_t* data, size_t len,
-                           void* user) {
+  static int on_data_chunk(nghttp2_session* session, uint8_t, int32_t id, const uint8_t* data,
+                           size_t len, void* user) {
     auto& c = self(user);
     Http2Stream* s = find(c, id);
     if (!s || s->discard_body) {
@@ -109,8 +113,8 @@ struct Http2Callbacks {
   }
 };
 
-Http2Connection::Http2Connection(Worker& worker, tcp::socket& sock, std::shared_ptr<const ListenerInfo> info,
-                                 Http2Settings settings)
+Http2Connection::Http2Connection(Worker& worker, tcp::socket& sock,
+                                 std::shared_ptr<const ListenerInfo> info, Http2Settings settings)
     : worker_(worker),
       sock_(sock),
       executor_(sock.get_executor()),
@@ -124,10 +128,12 @@ Http2Connection::Http2Connection(Worker& worker, tcp::socket& sock, std::shared_
   if (!ec) {
     client_addr_ = remote.address();
     if (client_addr_.is_v6() && client_addr_.to_v6().is_v4_mapped())
-      client_addr_ = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, client_addr_.to_v6());
+      client_addr_ =
+          boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, client_addr_.to_v6());
     client_ip_ = client_addr_.to_string();
   }
-  client_ = ClientInfo{client_ip_, client_addr_, info_->tls, is_trusted_client(info_->entry_point, client_addr_)};
+  client_ = ClientInfo{client_ip_, client_addr_, info_->tls,
+                       is_trusted_client(info_->entry_point, client_addr_)};
   sock.set_option(tcp::no_delay(true), ec);
   write_wake_.expires_at(Clock::time_point::max());
   exchanges_done_.expires_at(Clock::time_point::max());
@@ -183,12 +189,14 @@ bool Http2Connection::open() {
 
 bool Http2Connection::feed(std::string_view data) {
   if (dead_) return false;
-  ssize_t rv = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(data.data()), data.size());
+  ssize_t rv = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(data.data()),
+                                        data.size());
   bool ok = rv >= 0;
   if (!ok) {
     core::log_debug("http2 from ", client_ip_, ": ", nghttp2_strerror(static_cast<int>(rv)));
-    uint32_t code = rv == NGHTTP2_ERR_FLOODED || rv == NGHTTP2_ERR_CALLBACK_FAILURE ? NGHTTP2_ENHANCE_YOUR_CALM
-                                                                                      : NGHTTP2_PROTOCOL_ERROR;
+    uint32_t code = rv == NGHTTP2_ERR_FLOODED || rv == NGHTTP2_ERR_CALLBACK_FAILURE
+                        ? NGHTTP2_ENHANCE_YOUR_CALM
+                        : NGHTTP2_PROTOCOL_ERROR;
     end_session(code);
   } else {
     start_ready();
@@ -214,7 +222,8 @@ bool Http2Connection::pull(std::string& out, size_t max) {
 bool Http2Connection::wants_io() const {
   // After a graceful GOAWAY nghttp2 may stop wanting to read while exchanges still run:
   // their responses keep the connection.
-  return !dead_ && (live_ > 0 || nghttp2_session_want_read(session_) || nghttp2_session_want_write(session_));
+  return !dead_ &&
+         (live_ > 0 || nghttp2_session_want_read(session_) || nghttp2_session_want_write(session_));
 }
 
 awaitable<void> Http2Connection::wait_for_output() {
@@ -224,8 +233,10 @@ awaitable<void> Http2Connection::wait_for_output() {
 
 void Http2Connection::set_writing(bool writing) {
   writing_ = writing;
-  if (writing) watchdog_.arm(worker_.limits().body_timeout);
-  else update_deadline();
+  if (writing)
+    watchdog_.arm(worker_.limits().body_timeout);
+  else
+    update_deadline();
 }
 
 void Http2Connection::read_ended() {
@@ -257,12 +268,13 @@ awaitable<void> Http2Connection::wait_exchanges() {
   }
 }
 
-bool Http2Connection::submit_response(Http2Stream& s, const std::vector<nghttp2_nv>& nva, bool has_body) {
+bool Http2Connection::submit_response(Http2Stream& s, const std::vector<nghttp2_nv>& nva,
+                                      bool has_body) {
   if (s.closed) return false;
   nghttp2_data_provider provider;
   provider.source.ptr = &s;
-  provider.read_callback = [](nghttp2_session*, int32_t, uint8_t* buf, size_t length, uint32_t* flags,
-                              nghttp2_data_source* source, void*) -> ssize_t {
+  provider.read_callback = [](nghttp2_session*, int32_t, uint8_t* buf, size_t length,
+                              uint32_t* flags, nghttp2_data_source* source, void*) -> ssize_t {
     auto* st = static_cast<Http2Stream*>(source->ptr);
     size_t n = std::min(length, st->out.size());
     if (n > 0) {
@@ -278,7 +290,8 @@ bool Http2Connection::submit_response(Http2Stream& s, const std::vector<nghttp2_
     }
     return static_cast<ssize_t>(n);
   };
-  int rv = nghttp2_submit_response(session_, s.id, nva.data(), nva.size(), has_body ? &provider : nullptr);
+  int rv = nghttp2_submit_response(session_, s.id, nva.data(), nva.size(),
+                                   has_body ? &provider : nullptr);
   s.responded = rv == 0;
   wake_writer();
   return rv == 0;
@@ -288,7 +301,8 @@ void Http2Connection::submit_continue(Http2Stream& s) {
   if (s.closed) return;
   static const char kStatus[] = ":status";
   static const char k100[] = "100";
-  nghttp2_nv nv{(uint8_t*)kStatus, (uint8_t*)k100, sizeof kStatus - 1, sizeof k100 - 1, NGHTTP2_NV_FLAG_NONE};
+  nghttp2_nv nv{(uint8_t*)kStatus, (uint8_t*)k100, sizeof kStatus - 1, sizeof k100 - 1,
+                NGHTTP2_NV_FLAG_NONE};
   nghttp2_submit_headers(session_, NGHTTP2_FLAG_NONE, s.id, nullptr, &nv, 1, nullptr);
   wake_writer();
 }
@@ -324,8 +338,9 @@ void Http2Connection::cancel_if_idle() {
     return;
   }
   if (!draining_) {
-    nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session_),
-                          NGHTTP2_NO_ERROR, nullptr, 0);
+    nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
+                          nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
+                          nullptr, 0);
   }
   draining_ = true;
   wake_writer();
@@ -366,8 +381,10 @@ void Http2Connection::exchange_finished(Http2Stream& s) {
   if (!s.closed && !s.responded) reset(s, NGHTTP2_INTERNAL_ERROR);
   if (--live_ == 0) {
     idle_deadline_ = Clock::now() + info_->entry_point.idle_timeout;
-    if (dead_) exchanges_done_.cancel();
-    else if (worker_.draining()) cancel_if_idle();
+    if (dead_)
+      exchanges_done_.cancel();
+    else if (worker_.draining())
+      cancel_if_idle();
   }
   update_deadline();
   wake_writer();
@@ -376,8 +393,10 @@ void Http2Connection::exchange_finished(Http2Stream& s) {
 // The connection deadline: a stalled write, or no exchange running for idleTimeout.
 void Http2Connection::update_deadline() {
   if (dead_ || writing_) return;
-  if (live_ == 0) watchdog_.arm(idle_deadline_ - Clock::now());
-  else watchdog_.disarm();
+  if (live_ == 0)
+    watchdog_.arm(idle_deadline_ - Clock::now());
+  else
+    watchdog_.disarm();
 }
 
 bool Http2Connection::count_empty_frame() {

@@ -98,8 +98,10 @@ awaitable<void> Exchange::run() {
   }
   std::shared_ptr<const RuntimeConfig> rc = conn_.worker().config();  // pinned for this exchange
   std::string host = normalize_host(head_.host);
-  RequestView view{head_.method, host, head_.path, head_.query, head_.headers, conn_.client().address};
-  const RouteRuntime* route = rc ? rc->route(conn_.info().entry_index, conn_.info().tls, view) : nullptr;
+  RequestView view{head_.method, host,          head_.path,
+                   head_.query,  head_.headers, conn_.client().address};
+  const RouteRuntime* route =
+      rc ? rc->route(conn_.info().entry_index, conn_.info().tls, view) : nullptr;
   if (!route) {
     respond_error(404);
     co_return;
@@ -113,9 +115,12 @@ int Exchange::fill_head() {
   head_.headers.reserve(st_.fields.size());
   for (const auto& [name, value] : st_.fields) {
     if (!name.empty() && name[0] == ':') {
-      if (name == ":method") method = value;
-      else if (name == ":authority") authority = value;
-      else if (name == ":path") path = value;
+      if (name == ":method")
+        method = value;
+      else if (name == ":authority")
+        authority = value;
+      else if (name == ":path")
+        path = value;
       continue;
     }
     if (name == "cookie") {  // RFC 9113 8.2.3: split crumbs are joined for HTTP/1.1
@@ -164,13 +169,15 @@ void Exchange::respond_error(int status) {
     conn_.reset(st_, NGHTTP2_INTERNAL_ERROR);
     return;
   }
-  std::string body = status == 404 ? "404 page not found\n" : std::string(reason_phrase(status)) + "\n";
+  std::string body =
+      status == 404 ? "404 page not found\n" : std::string(reason_phrase(status)) + "\n";
   std::string code = std::to_string(status);
   std::string length = std::to_string(body.size());
   st_.out.consume(st_.out.size());
   append(st_.out, body);
   st_.out_eof = true;
-  std::vector<nghttp2_nv> nva{make_nv(":status", code), make_nv("content-type", "text/plain; charset=utf-8"),
+  std::vector<nghttp2_nv> nva{make_nv(":status", code),
+                              make_nv("content-type", "text/plain; charset=utf-8"),
                               make_nv("content-length", length)};
   conn_.submit_response(st_, nva, true);
 }
@@ -184,8 +191,10 @@ void Exchange::respond_redirect() {
   } else if (auto colon = host.find(':'); colon != std::string::npos) {
     host.resize(colon);
   }
-  bool default_port = (r.scheme == "https" && to.port == 443) || (r.scheme == "http" && to.port == 80);
-  std::string location = r.scheme + "://" + host + (default_port ? "" : ":" + std::to_string(to.port)) +
+  bool default_port =
+      (r.scheme == "https" && to.port == 443) || (r.scheme == "http" && to.port == 80);
+  std::string location = r.scheme + "://" + host +
+                         (default_port ? "" : ":" + std::to_string(to.port)) +
                          std::string(head_.target);
   bool get = head_.method == "GET";
   int status = r.permanent ? (get ? 301 : 308) : (get ? 302 : 307);
@@ -223,7 +232,8 @@ awaitable<void> Exchange::forward(const RuntimeConfig& rc, const RouteRuntime& r
     co_return;
   }
   std::string request_head = build_upstream_head(head_, svc, *server, conn_.client());
-  std::string set_cookie = fresh_cookie && svc.sticky ? sticky_cookie_header(*svc.sticky, *server) : std::string();
+  std::string set_cookie =
+      fresh_cookie && svc.sticky ? sticky_cookie_header(*svc.sticky, *server) : std::string();
   bool has_body = head_.body != BodyKind::none;
   // A pooled connection may have been closed by the server meanwhile: a request without
   // body is retried once on a fresh connection when nothing came back.
@@ -283,7 +293,8 @@ awaitable<int> Exchange::send_body() {
       std::swap(sending, st_.body);
       std::string_view data = sending.readable();
       char size_line[24];
-      int size_len = chunked ? std::snprintf(size_line, sizeof size_line, "%zx\r\n", data.size()) : 0;
+      int size_len =
+          chunked ? std::snprintf(size_line, sizeof size_line, "%zx\r\n", data.size()) : 0;
       std::array<asio::const_buffer, 3> bufs{asio::buffer(size_line, static_cast<size_t>(size_len)),
                                              asio::buffer(data.data(), data.size()),
                                              asio::buffer("\r\n", chunked ? 2 : 0)};
@@ -299,7 +310,8 @@ awaitable<int> Exchange::send_body() {
     if (st_.request_end) {
       if (!chunked) co_return 0;
       watchdog_.arm(limits().body_timeout);
-      auto [ec, n] = co_await asio::async_write(up_->socket, asio::buffer("0\r\n\r\n", 5), use_tuple);
+      auto [ec, n] =
+          co_await asio::async_write(up_->socket, asio::buffer("0\r\n\r\n", 5), use_tuple);
       if (st_.closed) co_return -1;
       co_return ec ? 502 : 0;
     }
@@ -371,7 +383,9 @@ awaitable<void> Exchange::relay(const ResponseHead& resp, const std::string& set
     size_t take = 0;
     bool done = false;
     switch (resp.body) {
-      case BodyKind::none: done = true; break;
+      case BodyKind::none:
+        done = true;
+        break;
       case BodyKind::length:
         take = static_cast<size_t>(std::min<uint64_t>(remaining, avail.size()));
         append(st_.out, avail.substr(0, take));

@@ -3,7 +3,6 @@
 #include <sys/socket.h>
 
 #include <array>
-
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include "proxy/http1_session.hpp"
@@ -18,7 +17,8 @@ constexpr size_t kWriteBatch = 65536;
 }  // namespace
 
 template <class Stream>
-Http2Session<Stream>::Http2Session(Worker& worker, Stream stream, std::shared_ptr<const ListenerInfo> info)
+Http2Session<Stream>::Http2Session(Worker& worker, Stream stream,
+                                   std::shared_ptr<const ListenerInfo> info)
     : stream_(std::move(stream)), conn_(worker, raw(stream_), std::move(info)) {}
 
 template <class Stream>
@@ -39,7 +39,8 @@ awaitable<void> Http2Session<Stream>::run(std::string_view already_read) {
 template <class Stream>
 awaitable<void> Http2Session<Stream>::reader() {
   while (!conn_.read_closed()) {
-    auto [ec, n] = co_await stream_.async_read_some(asio::buffer(rbuf_.get(), kReadSize), use_tuple);
+    auto [ec, n] =
+        co_await stream_.async_read_some(asio::buffer(rbuf_.get(), kReadSize), use_tuple);
     if (ec) {
       conn_.read_ended();
       break;
@@ -90,7 +91,8 @@ std::optional<bool> looks_like_h2_preface(std::string_view peeked) {
   return true;
 }
 
-awaitable<void> serve_cleartext(Worker& worker, tcp::socket socket, std::shared_ptr<const ListenerInfo> info) {
+awaitable<void> serve_cleartext(Worker& worker, tcp::socket socket,
+                                std::shared_ptr<const ListenerInfo> info) {
   bool h2 = false;
   {
     Watchdog watchdog(socket.get_executor());
@@ -123,9 +125,11 @@ awaitable<void> serve_cleartext(Worker& worker, tcp::socket socket, std::shared_
 
 template class Http2Session<tcp::socket>;
 template class Http2Session<TlsStream>;
-template awaitable<void> serve_http2<tcp::socket>(Worker&, tcp::socket, std::shared_ptr<const ListenerInfo>,
-                                                   std::string_view);
-template awaitable<void> serve_http2<TlsStream>(Worker&, TlsStream, std::shared_ptr<const ListenerInfo>,
-                                                 std::string_view);
+template awaitable<void> serve_http2<tcp::socket>(Worker&, tcp::socket,
+                                                  std::shared_ptr<const ListenerInfo>,
+                                                  std::string_view);
+template awaitable<void> serve_http2<TlsStream>(Worker&, TlsStream,
+                                                std::shared_ptr<const ListenerInfo>,
+                                                std::string_view);
 
 }  // namespace portier::proxy

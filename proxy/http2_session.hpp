@@ -2,12 +2,11 @@
 // HTTP/2 towards clients (RFC 9113) over a transport: TLS after ALPN "h2", or cleartext with
 // prior knowledge (h2c). Requests are proxied to HTTP/1.1 upstreams from the worker's pool.
 // Lives and dies on its worker, like Http1Session.
+#include <boost/asio/ssl/stream.hpp>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <boost/asio/ssl/stream.hpp>
 
 #include "proxy/asio.hpp"
 #include "proxy/http2_connection.hpp"
@@ -49,7 +48,8 @@ awaitable<void> serve_http2(Worker& worker, Stream stream, std::shared_ptr<const
 
 // A cleartext connection: HTTP/2 when its first bytes are the client preface
 // "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" (prior knowledge), else HTTP/1.1. Peeks, consumes nothing.
-awaitable<void> serve_cleartext(Worker& worker, tcp::socket socket, std::shared_ptr<const ListenerInfo> info);
+awaitable<void> serve_cleartext(Worker& worker, tcp::socket socket,
+                                std::shared_ptr<const ListenerInfo> info);
 
 // Whether `peeked` (the first bytes of a connection) can only be the HTTP/2 client preface
 // (true), cannot be (false), or is too short to tell (nullopt).

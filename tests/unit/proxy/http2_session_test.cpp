@@ -39,7 +39,8 @@ TEST_CASE("h2c: multiplexed requests on one connection", "[http2]") {
     CHECK(r.header("keep-alive").empty());
     CHECK(r.header("x-framing") == "none");
   }
-  CHECK(client.responses[ids[0]].header("content-length") == std::to_string(client.responses[ids[0]].body.size()));
+  CHECK(client.responses[ids[0]].header("content-length") ==
+        std::to_string(client.responses[ids[0]].body.size()));
   // Upstream connections are pooled: far fewer than one per request.
   CHECK(origin.connections() <= 40);
   CHECK(!client.goaway);
@@ -52,7 +53,8 @@ TEST_CASE("h2c: request bodies are forwarded with the right framing", "[http2]")
 
   SECTION("large body with content-length: larger than the stream and connection windows") {
     std::string body = pattern(6 << 20, 7);
-    auto id = client.request("POST", "/echo", {{"content-length", std::to_string(body.size())}}, &body);
+    auto id =
+        client.request("POST", "/echo", {{"content-length", std::to_string(body.size())}}, &body);
     REQUIRE(client.wait_response(id, 30s));
     const auto& r = client.responses[id];
     CHECK(r.status == 200);
@@ -78,7 +80,8 @@ TEST_CASE("h2c: request bodies are forwarded with the right framing", "[http2]")
   }
   SECTION("expect: 100-continue gets an interim response") {
     std::string body = "abc";
-    auto id = client.request("POST", "/echo", {{"content-length", "3"}, {"expect", "100-continue"}}, &body);
+    auto id = client.request("POST", "/echo", {{"content-length", "3"}, {"expect", "100-continue"}},
+                             &body);
     REQUIRE(client.wait_response(id));
     CHECK(client.responses[id].status == 200);
     CHECK(client.responses[id].body == "abc");
@@ -99,7 +102,9 @@ TEST_CASE("h2c: response bodies stream in every upstream framing", "[http2]") {
   auto head = client.request("HEAD", "/head");
   auto no_content = client.request("GET", "/status/204");
   auto not_modified = client.request("GET", "/status/304");
-  REQUIRE(client.run_until([&] { return all_closed(client, {big, until_close, head, no_content, not_modified}); }));
+  REQUIRE(client.run_until([&] {
+    return all_closed(client, {big, until_close, head, no_content, not_modified});
+  }));
   CHECK(client.responses[big].status == 200);
   CHECK(client.responses[big].error == 0);
   CHECK(client.responses[big].body == pattern(5000000));
@@ -174,12 +179,14 @@ TEST_CASE("h2c: rapid reset is answered with GOAWAY", "[http2]") {
     std::vector<int32_t> ids;
     for (int i = 0; i < 10; ++i) ids.push_back(client.request("GET", "/slow/200"));
     client.flush();
-    for (auto id : ids) nghttp2_submit_rst_stream(client.session(), NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+    for (auto id : ids)
+      nghttp2_submit_rst_stream(client.session(), NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
     last = ids.back();
     client.pump(0);
   }
   REQUIRE(client.run_until([&] { return client.goaway && client.eof; }));
-  INFO("goaway code " << client.goaway_code << " last stream " << client.goaway_last_stream << " of " << last);
+  INFO("goaway code " << client.goaway_code << " last stream " << client.goaway_last_stream
+                      << " of " << last);
   // The server stopped well before the end: the token bucket (burst 200) ran dry.
   CHECK(client.goaway_last_stream > 0);
   CHECK(client.goaway_last_stream < 2 * 400);
@@ -212,7 +219,9 @@ TEST_CASE("h2c: HTTP/1.1 is still served on the same listener", "[http2]") {
   // "P" alone first: the dispatcher must wait to tell POST from the preface.
   REQUIRE(send_all(fd, "P"));
   std::this_thread::sleep_for(20ms);  // separate TCP segments, not synchronisation
-  REQUIRE(send_all(fd, "OST /echo HTTP/1.1\r\nHost: h2.test\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi"));
+  REQUIRE(send_all(
+      fd,
+      "OST /echo HTTP/1.1\r\nHost: h2.test\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi"));
   std::string in;
   char buf[4096];
   ssize_t n;
@@ -240,7 +249,8 @@ TEST_CASE("h2c: drain and idle timeout say GOAWAY", "[http2]") {
     REQUIRE(client.run_until([&] { return origin.connections() >= 1; }));  // the exchange runs
     proxy.worker().begin_drain();
     REQUIRE(client.wait_response(id, 5s));
-    INFO("error " << client.responses[id].error << " goaway " << client.goaway << " code " << client.goaway_code);
+    INFO("error " << client.responses[id].error << " goaway " << client.goaway << " code "
+                  << client.goaway_code);
     CHECK(client.responses[id].status == 200);
     CHECK(client.responses[id].body == "slow");
     REQUIRE(client.run_until([&] { return client.eof; }, 5s));

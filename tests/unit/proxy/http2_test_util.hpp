@@ -139,7 +139,8 @@ class Origin {
       if (r.status == ParseStatus::error) return close_conn(fd);
       std::string method(head.method), path(head.path), framing = "none";
       std::string info = method + " " + std::string(head.target) + "\n";
-      for (const auto& h : head.headers) info += std::string(h.name) + ": " + std::string(h.value) + "\n";
+      for (const auto& h : head.headers)
+        info += std::string(h.name) + ": " + std::string(h.value) + "\n";
       BodyKind kind = head.body;
       uint64_t length = head.content_length;
       in.erase(0, head.head_size);
@@ -168,12 +169,13 @@ class Origin {
     }
   }
 
-  bool respond(int fd, const std::string& method, const std::string& path, const std::string& framing,
-               const std::string& info, const std::string& body) {
+  bool respond(int fd, const std::string& method, const std::string& path,
+               const std::string& framing, const std::string& info, const std::string& body) {
     auto fixed = [&](int status, const std::string& b, const std::string& extra = {}) {
-      std::string out = "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Length: " + std::to_string(b.size()) +
-                        "\r\nX-Framing: " + framing + "\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n" +
-                        extra + "\r\n";
+      std::string out = "HTTP/1.1 " + std::to_string(status) +
+                        " X\r\nContent-Length: " + std::to_string(b.size()) +
+                        "\r\nX-Framing: " + framing +
+                        "\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n" + extra + "\r\n";
       if (method != "HEAD" && status != 204 && status != 304) out += b;
       return send_all(fd, out);
     };
@@ -182,11 +184,13 @@ class Origin {
     if (path == "/head") return fixed(200, std::string(100, 'h'));
     if (path.rfind("/status/", 0) == 0) {
       int status = std::stoi(path.substr(8));
-      std::string out = "HTTP/1.1 " + std::to_string(status) + " X\r\n" + (status == 204 || status == 304 ? "" : "Content-Length: 0\r\n") + "\r\n";
+      std::string out = "HTTP/1.1 " + std::to_string(status) + " X\r\n" +
+                        (status == 204 || status == 304 ? "" : "Content-Length: 0\r\n") + "\r\n";
       return send_all(fd, out);
     }
     if (path.rfind("/slow/", 0) == 0) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(std::stoi(path.substr(6))));  // the origin is slow
+      std::this_thread::sleep_for(
+          std::chrono::milliseconds(std::stoi(path.substr(6))));  // the origin is slow
       return fixed(200, "slow");
     }
     if (path.rfind("/big/", 0) == 0) {
@@ -265,14 +269,16 @@ class H2Client {
 
   // Submits a request; `body` (may be null) is sent as DATA, the end with END_STREAM.
   int32_t request(const std::string& method, const std::string& path,
-                  std::vector<std::pair<std::string, std::string>> headers = {}, const std::string* body = nullptr,
-                  const std::string& authority = "h2.test", bool hold_open = false) {
+                  std::vector<std::pair<std::string, std::string>> headers = {},
+                  const std::string* body = nullptr, const std::string& authority = "h2.test",
+                  bool hold_open = false) {
     std::vector<std::pair<std::string, std::string>> all = {
         {":method", method}, {":scheme", "http"}, {":authority", authority}, {":path", path}};
     for (auto& h : headers) all.push_back(h);
     std::vector<nghttp2_nv> nva;
     for (auto& [n, v] : all)
-      nva.push_back({(uint8_t*)n.data(), (uint8_t*)v.data(), n.size(), v.size(), NGHTTP2_NV_FLAG_NONE});
+      nva.push_back(
+          {(uint8_t*)n.data(), (uint8_t*)v.data(), n.size(), v.size(), NGHTTP2_NV_FLAG_NONE});
     nghttp2_data_provider provider{};
     auto source = std::make_unique<Source>();
     source->hold = hold_open;
@@ -281,7 +287,8 @@ class H2Client {
       provider.source.ptr = source.get();
       provider.read_callback = &H2Client::read_body;
     }
-    int32_t id = nghttp2_submit_request(session_, nullptr, nva.data(), nva.size(), (body || hold_open) ? &provider : nullptr, nullptr);
+    int32_t id = nghttp2_submit_request(session_, nullptr, nva.data(), nva.size(),
+                                        (body || hold_open) ? &provider : nullptr, nullptr);
     if (id > 0) sources_[id] = std::move(source);
     return id;
   }
@@ -305,7 +312,8 @@ class H2Client {
       ssize_t n = nghttp2_session_mem_send(session_, &data);
       if (n < 0) return false;
       if (n == 0) return true;
-      if (!send_all(fd_, std::string_view(reinterpret_cast<const char*>(data), static_cast<size_t>(n))))
+      if (!send_all(fd_,
+                    std::string_view(reinterpret_cast<const char*>(data), static_cast<size_t>(n))))
         return false;
     }
   }
@@ -321,7 +329,8 @@ class H2Client {
       eof = true;
       return false;
     }
-    ssize_t rv = nghttp2_session_mem_recv(session_, reinterpret_cast<uint8_t*>(buf), static_cast<size_t>(n));
+    ssize_t rv =
+        nghttp2_session_mem_recv(session_, reinterpret_cast<uint8_t*>(buf), static_cast<size_t>(n));
     if (rv < 0) {
       eof = true;
       return false;
@@ -356,22 +365,27 @@ class H2Client {
     if (s->offset == s->data.size()) *flags |= NGHTTP2_DATA_FLAG_EOF;
     return static_cast<ssize_t>(n);
   }
-  static int on_header(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name, size_t namelen,
-                       const uint8_t* value, size_t valuelen, uint8_t, void* user) {
+  static int on_header(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name,
+                       size_t namelen, const uint8_t* value, size_t valuelen, uint8_t, void* user) {
     auto* self = static_cast<H2Client*>(user);
-    std::string n(reinterpret_cast<const char*>(name), namelen), v(reinterpret_cast<const char*>(value), valuelen);
+    std::string n(reinterpret_cast<const char*>(name), namelen),
+        v(reinterpret_cast<const char*>(value), valuelen);
     auto& r = self->responses[frame->hd.stream_id];
     if (n == ":status") {
       int status = std::stoi(v);
-      if (status < 200) r.interim.push_back(status);
-      else r.status = status;
+      if (status < 200)
+        r.interim.push_back(status);
+      else
+        r.status = status;
     } else {
       r.headers.emplace(n, v);
     }
     return 0;
   }
-  static int on_data(nghttp2_session*, uint8_t, int32_t id, const uint8_t* data, size_t len, void* user) {
-    static_cast<H2Client*>(user)->responses[id].body.append(reinterpret_cast<const char*>(data), len);
+  static int on_data(nghttp2_session*, uint8_t, int32_t id, const uint8_t* data, size_t len,
+                     void* user) {
+    static_cast<H2Client*>(user)->responses[id].body.append(reinterpret_cast<const char*>(data),
+                                                            len);
     return 0;
   }
   static int on_close(nghttp2_session*, int32_t id, uint32_t code, void* user) {
@@ -400,7 +414,8 @@ class H2Client {
 // and Host(`down.test`) to a closed port.
 class Proxy {
  public:
-  explicit Proxy(uint16_t origin_port, ProxyLimits limits = {}, std::chrono::milliseconds idle = 180s) {
+  explicit Proxy(uint16_t origin_port, ProxyLimits limits = {},
+                 std::chrono::milliseconds idle = 180s) {
     config::EntryPoint ep;
     ep.name = "web";
     ep.protocol = config::EntryPoint::Protocol::tcp;
@@ -415,7 +430,8 @@ class Proxy {
     std::vector<std::string> problems;
     snapshot_.publish(compile_runtime(dyn, cfg_, health_, &problems));
     worker_ = std::make_unique<Worker>(0, snapshot_, tls_, tcp_, limits);
-    tcp::acceptor acceptor(worker_->io(), tcp::endpoint(boost::asio::ip::address_v4::loopback(), 0));
+    tcp::acceptor acceptor(worker_->io(),
+                           tcp::endpoint(boost::asio::ip::address_v4::loopback(), 0));
     port_ = acceptor.local_endpoint().port();
     auto info = std::make_shared<ListenerInfo>();
     info->entry_index = 0;
@@ -428,7 +444,8 @@ class Proxy {
   Worker& worker() { return *worker_; }
 
  private:
-  static void add_route(config::Dynamic& dyn, const std::string& name, const std::string& rule, const std::string& url) {
+  static void add_route(config::Dynamic& dyn, const std::string& name, const std::string& rule,
+                        const std::string& url) {
     config::HttpRouter r;
     r.rule = rule;
     r.service = name;
