@@ -213,7 +213,7 @@ void Application::rebuild_tls(const config::Dynamic& dyn, std::vector<std::strin
 
   tls::ServerContextConfig sc;
   sc.options = dyn.tls.options;
-  sc.default_alpn = {"http/1.1"};
+  sc.default_alpn = {"h2", "http/1.1"};
   for (const auto& [name, router] : dyn.http.routers) {
     if (!router.tls || router.tls->options.empty()) continue;
     auto parsed = config::parse_rule(router.rule, config::RuleKind::http);

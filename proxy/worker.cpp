@@ -5,6 +5,7 @@
 
 #include "proxy/client_hello_peek.hpp"
 #include "proxy/http1_session.hpp"
+#include "proxy/http2_session.hpp"
 #include "proxy/tcp_session.hpp"
 #include "proxy/tls_terminator.hpp"
 #include "proxy/watchdog.hpp"
@@ -76,8 +77,7 @@ awaitable<void> Worker::serve_connection(tcp::socket socket, std::shared_ptr<con
       co_return;
     }
   }
-  Http1Session<tcp::socket> session(*this, std::move(socket), info);
-  co_await session.run();
+  co_await serve_cleartext(*this, std::move(socket), info);  // HTTP/1.1, or h2c prior knowledge
 }
 
 // Traefik's order on a shared entrypoint: a TLS connection whose SNI an HTTPS router serves
@@ -124,6 +124,10 @@ awaitable<void> Worker::serve_tls(tcp::socket socket, std::shared_ptr<const List
     co_return;
   }
   watchdog.disarm();
+  if (tls::alpn_of(stream.native_handle()) == "h2") {
+    co_await serve_http2(*this, std::move(stream), std::move(info));
+    co_return;
+  }
   Http1Session<TlsStream> session(*this, std::move(stream), std::move(info));
   co_await session.run();
 }

@@ -1,0 +1,40 @@
+#pragma once
+// Decodes an HTTP/1.1 chunked body into its payload as it streams through (HTTP/2 carries
+// the payload without chunk framing). Strict like ChunkedScanner: CRLF only, hex sizes of at
+// most 16 digits, bounded trailers (which are dropped).
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "proxy/io_buffer.hpp"
+
+namespace portier::proxy {
+
+class ChunkedDecoder {
+ public:
+  enum class Result { more, done, error };
+  // Consumes up to in.size() bytes, appending payload to `out`; *used is how many bytes of
+  // `in` belong to the body (on done, the rest belongs to the next message).
+  Result feed(std::string_view in, size_t* used, IoBuffer& out);
+
+ private:
+  enum class State {
+    size,
+    ext,
+    size_lf,
+    data,
+    data_cr,
+    data_lf,
+    trailer_start,
+    trailer,
+    trailer_lf,
+    final_lf,
+    done
+  };
+  State state_ = State::size;
+  uint64_t remaining_ = 0;
+  int size_digits_ = 0;
+  size_t trailer_bytes_ = 0;
+};
+
+}  // namespace portier::proxy

@@ -1,0 +1,411 @@
+#include "proxy/http2_connection.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/log.hpp"
+#include "proxy/http2_exchange.hpp"
+
+namespace portier::proxy {
+
+using Clock = std::chrono::steady_clock;
+
+// nghttp2 callbacks: they record into the connection and its streams, nothing else.
+struct Http2Callbacks {
+  static Http2Connection& self(void* user) { return *static_cast<Http2Connection*>(user); }
+
+  static Http2Stream* find(Http2Connection& c, int32_t id) {
+    auto it = c.streams_.find(id);
+    return it == c.streams_.end() ? nullptr : it->second.get();
+  }
+
+  static int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+    auto& c = self(user);
+    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+    c.streams_[frame->hd.stream_id] =
+        std::make_shared<Http2Stream>(c.executor_, frame->hd.stream_id);
+    return 0;
+  }
+
+  static int on_header(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name,
+                       size_t namelen, const uint8_t* value, size_t valuelen, uint8_t, void* user) {
+    auto& c = self(user);
+    Http2Stream* s = find(c, frame->hd.stream_id);
+    if (!s) return 0;
+    const HttpLimits& limits = c.worker_.limits().http;
+    s->header_bytes += namelen + valuelen + 32;
+    // Far beyond the limits (a header flood, HPACK amplification): end the connection.
+    if (s->header_bytes > 4 * limits.max_header_bytes ||
+        s->fields.size() > 4 * limits.max_headers + 8)
+      return NGHTTP2_ERR_CALLBACK_FAILURE;
+    if (frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;  // trailers: dropped
+    if (s->headers_too_large || s->header_bytes > limits.max_header_bytes ||
+        s->fields.size() >= limits.max_headers + 8) {  // + pseudo-headers
+      s->headers_too_large = true;
+      return 0;
+    }
+    s->fields.emplace_back(std::string(reinterpret_cast<const char*>(name), namelen),
+                           std::string(reinterpret_cast<const char*>(value), valuelen));
+    return 0;
+  }
+
+  static int on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+    auto& c = self(user);
+    bool end_stream = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
+    switch (frame->hd.type) {
+      case NGHTTP2_DATA:
+        if (frame->hd.length == 0 && !end_stream && !c.count_empty_frame())
+          return NGHTTP2_ERR_CALLBACK_FAILURE;
+        break;
+      case NGHTTP2_HEADERS:
+        if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+          if (Http2Stream* s = find(c, frame->hd.stream_id)) {
+            s->end_at_headers = end_stream;
+            c.ready_.push_back(c.streams_[frame->hd.stream_id]);
+          }
+        }
+        break;
+      default:
+        return 0;
+    }
+    if (end_stream) {
+      if (Http2Stream* s = find(c, frame->hd.stream_id)) {
+        s->request_end = true;
+        s->wake();
+      }
+    }
+    return 0;
+  }
+
+  static int on_data_chunk(nghttp2_session* session, uint8_t, int32_t id, const uint8_t* data,
+                           size_t len, void* user) {
+    auto& c = self(user);
+    Http2Stream* s = find(c, id);
+    if (!s || s->discard_body) {
+      nghttp2_session_consume(session, id, len);
+      return 0;
+    }
+    auto space = s->body.prepare(len);
+    std::memcpy(space.data(), data, len);
+    s->body.commit(len);
+    s->wake();
+    return 0;
+  }
+
+  static int on_stream_close(nghttp2_session* session, int32_t id, uint32_t code, void* user) {
+    auto& c = self(user);
+    auto it = c.streams_.find(id);
+    if (it == c.streams_.end()) return 0;
+    Http2Stream& s = *it->second;
+    s.closed = true;
+    s.close_code = code;
+    if (!s.body.empty()) {
+      nghttp2_session_consume(session, id, s.body.size());
+      s.body.consume(s.body.size());
+    }
+    if (s.upstream) {
+      error_code ec;
+      s.upstream->cancel(ec);
+    }
+    s.wake();
+    c.streams_.erase(it);
+    return 0;
+  }
+};
+
+Http2Connection::Http2Connection(Worker& worker, tcp::socket& sock,
+                                 std::shared_ptr<const ListenerInfo> info, Http2Settings settings)
+    : worker_(worker),
+      sock_(sock),
+      executor_(sock.get_executor()),
+      info_(std::move(info)),
+      settings_(settings),
+      watchdog_(sock.get_executor()),
+      write_wake_(sock.get_executor()),
+      exchanges_done_(sock.get_executor()) {
+  error_code ec;
+  auto remote = sock.remote_endpoint(ec);
+  if (!ec) {
+    client_addr_ = remote.address();
+    if (client_addr_.is_v6() && client_addr_.to_v6().is_v4_mapped())
+      client_addr_ =
+          boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, client_addr_.to_v6());
+    client_ip_ = client_addr_.to_string();
+  }
+  client_ = ClientInfo{client_ip_, client_addr_, info_->tls,
+                       is_trusted_client(info_->entry_point, client_addr_)};
+  sock.set_option(tcp::no_delay(true), ec);
+  write_wake_.expires_at(Clock::time_point::max());
+  exchanges_done_.expires_at(Clock::time_point::max());
+  watchdog_.watch(&sock_);
+  idle_deadline_ = Clock::now() + info_->entry_point.idle_timeout;
+  empty_window_start_ = Clock::now();
+  update_deadline();
+  worker_.register_session(this);
+}
+
+Http2Connection::~Http2Connection() {
+  worker_.unregister_session(this);
+  if (session_) nghttp2_session_del(session_);
+}
+
+bool Http2Connection::open() {
+  nghttp2_session_callbacks* cbs = nullptr;
+  if (nghttp2_session_callbacks_new(&cbs) != 0) return false;
+  nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, &Http2Callbacks::on_begin_headers);
+  nghttp2_session_callbacks_set_on_header_callback(cbs, &Http2Callbacks::on_header);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, &Http2Callbacks::on_frame_recv);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, &Http2Callbacks::on_data_chunk);
+  nghttp2_session_callbacks_set_on_stream_close_callback(cbs, &Http2Callbacks::on_stream_close);
+  nghttp2_option* opt = nullptr;
+  if (nghttp2_option_new(&opt) != 0) {
+    nghttp2_session_callbacks_del(cbs);
+    return false;
+  }
+  nghttp2_option_set_no_auto_window_update(opt, 1);  // windows open as upstreams take the body
+  nghttp2_option_set_no_closed_streams(opt, 1);
+  nghttp2_option_set_stream_reset_rate_limit(opt, settings_.reset_burst, settings_.reset_rate);
+  nghttp2_option_set_max_continuations(opt, 8);
+  nghttp2_option_set_max_outbound_ack(opt, 1000);
+  int rv = nghttp2_session_server_new2(&session_, cbs, this, opt);
+  nghttp2_option_del(opt);
+  nghttp2_session_callbacks_del(cbs);
+  if (rv != 0) {
+    session_ = nullptr;
+    return false;
+  }
+  const auto& limits = worker_.limits().http;
+  nghttp2_settings_entry iv[] = {
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, settings_.max_concurrent_streams},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, settings_.stream_window},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, static_cast<uint32_t>(limits.max_header_bytes)},
+      {NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1},
+  };
+  if (nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, iv, std::size(iv)) != 0) return false;
+  nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0,
+                                        static_cast<int32_t>(settings_.connection_window));
+  return true;
+}
+
+bool Http2Connection::feed(std::string_view data) {
+  if (dead_) return false;
+  ssize_t rv = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(data.data()),
+                                        data.size());
+  bool ok = rv >= 0;
+  if (!ok) {
+    core::log_debug("http2 from ", client_ip_, ": ", nghttp2_strerror(static_cast<int>(rv)));
+    uint32_t code = rv == NGHTTP2_ERR_FLOODED || rv == NGHTTP2_ERR_CALLBACK_FAILURE
+                        ? NGHTTP2_ENHANCE_YOUR_CALM
+                        : NGHTTP2_PROTOCOL_ERROR;
+    end_session(code);
+  } else {
+    start_ready();
+  }
+  wake_writer();
+  return ok && wants_io();
+}
+
+bool Http2Connection::pull(std::string& out, size_t max) {
+  while (out.size() < max) {
+    const uint8_t* data = nullptr;
+    ssize_t n = nghttp2_session_mem_send(session_, &data);
+    if (n < 0) {
+      core::log_debug("http2 to ", client_ip_, ": ", nghttp2_strerror(static_cast<int>(n)));
+      return false;
+    }
+    if (n == 0) break;
+    out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+  }
+  return true;
+}
+
+bool Http2Connection::wants_io() const {
+  // After a graceful GOAWAY nghttp2 may stop wanting to read while exchanges still run:
+  // their responses keep the connection.
+  return !dead_ &&
+         (live_ > 0 || nghttp2_session_want_read(session_) || nghttp2_session_want_write(session_));
+}
+
+awaitable<void> Http2Connection::wait_for_output() {
+  write_wake_.expires_at(Clock::time_point::max());
+  co_await write_wake_.async_wait(use_tuple);
+}
+
+void Http2Connection::set_writing(bool writing) {
+  writing_ = writing;
+  if (writing)
+    watchdog_.arm(worker_.limits().body_timeout);
+  else
+    update_deadline();
+}
+
+void Http2Connection::read_ended() {
+  // An idle timeout says goodbye properly (GOAWAY); the client may still read it.
+  if (!read_closed_ && watchdog_.expired() && !dead_) end_session(NGHTTP2_NO_ERROR);
+  read_closed_ = true;
+  wake_writer();
+}
+
+void Http2Connection::close_streams() {
+  dead_ = true;
+  watchdog_.disarm();
+  ready_.clear();
+  for (auto& [id, s] : streams_) {
+    s->closed = true;
+    if (s->upstream) {
+      error_code ec;
+      s->upstream->cancel(ec);
+    }
+    s->wake();
+  }
+  streams_.clear();
+}
+
+awaitable<void> Http2Connection::wait_exchanges() {
+  while (live_ > 0) {
+    exchanges_done_.expires_at(Clock::time_point::max());
+    co_await exchanges_done_.async_wait(use_tuple);
+  }
+}
+
+bool Http2Connection::submit_response(Http2Stream& s, const std::vector<nghttp2_nv>& nva,
+                                      bool has_body) {
+  if (s.closed) return false;
+  nghttp2_data_provider provider;
+  provider.source.ptr = &s;
+  provider.read_callback = [](nghttp2_session*, int32_t, uint8_t* buf, size_t length,
+                              uint32_t* flags, nghttp2_data_source* source, void*) -> ssize_t {
+    auto* st = static_cast<Http2Stream*>(source->ptr);
+    size_t n = std::min(length, st->out.size());
+    if (n > 0) {
+      std::memcpy(buf, st->out.readable().data(), n);
+      st->out.consume(n);
+      st->wake();  // room for more
+    }
+    if (st->out.empty() && st->out_eof) {
+      *flags |= NGHTTP2_DATA_FLAG_EOF;
+    } else if (n == 0) {
+      st->deferred = true;
+      return NGHTTP2_ERR_DEFERRED;
+    }
+    return static_cast<ssize_t>(n);
+  };
+  int rv = nghttp2_submit_response(session_, s.id, nva.data(), nva.size(),
+                                   has_body ? &provider : nullptr);
+  s.responded = rv == 0;
+  wake_writer();
+  return rv == 0;
+}
+
+void Http2Connection::submit_continue(Http2Stream& s) {
+  if (s.closed) return;
+  static const char kStatus[] = ":status";
+  static const char k100[] = "100";
+  nghttp2_nv nv{(uint8_t*)kStatus, (uint8_t*)k100, sizeof kStatus - 1, sizeof k100 - 1,
+                NGHTTP2_NV_FLAG_NONE};
+  nghttp2_submit_headers(session_, NGHTTP2_FLAG_NONE, s.id, nullptr, &nv, 1, nullptr);
+  wake_writer();
+}
+
+void Http2Connection::resume(Http2Stream& s) {
+  if (s.closed) return;
+  if (s.deferred) {
+    s.deferred = false;
+    nghttp2_session_resume_data(session_, s.id);
+  }
+  wake_writer();
+}
+
+void Http2Connection::consume(Http2Stream& s, size_t n) {
+  if (dead_ || n == 0) return;
+  nghttp2_session_consume(session_, s.id, n);
+  wake_writer();
+}
+
+void Http2Connection::reset(Http2Stream& s, uint32_t code) {
+  if (s.closed) return;
+  nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.id, code);
+  wake_writer();
+}
+
+// Idle (no stream open): GOAWAY and close now. Otherwise a graceful GOAWAY; nghttp2 ends the
+// session once the open streams are done.
+void Http2Connection::cancel_if_idle() {
+  if (dead_) return;
+  if (live_ == 0 && streams_.empty()) {
+    draining_ = true;
+    end_session(NGHTTP2_NO_ERROR);
+    return;
+  }
+  if (!draining_) {
+    nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
+                          nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
+                          nullptr, 0);
+  }
+  draining_ = true;
+  wake_writer();
+}
+
+void Http2Connection::end_session(uint32_t code) {
+  nghttp2_session_terminate_session(session_, code);
+  wake_writer();
+}
+
+void Http2Connection::start_ready() {
+  std::vector<std::shared_ptr<Http2Stream>> ready;
+  ready.swap(ready_);
+  for (auto& s : ready) {
+    ++live_;
+    asio::co_spawn(executor_, run_http2_exchange(*this, s), [this, s](std::exception_ptr e) {
+      if (e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          core::log_error("http2 exchange failed: ", ex.what());
+        }
+      }
+      exchange_finished(*s);
+    });
+  }
+  update_deadline();
+}
+
+void Http2Connection::exchange_finished(Http2Stream& s) {
+  s.discard_body = true;
+  s.upstream = nullptr;
+  if (!s.body.empty()) {
+    consume(s, s.body.size());
+    s.body.consume(s.body.size());
+  }
+  s.body.release_if_empty();
+  if (!s.closed && !s.responded) reset(s, NGHTTP2_INTERNAL_ERROR);
+  if (--live_ == 0) {
+    idle_deadline_ = Clock::now() + info_->entry_point.idle_timeout;
+    if (dead_)
+      exchanges_done_.cancel();
+    else if (worker_.draining())
+      cancel_if_idle();
+  }
+  update_deadline();
+  wake_writer();
+}
+
+// The connection deadline: a stalled write, or no exchange running for idleTimeout.
+void Http2Connection::update_deadline() {
+  if (dead_ || writing_) return;
+  if (live_ == 0)
+    watchdog_.arm(idle_deadline_ - Clock::now());
+  else
+    watchdog_.disarm();
+}
+
+bool Http2Connection::count_empty_frame() {
+  auto now = Clock::now();
+  if (now - empty_window_start_ >= std::chrono::seconds(1)) {
+    empty_window_start_ = now;
+    empty_frames_ = 0;
+  }
+  return ++empty_frames_ <= settings_.max_empty_frames_per_second;
+}
+
+}  // namespace portier::proxy

@@ -1,0 +1,118 @@
+#pragma once
+// The HTTP/2 server side of one client connection, independent of the transport: owns the
+// nghttp2 session (whose callbacks only record into Http2Stream objects), the stream map,
+// the connection deadline (idle / write) and the exchanges it spawns, one per request.
+// Http2Session<Stream> moves the bytes between the transport and this object.
+// Worker thread only. Exchanges refer to it: it must outlive them (wait_exchanges()).
+#include <nghttp2/nghttp2.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "proxy/asio.hpp"
+#include "proxy/forwarding.hpp"
+#include "proxy/http2_stream.hpp"
+#include "proxy/watchdog.hpp"
+#include "proxy/worker.hpp"
+
+namespace portier::proxy {
+
+// Protocol limits of the HTTP/2 server side.
+struct Http2Settings {
+  uint32_t max_concurrent_streams = 100;
+  uint32_t stream_window = 1 << 20;      // SETTINGS_INITIAL_WINDOW_SIZE
+  uint32_t connection_window = 4 << 20;  // receive window of the whole connection
+  // Rapid reset (CVE-2023-44487): token bucket on RST_STREAM from the client; GOAWAY when empty.
+  uint64_t reset_burst = 200;
+  uint64_t reset_rate = 33;  // tokens per second
+  // Frames that carry nothing (empty DATA without END_STREAM) allowed per second.
+  uint32_t max_empty_frames_per_second = 100;
+};
+
+class Http2Connection final : public Drainable {
+ public:
+  // `sock` is the transport's TCP socket: the deadline cancels it.
+  Http2Connection(Worker& worker, tcp::socket& sock, std::shared_ptr<const ListenerInfo> info,
+                  Http2Settings settings = {});
+  ~Http2Connection() override;
+  Http2Connection(const Http2Connection&) = delete;
+  Http2Connection& operator=(const Http2Connection&) = delete;
+
+  // ---- for the transport loop ----
+  // Creates the nghttp2 session and queues the server SETTINGS. False on failure.
+  bool open();
+  // Feeds received bytes and starts the exchanges of completed request heads. False when
+  // the connection must end (what is queued, e.g. a GOAWAY, may still be flushed).
+  bool feed(std::string_view data);
+  // Appends queued frames to `out` up to about `max` bytes. False on a fatal error.
+  bool pull(std::string& out, size_t max);
+  // Whether the connection still has work: nghttp2 wants to read or write, or an exchange runs.
+  bool wants_io() const;
+  // Waits until new output may be available (wake_writer()).
+  awaitable<void> wait_for_output();
+  void set_writing(bool writing);
+  // The read side ended (EOF, error, or the deadline): the writer flushes and stops.
+  void read_ended();
+  bool read_closed() const { return read_closed_; }
+  // Connection over: every exchange sees its stream closed; then wait_exchanges().
+  void close_streams();
+  awaitable<void> wait_exchanges();
+
+  // ---- for exchanges ----
+  Worker& worker() { return worker_; }
+  const ListenerInfo& info() const { return *info_; }
+  const ClientInfo& client() const { return client_; }
+  asio::any_io_executor executor() const { return executor_; }
+  // Submits a response head; with `has_body` the body is pulled from stream.out until
+  // stream.out_eof. False when the stream is gone.
+  bool submit_response(Http2Stream& s, const std::vector<nghttp2_nv>& nva, bool has_body);
+  void submit_continue(Http2Stream& s);
+  // More of stream.out, or its end, is available.
+  void resume(Http2Stream& s);
+  // `n` request body bytes left stream.body for good: reopens the flow-control windows.
+  void consume(Http2Stream& s, size_t n);
+  void reset(Http2Stream& s, uint32_t code);
+  void wake_writer() { write_wake_.cancel(); }
+
+  // Drain: GOAWAY; the connection closes at once when no stream is open, else when the open
+  // streams are done.
+  void cancel_if_idle() override;
+
+ private:
+  friend struct Http2Callbacks;
+
+  void end_session(uint32_t code);
+  void start_ready();
+  void exchange_finished(Http2Stream& s);
+  void update_deadline();
+  bool count_empty_frame();
+
+  Worker& worker_;
+  tcp::socket& sock_;
+  asio::any_io_executor executor_;
+  std::shared_ptr<const ListenerInfo> info_;
+  Http2Settings settings_;
+  std::string client_ip_;
+  boost::asio::ip::address client_addr_;
+  ClientInfo client_;
+  nghttp2_session* session_ = nullptr;
+  std::unordered_map<int32_t, std::shared_ptr<Http2Stream>> streams_;
+  std::vector<std::shared_ptr<Http2Stream>> ready_;  // request heads complete, not started
+  int live_ = 0;                                     // exchanges running
+  Watchdog watchdog_;
+  asio::steady_timer write_wake_;
+  asio::steady_timer exchanges_done_;
+  std::chrono::steady_clock::time_point idle_deadline_;
+  std::chrono::steady_clock::time_point empty_window_start_;
+  uint32_t empty_frames_ = 0;
+  bool writing_ = false;
+  bool read_closed_ = false;
+  bool dead_ = false;
+  bool draining_ = false;
+};
+
+}  // namespace portier::proxy

@@ -1,0 +1,453 @@
+#include "proxy/http2_exchange.hpp"
+
+#include <array>
+#include <cstring>
+
+#include "core/log.hpp"
+#include "proxy/forwarding.hpp"
+#include "proxy/http1_parser.hpp"
+#include "proxy/http2_chunked_decoder.hpp"
+#include "proxy/http2_connection.hpp"
+#include "proxy/http2_stream.hpp"
+#include "proxy/http_errors.hpp"
+#include "proxy/runtime_config.hpp"
+#include "proxy/upstream_pool.hpp"
+#include "proxy/watchdog.hpp"
+
+namespace portier::proxy {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Response bytes buffered per stream before reading from the upstream pauses.
+constexpr size_t kOutHigh = 65536;
+
+nghttp2_nv make_nv(std::string_view name, std::string_view value) {
+  return {reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
+          reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
+          NGHTTP2_NV_FLAG_NONE};
+}
+
+void append(IoBuffer& out, std::string_view data) {
+  if (data.empty()) return;
+  auto space = out.prepare(data.size());
+  std::memcpy(space.data(), data.data(), data.size());
+  out.commit(data.size());
+}
+
+bool parse_length(std::string_view v, uint64_t* out) {
+  if (v.empty() || v.size() > 18) return false;
+  uint64_t n = 0;
+  for (char c : v) {
+    if (c < '0' || c > '9') return false;
+    n = n * 10 + static_cast<uint64_t>(c - '0');
+  }
+  *out = n;
+  return true;
+}
+
+std::string lowercase(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+class Exchange {
+ public:
+  Exchange(Http2Connection& conn, std::shared_ptr<Http2Stream> stream)
+      : conn_(conn), sp_(std::move(stream)), st_(*sp_), watchdog_(conn.executor()) {}
+  ~Exchange() { st_.upstream = nullptr; }  // before up_ goes
+  Exchange(const Exchange&) = delete;
+  Exchange& operator=(const Exchange&) = delete;
+
+  awaitable<void> run();
+
+ private:
+  enum class HeadResult { complete, retry, failed };
+
+  int fill_head();
+  void respond_error(int status);
+  void respond_redirect();
+  awaitable<void> forward(const RuntimeConfig& rc, const RouteRuntime& route);
+  awaitable<bool> connect(const UpstreamServer& server);
+  awaitable<int> send_body();
+  awaitable<HeadResult> read_response_head(ResponseHead& resp, bool retryable);
+  awaitable<void> relay(const ResponseHead& resp, const std::string& set_cookie);
+  awaitable<bool> wait_stream(Clock::duration timeout);
+  const ProxyLimits& limits() { return conn_.worker().limits(); }
+
+  Http2Connection& conn_;
+  std::shared_ptr<Http2Stream> sp_;
+  Http2Stream& st_;
+  Watchdog watchdog_;
+  RequestHead head_;  // views into st_.fields (stable once the head is complete) and cookies_
+  std::string cookies_;
+  std::unique_ptr<UpstreamConn> up_;
+};
+
+awaitable<void> Exchange::run() {
+  if (st_.closed) co_return;
+  if (int status = fill_head(); status != 0) {
+    respond_error(status);
+    co_return;
+  }
+  if (conn_.info().redirect_target) {
+    respond_redirect();
+    co_return;
+  }
+  std::shared_ptr<const RuntimeConfig> rc = conn_.worker().config();  // pinned for this exchange
+  std::string host = normalize_host(head_.host);
+  RequestView view{head_.method, host,          head_.path,
+                   head_.query,  head_.headers, conn_.client().address};
+  const RouteRuntime* route =
+      rc ? rc->route(conn_.info().entry_index, conn_.info().tls, view) : nullptr;
+  if (!route) {
+    respond_error(404);
+    co_return;
+  }
+  co_await forward(*rc, *route);
+}
+
+// Fills head_ from the pseudo-headers and fields. 0, or the status of the error response.
+int Exchange::fill_head() {
+  std::string_view method, authority, path, host_header, content_length;
+  head_.headers.reserve(st_.fields.size());
+  for (const auto& [name, value] : st_.fields) {
+    if (!name.empty() && name[0] == ':') {
+      if (name == ":method")
+        method = value;
+      else if (name == ":authority")
+        authority = value;
+      else if (name == ":path")
+        path = value;
+      continue;
+    }
+    if (name == "cookie") {  // RFC 9113 8.2.3: split crumbs are joined for HTTP/1.1
+      if (!cookies_.empty()) cookies_ += "; ";
+      cookies_ += value;
+      continue;
+    }
+    if (name == "host") host_header = value;
+    if (name == "content-length") content_length = value;
+    if (name == "expect" && iequals(value, "100-continue")) head_.expect_continue = true;
+    head_.headers.push_back(HeaderField{name, value});
+  }
+  if (!cookies_.empty()) head_.headers.push_back(HeaderField{"cookie", cookies_});
+  if (st_.headers_too_large) return 431;
+  if (method == "CONNECT") return 501;
+  if (method.empty() || path.empty()) return 400;
+  head_.method = method;
+  head_.target = path;
+  size_t q = path.find('?');
+  head_.path = path.substr(0, q);
+  head_.query = q == std::string_view::npos ? std::string_view() : path.substr(q + 1);
+  head_.host = authority.empty() ? host_header : authority;
+  if (head_.host.empty()) return 400;
+  uint64_t length = 0;
+  bool has_length = !content_length.empty();
+  if (has_length && !parse_length(content_length, &length)) return 400;
+  // Upstream framing: the client's Content-Length, else the whole body when it has
+  // already arrived, else chunked.
+  if (has_length) {
+    head_.body = BodyKind::length;
+    head_.content_length = length;
+  } else if (st_.end_at_headers || (st_.request_end && st_.body.empty())) {
+    head_.body = BodyKind::none;
+  } else if (st_.request_end) {
+    head_.body = BodyKind::length;
+    head_.content_length = st_.body.size();
+  } else {
+    head_.body = BodyKind::chunked;
+  }
+  return 0;
+}
+
+void Exchange::respond_error(int status) {
+  if (st_.closed) return;
+  if (st_.responded) {
+    conn_.reset(st_, NGHTTP2_INTERNAL_ERROR);
+    return;
+  }
+  std::string body =
+      status == 404 ? "404 page not found\n" : std::string(reason_phrase(status)) + "\n";
+  std::string code = std::to_string(status);
+  std::string length = std::to_string(body.size());
+  st_.out.consume(st_.out.size());
+  append(st_.out, body);
+  st_.out_eof = true;
+  std::vector<nghttp2_nv> nva{make_nv(":status", code),
+                              make_nv("content-type", "text/plain; charset=utf-8"),
+                              make_nv("content-length", length)};
+  conn_.submit_response(st_, nva, true);
+}
+
+void Exchange::respond_redirect() {
+  const auto& to = *conn_.info().redirect_target;
+  const auto& r = *conn_.info().entry_point.redirection;
+  std::string host(head_.host);
+  if (!host.empty() && host.front() == '[') {
+    host = host.substr(0, host.find(']') + 1);
+  } else if (auto colon = host.find(':'); colon != std::string::npos) {
+    host.resize(colon);
+  }
+  bool default_port =
+      (r.scheme == "https" && to.port == 443) || (r.scheme == "http" && to.port == 80);
+  std::string location = r.scheme + "://" + host +
+                         (default_port ? "" : ":" + std::to_string(to.port)) +
+                         std::string(head_.target);
+  bool get = head_.method == "GET";
+  int status = r.permanent ? (get ? 301 : 308) : (get ? 302 : 307);
+  std::string code = std::to_string(status);
+  std::vector<nghttp2_nv> nva{make_nv(":status", code), make_nv("location", location),
+                              make_nv("content-length", "0")};
+  conn_.submit_response(st_, nva, false);
+}
+
+awaitable<bool> Exchange::connect(const UpstreamServer& server) {
+  up_ = std::make_unique<UpstreamConn>(conn_.executor());
+  up_->key = server.pool_key;
+  st_.upstream = &up_->socket;
+  watchdog_.watch(&up_->socket);
+  watchdog_.arm(limits().dial_timeout);
+  auto [ec] = co_await up_->socket.async_connect(server.endpoint, use_tuple);
+  watchdog_.disarm();
+  if (ec) {
+    st_.upstream = nullptr;
+    up_.reset();
+    co_return false;
+  }
+  error_code ignored;
+  up_->socket.set_option(tcp::no_delay(true), ignored);
+  co_return true;
+}
+
+awaitable<void> Exchange::forward(const RuntimeConfig& rc, const RouteRuntime& route) {
+  Worker& worker = conn_.worker();
+  bool fresh_cookie = false;
+  const UpstreamServer* server = pick_server(worker, head_, rc, route.service, &fresh_cookie);
+  const ServiceRuntime& svc = rc.services[route.service];
+  if (!server || server->scheme != "http") {
+    respond_error(server ? 502 : 503);
+    co_return;
+  }
+  std::string request_head = build_upstream_head(head_, svc, *server, conn_.client());
+  std::string set_cookie =
+      fresh_cookie && svc.sticky ? sticky_cookie_header(*svc.sticky, *server) : std::string();
+  bool has_body = head_.body != BodyKind::none;
+  // A pooled connection may have been closed by the server meanwhile: a request without
+  // body is retried once on a fresh connection when nothing came back.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (attempt == 0) up_ = worker.pool().take(server->pool_key);
+    if (up_) {
+      st_.upstream = &up_->socket;
+      watchdog_.watch(&up_->socket);
+    } else {
+      bool connected = co_await connect(*server);
+      if (st_.closed) co_return;
+      if (!connected) {
+        core::log_debug("dial ", server->url, " failed");
+        respond_error(502);
+        co_return;
+      }
+    }
+    bool retryable = up_->reused && !has_body;
+    watchdog_.arm(limits().body_timeout);
+    auto [ec, n] = co_await asio::async_write(up_->socket, asio::buffer(request_head), use_tuple);
+    if (st_.closed) co_return;
+    if (ec) {
+      up_.reset();
+      if (retryable) continue;
+      respond_error(502);
+      co_return;
+    }
+    if (has_body) {
+      if (head_.expect_continue) conn_.submit_continue(st_);
+      int status = co_await send_body();
+      if (status != 0) {
+        if (status > 0) respond_error(status);
+        co_return;
+      }
+    }
+    ResponseHead resp;
+    HeadResult got = co_await read_response_head(resp, retryable);
+    if (got == HeadResult::retry) {
+      up_.reset();
+      continue;
+    }
+    if (got == HeadResult::failed) co_return;
+    co_await relay(resp, set_cookie);
+    co_return;
+  }
+  respond_error(502);
+}
+
+// Hands the request body upstream as DATA arrives, reopening the client's windows only for
+// what the upstream took. 0 when done, -1 when the stream is gone, else an error status.
+awaitable<int> Exchange::send_body() {
+  bool chunked = head_.body == BodyKind::chunked;
+  IoBuffer sending;  // the callbacks append to st_.body while a write is in flight
+  for (;;) {
+    if (st_.closed) co_return -1;
+    if (!st_.body.empty()) {
+      std::swap(sending, st_.body);
+      std::string_view data = sending.readable();
+      char size_line[24];
+      int size_len =
+          chunked ? std::snprintf(size_line, sizeof size_line, "%zx\r\n", data.size()) : 0;
+      std::array<asio::const_buffer, 3> bufs{asio::buffer(size_line, static_cast<size_t>(size_len)),
+                                             asio::buffer(data.data(), data.size()),
+                                             asio::buffer("\r\n", chunked ? 2 : 0)};
+      watchdog_.arm(limits().body_timeout);
+      auto [ec, n] = co_await asio::async_write(up_->socket, bufs, use_tuple);
+      size_t taken = data.size();
+      sending.consume(taken);
+      conn_.consume(st_, taken);
+      if (st_.closed) co_return -1;
+      if (ec) co_return watchdog_.expired() ? 504 : 502;
+      continue;
+    }
+    if (st_.request_end) {
+      if (!chunked) co_return 0;
+      watchdog_.arm(limits().body_timeout);
+      auto [ec, n] =
+          co_await asio::async_write(up_->socket, asio::buffer("0\r\n\r\n", 5), use_tuple);
+      if (st_.closed) co_return -1;
+      co_return ec ? 502 : 0;
+    }
+    if (!co_await wait_stream(limits().body_timeout)) co_return 408;
+  }
+}
+
+awaitable<Exchange::HeadResult> Exchange::read_response_head(ResponseHead& resp, bool retryable) {
+  bool head_request = head_.method == "HEAD";
+  watchdog_.arm(limits().upstream_timeout);
+  for (;;) {
+    if (!up_->buf.empty()) {
+      ParseOutcome r = parse_response_head(up_->buf.readable(), limits().http, head_request, resp);
+      if (r.status == ParseStatus::error) {
+        respond_error(502);
+        co_return HeadResult::failed;
+      }
+      if (r.status == ParseStatus::complete) {
+        if (resp.status >= 100 && resp.status < 200 && resp.status != 101) {
+          up_->buf.consume(resp.head_size);  // interim responses are not relayed
+          continue;
+        }
+        co_return HeadResult::complete;
+      }
+    }
+    bool nothing_yet = up_->buf.empty();
+    auto [ec, n] = co_await up_->socket.async_read_some(up_->buf.prepare(16384), use_tuple);
+    if (st_.closed) co_return HeadResult::failed;
+    if (ec) {
+      if (watchdog_.expired()) {
+        respond_error(504);
+        co_return HeadResult::failed;
+      }
+      if (retryable && nothing_yet) co_return HeadResult::retry;
+      respond_error(502);
+      co_return HeadResult::failed;
+    }
+    up_->buf.commit(n);
+  }
+}
+
+// Submits the response head and streams the body into st_.out as the client takes it.
+awaitable<void> Exchange::relay(const ResponseHead& resp, const std::string& set_cookie) {
+  if (resp.status < 200) {  // 101: no upgrades over HTTP/2
+    respond_error(502);
+    co_return;
+  }
+  std::string code = std::to_string(resp.status);
+  std::vector<std::string> names;
+  names.reserve(resp.headers.size());  // no reallocation: the nvs point into the names
+  std::vector<nghttp2_nv> nva;
+  nva.reserve(resp.headers.size() + 2);
+  nva.push_back(make_nv(":status", code));
+  for (const auto& h : resp.headers) {
+    if (is_hop_by_hop(h.name, resp.connection)) continue;
+    names.push_back(lowercase(h.name));
+    nva.push_back(make_nv(names.back(), h.value));
+  }
+  if (!set_cookie.empty()) nva.push_back(make_nv("set-cookie", set_cookie));
+  bool has_body = resp.body != BodyKind::none;
+  if (!conn_.submit_response(st_, nva, has_body)) co_return;
+  up_->buf.consume(resp.head_size);
+  bool reusable = resp.keep_alive && resp.body != BodyKind::until_close;
+  uint64_t remaining = resp.content_length;
+  ChunkedDecoder decoder;
+  while (has_body) {
+    if (st_.closed) co_return;
+    std::string_view avail = up_->buf.readable();
+    size_t take = 0;
+    bool done = false;
+    switch (resp.body) {
+      case BodyKind::none:
+        done = true;
+        break;
+      case BodyKind::length:
+        take = static_cast<size_t>(std::min<uint64_t>(remaining, avail.size()));
+        append(st_.out, avail.substr(0, take));
+        remaining -= take;
+        done = remaining == 0;
+        break;
+      case BodyKind::chunked: {
+        auto r = decoder.feed(avail, &take, st_.out);
+        if (r == ChunkedDecoder::Result::error) {
+          conn_.reset(st_, NGHTTP2_INTERNAL_ERROR);
+          co_return;
+        }
+        done = r == ChunkedDecoder::Result::done;
+        break;
+      }
+      case BodyKind::until_close:
+        take = avail.size();
+        append(st_.out, avail);
+        break;
+    }
+    up_->buf.consume(take);
+    if (done) break;
+    if (!st_.out.empty()) conn_.resume(st_);
+    if (st_.out.size() >= kOutHigh) {
+      // The client reads slower than the upstream sends: wait for the data provider.
+      if (!co_await wait_stream(limits().body_timeout)) {
+        conn_.reset(st_, NGHTTP2_INTERNAL_ERROR);
+        co_return;
+      }
+      continue;
+    }
+    watchdog_.arm(limits().body_timeout);
+    auto [ec, n] = co_await up_->socket.async_read_some(up_->buf.prepare(16384, 65536), use_tuple);
+    if (st_.closed) co_return;
+    if (ec) {
+      if (resp.body == BodyKind::until_close && ec == asio::error::eof) break;
+      conn_.reset(st_, NGHTTP2_INTERNAL_ERROR);  // truncated: the client must not see an end
+      co_return;
+    }
+    up_->buf.commit(n);
+  }
+  watchdog_.disarm();
+  st_.out_eof = true;
+  conn_.resume(st_);
+  if (reusable && up_->buf.empty()) {
+    st_.upstream = nullptr;
+    conn_.worker().pool().put(std::move(up_));
+  }
+}
+
+// Waits for news on the stream (DATA, END_STREAM, room in st_.out, close). False on timeout.
+awaitable<bool> Exchange::wait_stream(Clock::duration timeout) {
+  st_.event.expires_after(timeout);
+  auto [ec] = co_await st_.event.async_wait(use_tuple);
+  co_return ec == asio::error::operation_aborted;
+}
+
+}  // namespace
+
+awaitable<void> run_http2_exchange(Http2Connection& conn, std::shared_ptr<Http2Stream> stream) {
+  Exchange exchange(conn, std::move(stream));
+  co_await exchange.run();
+}
+
+}  // namespace portier::proxy

@@ -1,0 +1,49 @@
+#include "proxy/http2_chunked_decoder.hpp"
+
+#include <catch2/catch.hpp>
+
+using portier::proxy::ChunkedDecoder;
+using portier::proxy::IoBuffer;
+
+namespace {
+
+// Feeds `in` in pieces of `step` bytes; returns the result and the payload.
+std::pair<ChunkedDecoder::Result, std::string> decode(std::string_view in, size_t step,
+                                                      size_t* used_total = nullptr) {
+  ChunkedDecoder d;
+  IoBuffer out;
+  size_t pos = 0;
+  auto r = ChunkedDecoder::Result::more;
+  while (pos < in.size()) {
+    size_t used = 0;
+    r = d.feed(in.substr(pos, std::min(step, in.size() - pos)), &used, out);
+    pos += used;
+    if (r != ChunkedDecoder::Result::more) break;
+  }
+  if (used_total) *used_total = pos;
+  return {r, std::string(out.readable())};
+}
+
+}  // namespace
+
+TEST_CASE("ChunkedDecoder decodes payload in any split", "[http2]") {
+  std::string body =
+      "5\r\nhello\r\n7;ext=1\r\n, world\r\nA\r\n0123456789\r\n0\r\nTrailer: x\r\n\r\nNEXT";
+  for (size_t step : {1, 2, 3, 7, 100}) {
+    size_t used = 0;
+    auto [r, payload] = decode(body, step, &used);
+    INFO("step " << step);
+    CHECK(r == ChunkedDecoder::Result::done);
+    CHECK(payload == "hello, world0123456789");
+    CHECK(body.substr(used) == "NEXT");
+  }
+}
+
+TEST_CASE("ChunkedDecoder rejects bad framing", "[http2]") {
+  for (std::string bad : {"x\r\n", "5\nhello\r\n0\r\n\r\n", "5\r\nhelloX\r\n",
+                          "11111111111111111\r\n", "\r\n", "0\r\nbad\ntrailer\r\n\r\n"}) {
+    INFO(bad);
+    CHECK(decode(bad, 1).first == ChunkedDecoder::Result::error);
+  }
+  CHECK(decode("5\r\nhel", 100).first == ChunkedDecoder::Result::more);
+}
