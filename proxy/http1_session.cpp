@@ -66,7 +66,9 @@ awaitable<void> Http1Session<Stream>::lingering_close() {
     }
   }
   sock().shutdown(tcp::socket::shutdown_send, ec);
-  if (!ec) {
+  // Only after answering a request that was not read whole: draining after a complete
+  // exchange would swallow what a client already sent on a connection it has not seen close.
+  if (!ec && unread_input_) {
     watchdog_.watch(&sock());
     watchdog_.arm(std::chrono::milliseconds(500));
     std::array<char, 4096> sink;
@@ -115,6 +117,7 @@ awaitable<bool> Http1Session<Stream>::read_head(RequestHead& head) {
       }
       if (r.status == ParseStatus::error) {
         core::log_debug("bad request from ", client_ip_, ": ", r.reason);
+        unread_input_ = true;
         co_await send_error(r.http_status, true);
         co_return false;
       }
@@ -138,6 +141,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::serve(Re
   if (!route) {
     // The body (if any) is not read: close unless there is none.
     in_.consume(head.head_size);
+    unread_input_ = head.body != BodyKind::none;
     co_return co_await send_error(404, head.body != BodyKind::none || !head.keep_alive);
   }
   co_return co_await forward(head, *rc, *route);
@@ -202,6 +206,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::forward(
     RequestContext ctx{head, edits.path ? std::string_view(*edits.path) : head.path, info_->tls};
     if (auto reply = mw->on_request(ctx, edits, response_edits)) {
       in_.consume(head.head_size);
+      unread_input_ = has_body;
       co_return co_await send_local(*reply, has_body || !head.keep_alive, response_edits);
     }
   }
@@ -209,6 +214,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::forward(
   if (limits.max_request > 0 && head.body == BodyKind::length &&
       head.content_length > static_cast<uint64_t>(limits.max_request)) {
     in_.consume(head.head_size);
+    unread_input_ = true;
     co_return co_await send_error(413, true);
   }
   bool fresh_cookie = false;
@@ -216,6 +222,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::forward(
   const ServiceRuntime& svc = rc.services[route.service];
   if (!server || server->scheme != "http") {
     in_.consume(head.head_size);
+    unread_input_ = has_body;
     co_return co_await send_error(server ? 502 : 503, has_body || !head.keep_alive);
   }
   if (head.expect_continue && has_body) {
@@ -229,6 +236,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::forward(
   if (limits.buffer_request && has_body) {
     int status = co_await buffer_request_body(head, limits, buffered);
     if (status != 0) {
+      unread_input_ = true;
       if (status > 0) co_await send_error(status, true);
       co_return Outcome::close;
     }
@@ -248,6 +256,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::forward(
     if (!up) up = co_await connect_upstream(*server);
     if (!up) {
       core::log_debug("dial ", server->url, " failed");
+      unread_input_ = has_body && !limits.buffer_request;
       co_return co_await send_error(502, (has_body && !limits.buffer_request) || !ex.keep_alive);
     }
     watchdog_.watch(&sock(), &up->socket);
@@ -345,6 +354,7 @@ awaitable<bool> Http1Session<Stream>::send_request_body(const RequestHead& head,
     size_t take = 0;
     auto step = framing.feed(avail, &take);
     if (step == BodyFraming::Step::error) {
+      unread_input_ = true;
       co_await send_error(400, true);
       co_return false;
     }

@@ -73,6 +73,7 @@ class Http1Session final : public Drainable {
   std::string client_ip_;
   boost::asio::ip::address client_addr_;
   bool idle_ = true;
+  bool unread_input_ = false;  // answered before reading the request whole: linger on close
 };
 
 }  // namespace portier::proxy

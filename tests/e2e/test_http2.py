@@ -125,10 +125,7 @@ class Http2Tls(ProxyTest, unittest.TestCase):
         self.assertEqual(info["path"], "/secure")
         self.assertEqual(info["headers"]["x-forwarded-proto"], "https")
 
-    # Known bug outside HTTP/2 (intermittent hang): Http1Session::read_head waits for
-    # readability on the raw socket, but the request may already sit in the TLS stream's
-    # buffers (read together with the client's Finished). Enable once that is fixed.
-    @unittest.skip("Http1Session<TlsStream> idle wait_read misses TLS-buffered requests")
+    # Regression: the request may already sit in the TLS stream's buffers after the handshake.
     def test_curl_http11_over_tls_still_works(self):
         out = run(["curl", "-sS", "-k", "--http1.1", "--resolve", self.resolve(), "-o", "/dev/null",
                    "-w", "%{http_code} %{http_version}", self.https("/one")])

