@@ -85,26 +85,24 @@ awaitable<void> Http1Session<Stream>::lingering_close() {
 // Waits for the next request head. Idle keep-alive time is bounded by the entrypoint's
 // idleTimeout (cleartext idle connections hold no buffer); once bytes arrive, the head must
 // complete within the header timeout.
+// Buffer held by a connection waiting for its next request (grown when a head is larger).
+constexpr size_t kIdleBuffer = 1024;
+
 template <class Stream>
 awaitable<bool> Http1Session<Stream>::read_head(RequestHead& head) {
   const auto& limits = worker_.limits();
   if (in_.empty()) {
     idle_ = true;
     watchdog_.arm(info_->entry_point.idle_timeout);
-    if constexpr (std::is_same_v<Stream, TlsStream>) {
-      // The TLS layer may already hold the next request (read together with the handshake's
-      // last flight or a previous record): the socket is not readable then, so read through
-      // the stream instead of waiting on the socket.
-      auto [ec, n] = co_await stream_.async_read_some(in_.prepare(4096, limits.http.max_header_bytes + 4096), use_tuple);
-      idle_ = false;
-      if (ec || worker_.draining()) co_return false;
-      in_.commit(n);
-    } else {
-      in_.release_if_empty();
-      auto [ec] = co_await sock().async_wait(tcp::socket::wait_read, use_tuple);
-      idle_ = false;
-      if (ec || worker_.draining()) co_return false;
-    }
+    // Between requests the connection keeps only a small buffer. Reading (rather than waiting
+    // for readability) costs one reactor operation per request, and for TLS it is required:
+    // the TLS layer may already hold the next request (read together with the handshake's last
+    // flight or a previous record), in which case the socket never becomes readable.
+    in_.release_if_empty();
+    auto [ec, n] = co_await stream_.async_read_some(in_.prepare(kIdleBuffer, limits.http.max_header_bytes + 4096), use_tuple);
+    idle_ = false;
+    if (ec || worker_.draining()) co_return false;
+    in_.commit(n);
   }
   idle_ = false;
   watchdog_.arm(limits.header_timeout);

@@ -29,7 +29,7 @@ class IoBuffer {
     }
     if (cap_ - wpos_ < min) {
       size_t want = std::min(std::max(cap_ * 2, wpos_ + min), std::max(max_capacity, wpos_ + min));
-      want = std::max<size_t>(want, 16384);
+      want = std::max<size_t>(want, min);
       std::unique_ptr<char[]> bigger(new char[want]);
       if (wpos_) std::memcpy(bigger.get(), data_.get(), wpos_);
       data_ = std::move(bigger);
