@@ -180,8 +180,7 @@ void Application::rebuild() {
     compile_errors_.push_back({"internal", "runtime", "", p});
   }
   merged_ = std::move(merged);
-  auto mutable_rc = std::const_pointer_cast<proxy::RuntimeConfig>(rc);
-  proxy_->publish(mutable_rc);
+  proxy_->publish(rc);
   proxy_->publish_tcp(tcp);
   runtime_ = rc;
   health_checker_.update(rc);

@@ -189,10 +189,8 @@ bool RuntimeConfig::serves_sni(size_t entry_point, std::string_view sni) const {
   return secure[entry_point].by_host.count(normalize_host(sni)) > 0;
 }
 
-std::shared_ptr<const RuntimeConfig> compile_runtime(const config::Dynamic& dyn,
-                                                     const config::StaticConfig& cfg,
-                                                     HealthRegistry& health,
-                                                     std::vector<std::string>* problems) {
+std::shared_ptr<RuntimeConfig> compile_runtime(const config::Dynamic& dyn, const config::StaticConfig& cfg,
+                                               HealthRegistry& health, std::vector<std::string>* problems) {
   auto rc = std::make_shared<RuntimeConfig>();
   std::map<std::string, uint32_t> service_index;
   for (const auto& [name, svc] : dyn.http.services) {

@@ -98,10 +98,8 @@ std::vector<std::string> http_entry_point_names(const config::StaticConfig& cfg)
 
 // Compiles a merged (qualified, validated) dynamic configuration. Routers whose rule fails to
 // compile are skipped and reported in *problems as "router NAME: message".
-std::shared_ptr<const RuntimeConfig> compile_runtime(const config::Dynamic& dyn,
-                                                     const config::StaticConfig& cfg,
-                                                     HealthRegistry& health,
-                                                     std::vector<std::string>* problems);
+std::shared_ptr<RuntimeConfig> compile_runtime(const config::Dynamic& dyn, const config::StaticConfig& cfg,
+                                               HealthRegistry& health, std::vector<std::string>* problems);
 
 // Lowercases and strips the port and a trailing dot: "Example.COM.:8080" -> "example.com".
 std::string normalize_host(std::string_view host);
