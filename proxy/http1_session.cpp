@@ -134,6 +134,13 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::serve(Re
   if (info_->redirect_target) co_return co_await redirect(head);
   std::shared_ptr<const RuntimeConfig> rc = worker_.config();  // pinned for this exchange
   std::string host = normalize_host(head.host);
+  if constexpr (std::is_same_v<Stream, TlsStream>) {
+    if (misdirected(host)) {
+      unread_input_ = head.body != BodyKind::none;
+      in_.consume(head.head_size);
+      co_return co_await send_error(421, head.body != BodyKind::none || !head.keep_alive);
+    }
+  }
   RequestView view{head.method, host, head.path, head.query, head.headers, client_addr_};
   const RouteRuntime* route = rc ? rc->route(info_->entry_index, info_->tls, view) : nullptr;
   if (!route) {
@@ -143,6 +150,20 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::serve(Re
     co_return co_await send_error(404, head.body != BodyKind::none || !head.keep_alive);
   }
   co_return co_await forward(head, *rc, *route);
+}
+
+// A request for a host whose tls.options differ from those its connection was handshaked with
+// (SNI) would bypass them: 421, as Traefik answers.
+template <class Stream>
+bool Http1Session<Stream>::misdirected(const std::string& host) {
+  if constexpr (std::is_same_v<Stream, TlsStream>) {
+    const auto& ctx = worker_.tls_context();
+    auto negotiated = tls::policy_of(stream_.native_handle());
+    if (!ctx || !negotiated || host.empty()) return false;
+    auto wanted = ctx->server->policy_for(host);
+    return wanted && wanted->name != negotiated->name;
+  }
+  return false;
 }
 
 template <class Stream>

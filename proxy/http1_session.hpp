@@ -45,6 +45,7 @@ class Http1Session final : public Drainable {
 
   awaitable<bool> read_head(RequestHead& head);
   awaitable<void> lingering_close();
+  bool misdirected(const std::string& host);
   awaitable<Outcome> serve(RequestHead& head);
   awaitable<Outcome> redirect(const RequestHead& head);
   awaitable<Outcome> forward(RequestHead& head, const RuntimeConfig& rc, const RouteRuntime& route);

@@ -68,6 +68,7 @@ class Worker {
 
   // ---- for sessions, worker thread only ----
   const std::shared_ptr<const RuntimeConfig>& config() { return reader_.get(); }
+  const std::shared_ptr<const TlsContext>& tls_context() { return tls_reader_.get(); }
   UpstreamPool& pool() { return pool_; }
   const ProxyLimits& limits() const { return limits_; }
   bool draining() const { return draining_; }

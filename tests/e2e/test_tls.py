@@ -274,6 +274,25 @@ class TlsEntryPoint(unittest.TestCase):
         self.assertEqual(r.json()["backend"], "secure")
         self.assertEqual(r.json()["headers"].get("x-forwarded-proto"), "https")
 
+    def raw_https(self, sni, host):
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        with socket.create_connection((self.ip, self.port), timeout=5) as raw:
+            with ctx.wrap_socket(raw, server_hostname=sni) as tls:
+                tls.sendall(b"GET /x HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % host.encode())
+                answer = b""
+                while chunk := tls.recv(65536):
+                    answer += chunk
+        return answer
+
+    def test_host_with_other_tls_options_than_the_sni_gets_421(self):
+        # modern.test has tls.options "modern": reaching it through a handshake made for a
+        # default-options name would bypass them
+        self.assertTrue(self.raw_https("exact.test", "modern.test").startswith(b"HTTP/1.1 421"))
+        self.assertTrue(self.raw_https("modern.test", "modern.test").startswith(b"HTTP/1.1 200"))
+        self.assertTrue(self.raw_https("exact.test", "other.test").startswith(b"HTTP/1.1 200"))
+
     def test_tls_router_does_not_answer_cleartext(self):
         r = http_request("GET", "http://%s/x" % self.address, headers={"Host": "exact.test"})
         self.assertEqual(r.status, 404, r)
