@@ -70,6 +70,17 @@ def free_port(host="127.0.0.1", udp=False):
         s.close()
 
 
+def started(portier):
+    """Starts `portier` (a Portier) and returns it; on failure it is cleaned up before raising,
+    so a setUpClass can write `cls.portier = started(Portier(config))`."""
+    try:
+        portier.start()
+    except BaseException:
+        portier.__exit__(None, None, None)
+        raise
+    return portier
+
+
 def wait_until(predicate, timeout=10.0, what="condition"):
     """Polls predicate every 20 ms; returns its first truthy value. Exceptions count as false."""
     deadline = time.monotonic() + timeout

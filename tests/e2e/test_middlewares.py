@@ -4,16 +4,12 @@ cleartext; the HTTPS side uses the default certificate."""
 
 import hashlib
 import http.client
-import os
 import re
-import socket
-import ssl
 import threading
-import time
 import unittest
 
 from portier_e2e import (Backend, Portier, RawClient, free_port, http_config, http_request, make_temp_dir, router,
-                         service, write_file_atomic)
+                         service, write_file_atomic, started)
 
 NET = "127.0.62"
 MB = 1 << 20
@@ -117,12 +113,7 @@ class Middlewares(unittest.TestCase):
         }
         dynamic = {"http": {"routers": routers, "middlewares": middlewares, "services": {"a": service(cls.a.url)}}}
         cls.dynamic_path = write_file_atomic(cls.dir / "dynamic.yml", dynamic)
-        cls.portier = Portier(http_config({"web": "%s:%d" % (cls.ip, cls.port)}, cls.dynamic_path))
-        try:
-            cls.portier.start()
-        except BaseException:
-            cls.portier.__exit__(None, None, None)
-            raise
+        cls.portier = started(Portier(http_config({"web": "%s:%d" % (cls.ip, cls.port)}, cls.dynamic_path)))
 
     @classmethod
     def tearDownClass(cls):

@@ -8,7 +8,7 @@ import subprocess
 import time
 import unittest
 
-from portier_e2e import Portier, free_port, make_temp_dir, write_file_atomic
+from portier_e2e import Portier, free_port, make_temp_dir, write_file_atomic, started
 from tcp_peers import (TlsEchoServer, client_hello, lb, make_cert, recv_all, tcp_entry_config, tcp_router,
                        tls_exchange)
 
@@ -39,12 +39,7 @@ class TcpSniPassthrough(unittest.TestCase):
                          "down": lb("%s.4:%d" % (NET, cls.down_port))},
         }}
         path = write_file_atomic(d / "dynamic.yml", dynamic)
-        cls.portier = Portier(tcp_entry_config({ep: "%s:%d" % (cls.IP, cls.port)}, path))
-        try:
-            cls.portier.start()
-        except BaseException:
-            cls.portier.__exit__(None, None, None)
-            raise
+        cls.portier = started(Portier(tcp_entry_config({ep: "%s:%d" % (cls.IP, cls.port)}, path)))
 
     @classmethod
     def tearDownClass(cls):

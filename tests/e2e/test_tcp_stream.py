@@ -13,7 +13,7 @@ import time
 import unittest
 import zlib
 
-from portier_e2e import Portier, free_port, make_temp_dir, wait_until, write_file_atomic
+from portier_e2e import Portier, free_port, make_temp_dir, wait_until, write_file_atomic, started
 from tcp_peers import (SinkProcess, StreamServer, TlsConnection, TlsEchoServer, client_hello, lb, make_cert, recv_all,
                        tcp_entry_config, tcp_router, tls_exchange)
 
@@ -130,12 +130,7 @@ class TcpStream(unittest.TestCase):
         cls.path = write_file_atomic(cls.dir / "dynamic.yml", cls.dynamic())
         cfg = tcp_entry_config({cls.eps[k]: "%s:%d" % (cls.IP, p) for k, p in cls.ports.items()}, cls.path)
         cfg["entryPoints"][cls.eps["idle"]]["transport"] = {"respondingTimeouts": {"idleTimeout": "1s"}}
-        cls.portier = Portier(cfg)
-        try:
-            cls.portier.start()
-        except BaseException:
-            cls.portier.__exit__(None, None, None)
-            raise
+        cls.portier = started(Portier(cfg))
         wait_until(cls.sink.ready, what="the sink process")
 
     @classmethod

@@ -5,7 +5,7 @@ TLS connection whose SNI an HTTPS router serves goes to the HTTP side, the rest 
 import socket
 import unittest
 
-from portier_e2e import Backend, Portier, free_port, http_request, make_temp_dir, write_file_atomic
+from portier_e2e import Backend, Portier, free_port, http_request, make_temp_dir, write_file_atomic, started
 from tcp_peers import StreamServer, TlsConnection, lb, make_cert, tcp_entry_config, tcp_router, tls_client_context
 
 NET = "127.0.54"
@@ -51,12 +51,7 @@ class TerminatedTlsTcp(unittest.TestCase):
         path = write_file_atomic(d / "dynamic.yml", dynamic)
         config = tcp_entry_config({tcp_ep: "%s:%d" % (cls.IP, cls.tcp_port),
                                    shared_ep: "%s:%d" % (cls.IP, cls.shared_port)}, path)
-        cls.portier = Portier(config)
-        try:
-            cls.portier.start()
-        except BaseException:
-            cls.portier.__exit__(None, None, None)
-            raise
+        cls.portier = started(Portier(config))
 
     @classmethod
     def tearDownClass(cls):

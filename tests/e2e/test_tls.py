@@ -7,7 +7,6 @@ TLS and cleartext on one port; routers with `tls` answer on the TLS side only.
 import hashlib
 import os
 import re
-import shutil
 import socket
 import ssl
 import subprocess
@@ -16,7 +15,7 @@ import unittest
 import http.client
 
 from portier_e2e import (Backend, RawClient, big_body, Portier, free_port, http_config, http_request, make_temp_dir, read_ws_frame,
-                         router, service, wait_until, write_file_atomic, ws_accept, ws_frame)
+                         router, service, wait_until, write_file_atomic, ws_accept, ws_frame, started)
 
 NET = "127.0.61"
 DEFAULT_CN = "PORTIER DEFAULT CERT"
@@ -152,12 +151,7 @@ class TlsEntryPoint(unittest.TestCase):
             },
         }
         cls.dynamic_path = write_file_atomic(cls.dir / "dynamic.yml", dynamic)
-        cls.portier = Portier(http_config({"web": cls.address}, cls.dynamic_path))
-        try:
-            cls.portier.start()
-        except BaseException:
-            cls.portier.__exit__(None, None, None)
-            raise
+        cls.portier = started(Portier(http_config({"web": cls.address}, cls.dynamic_path)))
 
     @classmethod
     def tearDownClass(cls):
