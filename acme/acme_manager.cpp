@@ -456,6 +456,7 @@ Json AcmeManager::certificates_json() const {
   Json out = Json::array();
   for (const auto& info : store_.list()) {
     Json c = Json::object();
+    c["id"] = info.id;
     c["names"] = info.names;
     c["issuer"] = info.issuer;
     c["not_after"] = info.not_after;

@@ -41,6 +41,10 @@ int Application::run() {
   proxy_ = std::make_unique<proxy::ProxyServer>(cfg_, worker_count(cfg_), proxy::ProxyLimits{});
   start_acme();  // stored certificates are in the store before any listener opens
   rebuild();  // an empty configuration until providers speak: every request gets 404
+  if (cfg_.ocsp_enabled) {
+    ocsp_ = std::make_unique<OcspRefresher>(control_, cert_store_);
+    ocsp_->start();
+  }
   start_providers();
   // Let providers deliver their first state before traffic arrives.
   control_.poll();
@@ -126,6 +130,7 @@ void Application::begin_shutdown() {
   if (file_provider_) file_provider_->stop();
   if (docker_provider_) docker_provider_->stop();
   if (acme_) acme_->stop();
+  if (ocsp_) ocsp_->stop();
   diagnostics_.stop();
   proxy_->begin_drain();
   wait_drained(std::chrono::steady_clock::now() + grace_period(cfg_));
@@ -265,10 +270,17 @@ nlohmann::json Application::health_json() const {
 }
 
 nlohmann::json Application::certificates_json() const {
-  if (acme_) return acme_->certificates_json();
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& c : cert_store_.list())
-    out.push_back({{"names", c.names}, {"issuer", c.issuer}, {"not_after", c.not_after}, {"source", c.source}});
+  if (acme_) {
+    out = acme_->certificates_json();
+  } else {
+    for (const auto& c : cert_store_.list())
+      out.push_back({{"id", c.id}, {"names", c.names}, {"issuer", c.issuer}, {"not_after", c.not_after}, {"source", c.source}});
+  }
+  for (auto& c : out) {
+    if (!ocsp_ || !c.contains("id")) continue;
+    if (auto state = ocsp_->state_json(c["id"].get<std::string>()); !state.is_null()) c["ocsp"] = std::move(state);
+  }
   return out;
 }
 

@@ -14,6 +14,7 @@
 
 #include "acme/acme_manager.hpp"
 #include "app/diagnostics_server.hpp"
+#include "app/ocsp_refresher.hpp"
 #include "config/dynamic_merge.hpp"
 #include "config/dynamic_yaml.hpp"
 #include "config/static_config.hpp"
@@ -64,6 +65,7 @@ class Application {
   std::unique_ptr<discovery::DockerProvider> docker_provider_;
   discovery::PortsView ports_;
   std::unique_ptr<acme::AcmeManager> acme_;  // when certificatesResolvers are configured
+  std::unique_ptr<OcspRefresher> ocsp_;      // unless ocsp.enabled is false
 
   std::map<std::string, config::Fragment> fragments_;  // provider -> fragment in use (+ latest errors)
   std::set<std::string> loaded_clean_;                 // providers that delivered an error-free fragment

@@ -111,6 +111,7 @@ struct StaticConfig {
   bool diagnostics_allow_public = false;
   std::string state_directory = "/var/lib/portier";
   int workers = 0;  // 0 = auto (one per core)
+  bool ocsp_enabled = true;  // fetch and staple OCSP responses (`ocsp.enabled`)
   std::map<std::string, EntryPoint> entry_points;  // after infra expansion
   std::map<std::string, CertResolver> cert_resolvers;
   std::optional<DockerProvider> docker;

@@ -55,6 +55,7 @@ class SectionReader {
   void read_global(const Node& v);
   void read_diagnostics(const Node& v);
   void read_state(const Node& v);
+  void read_ocsp(const Node& v);
   void read_workers(const Node& k, const Node& v);
 
   YamlReader r_;
@@ -76,7 +77,7 @@ void SectionReader::read_root(const Node& root) {
   }
   r_.check_keys(root, "",
                 {"infra", "diagnostics", "state", "workers", "entryPoints", "certificatesResolvers",
-                 "providers", "log", "accessLog", "global"},
+                 "providers", "log", "accessLog", "global", "ocsp"},
                 {{"api", ""},
                  {"ping", "use portier's diagnostics endpoint"},
                  {"metrics", "portier serves Prometheus metrics on diagnostics /metrics"},
@@ -87,7 +88,6 @@ void SectionReader::read_root(const Node& root) {
                  {"hostResolver", ""},
                  {"core", ""},
                  {"spiffe", ""},
-                 {"ocsp", ""},
                  {"pilot", ""}});
   each(root, "", [&](const std::string& key, const Node& k, const Node& v) {
     if (key == "infra") {
@@ -113,6 +113,8 @@ void SectionReader::read_root(const Node& root) {
       read_diagnostics(v);
     } else if (key == "state" && r_.expect_map(v, key, k)) {
       read_state(v);
+    } else if (key == "ocsp" && (v.IsNull() || r_.expect_map(v, key, k))) {
+      read_ocsp(v);
     } else if (key == "workers") {
       read_workers(k, v);
     }
@@ -517,6 +519,14 @@ void SectionReader::read_diagnostics(const Node& v) {
     mark("diagnostics.address", YamlReader::find(v, "address").first);
   }
   r_.get(v, "allowPublic", "diagnostics", config.diagnostics_allow_public);
+}
+
+// Traefik's `ocsp: {}` is accepted; stapling is on by default in portier and `enabled: false`
+// (portier's key) turns it off.
+void SectionReader::read_ocsp(const Node& v) {
+  if (v.IsNull()) return;
+  r_.check_keys(v, "ocsp", {"enabled"}, {{"responderOverrides", ""}});
+  r_.get(v, "enabled", "ocsp", config.ocsp_enabled);
 }
 
 void SectionReader::read_state(const Node& v) {

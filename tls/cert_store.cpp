@@ -213,7 +213,7 @@ CertStore::CertStore() : id_(next_pin_owner_id()) {
 }
 
 void CertStore::set_source_entries(const std::string& source, std::vector<CertEntryPtr> entries) {
-  std::lock_guard lock(write_mutex_);
+  std::unique_lock lock(write_mutex_);
   auto it = std::find_if(sources_.begin(), sources_.end(), [&](auto& s) { return s.first == source; });
   std::erase(entries, nullptr);
   if (it == sources_.end())
@@ -221,13 +221,19 @@ void CertStore::set_source_entries(const std::string& source, std::vector<CertEn
   else
     it->second = std::move(entries);
   rebuild_locked();
+  lock.unlock();
+  if (on_change_) on_change_();
 }
 
 void CertStore::set_default(CertEntryPtr entry) {
-  std::lock_guard lock(write_mutex_);
+  std::unique_lock lock(write_mutex_);
   configured_default_ = std::move(entry);
   rebuild_locked();
+  lock.unlock();
+  if (on_change_) on_change_();
 }
+
+void CertStore::on_change(std::function<void()> listener) { on_change_ = std::move(listener); }
 
 void CertStore::rebuild_locked() {
   auto index = std::make_shared<Index>();
@@ -303,6 +309,8 @@ std::vector<CertEntryPtr> CertStore::entries(const std::string& source) const {
     if (e->source == source) out.push_back(e);
   return out;
 }
+
+std::vector<CertEntryPtr> CertStore::all_entries() const { return index()->all; }
 
 CertEntryPtr CertStore::default_entry() const { return index()->default_entry; }
 

@@ -6,6 +6,7 @@
 // used by new handshakes only; handshakes in flight keep the entry they pinned.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -97,7 +98,13 @@ class CertStore {
   // Any thread. Every entry, the default included, sorted by first name then source.
   std::vector<CertInfo> list() const;
   std::vector<CertEntryPtr> entries(const std::string& source) const;
+  std::vector<CertEntryPtr> all_entries() const;  // every source and the default
   CertEntryPtr default_entry() const;
+
+  // Control thread. `listener` runs after every set_source_entries/set_default, on the
+  // calling thread and outside the store's lock (the OCSP refresher uses it to fetch for new
+  // certificates promptly). One listener; an empty function removes it.
+  void on_change(std::function<void()> listener);
 
   // OCSP responses stapled by the TLS layer, keyed by CertEntry::id. Control thread sets
   // (empty `der` removes); any thread reads, lock-free.
@@ -118,6 +125,7 @@ class CertStore {
   CertEntryPtr configured_default_;  // under write_mutex_
   core::Snapshot<Index> index_;
   core::Snapshot<Ocsp> ocsp_;
+  std::function<void()> on_change_;  // control thread
 };
 
 std::string iso8601(std::chrono::system_clock::time_point t);

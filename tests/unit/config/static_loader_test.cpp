@@ -607,3 +607,16 @@ TEST_CASE("empty blocks count as empty mappings") {
   auto wrong = load("entryPoints: [web]\n");
   CHECK(has(wrong, "entryPoints", "expected a mapping", 1));
 }
+
+TEST_CASE("ocsp: on by default, Traefik's `ocsp: {}` accepted, enabled: false turns it off") {
+  CHECK(load("").config.ocsp_enabled);
+  auto traefik = load("ocsp: {}\n");
+  INFO(all(traefik));
+  CHECK(traefik.ok());
+  CHECK(traefik.config.ocsp_enabled);
+  auto off = load("ocsp:\n  enabled: false\n");
+  CHECK(off.ok());
+  CHECK_FALSE(off.config.ocsp_enabled);
+  auto over = load("ocsp:\n  responderOverrides: {a: b}\n");
+  CHECK(has(over, "ocsp.responderOverrides", "not supported"));
+}

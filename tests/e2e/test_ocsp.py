@@ -1,0 +1,142 @@
+"""OCSP stapling with responses fetched from a real responder (`openssl ocsp` in server mode).
+
+A CA issues a leaf whose AIA names the responder started here; portier serves the leaf from
+tls.certificates (chain file: leaf + CA), fetches its status, and staples it; `openssl s_client
+-status` reads the staple. The responder signs with `-nmin 1` (nextUpdate one minute after
+thisUpdate), so portier refreshes 30 s after each fetch: revoking the leaf in index.txt (the
+responder re-reads it when it changes) shows up in the staple without restarting portier.
+"""
+
+import subprocess
+import unittest
+
+from portier_e2e import (Backend, Portier, free_port, http_config, make_temp_dir, router, service, started,
+                         wait_until, write_file_atomic, _live_procs, _set_pdeathsig)
+
+NET = "127.0.67"
+NAME = "stapled.test"
+
+
+def _openssl(*args, cwd):
+    r = subprocess.run(["openssl", *args], cwd=cwd, capture_output=True, timeout=30, text=True)
+    if r.returncode != 0:
+        raise AssertionError("openssl %s failed: %s" % (" ".join(args), r.stderr))
+    return r.stdout
+
+
+def s_client_status(address, servername):
+    r = subprocess.run(["openssl", "s_client", "-connect", address, "-servername", servername, "-status"],
+                       input=b"", capture_output=True, timeout=15)
+    return r.stdout.decode(errors="replace") + r.stderr.decode(errors="replace")
+
+
+class OcspStapling(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = d = make_temp_dir()
+        cls.responder_port = free_port()  # `openssl ocsp -port` binds every address
+        url = "http://127.0.0.1:%d/ocsp" % cls.responder_port
+        _openssl("req", "-x509", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                 "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=Portier OCSP Test CA", cwd=d)
+        (d / "leaf.ext").write_text("subjectAltName=DNS:%s\nauthorityInfoAccess=OCSP;URI:%s\n" % (NAME, url))
+        _openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                 "-keyout", "leaf.key", "-out", "leaf.csr", "-subj", "/CN=" + NAME, cwd=d)
+        _openssl("x509", "-req", "-in", "leaf.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-set_serial", "0x5A17",
+                 "-days", "2", "-extfile", "leaf.ext", "-out", "leaf.crt", cwd=d)
+        (d / "chain.crt").write_text((d / "leaf.crt").read_text() + (d / "ca.crt").read_text())
+        cls.set_index("V")
+        # A probing connect would wedge the single-threaded responder: wait for its own words.
+        log = d / "responder.log"
+        with open(log, "wb") as out:
+            cls.responder = subprocess.Popen(
+                ["openssl", "ocsp", "-index", "index.txt", "-port", str(cls.responder_port),
+                 "-rsigner", "ca.crt", "-rkey", "ca.key", "-CA", "ca.crt", "-nmin", "1", "-ignore_err"],
+                cwd=d, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, preexec_fn=_set_pdeathsig)
+        _live_procs.append(cls.responder)
+        wait_until(lambda: "waiting for OCSP client connections" in log.read_text(errors="replace"),
+                   what="the OCSP responder listening")
+        cls.backend = Backend("stapled", NET + ".2")
+        cls.address = "%s.1:%d" % (NET, free_port(NET + ".1"))
+        dynamic = {
+            "http": {"routers": {"app": router("Host(`%s`)" % NAME, "app", tls={})},
+                     "services": {"app": service(cls.backend.url)}},
+            "tls": {"certificates": [{"certFile": str(d / "chain.crt"), "keyFile": str(d / "leaf.key")}]},
+        }
+        cls.dynamic_path = write_file_atomic(d / "dynamic.yml", dynamic)
+        cls.portier = started(Portier(http_config({"web": cls.address}, cls.dynamic_path)))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.portier.__exit__(None, None, None)
+        cls.backend.close()
+        cls.responder.kill()
+        cls.responder.wait()
+
+    @classmethod
+    def set_index(cls, status):
+        # openssl's CA database: status, expiry, revocation time, serial (hex), file, subject.
+        revoked = "240101000000Z" if status == "R" else ""
+        write_file_atomic(cls.dir / "index.txt",
+                          "%s\t301231235959Z\t%s\t5A17\tunknown\t/CN=%s\n" % (status, revoked, NAME))
+
+    def ocsp_state(self):
+        for c in self.portier.diag("/certificates"):
+            if NAME in c.get("names", []):
+                return c.get("ocsp")
+        return None
+
+    def test_1_good_status_is_stapled_and_shown(self):
+        out = wait_until(lambda: (lambda o: o if "Cert Status: good" in o else None)(
+            s_client_status(self.address, NAME)), timeout=20, what="a stapled good response")
+        self.assertIn("OCSP Response Status: successful", out)
+        self.assertIn("Issuer Name Hash", out)
+        state = self.ocsp_state()
+        self.assertIsNotNone(state)
+        self.assertEqual(state["status"], "good", state)
+        self.assertTrue(state["stapled"], state)
+        self.assertTrue(state["responder"].endswith(":%d/ocsp" % self.responder_port), state)
+        self.assertIn("next_update", state)
+        # Without SNI the default certificate answers: it has no responder, so no staple.
+        r = subprocess.run(["openssl", "s_client", "-connect", self.address, "-noservername", "-status"],
+                           input=b"", capture_output=True, timeout=15)
+        self.assertIn("OCSP response: no response sent", r.stdout.decode(errors="replace"))
+
+    def test_2_revocation_reaches_the_staple_on_refresh(self):
+        wait_until(lambda: (self.ocsp_state() or {}).get("status") == "good", timeout=20, what="a good response")
+        self.set_index("R")
+        # The response fetched at t has nextUpdate t+60 s; portier refetches at t+30 s.
+        out = wait_until(lambda: (lambda o: o if "Cert Status: revoked" in o else None)(
+            s_client_status(self.address, NAME)), timeout=75, what="a stapled revoked response")
+        self.assertIn("OCSP Response Status: successful", out)
+        self.assertEqual(self.ocsp_state()["status"], "revoked")
+
+
+class OcspDisabled(unittest.TestCase):
+    """`ocsp.enabled: false`: nothing is fetched, nothing is stapled, /certificates has no state."""
+
+    def test_no_staple_when_disabled(self):
+        d = make_temp_dir()
+        _openssl("req", "-x509", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                 "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=CA", cwd=d)
+        (d / "leaf.ext").write_text("subjectAltName=DNS:%s\nauthorityInfoAccess=OCSP;URI:http://127.0.0.1:1/\n"
+                                    % NAME)
+        _openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                 "-keyout", "leaf.key", "-out", "leaf.csr", "-subj", "/CN=" + NAME, cwd=d)
+        _openssl("x509", "-req", "-in", "leaf.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-days", "2",
+                 "-extfile", "leaf.ext", "-out", "leaf.crt", cwd=d)
+        (d / "chain.crt").write_text((d / "leaf.crt").read_text() + (d / "ca.crt").read_text())
+        address = "%s.3:%d" % (NET, free_port(NET + ".3"))
+        dynamic = write_file_atomic(d / "dynamic.yml", {
+            "tls": {"certificates": [{"certFile": str(d / "chain.crt"), "keyFile": str(d / "leaf.key")}]}})
+        cfg = http_config({"web": address}, dynamic, ocsp={"enabled": False})
+        with started(Portier(cfg)) as p:
+            certs = wait_until(lambda: [c for c in p.diag("/certificates") if NAME in c.get("names", [])],
+                               what="the leaf in /certificates")
+            self.assertNotIn("ocsp", certs[0])
+            out = s_client_status(address, NAME)
+            self.assertIn("OCSP response: no response sent", out)
+            self.assertNotIn("ocsp:", p.logs())
+
+
+if __name__ == "__main__":
+    unittest.main()
