@@ -1,6 +1,7 @@
 #include "proxy/http1_session.hpp"
 
 #include <array>
+#include <optional>
 #include <type_traits>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -263,7 +264,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::forward(
   ClientInfo client{client_ip_, client_addr_, info_->tls, is_trusted_client(info_->entry_point, client_addr_)};
   std::string request_head = build_upstream_head(head, svc, *server, client, &edits);
   // From here on the head's views may dangle (the buffer is reused for the body).
-  Exchange ex{head.method == "HEAD", head.keep_alive, head.upgrade, has_body, limits.max_response};
+  Exchange ex{head.method == "HEAD", head.keep_alive, head.upgrade, has_body, limits.max_response, limits.mem_response};
   in_.consume(head.head_size + buffered.from_input);
   buffered.restore_leftover(in_);
   std::string set_cookie = fresh_cookie && svc.sticky ? sticky_cookie_header(*svc.sticky, *server) : std::string();
@@ -417,21 +418,34 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_re
     up->buf.commit(n);
   }
   bool upgrade = resp.status == 101 && ex.upgrade;
-  bool client_close = !ex.keep_alive || worker_.draining() || resp.body == BodyKind::until_close;
-  std::string out;
-  out.reserve(resp.head_size + 128);
-  out.append(status_line(resp.status, resp.reason));
   if (ex.max_response > 0 && resp.body == BodyKind::length &&
       resp.content_length > static_cast<uint64_t>(ex.max_response)) {
     co_return co_await send_error(500, true);  // buffering.maxResponseBodyBytes, as Traefik
   }
+  // An unsized body under maxResponseBodyBytes is read whole first, then sent with a length.
+  bool collect = ex.max_response > 0 && !upgrade &&
+                 (resp.body == BodyKind::chunked || resp.body == BodyKind::until_close);
+  std::optional<ResponseCollector> collected;
+  bool client_close = !ex.keep_alive || worker_.draining() || (resp.body == BodyKind::until_close && !collect);
+  std::string out;
+  out.reserve(resp.head_size + 128);
+  out.append(status_line(resp.status, resp.reason));
   for (const auto& h : resp.headers) {
     if (is_hop_by_hop(h.name, resp.connection) || edits.touches(h.name)) continue;
     append_header(out, h.name, h.value);
   }
   append_header_edits(out, edits);
   if (!set_cookie.empty()) append_header(out, "Set-Cookie", set_cookie);
-  if (resp.body == BodyKind::chunked) append_header(out, "Transfer-Encoding", "chunked");
+  if (collect) {
+    // The head's views point into up->buf: `out` holds what is needed of them by now.
+    up->buf.consume(resp.head_size);
+    collected.emplace(resp.body, 0, ex.max_response, ex.mem_response);
+    int status = co_await collect_response(*up, *collected);
+    if (status != 0) co_return co_await send_error(status, true);
+    append_header(out, "Content-Length", std::to_string(collected->body().size()));
+  } else if (resp.body == BodyKind::chunked) {
+    append_header(out, "Transfer-Encoding", "chunked");
+  }
   if (upgrade) {
     append_header(out, "Connection", "Upgrade");
     append_header(out, "Upgrade", find_header(resp.headers, "upgrade"));
@@ -439,6 +453,11 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_re
     append_header(out, "Connection", "close");
   }
   out.append("\r\n");
+  if (collected) {
+    bool sent = co_await send_collected(out, collected->body());
+    if (sent && resp.body == BodyKind::chunked && resp.keep_alive && up->buf.empty()) worker_.pool().put(std::move(up));
+    co_return (!sent || client_close) ? Outcome::close : Outcome::keep_alive;
+  }
   up->buf.consume(resp.head_size);
 
   // Body: forward what is buffered together with the head, then stream.
@@ -478,6 +497,43 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_re
   }
   if (upstream_reusable && up->buf.empty()) worker_.pool().put(std::move(up));
   co_return client_close ? Outcome::close : Outcome::keep_alive;
+}
+
+template <class Stream>
+awaitable<int> Http1Session<Stream>::collect_response(UpstreamConn& up, ResponseCollector& collector) {
+  const auto& limits = worker_.limits();
+  for (;;) {
+    size_t used = 0;
+    auto step = collector.feed(up.buf.readable(), &used);
+    up.buf.consume(used);
+    if (step == ResponseCollector::Step::done) co_return 0;
+    if (step == ResponseCollector::Step::too_large) co_return 500;  // as Traefik
+    if (step == ResponseCollector::Step::error) co_return 502;
+    watchdog_.arm(limits.body_timeout);
+    auto [ec, n] = co_await up.socket.async_read_some(up.buf.prepare(16384, 65536), use_tuple);
+    if (ec == asio::error::eof && collector.at_eof() == ResponseCollector::Step::done) co_return 0;
+    if (ec) co_return watchdog_.expired() ? 504 : 502;
+    up.buf.commit(n);
+  }
+}
+
+// Sends `head` and then the collected body. False when the client went away.
+template <class Stream>
+awaitable<bool> Http1Session<Stream>::send_collected(const std::string& head, BufferedBody& body) {
+  std::vector<char> chunk(65536);
+  std::string_view first = head;
+  for (size_t offset = 0; !first.empty() || offset < body.size();) {
+    size_t n = body.read(offset, chunk.data(), chunk.size());
+    if (n == 0 && offset < body.size()) co_return false;  // the temp file failed
+    std::array<asio::const_buffer, 2> bufs{asio::buffer(first), asio::buffer(chunk.data(), n)};
+    watchdog_.arm(worker_.limits().body_timeout);
+    auto [ec, written] = co_await asio::async_write(stream_, bufs, use_tuple);
+    if (ec) co_return false;
+    first = {};
+    offset += n;
+  }
+  watchdog_.disarm();
+  co_return true;
 }
 
 // Upgraded connections (WebSocket, ...): bytes both ways until both sides are done; a

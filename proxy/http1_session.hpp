@@ -10,6 +10,7 @@
 #include "proxy/asio.hpp"
 #include "proxy/http1_parser.hpp"
 #include "proxy/buffered_body.hpp"
+#include "proxy/response_collector.hpp"
 #include "proxy/io_buffer.hpp"
 #include "proxy/middleware.hpp"
 #include "proxy/runtime_config.hpp"
@@ -41,6 +42,7 @@ class Http1Session final : public Drainable {
     bool upgrade;
     bool has_body;
     int64_t max_response;
+    int64_t mem_response;
   };
 
   awaitable<bool> read_head(RequestHead& head);
@@ -57,6 +59,10 @@ class Http1Session final : public Drainable {
   // `edits`: the response edits of the middlewares that ran before the one replying.
   awaitable<Outcome> send_local(const LocalReply& reply, bool close, const HeaderEdits& edits);
   // Reads the whole request body (buffering middleware); 0, an HTTP status to answer, or -1.
+  // Reads a response body whole (maxResponseBodyBytes on an unsized body): 0, or the status
+  // to answer (500 over the limit, 502/504 when the upstream fails).
+  awaitable<int> collect_response(UpstreamConn& up, ResponseCollector& collector);
+  awaitable<bool> send_collected(const std::string& head, BufferedBody& body);
   awaitable<int> buffer_request_body(const RequestHead& head, const BodyLimits& limits, BufferedBody& out);
   awaitable<bool> send_buffered_body(BufferedBody& body, UpstreamConn& up);
   awaitable<void> tunnel(UpstreamConn& up);

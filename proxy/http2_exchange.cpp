@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstring>
+#include <optional>
 
 #include "core/log.hpp"
 #include "proxy/forwarding.hpp"
@@ -10,6 +11,7 @@
 #include "proxy/http2_connection.hpp"
 #include "proxy/http2_stream.hpp"
 #include "proxy/http_errors.hpp"
+#include "proxy/response_collector.hpp"
 #include "proxy/runtime_config.hpp"
 #include "proxy/upstream_pool.hpp"
 #include "proxy/watchdog.hpp"
@@ -73,7 +75,9 @@ class Exchange {
   awaitable<bool> connect(const UpstreamServer& server);
   awaitable<int> send_body();
   awaitable<HeadResult> read_response_head(ResponseHead& resp, bool retryable);
-  awaitable<void> relay(const ResponseHead& resp, const std::string& set_cookie);
+  awaitable<void> relay(const ResponseHead& resp, const std::string& set_cookie, const BodyLimits& body);
+  awaitable<int> collect(ResponseCollector& collector);
+  awaitable<void> send_collected(BufferedBody& body);
   awaitable<bool> wait_stream(Clock::duration timeout);
   const ProxyLimits& limits() { return conn_.worker().limits(); }
 
@@ -276,7 +280,7 @@ awaitable<void> Exchange::forward(const RuntimeConfig& rc, const RouteRuntime& r
       continue;
     }
     if (got == HeadResult::failed) co_return;
-    co_await relay(resp, set_cookie);
+    co_await relay(resp, set_cookie, route.limits);
     co_return;
   }
   respond_error(502);
@@ -354,25 +358,59 @@ awaitable<Exchange::HeadResult> Exchange::read_response_head(ResponseHead& resp,
 }
 
 // Submits the response head and streams the body into st_.out as the client takes it.
-awaitable<void> Exchange::relay(const ResponseHead& resp, const std::string& set_cookie) {
+awaitable<void> Exchange::relay(const ResponseHead& resp, const std::string& set_cookie, const BodyLimits& body) {
   if (resp.status < 200) {  // 101: no upgrades over HTTP/2
     respond_error(502);
     co_return;
+  }
+  if (body.max_response > 0 && resp.body == BodyKind::length &&
+      resp.content_length > static_cast<uint64_t>(body.max_response)) {
+    respond_error(500);  // buffering.maxResponseBodyBytes, as Traefik
+    co_return;
+  }
+  // An unsized body under maxResponseBodyBytes is read whole first, then sent with a length.
+  std::optional<ResponseCollector> collected;
+  std::string length_text;
+  std::vector<std::pair<std::string, std::string>> kept;  // the head's views die with up_->buf
+  if (body.max_response > 0 && (resp.body == BodyKind::chunked || resp.body == BodyKind::until_close)) {
+    for (const auto& h : resp.headers)
+      if (!is_hop_by_hop(h.name, resp.connection)) kept.emplace_back(lowercase(h.name), std::string(h.value));
+    up_->buf.consume(resp.head_size);
+    collected.emplace(resp.body, 0, body.max_response, body.mem_response);
+    int status = co_await collect(*collected);
+    if (status != 0) {
+      if (status > 0) respond_error(status);
+      co_return;
+    }
+    length_text = std::to_string(collected->body().size());
   }
   std::string code = std::to_string(resp.status);
   std::vector<std::string> names;
   names.reserve(resp.headers.size());  // no reallocation: the nvs point into the names
   std::vector<nghttp2_nv> nva;
-  nva.reserve(resp.headers.size() + 2);
+  nva.reserve(resp.headers.size() + 3);
   nva.push_back(make_nv(":status", code));
-  for (const auto& h : resp.headers) {
-    if (is_hop_by_hop(h.name, resp.connection)) continue;
-    names.push_back(lowercase(h.name));
-    nva.push_back(make_nv(names.back(), h.value));
+  if (collected) {
+    for (const auto& [name, value] : kept) nva.push_back(make_nv(name, value));
+  } else {
+    for (const auto& h : resp.headers) {
+      if (is_hop_by_hop(h.name, resp.connection)) continue;
+      names.push_back(lowercase(h.name));
+      nva.push_back(make_nv(names.back(), h.value));
+    }
   }
   if (!set_cookie.empty()) nva.push_back(make_nv("set-cookie", set_cookie));
-  bool has_body = resp.body != BodyKind::none;
+  if (collected) nva.push_back(make_nv("content-length", length_text));
+  bool has_body = collected ? collected->body().size() > 0 : resp.body != BodyKind::none;
   if (!conn_.submit_response(st_, nva, has_body)) co_return;
+  if (collected) {
+    co_await send_collected(collected->body());
+    if (!st_.closed && resp.body == BodyKind::chunked && resp.keep_alive && up_->buf.empty()) {
+      st_.upstream = nullptr;
+      conn_.worker().pool().put(std::move(up_));
+    }
+    co_return;
+  }
   up_->buf.consume(resp.head_size);
   bool reusable = resp.keep_alive && resp.body != BodyKind::until_close;
   uint64_t remaining = resp.content_length;
@@ -434,6 +472,51 @@ awaitable<void> Exchange::relay(const ResponseHead& resp, const std::string& set
     st_.upstream = nullptr;
     conn_.worker().pool().put(std::move(up_));
   }
+}
+
+// Reads the whole response body into `collector`: 0, -1 when the stream is gone, else the
+// status to answer (500 over maxResponseBodyBytes, 502/504 when the upstream fails).
+awaitable<int> Exchange::collect(ResponseCollector& collector) {
+  for (;;) {
+    size_t used = 0;
+    auto step = collector.feed(up_->buf.readable(), &used);
+    up_->buf.consume(used);
+    if (step == ResponseCollector::Step::done) co_return 0;
+    if (step == ResponseCollector::Step::too_large) co_return 500;
+    if (step == ResponseCollector::Step::error) co_return 502;
+    watchdog_.arm(limits().body_timeout);
+    auto [ec, n] = co_await up_->socket.async_read_some(up_->buf.prepare(16384, 65536), use_tuple);
+    if (st_.closed) co_return -1;
+    if (ec == asio::error::eof && collector.at_eof() == ResponseCollector::Step::done) co_return 0;
+    if (ec) co_return watchdog_.expired() ? 504 : 502;
+    up_->buf.commit(n);
+  }
+}
+
+// Feeds a collected body to the data provider as the client's window allows.
+awaitable<void> Exchange::send_collected(BufferedBody& body) {
+  watchdog_.disarm();
+  std::vector<char> chunk(65536);
+  for (size_t offset = 0; offset < body.size();) {
+    if (st_.closed) co_return;
+    if (st_.out.size() >= kOutHigh) {
+      conn_.resume(st_);
+      if (!co_await wait_stream(limits().body_timeout)) {
+        conn_.reset(st_, NGHTTP2_INTERNAL_ERROR);
+        co_return;
+      }
+      continue;
+    }
+    size_t n = body.read(offset, chunk.data(), chunk.size());
+    if (n == 0) {
+      conn_.reset(st_, NGHTTP2_INTERNAL_ERROR);  // the temp file failed
+      co_return;
+    }
+    append(st_.out, std::string_view(chunk.data(), n));
+    offset += n;
+  }
+  st_.out_eof = true;
+  conn_.resume(st_);
 }
 
 // Waits for news on the stream (DATA, END_STREAM, room in st_.out, close). False on timeout.

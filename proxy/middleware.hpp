@@ -42,6 +42,7 @@ struct BodyLimits {
   int64_t max_request = 0;
   int64_t mem_request = 1 << 20;
   int64_t max_response = 0;
+  int64_t mem_response = 1 << 20;  // with max_response: memory before a temp file
   bool buffer_request = false;
 };
 

@@ -1,6 +1,7 @@
 // `buffering`: the request body is read whole before it is forwarded (memory up to
 // memRequestBodyBytes, a temp file beyond), 413 above maxRequestBodyBytes; responses above
-// maxResponseBodyBytes are refused. The session enforces BodyLimits.
+// maxResponseBodyBytes are refused with 500 (a chunked or close-delimited response is read whole
+// first, memResponseBodyBytes in memory). The session enforces BodyLimits.
 #include "proxy/middleware.hpp"
 
 namespace portier::proxy {
@@ -19,6 +20,7 @@ class Buffering final : public Middleware {
     limits.max_request = stricter(limits.max_request, spec_.max_request_body_bytes);
     limits.max_response = stricter(limits.max_response, spec_.max_response_body_bytes);
     if (spec_.mem_request_body_bytes > 0) limits.mem_request = spec_.mem_request_body_bytes;
+    if (spec_.mem_response_body_bytes > 0) limits.mem_response = spec_.mem_response_body_bytes;
   }
 
  private:

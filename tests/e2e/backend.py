@@ -10,6 +10,7 @@ Special paths:
     /slow/<ms>       waits <ms> then answers
     /health          200 when .healthy else 500 (recorded in .health_requests)
     /big/<n>         streams big_body(n) with chunked encoding
+    /close/<n>       big_body(n) without Content-Length or chunked: ended by closing
     /gate/<name>     chunked: "first\\n", then waits (10 s max) for gate(name) to be set, "second\\n"
     /ws              WebSocket echo (RFC 6455; text, binary, ping, close)
 Any query parameter `set-header=Name:Value` adds a response header.
@@ -161,6 +162,10 @@ class _Conn(socketserver.BaseRequestHandler):
             self._send(200, info, keep, extra)
         elif path.startswith("/big/"):
             self._stream(200, [big_body(int(path.split("/")[2]))], keep, extra)
+        elif path.startswith("/close/"):
+            fields = [("Content-Type", "application/octet-stream")]
+            self.request.sendall(self._head(200, False, extra, fields) + big_body(int(path.split("/")[2])))
+            return False
         elif path.startswith("/gate/"):
             self._gate(self.backend.gate(path.split("/")[2]), keep, extra)
         else:

@@ -5,10 +5,11 @@ cleartext; the HTTPS side uses the default certificate."""
 import hashlib
 import http.client
 import re
+import subprocess
 import threading
 import unittest
 
-from portier_e2e import (Backend, Portier, RawClient, free_port, http_config, http_request, make_temp_dir, router,
+from portier_e2e import (Backend, Portier, RawClient, big_body, free_port, http_config, http_request, make_temp_dir, router,
                          service, write_file_atomic, started)
 
 NET = "127.0.62"
@@ -80,6 +81,7 @@ class Middlewares(unittest.TestCase):
             "limit": router("Host(`limit.test`)", "a", middlewares=["limit"]),
             "limit-tls": router("Host(`limit.test`)", "a", middlewares=["limit"], tls={}),
             "resp-limit": router("Host(`resplimit.test`)", "a", middlewares=["resp-limit"]),
+            "resp-spill": router("Host(`respspill.test`)", "a", middlewares=["resp-spill"]),
             "big": router("Host(`big.test`)", "a", middlewares=["spill"]),
             "stream": router("Host(`stream.test`)", "a"),
             "hdr-redir": router("Host(`hdrredir.test`)", "a", middlewares=["security", "custom", "to-https"]),
@@ -109,6 +111,7 @@ class Middlewares(unittest.TestCase):
             "order-resp": {"headers": {"customResponseHeaders": {"X-Resp-Order": "c"}}},
             "limit": {"buffering": {"maxRequestBodyBytes": 1000}},
             "resp-limit": {"buffering": {"maxResponseBodyBytes": 100}},
+            "resp-spill": {"buffering": {"maxResponseBodyBytes": 8 * MB, "memResponseBodyBytes": 64 * 1024}},
             "spill": {"buffering": {"maxRequestBodyBytes": 100 * MB, "memRequestBodyBytes": MB}},
         }
         dynamic = {"http": {"routers": routers, "middlewares": middlewares, "services": {"a": service(cls.a.url)}}}
@@ -333,6 +336,54 @@ class Middlewares(unittest.TestCase):
         self.assertEqual(r.status, 500, r)
         r = self.http("resplimit.test", "/big/50")  # 50 bytes: under the limit
         self.assertEqual(r.status, 200, r)
+
+    def test_unsized_responses_over_limit_are_500_under_it_get_a_length(self):
+        # Chunked (/big) and close-delimited (/close) bodies: read whole, then judged.
+        for kind in ("big", "close"):
+            r = self.http("resplimit.test", "/%s/101" % kind)
+            self.assertEqual(r.status, 500, (kind, r))
+            r = self.http("resplimit.test", "/%s/100" % kind)
+            self.assertEqual(r.status, 200, (kind, r))
+            self.assertEqual(r.body, big_body(100), kind)
+            self.assertEqual(r.headers.get("content-length"), "100", (kind, r))
+            self.assertNotIn("transfer-encoding", r.headers, (kind, r))
+
+    def test_buffered_response_keeps_the_connection(self):
+        with RawClient(self.ip, self.port) as c:
+            c.send(b"GET /close/60 HTTP/1.1\r\nHost: resplimit.test\r\n\r\n"
+                   b"GET /big/70 HTTP/1.1\r\nHost: resplimit.test\r\n\r\n")
+            first, second = c.read_response(), c.read_response()
+        self.assertEqual((first.status, first.body), (200, big_body(60)))
+        self.assertEqual((second.status, second.body), (200, big_body(70)))
+
+    def test_large_buffered_response_spills_and_arrives_intact(self):
+        size = 5 * MB
+        r = self.http("respspill.test", "/big/%d" % size)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.headers.get("content-length"), str(size))
+        self.assertEqual(hashlib.sha256(r.body).hexdigest(), hashlib.sha256(big_body(size)).hexdigest())
+        self.assertEqual(self.http("respspill.test", "/big/%d" % (8 * MB + 1)).status, 500)
+
+    def h2(self, host, path):
+        """curl with h2c prior knowledge: (status, http version, body)."""
+        out = subprocess.run(["curl", "-sS", "--http2-prior-knowledge", "-H", "Host: " + host, "-o", "-",
+                              "-w", "\n%{http_code} %{http_version}", "http://%s:%d%s" % (self.ip, self.port, path)],
+                             capture_output=True, timeout=30)
+        body, _, tail = out.stdout.rpartition(b"\n")
+        code, version = tail.decode().split()
+        return int(code), version, body
+
+    def test_response_limits_over_http2(self):
+        for path in ("/" + "p" * 200, "/big/101", "/close/101"):
+            code, version, _ = self.h2("resplimit.test", path)
+            self.assertEqual((code, version), (500, "2"), path)
+        for path in ("/big/100", "/close/99"):
+            code, version, body = self.h2("resplimit.test", path)
+            self.assertEqual((code, version), (200, "2"), path)
+            self.assertEqual(body, big_body(int(path.split("/")[2])), path)
+        code, _, body = self.h2("respspill.test", "/big/%d" % (3 * MB))
+        self.assertEqual(code, 200)
+        self.assertEqual(hashlib.sha256(body).hexdigest(), hashlib.sha256(big_body(3 * MB)).hexdigest())
 
     def upload(self, host, size, chunked=False):
         """POSTs `size` deterministic bytes in 256 KiB pieces; returns (response, sha256)."""
