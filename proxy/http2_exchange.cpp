@@ -4,6 +4,9 @@
 #include <cstring>
 #include <optional>
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <openssl/rand.h>
+
 #include "core/log.hpp"
 #include "proxy/forwarding.hpp"
 #include "proxy/http1_parser.hpp"
@@ -12,6 +15,7 @@
 #include "proxy/http2_stream.hpp"
 #include "proxy/http_errors.hpp"
 #include "proxy/response_collector.hpp"
+#include "tls/base64.hpp"
 #include "proxy/runtime_config.hpp"
 #include "proxy/upstream_pool.hpp"
 #include "proxy/watchdog.hpp"
@@ -79,6 +83,9 @@ class Exchange {
   awaitable<int> collect(ResponseCollector& collector);
   awaitable<void> send_collected(BufferedBody& body);
   awaitable<bool> wait_stream(Clock::duration timeout);
+  awaitable<void> tunnel(const ResponseHead& resp);
+  awaitable<void> tunnel_to_upstream();
+  awaitable<void> tunnel_to_client();
   const ProxyLimits& limits() { return conn_.worker().limits(); }
 
   Http2Connection& conn_;
@@ -87,6 +94,8 @@ class Exchange {
   Watchdog watchdog_;
   RequestHead head_;  // views into st_.fields (stable once the head is complete) and cookies_
   std::string cookies_;
+  std::string ws_key_;  // RFC 8441: the Sec-WebSocket-Key of the upstream Upgrade request
+  bool websocket_ = false;
   std::unique_ptr<UpstreamConn> up_;
 };
 
@@ -115,7 +124,7 @@ awaitable<void> Exchange::run() {
 
 // Fills head_ from the pseudo-headers and fields. 0, or the status of the error response.
 int Exchange::fill_head() {
-  std::string_view method, authority, path, host_header, content_length;
+  std::string_view method, authority, path, host_header, content_length, protocol;
   head_.headers.reserve(st_.fields.size());
   for (const auto& [name, value] : st_.fields) {
     if (!name.empty() && name[0] == ':') {
@@ -125,6 +134,8 @@ int Exchange::fill_head() {
         authority = value;
       else if (name == ":path")
         path = value;
+      else if (name == ":protocol")
+        protocol = value;
       continue;
     }
     if (name == "cookie") {  // RFC 9113 8.2.3: split crumbs are joined for HTTP/1.1
@@ -139,7 +150,20 @@ int Exchange::fill_head() {
   }
   if (!cookies_.empty()) head_.headers.push_back(HeaderField{"cookie", cookies_});
   if (st_.headers_too_large) return 431;
-  if (method == "CONNECT") return 501;
+  if (method == "CONNECT") {
+    // RFC 8441 extended CONNECT for WebSocket: an HTTP/1.1 Upgrade request upstream.
+    if (!iequals(protocol, "websocket")) return 501;
+    websocket_ = true;
+    unsigned char nonce[16];
+    RAND_bytes(nonce, sizeof nonce);
+    ws_key_ = tls::base64_encode(std::string_view(reinterpret_cast<char*>(nonce), sizeof nonce));
+    method = "GET";
+    head_.upgrade = true;
+    head_.headers.push_back(HeaderField{"upgrade", "websocket"});
+    head_.headers.push_back(HeaderField{"sec-websocket-key", ws_key_});
+    if (find_header(head_.headers, "sec-websocket-version").empty())
+      head_.headers.push_back(HeaderField{"sec-websocket-version", "13"});
+  }
   if (method.empty() || path.empty()) return 400;
   head_.method = method;
   head_.target = path;
@@ -153,7 +177,9 @@ int Exchange::fill_head() {
   if (has_length && !parse_length(content_length, &length)) return 400;
   // Upstream framing: the client's Content-Length, else the whole body when it has
   // already arrived, else chunked.
-  if (has_length) {
+  if (websocket_) {
+    head_.body = BodyKind::none;  // the stream's DATA is the tunnel, sent after the 101
+  } else if (has_length) {
     head_.body = BodyKind::length;
     head_.content_length = length;
   } else if (st_.end_at_headers || (st_.request_end && st_.body.empty())) {
@@ -280,6 +306,10 @@ awaitable<void> Exchange::forward(const RuntimeConfig& rc, const RouteRuntime& r
       continue;
     }
     if (got == HeadResult::failed) co_return;
+    if (websocket_ && resp.status == 101) {
+      co_await tunnel(resp);
+      co_return;
+    }
     co_await relay(resp, set_cookie, route.limits);
     co_return;
   }
@@ -517,6 +547,84 @@ awaitable<void> Exchange::send_collected(BufferedBody& body) {
   }
   st_.out_eof = true;
   conn_.resume(st_);
+}
+
+// RFC 8441: the upstream switched protocols; the stream answers 200 and then carries the
+// WebSocket bytes both ways (flow control as for bodies) until both directions ended.
+awaitable<void> Exchange::tunnel(const ResponseHead& resp) {
+  using namespace boost::asio::experimental::awaitable_operators;
+  std::vector<std::string> names;
+  names.reserve(resp.headers.size());
+  std::vector<nghttp2_nv> nva;
+  nva.reserve(resp.headers.size() + 1);
+  nva.push_back(make_nv(":status", "200"));
+  for (const auto& h : resp.headers) {
+    if (is_hop_by_hop(h.name, resp.connection) || iequals(h.name, "sec-websocket-accept") ||
+        iequals(h.name, "content-length"))
+      continue;
+    names.push_back(lowercase(h.name));
+    nva.push_back(make_nv(names.back(), h.value));
+  }
+  if (!conn_.submit_response(st_, nva, true)) co_return;  // nghttp2 copies the fields
+  up_->buf.consume(resp.head_size);
+  watchdog_.disarm();
+  co_await (tunnel_to_upstream() && tunnel_to_client());
+}
+
+awaitable<void> Exchange::tunnel_to_upstream() {
+  IoBuffer sending;
+  for (;;) {
+    if (st_.closed) co_return;
+    if (!st_.body.empty()) {
+      std::swap(sending, st_.body);
+      std::string_view data = sending.readable();
+      auto [ec, n] = co_await asio::async_write(up_->socket, asio::buffer(data.data(), data.size()), use_tuple);
+      size_t taken = data.size();
+      sending.consume(taken);
+      conn_.consume(st_, taken);
+      if (st_.closed) co_return;
+      if (ec) {
+        conn_.reset(st_, NGHTTP2_CONNECT_ERROR);
+        co_return;
+      }
+      continue;
+    }
+    if (st_.request_end) {  // the client's END_STREAM: half-close towards the upstream
+      error_code ignored;
+      up_->socket.shutdown(tcp::socket::shutdown_send, ignored);
+      co_return;
+    }
+    st_.event.expires_after(std::chrono::hours(24));
+    co_await st_.event.async_wait(use_tuple);
+  }
+}
+
+awaitable<void> Exchange::tunnel_to_client() {
+  for (;;) {
+    if (st_.closed) co_return;
+    if (!up_->buf.empty()) {
+      append(st_.out, up_->buf.readable());
+      up_->buf.consume(up_->buf.size());
+      conn_.resume(st_);
+    }
+    if (st_.out.size() >= kOutHigh) {  // the client reads slower than the upstream sends
+      st_.out_event.expires_after(std::chrono::hours(24));
+      co_await st_.out_event.async_wait(use_tuple);
+      continue;
+    }
+    auto [ec, n] = co_await up_->socket.async_read_some(up_->buf.prepare(16384, 65536), use_tuple);
+    if (st_.closed) co_return;
+    if (ec == asio::error::eof) {  // the upstream is done sending: END_STREAM
+      st_.out_eof = true;
+      conn_.resume(st_);
+      co_return;
+    }
+    if (ec) {
+      conn_.reset(st_, NGHTTP2_CONNECT_ERROR);
+      co_return;
+    }
+    up_->buf.commit(n);
+  }
 }
 
 // Waits for news on the stream (DATA, END_STREAM, room in st_.out, close). False on timeout.

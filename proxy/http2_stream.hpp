@@ -13,12 +13,16 @@
 namespace portier::proxy {
 
 struct Http2Stream {
-  Http2Stream(asio::any_io_executor ex, int32_t stream_id) : id(stream_id), event(ex) {
+  Http2Stream(asio::any_io_executor ex, int32_t stream_id) : id(stream_id), event(ex), out_event(ex) {
     event.expires_at(asio::steady_timer::time_point::max());
+    out_event.expires_at(asio::steady_timer::time_point::max());
   }
 
-  // Cancels the pending wait of the exchange, if any (the exchange re-checks the state).
-  void wake() { event.cancel(); }
+  // Cancels the pending waits of the exchange, if any (the exchange re-checks the state).
+  void wake() {
+    event.cancel();
+    out_event.cancel();
+  }
 
   const int32_t id;
 
@@ -42,6 +46,7 @@ struct Http2Stream {
   uint32_t close_code = 0;
   tcp::socket* upstream = nullptr;  // cancelled when the stream closes; set by the exchange
   asio::steady_timer event;         // the exchange waits on it; wake() cancels
+  asio::steady_timer out_event;     // a WebSocket tunnel's second direction waits on this one
 };
 
 }  // namespace portier::proxy
