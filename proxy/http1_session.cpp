@@ -205,13 +205,13 @@ template <class Stream>
 awaitable<std::unique_ptr<UpstreamConn>> Http1Session<Stream>::connect_upstream(const UpstreamServer& server) {
   auto conn = std::make_unique<UpstreamConn>(stream_.get_executor());
   conn->key = server.pool_key;
-  watchdog_.watch(&sock(), &conn->socket);
+  watchdog_.watch(&sock(), &conn->socket());
   watchdog_.arm(worker_.limits().dial_timeout);
-  auto [ec] = co_await conn->socket.async_connect(server.endpoint, use_tuple);
+  auto [ec] = co_await conn->socket().async_connect(server.endpoint, use_tuple);
   watchdog_.disarm();
   if (ec) co_return nullptr;
   error_code ignored;
-  conn->socket.set_option(tcp::no_delay(true), ignored);
+  conn->socket().set_option(tcp::no_delay(true), ignored);
   co_return conn;
 }
 
@@ -278,9 +278,9 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::forward(
       unread_input_ = has_body && !limits.buffer_request;
       co_return co_await send_error(502, (has_body && !limits.buffer_request) || !ex.keep_alive);
     }
-    watchdog_.watch(&sock(), &up->socket);
+    watchdog_.watch(&sock(), &up->socket());
     watchdog_.arm(worker_.limits().body_timeout);
-    auto [ec, n] = co_await asio::async_write(up->socket, asio::buffer(request_head), use_tuple);
+    auto [ec, n] = co_await up->write(asio::buffer(request_head));
     bool sent = !ec;
     if (sent && has_body) {
       sent = limits.buffer_request ? co_await send_buffered_body(buffered, *up)
@@ -293,7 +293,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::forward(
     if (retryable) {
       // Peek for the first response byte so that a dead pooled connection can be retried.
       watchdog_.arm(worker_.limits().upstream_timeout);
-      auto [rec, rn] = co_await up->socket.async_read_some(up->buf.prepare(16384), use_tuple);
+      auto [rec, rn] = co_await up->read_some(up->buf.prepare(16384));
       if (rec && !watchdog_.expired()) continue;
       if (rec) co_return co_await send_error(504, true);
       up->buf.commit(rn);
@@ -357,7 +357,7 @@ awaitable<bool> Http1Session<Stream>::send_buffered_body(BufferedBody& body, Ups
     size_t n = body.read(offset, chunk.data(), chunk.size());
     if (n == 0) co_return false;
     watchdog_.arm(worker_.limits().body_timeout);
-    auto [ec, written] = co_await asio::async_write(up.socket, asio::buffer(chunk.data(), n), use_tuple);
+    auto [ec, written] = co_await up.write(asio::buffer(chunk.data(), n));
     if (ec) co_return false;
     offset += n;
   }
@@ -380,7 +380,7 @@ awaitable<bool> Http1Session<Stream>::send_request_body(const RequestHead& head,
     bool done = step == BodyFraming::Step::done;
     if (take > 0) {
       watchdog_.arm(worker_.limits().body_timeout);
-      auto [ec, n] = co_await asio::async_write(up.socket, asio::buffer(avail.data(), take), use_tuple);
+      auto [ec, n] = co_await up.write(asio::buffer(avail.data(), take));
       if (ec) co_return false;
       in_.consume(take);
     }
@@ -412,7 +412,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_re
         break;
       }
     }
-    auto [ec, n] = co_await up->socket.async_read_some(up->buf.prepare(16384), use_tuple);
+    auto [ec, n] = co_await up->read_some(up->buf.prepare(16384));
     if (ec) co_return co_await send_error(watchdog_.expired() ? 504 : 502, true);
     up->buf.commit(n);
   }
@@ -464,7 +464,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_re
     }
     if (done) break;
     watchdog_.arm(limits.body_timeout);
-    auto [ec, n] = co_await up->socket.async_read_some(up->buf.prepare(16384, 65536), use_tuple);
+    auto [ec, n] = co_await up->read_some(up->buf.prepare(16384, 65536));
     if (ec) {
       if (resp.body == BodyKind::until_close && ec == asio::error::eof) break;
       co_return Outcome::close;  // truncated: the client must not see a complete message
@@ -486,23 +486,34 @@ template <class Stream>
 awaitable<void> Http1Session<Stream>::tunnel(UpstreamConn& up) {
   using namespace boost::asio::experimental::awaitable_operators;
   watchdog_.watch(nullptr);
-  auto pump = [](auto& from, IoBuffer& pending, auto& to) -> awaitable<void> {
+  auto to_upstream = [this, &up]() -> awaitable<void> {
     for (;;) {
-      if (!pending.empty()) {
-        auto data = pending.readable();
-        auto [ec, n] = co_await asio::async_write(to, asio::buffer(data), use_tuple);
+      if (!in_.empty()) {
+        auto [ec, n] = co_await up.write(asio::buffer(in_.readable()));
         if (ec) break;
-        pending.consume(n);
+        in_.consume(n);
       }
-      auto [ec, n] = co_await from.async_read_some(pending.prepare(16384, 65536), use_tuple);
+      auto [ec, n] = co_await stream_.async_read_some(in_.prepare(16384, 65536), use_tuple);
       if (ec) break;
-      pending.commit(n);
+      in_.commit(n);
+    }
+    up.shutdown_send();
+  };
+  auto to_client = [this, &up]() -> awaitable<void> {
+    for (;;) {
+      if (!up.buf.empty()) {
+        auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(up.buf.readable()), use_tuple);
+        if (ec) break;
+        up.buf.consume(n);
+      }
+      auto [ec, n] = co_await up.read_some(up.buf.prepare(16384, 65536));
+      if (ec) break;
+      up.buf.commit(n);
     }
     error_code ignored;
-    to.lowest_layer().shutdown(tcp::socket::shutdown_send, ignored);
+    sock().shutdown(tcp::socket::shutdown_send, ignored);
   };
-  in_.consume(0);
-  co_await (pump(stream_, in_, up.socket) && pump(up.socket, up.buf, stream_));
+  co_await (to_upstream() && to_client());
 }
 
 template class Http1Session<tcp::socket>;

@@ -207,10 +207,10 @@ void Exchange::respond_redirect() {
 awaitable<bool> Exchange::connect(const UpstreamServer& server) {
   up_ = std::make_unique<UpstreamConn>(conn_.executor());
   up_->key = server.pool_key;
-  st_.upstream = &up_->socket;
-  watchdog_.watch(&up_->socket);
+  st_.upstream = &up_->socket();
+  watchdog_.watch(&up_->socket());
   watchdog_.arm(limits().dial_timeout);
-  auto [ec] = co_await up_->socket.async_connect(server.endpoint, use_tuple);
+  auto [ec] = co_await up_->socket().async_connect(server.endpoint, use_tuple);
   watchdog_.disarm();
   if (ec) {
     st_.upstream = nullptr;
@@ -218,7 +218,7 @@ awaitable<bool> Exchange::connect(const UpstreamServer& server) {
     co_return false;
   }
   error_code ignored;
-  up_->socket.set_option(tcp::no_delay(true), ignored);
+  up_->socket().set_option(tcp::no_delay(true), ignored);
   co_return true;
 }
 
@@ -240,8 +240,8 @@ awaitable<void> Exchange::forward(const RuntimeConfig& rc, const RouteRuntime& r
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (attempt == 0) up_ = worker.pool().take(server->pool_key);
     if (up_) {
-      st_.upstream = &up_->socket;
-      watchdog_.watch(&up_->socket);
+      st_.upstream = &up_->socket();
+      watchdog_.watch(&up_->socket());
     } else {
       bool connected = co_await connect(*server);
       if (st_.closed) co_return;
@@ -253,7 +253,7 @@ awaitable<void> Exchange::forward(const RuntimeConfig& rc, const RouteRuntime& r
     }
     bool retryable = up_->reused && !has_body;
     watchdog_.arm(limits().body_timeout);
-    auto [ec, n] = co_await asio::async_write(up_->socket, asio::buffer(request_head), use_tuple);
+    auto [ec, n] = co_await up_->write(asio::buffer(request_head));
     if (st_.closed) co_return;
     if (ec) {
       up_.reset();
@@ -299,7 +299,7 @@ awaitable<int> Exchange::send_body() {
                                              asio::buffer(data.data(), data.size()),
                                              asio::buffer("\r\n", chunked ? 2 : 0)};
       watchdog_.arm(limits().body_timeout);
-      auto [ec, n] = co_await asio::async_write(up_->socket, bufs, use_tuple);
+      auto [ec, n] = co_await up_->write(bufs);
       size_t taken = data.size();
       sending.consume(taken);
       conn_.consume(st_, taken);
@@ -311,7 +311,7 @@ awaitable<int> Exchange::send_body() {
       if (!chunked) co_return 0;
       watchdog_.arm(limits().body_timeout);
       auto [ec, n] =
-          co_await asio::async_write(up_->socket, asio::buffer("0\r\n\r\n", 5), use_tuple);
+          co_await up_->write(asio::buffer("0\r\n\r\n", 5));
       if (st_.closed) co_return -1;
       co_return ec ? 502 : 0;
     }
@@ -338,7 +338,7 @@ awaitable<Exchange::HeadResult> Exchange::read_response_head(ResponseHead& resp,
       }
     }
     bool nothing_yet = up_->buf.empty();
-    auto [ec, n] = co_await up_->socket.async_read_some(up_->buf.prepare(16384), use_tuple);
+    auto [ec, n] = co_await up_->read_some(up_->buf.prepare(16384));
     if (st_.closed) co_return HeadResult::failed;
     if (ec) {
       if (watchdog_.expired()) {
@@ -418,7 +418,7 @@ awaitable<void> Exchange::relay(const ResponseHead& resp, const std::string& set
       continue;
     }
     watchdog_.arm(limits().body_timeout);
-    auto [ec, n] = co_await up_->socket.async_read_some(up_->buf.prepare(16384, 65536), use_tuple);
+    auto [ec, n] = co_await up_->read_some(up_->buf.prepare(16384, 65536));
     if (st_.closed) co_return;
     if (ec) {
       if (resp.body == BodyKind::until_close && ec == asio::error::eof) break;

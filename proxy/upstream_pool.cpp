@@ -21,7 +21,7 @@ std::unique_ptr<UpstreamConn> UpstreamPool::take(const std::string& key) {
   while (!list.empty()) {
     auto conn = std::move(list.back());
     list.pop_back();
-    if (now - conn->idle_since < idle_timeout && still_open(conn->socket)) {
+    if (now - conn->idle_since < idle_timeout && still_open(conn->socket())) {
       conn->reused = true;
       return conn;
     }

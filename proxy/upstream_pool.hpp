@@ -7,18 +7,9 @@
 #include <vector>
 
 #include "proxy/asio.hpp"
-#include "proxy/io_buffer.hpp"
+#include "proxy/upstream_conn.hpp"
 
 namespace portier::proxy {
-
-struct UpstreamConn {
-  explicit UpstreamConn(asio::any_io_executor ex) : socket(ex) {}
-  tcp::socket socket;
-  IoBuffer buf;
-  std::string key;
-  std::chrono::steady_clock::time_point idle_since;
-  bool reused = false;
-};
 
 class UpstreamPool {
  public:
