@@ -203,16 +203,16 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::send_err
 
 template <class Stream>
 awaitable<std::unique_ptr<UpstreamConn>> Http1Session<Stream>::connect_upstream(const UpstreamServer& server) {
-  auto conn = std::make_unique<UpstreamConn>(stream_.get_executor());
+  auto conn = std::make_unique<UpstreamConn>(stream_.get_executor(), server);
   conn->key = server.pool_key;
   watchdog_.watch(&sock(), &conn->socket());
-  watchdog_.arm(worker_.limits().dial_timeout);
-  auto [ec] = co_await conn->socket().async_connect(server.endpoint, use_tuple);
+  watchdog_.arm(conn->transport().dial_timeout);
+  std::string why = co_await conn->connect(server, server.endpoint);
+  bool timed_out = watchdog_.expired();
   watchdog_.disarm();
-  if (ec) co_return nullptr;
-  error_code ignored;
-  conn->socket().set_option(tcp::no_delay(true), ignored);
-  co_return conn;
+  if (why.empty()) co_return conn;
+  log_dial_failure(server, timed_out ? "dial timeout" : why);
+  co_return nullptr;
 }
 
 template <class Stream>
@@ -239,7 +239,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::forward(
   bool fresh_cookie = false;
   const UpstreamServer* server = pick_server(worker_, head, rc, route.service, &fresh_cookie);
   const ServiceRuntime& svc = rc.services[route.service];
-  if (!server || server->scheme != "http") {
+  if (!server || !upstream_supported(*server)) {
     in_.consume(head.head_size);
     unread_input_ = has_body;
     co_return co_await send_error(server ? 502 : 503, has_body || !head.keep_alive);
@@ -274,7 +274,6 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::forward(
     auto up = attempt == 0 ? worker_.pool().take(server->pool_key) : nullptr;
     if (!up) up = co_await connect_upstream(*server);
     if (!up) {
-      core::log_debug("dial ", server->url, " failed");
       unread_input_ = has_body && !limits.buffer_request;
       co_return co_await send_error(502, (has_body && !limits.buffer_request) || !ex.keep_alive);
     }
@@ -292,7 +291,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::forward(
     if (!sent) co_return co_await send_error(502, true);
     if (retryable) {
       // Peek for the first response byte so that a dead pooled connection can be retried.
-      watchdog_.arm(worker_.limits().upstream_timeout);
+      watchdog_.arm(up->head_timeout(worker_.limits().upstream_timeout));
       auto [rec, rn] = co_await up->read_some(up->buf.prepare(16384));
       if (rec && !watchdog_.expired()) continue;
       if (rec) co_return co_await send_error(504, true);
@@ -399,7 +398,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_re
   const auto& limits = worker_.limits();
   bool head_request = ex.head_request;
   ResponseHead resp;
-  watchdog_.arm(limits.upstream_timeout);
+  watchdog_.arm(up->head_timeout(limits.upstream_timeout));
   for (;;) {
     if (!up->buf.empty()) {
       ParseOutcome r = parse_response_head(up->buf.readable(), limits.http, head_request, resp);

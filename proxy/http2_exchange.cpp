@@ -205,21 +205,19 @@ void Exchange::respond_redirect() {
 }
 
 awaitable<bool> Exchange::connect(const UpstreamServer& server) {
-  up_ = std::make_unique<UpstreamConn>(conn_.executor());
+  up_ = std::make_unique<UpstreamConn>(conn_.executor(), server);
   up_->key = server.pool_key;
   st_.upstream = &up_->socket();
   watchdog_.watch(&up_->socket());
-  watchdog_.arm(limits().dial_timeout);
-  auto [ec] = co_await up_->socket().async_connect(server.endpoint, use_tuple);
+  watchdog_.arm(up_->transport().dial_timeout);
+  std::string why = co_await up_->connect(server, server.endpoint);
+  bool timed_out = watchdog_.expired();
   watchdog_.disarm();
-  if (ec) {
-    st_.upstream = nullptr;
-    up_.reset();
-    co_return false;
-  }
-  error_code ignored;
-  up_->socket().set_option(tcp::no_delay(true), ignored);
-  co_return true;
+  if (why.empty()) co_return true;
+  if (!st_.closed) log_dial_failure(server, timed_out ? "dial timeout" : why);
+  st_.upstream = nullptr;
+  up_.reset();
+  co_return false;
 }
 
 awaitable<void> Exchange::forward(const RuntimeConfig& rc, const RouteRuntime& route) {
@@ -227,7 +225,7 @@ awaitable<void> Exchange::forward(const RuntimeConfig& rc, const RouteRuntime& r
   bool fresh_cookie = false;
   const UpstreamServer* server = pick_server(worker, head_, rc, route.service, &fresh_cookie);
   const ServiceRuntime& svc = rc.services[route.service];
-  if (!server || server->scheme != "http") {
+  if (!server || !upstream_supported(*server)) {
     respond_error(server ? 502 : 503);
     co_return;
   }
@@ -246,7 +244,6 @@ awaitable<void> Exchange::forward(const RuntimeConfig& rc, const RouteRuntime& r
       bool connected = co_await connect(*server);
       if (st_.closed) co_return;
       if (!connected) {
-        core::log_debug("dial ", server->url, " failed");
         respond_error(502);
         co_return;
       }
@@ -321,7 +318,7 @@ awaitable<int> Exchange::send_body() {
 
 awaitable<Exchange::HeadResult> Exchange::read_response_head(ResponseHead& resp, bool retryable) {
   bool head_request = head_.method == "HEAD";
-  watchdog_.arm(limits().upstream_timeout);
+  watchdog_.arm(up_->head_timeout(limits().upstream_timeout));
   for (;;) {
     if (!up_->buf.empty()) {
       ParseOutcome r = parse_response_head(up_->buf.readable(), limits().http, head_request, resp);

@@ -20,7 +20,8 @@ class UpstreamPool {
   void clear() { idle_.clear(); }
   size_t idle_count() const;
 
-  std::chrono::seconds idle_timeout{90};
+  // Per key unless the connection's serversTransport sets maxIdleConnsPerHost; the idle
+  // timeout is the transport's idleConnTimeout (0 = none).
   size_t max_idle_per_key = 1024;
 
  private:
