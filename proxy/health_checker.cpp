@@ -5,6 +5,7 @@
 #include "core/log.hpp"
 #include "proxy/http1_parser.hpp"
 #include "proxy/io_buffer.hpp"
+#include "proxy/upstream_conn.hpp"
 
 namespace portier::proxy {
 
@@ -40,24 +41,27 @@ awaitable<void> HealthChecker::probe_loop(std::shared_ptr<const RuntimeConfig> r
 awaitable<bool> HealthChecker::probe_once(const ServiceRuntime& svc, const UpstreamServer& server) {
   using namespace boost::asio::experimental::awaitable_operators;
   const auto& hc = *svc.health_check;
-  tcp::socket socket(io_);
+  UpstreamConn conn(io_.get_executor(), server);  // TLS for https servers, as requests use
   asio::steady_timer deadline(io_);
   deadline.expires_after(hc.timeout);
   auto exchange = [&]() -> awaitable<int> {
     tcp::endpoint ep = server.endpoint;
     if (hc.port) ep.port(static_cast<uint16_t>(hc.port));
-    auto [ec] = co_await socket.async_connect(ep, use_tuple);
-    if (ec) co_return 0;
+    std::string why = co_await conn.connect(server, ep);
+    if (!why.empty()) {
+      core::log_debug("health check ", server.url, ": ", why);
+      co_return 0;
+    }
     std::string req = hc.method + " " + hc.path + " HTTP/1.1\r\nHost: " +
                       (hc.hostname.empty() ? server.authority : hc.hostname) + "\r\nUser-Agent: portier-healthcheck\r\n";
     for (const auto& [k, v] : hc.headers) req += k + ": " + v + "\r\n";
     req += "Connection: close\r\n\r\n";
-    auto [wec, wn] = co_await asio::async_write(socket, asio::buffer(req), use_tuple);
+    auto [wec, wn] = co_await conn.write(asio::buffer(req));
     if (wec) co_return 0;
     IoBuffer buf;
     ResponseHead head;
     for (;;) {
-      auto [rec, n] = co_await socket.async_read_some(buf.prepare(4096), use_tuple);
+      auto [rec, n] = co_await conn.read_some(buf.prepare(4096));
       if (rec) co_return 0;
       buf.commit(n);
       auto r = parse_response_head(buf.readable(), HttpLimits{}, false, head);

@@ -204,16 +204,16 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::send_err
 
 template <class Stream>
 awaitable<std::unique_ptr<UpstreamConn>> Http1Session<Stream>::connect_upstream(const UpstreamServer& server) {
-  auto conn = std::make_unique<UpstreamConn>(stream_.get_executor());
+  auto conn = std::make_unique<UpstreamConn>(stream_.get_executor(), server);
   conn->key = server.pool_key;
-  watchdog_.watch(&sock(), &conn->socket);
-  watchdog_.arm(worker_.limits().dial_timeout);
-  auto [ec] = co_await conn->socket.async_connect(server.endpoint, use_tuple);
+  watchdog_.watch(&sock(), &conn->socket());
+  watchdog_.arm(conn->transport().dial_timeout);
+  std::string why = co_await conn->connect(server, server.endpoint);
+  bool timed_out = watchdog_.expired();
   watchdog_.disarm();
-  if (ec) co_return nullptr;
-  error_code ignored;
-  conn->socket.set_option(tcp::no_delay(true), ignored);
-  co_return conn;
+  if (why.empty()) co_return conn;
+  log_dial_failure(server, timed_out ? "dial timeout" : why);
+  co_return nullptr;
 }
 
 template <class Stream>
@@ -240,7 +240,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::forward(
   bool fresh_cookie = false;
   const UpstreamServer* server = pick_server(worker_, head, rc, route.service, &fresh_cookie);
   const ServiceRuntime& svc = rc.services[route.service];
-  if (!server || server->scheme != "http") {
+  if (!server || !upstream_supported(*server)) {
     in_.consume(head.head_size);
     unread_input_ = has_body;
     co_return co_await send_error(server ? 502 : 503, has_body || !head.keep_alive);
@@ -275,13 +275,12 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::forward(
     auto up = attempt == 0 ? worker_.pool().take(server->pool_key) : nullptr;
     if (!up) up = co_await connect_upstream(*server);
     if (!up) {
-      core::log_debug("dial ", server->url, " failed");
       unread_input_ = has_body && !limits.buffer_request;
       co_return co_await send_error(502, (has_body && !limits.buffer_request) || !ex.keep_alive);
     }
-    watchdog_.watch(&sock(), &up->socket);
+    watchdog_.watch(&sock(), &up->socket());
     watchdog_.arm(worker_.limits().body_timeout);
-    auto [ec, n] = co_await asio::async_write(up->socket, asio::buffer(request_head), use_tuple);
+    auto [ec, n] = co_await up->write(asio::buffer(request_head));
     bool sent = !ec;
     if (sent && has_body) {
       sent = limits.buffer_request ? co_await send_buffered_body(buffered, *up)
@@ -293,8 +292,8 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::forward(
     if (!sent) co_return co_await send_error(502, true);
     if (retryable) {
       // Peek for the first response byte so that a dead pooled connection can be retried.
-      watchdog_.arm(worker_.limits().upstream_timeout);
-      auto [rec, rn] = co_await up->socket.async_read_some(up->buf.prepare(16384), use_tuple);
+      watchdog_.arm(up->head_timeout(worker_.limits().upstream_timeout));
+      auto [rec, rn] = co_await up->read_some(up->buf.prepare(16384));
       if (rec && !watchdog_.expired()) continue;
       if (rec) co_return co_await send_error(504, true);
       up->buf.commit(rn);
@@ -358,7 +357,7 @@ awaitable<bool> Http1Session<Stream>::send_buffered_body(BufferedBody& body, Ups
     size_t n = body.read(offset, chunk.data(), chunk.size());
     if (n == 0) co_return false;
     watchdog_.arm(worker_.limits().body_timeout);
-    auto [ec, written] = co_await asio::async_write(up.socket, asio::buffer(chunk.data(), n), use_tuple);
+    auto [ec, written] = co_await up.write(asio::buffer(chunk.data(), n));
     if (ec) co_return false;
     offset += n;
   }
@@ -381,7 +380,7 @@ awaitable<bool> Http1Session<Stream>::send_request_body(const RequestHead& head,
     bool done = step == BodyFraming::Step::done;
     if (take > 0) {
       watchdog_.arm(worker_.limits().body_timeout);
-      auto [ec, n] = co_await asio::async_write(up.socket, asio::buffer(avail.data(), take), use_tuple);
+      auto [ec, n] = co_await up.write(asio::buffer(avail.data(), take));
       if (ec) co_return false;
       in_.consume(take);
     }
@@ -400,7 +399,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_re
   const auto& limits = worker_.limits();
   bool head_request = ex.head_request;
   ResponseHead resp;
-  watchdog_.arm(limits.upstream_timeout);
+  watchdog_.arm(up->head_timeout(limits.upstream_timeout));
   for (;;) {
     if (!up->buf.empty()) {
       ParseOutcome r = parse_response_head(up->buf.readable(), limits.http, head_request, resp);
@@ -413,7 +412,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_re
         break;
       }
     }
-    auto [ec, n] = co_await up->socket.async_read_some(up->buf.prepare(16384), use_tuple);
+    auto [ec, n] = co_await up->read_some(up->buf.prepare(16384));
     if (ec) co_return co_await send_error(watchdog_.expired() ? 504 : 502, true);
     up->buf.commit(n);
   }
@@ -483,7 +482,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_re
     }
     if (done) break;
     watchdog_.arm(limits.body_timeout);
-    auto [ec, n] = co_await up->socket.async_read_some(up->buf.prepare(16384, 65536), use_tuple);
+    auto [ec, n] = co_await up->read_some(up->buf.prepare(16384, 65536));
     if (ec) {
       if (resp.body == BodyKind::until_close && ec == asio::error::eof) break;
       co_return Outcome::close;  // truncated: the client must not see a complete message
@@ -542,23 +541,34 @@ template <class Stream>
 awaitable<void> Http1Session<Stream>::tunnel(UpstreamConn& up) {
   using namespace boost::asio::experimental::awaitable_operators;
   watchdog_.watch(nullptr);
-  auto pump = [](auto& from, IoBuffer& pending, auto& to) -> awaitable<void> {
+  auto to_upstream = [this, &up]() -> awaitable<void> {
     for (;;) {
-      if (!pending.empty()) {
-        auto data = pending.readable();
-        auto [ec, n] = co_await asio::async_write(to, asio::buffer(data), use_tuple);
+      if (!in_.empty()) {
+        auto [ec, n] = co_await up.write(asio::buffer(in_.readable()));
         if (ec) break;
-        pending.consume(n);
+        in_.consume(n);
       }
-      auto [ec, n] = co_await from.async_read_some(pending.prepare(16384, 65536), use_tuple);
+      auto [ec, n] = co_await stream_.async_read_some(in_.prepare(16384, 65536), use_tuple);
       if (ec) break;
-      pending.commit(n);
+      in_.commit(n);
+    }
+    up.shutdown_send();
+  };
+  auto to_client = [this, &up]() -> awaitable<void> {
+    for (;;) {
+      if (!up.buf.empty()) {
+        auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(up.buf.readable()), use_tuple);
+        if (ec) break;
+        up.buf.consume(n);
+      }
+      auto [ec, n] = co_await up.read_some(up.buf.prepare(16384, 65536));
+      if (ec) break;
+      up.buf.commit(n);
     }
     error_code ignored;
-    to.lowest_layer().shutdown(tcp::socket::shutdown_send, ignored);
+    sock().shutdown(tcp::socket::shutdown_send, ignored);
   };
-  in_.consume(0);
-  co_await (pump(stream_, in_, up.socket) && pump(up.socket, up.buf, stream_));
+  co_await (to_upstream() && to_client());
 }
 
 template class Http1Session<tcp::socket>;

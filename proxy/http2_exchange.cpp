@@ -235,21 +235,19 @@ void Exchange::respond_redirect() {
 }
 
 awaitable<bool> Exchange::connect(const UpstreamServer& server) {
-  up_ = std::make_unique<UpstreamConn>(conn_.executor());
+  up_ = std::make_unique<UpstreamConn>(conn_.executor(), server);
   up_->key = server.pool_key;
-  st_.upstream = &up_->socket;
-  watchdog_.watch(&up_->socket);
-  watchdog_.arm(limits().dial_timeout);
-  auto [ec] = co_await up_->socket.async_connect(server.endpoint, use_tuple);
+  st_.upstream = &up_->socket();
+  watchdog_.watch(&up_->socket());
+  watchdog_.arm(up_->transport().dial_timeout);
+  std::string why = co_await up_->connect(server, server.endpoint);
+  bool timed_out = watchdog_.expired();
   watchdog_.disarm();
-  if (ec) {
-    st_.upstream = nullptr;
-    up_.reset();
-    co_return false;
-  }
-  error_code ignored;
-  up_->socket.set_option(tcp::no_delay(true), ignored);
-  co_return true;
+  if (why.empty()) co_return true;
+  if (!st_.closed) log_dial_failure(server, timed_out ? "dial timeout" : why);
+  st_.upstream = nullptr;
+  up_.reset();
+  co_return false;
 }
 
 awaitable<void> Exchange::forward(const RuntimeConfig& rc, const RouteRuntime& route) {
@@ -257,7 +255,7 @@ awaitable<void> Exchange::forward(const RuntimeConfig& rc, const RouteRuntime& r
   bool fresh_cookie = false;
   const UpstreamServer* server = pick_server(worker, head_, rc, route.service, &fresh_cookie);
   const ServiceRuntime& svc = rc.services[route.service];
-  if (!server || server->scheme != "http") {
+  if (!server || !upstream_supported(*server)) {
     respond_error(server ? 502 : 503);
     co_return;
   }
@@ -270,20 +268,19 @@ awaitable<void> Exchange::forward(const RuntimeConfig& rc, const RouteRuntime& r
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (attempt == 0) up_ = worker.pool().take(server->pool_key);
     if (up_) {
-      st_.upstream = &up_->socket;
-      watchdog_.watch(&up_->socket);
+      st_.upstream = &up_->socket();
+      watchdog_.watch(&up_->socket());
     } else {
       bool connected = co_await connect(*server);
       if (st_.closed) co_return;
       if (!connected) {
-        core::log_debug("dial ", server->url, " failed");
         respond_error(502);
         co_return;
       }
     }
     bool retryable = up_->reused && !has_body;
     watchdog_.arm(limits().body_timeout);
-    auto [ec, n] = co_await asio::async_write(up_->socket, asio::buffer(request_head), use_tuple);
+    auto [ec, n] = co_await up_->write(asio::buffer(request_head));
     if (st_.closed) co_return;
     if (ec) {
       up_.reset();
@@ -333,7 +330,7 @@ awaitable<int> Exchange::send_body() {
                                              asio::buffer(data.data(), data.size()),
                                              asio::buffer("\r\n", chunked ? 2 : 0)};
       watchdog_.arm(limits().body_timeout);
-      auto [ec, n] = co_await asio::async_write(up_->socket, bufs, use_tuple);
+      auto [ec, n] = co_await up_->write(bufs);
       size_t taken = data.size();
       sending.consume(taken);
       conn_.consume(st_, taken);
@@ -345,7 +342,7 @@ awaitable<int> Exchange::send_body() {
       if (!chunked) co_return 0;
       watchdog_.arm(limits().body_timeout);
       auto [ec, n] =
-          co_await asio::async_write(up_->socket, asio::buffer("0\r\n\r\n", 5), use_tuple);
+          co_await up_->write(asio::buffer("0\r\n\r\n", 5));
       if (st_.closed) co_return -1;
       co_return ec ? 502 : 0;
     }
@@ -355,7 +352,7 @@ awaitable<int> Exchange::send_body() {
 
 awaitable<Exchange::HeadResult> Exchange::read_response_head(ResponseHead& resp, bool retryable) {
   bool head_request = head_.method == "HEAD";
-  watchdog_.arm(limits().upstream_timeout);
+  watchdog_.arm(up_->head_timeout(limits().upstream_timeout));
   for (;;) {
     if (!up_->buf.empty()) {
       ParseOutcome r = parse_response_head(up_->buf.readable(), limits().http, head_request, resp);
@@ -372,7 +369,7 @@ awaitable<Exchange::HeadResult> Exchange::read_response_head(ResponseHead& resp,
       }
     }
     bool nothing_yet = up_->buf.empty();
-    auto [ec, n] = co_await up_->socket.async_read_some(up_->buf.prepare(16384), use_tuple);
+    auto [ec, n] = co_await up_->read_some(up_->buf.prepare(16384));
     if (st_.closed) co_return HeadResult::failed;
     if (ec) {
       if (watchdog_.expired()) {
@@ -486,7 +483,7 @@ awaitable<void> Exchange::relay(const ResponseHead& resp, const std::string& set
       continue;
     }
     watchdog_.arm(limits().body_timeout);
-    auto [ec, n] = co_await up_->socket.async_read_some(up_->buf.prepare(16384, 65536), use_tuple);
+    auto [ec, n] = co_await up_->read_some(up_->buf.prepare(16384, 65536));
     if (st_.closed) co_return;
     if (ec) {
       if (resp.body == BodyKind::until_close && ec == asio::error::eof) break;

@@ -86,8 +86,47 @@ std::string cookie_hash(const std::string& url) {
   return buf;
 }
 
+// The transports services use, built once per compile (with a TLS context when an https
+// server uses them). Unknown names (validation reports them) get the default transport.
+class Transports {
+ public:
+  Transports(const config::Dynamic& dyn, std::vector<std::string>* problems) : dyn_(dyn), problems_(problems) {
+    for (const auto& [name, svc] : dyn.http.services) {
+      if (!svc.load_balancer) continue;
+      for (const auto& server : svc.load_balancer->servers)
+        if (server.url.rfind("https://", 0) == 0) tls_[known(svc.load_balancer->servers_transport)] = true;
+    }
+  }
+  std::shared_ptr<const UpstreamTransport> get(const std::string& wanted) {
+    std::string name = known(wanted);
+    auto& slot = built_[name];
+    if (!slot) {
+      static const config::ServersTransport kDefault;
+      auto it = dyn_.http.servers_transports.find(name);
+      slot = make_upstream_transport(name, it == dyn_.http.servers_transports.end() ? kDefault : it->second,
+                                     tls_.count(name) > 0, problems_);
+    }
+    return slot;
+  }
+
+ private:
+  std::string known(const std::string& name) const {
+    return dyn_.http.servers_transports.count(name) ? name : std::string();
+  }
+  const config::Dynamic& dyn_;
+  std::vector<std::string>* problems_;
+  std::map<std::string, bool> tls_;
+  std::map<std::string, std::shared_ptr<const UpstreamTransport>> built_;
+};
+
+bool is_ip_literal(const std::string& host) {
+  boost::system::error_code ec;
+  boost::asio::ip::make_address(host, ec);
+  return !ec;
+}
+
 ServiceRuntime compile_service(const std::string& name, const config::HttpService& svc,
-                               HealthRegistry& health, std::vector<std::string>* problems) {
+                               HealthRegistry& health, Transports& transports, std::vector<std::string>* problems) {
   ServiceRuntime out;
   out.name = name;
   if (!svc.load_balancer) return out;  // weighted services: not compiled yet (validation says so)
@@ -110,7 +149,17 @@ ServiceRuntime compile_service(const std::string& name, const config::HttpServic
     bool v6 = u.host.find(':') != std::string::npos;
     s.authority = (v6 ? "[" + u.host + "]" : u.host) + ":" + std::to_string(u.port);
     s.path_prefix = u.path;
-    s.pool_key = u.scheme + "://" + s.endpoint.address().to_string() + ":" + std::to_string(u.port);
+    s.transport = transports.get(lb.servers_transport);
+    std::string address = s.endpoint.address().to_string() + ":" + std::to_string(u.port);
+    if (u.scheme == "https") {
+      s.tls_name = s.transport->server_name.empty() ? u.host : s.transport->server_name;
+      s.tls_name_is_ip = is_ip_literal(s.tls_name);
+      // TLS connections differ by the name they verified and by the transport's settings.
+      s.pool_key = "https://" + s.tls_name + "@" + address + "#" + s.transport->name + "#" +
+                   std::to_string(s.transport->serial);
+    } else {
+      s.pool_key = u.scheme + "://" + address;
+    }
     s.cookie_value = cookie_hash(server.url);
     s.weight = server.weight;
     s.health = health.get(name, server.url);
@@ -193,9 +242,10 @@ std::shared_ptr<RuntimeConfig> compile_runtime(const config::Dynamic& dyn, const
                                                HealthRegistry& health, std::vector<std::string>* problems) {
   auto rc = std::make_shared<RuntimeConfig>();
   std::map<std::string, uint32_t> service_index;
+  Transports transports(dyn, problems);
   for (const auto& [name, svc] : dyn.http.services) {
     service_index[name] = static_cast<uint32_t>(rc->services.size());
-    rc->services.push_back(compile_service(name, svc, health, problems));
+    rc->services.push_back(compile_service(name, svc, health, transports, problems));
   }
 
   struct Pending {

@@ -18,6 +18,7 @@
 #include "config/static_config.hpp"
 #include "proxy/middleware.hpp"
 #include "proxy/rule_matcher.hpp"
+#include "proxy/upstream_transport.hpp"
 
 namespace portier::proxy {
 
@@ -45,7 +46,10 @@ struct UpstreamServer {
   std::string authority;  // "127.0.11.2:8080" (Host header when passHostHeader=false)
   std::string path_prefix;  // path of the server URL ("" or "/base")
   boost::asio::ip::tcp::endpoint endpoint;
-  std::string pool_key;  // identifies reusable connections
+  std::string pool_key;  // identifies reusable connections (scheme, TLS name and transport)
+  std::string tls_name;  // https: SNI and verified name (serverName, else the URL host)
+  bool tls_name_is_ip = false;  // an IP literal: no SNI, the certificate's IP SAN is checked
+  std::shared_ptr<const UpstreamTransport> transport;  // the service's serversTransport
   std::string cookie_value;  // sticky cookie value naming this server
   int weight = 1;
   std::shared_ptr<ServerHealth> health;

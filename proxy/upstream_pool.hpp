@@ -7,18 +7,9 @@
 #include <vector>
 
 #include "proxy/asio.hpp"
-#include "proxy/io_buffer.hpp"
+#include "proxy/upstream_conn.hpp"
 
 namespace portier::proxy {
-
-struct UpstreamConn {
-  explicit UpstreamConn(asio::any_io_executor ex) : socket(ex) {}
-  tcp::socket socket;
-  IoBuffer buf;
-  std::string key;
-  std::chrono::steady_clock::time_point idle_since;
-  bool reused = false;
-};
 
 class UpstreamPool {
  public:
@@ -29,7 +20,8 @@ class UpstreamPool {
   void clear() { idle_.clear(); }
   size_t idle_count() const;
 
-  std::chrono::seconds idle_timeout{90};
+  // Per key unless the connection's serversTransport sets maxIdleConnsPerHost; the idle
+  // timeout is the transport's idleConnTimeout (0 = none).
   size_t max_idle_per_key = 1024;
 
  private:

@@ -14,6 +14,9 @@ Special paths:
     /gate/<name>     chunked: "first\\n", then waits (10 s max) for gate(name) to be set, "second\\n"
     /ws              WebSocket echo (RFC 6455; text, binary, ping, close)
 Any query parameter `set-header=Name:Value` adds a response header.
+With ssl_context (a server-side ssl.SSLContext), the backend speaks HTTPS: .url is https://...,
+.tls_sessions lists the SNI (None without) of every completed handshake, .tls_failures counts
+failed ones.
 Keep-alive, chunked request bodies and `Expect: 100-continue` are supported.
 
 Also a command: python3 backend.py --name hello --listen 127.0.0.1:8081
@@ -26,6 +29,7 @@ import json
 import signal
 import socket
 import socketserver
+import ssl
 import struct
 import sys
 import threading
@@ -56,17 +60,36 @@ class _Conn(socketserver.BaseRequestHandler):
     def setup(self):
         self.backend = self.server.backend
         self.head_only = False
+        self.rfile = None
+        ctx = self.backend.ssl_context
+        if ctx is not None:
+            self.request.settimeout(10)
+            try:
+                self.request = ctx.wrap_socket(self.request, server_side=True)
+            except (ssl.SSLError, OSError):
+                with self.backend._lock:
+                    self.backend.tls_failures += 1
+                return
+            self.request.settimeout(None)
+            with self.backend._lock:
+                self.backend.tls_sessions.append(self.backend._last_sni.pop(threading.get_ident(), None))
         self.backend._track(self.request, True)
         self.rfile = self.request.makefile("rb")
 
     def finish(self):
+        if self.rfile is None:
+            return
         self.backend._track(self.request, False)
         try:
             self.rfile.close()
+            if self.backend.ssl_context is not None:
+                self.request.close()  # the TLS wrapper; socketserver closes only the detached socket
         except OSError:
             pass
 
     def handle(self):
+        if self.rfile is None:
+            return
         try:
             while self._one_request():
                 pass
@@ -300,8 +323,16 @@ class Backend:
 
     _all = []
 
-    def __init__(self, name, ip="127.0.0.1", port=0):
+    def __init__(self, name, ip="127.0.0.1", port=0, ssl_context=None):
         self.name = name
+        self.ssl_context = ssl_context
+        self.tls_sessions = []
+        self.tls_failures = 0
+        self._last_sni = {}  # handshaking thread -> SNI seen by the callback
+        if ssl_context is not None:
+            def on_sni(sslobj, server_name, _ctx):
+                self._last_sni[threading.get_ident()] = server_name
+            ssl_context.sni_callback = on_sni
         self.healthy = True
         self.requests = []
         self.health_requests = []
@@ -313,7 +344,7 @@ class Backend:
         self._server.backend = self
         self.ip, self.port = self._server.server_address[:2]
         self.address = "%s:%d" % (self.ip, self.port)
-        self.url = "http://" + self.address
+        self.url = ("https://" if ssl_context is not None else "http://") + self.address
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="backend-" + name, daemon=True)
         self._thread.start()

@@ -1,0 +1,85 @@
+#pragma once
+// One connection to an upstream server as the sessions see it: a byte stream that carries
+// HTTP/1.1 both ways, whatever the transport on the wire (plain TCP for http://, TLS for
+// https://). Owned by one session at a time or by its worker's pool; worker thread only (the
+// health checker makes its own, on the control thread).
+//
+// read_some/write return the awaitable of the underlying Asio operation directly, so the
+// plain-TCP path costs what a bare socket costs (no extra coroutine frame, no allocation
+// beyond Asio's recycled one).
+#include <chrono>
+#include <memory>
+#include <string>
+#include <tuple>
+
+#include <boost/asio/ssl/stream.hpp>
+
+#include "proxy/asio.hpp"
+#include "proxy/io_buffer.hpp"
+#include "proxy/upstream_transport.hpp"
+
+namespace portier::proxy {
+
+struct UpstreamServer;
+
+class UpstreamConn {
+ public:
+  using IoResult = std::tuple<error_code, size_t>;
+
+  // A connection for `server` (not connected yet): TLS when its scheme is https.
+  UpstreamConn(asio::any_io_executor ex, const UpstreamServer& server);
+  ~UpstreamConn();
+  UpstreamConn(const UpstreamConn&) = delete;
+  UpstreamConn& operator=(const UpstreamConn&) = delete;
+
+  // Connects to `endpoint` and, for TLS, handshakes (SNI, chain and name verification).
+  // "" on success, else why it failed (for the log). The caller bounds it (dial timeout) by
+  // cancelling socket().
+  awaitable<std::string> connect(const UpstreamServer& server, tcp::endpoint endpoint);
+
+  // The TCP socket under any transport: for watchdogs (cancel), readiness peeks and close.
+  tcp::socket& socket() { return socket_; }
+  bool tls() const { return tls_ != nullptr; }
+  const UpstreamTransport& transport() const { return *transport_; }
+
+  awaitable<IoResult> read_some(asio::mutable_buffer b) {
+    if (tls_) return tls_->async_read_some(b, use_tuple);
+    return socket_.async_read_some(b, use_tuple);
+  }
+  // Writes all of `b` (a ConstBufferSequence; copied into the operation).
+  template <class ConstBuffers>
+  awaitable<IoResult> write(const ConstBuffers& b) {
+    if (tls_) return asio::async_write(*tls_, b, use_tuple);
+    return asio::async_write(socket_, b, use_tuple);
+  }
+  // How long the response head may take: the transport's responseHeaderTimeout, else `fallback`.
+  std::chrono::milliseconds head_timeout(std::chrono::milliseconds fallback) const {
+    auto t = transport_->response_header_timeout;
+    return t.count() > 0 ? t : fallback;
+  }
+  // No more bytes from us (tunnels pass a client's half-close on). TLS: TCP half-close, no
+  // close_notify (a TLS 1.2 peer would answer it by closing both ways).
+  void shutdown_send() {
+    error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  IoBuffer buf;     // response bytes read but not yet relayed
+  std::string key;  // pool key (UpstreamServer::pool_key)
+  std::chrono::steady_clock::time_point idle_since;
+  bool reused = false;
+
+ private:
+  std::shared_ptr<const UpstreamTransport> transport_;  // keeps the SSL_CTX alive
+  tcp::socket socket_;
+  std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls_;
+};
+
+// Whether the sessions can forward to `server` (its scheme has a transport). Logs when not.
+bool upstream_supported(const UpstreamServer& server);
+
+// Logs a failed dial: TLS failures (a configuration problem the operator must see) as
+// warnings naming the server and the reason; refused or unreachable servers at debug level.
+void log_dial_failure(const UpstreamServer& server, const std::string& why);
+
+}  // namespace portier::proxy
