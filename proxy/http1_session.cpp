@@ -509,7 +509,7 @@ awaitable<int> Http1Session<Stream>::collect_response(UpstreamConn& up, Response
     if (step == ResponseCollector::Step::too_large) co_return 500;  // as Traefik
     if (step == ResponseCollector::Step::error) co_return 502;
     watchdog_.arm(limits.body_timeout);
-    auto [ec, n] = co_await up.socket.async_read_some(up.buf.prepare(16384, 65536), use_tuple);
+    auto [ec, n] = co_await up.read_some(up.buf.prepare(16384, 65536));
     if (ec == asio::error::eof && collector.at_eof() == ResponseCollector::Step::done) co_return 0;
     if (ec) co_return watchdog_.expired() ? 504 : 502;
     up.buf.commit(n);

@@ -512,7 +512,7 @@ awaitable<int> Exchange::collect(ResponseCollector& collector) {
     if (step == ResponseCollector::Step::too_large) co_return 500;
     if (step == ResponseCollector::Step::error) co_return 502;
     watchdog_.arm(limits().body_timeout);
-    auto [ec, n] = co_await up_->socket.async_read_some(up_->buf.prepare(16384, 65536), use_tuple);
+    auto [ec, n] = co_await up_->read_some(up_->buf.prepare(16384, 65536));
     if (st_.closed) co_return -1;
     if (ec == asio::error::eof && collector.at_eof() == ResponseCollector::Step::done) co_return 0;
     if (ec) co_return watchdog_.expired() ? 504 : 502;
@@ -575,7 +575,7 @@ awaitable<void> Exchange::tunnel_to_upstream() {
     if (!st_.body.empty()) {
       std::swap(sending, st_.body);
       std::string_view data = sending.readable();
-      auto [ec, n] = co_await asio::async_write(up_->socket, asio::buffer(data.data(), data.size()), use_tuple);
+      auto [ec, n] = co_await up_->write(asio::buffer(data.data(), data.size()));
       size_t taken = data.size();
       sending.consume(taken);
       conn_.consume(st_, taken);
@@ -587,8 +587,7 @@ awaitable<void> Exchange::tunnel_to_upstream() {
       continue;
     }
     if (st_.request_end) {  // the client's END_STREAM: half-close towards the upstream
-      error_code ignored;
-      up_->socket.shutdown(tcp::socket::shutdown_send, ignored);
+      up_->shutdown_send();
       co_return;
     }
     st_.event.expires_after(std::chrono::hours(24));
@@ -609,7 +608,7 @@ awaitable<void> Exchange::tunnel_to_client() {
       co_await st_.out_event.async_wait(use_tuple);
       continue;
     }
-    auto [ec, n] = co_await up_->socket.async_read_some(up_->buf.prepare(16384, 65536), use_tuple);
+    auto [ec, n] = co_await up_->read_some(up_->buf.prepare(16384, 65536));
     if (st_.closed) co_return;
     if (ec == asio::error::eof) {  // the upstream is done sending: END_STREAM
       st_.out_eof = true;
