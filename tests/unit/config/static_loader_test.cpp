@@ -569,9 +569,8 @@ TEST_CASE("infra values are checked") {
 }
 
 TEST_CASE("examples/portier.example.yml loads") {
-  std::string root = __FILE__;
-  root = root.substr(0, root.rfind("tests/unit/config/"));
-  auto r = load_static_config_file(root + "examples/portier.example.yml", {},
+  std::string root = PORTIER_SOURCE_DIR;
+  auto r = load_static_config_file(root + "/examples/portier.example.yml", {},
                                    {{"CF_DNS_API_TOKEN", "example-token"}});
   INFO(all(r));
   REQUIRE(r.ok());
