@@ -111,31 +111,60 @@ class OcspStapling(unittest.TestCase):
         self.assertEqual(self.ocsp_state()["status"], "revoked")
 
 
+def leaf_with_responder(d, url):
+    """A CA and a leaf naming `url` as its OCSP responder in `d`: (chain path, key path)."""
+    _openssl("req", "-x509", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=CA", cwd=d)
+    (d / "leaf.ext").write_text("subjectAltName=DNS:%s\nauthorityInfoAccess=OCSP;URI:%s\n" % (NAME, url))
+    _openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-keyout", "leaf.key", "-out", "leaf.csr", "-subj", "/CN=" + NAME, cwd=d)
+    _openssl("x509", "-req", "-in", "leaf.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-days", "2",
+             "-extfile", "leaf.ext", "-out", "leaf.crt", cwd=d)
+    (d / "chain.crt").write_text((d / "leaf.crt").read_text() + (d / "ca.crt").read_text())
+    return str(d / "chain.crt"), str(d / "leaf.key")
+
+
+def portier_serving(d, ip, **static):
+    chain, key = leaf_with_responder(d, static.pop("url"))
+    address = "%s:%d" % (ip, free_port(ip))
+    dynamic = write_file_atomic(d / "dynamic.yml", {"tls": {"certificates": [{"certFile": chain, "keyFile": key}]}})
+    return address, Portier(http_config({"web": address}, dynamic, **static))
+
+
+def leaf_entry(p):
+    certs = [c for c in p.diag("/certificates") if NAME in c.get("names", [])]
+    return certs[0] if certs else None
+
+
 class OcspDisabled(unittest.TestCase):
     """`ocsp.enabled: false`: nothing is fetched, nothing is stapled, /certificates has no state."""
 
     def test_no_staple_when_disabled(self):
-        d = make_temp_dir()
-        _openssl("req", "-x509", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                 "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=CA", cwd=d)
-        (d / "leaf.ext").write_text("subjectAltName=DNS:%s\nauthorityInfoAccess=OCSP;URI:http://127.0.0.1:1/\n"
-                                    % NAME)
-        _openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                 "-keyout", "leaf.key", "-out", "leaf.csr", "-subj", "/CN=" + NAME, cwd=d)
-        _openssl("x509", "-req", "-in", "leaf.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-days", "2",
-                 "-extfile", "leaf.ext", "-out", "leaf.crt", cwd=d)
-        (d / "chain.crt").write_text((d / "leaf.crt").read_text() + (d / "ca.crt").read_text())
-        address = "%s.3:%d" % (NET, free_port(NET + ".3"))
-        dynamic = write_file_atomic(d / "dynamic.yml", {
-            "tls": {"certificates": [{"certFile": str(d / "chain.crt"), "keyFile": str(d / "leaf.key")}]}})
-        cfg = http_config({"web": address}, dynamic, ocsp={"enabled": False})
-        with started(Portier(cfg)) as p:
-            certs = wait_until(lambda: [c for c in p.diag("/certificates") if NAME in c.get("names", [])],
-                               what="the leaf in /certificates")
-            self.assertNotIn("ocsp", certs[0])
-            out = s_client_status(address, NAME)
-            self.assertIn("OCSP response: no response sent", out)
+        address, portier = portier_serving(make_temp_dir(), NET + ".3", url="http://127.0.0.1:1/",
+                                           ocsp={"enabled": False})
+        with started(portier) as p:
+            cert = wait_until(lambda: leaf_entry(p), what="the leaf in /certificates")
+            self.assertNotIn("ocsp", cert)
+            self.assertIn("OCSP response: no response sent", s_client_status(address, NAME))
             self.assertNotIn("ocsp:", p.logs())
+
+
+class OcspResponderDown(unittest.TestCase):
+    """A responder that refuses connections: the state says why, the log says it once, retries back off."""
+
+    def test_failure_is_shown_and_logged_once(self):
+        port = free_port()  # nothing listens there
+        url = "http://127.0.0.1:%d/" % port
+        address, portier = portier_serving(make_temp_dir(), NET + ".4", url=url)
+        with started(portier) as p:
+            state = wait_until(lambda: (leaf_entry(p) or {}).get("ocsp", {}).get("failures", 0) >= 2 and
+                               leaf_entry(p)["ocsp"], timeout=30, what="a second failed fetch (first retry after 10 s)")
+            self.assertEqual(state["status"], "failed", state)
+            self.assertFalse(state["stapled"], state)
+            self.assertEqual(state["responder"], url)
+            self.assertIn("connect", state["last_error"].lower(), state)
+            self.assertEqual(p.logs().count("fetching from %s failed" % url), 1, p.logs())
+            self.assertIn("OCSP response: no response sent", s_client_status(address, NAME))
 
 
 if __name__ == "__main__":
