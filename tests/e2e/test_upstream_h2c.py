@@ -53,9 +53,15 @@ class UpstreamH2c(ProxyTest, unittest.TestCase):
 
     @classmethod
     def dynamic(cls):
+        url = "h2c://%s:%d" % (H2C_IP, cls.h2c_port)
+        hc = {"interval": "100ms", "timeout": "1s"}
         return {"http": {
-            "routers": {"h2c": router("Host(`h2c.test`)", "h2c")},
-            "services": {"h2c": service("h2c://%s:%d" % (H2C_IP, cls.h2c_port))},
+            "routers": {"h2c": router("Host(`h2c.test`)", "h2c"),
+                        "hc-ok": router("Host(`hc-ok.test`)", "hc-ok"),
+                        "hc-bad": router("Host(`hc-bad.test`)", "hc-bad")},
+            "services": {"h2c": service(url),
+                         "hc-ok": service(url, healthCheck=dict(hc, path="/hello.txt")),
+                         "hc-bad": service(url, healthCheck=dict(hc, path="/missing"))},
         }}
 
     def upstream_connections(self):
@@ -110,6 +116,13 @@ class UpstreamH2c(ProxyTest, unittest.TestCase):
             self.assertEqual(c._take(size + 2), b"abcde\r\n")
             self.assertEqual(c._take_until(b"\r\n"), b"0\r\n")
             self.assertIn(b"grpc-status: 0\r\n", c._take_until(b"\r\n\r\n"))
+
+    def test_health_checks_speak_h2c(self):
+        # nghttpd answers a plain HTTP/1.1 GET with no HTTP response: healthy means h2c was used.
+        wait_until(lambda: self.get("/hello.txt", host="hc-bad.test").status == 503, what="404 health path: down")
+        r = self.get("/hello.txt", host="hc-ok.test")
+        self.assertEqual((r.status, r.body), (200, b"hello h2c\n"))
+        self.assertIn("hc-bad", self.portier.logs())
 
     def test_requests_reuse_one_upstream_connection(self):
         with RawClient(self.IP, self.port) as c:  # one client connection: one worker, one pool
