@@ -117,6 +117,20 @@ class UpstreamH2c(ProxyTest, unittest.TestCase):
             self.assertEqual(c._take_until(b"\r\n"), b"0\r\n")
             self.assertIn(b"grpc-status: 0\r\n", c._take_until(b"\r\n\r\n"))
 
+    def test_trailers_reach_an_http2_client(self):
+        body = self.docs.parent / (self.docs.name + "-small.txt")
+        body.write_bytes(b"abcde")
+        out = subprocess.run(["nghttp", "-v", "-H", ":authority: h2c.test", "-d", str(body), self.url("/echo")],
+                             capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        log = out.stdout
+        self.assertIn("abcde", log)
+        # A trailing HEADERS frame ends the stream and carries grpc-status.
+        self.assertRegex(log, r"recv \(stream_id=\d+\) grpc-status: 0")
+        trailer = log.rindex("recv HEADERS frame")
+        self.assertLess(log.index("recv DATA frame"), trailer)
+        self.assertIn("END_STREAM", log[trailer:])
+
     def test_health_checks_speak_h2c(self):
         # nghttpd answers a plain HTTP/1.1 GET with no HTTP response: healthy means h2c was used.
         wait_until(lambda: self.get("/hello.txt", host="hc-bad.test").status == 503, what="404 health path: down")
