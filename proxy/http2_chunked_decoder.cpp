@@ -89,16 +89,20 @@ ChunkedDecoder::Result ChunkedDecoder::feed(std::string_view in, size_t* used, I
         } else if (c == '\n') {
           return fail();
         } else {
+          ++trailer_bytes_;
+          trailers_ += c;
           state_ = State::trailer;
         }
         break;
       case State::trailer:
         ++i;
         if (++trailer_bytes_ > kMaxTrailerBytes || c == '\n') return fail();
+        trailers_ += c;
         if (c == '\r') state_ = State::trailer_lf;
         break;
       case State::trailer_lf:
         if (c != '\n') return fail();
+        trailers_ += c;
         ++i;
         state_ = State::trailer_start;
         break;

@@ -1,9 +1,10 @@
 #pragma once
 // Decodes an HTTP/1.1 chunked body into its payload as it streams through (HTTP/2 carries
 // the payload without chunk framing). Strict like ChunkedScanner: CRLF only, hex sizes of at
-// most 16 digits, bounded trailers (which are dropped).
+// most 16 digits, bounded trailers (kept raw, for a trailing HEADERS frame).
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "proxy/io_buffer.hpp"
@@ -16,6 +17,8 @@ class ChunkedDecoder {
   // Consumes up to in.size() bytes, appending payload to `out`; *used is how many bytes of
   // `in` belong to the body (on done, the rest belongs to the next message).
   Result feed(std::string_view in, size_t* used, IoBuffer& out);
+  // The trailer section as received ("name: value\r\n" lines), complete once done.
+  const std::string& trailers() const { return trailers_; }
 
  private:
   enum class State {
@@ -35,6 +38,7 @@ class ChunkedDecoder {
   uint64_t remaining_ = 0;
   int size_digits_ = 0;
   size_t trailer_bytes_ = 0;
+  std::string trailers_;
 };
 
 }  // namespace portier::proxy

@@ -269,12 +269,23 @@ awaitable<void> Http2Connection::wait_exchanges() {
   }
 }
 
+// From the data provider at the end of the body: a trailing HEADERS frame carries the
+// upstream's trailers (gRPC status) and ends the stream instead of the last DATA frame.
+static void submit_trailers(nghttp2_session* session, Http2Stream& st, uint32_t* flags) {
+  std::vector<nghttp2_nv> nva;
+  nva.reserve(st.trailers.size());
+  for (auto& [name, value] : st.trailers)
+    nva.push_back({reinterpret_cast<uint8_t*>(name.data()), reinterpret_cast<uint8_t*>(value.data()), name.size(),
+                   value.size(), NGHTTP2_NV_FLAG_NONE});
+  if (nghttp2_submit_trailer(session, st.id, nva.data(), nva.size()) == 0) *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+}
+
 bool Http2Connection::submit_response(Http2Stream& s, const std::vector<nghttp2_nv>& nva,
                                       bool has_body) {
   if (s.closed) return false;
   nghttp2_data_provider provider;
   provider.source.ptr = &s;
-  provider.read_callback = [](nghttp2_session*, int32_t, uint8_t* buf, size_t length,
+  provider.read_callback = [](nghttp2_session* session, int32_t, uint8_t* buf, size_t length,
                               uint32_t* flags, nghttp2_data_source* source, void*) -> ssize_t {
     auto* st = static_cast<Http2Stream*>(source->ptr);
     size_t n = std::min(length, st->out.size());
@@ -285,6 +296,7 @@ bool Http2Connection::submit_response(Http2Stream& s, const std::vector<nghttp2_
     }
     if (st->out.empty() && st->out_eof) {
       *flags |= NGHTTP2_DATA_FLAG_EOF;
+      if (!st->trailers.empty()) submit_trailers(session, *st, flags);
     } else if (n == 0) {
       st->deferred = true;
       return NGHTTP2_ERR_DEFERRED;

@@ -59,6 +59,27 @@ std::string lowercase(std::string_view s) {
   return out;
 }
 
+// Trailer lines of a chunked body as HTTP/2 fields: lowercase names, no connection-specific
+// or framing fields (RFC 9110 6.5.1).
+std::vector<std::pair<std::string, std::string>> trailer_fields(std::string_view raw) {
+  std::vector<std::pair<std::string, std::string>> out;
+  while (!raw.empty()) {
+    size_t eol = raw.find("\r\n");
+    std::string_view line = raw.substr(0, eol);
+    raw = eol == std::string_view::npos ? std::string_view() : raw.substr(eol + 2);
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) continue;
+    std::string name = lowercase(line.substr(0, colon));
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    if (is_hop_by_hop(name, {}) || name == "content-length" || name == "host" || name.find(' ') != std::string::npos)
+      continue;
+    out.emplace_back(std::move(name), std::string(value));
+  }
+  return out;
+}
+
 class Exchange {
  public:
   Exchange(Http2Connection& conn, std::shared_ptr<Http2Stream> stream)
@@ -464,6 +485,7 @@ awaitable<void> Exchange::relay(const ResponseHead& resp, const std::string& set
           co_return;
         }
         done = r == ChunkedDecoder::Result::done;
+        if (done) st_.trailers = trailer_fields(decoder.trailers());
         break;
       }
       case BodyKind::until_close:

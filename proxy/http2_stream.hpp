@@ -38,6 +38,7 @@ struct Http2Stream {
   // ---- response, written by the exchange, read by the data provider ----
   IoBuffer out;            // body bytes for nghttp2
   bool out_eof = false;    // no more body after `out`
+  std::vector<std::pair<std::string, std::string>> trailers;  // sent after the body when set
   bool deferred = false;   // the data provider returned NGHTTP2_ERR_DEFERRED
   bool responded = false;  // a response head was submitted
 

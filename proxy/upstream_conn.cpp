@@ -1,5 +1,9 @@
 #include "proxy/upstream_conn.hpp"
 
+#include <sys/socket.h>
+
+#include <cerrno>
+
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -20,6 +24,8 @@ UpstreamConn::UpstreamConn(asio::any_io_executor ex, const UpstreamServer& serve
     : transport_(server.transport ? server.transport : default_transport()), socket_(std::move(ex)) {
   if (server.scheme == "https" && transport_->tls)
     tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket_, *transport_->tls);
+  else if (server.scheme == "h2c")
+    h2c_ = std::make_unique<H2cChannel>(socket_);
 }
 
 UpstreamConn::~UpstreamConn() = default;
@@ -30,6 +36,7 @@ awaitable<std::string> UpstreamConn::connect(const UpstreamServer& server, tcp::
   if (ec) co_return "connect: " + ec.message();
   error_code ignored;
   socket_.set_option(tcp::no_delay(true), ignored);
+  if (h2c_) co_return h2c_->open() ? std::string() : std::string("h2c: cannot create the HTTP/2 session");
   if (!tls_) co_return std::string();
   SSL* ssl = tls_->native_handle();
   const std::string& name = server.tls_name;
@@ -51,8 +58,17 @@ awaitable<std::string> UpstreamConn::connect(const UpstreamServer& server, tcp::
   co_return why;
 }
 
+bool UpstreamConn::usable_when_idle() {
+  if (h2c_) return h2c_->usable_when_idle();
+  // Nothing may be readable (EAGAIN): EOF or stray bytes mean the server closed the
+  // connection or broke framing (for TLS: a close_notify or an alert).
+  char byte;
+  ssize_t n = ::recv(socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
 bool upstream_supported(const UpstreamServer& server) {
-  if (server.scheme == "http" || server.scheme == "https") return true;
+  if (server.scheme == "http" || server.scheme == "https" || server.scheme == "h2c") return true;
   core::log_warn("upstream ", server.url, ": ", server.scheme, " upstreams not supported");
   return false;
 }

@@ -1,7 +1,7 @@
 #pragma once
 // One connection to an upstream server as the sessions see it: a byte stream that carries
 // HTTP/1.1 both ways, whatever the transport on the wire (plain TCP for http://, TLS for
-// https://). Owned by one session at a time or by its worker's pool; worker thread only (the
+// https://, HTTP/2 with prior knowledge for h2c://, see H2cChannel). Owned by one session at a time or by its worker's pool; worker thread only (the
 // health checker makes its own, on the control thread).
 //
 // read_some/write return the awaitable of the underlying Asio operation directly, so the
@@ -16,6 +16,7 @@
 
 #include "proxy/asio.hpp"
 #include "proxy/io_buffer.hpp"
+#include "proxy/upstream_h2c.hpp"
 #include "proxy/upstream_transport.hpp"
 
 namespace portier::proxy {
@@ -44,14 +45,20 @@ class UpstreamConn {
 
   awaitable<IoResult> read_some(asio::mutable_buffer b) {
     if (tls_) return tls_->async_read_some(b, use_tuple);
+    if (h2c_) return h2c_->read_some(b);
     return socket_.async_read_some(b, use_tuple);
   }
   // Writes all of `b` (a ConstBufferSequence; copied into the operation).
   template <class ConstBuffers>
   awaitable<IoResult> write(const ConstBuffers& b) {
     if (tls_) return asio::async_write(*tls_, b, use_tuple);
+    if (h2c_)
+      return h2c_->write(std::vector<asio::const_buffer>(asio::buffer_sequence_begin(b), asio::buffer_sequence_end(b)));
     return asio::async_write(socket_, b, use_tuple);
   }
+  // For the pool: the idle connection can carry another request (nothing unexpected arrived,
+  // the server did not close it).
+  bool usable_when_idle();
   // How long the response head may take: the transport's responseHeaderTimeout, else `fallback`.
   std::chrono::milliseconds head_timeout(std::chrono::milliseconds fallback) const {
     auto t = transport_->response_header_timeout;
@@ -73,6 +80,7 @@ class UpstreamConn {
   std::shared_ptr<const UpstreamTransport> transport_;  // keeps the SSL_CTX alive
   tcp::socket socket_;
   std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls_;
+  std::unique_ptr<H2cChannel> h2c_;
 };
 
 // Whether the sessions can forward to `server` (its scheme has a transport). Logs when not.

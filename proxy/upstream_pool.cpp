@@ -1,17 +1,6 @@
 #include "proxy/upstream_pool.hpp"
 
-#include <sys/socket.h>
-
 namespace portier::proxy {
-namespace {
-// A pooled connection is usable when nothing is readable (EAGAIN): EOF or stray bytes mean
-// the server closed it or broke framing (for TLS: a close_notify or an alert).
-bool still_open(tcp::socket& s) {
-  char byte;
-  ssize_t n = ::recv(s.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
-}
-}  // namespace
 
 std::unique_ptr<UpstreamConn> UpstreamPool::take(const std::string& key) {
   auto it = idle_.find(key);
@@ -23,7 +12,7 @@ std::unique_ptr<UpstreamConn> UpstreamPool::take(const std::string& key) {
     list.pop_back();
     auto idle_timeout = conn->transport().idle_conn_timeout;
     bool fresh = idle_timeout.count() <= 0 || now - conn->idle_since < idle_timeout;
-    if (fresh && still_open(conn->socket())) {
+    if (fresh && conn->usable_when_idle()) {
       conn->reused = true;
       return conn;
     }

@@ -47,3 +47,25 @@ TEST_CASE("ChunkedDecoder rejects bad framing", "[http2]") {
   }
   CHECK(decode("5\r\nhel", 100).first == ChunkedDecoder::Result::more);
 }
+
+TEST_CASE("ChunkedDecoder keeps the trailer section, whatever the split", "[http2]") {
+  std::string body = "3\r\nabc\r\n0\r\ngrpc-status: 0\r\ngrpc-message: ok\r\n\r\nNEXT";
+  for (size_t step : {1, 2, 5, 100}) {
+    INFO("step " << step);
+    ChunkedDecoder d;
+    IoBuffer out;
+    size_t pos = 0, used = 0;
+    auto r = ChunkedDecoder::Result::more;
+    while (pos < body.size() && r == ChunkedDecoder::Result::more) {
+      r = d.feed(std::string_view(body).substr(pos, step), &used, out);
+      pos += used;
+    }
+    CHECK(r == ChunkedDecoder::Result::done);
+    CHECK(d.trailers() == "grpc-status: 0\r\ngrpc-message: ok\r\n");
+  }
+  ChunkedDecoder none;
+  IoBuffer out;
+  size_t used = 0;
+  CHECK(none.feed("0\r\n\r\n", &used, out) == ChunkedDecoder::Result::done);
+  CHECK(none.trailers().empty());
+}
