@@ -59,6 +59,11 @@ class UpstreamConn {
   // For the pool: the idle connection can carry another request (nothing unexpected arrived,
   // the server did not close it).
   bool usable_when_idle();
+  // Entering the pool: the connection keeps no buffer while idle.
+  void release_buffers() {
+    buf.release_if_empty();
+    if (h2c_) h2c_->release_buffers();
+  }
   // How long the response head may take: the transport's responseHeaderTimeout, else `fallback`.
   std::chrono::milliseconds head_timeout(std::chrono::milliseconds fallback) const {
     auto t = transport_->response_header_timeout;

@@ -250,6 +250,7 @@ awaitable<H2cChannel::IoResult> H2cChannel::write(std::vector<asio::const_buffer
       co_return IoResult(ec, total);
     total += b.size();
   }
+  if (stream_closed_) req_data_.consume(req_data_.size());  // answered early: the rest is dropped
   for (;;) {
     if (auto ec = co_await flush()) co_return IoResult(ec, total);
     // Bounded buffering: past the mark, wait for the server to open its window.
@@ -354,6 +355,13 @@ void H2cChannel::end_response() {
 H2cChannel::IoResult H2cChannel::done_result() const {
   error_code ec = close_code_ ? error_code(asio::error::connection_reset) : error_code(asio::error::eof);
   return IoResult(ec, 0);
+}
+
+void H2cChannel::release_buffers() {
+  std::string().swap(send_buf_);
+  std::vector<char>().swap(recv_buf_);
+  out_.release_if_empty();
+  req_data_.release_if_empty();
 }
 
 bool H2cChannel::usable_when_idle() {

@@ -42,6 +42,8 @@ class H2cChannel {
   // For the pool, between requests: processes what the server sent meanwhile (SETTINGS, PING,
   // WINDOW_UPDATE, GOAWAY) without blocking. False when no further request can be sent.
   bool usable_when_idle();
+  // Frees the I/O buffers while the connection is idle in the pool.
+  void release_buffers();
 
  private:
   struct Callbacks;

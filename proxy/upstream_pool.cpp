@@ -25,7 +25,7 @@ void UpstreamPool::put(std::unique_ptr<UpstreamConn> conn) {
   size_t max = conn->transport().max_idle_per_host ? conn->transport().max_idle_per_host : max_idle_per_key;
   if (list.size() >= max) return;
   conn->idle_since = std::chrono::steady_clock::now();
-  conn->buf.release_if_empty();
+  conn->release_buffers();
   list.push_back(std::move(conn));
 }
 
