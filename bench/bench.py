@@ -17,6 +17,7 @@ import peers  # noqa: E402
 import procs  # noqa: E402
 import report  # noqa: E402
 import scenarios  # noqa: E402
+import tools  # noqa: E402
 
 TOOLS = ["nginx", "haproxy", "caddy", "wrk", "h2load", "openssl", "taskset", "socat"]
 SCENARIOS = {
@@ -26,6 +27,7 @@ SCENARIOS = {
     "tcp": scenarios.tcp_throughput,
     "memory": scenarios.memory,
     "scale": scenarios.scale_10k,
+    "udp": scenarios.udp_pps,
 }
 QUICK = ["h1", "latency", "https", "memory"]
 FULL = ["h1", "latency", "https", "tcp", "memory", "scale"]
@@ -140,6 +142,15 @@ def main(argv):
             return 1
         ctx.backend_port = backend.http_port
         ctx.sink_port = ctx.port()
+        ctx.echo_port = ctx.port()
+        if "udp" in opts.scenarios:
+            try:
+                ctx.udp_echo = tools.build("udp_echo", tmp)
+                ctx.udp_load = tools.build("udp_load", tmp)
+                registry.start("udp-echo", [ctx.udp_echo, str(ctx.echo_port)],
+                               cpus=ctx.client_cpus)
+            except (RuntimeError, OSError) as e:
+                results.note(f"UDP tools: {e}")
         if "tcp" in opts.scenarios:
             registry.start("sink", ["socat", "-u", "-b", "262144",
                                     f"TCP-LISTEN:{ctx.sink_port},bind=127.0.0.1,reuseaddr,fork",
@@ -176,7 +187,9 @@ def main(argv):
     stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H%M%S")
     text = report.render(results, f"portier benchmark {stamp}", {
         "rate": results.meta.get("latency.rate", "?"), "lo": opts.mem_conns[0],
-        "hi": opts.mem_conns[1], "tcp_mib": opts.tcp_bytes >> 20})
+        "hi": opts.mem_conns[1], "tcp_mib": opts.tcp_bytes >> 20,
+        "udp_desc": f"{scenarios.UDP_SOCKETS} sockets x {scenarios.UDP_WINDOW} in flight, "
+                    f"{scenarios.UDP_SIZE} B"})
     print(text)
     os.makedirs(opts.out, exist_ok=True)
     with open(os.path.join(opts.out, f"{stamp}.md"), "w") as f:

@@ -269,3 +269,54 @@ def _routers_yaml(n, backend_port):
 
 def median_or_none(xs):
     return statistics.median(xs) if xs else None
+
+
+UDP_SOCKETS, UDP_WINDOW, UDP_SIZE = 64, 4, 64
+
+
+def udp_pps(b):
+    """UDP request/response through the udp entrypoint (portier udp-bench, nginx stream udp) to
+    the C echo backend; 64 client sockets (64 proxy sessions), 4 datagrams in flight each."""
+    load = getattr(b.ctx, "udp_load", None)
+    d = b.opts.duration
+    for _, t in b.rounds():
+        if load is None:
+            b.results.na_metric("udp", t.name, "UDP tools not built (see notes)")
+            continue
+        if t.name in ("haproxy", "caddy"):
+            b.results.na_metric("udp", t.name, "no UDP proxying in this peer")
+            continue
+        direct_echo = None
+        try:
+            if t.name == "direct":
+                # The echo backend itself in the proxy's slot: the upper bound of the box.
+                port = b.ctx.port()
+                direct_echo = b.ctx.registry.start("udp-echo-direct", [b.ctx.udp_echo, str(port)],
+                                                   cpus=b.ctx.server_cpus)
+                pids = [direct_echo.pid]
+                time.sleep(0.2)  # bind() of a fresh process; a missing echo shows as all lost
+            else:
+                port = t.ports.get("UDP_PORT")
+                pids = t.pids()
+            cpu0 = procs.cpu_seconds(pids)
+            r = tools_udp(b, load, port, d)
+            cpu1 = procs.cpu_seconds(pids)
+            if r["lost"] > 0.01 * max(r["sent"], 1) or r["received"] == 0:
+                b.results.na_metric("udp", t.name, f"{r['lost']} of {r['sent']} datagrams lost")
+                continue
+            b.results.add("udp.rtps", t.name, r["rtps"])
+            b.results.add("udp.cpu_us", t.name, 1e6 * (cpu1 - cpu0) / (2.0 * r["received"]))
+            b.results.add("udp.client_cpu_pct", t.name, r["client_cpu_pct"])
+            if r["lost"]:
+                b.results.note(f"udp: {t.name} lost {r['lost']} of {r['sent']} datagrams")
+        except (RuntimeError, OSError, ValueError) as e:
+            b.results.na_metric("udp", t.name, f"udp_load failed: {e}")
+        finally:
+            if direct_echo is not None:
+                b.ctx.registry.stop(direct_echo)
+
+
+def tools_udp(b, load, port, seconds):
+    import tools
+    return tools.udp_load(load, port, UDP_SOCKETS, UDP_WINDOW, seconds, UDP_SIZE,
+                          b.ctx.client_cpus)
