@@ -28,6 +28,7 @@ SCENARIOS = {
     "memory": scenarios.memory,
     "scale": scenarios.scale_10k,
     "udp": scenarios.udp_pps,
+    "churn": scenarios.config_churn,
 }
 QUICK = ["h1", "latency", "https", "memory"]
 FULL = ["h1", "latency", "https", "tcp", "memory", "scale"]
@@ -188,6 +189,8 @@ def main(argv):
     text = report.render(results, f"portier benchmark {stamp}", {
         "rate": results.meta.get("latency.rate", "?"), "lo": opts.mem_conns[0],
         "hi": opts.mem_conns[1], "tcp_mib": opts.tcp_bytes >> 20,
+        "churn_desc": f"{max(10, opts.duration)} s of wrk -c64, {scenarios.CHURN_RATE_HZ} "
+                      "reloads/s",
         "udp_desc": f"{scenarios.UDP_SOCKETS} sockets x {scenarios.UDP_WINDOW} in flight, "
                     f"{scenarios.UDP_SIZE} B"})
     print(text)

@@ -320,3 +320,80 @@ def tools_udp(b, load, port, seconds):
     import tools
     return tools.udp_load(load, port, UDP_SOCKETS, UDP_WINDOW, seconds, UDP_SIZE,
                           b.ctx.client_cpus)
+
+
+CHURN_RATE_HZ = 10
+
+
+def config_churn(b):
+    """Steady wrk load on a stable route while the configuration is reloaded 10x/s; reports
+    requests, failed requests (non-2xx + socket errors) and req/s for every proxy."""
+    import churn
+    import threading
+    d = max(10, b.opts.duration)
+    ports = (b.backend.http_port, b.backend.ports["ALT1_PORT"], b.backend.ports["ALT2_PORT"])
+    for _, t in b.rounds():
+        if t.name == "direct":
+            continue
+        peer = churn.CLASSES[t.name](b.ctx)
+        peer.churn_ports = ports
+        peer.dir = os.path.join(b.ctx.tmp, peer.name)
+        if t.name == "portier":
+            peer.ready = lambda p=peer: churn.host_ok(p, "bench.local")
+        try:
+            if not peer.start():
+                b.results.na_metric("churn", t.name, peer.na)
+                continue
+            warm_up(b, f"http://127.0.0.1:{peer.http_port}/", conns=64, h1=True)
+            gen0 = peer.generation() if t.name == "portier" else None
+            stop = threading.Event()
+            state = {"reloads": 0, "reload_errors": 0, "last": 0, "error": ""}
+
+            def reloader():
+                g, period = 0, 1.0 / CHURN_RATE_HZ
+                next_t = time.monotonic()
+                while not stop.is_set():
+                    g += 1
+                    try:
+                        peer.reload(g)
+                        state["reloads"] += 1
+                        state["last"] = g
+                    except (OSError, RuntimeError) as e:
+                        state["reload_errors"] += 1
+                        state["error"] = str(e)[:120]
+                    next_t += period
+                    stop.wait(max(0.0, next_t - time.monotonic()))
+
+            url = f"http://127.0.0.1:{peer.http_port}/"
+            th = threading.Thread(target=reloader, daemon=True)
+            th.start()
+            try:
+                r = loadgen.wrk(url, 64, d, b.ctx.client_cpus, host="bench.local",
+                                detail=True)
+            finally:
+                stop.set()
+                th.join(15)
+            last = state["last"]
+            # The last generation must be the one served: its first extra router answers.
+            live = procs.wait_until(lambda: churn.host_ok(peer, f"x{last}-0.bench.local"), 10)
+            b.results.add("churn.requests", t.name, r["requests"])
+            b.results.add("churn.failed", t.name, r["errors"])
+            b.results.add("churn.rps", t.name, r["rps"])
+            b.results.add("churn.reloads", t.name, state["reloads"])
+            if gen0 is not None:
+                gen1 = peer.generation()
+                if gen1 is not None:
+                    b.results.add("churn.applied", t.name, gen1 - gen0)
+            detail = ", ".join(f"{k} {v}" for k, v in r["error_detail"].items() if v)
+            if detail:
+                b.results.note(f"churn: {t.name} failures: {detail}")
+            if state["reload_errors"]:
+                b.results.note(f"churn: {t.name}: {state['reload_errors']} reloads failed "
+                               f"({state['error']})")
+            if not live:
+                b.results.note(f"churn: {t.name} did not serve the last generation's routers "
+                               "10 s after the last reload")
+        except (RuntimeError, OSError, ValueError, AttributeError) as e:
+            b.results.na_metric("churn", t.name, f"{type(e).__name__}: {e}")
+        finally:
+            peer.stop()
