@@ -35,6 +35,12 @@ METRICS = [
     ("churn.rps", "  req/s under churn", "higher", "{:,.0f}", False),
     ("churn.reloads", "  reloads issued", None, "{:.0f}", False),
     ("churn.applied", "  snapshots applied (portier /health generation)", None, "{:.0f}", False),
+    ("snap.build_ms", "10,000 routers, one changed: snapshot build ms (merge+compile+TLS)",
+     "lower", "{:.1f}", False),
+    ("snap.compile_ms", "  of which compile_runtime ms", "lower", "{:.1f}", False),
+    ("snap.publish_ms", "  publish ms", "lower", "{:.3f}", False),
+    ("snap.routed_ms", "  file rename -> first request routed by the new rule, ms (100 ms "
+     "debounce incl.)", "lower", "{:.0f}", False),
     ("scale.start_s", "10,000 routers: start to ready (s)", "lower", "{:.2f}", False),
     ("scale.mem_mib", "  memory (PSS MiB)", "lower", "{:.1f}", False),
     ("scale.rps", "  req/s on the last router's Host", "higher", "{:,.0f}", False),

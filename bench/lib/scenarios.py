@@ -255,10 +255,12 @@ def _host_ok(server, name):
     return status == 200 and len(body) == 1024
 
 
-def _routers_yaml(n, backend_port):
+def _routers_yaml(n, backend_port, renamed=None):
+    """n Host-only routers sI.bench.local; renamed=(i, name) gives router i Host(name.bench.local)."""
     lines = ["http:", "  routers:"]
     for i in range(n):
-        lines += [f"    r{i}:", f"      rule: \"Host(`s{i}.bench.local`)\"",
+        host = renamed[1] if renamed and renamed[0] == i else f"s{i}"
+        lines += [f"    r{i}:", f"      rule: \"Host(`{host}.bench.local`)\"",
                   "      entryPoints: [web]", f"      service: s{i}"]
     lines.append("  services:")
     for i in range(n):
@@ -397,3 +399,58 @@ def config_churn(b):
             b.results.na_metric("churn", t.name, f"{type(e).__name__}: {e}")
         finally:
             peer.stop()
+
+
+def snapshot_10k(b):
+    """(portier only) 10,000 routers from the file provider, then the file rewritten with one
+    router changed (3 times): the snapshot's build and publish times from /health
+    last_snapshot, and the time from the rename to the first request routed by the new rule."""
+    portier = next((t for t in b.targets if t.name == "portier"), None)
+    if portier is None or portier.proc is None:
+        reason = portier.na if portier else "not selected"
+        b.results.na_metric("snap", "portier", reason or "not running")
+        return
+    n = 10000
+    scaled = peers.Portier(b.ctx)
+    scaled.name = "portier-snapshot"
+    scaled.dir = os.path.join(b.ctx.tmp, scaled.name)
+    scaled.dynamic_text = _routers_yaml(n, b.ctx.backend_port)
+    scaled.ready = lambda: _host_ok(scaled, f"s{n - 1}")
+    try:
+        if not scaled.start(timeout=60):
+            b.results.na_metric("snap", "portier", scaled.na)
+            return
+        first = (scaled.health() or {}).get("last_snapshot")
+        if not first:
+            b.results.na_metric("snap", "portier", "/health has no last_snapshot (older build?)")
+            return
+        b.results.meta["snap.start"] = f"routers {first['routers']}, build " \
+            f"{first['build_ms']:.1f} ms, publish {first['publish_ms']:.3f} ms"
+        path = os.path.join(scaled.dir, "dynamic.yml")
+        for k in range(1, 4):
+            gen = scaled.health()["last_snapshot"]["generation"]
+            text = _routers_yaml(n, b.ctx.backend_port, renamed=(k, f"new{k}"))
+            tmp = path + ".tmp"
+            with open(tmp, "w") as f:
+                f.write(text)
+            os.replace(tmp, path)
+            t0 = time.monotonic()
+            ok = procs.wait_until(lambda: _host_ok(scaled, f"new{k}"), 10, step=0.002)
+            routed_ms = 1000.0 * (time.monotonic() - t0)
+            snap = procs.wait_until(lambda: (lambda s: s if s["generation"] > gen else None)(
+                scaled.health()["last_snapshot"]), 10)
+            if not ok or not snap:
+                b.results.na_metric("snap", "portier", f"change {k} not applied within 10 s")
+                return
+            if snap["generation"] != gen + 1:
+                b.results.note(f"snapshot: change {k} applied {snap['generation'] - gen} "
+                               "snapshots")
+            b.results.add("snap.build_ms", "portier", snap["build_ms"])
+            b.results.add("snap.compile_ms", "portier", snap["compile_ms"])
+            b.results.add("snap.publish_ms", "portier", snap["publish_ms"])
+            b.results.add("snap.routed_ms", "portier", routed_ms)
+            b.results.meta["snap.routers"] = snap["routers"]
+    except (RuntimeError, OSError, ValueError, KeyError, TypeError) as e:
+        b.results.na_metric("snap", "portier", f"{type(e).__name__}: {e}")
+    finally:
+        scaled.stop()
