@@ -273,7 +273,7 @@ def median_or_none(xs):
     return statistics.median(xs) if xs else None
 
 
-UDP_SOCKETS, UDP_WINDOW, UDP_SIZE = 64, 4, 64
+UDP_SOCKETS, UDP_WINDOW, UDP_SIZE = 64, 2, 64
 
 
 def udp_pps(b):
@@ -300,22 +300,33 @@ def udp_pps(b):
             else:
                 port = t.ports.get("UDP_PORT")
                 pids = t.pids()
-            cpu0 = procs.cpu_seconds(pids)
+            cpu0, snmp0 = procs.cpu_seconds(pids), udp_counters()
             r = tools_udp(b, load, port, d)
-            cpu1 = procs.cpu_seconds(pids)
+            cpu1, snmp1 = procs.cpu_seconds(pids), udp_counters()
             if r["lost"] > 0.01 * max(r["sent"], 1) or r["received"] == 0:
                 b.results.na_metric("udp", t.name, f"{r['lost']} of {r['sent']} datagrams lost")
                 continue
             b.results.add("udp.rtps", t.name, r["rtps"])
             b.results.add("udp.cpu_us", t.name, 1e6 * (cpu1 - cpu0) / (2.0 * r["received"]))
             b.results.add("udp.client_cpu_pct", t.name, r["client_cpu_pct"])
-            if r["lost"]:
-                b.results.note(f"udp: {t.name} lost {r['lost']} of {r['sent']} datagrams")
+            if r["lost"] or r["stalls"]:
+                b.results.note(f"udp: {t.name} lost {r['lost']} of {r['sent']} datagrams; "
+                               f"{r['stalls']} sockets stalled 500 ms; kernel UDP "
+                               f"RcvbufErrors +{snmp1.get('RcvbufErrors', 0) - snmp0.get('RcvbufErrors', 0)}"
+                               f", SndbufErrors +{snmp1.get('SndbufErrors', 0) - snmp0.get('SndbufErrors', 0)}"
+                               " (machine-wide)")
         except (RuntimeError, OSError, ValueError) as e:
             b.results.na_metric("udp", t.name, f"udp_load failed: {e}")
         finally:
             if direct_echo is not None:
                 b.ctx.registry.stop(direct_echo)
+
+
+def udp_counters():
+    """The kernel's Udp: counters from /proc/net/snmp (machine-wide)."""
+    with open("/proc/net/snmp") as f:
+        rows = [line.split() for line in f if line.startswith("Udp:")]
+    return dict(zip(rows[0][1:], (int(x) for x in rows[1][1:]))) if len(rows) >= 2 else {}
 
 
 def tools_udp(b, load, port, seconds):

@@ -23,14 +23,16 @@ def build(name, tmp):
 
 
 def udp_load(binary, port, sockets, window, seconds, size, cpus):
-    """One udp_load run: {"sent", "received", "lost", "seconds", "rtps", "client_cpu_pct"}."""
+    """One udp_load run: {"sent", "received", "lost", "seconds", "stalls", "rtps",
+    "client_cpu_pct"}."""
     import loadgen  # noqa: E402 (same lib dir)
     out, cpu, wall = loadgen._run([binary, str(port), str(sockets), str(window), str(seconds),
                                    str(size)], cpus, seconds + 30)
-    m = re.search(r"sent (\d+) received (\d+) lost (\d+) seconds ([\d.]+)", out)
+    m = re.search(r"sent (\d+) received (\d+) lost (-?\d+) seconds ([\d.]+) stalls (\d+) "
+                  r"in_time (\d+)", out)
     if not m:
         raise RuntimeError(f"udp_load output: {out.strip()[-200:]}")
-    sent, received, lost, secs = int(m.group(1)), int(m.group(2)), int(m.group(3)), \
-        float(m.group(4))
+    sent, received, lost, secs, stalls, in_time = int(m.group(1)), int(m.group(2)), \
+        int(m.group(3)), float(m.group(4)), int(m.group(5)), int(m.group(6))
     return {"sent": sent, "received": received, "lost": lost, "seconds": secs,
-            "rtps": received / secs, "client_cpu_pct": 100.0 * cpu / wall}
+            "stalls": stalls, "rtps": in_time / secs, "client_cpu_pct": 100.0 * cpu / wall}
