@@ -457,6 +457,7 @@ def snapshot_10k(b):
                 b.results.note(f"snapshot: change {k} applied {snap['generation'] - gen} "
                                "snapshots")
             b.results.add("snap.build_ms", "portier", snap["build_ms"])
+            b.results.add("snap.merge_ms", "portier", snap["merge_ms"])
             b.results.add("snap.compile_ms", "portier", snap["compile_ms"])
             b.results.add("snap.publish_ms", "portier", snap["publish_ms"])
             b.results.add("snap.routed_ms", "portier", routed_ms)
