@@ -61,6 +61,7 @@ def render(doc, title):
                      f"{_fmt_ns(bm['cpu_time'] * scale)} | {bm['iterations']:,} | "
                      f"{', '.join(extra)} |")
     lines += ["", f"Settings: {ctx.get('num_cpus', '?')} CPUs at {ctx.get('mhz_per_cpu', '?')} "
-              f"MHz, libbenchmark built as {ctx.get('library_build_type', '?')} (the code measured is the CMake build type), "
+              f"MHz, libbenchmark built as {ctx.get('library_build_type', '?')} (the code "
+              "measured has the CMake build type), "
               f"load {ctx.get('load_avg', '?')}; pinned with taskset on the server CPU."]
     return "\n".join(lines) + "\n"
