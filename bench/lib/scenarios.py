@@ -256,7 +256,7 @@ def _host_ok(server, name):
 
 
 def _routers_yaml(n, backend_port, renamed=None):
-    """n Host-only routers sI.bench.local; renamed=(i, name) gives router i Host(name.bench.local)."""
+    """n Host-only routers sI.bench.local; renamed=(i, name): router i has Host(name.bench.local)."""
     lines = ["http:", "  routers:"]
     for i in range(n):
         host = renamed[1] if renamed and renamed[0] == i else f"s{i}"
@@ -310,11 +310,12 @@ def udp_pps(b):
             b.results.add("udp.cpu_us", t.name, 1e6 * (cpu1 - cpu0) / (2.0 * r["received"]))
             b.results.add("udp.client_cpu_pct", t.name, r["client_cpu_pct"])
             if r["lost"] or r["stalls"]:
+                grew = {k: snmp1.get(k, 0) - snmp0.get(k, 0)
+                        for k in ("RcvbufErrors", "SndbufErrors")}
                 b.results.note(f"udp: {t.name} lost {r['lost']} of {r['sent']} datagrams; "
                                f"{r['stalls']} sockets stalled 500 ms; kernel UDP "
-                               f"RcvbufErrors +{snmp1.get('RcvbufErrors', 0) - snmp0.get('RcvbufErrors', 0)}"
-                               f", SndbufErrors +{snmp1.get('SndbufErrors', 0) - snmp0.get('SndbufErrors', 0)}"
-                               " (machine-wide)")
+                               f"RcvbufErrors +{grew['RcvbufErrors']}, SndbufErrors "
+                               f"+{grew['SndbufErrors']} (machine-wide)")
         except (RuntimeError, OSError, ValueError) as e:
             b.results.na_metric("udp", t.name, f"udp_load failed: {e}")
         finally:
