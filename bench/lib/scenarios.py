@@ -256,7 +256,7 @@ def _host_ok(server, name):
 
 
 def _routers_yaml(n, backend_port, renamed=None):
-    """n Host-only routers sI.bench.local; renamed=(i, name): router i has Host(name.bench.local)."""
+    """n Host-only routers sI.bench.local; renamed=(i, name): router i is Host(name.bench.local)."""
     lines = ["http:", "  routers:"]
     for i in range(n):
         host = renamed[1] if renamed and renamed[0] == i else f"s{i}"
