@@ -169,15 +169,19 @@ void Application::on_fragment(const std::string& provider, config::Fragment frag
 }
 
 void Application::rebuild() {
+  using clock = std::chrono::steady_clock;
+  const auto t0 = clock::now();
   std::map<std::string, const config::Fragment*> inputs;
   for (const auto& [name, f] : fragments_) inputs[name] = &f;
   std::set<std::string> entry_points;
   for (const auto& [name, ep] : cfg_.entry_points) entry_points.insert(name);
   config::Merged merged = config::merge_providers(inputs, check_rule, entry_points);
   if (runtime_ && merged == merged_) return;  // identical snapshots are not re-applied
+  const auto t_merged = clock::now();
   std::vector<std::string> problems;
   auto rc = proxy::compile_runtime(merged.dynamic, cfg_, health_registry_, &problems);
   auto tcp = proxy::compile_tcp_runtime(merged.dynamic, cfg_, &problems);
+  const auto t_compiled = clock::now();
   rebuild_tls(merged.dynamic, problems);
   compile_errors_.clear();
   for (auto& p : problems) {
@@ -185,15 +189,23 @@ void Application::rebuild() {
     compile_errors_.push_back({"internal", "runtime", "", p});
   }
   merged_ = std::move(merged);
+  const auto t_built = clock::now();
   proxy_->publish(rc);
   proxy_->publish_tcp(tcp);
+  const auto t_published = clock::now();
   runtime_ = rc;
   health_checker_.update(rc);
   if (acme_) acme_->update_demands(acme::certificate_demands(merged_.dynamic, &cfg_));
   health_registry_.prune();
   const auto& d = merged_.dynamic;
+  auto ms = [](clock::duration x) { return std::chrono::duration<double, std::milli>(x).count(); };
+  last_snapshot_ = {d.http.routers.size() + d.tcp.routers.size() + d.udp.routers.size(),
+                    ms(t_merged - t0), ms(t_compiled - t_merged), ms(t_built - t0), ms(t_published - t_built),
+                    last_snapshot_.generation + 1};
   core::log_info("configuration applied: ", d.http.routers.size(), " http, ", d.tcp.routers.size(), " tcp, ",
-                 d.udp.routers.size(), " udp routers; ", merged_.errors.size() + compile_errors_.size(), " errors");
+                 d.udp.routers.size(), " udp routers; ", merged_.errors.size() + compile_errors_.size(),
+                 " errors; snapshot built in ", last_snapshot_.build_ms, " ms (compile ", last_snapshot_.compile_ms,
+                 " ms), published in ", last_snapshot_.publish_ms, " ms");
 }
 
 // Certificates from tls.certificates and the default store, then a new server context for
@@ -264,7 +276,13 @@ nlohmann::json Application::health_json() const {
           {"services", {{"http", d.http.services.size()}, {"tcp", d.tcp.services.size()}, {"udp", d.udp.services.size()}}},
           {"auto_routes", !cfg_.infra.base_domain.empty() && cfg_.docker.has_value()},
           {"providers", providers},
-          {"errors", errors}};
+          {"errors", errors},
+          {"last_snapshot", {{"routers", last_snapshot_.routers},
+                             {"merge_ms", last_snapshot_.merge_ms},
+                             {"compile_ms", last_snapshot_.compile_ms},
+                             {"build_ms", last_snapshot_.build_ms},
+                             {"publish_ms", last_snapshot_.publish_ms},
+                             {"generation", last_snapshot_.generation}}}};
   if (acme_) out["acme"] = acme_->health_json();
   return out;
 }

@@ -72,6 +72,14 @@ class Application {
   config::Merged merged_;
   std::vector<config::ConfigError> compile_errors_;
   std::shared_ptr<const proxy::RuntimeConfig> runtime_;
+  // Cost of the last applied snapshot (GET /health "last_snapshot"): merge of the providers'
+  // fragments, compile_runtime + compile_tcp_runtime, build = merge + compile + TLS context,
+  // publish = the atomic swaps. generation counts applied snapshots (the empty one at start is 1).
+  struct SnapshotCost {
+    size_t routers = 0;
+    double merge_ms = 0, compile_ms = 0, build_ms = 0, publish_ms = 0;
+    uint64_t generation = 0;
+  } last_snapshot_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   int exit_code_ = 0;
   bool stopping_ = false;

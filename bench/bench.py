@@ -13,10 +13,12 @@ import time
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(BENCH_DIR, "lib"))
 
+import micro  # noqa: E402
 import peers  # noqa: E402
 import procs  # noqa: E402
 import report  # noqa: E402
 import scenarios  # noqa: E402
+import tools  # noqa: E402
 
 TOOLS = ["nginx", "haproxy", "caddy", "wrk", "h2load", "openssl", "taskset", "socat"]
 SCENARIOS = {
@@ -26,9 +28,12 @@ SCENARIOS = {
     "tcp": scenarios.tcp_throughput,
     "memory": scenarios.memory,
     "scale": scenarios.scale_10k,
+    "udp": scenarios.udp_pps,
+    "churn": scenarios.config_churn,
+    "snapshot": scenarios.snapshot_10k,
 }
 QUICK = ["h1", "latency", "https", "memory"]
-FULL = ["h1", "latency", "https", "tcp", "memory", "scale"]
+FULL = ["h1", "latency", "https", "tcp", "udp", "memory", "scale", "snapshot", "churn"]
 
 
 def parse_args(argv):
@@ -36,7 +41,12 @@ def parse_args(argv):
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true", help="1 repetition, 5 s runs (default)")
     mode.add_argument("--full", action="store_true",
-                      help="3 alternating repetitions, + TCP and 10k-router scale tests")
+                      help="3 alternating repetitions, + TCP, UDP, 10k routers, churn")
+    mode.add_argument("--micro", action="store_true",
+                      help="only the Google Benchmark micro-benchmarks (bench/micro)")
+    p.add_argument("--build-dir", default=os.path.join(os.path.dirname(BENCH_DIR), "build"),
+                   help="CMake build dir for --micro")
+    p.add_argument("--micro-filter", help="--benchmark_filter regex for --micro")
     p.add_argument("--reps", type=int, help="repetitions (A B C A B C order)")
     p.add_argument("--duration", type=int, help="seconds per load run (default 5)")
     p.add_argument("--targets", default="direct,nginx,haproxy,caddy,portier",
@@ -115,8 +125,26 @@ def environment(opts, ctx):
     }
 
 
+def run_micro(opts):
+    try:
+        binary = micro.build(os.path.abspath(opts.build_dir))
+        doc = micro.run(binary, None if opts.unpinned else "0", filter_regex=opts.micro_filter)
+    except (RuntimeError, OSError, subprocess.SubprocessError, ValueError) as e:
+        print(f"[bench] micro-benchmarks failed: {e}", file=sys.stderr)
+        return 1
+    stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H%M%S")
+    text = micro.render(doc, f"portier micro-benchmarks {stamp}")
+    print(text)
+    os.makedirs(opts.out, exist_ok=True)
+    with open(os.path.join(opts.out, f"micro-{stamp}.md"), "w") as f:
+        f.write(text)
+    return 0
+
+
 def main(argv):
     opts = parse_args(argv)
+    if opts.micro:
+        return run_micro(opts)
     missing = [t for t in TOOLS if not shutil.which(t)]
     if missing:
         print(f"missing tools: {missing} (bench/run.sh installs them)", file=sys.stderr)
@@ -140,6 +168,15 @@ def main(argv):
             return 1
         ctx.backend_port = backend.http_port
         ctx.sink_port = ctx.port()
+        ctx.echo_port = ctx.port()
+        if "udp" in opts.scenarios:
+            try:
+                ctx.udp_echo = tools.build("udp_echo", tmp)
+                ctx.udp_load = tools.build("udp_load", tmp)
+                registry.start("udp-echo", [ctx.udp_echo, str(ctx.echo_port)],
+                               cpus=ctx.client_cpus)
+            except (RuntimeError, OSError) as e:
+                results.note(f"UDP tools: {e}")
         if "tcp" in opts.scenarios:
             registry.start("sink", ["socat", "-u", "-b", "262144",
                                     f"TCP-LISTEN:{ctx.sink_port},bind=127.0.0.1,reuseaddr,fork",
@@ -176,7 +213,11 @@ def main(argv):
     stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H%M%S")
     text = report.render(results, f"portier benchmark {stamp}", {
         "rate": results.meta.get("latency.rate", "?"), "lo": opts.mem_conns[0],
-        "hi": opts.mem_conns[1], "tcp_mib": opts.tcp_bytes >> 20})
+        "hi": opts.mem_conns[1], "tcp_mib": opts.tcp_bytes >> 20,
+        "churn_desc": f"{max(10, opts.duration)} s of wrk -c64, {scenarios.CHURN_RATE_HZ} "
+                      "reloads/s",
+        "udp_desc": f"{scenarios.UDP_SOCKETS} sockets x {scenarios.UDP_WINDOW} in flight, "
+                    f"{scenarios.UDP_SIZE} B"})
     print(text)
     os.makedirs(opts.out, exist_ok=True)
     with open(os.path.join(opts.out, f"{stamp}.md"), "w") as f:

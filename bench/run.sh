@@ -14,6 +14,13 @@ command -v h2load >/dev/null || need+=(nghttp2-client)
 command -v openssl >/dev/null || need+=(openssl)
 command -v taskset >/dev/null || need+=(util-linux)
 command -v socat >/dev/null || need+=(socat)
+command -v cc >/dev/null || need+=(gcc)  # the UDP echo and load generator are compiled per run
+case " $* " in
+  *" --micro "*)  # Google Benchmark + what building the micro-benchmark target needs
+    [ -e /usr/include/benchmark/benchmark.h ] || need+=(libbenchmark-dev)
+    command -v cmake >/dev/null || need+=(cmake)
+    command -v ninja >/dev/null || need+=(ninja-build);;
+esac
 if [ ${#need[@]} -gt 0 ]; then
   echo "[bench] installing: ${need[*]}" >&2
   # policy-rc.d stops the packages from starting their distro services during the install.

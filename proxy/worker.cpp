@@ -1,6 +1,7 @@
 #include "proxy/worker.hpp"
 
 #include "core/log.hpp"
+#include <cerrno>
 #include <sys/socket.h>
 
 #include "proxy/client_hello_peek.hpp"
@@ -66,10 +67,17 @@ awaitable<void> Worker::serve_connection(tcp::socket socket, std::shared_ptr<con
     Watchdog watchdog(socket.get_executor());
     watchdog.watch(&socket);
     watchdog.arm(limits_.header_timeout);
-    auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, use_tuple);
-    if (ec) co_return;
     unsigned char first = 0;
-    ssize_t n = ::recv(socket.native_handle(), &first, 1, MSG_PEEK);
+    ssize_t n = -1;
+    for (;;) {
+      auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, use_tuple);
+      if (ec) co_return;
+      n = ::recv(socket.native_handle(), &first, 1, MSG_PEEK | MSG_DONTWAIT);
+      // The wait can complete before any byte is queued (asio may run a wait speculatively on
+      // a fresh socket): EAGAIN means "not yet", not a closed connection. The watchdog bounds
+      // the loop.
+      if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) break;
+    }
     watchdog.disarm();
     if (n <= 0) co_return;
     if (first == 0x16) {

@@ -28,7 +28,7 @@ def _run(argv, cpus, timeout):
     return r.stdout, cpu, wall
 
 
-def wrk(url, conns, duration, cpus, host="bench.local", threads=1):
+def wrk(url, conns, duration, cpus, host="bench.local", threads=1, detail=False):
     out, cpu, wall = _run(["wrk", f"-t{threads}", f"-c{conns}", f"-d{duration}s",
                            "-H", f"Host: {host}", url], cpus, duration + 30)
     m = re.search(r"(\d+) requests in ([\d.]+)(\w+)", out)
@@ -38,8 +38,13 @@ def wrk(url, conns, duration, cpus, host="bench.local", threads=1):
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     errors = (int(non2xx.group(1)) if non2xx else 0) + \
         (sum(int(x) for x in sock.groups()) if sock else 0)
-    return {"rps": rps, "requests": requests, "errors": errors,
-            "client_cpu_pct": 100.0 * cpu / wall}
+    out = {"rps": rps, "requests": requests, "errors": errors,
+           "client_cpu_pct": 100.0 * cpu / wall}
+    if detail:
+        names = ("connect", "read", "write", "timeout")
+        out["error_detail"] = dict(zip(names, (int(x) for x in sock.groups()))) if sock else {}
+        out["error_detail"]["non-2xx"] = int(non2xx.group(1)) if non2xx else 0
+    return out
 
 
 def h2load(url, cpus, *, conns, h1=False, streams=1, duration=None, requests=None,

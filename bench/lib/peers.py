@@ -40,6 +40,7 @@ class Context:
         self.client_cpus = client_cpus  # load generators and backend ("1"), None when unpinned
         self.backend_port = None
         self.sink_port = None
+        self.echo_port = None  # UDP echo backend (udp scenario)
         self.used_ports = set()
 
     def port(self):
@@ -92,6 +93,7 @@ class Server:
         v = dict(self.ports)
         v.update(DIR=self.dir, CERT=self.ctx.cert, KEY=self.ctx.key, CERT_BUNDLE=self.ctx.bundle,
                  BACKEND_PORT=self.ctx.backend_port, SINK_PORT=self.ctx.sink_port, BODY=BODY,
+                 ECHO_PORT=self.ctx.echo_port,
                  STREAM_MODULE=STREAM_MODULE,
                  USER_LINE="user nobody nogroup;" if os.geteuid() == 0 else "")
         return v
@@ -160,6 +162,9 @@ class Backend(NginxBased):
     def cpus(self):
         return self.ctx.client_cpus
 
+    def port_names(self):
+        return super().port_names() + ["ALT1_PORT", "ALT2_PORT"]
+
     def stub_status(self):
         """(accepts, requests) from stub_status, excluding this status request itself."""
         _, body = procs.http_get(f"http://127.0.0.1:{self.http_port}/bench-status", timeout=2.0)
@@ -180,6 +185,9 @@ class Nginx(NginxBased):
     name = "nginx"
     has_tcp = os.path.exists(STREAM_MODULE)
     template = os.path.join(BENCH_DIR, "configs", "nginx.conf")
+
+    def port_names(self):
+        return super().port_names() + ["UDP_PORT"]
 
     def prepare(self):
         if not self.has_tcp:
@@ -221,7 +229,7 @@ class Portier(Server):
     dynamic_text = None      # replaces the template when set (scale test)
 
     def port_names(self):
-        return super().port_names() + ["DIAG_PORT"]
+        return super().port_names() + ["DIAG_PORT", "UDP_PORT"]
 
     def prepare(self):
         if not self.binary or not os.path.exists(self.binary):

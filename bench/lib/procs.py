@@ -130,14 +130,25 @@ def port_is_free(port):
         s.close()
 
 
+def udp_port_is_free(port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
 def free_port(exclude=()):
-    """A currently free loopback TCP port not in `exclude`."""
+    """A loopback port not in `exclude`, currently free for TCP and for UDP."""
     for _ in range(100):
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
         s.close()
-        if port not in exclude and port_is_free(port):
+        if port not in exclude and port_is_free(port) and udp_port_is_free(port):
             return port
     raise RuntimeError("no free port found")
 

@@ -255,10 +255,12 @@ def _host_ok(server, name):
     return status == 200 and len(body) == 1024
 
 
-def _routers_yaml(n, backend_port):
+def _routers_yaml(n, backend_port, renamed=None):
+    """n Host-only routers sI.bench.local; renamed=(i, name): router i is Host(name.bench.local)."""
     lines = ["http:", "  routers:"]
     for i in range(n):
-        lines += [f"    r{i}:", f"      rule: \"Host(`s{i}.bench.local`)\"",
+        host = renamed[1] if renamed and renamed[0] == i else f"s{i}"
+        lines += [f"    r{i}:", f"      rule: \"Host(`{host}.bench.local`)\"",
                   "      entryPoints: [web]", f"      service: s{i}"]
     lines.append("  services:")
     for i in range(n):
@@ -269,3 +271,202 @@ def _routers_yaml(n, backend_port):
 
 def median_or_none(xs):
     return statistics.median(xs) if xs else None
+
+
+UDP_SOCKETS, UDP_WINDOW, UDP_SIZE = 64, 2, 64
+
+
+def udp_pps(b):
+    """UDP request/response through the udp entrypoint (portier udp-bench, nginx stream udp) to
+    the C echo backend; 64 client sockets (64 proxy sessions), 4 datagrams in flight each."""
+    load = getattr(b.ctx, "udp_load", None)
+    d = b.opts.duration
+    for _, t in b.rounds():
+        if load is None:
+            b.results.na_metric("udp", t.name, "UDP tools not built (see notes)")
+            continue
+        if t.name in ("haproxy", "caddy"):
+            b.results.na_metric("udp", t.name, "no UDP proxying in this peer")
+            continue
+        direct_echo = None
+        try:
+            if t.name == "direct":
+                # The echo backend itself in the proxy's slot: the upper bound of the box.
+                port = b.ctx.port()
+                direct_echo = b.ctx.registry.start("udp-echo-direct", [b.ctx.udp_echo, str(port)],
+                                                   cpus=b.ctx.server_cpus)
+                pids = [direct_echo.pid]
+                time.sleep(0.2)  # bind() of a fresh process; a missing echo shows as all lost
+            else:
+                port = t.ports.get("UDP_PORT")
+                pids = t.pids()
+            cpu0, snmp0 = procs.cpu_seconds(pids), udp_counters()
+            r = tools_udp(b, load, port, d)
+            cpu1, snmp1 = procs.cpu_seconds(pids), udp_counters()
+            if r["lost"] > 0.01 * max(r["sent"], 1) or r["received"] == 0:
+                b.results.na_metric("udp", t.name, f"{r['lost']} of {r['sent']} datagrams lost")
+                continue
+            b.results.add("udp.rtps", t.name, r["rtps"])
+            b.results.add("udp.cpu_us", t.name, 1e6 * (cpu1 - cpu0) / (2.0 * r["received"]))
+            b.results.add("udp.client_cpu_pct", t.name, r["client_cpu_pct"])
+            if r["lost"] or r["stalls"]:
+                grew = {k: snmp1.get(k, 0) - snmp0.get(k, 0)
+                        for k in ("RcvbufErrors", "SndbufErrors")}
+                b.results.note(f"udp: {t.name} lost {r['lost']} of {r['sent']} datagrams; "
+                               f"{r['stalls']} sockets stalled 500 ms; kernel UDP "
+                               f"RcvbufErrors +{grew['RcvbufErrors']}, SndbufErrors "
+                               f"+{grew['SndbufErrors']} (machine-wide)")
+        except (RuntimeError, OSError, ValueError) as e:
+            b.results.na_metric("udp", t.name, f"udp_load failed: {e}")
+        finally:
+            if direct_echo is not None:
+                b.ctx.registry.stop(direct_echo)
+
+
+def udp_counters():
+    """The kernel's Udp: counters from /proc/net/snmp (machine-wide)."""
+    with open("/proc/net/snmp") as f:
+        rows = [line.split() for line in f if line.startswith("Udp:")]
+    return dict(zip(rows[0][1:], (int(x) for x in rows[1][1:]))) if len(rows) >= 2 else {}
+
+
+def tools_udp(b, load, port, seconds):
+    import tools
+    return tools.udp_load(load, port, UDP_SOCKETS, UDP_WINDOW, seconds, UDP_SIZE,
+                          b.ctx.client_cpus)
+
+
+CHURN_RATE_HZ = 10
+
+
+def config_churn(b):
+    """Steady wrk load on a stable route while the configuration is reloaded 10x/s; reports
+    requests, failed requests (non-2xx + socket errors) and req/s for every proxy."""
+    import churn
+    import threading
+    d = max(10, b.opts.duration)
+    ports = (b.backend.http_port, b.backend.ports["ALT1_PORT"], b.backend.ports["ALT2_PORT"])
+    for _, t in b.rounds():
+        if t.name == "direct":
+            continue
+        peer = churn.CLASSES[t.name](b.ctx)
+        peer.churn_ports = ports
+        peer.dir = os.path.join(b.ctx.tmp, peer.name)
+        if t.name == "portier":
+            peer.ready = lambda p=peer: churn.host_ok(p, "bench.local")
+        try:
+            if not peer.start():
+                b.results.na_metric("churn", t.name, peer.na)
+                continue
+            warm_up(b, f"http://127.0.0.1:{peer.http_port}/", conns=64, h1=True)
+            gen0 = peer.generation() if t.name == "portier" else None
+            stop = threading.Event()
+            state = {"reloads": 0, "reload_errors": 0, "last": 0, "error": ""}
+
+            def reloader():
+                g, period = 0, 1.0 / CHURN_RATE_HZ
+                next_t = time.monotonic()
+                while not stop.is_set():
+                    g += 1
+                    try:
+                        peer.reload(g)
+                        state["reloads"] += 1
+                        state["last"] = g
+                    except (OSError, RuntimeError) as e:
+                        state["reload_errors"] += 1
+                        state["error"] = str(e)[:120]
+                    next_t += period
+                    stop.wait(max(0.0, next_t - time.monotonic()))
+
+            url = f"http://127.0.0.1:{peer.http_port}/"
+            th = threading.Thread(target=reloader, daemon=True)
+            th.start()
+            try:
+                r = loadgen.wrk(url, 64, d, b.ctx.client_cpus, host="bench.local",
+                                detail=True)
+            finally:
+                stop.set()
+                th.join(15)
+            last = state["last"]
+            # The last generation must be the one served: its first extra router answers.
+            live = procs.wait_until(lambda: churn.host_ok(peer, f"x{last}-0.bench.local"), 10)
+            b.results.add("churn.requests", t.name, r["requests"])
+            b.results.add("churn.failed", t.name, r["errors"])
+            b.results.add("churn.rps", t.name, r["rps"])
+            b.results.add("churn.reloads", t.name, state["reloads"])
+            if gen0 is not None:
+                gen1 = peer.generation()
+                if gen1 is not None:
+                    b.results.add("churn.applied", t.name, gen1 - gen0)
+            detail = ", ".join(f"{k} {v}" for k, v in r["error_detail"].items() if v)
+            if detail:
+                b.results.note(f"churn: {t.name} failures: {detail}")
+            if state["reload_errors"]:
+                b.results.note(f"churn: {t.name}: {state['reload_errors']} reloads failed "
+                               f"({state['error']})")
+            if not live:
+                b.results.note(f"churn: {t.name} did not serve the last generation's routers "
+                               "10 s after the last reload")
+        except (RuntimeError, OSError, ValueError, AttributeError) as e:
+            b.results.na_metric("churn", t.name, f"{type(e).__name__}: {e}")
+        finally:
+            peer.stop()
+
+
+def snapshot_10k(b):
+    """(portier only) 10,000 routers from the file provider, then the file rewritten with one
+    router changed (6 times): the snapshot's build and publish times from /health
+    last_snapshot, and the time from the rename to the first request routed by the new rule."""
+    portier = next((t for t in b.targets if t.name == "portier"), None)
+    if portier is None or portier.proc is None:
+        reason = portier.na if portier else "not selected"
+        b.results.na_metric("snap", "portier", reason or "not running")
+        return
+    n = 10000
+    scaled = peers.Portier(b.ctx)
+    scaled.name = "portier-snapshot"
+    scaled.dir = os.path.join(b.ctx.tmp, scaled.name)
+    scaled.dynamic_text = _routers_yaml(n, b.ctx.backend_port)
+    scaled.ready = lambda: _host_ok(scaled, f"s{n - 1}")
+    try:
+        if not scaled.start(timeout=60):
+            b.results.na_metric("snap", "portier", scaled.na)
+            return
+        first = (scaled.health() or {}).get("last_snapshot")
+        if not first:
+            b.results.na_metric("snap", "portier", "/health has no last_snapshot (older build?)")
+            return
+        b.results.meta["snap.start"] = f"routers {first['routers']}, build " \
+            f"{first['build_ms']:.1f} ms, publish {first['publish_ms']:.3f} ms"
+        path = os.path.join(scaled.dir, "dynamic.yml")
+        # Odd changes are timed by /health alone (polled every 50 ms, so the build runs
+        # undisturbed on the pinned core); even ones by polling the new Host every 5 ms.
+        for k in range(1, 7):
+            gen = scaled.health()["last_snapshot"]["generation"]
+            text = _routers_yaml(n, b.ctx.backend_port, renamed=(k, f"new{k}"))
+            tmp = path + ".tmp"
+            with open(tmp, "w") as f:
+                f.write(text)
+            os.replace(tmp, path)
+            t0 = time.monotonic()
+            if k % 2 == 0:
+                if not procs.wait_until(lambda: _host_ok(scaled, f"new{k}"), 10, step=0.005):
+                    b.results.na_metric("snap", "portier", f"change {k} not routed within 10 s")
+                    return
+                b.results.add("snap.routed_ms", "portier", 1000.0 * (time.monotonic() - t0))
+            snap = procs.wait_until(lambda: (lambda s: s if s["generation"] > gen else None)(
+                scaled.health()["last_snapshot"]), 10, step=0.05)
+            if not snap:
+                b.results.na_metric("snap", "portier", f"change {k} not applied within 10 s")
+                return
+            if snap["generation"] != gen + 1:
+                b.results.note(f"snapshot: change {k} applied {snap['generation'] - gen} "
+                               "snapshots")
+            if k % 2 == 1:
+                for key in ("build_ms", "merge_ms", "compile_ms", "publish_ms"):
+                    b.results.add(f"snap.{key}", "portier", snap[key])
+            b.results.meta["snap.routers"] = snap["routers"]
+    except (RuntimeError, OSError, ValueError, KeyError, TypeError) as e:
+        b.results.na_metric("snap", "portier", f"{type(e).__name__}: {e}")
+    finally:
+        scaled.stop()

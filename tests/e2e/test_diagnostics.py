@@ -2,7 +2,7 @@
 
 import unittest
 
-from portier_e2e import ProxyTest, http_request, router, service
+from portier_e2e import ProxyTest, http_request, router, service, wait_until, write_file_atomic
 
 NET = "127.0.31"
 RULE = "Host(`diag.test`) && PathPrefix(`/api`)"
@@ -45,6 +45,29 @@ class Diagnostics(ProxyTest, unittest.TestCase):
             self.assertIn("name", provider)
             self.assertIn("status", provider)
         self.assertEqual(h["errors"], 0)
+
+    def test_health_last_snapshot_times_each_rebuild(self):
+        snap = self.portier.diag("/health")["last_snapshot"]
+        self.assertEqual(snap["routers"], 2)
+        self.assertGreaterEqual(snap["generation"], 2)  # the empty start-up snapshot, then the file
+        for key in ("merge_ms", "compile_ms", "build_ms", "publish_ms"):
+            self.assertIsInstance(snap[key], (int, float), key)
+            self.assertGreaterEqual(snap[key], 0, key)
+        self.assertLess(snap["build_ms"], 5000)
+        self.assertGreaterEqual(snap["build_ms"], snap["compile_ms"])
+        # A third router: a new snapshot with its own figures and the next generation.
+        grown = self.dynamic()
+        grown["http"]["routers"]["extra"] = router("Host(`extra.test`)", "api")
+        try:
+            write_file_atomic(self.dynamic_path, grown)
+            after = wait_until(lambda: (lambda s: s if s["routers"] == 3 else None)(
+                self.portier.diag("/health")["last_snapshot"]), what="snapshot with 3 routers")
+            self.assertGreater(after["generation"], snap["generation"])
+            self.assertEqual(self.get("/", host="extra.test").status, 200)
+        finally:
+            write_file_atomic(self.dynamic_path, self.dynamic())
+            wait_until(lambda: self.portier.diag("/health")["last_snapshot"]["routers"] == 2,
+                       what="snapshot back to 2 routers")
 
     def test_routes_json_shape(self):
         r = self.portier.diag_response("/routes.json")

@@ -4,6 +4,10 @@ directions, Expect: 100-continue."""
 import hashlib
 import http.client
 import os
+import re
+import socket
+import threading
+import time
 import unittest
 
 from portier_e2e import ProxyTest, big_body, router, service
@@ -44,6 +48,49 @@ class Connection(ProxyTest, unittest.TestCase):
             r = c.read_response()
             self.assertEqual(r.status, 200)
             self.assertTrue(c.is_closed(), "connection left open after Connection: close")
+
+    def test_connections_whose_request_comes_late_are_answered(self):
+        # Regression: the first-byte peek of a fresh connection closed it when its readiness
+        # wait completed before any byte was queued (recv gave EAGAIN). That happens when the
+        # client closes its previous connection first and reconnects at once (h2load --h1 -H
+        # 'Connection: close'): the spurious wake-up left such clients with an EOF.
+        outcomes, lock = {}, threading.Lock()
+        request = b"GET /late HTTP/1.1\r\nHost: conn.test\r\nConnection: close\r\n\r\n"
+
+        def one():
+            with socket.create_connection((self.IP, self.port), timeout=5) as s:
+                time.sleep(0.001)
+                s.sendall(request)
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        return data.split(b"\r\n", 1)[0] or b"EOF before any response"
+                    data += chunk
+                head, body = data.split(b"\r\n\r\n", 1)
+                length = int(re.search(rb"(?i)\r\ncontent-length: *(\d+)", head).group(1))
+                while len(body) < length:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        return b"EOF inside the body"
+                    body += chunk
+                return head.split(b"\r\n", 1)[0]  # closed by us first, as h2load does
+
+        def client():
+            for _ in range(150):
+                try:
+                    key = one()
+                except OSError as e:
+                    key = repr(e).encode()
+                with lock:
+                    outcomes[key] = outcomes.get(key, 0) + 1
+
+        threads = [threading.Thread(target=client) for _ in range(16)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(90)
+        self.assertEqual(outcomes, {b"HTTP/1.1 200 OK": 2400})
 
     def test_http10_without_keep_alive_closes(self):
         with self.raw() as c:
