@@ -36,14 +36,7 @@ class OcspStapling(unittest.TestCase):
         cls.dir = d = make_temp_dir()
         cls.responder_port = free_port()  # `openssl ocsp -port` binds every address
         url = "http://127.0.0.1:%d/ocsp" % cls.responder_port
-        _openssl("req", "-x509", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                 "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=Portier OCSP Test CA", cwd=d)
-        (d / "leaf.ext").write_text("subjectAltName=DNS:%s\nauthorityInfoAccess=OCSP;URI:%s\n" % (NAME, url))
-        _openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                 "-keyout", "leaf.key", "-out", "leaf.csr", "-subj", "/CN=" + NAME, cwd=d)
-        _openssl("x509", "-req", "-in", "leaf.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-set_serial", "0x5A17",
-                 "-days", "2", "-extfile", "leaf.ext", "-out", "leaf.crt", cwd=d)
-        (d / "chain.crt").write_text((d / "leaf.crt").read_text() + (d / "ca.crt").read_text())
+        leaf_with_responder(d, url, serial="0x5A17")
         cls.set_index("V")
         # A probing connect would wedge the single-threaded responder: wait for its own words.
         log = d / "responder.log"
@@ -111,15 +104,15 @@ class OcspStapling(unittest.TestCase):
         self.assertEqual(self.ocsp_state()["status"], "revoked")
 
 
-def leaf_with_responder(d, url):
+def leaf_with_responder(d, url, serial="0x1001"):
     """A CA and a leaf naming `url` as its OCSP responder in `d`: (chain path, key path)."""
     _openssl("req", "-x509", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
              "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=CA", cwd=d)
     (d / "leaf.ext").write_text("subjectAltName=DNS:%s\nauthorityInfoAccess=OCSP;URI:%s\n" % (NAME, url))
     _openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
              "-keyout", "leaf.key", "-out", "leaf.csr", "-subj", "/CN=" + NAME, cwd=d)
-    _openssl("x509", "-req", "-in", "leaf.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-days", "2",
-             "-extfile", "leaf.ext", "-out", "leaf.crt", cwd=d)
+    _openssl("x509", "-req", "-in", "leaf.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-set_serial", serial,
+             "-days", "2", "-extfile", "leaf.ext", "-out", "leaf.crt", cwd=d)
     (d / "chain.crt").write_text((d / "leaf.crt").read_text() + (d / "ca.crt").read_text())
     return str(d / "chain.crt"), str(d / "leaf.key")
 
