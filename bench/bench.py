@@ -177,6 +177,11 @@ def main(argv):
                                cpus=ctx.client_cpus)
             except (RuntimeError, OSError) as e:
                 results.note(f"UDP tools: {e}")
+        if "https" in opts.scenarios:
+            try:
+                ctx.tls_full_hs = tools.build("tls_full_hs", tmp)
+            except (RuntimeError, OSError) as e:
+                results.note(f"TLS handshake tool: {e}")
         if "tcp" in opts.scenarios:
             registry.start("sink", ["socat", "-u", "-b", "262144",
                                     f"TCP-LISTEN:{ctx.sink_port},bind=127.0.0.1,reuseaddr,fork",

@@ -14,7 +14,8 @@ command -v h2load >/dev/null || need+=(nghttp2-client)
 command -v openssl >/dev/null || need+=(openssl)
 command -v taskset >/dev/null || need+=(util-linux)
 command -v socat >/dev/null || need+=(socat)
-command -v cc >/dev/null || need+=(gcc)  # the UDP echo and load generator are compiled per run
+command -v cc >/dev/null || need+=(gcc)  # the UDP and TLS handshake tools are compiled per run
+[ -e /usr/include/openssl/ssl.h ] || need+=(libssl-dev)  # tools/tls_full_hs.c links OpenSSL
 case " $* " in
   *" --micro "*)  # Google Benchmark + what building the micro-benchmark target needs
     [ -e /usr/include/benchmark/benchmark.h ] || need+=(libbenchmark-dev)

@@ -130,19 +130,34 @@ def fixed_rate_latency(b):
 
 
 def https(b):
-    """(3) TLS: h1 keep-alive, h2 multiplexed, full handshakes (Connection: close, -n)."""
+    """(3) TLS: h1 keep-alive, h2 multiplexed, full handshakes (tools/tls_full_hs.c: a fresh
+    session every connection, none resumed) and h2load's Connection: close run (-n), whose
+    connections after each client's first resume the TLS 1.3 session (PSK + ECDHE)."""
     d = b.opts.duration
     n_hs = b.opts.handshakes
+    full_hs = getattr(b.ctx, "tls_full_hs", None)
     for _, t in b.rounds():
         url = f"https://bench.local:{t.https_port}/"  # SNI and Host bench.local
         via = f"127.0.0.1:{t.https_port}"
         runs = [
             ("tls_h1", dict(conns=64, h1=True, duration=d)),
             ("tls_h2", dict(conns=16, streams=32, duration=d)),
+            ("tls_full", None),
             ("tls_hs", dict(conns=16, h1=True, requests=n_hs, headers=["Connection: close"])),
         ]
         for prefix, kw in runs:
             try:
+                if kw is None:
+                    if full_hs is None:
+                        b.results.na_metric(prefix, t.name, "tls_full_hs not built (see notes)")
+                        continue
+                    r = b.measure(t, lambda: tools_tls_full_hs(b, full_hs, t.https_port, d),
+                                  counts_backend=b.is_proxy(t))
+                    if r.get("first_error"):
+                        b.results.note(f"{prefix}: {t.name}: {r['errors']} failed exchanges "
+                                       f"({r['reused']} resumed), first: {r['first_error']}")
+                    b.record(prefix, t, r)
+                    continue
                 if "duration" in kw:
                     warm_up(b, url, conns=kw["conns"], h1=kw.get("h1", False),
                             streams=kw.get("streams", 1), connect_to=via)
@@ -150,8 +165,17 @@ def https(b):
                                                         **kw),
                               counts_backend=b.is_proxy(t))
                 b.record(prefix, t, r)
-            except (RuntimeError, OSError, ValueError, AttributeError) as e:
-                b.results.na_metric(prefix, t.name, f"h2load failed: {e}")
+            except (RuntimeError, OSError, ValueError, AttributeError, KeyError) as e:
+                tool = "tls_full_hs" if kw is None else "h2load"
+                b.results.na_metric(prefix, t.name, f"{tool} failed: {e}")
+
+
+TLS_FULL_CONNS = 16
+
+
+def tools_tls_full_hs(b, binary, port, seconds):
+    import tools
+    return tools.tls_full_hs(binary, port, TLS_FULL_CONNS, seconds, b.ctx.client_cpus)
 
 
 def memory(b):
