@@ -153,6 +153,8 @@ def https(b):
                         continue
                     r = b.measure(t, lambda: tools_tls_full_hs(b, full_hs, t.https_port, d),
                                   counts_backend=b.is_proxy(t))
+                    b.results.meta[f"{prefix}.resumed.{t.name}"] = \
+                        f"{r['reused']} of {r['requests'] + r['errors']} connections"
                     if r.get("first_error"):
                         b.results.note(f"{prefix}: {t.name}: {r['errors']} failed exchanges "
                                        f"({r['reused']} resumed), first: {r['first_error']}")
