@@ -110,11 +110,15 @@ void Http1Session<Stream>::park(std::unique_ptr<Http1Session> self) {
 // Half-closes, then discards what the client still sends for a moment, so that a response
 // sent before the request was fully read (400, 413, 431...) reaches the client instead of
 // being destroyed by a reset. TLS first sends close_notify (an EOF without it is an error for
-// OpenSSL 3 clients such as curl) and waits briefly for the peer's, discarding data meanwhile.
+// OpenSSL 3 clients such as curl), without waiting for the peer's.
 template <class Stream>
 awaitable<void> Http1Session<Stream>::lingering_close() {
   error_code ec;
   if constexpr (std::is_same_v<Stream, TlsStream>) {
+    // Our close_notify only, as nginx does: the client has its response by now, and waiting
+    // for its close_notify would cost a read per connection. (Marking the peer's as received
+    // makes the shutdown complete once ours is written.)
+    SSL_set_shutdown(stream_.native_handle(), SSL_RECEIVED_SHUTDOWN);
     watchdog_.watch(&sock());
     watchdog_.arm(std::chrono::milliseconds(500));
     co_await stream_.async_shutdown(use_tuple);
