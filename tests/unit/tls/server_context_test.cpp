@@ -96,6 +96,60 @@ TEST_CASE("ServerContext: a replaced certificate serves new handshakes, old conn
   CHECK(served_cert(before.server.get()) == f.app);
 }
 
+// The only tls.certificates entry is installed on the SSL_CTX itself (handshakes selecting it
+// skip SSL_use_cert_and_key); any other selection must fully replace it, including when the
+// two have different key types (a leftover ECDSA certificate would win for ECDSA clients).
+TEST_CASE("ServerContext: the preloaded certificate never shadows the one selected") {
+  CertStore store;
+  auto keys = std::make_shared<TicketKeyRing>();
+  auto only = entry_for({"only.example.com"});                               // ECDSA, preloaded
+  auto rsa_default = entry_for({"default.example.com"}, "file", KeyKind::rsa2048);
+  store.set_source_entries("file", {only});
+  store.set_default(rsa_default);
+  core::Problems problems;
+  ServerContextConfig config;
+  config.options["default"].curve_preferences = {"X25519"};  // a P-256-first client gets an HRR
+  auto server = ServerContext::create(store, keys, config, problems);
+  REQUIRE(server);
+  CHECK(problems.empty());
+  {
+    SslPtr fresh = server->new_ssl();  // before any ClientHello: the preloaded certificate
+    REQUIRE(SSL_get_certificate(fresh.get()));
+    CHECK(X509_cmp(SSL_get_certificate(fresh.get()), only->leaf.get()) == 0);
+  }
+
+  for (bool retry : {false, true}) {
+    CAPTURE(retry);
+    auto client = client_ctx();
+    if (retry) REQUIRE(SSL_CTX_set1_groups_list(client.get(), "P-256:X25519") == 1);
+    auto preloaded = handshake(*server, client.get(), "only.example.com");
+    REQUIRE(preloaded.ok);
+    CHECK(served(preloaded, only));
+    CHECK(served_cert(preloaded.server.get()) == only);
+    CHECK(SSL_get_negotiated_group(preloaded.server.get()) == NID_X25519);  // after an HRR if retry
+
+    auto fallback = handshake(*server, client.get(), "unknown.example.org");
+    REQUIRE(fallback.ok);
+    CHECK(served(fallback, rsa_default));
+    CHECK(served_cert(fallback.server.get()) == rsa_default);
+
+    SslCtxPtr tls12(SSL_CTX_new(TLS_client_method()));
+    SSL_CTX_set_verify(tls12.get(), SSL_VERIFY_NONE, nullptr);
+    SSL_CTX_set_max_proto_version(tls12.get(), TLS1_2_VERSION);
+    auto rsa12 = handshake(*server, tls12.get(), "unknown.example.org");
+    REQUIRE(rsa12.ok);
+    CHECK(served(rsa12, rsa_default));
+  }
+
+  // A certificate added after the context was built is served too (not the preloaded one).
+  auto later = entry_for({"later.example.com"});
+  store.set_source_entries("acme", {later});
+  auto client = client_ctx();
+  auto c = handshake(*server, client.get(), "later.example.com");
+  REQUIRE(c.ok);
+  CHECK(served(c, later));
+}
+
 TEST_CASE("ServerContext: protocol versions and cipher suites") {
   Fixture f;
   auto server = f.context();
