@@ -183,7 +183,12 @@ int on_ticket_key(SSL* ssl, unsigned char key_name[16], unsigned char* iv, EVP_C
                   EVP_MAC_CTX* mac, int encrypt) {
   ServerContext::Shared* shared = shared_of(ssl);
   if (!shared || !shared->keys) return encrypt ? -1 : 0;
-  return shared->keys->handle(key_name, iv, cipher, mac, encrypt);
+  int r = shared->keys->handle(key_name, iv, cipher, mac, encrypt);
+  // TLS 1.3: a resumed session gets a fresh ticket (2 = "renew"), as with OpenSSL's own ticket
+  // keys, nginx and Go; clients use TLS 1.3 tickets once, so without it they fall back to a
+  // full handshake every other connection. TLS 1.2 renews only tickets of the previous key.
+  if (!encrypt && r == 1 && SSL_version(ssl) == TLS1_3_VERSION) return 2;
+  return r;
 }
 
 int on_status_request(SSL* ssl, void* arg) {

@@ -249,6 +249,45 @@ TEST_CASE("ServerContext: session resumption by ticket") {
   }
 }
 
+namespace {
+int g_new_sessions = 0;
+int count_new_session(SSL*, SSL_SESSION*) {
+  ++g_new_sessions;
+  return 0;  // not kept
+}
+}  // namespace
+
+// Clients use a TLS 1.3 ticket once: a resumed connection must bring a fresh one (as nginx,
+// Go and OpenSSL's built-in ticket keys do), else every other connection is a full handshake.
+TEST_CASE("ServerContext: a resumed TLS 1.3 session receives a new ticket") {
+  Fixture f;
+  auto server = f.context();
+  auto client = client_ctx(0, TLS1_3_VERSION);
+  SSL_CTX_set_session_cache_mode(client.get(), SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_sess_set_new_cb(client.get(), count_new_session);
+  auto first = handshake(*server, client.get(), "app.example.com");
+  REQUIRE(first.ok);
+  g_new_sessions = 0;
+  REQUIRE(exchange(first));
+  CHECK(g_new_sessions == 2);  // OpenSSL's default number of tickets after a full handshake
+  SSL_SESSION* session = SSL_get1_session(first.client.get());
+  REQUIRE(session);
+
+  auto resumed = handshake(*server, client.get(), "app.example.com", "", session);
+  REQUIRE(resumed.ok);
+  CHECK(SSL_session_reused(resumed.server.get()));
+  g_new_sessions = 0;
+  REQUIRE(exchange(resumed));
+  CHECK(g_new_sessions >= 1);
+  SSL_SESSION* renewed = SSL_get1_session(resumed.client.get());
+  REQUIRE(renewed);
+  auto again = handshake(*server, client.get(), "app.example.com", "", renewed);
+  REQUIRE(again.ok);
+  CHECK(SSL_session_reused(again.server.get()));
+  SSL_SESSION_free(renewed);
+  SSL_SESSION_free(session);
+}
+
 TEST_CASE("TicketKeyRing: rotation is due after the interval") {
   TicketKeyRing ring(std::chrono::seconds(3600));
   auto now = std::chrono::system_clock::now();
