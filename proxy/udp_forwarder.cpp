@@ -1,5 +1,8 @@
 #include "proxy/udp_forwarder.hpp"
 
+#include <cerrno>
+#include <cstring>
+
 #include <boost/asio/ip/v6_only.hpp>
 
 #include "core/log.hpp"
@@ -30,11 +33,47 @@ void log_failure(std::exception_ptr e) {
 
 }  // namespace
 
+DatagramBatch::DatagramBatch() : slots_(new char[kBatch * kSlot]) {
+  for (size_t i = 0; i < kBatch; ++i) iov_[i] = {slots_.get() + i * kSlot, kSlot};
+}
+
+int DatagramBatch::receive(int fd) {
+  for (size_t i = 0; i < kBatch; ++i) {
+    iov_[i].iov_len = kSlot;
+    msgs_[i].msg_hdr = {};
+    msgs_[i].msg_hdr.msg_iov = &iov_[i];
+    msgs_[i].msg_hdr.msg_iovlen = 1;
+    msgs_[i].msg_hdr.msg_name = &addrs_[i];
+    msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+  }
+  int n = ::recvmmsg(fd, msgs_.data(), kBatch, MSG_DONTWAIT, nullptr);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+  return n;
+}
+
+int DatagramBatch::send(int fd, int count, const udp::endpoint* to) {
+  for (int i = 0; i < count; ++i) {
+    iov_[i].iov_len = msgs_[i].msg_len;
+    msgs_[i].msg_hdr = {};
+    msgs_[i].msg_hdr.msg_iov = &iov_[i];
+    msgs_[i].msg_hdr.msg_iovlen = 1;
+    if (to) {
+      msgs_[i].msg_hdr.msg_name = const_cast<sockaddr*>(to->data());
+      msgs_[i].msg_hdr.msg_namelen = static_cast<socklen_t>(to->size());
+    }
+  }
+  int sent = 0;
+  while (sent < count) {
+    int n = ::sendmmsg(fd, msgs_.data() + sent, static_cast<unsigned>(count - sent), MSG_DONTWAIT);
+    if (n <= 0) break;  // a full buffer drops the rest, as a router would
+    sent += n;
+  }
+  return sent;
+}
+
 UdpForwarder::UdpForwarder(udp::socket socket, core::Snapshot<TcpRuntime>& snapshot, UdpForwarderOptions options,
                            uint32_t balancer_seed)
-    : socket_(std::move(socket)), reader_(snapshot), options_(std::move(options)), seed_(balancer_seed) {
-  reply_buf_.resize(65536);
-}
+    : socket_(std::move(socket)), reader_(snapshot), options_(std::move(options)), seed_(balancer_seed) {}
 
 UdpForwarder::~UdpForwarder() {
   *alive_ = false;
@@ -58,30 +97,43 @@ udp::endpoint UdpForwarder::local_endpoint() const {
   return socket_.local_endpoint(ec);
 }
 
+// Reads every queued datagram (kBatch per syscall) before waiting for readability again.
+// Waiting only after a read found the queue drained cannot miss a datagram: its arrival is a
+// new edge for the reactor.
 awaitable<void> UdpForwarder::receive_loop() {
   auto alive = alive_;
-  std::vector<char> buf(65536);
   for (;;) {
-    udp::endpoint from;
-    auto [ec, n] = co_await socket_.async_receive_from(asio::buffer(buf), from, use_tuple);
-    if (!*alive || !socket_.is_open()) co_return;
-    if (ec) {
-      if (ec == asio::error::operation_aborted) co_return;
-      continue;  // e.g. a stale ICMP error: the socket is still good
+    int n = in_batch_.receive(socket_.native_handle());
+    if (n < 0) {
+      if (!socket_.is_open()) co_return;
+      continue;  // an error reported once (e.g. a stale ICMP error) and cleared: read on
     }
-    auto it = sessions_.find(from);
-    Session* s = it != sessions_.end() ? it->second.get() : open_session(from);
-    if (!s) {
-      ++dropped_;
-      continue;
-    }
-    s->last = Clock::now();
-    s->upstream.send(asio::buffer(buf.data(), n), 0, ec);
-    if (ec) {
-      ++dropped_;  // would_block, or a refused earlier datagram reported now
-    } else {
-      ++datagrams_in_;
-    }
+    for (int i = 0; i < n; ++i) forward_from_client(i);
+    if (n == static_cast<int>(DatagramBatch::kBatch)) continue;
+    auto [ec] = co_await socket_.async_wait(udp::socket::wait_read, use_tuple);
+    if (!*alive || !socket_.is_open() || ec == asio::error::operation_aborted) co_return;
+  }
+}
+
+void UdpForwarder::forward_from_client(int i) {
+  udp::endpoint from;
+  size_t len = std::min<size_t>(in_batch_.source_len(i), from.capacity());
+  std::memcpy(from.data(), in_batch_.source(i), len);
+  from.resize(len);
+  auto it = sessions_.find(from);
+  Session* s = it != sessions_.end() ? it->second.get() : open_session(from);
+  if (!s) {
+    ++dropped_;
+    return;
+  }
+  s->last = Clock::now();
+  std::string_view d = in_batch_.datagram(i);
+  error_code ec;
+  s->upstream.send(asio::buffer(d.data(), d.size()), 0, ec);
+  if (ec) {
+    ++dropped_;  // would_block, or a refused earlier datagram reported now
+  } else {
+    ++datagrams_in_;
   }
 }
 
@@ -125,24 +177,21 @@ void UdpForwarder::close_session(Session& s) {
   sessions_.erase(s.client);  // may destroy `s` unless a loop still holds it
 }
 
-// Replies are read synchronously into the shared buffer (no 64 KiB buffer per session),
-// draining the socket before every wait.
+// Replies are read synchronously into the shared batch (no buffer per session), kBatch per
+// syscall, and sent to the client together; the socket is drained before every wait.
 awaitable<void> UdpForwarder::upstream_loop(std::shared_ptr<Session> s) {
   auto alive = alive_;
   for (;;) {
     for (;;) {
-      error_code ec;
-      size_t n = s->upstream.receive(asio::buffer(reply_buf_), 0, ec);
+      int n = reply_batch_.receive(s->upstream.native_handle());
       // ECONNREFUSED (an ICMP port unreachable) is reported once: the backend may come back.
-      if (ec == asio::error::connection_refused) continue;
-      if (ec) break;  // would_block, or closed
+      if (n < 0 && errno == ECONNREFUSED) continue;
+      if (n <= 0) break;  // drained, or closed
       s->last = Clock::now();
-      socket_.send_to(asio::buffer(reply_buf_.data(), n), s->client, 0, ec);
-      if (ec) {
-        ++dropped_;
-      } else {
-        ++datagrams_out_;
-      }
+      int sent = reply_batch_.send(socket_.native_handle(), n, &s->client);
+      datagrams_out_ += static_cast<uint64_t>(sent);
+      dropped_ += static_cast<uint64_t>(n - sent);
+      if (n < static_cast<int>(DatagramBatch::kBatch)) break;
     }
     if (s->closed) co_return;
     co_await s->upstream.async_wait(udp::socket::wait_read, use_tuple);

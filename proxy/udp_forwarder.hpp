@@ -10,8 +10,12 @@
 // session that moved would silently get a second upstream socket (and a second backend).
 // One thread moves far more datagrams than the UDP services behind portier need.
 // Everything here runs on that worker's thread.
+#include <sys/socket.h>
+
+#include <array>
 #include <chrono>
 #include <memory>
+#include <string_view>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -30,6 +34,28 @@ struct UdpForwarderOptions {
   std::string entry_point;  // name; its router is looked up in the snapshot per new session
   std::chrono::milliseconds session_timeout{3000};  // EntryPoint::udp_timeout
   size_t max_sessions = 16384;  // datagrams from further new clients are dropped
+};
+
+// Up to kBatch datagrams read (recvmmsg) or written (sendmmsg) by one syscall. Each slot
+// holds a whole datagram (64 KiB); pages are touched only as far as datagrams reach.
+struct DatagramBatch {
+  static constexpr size_t kBatch = 16;
+  static constexpr size_t kSlot = 65536;
+  DatagramBatch();
+  // Reads what is queued on `fd` without blocking: the count (0 when nothing was queued;
+  // fewer than kBatch means the queue is drained), or -1 with errno.
+  int receive(int fd);
+  // Sends datagrams [0, count) to `to` (nullptr: the connected peer): how many were sent.
+  int send(int fd, int count, const udp::endpoint* to);
+  std::string_view datagram(int i) const { return {slots_.get() + i * kSlot, msgs_[i].msg_len}; }
+  const sockaddr* source(int i) const { return reinterpret_cast<const sockaddr*>(&addrs_[i]); }
+  socklen_t source_len(int i) const { return msgs_[i].msg_hdr.msg_namelen; }
+
+ private:
+  std::unique_ptr<char[]> slots_;
+  std::array<iovec, kBatch> iov_{};
+  std::array<sockaddr_storage, kBatch> addrs_{};
+  std::array<mmsghdr, kBatch> msgs_{};
 };
 
 class UdpForwarder {
@@ -54,6 +80,7 @@ class UdpForwarder {
  private:
   struct Session;
   awaitable<void> receive_loop();
+  void forward_from_client(int i);  // datagram i of in_batch_
   awaitable<void> upstream_loop(std::shared_ptr<Session> s);
   awaitable<void> expiry_loop(std::shared_ptr<Session> s);
   Session* open_session(const udp::endpoint& client);
@@ -66,7 +93,8 @@ class UdpForwarder {
   std::vector<uint32_t> rr_;
   uint64_t rr_generation_ = ~uint64_t{0};
   uint32_t seed_;
-  std::vector<char> reply_buf_;  // shared by every session: replies are read synchronously
+  DatagramBatch in_batch_;     // datagrams from clients, read kBatch at a time
+  DatagramBatch reply_batch_;  // shared by every session: replies are read synchronously
   uint64_t datagrams_in_ = 0, datagrams_out_ = 0, dropped_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
