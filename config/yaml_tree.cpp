@@ -37,13 +37,16 @@ class Scanner {
       if ((u < 0x20 && ch != '\n') || u >= 0x7f) throw Decline{};
     }
     skip_blank();
+    // yaml-cpp returns a node without a mark (line -1) for a document with no content at all.
+    int empty_line = -1;
     if (!eof() && col() == 0 && t_.substr(pos_, 3) == "---" && boundary(pos_ + 3)) {
       pos_ += 3;
       skip_spaces();
       if (!eol_or_comment()) throw Decline{};
       skip_blank();
+      empty_line = line_;
     }
-    if (eof()) return tree_.add(Kind::null, line_);
+    if (eof()) return tree_.add(Kind::null, empty_line);
     YamlNode* root = block_node(-1);
     skip_blank();
     if (!eof()) throw Decline{};
@@ -406,14 +409,16 @@ void YamlTree::clear() {
   root_ = nullptr;
 }
 
-bool YamlTree::load(std::string_view text, std::string& error, int& error_line) {
+bool YamlTree::load(std::string_view text, std::string& error, int& error_line, bool try_fast) {
   clear();
-  try {
-    root_ = Scanner(text, *this).document();
-    fast_ = true;
-    return true;
-  } catch (const Decline&) {
-    clear();
+  if (try_fast) {
+    try {
+      root_ = Scanner(text, *this).document();
+      fast_ = true;
+      return true;
+    } catch (const Decline&) {
+      clear();
+    }
   }
   fast_ = false;
   try {

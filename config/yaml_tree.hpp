@@ -46,8 +46,9 @@ class YamlTree {
  public:
   // Loads the first document of `text`. On a syntax error returns false and sets `error`
   // (yaml-cpp's message) and `error_line` (1-based, 0 when unknown). Scalars may point into
-  // `text`: it must outlive the tree. An empty document is a null root.
-  bool load(std::string_view text, std::string& error, int& error_line);
+  // `text`: it must outlive the tree. An empty document is a null root. `try_fast` = false
+  // skips the fast scanner (tests compare both paths).
+  bool load(std::string_view text, std::string& error, int& error_line, bool try_fast = true);
   const YamlNode& root() const { return *root_; }
   // Whether the last load() used the fast scanner (for tests and diagnostics).
   bool fast() const { return fast_; }
