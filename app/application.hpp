@@ -7,6 +7,8 @@
 #include <set>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -37,6 +39,7 @@ class Application {
  private:
   void on_fragment(const std::string& provider, config::Fragment fragment);
   void rebuild();
+  std::string check_rule(std::string_view rule, bool tcp);
   void rebuild_tls(const config::Dynamic& dyn, std::vector<std::string>& problems);
   void rotate_ticket_keys();
   void install_diagnostics();
@@ -70,6 +73,12 @@ class Application {
   std::map<std::string, config::Fragment> fragments_;  // provider -> fragment in use (+ latest errors)
   std::set<std::string> loaded_clean_;                 // providers that delivered an error-free fragment
   config::Merged merged_;
+  struct RuleCheck {
+    std::string error;   // "" = valid
+    uint64_t merge = 0;  // last merge that asked
+  };
+  std::unordered_map<std::string, RuleCheck> rule_checks_;  // rule text + kind -> check
+  uint64_t merges_ = 0;
   std::vector<config::ConfigError> compile_errors_;
   std::shared_ptr<const proxy::RuntimeConfig> runtime_;
   // Cost of the last applied snapshot (GET /health "last_snapshot"): merge of the providers'

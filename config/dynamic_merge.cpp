@@ -56,6 +56,7 @@ class Merger {
       : check_rule_(check_rule), entry_points_(entry_points) {}
 
   Merged run(const std::map<std::string, const Fragment*>& providers) {
+    providers_ = &providers;
     for (const auto& [name, fragment] : providers) collect(name, *fragment);
     validate_services();
     validate_middlewares();
@@ -65,11 +66,20 @@ class Merger {
   }
 
  private:
+  // Where `section`.`qualified` was defined: its fragment's `sources` entry, or "". Only the
+  // sections collected by add() have one (TLS options and stores are reported without).
+  std::string source_of(const std::string& section, const std::string& qualified) const {
+    const size_t at = qualified.rfind('@');
+    if (at == std::string::npos || section.rfind("tls.", 0) == 0) return "";
+    const auto f = providers_->find(qualified.substr(at + 1));
+    if (f == providers_->end()) return "";
+    const auto src = f->second->sources.find(section + "." + qualified.substr(0, at));
+    return src == f->second->sources.end() ? "" : src->second;
+  }
+
   void error(const std::string& section, const std::string& qualified, std::string message) {
-    const std::string key = section + "." + qualified;
-    const auto src = sources_.find(key);
-    out_.errors.push_back({provider_of(qualified), src == sources_.end() ? "" : src->second, key,
-                           std::move(message), 0});
+    out_.errors.push_back({provider_of(qualified), source_of(section, qualified),
+                           section + "." + qualified, std::move(message), 0});
   }
 
   // Copies a fragment's items into all_ with qualified names and references.
@@ -117,18 +127,16 @@ class Merger {
   void add(const std::string& section, const std::map<std::string, T>& in,
            std::map<std::string, T>& out, Fix fix) {
     for (const auto& [name, item] : in) {
-      const std::string qualified = qualify(name, provider_);
-      const auto src = fragment_->sources.find(section + "." + name);
-      sources_[section + "." + qualified] = src == fragment_->sources.end() ? "" : src->second;
       if (name.find('@') != std::string::npos) {
-        out_.errors.push_back({provider_, sources_[section + "." + qualified], section + "." + name,
-                               "names must not contain '@'", 0});
+        const auto src = fragment_->sources.find(section + "." + name);
+        out_.errors.push_back({provider_, src == fragment_->sources.end() ? "" : src->second,
+                               section + "." + name, "names must not contain '@'", 0});
         continue;
       }
       T copy = item;
       if constexpr (requires { copy.provider; }) copy.provider = provider_;
       fix(copy);
-      out[qualified] = std::move(copy);
+      out.insert_or_assign(out.end(), qualify(name, provider_), std::move(copy));
     }
   }
 
@@ -217,10 +225,14 @@ class Merger {
   }
 
   void validate_services() {
-    for (const auto& [name, svc] : all_.http.services) {
-      const std::string p = http_service_problem(name);
+    for (const auto& [name, svc] : all_.http.services) http_service_problem(name);
+    // Every verdict is memoised now, so the valid services can be moved out of all_ (only
+    // their names are looked at from here on).
+    for (auto& [name, svc] : all_.http.services) {
+      const std::string& p = *http_service_state_.at(name);
       if (p.empty())
-        out_.dynamic.http.services[name] = svc;
+        out_.dynamic.http.services.emplace_hint(out_.dynamic.http.services.end(), name,
+                                                std::move(svc));
       else
         error("http.services", name, p);
     }
@@ -343,12 +355,13 @@ class Merger {
     return "";
   }
 
+  // Routers are looked at once: a valid one is moved out of all_.
   template <class Router>
-  void finish_router(const std::string& kind, const std::string& name, const Router& r,
+  void finish_router(const std::string& kind, const std::string& name, Router& r,
                      const std::vector<std::string>& problems,
                      std::map<std::string, Router>& good) {
     if (problems.empty()) {
-      good[name] = r;
+      good.emplace_hint(good.end(), name, std::move(r));
       return;
     }
     const std::string why = join(problems);
@@ -357,7 +370,7 @@ class Merger {
   }
 
   void validate_routers() {
-    for (const auto& [name, r] : all_.http.routers) {
+    for (auto& [name, r] : all_.http.routers) {
       std::vector<std::string> problems;
       check_rule(r.rule, false, problems);
       if (auto p = service_ref_problem(r.service, all_.http.services, out_.dynamic.http.services);
@@ -373,7 +386,7 @@ class Merger {
       check_tls(r.tls, problems);
       finish_router("http", name, r, problems, out_.dynamic.http.routers);
     }
-    for (const auto& [name, r] : all_.tcp.routers) {
+    for (auto& [name, r] : all_.tcp.routers) {
       std::vector<std::string> problems;
       check_rule(r.rule, true, problems);
       if (auto p = service_ref_problem(r.service, all_.tcp.services, out_.dynamic.tcp.services);
@@ -383,7 +396,7 @@ class Merger {
       check_tls(r.tls, problems);
       finish_router("tcp", name, r, problems, out_.dynamic.tcp.routers);
     }
-    for (const auto& [name, r] : all_.udp.routers) {
+    for (auto& [name, r] : all_.udp.routers) {
       std::vector<std::string> problems;
       if (auto p = service_ref_problem(r.service, all_.udp.services, out_.dynamic.udp.services);
           !p.empty())
@@ -398,7 +411,7 @@ class Merger {
   std::string provider_;
   const Fragment* fragment_ = nullptr;
   Dynamic all_;                                 // every item, qualified, before validation
-  std::map<std::string, std::string> sources_;  // "http.routers.x@file" -> source
+  const std::map<std::string, const Fragment*>* providers_ = nullptr;
   std::map<std::string, std::optional<std::string>> http_service_state_;  // nullopt = visiting
   std::map<std::string, std::optional<std::string>> middleware_state_;
   std::set<std::string> bad_tcp_services_, bad_udp_services_;

@@ -243,6 +243,7 @@ std::shared_ptr<RuntimeConfig> compile_runtime(const config::Dynamic& dyn, const
   auto rc = std::make_shared<RuntimeConfig>();
   std::map<std::string, uint32_t> service_index;
   Transports transports(dyn, problems);
+  rc->services.reserve(dyn.http.services.size());
   for (const auto& [name, svc] : dyn.http.services) {
     service_index[name] = static_cast<uint32_t>(rc->services.size());
     rc->services.push_back(compile_service(name, svc, health, transports, problems));
@@ -254,6 +255,7 @@ std::shared_ptr<RuntimeConfig> compile_runtime(const config::Dynamic& dyn, const
     std::vector<std::string> entry_points;
   };
   std::vector<Pending> pending;
+  pending.reserve(dyn.http.routers.size());
   for (const auto& [name, router] : dyn.http.routers) {
     auto svc = service_index.find(router.service);
     if (svc == service_index.end()) {
@@ -309,6 +311,7 @@ std::shared_ptr<RuntimeConfig> compile_runtime(const config::Dynamic& dyn, const
       }
     }
   }
+  rc->routes.reserve(pending.size());
   for (auto& p : pending) rc->routes.push_back(std::move(p.route));
   return rc;
 }
