@@ -170,10 +170,11 @@ void Application::on_fragment(const std::string& provider, config::Fragment frag
   auto& slot = fragments_[provider];
   bool had_good = loaded_clean_.count(provider) > 0;
   if (fragment.errors.empty()) loaded_clean_.insert(provider);
+  config::Fragment previous;  // freed after the rebuild, once the new snapshot is published
   if (!fragment.errors.empty() && provider == "file" && had_good) {
     slot.errors = std::move(fragment.errors);
   } else {
-    slot = std::move(fragment);
+    previous = std::exchange(slot, std::move(fragment));
   }
   rebuild();
 }
@@ -193,7 +194,7 @@ void Application::rebuild() {
   if (runtime_ && merged == merged_) return;  // identical snapshots are not re-applied
   const auto t_merged = clock::now();
   std::vector<std::string> problems;
-  auto rc = proxy::compile_runtime(merged.dynamic, cfg_, health_registry_, &problems);
+  auto rc = proxy::compile_runtime(merged.dynamic, cfg_, health_registry_, &problems, &compile_cache_);
   auto tcp = proxy::compile_tcp_runtime(merged.dynamic, cfg_, &problems);
   const auto t_compiled = clock::now();
   rebuild_tls(merged.dynamic, problems);

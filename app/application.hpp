@@ -59,6 +59,7 @@ class Application {
   boost::asio::signal_set signals_{control_};
   std::unique_ptr<proxy::ProxyServer> proxy_;
   proxy::HealthRegistry health_registry_;
+  proxy::CompileCache compile_cache_;  // compiled rules and services kept across rebuilds
   tls::CertStore cert_store_;
   std::shared_ptr<tls::TicketKeyRing> ticket_keys_ = std::make_shared<tls::TicketKeyRing>();
   boost::asio::steady_timer ticket_timer_{control_};

@@ -171,6 +171,54 @@ ServiceRuntime compile_service(const std::string& name, const config::HttpServic
   return out;
 }
 
+CompileCache::Rule compile_rule(const std::string& text) {
+  CompileCache::Rule out;
+  auto parsed = config::parse_rule(text, config::RuleKind::http);
+  out.error = parsed.error;
+  if (parsed.root) out.matcher = compile_http_rule(*parsed.root, &out.error);
+  if (out.matcher) out.hosts = host_only_names(*parsed.root);
+  return out;
+}
+
+const CompileCache::Rule& cached_rule(CompileCache& cache, const std::string& text) {
+  auto it = cache.rules.find(text);
+  if (it == cache.rules.end()) it = cache.rules.emplace(text, compile_rule(text)).first;
+  it->second.used = cache.generation;
+  return it->second;
+}
+
+// Servers named by IP literal only: their compiled form depends on the configuration alone.
+bool addresses_are_literal(const config::HttpService& svc) {
+  if (!svc.load_balancer) return true;
+  for (const auto& server : svc.load_balancer->servers) {
+    ParsedUrl u;
+    if (!parse_url(server.url, u) || !is_ip_literal(u.host)) return false;
+  }
+  return true;
+}
+
+ServiceRuntime cached_service(CompileCache& cache, const std::string& name, const config::HttpService& svc,
+                              HealthRegistry& health, Transports& transports, std::vector<std::string>* problems) {
+  const UpstreamTransport* transport =
+      svc.load_balancer ? transports.get(svc.load_balancer->servers_transport).get() : nullptr;
+  auto it = cache.services.find(name);
+  if (it != cache.services.end() && it->second.input == svc && it->second.transport == transport) {
+    it->second.used = cache.generation;
+    if (problems) problems->insert(problems->end(), it->second.problems.begin(), it->second.problems.end());
+    return it->second.compiled;
+  }
+  std::vector<std::string> found;
+  ServiceRuntime compiled = compile_service(name, svc, health, transports, &found);
+  if (problems) problems->insert(problems->end(), found.begin(), found.end());
+  if (!addresses_are_literal(svc)) {
+    if (it != cache.services.end()) cache.services.erase(it);
+    return compiled;
+  }
+  CompileCache::Service& slot = cache.services[name];
+  slot = CompileCache::Service{svc, transport, compiled, std::move(found), cache.generation};
+  return compiled;
+}
+
 bool is_http_entry_point(const config::EntryPoint& ep) {
   return ep.protocol == config::EntryPoint::Protocol::tcp && ep.name.rfind("tcp-", 0) != 0;
 }
@@ -239,14 +287,20 @@ bool RuntimeConfig::serves_sni(size_t entry_point, std::string_view sni) const {
 }
 
 std::shared_ptr<RuntimeConfig> compile_runtime(const config::Dynamic& dyn, const config::StaticConfig& cfg,
-                                               HealthRegistry& health, std::vector<std::string>* problems) {
+                                               HealthRegistry& health, std::vector<std::string>* problems,
+                                               CompileCache* cache) {
   auto rc = std::make_shared<RuntimeConfig>();
-  std::map<std::string, uint32_t> service_index;
+  std::unordered_map<std::string_view, uint32_t> service_index;
+  service_index.reserve(dyn.http.services.size());
   Transports transports(dyn, problems);
+  if (cache) ++cache->generation;
   rc->services.reserve(dyn.http.services.size());
   for (const auto& [name, svc] : dyn.http.services) {
     service_index[name] = static_cast<uint32_t>(rc->services.size());
-    rc->services.push_back(compile_service(name, svc, health, transports, problems));
+    if (cache)
+      rc->services.push_back(cached_service(*cache, name, svc, health, transports, problems));
+    else
+      rc->services.push_back(compile_service(name, svc, health, transports, problems));
   }
 
   struct Pending {
@@ -256,18 +310,16 @@ std::shared_ptr<RuntimeConfig> compile_runtime(const config::Dynamic& dyn, const
   };
   std::vector<Pending> pending;
   pending.reserve(dyn.http.routers.size());
+  CompileCache::Rule uncached;
   for (const auto& [name, router] : dyn.http.routers) {
     auto svc = service_index.find(router.service);
     if (svc == service_index.end()) {
       if (problems) problems->push_back("router " + name + ": service \"" + router.service + "\" does not exist");
       continue;
     }
-    auto parsed = config::parse_rule(router.rule, config::RuleKind::http);
-    std::string error = parsed.error;
-    std::optional<HttpMatcher> matcher;
-    if (parsed.root) matcher = compile_http_rule(*parsed.root, &error);
-    if (!matcher) {
-      if (problems) problems->push_back("router " + name + ": " + error);
+    const CompileCache::Rule& rule = cache ? cached_rule(*cache, router.rule) : (uncached = compile_rule(router.rule));
+    if (!rule.matcher) {
+      if (problems) problems->push_back("router " + name + ": " + rule.error);
       continue;
     }
     std::string mw_error;
@@ -279,12 +331,12 @@ std::shared_ptr<RuntimeConfig> compile_runtime(const config::Dynamic& dyn, const
     BodyLimits limits;
     for (const auto& mw : chain) mw->body_limits(limits);
     Pending p{RouteRuntime{name, router.priority ? router.priority : static_cast<int>(router.rule.size()),
-                           std::move(*matcher), false, svc->second, std::move(chain), limits,
+                           *rule.matcher, false, svc->second, std::move(chain), limits,
                            router.tls.has_value()},
               {}, router.entry_points};
-    if (auto hosts = host_only_names(*parsed.root)) {
+    if (rule.hosts) {
       p.route.host_only = true;
-      p.hosts = std::move(*hosts);
+      p.hosts = *rule.hosts;
     }
     pending.push_back(std::move(p));
   }
@@ -313,6 +365,10 @@ std::shared_ptr<RuntimeConfig> compile_runtime(const config::Dynamic& dyn, const
   }
   rc->routes.reserve(pending.size());
   for (auto& p : pending) rc->routes.push_back(std::move(p.route));
+  if (cache) {
+    std::erase_if(cache->rules, [&](const auto& kv) { return kv.second.used != cache->generation; });
+    std::erase_if(cache->services, [&](const auto& kv) { return kv.second.used != cache->generation; });
+  }
   return rc;
 }
 

@@ -100,10 +100,37 @@ struct RuntimeConfig {
 // Entrypoint names in a fixed order (position = the index workers use).
 std::vector<std::string> http_entry_point_names(const config::StaticConfig& cfg);
 
+// What compile_runtime keeps between calls so that a reload recompiles only what changed:
+// compiled rules by rule text, and compiled services by name while their configuration and
+// transport are unchanged (only services whose servers are IP literals: names are resolved
+// again on every compile). Entries the last compile did not use are dropped. Control thread
+// only; one cache per HealthRegistry.
+class CompileCache {
+ public:
+  struct Rule {
+    std::optional<HttpMatcher> matcher;  // nullopt: `error` says why
+    std::string error;
+    std::optional<std::vector<std::string>> hosts;  // host_only_names
+    uint64_t used = 0;
+  };
+  struct Service {
+    config::HttpService input;
+    const UpstreamTransport* transport = nullptr;
+    ServiceRuntime compiled;
+    std::vector<std::string> problems;
+    uint64_t used = 0;
+  };
+  std::unordered_map<std::string, Rule> rules;
+  std::unordered_map<std::string, Service> services;
+  uint64_t generation = 0;
+};
+
 // Compiles a merged (qualified, validated) dynamic configuration. Routers whose rule fails to
-// compile are skipped and reported in *problems as "router NAME: message".
+// compile are skipped and reported in *problems as "router NAME: message". With `cache`, the
+// result is the same as without it, computed faster when little changed.
 std::shared_ptr<RuntimeConfig> compile_runtime(const config::Dynamic& dyn, const config::StaticConfig& cfg,
-                                               HealthRegistry& health, std::vector<std::string>* problems);
+                                               HealthRegistry& health, std::vector<std::string>* problems,
+                                               CompileCache* cache = nullptr);
 
 // Lowercases and strips the port and a trailing dot: "Example.COM.:8080" -> "example.com".
 std::string normalize_host(std::string_view host);

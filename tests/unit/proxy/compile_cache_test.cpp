@@ -1,0 +1,116 @@
+// compile_runtime with a CompileCache (what the application keeps across reloads) must route
+// exactly as a fresh compile: changed rules and servers take effect, removed routers stop.
+#include <catch2/catch.hpp>
+
+#include "config/static_config.hpp"
+#include "proxy/runtime_config.hpp"
+
+using namespace portier;
+using namespace portier::proxy;
+
+namespace {
+
+config::StaticConfig one_entry_point() {
+  config::StaticConfig cfg;
+  config::EntryPoint ep;
+  ep.name = "web";
+  ep.protocol = config::EntryPoint::Protocol::tcp;
+  cfg.entry_points["web"] = ep;
+  return cfg;
+}
+
+void add(config::Dynamic& dyn, const std::string& name, const std::string& rule, const std::string& url) {
+  config::HttpRouter r;
+  r.rule = rule;
+  r.service = name + "@file";
+  dyn.http.routers[name + "@file"] = r;
+  config::HttpService s;
+  s.load_balancer.emplace();
+  s.load_balancer->servers.push_back(config::HttpServer{url});
+  dyn.http.services[name + "@file"] = s;
+}
+
+// Which route answers, and where its service sends the request ("" = 404).
+std::string target(const RuntimeConfig& rc, std::string_view host, std::string_view path = "/") {
+  RequestView req;
+  req.method = "GET";
+  req.host = host;
+  req.path = path;
+  const RouteRuntime* r = rc.route(0, false, req);
+  if (!r) return "";
+  return r->name + " -> " + rc.services.at(r->service).servers.at(0).url;
+}
+
+}  // namespace
+
+TEST_CASE("a compile cache gives the same routing as a fresh compile after each change", "[compile]") {
+  const auto cfg = one_entry_point();
+  HealthRegistry health;
+  CompileCache cache;
+  config::Dynamic dyn;
+  add(dyn, "a", "Host(`a.test`)", "http://127.0.0.1:1001");
+  add(dyn, "b", "Host(`b.test`) && PathPrefix(`/x`)", "http://127.0.0.1:1002");
+  add(dyn, "c", "Host(`c.test`)", "http://127.0.0.1:1003");
+
+  auto check_same = [&](const std::vector<std::pair<std::string, std::string>>& requests) {
+    std::vector<std::string> p1, p2;
+    auto cached = compile_runtime(dyn, cfg, health, &p1, &cache);
+    auto fresh = compile_runtime(dyn, cfg, health, &p2);
+    CHECK(p1 == p2);
+    REQUIRE(cached->routes.size() == fresh->routes.size());
+    for (const auto& [host, path] : requests) {
+      INFO(host << path);
+      CHECK(target(*cached, host, path) == target(*fresh, host, path));
+    }
+    return cached;
+  };
+  const std::vector<std::pair<std::string, std::string>> requests = {
+      {"a.test", "/"}, {"b.test", "/x/1"}, {"b.test", "/y"}, {"c.test", "/"}, {"new.test", "/"}};
+
+  auto rc = check_same(requests);
+  CHECK(target(*rc, "a.test") == "a@file -> http://127.0.0.1:1001");
+  CHECK(cache.rules.size() == 3);
+
+  // One router's rule changes: the old host stops, the new one routes.
+  dyn.http.routers["a@file"].rule = "Host(`new.test`)";
+  rc = check_same(requests);
+  CHECK(target(*rc, "a.test").empty());
+  CHECK(target(*rc, "new.test") == "a@file -> http://127.0.0.1:1001");
+  CHECK(cache.rules.count("Host(`a.test`)") == 0);  // unused entries are dropped
+
+  // A server URL changes: the service is compiled again.
+  dyn.http.services["c@file"].load_balancer->servers[0].url = "http://127.0.0.1:2003";
+  rc = check_same(requests);
+  CHECK(target(*rc, "c.test") == "c@file -> http://127.0.0.1:2003");
+
+  // A router and its service are removed: its host is 404.
+  dyn.http.routers.erase("b@file");
+  dyn.http.services.erase("b@file");
+  rc = check_same(requests);
+  CHECK(target(*rc, "b.test", "/x/1").empty());
+  CHECK(cache.services.count("b@file") == 0);
+
+  // A bad rule is reported on every compile, cached or not.
+  dyn.http.routers["c@file"].rule = "Host(";
+  std::vector<std::string> problems;
+  compile_runtime(dyn, cfg, health, &problems, &cache);
+  REQUIRE(problems.size() == 1);
+  problems.clear();
+  compile_runtime(dyn, cfg, health, &problems, &cache);
+  CHECK(problems.size() == 1);
+}
+
+TEST_CASE("services named by host name are resolved on every compile, not cached", "[compile]") {
+  const auto cfg = one_entry_point();
+  HealthRegistry health;
+  CompileCache cache;
+  config::Dynamic dyn;
+  add(dyn, "n", "Host(`n.test`)", "http://localhost:1004");
+  add(dyn, "i", "Host(`i.test`)", "http://127.0.0.1:1005");
+  std::vector<std::string> problems;
+  auto rc = compile_runtime(dyn, cfg, health, &problems, &cache);
+  CHECK(problems.empty());
+  CHECK(target(*rc, "n.test") == "n@file -> http://localhost:1004");
+  CHECK(cache.services.count("n@file") == 0);
+  CHECK(cache.services.count("i@file") == 1);
+}
