@@ -3,6 +3,7 @@
 #include <re2/re2.h>
 
 #include <charconv>
+#include <unordered_map>
 
 namespace portier::config {
 
@@ -225,6 +226,7 @@ class Merger {
   }
 
   void validate_services() {
+    http_service_state_.reserve(all_.http.services.size());
     for (const auto& [name, svc] : all_.http.services) http_service_problem(name);
     // Every verdict is memoised now, so the valid services can be moved out of all_ (only
     // their names are looked at from here on).
@@ -412,8 +414,9 @@ class Merger {
   const Fragment* fragment_ = nullptr;
   Dynamic all_;                                 // every item, qualified, before validation
   const std::map<std::string, const Fragment*>* providers_ = nullptr;
-  std::map<std::string, std::optional<std::string>> http_service_state_;  // nullopt = visiting
-  std::map<std::string, std::optional<std::string>> middleware_state_;
+  // Verdicts by qualified name ("" = valid); nullopt while being visited (cycle detection).
+  std::unordered_map<std::string, std::optional<std::string>> http_service_state_;
+  std::unordered_map<std::string, std::optional<std::string>> middleware_state_;
   std::set<std::string> bad_tcp_services_, bad_udp_services_;
   Merged out_;
 };
