@@ -197,8 +197,9 @@ bool addresses_are_literal(const config::HttpService& svc) {
   return true;
 }
 
-ServiceRuntime cached_service(CompileCache& cache, const std::string& name, const config::HttpService& svc,
-                              HealthRegistry& health, Transports& transports, std::vector<std::string>* problems) {
+std::shared_ptr<const ServiceRuntime> cached_service(CompileCache& cache, const std::string& name,
+                                                     const config::HttpService& svc, HealthRegistry& health,
+                                                     Transports& transports, std::vector<std::string>* problems) {
   const UpstreamTransport* transport =
       svc.load_balancer ? transports.get(svc.load_balancer->servers_transport).get() : nullptr;
   auto it = cache.services.find(name);
@@ -208,7 +209,7 @@ ServiceRuntime cached_service(CompileCache& cache, const std::string& name, cons
     return it->second.compiled;
   }
   std::vector<std::string> found;
-  ServiceRuntime compiled = compile_service(name, svc, health, transports, &found);
+  auto compiled = std::make_shared<const ServiceRuntime>(compile_service(name, svc, health, transports, &found));
   if (problems) problems->insert(problems->end(), found.begin(), found.end());
   if (!addresses_are_literal(svc)) {
     if (it != cache.services.end()) cache.services.erase(it);

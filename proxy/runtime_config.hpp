@@ -18,6 +18,7 @@
 #include "config/static_config.hpp"
 #include "proxy/middleware.hpp"
 #include "proxy/rule_matcher.hpp"
+#include "proxy/shared_items.hpp"
 #include "proxy/upstream_transport.hpp"
 
 namespace portier::proxy {
@@ -85,7 +86,7 @@ struct RouteTable {
 
 struct RuntimeConfig {
   std::vector<RouteRuntime> routes;
-  std::vector<ServiceRuntime> services;
+  SharedItems<ServiceRuntime> services;  // shared with earlier snapshots when unchanged
   // Indexed by entrypoint position in the static config (see entry_point_index).
   std::vector<RouteTable> plain;
   std::vector<RouteTable> secure;
@@ -116,7 +117,7 @@ class CompileCache {
   struct Service {
     config::HttpService input;
     const UpstreamTransport* transport = nullptr;
-    ServiceRuntime compiled;
+    std::shared_ptr<const ServiceRuntime> compiled;
     std::vector<std::string> problems;
     uint64_t used = 0;
   };
