@@ -131,7 +131,8 @@ class Scanner {
       if (escaped) owned += c;
       ++pos_;
     }
-    const std::string_view text = escaped ? tree_.own(std::move(owned)) : t_.substr(start, pos_ - start);
+    const std::string_view text =
+        escaped ? tree_.own(std::move(owned)) : t_.substr(start, pos_ - start);
     ++pos_;  // closing quote
     return scalar(text, line_, false);
   }

@@ -20,9 +20,9 @@ namespace portier::config {
 struct YamlNode {
   enum class Kind : uint8_t { null, scalar, sequence, map };
   Kind kind = Kind::null;
-  int line = 0;            // 0-based line of the node's start (yaml-cpp's Mark().line)
-  uint32_t size = 0;       // sequence items or map entries
-  std::string_view text;   // scalars: the value, unquoted and unescaped
+  int line = 0;               // 0-based line of the node's start (yaml-cpp's Mark().line)
+  uint32_t size = 0;          // sequence items or map entries
+  std::string_view text;      // scalars: the value, unquoted and unescaped
   YamlNode* first = nullptr;  // first child; maps alternate key, value, key, value, ...
   YamlNode* next = nullptr;   // next sibling
 

@@ -1,13 +1,12 @@
 // The fast block-YAML scanner must build exactly the tree yaml-cpp builds (kinds, scalar
 // texts, lines: errors point at them), or decline and let yaml-cpp load the text.
-#include <catch2/catch.hpp>
+#include "config/yaml_tree.hpp"
 
+#include <catch2/catch.hpp>
 #include <functional>
 #include <random>
 #include <string>
 #include <vector>
-
-#include "config/yaml_tree.hpp"
 
 using namespace portier::config;
 
@@ -85,7 +84,8 @@ TEST_CASE("the fast scanner builds yaml-cpp's tree for block-style configuration
       "a:\n    deep: 1\n    deeper:\n        x: y\nb: 2\n",
       "-1: minus\n:colon: x\n?q: y\n",
       "~: null key\n",
-      "http:\n  routers:\n    r0:\n      rule: \"Host(`s0.bench.local`)\"\n      entryPoints: [web]\n"
+      "http:\n  routers:\n    r0:\n      rule: \"Host(`s0.bench.local`)\"\n      entryPoints: "
+      "[web]\n"
       "      service: s0\n  services:\n    s0:\n      loadBalancer:\n        servers:\n"
       "          - url: \"http://127.0.0.1:9\"\n",
       "a: b, c [d] {e}\n",
@@ -134,10 +134,22 @@ TEST_CASE("other YAML is left to yaml-cpp, with its errors") {
 TEST_CASE("random block documents load the same through both paths") {
   std::mt19937 rng(12345);
   auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
-  const std::vector<std::string> scalars = {
-      "web",  "Host(`a.b`)", "\"quoted: yes\"", "'single # not comment'", "~",   "null",
-      "",     "http://127.0.0.1:80", "1m30s", "[a, b]",   "{k: v}",  "42", "a b  c", "[]",
-      "\"\"", "true"};
+  const std::vector<std::string> scalars = {"web",
+                                            "Host(`a.b`)",
+                                            "\"quoted: yes\"",
+                                            "'single # not comment'",
+                                            "~",
+                                            "null",
+                                            "",
+                                            "http://127.0.0.1:80",
+                                            "1m30s",
+                                            "[a, b]",
+                                            "{k: v}",
+                                            "42",
+                                            "a b  c",
+                                            "[]",
+                                            "\"\"",
+                                            "true"};
   std::function<void(std::string&, int, int)> node;
   auto comment = [&](std::string& out) {
     if (pick(5) == 0) out += "  # note";
@@ -159,7 +171,8 @@ TEST_CASE("random block documents load the same through both paths") {
           out += "\n";
           node(out, indent + 2 + pick(2) * 2, depth + 1);
         } else {
-          const std::string& s = scalars[static_cast<size_t>(pick(static_cast<int>(scalars.size())))];
+          const std::string& s =
+              scalars[static_cast<size_t>(pick(static_cast<int>(scalars.size())))];
           out += (s.empty() ? "" : " " + s);
           comment(out);
           out += "\n";
@@ -173,7 +186,8 @@ TEST_CASE("random block documents load the same through both paths") {
           out += " m: " + scalars[static_cast<size_t>(pick(4))] + "\n";
           out += std::string(static_cast<size_t>(indent + 2), ' ') + "n: x\n";
         } else {
-          const std::string& s = scalars[static_cast<size_t>(pick(static_cast<int>(scalars.size())))];
+          const std::string& s =
+              scalars[static_cast<size_t>(pick(static_cast<int>(scalars.size())))];
           out += (s.empty() ? "" : " " + s);
           comment(out);
           out += "\n";

@@ -19,7 +19,8 @@ config::StaticConfig one_entry_point() {
   return cfg;
 }
 
-void add(config::Dynamic& dyn, const std::string& name, const std::string& rule, const std::string& url) {
+void add(config::Dynamic& dyn, const std::string& name, const std::string& rule,
+         const std::string& url) {
   config::HttpRouter r;
   r.rule = rule;
   r.service = name + "@file";
@@ -43,7 +44,8 @@ std::string target(const RuntimeConfig& rc, std::string_view host, std::string_v
 
 }  // namespace
 
-TEST_CASE("a compile cache gives the same routing as a fresh compile after each change", "[compile]") {
+TEST_CASE("a compile cache gives the same routing as a fresh compile after each change",
+          "[compile]") {
   const auto cfg = one_entry_point();
   HealthRegistry health;
   CompileCache cache;
