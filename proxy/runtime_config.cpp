@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
 #include <functional>
 #include <numeric>
 
@@ -304,14 +305,17 @@ std::shared_ptr<RuntimeConfig> compile_runtime(const config::Dynamic& dyn, const
       rc->services.push_back(compile_service(name, svc, health, transports, problems));
   }
 
+  // A compiled router before ordering. `hosts` points into the cache (or `owned_hosts`),
+  // `entry_points` into dyn: nothing per router is copied but the route itself.
   struct Pending {
     RouteRuntime route;
-    std::vector<std::string> hosts;
-    std::vector<std::string> entry_points;
+    const std::vector<std::string>* hosts = nullptr;
+    const std::vector<std::string>* entry_points = nullptr;
   };
   std::vector<Pending> pending;
   pending.reserve(dyn.http.routers.size());
   CompileCache::Rule uncached;
+  std::deque<std::vector<std::string>> owned_hosts;  // stable addresses (uncached compile)
   for (const auto& [name, router] : dyn.http.routers) {
     auto svc = service_index.find(router.service);
     if (svc == service_index.end()) {
@@ -331,41 +335,49 @@ std::shared_ptr<RuntimeConfig> compile_runtime(const config::Dynamic& dyn, const
     }
     BodyLimits limits;
     for (const auto& mw : chain) mw->body_limits(limits);
-    Pending p{RouteRuntime{name, router.priority ? router.priority : static_cast<int>(router.rule.size()),
+    Pending& p = pending.emplace_back();
+    p.route = RouteRuntime{name, router.priority ? router.priority : static_cast<int>(router.rule.size()),
                            *rule.matcher, false, svc->second, std::move(chain), limits,
-                           router.tls.has_value()},
-              {}, router.entry_points};
+                           router.tls.has_value()};
+    p.entry_points = &router.entry_points;
     if (rule.hosts) {
       p.route.host_only = true;
-      p.hosts = *rule.hosts;
+      p.hosts = cache ? &*rule.hosts : &owned_hosts.emplace_back(std::move(*uncached.hosts));
     }
-    pending.push_back(std::move(p));
   }
-  std::sort(pending.begin(), pending.end(), [](const Pending& a, const Pending& b) {
-    if (a.route.priority != b.route.priority) return a.route.priority > b.route.priority;
-    return a.route.name < b.route.name;
+  // Precedence: higher priority first, then name. Sorting positions, not the routes.
+  std::vector<uint32_t> order(pending.size());
+  std::iota(order.begin(), order.end(), 0u);
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    const RouteRuntime& x = pending[a].route;
+    const RouteRuntime& y = pending[b].route;
+    if (x.priority != y.priority) return x.priority > y.priority;
+    return x.name < y.name;
   });
 
   auto names = http_entry_point_names(cfg);
+  std::vector<char> ep_tls(names.size());
+  for (size_t e = 0; e < names.size(); ++e) ep_tls[e] = cfg.entry_points.at(names[e]).tls ? 1 : 0;
   rc->plain.resize(names.size());
   rc->secure.resize(names.size());
-  for (uint32_t idx = 0; idx < pending.size(); ++idx) {
-    const Pending& p = pending[idx];
+  rc->routes.reserve(pending.size());
+  for (uint32_t idx = 0; idx < order.size(); ++idx) {
+    Pending& p = pending[order[idx]];
     for (size_t e = 0; e < names.size(); ++e) {
-      bool listed = p.entry_points.empty() ||
-                    std::find(p.entry_points.begin(), p.entry_points.end(), names[e]) != p.entry_points.end();
+      bool listed = p.entry_points->empty() ||
+                    std::find(p.entry_points->begin(), p.entry_points->end(), names[e]) != p.entry_points->end();
       if (!listed) continue;
-      bool tls = p.route.tls || cfg.entry_points.at(names[e]).tls;
+      bool tls = p.route.tls || ep_tls[e];
       RouteTable& table = tls ? rc->secure[e] : rc->plain[e];
       if (p.route.host_only) {
-        for (const auto& h : p.hosts) table.by_host[h].push_back(idx);
+        if (table.by_host.empty()) table.by_host.reserve(pending.size() - idx);
+        for (const auto& h : *p.hosts) table.by_host[h].push_back(idx);
       } else {
         table.general.push_back(idx);
       }
     }
+    rc->routes.push_back(std::move(p.route));
   }
-  rc->routes.reserve(pending.size());
-  for (auto& p : pending) rc->routes.push_back(std::move(p.route));
   if (cache) {
     std::erase_if(cache->rules, [&](const auto& kv) { return kv.second.used != cache->generation; });
     std::erase_if(cache->services, [&](const auto& kv) { return kv.second.used != cache->generation; });
