@@ -40,13 +40,14 @@ bool valid_address(const std::string& a) {
 }
 
 std::string check_server_url(const std::string& url) {
-  const size_t sep = url.find("://");
+  const std::string_view u = url;
+  const size_t sep = u.find("://");
   if (sep == std::string::npos) return "server url " + quoted(url) + " has no scheme";
-  const std::string scheme = url.substr(0, sep);
+  const std::string_view scheme = u.substr(0, sep);
   if (scheme != "http" && scheme != "https" && scheme != "h2c")
     return "server url " + quoted(url) + ": scheme must be http, https or h2c";
-  const size_t host_end = url.find_first_of("/?#", sep + 3);
-  if (url.substr(sep + 3, host_end - (sep + 3)).empty())
+  const size_t host_end = u.find_first_of("/?#", sep + 3);
+  if (u.substr(sep + 3, host_end - (sep + 3)).empty())
     return "server url " + quoted(url) + " has no host";
   return "";
 }
@@ -199,9 +200,14 @@ class Merger {
       return it->second.value_or("cycle through weighted service " + quoted(name));
     const auto svc = all_.http.services.find(name);
     if (svc == all_.http.services.end()) return "service " + quoted(name) + " does not exist";
-    http_service_state_[name] = std::nullopt;  // in progress
+    return http_service_verdict(name, svc->second);
+  }
+
+  // http_service_problem for a service not visited yet, found already.
+  std::string http_service_verdict(const std::string& name, const HttpService& s) {
+    auto& state = http_service_state_[name];
+    state = std::nullopt;  // in progress
     std::vector<std::string> problems;
-    const HttpService& s = svc->second;
     if (s.load_balancer && s.weighted)
       problems.push_back("has both loadBalancer and weighted");
     else if (!s.load_balancer && !s.weighted)
@@ -221,22 +227,29 @@ class Merger {
       }
     }
     std::string result = join(problems);
-    http_service_state_[name] = result;
+    if (problems.empty()) {
+      state.emplace();  // the node is stable across the recursion's inserts
+      return result;
+    }
+    state = result;
     return result;
   }
 
   void validate_services() {
     http_service_state_.reserve(all_.http.services.size());
-    for (const auto& [name, svc] : all_.http.services) http_service_problem(name);
-    // Every verdict is memoised now, so the valid services can be moved out of all_ (only
-    // their names are looked at from here on).
-    for (auto& [name, svc] : all_.http.services) {
-      const std::string& p = *http_service_state_.at(name);
+    for (const auto& [name, svc] : all_.http.services)
+      if (!http_service_state_.count(name)) http_service_verdict(name, svc);
+    // Every verdict is memoised now, so the valid services' nodes can be moved out of all_
+    // (only the verdicts are looked at from here on).
+    auto& services = all_.http.services;
+    for (auto it = services.begin(); it != services.end();) {
+      const auto next = std::next(it);
+      const std::string& p = *http_service_state_.at(it->first);
       if (p.empty())
-        out_.dynamic.http.services.emplace_hint(out_.dynamic.http.services.end(), name,
-                                                std::move(svc));
+        out_.dynamic.http.services.insert(out_.dynamic.http.services.end(), services.extract(it));
       else
-        error("http.services", name, p);
+        error("http.services", it->first, p);
+      it = next;
     }
     for (const auto& [name, t] : all_.http.servers_transports)
       out_.dynamic.http.servers_transports[name] = t;
@@ -357,55 +370,72 @@ class Merger {
     return "";
   }
 
-  // Routers are looked at once: a valid one is moved out of all_.
-  template <class Router>
-  void finish_router(const std::string& kind, const std::string& name, Router& r,
-                     const std::vector<std::string>& problems,
-                     std::map<std::string, Router>& good) {
-    if (problems.empty()) {
-      good.emplace_hint(good.end(), name, std::move(r));
-      return;
+  // service_ref_problem through the memoised verdicts (every item of all_ has one by now):
+  // one hash lookup instead of two tree lookups. A missing middleware reference is not
+  // "missing" but does not exist.
+  static std::string verdict_ref_problem(
+      const char* what, const std::string& ref,
+      const std::unordered_map<std::string, std::optional<std::string>>& verdicts) {
+    const bool service = what[0] == 's';
+    if (ref.empty() && service) return "service is missing";
+    const auto it = verdicts.find(ref);
+    if (it == verdicts.end()) return std::string(what) + " " + quoted(ref) + " does not exist";
+    if (!it->second || !it->second->empty())
+      return std::string(what) + " " + quoted(ref) + " is invalid";
+    return "";
+  }
+
+  // Routers are looked at once: a valid one's node is moved from `all` to `good` (no copy,
+  // no allocation); a dropped one is kept in out_.disabled with its reasons.
+  template <class Router, class Check>
+  void validate(const std::string& kind, std::map<std::string, Router>& all,
+                std::map<std::string, Router>& good, Check check) {
+    for (auto it = all.begin(); it != all.end();) {
+      std::vector<std::string> problems;
+      check(it->second, problems);
+      const auto next = std::next(it);
+      if (problems.empty()) {
+        good.insert(good.end(), all.extract(it));
+      } else {
+        const std::string why = join(problems);
+        out_.disabled[it->first] = DisabledRouter{kind, why, it->second};
+        error(kind + ".routers", it->first, why);
+      }
+      it = next;
     }
-    const std::string why = join(problems);
-    out_.disabled[name] = DisabledRouter{kind, why, r};
-    error(kind + ".routers", name, why);
   }
 
   void validate_routers() {
-    for (auto& [name, r] : all_.http.routers) {
-      std::vector<std::string> problems;
-      check_rule(r.rule, false, problems);
-      if (auto p = service_ref_problem(r.service, all_.http.services, out_.dynamic.http.services);
-          !p.empty())
-        problems.push_back(p);
-      for (const auto& m : r.middlewares) {
-        if (!all_.http.middlewares.count(m))
-          problems.push_back("middleware " + quoted(m) + " does not exist");
-        else if (!out_.dynamic.http.middlewares.count(m))
-          problems.push_back("middleware " + quoted(m) + " is invalid");
-      }
-      check_entry_points(r.entry_points, problems);
-      check_tls(r.tls, problems);
-      finish_router("http", name, r, problems, out_.dynamic.http.routers);
-    }
-    for (auto& [name, r] : all_.tcp.routers) {
-      std::vector<std::string> problems;
-      check_rule(r.rule, true, problems);
-      if (auto p = service_ref_problem(r.service, all_.tcp.services, out_.dynamic.tcp.services);
-          !p.empty())
-        problems.push_back(p);
-      check_entry_points(r.entry_points, problems);
-      check_tls(r.tls, problems);
-      finish_router("tcp", name, r, problems, out_.dynamic.tcp.routers);
-    }
-    for (auto& [name, r] : all_.udp.routers) {
-      std::vector<std::string> problems;
-      if (auto p = service_ref_problem(r.service, all_.udp.services, out_.dynamic.udp.services);
-          !p.empty())
-        problems.push_back(p);
-      check_entry_points(r.entry_points, problems);
-      finish_router("udp", name, r, problems, out_.dynamic.udp.routers);
-    }
+    validate("http", all_.http.routers, out_.dynamic.http.routers,
+             [&](const HttpRouter& r, std::vector<std::string>& problems) {
+               check_rule(r.rule, false, problems);
+               if (auto p = verdict_ref_problem("service", r.service, http_service_state_);
+                   !p.empty())
+                 problems.push_back(p);
+               for (const auto& m : r.middlewares)
+                 if (auto p = verdict_ref_problem("middleware", m, middleware_state_); !p.empty())
+                   problems.push_back(p);
+               check_entry_points(r.entry_points, problems);
+               check_tls(r.tls, problems);
+             });
+    validate("tcp", all_.tcp.routers, out_.dynamic.tcp.routers,
+             [&](const TcpRouter& r, std::vector<std::string>& problems) {
+               check_rule(r.rule, true, problems);
+               if (auto p = service_ref_problem(r.service, all_.tcp.services,
+                                                out_.dynamic.tcp.services);
+                   !p.empty())
+                 problems.push_back(p);
+               check_entry_points(r.entry_points, problems);
+               check_tls(r.tls, problems);
+             });
+    validate("udp", all_.udp.routers, out_.dynamic.udp.routers,
+             [&](const UdpRouter& r, std::vector<std::string>& problems) {
+               if (auto p = service_ref_problem(r.service, all_.udp.services,
+                                                out_.dynamic.udp.services);
+                   !p.empty())
+                 problems.push_back(p);
+               check_entry_points(r.entry_points, problems);
+             });
   }
 
   const RuleChecker& check_rule_;
