@@ -9,6 +9,8 @@
 #include <limits>
 #include <set>
 
+#include <boost/container/small_vector.hpp>
+
 #include "config/yaml_tree.hpp"
 
 namespace portier::config {
@@ -26,14 +28,23 @@ struct Ctx {
   size_t error_count() const { return out->errors.size(); }
 };
 
+// ASCII lower case (YAML keys and booleans; no locale lookup per character).
+char lower_ascii(char ch) { return ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch + 32) : ch; }
+
 std::string lower(std::string_view s) {
   std::string r(s);
-  for (char& ch : r) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  for (char& ch : r) ch = lower_ascii(ch);
   return r;
 }
 
-std::string join(const std::string& path, const std::string& key) {
-  return path.empty() ? key : path + "." + key;
+std::string join(const std::string& path, std::string_view key) {
+  if (path.empty()) return std::string(key);
+  std::string r;
+  r.reserve(path.size() + 1 + key.size());
+  r += path;
+  r += '.';
+  r += key;
+  return r;
 }
 
 // Handles one entry of a mapping; returns false when the key is unknown.
@@ -215,7 +226,7 @@ class Fields {
  public:
   using Handler = std::function<void(const YamlNode& value, const std::string& path)>;
 
-  explicit Fields(Ctx& c) : c_(c) { handlers_.reserve(16); }
+  explicit Fields(Ctx& c) : c_(c) {}
 
   template <class T>
   Fields& bind(const char* key, T& out) {
@@ -255,13 +266,11 @@ class Fields {
   static bool iequals(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
     for (size_t i = 0; i < a.size(); ++i)
-      if (std::tolower(static_cast<unsigned char>(a[i])) !=
-          std::tolower(static_cast<unsigned char>(b[i])))
-        return false;
+      if (lower_ascii(a[i]) != lower_ascii(b[i])) return false;
     return true;
   }
   Ctx& c_;
-  std::vector<Entry> handlers_;
+  boost::container::small_vector<Entry, 12> handlers_;  // most mappings: no allocation
   std::list<std::string> prefixes_;  // stable addresses for Entry::unsupported_prefix
 };
 
