@@ -29,12 +29,11 @@ std::chrono::milliseconds grace_period(const config::StaticConfig& cfg) {
 // Rule checks are memoised across rebuilds: a reload where one router changed parses one rule.
 // Entries not asked for by the last merge are dropped after it.
 std::string Application::check_rule(std::string_view rule, bool tcp) {
-  std::string key(rule);
-  key += tcp ? '\1' : '\0';
-  auto it = rule_checks_.find(key);
-  if (it == rule_checks_.end()) {
+  RuleChecks& checks = rule_checks_[tcp ? 1 : 0];
+  auto it = checks.find(rule);
+  if (it == checks.end()) {
     auto parsed = config::parse_rule(rule, tcp ? config::RuleKind::tcp : config::RuleKind::http);
-    it = rule_checks_.emplace(std::move(key), RuleCheck{std::move(parsed.error), 0}).first;
+    it = checks.emplace(std::string(rule), RuleCheck{std::move(parsed.error), 0}).first;
   }
   it->second.merge = merges_;
   return it->second.error;
@@ -190,7 +189,8 @@ void Application::rebuild() {
   config::Merged merged = config::merge_providers(
       inputs, [this](std::string_view rule, bool tcp) { return check_rule(rule, tcp); },
       entry_points);
-  std::erase_if(rule_checks_, [this](const auto& kv) { return kv.second.merge != merges_; });
+  for (auto& checks : rule_checks_)
+    std::erase_if(checks, [this](const auto& kv) { return kv.second.merge != merges_; });
   if (runtime_ && merged == merged_) return;  // identical snapshots are not re-applied
   const auto t_merged = clock::now();
   std::vector<std::string> problems;

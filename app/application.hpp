@@ -78,7 +78,13 @@ class Application {
     std::string error;   // "" = valid
     uint64_t merge = 0;  // last merge that asked
   };
-  std::unordered_map<std::string, RuleCheck> rule_checks_;  // rule text + kind -> check
+  // Looked up by string_view (no key copied per router and rebuild).
+  struct TextHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using RuleChecks = std::unordered_map<std::string, RuleCheck, TextHash, std::equal_to<>>;
+  RuleChecks rule_checks_[2];  // [tcp]: rule text -> check
   uint64_t merges_ = 0;
   std::vector<config::ConfigError> compile_errors_;
   std::shared_ptr<const proxy::RuntimeConfig> runtime_;
