@@ -237,14 +237,15 @@ class Merger {
 
   void validate_services() {
     http_service_state_.reserve(all_.http.services.size());
-    for (const auto& [name, svc] : all_.http.services)
-      if (!http_service_state_.count(name)) http_service_verdict(name, svc);
-    // Every verdict is memoised now, so the valid services' nodes can be moved out of all_
-    // (only the verdicts are looked at from here on).
+    // In name order: a service's verdict is final once computed (a weighted parent visits its
+    // children first, and finds visited ones memoised), so a valid service's node is moved out
+    // of all_ right away.
     auto& services = all_.http.services;
     for (auto it = services.begin(); it != services.end();) {
       const auto next = std::next(it);
-      const std::string& p = *http_service_state_.at(it->first);
+      const auto seen = http_service_state_.find(it->first);
+      const std::string p =
+          seen != http_service_state_.end() ? *seen->second : http_service_verdict(it->first, it->second);
       if (p.empty())
         out_.dynamic.http.services.insert(out_.dynamic.http.services.end(), services.extract(it));
       else
