@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <deque>
 #include <functional>
 #include <numeric>
 
@@ -177,7 +176,9 @@ CompileCache::Rule compile_rule(const std::string& text) {
   auto parsed = config::parse_rule(text, config::RuleKind::http);
   out.error = parsed.error;
   if (parsed.root) out.matcher = compile_http_rule(*parsed.root, &out.error);
-  if (out.matcher) out.hosts = host_only_names(*parsed.root);
+  if (out.matcher)
+    if (auto hosts = host_only_names(*parsed.root))
+      out.hosts = std::make_shared<const std::vector<std::string>>(std::move(*hosts));
   return out;
 }
 
@@ -266,10 +267,10 @@ const RouteRuntime* RuntimeConfig::route(size_t entry_point, bool tls, const Req
   const auto& tables = tls ? secure : plain;
   if (entry_point >= tables.size()) return nullptr;
   const RouteTable& t = tables[entry_point];
-  static const std::vector<uint32_t> kNone;
-  const std::vector<uint32_t>* hosted = &kNone;
+  static const RouteTable::HostRoutes kNone;
+  const RouteTable::HostRoutes* hosted = &kNone;
   if (!t.by_host.empty()) {
-    auto it = t.by_host.find(std::string(req.host));
+    auto it = t.by_host.find(req.host);
     if (it != t.by_host.end()) hosted = &it->second;
   }
   // Both lists are in precedence order: walk them together, lowest index first.
@@ -305,17 +306,16 @@ std::shared_ptr<RuntimeConfig> compile_runtime(const config::Dynamic& dyn, const
       rc->services.push_back(compile_service(name, svc, health, transports, problems));
   }
 
-  // A compiled router before ordering. `hosts` points into the cache (or `owned_hosts`),
-  // `entry_points` into dyn: nothing per router is copied but the route itself.
+  // A compiled router before ordering. `entry_points` points into dyn: nothing per router is
+  // copied but the route itself (and the Host names' shared pointer).
   struct Pending {
     RouteRuntime route;
-    const std::vector<std::string>* hosts = nullptr;
+    HostNames hosts;
     const std::vector<std::string>* entry_points = nullptr;
   };
   std::vector<Pending> pending;
   pending.reserve(dyn.http.routers.size());
   CompileCache::Rule uncached;
-  std::deque<std::vector<std::string>> owned_hosts;  // stable addresses (uncached compile)
   for (const auto& [name, router] : dyn.http.routers) {
     auto svc = service_index.find(router.service);
     if (svc == service_index.end()) {
@@ -342,7 +342,7 @@ std::shared_ptr<RuntimeConfig> compile_runtime(const config::Dynamic& dyn, const
     p.entry_points = &router.entry_points;
     if (rule.hosts) {
       p.route.host_only = true;
-      p.hosts = cache ? &*rule.hosts : &owned_hosts.emplace_back(std::move(*uncached.hosts));
+      p.hosts = rule.hosts;
     }
   }
   // Precedence: higher priority first, then name. Sorting positions, not the routes.
@@ -361,6 +361,7 @@ std::shared_ptr<RuntimeConfig> compile_runtime(const config::Dynamic& dyn, const
   rc->plain.resize(names.size());
   rc->secure.resize(names.size());
   rc->routes.reserve(pending.size());
+  rc->host_names.reserve(pending.size());
   for (uint32_t idx = 0; idx < order.size(); ++idx) {
     Pending& p = pending[order[idx]];
     for (size_t e = 0; e < names.size(); ++e) {
@@ -372,6 +373,7 @@ std::shared_ptr<RuntimeConfig> compile_runtime(const config::Dynamic& dyn, const
       if (p.route.host_only) {
         if (table.by_host.empty()) table.by_host.reserve(pending.size() - idx);
         for (const auto& h : *p.hosts) table.by_host[h].push_back(idx);
+        if (rc->host_names.empty() || rc->host_names.back() != p.hosts) rc->host_names.push_back(p.hosts);
       } else {
         table.general.push_back(idx);
       }

@@ -9,10 +9,12 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/container/small_vector.hpp>
 
 #include "config/dynamic.hpp"
 #include "config/static_config.hpp"
@@ -78,8 +80,12 @@ struct RouteRuntime {
 
 // Routers of one entrypoint and side (cleartext or TLS). Route indices refer to
 // RuntimeConfig::routes, which is sorted by precedence, so a lower index wins.
+using HostNames = std::shared_ptr<const std::vector<std::string>>;
+
 struct RouteTable {
-  std::unordered_map<std::string, std::vector<uint32_t>> by_host;
+  // Keys point into RuntimeConfig::host_names. Most hosts have one or two routes: inline.
+  using HostRoutes = boost::container::small_vector<uint32_t, 2>;  // ascending route indices
+  std::unordered_map<std::string_view, HostRoutes> by_host;
   std::vector<uint32_t> general;
   bool empty() const { return by_host.empty() && general.empty(); }
 };
@@ -90,6 +96,7 @@ struct RuntimeConfig {
   // Indexed by entrypoint position in the static config (see entry_point_index).
   std::vector<RouteTable> plain;
   std::vector<RouteTable> secure;
+  std::vector<HostNames> host_names;  // owns the names RouteTable::by_host keys point to
   uint64_t generation = 0;
 
   // The winning route for a request, or nullptr (404).
@@ -111,7 +118,7 @@ class CompileCache {
   struct Rule {
     std::optional<HttpMatcher> matcher;  // nullopt: `error` says why
     std::string error;
-    std::optional<std::vector<std::string>> hosts;  // host_only_names
+    HostNames hosts;  // host_only_names, null when the rule is not Host-only
     uint64_t used = 0;
   };
   struct Service {

@@ -116,3 +116,27 @@ TEST_CASE("services named by host name are resolved on every compile, not cached
   CHECK(cache.services.count("n@file") == 0);
   CHECK(cache.services.count("i@file") == 1);
 }
+
+TEST_CASE("a snapshot keeps its Host names after the cache dropped their rule", "[compile]") {
+  const auto cfg = one_entry_point();
+  HealthRegistry health;
+  CompileCache cache;
+  config::Dynamic dyn;
+  add(dyn, "a", "Host(`a.test`) || Host(`www.a.test`)", "http://127.0.0.1:1001");
+  std::vector<std::string> problems;
+  auto old_rc = compile_runtime(dyn, cfg, health, &problems, &cache);
+  // The rule changes twice: the cache no longer holds the old rule or its Host names.
+  dyn.http.routers["a@file"].rule = "Host(`b.test`)";
+  compile_runtime(dyn, cfg, health, &problems, &cache);
+  dyn.http.routers["a@file"].rule = "Host(`c.test`)";
+  auto new_rc = compile_runtime(dyn, cfg, health, &problems, &cache);
+  CHECK(cache.rules.count("Host(`a.test`) || Host(`www.a.test`)") == 0);
+  // The snapshot published first (workers may still hold it) routes by its own names.
+  CHECK(target(*old_rc, "a.test") == "a@file -> http://127.0.0.1:1001");
+  CHECK(target(*old_rc, "www.a.test") == "a@file -> http://127.0.0.1:1001");
+  CHECK(target(*old_rc, "c.test").empty());
+  CHECK(target(*new_rc, "c.test") == "a@file -> http://127.0.0.1:1001");
+  CHECK(target(*new_rc, "a.test").empty());
+  CHECK(old_rc->serves_sni(0, "A.TEST") == false);  // no TLS table on a cleartext entrypoint
+  CHECK(problems.empty());
+}
