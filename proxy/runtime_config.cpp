@@ -345,14 +345,13 @@ std::shared_ptr<RuntimeConfig> compile_runtime(const config::Dynamic& dyn, const
       p.hosts = rule.hosts;
     }
   }
-  // Precedence: higher priority first, then name. Sorting positions, not the routes.
+  // Precedence: higher priority first, then name. `pending` is in name order already (the
+  // routers map's), so a stable sort by priority alone gives it without comparing names.
+  // Sorting positions, not the routes.
   std::vector<uint32_t> order(pending.size());
   std::iota(order.begin(), order.end(), 0u);
-  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-    const RouteRuntime& x = pending[a].route;
-    const RouteRuntime& y = pending[b].route;
-    if (x.priority != y.priority) return x.priority > y.priority;
-    return x.name < y.name;
+  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    return pending[a].route.priority > pending[b].route.priority;
   });
 
   auto names = http_entry_point_names(cfg);

@@ -140,3 +140,37 @@ TEST_CASE("a snapshot keeps its Host names after the cache dropped their rule", 
   CHECK(old_rc->serves_sni(0, "A.TEST") == false);  // no TLS table on a cleartext entrypoint
   CHECK(problems.empty());
 }
+
+TEST_CASE("precedence: higher priority first, then router name, cached or not", "[compile]") {
+  const auto cfg = one_entry_point();
+  HealthRegistry health;
+  CompileCache cache;
+  config::Dynamic dyn;
+  // Same rule length (same default priority): the smaller name wins.
+  add(dyn, "m", "PathPrefix(`/x`)", "http://127.0.0.1:1001");
+  add(dyn, "b", "PathPrefix(`/y`)", "http://127.0.0.1:1002");
+  add(dyn, "k", "PathPrefix(`/x`)", "http://127.0.0.1:1003");
+  add(dyn, "z", "PathPrefix(`/`)", "http://127.0.0.1:1004");
+  std::vector<std::string> problems;
+  for (int round = 0; round < 2; ++round) {
+    auto cached = compile_runtime(dyn, cfg, health, &problems, &cache);
+    auto fresh = compile_runtime(dyn, cfg, health, &problems);
+    for (const auto* rc : {cached.get(), fresh.get()}) {
+      CHECK(target(*rc, "any.test", "/x/1") ==
+            (round == 0 ? "k@file -> http://127.0.0.1:1003" : "z@file -> http://127.0.0.1:1004"));
+      CHECK(target(*rc, "any.test", "/y") ==
+            (round == 0 ? "b@file -> http://127.0.0.1:1002" : "z@file -> http://127.0.0.1:1004"));
+      CHECK(target(*rc, "any.test", "/other") == "z@file -> http://127.0.0.1:1004");
+      std::vector<std::string> order;
+      for (const auto& r : rc->routes) order.push_back(r.name);
+      // Default priority is the rule's length; equal priorities in name order.
+      if (round == 0)
+        CHECK(order == std::vector<std::string>{"b@file", "k@file", "m@file", "z@file"});
+      else
+        CHECK(order == std::vector<std::string>{"z@file", "b@file", "k@file", "m@file"});
+    }
+    // An explicit priority beats the rule length: the catch-all moves to the front.
+    dyn.http.routers["z@file"].priority = 1000;
+  }
+  CHECK(problems.empty());
+}
