@@ -372,13 +372,10 @@ class Merger {
   }
 
   // service_ref_problem through the memoised verdicts (every item of all_ has one by now):
-  // one hash lookup instead of two tree lookups. A missing middleware reference is not
-  // "missing" but does not exist.
+  // one hash lookup instead of two tree lookups. `what`: "service" or "middleware".
   static std::string verdict_ref_problem(
       const char* what, const std::string& ref,
       const std::unordered_map<std::string, std::optional<std::string>>& verdicts) {
-    const bool service = what[0] == 's';
-    if (ref.empty() && service) return "service is missing";
     const auto it = verdicts.find(ref);
     if (it == verdicts.end()) return std::string(what) + " " + quoted(ref) + " does not exist";
     if (!it->second || !it->second->empty())
@@ -410,8 +407,10 @@ class Merger {
     validate("http", all_.http.routers, out_.dynamic.http.routers,
              [&](const HttpRouter& r, std::vector<std::string>& problems) {
                check_rule(r.rule, false, problems);
-               if (auto p = verdict_ref_problem("service", r.service, http_service_state_);
-                   !p.empty())
+               if (r.service.empty())
+                 problems.push_back("service is missing");
+               else if (auto p = verdict_ref_problem("service", r.service, http_service_state_);
+                        !p.empty())
                  problems.push_back(p);
                for (const auto& m : r.middlewares)
                  if (auto p = verdict_ref_problem("middleware", m, middleware_state_); !p.empty())
