@@ -44,6 +44,8 @@ bool parse_decimal(std::string_view v, uint64_t& out) {
 ParseOutcome parse_fields(std::string_view block, const HttpLimits& limits,
                           std::vector<HeaderField>& headers) {
   headers.clear();
+  // Browsers send 10-20 fields: one allocation instead of a doubling series per message.
+  if (headers.capacity() == 0) headers.reserve(24);
   while (!block.empty()) {
     size_t eol = block.find("\r\n");
     if (eol == std::string_view::npos) return fail(400, "unterminated header line");

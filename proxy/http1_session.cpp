@@ -1,6 +1,8 @@
 #include "proxy/http1_session.hpp"
 
 #include <array>
+#include <cerrno>
+#include <sys/socket.h>
 #include <optional>
 #include <type_traits>
 
@@ -39,6 +41,9 @@ void Http1Session<Stream>::cancel_if_idle() {
   }
 }
 
+// Buffer a waiting connection reads its next request into (grown when a head is larger).
+constexpr size_t kIdleBuffer = 1024;
+
 template <class Stream>
 awaitable<void> Http1Session<Stream>::run() {
   RequestHead head;
@@ -50,14 +55,70 @@ awaitable<void> Http1Session<Stream>::run() {
   co_await lingering_close();
 }
 
+template <class Stream>
+awaitable<void> Http1Session<Stream>::run_parking(std::unique_ptr<Http1Session> self) {
+  if constexpr (!std::is_same_v<Stream, tcp::socket>) {
+    co_await self->run();  // a TLS layer may hold unread bytes: never park
+    co_return;
+  }
+  RequestHead head;
+  for (;;) {
+    if (self->worker_.draining()) break;
+    if (self->in_.empty()) {
+      ReadNow got = self->read_now();
+      if (got == ReadNow::closed) break;
+      if (got == ReadNow::would_block) {
+        park(std::move(self));
+        co_return;
+      }
+    }
+    if (!co_await self->read_head(head)) break;
+    if (co_await self->serve(head) == Outcome::close) break;
+  }
+  co_await self->lingering_close();
+}
+
+template <class Stream>
+typename Http1Session<Stream>::ReadNow Http1Session<Stream>::read_now() {
+  auto space = in_.prepare(kIdleBuffer, worker_.limits().http.max_header_bytes + 4096);
+  ssize_t n = ::recv(sock().native_handle(), space.data(), space.size(), MSG_DONTWAIT);
+  if (n > 0) {
+    in_.commit(static_cast<size_t>(n));
+    return ReadNow::data;
+  }
+  in_.release_if_empty();
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return ReadNow::would_block;
+  return ReadNow::closed;
+}
+
+// Waiting for readability right after a read saw EAGAIN cannot miss the client's next bytes
+// (their arrival is a new edge for the reactor). The idle timeout and a drain cancel the wait,
+// which ends the session.
+template <class Stream>
+void Http1Session<Stream>::park(std::unique_ptr<Http1Session> self) {
+  self->idle_ = true;
+  self->watchdog_.arm(self->info_->entry_point.idle_timeout);
+  tcp::socket& socket = self->sock();
+  socket.async_wait(tcp::socket::wait_read, [self = std::move(self)](error_code ec) mutable {
+    self->idle_ = false;
+    if (ec || self->worker_.draining()) return;
+    Worker& worker = self->worker_;
+    worker.spawn(run_parking(std::move(self)));
+  });
+}
+
 // Half-closes, then discards what the client still sends for a moment, so that a response
 // sent before the request was fully read (400, 413, 431...) reaches the client instead of
 // being destroyed by a reset. TLS first sends close_notify (an EOF without it is an error for
-// OpenSSL 3 clients such as curl) and waits briefly for the peer's, discarding data meanwhile.
+// OpenSSL 3 clients such as curl), without waiting for the peer's.
 template <class Stream>
 awaitable<void> Http1Session<Stream>::lingering_close() {
   error_code ec;
   if constexpr (std::is_same_v<Stream, TlsStream>) {
+    // Our close_notify only, as nginx does: the client has its response by now, and waiting
+    // for its close_notify would cost a read per connection. (Marking the peer's as received
+    // makes the shutdown complete once ours is written.)
+    SSL_set_shutdown(stream_.native_handle(), SSL_RECEIVED_SHUTDOWN);
     watchdog_.watch(&sock());
     watchdog_.arm(std::chrono::milliseconds(500));
     co_await stream_.async_shutdown(use_tuple);
@@ -86,8 +147,6 @@ awaitable<void> Http1Session<Stream>::lingering_close() {
 // Waits for the next request head. Idle keep-alive time is bounded by the entrypoint's
 // idleTimeout (cleartext idle connections hold no buffer); once bytes arrive, the head must
 // complete within the header timeout.
-// Buffer held by a connection waiting for its next request (grown when a head is larger).
-constexpr size_t kIdleBuffer = 1024;
 
 template <class Stream>
 awaitable<bool> Http1Session<Stream>::read_head(RequestHead& head) {
@@ -272,7 +331,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::forward(
   // body can be replayed is retried once on a fresh connection when nothing came back.
   bool replayable = !has_body || limits.buffer_request;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    auto up = attempt == 0 ? worker_.pool().take(server->pool_key) : nullptr;
+    auto up = attempt == 0 ? worker_.pool().take(server->pool_key, replayable) : nullptr;
     if (!up) up = co_await connect_upstream(*server);
     if (!up) {
       unread_input_ = has_body && !limits.buffer_request;

@@ -30,10 +30,19 @@ class Http1Session final : public Drainable {
   ~Http1Session();
 
   awaitable<void> run();
+  // Cleartext connections: serves requests like run(), but between requests, when nothing is
+  // readable yet, the session parks: the coroutine ends and `self` waits for readability
+  // holding no read buffer and no coroutine frame (an idle keep-alive connection costs the
+  // session object, its socket and its timer), then a new coroutine on the worker resumes it.
+  static awaitable<void> run_parking(std::unique_ptr<Http1Session> self);
   // Drain: closes the connection if it is waiting for a next request.
   void cancel_if_idle() override;
 
  private:
+  enum class ReadNow { data, would_block, closed };
+  // One non-blocking read of what the client has sent (cleartext only).
+  ReadNow read_now();
+  static void park(std::unique_ptr<Http1Session> self);
   enum class Outcome { keep_alive, close };
   // What the response side needs to know of the request (its head's views do not survive).
   struct Exchange {

@@ -287,7 +287,7 @@ awaitable<void> Exchange::forward(const RuntimeConfig& rc, const RouteRuntime& r
   // A pooled connection may have been closed by the server meanwhile: a request without
   // body is retried once on a fresh connection when nothing came back.
   for (int attempt = 0; attempt < 2; ++attempt) {
-    if (attempt == 0) up_ = worker.pool().take(server->pool_key);
+    if (attempt == 0) up_ = worker.pool().take(server->pool_key, !has_body);
     if (up_) {
       st_.upstream = &up_->socket();
       watchdog_.watch(&up_->socket());

@@ -118,8 +118,8 @@ awaitable<void> serve_cleartext(Worker& worker, tcp::socket socket,
   if (h2) {
     co_await serve_http2(worker, std::move(socket), std::move(info));
   } else {
-    Http1Session<tcp::socket> session(worker, std::move(socket), std::move(info));
-    co_await session.run();
+    auto session = std::make_unique<Http1Session<tcp::socket>>(worker, std::move(socket), std::move(info));
+    co_await Http1Session<tcp::socket>::run_parking(std::move(session));
   }
 }
 

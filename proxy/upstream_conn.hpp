@@ -41,6 +41,7 @@ class UpstreamConn {
   // The TCP socket under any transport: for watchdogs (cancel), readiness peeks and close.
   tcp::socket& socket() { return socket_; }
   bool tls() const { return tls_ != nullptr; }
+  bool h2c() const { return h2c_ != nullptr; }
   const UpstreamTransport& transport() const { return *transport_; }
 
   awaitable<IoResult> read_some(asio::mutable_buffer b) {

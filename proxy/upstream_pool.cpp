@@ -2,7 +2,7 @@
 
 namespace portier::proxy {
 
-std::unique_ptr<UpstreamConn> UpstreamPool::take(const std::string& key) {
+std::unique_ptr<UpstreamConn> UpstreamPool::take(const std::string& key, bool replayable) {
   auto it = idle_.find(key);
   if (it == idle_.end()) return nullptr;
   auto& list = it->second;
@@ -11,8 +11,10 @@ std::unique_ptr<UpstreamConn> UpstreamPool::take(const std::string& key) {
     auto conn = std::move(list.back());
     list.pop_back();
     auto idle_timeout = conn->transport().idle_conn_timeout;
-    bool fresh = idle_timeout.count() <= 0 || now - conn->idle_since < idle_timeout;
-    if (fresh && conn->usable_when_idle()) {
+    auto idle = now - conn->idle_since;
+    bool fresh = idle_timeout.count() <= 0 || idle < idle_timeout;
+    bool trusted = replayable && idle < kTrustIdle && !conn->h2c();
+    if (fresh && (trusted || conn->usable_when_idle())) {
       conn->reused = true;
       return conn;
     }

@@ -1,9 +1,12 @@
 #pragma once
 // One timer per connection that enforces whichever deadline is current. Moving the deadline
-// is a plain store (no timer syscall); the timer re-arms itself lazily when it fires early.
+// is a plain store: the timer never waits longer than the shortest duration ever armed (its
+// "cap"), so a new deadline is almost never earlier than the pending expiry and needs no
+// timer cancellation; when the timer fires before the deadline it simply waits again.
 // When the deadline passes, the watched sockets are cancelled and expired() turns true.
-// Owned by one session, used on that session's worker thread only. The timer coroutine
-// shares the state, so destroying the Watchdog while the timer is pending is safe.
+// Owned by one session, used on that session's worker thread only. The pending wait shares
+// the state (no coroutine, no frame), so destroying the Watchdog while it waits is safe.
+#include <algorithm>
 #include <chrono>
 #include <memory>
 
@@ -15,11 +18,11 @@ class Watchdog {
  public:
   using Clock = std::chrono::steady_clock;
 
-  explicit Watchdog(asio::any_io_executor ex) : s_(std::make_shared<State>(ex)) {}
+  explicit Watchdog(const asio::any_io_executor& ex) : s_(std::make_shared<State>(ex)) {}
   ~Watchdog() {
     s_->stopped = true;
     s_->a = s_->b = nullptr;
-    s_->timer.cancel();
+    if (s_->waiting) s_->timer.cancel();
   }
   Watchdog(const Watchdog&) = delete;
   Watchdog& operator=(const Watchdog&) = delete;
@@ -30,13 +33,14 @@ class Watchdog {
   }
   // Starts enforcing: the deadline is now + d.
   void arm(Clock::duration d) {
+    auto now = Clock::now();
     s_->expired = false;
-    s_->deadline = Clock::now() + d;
-    if (!s_->running) {
-      s_->running = true;
-      asio::co_spawn(s_->timer.get_executor(), run(s_), asio::detached);
+    s_->deadline = now + d;
+    s_->cap = std::min(s_->cap, d);
+    if (!s_->waiting) {
+      start(s_, now);
     } else if (s_->deadline < s_->timer.expiry()) {
-      s_->timer.expires_at(s_->deadline);  // wakes run() early; it re-evaluates
+      s_->timer.expires_at(s_->deadline);  // aborts the wait; its handler waits again
     }
   }
   void disarm() { s_->deadline = Clock::time_point::max(); }
@@ -44,31 +48,39 @@ class Watchdog {
 
  private:
   struct State {
-    explicit State(asio::any_io_executor ex) : timer(ex) {}
+    explicit State(const asio::any_io_executor& ex) : timer(ex) {}
     asio::steady_timer timer;
     Clock::time_point deadline = Clock::time_point::max();
+    Clock::duration cap = Clock::duration::max();
     tcp::socket* a = nullptr;
     tcp::socket* b = nullptr;
     bool expired = false;
-    bool running = false;
+    bool waiting = false;
     bool stopped = false;
   };
 
-  static awaitable<void> run(std::shared_ptr<State> s) {
-    while (!s->stopped) {
-      auto next = s->deadline == Clock::time_point::max() ? Clock::now() + std::chrono::hours(1)
-                                                          : s->deadline;
-      s->timer.expires_at(next);
-      auto [ec] = co_await s->timer.async_wait(use_tuple);
-      if (s->stopped) break;
-      if (Clock::now() >= s->deadline) {
-        s->expired = true;
-        s->deadline = Clock::time_point::max();
-        error_code ignored;
-        if (s->a) s->a->cancel(ignored);
-        if (s->b) s->b->cancel(ignored);
-      }
+  static void start(std::shared_ptr<State> s, Clock::time_point now) {
+    s->timer.expires_at(std::min(s->deadline, now + s->cap));
+    s->waiting = true;
+    auto& timer = s->timer;
+    timer.async_wait([s = std::move(s)](error_code) mutable { fired(std::move(s)); });
+  }
+
+  // The timer fired or was moved earlier: expire, wait again, or (disarmed) stop until the
+  // next arm().
+  static void fired(std::shared_ptr<State> s) {
+    s->waiting = false;
+    if (s->stopped || s->deadline == Clock::time_point::max()) return;
+    auto now = Clock::now();
+    if (now < s->deadline) {
+      start(std::move(s), now);
+      return;
     }
+    s->expired = true;
+    s->deadline = Clock::time_point::max();
+    error_code ignored;
+    if (s->a) s->a->cancel(ignored);
+    if (s->b) s->b->cancel(ignored);
   }
 
   std::shared_ptr<State> s_;

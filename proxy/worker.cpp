@@ -46,17 +46,21 @@ awaitable<void> Worker::accept_loop(tcp::acceptor& acceptor, std::shared_ptr<con
       core::log_warn("accept on ", info->entry_point.name, ": ", ec.message());
       continue;  // EMFILE and friends: keep serving the connections we have
     }
-    ++active_;
-    asio::co_spawn(ioc_, serve_connection(std::move(socket), info), [this](std::exception_ptr e) {
-      --active_;
-      if (!e) return;
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        core::log_error("connection failed: ", ex.what());
-      }
-    });
+    spawn(serve_connection(std::move(socket), info));
   }
+}
+
+void Worker::spawn(awaitable<void> connection) {
+  ++active_;
+  asio::co_spawn(ioc_, std::move(connection), [this](std::exception_ptr e) {
+    --active_;
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      core::log_error("connection failed: ", ex.what());
+    }
+  });
 }
 
 // Traefik serves TLS and cleartext on one entrypoint: a first byte of 0x16 (a TLS handshake

@@ -74,6 +74,9 @@ class Worker {
   bool draining() const { return draining_; }
   uint32_t next_rr(uint32_t service_index, uint64_t generation);
   void register_session(Drainable* s) { sessions_.insert(s); }
+  // Runs a connection's coroutine on this worker, counted in active_connections() until it
+  // ends; an exception is logged.
+  void spawn(awaitable<void> connection);
   void unregister_session(Drainable* s) { sessions_.erase(s); }
 
  private:
@@ -84,6 +87,8 @@ class Worker {
   awaitable<bool> try_tcp_routers(tcp::socket& socket, const ListenerInfo& info);
 
   int id_;
+  // Declared before ioc_: sessions parked in pending handlers unregister while ioc_ is destroyed.
+  std::unordered_set<Drainable*> sessions_;
   asio::io_context ioc_{1};
   core::Snapshot<RuntimeConfig>::Reader reader_;
   core::Snapshot<TlsContext>::Reader tls_reader_;
@@ -96,7 +101,6 @@ class Worker {
   std::vector<std::shared_ptr<const ListenerInfo>> infos_;
   std::vector<std::unique_ptr<TcpListener>> tcp_listeners_;
   std::vector<std::unique_ptr<UdpForwarder>> udp_forwarders_;
-  std::unordered_set<Drainable*> sessions_;
   std::vector<uint32_t> rr_;
   uint64_t rr_generation_ = ~uint64_t{0};
   std::atomic<int> active_{0};

@@ -1,5 +1,6 @@
 #include "tls/server_context.hpp"
 
+#include <openssl/err.h>
 #include <openssl/tls1.h>
 
 #include <cstring>
@@ -86,6 +87,10 @@ bool configure_ctx(SSL_CTX* ctx, const TlsPolicy& policy, std::chrono::seconds t
 struct ServerContext::Shared {
   CertStore* store = nullptr;
   std::shared_ptr<TicketKeyRing> keys;
+  // The certificate installed on the SSL_CTX itself, so every SSL starts with it (SSL_new
+  // only takes references): a handshake that selects it skips SSL_use_cert_and_key, whose
+  // key/certificate match and security checks cost ~1% of a full handshake.
+  CertEntryPtr preloaded;
   TlsPolicyPtr default_policy;
   PolicyMap exact;
   PolicyMap wildcard;  // key: the suffix after "*."
@@ -112,6 +117,26 @@ ServerContext::Shared* shared_of(SSL* ssl) {
   return static_cast<ServerContext::Shared*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctx_index()));
 }
 
+// Replaces the preloaded certificate by `e`. The preloaded one is removed first: left in its
+// key-type slot (ECDSA vs RSA), OpenSSL could still choose it for a client.
+bool use_entry(SSL* ssl, const CertEntry& e) {
+  SSL_certs_clear(ssl);
+  return SSL_use_cert_and_key(ssl, e.leaf.get(), e.key.get(), e.chain.get(), 1) == 1;
+}
+
+// The entry most handshakes are expected to select: the only tls.certificates/ACME one when
+// there is exactly one, else the default certificate.
+CertEntryPtr entry_to_preload(const CertStore& store) {
+  CertEntryPtr def = store.default_entry();
+  CertEntryPtr only;
+  for (const auto& e : store.all_entries()) {
+    if (e == def) continue;
+    if (only) return def;
+    only = e;
+  }
+  return only ? only : def;
+}
+
 int on_client_hello(SSL* ssl, int* alert, void* arg) {
   auto* shared = static_cast<ServerContext::Shared*>(arg);
   std::string_view sni = client_hello_sni(ssl);
@@ -121,14 +146,15 @@ int on_client_hello(SSL* ssl, int* alert, void* arg) {
     *alert = SSL_AD_UNRECOGNIZED_NAME;
     return SSL_CLIENT_HELLO_ERROR;
   }
-  const CertEntry& e = *match.entry;
+  HandshakeState* state = state_of(ssl);  // present again after a HelloRetryRequest
+  // The SSL still holds the preloaded certificate unless an earlier call replaced it.
+  bool installed = match.entry == shared->preloaded && (!state || state->entry == shared->preloaded);
   if ((policy != shared->default_policy && !apply_policy(ssl, *policy)) ||
-      SSL_use_cert_and_key(ssl, e.leaf.get(), e.key.get(), e.chain.get(), 1) != 1) {
+      (!installed && !use_entry(ssl, *match.entry))) {
     core::log_error("tls: cannot prepare handshake: ", openssl_errors());
     *alert = SSL_AD_INTERNAL_ERROR;
     return SSL_CLIENT_HELLO_ERROR;
   }
-  HandshakeState* state = state_of(ssl);  // present again after a HelloRetryRequest
   if (!state) {
     state = new HandshakeState;
     SSL_set_ex_data(ssl, ssl_index(), state);
@@ -157,7 +183,12 @@ int on_ticket_key(SSL* ssl, unsigned char key_name[16], unsigned char* iv, EVP_C
                   EVP_MAC_CTX* mac, int encrypt) {
   ServerContext::Shared* shared = shared_of(ssl);
   if (!shared || !shared->keys) return encrypt ? -1 : 0;
-  return shared->keys->handle(key_name, iv, cipher, mac, encrypt);
+  int r = shared->keys->handle(key_name, iv, cipher, mac, encrypt);
+  // TLS 1.3: a resumed session gets a fresh ticket (2 = "renew"), as with OpenSSL's own ticket
+  // keys, nginx and Go; clients use TLS 1.3 tickets once, so without it they fall back to a
+  // full handshake every other connection. TLS 1.2 renews only tickets of the previous key.
+  if (!encrypt && r == 1 && SSL_version(ssl) == TLS1_3_VERSION) return 2;
+  return r;
 }
 
 int on_status_request(SSL* ssl, void* arg) {
@@ -223,6 +254,10 @@ std::shared_ptr<ServerContext> ServerContext::create(CertStore& store, std::shar
     return nullptr;
   }
   if (!shared->keys) SSL_CTX_set_options(ctx.get(), SSL_OP_NO_TICKET);
+  if (CertEntryPtr e = entry_to_preload(store);
+      e && SSL_CTX_use_cert_and_key(ctx.get(), e->leaf.get(), e->key.get(), e->chain.get(), 1) == 1)
+    shared->preloaded = std::move(e);
+  ERR_clear_error();
   SSL_CTX_set_client_hello_cb(ctx.get(), on_client_hello, shared.get());
   SSL_CTX_set_alpn_select_cb(ctx.get(), on_alpn, shared.get());
   SSL_CTX_set_tlsext_status_cb(ctx.get(), on_status_request);

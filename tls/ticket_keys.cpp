@@ -10,6 +10,15 @@
 
 namespace portier::tls {
 
+namespace {
+// Fetched once for the process: with EVP_aes_256_cbc(), OpenSSL 3 looks the implementation up
+// by name on every EVP_*Init_ex, i.e. on every ticket issued or decrypted.
+const EVP_CIPHER* ticket_cipher() {
+  static EVP_CIPHER* const fetched = EVP_CIPHER_fetch(nullptr, "AES-256-CBC", nullptr);
+  return fetched ? fetched : EVP_aes_256_cbc();
+}
+}  // namespace
+
 TicketKeyRing::TicketKeyRing(std::chrono::seconds interval) : interval_(interval), id_(next_pin_owner_id()) {
   rotate();
 }
@@ -54,8 +63,8 @@ int TicketKeyRing::handle(unsigned char key_name[16], unsigned char* iv, EVP_CIP
   OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
                          OSSL_PARAM_construct_end()};
   if (EVP_MAC_init(mac, key->hmac, sizeof key->hmac, params) != 1) return -1;
-  int ok = encrypt ? EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key->aes, iv)
-                   : EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key->aes, iv);
+  int ok = encrypt ? EVP_EncryptInit_ex(cipher, ticket_cipher(), nullptr, key->aes, iv)
+                   : EVP_DecryptInit_ex(cipher, ticket_cipher(), nullptr, key->aes, iv);
   if (ok != 1) return -1;
   return renew ? 2 : 1;
 }

@@ -96,6 +96,60 @@ TEST_CASE("ServerContext: a replaced certificate serves new handshakes, old conn
   CHECK(served_cert(before.server.get()) == f.app);
 }
 
+// The only tls.certificates entry is installed on the SSL_CTX itself (handshakes selecting it
+// skip SSL_use_cert_and_key); any other selection must fully replace it, including when the
+// two have different key types (a leftover ECDSA certificate would win for ECDSA clients).
+TEST_CASE("ServerContext: the preloaded certificate never shadows the one selected") {
+  CertStore store;
+  auto keys = std::make_shared<TicketKeyRing>();
+  auto only = entry_for({"only.example.com"});                               // ECDSA, preloaded
+  auto rsa_default = entry_for({"default.example.com"}, "file", KeyKind::rsa2048);
+  store.set_source_entries("file", {only});
+  store.set_default(rsa_default);
+  core::Problems problems;
+  ServerContextConfig config;
+  config.options["default"].curve_preferences = {"X25519"};  // a P-256-first client gets an HRR
+  auto server = ServerContext::create(store, keys, config, problems);
+  REQUIRE(server);
+  CHECK(problems.empty());
+  {
+    SslPtr fresh = server->new_ssl();  // before any ClientHello: the preloaded certificate
+    REQUIRE(SSL_get_certificate(fresh.get()));
+    CHECK(X509_cmp(SSL_get_certificate(fresh.get()), only->leaf.get()) == 0);
+  }
+
+  for (bool retry : {false, true}) {
+    CAPTURE(retry);
+    auto client = client_ctx();
+    if (retry) REQUIRE(SSL_CTX_set1_groups_list(client.get(), "P-256:X25519") == 1);
+    auto preloaded = handshake(*server, client.get(), "only.example.com");
+    REQUIRE(preloaded.ok);
+    CHECK(served(preloaded, only));
+    CHECK(served_cert(preloaded.server.get()) == only);
+    CHECK(SSL_get_negotiated_group(preloaded.server.get()) == NID_X25519);  // after an HRR if retry
+
+    auto fallback = handshake(*server, client.get(), "unknown.example.org");
+    REQUIRE(fallback.ok);
+    CHECK(served(fallback, rsa_default));
+    CHECK(served_cert(fallback.server.get()) == rsa_default);
+
+    SslCtxPtr tls12(SSL_CTX_new(TLS_client_method()));
+    SSL_CTX_set_verify(tls12.get(), SSL_VERIFY_NONE, nullptr);
+    SSL_CTX_set_max_proto_version(tls12.get(), TLS1_2_VERSION);
+    auto rsa12 = handshake(*server, tls12.get(), "unknown.example.org");
+    REQUIRE(rsa12.ok);
+    CHECK(served(rsa12, rsa_default));
+  }
+
+  // A certificate added after the context was built is served too (not the preloaded one).
+  auto later = entry_for({"later.example.com"});
+  store.set_source_entries("acme", {later});
+  auto client = client_ctx();
+  auto c = handshake(*server, client.get(), "later.example.com");
+  REQUIRE(c.ok);
+  CHECK(served(c, later));
+}
+
 TEST_CASE("ServerContext: protocol versions and cipher suites") {
   Fixture f;
   auto server = f.context();
@@ -193,6 +247,45 @@ TEST_CASE("ServerContext: session resumption by ticket") {
     if (version == TLS1_3_VERSION) CHECK_FALSE(SSL_session_reused(after_two.server.get()));
     SSL_SESSION_free(session);
   }
+}
+
+namespace {
+int g_new_sessions = 0;
+int count_new_session(SSL*, SSL_SESSION*) {
+  ++g_new_sessions;
+  return 0;  // not kept
+}
+}  // namespace
+
+// Clients use a TLS 1.3 ticket once: a resumed connection must bring a fresh one (as nginx,
+// Go and OpenSSL's built-in ticket keys do), else every other connection is a full handshake.
+TEST_CASE("ServerContext: a resumed TLS 1.3 session receives a new ticket") {
+  Fixture f;
+  auto server = f.context();
+  auto client = client_ctx(0, TLS1_3_VERSION);
+  SSL_CTX_set_session_cache_mode(client.get(), SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_sess_set_new_cb(client.get(), count_new_session);
+  auto first = handshake(*server, client.get(), "app.example.com");
+  REQUIRE(first.ok);
+  g_new_sessions = 0;
+  REQUIRE(exchange(first));
+  CHECK(g_new_sessions == 2);  // OpenSSL's default number of tickets after a full handshake
+  SSL_SESSION* session = SSL_get1_session(first.client.get());
+  REQUIRE(session);
+
+  auto resumed = handshake(*server, client.get(), "app.example.com", "", session);
+  REQUIRE(resumed.ok);
+  CHECK(SSL_session_reused(resumed.server.get()));
+  g_new_sessions = 0;
+  REQUIRE(exchange(resumed));
+  CHECK(g_new_sessions >= 1);
+  SSL_SESSION* renewed = SSL_get1_session(resumed.client.get());
+  REQUIRE(renewed);
+  auto again = handshake(*server, client.get(), "app.example.com", "", renewed);
+  REQUIRE(again.ok);
+  CHECK(SSL_session_reused(again.server.get()));
+  SSL_SESSION_free(renewed);
+  SSL_SESSION_free(session);
 }
 
 TEST_CASE("TicketKeyRing: rotation is due after the interval") {
