@@ -1,6 +1,7 @@
 #include "app/application.hpp"
 
 #include <thread>
+#include <utility>
 
 #include "app/sd_notify.hpp"
 #include "app/version.hpp"
@@ -23,12 +24,20 @@ std::chrono::milliseconds grace_period(const config::StaticConfig& cfg) {
   return grace;
 }
 
-std::string check_rule(std::string_view rule, bool tcp) {
-  auto parsed = config::parse_rule(rule, tcp ? config::RuleKind::tcp : config::RuleKind::http);
-  return parsed.error;
-}
-
 }  // namespace
+
+// Rule checks are memoised across rebuilds: a reload where one router changed parses one rule.
+// Entries not asked for by the last merge are dropped after it.
+std::string Application::check_rule(std::string_view rule, bool tcp) {
+  RuleChecks& checks = rule_checks_[tcp ? 1 : 0];
+  auto it = checks.find(rule);
+  if (it == checks.end()) {
+    auto parsed = config::parse_rule(rule, tcp ? config::RuleKind::tcp : config::RuleKind::http);
+    it = checks.emplace(std::string(rule), RuleCheck{std::move(parsed.error), 0}).first;
+  }
+  it->second.merge = merges_;
+  return it->second.error;
+}
 
 Application::Application(config::StaticConfig cfg, std::map<std::string, std::string> env)
     : cfg_(std::move(cfg)), env_(std::move(env)) {}
@@ -160,10 +169,11 @@ void Application::on_fragment(const std::string& provider, config::Fragment frag
   auto& slot = fragments_[provider];
   bool had_good = loaded_clean_.count(provider) > 0;
   if (fragment.errors.empty()) loaded_clean_.insert(provider);
+  config::Fragment previous;  // freed after the rebuild, once the new snapshot is published
   if (!fragment.errors.empty() && provider == "file" && had_good) {
     slot.errors = std::move(fragment.errors);
   } else {
-    slot = std::move(fragment);
+    previous = std::exchange(slot, std::move(fragment));
   }
   rebuild();
 }
@@ -175,11 +185,16 @@ void Application::rebuild() {
   for (const auto& [name, f] : fragments_) inputs[name] = &f;
   std::set<std::string> entry_points;
   for (const auto& [name, ep] : cfg_.entry_points) entry_points.insert(name);
-  config::Merged merged = config::merge_providers(inputs, check_rule, entry_points);
+  ++merges_;
+  config::Merged merged = config::merge_providers(
+      inputs, [this](std::string_view rule, bool tcp) { return check_rule(rule, tcp); },
+      entry_points);
+  for (auto& checks : rule_checks_)
+    std::erase_if(checks, [this](const auto& kv) { return kv.second.merge != merges_; });
   if (runtime_ && merged == merged_) return;  // identical snapshots are not re-applied
   const auto t_merged = clock::now();
   std::vector<std::string> problems;
-  auto rc = proxy::compile_runtime(merged.dynamic, cfg_, health_registry_, &problems);
+  auto rc = proxy::compile_runtime(merged.dynamic, cfg_, health_registry_, &problems, &compile_cache_);
   auto tcp = proxy::compile_tcp_runtime(merged.dynamic, cfg_, &problems);
   const auto t_compiled = clock::now();
   rebuild_tls(merged.dynamic, problems);
@@ -188,12 +203,15 @@ void Application::rebuild() {
     core::log_error(p);
     compile_errors_.push_back({"internal", "runtime", "", p});
   }
-  merged_ = std::move(merged);
+  // The previous configuration is freed after the publish: tens of thousands of frees that
+  // would otherwise delay the new snapshot.
+  config::Merged previous = std::exchange(merged_, std::move(merged));
   const auto t_built = clock::now();
   proxy_->publish(rc);
   proxy_->publish_tcp(tcp);
   const auto t_published = clock::now();
   runtime_ = rc;
+  { config::Merged drop = std::move(previous); }
   health_checker_.update(rc);
   if (acme_) acme_->update_demands(acme::certificate_demands(merged_.dynamic, &cfg_));
   health_registry_.prune();

@@ -7,6 +7,8 @@
 #include <set>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -37,6 +39,7 @@ class Application {
  private:
   void on_fragment(const std::string& provider, config::Fragment fragment);
   void rebuild();
+  std::string check_rule(std::string_view rule, bool tcp);
   void rebuild_tls(const config::Dynamic& dyn, std::vector<std::string>& problems);
   void rotate_ticket_keys();
   void install_diagnostics();
@@ -56,6 +59,7 @@ class Application {
   boost::asio::signal_set signals_{control_};
   std::unique_ptr<proxy::ProxyServer> proxy_;
   proxy::HealthRegistry health_registry_;
+  proxy::CompileCache compile_cache_;  // compiled rules and services kept across rebuilds
   tls::CertStore cert_store_;
   std::shared_ptr<tls::TicketKeyRing> ticket_keys_ = std::make_shared<tls::TicketKeyRing>();
   boost::asio::steady_timer ticket_timer_{control_};
@@ -70,6 +74,18 @@ class Application {
   std::map<std::string, config::Fragment> fragments_;  // provider -> fragment in use (+ latest errors)
   std::set<std::string> loaded_clean_;                 // providers that delivered an error-free fragment
   config::Merged merged_;
+  struct RuleCheck {
+    std::string error;   // "" = valid
+    uint64_t merge = 0;  // last merge that asked
+  };
+  // Looked up by string_view (no key copied per router and rebuild).
+  struct TextHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using RuleChecks = std::unordered_map<std::string, RuleCheck, TextHash, std::equal_to<>>;
+  RuleChecks rule_checks_[2];  // [tcp]: rule text -> check
+  uint64_t merges_ = 0;
   std::vector<config::ConfigError> compile_errors_;
   std::shared_ptr<const proxy::RuntimeConfig> runtime_;
   // Cost of the last applied snapshot (GET /health "last_snapshot"): merge of the providers'

@@ -1,13 +1,17 @@
 #include "config/dynamic_yaml.hpp"
 
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <list>
 #include <functional>
 #include <limits>
 #include <set>
+
+#include <boost/container/small_vector.hpp>
+
+#include "config/yaml_tree.hpp"
 
 namespace portier::config {
 namespace {
@@ -18,63 +22,67 @@ struct Ctx {
   std::string source;
   Fragment* out = nullptr;
 
-  void error(const YAML::Node& n, const std::string& path, std::string message) {
-    const YAML::Mark m = n.Mark();
-    int line = m.is_null() ? 0 : m.line + 1;
-    out->errors.push_back({"file", source, path, std::move(message), line});
+  void error(const YamlNode& n, const std::string& path, std::string message) {
+    out->errors.push_back({"file", source, path, std::move(message), n.line + 1});
   }
   size_t error_count() const { return out->errors.size(); }
 };
 
+// ASCII lower case (YAML keys and booleans; no locale lookup per character).
+char lower_ascii(char ch) { return ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch + 32) : ch; }
+
 std::string lower(std::string_view s) {
   std::string r(s);
-  for (char& ch : r) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  for (char& ch : r) ch = lower_ascii(ch);
   return r;
 }
 
-std::string join(const std::string& path, const std::string& key) {
-  return path.empty() ? key : path + "." + key;
+std::string join(const std::string& path, std::string_view key) {
+  if (path.empty()) return std::string(key);
+  std::string r;
+  r.reserve(path.size() + 1 + key.size());
+  r += path;
+  r += '.';
+  r += key;
+  return r;
 }
 
 // Handles one entry of a mapping; returns false when the key is unknown.
 using FieldFn =
-    std::function<bool(const std::string& key, const YAML::Node& value, const std::string& path)>;
+    std::function<bool(const std::string& key, const YamlNode& value, const std::string& path)>;
 
 // Visits every entry of mapping `n` with its key lower-cased. A null node is an empty mapping
 // (Traefik reads `tls:` and `tls: {}` alike).
-void fields(Ctx& c, const YAML::Node& n, const std::string& path, const FieldFn& fn) {
-  if (!n.IsDefined() || n.IsNull()) return;
-  if (!n.IsMap()) return c.error(n, path, "expected a mapping");
-  for (const auto& it : n) {
-    if (!it.first.IsScalar()) {
-      c.error(it.first, path, "keys must be strings");
-      continue;
-    }
-    const std::string key = it.first.Scalar();
+void fields(Ctx& c, const YamlNode& n, const std::string& path, const FieldFn& fn) {
+  if (n.is_null()) return;
+  if (!n.is_map()) return c.error(n, path, "expected a mapping");
+  n.each_entry([&](const YamlNode& k, const YamlNode& v) {
+    if (!k.is_scalar()) return c.error(k, path, "keys must be strings");
+    const std::string key(k.text);
     const std::string p = join(path, key);
-    if (!fn(lower(key), it.second, p)) c.error(it.first, p, "unknown key \"" + key + "\"");
-  }
+    if (!fn(key, v, p)) c.error(k, p, "unknown key \"" + key + "\"");
+  });
 }
 
-bool scalar(Ctx& c, const YAML::Node& n, const std::string& path, const char* expected) {
-  if (n.IsScalar()) return true;
+bool scalar(Ctx& c, const YamlNode& n, const std::string& path, const char* expected) {
+  if (n.is_scalar()) return true;
   c.error(n, path, std::string("expected ") + expected);
   return false;
 }
 
-void get(Ctx& c, const YAML::Node& n, const std::string& p, std::string& out) {
-  if (scalar(c, n, p, "a string")) out = n.Scalar();
+void get(Ctx& c, const YamlNode& n, const std::string& p, std::string& out) {
+  if (scalar(c, n, p, "a string")) out = n.text;
 }
 
-void get(Ctx& c, const YAML::Node& n, const std::string& p, bool& out) {
+void get(Ctx& c, const YamlNode& n, const std::string& p, bool& out) {
   if (!scalar(c, n, p, "true or false")) return;
-  const std::string v = lower(n.Scalar());
+  const std::string v = lower(n.text);
   if (v == "true")
     out = true;
   else if (v == "false")
     out = false;
   else
-    c.error(n, p, "expected true or false, got \"" + n.Scalar() + "\"");
+    c.error(n, p, "expected true or false, got \"" + std::string(n.text) + "\"");
 }
 
 template <class Int>
@@ -83,12 +91,12 @@ bool parse_int(std::string_view s, Int& out) {
   return ec == std::errc() && ptr == s.data() + s.size();
 }
 
-void get(Ctx& c, const YAML::Node& n, const std::string& p, int64_t& out) {
+void get(Ctx& c, const YamlNode& n, const std::string& p, int64_t& out) {
   if (!scalar(c, n, p, "an integer")) return;
-  if (!parse_int(n.Scalar(), out)) c.error(n, p, "expected an integer, got \"" + n.Scalar() + "\"");
+  if (!parse_int(n.text, out)) c.error(n, p, "expected an integer, got \"" + std::string(n.text) + "\"");
 }
 
-void get(Ctx& c, const YAML::Node& n, const std::string& p, int& out) {
+void get(Ctx& c, const YamlNode& n, const std::string& p, int& out) {
   int64_t v = out;
   const size_t before = c.error_count();
   get(c, n, p, v);
@@ -140,144 +148,158 @@ bool parse_duration(std::string_view s, Millis& out) {
   return true;
 }
 
-void get(Ctx& c, const YAML::Node& n, const std::string& p, Millis& out) {
+void get(Ctx& c, const YamlNode& n, const std::string& p, Millis& out) {
   if (!scalar(c, n, p, "a duration")) return;
-  if (!parse_duration(n.Scalar(), out))
-    c.error(n, p, "expected a duration like \"10s\" or \"250ms\", got \"" + n.Scalar() + "\"");
+  if (!parse_duration(n.text, out))
+    c.error(n, p, "expected a duration like \"10s\" or \"250ms\", got \"" + std::string(n.text) + "\"");
 }
 
-void get(Ctx& c, const YAML::Node& n, const std::string& p, std::vector<std::string>& out) {
-  if (n.IsNull()) return out.clear();
-  if (!n.IsSequence()) return c.error(n, p, "expected a list");
+void get(Ctx& c, const YamlNode& n, const std::string& p, std::vector<std::string>& out) {
+  if (n.is_null()) return out.clear();
+  if (!n.is_sequence()) return c.error(n, p, "expected a list");
   out.clear();
-  for (size_t i = 0; i < n.size(); ++i) {
-    const std::string ip = p + "[" + std::to_string(i) + "]";
-    if (scalar(c, n[i], ip, "a string")) out.push_back(n[i].Scalar());
-  }
+  size_t i = 0;
+  n.each_item([&](const YamlNode& item) {
+    if (item.is_scalar())
+      out.emplace_back(item.text);
+    else
+      scalar(c, item, p + "[" + std::to_string(i) + "]", "a string");
+    ++i;
+  });
 }
 
-void get(Ctx& c, const YAML::Node& n, const std::string& p,
+void get(Ctx& c, const YamlNode& n, const std::string& p,
          std::map<std::string, std::string>& out) {
-  if (n.IsNull()) return;
-  if (!n.IsMap()) return c.error(n, p, "expected a mapping");
-  for (const auto& it : n) {
-    if (!it.first.IsScalar()) {
-      c.error(it.first, p, "keys must be strings");
-      continue;
-    }
-    const std::string k = it.first.Scalar();
+  if (n.is_null()) return;
+  if (!n.is_map()) return c.error(n, p, "expected a mapping");
+  n.each_entry([&](const YamlNode& key, const YamlNode& v) {
+    if (!key.is_scalar()) return c.error(key, p, "keys must be strings");
+    const std::string k(key.text);
     // `X-Removed: ""` removes a header; a YAML null means the same.
-    if (it.second.IsNull())
+    if (v.is_null())
       out[k] = "";
-    else if (scalar(c, it.second, join(p, k), "a string"))
-      out[k] = it.second.Scalar();
-  }
+    else if (scalar(c, v, join(p, k), "a string"))
+      out[k] = v.text;
+  });
 }
 
 // Visits a sequence of items; each one that parses without errors is passed to `keep`.
 template <class T, class Parse, class Keep>
-void list_items(Ctx& c, const YAML::Node& n, const std::string& path, Parse parse, Keep keep) {
-  if (n.IsNull()) return;
-  if (!n.IsSequence()) return c.error(n, path, "expected a list");
-  for (size_t i = 0; i < n.size(); ++i) {
+void list_items(Ctx& c, const YamlNode& n, const std::string& path, Parse parse, Keep keep) {
+  if (n.is_null()) return;
+  if (!n.is_sequence()) return c.error(n, path, "expected a list");
+  size_t i = 0;
+  n.each_item([&](const YamlNode& node) {
     T item;
     const size_t before = c.error_count();
-    parse(c, n[i], path + "[" + std::to_string(i) + "]", item);
+    parse(c, node, path + "[" + std::to_string(i++) + "]", item);
     if (c.error_count() == before) keep(std::move(item));
-  }
+  });
 }
 
 // Visits a mapping of named items (`section` is the canonical path, e.g. "http.routers"); each
 // one that parses without errors is stored under its name, with its source recorded.
 template <class T, class Parse>
-void named_items(Ctx& c, const YAML::Node& n, const std::string& section,
+void named_items(Ctx& c, const YamlNode& n, const std::string& section,
                  std::map<std::string, T>& out, Parse parse) {
-  if (n.IsNull()) return;
-  if (!n.IsMap()) return c.error(n, section, "expected a mapping of names");
-  for (const auto& it : n) {
-    if (!it.first.IsScalar() || it.first.Scalar().empty()) {
-      c.error(it.first, section, "names must be non-empty strings");
-      continue;
-    }
-    const std::string name = it.first.Scalar();
-    const std::string p = section + "." + name;
-    if (name.find('@') != std::string::npos) {
-      c.error(it.first, p, "names must not contain '@' (the provider is added when merging)");
-      continue;
-    }
+  if (n.is_null()) return;
+  if (!n.is_map()) return c.error(n, section, "expected a mapping of names");
+  n.each_entry([&](const YamlNode& key, const YamlNode& value) {
+    if (!key.is_scalar() || key.text.empty())
+      return c.error(key, section, "names must be non-empty strings");
+    const std::string name(key.text);
+    std::string p = section + "." + name;
+    if (name.find('@') != std::string::npos)
+      return c.error(key, p, "names must not contain '@' (the provider is added when merging)");
     T item;
     const size_t before = c.error_count();
-    parse(c, it.second, p, item);
-    if (c.error_count() != before) continue;
-    out[name] = std::move(item);
-    c.out->sources[p] = c.source;
-  }
+    parse(c, value, p, item);
+    if (c.error_count() != before) return;
+    out.insert_or_assign(std::move(name), std::move(item));
+    c.out->sources.insert_or_assign(std::move(p), c.source);
+  });
 }
 
 // Dispatches the entries of one mapping to per-key handlers. Keys are registered in Traefik's
 // spelling and compared case-insensitively; unregistered keys are "unknown key" errors.
 class Fields {
  public:
-  using Handler = std::function<void(const YAML::Node& value, const std::string& path)>;
+  using Handler = std::function<void(const YamlNode& value, const std::string& path)>;
 
   explicit Fields(Ctx& c) : c_(c) {}
 
   template <class T>
   Fields& bind(const char* key, T& out) {
-    return on(key, [this, &out](const YAML::Node& v, const std::string& p) { get(c_, v, p, out); });
+    return on(key, [this, &out](const YamlNode& v, const std::string& p) { get(c_, v, p, out); });
   }
   Fields& on(const char* key, Handler h) {
-    handlers_[lower(key)] = std::move(h);
+    handlers_.push_back({key, std::move(h), nullptr});
     return *this;
   }
   // Keys Traefik knows that portier does not implement: "<prefix><key> not supported yet".
-  Fields& unsupported(std::initializer_list<const char*> keys, const std::string& prefix) {
-    for (const char* key : keys)
-      on(key, [this, prefix, key](const YAML::Node& v, const std::string& p) {
-        c_.error(v, p, prefix + key + " not supported yet");
-      });
+  Fields& unsupported(std::initializer_list<const char*> keys, std::string prefix) {
+    const std::string* kept = &prefixes_.emplace_back(std::move(prefix));
+    for (const char* key : keys) handlers_.push_back({key, nullptr, kept});
     return *this;
   }
-  void run(const YAML::Node& n, const std::string& path) const {
-    fields(c_, n, path, [&](const std::string& k, const YAML::Node& v, const std::string& p) {
-      const auto it = handlers_.find(k);
-      if (it == handlers_.end()) return false;
-      it->second(v, p);
-      return true;
+  void run(const YamlNode& n, const std::string& path) const {
+    fields(c_, n, path, [&](const std::string& k, const YamlNode& v, const std::string& p) {
+      // The last registration of a key wins; keys compare case-insensitively (Traefik's way).
+      for (auto it = handlers_.rbegin(); it != handlers_.rend(); ++it) {
+        if (!iequals(k, it->key)) continue;
+        if (it->unsupported_prefix)
+          c_.error(v, p, *it->unsupported_prefix + it->key + " not supported yet");
+        else
+          it->handler(v, p);
+        return true;
+      }
+      return false;
     });
   }
 
  private:
+  struct Entry {
+    const char* key;  // Traefik's spelling
+    Handler handler;
+    const std::string* unsupported_prefix;  // set for unsupported keys
+  };
+  static bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i)
+      if (lower_ascii(a[i]) != lower_ascii(b[i])) return false;
+    return true;
+  }
   Ctx& c_;
-  std::map<std::string, Handler> handlers_;
+  boost::container::small_vector<Entry, 12> handlers_;  // most mappings: no allocation
+  std::list<std::string> prefixes_;  // stable addresses for Entry::unsupported_prefix
 };
 
 // ---- HTTP ----------------------------------------------------------------------------------
 
-void parse_domain(Ctx& c, const YAML::Node& n, const std::string& path, Domain& d) {
+void parse_domain(Ctx& c, const YamlNode& n, const std::string& path, Domain& d) {
   Fields(c).bind("main", d.main).bind("sans", d.sans).run(n, path);
-  if (n.IsMap() && d.main.empty()) c.error(n, path + ".main", "main is required");
+  if (n.is_map() && d.main.empty()) c.error(n, path + ".main", "main is required");
 }
 
-void parse_router_tls(Ctx& c, const YAML::Node& n, const std::string& path, RouterTls& t,
+void parse_router_tls(Ctx& c, const YamlNode& n, const std::string& path, RouterTls& t,
                       bool tcp) {
   Fields f(c);
   f.bind("certResolver", t.cert_resolver).bind("options", t.options);
-  f.on("domains", [&](const YAML::Node& v, const std::string& p) {
+  f.on("domains", [&](const YamlNode& v, const std::string& p) {
     list_items<Domain>(c, v, p, parse_domain, [&](Domain d) { t.domains.push_back(d); });
   });
   if (tcp) f.bind("passthrough", t.passthrough);
   f.run(n, path);
 }
 
-void parse_rule_syntax(Ctx& c, const YAML::Node& v, const std::string& p) {
+void parse_rule_syntax(Ctx& c, const YamlNode& v, const std::string& p) {
   std::string syntax;
   get(c, v, p, syntax);
   if (!syntax.empty() && syntax != "v3")
     c.error(v, p, "ruleSyntax \"" + syntax + "\" not supported, only v3");
 }
 
-void parse_http_router(Ctx& c, const YAML::Node& n, const std::string& path, HttpRouter& r) {
+void parse_http_router(Ctx& c, const YamlNode& n, const std::string& path, HttpRouter& r) {
   Fields(c)
       .bind("rule", r.rule)
       .bind("entryPoints", r.entry_points)
@@ -285,14 +307,14 @@ void parse_http_router(Ctx& c, const YAML::Node& n, const std::string& path, Htt
       .bind("service", r.service)
       .bind("priority", r.priority)
       .on("ruleSyntax",
-          [&](const YAML::Node& v, const std::string& p) { parse_rule_syntax(c, v, p); })
-      .on("tls", [&](const YAML::Node& v,
+          [&](const YamlNode& v, const std::string& p) { parse_rule_syntax(c, v, p); })
+      .on("tls", [&](const YamlNode& v,
                      const std::string& p) { parse_router_tls(c, v, p, r.tls.emplace(), false); })
       .unsupported({"observability"}, "router ")
       .run(n, path);
 }
 
-void parse_health_check(Ctx& c, const YAML::Node& n, const std::string& path, HealthCheck& h) {
+void parse_health_check(Ctx& c, const YamlNode& n, const std::string& path, HealthCheck& h) {
   Fields(c)
       .bind("scheme", h.scheme)
       .bind("path", h.path)
@@ -307,10 +329,10 @@ void parse_health_check(Ctx& c, const YAML::Node& n, const std::string& path, He
       .run(n, path);
 }
 
-void parse_sticky(Ctx& c, const YAML::Node& n, const std::string& path, LoadBalancer& lb) {
+void parse_sticky(Ctx& c, const YamlNode& n, const std::string& path, LoadBalancer& lb) {
   Fields(c)
       .on("cookie",
-          [&](const YAML::Node& v, const std::string& p) {
+          [&](const YamlNode& v, const std::string& p) {
             StickyCookie& s = lb.sticky_cookie.emplace();
             Fields(c)
                 .bind("name", s.name)
@@ -324,7 +346,7 @@ void parse_sticky(Ctx& c, const YAML::Node& n, const std::string& path, LoadBala
       .run(n, path);
 }
 
-void parse_http_server(Ctx& c, const YAML::Node& n, const std::string& path, HttpServer& s) {
+void parse_http_server(Ctx& c, const YamlNode& n, const std::string& path, HttpServer& s) {
   Fields(c)
       .bind("url", s.url)
       .bind("weight", s.weight)
@@ -333,38 +355,38 @@ void parse_http_server(Ctx& c, const YAML::Node& n, const std::string& path, Htt
   if (s.url.empty()) c.error(n, path + ".url", "url is required");
 }
 
-void parse_load_balancer(Ctx& c, const YAML::Node& n, const std::string& path, LoadBalancer& lb) {
+void parse_load_balancer(Ctx& c, const YamlNode& n, const std::string& path, LoadBalancer& lb) {
   Fields(c)
       .on("servers",
-          [&](const YAML::Node& v, const std::string& p) {
+          [&](const YamlNode& v, const std::string& p) {
             list_items<HttpServer>(c, v, p, parse_http_server,
                                    [&](HttpServer s) { lb.servers.push_back(std::move(s)); });
           })
       .bind("passHostHeader", lb.pass_host_header)
       .on("healthCheck",
-          [&](const YAML::Node& v, const std::string& p) {
+          [&](const YamlNode& v, const std::string& p) {
             parse_health_check(c, v, p, lb.health_check.emplace());
           })
-      .on("sticky", [&](const YAML::Node& v, const std::string& p) { parse_sticky(c, v, p, lb); })
+      .on("sticky", [&](const YamlNode& v, const std::string& p) { parse_sticky(c, v, p, lb); })
       .bind("serversTransport", lb.servers_transport)
       .on("responseForwarding",
-          [&](const YAML::Node& v, const std::string& p) {
+          [&](const YamlNode& v, const std::string& p) {
             Fields(c).bind("flushInterval", lb.flush_interval).run(v, p);
           })
       .unsupported({"strategy"}, "loadBalancer.")
       .run(n, path);
 }
 
-void parse_weighted_ref(Ctx& c, const YAML::Node& n, const std::string& path, WeightedRef& r) {
+void parse_weighted_ref(Ctx& c, const YamlNode& n, const std::string& path, WeightedRef& r) {
   Fields(c).bind("name", r.name).bind("weight", r.weight).run(n, path);
   if (r.name.empty()) c.error(n, path + ".name", "name is required");
 }
 
-void parse_weighted(Ctx& c, const YAML::Node& n, const std::string& path,
+void parse_weighted(Ctx& c, const YamlNode& n, const std::string& path,
                     std::vector<WeightedRef>& out) {
   Fields(c)
       .on("services",
-          [&](const YAML::Node& v, const std::string& p) {
+          [&](const YamlNode& v, const std::string& p) {
             list_items<WeightedRef>(c, v, p, parse_weighted_ref,
                                     [&](WeightedRef r) { out.push_back(r); });
           })
@@ -372,25 +394,25 @@ void parse_weighted(Ctx& c, const YAML::Node& n, const std::string& path,
       .run(n, path);
 }
 
-void parse_http_service(Ctx& c, const YAML::Node& n, const std::string& path, HttpService& s) {
+void parse_http_service(Ctx& c, const YamlNode& n, const std::string& path, HttpService& s) {
   const size_t before = c.error_count();
   Fields(c)
       .on("loadBalancer",
-          [&](const YAML::Node& v, const std::string& p) {
+          [&](const YamlNode& v, const std::string& p) {
             parse_load_balancer(c, v, p, s.load_balancer.emplace());
           })
-      .on("weighted", [&](const YAML::Node& v,
+      .on("weighted", [&](const YamlNode& v,
                           const std::string& p) { parse_weighted(c, v, p, s.weighted.emplace()); })
       .unsupported({"mirroring", "failover"}, "service type ")
       .run(n, path);
-  if (!n.IsMap()) return;
+  if (!n.is_map()) return;
   if (s.load_balancer && s.weighted)
     c.error(n, path, "a service has exactly one of loadBalancer or weighted");
   else if (!s.load_balancer && !s.weighted && c.error_count() == before)
     c.error(n, path, "a service needs loadBalancer or weighted");
 }
 
-void parse_servers_transport(Ctx& c, const YAML::Node& n, const std::string& path,
+void parse_servers_transport(Ctx& c, const YamlNode& n, const std::string& path,
                              ServersTransport& t) {
   Fields(c)
       .bind("serverName", t.server_name)
@@ -398,7 +420,7 @@ void parse_servers_transport(Ctx& c, const YAML::Node& n, const std::string& pat
       .bind("rootCAs", t.root_cas)
       .bind("maxIdleConnsPerHost", t.max_idle_conns_per_host)
       .on("forwardingTimeouts",
-          [&](const YAML::Node& v, const std::string& p) {
+          [&](const YamlNode& v, const std::string& p) {
             Fields(c)
                 .bind("dialTimeout", t.dial_timeout)
                 .bind("responseHeaderTimeout", t.response_header_timeout)
@@ -412,7 +434,7 @@ void parse_servers_transport(Ctx& c, const YAML::Node& n, const std::string& pat
 
 // ---- Middlewares ---------------------------------------------------------------------------
 
-void parse_headers(Ctx& c, const YAML::Node& n, const std::string& path, HeadersMw& h) {
+void parse_headers(Ctx& c, const YamlNode& n, const std::string& path, HeadersMw& h) {
   Fields(c)
       .bind("customRequestHeaders", h.custom_request_headers)
       .bind("customResponseHeaders", h.custom_response_headers)
@@ -438,7 +460,7 @@ void parse_headers(Ctx& c, const YAML::Node& n, const std::string& path, Headers
       .run(n, path);
 }
 
-void parse_buffering(Ctx& c, const YAML::Node& n, const std::string& path, BufferingMw& b) {
+void parse_buffering(Ctx& c, const YamlNode& n, const std::string& path, BufferingMw& b) {
   Fields(c)
       .bind("maxRequestBodyBytes", b.max_request_body_bytes)
       .bind("memRequestBodyBytes", b.mem_request_body_bytes)
@@ -471,14 +493,15 @@ const std::set<std::string>& unsupported_middlewares() {
   return names;
 }
 
-void parse_middleware(Ctx& c, const YAML::Node& n, const std::string& path, Middleware& m) {
-  if (!n.IsMap() || n.size() != 1)
+void parse_middleware(Ctx& c, const YamlNode& n, const std::string& path, Middleware& m) {
+  if (!n.is_map() || n.size != 1)
     return c.error(n, path, "a middleware is a mapping with exactly one type, e.g. headers");
-  const auto it = n.begin();
-  const std::string type = it->first.as<std::string>("");
+  const YamlNode& key = *n.first;
+  const YamlNode& v = *key.next;
+  // yaml-cpp's as<std::string>(""): a null key reads "null", a collection "".
+  const std::string type = key.is_scalar() ? std::string(key.text) : key.is_null() ? "null" : "";
   const std::string k = lower(type);
   const std::string p = join(path, type);
-  const YAML::Node& v = it->second;
   if (k == "headers") {
     parse_headers(c, v, p, m.spec.emplace<HeadersMw>());
   } else if (k == "buffering") {
@@ -507,55 +530,55 @@ void parse_middleware(Ctx& c, const YAML::Node& n, const std::string& path, Midd
   } else if (k == "addprefix") {
     Fields(c).bind("prefix", m.spec.emplace<AddPrefixMw>().prefix).run(v, p);
   } else if (unsupported_middlewares().count(k)) {
-    c.error(it->first, p, "middleware type " + type + " not supported yet");
+    c.error(key, p, "middleware type " + type + " not supported yet");
   } else {
-    c.error(it->first, p, "unknown middleware type \"" + type + "\"");
+    c.error(key, p, "unknown middleware type \"" + type + "\"");
   }
 }
 
 // ---- TCP / UDP -----------------------------------------------------------------------------
 
-void parse_tcp_router(Ctx& c, const YAML::Node& n, const std::string& path, TcpRouter& r) {
+void parse_tcp_router(Ctx& c, const YamlNode& n, const std::string& path, TcpRouter& r) {
   Fields(c)
       .bind("rule", r.rule)
       .bind("entryPoints", r.entry_points)
       .bind("service", r.service)
       .bind("priority", r.priority)
       .on("ruleSyntax",
-          [&](const YAML::Node& v, const std::string& p) { parse_rule_syntax(c, v, p); })
-      .on("tls", [&](const YAML::Node& v,
+          [&](const YamlNode& v, const std::string& p) { parse_rule_syntax(c, v, p); })
+      .on("tls", [&](const YamlNode& v,
                      const std::string& p) { parse_router_tls(c, v, p, r.tls.emplace(), true); })
       .unsupported({"middlewares"}, "TCP router ")
       .run(n, path);
 }
 
-void parse_tcp_server(Ctx& c, const YAML::Node& n, const std::string& path, TcpServer& s) {
+void parse_tcp_server(Ctx& c, const YamlNode& n, const std::string& path, TcpServer& s) {
   Fields(c).bind("address", s.address).bind("weight", s.weight).bind("tls", s.tls).run(n, path);
   if (s.address.empty()) c.error(n, path + ".address", "address is required");
 }
 
-void parse_udp_server(Ctx& c, const YAML::Node& n, const std::string& path, UdpServer& s) {
+void parse_udp_server(Ctx& c, const YamlNode& n, const std::string& path, UdpServer& s) {
   Fields(c).bind("address", s.address).bind("weight", s.weight).run(n, path);
   if (s.address.empty()) c.error(n, path + ".address", "address is required");
 }
 
 // TCP and UDP services: a loadBalancer with servers (weighted is not supported yet).
 template <class Service, class Server, class ParseServer>
-void parse_l4_service(Ctx& c, const YAML::Node& n, const std::string& path, Service& s,
+void parse_l4_service(Ctx& c, const YamlNode& n, const std::string& path, Service& s,
                       const char* kind, ParseServer parse_server) {
   const size_t before = c.error_count();
   bool has_lb = false;
   Fields(c)
       .on("loadBalancer",
-          [&](const YAML::Node& v, const std::string& p) {
+          [&](const YamlNode& v, const std::string& p) {
             has_lb = true;
             Fields lb(c);
-            lb.on("servers", [&](const YAML::Node& v2, const std::string& p2) {
+            lb.on("servers", [&](const YamlNode& v2, const std::string& p2) {
               list_items<Server>(c, v2, p2, parse_server,
                                  [&](Server srv) { s.servers.push_back(std::move(srv)); });
             });
             if constexpr (std::is_same_v<Service, TcpService>) {
-              lb.on("proxyProtocol", [&](const YAML::Node& v2, const std::string& p2) {
+              lb.on("proxyProtocol", [&](const YamlNode& v2, const std::string& p2) {
                 Fields(c).bind("version", s.proxy_protocol_version).run(v2, p2);
               });
               lb.unsupported({"serversTransport", "terminationDelay"}, "TCP loadBalancer.");
@@ -564,25 +587,25 @@ void parse_l4_service(Ctx& c, const YAML::Node& n, const std::string& path, Serv
           })
       .unsupported({"weighted"}, std::string(kind) + " service type ")
       .run(n, path);
-  if (n.IsMap() && !has_lb && c.error_count() == before)
+  if (n.is_map() && !has_lb && c.error_count() == before)
     c.error(n, path, std::string("a ") + kind + " service needs loadBalancer");
 }
 
-void parse_tcp_service(Ctx& c, const YAML::Node& n, const std::string& path, TcpService& s) {
+void parse_tcp_service(Ctx& c, const YamlNode& n, const std::string& path, TcpService& s) {
   parse_l4_service<TcpService, TcpServer>(c, n, path, s, "TCP", parse_tcp_server);
 }
 
-void parse_udp_router(Ctx& c, const YAML::Node& n, const std::string& path, UdpRouter& r) {
+void parse_udp_router(Ctx& c, const YamlNode& n, const std::string& path, UdpRouter& r) {
   Fields(c).bind("entryPoints", r.entry_points).bind("service", r.service).run(n, path);
 }
 
-void parse_udp_service(Ctx& c, const YAML::Node& n, const std::string& path, UdpService& s) {
+void parse_udp_service(Ctx& c, const YamlNode& n, const std::string& path, UdpService& s) {
   parse_l4_service<UdpService, UdpServer>(c, n, path, s, "UDP", parse_udp_server);
 }
 
 // ---- TLS -----------------------------------------------------------------------------------
 
-void parse_certificate(Ctx& c, const YAML::Node& n, const std::string& path, TlsCertificate& t,
+void parse_certificate(Ctx& c, const YamlNode& n, const std::string& path, TlsCertificate& t,
                        bool with_stores) {
   Fields f(c);
   f.bind("certFile", t.cert_file).bind("keyFile", t.key_file);
@@ -592,7 +615,7 @@ void parse_certificate(Ctx& c, const YAML::Node& n, const std::string& path, Tls
   if (t.key_file.empty()) c.error(n, path + ".keyFile", "keyFile is required");
 }
 
-void parse_tls_version(Ctx& c, const YAML::Node& v, const std::string& p, std::string& out) {
+void parse_tls_version(Ctx& c, const YamlNode& v, const std::string& p, std::string& out) {
   static const std::set<std::string> known = {"VersionTLS10", "VersionTLS11", "VersionTLS12",
                                               "VersionTLS13"};
   get(c, v, p, out);
@@ -600,11 +623,11 @@ void parse_tls_version(Ctx& c, const YAML::Node& v, const std::string& p, std::s
     c.error(v, p, "unknown TLS version \"" + out + "\" (VersionTLS10..VersionTLS13)");
 }
 
-void parse_tls_options(Ctx& c, const YAML::Node& n, const std::string& path, TlsOptions& o) {
+void parse_tls_options(Ctx& c, const YamlNode& n, const std::string& path, TlsOptions& o) {
   Fields(c)
-      .on("minVersion", [&](const YAML::Node& v,
+      .on("minVersion", [&](const YamlNode& v,
                             const std::string& p) { parse_tls_version(c, v, p, o.min_version); })
-      .on("maxVersion", [&](const YAML::Node& v,
+      .on("maxVersion", [&](const YamlNode& v,
                             const std::string& p) { parse_tls_version(c, v, p, o.max_version); })
       .bind("cipherSuites", o.cipher_suites)
       .bind("curvePreferences", o.curve_preferences)
@@ -615,17 +638,17 @@ void parse_tls_options(Ctx& c, const YAML::Node& n, const std::string& path, Tls
       .run(n, path);
 }
 
-void parse_tls_store(Ctx& c, const YAML::Node& n, const std::string& path, TlsStore& s) {
+void parse_tls_store(Ctx& c, const YamlNode& n, const std::string& path, TlsStore& s) {
   Fields(c)
       .on("defaultCertificate",
-          [&](const YAML::Node& v, const std::string& p) {
+          [&](const YamlNode& v, const std::string& p) {
             parse_certificate(c, v, p, s.default_certificate.emplace(), false);
           })
       .unsupported({"defaultGeneratedCert"}, "tls.stores.")
       .run(n, path);
 }
 
-void parse_tls_certificate(Ctx& c, const YAML::Node& n, const std::string& p, TlsCertificate& t) {
+void parse_tls_certificate(Ctx& c, const YamlNode& n, const std::string& p, TlsCertificate& t) {
   parse_certificate(c, n, p, t, true);
 }
 
@@ -635,12 +658,12 @@ void parse_tls_certificate(Ctx& c, const YAML::Node& n, const std::string& p, Tl
 template <class T, class Parse>
 void section(Fields& f, Ctx& c, const char* key, const std::string& section,
              std::map<std::string, T>& out, Parse parse) {
-  f.on(key, [&c, section, &out, parse](const YAML::Node& v, const std::string&) {
+  f.on(key, [&c, section, &out, parse](const YamlNode& v, const std::string&) {
     named_items(c, v, section, out, parse);
   });
 }
 
-void parse_root(Ctx& c, const YAML::Node& root) {
+void parse_root(Ctx& c, const YamlNode& root) {
   Dynamic& d = c.out->dynamic;
   Fields http(c), tcp(c), udp(c), tls(c);
   section(http, c, "routers", "http.routers", d.http.routers, parse_http_router);
@@ -653,14 +676,14 @@ void parse_root(Ctx& c, const YAML::Node& root) {
   tcp.unsupported({"middlewares", "serversTransports"}, "tcp.");
   section(udp, c, "routers", "udp.routers", d.udp.routers, parse_udp_router);
   section(udp, c, "services", "udp.services", d.udp.services, parse_udp_service);
-  tls.on("certificates", [&](const YAML::Node& v, const std::string&) {
+  tls.on("certificates", [&](const YamlNode& v, const std::string&) {
     list_items<TlsCertificate>(c, v, "tls.certificates", parse_tls_certificate,
                                [&](TlsCertificate t) { d.tls.certificates.push_back(t); });
   });
   section(tls, c, "options", "tls.options", d.tls.options, parse_tls_options);
   section(tls, c, "stores", "tls.stores", d.tls.stores, parse_tls_store);
   auto sub = [](const Fields& f) {
-    return [&f](const YAML::Node& v, const std::string& p) { f.run(v, p); };
+    return [&f](const YamlNode& v, const std::string& p) { f.run(v, p); };
   };
   Fields(c)
       .on("http", sub(http))
@@ -675,19 +698,14 @@ void parse_root(Ctx& c, const YAML::Node& root) {
 Fragment parse_dynamic_yaml(std::string_view text, const std::string& source) {
   Fragment out;
   Ctx c{source, &out};
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(text));
-  } catch (const YAML::Exception& e) {
-    const int line = e.mark.is_null() ? 0 : e.mark.line + 1;
-    out.errors.push_back({"file", source, "", "invalid YAML: " + e.msg, line});
+  YamlTree tree;
+  std::string error;
+  int line = 0;
+  if (!tree.load(text, error, line)) {
+    out.errors.push_back({"file", source, "", "invalid YAML: " + error, line});
     return out;
   }
-  try {
-    parse_root(c, root);
-  } catch (const YAML::Exception& e) {  // defensive: yaml-cpp conversions should not throw here
-    out.errors.push_back({"file", source, "", std::string("invalid YAML: ") + e.what(), 0});
-  }
+  parse_root(c, tree.root());
   return out;
 }
 

@@ -106,36 +106,79 @@ std::string watch_directory(const config::FileProvider& cfg) {
 
 }  // namespace
 
-FileSnapshot read_file_config(const config::FileProvider& cfg) {
-  FileSnapshot snap;
+namespace {
+
+// The configured files' bytes, read before any parsing so an unchanged set is not parsed again.
+struct FileTexts {
+  struct File {
+    std::string path;
+    std::optional<std::string> text;  // nullopt: unreadable, `error` says why
+    config::ConfigError error;
+  };
+  std::vector<File> files;
+  std::vector<config::ConfigError> errors;  // listing problems
+  std::string content_key;
+};
+
+FileTexts read_texts(const config::FileProvider& cfg) {
+  FileTexts out;
   std::vector<std::string> files;
   if (!cfg.filename.empty()) {
     if (fs::path(cfg.filename).extension() == ".toml")
-      snap.fragment.errors.push_back(
-          file_error(cfg.filename, "TOML not supported, convert to YAML"));
+      out.errors.push_back(file_error(cfg.filename, "TOML not supported, convert to YAML"));
     else
       files.push_back(cfg.filename);
   } else if (!cfg.directory.empty()) {
-    files = list_directory(cfg.directory, snap.fragment.errors);
+    files = list_directory(cfg.directory, out.errors);
   } else {
-    snap.fragment.errors.push_back(file_error("", "file provider needs filename or directory"));
+    out.errors.push_back(file_error("", "file provider needs filename or directory"));
   }
   for (const auto& file : files) {
     std::string error;
-    const std::optional<std::string> text = core::read_file(file, &error);
-    snap.content_key += file;
-    snap.content_key += '\0';
-    if (!text) {
-      snap.fragment.errors.push_back(file_error(file, "cannot read file: " + error));
+    FileTexts::File& f = out.files.emplace_back();
+    f.path = file;
+    f.text = core::read_file(file, &error);
+    out.content_key += file;
+    out.content_key += '\0';
+    if (!f.text) {
+      f.error = file_error(file, "cannot read file: " + error);
+      out.content_key += "!" + error + '\0';
       continue;
     }
-    snap.content_key += *text;
-    snap.content_key += '\0';
-    config::Fragment part = config::parse_dynamic_yaml(*text, file);
-    absorb_fragment(part, file, snap.fragment);
+    out.content_key += *f.text;
+    out.content_key += '\0';
   }
-  for (const auto& e : snap.fragment.errors)  // errors without content (listing, reading)
-    if (e.line == 0 && e.label.empty()) snap.content_key += "!" + e.source + e.message + '\0';
+  for (const auto& e : out.errors) out.content_key += "!" + e.source + e.message + '\0';
+  return out;
+}
+
+config::Fragment parse_texts(const FileTexts& texts) {
+  config::Fragment out;
+  out.errors = texts.errors;
+  for (const auto& [file, text, error] : texts.files) {
+    if (!text) {
+      out.errors.push_back(error);
+      continue;
+    }
+    config::Fragment part = config::parse_dynamic_yaml(*text, file);
+    if (out.dynamic == config::Dynamic{} && out.sources.empty()) {
+      // The first file: nothing to collide with, take it whole (no per-item copies).
+      part.errors.insert(part.errors.begin(), out.errors.begin(), out.errors.end());
+      out = std::move(part);
+      continue;
+    }
+    absorb_fragment(part, file, out);
+  }
+  return out;
+}
+
+}  // namespace
+
+FileSnapshot read_file_config(const config::FileProvider& cfg) {
+  FileTexts texts = read_texts(cfg);
+  FileSnapshot snap;
+  snap.fragment = parse_texts(texts);
+  snap.content_key = std::move(texts.content_key);
   return snap;
 }
 
@@ -162,12 +205,13 @@ struct FileProvider::Impl : std::enable_shared_from_this<Impl> {
 
   void reload() {
     if (stopped) return;
-    FileSnapshot snap = read_file_config(cfg);
-    if (last_key && *last_key == snap.content_key) return;
-    last_key = std::move(snap.content_key);
-    core::log_info("file provider: loaded ", snap.fragment.dynamic.http.routers.size(),
-                   " http routers, ", snap.fragment.errors.size(), " errors");
-    on_change(std::move(snap.fragment));
+    FileTexts texts = read_texts(cfg);
+    if (last_key && *last_key == texts.content_key) return;  // unchanged: not even parsed
+    config::Fragment fragment = parse_texts(texts);
+    last_key = std::move(texts.content_key);
+    core::log_info("file provider: loaded ", fragment.dynamic.http.routers.size(),
+                   " http routers, ", fragment.errors.size(), " errors");
+    on_change(std::move(fragment));
   }
 
   void schedule_reload() {

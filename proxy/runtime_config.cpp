@@ -171,6 +171,57 @@ ServiceRuntime compile_service(const std::string& name, const config::HttpServic
   return out;
 }
 
+CompileCache::Rule compile_rule(const std::string& text) {
+  CompileCache::Rule out;
+  auto parsed = config::parse_rule(text, config::RuleKind::http);
+  out.error = parsed.error;
+  if (parsed.root) out.matcher = compile_http_rule(*parsed.root, &out.error);
+  if (out.matcher)
+    if (auto hosts = host_only_names(*parsed.root))
+      out.hosts = std::make_shared<const std::vector<std::string>>(std::move(*hosts));
+  return out;
+}
+
+const CompileCache::Rule& cached_rule(CompileCache& cache, const std::string& text) {
+  auto it = cache.rules.find(text);
+  if (it == cache.rules.end()) it = cache.rules.emplace(text, compile_rule(text)).first;
+  it->second.used = cache.generation;
+  return it->second;
+}
+
+// Servers named by IP literal only: their compiled form depends on the configuration alone.
+bool addresses_are_literal(const config::HttpService& svc) {
+  if (!svc.load_balancer) return true;
+  for (const auto& server : svc.load_balancer->servers) {
+    ParsedUrl u;
+    if (!parse_url(server.url, u) || !is_ip_literal(u.host)) return false;
+  }
+  return true;
+}
+
+std::shared_ptr<const ServiceRuntime> cached_service(CompileCache& cache, const std::string& name,
+                                                     const config::HttpService& svc, HealthRegistry& health,
+                                                     Transports& transports, std::vector<std::string>* problems) {
+  const UpstreamTransport* transport =
+      svc.load_balancer ? transports.get(svc.load_balancer->servers_transport).get() : nullptr;
+  auto it = cache.services.find(name);
+  if (it != cache.services.end() && it->second.input == svc && it->second.transport == transport) {
+    it->second.used = cache.generation;
+    if (problems) problems->insert(problems->end(), it->second.problems.begin(), it->second.problems.end());
+    return it->second.compiled;
+  }
+  std::vector<std::string> found;
+  auto compiled = std::make_shared<const ServiceRuntime>(compile_service(name, svc, health, transports, &found));
+  if (problems) problems->insert(problems->end(), found.begin(), found.end());
+  if (!addresses_are_literal(svc)) {
+    if (it != cache.services.end()) cache.services.erase(it);
+    return compiled;
+  }
+  CompileCache::Service& slot = cache.services[name];
+  slot = CompileCache::Service{svc, transport, compiled, std::move(found), cache.generation};
+  return compiled;
+}
+
 bool is_http_entry_point(const config::EntryPoint& ep) {
   return ep.protocol == config::EntryPoint::Protocol::tcp && ep.name.rfind("tcp-", 0) != 0;
 }
@@ -216,10 +267,10 @@ const RouteRuntime* RuntimeConfig::route(size_t entry_point, bool tls, const Req
   const auto& tables = tls ? secure : plain;
   if (entry_point >= tables.size()) return nullptr;
   const RouteTable& t = tables[entry_point];
-  static const std::vector<uint32_t> kNone;
-  const std::vector<uint32_t>* hosted = &kNone;
+  static const RouteTable::HostRoutes kNone;
+  const RouteTable::HostRoutes* hosted = &kNone;
   if (!t.by_host.empty()) {
-    auto it = t.by_host.find(std::string(req.host));
+    auto it = t.by_host.find(req.host);
     if (it != t.by_host.end()) hosted = &it->second;
   }
   // Both lists are in precedence order: walk them together, lowest index first.
@@ -239,33 +290,41 @@ bool RuntimeConfig::serves_sni(size_t entry_point, std::string_view sni) const {
 }
 
 std::shared_ptr<RuntimeConfig> compile_runtime(const config::Dynamic& dyn, const config::StaticConfig& cfg,
-                                               HealthRegistry& health, std::vector<std::string>* problems) {
+                                               HealthRegistry& health, std::vector<std::string>* problems,
+                                               CompileCache* cache) {
   auto rc = std::make_shared<RuntimeConfig>();
-  std::map<std::string, uint32_t> service_index;
+  std::unordered_map<std::string_view, uint32_t> service_index;
+  service_index.reserve(dyn.http.services.size());
   Transports transports(dyn, problems);
+  if (cache) ++cache->generation;
+  rc->services.reserve(dyn.http.services.size());
   for (const auto& [name, svc] : dyn.http.services) {
     service_index[name] = static_cast<uint32_t>(rc->services.size());
-    rc->services.push_back(compile_service(name, svc, health, transports, problems));
+    if (cache)
+      rc->services.push_back(cached_service(*cache, name, svc, health, transports, problems));
+    else
+      rc->services.push_back(compile_service(name, svc, health, transports, problems));
   }
 
+  // A compiled router before ordering. `entry_points` points into dyn: nothing per router is
+  // copied but the route itself (and the Host names' shared pointer).
   struct Pending {
     RouteRuntime route;
-    std::vector<std::string> hosts;
-    std::vector<std::string> entry_points;
+    HostNames hosts;
+    const std::vector<std::string>* entry_points = nullptr;
   };
   std::vector<Pending> pending;
+  pending.reserve(dyn.http.routers.size());
+  CompileCache::Rule uncached;
   for (const auto& [name, router] : dyn.http.routers) {
     auto svc = service_index.find(router.service);
     if (svc == service_index.end()) {
       if (problems) problems->push_back("router " + name + ": service \"" + router.service + "\" does not exist");
       continue;
     }
-    auto parsed = config::parse_rule(router.rule, config::RuleKind::http);
-    std::string error = parsed.error;
-    std::optional<HttpMatcher> matcher;
-    if (parsed.root) matcher = compile_http_rule(*parsed.root, &error);
-    if (!matcher) {
-      if (problems) problems->push_back("router " + name + ": " + error);
+    const CompileCache::Rule& rule = cache ? cached_rule(*cache, router.rule) : (uncached = compile_rule(router.rule));
+    if (!rule.matcher) {
+      if (problems) problems->push_back("router " + name + ": " + rule.error);
       continue;
     }
     std::string mw_error;
@@ -276,40 +335,54 @@ std::shared_ptr<RuntimeConfig> compile_runtime(const config::Dynamic& dyn, const
     }
     BodyLimits limits;
     for (const auto& mw : chain) mw->body_limits(limits);
-    Pending p{RouteRuntime{name, router.priority ? router.priority : static_cast<int>(router.rule.size()),
-                           std::move(*matcher), false, svc->second, std::move(chain), limits,
-                           router.tls.has_value()},
-              {}, router.entry_points};
-    if (auto hosts = host_only_names(*parsed.root)) {
+    Pending& p = pending.emplace_back();
+    p.route = RouteRuntime{name, router.priority ? router.priority : static_cast<int>(router.rule.size()),
+                           *rule.matcher, false, svc->second, std::move(chain), limits,
+                           router.tls.has_value()};
+    p.entry_points = &router.entry_points;
+    if (rule.hosts) {
       p.route.host_only = true;
-      p.hosts = std::move(*hosts);
+      p.hosts = rule.hosts;
     }
-    pending.push_back(std::move(p));
   }
-  std::sort(pending.begin(), pending.end(), [](const Pending& a, const Pending& b) {
-    if (a.route.priority != b.route.priority) return a.route.priority > b.route.priority;
-    return a.route.name < b.route.name;
+  // Precedence: higher priority first, then name. `pending` is in name order already (the
+  // routers map's), so a stable sort by priority alone gives it without comparing names.
+  // Sorting positions, not the routes.
+  std::vector<uint32_t> order(pending.size());
+  std::iota(order.begin(), order.end(), 0u);
+  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    return pending[a].route.priority > pending[b].route.priority;
   });
 
   auto names = http_entry_point_names(cfg);
+  std::vector<char> ep_tls(names.size());
+  for (size_t e = 0; e < names.size(); ++e) ep_tls[e] = cfg.entry_points.at(names[e]).tls ? 1 : 0;
   rc->plain.resize(names.size());
   rc->secure.resize(names.size());
-  for (uint32_t idx = 0; idx < pending.size(); ++idx) {
-    const Pending& p = pending[idx];
+  rc->routes.reserve(pending.size());
+  rc->host_names.reserve(pending.size());
+  for (uint32_t idx = 0; idx < order.size(); ++idx) {
+    Pending& p = pending[order[idx]];
     for (size_t e = 0; e < names.size(); ++e) {
-      bool listed = p.entry_points.empty() ||
-                    std::find(p.entry_points.begin(), p.entry_points.end(), names[e]) != p.entry_points.end();
+      bool listed = p.entry_points->empty() ||
+                    std::find(p.entry_points->begin(), p.entry_points->end(), names[e]) != p.entry_points->end();
       if (!listed) continue;
-      bool tls = p.route.tls || cfg.entry_points.at(names[e]).tls;
+      bool tls = p.route.tls || ep_tls[e];
       RouteTable& table = tls ? rc->secure[e] : rc->plain[e];
       if (p.route.host_only) {
-        for (const auto& h : p.hosts) table.by_host[h].push_back(idx);
+        if (table.by_host.empty()) table.by_host.reserve(pending.size() - idx);
+        for (const auto& h : *p.hosts) table.by_host[h].push_back(idx);
+        if (rc->host_names.empty() || rc->host_names.back() != p.hosts) rc->host_names.push_back(p.hosts);
       } else {
         table.general.push_back(idx);
       }
     }
+    rc->routes.push_back(std::move(p.route));
   }
-  for (auto& p : pending) rc->routes.push_back(std::move(p.route));
+  if (cache) {
+    std::erase_if(cache->rules, [&](const auto& kv) { return kv.second.used != cache->generation; });
+    std::erase_if(cache->services, [&](const auto& kv) { return kv.second.used != cache->generation; });
+  }
   return rc;
 }
 

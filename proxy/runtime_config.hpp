@@ -9,15 +9,18 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/container/small_vector.hpp>
 
 #include "config/dynamic.hpp"
 #include "config/static_config.hpp"
 #include "proxy/middleware.hpp"
 #include "proxy/rule_matcher.hpp"
+#include "proxy/shared_items.hpp"
 #include "proxy/upstream_transport.hpp"
 
 namespace portier::proxy {
@@ -77,18 +80,23 @@ struct RouteRuntime {
 
 // Routers of one entrypoint and side (cleartext or TLS). Route indices refer to
 // RuntimeConfig::routes, which is sorted by precedence, so a lower index wins.
+using HostNames = std::shared_ptr<const std::vector<std::string>>;
+
 struct RouteTable {
-  std::unordered_map<std::string, std::vector<uint32_t>> by_host;
+  // Keys point into RuntimeConfig::host_names. Most hosts have one or two routes: inline.
+  using HostRoutes = boost::container::small_vector<uint32_t, 2>;  // ascending route indices
+  std::unordered_map<std::string_view, HostRoutes> by_host;
   std::vector<uint32_t> general;
   bool empty() const { return by_host.empty() && general.empty(); }
 };
 
 struct RuntimeConfig {
   std::vector<RouteRuntime> routes;
-  std::vector<ServiceRuntime> services;
+  SharedItems<ServiceRuntime> services;  // shared with earlier snapshots when unchanged
   // Indexed by entrypoint position in the static config (see entry_point_index).
   std::vector<RouteTable> plain;
   std::vector<RouteTable> secure;
+  std::vector<HostNames> host_names;  // owns the names RouteTable::by_host keys point to
   uint64_t generation = 0;
 
   // The winning route for a request, or nullptr (404).
@@ -100,10 +108,37 @@ struct RuntimeConfig {
 // Entrypoint names in a fixed order (position = the index workers use).
 std::vector<std::string> http_entry_point_names(const config::StaticConfig& cfg);
 
+// What compile_runtime keeps between calls so that a reload recompiles only what changed:
+// compiled rules by rule text, and compiled services by name while their configuration and
+// transport are unchanged (only services whose servers are IP literals: names are resolved
+// again on every compile). Entries the last compile did not use are dropped. Control thread
+// only; one cache per HealthRegistry.
+class CompileCache {
+ public:
+  struct Rule {
+    std::optional<HttpMatcher> matcher;  // nullopt: `error` says why
+    std::string error;
+    HostNames hosts;  // host_only_names, null when the rule is not Host-only
+    uint64_t used = 0;
+  };
+  struct Service {
+    config::HttpService input;
+    const UpstreamTransport* transport = nullptr;
+    std::shared_ptr<const ServiceRuntime> compiled;
+    std::vector<std::string> problems;
+    uint64_t used = 0;
+  };
+  std::unordered_map<std::string, Rule> rules;
+  std::unordered_map<std::string, Service> services;
+  uint64_t generation = 0;
+};
+
 // Compiles a merged (qualified, validated) dynamic configuration. Routers whose rule fails to
-// compile are skipped and reported in *problems as "router NAME: message".
+// compile are skipped and reported in *problems as "router NAME: message". With `cache`, the
+// result is the same as without it, computed faster when little changed.
 std::shared_ptr<RuntimeConfig> compile_runtime(const config::Dynamic& dyn, const config::StaticConfig& cfg,
-                                               HealthRegistry& health, std::vector<std::string>* problems);
+                                               HealthRegistry& health, std::vector<std::string>* problems,
+                                               CompileCache* cache = nullptr);
 
 // Lowercases and strips the port and a trailing dot: "Example.COM.:8080" -> "example.com".
 std::string normalize_host(std::string_view host);

@@ -271,3 +271,40 @@ TEST_CASE("unknown cross-provider references keep built-in names in the export")
   CHECK(yaml.find("\"api@internal\"") != std::string::npos);
   CHECK(yaml.find("dash-file:") != std::string::npos);
 }
+
+TEST_CASE("router references: a missing service, every reason joined, weighted parents") {
+  Fragment f;
+  HttpRouter no_service;
+  no_service.rule = "Host(`a`)";
+  no_service.middlewares = {"ghost"};
+  f.dynamic.http.routers["no-svc"] = no_service;
+  HttpRouter via_weighted;
+  via_weighted.rule = "Host(`b`)";
+  via_weighted.service = "split";
+  f.dynamic.http.routers["via-weighted"] = via_weighted;
+  HttpRouter bad_child;
+  bad_child.rule = "Host(`c`)";
+  bad_child.service = "bad-split";
+  f.dynamic.http.routers["bad-child"] = bad_child;
+  HttpService leaf;  // sorts after "bad-split" and "split" refer to it
+  leaf.load_balancer.emplace().servers.push_back({"http://127.0.0.1:1"});
+  f.dynamic.http.services["z-leaf"] = leaf;
+  HttpService broken;
+  broken.load_balancer.emplace().servers.push_back({"ftp://127.0.0.1:1"});
+  f.dynamic.http.services["a-broken"] = broken;
+  HttpService split;
+  split.weighted.emplace().push_back({"z-leaf", 1});
+  f.dynamic.http.services["split"] = split;
+  HttpService bad_split;
+  bad_split.weighted.emplace().push_back({"a-broken", 1});
+  f.dynamic.http.services["bad-split"] = bad_split;
+  const Merged m = merge_providers({{"file", &f}}, fake_rule_check, {});
+  CHECK(error_of(m, "no-svc@file") ==
+        "service is missing; middleware \"ghost@file\" does not exist");
+  CHECK(error_of(m, "via-weighted@file") == "<enabled>");
+  CHECK(error_of(m, "bad-child@file") == "service \"bad-split@file\" is invalid");
+  CHECK(m.dynamic.http.services.count("split@file") == 1);
+  CHECK(m.dynamic.http.services.count("z-leaf@file") == 1);
+  CHECK(m.dynamic.http.services.count("bad-split@file") == 0);
+  CHECK(m.dynamic.http.services.count("a-broken@file") == 0);
+}
