@@ -97,6 +97,7 @@ typename Http1Session<Stream>::ReadNow Http1Session<Stream>::read_now() {
 template <class Stream>
 void Http1Session<Stream>::park(std::unique_ptr<Http1Session> self) {
   self->idle_ = true;
+  self->watchdog_.watch(&self->sock());  // the last exchange's upstream connection may be gone
   self->watchdog_.arm(self->info_->entry_point.idle_timeout);
   tcp::socket& socket = self->sock();
   socket.async_wait(tcp::socket::wait_read, [self = std::move(self)](error_code ec) mutable {
@@ -151,6 +152,7 @@ awaitable<void> Http1Session<Stream>::lingering_close() {
 template <class Stream>
 awaitable<bool> Http1Session<Stream>::read_head(RequestHead& head) {
   const auto& limits = worker_.limits();
+  watchdog_.watch(&sock());  // the last exchange's upstream connection may be gone
   if (in_.empty()) {
     idle_ = true;
     watchdog_.arm(info_->entry_point.idle_timeout);
