@@ -372,7 +372,10 @@ def config_churn(b):
     import threading
     d = max(10, b.opts.duration)
     ports = (b.backend.http_port, b.backend.ports["ALT1_PORT"], b.backend.ports["ALT2_PORT"])
-    for _, t in b.rounds():
+    # Each peer runs as its own fresh instance here, so every target takes part even when its
+    # shared instance from the other scenarios is down (rounds() would skip it silently).
+    rounds = [(rep, t) for rep in range(b.opts.reps) for t in b.targets]
+    for _, t in rounds:
         if t.name == "direct":
             continue
         peer = churn.CLASSES[t.name](b.ctx)
