@@ -1,8 +1,6 @@
 #include "config/dynamic_yaml.hpp"
 
-
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <list>
 #include <functional>

@@ -45,26 +45,12 @@ void Http1Session<Stream>::cancel_if_idle() {
 constexpr size_t kIdleBuffer = 1024;
 
 template <class Stream>
-awaitable<void> Http1Session<Stream>::run() {
-  RequestHead head;
-  for (;;) {
-    if (worker_.draining()) break;
-    if (!co_await read_head(head)) break;
-    if (co_await serve(head) == Outcome::close) break;
-  }
-  co_await lingering_close();
-}
-
-template <class Stream>
-awaitable<void> Http1Session<Stream>::run_parking(std::unique_ptr<Http1Session> self) {
-  if constexpr (!std::is_same_v<Stream, tcp::socket>) {
-    co_await self->run();  // a TLS layer may hold unread bytes: never park
-    co_return;
-  }
+awaitable<void> Http1Session<Stream>::run(std::unique_ptr<Http1Session> self) {
+  constexpr bool parks = std::is_same_v<Stream, tcp::socket>;  // a TLS layer may hold unread bytes
   RequestHead head;
   for (;;) {
     if (self->worker_.draining()) break;
-    if (self->in_.empty()) {
+    if (parks && self->in_.empty()) {
       ReadNow got = self->read_now();
       if (got == ReadNow::closed) break;
       if (got == ReadNow::would_block) {
@@ -104,7 +90,7 @@ void Http1Session<Stream>::park(std::unique_ptr<Http1Session> self) {
     self->idle_ = false;
     if (ec || self->worker_.draining()) return;
     Worker& worker = self->worker_;
-    worker.spawn(run_parking(std::move(self)));
+    worker.spawn(run(std::move(self)));
   });
 }
 

@@ -29,12 +29,12 @@ class Http1Session final : public Drainable {
   Http1Session(Worker& worker, Stream stream, std::shared_ptr<const ListenerInfo> info);
   ~Http1Session();
 
-  awaitable<void> run();
-  // Cleartext connections: serves requests like run(), but between requests, when nothing is
-  // readable yet, the session parks: the coroutine ends and `self` waits for readability
-  // holding no read buffer and no coroutine frame (an idle keep-alive connection costs the
-  // session object, its socket and its timer), then a new coroutine on the worker resumes it.
-  static awaitable<void> run_parking(std::unique_ptr<Http1Session> self);
+  // Serves requests until the connection closes. Cleartext connections park between requests
+  // when nothing is readable yet: the coroutine ends and `self` waits for readability holding
+  // no read buffer and no coroutine frame (an idle keep-alive connection costs the session
+  // object, its socket and its timer), then a new coroutine on the worker resumes it. TLS
+  // connections never park (the TLS layer may already hold the next request).
+  static awaitable<void> run(std::unique_ptr<Http1Session> self);
   // Drain: closes the connection if it is waiting for a next request.
   void cancel_if_idle() override;
 

@@ -119,7 +119,7 @@ awaitable<void> serve_cleartext(Worker& worker, tcp::socket socket,
     co_await serve_http2(worker, std::move(socket), std::move(info));
   } else {
     auto session = std::make_unique<Http1Session<tcp::socket>>(worker, std::move(socket), std::move(info));
-    co_await Http1Session<tcp::socket>::run_parking(std::move(session));
+    co_await Http1Session<tcp::socket>::run(std::move(session));
   }
 }
 

@@ -140,8 +140,8 @@ awaitable<void> Worker::serve_tls(tcp::socket socket, std::shared_ptr<const List
     co_await serve_http2(*this, std::move(stream), std::move(info));
     co_return;
   }
-  Http1Session<TlsStream> session(*this, std::move(stream), std::move(info));
-  co_await session.run();
+  auto session = std::make_unique<Http1Session<TlsStream>>(*this, std::move(stream), std::move(info));
+  co_await Http1Session<TlsStream>::run(std::move(session));
 }
 
 uint32_t Worker::next_rr(uint32_t service_index, uint64_t generation) {
