@@ -241,18 +241,10 @@ def tcp_throughput(b):
 
 def scale_10k(b):
     """(full, portier only) 10,000 routers from the file provider: start time, memory, rps."""
-    portier = next((t for t in b.targets if t.name == "portier"), None)  # others: "–"
-    if portier is None or portier.proc is None:
-        reason = portier.na if portier else "not selected"
-        b.results.na_metric("scale", "portier", reason or "not running")
-        return
     n = 10000
-    scaled = peers.Portier(b.ctx)
-    scaled.name = "portier-10k"
-    scaled.dir = os.path.join(b.ctx.tmp, scaled.name)
-    scaled.dynamic_text = _routers_yaml(n, b.ctx.backend_port)
-    # Snapshots are swapped whole (SPEC 3): the last router answering means all are loaded.
-    scaled.ready = lambda: _host_ok(scaled, f"s{n - 1}")
+    portier, scaled = _portier_with_routers(b, "scale", "portier-10k", n)
+    if scaled is None:
+        return
     portier.stop()
     t0 = time.monotonic()
     try:
@@ -273,6 +265,24 @@ def scale_10k(b):
     finally:
         scaled.stop()
         portier.start()
+
+
+def _portier_with_routers(b, metric, name, n):
+    """(the portier target, a fresh portier `name` serving n Host routers sI.bench.local, not
+    started yet), or (None, None) with `metric` marked n/a when portier is not a running target
+    (the other peers show "–")."""
+    portier = next((t for t in b.targets if t.name == "portier"), None)
+    if portier is None or portier.proc is None:
+        reason = portier.na if portier else "not selected"
+        b.results.na_metric(metric, "portier", reason or "not running")
+        return None, None
+    scaled = peers.Portier(b.ctx)
+    scaled.name = name
+    scaled.dir = os.path.join(b.ctx.tmp, scaled.name)
+    scaled.dynamic_text = _routers_yaml(n, b.ctx.backend_port)
+    # Snapshots are swapped whole (SPEC 3): the last router answering means all are loaded.
+    scaled.ready = lambda: _host_ok(scaled, f"s{n - 1}")
+    return portier, scaled
 
 
 def _host_ok(server, name):
@@ -446,17 +456,10 @@ def snapshot_10k(b):
     """(portier only) 10,000 routers from the file provider, then the file rewritten with one
     router changed (6 times): the snapshot's build and publish times from /health
     last_snapshot, and the time from the rename to the first request routed by the new rule."""
-    portier = next((t for t in b.targets if t.name == "portier"), None)
-    if portier is None or portier.proc is None:
-        reason = portier.na if portier else "not selected"
-        b.results.na_metric("snap", "portier", reason or "not running")
-        return
     n = 10000
-    scaled = peers.Portier(b.ctx)
-    scaled.name = "portier-snapshot"
-    scaled.dir = os.path.join(b.ctx.tmp, scaled.name)
-    scaled.dynamic_text = _routers_yaml(n, b.ctx.backend_port)
-    scaled.ready = lambda: _host_ok(scaled, f"s{n - 1}")
+    _, scaled = _portier_with_routers(b, "snap", "portier-snapshot", n)
+    if scaled is None:
+        return
     try:
         if not scaled.start(timeout=60):
             b.results.na_metric("snap", "portier", scaled.na)
