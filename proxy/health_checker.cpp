@@ -69,7 +69,7 @@ awaitable<bool> HealthChecker::probe_once(const ServiceRuntime& svc, const Upstr
       if (r.status == ParseStatus::error) co_return 0;
     }
   };
-  auto result = co_await (exchange() || deadline.async_wait(use_tuple));
+  auto result = co_await (exchange() || deadline.async_wait(use_tuple_awaitable));
   if (result.index() != 0) co_return false;
   int status = std::get<0>(result);
   if (hc.status) co_return status == hc.status;

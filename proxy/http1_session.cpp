@@ -263,34 +263,36 @@ awaitable<std::unique_ptr<UpstreamConn>> Http1Session<Stream>::connect_upstream(
   co_return nullptr;
 }
 
+// Runs the route's middlewares, picks a server and prepares the upstream request; the
+// exchange itself is exchange()'s (two frames, each under Asio's recycling limit).
 template <class Stream>
 awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::forward(RequestHead& head, const RuntimeConfig& rc,
                                                                                 const RouteRuntime& route) {
   bool has_body = head.body != BodyKind::none;
   RequestEdits edits;
-  HeaderEdits response_edits;
+  Plan plan;
   for (const auto& mw : route.chain) {
     RequestContext ctx{head, edits.path ? std::string_view(*edits.path) : head.path, info_->tls};
-    if (auto reply = mw->on_request(ctx, edits, response_edits)) {
+    if (auto reply = mw->on_request(ctx, edits, plan.response_edits)) {
       in_.consume(head.head_size);
       unread_input_ = has_body;
-      co_return co_await send_local(*reply, has_body || !head.keep_alive, response_edits);
+      co_return co_await send_local(*reply, has_body || !head.keep_alive, plan.response_edits);
     }
   }
   const BodyLimits& limits = route.limits;
+  bool fresh_cookie = false;
+  int refused = 0;
   if (limits.max_request > 0 && head.body == BodyKind::length &&
       head.content_length > static_cast<uint64_t>(limits.max_request)) {
-    in_.consume(head.head_size);
-    unread_input_ = true;
-    co_return co_await send_error(413, true);
+    refused = 413;
+  } else {
+    plan.server = pick_server(worker_, head, rc, route.service, &fresh_cookie);
+    if (!plan.server || !upstream_supported(*plan.server)) refused = plan.server ? 502 : 503;
   }
-  bool fresh_cookie = false;
-  const UpstreamServer* server = pick_server(worker_, head, rc, route.service, &fresh_cookie);
-  const ServiceRuntime& svc = rc.services[route.service];
-  if (!server || !upstream_supported(*server)) {
+  if (refused) {
     in_.consume(head.head_size);
     unread_input_ = has_body;
-    co_return co_await send_error(server ? 502 : 503, has_body || !head.keep_alive);
+    co_return co_await send_error(refused, refused == 413 || has_body || !head.keep_alive);
   }
   if (head.expect_continue && has_body) {
     static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -299,55 +301,67 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::forward(
     if (ec) co_return Outcome::close;
   }
   // Buffering reads the whole body first (beside the head, whose views stay valid).
-  BufferedBody buffered;
-  if (limits.buffer_request && has_body) {
-    int status = co_await buffer_request_body(head, limits, buffered);
+  plan.buffered_body = limits.buffer_request && has_body;
+  if (plan.buffered_body) {
+    int status = co_await buffer_request_body(head, limits, plan.body);
     if (status != 0) {
       unread_input_ = true;
       if (status > 0) co_await send_error(status, true);
       co_return Outcome::close;
     }
   }
+  const ServiceRuntime& svc = rc.services[route.service];
   ClientInfo client{client_ip_, client_addr_, info_->tls, is_trusted_client(info_->entry_point, client_addr_)};
-  std::string request_head = build_upstream_head(head, svc, *server, client, &edits);
+  plan.request_head = build_upstream_head(head, svc, *plan.server, client, &edits);
   // From here on the head's views may dangle (the buffer is reused for the body).
-  Exchange ex{head.method == "HEAD", head.keep_alive, head.upgrade, has_body, limits.max_response, limits.mem_response};
-  in_.consume(head.head_size + buffered.from_input);
-  buffered.restore_leftover(in_);
-  std::string set_cookie = fresh_cookie && svc.sticky ? sticky_cookie_header(*svc.sticky, *server) : std::string();
-  // A reused connection may have been closed by the server in the meantime: a request whose
-  // body can be replayed is retried once on a fresh connection when nothing came back.
-  bool replayable = !has_body || limits.buffer_request;
+  plan.ex = Exchange{head.method == "HEAD", head.keep_alive, head.upgrade, has_body, limits.max_response, limits.mem_response};
+  in_.consume(head.head_size + plan.body.from_input);
+  plan.body.restore_leftover(in_);
+  if (fresh_cookie && svc.sticky) plan.set_cookie = sticky_cookie_header(*svc.sticky, *plan.server);
+  co_return co_await exchange(head, plan);
+}
+
+// Sends the planned request upstream and relays the response. A reused connection may have
+// been closed by the server in the meantime: a request whose body can be replayed is retried
+// once on a fresh connection when nothing came back.
+template <class Stream>
+awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::exchange(const RequestHead& head, Plan& plan) {
+  const UpstreamServer& server = *plan.server;
+  bool has_body = plan.ex.has_body;
+  bool replayable = !has_body || plan.buffered_body;
+  int failed = 502;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    auto up = attempt == 0 ? worker_.pool().take(server->pool_key, replayable) : nullptr;
-    if (!up) up = co_await connect_upstream(*server);
+    auto up = attempt == 0 ? worker_.pool().take(server.pool_key, replayable) : nullptr;
+    if (!up) up = co_await connect_upstream(server);
     if (!up) {
-      unread_input_ = has_body && !limits.buffer_request;
-      co_return co_await send_error(502, (has_body && !limits.buffer_request) || !ex.keep_alive);
+      unread_input_ = !replayable;
+      co_return co_await send_error(502, !replayable || !plan.ex.keep_alive);
     }
     watchdog_.watch(&sock(), &up->socket());
     watchdog_.arm(worker_.limits().body_timeout);
-    auto [ec, n] = co_await up->write(asio::buffer(request_head));
+    auto [ec, n] = co_await up->write(asio::buffer(plan.request_head));
     bool sent = !ec;
     if (sent && has_body) {
-      sent = limits.buffer_request ? co_await send_buffered_body(buffered, *up)
-                                   : co_await send_request_body(head, *up);
-      if (!sent && !limits.buffer_request) co_return Outcome::close;
+      sent = plan.buffered_body ? co_await send_buffered_body(plan.body, *up) : co_await send_request_body(head, *up);
+      if (!sent && !plan.buffered_body) co_return Outcome::close;
     }
     bool retryable = up->reused && replayable;
     if (!sent && retryable) continue;
-    if (!sent) co_return co_await send_error(502, true);
+    if (!sent) break;
     if (retryable) {
       // Peek for the first response byte so that a dead pooled connection can be retried.
       watchdog_.arm(up->head_timeout(worker_.limits().upstream_timeout));
       auto [rec, rn] = co_await up->read_some(up->buf.prepare(16384));
       if (rec && !watchdog_.expired()) continue;
-      if (rec) co_return co_await send_error(504, true);
+      if (rec) {
+        failed = 504;
+        break;
+      }
       up->buf.commit(rn);
     }
-    co_return co_await relay_response(ex, std::move(up), *server, set_cookie, response_edits);
+    co_return co_await relay_response(plan.ex, std::move(up), server, plan.set_cookie, plan.response_edits);
   }
-  co_return co_await send_error(502, true);
+  co_return co_await send_error(failed, true);
 }
 
 template <class Stream>
@@ -439,59 +453,27 @@ awaitable<bool> Http1Session<Stream>::send_request_body(const RequestHead& head,
   }
 }
 
+// Relays the upstream's response (head, then body as it arrives) and returns `up` to the
+// pool when it can carry another request. Kept to one frame under Asio's recycling limit
+// (about 1 KiB): the head read and the collected-body case are coroutines of their own.
 template <class Stream>
 awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_response(
     const Exchange& ex, std::unique_ptr<UpstreamConn> up, const UpstreamServer& server, const std::string& set_cookie,
     const HeaderEdits& edits) {
-  const auto& limits = worker_.limits();
-  bool head_request = ex.head_request;
   ResponseHead resp;
-  watchdog_.arm(up->head_timeout(limits.upstream_timeout));
-  for (;;) {
-    if (!up->buf.empty()) {
-      ParseOutcome r = parse_response_head(up->buf.readable(), limits.http, head_request, resp);
-      if (r.status == ParseStatus::error) co_return co_await send_error(502, true);
-      if (r.status == ParseStatus::complete) {
-        if (resp.status >= 100 && resp.status < 200 && resp.status != 101) {
-          up->buf.consume(resp.head_size);  // interim responses are not relayed
-          continue;
-        }
-        break;
-      }
-    }
-    auto [ec, n] = co_await up->read_some(up->buf.prepare(16384));
-    if (ec) co_return co_await send_error(watchdog_.expired() ? 504 : 502, true);
-    up->buf.commit(n);
-  }
+  int failed = co_await read_response_head(*up, ex.head_request, resp);
+  if (!failed && ex.max_response > 0 && resp.body == BodyKind::length &&
+      resp.content_length > static_cast<uint64_t>(ex.max_response))
+    failed = 500;  // buffering.maxResponseBodyBytes, as Traefik
+  if (failed) co_return co_await send_error(failed, true);
   bool upgrade = resp.status == 101 && ex.upgrade;
-  if (ex.max_response > 0 && resp.body == BodyKind::length &&
-      resp.content_length > static_cast<uint64_t>(ex.max_response)) {
-    co_return co_await send_error(500, true);  // buffering.maxResponseBodyBytes, as Traefik
-  }
   // An unsized body under maxResponseBodyBytes is read whole first, then sent with a length.
   bool collect = ex.max_response > 0 && !upgrade &&
                  (resp.body == BodyKind::chunked || resp.body == BodyKind::until_close);
-  std::optional<ResponseCollector> collected;
   bool client_close = !ex.keep_alive || worker_.draining() || (resp.body == BodyKind::until_close && !collect);
-  std::string out;
-  out.reserve(resp.head_size + 128);
-  out.append(status_line(resp.status, resp.reason));
-  for (const auto& h : resp.headers) {
-    if (is_hop_by_hop(h.name, resp.connection) || edits.touches(h.name)) continue;
-    append_header(out, h.name, h.value);
-  }
-  append_header_edits(out, edits);
-  if (!set_cookie.empty()) append_header(out, "Set-Cookie", set_cookie);
-  if (collect) {
-    // The head's views point into up->buf: `out` holds what is needed of them by now.
-    up->buf.consume(resp.head_size);
-    collected.emplace(resp.body, 0, ex.max_response, ex.mem_response);
-    int status = co_await collect_response(*up, *collected);
-    if (status != 0) co_return co_await send_error(status, true);
-    append_header(out, "Content-Length", std::to_string(collected->body().size()));
-  } else if (resp.body == BodyKind::chunked) {
-    append_header(out, "Transfer-Encoding", "chunked");
-  }
+  std::string out = response_head_start(resp, set_cookie, edits);
+  if (collect) co_return co_await relay_collected(ex, std::move(up), resp, std::move(out), client_close);
+  if (resp.body == BodyKind::chunked) append_header(out, "Transfer-Encoding", "chunked");
   if (upgrade) {
     append_header(out, "Connection", "Upgrade");
     append_header(out, "Upgrade", find_header(resp.headers, "upgrade"));
@@ -499,17 +481,12 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_re
     append_header(out, "Connection", "close");
   }
   out.append("\r\n");
-  if (collected) {
-    bool sent = co_await send_collected(out, collected->body());
-    if (sent && resp.body == BodyKind::chunked && resp.keep_alive && up->buf.empty()) worker_.pool().put(std::move(up));
-    co_return (!sent || client_close) ? Outcome::close : Outcome::keep_alive;
-  }
   up->buf.consume(resp.head_size);
 
   // Body: forward what is buffered together with the head, then stream.
+  const auto& limits = worker_.limits();
   BodyFraming framing(resp.body, resp.content_length);
   bool first = true;
-  bool upstream_reusable = resp.keep_alive && !upgrade;
   for (;;) {
     std::string_view avail = up->buf.readable();
     size_t take = 0;
@@ -541,8 +518,66 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_re
     co_await tunnel(*up);
     co_return Outcome::close;
   }
-  if (upstream_reusable && up->buf.empty()) worker_.pool().put(std::move(up));
+  if (resp.keep_alive && up->buf.empty()) worker_.pool().put(std::move(up));
   co_return client_close ? Outcome::close : Outcome::keep_alive;
+}
+
+// Reads the final response head into `resp` (interim 1xx responses other than 101 are
+// dropped): 0, or the status to answer (502, 504 on the upstream timeout).
+template <class Stream>
+awaitable<int> Http1Session<Stream>::read_response_head(UpstreamConn& up, bool head_request, ResponseHead& resp) {
+  const auto& limits = worker_.limits();
+  watchdog_.arm(up.head_timeout(limits.upstream_timeout));
+  for (;;) {
+    if (!up.buf.empty()) {
+      ParseOutcome r = parse_response_head(up.buf.readable(), limits.http, head_request, resp);
+      if (r.status == ParseStatus::error) co_return 502;
+      if (r.status == ParseStatus::complete) {
+        if (resp.status < 100 || resp.status >= 200 || resp.status == 101) co_return 0;
+        up.buf.consume(resp.head_size);  // interim responses are not relayed
+        continue;
+      }
+    }
+    auto [ec, n] = co_await up.read_some(up.buf.prepare(16384));
+    if (ec) co_return watchdog_.expired() ? 504 : 502;
+    up.buf.commit(n);
+  }
+}
+
+// The status line, the relayed end-to-end headers, the middlewares' edits and the sticky
+// cookie; the caller adds the framing and connection headers and the blank line.
+template <class Stream>
+std::string Http1Session<Stream>::response_head_start(const ResponseHead& resp, const std::string& set_cookie,
+                                                      const HeaderEdits& edits) {
+  std::string out;
+  out.reserve(resp.head_size + 128);
+  append_status_line(out, resp.status, resp.reason);
+  for (const auto& h : resp.headers) {
+    if (is_hop_by_hop(h.name, resp.connection) || edits.touches(h.name)) continue;
+    append_header(out, h.name, h.value);
+  }
+  append_header_edits(out, edits);
+  if (!set_cookie.empty()) append_header(out, "Set-Cookie", set_cookie);
+  return out;
+}
+
+// The unsized body is read whole (within maxResponseBodyBytes), then sent with a length.
+template <class Stream>
+awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_collected(
+    const Exchange& ex, std::unique_ptr<UpstreamConn> up, const ResponseHead& resp, std::string out,
+    bool client_close) {
+  bool reusable = resp.body == BodyKind::chunked && resp.keep_alive;
+  // The head's views point into up->buf: `out` holds what is needed of them by now.
+  up->buf.consume(resp.head_size);
+  ResponseCollector collected(resp.body, 0, ex.max_response, ex.mem_response);
+  int status = co_await collect_response(*up, collected);
+  if (status != 0) co_return co_await send_error(status, true);
+  append_header(out, "Content-Length", std::to_string(collected.body().size()));
+  if (client_close) append_header(out, "Connection", "close");
+  out.append("\r\n");
+  bool sent = co_await send_collected(out, collected.body());
+  if (sent && reusable && up->buf.empty()) worker_.pool().put(std::move(up));
+  co_return (!sent || client_close) ? Outcome::close : Outcome::keep_alive;
 }
 
 template <class Stream>

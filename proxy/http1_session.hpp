@@ -59,12 +59,29 @@ class Http1Session final : public Drainable {
   bool misdirected(const std::string& host);
   awaitable<Outcome> serve(RequestHead& head);
   awaitable<Outcome> redirect(const RequestHead& head);
+  // What forward() prepared for the exchange with the upstream (lives in forward's frame).
+  struct Plan {
+    Exchange ex{};
+    const UpstreamServer* server = nullptr;
+    bool buffered_body = false;  // the body was read whole first (buffering middleware)
+    std::string request_head;
+    std::string set_cookie;
+    BufferedBody body;
+    HeaderEdits response_edits;
+  };
+
   awaitable<Outcome> forward(RequestHead& head, const RuntimeConfig& rc, const RouteRuntime& route);
+  awaitable<Outcome> exchange(const RequestHead& head, Plan& plan);
   awaitable<Outcome> send_error(int status, bool close);
   awaitable<bool> send_request_body(const RequestHead& head, UpstreamConn& up);
   awaitable<Outcome> relay_response(const Exchange& ex, std::unique_ptr<UpstreamConn> up,
                                     const UpstreamServer& server, const std::string& set_cookie,
                                     const HeaderEdits& edits);
+  awaitable<int> read_response_head(UpstreamConn& up, bool head_request, ResponseHead& resp);
+  static std::string response_head_start(const ResponseHead& resp, const std::string& set_cookie,
+                                         const HeaderEdits& edits);
+  awaitable<Outcome> relay_collected(const Exchange& ex, std::unique_ptr<UpstreamConn> up,
+                                     const ResponseHead& resp, std::string out, bool client_close);
   // `edits`: the response edits of the middlewares that ran before the one replying.
   awaitable<Outcome> send_local(const LocalReply& reply, bool close, const HeaderEdits& edits);
   // Reads the whole request body (buffering middleware); 0, an HTTP status to answer, or -1.

@@ -1,5 +1,7 @@
 #include "proxy/http_errors.hpp"
 
+#include <charconv>
+
 namespace portier::proxy {
 
 std::string_view reason_phrase(int status) {
@@ -29,10 +31,17 @@ std::string_view reason_phrase(int status) {
   }
 }
 
-std::string status_line(int status, std::string_view reason) {
-  std::string out = "HTTP/1.1 " + std::to_string(status) + " ";
+void append_status_line(std::string& out, int status, std::string_view reason) {
+  char code[16];
+  auto [end, ec] = std::to_chars(code, code + sizeof code, status);
+  out.append("HTTP/1.1 ").append(code, end).append(" ");
   out.append(reason.empty() ? reason_phrase(status) : reason);
   out.append("\r\n");
+}
+
+std::string status_line(int status, std::string_view reason) {
+  std::string out;
+  append_status_line(out, status, reason);
   return out;
 }
 

@@ -8,6 +8,8 @@ namespace portier::proxy {
 std::string_view reason_phrase(int status);
 // "HTTP/1.1 404 Not Found\r\n" (reason from the table when `reason` is empty).
 std::string status_line(int status, std::string_view reason = {});
+// The same, appended to a head being built.
+void append_status_line(std::string& out, int status, std::string_view reason = {});
 // A complete response with a short text body; `close` adds "Connection: close".
 std::string error_response(int status, bool close);
 

@@ -4,13 +4,14 @@
 // https://, HTTP/2 with prior knowledge for h2c://, see H2cChannel). Owned by one session at a time or by its worker's pool; worker thread only (the
 // health checker makes its own, on the control thread).
 //
-// read_some/write return the awaitable of the underlying Asio operation directly, so the
-// plain-TCP path costs what a bare socket costs (no extra coroutine frame, no allocation
-// beyond Asio's recycled one).
+// read_some/write start the underlying Asio operation directly, so the plain-TCP path costs
+// what a bare socket costs (no extra coroutine frame, no allocation beyond Asio's recycled
+// operation).
 #include <chrono>
 #include <memory>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include <boost/asio/ssl/stream.hpp>
 
@@ -44,18 +45,30 @@ class UpstreamConn {
   bool h2c() const { return h2c_ != nullptr; }
   const UpstreamTransport& transport() const { return *transport_; }
 
-  awaitable<IoResult> read_some(asio::mutable_buffer b) {
-    if (tls_) return tls_->async_read_some(b, use_tuple);
-    if (h2c_) return h2c_->read_some(b);
-    return socket_.async_read_some(b, use_tuple);
+  // co_await read_some(b) / write(b): a std::tuple<error_code, size_t>. Plain TCP and TLS
+  // start the socket's operation directly; h2c runs the channel's coroutine.
+  auto read_some(asio::mutable_buffer b) {
+    return asio::async_initiate<decltype(use_tuple), void(error_code, size_t)>(
+        [this](auto handler, asio::mutable_buffer b) {
+          if (tls_) return tls_->async_read_some(b, std::move(handler));
+          if (h2c_) return complete_with(h2c_->read_some(b), std::move(handler));
+          socket_.async_read_some(b, std::move(handler));
+        },
+        use_tuple, b);
   }
   // Writes all of `b` (a ConstBufferSequence; copied into the operation).
   template <class ConstBuffers>
-  awaitable<IoResult> write(const ConstBuffers& b) {
-    if (tls_) return asio::async_write(*tls_, b, use_tuple);
-    if (h2c_)
-      return h2c_->write(std::vector<asio::const_buffer>(asio::buffer_sequence_begin(b), asio::buffer_sequence_end(b)));
-    return asio::async_write(socket_, b, use_tuple);
+  auto write(const ConstBuffers& b) {
+    return asio::async_initiate<decltype(use_tuple), void(error_code, size_t)>(
+        [this](auto handler, const ConstBuffers& b) {
+          if (tls_) return asio::async_write(*tls_, b, std::move(handler));
+          if (h2c_) {
+            std::vector<asio::const_buffer> copy(asio::buffer_sequence_begin(b), asio::buffer_sequence_end(b));
+            return complete_with(h2c_->write(std::move(copy)), std::move(handler));
+          }
+          asio::async_write(socket_, b, std::move(handler));
+        },
+        use_tuple, b);
   }
   // For the pool: the idle connection can carry another request (nothing unexpected arrived,
   // the server did not close it).
@@ -83,6 +96,16 @@ class UpstreamConn {
   bool reused = false;
 
  private:
+  // Runs an h2c channel operation and hands its result to an Asio completion handler.
+  template <class Handler>
+  void complete_with(awaitable<IoResult> op, Handler handler) {
+    asio::co_spawn(socket_.get_executor(), std::move(op),
+                   [handler = std::move(handler)](std::exception_ptr e, IoResult r) mutable {
+                     if (e) r = {asio::error::operation_aborted, 0};
+                     std::move(handler)(std::get<0>(r), std::get<1>(r));
+                   });
+  }
+
   std::shared_ptr<const UpstreamTransport> transport_;  // keeps the SSL_CTX alive
   tcp::socket socket_;
   std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls_;
