@@ -23,6 +23,7 @@ import tools  # noqa: E402
 TOOLS = ["nginx", "haproxy", "caddy", "wrk", "h2load", "openssl", "taskset", "socat"]
 SCENARIOS = {
     "h1": scenarios.http1_keepalive,
+    "h1_unpinned": scenarios.http1_unpinned,
     "latency": scenarios.fixed_rate_latency,
     "https": scenarios.https,
     "tcp": scenarios.tcp_throughput,
@@ -33,7 +34,8 @@ SCENARIOS = {
     "snapshot": scenarios.snapshot_10k,
 }
 QUICK = ["h1", "latency", "https", "memory"]
-FULL = ["h1", "latency", "https", "tcp", "udp", "memory", "scale", "snapshot", "churn"]
+FULL = ["h1", "h1_unpinned", "latency", "https", "tcp", "udp", "memory", "scale", "snapshot",
+        "churn"]
 
 
 def parse_args(argv):
@@ -113,8 +115,10 @@ def environment(opts, ctx):
                 break
     return {
         "machine": f"{os.cpu_count()} CPUs ({cpu}), Linux {platform.release()}",
-        "pinning": "unpinned" if opts.unpinned else
-        f"server under test on CPU {ctx.server_cpus}; clients and backend on CPU {ctx.client_cpus}",
+        "pinning": ("unpinned" if opts.unpinned else
+                    f"server under test on CPU {ctx.server_cpus}; clients and backend on CPU "
+                    f"{ctx.client_cpus}") +
+        ("; h1_unpinned: nothing pinned" if "h1_unpinned" in opts.scenarios else ""),
         "mode": f"{'full' if opts.full else 'quick'}: {opts.reps} repetition(s), "
                 f"{opts.duration}s per load run, scenarios {','.join(opts.scenarios)}",
         "loadavg at start": load,
@@ -219,6 +223,7 @@ def main(argv):
     text = report.render(results, f"portier benchmark {stamp}", {
         "rate": results.meta.get("latency.rate", "?"), "lo": opts.mem_conns[0],
         "hi": opts.mem_conns[1], "tcp_mib": opts.tcp_bytes >> 20,
+        "h1u_workers": scenarios.H1U_WORKERS,
         "churn_desc": f"{max(10, opts.duration)} s of wrk -c64, {scenarios.CHURN_RATE_HZ} "
                       "reloads/s",
         "udp_desc": f"{scenarios.UDP_SOCKETS} sockets x {scenarios.UDP_WINDOW} in flight, "
