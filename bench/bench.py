@@ -43,7 +43,8 @@ def parse_args(argv):
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true", help="1 repetition, 5 s runs (default)")
     mode.add_argument("--full", action="store_true",
-                      help="3 alternating repetitions, + TCP, UDP, 10k routers, churn")
+                      help="3 alternating repetitions, + h1 unpinned (2 workers each), TCP, UDP, "
+                      "10k routers, churn")
     mode.add_argument("--micro", action="store_true",
                       help="only the Google Benchmark micro-benchmarks (bench/micro)")
     p.add_argument("--build-dir", default=os.path.join(os.path.dirname(BENCH_DIR), "build"),
@@ -57,7 +58,8 @@ def parse_args(argv):
     p.add_argument("--portier", default=os.path.join(os.path.dirname(BENCH_DIR), "build",
                                                     "portier"), help="portier binary")
     p.add_argument("--portier-workers", type=int, default=1,
-                   help="portier workers (1 = pinned like the peers; 2 = unpinned)")
+                   help="portier workers in the shared instance (1 = pinned like the peers); "
+                        "h1_unpinned always runs 2 for everyone")
     p.add_argument("--unpinned", action="store_true", help="no taskset (whole-box question)")
     p.add_argument("--out", default=os.path.join(BENCH_DIR, "results"), help="results dir")
     p.add_argument("--keep-tmp", action="store_true", help="keep configs and logs")
@@ -71,7 +73,8 @@ def parse_args(argv):
         p.error(f"unknown scenarios {bad}")
     if a.portier_workers > 1 and not a.unpinned:
         print("[bench] note: portier with several workers runs unpinned while the peers are "
-              "pinned; use --unpinned to compare like with like", file=sys.stderr)
+              "pinned with 1 worker; the h1_unpinned scenario compares like with like",
+              file=sys.stderr)
     a.handshakes = 3000 if a.full else 1500
     a.mem_conns = (1000, 5000)
     a.tcp_bytes = (2 if a.full else 1) << 30
