@@ -23,6 +23,7 @@ import tools  # noqa: E402
 TOOLS = ["nginx", "haproxy", "caddy", "wrk", "h2load", "openssl", "taskset", "socat"]
 SCENARIOS = {
     "h1": scenarios.http1_keepalive,
+    "h1_unpinned": scenarios.http1_unpinned,
     "latency": scenarios.fixed_rate_latency,
     "https": scenarios.https,
     "tcp": scenarios.tcp_throughput,
@@ -33,7 +34,8 @@ SCENARIOS = {
     "snapshot": scenarios.snapshot_10k,
 }
 QUICK = ["h1", "latency", "https", "memory"]
-FULL = ["h1", "latency", "https", "tcp", "udp", "memory", "scale", "snapshot", "churn"]
+FULL = ["h1", "h1_unpinned", "latency", "https", "tcp", "udp", "memory", "scale", "snapshot",
+        "churn"]
 
 
 def parse_args(argv):
@@ -41,7 +43,8 @@ def parse_args(argv):
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true", help="1 repetition, 5 s runs (default)")
     mode.add_argument("--full", action="store_true",
-                      help="3 alternating repetitions, + TCP, UDP, 10k routers, churn")
+                      help="3 alternating repetitions, + h1 unpinned (2 workers each), TCP, UDP, "
+                      "10k routers, churn")
     mode.add_argument("--micro", action="store_true",
                       help="only the Google Benchmark micro-benchmarks (bench/micro)")
     p.add_argument("--build-dir", default=os.path.join(os.path.dirname(BENCH_DIR), "build"),
@@ -55,7 +58,8 @@ def parse_args(argv):
     p.add_argument("--portier", default=os.path.join(os.path.dirname(BENCH_DIR), "build",
                                                     "portier"), help="portier binary")
     p.add_argument("--portier-workers", type=int, default=1,
-                   help="portier workers (1 = pinned like the peers; 2 = unpinned)")
+                   help="portier workers in the shared instance (1 = pinned like the peers); "
+                        "h1_unpinned always runs 2 for everyone")
     p.add_argument("--unpinned", action="store_true", help="no taskset (whole-box question)")
     p.add_argument("--out", default=os.path.join(BENCH_DIR, "results"), help="results dir")
     p.add_argument("--keep-tmp", action="store_true", help="keep configs and logs")
@@ -69,7 +73,8 @@ def parse_args(argv):
         p.error(f"unknown scenarios {bad}")
     if a.portier_workers > 1 and not a.unpinned:
         print("[bench] note: portier with several workers runs unpinned while the peers are "
-              "pinned; use --unpinned to compare like with like", file=sys.stderr)
+              "pinned with 1 worker; the h1_unpinned scenario compares like with like",
+              file=sys.stderr)
     a.handshakes = 3000 if a.full else 1500
     a.mem_conns = (1000, 5000)
     a.tcp_bytes = (2 if a.full else 1) << 30
@@ -113,8 +118,10 @@ def environment(opts, ctx):
                 break
     return {
         "machine": f"{os.cpu_count()} CPUs ({cpu}), Linux {platform.release()}",
-        "pinning": "unpinned" if opts.unpinned else
-        f"server under test on CPU {ctx.server_cpus}; clients and backend on CPU {ctx.client_cpus}",
+        "pinning": ("unpinned" if opts.unpinned else
+                    f"server under test on CPU {ctx.server_cpus}; clients and backend on CPU "
+                    f"{ctx.client_cpus}") +
+        ("; h1_unpinned: nothing pinned" if "h1_unpinned" in opts.scenarios else ""),
         "mode": f"{'full' if opts.full else 'quick'}: {opts.reps} repetition(s), "
                 f"{opts.duration}s per load run, scenarios {','.join(opts.scenarios)}",
         "loadavg at start": load,
@@ -219,6 +226,7 @@ def main(argv):
     text = report.render(results, f"portier benchmark {stamp}", {
         "rate": results.meta.get("latency.rate", "?"), "lo": opts.mem_conns[0],
         "hi": opts.mem_conns[1], "tcp_mib": opts.tcp_bytes >> 20,
+        "h1u_workers": scenarios.H1U_WORKERS,
         "churn_desc": f"{max(10, opts.duration)} s of wrk -c64, {scenarios.CHURN_RATE_HZ} "
                       "reloads/s",
         "udp_desc": f"{scenarios.UDP_SOCKETS} sockets x {scenarios.UDP_WINDOW} in flight, "

@@ -55,6 +55,9 @@ class Server:
     name = "?"
     has_tcp = False
     nofile = 20000
+    workers = 1      # {{WORKERS}}: nginx worker_processes, HAProxy nbthread, Caddy GOMAXPROCS
+    pinned = True    # False: no taskset at all (the h1_unpinned scenario's own instances)
+    upstream_port = None  # BACKEND_PORT for this instance; None = the shared backend
 
     def __init__(self, ctx):
         self.ctx = ctx
@@ -92,14 +95,14 @@ class Server:
     def values(self):
         v = dict(self.ports)
         v.update(DIR=self.dir, CERT=self.ctx.cert, KEY=self.ctx.key, CERT_BUNDLE=self.ctx.bundle,
-                 BACKEND_PORT=self.ctx.backend_port, SINK_PORT=self.ctx.sink_port, BODY=BODY,
-                 ECHO_PORT=self.ctx.echo_port,
-                 STREAM_MODULE=STREAM_MODULE,
+                 BACKEND_PORT=self.upstream_port or self.ctx.backend_port,
+                 SINK_PORT=self.ctx.sink_port, BODY=BODY, ECHO_PORT=self.ctx.echo_port,
+                 WORKERS=self.workers, STREAM_MODULE=STREAM_MODULE,
                  USER_LINE="user nobody nogroup;" if os.geteuid() == 0 else "")
         return v
 
     def cpus(self):
-        return self.ctx.server_cpus
+        return self.ctx.server_cpus if self.pinned else None
 
     def start(self, timeout=15.0):
         """Start fresh (new ports, new configs). Returns True, or False with self.na set."""
@@ -160,7 +163,7 @@ class Backend(NginxBased):
     template = os.path.join(BENCH_DIR, "backend", "backend.conf")
 
     def cpus(self):
-        return self.ctx.client_cpus
+        return self.ctx.client_cpus if self.pinned else None
 
     def port_names(self):
         return super().port_names() + ["ALT1_PORT", "ALT2_PORT"]
@@ -178,7 +181,7 @@ class Direct(Backend):
     name = "direct"
 
     def cpus(self):
-        return self.ctx.server_cpus
+        return self.ctx.server_cpus if self.pinned else None
 
 
 class Nginx(NginxBased):
@@ -215,7 +218,7 @@ class Caddy(Server):
             raise RuntimeError("caddy not installed")
         cfg = render(os.path.join(BENCH_DIR, "configs", "Caddyfile"),
                      os.path.join(self.dir, "Caddyfile"), self.values())
-        env = {"GOMAXPROCS": "1", "HOME": self.dir, "XDG_DATA_HOME": self.dir,
+        env = {"GOMAXPROCS": str(self.workers), "HOME": self.dir, "XDG_DATA_HOME": self.dir,
                "XDG_CONFIG_HOME": self.dir}
         return ["caddy", "run", "--config", cfg, "--adapter", "caddyfile"], env
 
@@ -238,7 +241,6 @@ class Portier(Server):
             raise RuntimeError(f"{self.binary} not executable")
         os.makedirs(os.path.join(self.dir, "state"), exist_ok=True)
         values = self.values()
-        values["WORKERS"] = self.workers
         dyn = os.path.join(self.dir, "dynamic.yml")
         if self.dynamic_text is None:
             render(self.dynamic_template, dyn, values)
@@ -259,7 +261,7 @@ class Portier(Server):
 
     def cpus(self):
         # workers > 1 only makes sense on the whole box.
-        return self.ctx.server_cpus if self.workers == 1 else None
+        return self.ctx.server_cpus if self.pinned and self.workers == 1 else None
 
 
 PROXIES = [Nginx, Haproxy, Caddy, Portier]

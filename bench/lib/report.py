@@ -8,6 +8,13 @@ METRICS = [
     ("h1.cpu_us", "  server CPU µs/request", "lower", "{:.1f}", False),
     ("h1.backend_per_1k", "  backend conns opened /1000 req", "lower", "{:.2f}", False),
     ("h1.client_cpu_pct", "  wrk client CPU %", None, "{:.0f}", False),
+    ("h1u.rps", "HTTP/1.1 keep-alive 1 KiB unpinned, {h1u_workers} workers each (wrk -t2 -c64, "
+     "nothing pinned): req/s", "higher", "{:,.0f}", False),
+    ("h1u.cpu_us", "  server CPU µs/request (all its processes and threads)", "lower", "{:.1f}",
+     False),
+    ("h1u.backend_per_1k", "  backend conns opened /1000 req", "lower", "{:.2f}", False),
+    ("h1u.client_cpu_pct", "  wrk client CPU % (2 threads, 200 = both CPUs)", None, "{:.0f}",
+     False),
     ("lat.p50", "fixed rate {rate}/s h1: p50 µs (+added vs direct)", "lower", "{:,.0f}", True),
     ("lat.p99", "  p99 µs (+added vs direct)", "lower", "{:,.0f}", True),
     ("lat.rps", "  achieved req/s", None, "{:,.0f}", False),

@@ -36,18 +36,20 @@ class Bench:
             for t in self.runnable():
                 yield rep, t
 
-    def measure(self, target, run, counts_backend=True):
+    def measure(self, target, run, counts_backend=True, backend=None):
         """Run `run()` (returns a loadgen dict) measuring the target's CPU and the backend's
-        accepted connections. Adds cpu_us (per request) and backend_per_1k to the dict."""
+        (default: the shared one) accepted connections. Adds cpu_us (per request) and
+        backend_per_1k to the dict."""
+        backend = backend or self.backend
         pids = target.pids()
-        stub0 = self.backend.stub_status() if counts_backend else None
+        stub0 = backend.stub_status() if counts_backend else None
         cpu0 = procs.cpu_seconds(pids)
         r = run()
         cpu1 = procs.cpu_seconds(pids)
         if r["requests"] > 0:
             r["cpu_us"] = 1e6 * (cpu1 - cpu0) / r["requests"]
         if counts_backend and r["requests"] > 0:
-            stub1 = self.backend.stub_status()
+            stub1 = backend.stub_status()
             r["backend_per_1k"] = 1000.0 * (stub1[0] - stub0[0] - 1) / r["requests"]
         return r
 
@@ -85,11 +87,65 @@ def http1_keepalive(b):
             b.results.na_metric("h1", t.name, f"wrk failed: {e}")
 
 
-def warm_up(b, url, conns, h1, streams=1, connect_to=None):
+H1U_WORKERS = 2
+
+
+def http1_unpinned(b):
+    """(1b) the whole-box question: for each target its own instance with H1U_WORKERS workers
+    (nginx worker_processes, HAProxy nbthread, Caddy GOMAXPROCS, portier workers; direct = the
+    backend config with as many workers) in front of its own backend (1 worker), wrk -t2 -c64;
+    nothing pinned: server, backend and client share both CPUs as the scheduler sees fit."""
+    d = b.opts.duration
+    b.results.meta["h1u"] = (f"own instances with {H1U_WORKERS} workers each, own backend "
+                             f"(1 nginx worker), wrk -t2 -c64 -d{d}s, no taskset for any of them")
+    backend = peers.Backend(b.ctx)
+    backend.name = "backend-h1u"
+    backend.dir = os.path.join(b.ctx.tmp, backend.name)
+    backend.pinned = False
+    try:
+        if not backend.start():
+            for t in b.targets:
+                b.results.na_metric("h1u", t.name, f"own backend: {backend.na}")
+            return
+        # Like churn: fresh instances, so every target takes part even when its shared pinned
+        # instance is down; A B C A B C order across repetitions.
+        for _ in range(b.opts.reps):
+            for t in b.targets:
+                _h1_unpinned_round(b, t, backend, d)
+    finally:
+        backend.stop()
+
+
+def _h1_unpinned_round(b, t, backend, d):
+    """One measured run of target t's own unpinned H1U_WORKERS-worker instance."""
+    classes = {"direct": peers.Direct, "nginx": peers.Nginx, "haproxy": peers.Haproxy,
+               "caddy": peers.Caddy, "portier": peers.Portier}
+    inst = classes[t.name](b.ctx)
+    inst.name = f"{t.name}-h1u"
+    inst.dir = os.path.join(b.ctx.tmp, inst.name)
+    inst.workers = H1U_WORKERS
+    inst.pinned = False
+    inst.upstream_port = backend.http_port
+    try:
+        if not inst.start():
+            b.results.na_metric("h1u", t.name, inst.na)
+            return
+        url = f"http://127.0.0.1:{inst.http_port}/"
+        warm_up(b, url, conns=64, h1=True, pinned=False)
+        r = b.measure(inst, lambda: loadgen.wrk(url, 64, d, None, threads=2),
+                      counts_backend=b.is_proxy(t), backend=backend)
+        b.record("h1u", t, r)
+    except (RuntimeError, OSError, ValueError, AttributeError, IndexError, KeyError) as e:
+        b.results.na_metric("h1u", t.name, f"{type(e).__name__}: {e}")
+    finally:
+        inst.stop()
+
+
+def warm_up(b, url, conns, h1, streams=1, connect_to=None, pinned=True):
     """Fill the proxy's upstream pool with a run that ends cleanly (-n, no request aborted):
     a run stopped by time (wrk, h2load -D) aborts in-flight requests and some proxies then
     close those upstream connections, which the next run would count as new ones."""
-    loadgen.h2load(url, b.ctx.client_cpus, conns=conns, h1=h1, streams=streams,
+    loadgen.h2load(url, b.ctx.client_cpus if pinned else None, conns=conns, h1=h1, streams=streams,
                    requests=conns * streams * 20, connect_to=connect_to,
                    headers=[] if connect_to else [":authority: bench.local"])
 
