@@ -30,12 +30,19 @@ bool is_forwarding_header(std::string_view name) {
 }  // namespace
 
 bool is_hop_by_hop(std::string_view name, std::string_view connection) {
-  static constexpr std::array<std::string_view, 9> kHop = {
-      "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
-      "upgrade", "proxy-authenticate", "proxy-authorization"};
-  for (auto h : kHop)
-    if (iequals(name, h)) return true;
-  return !connection.empty() && header_has_token(connection, name);
+  // By length first: most end-to-end headers match no hop-by-hop name's length.
+  bool hop = false;
+  switch (name.size()) {
+    case 2: hop = iequals(name, "te"); break;
+    case 7: hop = iequals(name, "trailer") || iequals(name, "upgrade"); break;
+    case 10: hop = iequals(name, "connection") || iequals(name, "keep-alive"); break;
+    case 16: hop = iequals(name, "proxy-connection"); break;
+    case 17: hop = iequals(name, "transfer-encoding"); break;
+    case 18: hop = iequals(name, "proxy-authenticate"); break;
+    case 19: hop = iequals(name, "proxy-authorization"); break;
+    default: break;
+  }
+  return hop || (!connection.empty() && header_has_token(connection, name));
 }
 
 std::string_view find_header(const std::vector<HeaderField>& headers, std::string_view name) {

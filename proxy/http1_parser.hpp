@@ -61,6 +61,13 @@ struct ResponseHead {
   std::string_view connection;
 };
 
+// The header fields of a head (the lines after the start line, up to the blank line) into
+// `headers`: parse_header_fields is the fast path, parse_header_fields_checked the line by
+// line reference it hands irregular lines to (both public for the equivalence test).
+ParseOutcome parse_header_fields(std::string_view block, const HttpLimits& limits, std::vector<HeaderField>& headers);
+ParseOutcome parse_header_fields_checked(std::string_view block, const HttpLimits& limits,
+                                         std::vector<HeaderField>& headers);
+
 // Parses a request head from the start of `buf`. need_more until "\r\n\r\n" arrives (the
 // limits are enforced on partial input too, so an endless head is refused early).
 ParseOutcome parse_request_head(std::string_view buf, const HttpLimits& limits, RequestHead& out);
@@ -106,7 +113,17 @@ class BodyFraming {
   ChunkedScanner scanner_;
 };
 
-bool iequals(std::string_view a, std::string_view b);
+// ASCII case-insensitive equality (header names, tokens). Inline: the forwarding path calls
+// it for every header against several names, and most calls end at the size check.
+inline bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    unsigned char x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
+    if (x == y) continue;
+    if ((x | 0x20) != (y | 0x20) || (x | 0x20) < 'a' || (x | 0x20) > 'z') return false;
+  }
+  return true;
+}
 // True when the comma-separated header value contains `token` (case-insensitive).
 bool header_has_token(std::string_view value, std::string_view token);
 

@@ -145,3 +145,47 @@ TEST_CASE("header tokens") {
   CHECK_FALSE(header_has_token("keep-alive", "close"));
   CHECK(iequals("Content-Length", "content-length"));
 }
+
+TEST_CASE("header tokens: iequals folds letters only") {
+  CHECK(iequals("X-A_b", "x-a_B"));
+  CHECK_FALSE(iequals("a@", "a`"));  // '@' and '`' differ only in the case bit, but are not letters
+  CHECK_FALSE(iequals("[", "{"));
+  CHECK_FALSE(iequals("ab", "abc"));
+}
+
+// The fast field loop hands irregular lines to the checked reference parser: both must give
+// the same outcome (status, HTTP status, reason) and the same fields, on every block.
+TEST_CASE("header fields: the fast parser agrees with the checked one") {
+  static const std::string_view kPieces[] = {"Host", "X-a", ":", ": ", " ", "\t", "v", "va lue", "\r\n",
+                                             "\r", "\n", std::string_view("\0", 1), "@", "(", "\r\n\r\n"};
+  HttpLimits limits;
+  limits.max_headers = 6;
+  uint32_t seed = 12345;
+  auto next = [&seed] { return seed = seed * 1103515245u + 12345u, (seed >> 16) & 0x7fff; };
+  for (int round = 0; round < 20000; ++round) {
+    std::string block;
+    int lines = static_cast<int>(next() % 9);
+    for (int l = 0; l < lines; ++l) {
+      // Mostly well-formed lines, with random pieces spliced in.
+      if (next() % 3 != 0) {
+        block += "Name" + std::to_string(l) + ": value " + std::to_string(next() % 100) + " \r\n";
+        continue;
+      }
+      int pieces = 1 + static_cast<int>(next() % 6);
+      for (int k = 0; k < pieces; ++k) block += kPieces[next() % std::size(kPieces)];
+    }
+    if (next() % 2) block += "\r\n";
+    std::vector<HeaderField> fast, checked;
+    ParseOutcome a = parse_header_fields(block, limits, fast);
+    ParseOutcome b = parse_header_fields_checked(block, limits, checked);
+    INFO("block: " << block);
+    REQUIRE(a.status == b.status);
+    REQUIRE(a.http_status == b.http_status);
+    REQUIRE(std::string_view(a.reason) == std::string_view(b.reason));
+    REQUIRE(fast.size() == checked.size());
+    for (size_t i = 0; i < fast.size(); ++i) {
+      REQUIRE(fast[i].name == checked[i].name);
+      REQUIRE(fast[i].value == checked[i].value);
+    }
+  }
+}
