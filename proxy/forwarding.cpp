@@ -64,10 +64,6 @@ std::string_view cookie_value(std::string_view cookies, std::string_view name) {
   return {};
 }
 
-void append_header(std::string& out, std::string_view name, std::string_view value) {
-  out.append(name).append(": ").append(value).append("\r\n");
-}
-
 bool is_trusted_client(const config::EntryPoint& ep, const boost::asio::ip::address& client_addr_) {
   if (ep.forwarded_insecure) return true;
   for (const auto& cidr : ep.trusted_ips) {

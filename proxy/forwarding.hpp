@@ -2,6 +2,7 @@
 // What a reverse proxy changes on the way through, shared by the HTTP/1.1 and HTTP/2 sides:
 // hop-by-hop removal, X-Forwarded-* headers, the upstream request head, and server choice
 // (weighted round robin, health, sticky cookies). Worker thread; no state of its own.
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,7 +26,20 @@ struct ClientInfo {
 
 bool is_hop_by_hop(std::string_view name, std::string_view connection_header);
 std::string_view find_header(const std::vector<HeaderField>& headers, std::string_view name);
-void append_header(std::string& out, std::string_view name, std::string_view value);
+// Appends "name: value\r\n" (one size change, then copies: every relayed header goes here).
+inline void append_header(std::string& out, std::string_view name, std::string_view value) {
+  size_t at = out.size();
+  out.resize(at + name.size() + value.size() + 4);
+  char* p = out.data() + at;
+  std::memcpy(p, name.data(), name.size());
+  p += name.size();
+  *p++ = ':';
+  *p++ = ' ';
+  if (!value.empty()) std::memcpy(p, value.data(), value.size());
+  p += value.size();
+  *p++ = '\r';
+  *p = '\n';
+}
 // The value of cookie `name` in a Cookie header, or "".
 std::string_view cookie_value(std::string_view cookies, std::string_view name);
 

@@ -89,7 +89,10 @@ class Worker {
   int id_;
   // Declared before ioc_: sessions parked in pending handlers unregister while ioc_ is destroyed.
   std::unordered_set<Drainable*> sessions_;
-  asio::io_context ioc_{1};
+  // Sockets and timers of a worker are only touched by its thread (listeners are opened
+  // before it starts; other threads only post to it), so the reactor's per-socket locking is
+  // off (UNSAFE_IO); posting from other threads stays safe (the scheduler still locks).
+  asio::io_context ioc_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   core::Snapshot<RuntimeConfig>::Reader reader_;
   core::Snapshot<TlsContext>::Reader tls_reader_;
   core::Snapshot<TcpRuntime>::Reader tcp_reader_;
