@@ -3,7 +3,6 @@
 #include <array>
 #include <cerrno>
 #include <sys/socket.h>
-#include <optional>
 #include <type_traits>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
