@@ -358,7 +358,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::exchange
       }
       up->buf.commit(rn);
     }
-    co_return co_await relay_response(plan.ex, std::move(up), server, plan.set_cookie, plan.response_edits);
+    co_return co_await relay_response(plan.ex, std::move(up), plan.set_cookie, plan.response_edits);
   }
   co_return co_await send_error(failed, true);
 }
@@ -457,8 +457,7 @@ awaitable<bool> Http1Session<Stream>::send_request_body(const RequestHead& head,
 // (about 1 KiB): the head read and the collected-body case are coroutines of their own.
 template <class Stream>
 awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_response(
-    const Exchange& ex, std::unique_ptr<UpstreamConn> up, const UpstreamServer& server, const std::string& set_cookie,
-    const HeaderEdits& edits) {
+    const Exchange& ex, std::unique_ptr<UpstreamConn> up, const std::string& set_cookie, const HeaderEdits& edits) {
   ResponseHead resp;
   int failed = co_await read_response_head(*up, ex.head_request, resp);
   if (!failed && ex.max_response > 0 && resp.body == BodyKind::length &&

@@ -75,8 +75,7 @@ class Http1Session final : public Drainable {
   awaitable<Outcome> send_error(int status, bool close);
   awaitable<bool> send_request_body(const RequestHead& head, UpstreamConn& up);
   awaitable<Outcome> relay_response(const Exchange& ex, std::unique_ptr<UpstreamConn> up,
-                                    const UpstreamServer& server, const std::string& set_cookie,
-                                    const HeaderEdits& edits);
+                                    const std::string& set_cookie, const HeaderEdits& edits);
   awaitable<int> read_response_head(UpstreamConn& up, bool head_request, ResponseHead& resp);
   static std::string response_head_start(const ResponseHead& resp, const std::string& set_cookie,
                                          const HeaderEdits& edits);
