@@ -3,7 +3,6 @@
 #include <openssl/x509.h>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <algorithm>
@@ -115,7 +114,8 @@ AcmeManager::AcmeManager(asio::io_context& control, const config::StaticConfig& 
       env_(std::move(env)),
       options_(options),
       wake_timer_(control),
-      alive_(std::make_shared<bool>(true)) {
+      alive_(std::make_shared<bool>(true)),
+      tasks_(control.get_executor(), "acme") {
   if (auto it = env_.find("PORTIER_ACME_BACKOFF_SECONDS"); it != env_.end() && !it->second.empty())
     options_.backoff_base = std::chrono::seconds(std::max(1L, std::atol(it->second.c_str())));
   for (const auto& [name, cr] : cfg_.cert_resolvers) {
@@ -217,18 +217,12 @@ void AcmeManager::start() {
     if (auto it = env_.find("CF_API_BASE_URL"); it != env_.end() && !it->second.empty()) base = it->second;
     cloudflare_ = std::make_unique<CloudflareClient>(control_.get_executor(), base, t);
   }
-  asio::co_spawn(control_, run(), [](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      core::log_error("acme: background task failed: ", ex.what());
-    }
-  });
+  tasks_.spawn(run(), "background task");
 }
 
 void AcmeManager::stop() {
   stopped_ = true;
+  tasks_.cancel();
   wake_timer_.cancel();
 }
 

@@ -28,6 +28,7 @@
 #include "acme/cert_demands.hpp"
 #include "config/static_config.hpp"
 #include "core/error.hpp"
+#include "core/task_group.hpp"
 #include "tls/acme_json.hpp"
 #include "tls/cert_store.hpp"
 
@@ -69,7 +70,10 @@ class AcmeManager {
   nlohmann::json health_json() const;
   // True when some resolver or demand is in error (health "degraded").
   bool degraded() const;
+  // Cancels the background work (an order in flight is abandoned; its TXT records are swept
+  // at the next start). idle() once it has unwound (core/task_group.hpp).
   void stop();
+  bool idle() const { return tasks_.empty(); }
 
   // Called on the control thread after a certificate was obtained and stored.
   void set_on_certificate(std::function<void(const std::vector<std::string>&)> callback);
@@ -110,6 +114,7 @@ class AcmeManager {
   bool stopped_ = false;
   bool dirty_ = false;
   bool working_ = false;
+  core::TaskGroup tasks_;  // last member: cancelled first on destruction
 };
 
 }  // namespace portier::acme

@@ -42,8 +42,17 @@ std::string Application::check_rule(std::string_view rule, bool tcp) {
 Application::Application(config::StaticConfig cfg, std::map<std::string, std::string> env)
     : cfg_(std::move(cfg)), env_(std::move(env)) {}
 
+// On the early-return paths of run() (a listener that cannot open) the components were
+// started but never stopped: stop them and let their coroutines unwind here, before the
+// members and the io_context go (core/task_group.hpp). After a normal run() this finds
+// everything idle already.
 Application::~Application() {
   if (proxy_) proxy_->stop();
+  stop_control_components();
+  control_.restart();
+  const auto deadline = std::chrono::steady_clock::now() + kControlUnwind;
+  while (!control_busy().empty() && std::chrono::steady_clock::now() < deadline)
+    control_.run_one_for(std::chrono::milliseconds(50));
 }
 
 int Application::run() {
@@ -133,14 +142,7 @@ void Application::begin_shutdown() {
   stopping_ = true;
   core::log_info("shutting down: draining connections");
   sd_notify("STOPPING=1");
-  signals_.cancel();
-  ticket_timer_.cancel();
-  health_checker_.stop();
-  if (file_provider_) file_provider_->stop();
-  if (docker_provider_) docker_provider_->stop();
-  if (acme_) acme_->stop();
-  if (ocsp_) ocsp_->stop();
-  diagnostics_.stop();
+  stop_control_components();
   proxy_->begin_drain();
   wait_drained(std::chrono::steady_clock::now() + grace_period(cfg_));
 }
@@ -149,11 +151,56 @@ void Application::wait_drained(std::chrono::steady_clock::time_point deadline) {
   if (proxy_->active_connections() == 0 || std::chrono::steady_clock::now() >= deadline) {
     if (proxy_->active_connections() > 0)
       core::log_warn("grace period over: closing ", proxy_->active_connections(), " connections");
-    control_.stop();
+    wait_control_idle(std::chrono::steady_clock::now() + kControlUnwind);
     return;
   }
-  auto timer = std::make_shared<boost::asio::steady_timer>(control_, std::chrono::milliseconds(20));
-  timer->async_wait([this, timer, deadline](boost::system::error_code) { wait_drained(deadline); });
+  after(std::chrono::milliseconds(20), [this, deadline] { wait_drained(deadline); });
+}
+
+// Cancels every coroutine and timer of the control thread's components (idempotent).
+void Application::stop_control_components() {
+  signals_.cancel();
+  ticket_timer_.cancel();
+  health_checker_.stop();
+  if (file_provider_) file_provider_->stop();
+  if (docker_provider_) docker_provider_->stop();
+  if (acme_) acme_->stop();
+  if (ocsp_) ocsp_->stop();
+  diagnostics_.stop();
+}
+
+// The components whose coroutines have not finished yet ("" when none).
+std::string Application::control_busy() const {
+  std::string busy;
+  auto add = [&busy](bool idle, const char* name) {
+    if (!idle) busy += (busy.empty() ? "" : ", ") + std::string(name);
+  };
+  add(health_checker_.idle(), "health checks");
+  add(diagnostics_.idle(), "diagnostics");
+  add(!file_provider_ || file_provider_->idle(), "file provider");
+  add(!docker_provider_ || docker_provider_->idle(), "docker provider");
+  add(!acme_ || acme_->idle(), "acme");
+  add(!ocsp_ || ocsp_->idle(), "ocsp");
+  return busy;
+}
+
+// The lifetime rule of core/task_group.hpp: the components stopped in begin_shutdown() have
+// cancelled their coroutines; these unwind on this io_context, and only then may run() return
+// and the components and the io_context be destroyed. Cancelled coroutines end within a turn
+// or two of the loop; the deadline only guards against one that ignores cancellation.
+void Application::wait_control_idle(std::chrono::steady_clock::time_point deadline) {
+  std::string busy = control_busy();
+  if (!busy.empty() && std::chrono::steady_clock::now() < deadline) {
+    after(std::chrono::milliseconds(5), [this, deadline] { wait_control_idle(deadline); });
+    return;
+  }
+  if (!busy.empty()) core::log_error("shutdown: still running after cancellation: ", busy);
+  control_.stop();
+}
+
+void Application::after(std::chrono::milliseconds delay, std::function<void()> then) {
+  auto timer = std::make_shared<boost::asio::steady_timer>(control_, delay);
+  timer->async_wait([timer, then = std::move(then)](boost::system::error_code) { then(); });
 }
 
 void Application::on_fragment(const std::string& provider, config::Fragment fragment) {

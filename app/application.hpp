@@ -3,6 +3,7 @@
 // compiled snapshot -> proxy workers; diagnostics; signals and draining.
 // Everything here runs on the control thread (the thread that calls run()).
 #include <chrono>
+#include <functional>
 #include <map>
 #include <set>
 #include <memory>
@@ -45,6 +46,11 @@ class Application {
   void install_diagnostics();
   void begin_shutdown();
   void wait_drained(std::chrono::steady_clock::time_point deadline);
+  void stop_control_components();
+  std::string control_busy() const;
+  void wait_control_idle(std::chrono::steady_clock::time_point deadline);
+  void after(std::chrono::milliseconds delay, std::function<void()> then);  // control thread timer
+  static constexpr std::chrono::seconds kControlUnwind{5};
   nlohmann::json health_json() const;
   nlohmann::json routes_json() const;
   nlohmann::json ports_json() const;

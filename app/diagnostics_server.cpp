@@ -24,13 +24,14 @@ std::string DiagnosticsServer::listen(const std::string& address) {
   if (!ec) acceptor_.bind(ep, ec);
   if (!ec) acceptor_.listen(64, ec);
   if (ec) return "diagnostics " + address + ": " + ec.message();
-  asio::co_spawn(io_, accept_loop(), asio::detached);
+  tasks_.spawn(accept_loop(), "accept");
   return {};
 }
 
 void DiagnosticsServer::stop() {
   boost::system::error_code ec;
   acceptor_.close(ec);
+  tasks_.cancel();
 }
 
 proxy::awaitable<void> DiagnosticsServer::accept_loop() {
@@ -40,7 +41,7 @@ proxy::awaitable<void> DiagnosticsServer::accept_loop() {
       if (!acceptor_.is_open()) co_return;
       continue;
     }
-    asio::co_spawn(io_, serve(std::move(socket)), asio::detached);
+    tasks_.spawn(serve(std::move(socket)), "request");
   }
 }
 

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "core/task_group.hpp"
 #include "proxy/asio.hpp"
 
 namespace portier::app {
@@ -22,11 +23,12 @@ class DiagnosticsServer {
  public:
   using Handler = std::function<DiagResponse()>;
 
-  explicit DiagnosticsServer(asio::io_context& io) : io_(io), acceptor_(io) {}
+  explicit DiagnosticsServer(asio::io_context& io) : io_(io), acceptor_(io), tasks_(io.get_executor(), "diagnostics") {}
   void route(std::string path, Handler handler) { handlers_[std::move(path)] = std::move(handler); }
   // Binds "host:port"; returns an error message or "".
   std::string listen(const std::string& address);
-  void stop();
+  void stop();  // closes the listener and cancels every connection; idle() once unwound
+  bool idle() const { return tasks_.empty(); }
 
  private:
   proxy::awaitable<void> accept_loop();
@@ -35,6 +37,7 @@ class DiagnosticsServer {
   asio::io_context& io_;
   asio::ip::tcp::acceptor acceptor_;
   std::map<std::string, Handler> handlers_;
+  core::TaskGroup tasks_;  // last member: cancelled first on destruction
 };
 
 }  // namespace portier::app

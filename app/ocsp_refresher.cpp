@@ -1,7 +1,5 @@
 #include "app/ocsp_refresher.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 
@@ -59,7 +57,7 @@ std::chrono::system_clock::time_point refresh_time(const tls::OcspVerdict& v, st
 }  // namespace
 
 OcspRefresher::OcspRefresher(asio::io_context& control, tls::CertStore& store)
-    : control_(control), store_(store), timer_(control) {}
+    : control_(control), store_(store), timer_(control), tasks_(control.get_executor(), "ocsp") {}
 
 OcspRefresher::~OcspRefresher() {
   *alive_ = false;
@@ -81,6 +79,7 @@ void OcspRefresher::start() {
 
 void OcspRefresher::stop() {
   stopped_ = true;
+  tasks_.cancel();
   timer_.cancel();
   store_.on_change({});
 }
@@ -156,15 +155,21 @@ void OcspRefresher::fetch(const std::string& id) {
     return;
   }
   s.in_flight = true;
-  asio::co_spawn(control_, post_request(s.entry->ocsp_url, std::move(req.der)),
-                 [this, alive = alive_, id, entry = s.entry](std::exception_ptr e, core::HttpResult r) {
-                   if (!*alive) return;
-                   if (e) r.error = "internal error";
-                   std::string error = r.error;
-                   if (error.empty() && r.response.status != 200)
-                     error = "HTTP status " + std::to_string(r.response.status);
-                   on_result(id, entry, std::move(r.response.body), std::move(error));
-                 });
+  tasks_.spawn(fetch_task(id, s.entry, std::move(req.der)), "fetch " + s.entry->ocsp_url);
+}
+
+asio::awaitable<void> OcspRefresher::fetch_task(std::string id, tls::CertEntryPtr entry, std::string der) {
+  core::HttpResult r;
+  try {
+    r = co_await post_request(entry->ocsp_url, std::move(der));
+  } catch (const std::exception& e) {
+    if (stopped_) throw;  // cancelled by stop()
+    r.error = std::string("internal error: ") + e.what();
+  }
+  std::string error = r.error;
+  if (error.empty() && r.response.status != 200) error = "HTTP status " + std::to_string(r.response.status);
+  on_result(id, entry, std::move(r.response.body), std::move(error));
+
 }
 
 void OcspRefresher::on_result(const std::string& id, const tls::CertEntryPtr& entry, std::string der,

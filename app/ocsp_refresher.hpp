@@ -19,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/task_group.hpp"
 #include "tls/cert_store.hpp"
 #include "tls/ocsp.hpp"
 
@@ -33,8 +34,9 @@ class OcspRefresher {
 
   // Registers for store changes and fetches for the certificates already there.
   void start();
-  // Cancels the schedule; fetches in flight finish without effect.
+  // Cancels the schedule and the fetches in flight; idle() once they have unwound.
   void stop();
+  bool idle() const { return tasks_.empty(); }
 
   // What /certificates shows for `cert_id`; null when the certificate has no responder URL.
   nlohmann::json state_json(const std::string& cert_id) const;
@@ -56,6 +58,7 @@ class OcspRefresher {
   void reconcile();
   void arm_timer();
   void fetch(const std::string& id);
+  boost::asio::awaitable<void> fetch_task(std::string id, tls::CertEntryPtr entry, std::string der);
   void on_result(const std::string& id, const tls::CertEntryPtr& entry, std::string der, std::string error);
   void fail(State& s, const std::string& why, Clock::time_point now);
 
@@ -66,6 +69,7 @@ class OcspRefresher {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   bool stopped_ = false;
   bool scan_posted_ = false;
+  core::TaskGroup tasks_;  // last member: cancelled first on destruction
 };
 
 }  // namespace portier::app

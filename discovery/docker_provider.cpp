@@ -1,7 +1,6 @@
 #include "discovery/docker_provider.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <glob.h>
 #include <sys/stat.h>
@@ -84,35 +83,23 @@ DockerProvider::DockerProvider(asio::any_io_executor executor, DockerProviderOpt
       options_(std::move(options)),
       on_change_(std::move(on_change)),
       ports_alloc_(options_.ports_file, options_.dynamic_first, options_.dynamic_last, options_.grace, std::move(clock)),
-      scan_timer_(executor) {
+      scan_timer_(executor),
+      tasks_(executor, "docker") {
 }
 
-DockerProvider::~DockerProvider() {
-  *alive_ = false;
-  stop();
-}
-
-void DockerProvider::spawn(awaitable<void> task, std::string what) {
-  asio::co_spawn(executor_, std::move(task), [what = std::move(what)](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      core::log_error("docker: ", what, " failed: ", ex.what());
-    }
-  });
-}
+DockerProvider::~DockerProvider() { stop(); }
 
 void DockerProvider::start() {
   if (!options_.ports_file.empty())
     if (auto e = ports_alloc_.load(); !e.empty()) core::log_error("docker: ports: ", e);
   scan();
   recompute();
-  spawn(scan_loop(), "endpoint scan");
+  tasks_.spawn(scan_loop(), "endpoint scan");
 }
 
 void DockerProvider::stop() {
   stopped_ = true;
+  tasks_.cancel();
   scan_timer_.cancel();
   for (auto& [ep, d] : daemons_) {
     d->removed = true;
@@ -155,7 +142,7 @@ void DockerProvider::scan() {
       auto d = std::make_shared<Daemon>(executor_, ep, options_.http);
       daemons_[ep] = d;
       core::log_info("docker: following ", ep);
-      spawn(run_daemon(d), "daemon " + ep);
+      tasks_.spawn(run_daemon(d), "daemon " + ep);
     } else if (!it->second->connected) {
       it->second->wake.cancel();  // the socket is there: retry now rather than after backoff
     }
@@ -193,24 +180,22 @@ void DockerProvider::expire_lost() {
 }
 
 awaitable<void> DockerProvider::scan_loop() {
-  auto alive = alive_;
   while (!stopped_) {
     scan_timer_.expires_after(options_.rescan_interval);
     co_await scan_timer_.async_wait(tok);
-    if (!*alive || stopped_) co_return;
+    if (stopped_) co_return;
     scan();
     expire_lost();
   }
 }
 
 awaitable<void> DockerProvider::run_daemon(DaemonPtr d) {
-  auto alive = alive_;
   auto backoff = options_.backoff_initial;
-  while (*alive && !stopped_ && !d->removed) {
+  while (!stopped_ && !d->removed) {
     int64_t since = std::chrono::duration_cast<std::chrono::seconds>(
                         std::chrono::system_clock::now().time_since_epoch()).count() - 1;
     bool listed = co_await relist(d);
-    if (!*alive || d->removed) co_return;
+    if (stopped_ || d->removed) co_return;
     if (listed) {
       backoff = options_.backoff_initial;
       d->connected = true;
@@ -218,13 +203,11 @@ awaitable<void> DockerProvider::run_daemon(DaemonPtr d) {
       uint64_t epoch = ++d->epoch;
       core::log_info("docker: connected to ", d->endpoint, " (", d->containers.size(), " containers)");
       recompute();
-      spawn(relist_loop(d, epoch), "relist " + d->endpoint);
+      tasks_.spawn(relist_loop(d, epoch), "relist " + d->endpoint);
       std::string why = co_await d->client.events(
-          [this, d, epoch, alive](const DockerEvent& e) {
-            if (*alive) spawn(apply_event(d, e, epoch), "event " + e.action);
-          },
+          [this, d, epoch](const DockerEvent& e) { tasks_.spawn(apply_event(d, e, epoch), "event " + e.action); },
           &d->canceller, since);
-      if (!*alive || d->removed) co_return;
+      if (stopped_ || d->removed) co_return;
       ++d->epoch;
       d->relist_timer.cancel();
       d->connected = false;
@@ -240,23 +223,19 @@ awaitable<void> DockerProvider::run_daemon(DaemonPtr d) {
 }
 
 awaitable<void> DockerProvider::relist_loop(DaemonPtr d, uint64_t epoch) {
-  auto alive = alive_;
   while (true) {
     d->relist_timer.expires_after(options_.relist_interval);
     co_await d->relist_timer.async_wait(tok);
-    if (!*alive || stopped_ || d->removed || d->epoch != epoch) co_return;
-    if (co_await relist(d)) {
-      if (!*alive) co_return;
-      recompute();
-    }
+    if (stopped_ || d->removed || d->epoch != epoch) co_return;
+    bool listed = co_await relist(d);  // (GCC 12 miscompiles co_await inside && or ||)
+    if (listed && !stopped_) recompute();
   }
 }
 
 awaitable<bool> DockerProvider::relist(DaemonPtr d) {
-  auto alive = alive_;
   auto seq_before = d->seq;
   auto ids = co_await d->client.list_container_ids();
-  if (!*alive) co_return false;
+  if (stopped_) co_return false;
   if (!ids.ok()) {
     if (ids.error != d->last_error) core::log_warn("docker: ", d->endpoint, ": ", ids.error);
     d->last_error = ids.error;
@@ -265,7 +244,7 @@ awaitable<bool> DockerProvider::relist(DaemonPtr d) {
   std::map<std::string, ContainerInfo> fresh;
   for (const auto& id : ids.value) {
     auto info = co_await d->client.inspect(id);
-    if (!*alive) co_return false;
+    if (stopped_) co_return false;
     if (info.not_found) continue;
     if (!info.ok()) {
       d->last_error = info.error;
@@ -291,7 +270,6 @@ awaitable<bool> DockerProvider::relist(DaemonPtr d) {
 }
 
 awaitable<void> DockerProvider::apply_event(DaemonPtr d, DockerEvent e, uint64_t epoch) {
-  auto alive = alive_;
   const std::string& a = e.action;
   uint64_t n = ++d->seq[e.id];
   bool gone = a == "die" || a == "destroy" || a == "pause" || a == "oom" || a == "stop" ||
@@ -311,7 +289,7 @@ awaitable<void> DockerProvider::apply_event(DaemonPtr d, DockerEvent e, uint64_t
   if (!refresh) co_return;
   if (a == "start" || a == "unpause" || a == "restart") d->stopping.erase(e.id);
   auto info = co_await d->client.inspect(e.id);
-  if (!*alive || d->epoch != epoch || d->seq[e.id] != n) co_return;  // superseded
+  if (stopped_ || d->epoch != epoch || d->seq[e.id] != n) co_return;  // stopped or superseded
   if (!info.ok()) {
     if (info.not_found && d->containers.erase(e.id)) recompute();
     co_return;

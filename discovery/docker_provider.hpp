@@ -10,8 +10,9 @@
 // backoff. Endpoint globs are re-scanned every rescan_interval.
 //
 // Thread: everything runs on the one io_context given (the control thread); on_change is
-// called there. The provider must outlive that io_context's run (or call stop() and let the
-// coroutines finish first).
+// called there. Lifetime (core/task_group.hpp): every coroutine belongs to tasks_ and may
+// touch the provider whenever it resumes, so the owner calls stop(), keeps running the
+// io_context until idle(), and only then destroys the provider and the io_context.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -27,6 +28,7 @@
 #include "config/dynamic.hpp"
 #include "config/static_config.hpp"
 #include "core/http_client.hpp"
+#include "core/task_group.hpp"
 #include "discovery/docker_client.hpp"
 #include "discovery/label_decoder.hpp"
 #include "discovery/port_allocator.hpp"
@@ -68,7 +70,8 @@ class DockerProvider {
   ~DockerProvider();
 
   void start();  // spawns the scan loop; the first on_change comes at once (possibly empty)
-  void stop();   // cancels every stream and timer; coroutines end soon after
+  void stop();   // cancels every stream, timer and coroutine; idle() soon after
+  bool idle() const { return tasks_.empty(); }  // no coroutine of the provider is left
 
   std::vector<EndpointStatus> status() const;
   const config::Fragment& fragment() const { return fragment_; }
@@ -89,7 +92,6 @@ class DockerProvider {
   void scan();
   void expire_lost();
   void recompute();
-  void spawn(boost::asio::awaitable<void> task, std::string what);
 
   boost::asio::any_io_executor executor_;
   DockerProviderOptions options_;
@@ -102,7 +104,7 @@ class DockerProvider {
   config::Fragment fragment_;
   PortsView ports_;
   std::set<std::string> logged_errors_;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  core::TaskGroup tasks_;  // last member: cancelled first on destruction
 };
 
 }  // namespace portier::discovery

@@ -6,8 +6,6 @@
 #include <algorithm>
 #include <array>
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -20,6 +18,7 @@
 #include "config/dynamic_yaml.hpp"
 #include "core/atomic_file.hpp"
 #include "core/log.hpp"
+#include "core/task_group.hpp"
 
 namespace portier::discovery {
 
@@ -190,7 +189,8 @@ struct FileProvider::Impl : std::enable_shared_from_this<Impl> {
         on_change(std::move(cb)),
         inotify(control),
         debounce(control),
-        rewatch(control) {}
+        rewatch(control),
+        tasks(control.get_executor(), "file provider") {}
 
   asio::io_context& ioc;
   config::FileProvider cfg;
@@ -202,6 +202,7 @@ struct FileProvider::Impl : std::enable_shared_from_this<Impl> {
   int wd = -1;
   bool reload_pending = false;
   bool stopped = false;
+  core::TaskGroup tasks;  // the watch loop
 
   void reload() {
     if (stopped) return;
@@ -285,11 +286,12 @@ struct FileProvider::Impl : std::enable_shared_from_this<Impl> {
     }
     inotify.assign(fd);
     add_watch();
-    asio::co_spawn(ioc, watch_loop(shared_from_this()), asio::detached);
+    tasks.spawn(watch_loop(shared_from_this()), "watch");
   }
 
   void stop() {
     stopped = true;
+    tasks.cancel();
     debounce.cancel();
     rewatch.cancel();
     boost::system::error_code ignored;
@@ -305,5 +307,6 @@ FileProvider::~FileProvider() { stop(); }
 void FileProvider::start() { impl_->start(); }
 void FileProvider::stop() { impl_->stop(); }
 void FileProvider::reload() { impl_->reload(); }
+bool FileProvider::idle() const { return impl_->tasks.empty(); }
 
 }  // namespace portier::discovery

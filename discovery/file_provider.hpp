@@ -44,6 +44,8 @@ class FileProvider {
   void start();
   // Stops watching; on_change is not called after stop() returns. Idempotent.
   void stop();
+  // No coroutine left after stop() (core/task_group.hpp: keep running `control` until then).
+  bool idle() const;
   // Re-reads now (SIGHUP); calls on_change if the content changed.
   void reload();
 

@@ -10,15 +10,29 @@
 namespace portier::proxy {
 
 void HealthChecker::update(std::shared_ptr<const RuntimeConfig> rc) {
+  if (stopped_) return;
   uint64_t gen = ++generation_;
+  for (auto& g : probes_) g.cancel();
+  std::erase_if(probes_, [](const core::TaskGroup& g) { return g.empty(); });
+  auto& group = probes_.emplace_back(io_.get_executor(), "health check");
   for (size_t i = 0; i < rc->services.size(); ++i) {
     if (!rc->services[i].health_check) {
       for (const auto& s : rc->services[i].servers) s.health->healthy.store(true);
       continue;
     }
     for (size_t k = 0; k < rc->services[i].servers.size(); ++k)
-      asio::co_spawn(io_, probe_loop(rc, i, k, gen), asio::detached);
+      group.spawn(probe_loop(rc, i, k, gen), "probe of " + rc->services[i].servers[k].url);
   }
+}
+
+void HealthChecker::stop() {
+  stopped_ = true;
+  ++generation_;
+  for (auto& g : probes_) g.cancel();
+}
+
+bool HealthChecker::idle() const {
+  return std::all_of(probes_.begin(), probes_.end(), [](const core::TaskGroup& g) { return g.empty(); });
 }
 
 awaitable<void> HealthChecker::probe_loop(std::shared_ptr<const RuntimeConfig> rc, size_t service,

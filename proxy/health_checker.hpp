@@ -2,8 +2,11 @@
 // Active health checks (loadBalancer.healthCheck): runs on the control thread's io_context,
 // probes every server of every service that asks for it, and flips ServerHealth flags that
 // workers read. A new snapshot replaces the set of probes.
+#include <algorithm>
+#include <list>
 #include <memory>
 
+#include "core/task_group.hpp"
 #include "proxy/asio.hpp"
 #include "proxy/runtime_config.hpp"
 
@@ -12,9 +15,12 @@ namespace portier::proxy {
 class HealthChecker {
  public:
   explicit HealthChecker(asio::io_context& control) : io_(control) {}
-  // Control thread: probe the services of `rc` from now on (previous probes stop).
+  // Control thread: probe the services of `rc` from now on (previous probes are cancelled).
   void update(std::shared_ptr<const RuntimeConfig> rc);
-  void stop() { ++generation_; }
+  // Cancels every probe; idle() once they have unwound (core/task_group.hpp: the checker
+  // must outlive its probes).
+  void stop();
+  bool idle() const;
 
  private:
   awaitable<void> probe_loop(std::shared_ptr<const RuntimeConfig> rc, size_t service, size_t server, uint64_t generation);
@@ -22,6 +28,9 @@ class HealthChecker {
 
   asio::io_context& io_;
   uint64_t generation_ = 0;
+  bool stopped_ = false;
+  // One group per update(): the last one probes, earlier ones are cancelled and unwinding.
+  std::list<core::TaskGroup> probes_;
 };
 
 }  // namespace portier::proxy
