@@ -10,6 +10,7 @@
 #include <boost/container/small_vector.hpp>
 
 #include "config/yaml_tree.hpp"
+#include "config/yaml_util.hpp"
 
 namespace portier::config {
 namespace {
@@ -104,51 +105,11 @@ void get(Ctx& c, const YamlNode& n, const std::string& p, int& out) {
   out = static_cast<int>(v);
 }
 
-// Go durations ("1m30s", "250ms", "1.5h") or a bare number of seconds, as Traefik accepts.
-bool parse_duration(std::string_view s, Millis& out) {
-  if (s.empty()) return false;
-  int64_t whole = 0;
-  if (parse_int(s, whole)) {
-    if (whole < 0) return false;
-    out = Millis(whole * 1000);
-    return true;
-  }
-  double total_ms = 0;
-  size_t i = 0;
-  while (i < s.size()) {
-    size_t start = i;
-    while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
-    if (i == start) return false;
-    double value = 0;
-    auto [ptr, ec] = std::from_chars(s.data() + start, s.data() + i, value);
-    if (ec != std::errc() || ptr != s.data() + i) return false;
-    size_t unit_start = i;
-    while (i < s.size() && !std::isdigit(static_cast<unsigned char>(s[i])) && s[i] != '.') ++i;
-    const std::string_view unit = s.substr(unit_start, i - unit_start);
-    double scale = 0;
-    if (unit == "ns")
-      scale = 1e-6;
-    else if (unit == "us" || unit == "µs")
-      scale = 1e-3;
-    else if (unit == "ms")
-      scale = 1;
-    else if (unit == "s")
-      scale = 1000;
-    else if (unit == "m")
-      scale = 60000;
-    else if (unit == "h")
-      scale = 3600000;
-    else
-      return false;
-    total_ms += value * scale;
-  }
-  out = Millis(static_cast<int64_t>(total_ms + 0.5));
-  return true;
-}
-
 void get(Ctx& c, const YamlNode& n, const std::string& p, Millis& out) {
   if (!scalar(c, n, p, "a duration")) return;
-  if (!parse_duration(n.text, out))
+  if (auto d = parse_duration(n.text))  // config/yaml_util.hpp: Go durations or bare seconds
+    out = *d;
+  else
     c.error(n, p, "expected a duration like \"10s\" or \"250ms\", got \"" + std::string(n.text) + "\"");
 }
 

@@ -4,6 +4,8 @@
 #include <charconv>
 #include <set>
 
+#include "config/yaml_util.hpp"
+
 namespace portier::discovery::labels {
 namespace {
 
@@ -41,7 +43,10 @@ std::string set_size(int64_t& out, const std::string& v) {
 }
 
 std::string set_duration(Millis& out, const std::string& v) {
-  return parse_duration(v, out) ? std::string() : bad("duration", v);
+  auto d = config::parse_duration(v);  // the one duration parser (config/yaml_util.hpp)
+  if (!d) return bad("duration", v);
+  out = *d;
+  return {};
 }
 
 std::string set_port_text(std::string& out, const std::string& v) {
@@ -201,37 +206,6 @@ bool parse_port(const std::string& text, int& out) {
   int64_t n = 0;
   if (!parse_int(text, n) || n < 1 || n > 65535) return false;
   out = static_cast<int>(n);
-  return true;
-}
-
-bool parse_duration(const std::string& text, Millis& out) {
-  std::string t = trim(text);
-  int64_t whole = 0;
-  if (parse_int(t, whole)) {  // Traefik: a bare number is seconds
-    if (whole < 0) return false;
-    out = Millis(whole * 1000);
-    return true;
-  }
-  double total_ms = 0;
-  std::size_t i = 0;
-  if (t.empty()) return false;
-  while (i < t.size()) {
-    std::size_t start = i;
-    while (i < t.size() && (std::isdigit(static_cast<unsigned char>(t[i])) || t[i] == '.')) ++i;
-    if (start == i) return false;
-    double n = std::stod(t.substr(start, i - start));
-    std::size_t ustart = i;
-    while (i < t.size() && std::isalpha(static_cast<unsigned char>(t[i]))) ++i;
-    std::string unit = t.substr(ustart, i - ustart);
-    if (unit == "ms") total_ms += n;
-    else if (unit == "s") total_ms += n * 1000;
-    else if (unit == "m") total_ms += n * 60000;
-    else if (unit == "h") total_ms += n * 3600000;
-    else if (unit == "us" || unit == "µs") total_ms += n / 1000;
-    else if (unit == "ns") total_ms += n / 1e6;
-    else return false;
-  }
-  out = Millis(static_cast<int64_t>(total_ms));
   return true;
 }
 

@@ -50,7 +50,6 @@ std::string set_udp_service(RawUdpService& s, const FieldPath& f, const std::str
 bool parse_bool(const std::string& text, bool& out);
 bool parse_int(const std::string& text, int64_t& out);
 bool parse_port(const std::string& text, int& out);  // 1..65535
-bool parse_duration(const std::string& text, config::Millis& out);  // "10s", "1m30s", "250ms", "5"
 std::vector<std::string> split_list(const std::string& text);       // comma list, trimmed
 
 }  // namespace portier::discovery::labels

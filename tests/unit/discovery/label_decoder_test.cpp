@@ -239,6 +239,10 @@ TEST_CASE("labels: every error skips the container alone, with its label", "[lab
   check({{"traefik.http.healthcheck.interval", "10s"}}, "traefik.http.healthcheck.interval", "unknown http section");
   check({{"traefik.http.services.x.loadbalancer.healthcheck.interval", "soon"}},
         "traefik.http.services.x.loadbalancer.healthcheck.interval", "invalid duration");
+  // These aborted the process (std::stod threw out of the decoder), issue 14.
+  for (const char* v : {".", "..s", "1..5s", "-", "1e999s", "99999999999999999999h"})
+    check({{"traefik.http.services.x.loadbalancer.healthcheck.interval", v}},
+          "traefik.http.services.x.loadbalancer.healthcheck.interval", "invalid duration");
   check({{"rediacc.service_ip", "not-an-ip"}}, "rediacc.service_ip", "invalid IP");
 }
 
