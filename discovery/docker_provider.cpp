@@ -204,9 +204,13 @@ awaitable<void> DockerProvider::run_daemon(DaemonPtr d) {
       core::log_info("docker: connected to ", d->endpoint, " (", d->containers.size(), " containers)");
       recompute();
       tasks_.spawn(relist_loop(d, epoch), "relist " + d->endpoint);
-      std::string why = co_await d->client.events(
-          [this, d, epoch](const DockerEvent& e) { tasks_.spawn(apply_event(d, e, epoch), "event " + e.action); },
-          &d->canceller, since);
+      // Named, not written inside the co_await expression: GCC 12 destroys a lambda temporary
+      // of a co_await expression twice, which released `d` (and the old alive flag) once too
+      // often and freed them under other frames (issue 21; tests/lint checks the pattern).
+      std::function<void(const DockerEvent&)> on_event = [this, d, epoch](const DockerEvent& e) {
+        tasks_.spawn(apply_event(d, e, epoch), "event " + e.action);
+      };
+      std::string why = co_await d->client.events(std::move(on_event), &d->canceller, since);
       if (stopped_ || d->removed) co_return;
       ++d->epoch;
       d->relist_timer.cancel();
