@@ -3,6 +3,8 @@
 #   ./portier.sh test   install what is missing, build, run the whole suite through ctest
 #   ./portier.sh run    install, build, start a demo backend and portier on examples/local.yml
 # Knobs: PORTIER_TEST_FILTER (ctest -R regex), PORTIER_JOBS (default 2), BUILD_DIR (default build).
+# `test` also builds the portier binary with AddressSanitizer and UBSan in $BUILD_DIR-sanitize
+# for the tests that run it (PORTIER_SANITIZED_BIN).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -50,9 +52,21 @@ build() {
   cmake --build "$BUILD_DIR" -j "$JOBS"
 }
 
+# The sanitizer build: only the binary (-O1 keeps it quick to build and to run).
+build_sanitized() {
+  local dir="$BUILD_DIR-sanitize"
+  if [[ ! -f "$dir/build.ninja" ]]; then
+    cmake -S "$ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" \
+      -DPORTIER_SANITIZE=address,undefined -DBUILD_TESTING=OFF
+  fi
+  cmake --build "$dir" -j "$JOBS" --target portier
+  export PORTIER_SANITIZED_BIN="$dir/portier"
+}
+
 cmd_test() {
   ensure_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
   build
+  build_sanitized
   local args=(--test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS")
   if [[ -n "${PORTIER_TEST_FILTER:-}" ]]; then
     args+=(-R "$PORTIER_TEST_FILTER")
