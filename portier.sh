@@ -4,7 +4,7 @@
 #   ./portier.sh run    install, build, start a demo backend and portier on examples/local.yml
 # Knobs: PORTIER_TEST_FILTER (ctest -R regex), PORTIER_JOBS (default 2), BUILD_DIR (default build).
 # `test` also builds the portier binary with AddressSanitizer and UBSan in $BUILD_DIR-sanitize
-# for the tests that run it (PORTIER_SANITIZED_BIN).
+# for the tests that run it (tests/CMakeLists.txt passes its path as PORTIER_SANITIZED_BIN).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -60,7 +60,6 @@ build_sanitized() {
       -DPORTIER_SANITIZE=address,undefined -DBUILD_TESTING=OFF
   fi
   cmake --build "$dir" -j "$JOBS" --target portier
-  export PORTIER_SANITIZED_BIN="$dir/portier"
 }
 
 cmd_test() {

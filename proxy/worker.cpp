@@ -35,7 +35,10 @@ void Worker::start() {
     asio::co_spawn(ioc_, accept_loop(*acceptors_[i], infos_[i]), asio::detached);
   for (auto& l : tcp_listeners_) l->start();
   for (auto& u : udp_forwarders_) u->start();
-  thread_ = std::thread([this] { ioc_.run(); });
+  thread_ = std::thread([this] {
+    ioc_.run();
+    ran_out_.set_value();
+  });
 }
 
 awaitable<void> Worker::accept_loop(tcp::acceptor& acceptor, std::shared_ptr<const ListenerInfo> info) {
@@ -172,10 +175,20 @@ int Worker::active_connections() const {
   return n;
 }
 
+// After a complete drain (listeners closed, every connection finished) nothing but the work
+// guard keeps run() going: without it run() returns by itself once the last coroutine of the
+// worker has ended, and ~io_context has no suspended frame to destroy (the lifetime rule of
+// core/task_group.hpp). Connections still open past the grace period are stopped where they
+// are, as before.
 void Worker::stop() {
   if (!thread_.joinable()) return;
+  const bool drained = active_connections() == 0;
+  auto ran_out = ran_out_.get_future();
   guard_.reset();
-  ioc_.stop();
+  if (!drained || ran_out.wait_for(kUnwind) != std::future_status::ready) {
+    if (drained) core::log_warn("worker ", id_, ": event loop still busy after the drain; stopping it");
+    ioc_.stop();
+  }
   thread_.join();
 }
 

@@ -2,6 +2,7 @@
 // A data-plane thread: one io_context, its own acceptors (SO_REUSEPORT), its sessions and
 // its upstream pool. Nothing here is shared with other workers except the snapshots.
 #include <atomic>
+#include <future>
 #include <memory>
 #include <thread>
 #include <unordered_set>
@@ -109,6 +110,8 @@ class Worker {
   std::atomic<int> active_{0};
   bool draining_ = false;
   std::thread thread_;
+  std::promise<void> ran_out_;  // set when run() returns on thread_
+  static constexpr std::chrono::seconds kUnwind{2};
   std::unique_ptr<asio::executor_work_guard<asio::io_context::executor_type>> guard_;
 };
 

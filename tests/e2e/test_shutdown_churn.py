@@ -4,8 +4,8 @@ The workload that corrupted the heap at exit: portier with the docker provider o
 daemons and a file provider (a health-checked service), containers started and removed one
 after another while the diagnostics are polled, one daemon lost and reconnected, then SIGTERM
 while containers are still starting (event handlers, inspections, re-lists and health probes in
-flight). The binary is the sanitizer build that `./portier.sh test` makes
-(PORTIER_SANITIZED_BIN); a sanitizer report makes it exit non-zero, and the test also looks
+flight). The binary is the sanitizer build that `./portier.sh test` makes beside the build
+directory (PORTIER_SANITIZED_BIN, set by ctest); a sanitizer report makes it exit non-zero, and the test also looks
 for the report in its stderr."""
 
 import os
@@ -25,8 +25,8 @@ REPORT = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|Und
 def sanitized_bin():
     path = os.environ.get("PORTIER_SANITIZED_BIN", "")
     if not os.access(path, os.X_OK):
-        raise AssertionError("PORTIER_SANITIZED_BIN=%r is not an executable: ./portier.sh test builds the "
-                             "sanitizer binary and sets it" % path)
+        raise AssertionError("PORTIER_SANITIZED_BIN=%r is not an executable: ./portier.sh test builds it "
+                             "(cmake --build build-sanitize --target portier)" % path)
     return path
 
 
