@@ -49,7 +49,6 @@ struct HttpServer {
 };
 
 struct HealthCheck {
-  std::string scheme;  // "" = server's
   std::string path = "/";
   std::string method = "GET";
   std::string hostname;
@@ -130,7 +129,6 @@ struct BufferingMw {
   int64_t mem_request_body_bytes = 1048576;
   int64_t max_response_body_bytes = 0;
   int64_t mem_response_body_bytes = 1048576;
-  std::string retry_expression;
   bool operator==(const BufferingMw&) const = default;
 };
 
@@ -189,13 +187,11 @@ struct TcpRouter {
 struct TcpServer {
   std::string address;  // "127.0.11.2:5432"
   int weight = 1;
-  bool tls = false;
   bool operator==(const TcpServer&) const = default;
 };
 
 struct TcpService {
   std::vector<TcpServer> servers;
-  int proxy_protocol_version = 0;  // 0 = off
   std::string provider;
   bool operator==(const TcpService&) const = default;
 };

@@ -54,7 +54,6 @@ json router_tls_json(const RouterTls& t, const std::string& options, bool tcp) {
 json health_check_json(const HealthCheck& h) {
   const HealthCheck def;
   json j = json::object();
-  put(j, "scheme", h.scheme, def.scheme);
   put(j, "path", h.path, def.path);
   put(j, "method", h.method, def.method);
   put(j, "hostname", h.hostname, def.hostname);
@@ -126,7 +125,6 @@ json middleware_json(const Middleware& m, ChainRef chain_ref) {
     put(body, "memRequestBodyBytes", b->mem_request_body_bytes, d.mem_request_body_bytes);
     put(body, "maxResponseBodyBytes", b->max_response_body_bytes, d.max_response_body_bytes);
     put(body, "memResponseBodyBytes", b->mem_response_body_bytes, d.mem_response_body_bytes);
-    put(body, "retryExpression", b->retry_expression, d.retry_expression);
   } else if (auto* s = std::get_if<RedirectSchemeMw>(&m.spec)) {
     body["scheme"] = s->scheme;
     put(body, "port", s->port, std::string());
@@ -185,11 +183,9 @@ json tcp_service_json(const TcpService& s) {
   for (const auto& srv : s.servers) {
     json sj{{"address", srv.address}};
     put(sj, "weight", srv.weight, 1);
-    put(sj, "tls", srv.tls, false);
     servers.push_back(sj);
   }
   json lb{{"servers", servers}};
-  if (s.proxy_protocol_version != 0) lb["proxyProtocol"] = {{"version", s.proxy_protocol_version}};
   return lb;
 }
 

@@ -181,8 +181,6 @@ class Merger {
       const HealthCheck& h = *lb.health_check;
       if (h.interval.count() <= 0) problems.push_back("healthCheck.interval must be positive");
       if (h.timeout.count() <= 0) problems.push_back("healthCheck.timeout must be positive");
-      if (!h.scheme.empty() && h.scheme != "http" && h.scheme != "https" && h.scheme != "h2c")
-        problems.push_back("healthCheck.scheme must be http, https or h2c");
       if (h.port < 0 || h.port > 65535) problems.push_back("healthCheck.port out of range");
     }
     if (lb.sticky_cookie) {
@@ -259,8 +257,6 @@ class Merger {
       for (const auto& s : svc.servers)
         if (!valid_address(s.address))
           problems.push_back("server address " + quoted(s.address) + " is not host:port");
-      if (svc.proxy_protocol_version < 0 || svc.proxy_protocol_version > 2)
-        problems.push_back("proxyProtocol.version must be 1 or 2");
       record(problems, "tcp.services", name, svc, out_.dynamic.tcp.services, bad_tcp_services_);
     }
     for (const auto& [name, svc] : all_.udp.services) {

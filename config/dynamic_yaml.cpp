@@ -275,7 +275,7 @@ void parse_http_router(Ctx& c, const YamlNode& n, const std::string& path, HttpR
 
 void parse_health_check(Ctx& c, const YamlNode& n, const std::string& path, HealthCheck& h) {
   Fields(c)
-      .bind("scheme", h.scheme)
+      .unsupported({"scheme"}, "healthCheck.")
       .bind("path", h.path)
       .bind("method", h.method)
       .bind("hostname", h.hostname)
@@ -425,7 +425,7 @@ void parse_buffering(Ctx& c, const YamlNode& n, const std::string& path, Bufferi
       .bind("memRequestBodyBytes", b.mem_request_body_bytes)
       .bind("maxResponseBodyBytes", b.max_response_body_bytes)
       .bind("memResponseBodyBytes", b.mem_response_body_bytes)
-      .bind("retryExpression", b.retry_expression)
+      .unsupported({"retryExpression"}, "buffering.")
       .run(n, path);
 }
 
@@ -512,7 +512,16 @@ void parse_tcp_router(Ctx& c, const YamlNode& n, const std::string& path, TcpRou
 }
 
 void parse_tcp_server(Ctx& c, const YamlNode& n, const std::string& path, TcpServer& s) {
-  Fields(c).bind("address", s.address).bind("weight", s.weight).bind("tls", s.tls).run(n, path);
+  Fields(c)
+      .bind("address", s.address)
+      .bind("weight", s.weight)
+      .on("tls",
+          [&](const YamlNode& v, const std::string& p) {
+            bool on = false;
+            get(c, v, p, on);
+            if (on) c.error(v, p, "servers[].tls (TLS to the backend) not supported yet");
+          })
+      .run(n, path);
   if (s.address.empty()) c.error(n, path + ".address", "address is required");
 }
 
@@ -537,10 +546,7 @@ void parse_l4_service(Ctx& c, const YamlNode& n, const std::string& path, Servic
                                  [&](Server srv) { s.servers.push_back(std::move(srv)); });
             });
             if constexpr (std::is_same_v<Service, TcpService>) {
-              lb.on("proxyProtocol", [&](const YamlNode& v2, const std::string& p2) {
-                Fields(c).bind("version", s.proxy_protocol_version).run(v2, p2);
-              });
-              lb.unsupported({"serversTransport", "terminationDelay"}, "TCP loadBalancer.");
+              lb.unsupported({"proxyProtocol", "serversTransport", "terminationDelay"}, "TCP loadBalancer.");
             }
             lb.run(v, p);
           })

@@ -82,7 +82,6 @@ struct DockerProvider {
   std::vector<std::string> endpoints;  // globs allowed: unix:///var/run/rediacc/docker-*.sock
   bool exposed_by_default = true;
   std::string default_rule = "Host(`{{ normalize .Name }}`)";
-  bool watch = true;
   std::string network;
   std::chrono::milliseconds grace_period{60000};
 };

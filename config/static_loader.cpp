@@ -441,7 +441,11 @@ void SectionReader::read_docker(const std::string& path, const Node& v) {
   d.endpoints = list.empty() ? default_docker_endpoints() : list;
   r_.get(v, "exposedByDefault", path, d.exposed_by_default);
   r_.get(v, "defaultRule", path, d.default_rule);
-  r_.get(v, "watch", path, d.watch);
+  bool watch = true;  // portier always follows the daemons' events (SPEC 4)
+  if (r_.get(v, "watch", path, watch) && !watch) {
+    auto [wk, wv] = YamlReader::find(v, "watch");
+    r_.error(child_path(path, "watch"), "watch: false is not supported (Docker events are always followed)", wk, wv);
+  }
   r_.get(v, "network", path, d.network);
   config.docker = std::move(d);
 }

@@ -106,7 +106,7 @@ void add_port_route(const PortRequest& r, uint16_t external, config::Dynamic& ou
   router.provider = "docker";
   out.tcp.routers[name] = router;
   config::TcpService s;
-  s.servers.push_back({target, 1, false});
+  s.servers.push_back({target, 1});
   s.provider = "docker";
   out.tcp.services[name] = s;
 }

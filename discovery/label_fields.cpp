@@ -126,7 +126,7 @@ std::string set_buffering(config::BufferingMw& b, const FieldPath& f, const std:
   if (k == "memrequestbodybytes") return set_size(b.mem_request_body_bytes, v);
   if (k == "maxresponsebodybytes") return set_size(b.max_response_body_bytes, v);
   if (k == "memresponsebodybytes") return set_size(b.mem_response_body_bytes, v);
-  if (k == "retryexpression") return b.retry_expression = v, "";
+  if (k == "retryexpression") return "buffering.retryExpression is not supported yet";
   return unknown(f);
 }
 
@@ -148,10 +148,7 @@ std::string set_simple_mw(config::MiddlewareSpec& spec, const std::string& type,
     if (k == "middlewares") return std::get<config::ChainMw>(spec).middlewares = split_list(v), "";
   } else if (type == "stripprefix") {
     if (k == "prefixes") return std::get<config::StripPrefixMw>(spec).prefixes = split_list(v), "";
-    if (k == "forceslash") {  // deprecated in Traefik v2, accepted and ignored
-      bool ignored = false;
-      return set_bool(ignored, v);
-    }
+    if (k == "forceslash") return "stripPrefix.forceSlash is not supported yet";
   } else if (type == "addprefix") {
     if (k == "prefix") return std::get<config::AddPrefixMw>(spec).prefix = v, "";
   }
@@ -277,7 +274,7 @@ std::string set_http_service(RawHttpService& s, const FieldPath& f, const std::s
     if (t.size() != 3) return unknown(f);
     const auto& k = t[2];
     if (k == "path") return h.path = v, "";
-    if (k == "scheme") return h.scheme = v, "";
+    if (k == "scheme") return "healthCheck.scheme is not supported yet";
     if (k == "method") return h.method = v, "";
     if (k == "hostname") return h.hostname = v, "";
     if (k == "port") return set_int(h.port, v);
@@ -325,20 +322,16 @@ std::string set_tcp_service(RawTcpService& s, const FieldPath& f, const std::str
   if (t[1] == "server" && t.size() == 3) {
     if (t[2] == "port") return set_port_text(s.port, v);
     if (t[2] == "address") return s.address = v, "";
-    if (t[2] == "tls") return set_bool(s.tls, v);
+    if (t[2] == "tls") {
+      bool on = false;
+      if (auto e = set_bool(on, v); !e.empty()) return e;
+      return on ? "server.tls (TLS to the backend) is not supported yet" : "";
+    }
     if (t[2] == "weight") return set_int(s.weight, v);
     return unknown(f);
   }
-  if (t[1] == "proxyprotocol" && t.size() == 3 && t[2] == "version") {
-    int64_t n = 0;
-    if (!parse_int(v, n) || (n != 1 && n != 2)) return bad("proxy protocol version", v);
-    s.svc.proxy_protocol_version = static_cast<int>(n);
-    return {};
-  }
-  if (t[1] == "terminationdelay" && t.size() == 2) {
-    int64_t ignored = 0;
-    return parse_int(v, ignored) ? "" : bad("integer", v);
-  }
+  if (t[1] == "proxyprotocol") return "TCP loadBalancer.proxyProtocol is not supported yet";
+  if (t[1] == "terminationdelay") return "TCP loadBalancer.terminationDelay is not supported yet";
   return unknown(f);
 }
 

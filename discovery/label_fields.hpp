@@ -25,7 +25,6 @@ struct RawHttpService {
 struct RawTcpService {
   config::TcpService svc;
   std::string port, address;
-  bool tls = false;
   int weight = 1;
 };
 struct RawUdpService {

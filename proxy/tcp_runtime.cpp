@@ -68,7 +68,6 @@ TcpServiceRuntime compile_service(const std::string& name, const config::TcpServ
     b.address = server.address;
     b.endpoint = {addr, port};
     b.weight = server.weight;
-    b.tls = server.tls;
     weights.push_back(server.weight);
     out.servers.push_back(std::move(b));
   }

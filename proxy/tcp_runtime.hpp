@@ -23,7 +23,6 @@ struct TcpBackend {
   std::string address;  // as configured, "127.0.11.2:5432"
   boost::asio::ip::tcp::endpoint endpoint;
   int weight = 1;
-  bool tls = false;  // servers[].tls: not supported yet (connections to it are refused)
 };
 
 struct TcpServiceRuntime {

@@ -249,7 +249,7 @@ awaitable<TcpSessionStats> TcpSession::run(std::optional<PeekResult> peeked) {
   uint32_t slot = balancer_.next(route->service, rt_->generation) % static_cast<uint32_t>(svc.schedule.size());
   const TcpBackend& backend = svc.servers[svc.schedule[slot]];
   stats_.backend = backend.address;
-  if (backend.tls || !co_await dial(backend)) {
+  if (!co_await dial(backend)) {
     stats_.outcome = Outcome::dial_failed;
     close_client();
     co_return stats_;

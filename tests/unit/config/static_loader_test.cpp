@@ -619,3 +619,14 @@ TEST_CASE("ocsp: on by default, Traefik's `ocsp: {}` accepted, enabled: false tu
   auto over = load("ocsp:\n  responderOverrides: {a: b}\n");
   CHECK(has(over, "ocsp.responderOverrides", "not supported"));
 }
+
+// providers.docker.watch: false would stop following events, which portier always does: an
+// error rather than a key accepted and ignored (issue 14). true, the default, loads.
+TEST_CASE("providers.docker.watch false is not supported") {
+  auto off = load("providers:\n  docker:\n    watch: false\n", {}, {});
+  INFO(all(off));
+  CHECK(has(off, "providers.docker.watch", "not supported", 3));
+  auto on = load("providers:\n  docker:\n    watch: true\n", {}, {});
+  INFO(all(on));
+  CHECK(on.ok());
+}

@@ -83,7 +83,7 @@ inline void add_tcp_route(config::Dynamic& dyn, const std::string& name, const s
   }
   dyn.tcp.routers[name] = r;
   config::TcpService svc;
-  for (uint16_t p : ports) svc.servers.push_back({"127.0.0.1:" + std::to_string(p), 1, false});
+  for (uint16_t p : ports) svc.servers.push_back({"127.0.0.1:" + std::to_string(p), 1});
   dyn.tcp.services[name + "-svc"] = svc;
 }
 
