@@ -1,7 +1,10 @@
 // portier: the binary's entry point. Parses the command line, loads the static
 // configuration (exit 2 on any problem), and hands over to the command.
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <iostream>
 #include <iterator>
 #include <map>
@@ -26,6 +29,16 @@ std::map<std::string, std::string> environment() {
     if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
   return env;
+}
+
+// Each proxied connection holds two descriptors: take every one the process may have (a
+// shell's soft limit is often 1024; the systemd unit sets LimitNOFILE, which raises both).
+void raise_descriptor_limit() {
+  rlimit r{};
+  if (::getrlimit(RLIMIT_NOFILE, &r) != 0 || r.rlim_cur >= r.rlim_max) return;
+  r.rlim_cur = r.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &r) != 0)
+    portier::core::log_warn("could not raise the descriptor limit to ", r.rlim_max, ": ", std::strerror(errno));
 }
 
 int print_problems(const portier::core::Problems& problems) {
@@ -68,6 +81,7 @@ int main(int argc, char** argv) {
   core::LogLevel level;
   if (core::parse_log_level(loaded.config.log.level, level)) core::set_log_level(level);
   core::set_log_json(loaded.config.log.format == "json");
+  raise_descriptor_limit();
   app::Application application(std::move(loaded.config), std::move(env));
   return application.run();
 }

@@ -44,6 +44,7 @@ tcp::endpoint TcpListener::local_endpoint() const {
 awaitable<void> TcpListener::accept_loop() {
   auto alive = alive_;
   asio::steady_timer backoff(acceptor_.get_executor());
+  bool failing = false;
   while (*alive && acceptor_.is_open()) {
     if (sessions_.size() >= options_.max_connections) {
       slot_freed_.expires_at(asio::steady_timer::time_point::max());
@@ -54,11 +55,14 @@ awaitable<void> TcpListener::accept_loop() {
     if (!*alive) co_return;
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
-      core::log_warn("accept on ", options_.entry_point, ": ", ec.message());
+      if (!failing) core::log_warn("accept on ", options_.entry_point, ": ", ec.message(), "; retrying every 50 ms");
+      failing = true;
       backoff.expires_after(std::chrono::milliseconds(50));  // EMFILE: do not spin
       co_await backoff.async_wait(use_tuple);
       continue;
     }
+    if (failing) core::log_info("accept on ", options_.entry_point, ": accepting again");
+    failing = false;
     asio::co_spawn(acceptor_.get_executor(), serve(std::move(socket), reader_.get()), [](std::exception_ptr e) {
       if (!e) return;
       try {

@@ -41,14 +41,26 @@ void Worker::start() {
   });
 }
 
+// EMFILE, ENFILE, ENOBUFS: the connection stays queued in the kernel and an immediate retry
+// fails the same way, so the loop waits kAcceptBackoff between tries (logged once per episode)
+// while the connections already accepted keep being served.
 awaitable<void> Worker::accept_loop(tcp::acceptor& acceptor, std::shared_ptr<const ListenerInfo> info) {
+  asio::steady_timer backoff(ioc_);
+  bool failing = false;
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
-      core::log_warn("accept on ", info->entry_point.name, ": ", ec.message());
-      continue;  // EMFILE and friends: keep serving the connections we have
+      if (!failing)
+        core::log_warn("accept on ", info->entry_point.name, ": ", ec.message(), "; retrying every ",
+                       kAcceptBackoff.count(), " ms");
+      failing = true;
+      backoff.expires_after(kAcceptBackoff);
+      co_await backoff.async_wait(use_tuple);
+      continue;
     }
+    if (failing) core::log_info("accept on ", info->entry_point.name, ": accepting again");
+    failing = false;
     spawn(serve_connection(std::move(socket), info));
   }
 }

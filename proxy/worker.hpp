@@ -112,6 +112,7 @@ class Worker {
   std::thread thread_;
   std::promise<void> ran_out_;  // set when run() returns on thread_
   static constexpr std::chrono::seconds kUnwind{2};
+  static constexpr std::chrono::milliseconds kAcceptBackoff{100};
   std::unique_ptr<asio::executor_work_guard<asio::io_context::executor_type>> guard_;
 };
 
