@@ -265,18 +265,14 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::exchange
     bool retryable = up->reused && replayable;
     if (!sent && retryable) continue;
     if (!sent) break;
-    if (retryable) {
-      // Peek for the first response byte so that a dead pooled connection can be retried.
-      watchdog_.arm(up->head_timeout(worker_.limits().upstream_timeout));
-      auto [rec, rn] = co_await up->read_some(up->buf.prepare(16384));
-      if (rec && !watchdog_.expired()) continue;
-      if (rec) {
-        failed = 504;
-        break;
-      }
-      up->buf.commit(rn);
+    ResponseHead resp;
+    bool silent = false;
+    if (int status = co_await pipeline.read_response_head(*up, plan.ex.head_request, resp, watchdog_, &silent)) {
+      if (silent && retryable) continue;  // a dead pooled connection
+      failed = status;
+      break;
     }
-    co_return co_await relay_response(plan.ex, std::move(up), pipeline);
+    co_return co_await relay_response(plan.ex, std::move(up), resp, pipeline);
   }
   co_return co_await send_error(failed, true);
 }
@@ -361,24 +357,18 @@ awaitable<bool> Http1Session<Stream>::send_request_body(const RequestHead& head,
 // (about 1 KiB): the head read and the collected-body case are coroutines of their own.
 template <class Stream>
 awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_response(
-    const Exchange& ex, std::unique_ptr<UpstreamConn> up, RequestPipeline& pipeline) {
-  ResponseHead resp;
-  int failed = co_await read_response_head(*up, ex.head_request, resp);
-  if (!failed && ex.max_response > 0 && resp.body == BodyKind::length &&
-      resp.content_length > static_cast<uint64_t>(ex.max_response))
-    failed = 500;  // buffering.maxResponseBodyBytes, as Traefik
-  if (failed) co_return co_await send_error(failed, true);
+    const Exchange& ex, std::unique_ptr<UpstreamConn> up, const ResponseHead& resp, RequestPipeline& pipeline) {
+  if (int refused = pipeline.refuse_response(resp)) co_return co_await send_error(refused, true);
   bool upgrade = resp.status == 101 && ex.upgrade;
   // An unsized body under maxResponseBodyBytes is read whole first, then sent with a length.
-  bool collect = ex.max_response > 0 && !upgrade &&
-                 (resp.body == BodyKind::chunked || resp.body == BodyKind::until_close);
+  bool collect = !upgrade && pipeline.collects_response(resp);
   bool client_close = !ex.keep_alive || worker_.draining() || (resp.body == BodyKind::until_close && !collect);
   // The status line, the pipeline's response headers; framing and connection headers below.
   std::string out;
   out.reserve(resp.head_size + 128);
   append_status_line(out, resp.status, resp.reason);
   pipeline.response_headers(resp, [&out](std::string_view name, std::string_view value) { append_header(out, name, value); });
-  if (collect) co_return co_await relay_collected(ex, std::move(up), resp, std::move(out), client_close);
+  if (collect) co_return co_await relay_collected(ex, std::move(up), resp, std::move(out), client_close, pipeline);
   if (resp.body == BodyKind::chunked) append_header(out, "Transfer-Encoding", "chunked");
   if (upgrade) {
     append_header(out, "Connection", "Upgrade");
@@ -428,38 +418,16 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_re
   co_return client_close ? Outcome::close : Outcome::keep_alive;
 }
 
-// Reads the final response head into `resp` (interim 1xx responses other than 101 are
-// dropped): 0, or the status to answer (502, 504 on the upstream timeout).
-template <class Stream>
-awaitable<int> Http1Session<Stream>::read_response_head(UpstreamConn& up, bool head_request, ResponseHead& resp) {
-  const auto& limits = worker_.limits();
-  watchdog_.arm(up.head_timeout(limits.upstream_timeout));
-  for (;;) {
-    if (!up.buf.empty()) {
-      ParseOutcome r = parse_response_head(up.buf.readable(), limits.http, head_request, resp);
-      if (r.status == ParseStatus::error) co_return 502;
-      if (r.status == ParseStatus::complete) {
-        if (resp.status < 100 || resp.status >= 200 || resp.status == 101) co_return 0;
-        up.buf.consume(resp.head_size);  // interim responses are not relayed
-        continue;
-      }
-    }
-    auto [ec, n] = co_await up.read_some(up.buf.prepare(16384));
-    if (ec) co_return watchdog_.expired() ? 504 : 502;
-    up.buf.commit(n);
-  }
-}
-
 // The unsized body is read whole (within maxResponseBodyBytes), then sent with a length.
 template <class Stream>
 awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_collected(
     const Exchange& ex, std::unique_ptr<UpstreamConn> up, const ResponseHead& resp, std::string out,
-    bool client_close) {
+    bool client_close, const RequestPipeline& pipeline) {
   bool reusable = resp.body == BodyKind::chunked && resp.keep_alive;
   // The head's views point into up->buf: `out` holds what is needed of them by now.
   up->buf.consume(resp.head_size);
   ResponseCollector collected(resp.body, 0, ex.max_response, ex.mem_response);
-  int status = co_await collect_response(*up, collected);
+  int status = co_await pipeline.collect_response(*up, collected, watchdog_);
   if (status != 0) co_return co_await send_error(status, true);
   append_header(out, "Content-Length", std::to_string(collected.body().size()));
   if (client_close) append_header(out, "Connection", "close");
@@ -467,24 +435,6 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_co
   bool sent = co_await send_collected(out, collected.body());
   if (sent && reusable && up->buf.empty()) worker_.pool().put(std::move(up));
   co_return (!sent || client_close) ? Outcome::close : Outcome::keep_alive;
-}
-
-template <class Stream>
-awaitable<int> Http1Session<Stream>::collect_response(UpstreamConn& up, ResponseCollector& collector) {
-  const auto& limits = worker_.limits();
-  for (;;) {
-    size_t used = 0;
-    auto step = collector.feed(up.buf.readable(), &used);
-    up.buf.consume(used);
-    if (step == ResponseCollector::Step::done) co_return 0;
-    if (step == ResponseCollector::Step::too_large) co_return 500;  // as Traefik
-    if (step == ResponseCollector::Step::error) co_return 502;
-    watchdog_.arm(limits.body_timeout);
-    auto [ec, n] = co_await up.read_some(up.buf.prepare(16384, 65536));
-    if (ec == asio::error::eof && collector.at_eof() == ResponseCollector::Step::done) co_return 0;
-    if (ec) co_return watchdog_.expired() ? 504 : 502;
-    up.buf.commit(n);
-  }
 }
 
 // Sends `head` and then the collected body. False when the client went away.

@@ -70,15 +70,13 @@ class Http1Session final : public Drainable {
   awaitable<Outcome> exchange(const RequestHead& head, RequestPipeline& pipeline, Plan& plan);
   awaitable<Outcome> send_error(int status, bool close);
   awaitable<bool> send_request_body(const RequestHead& head, UpstreamConn& up);
-  awaitable<Outcome> relay_response(const Exchange& ex, std::unique_ptr<UpstreamConn> up, RequestPipeline& pipeline);
-  awaitable<int> read_response_head(UpstreamConn& up, bool head_request, ResponseHead& resp);
+  awaitable<Outcome> relay_response(const Exchange& ex, std::unique_ptr<UpstreamConn> up, const ResponseHead& resp,
+                                    RequestPipeline& pipeline);
   awaitable<Outcome> relay_collected(const Exchange& ex, std::unique_ptr<UpstreamConn> up,
-                                     const ResponseHead& resp, std::string out, bool client_close);
+                                     const ResponseHead& resp, std::string out, bool client_close,
+                                     const RequestPipeline& pipeline);
   // The pipeline's local reply (redirects, errors, a middleware's answer).
   awaitable<Outcome> send_local(const RequestPipeline& pipeline, bool close);
-  // Reads a response body whole (maxResponseBodyBytes on an unsized body): 0, or the status
-  // to answer (500 over the limit, 502/504 when the upstream fails).
-  awaitable<int> collect_response(UpstreamConn& up, ResponseCollector& collector);
   awaitable<bool> send_collected(const std::string& head, BufferedBody& body);
   // Reads the whole request body (buffering middleware); 0, an HTTP status to answer, or -1.
   awaitable<int> buffer_request_body(const RequestHead& head, const RequestPipeline& pipeline, BufferedBody& out);

@@ -93,17 +93,13 @@ class Exchange {
   awaitable<void> run();
 
  private:
-  enum class HeadResult { complete, retry, failed };
-
   int fill_head();
   void respond_error(int status);
   void respond_local(const RequestPipeline& pipeline);
   awaitable<void> forward(RequestPipeline& pipeline);
   awaitable<int> buffer_body(const RequestPipeline& pipeline, BufferedBody& body);
   awaitable<int> send_body();
-  awaitable<HeadResult> read_response_head(ResponseHead& resp, bool retryable);
   awaitable<void> relay(const ResponseHead& resp, RequestPipeline& pipeline);
-  awaitable<int> collect(ResponseCollector& collector);
   awaitable<void> send_collected(BufferedBody& body);
   awaitable<bool> wait_stream(Clock::duration timeout);
   awaitable<void> tunnel(const ResponseHead& resp, RequestPipeline& pipeline);
@@ -308,12 +304,15 @@ awaitable<void> Exchange::forward(RequestPipeline& pipeline) {
       }
     }
     ResponseHead resp;
-    HeadResult got = co_await read_response_head(resp, retryable);
-    if (got == HeadResult::retry) {
+    bool silent = false;
+    int failed = co_await pipeline.read_response_head(*up_, head_.method == "HEAD", resp, watchdog_, &silent);
+    if (st_.closed) co_return;
+    if (failed) {
       up_.reset();
-      continue;
+      if (silent && retryable) continue;  // a dead pooled connection
+      respond_error(failed);
+      co_return;
     }
-    if (got == HeadResult::failed) co_return;
     if (websocket_ && resp.status == 101) {
       co_await tunnel(resp, pipeline);
       co_return;
@@ -381,40 +380,6 @@ awaitable<int> Exchange::send_body() {
   }
 }
 
-awaitable<Exchange::HeadResult> Exchange::read_response_head(ResponseHead& resp, bool retryable) {
-  bool head_request = head_.method == "HEAD";
-  watchdog_.arm(up_->head_timeout(limits().upstream_timeout));
-  for (;;) {
-    if (!up_->buf.empty()) {
-      ParseOutcome r = parse_response_head(up_->buf.readable(), limits().http, head_request, resp);
-      if (r.status == ParseStatus::error) {
-        respond_error(502);
-        co_return HeadResult::failed;
-      }
-      if (r.status == ParseStatus::complete) {
-        if (resp.status >= 100 && resp.status < 200 && resp.status != 101) {
-          up_->buf.consume(resp.head_size);  // interim responses are not relayed
-          continue;
-        }
-        co_return HeadResult::complete;
-      }
-    }
-    bool nothing_yet = up_->buf.empty();
-    auto [ec, n] = co_await up_->read_some(up_->buf.prepare(16384));
-    if (st_.closed) co_return HeadResult::failed;
-    if (ec) {
-      if (watchdog_.expired()) {
-        respond_error(504);
-        co_return HeadResult::failed;
-      }
-      if (retryable && nothing_yet) co_return HeadResult::retry;
-      respond_error(502);
-      co_return HeadResult::failed;
-    }
-    up_->buf.commit(n);
-  }
-}
-
 // Submits the response head and streams the body into st_.out as the client takes it.
 awaitable<void> Exchange::relay(const ResponseHead& resp, RequestPipeline& pipeline) {
   const BodyLimits& body = pipeline.limits();
@@ -422,15 +387,14 @@ awaitable<void> Exchange::relay(const ResponseHead& resp, RequestPipeline& pipel
     respond_error(502);
     co_return;
   }
-  if (body.max_response > 0 && resp.body == BodyKind::length &&
-      resp.content_length > static_cast<uint64_t>(body.max_response)) {
-    respond_error(500);  // buffering.maxResponseBodyBytes, as Traefik
+  if (int refused = pipeline.refuse_response(resp)) {
+    respond_error(refused);
     co_return;
   }
   // An unsized body under maxResponseBodyBytes is read whole first, then sent with a length.
   // The response-head phase runs first; a collected body's fields are copied (the head's
   // views die with the buffer as the body is collected).
-  bool collect_body = body.max_response > 0 && (resp.body == BodyKind::chunked || resp.body == BodyKind::until_close);
+  bool collect_body = pipeline.collects_response(resp);
   std::string code = std::to_string(resp.status);
   std::deque<std::string> owned;  // stable addresses: the nvs point into them
   std::vector<nghttp2_nv> nva;
@@ -450,9 +414,10 @@ awaitable<void> Exchange::relay(const ResponseHead& resp, RequestPipeline& pipel
   if (collect_body) {
     up_->buf.consume(resp.head_size);
     collected.emplace(resp.body, 0, body.max_response, body.mem_response);
-    int status = co_await collect(*collected);
+    int status = co_await pipeline.collect_response(*up_, *collected, watchdog_);
+    if (st_.closed) co_return;
     if (status != 0) {
-      if (status > 0) respond_error(status);
+      respond_error(status);
       co_return;
     }
     length_text = std::to_string(collected->body().size());
@@ -529,25 +494,6 @@ awaitable<void> Exchange::relay(const ResponseHead& resp, RequestPipeline& pipel
   if (reusable && up_->buf.empty()) {
     st_.upstream = nullptr;
     conn_.worker().pool().put(std::move(up_));
-  }
-}
-
-// Reads the whole response body into `collector`: 0, -1 when the stream is gone, else the
-// status to answer (500 over maxResponseBodyBytes, 502/504 when the upstream fails).
-awaitable<int> Exchange::collect(ResponseCollector& collector) {
-  for (;;) {
-    size_t used = 0;
-    auto step = collector.feed(up_->buf.readable(), &used);
-    up_->buf.consume(used);
-    if (step == ResponseCollector::Step::done) co_return 0;
-    if (step == ResponseCollector::Step::too_large) co_return 500;
-    if (step == ResponseCollector::Step::error) co_return 502;
-    watchdog_.arm(limits().body_timeout);
-    auto [ec, n] = co_await up_->read_some(up_->buf.prepare(16384, 65536));
-    if (st_.closed) co_return -1;
-    if (ec == asio::error::eof && collector.at_eof() == ResponseCollector::Step::done) co_return 0;
-    if (ec) co_return watchdog_.expired() ? 504 : 502;
-    up_->buf.commit(n);
   }
 }
 

@@ -146,4 +146,48 @@ awaitable<bool> RequestPipeline::send_buffered(BufferedBody& body, UpstreamConn&
   co_return true;
 }
 
+awaitable<int> RequestPipeline::read_response_head(UpstreamConn& up, bool head_request, ResponseHead& resp,
+                                                  Watchdog& watchdog, bool* silent) const {
+  const auto& limits = worker_.limits();
+  *silent = false;
+  watchdog.arm(up.head_timeout(limits.upstream_timeout));
+  bool received = !up.buf.empty();
+  for (;;) {
+    if (!up.buf.empty()) {
+      ParseOutcome r = parse_response_head(up.buf.readable(), limits.http, head_request, resp);
+      if (r.status == ParseStatus::error) co_return 502;
+      if (r.status == ParseStatus::complete) {
+        if (resp.status < 100 || resp.status >= 200 || resp.status == 101) co_return 0;
+        up.buf.consume(resp.head_size);  // interim responses are not relayed
+        continue;
+      }
+    }
+    auto [ec, n] = co_await up.read_some(up.buf.prepare(16384));
+    if (ec) {
+      if (watchdog.expired()) co_return 504;
+      *silent = !received;
+      co_return 502;
+    }
+    received = true;
+    up.buf.commit(n);
+  }
+}
+
+awaitable<int> RequestPipeline::collect_response(UpstreamConn& up, ResponseCollector& collector,
+                                                 Watchdog& watchdog) const {
+  for (;;) {
+    size_t used = 0;
+    auto step = collector.feed(up.buf.readable(), &used);
+    up.buf.consume(used);
+    if (step == ResponseCollector::Step::done) co_return 0;
+    if (step == ResponseCollector::Step::too_large) co_return 500;  // as Traefik
+    if (step == ResponseCollector::Step::error) co_return 502;
+    watchdog.arm(worker_.limits().body_timeout);
+    auto [ec, n] = co_await up.read_some(up.buf.prepare(16384, 65536));
+    if (ec == asio::error::eof && collector.at_eof() == ResponseCollector::Step::done) co_return 0;
+    if (ec) co_return watchdog.expired() ? 504 : 502;
+    up.buf.commit(n);
+  }
+}
+
 }  // namespace portier::proxy

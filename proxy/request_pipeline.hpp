@@ -9,8 +9,10 @@
 //                      health, sticky cookie)
 //   check_body()       413 on the decoded size of a buffered (streamed, chunked) body
 //   upstream_head()    the HTTP/1.1 head sent upstream (path and header edits, X-Forwarded-*)
-//   replayable(), connect(), send_buffered()
+//   replayable(), connect(), send_buffered(), read_response_head()
 //                      connection to the server and the retry of replayable requests
+//   refuse_response(), collects_response(), collect_response()
+//                      maxResponseBodyBytes (500), unsized bodies read whole first
 //   response_headers() / local_headers()
 //                      the response-head phase: relayed headers, middleware edits, cookie
 // The codec keeps the wire: framing, flow control, keep-alive, 100-continue, relaying bytes.
@@ -30,6 +32,7 @@
 #include "proxy/buffered_body.hpp"
 #include "proxy/forwarding.hpp"
 #include "proxy/middleware.hpp"
+#include "proxy/response_collector.hpp"
 #include "proxy/runtime_config.hpp"
 #include "proxy/upstream_conn.hpp"
 #include "proxy/watchdog.hpp"
@@ -90,6 +93,26 @@ class RequestPipeline {
                                                    tcp::socket** exposed = nullptr) const;
   // Writes a buffered body to `up`. False when the write or the temp file failed.
   awaitable<bool> send_buffered(BufferedBody& body, UpstreamConn& up, Watchdog& watchdog) const;
+  // Reads the final response head into `resp` (interim 1xx other than 101 are dropped): 0, or
+  // the status to answer (502; 504 when the watchdog expired). *silent: the upstream closed
+  // or failed before sending a byte (a dead pooled connection: retry a replayable request).
+  awaitable<int> read_response_head(UpstreamConn& up, bool head_request, ResponseHead& resp, Watchdog& watchdog,
+                                    bool* silent) const;
+
+  // ---- response limits (buffering.maxResponseBodyBytes, as Traefik) ----
+  // 0, or 500 when the announced length is over the limit.
+  int refuse_response(const ResponseHead& resp) const {
+    int64_t max = route_->limits.max_response;
+    return max > 0 && resp.body == BodyKind::length && resp.content_length > static_cast<uint64_t>(max) ? 500 : 0;
+  }
+  // Whether an unsized body (chunked, close-delimited) is read whole first, then sent with a
+  // length (a limit applies; never for an upgrade).
+  bool collects_response(const ResponseHead& resp) const {
+    return route_->limits.max_response > 0 && (resp.body == BodyKind::chunked || resp.body == BodyKind::until_close);
+  }
+  // Reads the rest of the body (after the head, consumed) into `collector`: 0, or the status to
+  // answer (500 over the limit, 502/504 when the upstream fails).
+  awaitable<int> collect_response(UpstreamConn& up, ResponseCollector& collector, Watchdog& watchdog) const;
 
   // The response-head phase: the end-to-end headers of `resp` to relay (hop-by-hop and those
   // a middleware replaces dropped), the middlewares' edits, the sticky cookie; no framing.

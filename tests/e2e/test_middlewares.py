@@ -475,5 +475,41 @@ class Middlewares(unittest.TestCase):
         self.check_upload("stream.test")
 
 
+class RetryOfReplayableRequests(unittest.TestCase):
+    """A pooled upstream connection the server closed meanwhile: a request without body or
+    with a buffered one is retried once on a fresh connection, over every protocol. One
+    worker, so that every client connection draws from the same upstream pool."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.a = Backend("retry", NET + ".3")
+        cls.ip = NET + ".1"
+        cls.port = free_port(cls.ip)
+        routers = {}
+        routers.update(both_sides("buffered", "Host(`buffered.test`)", "a", ["buffer"]))
+        routers.update(both_sides("plain", "Host(`plain.test`)", "a", []))
+        dynamic = {"http": {"routers": routers, "middlewares": {"buffer": {"buffering": {}}},
+                            "services": {"a": service(cls.a.url)}}}
+        path = write_file_atomic(make_temp_dir() / "dynamic.yml", dynamic)
+        cls.portier = started(Portier(http_config({"web": "%s:%d" % (cls.ip, cls.port)}, path, workers=1)))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.portier.__exit__(None, None, None)
+        cls.a.close()
+
+    def test_retried_after_the_server_closed_the_pooled_connection(self):
+        for protocol in PROTOCOLS:
+            for host, method, body in (("buffered.test", "POST", b"abc"), ("plain.test", "GET", None)):
+                with self.subTest(protocol, host=host):
+                    first = proto_request(protocol, "GET", self.ip, self.port, "/then-close", headers={"Host": host})
+                    self.assertEqual(first.status, 200, first)
+                    before = len(self.a.requests)
+                    r = proto_request(protocol, method, self.ip, self.port, "/after", headers={"Host": host}, body=body)
+                    self.assertEqual(r.status, 200, r)
+                    self.assertEqual(r.json()["body_len"], len(body or b""))
+                    self.assertEqual(self.a.paths()[before:], ["/after"])
+
+
 if __name__ == "__main__":
     unittest.main()
