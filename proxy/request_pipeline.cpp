@@ -18,11 +18,18 @@ RequestPipeline::Step RequestPipeline::start(const RequestHead& head) {
   RequestView view{head.method, host, head.path, head.query, head.headers, client_.address};
   route_ = rc_ ? rc_->route(listener_.entry_index, listener_.tls, view) : nullptr;
   if (!route_) return refuse(404);
+  if (const EntryChain* entry = route_->entry_chain(listener_.entry_index)) {
+    chain_ = &entry->chain;
+    limits_ = &entry->limits;
+  } else {
+    chain_ = &route_->chain;
+    limits_ = &route_->limits;
+  }
   return run_chain(head);
 }
 
 awaitable<RequestPipeline::Step> RequestPipeline::resume(const RequestHead& head) {
-  const Middleware& mw = *route_->chain[next_++];
+  const Middleware& mw = *(*chain_)[next_++];
   RequestContext ctx{head, edits_.path ? std::string_view(*edits_.path) : head.path, client_.tls};
   if (auto reply = co_await mw.on_request_async(ctx, edits_, response_edits_, worker_)) {
     local_ = std::move(*reply);
@@ -34,7 +41,7 @@ awaitable<RequestPipeline::Step> RequestPipeline::resume(const RequestHead& head
 // Runs the chain from next_ on; stops at a middleware's reply or before its asynchronous
 // phase (resume() runs it).
 RequestPipeline::Step RequestPipeline::run_chain(const RequestHead& head) {
-  const auto& chain = route_->chain;
+  const auto& chain = *chain_;
   while (next_ < chain.size()) {
     const Middleware& mw = *chain[next_];
     unsigned phases = mw.phases();
@@ -53,7 +60,7 @@ RequestPipeline::Step RequestPipeline::run_chain(const RequestHead& head) {
 }
 
 RequestPipeline::Step RequestPipeline::choose_server(const RequestHead& head) {
-  const BodyLimits& limits = route_->limits;
+  const BodyLimits& limits = *limits_;
   if (limits.max_request > 0 && head.body == BodyKind::length &&
       head.content_length > static_cast<uint64_t>(limits.max_request))
     return refuse(413);
@@ -112,7 +119,7 @@ std::string RequestPipeline::upstream_head(const RequestHead& head) const {
 
 void RequestPipeline::run_response_phase(int status) {
   if (!has_response_phase_) return;
-  for (const auto& mw : route_->chain)
+  for (const auto& mw : *chain_)
     if (mw->phases() & kResponseHeadPhase) mw->on_response_head(status, response_edits_);
 }
 

@@ -4,8 +4,8 @@
 // heads and bodies and writes responses; everything between is decided here, once, so a
 // behaviour holds on every protocol:
 //   start()            routing on the pinned snapshot, http.redirections, the 421 check (a
-//                      host whose tls.options differ from the handshake's), the middlewares'
-//                      request phases in order, 413 by Content-Length, server choice (WRR,
+//                      host whose tls.options differ from the handshake's), the request
+//                      phases of the entrypoint's middlewares, then the router's, 413 by Content-Length, server choice (WRR,
 //                      health, sticky cookie)
 //   check_body()       413 on the decoded size of a buffered (streamed, chunked) body
 //   upstream_head()    the HTTP/1.1 head sent upstream (path and header edits, X-Forwarded-*)
@@ -70,14 +70,14 @@ class RequestPipeline {
 
   // ---- Step::forward ----
   const UpstreamServer& server() const { return *server_; }
-  const BodyLimits& limits() const { return route_->limits; }
+  const BodyLimits& limits() const { return *limits_; }
   // Whether the codec reads the body whole before forwarding (buffering middleware).
   bool buffer_request(const RequestHead& head) const {
-    return route_->limits.buffer_request && head.body != BodyKind::none;
+    return limits_->buffer_request && head.body != BodyKind::none;
   }
   // After `decoded` bytes of a buffered body: 0, or 413 over maxRequestBodyBytes.
   int check_body(uint64_t decoded) const {
-    int64_t max = route_->limits.max_request;
+    int64_t max = limits_->max_request;
     return max > 0 && decoded > static_cast<uint64_t>(max) ? 413 : 0;
   }
   // The upstream request head for `head` (whose body framing the codec has set).
@@ -102,13 +102,13 @@ class RequestPipeline {
   // ---- response limits (buffering.maxResponseBodyBytes, as Traefik) ----
   // 0, or 500 when the announced length is over the limit.
   int refuse_response(const ResponseHead& resp) const {
-    int64_t max = route_->limits.max_response;
+    int64_t max = limits_->max_response;
     return max > 0 && resp.body == BodyKind::length && resp.content_length > static_cast<uint64_t>(max) ? 500 : 0;
   }
   // Whether an unsized body (chunked, close-delimited) is read whole first, then sent with a
   // length (a limit applies; never for an upgrade).
   bool collects_response(const ResponseHead& resp) const {
-    return route_->limits.max_response > 0 && (resp.body == BodyKind::chunked || resp.body == BodyKind::until_close);
+    return limits_->max_response > 0 && (resp.body == BodyKind::chunked || resp.body == BodyKind::until_close);
   }
   // Reads the rest of the body (after the head, consumed) into `collector`: 0, or the status to
   // answer (500 over the limit, 502/504 when the upstream fails).
@@ -143,6 +143,8 @@ class RequestPipeline {
   SSL* ssl_;
   std::shared_ptr<const RuntimeConfig> rc_;  // pinned for the request
   const RouteRuntime* route_ = nullptr;
+  const std::vector<MiddlewarePtr>* chain_ = nullptr;  // the entrypoint's middlewares, then the router's
+  const BodyLimits* limits_ = nullptr;
   const UpstreamServer* server_ = nullptr;
   size_t next_ = 0;  // the next middleware of the chain to run
   bool has_response_phase_ = false;

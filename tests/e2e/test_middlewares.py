@@ -475,6 +475,76 @@ class Middlewares(unittest.TestCase):
         self.check_upload("stream.test")
 
 
+class EntryPointMiddlewares(unittest.TestCase):
+    """entryPoints.NAME.http.middlewares (Traefik): applied on every router of the entrypoint,
+    before the router's own; a name without @provider resolves in the router's provider. The
+    same routers on an entrypoint without middlewares are untouched."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.a = Backend("ep", NET + ".4")
+        cls.ip = NET + ".1"
+        cls.port, cls.other = free_port(cls.ip), free_port(cls.ip)
+        eps = ("web", "other")
+        routers = {
+            "bare": router("Host(`bare.test`)", "a", entry_points=eps),
+            "bare-tls": router("Host(`bare.test`)", "a", entry_points=eps, tls={}),
+            "own": router("Host(`own.test`)", "a", entry_points=eps, middlewares=["router-order"]),
+            "own-tls": router("Host(`own.test`)", "a", entry_points=eps, middlewares=["router-order"], tls={}),
+        }
+        middlewares = {
+            "ep-order": {"headers": {"customRequestHeaders": {"X-Order": "entry"},
+                                     "customResponseHeaders": {"X-Resp-Order": "entry"}}},
+            "ep-qualified": {"headers": {"customResponseHeaders": {"X-Ep-Qualified": "yes"}}},
+            "router-order": {"headers": {"customRequestHeaders": {"X-Order": "router"},
+                                         "customResponseHeaders": {"X-Resp-Order": "router"}}},
+        }
+        dynamic = {"http": {"routers": routers, "middlewares": middlewares, "services": {"a": service(cls.a.url)}}}
+        path = write_file_atomic(make_temp_dir() / "dynamic.yml", dynamic)
+        cls.portier = started(Portier(http_config({
+            "web": {"address": "%s:%d" % (cls.ip, cls.port),
+                    "http": {"middlewares": ["ep-order", "ep-qualified@file"]}},
+            "other": "%s:%d" % (cls.ip, cls.other)}, path)))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.portier.__exit__(None, None, None)
+        cls.a.close()
+
+    def req(self, protocol, host, port=None):
+        r = proto_request(protocol, "GET", self.ip, port or self.port, "/", headers={"Host": host})
+        self.assertEqual(r.status, 200, r)
+        return r
+
+    def test_applied_to_a_router_without_middlewares(self):
+        for protocol in PROTOCOLS:
+            with self.subTest(protocol):
+                r = self.req(protocol, "bare.test")
+                self.assertEqual(r.json()["headers"].get("x-order"), "entry")
+                self.assertEqual(r.headers.get("x-resp-order"), "entry")
+                self.assertEqual(r.headers.get("x-ep-qualified"), "yes")
+
+    def test_applied_before_the_routers_own(self):
+        # Requests: the router's runs last and wins; responses: the first middleware (the
+        # entrypoint's) has the last word.
+        for protocol in PROTOCOLS:
+            with self.subTest(protocol):
+                r = self.req(protocol, "own.test")
+                self.assertEqual(r.json()["headers"].get("x-order"), "router")
+                self.assertEqual(r.headers.get("x-resp-order"), "entry")
+                self.assertEqual(r.headers.get("x-ep-qualified"), "yes")
+
+    def test_not_applied_on_another_entrypoint(self):
+        for protocol in PROTOCOLS:
+            with self.subTest(protocol):
+                r = self.req(protocol, "bare.test", port=self.other)
+                self.assertNotIn("x-order", r.json()["headers"])
+                self.assertNotIn("x-ep-qualified", r.headers)
+                r = self.req(protocol, "own.test", port=self.other)
+                self.assertEqual(r.json()["headers"].get("x-order"), "router")
+                self.assertEqual(r.headers.get("x-resp-order"), "router")
+
+
 class RetryOfReplayableRequests(unittest.TestCase):
     """A pooled upstream connection the server closed meanwhile: a request without body or
     with a buffered one is retried once on a fresh connection, over every protocol. One
