@@ -153,7 +153,8 @@ awaitable<bool> Http1Session<Stream>::read_head(RequestHead& head) {
     in_.commit(n);
   }
   idle_ = false;
-  watchdog_.arm(limits.header_timeout);
+  request_start_ = Watchdog::Clock::now();  // readTimeout runs from here to the body's end
+  watchdog_.arm(read_budget(limits.header_timeout));
   for (;;) {
     if (!in_.empty()) {
       ParseOutcome r = parse_request_head(in_.readable(), limits.http, head);
@@ -316,7 +317,7 @@ awaitable<int> Http1Session<Stream>::buffer_request_body(const RequestHead& head
     }
     if (done) co_return 0;
     chunk.resize(65536);
-    watchdog_.arm(worker_.limits().body_timeout);
+    watchdog_.arm(read_budget(worker_.limits().body_timeout));
     auto [ec, n] = co_await stream_.async_read_some(asio::buffer(chunk), use_tuple);
     if (ec) co_return -1;
     avail = std::string_view(chunk.data(), n);
@@ -345,7 +346,7 @@ awaitable<bool> Http1Session<Stream>::send_request_body(const RequestHead& head,
       in_.consume(take);
     }
     if (done) co_return true;
-    watchdog_.arm(worker_.limits().body_timeout);
+    watchdog_.arm(read_budget(worker_.limits().body_timeout));
     auto [ec, n] = co_await stream_.async_read_some(in_.prepare(16384, 65536), use_tuple);
     if (ec) co_return false;
     in_.commit(n);
@@ -457,12 +458,15 @@ awaitable<bool> Http1Session<Stream>::send_collected(const std::string& head, Bu
 }
 
 // Upgraded connections (WebSocket, ...): bytes both ways until both sides are done; a
-// half-close is passed on.
+// half-close is passed on. The entrypoint's idleTimeout closes both when neither side sent
+// anything for that long (each direction pushes the shared deadline on when bytes move).
 template <class Stream>
 awaitable<void> Http1Session<Stream>::tunnel(UpstreamConn& up) {
   using namespace boost::asio::experimental::awaitable_operators;
-  watchdog_.watch(nullptr);
-  auto to_upstream = [this, &up]() -> awaitable<void> {
+  const auto idle = info_->entry_point.idle_timeout;
+  watchdog_.watch(&sock(), &up.socket());
+  watchdog_.arm(idle);
+  auto to_upstream = [this, &up, idle]() -> awaitable<void> {
     for (;;) {
       if (!in_.empty()) {
         auto [ec, n] = co_await up.write(asio::buffer(in_.readable()));
@@ -471,11 +475,12 @@ awaitable<void> Http1Session<Stream>::tunnel(UpstreamConn& up) {
       }
       auto [ec, n] = co_await stream_.async_read_some(in_.prepare(16384, 65536), use_tuple);
       if (ec) break;
+      watchdog_.arm(idle);
       in_.commit(n);
     }
     up.shutdown_send();
   };
-  auto to_client = [this, &up]() -> awaitable<void> {
+  auto to_client = [this, &up, idle]() -> awaitable<void> {
     for (;;) {
       if (!up.buf.empty()) {
         auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(up.buf.readable()), use_tuple);
@@ -484,12 +489,14 @@ awaitable<void> Http1Session<Stream>::tunnel(UpstreamConn& up) {
       }
       auto [ec, n] = co_await up.read_some(up.buf.prepare(16384, 65536));
       if (ec) break;
+      watchdog_.arm(idle);
       up.buf.commit(n);
     }
     error_code ignored;
     sock().shutdown(tcp::socket::shutdown_send, ignored);
   };
   co_await (to_upstream() && to_client());
+  watchdog_.disarm();
 }
 
 template class Http1Session<tcp::socket>;

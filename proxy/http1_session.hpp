@@ -82,6 +82,12 @@ class Http1Session final : public Drainable {
   awaitable<int> buffer_request_body(const RequestHead& head, const RequestPipeline& pipeline, BufferedBody& out);
   awaitable<void> tunnel(UpstreamConn& up);
 
+  // The timeout of the next read of the request (head or body): `step`, within what is left
+  // of the entrypoint's readTimeout for the whole request.
+  Watchdog::Clock::duration read_budget(Watchdog::Clock::duration step) const {
+    return Watchdog::remaining(request_start_, info_->entry_point.read_timeout, step);
+  }
+
   static tcp::socket& raw(tcp::socket& s) { return s; }
   static tcp::socket& raw(TlsStream& s) { return s.next_layer(); }
   tcp::socket& sock() { return raw(stream_); }
@@ -94,6 +100,7 @@ class Http1Session final : public Drainable {
   std::string client_ip_;
   boost::asio::ip::address client_addr_;
   ClientInfo client_;  // views client_ip_ (the session never moves)
+  Watchdog::Clock::time_point request_start_{};
   bool idle_ = true;
   bool unread_input_ = false;  // answered before reading the request whole: linger on close
 };

@@ -106,6 +106,12 @@ class Exchange {
   awaitable<void> tunnel_to_upstream();
   awaitable<void> tunnel_to_client();
   const ProxyLimits& limits() { return conn_.worker().limits(); }
+  // The timeout of the next wait for request DATA: the body timeout, within what is left of
+  // the entrypoint's readTimeout for the whole request (from its head).
+  Clock::duration idle_timeout() { return conn_.info().entry_point.idle_timeout; }
+  Clock::duration read_budget() {
+    return Watchdog::remaining(start_, conn_.info().entry_point.read_timeout, limits().body_timeout);
+  }
 
   Http2Connection& conn_;
   std::shared_ptr<Http2Stream> sp_;
@@ -116,6 +122,7 @@ class Exchange {
   std::string ws_key_;  // RFC 8441: the Sec-WebSocket-Key of the upstream Upgrade request
   bool websocket_ = false;
   std::unique_ptr<UpstreamConn> up_;
+  Clock::time_point start_ = Clock::now();
 };
 
 // The pipeline decides; this codec feeds it the stream's head and body and writes what it
@@ -339,7 +346,7 @@ awaitable<int> Exchange::buffer_body(const RequestPipeline& pipeline, BufferedBo
       continue;
     }
     if (st_.request_end) co_return 0;
-    if (!co_await wait_stream(limits().body_timeout)) co_return 408;
+    if (!co_await wait_stream(read_budget())) co_return 408;
   }
 }
 
@@ -376,7 +383,7 @@ awaitable<int> Exchange::send_body() {
       if (st_.closed) co_return -1;
       co_return ec ? 502 : 0;
     }
-    if (!co_await wait_stream(limits().body_timeout)) co_return 408;
+    if (!co_await wait_stream(read_budget())) co_return 408;
   }
 }
 
@@ -538,8 +545,14 @@ awaitable<void> Exchange::tunnel(const ResponseHead& resp, RequestPipeline& pipe
   });
   if (!conn_.submit_response(st_, nva, true)) co_return;  // nghttp2 copies the fields
   up_->buf.consume(resp.head_size);
-  watchdog_.disarm();
+  // The entrypoint's idleTimeout ends the tunnel when neither side sent anything for that
+  // long: each direction pushes the deadline on when bytes move; expiry cancels the upstream
+  // socket (tunnel_to_client resets the stream) and tunnel_to_upstream checks it when its
+  // wait for DATA times out.
+  watchdog_.watch(&up_->socket());
+  watchdog_.arm(idle_timeout());
   co_await (tunnel_to_upstream() && tunnel_to_client());
+  watchdog_.disarm();
 }
 
 awaitable<void> Exchange::tunnel_to_upstream() {
@@ -549,6 +562,7 @@ awaitable<void> Exchange::tunnel_to_upstream() {
     if (!st_.body.empty()) {
       std::swap(sending, st_.body);
       std::string_view data = sending.readable();
+      watchdog_.arm(idle_timeout());
       auto [ec, n] = co_await up_->write(asio::buffer(data.data(), data.size()));
       size_t taken = data.size();
       sending.consume(taken);
@@ -564,8 +578,12 @@ awaitable<void> Exchange::tunnel_to_upstream() {
       up_->shutdown_send();
       co_return;
     }
-    st_.event.expires_after(std::chrono::hours(24));
-    co_await st_.event.async_wait(use_tuple);
+    st_.event.expires_after(idle_timeout());
+    auto [ec] = co_await st_.event.async_wait(use_tuple);
+    if (ec != asio::error::operation_aborted && watchdog_.expired()) {
+      conn_.reset(st_, NGHTTP2_CONNECT_ERROR);
+      co_return;
+    }
   }
 }
 
@@ -593,6 +611,7 @@ awaitable<void> Exchange::tunnel_to_client() {
       conn_.reset(st_, NGHTTP2_CONNECT_ERROR);
       co_return;
     }
+    watchdog_.arm(idle_timeout());
     up_->buf.commit(n);
   }
 }
