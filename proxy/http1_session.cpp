@@ -153,13 +153,14 @@ awaitable<bool> Http1Session<Stream>::read_head(RequestHead& head) {
     in_.commit(n);
   }
   idle_ = false;
-  request_start_ = Watchdog::Clock::now();  // readTimeout runs from here to the body's end
+  request_start_ = response_start_ = Watchdog::Clock::now();  // readTimeout runs from here
   watchdog_.arm(read_budget(limits.header_timeout));
   for (;;) {
     if (!in_.empty()) {
       ParseOutcome r = parse_request_head(in_.readable(), limits.http, head);
       if (r.status == ParseStatus::complete) {
         watchdog_.disarm();
+        if (info_->entry_point.write_timeout.count() > 0) response_start_ = Watchdog::Clock::now();
         co_return true;
       }
       if (r.status == ParseStatus::error) {
@@ -199,7 +200,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::serve(Re
 template <class Stream>
 awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::send_error(int status, bool close) {
   std::string out = error_response(status, close);
-  watchdog_.arm(worker_.limits().body_timeout);
+  if (!arm_write(worker_.limits().body_timeout)) co_return Outcome::close;
   auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(out), use_tuple);
   if (close || ec) co_return Outcome::close;
   co_return Outcome::keep_alive;
@@ -214,7 +215,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::forward(
   Plan plan;
   if (head.expect_continue && has_body) {
     static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
-    watchdog_.arm(worker_.limits().body_timeout);
+    if (!arm_write(worker_.limits().body_timeout)) co_return Outcome::close;
     auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(k100), use_tuple);
     if (ec) co_return Outcome::close;
   }
@@ -288,7 +289,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::send_loc
   if (close) append_header(out, "Connection", "close");
   out += "\r\n";
   out += reply.body;
-  watchdog_.arm(worker_.limits().body_timeout);
+  if (!arm_write(worker_.limits().body_timeout)) co_return Outcome::close;
   auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(out), use_tuple);
   co_return (ec || close) ? Outcome::close : Outcome::keep_alive;
 }
@@ -396,7 +397,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_re
                                            asio::buffer(avail.data(), take)};
     first = false;
     if (asio::buffer_size(bufs) > 0) {
-      watchdog_.arm(limits.body_timeout);
+      if (!arm_write(limits.body_timeout)) co_return Outcome::close;
       auto [ec, n] = co_await asio::async_write(stream_, bufs, use_tuple);
       if (ec) co_return Outcome::close;
       up->buf.consume(take);
@@ -447,7 +448,7 @@ awaitable<bool> Http1Session<Stream>::send_collected(const std::string& head, Bu
     size_t n = body.read(offset, chunk.data(), chunk.size());
     if (n == 0 && offset < body.size()) co_return false;  // the temp file failed
     std::array<asio::const_buffer, 2> bufs{asio::buffer(first), asio::buffer(chunk.data(), n)};
-    watchdog_.arm(worker_.limits().body_timeout);
+    if (!arm_write(worker_.limits().body_timeout)) co_return false;
     auto [ec, written] = co_await asio::async_write(stream_, bufs, use_tuple);
     if (ec) co_return false;
     first = {};

@@ -88,6 +88,16 @@ class Http1Session final : public Drainable {
     return Watchdog::remaining(request_start_, info_->entry_point.read_timeout, step);
   }
 
+  // Arms the watchdog for one write of the response: `step`, within what is left of the
+  // entrypoint's writeTimeout (from the end of the request head, as Go's server). False when
+  // nothing is left: the response must not start or go on (the connection is closed).
+  bool arm_write(Watchdog::Clock::duration step) {
+    auto budget = Watchdog::remaining(response_start_, info_->entry_point.write_timeout, step);
+    if (budget <= Watchdog::Clock::duration::zero()) return false;
+    watchdog_.arm(budget);
+    return true;
+  }
+
   static tcp::socket& raw(tcp::socket& s) { return s; }
   static tcp::socket& raw(TlsStream& s) { return s.next_layer(); }
   tcp::socket& sock() { return raw(stream_); }
@@ -101,6 +111,7 @@ class Http1Session final : public Drainable {
   boost::asio::ip::address client_addr_;
   ClientInfo client_;  // views client_ip_ (the session never moves)
   Watchdog::Clock::time_point request_start_{};
+  Watchdog::Clock::time_point response_start_{};
   bool idle_ = true;
   bool unread_input_ = false;  // answered before reading the request whole: linger on close
 };

@@ -109,6 +109,12 @@ class Exchange {
   // The timeout of the next wait for request DATA: the body timeout, within what is left of
   // the entrypoint's readTimeout for the whole request (from its head).
   Clock::duration idle_timeout() { return conn_.info().entry_point.idle_timeout; }
+  // The timeout of the next wait for room in the response: the body timeout, within what is
+  // left of the entrypoint's writeTimeout (from the request's HEADERS; Go resets the stream).
+  Clock::duration write_budget() {
+    return Watchdog::remaining(start_, conn_.info().entry_point.write_timeout, limits().body_timeout);
+  }
+  bool write_late() { return write_budget() <= Clock::duration::zero(); }
   Clock::duration read_budget() {
     return Watchdog::remaining(start_, conn_.info().entry_point.read_timeout, limits().body_timeout);
   }
@@ -431,6 +437,10 @@ awaitable<void> Exchange::relay(const ResponseHead& resp, RequestPipeline& pipel
   }
   if (collected) nva.push_back(make_nv("content-length", length_text));
   bool has_body = collected ? collected->body().size() > 0 : resp.body != BodyKind::none;
+  if (write_late()) {  // writeTimeout passed while the upstream answered
+    conn_.reset(st_, NGHTTP2_INTERNAL_ERROR);
+    co_return;
+  }
   if (!conn_.submit_response(st_, nva, has_body)) co_return;
   if (collected) {
     co_await send_collected(collected->body());
@@ -479,13 +489,13 @@ awaitable<void> Exchange::relay(const ResponseHead& resp, RequestPipeline& pipel
     if (!st_.out.empty()) conn_.resume(st_);
     if (st_.out.size() >= kOutHigh) {
       // The client reads slower than the upstream sends: wait for the data provider.
-      if (!co_await wait_stream(limits().body_timeout)) {
+      if (!co_await wait_stream(write_budget())) {
         conn_.reset(st_, NGHTTP2_INTERNAL_ERROR);
         co_return;
       }
       continue;
     }
-    watchdog_.arm(limits().body_timeout);
+    watchdog_.arm(write_budget());  // the response must be over within writeTimeout
     auto [ec, n] = co_await up_->read_some(up_->buf.prepare(16384, 65536));
     if (st_.closed) co_return;
     if (ec) {
@@ -512,7 +522,7 @@ awaitable<void> Exchange::send_collected(BufferedBody& body) {
     if (st_.closed) co_return;
     if (st_.out.size() >= kOutHigh) {
       conn_.resume(st_);
-      if (!co_await wait_stream(limits().body_timeout)) {
+      if (!co_await wait_stream(write_budget())) {
         conn_.reset(st_, NGHTTP2_INTERNAL_ERROR);
         co_return;
       }

@@ -1,16 +1,18 @@
 """entryPoints.NAME.transport.respondingTimeouts (Traefik semantics): readTimeout bounds the
-reading of a whole request (head and body) over HTTP/1.1, HTTPS and h2c; idleTimeout also
-closes an upgraded (WebSocket) tunnel in which nothing moved for that long."""
+reading of a whole request (head and body) over HTTP/1.1, HTTPS and h2c; writeTimeout bounds
+the response from the end of the request head (the connection, or the HTTP/2 stream, is cut);
+idleTimeout also closes an upgraded (WebSocket) tunnel in which nothing moved for that long."""
 
 import base64
 import os
 import socket
 import ssl
 import struct
+import subprocess
 import time
 import unittest
 
-from portier_e2e import (Backend, Portier, RawClient, free_port, http_config, make_temp_dir, read_ws_frame, router,
+from portier_e2e import (PROTOCOLS, Backend, Portier, RawClient, proto_request, free_port, http_config, make_temp_dir, read_ws_frame, router,
                          service, started, write_file_atomic, ws_frame)
 
 NET = "127.0.63"
@@ -117,6 +119,58 @@ class RespondingTimeouts(unittest.TestCase):
             quiet = time.monotonic()
             self.assertTrue(c.is_closed(timeout=IDLE_TIMEOUT + 3), "idle tunnel still open")
             self.assertGreater(time.monotonic() - quiet, IDLE_TIMEOUT * 0.75)
+
+
+class WriteTimeout(unittest.TestCase):
+    WRITE_TIMEOUT = 1.0
+
+    @classmethod
+    def setUpClass(cls):
+        cls.a = Backend("w", NET + ".3")
+        cls.ip = NET + ".1"
+        cls.port = free_port(cls.ip)
+        dynamic = {"http": {"routers": {"w": router("Host(`w.test`)", "a"), "w-tls": router("Host(`w.test`)", "a", tls={})},
+                            "services": {"a": service(cls.a.url)}}}
+        path = write_file_atomic(make_temp_dir() / "dynamic.yml", dynamic)
+        cls.portier = started(Portier(http_config({"web": {
+            "address": "%s:%d" % (cls.ip, cls.port),
+            "transport": {"respondingTimeouts": {"writeTimeout": "%ds" % cls.WRITE_TIMEOUT}}}}, path)))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.portier.__exit__(None, None, None)
+        cls.a.close()
+
+    def test_a_response_in_time_is_served(self):
+        for protocol in PROTOCOLS:
+            with self.subTest(protocol):
+                r = proto_request(protocol, "GET", self.ip, self.port, "/slow/100", headers={"Host": "w.test"})
+                self.assertEqual(r.status, 200, r)
+
+    def test_a_response_later_than_the_write_timeout_is_cut_over_http1(self):
+        sock = socket.create_connection((self.ip, self.port), timeout=8)
+        try:
+            sock.sendall(b"GET /slow/2500 HTTP/1.1\r\nHost: w.test\r\n\r\n")
+            start = time.monotonic()
+            try:
+                data = sock.recv(65536)
+            except ConnectionResetError:
+                data = b""
+            elapsed = time.monotonic() - start
+        finally:
+            sock.close()
+        self.assertEqual(data, b"", "a response was sent after the writeTimeout")
+        self.assertLess(elapsed, 5)
+
+    def test_a_response_later_than_the_write_timeout_is_cut_over_http2(self):
+        for protocol, flag, scheme in (("h2c", "--http2-prior-knowledge", "http"), ("h2-tls", "--http2", "https")):
+            with self.subTest(protocol):
+                out = subprocess.run(["curl", "-sS", "-k", flag, "-o", "/dev/null", "-w", "%{http_code}",
+                                      "-H", "Host: w.test", "--max-time", "8",
+                                      "%s://%s:%d/slow/2500" % (scheme, self.ip, self.port)],
+                                     capture_output=True, timeout=15)
+                self.assertEqual(out.stdout.decode(), "000", out.stderr)
+                self.assertNotEqual(out.returncode, 0)
 
 
 def _frame(kind, flags, stream, payload=b""):
