@@ -24,6 +24,7 @@ Http1Session<Stream>::Http1Session(Worker& worker, Stream stream, std::shared_pt
       client_addr_ = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, client_addr_.to_v6());
     client_ip_ = client_addr_.to_string();
   }
+  client_ = ClientInfo{client_ip_, client_addr_, info_->tls, is_trusted_client(info_->entry_point, client_addr_)};
   sock().set_option(tcp::no_delay(true), ec);
   watchdog_.watch(&sock());
   worker_.register_session(this);
@@ -152,12 +153,14 @@ awaitable<bool> Http1Session<Stream>::read_head(RequestHead& head) {
     in_.commit(n);
   }
   idle_ = false;
-  watchdog_.arm(limits.header_timeout);
+  request_start_ = response_start_ = Watchdog::Clock::now();  // readTimeout runs from here
+  watchdog_.arm(read_budget(limits.header_timeout));
   for (;;) {
     if (!in_.empty()) {
       ParseOutcome r = parse_request_head(in_.readable(), limits.http, head);
       if (r.status == ParseStatus::complete) {
         watchdog_.disarm();
+        if (info_->entry_point.write_timeout.count() > 0) response_start_ = Watchdog::Clock::now();
         co_return true;
       }
       if (r.status == ParseStatus::error) {
@@ -176,162 +179,78 @@ awaitable<bool> Http1Session<Stream>::read_head(RequestHead& head) {
   }
 }
 
+// The pipeline decides; this codec reads the body and writes what it produced.
 template <class Stream>
 awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::serve(RequestHead& head) {
-  if (info_->redirect_target) co_return co_await redirect(head);
-  std::shared_ptr<const RuntimeConfig> rc = worker_.config();  // pinned for this exchange
-  std::string host = normalize_host(head.host);
-  if constexpr (std::is_same_v<Stream, TlsStream>) {
-    if (misdirected(host)) {
-      unread_input_ = head.body != BodyKind::none;
-      in_.consume(head.head_size);
-      co_return co_await send_error(421, head.body != BodyKind::none || !head.keep_alive);
-    }
-  }
-  RequestView view{head.method, host, head.path, head.query, head.headers, client_addr_};
-  const RouteRuntime* route = rc ? rc->route(info_->entry_index, info_->tls, view) : nullptr;
-  if (!route) {
+  SSL* ssl = nullptr;
+  if constexpr (std::is_same_v<Stream, TlsStream>) ssl = stream_.native_handle();
+  RequestPipeline pipeline(worker_, *info_, client_, ssl);
+  auto step = pipeline.start(head);
+  while (step == RequestPipeline::Step::async) step = co_await pipeline.resume(head);
+  if (step == RequestPipeline::Step::reply) {
     // The body (if any) is not read: close unless there is none.
+    bool has_body = head.body != BodyKind::none;
     in_.consume(head.head_size);
-    unread_input_ = head.body != BodyKind::none;
-    co_return co_await send_error(404, head.body != BodyKind::none || !head.keep_alive);
+    unread_input_ = has_body;
+    co_return co_await send_local(pipeline, has_body || !head.keep_alive);
   }
-  co_return co_await forward(head, *rc, *route);
-}
-
-// A request for a host whose tls.options differ from those its connection was handshaked with
-// (SNI) would bypass them: 421, as Traefik answers.
-template <class Stream>
-bool Http1Session<Stream>::misdirected(const std::string& host) {
-  if constexpr (std::is_same_v<Stream, TlsStream>) {
-    const auto& ctx = worker_.tls_context();
-    auto negotiated = tls::policy_of(stream_.native_handle());
-    if (!ctx || !negotiated || host.empty()) return false;
-    auto wanted = ctx->server->policy_for(host);
-    return wanted && wanted->name != negotiated->name;
-  }
-  return false;
-}
-
-template <class Stream>
-awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::redirect(const RequestHead& head) {
-  const auto& to = *info_->redirect_target;
-  const auto& r = *info_->entry_point.redirection;
-  std::string host = std::string(head.host);
-  if (!host.empty() && host.front() == '[') {
-    host = host.substr(0, host.find(']') + 1);
-  } else if (auto colon = host.find(':'); colon != std::string::npos) {
-    host.resize(colon);
-  }
-  bool default_port = (r.scheme == "https" && to.port == 443) || (r.scheme == "http" && to.port == 80);
-  std::string location = r.scheme + "://" + host + (default_port ? "" : ":" + std::to_string(to.port)) +
-                         std::string(head.path) + (head.query.empty() ? "" : "?" + std::string(head.query));
-  int status = r.permanent ? (head.method == "GET" ? 301 : 308) : (head.method == "GET" ? 302 : 307);
-  bool close = head.body != BodyKind::none || !head.keep_alive;
-  std::string out = status_line(status);
-  append_header(out, "Location", location);
-  append_header(out, "Content-Length", "0");
-  if (close) append_header(out, "Connection", "close");
-  out += "\r\n";
-  in_.consume(head.head_size);
-  watchdog_.arm(worker_.limits().body_timeout);
-  auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(out), use_tuple);
-  co_return (ec || close) ? Outcome::close : Outcome::keep_alive;
+  co_return co_await forward(head, pipeline);
 }
 
 template <class Stream>
 awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::send_error(int status, bool close) {
   std::string out = error_response(status, close);
-  watchdog_.arm(worker_.limits().body_timeout);
+  if (!arm_write(worker_.limits().body_timeout)) co_return Outcome::close;
   auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(out), use_tuple);
   if (close || ec) co_return Outcome::close;
   co_return Outcome::keep_alive;
 }
 
-template <class Stream>
-awaitable<std::unique_ptr<UpstreamConn>> Http1Session<Stream>::connect_upstream(const UpstreamServer& server) {
-  auto conn = std::make_unique<UpstreamConn>(stream_.get_executor(), server);
-  conn->key = server.pool_key;
-  watchdog_.watch(&sock(), &conn->socket());
-  watchdog_.arm(conn->transport().dial_timeout);
-  std::string why = co_await conn->connect(server, server.endpoint);
-  bool timed_out = watchdog_.expired();
-  watchdog_.disarm();
-  if (why.empty()) co_return conn;
-  log_dial_failure(server, timed_out ? "dial timeout" : why);
-  co_return nullptr;
-}
-
-// Runs the route's middlewares, picks a server and prepares the upstream request; the
+// Reads the body when the pipeline wants it whole and prepares the upstream request; the
 // exchange itself is exchange()'s (two frames, each under Asio's recycling limit).
 template <class Stream>
-awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::forward(RequestHead& head, const RuntimeConfig& rc,
-                                                                                const RouteRuntime& route) {
+awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::forward(RequestHead& head,
+                                                                                RequestPipeline& pipeline) {
   bool has_body = head.body != BodyKind::none;
-  RequestEdits edits;
   Plan plan;
-  for (const auto& mw : route.chain) {
-    RequestContext ctx{head, edits.path ? std::string_view(*edits.path) : head.path, info_->tls};
-    if (auto reply = mw->on_request(ctx, edits, plan.response_edits)) {
-      in_.consume(head.head_size);
-      unread_input_ = has_body;
-      co_return co_await send_local(*reply, has_body || !head.keep_alive, plan.response_edits);
-    }
-  }
-  const BodyLimits& limits = route.limits;
-  bool fresh_cookie = false;
-  int refused = 0;
-  if (limits.max_request > 0 && head.body == BodyKind::length &&
-      head.content_length > static_cast<uint64_t>(limits.max_request)) {
-    refused = 413;
-  } else {
-    plan.server = pick_server(worker_, head, rc, route.service, &fresh_cookie);
-    if (!plan.server || !upstream_supported(*plan.server)) refused = plan.server ? 502 : 503;
-  }
-  if (refused) {
-    in_.consume(head.head_size);
-    unread_input_ = has_body;
-    co_return co_await send_error(refused, refused == 413 || has_body || !head.keep_alive);
-  }
   if (head.expect_continue && has_body) {
     static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
-    watchdog_.arm(worker_.limits().body_timeout);
+    if (!arm_write(worker_.limits().body_timeout)) co_return Outcome::close;
     auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(k100), use_tuple);
     if (ec) co_return Outcome::close;
   }
   // Buffering reads the whole body first (beside the head, whose views stay valid).
-  plan.buffered_body = limits.buffer_request && has_body;
+  plan.buffered_body = pipeline.buffer_request(head);
   if (plan.buffered_body) {
-    int status = co_await buffer_request_body(head, limits, plan.body);
+    int status = co_await buffer_request_body(head, pipeline, plan.body);
     if (status != 0) {
       unread_input_ = true;
       if (status > 0) co_await send_error(status, true);
       co_return Outcome::close;
     }
   }
-  const ServiceRuntime& svc = rc.services[route.service];
-  ClientInfo client{client_ip_, client_addr_, info_->tls, is_trusted_client(info_->entry_point, client_addr_)};
-  plan.request_head = build_upstream_head(head, svc, *plan.server, client, &edits);
+  plan.request_head = pipeline.upstream_head(head);
   // From here on the head's views may dangle (the buffer is reused for the body).
+  const BodyLimits& limits = pipeline.limits();
   plan.ex = Exchange{head.method == "HEAD", head.keep_alive, head.upgrade, has_body, limits.max_response, limits.mem_response};
   in_.consume(head.head_size + plan.body.from_input);
   plan.body.restore_leftover(in_);
-  if (fresh_cookie && svc.sticky) plan.set_cookie = sticky_cookie_header(*svc.sticky, *plan.server);
-  co_return co_await exchange(head, plan);
+  co_return co_await exchange(head, pipeline, plan);
 }
 
 // Sends the planned request upstream and relays the response. A reused connection may have
 // been closed by the server in the meantime: a request whose body can be replayed is retried
 // once on a fresh connection when nothing came back.
 template <class Stream>
-awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::exchange(const RequestHead& head, Plan& plan) {
-  const UpstreamServer& server = *plan.server;
+awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::exchange(const RequestHead& head, RequestPipeline& pipeline,
+                                                                                 Plan& plan) {
+  const UpstreamServer& server = pipeline.server();
   bool has_body = plan.ex.has_body;
-  bool replayable = !has_body || plan.buffered_body;
+  bool replayable = RequestPipeline::replayable(head, plan.buffered_body);
   int failed = 502;
   for (int attempt = 0; attempt < 2; ++attempt) {
     auto up = attempt == 0 ? worker_.pool().take(server.pool_key, replayable) : nullptr;
-    if (!up) up = co_await connect_upstream(server);
+    if (!up) up = co_await pipeline.connect(watchdog_, &sock());
     if (!up) {
       unread_input_ = !replayable;
       co_return co_await send_error(502, !replayable || !plan.ex.keep_alive);
@@ -341,40 +260,36 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::exchange
     auto [ec, n] = co_await up->write(asio::buffer(plan.request_head));
     bool sent = !ec;
     if (sent && has_body) {
-      sent = plan.buffered_body ? co_await send_buffered_body(plan.body, *up) : co_await send_request_body(head, *up);
+      sent = plan.buffered_body ? co_await pipeline.send_buffered(plan.body, *up, watchdog_)
+                                 : co_await send_request_body(head, *up);
       if (!sent && !plan.buffered_body) co_return Outcome::close;
     }
     bool retryable = up->reused && replayable;
     if (!sent && retryable) continue;
     if (!sent) break;
-    if (retryable) {
-      // Peek for the first response byte so that a dead pooled connection can be retried.
-      watchdog_.arm(up->head_timeout(worker_.limits().upstream_timeout));
-      auto [rec, rn] = co_await up->read_some(up->buf.prepare(16384));
-      if (rec && !watchdog_.expired()) continue;
-      if (rec) {
-        failed = 504;
-        break;
-      }
-      up->buf.commit(rn);
+    ResponseHead resp;
+    bool silent = false;
+    if (int status = co_await pipeline.read_response_head(*up, plan.ex.head_request, resp, watchdog_, &silent)) {
+      if (silent && retryable) continue;  // a dead pooled connection
+      failed = status;
+      break;
     }
-    co_return co_await relay_response(plan.ex, std::move(up), plan.set_cookie, plan.response_edits);
+    co_return co_await relay_response(plan.ex, std::move(up), resp, pipeline);
   }
   co_return co_await send_error(failed, true);
 }
 
 template <class Stream>
-awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::send_local(const LocalReply& reply, bool close,
-                                                                                   const HeaderEdits& edits) {
+awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::send_local(const RequestPipeline& pipeline,
+                                                                                   bool close) {
+  const LocalReply& reply = pipeline.local();
   std::string out = status_line(reply.status);
-  for (const auto& [name, value] : reply.headers)
-    if (!edits.touches(name)) append_header(out, name, value);
-  append_header_edits(out, edits);
+  pipeline.local_headers([&out](std::string_view name, std::string_view value) { append_header(out, name, value); });
   append_header(out, "Content-Length", std::to_string(reply.body.size()));
   if (close) append_header(out, "Connection", "close");
   out += "\r\n";
   out += reply.body;
-  watchdog_.arm(worker_.limits().body_timeout);
+  if (!arm_write(worker_.limits().body_timeout)) co_return Outcome::close;
   auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(out), use_tuple);
   co_return (ec || close) ? Outcome::close : Outcome::keep_alive;
 }
@@ -382,8 +297,9 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::send_loc
 // Reads the whole body next to the head: what is already in the input buffer, then from the
 // socket into the BufferedBody, enforcing maxRequestBodyBytes on the decoded size.
 template <class Stream>
-awaitable<int> Http1Session<Stream>::buffer_request_body(const RequestHead& head, const BodyLimits& limits,
+awaitable<int> Http1Session<Stream>::buffer_request_body(const RequestHead& head, const RequestPipeline& pipeline,
                                                          BufferedBody& out) {
+  const BodyLimits& limits = pipeline.limits();
   BodyFraming framing(head.body, head.content_length);
   std::string_view avail = in_.readable().substr(head.head_size);
   bool from_socket = false;
@@ -392,7 +308,7 @@ awaitable<int> Http1Session<Stream>::buffer_request_body(const RequestHead& head
     size_t take = 0;
     auto step = framing.feed(avail, &take);
     if (step == BodyFraming::Step::error) co_return 400;
-    if (limits.max_request > 0 && framing.body_bytes() > static_cast<uint64_t>(limits.max_request)) co_return 413;
+    if (int refused = pipeline.check_body(framing.body_bytes())) co_return refused;
     bool done = step == BodyFraming::Step::done;
     if (!out.append(avail.substr(0, take), limits.mem_request)) co_return 500;
     if (from_socket) {
@@ -402,26 +318,12 @@ awaitable<int> Http1Session<Stream>::buffer_request_body(const RequestHead& head
     }
     if (done) co_return 0;
     chunk.resize(65536);
-    watchdog_.arm(worker_.limits().body_timeout);
+    watchdog_.arm(read_budget(worker_.limits().body_timeout));
     auto [ec, n] = co_await stream_.async_read_some(asio::buffer(chunk), use_tuple);
     if (ec) co_return -1;
     avail = std::string_view(chunk.data(), n);
     from_socket = true;
   }
-}
-
-template <class Stream>
-awaitable<bool> Http1Session<Stream>::send_buffered_body(BufferedBody& body, UpstreamConn& up) {
-  std::vector<char> chunk(65536);
-  for (size_t offset = 0; offset < body.size();) {
-    size_t n = body.read(offset, chunk.data(), chunk.size());
-    if (n == 0) co_return false;
-    watchdog_.arm(worker_.limits().body_timeout);
-    auto [ec, written] = co_await up.write(asio::buffer(chunk.data(), n));
-    if (ec) co_return false;
-    offset += n;
-  }
-  co_return true;
 }
 
 // Streams the request body (bytes already buffered first) to the upstream, per the framing.
@@ -445,7 +347,7 @@ awaitable<bool> Http1Session<Stream>::send_request_body(const RequestHead& head,
       in_.consume(take);
     }
     if (done) co_return true;
-    watchdog_.arm(worker_.limits().body_timeout);
+    watchdog_.arm(read_budget(worker_.limits().body_timeout));
     auto [ec, n] = co_await stream_.async_read_some(in_.prepare(16384, 65536), use_tuple);
     if (ec) co_return false;
     in_.commit(n);
@@ -457,20 +359,18 @@ awaitable<bool> Http1Session<Stream>::send_request_body(const RequestHead& head,
 // (about 1 KiB): the head read and the collected-body case are coroutines of their own.
 template <class Stream>
 awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_response(
-    const Exchange& ex, std::unique_ptr<UpstreamConn> up, const std::string& set_cookie, const HeaderEdits& edits) {
-  ResponseHead resp;
-  int failed = co_await read_response_head(*up, ex.head_request, resp);
-  if (!failed && ex.max_response > 0 && resp.body == BodyKind::length &&
-      resp.content_length > static_cast<uint64_t>(ex.max_response))
-    failed = 500;  // buffering.maxResponseBodyBytes, as Traefik
-  if (failed) co_return co_await send_error(failed, true);
+    const Exchange& ex, std::unique_ptr<UpstreamConn> up, const ResponseHead& resp, RequestPipeline& pipeline) {
+  if (int refused = pipeline.refuse_response(resp)) co_return co_await send_error(refused, true);
   bool upgrade = resp.status == 101 && ex.upgrade;
   // An unsized body under maxResponseBodyBytes is read whole first, then sent with a length.
-  bool collect = ex.max_response > 0 && !upgrade &&
-                 (resp.body == BodyKind::chunked || resp.body == BodyKind::until_close);
+  bool collect = !upgrade && pipeline.collects_response(resp);
   bool client_close = !ex.keep_alive || worker_.draining() || (resp.body == BodyKind::until_close && !collect);
-  std::string out = response_head_start(resp, set_cookie, edits);
-  if (collect) co_return co_await relay_collected(ex, std::move(up), resp, std::move(out), client_close);
+  // The status line, the pipeline's response headers; framing and connection headers below.
+  std::string out;
+  out.reserve(resp.head_size + 128);
+  append_status_line(out, resp.status, resp.reason);
+  pipeline.response_headers(resp, [&out](std::string_view name, std::string_view value) { append_header(out, name, value); });
+  if (collect) co_return co_await relay_collected(ex, std::move(up), resp, std::move(out), client_close, pipeline);
   if (resp.body == BodyKind::chunked) append_header(out, "Transfer-Encoding", "chunked");
   if (upgrade) {
     append_header(out, "Connection", "Upgrade");
@@ -497,7 +397,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_re
                                            asio::buffer(avail.data(), take)};
     first = false;
     if (asio::buffer_size(bufs) > 0) {
-      watchdog_.arm(limits.body_timeout);
+      if (!arm_write(limits.body_timeout)) co_return Outcome::close;
       auto [ec, n] = co_await asio::async_write(stream_, bufs, use_tuple);
       if (ec) co_return Outcome::close;
       up->buf.consume(take);
@@ -520,55 +420,16 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_re
   co_return client_close ? Outcome::close : Outcome::keep_alive;
 }
 
-// Reads the final response head into `resp` (interim 1xx responses other than 101 are
-// dropped): 0, or the status to answer (502, 504 on the upstream timeout).
-template <class Stream>
-awaitable<int> Http1Session<Stream>::read_response_head(UpstreamConn& up, bool head_request, ResponseHead& resp) {
-  const auto& limits = worker_.limits();
-  watchdog_.arm(up.head_timeout(limits.upstream_timeout));
-  for (;;) {
-    if (!up.buf.empty()) {
-      ParseOutcome r = parse_response_head(up.buf.readable(), limits.http, head_request, resp);
-      if (r.status == ParseStatus::error) co_return 502;
-      if (r.status == ParseStatus::complete) {
-        if (resp.status < 100 || resp.status >= 200 || resp.status == 101) co_return 0;
-        up.buf.consume(resp.head_size);  // interim responses are not relayed
-        continue;
-      }
-    }
-    auto [ec, n] = co_await up.read_some(up.buf.prepare(16384));
-    if (ec) co_return watchdog_.expired() ? 504 : 502;
-    up.buf.commit(n);
-  }
-}
-
-// The status line, the relayed end-to-end headers, the middlewares' edits and the sticky
-// cookie; the caller adds the framing and connection headers and the blank line.
-template <class Stream>
-std::string Http1Session<Stream>::response_head_start(const ResponseHead& resp, const std::string& set_cookie,
-                                                      const HeaderEdits& edits) {
-  std::string out;
-  out.reserve(resp.head_size + 128);
-  append_status_line(out, resp.status, resp.reason);
-  for (const auto& h : resp.headers) {
-    if (is_hop_by_hop(h.name, resp.connection) || edits.touches(h.name)) continue;
-    append_header(out, h.name, h.value);
-  }
-  append_header_edits(out, edits);
-  if (!set_cookie.empty()) append_header(out, "Set-Cookie", set_cookie);
-  return out;
-}
-
 // The unsized body is read whole (within maxResponseBodyBytes), then sent with a length.
 template <class Stream>
 awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_collected(
     const Exchange& ex, std::unique_ptr<UpstreamConn> up, const ResponseHead& resp, std::string out,
-    bool client_close) {
+    bool client_close, const RequestPipeline& pipeline) {
   bool reusable = resp.body == BodyKind::chunked && resp.keep_alive;
   // The head's views point into up->buf: `out` holds what is needed of them by now.
   up->buf.consume(resp.head_size);
   ResponseCollector collected(resp.body, 0, ex.max_response, ex.mem_response);
-  int status = co_await collect_response(*up, collected);
+  int status = co_await pipeline.collect_response(*up, collected, watchdog_);
   if (status != 0) co_return co_await send_error(status, true);
   append_header(out, "Content-Length", std::to_string(collected.body().size()));
   if (client_close) append_header(out, "Connection", "close");
@@ -576,24 +437,6 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_co
   bool sent = co_await send_collected(out, collected.body());
   if (sent && reusable && up->buf.empty()) worker_.pool().put(std::move(up));
   co_return (!sent || client_close) ? Outcome::close : Outcome::keep_alive;
-}
-
-template <class Stream>
-awaitable<int> Http1Session<Stream>::collect_response(UpstreamConn& up, ResponseCollector& collector) {
-  const auto& limits = worker_.limits();
-  for (;;) {
-    size_t used = 0;
-    auto step = collector.feed(up.buf.readable(), &used);
-    up.buf.consume(used);
-    if (step == ResponseCollector::Step::done) co_return 0;
-    if (step == ResponseCollector::Step::too_large) co_return 500;  // as Traefik
-    if (step == ResponseCollector::Step::error) co_return 502;
-    watchdog_.arm(limits.body_timeout);
-    auto [ec, n] = co_await up.read_some(up.buf.prepare(16384, 65536));
-    if (ec == asio::error::eof && collector.at_eof() == ResponseCollector::Step::done) co_return 0;
-    if (ec) co_return watchdog_.expired() ? 504 : 502;
-    up.buf.commit(n);
-  }
 }
 
 // Sends `head` and then the collected body. False when the client went away.
@@ -605,7 +448,7 @@ awaitable<bool> Http1Session<Stream>::send_collected(const std::string& head, Bu
     size_t n = body.read(offset, chunk.data(), chunk.size());
     if (n == 0 && offset < body.size()) co_return false;  // the temp file failed
     std::array<asio::const_buffer, 2> bufs{asio::buffer(first), asio::buffer(chunk.data(), n)};
-    watchdog_.arm(worker_.limits().body_timeout);
+    if (!arm_write(worker_.limits().body_timeout)) co_return false;
     auto [ec, written] = co_await asio::async_write(stream_, bufs, use_tuple);
     if (ec) co_return false;
     first = {};
@@ -616,12 +459,15 @@ awaitable<bool> Http1Session<Stream>::send_collected(const std::string& head, Bu
 }
 
 // Upgraded connections (WebSocket, ...): bytes both ways until both sides are done; a
-// half-close is passed on.
+// half-close is passed on. The entrypoint's idleTimeout closes both when neither side sent
+// anything for that long (each direction pushes the shared deadline on when bytes move).
 template <class Stream>
 awaitable<void> Http1Session<Stream>::tunnel(UpstreamConn& up) {
   using namespace boost::asio::experimental::awaitable_operators;
-  watchdog_.watch(nullptr);
-  auto to_upstream = [this, &up]() -> awaitable<void> {
+  const auto idle = info_->entry_point.idle_timeout;
+  watchdog_.watch(&sock(), &up.socket());
+  watchdog_.arm(idle);
+  auto to_upstream = [this, &up, idle]() -> awaitable<void> {
     for (;;) {
       if (!in_.empty()) {
         auto [ec, n] = co_await up.write(asio::buffer(in_.readable()));
@@ -630,11 +476,12 @@ awaitable<void> Http1Session<Stream>::tunnel(UpstreamConn& up) {
       }
       auto [ec, n] = co_await stream_.async_read_some(in_.prepare(16384, 65536), use_tuple);
       if (ec) break;
+      watchdog_.arm(idle);
       in_.commit(n);
     }
     up.shutdown_send();
   };
-  auto to_client = [this, &up]() -> awaitable<void> {
+  auto to_client = [this, &up, idle]() -> awaitable<void> {
     for (;;) {
       if (!up.buf.empty()) {
         auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(up.buf.readable()), use_tuple);
@@ -643,12 +490,14 @@ awaitable<void> Http1Session<Stream>::tunnel(UpstreamConn& up) {
       }
       auto [ec, n] = co_await up.read_some(up.buf.prepare(16384, 65536));
       if (ec) break;
+      watchdog_.arm(idle);
       up.buf.commit(n);
     }
     error_code ignored;
     sock().shutdown(tcp::socket::shutdown_send, ignored);
   };
   co_await (to_upstream() && to_client());
+  watchdog_.disarm();
 }
 
 template class Http1Session<tcp::socket>;

@@ -13,6 +13,7 @@
 #include "proxy/response_collector.hpp"
 #include "proxy/io_buffer.hpp"
 #include "proxy/middleware.hpp"
+#include "proxy/request_pipeline.hpp"
 #include "proxy/runtime_config.hpp"
 #include "proxy/upstream_pool.hpp"
 #include "proxy/watchdog.hpp"
@@ -56,42 +57,46 @@ class Http1Session final : public Drainable {
 
   awaitable<bool> read_head(RequestHead& head);
   awaitable<void> lingering_close();
-  bool misdirected(const std::string& host);
   awaitable<Outcome> serve(RequestHead& head);
-  awaitable<Outcome> redirect(const RequestHead& head);
   // What forward() prepared for the exchange with the upstream (lives in forward's frame).
   struct Plan {
     Exchange ex{};
-    const UpstreamServer* server = nullptr;
     bool buffered_body = false;  // the body was read whole first (buffering middleware)
     std::string request_head;
-    std::string set_cookie;
     BufferedBody body;
-    HeaderEdits response_edits;
   };
 
-  awaitable<Outcome> forward(RequestHead& head, const RuntimeConfig& rc, const RouteRuntime& route);
-  awaitable<Outcome> exchange(const RequestHead& head, Plan& plan);
+  awaitable<Outcome> forward(RequestHead& head, RequestPipeline& pipeline);
+  awaitable<Outcome> exchange(const RequestHead& head, RequestPipeline& pipeline, Plan& plan);
   awaitable<Outcome> send_error(int status, bool close);
   awaitable<bool> send_request_body(const RequestHead& head, UpstreamConn& up);
-  awaitable<Outcome> relay_response(const Exchange& ex, std::unique_ptr<UpstreamConn> up,
-                                    const std::string& set_cookie, const HeaderEdits& edits);
-  awaitable<int> read_response_head(UpstreamConn& up, bool head_request, ResponseHead& resp);
-  static std::string response_head_start(const ResponseHead& resp, const std::string& set_cookie,
-                                         const HeaderEdits& edits);
+  awaitable<Outcome> relay_response(const Exchange& ex, std::unique_ptr<UpstreamConn> up, const ResponseHead& resp,
+                                    RequestPipeline& pipeline);
   awaitable<Outcome> relay_collected(const Exchange& ex, std::unique_ptr<UpstreamConn> up,
-                                     const ResponseHead& resp, std::string out, bool client_close);
-  // `edits`: the response edits of the middlewares that ran before the one replying.
-  awaitable<Outcome> send_local(const LocalReply& reply, bool close, const HeaderEdits& edits);
-  // Reads the whole request body (buffering middleware); 0, an HTTP status to answer, or -1.
-  // Reads a response body whole (maxResponseBodyBytes on an unsized body): 0, or the status
-  // to answer (500 over the limit, 502/504 when the upstream fails).
-  awaitable<int> collect_response(UpstreamConn& up, ResponseCollector& collector);
+                                     const ResponseHead& resp, std::string out, bool client_close,
+                                     const RequestPipeline& pipeline);
+  // The pipeline's local reply (redirects, errors, a middleware's answer).
+  awaitable<Outcome> send_local(const RequestPipeline& pipeline, bool close);
   awaitable<bool> send_collected(const std::string& head, BufferedBody& body);
-  awaitable<int> buffer_request_body(const RequestHead& head, const BodyLimits& limits, BufferedBody& out);
-  awaitable<bool> send_buffered_body(BufferedBody& body, UpstreamConn& up);
+  // Reads the whole request body (buffering middleware); 0, an HTTP status to answer, or -1.
+  awaitable<int> buffer_request_body(const RequestHead& head, const RequestPipeline& pipeline, BufferedBody& out);
   awaitable<void> tunnel(UpstreamConn& up);
-  awaitable<std::unique_ptr<UpstreamConn>> connect_upstream(const UpstreamServer& server);
+
+  // The timeout of the next read of the request (head or body): `step`, within what is left
+  // of the entrypoint's readTimeout for the whole request.
+  Watchdog::Clock::duration read_budget(Watchdog::Clock::duration step) const {
+    return Watchdog::remaining(request_start_, info_->entry_point.read_timeout, step);
+  }
+
+  // Arms the watchdog for one write of the response: `step`, within what is left of the
+  // entrypoint's writeTimeout (from the end of the request head, as Go's server). False when
+  // nothing is left: the response must not start or go on (the connection is closed).
+  bool arm_write(Watchdog::Clock::duration step) {
+    auto budget = Watchdog::remaining(response_start_, info_->entry_point.write_timeout, step);
+    if (budget <= Watchdog::Clock::duration::zero()) return false;
+    watchdog_.arm(budget);
+    return true;
+  }
 
   static tcp::socket& raw(tcp::socket& s) { return s; }
   static tcp::socket& raw(TlsStream& s) { return s.next_layer(); }
@@ -104,6 +109,9 @@ class Http1Session final : public Drainable {
   Watchdog watchdog_;
   std::string client_ip_;
   boost::asio::ip::address client_addr_;
+  ClientInfo client_;  // views client_ip_ (the session never moves)
+  Watchdog::Clock::time_point request_start_{};
+  Watchdog::Clock::time_point response_start_{};
   bool idle_ = true;
   bool unread_input_ = false;  // answered before reading the request whole: linger on close
 };

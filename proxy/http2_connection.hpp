@@ -5,6 +5,7 @@
 // Http2Session<Stream> moves the bytes between the transport and this object.
 // Worker thread only. Exchanges refer to it: it must outlive them (wait_exchanges()).
 #include <nghttp2/nghttp2.h>
+#include <openssl/ssl.h>
 
 #include <chrono>
 #include <memory>
@@ -66,6 +67,9 @@ class Http2Connection final : public Drainable {
   Worker& worker() { return worker_; }
   const ListenerInfo& info() const { return *info_; }
   const ClientInfo& client() const { return client_; }
+  // The TLS connection under this one (null for h2c): for the pipeline's 421 check.
+  SSL* ssl() const { return ssl_; }
+  void set_ssl(SSL* ssl) { ssl_ = ssl; }
   asio::any_io_executor executor() const { return executor_; }
   // Submits a response head; with `has_body` the body is pulled from stream.out until
   // stream.out_eof. False when the stream is gone.
@@ -99,6 +103,7 @@ class Http2Connection final : public Drainable {
   std::string client_ip_;
   boost::asio::ip::address client_addr_;
   ClientInfo client_;
+  SSL* ssl_ = nullptr;
   nghttp2_session* session_ = nullptr;
   std::unordered_map<int32_t, std::shared_ptr<Http2Stream>> streams_;
   std::vector<std::shared_ptr<Http2Stream>> ready_;  // request heads complete, not started

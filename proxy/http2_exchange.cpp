@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstring>
+#include <deque>
 #include <optional>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -14,6 +15,7 @@
 #include "proxy/http2_connection.hpp"
 #include "proxy/http2_stream.hpp"
 #include "proxy/http_errors.hpp"
+#include "proxy/request_pipeline.hpp"
 #include "proxy/response_collector.hpp"
 #include "tls/base64.hpp"
 #include "proxy/runtime_config.hpp"
@@ -91,23 +93,31 @@ class Exchange {
   awaitable<void> run();
 
  private:
-  enum class HeadResult { complete, retry, failed };
-
   int fill_head();
   void respond_error(int status);
-  void respond_redirect();
-  awaitable<void> forward(const RuntimeConfig& rc, const RouteRuntime& route);
-  awaitable<bool> connect(const UpstreamServer& server);
+  void respond_local(const RequestPipeline& pipeline);
+  awaitable<void> forward(RequestPipeline& pipeline);
+  awaitable<int> buffer_body(const RequestPipeline& pipeline, BufferedBody& body);
   awaitable<int> send_body();
-  awaitable<HeadResult> read_response_head(ResponseHead& resp, bool retryable);
-  awaitable<void> relay(const ResponseHead& resp, const std::string& set_cookie, const BodyLimits& body);
-  awaitable<int> collect(ResponseCollector& collector);
+  awaitable<void> relay(const ResponseHead& resp, RequestPipeline& pipeline);
   awaitable<void> send_collected(BufferedBody& body);
   awaitable<bool> wait_stream(Clock::duration timeout);
-  awaitable<void> tunnel(const ResponseHead& resp);
+  awaitable<void> tunnel(const ResponseHead& resp, RequestPipeline& pipeline);
   awaitable<void> tunnel_to_upstream();
   awaitable<void> tunnel_to_client();
   const ProxyLimits& limits() { return conn_.worker().limits(); }
+  // The timeout of the next wait for request DATA: the body timeout, within what is left of
+  // the entrypoint's readTimeout for the whole request (from its head).
+  Clock::duration idle_timeout() { return conn_.info().entry_point.idle_timeout; }
+  // The timeout of the next wait for room in the response: the body timeout, within what is
+  // left of the entrypoint's writeTimeout (from the request's HEADERS; Go resets the stream).
+  Clock::duration write_budget() {
+    return Watchdog::remaining(start_, conn_.info().entry_point.write_timeout, limits().body_timeout);
+  }
+  bool write_late() { return write_budget() <= Clock::duration::zero(); }
+  Clock::duration read_budget() {
+    return Watchdog::remaining(start_, conn_.info().entry_point.read_timeout, limits().body_timeout);
+  }
 
   Http2Connection& conn_;
   std::shared_ptr<Http2Stream> sp_;
@@ -118,29 +128,26 @@ class Exchange {
   std::string ws_key_;  // RFC 8441: the Sec-WebSocket-Key of the upstream Upgrade request
   bool websocket_ = false;
   std::unique_ptr<UpstreamConn> up_;
+  Clock::time_point start_ = Clock::now();
 };
 
+// The pipeline decides; this codec feeds it the stream's head and body and writes what it
+// produced as HTTP/2 frames.
 awaitable<void> Exchange::run() {
   if (st_.closed) co_return;
   if (int status = fill_head(); status != 0) {
     respond_error(status);
     co_return;
   }
-  if (conn_.info().redirect_target) {
-    respond_redirect();
+  RequestPipeline pipeline(conn_.worker(), conn_.info(), conn_.client(), conn_.ssl());
+  auto step = pipeline.start(head_);
+  while (step == RequestPipeline::Step::async) step = co_await pipeline.resume(head_);
+  if (st_.closed) co_return;
+  if (step == RequestPipeline::Step::reply) {
+    respond_local(pipeline);
     co_return;
   }
-  std::shared_ptr<const RuntimeConfig> rc = conn_.worker().config();  // pinned for this exchange
-  std::string host = normalize_host(head_.host);
-  RequestView view{head_.method, host,          head_.path,
-                   head_.query,  head_.headers, conn_.client().address};
-  const RouteRuntime* route =
-      rc ? rc->route(conn_.info().entry_index, conn_.info().tls, view) : nullptr;
-  if (!route) {
-    respond_error(404);
-    co_return;
-  }
-  co_await forward(*rc, *route);
+  co_await forward(pipeline);
 }
 
 // Fills head_ from the pseudo-headers and fields. 0, or the status of the error response.
@@ -233,83 +240,75 @@ void Exchange::respond_error(int status) {
   conn_.submit_response(st_, nva, true);
 }
 
-void Exchange::respond_redirect() {
-  const auto& to = *conn_.info().redirect_target;
-  const auto& r = *conn_.info().entry_point.redirection;
-  std::string host(head_.host);
-  if (!host.empty() && host.front() == '[') {
-    host = host.substr(0, host.find(']') + 1);
-  } else if (auto colon = host.find(':'); colon != std::string::npos) {
-    host.resize(colon);
-  }
-  bool default_port =
-      (r.scheme == "https" && to.port == 443) || (r.scheme == "http" && to.port == 80);
-  std::string location = r.scheme + "://" + host +
-                         (default_port ? "" : ":" + std::to_string(to.port)) +
-                         std::string(head_.target);
-  bool get = head_.method == "GET";
-  int status = r.permanent ? (get ? 301 : 308) : (get ? 302 : 307);
-  std::string code = std::to_string(status);
-  std::vector<nghttp2_nv> nva{make_nv(":status", code), make_nv("location", location),
-                              make_nv("content-length", "0")};
-  conn_.submit_response(st_, nva, false);
+void Exchange::respond_local(const RequestPipeline& pipeline) {
+  if (st_.closed) return;
+  const LocalReply& reply = pipeline.local();
+  std::string code = std::to_string(reply.status);
+  std::string length = std::to_string(reply.body.size());
+  std::deque<std::string> names;  // stable addresses: the nvs point into them
+  std::vector<nghttp2_nv> nva{make_nv(":status", code)};
+  pipeline.local_headers([&](std::string_view name, std::string_view value) {
+    names.push_back(lowercase(name));
+    nva.push_back(make_nv(names.back(), value));
+  });
+  nva.push_back(make_nv("content-length", length));
+  st_.out.consume(st_.out.size());
+  append(st_.out, reply.body);
+  st_.out_eof = true;
+  conn_.submit_response(st_, nva, !reply.body.empty());  // nghttp2 copies the fields
 }
 
-awaitable<bool> Exchange::connect(const UpstreamServer& server) {
-  up_ = std::make_unique<UpstreamConn>(conn_.executor(), server);
-  up_->key = server.pool_key;
-  st_.upstream = &up_->socket();
-  watchdog_.watch(&up_->socket());
-  watchdog_.arm(up_->transport().dial_timeout);
-  std::string why = co_await up_->connect(server, server.endpoint);
-  bool timed_out = watchdog_.expired();
-  watchdog_.disarm();
-  if (why.empty()) co_return true;
-  if (!st_.closed) log_dial_failure(server, timed_out ? "dial timeout" : why);
-  st_.upstream = nullptr;
-  up_.reset();
-  co_return false;
-}
-
-awaitable<void> Exchange::forward(const RuntimeConfig& rc, const RouteRuntime& route) {
+// Reads the body first when the pipeline wants it whole (its framing upstream is then a
+// Content-Length), sends the request and relays the response. A pooled connection may have
+// been closed by the server meanwhile: a replayable request (no body, or a buffered one) is
+// retried once on a fresh connection when nothing came back.
+awaitable<void> Exchange::forward(RequestPipeline& pipeline) {
   Worker& worker = conn_.worker();
-  bool fresh_cookie = false;
-  const UpstreamServer* server = pick_server(worker, head_, rc, route.service, &fresh_cookie);
-  const ServiceRuntime& svc = rc.services[route.service];
-  if (!server || !upstream_supported(*server)) {
-    respond_error(server ? 502 : 503);
-    co_return;
-  }
-  std::string request_head = build_upstream_head(head_, svc, *server, conn_.client());
-  std::string set_cookie =
-      fresh_cookie && svc.sticky ? sticky_cookie_header(*svc.sticky, *server) : std::string();
+  const UpstreamServer& server = pipeline.server();
   bool has_body = head_.body != BodyKind::none;
-  // A pooled connection may have been closed by the server meanwhile: a request without
-  // body is retried once on a fresh connection when nothing came back.
+  bool buffered = pipeline.buffer_request(head_);
+  BufferedBody body;
+  if (buffered) {
+    if (head_.expect_continue) conn_.submit_continue(st_);
+    int status = co_await buffer_body(pipeline, body);
+    if (status != 0) {
+      if (status > 0) respond_error(status);
+      co_return;
+    }
+    head_.body = BodyKind::length;
+    head_.content_length = body.size();
+  }
+  std::string request_head = pipeline.upstream_head(head_);
+  bool replayable = RequestPipeline::replayable(head_, buffered);
   for (int attempt = 0; attempt < 2; ++attempt) {
-    if (attempt == 0) up_ = worker.pool().take(server->pool_key, !has_body);
+    if (attempt == 0) up_ = worker.pool().take(server.pool_key, replayable);
     if (up_) {
       st_.upstream = &up_->socket();
       watchdog_.watch(&up_->socket());
     } else {
-      bool connected = co_await connect(*server);
+      up_ = co_await pipeline.connect(watchdog_, nullptr, &st_.upstream);
       if (st_.closed) co_return;
-      if (!connected) {
+      if (!up_) {
         respond_error(502);
         co_return;
       }
     }
-    bool retryable = up_->reused && !has_body;
+    bool retryable = up_->reused && replayable;
     watchdog_.arm(limits().body_timeout);
     auto [ec, n] = co_await up_->write(asio::buffer(request_head));
     if (st_.closed) co_return;
-    if (ec) {
+    bool sent = !ec;
+    if (sent && buffered) {
+      sent = co_await pipeline.send_buffered(body, *up_, watchdog_);
+      if (st_.closed) co_return;
+    }
+    if (!sent) {
       up_.reset();
       if (retryable) continue;
       respond_error(502);
       co_return;
     }
-    if (has_body) {
+    if (has_body && !buffered) {
       if (head_.expect_continue) conn_.submit_continue(st_);
       int status = co_await send_body();
       if (status != 0) {
@@ -318,20 +317,43 @@ awaitable<void> Exchange::forward(const RuntimeConfig& rc, const RouteRuntime& r
       }
     }
     ResponseHead resp;
-    HeadResult got = co_await read_response_head(resp, retryable);
-    if (got == HeadResult::retry) {
+    bool silent = false;
+    int failed = co_await pipeline.read_response_head(*up_, head_.method == "HEAD", resp, watchdog_, &silent);
+    if (st_.closed) co_return;
+    if (failed) {
       up_.reset();
-      continue;
-    }
-    if (got == HeadResult::failed) co_return;
-    if (websocket_ && resp.status == 101) {
-      co_await tunnel(resp);
+      if (silent && retryable) continue;  // a dead pooled connection
+      respond_error(failed);
       co_return;
     }
-    co_await relay(resp, set_cookie, route.limits);
+    if (websocket_ && resp.status == 101) {
+      co_await tunnel(resp, pipeline);
+      co_return;
+    }
+    co_await relay(resp, pipeline);
     co_return;
   }
   respond_error(502);
+}
+
+// Moves the stream's DATA into `body` as it arrives (reopening the windows), within
+// maxRequestBodyBytes. 0 at END_STREAM, -1 when the stream is gone, else the status to answer.
+awaitable<int> Exchange::buffer_body(const RequestPipeline& pipeline, BufferedBody& body) {
+  const BodyLimits& body_limits = pipeline.limits();
+  for (;;) {
+    if (st_.closed) co_return -1;
+    if (!st_.body.empty()) {
+      std::string_view data = st_.body.readable();
+      size_t n = data.size();
+      if (int refused = pipeline.check_body(body.size() + n)) co_return refused;
+      if (!body.append(data, body_limits.mem_request)) co_return 500;
+      st_.body.consume(n);
+      conn_.consume(st_, n);
+      continue;
+    }
+    if (st_.request_end) co_return 0;
+    if (!co_await wait_stream(read_budget())) co_return 408;
+  }
 }
 
 // Hands the request body upstream as DATA arrives, reopening the client's windows only for
@@ -367,89 +389,58 @@ awaitable<int> Exchange::send_body() {
       if (st_.closed) co_return -1;
       co_return ec ? 502 : 0;
     }
-    if (!co_await wait_stream(limits().body_timeout)) co_return 408;
-  }
-}
-
-awaitable<Exchange::HeadResult> Exchange::read_response_head(ResponseHead& resp, bool retryable) {
-  bool head_request = head_.method == "HEAD";
-  watchdog_.arm(up_->head_timeout(limits().upstream_timeout));
-  for (;;) {
-    if (!up_->buf.empty()) {
-      ParseOutcome r = parse_response_head(up_->buf.readable(), limits().http, head_request, resp);
-      if (r.status == ParseStatus::error) {
-        respond_error(502);
-        co_return HeadResult::failed;
-      }
-      if (r.status == ParseStatus::complete) {
-        if (resp.status >= 100 && resp.status < 200 && resp.status != 101) {
-          up_->buf.consume(resp.head_size);  // interim responses are not relayed
-          continue;
-        }
-        co_return HeadResult::complete;
-      }
-    }
-    bool nothing_yet = up_->buf.empty();
-    auto [ec, n] = co_await up_->read_some(up_->buf.prepare(16384));
-    if (st_.closed) co_return HeadResult::failed;
-    if (ec) {
-      if (watchdog_.expired()) {
-        respond_error(504);
-        co_return HeadResult::failed;
-      }
-      if (retryable && nothing_yet) co_return HeadResult::retry;
-      respond_error(502);
-      co_return HeadResult::failed;
-    }
-    up_->buf.commit(n);
+    if (!co_await wait_stream(read_budget())) co_return 408;
   }
 }
 
 // Submits the response head and streams the body into st_.out as the client takes it.
-awaitable<void> Exchange::relay(const ResponseHead& resp, const std::string& set_cookie, const BodyLimits& body) {
+awaitable<void> Exchange::relay(const ResponseHead& resp, RequestPipeline& pipeline) {
+  const BodyLimits& body = pipeline.limits();
   if (resp.status < 200) {  // 101: no upgrades over HTTP/2
     respond_error(502);
     co_return;
   }
-  if (body.max_response > 0 && resp.body == BodyKind::length &&
-      resp.content_length > static_cast<uint64_t>(body.max_response)) {
-    respond_error(500);  // buffering.maxResponseBodyBytes, as Traefik
+  if (int refused = pipeline.refuse_response(resp)) {
+    respond_error(refused);
     co_return;
   }
   // An unsized body under maxResponseBodyBytes is read whole first, then sent with a length.
+  // The response-head phase runs first; a collected body's fields are copied (the head's
+  // views die with the buffer as the body is collected).
+  bool collect_body = pipeline.collects_response(resp);
+  std::string code = std::to_string(resp.status);
+  std::deque<std::string> owned;  // stable addresses: the nvs point into them
+  std::vector<nghttp2_nv> nva;
+  nva.reserve(resp.headers.size() + 4);
+  nva.push_back(make_nv(":status", code));
+  pipeline.response_headers(resp, [&](std::string_view name, std::string_view value) {
+    owned.push_back(lowercase(name));
+    std::string_view lower = owned.back();
+    if (collect_body) {
+      owned.emplace_back(value);
+      value = owned.back();
+    }
+    nva.push_back(make_nv(lower, value));
+  });
   std::optional<ResponseCollector> collected;
   std::string length_text;
-  std::vector<std::pair<std::string, std::string>> kept;  // the head's views die with up_->buf
-  if (body.max_response > 0 && (resp.body == BodyKind::chunked || resp.body == BodyKind::until_close)) {
-    for (const auto& h : resp.headers)
-      if (!is_hop_by_hop(h.name, resp.connection)) kept.emplace_back(lowercase(h.name), std::string(h.value));
+  if (collect_body) {
     up_->buf.consume(resp.head_size);
     collected.emplace(resp.body, 0, body.max_response, body.mem_response);
-    int status = co_await collect(*collected);
+    int status = co_await pipeline.collect_response(*up_, *collected, watchdog_);
+    if (st_.closed) co_return;
     if (status != 0) {
-      if (status > 0) respond_error(status);
+      respond_error(status);
       co_return;
     }
     length_text = std::to_string(collected->body().size());
   }
-  std::string code = std::to_string(resp.status);
-  std::vector<std::string> names;
-  names.reserve(resp.headers.size());  // no reallocation: the nvs point into the names
-  std::vector<nghttp2_nv> nva;
-  nva.reserve(resp.headers.size() + 3);
-  nva.push_back(make_nv(":status", code));
-  if (collected) {
-    for (const auto& [name, value] : kept) nva.push_back(make_nv(name, value));
-  } else {
-    for (const auto& h : resp.headers) {
-      if (is_hop_by_hop(h.name, resp.connection)) continue;
-      names.push_back(lowercase(h.name));
-      nva.push_back(make_nv(names.back(), h.value));
-    }
-  }
-  if (!set_cookie.empty()) nva.push_back(make_nv("set-cookie", set_cookie));
   if (collected) nva.push_back(make_nv("content-length", length_text));
   bool has_body = collected ? collected->body().size() > 0 : resp.body != BodyKind::none;
+  if (write_late()) {  // writeTimeout passed while the upstream answered
+    conn_.reset(st_, NGHTTP2_INTERNAL_ERROR);
+    co_return;
+  }
   if (!conn_.submit_response(st_, nva, has_body)) co_return;
   if (collected) {
     co_await send_collected(collected->body());
@@ -498,13 +489,13 @@ awaitable<void> Exchange::relay(const ResponseHead& resp, const std::string& set
     if (!st_.out.empty()) conn_.resume(st_);
     if (st_.out.size() >= kOutHigh) {
       // The client reads slower than the upstream sends: wait for the data provider.
-      if (!co_await wait_stream(limits().body_timeout)) {
+      if (!co_await wait_stream(write_budget())) {
         conn_.reset(st_, NGHTTP2_INTERNAL_ERROR);
         co_return;
       }
       continue;
     }
-    watchdog_.arm(limits().body_timeout);
+    watchdog_.arm(write_budget());  // the response must be over within writeTimeout
     auto [ec, n] = co_await up_->read_some(up_->buf.prepare(16384, 65536));
     if (st_.closed) co_return;
     if (ec) {
@@ -523,25 +514,6 @@ awaitable<void> Exchange::relay(const ResponseHead& resp, const std::string& set
   }
 }
 
-// Reads the whole response body into `collector`: 0, -1 when the stream is gone, else the
-// status to answer (500 over maxResponseBodyBytes, 502/504 when the upstream fails).
-awaitable<int> Exchange::collect(ResponseCollector& collector) {
-  for (;;) {
-    size_t used = 0;
-    auto step = collector.feed(up_->buf.readable(), &used);
-    up_->buf.consume(used);
-    if (step == ResponseCollector::Step::done) co_return 0;
-    if (step == ResponseCollector::Step::too_large) co_return 500;
-    if (step == ResponseCollector::Step::error) co_return 502;
-    watchdog_.arm(limits().body_timeout);
-    auto [ec, n] = co_await up_->read_some(up_->buf.prepare(16384, 65536));
-    if (st_.closed) co_return -1;
-    if (ec == asio::error::eof && collector.at_eof() == ResponseCollector::Step::done) co_return 0;
-    if (ec) co_return watchdog_.expired() ? 504 : 502;
-    up_->buf.commit(n);
-  }
-}
-
 // Feeds a collected body to the data provider as the client's window allows.
 awaitable<void> Exchange::send_collected(BufferedBody& body) {
   watchdog_.disarm();
@@ -550,7 +522,7 @@ awaitable<void> Exchange::send_collected(BufferedBody& body) {
     if (st_.closed) co_return;
     if (st_.out.size() >= kOutHigh) {
       conn_.resume(st_);
-      if (!co_await wait_stream(limits().body_timeout)) {
+      if (!co_await wait_stream(write_budget())) {
         conn_.reset(st_, NGHTTP2_INTERNAL_ERROR);
         co_return;
       }
@@ -570,24 +542,27 @@ awaitable<void> Exchange::send_collected(BufferedBody& body) {
 
 // RFC 8441: the upstream switched protocols; the stream answers 200 and then carries the
 // WebSocket bytes both ways (flow control as for bodies) until both directions ended.
-awaitable<void> Exchange::tunnel(const ResponseHead& resp) {
+awaitable<void> Exchange::tunnel(const ResponseHead& resp, RequestPipeline& pipeline) {
   using namespace boost::asio::experimental::awaitable_operators;
-  std::vector<std::string> names;
-  names.reserve(resp.headers.size());
+  std::deque<std::string> names;  // stable addresses: the nvs point into them
   std::vector<nghttp2_nv> nva;
-  nva.reserve(resp.headers.size() + 1);
+  nva.reserve(resp.headers.size() + 4);
   nva.push_back(make_nv(":status", "200"));
-  for (const auto& h : resp.headers) {
-    if (is_hop_by_hop(h.name, resp.connection) || iequals(h.name, "sec-websocket-accept") ||
-        iequals(h.name, "content-length"))
-      continue;
-    names.push_back(lowercase(h.name));
-    nva.push_back(make_nv(names.back(), h.value));
-  }
+  pipeline.response_headers(resp, [&](std::string_view name, std::string_view value) {
+    if (iequals(name, "sec-websocket-accept") || iequals(name, "content-length")) return;
+    names.push_back(lowercase(name));
+    nva.push_back(make_nv(names.back(), value));
+  });
   if (!conn_.submit_response(st_, nva, true)) co_return;  // nghttp2 copies the fields
   up_->buf.consume(resp.head_size);
-  watchdog_.disarm();
+  // The entrypoint's idleTimeout ends the tunnel when neither side sent anything for that
+  // long: each direction pushes the deadline on when bytes move; expiry cancels the upstream
+  // socket (tunnel_to_client resets the stream) and tunnel_to_upstream checks it when its
+  // wait for DATA times out.
+  watchdog_.watch(&up_->socket());
+  watchdog_.arm(idle_timeout());
   co_await (tunnel_to_upstream() && tunnel_to_client());
+  watchdog_.disarm();
 }
 
 awaitable<void> Exchange::tunnel_to_upstream() {
@@ -597,6 +572,7 @@ awaitable<void> Exchange::tunnel_to_upstream() {
     if (!st_.body.empty()) {
       std::swap(sending, st_.body);
       std::string_view data = sending.readable();
+      watchdog_.arm(idle_timeout());
       auto [ec, n] = co_await up_->write(asio::buffer(data.data(), data.size()));
       size_t taken = data.size();
       sending.consume(taken);
@@ -612,8 +588,12 @@ awaitable<void> Exchange::tunnel_to_upstream() {
       up_->shutdown_send();
       co_return;
     }
-    st_.event.expires_after(std::chrono::hours(24));
-    co_await st_.event.async_wait(use_tuple);
+    st_.event.expires_after(idle_timeout());
+    auto [ec] = co_await st_.event.async_wait(use_tuple);
+    if (ec != asio::error::operation_aborted && watchdog_.expired()) {
+      conn_.reset(st_, NGHTTP2_CONNECT_ERROR);
+      co_return;
+    }
   }
 }
 
@@ -641,6 +621,7 @@ awaitable<void> Exchange::tunnel_to_client() {
       conn_.reset(st_, NGHTTP2_CONNECT_ERROR);
       co_return;
     }
+    watchdog_.arm(idle_timeout());
     up_->buf.commit(n);
   }
 }

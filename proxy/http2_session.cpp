@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <array>
+#include <type_traits>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include "proxy/http1_session.hpp"
@@ -19,7 +20,9 @@ constexpr size_t kWriteBatch = 65536;
 template <class Stream>
 Http2Session<Stream>::Http2Session(Worker& worker, Stream stream,
                                    std::shared_ptr<const ListenerInfo> info)
-    : stream_(std::move(stream)), conn_(worker, raw(stream_), std::move(info)) {}
+    : stream_(std::move(stream)), conn_(worker, raw(stream_), std::move(info)) {
+  if constexpr (std::is_same_v<Stream, TlsStream>) conn_.set_ssl(stream_.native_handle());
+}
 
 template <class Stream>
 awaitable<void> Http2Session<Stream>::run(std::string_view already_read) {

@@ -1,8 +1,23 @@
 #pragma once
 // HTTP middlewares (Traefik's names and semantics). A router's chain is compiled once per
-// snapshot into immutable Middleware objects shared by every worker. Each middleware sees the
-// request head before it is forwarded and may: edit the request (headers, path), plan edits of
-// the response headers, answer locally (redirects), or set body limits (buffering).
+// snapshot into immutable Middleware objects shared by every worker (const, no per-request
+// state in the object). RequestPipeline runs them for both codecs (HTTP/1.1, HTTP/2), in
+// chain order, in the phases each declares with phases() (no virtual call for the others):
+//   request        on_request: sees the head, may edit the request (headers, path), plan
+//                  edits of the response headers, or answer locally (redirects). Synchronous.
+//   request_async  on_request_async: the same, but may co_await on the worker (forwardAuth's
+//                  subrequest). Runs right after its own on_request; the pipeline enters a
+//                  coroutine only when a chain holds such a middleware.
+//   response_head  on_response_head: the upstream's status is known; edits response headers
+//                  (the first middleware of the chain has the last word, as in Traefik).
+// body_limits() is read once when the route is compiled (buffering).
+// Planned, with the same rule (a phase bit, called only when declared), for the middlewares
+// that come next: response_body, a per-response filter object the codec's relay feeds each
+// body piece through and that may change the framing (compress, errors); exchange, a wrapper
+// around the upstream exchange up to the response head (retry with attempts/backoff,
+// circuitBreaker deciding before the dial and counting results, mirroring copying a buffered
+// request to another service). RequestPipeline::replayable() and send_buffered() are the
+// pieces the exchange phase builds on; see docs/architecture.md, "Request pipeline".
 // Adding one: a make_* function in its own file, a case in make_middleware().
 #include <cstdint>
 #include <memory>
@@ -12,6 +27,7 @@
 #include <vector>
 
 #include "config/dynamic.hpp"
+#include "proxy/asio.hpp"
 #include "proxy/http1_parser.hpp"
 
 namespace portier::proxy {
@@ -53,14 +69,32 @@ struct RequestContext {
   bool tls = false;
 };
 
+class Worker;
+
+// Bits of Middleware::phases().
+enum MiddlewarePhase : unsigned {
+  kRequestPhase = 1u << 0,
+  kAsyncRequestPhase = 1u << 1,
+  kResponseHeadPhase = 1u << 2,
+};
+
 class Middleware {
  public:
   virtual ~Middleware() = default;
+  virtual unsigned phases() const { return kRequestPhase; }
   // A reply to send instead of forwarding, or nullopt to continue the chain.
   virtual std::optional<LocalReply> on_request(const RequestContext& ctx, RequestEdits& request,
                                                HeaderEdits& response) const {
     return std::nullopt;
   }
+  // kAsyncRequestPhase. `ctx.head` stays valid across suspension; `worker` is the request's
+  // (its pool and executor serve a subrequest). Same contract as on_request.
+  virtual awaitable<std::optional<LocalReply>> on_request_async(const RequestContext& ctx, RequestEdits& request,
+                                                                HeaderEdits& response, Worker& worker) const {
+    co_return std::nullopt;
+  }
+  // kResponseHeadPhase: `status` is the upstream's; edits planned here apply to this response.
+  virtual void on_response_head(int status, HeaderEdits& response) const {}
   virtual void body_limits(BodyLimits& limits) const {}
 };
 

@@ -7,6 +7,7 @@
 #include <functional>
 #include <numeric>
 
+#include "config/dynamic_merge.hpp"
 #include "config/rule.hpp"
 #include "proxy/weighted_schedule.hpp"
 
@@ -289,6 +290,68 @@ bool RuntimeConfig::serves_sni(size_t entry_point, std::string_view sni) const {
   return secure[entry_point].by_host.count(normalize_host(sni)) > 0;
 }
 
+namespace {
+
+// entryPoints.NAME.http.middlewares, expanded once per entrypoint and provider: a name without
+// "@provider" is resolved in the provider of the router it applies to (as Traefik does).
+class EntryMiddlewares {
+ public:
+  EntryMiddlewares(const config::StaticConfig& cfg, const std::vector<std::string>& names, const config::Dynamic& dyn)
+      : names_(names), dyn_(dyn) {
+    for (size_t e = 0; e < names.size(); ++e) {
+      const auto& mws = cfg.entry_points.at(names[e]).middlewares;
+      if (!mws.empty()) by_entry_.emplace_back(e, &mws);
+    }
+  }
+  bool empty() const { return by_entry_.empty(); }
+
+  // The chains of router `router` (qualified name) on its entrypoints that have middlewares:
+  // theirs, then `own`. False with *error when a name does not resolve.
+  bool chains_for(const std::string& router, const std::vector<std::string>& entry_points,
+                  const std::vector<MiddlewarePtr>& own, std::vector<std::shared_ptr<const EntryChain>>& out,
+                  std::string* error) {
+    std::string_view provider;
+    if (size_t at = router.rfind('@'); at != std::string::npos) provider = std::string_view(router).substr(at + 1);
+    for (const auto& [e, mws] : by_entry_) {
+      bool listed = entry_points.empty() ||
+                    std::find(entry_points.begin(), entry_points.end(), names_[e]) != entry_points.end();
+      if (!listed) continue;
+      auto key = names_[e] + "@" + std::string(provider);
+      auto it = cache_.find(key);
+      if (it == cache_.end()) {
+        std::vector<std::string> qualified;
+        for (const auto& m : *mws) qualified.push_back(config::qualify(m, provider));
+        std::string why;
+        auto chain = expand_middlewares(qualified, dyn_.http.middlewares, &why);
+        it = cache_.emplace(key, Expanded{std::move(chain), why.empty() ? why : "entrypoint " + names_[e] + ": " + why}).first;
+      }
+      if (!it->second.error.empty()) {
+        *error = it->second.error;
+        return false;
+      }
+      auto entry = std::make_shared<EntryChain>();
+      entry->chain = it->second.chain;
+      entry->chain.insert(entry->chain.end(), own.begin(), own.end());
+      for (const auto& mw : entry->chain) mw->body_limits(entry->limits);
+      if (out.empty()) out.resize(names_.size());
+      out[e] = std::move(entry);
+    }
+    return true;
+  }
+
+ private:
+  struct Expanded {
+    std::vector<MiddlewarePtr> chain;
+    std::string error;
+  };
+  const std::vector<std::string>& names_;
+  const config::Dynamic& dyn_;
+  std::vector<std::pair<size_t, const std::vector<std::string>*>> by_entry_;
+  std::unordered_map<std::string, Expanded> cache_;  // by "entrypoint@provider"
+};
+
+}  // namespace
+
 std::shared_ptr<RuntimeConfig> compile_runtime(const config::Dynamic& dyn, const config::StaticConfig& cfg,
                                                HealthRegistry& health, std::vector<std::string>* problems,
                                                CompileCache* cache) {
@@ -313,6 +376,8 @@ std::shared_ptr<RuntimeConfig> compile_runtime(const config::Dynamic& dyn, const
     HostNames hosts;
     const std::vector<std::string>* entry_points = nullptr;
   };
+  auto names = http_entry_point_names(cfg);
+  EntryMiddlewares entry_mws(cfg, names, dyn);
   std::vector<Pending> pending;
   pending.reserve(dyn.http.routers.size());
   CompileCache::Rule uncached;
@@ -335,10 +400,15 @@ std::shared_ptr<RuntimeConfig> compile_runtime(const config::Dynamic& dyn, const
     }
     BodyLimits limits;
     for (const auto& mw : chain) mw->body_limits(limits);
+    std::vector<std::shared_ptr<const EntryChain>> entry_chains;
+    if (!entry_mws.empty() && !entry_mws.chains_for(name, router.entry_points, chain, entry_chains, &mw_error)) {
+      if (problems) problems->push_back("router " + name + ": " + mw_error);
+      continue;
+    }
     Pending& p = pending.emplace_back();
     p.route = RouteRuntime{name, router.priority ? router.priority : static_cast<int>(router.rule.size()),
                            *rule.matcher, false, svc->second, std::move(chain), limits,
-                           router.tls.has_value()};
+                           router.tls.has_value(), std::move(entry_chains)};
     p.entry_points = &router.entry_points;
     if (rule.hosts) {
       p.route.host_only = true;
@@ -354,7 +424,6 @@ std::shared_ptr<RuntimeConfig> compile_runtime(const config::Dynamic& dyn, const
     return pending[a].route.priority > pending[b].route.priority;
   });
 
-  auto names = http_entry_point_names(cfg);
   std::vector<char> ep_tls(names.size());
   for (size_t e = 0; e < names.size(); ++e) ep_tls[e] = cfg.entry_points.at(names[e]).tls ? 1 : 0;
   rc->plain.resize(names.size());

@@ -67,6 +67,13 @@ struct ServiceRuntime {
   std::optional<config::HealthCheck> health_check;
 };
 
+// A router's middlewares on an entrypoint that has http.middlewares: the entrypoint's first,
+// then the router's (Traefik's order), and the body limits of all of them.
+struct EntryChain {
+  std::vector<MiddlewarePtr> chain;
+  BodyLimits limits;
+};
+
 struct RouteRuntime {
   std::string name;
   int priority = 0;
@@ -76,6 +83,12 @@ struct RouteRuntime {
   std::vector<MiddlewarePtr> chain;  // middlewares in order, chains flattened
   BodyLimits limits;                 // from buffering middlewares
   bool tls = false;
+  // By entrypoint position: null where the entrypoint has no middlewares of its own (then
+  // `chain` and `limits` apply); empty when none of the router's entrypoints has any.
+  std::vector<std::shared_ptr<const EntryChain>> entry_chains;
+  const EntryChain* entry_chain(size_t entry_point) const {
+    return entry_point < entry_chains.size() ? entry_chains[entry_point].get() : nullptr;
+  }
 };
 
 // Routers of one entrypoint and side (cleartext or TLS). Route indices refer to

@@ -11,6 +11,7 @@ Special paths:
     /health          200 when .healthy else 500 (recorded in .health_requests)
     /big/<n>         streams big_body(n) with chunked encoding
     /close/<n>       big_body(n) without Content-Length or chunked: ended by closing
+    /then-close      answers as for keep-alive (no Connection: close), then closes the connection
     /gate/<name>     chunked: "first\\n", then waits (10 s max) for gate(name) to be set, "second\\n"
     /ws              WebSocket echo (RFC 6455; text, binary, ping, close)
 Any query parameter `set-header=Name:Value` adds a response header.
@@ -188,6 +189,9 @@ class _Conn(socketserver.BaseRequestHandler):
         elif path.startswith("/close/"):
             fields = [("Content-Type", "application/octet-stream")]
             self.request.sendall(self._head(200, False, extra, fields) + big_body(int(path.split("/")[2])))
+            return False
+        elif path == "/then-close":
+            self._send(200, info, keep, extra)
             return False
         elif path.startswith("/gate/"):
             self._gate(self.backend.gate(path.split("/")[2]), keep, extra)

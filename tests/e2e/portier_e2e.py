@@ -148,6 +148,74 @@ def http_request(method, url, headers=None, body=None, timeout=5.0, source_ip=No
         conn.close()
 
 
+# The client protocols every request-level behaviour is checked over: HTTP/1.1 cleartext and
+# over TLS (http.client), HTTP/2 over TLS (ALPN h2) and h2c with prior knowledge (curl, which
+# must report that it spoke HTTP/2). TLS uses the default certificate, unverified.
+PROTOCOLS = ("h1", "h1-tls", "h2-tls", "h2c")
+
+
+def is_tls(protocol):
+    return protocol in ("h1-tls", "h2-tls")
+
+
+def proto_request(protocol, method, ip, port, path="/", headers=None, body=None, chunked=False, timeout=10.0,
+                  source_ip=None):
+    """One request over `protocol` on a fresh connection; a Response with .version ("1.1" or
+    "2"). `body` (bytes) is sent with a length, or without one when `chunked` (HTTP/1.1
+    chunked encoding, HTTP/2 DATA frames without content-length)."""
+    if protocol in ("h1", "h1-tls"):
+        scheme = "https" if protocol == "h1-tls" else "http"
+        if chunked and body is not None:
+            body = iter([body[i:i + 65536] for i in range(0, len(body), 65536)] or [b""])
+        r = http_request(method, "%s://%s:%d%s" % (scheme, ip, port, path), headers=headers, body=body,
+                         timeout=timeout, source_ip=source_ip)
+        r.version = "1.1"
+        return r
+    scheme = "https" if protocol == "h2-tls" else "http"
+    with tempfile.TemporaryDirectory(prefix="portier-curl-") as tmp:
+        head_path, body_path = os.path.join(tmp, "head"), os.path.join(tmp, "body")
+        args = ["curl", "-sS", "-k", "--http2" if protocol == "h2-tls" else "--http2-prior-knowledge",
+                "-D", head_path, "-o", body_path, "-w", "%{http_version}", "--max-time", str(timeout),
+                "-H", "Expect:"]
+        args += ["--head"] if method == "HEAD" else ["-X", method]
+        if source_ip:
+            args += ["--interface", source_ip]
+        for name, value in (headers or {}).items():
+            args += ["-H", "%s: %s" % (name, value)]
+        if body is not None:
+            args += ["-T", "-"] if chunked else ["--data-binary", "@-"]
+        args.append("%s://%s:%d%s" % (scheme, ip, port, path))
+        out = subprocess.run(args, input=body if body is not None else b"", capture_output=True,
+                             timeout=timeout + 5)
+        try:
+            with open(head_path, "rb") as f:
+                raw_head = f.read().decode("latin-1")
+        except OSError:
+            raw_head = ""
+        blocks = [b for b in raw_head.replace("\r\n", "\n").split("\n\n") if b.startswith("HTTP/")]
+        if not blocks:
+            raise AssertionError("curl %s got no response (exit %d): %s"
+                                 % (protocol, out.returncode, out.stderr.decode(errors="replace")))
+        lines = blocks[-1].split("\n")
+        status = int(lines[0].split()[1])
+        header_list = []
+        for line in lines[1:]:
+            if ":" in line:
+                name, _, value = line.partition(":")
+                header_list.append((name, value.strip()))
+        try:
+            with open(body_path, "rb") as f:
+                data = f.read()
+        except OSError:
+            data = b""
+    version = out.stdout.decode().strip()
+    if version != "2":
+        raise AssertionError("curl %s spoke HTTP/%s, not HTTP/2" % (protocol, version))
+    r = Response(status, "", header_list, data)
+    r.version = version
+    return r
+
+
 class RawClient:
     """A raw TCP client for framing tests: send exact bytes, parse responses by hand."""
 

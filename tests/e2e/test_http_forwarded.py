@@ -1,8 +1,9 @@
-"""Forwarded and hop-by-hop headers as the backend receives them (SPEC 5)."""
+"""Forwarded and hop-by-hop headers as the backend receives them (SPEC 5), over each of
+PROTOCOLS (the forwarding headers are the pipeline's, whatever the client spoke)."""
 
 import unittest
 
-from portier_e2e import ProxyTest, free_port, http_request, router, service
+from portier_e2e import PROTOCOLS, ProxyTest, free_port, http_request, is_tls, proto_request, router, service
 
 NET = "127.0.23"
 CLIENT = NET + ".50"
@@ -18,46 +19,54 @@ class Forwarded(ProxyTest, unittest.TestCase):
     @classmethod
     def dynamic(cls):
         return {"http": {
-            "routers": {"fwd": router("Host(`fwd.test`)", "fwd", entry_points=("web", "trusted"))},
+            "routers": {"fwd": router("Host(`fwd.test`)", "fwd", entry_points=("web", "trusted")),
+                        "fwd-tls": router("Host(`fwd.test`)", "fwd", entry_points=("web", "trusted"), tls={})},
             "services": {"fwd": service(cls.b["fwd"].url)},
         }}
 
-    def seen(self, headers, port=None, path="/"):
+    def seen(self, headers, port=None, path="/", protocol="h1"):
         port = port or self.port
-        r = http_request("GET", "http://%s:%d%s" % (self.IP, port, path), headers=headers, source_ip=CLIENT)
+        r = proto_request(protocol, "GET", self.IP, port, path, headers=headers, source_ip=CLIENT)
         self.assertBackend(r, "fwd")
         return r.json()
 
     def test_untrusted_client_headers_are_replaced(self):
-        got = self.seen({"Host": "fwd.test:%d" % self.port, "X-Forwarded-For": "1.2.3.4",
-                         "X-Real-Ip": "6.6.6.6", "X-Forwarded-Host": "evil.test",
-                         "X-Forwarded-Proto": "https", "X-Forwarded-Port": "1",
-                         "X-Forwarded-Server": "evil"})
-        h = got["headers"]
-        self.assertEqual(h["x-forwarded-for"], CLIENT)
-        self.assertEqual(h["x-real-ip"], CLIENT)
-        self.assertEqual(h["x-forwarded-proto"], "http")
-        self.assertEqual(h["x-forwarded-host"], "fwd.test:%d" % self.port)
-        self.assertEqual(h["x-forwarded-port"], str(self.port))
-        self.assertTrue(h.get("x-forwarded-server"), h)
-        self.assertNotEqual(h["x-forwarded-server"], "evil")
-        names = [k.lower() for k, _ in got["header_list"]]
-        for name in ("x-forwarded-for", "x-real-ip", "x-forwarded-host", "x-forwarded-proto"):
-            self.assertEqual(names.count(name), 1, got["header_list"])
+        for protocol in PROTOCOLS:
+            with self.subTest(protocol):
+                got = self.seen({"Host": "fwd.test:%d" % self.port, "X-Forwarded-For": "1.2.3.4",
+                                 "X-Real-Ip": "6.6.6.6", "X-Forwarded-Host": "evil.test",
+                                 "X-Forwarded-Proto": "https" if not is_tls(protocol) else "http",
+                                 "X-Forwarded-Port": "1", "X-Forwarded-Server": "evil"}, protocol=protocol)
+                h = got["headers"]
+                self.assertEqual(h["x-forwarded-for"], CLIENT)
+                self.assertEqual(h["x-real-ip"], CLIENT)
+                self.assertEqual(h["x-forwarded-proto"], "https" if is_tls(protocol) else "http")
+                self.assertEqual(h["x-forwarded-host"], "fwd.test:%d" % self.port)
+                self.assertEqual(h["x-forwarded-port"], str(self.port))
+                self.assertTrue(h.get("x-forwarded-server"), h)
+                self.assertNotEqual(h["x-forwarded-server"], "evil")
+                names = [k.lower() for k, _ in got["header_list"]]
+                for name in ("x-forwarded-for", "x-real-ip", "x-forwarded-host", "x-forwarded-proto"):
+                    self.assertEqual(names.count(name), 1, got["header_list"])
 
     def test_headers_set_without_client_values(self):
-        h = self.seen({"Host": "fwd.test"})["headers"]
-        self.assertEqual(h["x-forwarded-for"], CLIENT)
-        self.assertEqual(h["x-real-ip"], CLIENT)
-        self.assertEqual(h["x-forwarded-proto"], "http")
-        self.assertEqual(h["x-forwarded-host"], "fwd.test")
-        self.assertEqual(h["host"], "fwd.test")
+        for protocol in PROTOCOLS:
+            with self.subTest(protocol):
+                h = self.seen({"Host": "fwd.test"}, protocol=protocol)["headers"]
+                self.assertEqual(h["x-forwarded-for"], CLIENT)
+                self.assertEqual(h["x-real-ip"], CLIENT)
+                self.assertEqual(h["x-forwarded-proto"], "https" if is_tls(protocol) else "http")
+                self.assertEqual(h["x-forwarded-host"], "fwd.test")
+                self.assertEqual(h["x-forwarded-port"], "443" if is_tls(protocol) else "80")
+                self.assertEqual(h["host"], "fwd.test")
 
     def test_trusted_client_headers_are_kept_and_appended(self):
-        h = self.seen({"Host": "fwd.test", "X-Forwarded-For": "1.2.3.4",
-                       "X-Forwarded-Proto": "https"}, port=TRUSTED_PORT)["headers"]
-        self.assertEqual(h["x-forwarded-for"], "1.2.3.4, " + CLIENT)
-        self.assertEqual(h["x-forwarded-proto"], "https")
+        for protocol in PROTOCOLS:
+            with self.subTest(protocol):
+                h = self.seen({"Host": "fwd.test", "X-Forwarded-For": "1.2.3.4", "X-Forwarded-Proto": "gopher"},
+                              port=TRUSTED_PORT, protocol=protocol)["headers"]
+                self.assertEqual(h["x-forwarded-for"], "1.2.3.4, " + CLIENT)
+                self.assertEqual(h["x-forwarded-proto"], "gopher")
 
     def test_hop_by_hop_headers_are_removed(self):
         got = self.seen({"Host": "fwd.test", "Connection": "keep-alive, X-Custom-Hop",

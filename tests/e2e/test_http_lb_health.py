@@ -1,11 +1,11 @@
 """Load balancing (SPEC 5): round robin, weights, 502 on a dead server, active health checks,
-passHostHeader."""
+passHostHeader, sticky cookies (the last two over each of PROTOCOLS)."""
 
 import http.client
 import json
 import unittest
 
-from portier_e2e import ProxyTest, free_port, router, service, wait_until
+from portier_e2e import PROTOCOLS, ProxyTest, free_port, proto_request, router, service, wait_until
 
 NET = "127.0.22"
 DEAD = "http://%s.9:%d" % (NET, free_port(NET + ".9"))  # nothing listens there
@@ -15,7 +15,7 @@ class LoadBalancing(ProxyTest, unittest.TestCase):
     IP = NET + ".1"
     BACKENDS = [("rr-a", NET + ".2"), ("rr-b", NET + ".3"), ("w-a", NET + ".2"), ("w-b", NET + ".3"),
                 ("hc-a", NET + ".4"), ("hc-b", NET + ".5"), ("host-true", NET + ".6"),
-                ("host-false", NET + ".6"), ("half", NET + ".7")]
+                ("host-false", NET + ".6"), ("half", NET + ".7"), ("st-a", NET + ".2"), ("st-b", NET + ".3")]
 
     @classmethod
     def dynamic(cls):
@@ -30,6 +30,10 @@ class LoadBalancing(ProxyTest, unittest.TestCase):
                 "hc": router("Host(`hc.lb.test`)", "hc"),
                 "host-true": router("Host(`pass.lb.test`)", "host-true"),
                 "host-false": router("Host(`nopass.lb.test`)", "host-false"),
+                "host-true-tls": router("Host(`pass.lb.test`)", "host-true", tls={}),
+                "host-false-tls": router("Host(`nopass.lb.test`)", "host-false", tls={}),
+                "sticky": router("Host(`sticky.lb.test`)", "sticky"),
+                "sticky-tls": router("Host(`sticky.lb.test`)", "sticky", tls={}),
             },
             "services": {
                 "rr": service(b["rr-a"].url, b["rr-b"].url),
@@ -39,6 +43,8 @@ class LoadBalancing(ProxyTest, unittest.TestCase):
                 "hc": service(b["hc-a"].url, b["hc-b"].url, healthCheck=hc),
                 "host-true": service(b["host-true"].url, passHostHeader=True),
                 "host-false": service(b["host-false"].url, passHostHeader=False),
+                "sticky": service(b["st-a"].url, b["st-b"].url,
+                                  sticky={"cookie": {"name": "lb_sticky", "httpOnly": True}}),
             },
         }}
 
@@ -114,12 +120,32 @@ class LoadBalancing(ProxyTest, unittest.TestCase):
         return {s["url"]: s["healthy"] for s in servers}
 
     def test_pass_host_header(self):
-        r = self.get("/", host="pass.lb.test")
-        self.assertBackend(r, "host-true")
-        self.assertEqual(r.json()["headers"]["host"], "pass.lb.test")
-        r = self.get("/", host="nopass.lb.test")
-        self.assertBackend(r, "host-false")
-        self.assertEqual(r.json()["headers"]["host"], self.b["host-false"].address)
+        for protocol in PROTOCOLS:
+            with self.subTest(protocol):
+                r = proto_request(protocol, "GET", self.IP, self.port, headers={"Host": "pass.lb.test"})
+                self.assertBackend(r, "host-true")
+                self.assertEqual(r.json()["headers"]["host"], "pass.lb.test")
+                r = proto_request(protocol, "GET", self.IP, self.port, headers={"Host": "nopass.lb.test"})
+                self.assertBackend(r, "host-false")
+                self.assertEqual(r.json()["headers"]["host"], self.b["host-false"].address)
+
+    def test_sticky_cookie_pins_the_server(self):
+        for protocol in PROTOCOLS:
+            with self.subTest(protocol):
+                first = proto_request(protocol, "GET", self.IP, self.port, headers={"Host": "sticky.lb.test"})
+                self.assertEqual(first.status, 200, first)
+                cookie = first.headers.get("set-cookie", "")
+                self.assertRegex(cookie, r"^lb_sticky=[^;]+; Path=/; HttpOnly$")
+                pinned = first.json()["backend"]
+                for _ in range(4):
+                    r = proto_request(protocol, "GET", self.IP, self.port,
+                                      headers={"Host": "sticky.lb.test", "Cookie": "a=1; " + cookie.split(";")[0]})
+                    self.assertEqual(r.json()["backend"], pinned, r)
+                    self.assertNotIn("set-cookie", r.headers)  # already pinned
+                # Without the cookie, round robin reaches both servers (and sets a cookie each time).
+                seen = {proto_request(protocol, "GET", self.IP, self.port,
+                                      headers={"Host": "sticky.lb.test"}).json()["backend"] for _ in range(8)}
+                self.assertEqual(seen, {"st-a", "st-b"})
 
 
 if __name__ == "__main__":

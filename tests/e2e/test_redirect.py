@@ -1,10 +1,12 @@
 """Entrypoint redirections (SPEC 2): `http.redirections.entryPoint` answers 301 for GET/HEAD and
-308 for other methods, with Location https://host[:port]/path?query."""
+308 for other methods, with Location https://host[:port]/path?query. The redirecting entrypoint
+is cleartext: each test runs over HTTP/1.1 and h2c."""
 
 import os
 import unittest
 
-from portier_e2e import Backend, Portier, free_port, http_request, make_temp_dir, router, service, write_file_atomic
+from portier_e2e import (Backend, Portier, free_port, http_request, make_temp_dir, proto_request, router, service,
+                         write_file_atomic)
 
 NET = "127.0.26"
 
@@ -33,32 +35,42 @@ class EntryPointRedirect(unittest.TestCase):
         cls.portier.__exit__(None, None, None)
         cls.backend.close()
 
-    def request(self, method, path, host="red.test", body=None):
-        return http_request(method, "http://%s:%d%s" % (self.ip, self.web, path), headers={"Host": host}, body=body)
+    PROTOCOLS = ("h1", "h2c")
+
+    def request(self, protocol, method, path, host="red.test", body=None):
+        return proto_request(protocol, method, self.ip, self.web, path, headers={"Host": host}, body=body)
 
     def test_get_is_301(self):
-        r = self.request("GET", "/some/path?q=1&r=a%20b")
-        self.assertEqual(r.status, 301, r)
-        self.assertEqual(r.headers["location"], "https://red.test:%d/some/path?q=1&r=a%%20b" % self.websecure)
+        for protocol in self.PROTOCOLS:
+            with self.subTest(protocol):
+                r = self.request(protocol, "GET", "/some/path?q=1&r=a%20b")
+                self.assertEqual(r.status, 301, r)
+                self.assertEqual(r.headers["location"], "https://red.test:%d/some/path?q=1&r=a%%20b" % self.websecure)
 
     def test_post_is_308(self):
-        r = self.request("POST", "/form?x=y", body=b"a=b")
-        self.assertEqual(r.status, 308, r)
-        self.assertEqual(r.headers["location"], "https://red.test:%d/form?x=y" % self.websecure)
+        for protocol in self.PROTOCOLS:
+            with self.subTest(protocol):
+                r = self.request(protocol, "POST", "/form?x=y", body=b"a=b")
+                self.assertEqual(r.status, 308, r)
+                self.assertEqual(r.headers["location"], "https://red.test:%d/form?x=y" % self.websecure)
 
     def test_host_port_is_replaced(self):
-        r = self.request("GET", "/", host="red.test:%d" % self.web)
-        self.assertEqual(r.status, 301)
-        self.assertEqual(r.headers["location"], "https://red.test:%d/" % self.websecure)
+        for protocol in self.PROTOCOLS:
+            with self.subTest(protocol):
+                r = self.request(protocol, "GET", "/", host="red.test:%d" % self.web)
+                self.assertEqual(r.status, 301)
+                self.assertEqual(r.headers["location"], "https://red.test:%d/" % self.websecure)
 
     def test_redirect_applies_without_any_router(self):
-        r = self.request("GET", "/x", host="unknown.test")
-        self.assertEqual(r.status, 301)
-        self.assertEqual(r.headers["location"], "https://unknown.test:%d/x" % self.websecure)
+        for protocol in self.PROTOCOLS:
+            with self.subTest(protocol):
+                r = self.request(protocol, "GET", "/x", host="unknown.test")
+                self.assertEqual(r.status, 301)
+                self.assertEqual(r.headers["location"], "https://unknown.test:%d/x" % self.websecure)
 
     def test_target_entrypoint_serves_and_backend_saw_no_redirected_request(self):
         before = list(self.backend.paths())
-        self.request("GET", "/never")
+        self.request("h1", "GET", "/never")
         r = http_request("GET", "http://%s:%d/served" % (self.ip, self.websecure), headers={"Host": "red.test"})
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json()["backend"], "red")

@@ -287,6 +287,20 @@ class TlsEntryPoint(unittest.TestCase):
         self.assertTrue(self.raw_https("modern.test", "modern.test").startswith(b"HTTP/1.1 200"))
         self.assertTrue(self.raw_https("exact.test", "other.test").startswith(b"HTTP/1.1 200"))
 
+    def h2_status(self, sni, host):
+        """The status of a GET over h2 (curl, ALPN) with `sni` in the handshake and `host` as :authority."""
+        out = subprocess.run(["curl", "-sS", "-k", "--http2", "-o", "/dev/null", "-w", "%{http_code} %{http_version}",
+                              "--resolve", "%s:%d:%s" % (sni, self.port, self.ip), "-H", "Host: " + host,
+                              "https://%s:%d/x" % (sni, self.port)], capture_output=True, timeout=20)
+        code, version = out.stdout.decode().split()
+        self.assertEqual(version, "2", out.stderr)
+        return int(code)
+
+    def test_host_with_other_tls_options_than_the_sni_gets_421_over_h2(self):
+        self.assertEqual(self.h2_status("exact.test", "modern.test"), 421)
+        self.assertEqual(self.h2_status("modern.test", "modern.test"), 200)
+        self.assertEqual(self.h2_status("exact.test", "other.test"), 200)
+
     def test_tls_router_does_not_answer_cleartext(self):
         r = http_request("GET", "http://%s/x" % self.address, headers={"Host": "exact.test"})
         self.assertEqual(r.status, 404, r)

@@ -1,0 +1,200 @@
+#include "proxy/request_pipeline.hpp"
+
+#include <vector>
+
+#include "proxy/http_errors.hpp"
+#include "proxy/tls_context.hpp"
+
+namespace portier::proxy {
+
+RequestPipeline::Step RequestPipeline::start(const RequestHead& head) {
+  if (listener_.redirect_target) {
+    redirect_entry_point(head);
+    return Step::reply;
+  }
+  rc_ = worker_.config();
+  std::string host = normalize_host(head.host);
+  if (ssl_ && misdirected(host)) return refuse(421);
+  RequestView view{head.method, host, head.path, head.query, head.headers, client_.address};
+  route_ = rc_ ? rc_->route(listener_.entry_index, listener_.tls, view) : nullptr;
+  if (!route_) return refuse(404);
+  if (const EntryChain* entry = route_->entry_chain(listener_.entry_index)) {
+    chain_ = &entry->chain;
+    limits_ = &entry->limits;
+  } else {
+    chain_ = &route_->chain;
+    limits_ = &route_->limits;
+  }
+  return run_chain(head);
+}
+
+awaitable<RequestPipeline::Step> RequestPipeline::resume(const RequestHead& head) {
+  const Middleware& mw = *(*chain_)[next_++];
+  RequestContext ctx{head, edits_.path ? std::string_view(*edits_.path) : head.path, client_.tls};
+  if (auto reply = co_await mw.on_request_async(ctx, edits_, response_edits_, worker_)) {
+    local_ = std::move(*reply);
+    co_return Step::reply;
+  }
+  co_return run_chain(head);
+}
+
+// Runs the chain from next_ on; stops at a middleware's reply or before its asynchronous
+// phase (resume() runs it).
+RequestPipeline::Step RequestPipeline::run_chain(const RequestHead& head) {
+  const auto& chain = *chain_;
+  while (next_ < chain.size()) {
+    const Middleware& mw = *chain[next_];
+    unsigned phases = mw.phases();
+    has_response_phase_ |= (phases & kResponseHeadPhase) != 0;
+    if (phases & kRequestPhase) {
+      RequestContext ctx{head, edits_.path ? std::string_view(*edits_.path) : head.path, client_.tls};
+      if (auto reply = mw.on_request(ctx, edits_, response_edits_)) {
+        local_ = std::move(*reply);
+        return Step::reply;
+      }
+    }
+    if (phases & kAsyncRequestPhase) return Step::async;
+    ++next_;
+  }
+  return choose_server(head);
+}
+
+RequestPipeline::Step RequestPipeline::choose_server(const RequestHead& head) {
+  const BodyLimits& limits = *limits_;
+  if (limits.max_request > 0 && head.body == BodyKind::length &&
+      head.content_length > static_cast<uint64_t>(limits.max_request))
+    return refuse(413);
+  bool fresh_cookie = false;
+  server_ = pick_server(worker_, head, *rc_, route_->service, &fresh_cookie);
+  if (!server_) return refuse(503);
+  if (!upstream_supported(*server_)) return refuse(502);
+  const ServiceRuntime& svc = rc_->services[route_->service];
+  if (fresh_cookie && svc.sticky) set_cookie_ = sticky_cookie_header(*svc.sticky, *server_);
+  return Step::forward;
+}
+
+RequestPipeline::Step RequestPipeline::refuse(int status) {
+  local_.status = status;
+  local_.headers.clear();
+  local_.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
+  local_.body = status == 404 ? "404 page not found\n" : std::string(reason_phrase(status)) + "\n";
+  // An error is portier's own: the middlewares' planned response edits do not apply to it.
+  response_edits_ = {};
+  return Step::reply;
+}
+
+// A request for a host whose tls.options differ from those its connection was handshaked
+// with (SNI) would bypass them: 421, as Traefik answers.
+bool RequestPipeline::misdirected(const std::string& host) const {
+  const auto& ctx = worker_.tls_context();
+  auto negotiated = tls::policy_of(ssl_);
+  if (!ctx || !negotiated || host.empty()) return false;
+  auto wanted = ctx->server->policy_for(host);
+  return wanted && wanted->name != negotiated->name;
+}
+
+// http.redirections on the entrypoint: the same host and path on the target entrypoint.
+// Permanent: 301 for GET, 308 otherwise; temporary: 302 / 307.
+void RequestPipeline::redirect_entry_point(const RequestHead& head) {
+  const auto& to = *listener_.redirect_target;
+  const auto& r = *listener_.entry_point.redirection;
+  std::string host(head.host);
+  if (!host.empty() && host.front() == '[') {
+    host = host.substr(0, host.find(']') + 1);
+  } else if (auto colon = host.find(':'); colon != std::string::npos) {
+    host.resize(colon);
+  }
+  bool default_port = (r.scheme == "https" && to.port == 443) || (r.scheme == "http" && to.port == 80);
+  std::string location = r.scheme + "://" + host + (default_port ? "" : ":" + std::to_string(to.port)) +
+                         std::string(head.path) + (head.query.empty() ? "" : "?" + std::string(head.query));
+  bool get = head.method == "GET";
+  local_.status = r.permanent ? (get ? 301 : 308) : (get ? 302 : 307);
+  local_.headers.emplace_back("Location", std::move(location));
+}
+
+std::string RequestPipeline::upstream_head(const RequestHead& head) const {
+  const ServiceRuntime& svc = rc_->services[route_->service];
+  return build_upstream_head(head, svc, *server_, client_, &edits_);
+}
+
+void RequestPipeline::run_response_phase(int status) {
+  if (!has_response_phase_) return;
+  for (const auto& mw : *chain_)
+    if (mw->phases() & kResponseHeadPhase) mw->on_response_head(status, response_edits_);
+}
+
+awaitable<std::unique_ptr<UpstreamConn>> RequestPipeline::connect(Watchdog& watchdog, tcp::socket* client,
+                                                                  tcp::socket** exposed) const {
+  const UpstreamServer& server = *server_;
+  auto conn = std::make_unique<UpstreamConn>(worker_.io().get_executor(), server);
+  conn->key = server.pool_key;
+  if (exposed) *exposed = &conn->socket();
+  watchdog.watch(client, &conn->socket());
+  watchdog.arm(conn->transport().dial_timeout);
+  std::string why = co_await conn->connect(server, server.endpoint);
+  bool timed_out = watchdog.expired();
+  watchdog.disarm();
+  if (why.empty()) co_return conn;
+  if (exposed) *exposed = nullptr;
+  log_dial_failure(server, timed_out ? "dial timeout" : why);
+  co_return nullptr;
+}
+
+awaitable<bool> RequestPipeline::send_buffered(BufferedBody& body, UpstreamConn& up, Watchdog& watchdog) const {
+  std::vector<char> chunk(65536);
+  for (size_t offset = 0; offset < body.size();) {
+    size_t n = body.read(offset, chunk.data(), chunk.size());
+    if (n == 0) co_return false;
+    watchdog.arm(worker_.limits().body_timeout);
+    auto [ec, written] = co_await up.write(asio::buffer(chunk.data(), n));
+    if (ec) co_return false;
+    offset += n;
+  }
+  co_return true;
+}
+
+awaitable<int> RequestPipeline::read_response_head(UpstreamConn& up, bool head_request, ResponseHead& resp,
+                                                  Watchdog& watchdog, bool* silent) const {
+  const auto& limits = worker_.limits();
+  *silent = false;
+  watchdog.arm(up.head_timeout(limits.upstream_timeout));
+  bool received = !up.buf.empty();
+  for (;;) {
+    if (!up.buf.empty()) {
+      ParseOutcome r = parse_response_head(up.buf.readable(), limits.http, head_request, resp);
+      if (r.status == ParseStatus::error) co_return 502;
+      if (r.status == ParseStatus::complete) {
+        if (resp.status < 100 || resp.status >= 200 || resp.status == 101) co_return 0;
+        up.buf.consume(resp.head_size);  // interim responses are not relayed
+        continue;
+      }
+    }
+    auto [ec, n] = co_await up.read_some(up.buf.prepare(16384));
+    if (ec) {
+      if (watchdog.expired()) co_return 504;
+      *silent = !received;
+      co_return 502;
+    }
+    received = true;
+    up.buf.commit(n);
+  }
+}
+
+awaitable<int> RequestPipeline::collect_response(UpstreamConn& up, ResponseCollector& collector,
+                                                 Watchdog& watchdog) const {
+  for (;;) {
+    size_t used = 0;
+    auto step = collector.feed(up.buf.readable(), &used);
+    up.buf.consume(used);
+    if (step == ResponseCollector::Step::done) co_return 0;
+    if (step == ResponseCollector::Step::too_large) co_return 500;  // as Traefik
+    if (step == ResponseCollector::Step::error) co_return 502;
+    watchdog.arm(worker_.limits().body_timeout);
+    auto [ec, n] = co_await up.read_some(up.buf.prepare(16384, 65536));
+    if (ec == asio::error::eof && collector.at_eof() == ResponseCollector::Step::done) co_return 0;
+    if (ec) co_return watchdog.expired() ? 504 : 502;
+    up.buf.commit(n);
+  }
+}
+
+}  // namespace portier::proxy

@@ -1,0 +1,157 @@
+#pragma once
+// The proxy half of one request, shared by the two codecs (Http1Session for HTTP/1.1 over
+// TCP or TLS, the HTTP/2 stream exchange for h2 over TLS and h2c). A codec parses request
+// heads and bodies and writes responses; everything between is decided here, once, so a
+// behaviour holds on every protocol:
+//   start()            routing on the pinned snapshot, http.redirections, the 421 check (a
+//                      host whose tls.options differ from the handshake's), the request
+//                      phases of the entrypoint's middlewares, then the router's, 413 by Content-Length, server choice (WRR,
+//                      health, sticky cookie)
+//   check_body()       413 on the decoded size of a buffered (streamed, chunked) body
+//   upstream_head()    the HTTP/1.1 head sent upstream (path and header edits, X-Forwarded-*)
+//   replayable(), connect(), send_buffered(), read_response_head()
+//                      connection to the server and the retry of replayable requests
+//   refuse_response(), collects_response(), collect_response()
+//                      maxResponseBodyBytes (500), unsized bodies read whole first
+//   response_headers() / local_headers()
+//                      the response-head phase: relayed headers, middleware edits, cookie
+// The codec keeps the wire: framing, flow control, keep-alive, 100-continue, relaying bytes.
+//
+// Contract: one RequestPipeline per request, on the stack (coroutine frame) of the codec's
+// exchange, worker thread only. It pins the snapshot for the request's life; `listener`,
+// `client` and the SSL object outlive it. The synchronous path (every middleware today) costs
+// no allocation beyond the snapshot pin and the upstream head; a middleware with an
+// asynchronous request phase makes start() return Step::async and the codec co_awaits
+// resume() (see Middleware in middleware.hpp for the phases).
+#include <memory>
+#include <string>
+
+#include <openssl/ssl.h>
+
+#include "proxy/asio.hpp"
+#include "proxy/buffered_body.hpp"
+#include "proxy/forwarding.hpp"
+#include "proxy/middleware.hpp"
+#include "proxy/response_collector.hpp"
+#include "proxy/runtime_config.hpp"
+#include "proxy/upstream_conn.hpp"
+#include "proxy/watchdog.hpp"
+#include "proxy/worker.hpp"
+
+namespace portier::proxy {
+
+class RequestPipeline {
+ public:
+  // `ssl`: the client connection's TLS object (null on cleartext), for the 421 check.
+  RequestPipeline(Worker& worker, const ListenerInfo& listener, const ClientInfo& client, SSL* ssl)
+      : worker_(worker), listener_(listener), client_(client), ssl_(ssl) {}
+  RequestPipeline(const RequestPipeline&) = delete;
+  RequestPipeline& operator=(const RequestPipeline&) = delete;
+
+  // forward: send the request upstream (server() is set). reply: answer local() instead (the
+  // request body is not read). async: co_await resume() before either.
+  enum class Step { forward, reply, async };
+
+  // The request phase. `head`'s views must stay valid until upstream_head() ran.
+  Step start(const RequestHead& head);
+  // Runs the pending asynchronous middleware phase, then the rest of start().
+  awaitable<Step> resume(const RequestHead& head);
+
+  // ---- Step::reply ----
+  const LocalReply& local() const { return local_; }
+  // The reply's header fields (the reply's own, the edits of the middlewares that ran before
+  // the one replying), without framing: sink(name, value).
+  template <class Sink>
+  void local_headers(Sink&& sink) const {
+    for (const auto& [name, value] : local_.headers)
+      if (!response_edits_.touches(name)) sink(std::string_view(name), std::string_view(value));
+    for (const auto& [name, value] : response_edits_.set) sink(std::string_view(name), std::string_view(value));
+  }
+
+  // ---- Step::forward ----
+  const UpstreamServer& server() const { return *server_; }
+  const BodyLimits& limits() const { return *limits_; }
+  // Whether the codec reads the body whole before forwarding (buffering middleware).
+  bool buffer_request(const RequestHead& head) const {
+    return limits_->buffer_request && head.body != BodyKind::none;
+  }
+  // After `decoded` bytes of a buffered body: 0, or 413 over maxRequestBodyBytes.
+  int check_body(uint64_t decoded) const {
+    int64_t max = limits_->max_request;
+    return max > 0 && decoded > static_cast<uint64_t>(max) ? 413 : 0;
+  }
+  // The upstream request head for `head` (whose body framing the codec has set).
+  std::string upstream_head(const RequestHead& head) const;
+  // A request is retried once on a fresh connection when a reused one produced nothing, if
+  // its body can be sent again (none, or buffered).
+  static bool replayable(const RequestHead& head, bool buffered) {
+    return head.body == BodyKind::none || buffered;
+  }
+  // Dials server(): the connection, or null (logged). The watchdog bounds the dial; the dial
+  // socket is published through *exposed meanwhile (an HTTP/2 stream reset cancels it).
+  awaitable<std::unique_ptr<UpstreamConn>> connect(Watchdog& watchdog, tcp::socket* client,
+                                                   tcp::socket** exposed = nullptr) const;
+  // Writes a buffered body to `up`. False when the write or the temp file failed.
+  awaitable<bool> send_buffered(BufferedBody& body, UpstreamConn& up, Watchdog& watchdog) const;
+  // Reads the final response head into `resp` (interim 1xx other than 101 are dropped): 0, or
+  // the status to answer (502; 504 when the watchdog expired). *silent: the upstream closed
+  // or failed before sending a byte (a dead pooled connection: retry a replayable request).
+  awaitable<int> read_response_head(UpstreamConn& up, bool head_request, ResponseHead& resp, Watchdog& watchdog,
+                                    bool* silent) const;
+
+  // ---- response limits (buffering.maxResponseBodyBytes, as Traefik) ----
+  // 0, or 500 when the announced length is over the limit.
+  int refuse_response(const ResponseHead& resp) const {
+    int64_t max = limits_->max_response;
+    return max > 0 && resp.body == BodyKind::length && resp.content_length > static_cast<uint64_t>(max) ? 500 : 0;
+  }
+  // Whether an unsized body (chunked, close-delimited) is read whole first, then sent with a
+  // length (a limit applies; never for an upgrade).
+  bool collects_response(const ResponseHead& resp) const {
+    return limits_->max_response > 0 && (resp.body == BodyKind::chunked || resp.body == BodyKind::until_close);
+  }
+  // Reads the rest of the body (after the head, consumed) into `collector`: 0, or the status to
+  // answer (500 over the limit, 502/504 when the upstream fails).
+  awaitable<int> collect_response(UpstreamConn& up, ResponseCollector& collector, Watchdog& watchdog) const;
+
+  // The response-head phase: the end-to-end headers of `resp` to relay (hop-by-hop and those
+  // a middleware replaces dropped), the middlewares' edits, the sticky cookie; no framing.
+  template <class Sink>
+  void response_headers(const ResponseHead& resp, Sink&& sink) {
+    run_response_phase(resp.status);
+    for (const auto& h : resp.headers) {
+      if (is_hop_by_hop(h.name, resp.connection) || response_edits_.touches(h.name)) continue;
+      sink(h.name, h.value);
+    }
+    for (const auto& [name, value] : response_edits_.set) sink(std::string_view(name), std::string_view(value));
+    if (!set_cookie_.empty()) sink(std::string_view("Set-Cookie"), std::string_view(set_cookie_));
+  }
+  const HeaderEdits& response_edits() const { return response_edits_; }
+  const std::string& set_cookie() const { return set_cookie_; }
+
+ private:
+  Step refuse(int status);
+  Step run_chain(const RequestHead& head);
+  Step choose_server(const RequestHead& head);
+  void run_response_phase(int status);
+  bool misdirected(const std::string& host) const;
+  void redirect_entry_point(const RequestHead& head);
+
+  Worker& worker_;
+  const ListenerInfo& listener_;
+  const ClientInfo& client_;
+  SSL* ssl_;
+  std::shared_ptr<const RuntimeConfig> rc_;  // pinned for the request
+  const RouteRuntime* route_ = nullptr;
+  const std::vector<MiddlewarePtr>* chain_ = nullptr;  // the entrypoint's middlewares, then the router's
+  const BodyLimits* limits_ = nullptr;
+  const UpstreamServer* server_ = nullptr;
+  size_t next_ = 0;  // the next middleware of the chain to run
+  bool has_response_phase_ = false;
+  RequestEdits edits_;
+  HeaderEdits response_edits_;
+  LocalReply local_;
+  std::string set_cookie_;
+};
+
+}  // namespace portier::proxy
