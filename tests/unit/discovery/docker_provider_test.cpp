@@ -197,7 +197,8 @@ TEST_CASE("docker provider against a real daemon: start routes within 1 s, stop 
       run_cli("stop -t 5 " + name);
       stop_done = true;
     });
-    removed_early = co_await wait_for([&] { return !has_router(); }, std::chrono::seconds(4)) && !stop_done;
+    removed_early = co_await wait_for([&] { return !has_router(); }, std::chrono::seconds(4));
+    removed_early = removed_early && !stop_done;
     dead = co_await wait_for([&] { return stop_done.load(); }, std::chrono::seconds(20));
     worker.join();
     provider.stop();
