@@ -209,9 +209,9 @@ class IdleTunnelOverH2(ProxyTest, unittest.TestCase):
         while time.monotonic() - start < 2.0:  # traffic keeps it open past the idle timeout
             client.send(sid, ws_frame(0x1, b"tick", mask=True))
             self.assertEqual(client.take(sid, len(ws_frame(0x1, b"tick")), "the echo"), ws_frame(0x1, b"tick"))
+            quiet = time.monotonic()  # the last byte moved
             client.pump(0.25)
             self.assertNotIn(sid, client.reset)
-        quiet = time.monotonic()
         client.wait(lambda: sid in client.reset or sid in client.ended, "the idle tunnel's end", timeout=5)
         self.assertGreater(time.monotonic() - quiet, 0.75)
 
