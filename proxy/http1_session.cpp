@@ -24,7 +24,8 @@ Http1Session<Stream>::Http1Session(Worker& worker, Stream stream, std::shared_pt
       client_addr_ = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, client_addr_.to_v6());
     client_ip_ = client_addr_.to_string();
   }
-  client_ = ClientInfo{client_ip_, client_addr_, info_->tls, is_trusted_client(info_->entry_point, client_addr_)};
+  client_ = ClientInfo{client_ip_, client_addr_, info_->tls,
+                       is_trusted_client(info_->entry_point, client_addr_)};
   sock().set_option(tcp::no_delay(true), ec);
   watchdog_.watch(&sock());
   worker_.register_session(this);
@@ -209,8 +210,8 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::send_err
 // Reads the body when the pipeline wants it whole and prepares the upstream request; the
 // exchange itself is exchange()'s (two frames, each under Asio's recycling limit).
 template <class Stream>
-awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::forward(RequestHead& head,
-                                                                                RequestPipeline& pipeline) {
+awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::forward(
+    RequestHead& head, RequestPipeline& pipeline) {
   bool has_body = head.body != BodyKind::none;
   Plan plan;
   if (head.expect_continue && has_body) {
@@ -242,8 +243,8 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::forward(
 // been closed by the server in the meantime: a request whose body can be replayed is retried
 // once on a fresh connection when nothing came back.
 template <class Stream>
-awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::exchange(const RequestHead& head, RequestPipeline& pipeline,
-                                                                                 Plan& plan) {
+awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::exchange(
+    const RequestHead& head, RequestPipeline& pipeline, Plan& plan) {
   const UpstreamServer& server = pipeline.server();
   bool has_body = plan.ex.has_body;
   bool replayable = RequestPipeline::replayable(head, plan.buffered_body);
@@ -261,7 +262,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::exchange
     bool sent = !ec;
     if (sent && has_body) {
       sent = plan.buffered_body ? co_await pipeline.send_buffered(plan.body, *up, watchdog_)
-                                 : co_await send_request_body(head, *up);
+                                : co_await send_request_body(head, *up);
       if (!sent && !plan.buffered_body) co_return Outcome::close;
     }
     bool retryable = up->reused && replayable;
@@ -269,7 +270,8 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::exchange
     if (!sent) break;
     ResponseHead resp;
     bool silent = false;
-    if (int status = co_await pipeline.read_response_head(*up, plan.ex.head_request, resp, watchdog_, &silent)) {
+    if (int status = co_await pipeline.read_response_head(*up, plan.ex.head_request, resp,
+                                                          watchdog_, &silent)) {
       if (silent && retryable) continue;  // a dead pooled connection
       failed = status;
       break;
@@ -280,11 +282,12 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::exchange
 }
 
 template <class Stream>
-awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::send_local(const RequestPipeline& pipeline,
-                                                                                   bool close) {
+awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::send_local(
+    const RequestPipeline& pipeline, bool close) {
   const LocalReply& reply = pipeline.local();
   std::string out = status_line(reply.status);
-  pipeline.local_headers([&out](std::string_view name, std::string_view value) { append_header(out, name, value); });
+  pipeline.local_headers(
+      [&out](std::string_view name, std::string_view value) { append_header(out, name, value); });
   append_header(out, "Content-Length", std::to_string(reply.body.size()));
   if (close) append_header(out, "Connection", "close");
   out += "\r\n";
@@ -297,7 +300,8 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::send_loc
 // Reads the whole body next to the head: what is already in the input buffer, then from the
 // socket into the BufferedBody, enforcing maxRequestBodyBytes on the decoded size.
 template <class Stream>
-awaitable<int> Http1Session<Stream>::buffer_request_body(const RequestHead& head, const RequestPipeline& pipeline,
+awaitable<int> Http1Session<Stream>::buffer_request_body(const RequestHead& head,
+                                                         const RequestPipeline& pipeline,
                                                          BufferedBody& out) {
   const BodyLimits& limits = pipeline.limits();
   BodyFraming framing(head.body, head.content_length);
@@ -359,7 +363,8 @@ awaitable<bool> Http1Session<Stream>::send_request_body(const RequestHead& head,
 // (about 1 KiB): the head read and the collected-body case are coroutines of their own.
 template <class Stream>
 awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_response(
-    const Exchange& ex, std::unique_ptr<UpstreamConn> up, const ResponseHead& resp, RequestPipeline& pipeline) {
+    const Exchange& ex, std::unique_ptr<UpstreamConn> up, const ResponseHead& resp,
+    RequestPipeline& pipeline) {
   if (int refused = pipeline.refuse_response(resp)) co_return co_await send_error(refused, true);
   bool upgrade = resp.status == 101 && ex.upgrade;
   // An unsized body under maxResponseBodyBytes is read whole first, then sent with a length.
@@ -369,8 +374,12 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_re
   std::string out;
   out.reserve(resp.head_size + 128);
   append_status_line(out, resp.status, resp.reason);
-  pipeline.response_headers(resp, [&out](std::string_view name, std::string_view value) { append_header(out, name, value); });
-  if (collect) co_return co_await relay_collected(ex, std::move(up), resp, std::move(out), client_close, pipeline);
+  pipeline.response_headers(resp, [&out](std::string_view name, std::string_view value) {
+    append_header(out, name, value);
+  });
+  if (collect)
+    co_return co_await relay_collected(ex, std::move(up), resp, std::move(out), client_close,
+                                       pipeline);
   if (resp.body == BodyKind::chunked) append_header(out, "Transfer-Encoding", "chunked");
   if (upgrade) {
     append_header(out, "Connection", "Upgrade");

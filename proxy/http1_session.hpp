@@ -8,12 +8,12 @@
 #include <boost/asio/ssl/stream.hpp>
 
 #include "proxy/asio.hpp"
-#include "proxy/http1_parser.hpp"
 #include "proxy/buffered_body.hpp"
-#include "proxy/response_collector.hpp"
+#include "proxy/http1_parser.hpp"
 #include "proxy/io_buffer.hpp"
 #include "proxy/middleware.hpp"
 #include "proxy/request_pipeline.hpp"
+#include "proxy/response_collector.hpp"
 #include "proxy/runtime_config.hpp"
 #include "proxy/upstream_pool.hpp"
 #include "proxy/watchdog.hpp"
@@ -70,8 +70,8 @@ class Http1Session final : public Drainable {
   awaitable<Outcome> exchange(const RequestHead& head, RequestPipeline& pipeline, Plan& plan);
   awaitable<Outcome> send_error(int status, bool close);
   awaitable<bool> send_request_body(const RequestHead& head, UpstreamConn& up);
-  awaitable<Outcome> relay_response(const Exchange& ex, std::unique_ptr<UpstreamConn> up, const ResponseHead& resp,
-                                    RequestPipeline& pipeline);
+  awaitable<Outcome> relay_response(const Exchange& ex, std::unique_ptr<UpstreamConn> up,
+                                    const ResponseHead& resp, RequestPipeline& pipeline);
   awaitable<Outcome> relay_collected(const Exchange& ex, std::unique_ptr<UpstreamConn> up,
                                      const ResponseHead& resp, std::string out, bool client_close,
                                      const RequestPipeline& pipeline);
@@ -79,7 +79,8 @@ class Http1Session final : public Drainable {
   awaitable<Outcome> send_local(const RequestPipeline& pipeline, bool close);
   awaitable<bool> send_collected(const std::string& head, BufferedBody& body);
   // Reads the whole request body (buffering middleware); 0, an HTTP status to answer, or -1.
-  awaitable<int> buffer_request_body(const RequestHead& head, const RequestPipeline& pipeline, BufferedBody& out);
+  awaitable<int> buffer_request_body(const RequestHead& head, const RequestPipeline& pipeline,
+                                     BufferedBody& out);
   awaitable<void> tunnel(UpstreamConn& up);
 
   // The timeout of the next read of the request (head or body): `step`, within what is left

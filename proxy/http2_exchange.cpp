@@ -2,7 +2,6 @@
 
 #include <array>
 #include <cstring>
-#include <deque>
 #include <optional>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -17,10 +16,10 @@
 #include "proxy/http_errors.hpp"
 #include "proxy/request_pipeline.hpp"
 #include "proxy/response_collector.hpp"
-#include "tls/base64.hpp"
 #include "proxy/runtime_config.hpp"
 #include "proxy/upstream_pool.hpp"
 #include "proxy/watchdog.hpp"
+#include "tls/base64.hpp"
 
 namespace portier::proxy {
 namespace {
@@ -112,11 +111,13 @@ class Exchange {
   // The timeout of the next wait for room in the response: the body timeout, within what is
   // left of the entrypoint's writeTimeout (from the request's HEADERS; Go resets the stream).
   Clock::duration write_budget() {
-    return Watchdog::remaining(start_, conn_.info().entry_point.write_timeout, limits().body_timeout);
+    return Watchdog::remaining(start_, conn_.info().entry_point.write_timeout,
+                               limits().body_timeout);
   }
   bool write_late() { return write_budget() <= Clock::duration::zero(); }
   Clock::duration read_budget() {
-    return Watchdog::remaining(start_, conn_.info().entry_point.read_timeout, limits().body_timeout);
+    return Watchdog::remaining(start_, conn_.info().entry_point.read_timeout,
+                               limits().body_timeout);
   }
 
   Http2Connection& conn_;
@@ -227,8 +228,7 @@ void Exchange::respond_error(int status) {
     conn_.reset(st_, NGHTTP2_INTERNAL_ERROR);
     return;
   }
-  std::string body =
-      status == 404 ? "404 page not found\n" : std::string(reason_phrase(status)) + "\n";
+  std::string body = error_body(status);
   std::string code = std::to_string(status);
   std::string length = std::to_string(body.size());
   st_.out.consume(st_.out.size());
@@ -245,7 +245,8 @@ void Exchange::respond_local(const RequestPipeline& pipeline) {
   const LocalReply& reply = pipeline.local();
   std::string code = std::to_string(reply.status);
   std::string length = std::to_string(reply.body.size());
-  std::deque<std::string> names;  // stable addresses: the nvs point into them
+  std::vector<std::string> names;  // the nvs point into them: reserved, never reallocated
+  names.reserve(pipeline.local_header_bound());
   std::vector<nghttp2_nv> nva{make_nv(":status", code)};
   pipeline.local_headers([&](std::string_view name, std::string_view value) {
     names.push_back(lowercase(name));
@@ -318,7 +319,8 @@ awaitable<void> Exchange::forward(RequestPipeline& pipeline) {
     }
     ResponseHead resp;
     bool silent = false;
-    int failed = co_await pipeline.read_response_head(*up_, head_.method == "HEAD", resp, watchdog_, &silent);
+    int failed = co_await pipeline.read_response_head(*up_, head_.method == "HEAD", resp, watchdog_,
+                                                      &silent);
     if (st_.closed) co_return;
     if (failed) {
       up_.reset();
@@ -409,9 +411,11 @@ awaitable<void> Exchange::relay(const ResponseHead& resp, RequestPipeline& pipel
   // views die with the buffer as the body is collected).
   bool collect_body = pipeline.collects_response(resp);
   std::string code = std::to_string(resp.status);
-  std::deque<std::string> owned;  // stable addresses: the nvs point into them
+  size_t fields = pipeline.response_header_bound(resp);
+  std::vector<std::string> owned;  // the nvs point into them: reserved, never reallocated
+  owned.reserve(collect_body ? 2 * fields : fields);
   std::vector<nghttp2_nv> nva;
-  nva.reserve(resp.headers.size() + 4);
+  nva.reserve(fields + 2);
   nva.push_back(make_nv(":status", code));
   pipeline.response_headers(resp, [&](std::string_view name, std::string_view value) {
     owned.push_back(lowercase(name));
@@ -544,9 +548,11 @@ awaitable<void> Exchange::send_collected(BufferedBody& body) {
 // WebSocket bytes both ways (flow control as for bodies) until both directions ended.
 awaitable<void> Exchange::tunnel(const ResponseHead& resp, RequestPipeline& pipeline) {
   using namespace boost::asio::experimental::awaitable_operators;
-  std::deque<std::string> names;  // stable addresses: the nvs point into them
+  size_t fields = pipeline.response_header_bound(resp);
+  std::vector<std::string> names;  // the nvs point into them: reserved, never reallocated
+  names.reserve(fields);
   std::vector<nghttp2_nv> nva;
-  nva.reserve(resp.headers.size() + 4);
+  nva.reserve(fields + 1);
   nva.push_back(make_nv(":status", "200"));
   pipeline.response_headers(resp, [&](std::string_view name, std::string_view value) {
     if (iequals(name, "sec-websocket-accept") || iequals(name, "content-length")) return;

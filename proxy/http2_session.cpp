@@ -3,8 +3,8 @@
 #include <sys/socket.h>
 
 #include <array>
-#include <type_traits>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <type_traits>
 
 #include "proxy/http1_session.hpp"
 

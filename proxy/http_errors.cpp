@@ -45,8 +45,12 @@ std::string status_line(int status, std::string_view reason) {
   return out;
 }
 
+std::string error_body(int status) {
+  return status == 404 ? "404 page not found\n" : std::string(reason_phrase(status)) + "\n";
+}
+
 std::string error_response(int status, bool close) {
-  std::string body = status == 404 ? "404 page not found\n" : std::string(reason_phrase(status)) + "\n";
+  std::string body = error_body(status);
   std::string out = status_line(status);
   out += "Content-Type: text/plain; charset=utf-8\r\n";
   out += "Content-Length: " + std::to_string(body.size()) + "\r\n";

@@ -10,7 +10,9 @@ std::string_view reason_phrase(int status);
 std::string status_line(int status, std::string_view reason = {});
 // The same, appended to a head being built.
 void append_status_line(std::string& out, int status, std::string_view reason = {});
-// A complete response with a short text body; `close` adds "Connection: close".
+// The short text body of portier's own error responses (as Traefik words them).
+std::string error_body(int status);
+// A complete response with error_body(status); `close` adds "Connection: close".
 std::string error_response(int status, bool close);
 
 }  // namespace portier::proxy

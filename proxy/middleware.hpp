@@ -89,8 +89,10 @@ class Middleware {
   }
   // kAsyncRequestPhase. `ctx.head` stays valid across suspension; `worker` is the request's
   // (its pool and executor serve a subrequest). Same contract as on_request.
-  virtual awaitable<std::optional<LocalReply>> on_request_async(const RequestContext& ctx, RequestEdits& request,
-                                                                HeaderEdits& response, Worker& worker) const {
+  virtual awaitable<std::optional<LocalReply>> on_request_async(const RequestContext& ctx,
+                                                                RequestEdits& request,
+                                                                HeaderEdits& response,
+                                                                Worker& worker) const {
     co_return std::nullopt;
   }
   // kResponseHeadPhase: `status` is the upstream's; edits planned here apply to this response.

@@ -45,9 +45,10 @@ RequestPipeline::Step RequestPipeline::run_chain(const RequestHead& head) {
   while (next_ < chain.size()) {
     const Middleware& mw = *chain[next_];
     unsigned phases = mw.phases();
-    has_response_phase_ |= (phases & kResponseHeadPhase) != 0;
+    response_phase_pending_ |= (phases & kResponseHeadPhase) != 0;
     if (phases & kRequestPhase) {
-      RequestContext ctx{head, edits_.path ? std::string_view(*edits_.path) : head.path, client_.tls};
+      RequestContext ctx{head, edits_.path ? std::string_view(*edits_.path) : head.path,
+                         client_.tls};
       if (auto reply = mw.on_request(ctx, edits_, response_edits_)) {
         local_ = std::move(*reply);
         return Step::reply;
@@ -77,7 +78,7 @@ RequestPipeline::Step RequestPipeline::refuse(int status) {
   local_.status = status;
   local_.headers.clear();
   local_.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
-  local_.body = status == 404 ? "404 page not found\n" : std::string(reason_phrase(status)) + "\n";
+  local_.body = error_body(status);
   // An error is portier's own: the middlewares' planned response edits do not apply to it.
   response_edits_ = {};
   return Step::reply;
@@ -104,9 +105,11 @@ void RequestPipeline::redirect_entry_point(const RequestHead& head) {
   } else if (auto colon = host.find(':'); colon != std::string::npos) {
     host.resize(colon);
   }
-  bool default_port = (r.scheme == "https" && to.port == 443) || (r.scheme == "http" && to.port == 80);
-  std::string location = r.scheme + "://" + host + (default_port ? "" : ":" + std::to_string(to.port)) +
-                         std::string(head.path) + (head.query.empty() ? "" : "?" + std::string(head.query));
+  bool default_port =
+      (r.scheme == "https" && to.port == 443) || (r.scheme == "http" && to.port == 80);
+  std::string location =
+      r.scheme + "://" + host + (default_port ? "" : ":" + std::to_string(to.port)) +
+      std::string(head.path) + (head.query.empty() ? "" : "?" + std::string(head.query));
   bool get = head.method == "GET";
   local_.status = r.permanent ? (get ? 301 : 308) : (get ? 302 : 307);
   local_.headers.emplace_back("Location", std::move(location));
@@ -118,12 +121,14 @@ std::string RequestPipeline::upstream_head(const RequestHead& head) const {
 }
 
 void RequestPipeline::run_response_phase(int status) {
-  if (!has_response_phase_) return;
+  if (!response_phase_pending_) return;
+  response_phase_pending_ = false;
   for (const auto& mw : *chain_)
     if (mw->phases() & kResponseHeadPhase) mw->on_response_head(status, response_edits_);
 }
 
-awaitable<std::unique_ptr<UpstreamConn>> RequestPipeline::connect(Watchdog& watchdog, tcp::socket* client,
+awaitable<std::unique_ptr<UpstreamConn>> RequestPipeline::connect(Watchdog& watchdog,
+                                                                  tcp::socket* client,
                                                                   tcp::socket** exposed) const {
   const UpstreamServer& server = *server_;
   auto conn = std::make_unique<UpstreamConn>(worker_.io().get_executor(), server);
@@ -140,7 +145,8 @@ awaitable<std::unique_ptr<UpstreamConn>> RequestPipeline::connect(Watchdog& watc
   co_return nullptr;
 }
 
-awaitable<bool> RequestPipeline::send_buffered(BufferedBody& body, UpstreamConn& up, Watchdog& watchdog) const {
+awaitable<bool> RequestPipeline::send_buffered(BufferedBody& body, UpstreamConn& up,
+                                               Watchdog& watchdog) const {
   std::vector<char> chunk(65536);
   for (size_t offset = 0; offset < body.size();) {
     size_t n = body.read(offset, chunk.data(), chunk.size());
@@ -153,8 +159,9 @@ awaitable<bool> RequestPipeline::send_buffered(BufferedBody& body, UpstreamConn&
   co_return true;
 }
 
-awaitable<int> RequestPipeline::read_response_head(UpstreamConn& up, bool head_request, ResponseHead& resp,
-                                                  Watchdog& watchdog, bool* silent) const {
+awaitable<int> RequestPipeline::read_response_head(UpstreamConn& up, bool head_request,
+                                                   ResponseHead& resp, Watchdog& watchdog,
+                                                   bool* silent) const {
   const auto& limits = worker_.limits();
   *silent = false;
   watchdog.arm(up.head_timeout(limits.upstream_timeout));

@@ -5,8 +5,8 @@
 // behaviour holds on every protocol:
 //   start()            routing on the pinned snapshot, http.redirections, the 421 check (a
 //                      host whose tls.options differ from the handshake's), the request
-//                      phases of the entrypoint's middlewares, then the router's, 413 by Content-Length, server choice (WRR,
-//                      health, sticky cookie)
+//                      phases of the entrypoint's middlewares, then the router's, 413 by
+//                      Content-Length, server choice (WRR, health, sticky cookie)
 //   check_body()       413 on the decoded size of a buffered (streamed, chunked) body
 //   upstream_head()    the HTTP/1.1 head sent upstream (path and header edits, X-Forwarded-*)
 //   replayable(), connect(), send_buffered(), read_response_head()
@@ -65,7 +65,8 @@ class RequestPipeline {
   void local_headers(Sink&& sink) const {
     for (const auto& [name, value] : local_.headers)
       if (!response_edits_.touches(name)) sink(std::string_view(name), std::string_view(value));
-    for (const auto& [name, value] : response_edits_.set) sink(std::string_view(name), std::string_view(value));
+    for (const auto& [name, value] : response_edits_.set)
+      sink(std::string_view(name), std::string_view(value));
   }
 
   // ---- Step::forward ----
@@ -96,23 +97,37 @@ class RequestPipeline {
   // Reads the final response head into `resp` (interim 1xx other than 101 are dropped): 0, or
   // the status to answer (502; 504 when the watchdog expired). *silent: the upstream closed
   // or failed before sending a byte (a dead pooled connection: retry a replayable request).
-  awaitable<int> read_response_head(UpstreamConn& up, bool head_request, ResponseHead& resp, Watchdog& watchdog,
-                                    bool* silent) const;
+  awaitable<int> read_response_head(UpstreamConn& up, bool head_request, ResponseHead& resp,
+                                    Watchdog& watchdog, bool* silent) const;
 
   // ---- response limits (buffering.maxResponseBodyBytes, as Traefik) ----
   // 0, or 500 when the announced length is over the limit.
   int refuse_response(const ResponseHead& resp) const {
     int64_t max = limits_->max_response;
-    return max > 0 && resp.body == BodyKind::length && resp.content_length > static_cast<uint64_t>(max) ? 500 : 0;
+    return max > 0 && resp.body == BodyKind::length &&
+                   resp.content_length > static_cast<uint64_t>(max)
+               ? 500
+               : 0;
   }
   // Whether an unsized body (chunked, close-delimited) is read whole first, then sent with a
   // length (a limit applies; never for an upgrade).
   bool collects_response(const ResponseHead& resp) const {
-    return limits_->max_response > 0 && (resp.body == BodyKind::chunked || resp.body == BodyKind::until_close);
+    return limits_->max_response > 0 &&
+           (resp.body == BodyKind::chunked || resp.body == BodyKind::until_close);
   }
   // Reads the rest of the body (after the head, consumed) into `collector`: 0, or the status to
   // answer (500 over the limit, 502/504 when the upstream fails).
-  awaitable<int> collect_response(UpstreamConn& up, ResponseCollector& collector, Watchdog& watchdog) const;
+  awaitable<int> collect_response(UpstreamConn& up, ResponseCollector& collector,
+                                  Watchdog& watchdog) const;
+
+  // At most how many fields response_headers(resp) / local_headers() pass to the sink (the
+  // response-head phase runs first, once): for a codec that keeps them where they must not
+  // move (HTTP/2 name/value pairs) and reserves the room up front.
+  size_t response_header_bound(const ResponseHead& resp) {
+    run_response_phase(resp.status);
+    return resp.headers.size() + response_edits_.set.size() + 1;
+  }
+  size_t local_header_bound() const { return local_.headers.size() + response_edits_.set.size(); }
 
   // The response-head phase: the end-to-end headers of `resp` to relay (hop-by-hop and those
   // a middleware replaces dropped), the middlewares' edits, the sticky cookie; no framing.
@@ -123,7 +138,8 @@ class RequestPipeline {
       if (is_hop_by_hop(h.name, resp.connection) || response_edits_.touches(h.name)) continue;
       sink(h.name, h.value);
     }
-    for (const auto& [name, value] : response_edits_.set) sink(std::string_view(name), std::string_view(value));
+    for (const auto& [name, value] : response_edits_.set)
+      sink(std::string_view(name), std::string_view(value));
     if (!set_cookie_.empty()) sink(std::string_view("Set-Cookie"), std::string_view(set_cookie_));
   }
   const HeaderEdits& response_edits() const { return response_edits_; }
@@ -143,11 +159,12 @@ class RequestPipeline {
   SSL* ssl_;
   std::shared_ptr<const RuntimeConfig> rc_;  // pinned for the request
   const RouteRuntime* route_ = nullptr;
-  const std::vector<MiddlewarePtr>* chain_ = nullptr;  // the entrypoint's middlewares, then the router's
+  const std::vector<MiddlewarePtr>* chain_ =
+      nullptr;  // the entrypoint's middlewares, then the router's
   const BodyLimits* limits_ = nullptr;
   const UpstreamServer* server_ = nullptr;
   size_t next_ = 0;  // the next middleware of the chain to run
-  bool has_response_phase_ = false;
+  bool response_phase_pending_ = false;  // a middleware of the chain has one, not run yet
   RequestEdits edits_;
   HeaderEdits response_edits_;
   LocalReply local_;

@@ -296,7 +296,8 @@ namespace {
 // "@provider" is resolved in the provider of the router it applies to (as Traefik does).
 class EntryMiddlewares {
  public:
-  EntryMiddlewares(const config::StaticConfig& cfg, const std::vector<std::string>& names, const config::Dynamic& dyn)
+  EntryMiddlewares(const config::StaticConfig& cfg, const std::vector<std::string>& names,
+                   const config::Dynamic& dyn)
       : names_(names), dyn_(dyn) {
     for (size_t e = 0; e < names.size(); ++e) {
       const auto& mws = cfg.entry_points.at(names[e]).middlewares;
@@ -308,13 +309,14 @@ class EntryMiddlewares {
   // The chains of router `router` (qualified name) on its entrypoints that have middlewares:
   // theirs, then `own`. False with *error when a name does not resolve.
   bool chains_for(const std::string& router, const std::vector<std::string>& entry_points,
-                  const std::vector<MiddlewarePtr>& own, std::vector<std::shared_ptr<const EntryChain>>& out,
-                  std::string* error) {
+                  const std::vector<MiddlewarePtr>& own,
+                  std::vector<std::shared_ptr<const EntryChain>>& out, std::string* error) {
     std::string_view provider;
-    if (size_t at = router.rfind('@'); at != std::string::npos) provider = std::string_view(router).substr(at + 1);
+    if (size_t at = router.rfind('@'); at != std::string::npos)
+      provider = std::string_view(router).substr(at + 1);
     for (const auto& [e, mws] : by_entry_) {
-      bool listed = entry_points.empty() ||
-                    std::find(entry_points.begin(), entry_points.end(), names_[e]) != entry_points.end();
+      bool listed = entry_points.empty() || std::find(entry_points.begin(), entry_points.end(),
+                                                      names_[e]) != entry_points.end();
       if (!listed) continue;
       auto key = names_[e] + "@" + std::string(provider);
       auto it = cache_.find(key);
@@ -323,7 +325,8 @@ class EntryMiddlewares {
         for (const auto& m : *mws) qualified.push_back(config::qualify(m, provider));
         std::string why;
         auto chain = expand_middlewares(qualified, dyn_.http.middlewares, &why);
-        it = cache_.emplace(key, Expanded{std::move(chain), why.empty() ? why : "entrypoint " + names_[e] + ": " + why}).first;
+        if (!why.empty()) why = "entrypoint " + names_[e] + ": " + why;
+        it = cache_.emplace(key, Expanded{std::move(chain), std::move(why)}).first;
       }
       if (!it->second.error.empty()) {
         *error = it->second.error;
@@ -401,14 +404,21 @@ std::shared_ptr<RuntimeConfig> compile_runtime(const config::Dynamic& dyn, const
     BodyLimits limits;
     for (const auto& mw : chain) mw->body_limits(limits);
     std::vector<std::shared_ptr<const EntryChain>> entry_chains;
-    if (!entry_mws.empty() && !entry_mws.chains_for(name, router.entry_points, chain, entry_chains, &mw_error)) {
+    if (!entry_mws.empty() &&
+        !entry_mws.chains_for(name, router.entry_points, chain, entry_chains, &mw_error)) {
       if (problems) problems->push_back("router " + name + ": " + mw_error);
       continue;
     }
     Pending& p = pending.emplace_back();
-    p.route = RouteRuntime{name, router.priority ? router.priority : static_cast<int>(router.rule.size()),
-                           *rule.matcher, false, svc->second, std::move(chain), limits,
-                           router.tls.has_value(), std::move(entry_chains)};
+    p.route = RouteRuntime{name,
+                           router.priority ? router.priority : static_cast<int>(router.rule.size()),
+                           *rule.matcher,
+                           false,
+                           svc->second,
+                           std::move(chain),
+                           limits,
+                           router.tls.has_value(),
+                           std::move(entry_chains)};
     p.entry_points = &router.entry_points;
     if (rule.hosts) {
       p.route.host_only = true;

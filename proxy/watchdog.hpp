@@ -46,7 +46,8 @@ class Watchdog {
   void disarm() { s_->deadline = Clock::time_point::max(); }
   // The timeout of one step (a read) of a phase that must end within `total` of `start`
   // (0 = no such limit, e.g. readTimeout) and make progress every `step`.
-  static Clock::duration remaining(Clock::time_point start, Clock::duration total, Clock::duration step) {
+  static Clock::duration remaining(Clock::time_point start, Clock::duration total,
+                                   Clock::duration step) {
     if (total <= Clock::duration::zero()) return step;
     return std::clamp<Clock::duration>(start + total - Clock::now(), Clock::duration::zero(), step);
   }

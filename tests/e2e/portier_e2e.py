@@ -566,6 +566,7 @@ class ProxyTest:
     IP = "127.0.0.1"
     BACKENDS = ()  # (name, ip)
     EXTRA_ENTRYPOINTS = {}
+    WEB = {}  # more settings of the entrypoint `web` (e.g. transport)
 
     @classmethod
     def setUpClass(cls):
@@ -573,7 +574,7 @@ class ProxyTest:
         cls.port = free_port(cls.IP)
         cls.dir = make_temp_dir()
         cls.dynamic_path = write_file_atomic(cls.dir / "dynamic.yml", cls.dynamic())
-        eps = {"web": "%s:%d" % (cls.IP, cls.port)}
+        eps = {"web": dict({"address": "%s:%d" % (cls.IP, cls.port)}, **cls.WEB)}
         eps.update(cls.EXTRA_ENTRYPOINTS)
         cls.portier = Portier(http_config(eps, cls.dynamic_path))
         try:

@@ -189,5 +189,32 @@ class WebSocketOverH2(ProxyTest, unittest.TestCase):
         self.assertEqual(client.headers[sid][":status"], "403")
 
 
+class IdleTunnelOverH2(ProxyTest, unittest.TestCase):
+    """The entrypoint's idleTimeout ends an RFC 8441 tunnel in which nothing moved for that long."""
+    IP = NET + ".3"
+    BACKENDS = [("ws", NET + ".4")]
+    WEB = {"transport": {"respondingTimeouts": {"idleTimeout": "1s"}}}
+
+    @classmethod
+    def dynamic(cls):
+        return {"http": {"routers": {"ws": router("Host(`ws.test`)", "ws")},
+                         "services": {"ws": service(cls.b["ws"].url)}}}
+
+    def test_idle_tunnel_is_reset_after_the_idle_timeout(self):
+        client = H2Client(socket.create_connection((self.IP, self.port), timeout=5))
+        sid = client.request(websocket_headers("ws.test"))
+        client.wait(lambda: sid in client.headers or sid in client.reset, "the CONNECT response")
+        self.assertEqual(client.headers.get(sid, {}).get(":status"), "200", (client.headers, client.reset))
+        start = time.monotonic()
+        while time.monotonic() - start < 2.0:  # traffic keeps it open past the idle timeout
+            client.send(sid, ws_frame(0x1, b"tick", mask=True))
+            self.assertEqual(client.take(sid, len(ws_frame(0x1, b"tick")), "the echo"), ws_frame(0x1, b"tick"))
+            quiet = time.monotonic()  # the last byte moved
+            client.pump(0.25)
+            self.assertNotIn(sid, client.reset)
+        client.wait(lambda: sid in client.reset or sid in client.ended, "the idle tunnel's end", timeout=5)
+        self.assertGreater(time.monotonic() - quiet, 0.75)
+
+
 if __name__ == "__main__":
     unittest.main()
