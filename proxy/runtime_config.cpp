@@ -130,7 +130,7 @@ ServiceRuntime compile_service(const std::string& name, const config::HttpServic
                                HealthRegistry& health, Transports& transports, std::vector<std::string>* problems) {
   ServiceRuntime out;
   out.name = name;
-  if (!svc.load_balancer) return out;  // weighted services: not compiled yet (validation says so)
+  if (!svc.load_balancer) return out;  // weighted: not compiled yet, its routers are dropped
   const auto& lb = *svc.load_balancer;
   out.pass_host_header = lb.pass_host_header;
   out.health_check = lb.health_check;
@@ -388,6 +388,14 @@ std::shared_ptr<RuntimeConfig> compile_runtime(const config::Dynamic& dyn, const
     auto svc = service_index.find(router.service);
     if (svc == service_index.end()) {
       if (problems) problems->push_back("router " + name + ": service \"" + router.service + "\" does not exist");
+      continue;
+    }
+    if (dyn.http.services.at(router.service).weighted) {
+      // Until weighted services are compiled, a router on one is dropped with this error
+      // rather than answering 503 to every request.
+      if (problems)
+        problems->push_back("router " + name + ": service \"" + router.service +
+                            "\" is a weighted service, which is not supported yet");
       continue;
     }
     const CompileCache::Rule& rule = cache ? cached_rule(*cache, router.rule) : (uncached = compile_rule(router.rule));
