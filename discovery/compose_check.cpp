@@ -95,7 +95,8 @@ ComposeCheckResult check_compose_text(const std::string& yaml, const std::string
       const std::string service_name = kv.first.Scalar();
       const YAML::Node& svc = kv.second;
       ContainerInfo c;
-      c.name = scalar(svc["container_name"]);
+      // A const yaml-cpp node throws on operator[] unless it is a map (or null).
+      c.name = svc.IsMap() ? scalar(svc["container_name"]) : std::string();
       if (c.name.empty()) c.name = project + "-" + service_name + "-1";
       c.id = c.name;
       c.endpoint = source_name;
