@@ -65,4 +65,19 @@ class YamlTree {
   bool fast_ = false;
 };
 
+// The offset of the first byte of `text` that is not well-formed UTF-8 (RFC 3629: no overlong
+// forms, no surrogates, nothing above U+10FFFF), or npos. YAML text must be Unicode (Traefik's
+// Go parser and Compose reject other bytes too), and what is read from it ends up in JSON
+// (/routes.json, the JSON log), which cannot carry other bytes: every YAML reader checks this
+// before parsing.
+size_t invalid_utf8_at(std::string_view text);
+
+// `text` with every byte that is not part of well-formed UTF-8 replaced by U+FFFD. For texts
+// that quote input, such as yaml-cpp's messages ("unknown escape character: X" holds one byte
+// of a multi-byte character).
+std::string valid_utf8(std::string_view text);
+
+// The 1-based line of byte `offset` of `text`.
+int line_at_offset(std::string_view text, size_t offset);
+
 }  // namespace portier::config

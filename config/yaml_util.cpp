@@ -1,5 +1,7 @@
 #include "config/yaml_util.hpp"
 
+#include "config/yaml_tree.hpp"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -456,12 +458,17 @@ bool YamlReader::get(const YAML::Node& map, std::string_view key, const std::str
 
 std::optional<YAML::Node> parse_yaml(std::string_view text, const std::string& source,
                                      core::Problems& problems) {
+  if (size_t bad = invalid_utf8_at(text); bad != std::string_view::npos) {
+    problems.push_back(core::Problem{source, "invalid YAML: not valid UTF-8 (byte " + std::to_string(bad) + ")",
+                                     line_at_offset(text, bad)});
+    return std::nullopt;
+  }
   try {
     return YAML::Load(std::string(text));
   } catch (const YAML::ParserException& e) {
-    problems.push_back(core::Problem{source, "invalid YAML: " + e.msg, e.mark.line + 1});
+    problems.push_back(core::Problem{source, "invalid YAML: " + valid_utf8(e.msg), e.mark.line + 1});
   } catch (const YAML::Exception& e) {
-    problems.push_back(core::Problem{source, std::string("invalid YAML: ") + e.what(), 0});
+    problems.push_back(core::Problem{source, "invalid YAML: " + valid_utf8(e.what()), 0});
   }
   return std::nullopt;
 }

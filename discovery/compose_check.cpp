@@ -6,6 +6,7 @@
 #include <cctype>
 #include <filesystem>
 
+#include "config/yaml_tree.hpp"
 #include "core/atomic_file.hpp"
 #include "discovery/fragment_merge.hpp"
 
@@ -80,10 +81,15 @@ ComposeCheckResult check_compose_text(const std::string& yaml, const std::string
     errors.push_back({"docker", source, label, message});
   };
   YAML::Node root;
-  try {
-    root = YAML::Load(yaml);
-  } catch (const YAML::Exception& e) {
-    fail(source_name, "", std::string("invalid YAML: ") + e.what());
+  if (size_t bad = config::invalid_utf8_at(yaml); bad != std::string::npos) {
+    fail(source_name, "", "invalid YAML: not valid UTF-8 at line " +
+                              std::to_string(config::line_at_offset(yaml, bad)));
+  } else {
+    try {
+      root = YAML::Load(yaml);
+    } catch (const YAML::Exception& e) {
+      fail(source_name, "", "invalid YAML: " + config::valid_utf8(e.what()));
+    }
   }
   if (errors.empty() && !root.IsMap()) fail(source_name, "", "a compose file must be a map");
   const YAML::Node services = root && root.IsMap() ? root["services"] : YAML::Node();

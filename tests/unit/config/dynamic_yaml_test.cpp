@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "config/dynamic_json.hpp"
+#include "config/yaml_tree.hpp"
 
 using namespace portier::config;
 
@@ -393,4 +394,40 @@ http:
   const HealthCheck& h = *f.dynamic.http.services.at("a").load_balancer->health_check;
   CHECK(h.interval == Millis(90000));
   CHECK(h.timeout == Millis(2000));
+}
+
+// Found by tests/fuzz/dynamic_yaml_fuzz: a router name with the byte 0x93 (not UTF-8) was
+// accepted, and /routes.json (nlohmann::json::dump) then threw type_error 316 out of the
+// diagnostics handler and `portier check`. YAML must be Unicode; Traefik refuses such files.
+TEST_CASE("a file that is not UTF-8 is one error and loads nothing", "[fuzz]") {
+  Fragment f = parse_dynamic_yaml("http:\n  routers:\n    r\x93:\n      rule: Host(`a`)\n      service: s\n", "bad.yml");
+  REQUIRE(f.errors.size() == 1);
+  CHECK(f.errors[0].line == 3);
+  CHECK(f.errors[0].message.find("not valid UTF-8") != std::string::npos);
+  CHECK(f.dynamic.http.routers.empty());
+}
+
+TEST_CASE("invalid_utf8_at follows RFC 3629", "[fuzz]") {
+  constexpr auto npos = std::string_view::npos;
+  CHECK(invalid_utf8_at("plain ascii") == npos);
+  CHECK(invalid_utf8_at("h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf") == npos);
+  CHECK(invalid_utf8_at("ab\x93") == 2);              // lone continuation byte
+  CHECK(invalid_utf8_at("ab\xc0\xaf") == 2);          // overlong '/'
+  CHECK(invalid_utf8_at("\xe0\x80\xaf") == 0);        // overlong, 3 bytes
+  CHECK(invalid_utf8_at("\xed\xa0\x80") == 0);        // surrogate U+D800
+  CHECK(invalid_utf8_at("\xf4\x90\x80\x80") == 0);    // above U+10FFFF
+  CHECK(invalid_utf8_at("x\xe2\x82") == 1);           // truncated
+  CHECK(invalid_utf8_at("x\xe2\x82(") == 1);          // bad third byte
+  CHECK(line_at_offset("a\nb\nc", 4) == 3);
+}
+
+// Found by tests/fuzz/dynamic_yaml_fuzz: on `"\` followed by a two-byte character, yaml-cpp's
+// message "unknown escape character: X" holds only the first byte, and /routes.json threw
+// type_error 316 (incomplete UTF-8 string) on that error text.
+TEST_CASE("a YAML error quoting part of a multi-byte character is still UTF-8", "[fuzz]") {
+  Fragment f = parse_dynamic_yaml("http:\n  routers:\n    a:\n      rule: \"\\\xd6\xb8\"\n", "x.yml");
+  REQUIRE(f.errors.size() == 1);
+  CHECK(f.errors[0].message.find("unknown escape character") != std::string::npos);
+  CHECK(invalid_utf8_at(f.errors[0].message) == std::string_view::npos);
+  CHECK(valid_utf8("a\xd6 b\xc3\xa9") == "a\xEF\xBF\xBD b\xc3\xa9");
 }

@@ -86,3 +86,9 @@ TEST_CASE("compose: a service that is not a map is an error, not an exception", 
   CHECK(r.fragment.errors[0].source.find("service web (container x-web-1)") == 0);
   CHECK(r.containers == std::vector<std::string>{"api"});
 }
+
+TEST_CASE("compose: a file that is not UTF-8 is one error", "[compose][fuzz]") {
+  auto r = check_compose_text("services:\n  web:\n    labels:\n      a: \"\xc0\xaf\"\n", "x.yml", opts());
+  REQUIRE(r.fragment.errors.size() == 1);
+  CHECK(r.fragment.errors[0].message == "invalid YAML: not valid UTF-8 at line 4");
+}
