@@ -431,3 +431,19 @@ TEST_CASE("a YAML error quoting part of a multi-byte character is still UTF-8", 
   CHECK(invalid_utf8_at(f.errors[0].message) == std::string_view::npos);
   CHECK(valid_utf8("a\xd6 b\xc3\xa9") == "a\xEF\xBF\xBD b\xc3\xa9");
 }
+
+// Found by tests/fuzz/dynamic_yaml_fuzz (round trip parse(dynamic_yaml(d)) == d): a service
+// with an empty value ("hello:" and nothing under it) was accepted without loadBalancer or
+// weighted, and the writer then produced "hello: {}", which reads back as an error. An empty
+// service is now the same error as "{}".
+TEST_CASE("a service with an empty value is an error, like an empty mapping", "[fuzz]") {
+  Fragment f = parse_dynamic_yaml("http:\n  services:\n    a:\n    b: {}\ntcp:\n  services:\n    t:\nudp:\n  services:\n    u:\n", "x.yml");
+  REQUIRE(f.errors.size() == 4);
+  CHECK(f.errors[0].label == "http.services.a");
+  CHECK(f.errors[0].message == "a service needs loadBalancer or weighted");
+  CHECK(f.errors[1].label == "http.services.b");
+  CHECK(f.errors[2].message == "a TCP service needs loadBalancer");
+  CHECK(f.errors[3].message == "a UDP service needs loadBalancer");
+  CHECK(f.dynamic.http.services.empty());
+  CHECK(f.dynamic.tcp.services.empty());
+}
