@@ -453,6 +453,21 @@ std::string valid_utf8(std::string_view text) {
   return out;
 }
 
+std::string yaml_text_problem(std::string_view text, int& line) {
+  size_t bad = invalid_utf8_at(text);
+  for (size_t i = 0; i < std::min(bad, text.size()); ++i) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) {
+      static const char* hex = "0123456789ABCDEF";
+      line = line_at_offset(text, i);
+      return std::string("control character 0x") + hex[c >> 4] + hex[c & 15] + " is not allowed";
+    }
+  }
+  if (bad == std::string_view::npos) return {};
+  line = line_at_offset(text, bad);
+  return "not valid UTF-8";
+}
+
 int line_at_offset(std::string_view text, size_t offset) {
   offset = std::min(offset, text.size());
   return 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(offset), '\n'));
@@ -460,9 +475,8 @@ int line_at_offset(std::string_view text, size_t offset) {
 
 bool YamlTree::load(std::string_view text, std::string& error, int& error_line, bool try_fast) {
   clear();
-  if (size_t bad = invalid_utf8_at(text); bad != std::string_view::npos) {
-    error = "not valid UTF-8 (byte " + std::to_string(bad) + ")";
-    error_line = line_at_offset(text, bad);
+  if (std::string problem = yaml_text_problem(text, error_line); !problem.empty()) {
+    error = std::move(problem);
     root_ = add(YamlNode::Kind::null, 0);
     return false;
   }

@@ -72,6 +72,12 @@ class YamlTree {
 // before parsing.
 size_t invalid_utf8_at(std::string_view text);
 
+// "" when `text` can go to the YAML parser, else why not: "not valid UTF-8", or "control
+// character 0x00 is not allowed" for C0 controls other than tab, LF and CR, and DEL (YAML's
+// printable set; Go's parser refuses them too, and yaml-cpp turned a NUL into a lone 0x85
+// byte). `line` is then the 1-based line of the offending byte.
+std::string yaml_text_problem(std::string_view text, int& line);
+
 // `text` with every byte that is not part of well-formed UTF-8 replaced by U+FFFD. For texts
 // that quote input, such as yaml-cpp's messages ("unknown escape character: X" holds one byte
 // of a multi-byte character).

@@ -458,9 +458,9 @@ bool YamlReader::get(const YAML::Node& map, std::string_view key, const std::str
 
 std::optional<YAML::Node> parse_yaml(std::string_view text, const std::string& source,
                                      core::Problems& problems) {
-  if (size_t bad = invalid_utf8_at(text); bad != std::string_view::npos) {
-    problems.push_back(core::Problem{source, "invalid YAML: not valid UTF-8 (byte " + std::to_string(bad) + ")",
-                                     line_at_offset(text, bad)});
+  int line = 0;
+  if (std::string problem = yaml_text_problem(text, line); !problem.empty()) {
+    problems.push_back(core::Problem{source, "invalid YAML: " + problem, line});
     return std::nullopt;
   }
   try {

@@ -81,9 +81,9 @@ ComposeCheckResult check_compose_text(const std::string& yaml, const std::string
     errors.push_back({"docker", source, label, message});
   };
   YAML::Node root;
-  if (size_t bad = config::invalid_utf8_at(yaml); bad != std::string::npos) {
-    fail(source_name, "", "invalid YAML: not valid UTF-8 at line " +
-                              std::to_string(config::line_at_offset(yaml, bad)));
+  int bad_line = 0;
+  if (std::string problem = config::yaml_text_problem(yaml, bad_line); !problem.empty()) {
+    fail(source_name, "", "invalid YAML: " + problem + " at line " + std::to_string(bad_line));
   } else {
     try {
       root = YAML::Load(yaml);

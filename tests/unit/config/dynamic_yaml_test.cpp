@@ -447,3 +447,18 @@ TEST_CASE("a service with an empty value is an error, like an empty mapping", "[
   CHECK(f.dynamic.http.services.empty());
   CHECK(f.dynamic.tcp.services.empty());
 }
+
+// Found by tests/fuzz/dynamic_yaml_fuzz: "hello\x1f\0NUL" as a key came out of yaml-cpp as
+// "hello\x1f\x85UL" (the NUL turned into a lone 0x85 byte), and /routes.json threw on the
+// "unknown key" error quoting it. Control characters are refused before parsing.
+TEST_CASE("control characters other than tab, LF and CR are refused with their line", "[fuzz]") {
+  using namespace std::string_literals;
+  Fragment f = parse_dynamic_yaml("http:\n  hello\x1f\0NUL: 1\n"s, "x.yml");
+  REQUIRE(f.errors.size() == 1);
+  CHECK(f.errors[0].line == 2);
+  CHECK(f.errors[0].message == "invalid YAML: control character 0x1F is not allowed");
+  int line = 0;
+  CHECK(yaml_text_problem("a:\tb\r\n", line).empty());
+  CHECK(yaml_text_problem("a: b\n\x7f", line) == "control character 0x7F is not allowed");
+  CHECK(line == 2);
+}
