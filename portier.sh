@@ -4,7 +4,8 @@
 #   ./portier.sh run    install, build, start a demo backend and portier on examples/local.yml
 # Knobs: PORTIER_TEST_FILTER (ctest -R regex), PORTIER_JOBS (default 2), BUILD_DIR (default build).
 # `test` also builds the portier binary with AddressSanitizer and UBSan in $BUILD_DIR-sanitize
-# for the tests that run it (tests/CMakeLists.txt passes its path as PORTIER_SANITIZED_BIN).
+# for the tests that run it (tests/CMakeLists.txt passes its path as PORTIER_SANITIZED_BIN),
+# and the libFuzzer targets with clang in $BUILD_DIR-fuzz for the fuzz.* tests (tests/fuzz/).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -14,7 +15,7 @@ JOBS="${PORTIER_JOBS:-2}"
 BUILD_PACKAGES=(cmake ninja-build g++ pkg-config libboost1.81-dev libssl-dev libnghttp2-dev
   libc-ares-dev nlohmann-json3-dev libyaml-cpp-dev catch2 libre2-dev)
 TEST_PACKAGES=(curl nghttp2-client nghttp2-server socat dnsutils python3 python3-websockets python3-h2 openssl docker.io
-  pebble busybox-static iproute2 dnsmasq-base)
+  pebble busybox-static iproute2 dnsmasq-base clang-14 libclang-rt-14-dev)
 
 log() { printf '[portier.sh] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -62,10 +63,22 @@ build_sanitized() {
   cmake --build "$dir" -j "$JOBS" --target portier
 }
 
+# The libFuzzer build (clang, ASan+UBSan): only the fuzz targets, which ctest runs as fuzz.*
+# (tests/fuzz/run.sh).
+build_fuzz() {
+  local dir="$BUILD_DIR-fuzz"
+  if [[ ! -f "$dir/build.ninja" ]]; then
+    CC=clang-14 CXX=clang++-14 cmake -S "$ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+      -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" -DPORTIER_FUZZ=ON -DBUILD_TESTING=OFF
+  fi
+  cmake --build "$dir" -j "$JOBS" --target fuzzers
+}
+
 cmd_test() {
   ensure_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
   build
   build_sanitized
+  build_fuzz
   local args=(--test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS")
   if [[ -n "${PORTIER_TEST_FILTER:-}" ]]; then
     args+=(-R "$PORTIER_TEST_FILTER")

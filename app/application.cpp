@@ -392,7 +392,12 @@ nlohmann::json Application::ports_json() const {
 }
 
 void Application::install_diagnostics() {
-  auto json = [](nlohmann::json j) { return DiagResponse{200, "application/json", j.dump(2) + "\n"}; };
+  // replace: names and error texts come from outside input; a byte that is not UTF-8 must not
+  // make the handler throw (the readers refuse such input, this is the last line).
+  auto json = [](nlohmann::json j) {
+    return DiagResponse{200, "application/json",
+                        j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"};
+  };
   diagnostics_.route("/health", [this, json] { return json(health_json()); });
   diagnostics_.route("/routes.json", [this, json] { return json(routes_json()); });
   diagnostics_.route("/ports", [this, json] { return json(ports_json()); });

@@ -55,7 +55,7 @@ int run_check(const CommandLine& cl, const std::map<std::string, std::string>& e
       },
       entry_points);
   if (cl.format == "json") {
-    std::cout << config::routes_json(merged).dump(2) << "\n";
+    std::cout << config::routes_json(merged).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
     for (const auto& e : merged.errors)
       std::cout << e.source << (e.label.empty() ? "" : " " + e.label) << ": " << e.message << "\n";

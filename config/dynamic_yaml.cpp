@@ -364,7 +364,7 @@ void parse_http_service(Ctx& c, const YamlNode& n, const std::string& path, Http
                           const std::string& p) { parse_weighted(c, v, p, s.weighted.emplace()); })
       .unsupported({"mirroring", "failover"}, "service type ")
       .run(n, path);
-  if (!n.is_map()) return;
+  if (!n.is_map() && !n.is_null()) return;  // reported by run(); an empty value is a service without type
   if (s.load_balancer && s.weighted)
     c.error(n, path, "a service has exactly one of loadBalancer or weighted");
   else if (!s.load_balancer && !s.weighted && c.error_count() == before)
@@ -552,7 +552,7 @@ void parse_l4_service(Ctx& c, const YamlNode& n, const std::string& path, Servic
           })
       .unsupported({"weighted"}, std::string(kind) + " service type ")
       .run(n, path);
-  if (n.is_map() && !has_lb && c.error_count() == before)
+  if ((n.is_map() || n.is_null()) && !has_lb && c.error_count() == before)
     c.error(n, path, std::string("a ") + kind + " service needs loadBalancer");
 }
 

@@ -1,5 +1,7 @@
 #include "config/rule.hpp"
 
+#include "config/yaml_tree.hpp"
+
 #include <arpa/inet.h>
 #include <re2/re2.h>
 
@@ -308,9 +310,14 @@ class Lexer {
       case '\'':
         return fail(t, "unexpected `'` at column " + std::to_string(t.col) +
                            "; quote arguments with backticks or double quotes");
-      default:
-        return fail(t, "unexpected character `" + std::string(1, c) + "` at column " +
-                           std::to_string(t.col));
+      default: {
+        // The whole character, not its first byte: the message reaches JSON (/routes.json,
+        // the log), which needs UTF-8.
+        unsigned char u = static_cast<unsigned char>(c);
+        size_t len = u >= 0xF0 ? 4 : u >= 0xE0 ? 3 : u >= 0xC0 ? 2 : 1;
+        std::string shown = valid_utf8(std::string_view(s_).substr(pos_, len));
+        return fail(t, "unexpected character `" + shown + "` at column " + std::to_string(t.col));
+      }
     }
   }
 

@@ -1,5 +1,7 @@
 #include "config/yaml_tree.hpp"
 
+#include <algorithm>
+
 #include <yaml-cpp/yaml.h>
 
 namespace portier::config {
@@ -410,8 +412,74 @@ void YamlTree::clear() {
   root_ = nullptr;
 }
 
+size_t invalid_utf8_at(std::string_view text) {
+  const auto* b = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  size_t i = 0;
+  while (i < n) {
+    unsigned char c = b[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xBF;  // range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) len = 2;
+    else if (c == 0xE0) len = 3, lo = 0xA0;
+    else if (c >= 0xE1 && c <= 0xEC) len = 3;
+    else if (c == 0xED) len = 3, hi = 0x9F;  // no surrogates
+    else if (c >= 0xEE && c <= 0xEF) len = 3;
+    else if (c == 0xF0) len = 4, lo = 0x90;
+    else if (c >= 0xF1 && c <= 0xF3) len = 4;
+    else if (c == 0xF4) len = 4, hi = 0x8F;  // at most U+10FFFF
+    else return i;
+    if (n - i < len || b[i + 1] < lo || b[i + 1] > hi) return i;
+    for (size_t k = 2; k < len; ++k)
+      if (b[i + k] < 0x80 || b[i + k] > 0xBF) return i;
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
+std::string valid_utf8(std::string_view text) {
+  std::string out;
+  size_t bad;
+  while ((bad = invalid_utf8_at(text)) != std::string_view::npos) {
+    out.append(text.substr(0, bad));
+    out.append("\xEF\xBF\xBD");
+    text.remove_prefix(bad + 1);
+  }
+  out.append(text);
+  return out;
+}
+
+std::string yaml_text_problem(std::string_view text, int& line) {
+  size_t bad = invalid_utf8_at(text);
+  for (size_t i = 0; i < std::min(bad, text.size()); ++i) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) {
+      static const char* hex = "0123456789ABCDEF";
+      line = line_at_offset(text, i);
+      return std::string("control character 0x") + hex[c >> 4] + hex[c & 15] + " is not allowed";
+    }
+  }
+  if (bad == std::string_view::npos) return {};
+  line = line_at_offset(text, bad);
+  return "not valid UTF-8";
+}
+
+int line_at_offset(std::string_view text, size_t offset) {
+  offset = std::min(offset, text.size());
+  return 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(offset), '\n'));
+}
+
 bool YamlTree::load(std::string_view text, std::string& error, int& error_line, bool try_fast) {
   clear();
+  if (std::string problem = yaml_text_problem(text, error_line); !problem.empty()) {
+    error = std::move(problem);
+    root_ = add(YamlNode::Kind::null, 0);
+    return false;
+  }
   if (try_fast) {
     try {
       root_ = Scanner(text, *this).document();
@@ -427,7 +495,7 @@ bool YamlTree::load(std::string_view text, std::string& error, int& error_line, 
     root_ = convert(*this, doc);
     return true;
   } catch (const YAML::Exception& e) {
-    error = e.msg.empty() ? e.what() : e.msg;
+    error = valid_utf8(e.msg.empty() ? e.what() : e.msg);
     error_line = e.mark.is_null() ? 0 : e.mark.line + 1;
     clear();
     root_ = add(YamlNode::Kind::null, 0);

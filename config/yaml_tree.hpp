@@ -65,4 +65,25 @@ class YamlTree {
   bool fast_ = false;
 };
 
+// The offset of the first byte of `text` that is not well-formed UTF-8 (RFC 3629: no overlong
+// forms, no surrogates, nothing above U+10FFFF), or npos. YAML text must be Unicode (Traefik's
+// Go parser and Compose reject other bytes too), and what is read from it ends up in JSON
+// (/routes.json, the JSON log), which cannot carry other bytes: every YAML reader checks this
+// before parsing.
+size_t invalid_utf8_at(std::string_view text);
+
+// "" when `text` can go to the YAML parser, else why not: "not valid UTF-8", or "control
+// character 0x00 is not allowed" for C0 controls other than tab, LF and CR, and DEL (YAML's
+// printable set; Go's parser refuses them too, and yaml-cpp turned a NUL into a lone 0x85
+// byte). `line` is then the 1-based line of the offending byte.
+std::string yaml_text_problem(std::string_view text, int& line);
+
+// `text` with every byte that is not part of well-formed UTF-8 replaced by U+FFFD. For texts
+// that quote input, such as yaml-cpp's messages ("unknown escape character: X" holds one byte
+// of a multi-byte character).
+std::string valid_utf8(std::string_view text);
+
+// The 1-based line of byte `offset` of `text`.
+int line_at_offset(std::string_view text, size_t offset);
+
 }  // namespace portier::config

@@ -1,5 +1,7 @@
 #include "config/yaml_util.hpp"
 
+#include "config/yaml_tree.hpp"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -456,12 +458,17 @@ bool YamlReader::get(const YAML::Node& map, std::string_view key, const std::str
 
 std::optional<YAML::Node> parse_yaml(std::string_view text, const std::string& source,
                                      core::Problems& problems) {
+  int line = 0;
+  if (std::string problem = yaml_text_problem(text, line); !problem.empty()) {
+    problems.push_back(core::Problem{source, "invalid YAML: " + problem, line});
+    return std::nullopt;
+  }
   try {
     return YAML::Load(std::string(text));
   } catch (const YAML::ParserException& e) {
-    problems.push_back(core::Problem{source, "invalid YAML: " + e.msg, e.mark.line + 1});
+    problems.push_back(core::Problem{source, "invalid YAML: " + valid_utf8(e.msg), e.mark.line + 1});
   } catch (const YAML::Exception& e) {
-    problems.push_back(core::Problem{source, std::string("invalid YAML: ") + e.what(), 0});
+    problems.push_back(core::Problem{source, "invalid YAML: " + valid_utf8(e.what()), 0});
   }
   return std::nullopt;
 }

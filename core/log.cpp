@@ -53,7 +53,9 @@ void log_line(LogLevel level, std::string_view message) {
   std::string line;
   if (g_json.load(std::memory_order_relaxed)) {
     nlohmann::json j{{"time", timestamp()}, {"level", level_name(level)}, {"msg", message}};
-    line = j.dump() + "\n";
+    // replace: a message quoting outside input may hold bytes that are not UTF-8, which the
+    // default strict dump would throw on, from whatever logs it.
+    line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   } else {
     line = timestamp() + " " + level_name(level) + " " + std::string(message) + "\n";
   }

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <filesystem>
 
+#include "config/yaml_tree.hpp"
 #include "core/atomic_file.hpp"
 #include "discovery/fragment_merge.hpp"
 
@@ -80,10 +81,15 @@ ComposeCheckResult check_compose_text(const std::string& yaml, const std::string
     errors.push_back({"docker", source, label, message});
   };
   YAML::Node root;
-  try {
-    root = YAML::Load(yaml);
-  } catch (const YAML::Exception& e) {
-    fail(source_name, "", std::string("invalid YAML: ") + e.what());
+  int bad_line = 0;
+  if (std::string problem = config::yaml_text_problem(yaml, bad_line); !problem.empty()) {
+    fail(source_name, "", "invalid YAML: " + problem + " at line " + std::to_string(bad_line));
+  } else {
+    try {
+      root = YAML::Load(yaml);
+    } catch (const YAML::Exception& e) {
+      fail(source_name, "", "invalid YAML: " + config::valid_utf8(e.what()));
+    }
   }
   if (errors.empty() && !root.IsMap()) fail(source_name, "", "a compose file must be a map");
   const YAML::Node services = root && root.IsMap() ? root["services"] : YAML::Node();
@@ -95,7 +101,8 @@ ComposeCheckResult check_compose_text(const std::string& yaml, const std::string
       const std::string service_name = kv.first.Scalar();
       const YAML::Node& svc = kv.second;
       ContainerInfo c;
-      c.name = scalar(svc["container_name"]);
+      // A const yaml-cpp node throws on operator[] unless it is a map (or null).
+      c.name = svc.IsMap() ? scalar(svc["container_name"]) : std::string();
       if (c.name.empty()) c.name = project + "-" + service_name + "-1";
       c.id = c.name;
       c.endpoint = source_name;

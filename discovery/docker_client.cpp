@@ -1,6 +1,7 @@
 #include "discovery/docker_client.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <nlohmann/json.hpp>
 
 namespace portier::discovery {
@@ -122,8 +123,11 @@ std::optional<ContainerInfo> DockerClient::parse_inspect(std::string_view text, 
       for (auto& [k, v] : config["ExposedPorts"].items()) {
         auto slash = k.find('/');
         if (k.substr(slash == std::string::npos ? k.size() : slash) != "/udp") {
-          int port = std::atoi(k.c_str());
-          if (port > 0) c.ports.push_back(port);
+          // "8080/tcp": digits only, 1..65535 (atoi would take "99999999999" or "80abc").
+          int port = 0;
+          auto [end, ec] = std::from_chars(k.data(), k.data() + std::min(slash, k.size()), port);
+          if (ec == std::errc() && end == k.data() + std::min(slash, k.size()) && port > 0 && port < 65536)
+            c.ports.push_back(port);
         }
       }
     std::sort(c.ports.begin(), c.ports.end());
@@ -155,7 +159,8 @@ std::optional<DockerEvent> DockerClient::parse_event(std::string_view text) {
       for (auto& [k, v] : actor["Attributes"].items())
         if (v.is_string()) e.attributes[k] = v.get<std::string>();
     e.name = e.attributes.count("name") ? e.attributes["name"] : "";
-    e.time = j.value("time", int64_t{0});
+    // Only an integer: a float (1e300) would convert to int64_t with undefined behaviour.
+    if (auto t = j.find("time"); t != j.end() && t->is_number_integer()) e.time = t->get<int64_t>();
     if (e.id.empty() || e.action.empty()) return std::nullopt;
     return e;
   } catch (...) {

@@ -35,7 +35,7 @@ ChunkedDecoder::Result ChunkedDecoder::feed(std::string_view in, size_t* used, I
       case State::size: {
         int v = hex_value(c);
         if (v >= 0) {
-          if (++size_digits_ > 16) return fail();
+          if (++size_digits_ > 15) return fail();  // as ChunkedScanner
           remaining_ = (remaining_ << 4) | static_cast<uint64_t>(v);
           ++i;
           break;
@@ -54,7 +54,7 @@ ChunkedDecoder::Result ChunkedDecoder::feed(std::string_view in, size_t* used, I
       case State::ext:
         if (c == '\r')
           state_ = State::size_lf;
-        else if (c == '\n')
+        else if (c == '\n' || c == '\0')  // as ChunkedScanner: both walkers accept the same bodies
           return fail();
         ++i;
         break;

@@ -1,7 +1,7 @@
 #pragma once
 // Decodes an HTTP/1.1 chunked body into its payload as it streams through (HTTP/2 carries
 // the payload without chunk framing). Strict like ChunkedScanner: CRLF only, hex sizes of at
-// most 16 digits, bounded trailers (kept raw, for a trailing HEADERS frame).
+// most 15 digits, bounded trailers (kept raw, for a trailing HEADERS frame).
 #include <cstddef>
 #include <cstdint>
 #include <string>

@@ -46,7 +46,10 @@ std::optional<AcmeAccount> parse_account(const Json& j, const std::string& path,
   }
   if (auto reg = j.find("Registration"); reg != j.end() && reg->is_object()) {
     a.registration_uri = string_field(*reg, "uri");
-    if (auto body = reg->find("body"); body != reg->end() && !body->is_null()) a.registration_body = body->dump();
+    // An empty body reads as none: the writer gives a registration without body "body": {}
+    // (as Traefik does), which must read back the same.
+    if (auto body = reg->find("body"); body != reg->end() && !body->is_null() && !(body->is_object() && body->empty()))
+      a.registration_body = body->dump();
   }
   return a;
 }

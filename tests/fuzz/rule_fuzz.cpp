@@ -1,8 +1,6 @@
-// libFuzzer target for the rule parser and compiled matchers (not part of ctest).
-// Build (header-only Asio, so no core library is needed):
-//   clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -I. \
-//     tests/fuzz/rule_fuzz.cpp config/rule.cpp proxy/rule_matcher.cpp -lre2 -o rule_fuzz
-//   ./rule_fuzz -max_len=512
+// libFuzzer target: the rule parser (config::parse_rule) and the compiled matchers
+// (proxy/rule_matcher). Built by tests/fuzz/CMakeLists.txt (PORTIER_FUZZ=ON), run by
+// tests/fuzz/run.sh and ctest's fuzz.rule.
 // Input: first byte selects HTTP/TCP, the rest is the rule text. Checks: no crash, a rule the
 // parser accepts always compiles, and host_only_names agrees with the compiled matcher.
 #include <cstdint>

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "config/dynamic_json.hpp"
+#include "config/yaml_tree.hpp"
 
 using namespace portier::config;
 
@@ -410,4 +411,71 @@ TEST_CASE("dynamic yaml: unimplemented keys are 'not supported' errors", "[dynam
     REQUIRE(f.errors.size() == 1);
     CHECK(f.errors[0].message == message);
   }
+}
+
+// Found by tests/fuzz/dynamic_yaml_fuzz: a router name with the byte 0x93 (not UTF-8) was
+// accepted, and /routes.json (nlohmann::json::dump) then threw type_error 316 out of the
+// diagnostics handler and `portier check`. YAML must be Unicode; Traefik refuses such files.
+TEST_CASE("a file that is not UTF-8 is one error and loads nothing", "[fuzz]") {
+  Fragment f = parse_dynamic_yaml("http:\n  routers:\n    r\x93:\n      rule: Host(`a`)\n      service: s\n", "bad.yml");
+  REQUIRE(f.errors.size() == 1);
+  CHECK(f.errors[0].line == 3);
+  CHECK(f.errors[0].message.find("not valid UTF-8") != std::string::npos);
+  CHECK(f.dynamic.http.routers.empty());
+}
+
+TEST_CASE("invalid_utf8_at follows RFC 3629", "[fuzz]") {
+  constexpr auto npos = std::string_view::npos;
+  CHECK(invalid_utf8_at("plain ascii") == npos);
+  CHECK(invalid_utf8_at("h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf") == npos);
+  CHECK(invalid_utf8_at("ab\x93") == 2);              // lone continuation byte
+  CHECK(invalid_utf8_at("ab\xc0\xaf") == 2);          // overlong '/'
+  CHECK(invalid_utf8_at("\xe0\x80\xaf") == 0);        // overlong, 3 bytes
+  CHECK(invalid_utf8_at("\xed\xa0\x80") == 0);        // surrogate U+D800
+  CHECK(invalid_utf8_at("\xf4\x90\x80\x80") == 0);    // above U+10FFFF
+  CHECK(invalid_utf8_at("x\xe2\x82") == 1);           // truncated
+  CHECK(invalid_utf8_at("x\xe2\x82(") == 1);          // bad third byte
+  CHECK(line_at_offset("a\nb\nc", 4) == 3);
+}
+
+// Found by tests/fuzz/dynamic_yaml_fuzz: on `"\` followed by a two-byte character, yaml-cpp's
+// message "unknown escape character: X" holds only the first byte, and /routes.json threw
+// type_error 316 (incomplete UTF-8 string) on that error text.
+TEST_CASE("a YAML error quoting part of a multi-byte character is still UTF-8", "[fuzz]") {
+  Fragment f = parse_dynamic_yaml("http:\n  routers:\n    a:\n      rule: \"\\\xd6\xb8\"\n", "x.yml");
+  REQUIRE(f.errors.size() == 1);
+  CHECK(f.errors[0].message.find("unknown escape character") != std::string::npos);
+  CHECK(invalid_utf8_at(f.errors[0].message) == std::string_view::npos);
+  CHECK(valid_utf8("a\xd6 b\xc3\xa9") == "a\xEF\xBF\xBD b\xc3\xa9");
+}
+
+// Found by tests/fuzz/dynamic_yaml_fuzz (round trip parse(dynamic_yaml(d)) == d): a service
+// with an empty value ("hello:" and nothing under it) was accepted without loadBalancer or
+// weighted, and the writer then produced "hello: {}", which reads back as an error. An empty
+// service is now the same error as "{}".
+TEST_CASE("a service with an empty value is an error, like an empty mapping", "[fuzz]") {
+  Fragment f = parse_dynamic_yaml("http:\n  services:\n    a:\n    b: {}\ntcp:\n  services:\n    t:\nudp:\n  services:\n    u:\n", "x.yml");
+  REQUIRE(f.errors.size() == 4);
+  CHECK(f.errors[0].label == "http.services.a");
+  CHECK(f.errors[0].message == "a service needs loadBalancer or weighted");
+  CHECK(f.errors[1].label == "http.services.b");
+  CHECK(f.errors[2].message == "a TCP service needs loadBalancer");
+  CHECK(f.errors[3].message == "a UDP service needs loadBalancer");
+  CHECK(f.dynamic.http.services.empty());
+  CHECK(f.dynamic.tcp.services.empty());
+}
+
+// Found by tests/fuzz/dynamic_yaml_fuzz: "hello\x1f\0NUL" as a key came out of yaml-cpp as
+// "hello\x1f\x85UL" (the NUL turned into a lone 0x85 byte), and /routes.json threw on the
+// "unknown key" error quoting it. Control characters are refused before parsing.
+TEST_CASE("control characters other than tab, LF and CR are refused with their line", "[fuzz]") {
+  using namespace std::string_literals;
+  Fragment f = parse_dynamic_yaml("http:\n  hello\x1f\0NUL: 1\n"s, "x.yml");
+  REQUIRE(f.errors.size() == 1);
+  CHECK(f.errors[0].line == 2);
+  CHECK(f.errors[0].message == "invalid YAML: control character 0x1F is not allowed");
+  int line = 0;
+  CHECK(yaml_text_problem("a:\tb\r\n", line).empty());
+  CHECK(yaml_text_problem("a: b\n\x7f", line) == "control character 0x7F is not allowed");
+  CHECK(line == 2);
 }

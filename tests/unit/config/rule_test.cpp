@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "config/yaml_tree.hpp"
+
 using portier::config::parse_rule;
 using portier::config::rule_host_names;
 using portier::config::RuleKind;
@@ -222,4 +224,15 @@ TEST_CASE("rule: normalize_rule_host", "[rule]") {
   CHECK(normalize_rule_host("[::1]:443") == "[::1]");
   CHECK(normalize_rule_host("::1") == "::1");
   CHECK(normalize_rule_host("a:b") == "a:b");
+}
+
+// Found by tests/fuzz/dynamic_yaml_fuzz: the error quoted only the first byte of a multi-byte
+// character ("unexpected character `\xef`"), and /routes.json threw on the message.
+TEST_CASE("a rule error quotes a whole multi-byte character", "[fuzz]") {
+  auto r = portier::config::parse_rule("Host(`a`) \xe2\x82\xac", portier::config::RuleKind::http);
+  REQUIRE_FALSE(r.root);
+  CHECK(r.error.find("unexpected character `\xe2\x82\xac` at column") != std::string::npos);
+  auto cut = portier::config::parse_rule("Host(`a`) \xe2\x82", portier::config::RuleKind::http);
+  CHECK(cut.error.find("unexpected character `\xef\xbf\xbd") != std::string::npos);  // a cut character
+  CHECK(portier::config::invalid_utf8_at(cut.error) == std::string_view::npos);
 }

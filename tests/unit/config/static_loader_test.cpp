@@ -630,3 +630,11 @@ TEST_CASE("providers.docker.watch false is not supported") {
   INFO(all(on));
   CHECK(on.ok());
 }
+
+// The static file goes through the same UTF-8 check as the dynamic one (tests/fuzz/static_yaml_fuzz).
+TEST_CASE("a static file that is not UTF-8 is a problem with its line", "[fuzz]") {
+  auto r = load("entryPoints:\n  web:\n    address: \":80\"\n  w\xff:\n    address: \":81\"\n");
+  REQUIRE(r.problems.size() == 1);
+  CHECK(r.problems[0].line == 4);
+  CHECK(r.problems[0].message.find("not valid UTF-8") != std::string::npos);
+}

@@ -75,3 +75,20 @@ TEST_CASE("compose: unreadable and malformed files are errors", "[compose]") {
   CHECK(check_compose_text("services: [", "x.yml", opts()).fragment.errors.size() == 1);
   CHECK(check_compose_text("version: '3'", "x.yml", opts()).fragment.errors.at(0).label == "services");
 }
+
+// Found by tests/fuzz/compose_fuzz: a service that is a scalar ("web: nginx") made
+// check_compose_text throw YAML::BadSubscript (operator[] on a scalar), aborting
+// `portier check --compose`.
+TEST_CASE("compose: a service that is not a map is an error, not an exception", "[compose][fuzz]") {
+  auto r = check_compose_text("services:\n  web: nginx\n  api:\n    container_name: api\n", "/srv/x/compose.yml", opts());
+  REQUIRE(r.fragment.errors.size() == 1);
+  CHECK(r.fragment.errors[0].message == "a service must be a map");
+  CHECK(r.fragment.errors[0].source.find("service web (container x-web-1)") == 0);
+  CHECK(r.containers == std::vector<std::string>{"api"});
+}
+
+TEST_CASE("compose: a file that is not UTF-8 is one error", "[compose][fuzz]") {
+  auto r = check_compose_text("services:\n  web:\n    labels:\n      a: \"\xc0\xaf\"\n", "x.yml", opts());
+  REQUIRE(r.fragment.errors.size() == 1);
+  CHECK(r.fragment.errors[0].message == "invalid YAML: not valid UTF-8 at line 4");
+}

@@ -66,6 +66,19 @@ TEST_CASE("docker client: parse events", "[dockerclient]") {
   CHECK_FALSE(DockerClient::parse_event("garbage"));
 }
 
+// Checked with tests/fuzz/docker_json_fuzz: "time":1e300 converted a double out of int64_t's
+// range (undefined behaviour, reported by UBSan); ports out of range or with junk were taken.
+TEST_CASE("docker client: odd numbers in events and inspect answers", "[dockerclient][fuzz]") {
+  auto e = DockerClient::parse_event(R"({"Type":"container","Action":"start","Actor":{"ID":"x"},"time":1e300})");
+  REQUIRE(e);
+  CHECK(e->time == 0);
+  auto c = DockerClient::parse_inspect(
+      R"({"Id":"abc","Config":{"ExposedPorts":{"99999999999/tcp":{},"80abc/tcp":{},"65536/tcp":{},"8080":{},"443/tcp":{}}}})",
+      "e");
+  REQUIRE(c);
+  CHECK(c->ports == std::vector<int>{443, 8080});
+}
+
 TEST_CASE("docker provider: globs expand to the sockets present", "[dockerclient]") {
   char dir[] = "/tmp/portier-glob-XXXXXX";
   REQUIRE(mkdtemp(dir));

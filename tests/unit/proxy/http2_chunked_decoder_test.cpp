@@ -1,5 +1,7 @@
 #include "proxy/http2_chunked_decoder.hpp"
 
+#include "proxy/http1_parser.hpp"
+
 #include <catch2/catch.hpp>
 
 using portier::proxy::ChunkedDecoder;
@@ -68,4 +70,32 @@ TEST_CASE("ChunkedDecoder keeps the trailer section, whatever the split", "[http
   size_t used = 0;
   CHECK(none.feed("0\r\n\r\n", &used, out) == ChunkedDecoder::Result::done);
   CHECK(none.trailers().empty());
+}
+
+// Found by tests/fuzz/chunked_fuzz: "A\r\n0123456789\r\n0;l\0..." was refused by ChunkedScanner
+// (HTTP/1.1 path) but accepted by the decoder (HTTP/2 path): a NUL in a chunk extension.
+TEST_CASE("ChunkedDecoder refuses a NUL in a chunk extension, like ChunkedScanner", "[http2][fuzz]") {
+  using namespace std::string_view_literals;
+  const auto body = "A\r\n0123456789\r\n0;l\0x\r\n\r\n"sv;
+  for (size_t step : {body.size(), size_t{1}}) {
+    CHECK(decode(body, step).first == ChunkedDecoder::Result::error);
+  }
+  portier::proxy::ChunkedScanner scanner;
+  size_t used = 0;
+  CHECK(scanner.feed(body, &used) == portier::proxy::ChunkedScanner::Result::error);
+  CHECK(decode("A\r\n0123456789\r\n0;l=x\r\n\r\n"sv, 1).first == ChunkedDecoder::Result::done);
+}
+
+// Found by tests/fuzz/chunked_fuzz: a 16-digit chunk size ("1012345789abcdef") was accepted by
+// the decoder but refused by ChunkedScanner (at most 15 digits); both now refuse it.
+TEST_CASE("ChunkedDecoder refuses chunk sizes of 16 hex digits, like ChunkedScanner", "[http2][fuzz]") {
+  using namespace std::string_view_literals;
+  const auto body = "1012345789abcdef\r\n0\r\n\r\n"sv;
+  CHECK(decode(body, 1).first == ChunkedDecoder::Result::error);
+  portier::proxy::ChunkedScanner scanner;
+  size_t used = 0;
+  CHECK(scanner.feed(body, &used) == portier::proxy::ChunkedScanner::Result::error);
+  // 15 digits with leading zeros are still a size.
+  CHECK(decode("000000000000005\r\nhello\r\n0\r\n\r\n"sv, 1) ==
+        std::pair{ChunkedDecoder::Result::done, std::string("hello")});
 }

@@ -231,3 +231,19 @@ TEST_CASE("acme.json: tolerant reading, clear failures") {
     CHECK(v1.problems[0].message.find("Traefik v1") != std::string::npos);
   }
 }
+
+// Found by tests/fuzz/acme_json_fuzz: a Registration with a uri and no body read as body "",
+// was written back as "body": {} and then read as body "{}": a rewrite changed the account.
+TEST_CASE("acme.json: a registration without body survives a rewrite unchanged", "[fuzz]") {
+  const std::string text = R"({"le": {"Account": {"Email": "ops@example.com",
+    "Registration": {"uri": "https://ca.example/acct/1"}, "PrivateKey": "", "KeyType": "EC256"},
+    "Certificates": []}})";
+  auto first = parse_acme_json(text);
+  REQUIRE(first.ok);
+  REQUIRE(first.store.at("le").account);
+  CHECK(first.store.at("le").account->registration_uri == "https://ca.example/acct/1");
+  CHECK(first.store.at("le").account->registration_body.empty());
+  auto again = parse_acme_json(acme_json_text(first.store));
+  REQUIRE(again.ok);
+  CHECK(again.store == first.store);
+}
