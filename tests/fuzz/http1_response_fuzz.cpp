@@ -9,32 +9,11 @@
 #include <vector>
 
 #include "proxy/http1_parser.hpp"
+#include "tests/fuzz/http1_fuzz_util.hpp"
 
 using namespace portier::proxy;
-
-namespace {
-
-bool inside(std::string_view part, std::string_view whole) {
-  return part.empty() || (part.data() >= whole.data() && part.data() + part.size() <= whole.data() + whole.size());
-}
-
-size_t walk(BodyKind kind, uint64_t length, std::string_view body, size_t step) {
-  BodyFraming framing(kind, length);
-  size_t pos = 0;
-  while (pos < body.size()) {
-    size_t take = 0;
-    std::string_view piece = body.substr(pos, step);
-    auto s = framing.feed(piece, &take);
-    if (take > piece.size()) std::abort();
-    pos += take;
-    if (s == BodyFraming::Step::error) return SIZE_MAX;
-    if (s == BodyFraming::Step::done) return pos;
-    if (take < piece.size()) std::abort();
-  }
-  return SIZE_MAX - 1;
-}
-
-}  // namespace
+using portier::proxy::fuzz::inside;
+using portier::proxy::fuzz::walk;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
