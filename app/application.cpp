@@ -56,7 +56,10 @@ Application::~Application() {
 }
 
 int Application::run() {
-  proxy_ = std::make_unique<proxy::ProxyServer>(cfg_, worker_count(cfg_), proxy::ProxyLimits{});
+  std::vector<std::string> problems;
+  inherited_ = core::InheritedSockets::from_environment(&problems);
+  for (const auto& p : problems) core::log_warn(p);
+  proxy_ = std::make_unique<proxy::ProxyServer>(cfg_, worker_count(cfg_), proxy::ProxyLimits{}, &inherited_);
   start_acme();  // stored certificates are in the store before any listener opens
   rebuild();  // an empty configuration until providers speak: every request gets 404
   if (cfg_.ocsp_enabled) {
@@ -68,7 +71,7 @@ int Application::run() {
   control_.poll();
   control_.restart();  // poll() leaves the context stopped when it ran out of work
 
-  auto problems = proxy_->open_listeners();
+  problems = open_listeners();
   if (!problems.empty()) {
     for (const auto& p : problems) core::log_error(p);
     return 1;
@@ -102,6 +105,20 @@ int Application::run() {
   control_.run();
   proxy_->stop();
   return exit_code_;
+}
+
+// The entrypoints' sockets: those systemd passed, the rest bound here. An inherited socket no
+// entrypoint listens on is reported: it serves nothing.
+std::vector<std::string> Application::open_listeners() {
+  auto problems = proxy_->open_listeners();
+  for (const auto& s : inherited_.sockets()) {
+    if (s.used)
+      core::log_info("socket activation: serving inherited socket ", s.describe());
+    else
+      core::log_warn("socket activation: inherited socket ", s.describe(),
+                     " matches no entrypoint address; it serves nothing");
+  }
+  return problems;
 }
 
 void Application::start_acme() {

@@ -58,11 +58,13 @@ class Application {
   void start_acme();
   void start_providers();
   std::string http_entry_points_summary() const;
+  std::vector<std::string> open_listeners();
 
   config::StaticConfig cfg_;
   std::map<std::string, std::string> env_;
   boost::asio::io_context control_{1};
   boost::asio::signal_set signals_{control_};
+  core::InheritedSockets inherited_;  // systemd socket activation; outlives proxy_
   std::unique_ptr<proxy::ProxyServer> proxy_;
   proxy::HealthRegistry health_registry_;
   proxy::CompileCache compile_cache_;  // compiled rules and services kept across rebuilds

@@ -1,11 +1,16 @@
 #include "proxy/proxy_server.hpp"
 
+#include <fcntl.h>
 #include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <boost/asio/ip/v6_only.hpp>
 
 #include <optional>
 
+#include "core/listen_fds.hpp"
 #include "core/log.hpp"
 #include "proxy/tls_terminator.hpp"
 
@@ -47,10 +52,36 @@ std::vector<asio::ip::address> entry_addresses(const config::EntryPoint& ep, std
   return out;
 }
 
-// One listening acceptor for `ep` on `addr` (the IPv4 wildcard when IPv6 is unavailable).
-std::optional<tcp::acceptor> listen_on(asio::io_context& io, const config::EntryPoint& ep,
-                                       const asio::ip::address& addr, std::vector<std::string>& problems) {
+// A descriptor of its own for a worker serving an inherited socket (every worker accepts on
+// the one socket systemd holds: connections queued there survive a restart, which sockets
+// bound here with SO_REUSEPORT would not).
+int dup_inherited(const core::InheritedSocket& s, const std::string& entry_point,
+                  std::vector<std::string>& problems) {
+  int fd = ::fcntl(s.fd, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0)
+    problems.push_back("entrypoint " + entry_point + ": cannot use inherited socket " + s.describe() + ": " +
+                       std::strerror(errno));
+  return fd;
+}
+
+tcp::endpoint::protocol_type protocol_of(const asio::ip::address& a) {
+  return a.is_v6() ? tcp::v6() : tcp::v4();
+}
+
+}  // namespace
+
+// One listening acceptor for `ep` on `addr`: the inherited socket bound there, else one bound
+// here (the IPv4 wildcard when IPv6 is unavailable).
+std::optional<tcp::acceptor> ProxyServer::listen_on(asio::io_context& io, const config::EntryPoint& ep,
+                                                    const asio::ip::address& addr,
+                                                    std::vector<std::string>& problems) {
   tcp::acceptor acceptor(io);
+  if (const auto* s = inherited_ ? inherited_->find(true, addr, ep.port) : nullptr) {
+    int fd = dup_inherited(*s, ep.name, problems);
+    if (fd < 0) return std::nullopt;
+    acceptor.assign(protocol_of(s->address), fd);
+    return acceptor;
+  }
   std::string error;
   if (bind_reuseport(acceptor, {addr, ep.port}, &error)) return acceptor;
   if (addr.is_v6() && addr.is_unspecified()) {
@@ -61,10 +92,9 @@ std::optional<tcp::acceptor> listen_on(asio::io_context& io, const config::Entry
   return std::nullopt;
 }
 
-}  // namespace
-
-ProxyServer::ProxyServer(const config::StaticConfig& cfg, int workers, ProxyLimits limits)
-    : cfg_(cfg), limits_(limits) {
+ProxyServer::ProxyServer(const config::StaticConfig& cfg, int workers, ProxyLimits limits,
+                         core::InheritedSockets* inherited)
+    : cfg_(cfg), limits_(limits), inherited_(inherited) {
   for (int i = 0; i < workers; ++i) workers_.push_back(std::make_unique<Worker>(i, snapshot_, tls_snapshot_, tcp_snapshot_, limits_));
 }
 
@@ -128,14 +158,8 @@ void ProxyServer::open_udp_forwarders(std::vector<std::string>& problems) {
     if (ep.protocol != config::EntryPoint::Protocol::udp) continue;
     for (const auto& addr : entry_addresses(ep, problems)) {
       Worker& w = *workers_[next++ % workers_.size()];
-      std::string error;
-      auto socket = open_udp_socket(w.io(), {addr, ep.port}, &error);
-      if (!socket.is_open() && addr.is_v6() && addr.is_unspecified())
-        socket = open_udp_socket(w.io(), {asio::ip::address_v4::any(), ep.port}, &error);
-      if (!socket.is_open()) {
-        problems.push_back("entrypoint " + name + ": cannot listen on " + error);
-        continue;
-      }
+      auto socket = udp_socket_on(w.io(), ep, addr, problems);
+      if (!socket.is_open()) continue;
       UdpForwarderOptions options;
       options.entry_point = name;
       options.session_timeout = ep.udp_timeout;
@@ -143,6 +167,23 @@ void ProxyServer::open_udp_forwarders(std::vector<std::string>& problems) {
                                                          static_cast<uint32_t>(w.id())));
     }
   }
+}
+
+// The UDP socket of `ep` on `addr`: the inherited one bound there, else one bound here.
+udp::socket ProxyServer::udp_socket_on(asio::io_context& io, const config::EntryPoint& ep,
+                                       const asio::ip::address& addr, std::vector<std::string>& problems) {
+  if (const auto* s = inherited_ ? inherited_->find(false, addr, ep.port) : nullptr) {
+    udp::socket socket(io);
+    int fd = dup_inherited(*s, ep.name, problems);
+    if (fd >= 0) socket.assign(s->address.is_v6() ? udp::v6() : udp::v4(), fd);
+    return socket;
+  }
+  std::string error;
+  auto socket = open_udp_socket(io, {addr, ep.port}, &error);
+  if (!socket.is_open() && addr.is_v6() && addr.is_unspecified())
+    socket = open_udp_socket(io, {asio::ip::address_v4::any(), ep.port}, &error);
+  if (!socket.is_open()) problems.push_back("entrypoint " + ep.name + ": cannot listen on " + error);
+  return socket;
 }
 
 void ProxyServer::start() {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "config/static_config.hpp"
+#include "core/listen_fds.hpp"
 #include "core/snapshot.hpp"
 #include "proxy/runtime_config.hpp"
 #include "proxy/tcp_runtime.hpp"
@@ -16,10 +17,14 @@ namespace portier::proxy {
 
 class ProxyServer {
  public:
-  ProxyServer(const config::StaticConfig& cfg, int workers, ProxyLimits limits);
+  // `inherited` (may be null) outlives this: the sockets systemd passed, served in place of
+  // binding (core/listen_fds.hpp).
+  ProxyServer(const config::StaticConfig& cfg, int workers, ProxyLimits limits,
+              core::InheritedSockets* inherited = nullptr);
   ~ProxyServer();
 
-  // Binds every HTTP entrypoint once per worker (SO_REUSEPORT). Returns one message per
+  // Binds every HTTP entrypoint once per worker (SO_REUSEPORT), or gives every worker a dup()
+  // of the inherited socket bound at its address. Returns one message per
   // address that could not be bound; nothing is served until start().
   std::vector<std::string> open_listeners();
   void start();
@@ -37,7 +42,12 @@ class ProxyServer {
  private:
   const config::StaticConfig& cfg_;
   ProxyLimits limits_;
+  core::InheritedSockets* inherited_;
   void open_tcp_listeners(std::vector<std::string>& problems);
+  std::optional<tcp::acceptor> listen_on(asio::io_context& io, const config::EntryPoint& ep,
+                                         const asio::ip::address& addr, std::vector<std::string>& problems);
+  udp::socket udp_socket_on(asio::io_context& io, const config::EntryPoint& ep, const asio::ip::address& addr,
+                            std::vector<std::string>& problems);
   void open_udp_forwarders(std::vector<std::string>& problems);
 
   core::Snapshot<RuntimeConfig> snapshot_;
