@@ -115,16 +115,16 @@ InheritedSockets InheritedSockets::from_environment(std::vector<std::string>* pr
   return out;
 }
 
-const InheritedSocket* InheritedSockets::find(bool stream, const boost::asio::ip::address& address,
-                                              uint16_t port) {
+std::vector<const InheritedSocket*> InheritedSockets::take(bool stream, const boost::asio::ip::address& address,
+                                                          uint16_t port) {
+  std::vector<const InheritedSocket*> out;
   for (auto& s : sockets_) {
     if (s.stream != stream || s.port != port) continue;
-    const bool same = s.address == address || (address.is_unspecified() && s.address.is_unspecified());
-    if (!same) continue;
+    if (s.address != address && !(address.is_unspecified() && s.address.is_unspecified())) continue;
     s.used = true;
-    return &s;
+    out.push_back(&s);
   }
-  return nullptr;
+  return out;
 }
 
 }  // namespace portier::core

@@ -8,7 +8,7 @@
 // Contract: from_environment() is called once, on the main thread, before any other thread
 // starts. It unsets the three variables (a child never sees them) and marks every descriptor
 // close-on-exec. The sockets are owned here until the object goes: callers match them to
-// their entrypoints by address with find() and serve a dup() of the descriptor.
+// their entrypoints by address with take() and serve a dup() of the descriptor.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -41,10 +41,10 @@ class InheritedSockets {
   // A descriptor that is not an IP socket is closed and reported in *problems.
   static InheritedSockets from_environment(std::vector<std::string>* problems);
 
-  // The socket bound to `address`:`port`, or null. An unspecified `address` (an entrypoint
-  // without a host, ":80") also matches a socket bound to the other family's wildcard. The
-  // socket is marked used.
-  const InheritedSocket* find(bool stream, const boost::asio::ip::address& address, uint16_t port);
+  // The sockets bound to `address`:`port` (several after a live upgrade: the previous process
+  // passes one per worker). An unspecified `address` (an entrypoint without a host, ":80")
+  // also matches a socket bound to the other family's wildcard. They are marked used.
+  std::vector<const InheritedSocket*> take(bool stream, const boost::asio::ip::address& address, uint16_t port);
 
   // Every inherited socket; `used` tells which find() returned.
   const std::vector<InheritedSocket>& sockets() const { return sockets_; }

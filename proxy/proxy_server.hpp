@@ -35,6 +35,8 @@ class ProxyServer {
   void publish_tcp(std::shared_ptr<TcpRuntime> rt);
   // Control thread: the TLS context of every new TLS handshake.
   void publish_tls(std::shared_ptr<TlsContext> ctx) { tls_snapshot_.publish(std::move(ctx)); }
+  // Every listening socket of every worker (descriptor, entrypoint name), for a live upgrade.
+  std::vector<std::pair<int, std::string>> listening_sockets();
   void begin_drain();
   int active_connections() const;
   void stop();
@@ -44,8 +46,8 @@ class ProxyServer {
   ProxyLimits limits_;
   core::InheritedSockets* inherited_;
   void open_tcp_listeners(std::vector<std::string>& problems);
-  std::optional<tcp::acceptor> listen_on(asio::io_context& io, const config::EntryPoint& ep,
-                                         const asio::ip::address& addr, std::vector<std::string>& problems);
+  std::vector<tcp::acceptor> acceptors_for(size_t worker, const config::EntryPoint& ep,
+                                           const asio::ip::address& addr, std::vector<std::string>& problems);
   udp::socket udp_socket_on(asio::io_context& io, const config::EntryPoint& ep, const asio::ip::address& addr,
                             std::vector<std::string>& problems);
   void open_udp_forwarders(std::vector<std::string>& problems);

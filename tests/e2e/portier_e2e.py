@@ -376,7 +376,8 @@ class Portier:
     diagnostics.address / state.directory, the harness adds 127.0.0.1:<free port> / a temp dir.
     """
 
-    def __init__(self, config, args=(), env=None, inherit=()):
+    def __init__(self, config, args=(), env=None, inherit=(), binary=None):
+        self.binary = binary  # another path than PORTIER_BIN (a copy a test replaces)
         self.inherit = list(inherit)  # (name, socket): passed as systemd would (listen_fds_launcher.py)
         self.tmpdir = make_temp_dir()
         self.args = list(args)
@@ -421,7 +422,7 @@ class Portier:
         env = dict(os.environ)
         env.update(self.env)
         env["NOTIFY_SOCKET"] = sock_path
-        cmd = [portier_bin(), "run", "--config", str(self.config_path), *self.args]
+        cmd = [self.binary or portier_bin(), "run", "--config", str(self.config_path), *self.args]
         fds = [sock.fileno() for _, sock in self.inherit]
         if self.inherit:
             launcher = os.path.join(os.path.dirname(os.path.abspath(__file__)), "listen_fds_launcher.py")
