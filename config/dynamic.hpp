@@ -106,7 +106,10 @@ struct ServersTransport {
 };
 
 // ---- Middlewares -----------------------------------------------------------------------------
+// Each type names itself as Traefik spells it (`type`); MiddlewareSpec below is the table of
+// implemented types, and config/dynamic_schema.hpp declares their fields.
 struct HeadersMw {
+  static constexpr const char* type = "headers";
   std::map<std::string, std::string> custom_request_headers;   // "" value removes
   std::map<std::string, std::string> custom_response_headers;  // "" value removes
   int64_t sts_seconds = 0;
@@ -125,6 +128,7 @@ struct HeadersMw {
 };
 
 struct BufferingMw {
+  static constexpr const char* type = "buffering";
   int64_t max_request_body_bytes = 0;  // 0 = unlimited
   int64_t mem_request_body_bytes = 1048576;
   int64_t max_response_body_bytes = 0;
@@ -133,6 +137,7 @@ struct BufferingMw {
 };
 
 struct RedirectSchemeMw {
+  static constexpr const char* type = "redirectScheme";
   std::string scheme = "https";
   std::string port;
   bool permanent = false;
@@ -140,6 +145,7 @@ struct RedirectSchemeMw {
 };
 
 struct RedirectRegexMw {
+  static constexpr const char* type = "redirectRegex";
   std::string regex;
   std::string replacement;
   bool permanent = false;
@@ -147,16 +153,19 @@ struct RedirectRegexMw {
 };
 
 struct ChainMw {
+  static constexpr const char* type = "chain";
   std::vector<std::string> middlewares;
   bool operator==(const ChainMw&) const = default;
 };
 
 struct StripPrefixMw {
+  static constexpr const char* type = "stripPrefix";
   std::vector<std::string> prefixes;
   bool operator==(const StripPrefixMw&) const = default;
 };
 
 struct AddPrefixMw {
+  static constexpr const char* type = "addPrefix";
   std::string prefix;
   bool operator==(const AddPrefixMw&) const = default;
 };
