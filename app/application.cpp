@@ -60,6 +60,12 @@ int Application::run() {
   std::vector<std::string> problems;
   inherited_ = core::InheritedSockets::from_environment(&problems);
   for (const auto& p : problems) core::log_warn(p);
+  if (std::string state = take_predecessor_state(); !state.empty()) {
+    if (ticket_keys_->import_keys(state))
+      core::log_info("upgrade: TLS session-ticket keys taken over from the previous process");
+    else
+      core::log_warn("upgrade: the previous process's state is unreadable; new TLS session-ticket keys");
+  }
   proxy_ = std::make_unique<proxy::ProxyServer>(cfg_, worker_count(cfg_), proxy::ProxyLimits{}, &inherited_);
   start_acme();  // stored certificates are in the store before any listener opens
   rebuild();  // an empty configuration until providers speak: every request gets 404
@@ -170,7 +176,8 @@ proxy::awaitable<UpgradeResult> Application::upgrade() {
   auto sockets = proxy_->listening_sockets();
   sockets.emplace_back(diagnostics_.native_handle(), "diagnostics");
   core::log_info("upgrade: starting ", command_[0], " with ", sockets.size(), " listening sockets");
-  auto result = co_await start_successor(command_, sockets, kUpgradeTimeout);
+  const std::string state = ticket_keys_->export_keys();
+  auto result = co_await start_successor(command_, sockets, state, kUpgradeTimeout);
   upgrading_ = false;
   if (!result.error.empty()) {
     core::log_error("upgrade failed, still serving: ", result.error);

@@ -1,6 +1,7 @@
 #include "app/live_upgrade.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,6 +25,8 @@ using boost::system::error_code;
 using proxy::use_tuple;
 
 constexpr const char* kReadyFdVariable = "PORTIER_UPGRADE_FD";
+constexpr const char* kStateFdVariable = "PORTIER_UPGRADE_STATE_FD";
+constexpr size_t kMaxState = 1 << 20;
 
 bool starts_with(const char* s, std::string_view prefix) { return std::strncmp(s, prefix.data(), prefix.size()) == 0; }
 
@@ -32,28 +35,27 @@ bool starts_with(const char* s, std::string_view prefix) { return std::strncmp(s
 std::vector<std::string> successor_environment(const std::vector<std::pair<int, std::string>>& sockets) {
   std::vector<std::string> env;
   for (char** e = environ; e && *e; ++e)
-    if (!starts_with(*e, "LISTEN_") && !starts_with(*e, kReadyFdVariable)) env.emplace_back(*e);
+    if (!starts_with(*e, "LISTEN_") && !starts_with(*e, "PORTIER_UPGRADE_")) env.emplace_back(*e);
   std::string names = "LISTEN_FDNAMES=";
   for (size_t i = 0; i < sockets.size(); ++i) names += (i ? ":" : "") + sockets[i].second;
   env.push_back(std::move(names));
   env.push_back("LISTEN_FDS=" + std::to_string(sockets.size()));
   env.push_back(std::string(kReadyFdVariable) + "=" + std::to_string(3 + sockets.size()));
+  env.push_back(std::string(kStateFdVariable) + "=" + std::to_string(4 + sockets.size()));
   env.push_back("LISTEN_PID=" + std::string(20, '\0'));
   return env;
 }
 
-// Between fork and exec: async-signal-safe calls only. Moves `fds` to 3.. and `ready` after
-// them, closes every other descriptor, and execs.
-[[noreturn]] void exec_successor(char* const* argv, char** envp, char* pid_digits, const std::vector<int>& fds,
-                                 int ready) {
+// Between fork and exec: async-signal-safe calls only. Moves `fds` (the sockets, then the ready
+// pipe and the state file) to 3.., closes every other descriptor, and execs.
+[[noreturn]] void exec_successor(char* const* argv, char** envp, char* pid_digits, const std::vector<int>& fds) {
   const int n = static_cast<int>(fds.size());
   std::array<int, 1024> parked{};
-  if (n >= static_cast<int>(parked.size())) _exit(126);
-  for (int i = 0; i < n; ++i) parked[i] = ::fcntl(fds[i], F_DUPFD, 3 + n + 1);
-  parked[n] = ::fcntl(ready, F_DUPFD, 3 + n + 1);
-  for (int i = 0; i <= n; ++i)
+  if (n > static_cast<int>(parked.size())) _exit(126);
+  for (int i = 0; i < n; ++i) parked[i] = ::fcntl(fds[i], F_DUPFD, 3 + n);
+  for (int i = 0; i < n; ++i)
     if (parked[i] < 0 || ::dup2(parked[i], 3 + i) < 0) _exit(126);
-  ::close_range(3 + n + 1, UINT_MAX, 0);
+  ::close_range(3 + n, UINT_MAX, 0);
   // LISTEN_PID: this process's pid, which exec keeps.
   char digits[20];
   int len = 0;
@@ -87,11 +89,24 @@ proxy::awaitable<std::string> reap(pid_t pid, std::chrono::milliseconds grace) {
   co_return "it was not ready and was stopped";
 }
 
+
+// A sealed memory file holding `bytes` (-1 on failure).
+int memory_file(const std::string& bytes) {
+  int fd = ::memfd_create("portier-upgrade-state", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) return -1;
+  if (::write(fd, bytes.data(), bytes.size()) != static_cast<ssize_t>(bytes.size()) ||
+      ::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) != 0 || ::lseek(fd, 0, SEEK_SET) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 }  // namespace
 
 proxy::awaitable<UpgradeResult> start_successor(const std::vector<std::string>& command,
                                                 const std::vector<std::pair<int, std::string>>& sockets,
-                                                std::chrono::seconds timeout) {
+                                                const std::string& state, std::chrono::seconds timeout) {
   if (command.empty() || ::access(command[0].c_str(), X_OK) != 0)
     co_return UpgradeResult{0, "cannot execute \"" + (command.empty() ? "" : command[0]) + "\""};
   std::vector<std::string> env = successor_environment(sockets);
@@ -106,9 +121,18 @@ proxy::awaitable<UpgradeResult> start_successor(const std::vector<std::string>& 
 
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) co_return UpgradeResult{0, std::string("pipe: ") + std::strerror(errno)};
+  const int state_fd = memory_file(state);
+  if (state_fd < 0) {
+    ::close(pipe_fds[0]);
+    ::close(pipe_fds[1]);
+    co_return UpgradeResult{0, std::string("memfd: ") + std::strerror(errno)};
+  }
+  fds.push_back(pipe_fds[1]);
+  fds.push_back(state_fd);
   const pid_t pid = ::fork();
-  if (pid == 0) exec_successor(argv.data(), envp.data(), pid_digits, fds, pipe_fds[1]);
+  if (pid == 0) exec_successor(argv.data(), envp.data(), pid_digits, fds);
   ::close(pipe_fds[1]);
+  ::close(state_fd);
   if (pid < 0) {
     ::close(pipe_fds[0]);
     co_return UpgradeResult{0, std::string("fork: ") + std::strerror(errno)};
@@ -137,6 +161,20 @@ proxy::awaitable<UpgradeResult> start_successor(const std::vector<std::string>& 
   std::string why = co_await reap(pid, timed_out ? std::chrono::milliseconds(0) : std::chrono::milliseconds(2000));
   if (timed_out) why = "not ready within " + std::to_string(timeout.count()) + " s; " + why;
   co_return UpgradeResult{0, command[0] + " (pid " + std::to_string(pid) + "): " + why};
+}
+
+std::string take_predecessor_state() {
+  const char* value = std::getenv(kStateFdVariable);
+  if (!value) return {};
+  int fd = std::atoi(value);
+  ::unsetenv(kStateFdVariable);
+  if (fd < 3) return {};
+  std::string bytes;
+  std::array<char, 4096> buf;
+  for (ssize_t n; (n = ::read(fd, buf.data(), buf.size())) > 0 && bytes.size() < kMaxState;)
+    bytes.append(buf.data(), static_cast<size_t>(n));
+  ::close(fd);
+  return bytes;
 }
 
 bool tell_predecessor_ready() {

@@ -8,7 +8,9 @@
 // nginx does it), started with the same arguments. Its sockets arrive as systemd would pass
 // them (LISTEN_FDS from descriptor 3, LISTEN_FDNAMES = entrypoint names, LISTEN_PID; see
 // core/listen_fds.hpp), so it matches them to its entrypoints by address, and the write end of
-// a pipe in PORTIER_UPGRADE_FD. Once its listeners are open and it serves, the successor writes
+// a pipe in PORTIER_UPGRADE_FD, and the state it takes over (TLS session-ticket keys, so clients
+// resume their sessions) in a sealed memory file in PORTIER_UPGRADE_STATE_FD, never in the
+// environment. Once its listeners are open and it serves, the successor writes
 // "READY\n" there and closes it; the previous process then tells systemd the new MAINPID and
 // drains. If the successor exits, closes the pipe without a word, or is not ready in time, the
 // previous process kills it (if alive) and keeps serving.
@@ -27,10 +29,14 @@ struct UpgradeResult {
 };
 
 // Control thread. `command`: the binary and its arguments (command[0] is the path).
-// `sockets`: descriptors and names to pass.
+// `sockets`: descriptors and names to pass. `state`: bytes the successor reads with
+// take_predecessor_state().
 proxy::awaitable<UpgradeResult> start_successor(const std::vector<std::string>& command,
                                                 const std::vector<std::pair<int, std::string>>& sockets,
-                                                std::chrono::seconds timeout);
+                                                const std::string& state, std::chrono::seconds timeout);
+
+// In a successor, once at start: the state its predecessor passed ("" when none).
+std::string take_predecessor_state();
 
 // In a successor: tells the previous process this one serves. False when not started by an
 // upgrade (no PORTIER_UPGRADE_FD).

@@ -39,6 +39,37 @@ void TicketKeyRing::rotate() {
   keys_.publish(std::move(next));
 }
 
+// Layout: "PTK1", current key, previous key (zeros when none), has_previous, created (seconds
+// since the epoch, 8 bytes little-endian).
+std::string TicketKeyRing::export_keys() const {
+  auto keys = keys_.load();
+  std::string out = "PTK1";
+  out.append(reinterpret_cast<const char*>(&keys->current), sizeof(Key));
+  Key previous{};
+  if (keys->has_previous) previous = keys->previous;
+  out.append(reinterpret_cast<const char*>(&previous), sizeof(Key));
+  out.push_back(keys->has_previous ? 1 : 0);
+  int64_t created = std::chrono::duration_cast<std::chrono::seconds>(keys->created.time_since_epoch()).count();
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((created >> (8 * i)) & 0xff));
+  return out;
+}
+
+bool TicketKeyRing::import_keys(std::string_view bytes) {
+  constexpr size_t kSize = 4 + 2 * sizeof(Key) + 1 + 8;
+  if (bytes.size() != kSize || bytes.substr(0, 4) != "PTK1") return false;
+  auto next = std::make_shared<Keys>();
+  const char* p = bytes.data() + 4;
+  std::memcpy(&next->current, p, sizeof(Key));
+  std::memcpy(&next->previous, p + sizeof(Key), sizeof(Key));
+  p += 2 * sizeof(Key);
+  next->has_previous = *p++ != 0;
+  int64_t created = 0;
+  for (int i = 0; i < 8; ++i) created |= static_cast<int64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+  next->created = Clock::time_point(std::chrono::seconds(created));
+  keys_.publish(std::move(next));
+  return true;
+}
+
 bool TicketKeyRing::rotate_if_due(Clock::time_point now) {
   auto keys = keys_.load();
   if (keys && now - keys->created < interval_) return false;

@@ -7,6 +7,8 @@
 #include <openssl/ssl.h>
 
 #include <chrono>
+#include <string>
+#include <string_view>
 #include <cstdint>
 
 #include "core/snapshot.hpp"
@@ -24,6 +26,12 @@ class TicketKeyRing {
   // Control thread: rotates when the current key is older than the interval. True if rotated.
   bool rotate_if_due(Clock::time_point now = Clock::now());
   std::chrono::seconds interval() const { return interval_; }
+
+  // The keys as bytes, for a live upgrade to hand them to the next process (secret: pass them
+  // only through a descriptor), and their import there: false when `bytes` is not an export.
+  // Control thread.
+  std::string export_keys() const;
+  bool import_keys(std::string_view bytes);
 
   // Body of the OpenSSL ticket_key_evp_cb, any thread, no lock. Returns what OpenSSL expects:
   // encrypt 1 ok / -1 error; decrypt 0 unknown key, 1 ok, 2 ok and renew, -1 error.

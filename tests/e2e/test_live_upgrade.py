@@ -1,8 +1,8 @@
-"""Live upgrade (issue 19, item 2): `portier upgrade` makes the running portier start its
-binary again as a successor, hand it every listening socket and drain once the successor
-serves. Under constant load, no request fails and no connection is refused across the
-upgrades; a successor that cannot start leaves the old process serving, and the command says
-why.
+"""Live upgrade (issue 19, items 2 and 3): `portier upgrade` makes the running portier start its
+binary again as a successor, hand it every listening socket and its TLS session-ticket keys, and
+drain once the successor serves. Under constant load, no request fails and no connection is
+refused across the upgrades, a TLS session saved before an upgrade is resumed after it; a
+successor that cannot start leaves the old process serving, and the command says why.
 
 The test process is a child subreaper (PR_SET_CHILD_SUBREAPER): each successor is the previous
 process's child and is re-parented here when its parent exits, so the test reaps every one."""
@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import stat
 import unittest
 
@@ -20,6 +21,7 @@ from portier_e2e import Portier, http_config, make_temp_dir, portier_bin, router
 from backend import Backend
 from tcp_peers import UdpEcho
 from test_socket_activation import Load
+from test_tls import TestCA
 
 NET = "127.0.72"
 UPGRADES = 5
@@ -46,14 +48,21 @@ class LiveUpgrade(unittest.TestCase):
         from portier_e2e import free_port
         cls.web_port = free_port(NET + ".1")
         cls.udp_port = free_port(NET + ".1", udp=True)
+        cls.tls_port = free_port(NET + ".1")
+        ca = TestCA(cls.dir)
+        cls.tls_context = ssl.create_default_context(cafile=ca.ca_cert)  # one context: sessions belong to it
+        cert, key = ca.leaf("app", "app.test")
         dynamic = {
-            "http": {"routers": {"app": router("Host(`app.test`)", "app")},
+            "http": {"routers": {"app": router("Host(`app.test`)", "app"),
+                                 "app-tls": router("Host(`app.test`)", "app", entry_points=("websecure",), tls={})},
                      "services": {"app": service(cls.backend.url)}},
+            "tls": {"certificates": [{"certFile": cert, "keyFile": key}]},
             "udp": {"routers": {"echo": {"entryPoints": ["udp-%d" % cls.udp_port], "service": "echo"}},
                     "services": {"echo": {"loadBalancer": {"servers": [{"address": cls.echo.address}]}}}},
         }
         path = write_file_atomic(cls.dir / "dynamic.yml", dynamic)
         cfg = http_config({"web": "%s:%d" % (NET + ".1", cls.web_port),
+                           "websecure": "%s:%d" % (NET + ".1", cls.tls_port),
                            "udp-%d" % cls.udp_port: "%s:%d/udp" % (NET + ".1", cls.udp_port)}, path)
         cls.portier = Portier(cfg, binary=str(cls.binary))
         cls.portier.start()
@@ -88,8 +97,21 @@ class LiveUpgrade(unittest.TestCase):
         finally:
             client.close()
 
+    def tls_get(self, session=None):
+        """A request over TLS 1.3: (the session to resume next time, whether this one was resumed)."""
+        with socket.create_connection((NET + ".1", self.tls_port), timeout=10) as raw:
+            with self.tls_context.wrap_socket(raw, server_hostname="app.test", session=session) as tls:
+                tls.sendall(b"GET / HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n")
+                data = b""
+                while chunk := tls.recv(65536):
+                    data += chunk
+                self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:100])
+                return tls.session, tls.session_reused
+
     def test_1_upgrades_under_load_refuse_nothing(self):
         load = Load(NET + ".1", self.web_port)
+        session, reused = self.tls_get()
+        self.assertFalse(reused)
         try:
             wait_until(lambda: load.ok >= 20, timeout=20, what="requests before the first upgrade")
             for i in range(UPGRADES):
@@ -102,6 +124,8 @@ class LiveUpgrade(unittest.TestCase):
                 self.__class__.pid = new
                 self.assertTrue(alive(new), "upgrade %d: the successor died" % i)
                 self.assertEqual(self.udp_echo(b"after-%d" % i), b"after-%d" % i)
+                session, reused = self.tls_get(session)
+                self.assertTrue(reused, "upgrade %d: the TLS session saved before was not resumed" % i)
                 wait_until(lambda: load.ok >= before + 20, timeout=20, what="requests after upgrade %d" % i)
         finally:
             load.stop()
