@@ -89,11 +89,11 @@ std::string read_scalar(std::string_view text, Millis& out, const Opt& o);
 std::string format_duration(Millis ms);
 
 // Middleware types Traefik has and portier does not implement yet, in Traefik's spelling.
-inline constexpr std::array<std::string_view, 19> kUnsupportedMiddlewares = {
+inline constexpr auto kUnsupportedMiddlewares = std::to_array<std::string_view>({
     "basicAuth",       "digestAuth",  "forwardAuth", "ipAllowList",      "ipWhiteList",
     "rateLimit",       "inFlightReq", "compress",    "retry",            "circuitBreaker",
     "errors",          "grpcWeb",     "contentType", "passTLSClientCert", "plugin",
-    "replacePath",     "replacePathRegex", "stripPrefixRegex", "inFlightConn"};
+    "replacePath",     "replacePathRegex", "stripPrefixRegex", "inFlightConn"});
 
 // Engages the alternative of `spec` whose type is `name` (any case); false when none is.
 bool emplace_middleware(MiddlewareSpec& spec, std::string_view name);

@@ -2,6 +2,8 @@
 // a non-default value, goes through the writer and the YAML reader unchanged.
 #include <catch2/catch.hpp>
 
+#include <cctype>
+
 #include "config/dynamic_json.hpp"
 #include "config/dynamic_yaml.hpp"
 #include "tests/unit/config/schema_sample.hpp"
@@ -92,4 +94,19 @@ http:
   const auto& h = std::get<HeadersMw>(f.dynamic.http.middlewares.at("h").spec);
   CHECK(h.sts_seconds == 10);
   CHECK(h.frame_deny);
+}
+
+TEST_CASE("schema: the type table and the unsupported list do not overlap", "[schema]") {
+  Dynamic d;
+  add_every_middleware(d);
+  for (const auto& [name, m] : d.http.middlewares) {
+    INFO(name);
+    CHECK(unsupported_middleware(middleware_type(m.spec)).empty());
+    MiddlewareSpec other;
+    std::string upper = name.substr(2);  // "m-redirectScheme" -> "REDIRECTSCHEME"
+    for (char& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    CHECK(emplace_middleware(other, upper));
+    CHECK(other.index() == m.spec.index());
+  }
+  CHECK(unsupported_middleware("BASICAUTH") == "basicAuth");
 }
