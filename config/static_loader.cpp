@@ -1,6 +1,7 @@
 #include "config/static_loader.hpp"
 
 #include <algorithm>
+#include <tuple>
 
 #include "config/infra_expansion.hpp"
 #include "config/yaml_util.hpp"
@@ -660,11 +661,17 @@ void validate_bindings(const StaticConfig& c, const std::map<std::string, int>& 
                        core::Problems& problems) {
   std::vector<const EntryPoint*> eps;
   for (const auto& [name, ep] : c.entry_points) eps.push_back(&ep);
+  // Only entrypoints on the same port and protocol can collide: compare within those groups
+  // (name order kept), not every pair (a dynamic port range makes thousands of entrypoints).
+  std::stable_sort(eps.begin(), eps.end(), [](const EntryPoint* a, const EntryPoint* b) {
+    return std::tie(a->port, a->protocol) < std::tie(b->port, b->protocol);
+  });
   for (size_t i = 0; i < eps.size(); ++i) {
-    for (size_t j = i + 1; j < eps.size(); ++j) {
+    for (size_t j = i + 1; j < eps.size() && eps[j]->port == eps[i]->port && eps[j]->protocol == eps[i]->protocol;
+         ++j) {
       const EntryPoint& a = *eps[i];
       const EntryPoint& b = *eps[j];
-      if (a.port == 0 || a.port != b.port || a.protocol != b.protocol) continue;
+      if (a.port == 0) continue;
       for (const auto& ha : a.hosts) {
         auto hb = std::find_if(b.hosts.begin(), b.hosts.end(),
                                [&](const std::string& h) { return hosts_overlap(ha, h); });
