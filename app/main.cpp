@@ -81,6 +81,12 @@ int main(int argc, char** argv) {
   core::LogLevel level;
   if (core::parse_log_level(loaded.config.log.level, level)) core::set_log_level(level);
   core::set_log_json(loaded.config.log.format == "json");
+  if (!loaded.config.log.file_path.empty()) {
+    if (auto err = core::set_log_file(loaded.config.log.file_path); !err.empty()) {
+      std::cerr << "portier: log.filePath: " << err << "\n";
+      return 1;
+    }
+  }
   raise_descriptor_limit();
   app::Application application(std::move(loaded.config), std::move(env));
   return application.run();

@@ -64,14 +64,18 @@ std::optional<tcp::acceptor> listen_on(asio::io_context& io, const config::Entry
 }  // namespace
 
 ProxyServer::ProxyServer(const config::StaticConfig& cfg, int workers, ProxyLimits limits)
-    : cfg_(cfg), limits_(limits) {
-  for (int i = 0; i < workers; ++i) workers_.push_back(std::make_unique<Worker>(i, snapshot_, tls_snapshot_, tcp_snapshot_, limits_));
+    : cfg_(cfg), limits_(limits),
+      observability_(std::make_unique<Observability>(cfg, http_entry_point_names(cfg), static_cast<size_t>(workers))) {
+  for (int i = 0; i < workers; ++i)
+    workers_.push_back(std::make_unique<Worker>(i, snapshot_, tls_snapshot_, tcp_snapshot_, limits_,
+                                                observability_->worker(static_cast<size_t>(i))));
 }
 
 ProxyServer::~ProxyServer() { stop(); }
 
 std::vector<std::string> ProxyServer::open_listeners() {
   std::vector<std::string> problems;
+  if (auto error = observability_->open_access_log(); !error.empty()) problems.push_back(error);
   auto names = http_entry_point_names(cfg_);
   for (size_t index = 0; index < names.size(); ++index) {
     const auto& ep = cfg_.entry_points.at(names[index]);
@@ -79,6 +83,8 @@ std::vector<std::string> ProxyServer::open_listeners() {
     info->entry_index = index;
     info->entry_point = ep;
     info->tls = false;
+    info->serves_ping = cfg_.ping.enabled && cfg_.ping.entry_point == ep.name;
+    info->serves_metrics = cfg_.prometheus.enabled && cfg_.prometheus.entry_point == ep.name;
     if (ep.redirection) {
       auto target = cfg_.entry_points.find(ep.redirection->to);
       if (target != cfg_.entry_points.end()) info->redirect_target = target->second;
@@ -171,6 +177,7 @@ int ProxyServer::active_connections() const {
 
 void ProxyServer::stop() {
   for (auto& w : workers_) w->stop();
+  observability_->flush_stopped();
 }
 
 }  // namespace portier::proxy

@@ -10,6 +10,7 @@
 #include "proxy/runtime_config.hpp"
 #include "proxy/tcp_runtime.hpp"
 #include "proxy/tls_context.hpp"
+#include "proxy/observability.hpp"
 #include "proxy/worker.hpp"
 
 namespace portier::proxy {
@@ -31,6 +32,7 @@ class ProxyServer {
   // Control thread: the TLS context of every new TLS handshake.
   void publish_tls(std::shared_ptr<TlsContext> ctx) { tls_snapshot_.publish(std::move(ctx)); }
   void begin_drain();
+  Observability& observability() { return *observability_; }
   int active_connections() const;
   void stop();
 
@@ -44,6 +46,7 @@ class ProxyServer {
   core::Snapshot<TcpRuntime> tcp_snapshot_;
   core::Snapshot<TlsContext> tls_snapshot_;
   uint64_t tcp_generation_ = 0;
+  std::unique_ptr<Observability> observability_;  // before the workers, which refer to it
   std::vector<std::unique_ptr<Worker>> workers_;
   uint64_t generation_ = 0;
 };
