@@ -4,6 +4,7 @@
 #include <array>
 #include <cctype>
 #include <charconv>
+#include <cstring>
 #include <ctime>
 
 namespace portier::proxy {
@@ -102,14 +103,6 @@ std::string_view header_value(const Headers* headers, std::string_view name) {
   return {};
 }
 
-std::tm utc_tm(std::chrono::system_clock::time_point t, long* nanos) {
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ns / 1000000000);
-  *nanos = static_cast<long>(ns % 1000000000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  return tm;
-}
 
 void append_date_time(std::string& out, const std::tm& tm) {
   append_number(out, tm.tm_year + 1900);
@@ -147,35 +140,62 @@ void append_zone(std::string& out, long offset) {
   append_2(out, static_cast<int>(offset / 60 % 60));
 }
 
+// The texts of one second, formatted once per second and thread (a busy worker logs many
+// lines within a second; gmtime/localtime per line would cost more than the rest of a line).
+struct SecondTexts {
+  std::time_t second = -1;
+  std::string utc;    // 2006-01-02T15:04:05
+  std::string local;  // the same in the local zone
+  std::string zone;   // Z or +hh:mm
+  std::string clf;    // 02/Jan/2006:15:04:05 +0000
+};
+
+const SecondTexts& texts_of(std::time_t second) {
+  thread_local SecondTexts t;
+  if (t.second == second) return t;
+  static constexpr std::array<const char*, 12> kMonths{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  t.second = second;
+  std::tm utc{}, local{};
+  gmtime_r(&second, &utc);
+  localtime_r(&second, &local);
+  t.utc.clear();
+  append_date_time(t.utc, utc);
+  t.local.clear();
+  append_date_time(t.local, local);
+  t.zone.clear();
+  append_zone(t.zone, local.tm_gmtoff);
+  t.clf.clear();
+  append_2(t.clf, utc.tm_mday);
+  t.clf.append("/").append(kMonths[static_cast<size_t>(utc.tm_mon)]).append("/");
+  append_number(t.clf, utc.tm_year + 1900);
+  t.clf += ':';
+  append_2(t.clf, utc.tm_hour);
+  t.clf += ':';
+  append_2(t.clf, utc.tm_min);
+  t.clf += ':';
+  append_2(t.clf, utc.tm_sec);
+  t.clf += " +0000";
+  return t;
+}
+
+std::pair<std::time_t, long> split_time(std::chrono::system_clock::time_point t) {
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  return {static_cast<std::time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+}
+
 // Go's RFC3339 (nanos: RFC3339Nano) in the process's local zone.
 void append_rfc3339_local(std::string& out, std::chrono::system_clock::time_point t, bool nanos) {
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ns / 1000000000);
-  std::tm tm{};
-  localtime_r(&secs, &tm);
-  append_date_time(out, tm);
-  if (nanos) append_fraction(out, static_cast<long>(ns % 1000000000));
-  append_zone(out, tm.tm_gmtoff);
+  auto [second, ns] = split_time(t);
+  const SecondTexts& texts = texts_of(second);
+  out.append(texts.local);
+  if (nanos) append_fraction(out, ns);
+  out.append(texts.zone);
 }
 
 // The common format's [02/Jan/2006:15:04:05 -0700] timestamp (StartUTC: always +0000).
 void append_clf_time(std::string& out, std::chrono::system_clock::time_point t) {
-  static constexpr std::array<const char*, 12> kMonths{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  long nanos = 0;
-  std::tm tm = utc_tm(t, &nanos);
-  append_2(out, tm.tm_mday);
-  out += '/';
-  out += kMonths[static_cast<size_t>(tm.tm_mon)];
-  out += '/';
-  append_number(out, tm.tm_year + 1900);
-  out += ':';
-  append_2(out, tm.tm_hour);
-  out += ':';
-  append_2(out, tm.tm_min);
-  out += ':';
-  append_2(out, tm.tm_sec);
-  out += " +0000";
+  out.append(texts_of(split_time(t).first).clf);
 }
 
 // Length of the valid UTF-8 sequence at s[i], or 0.
@@ -197,10 +217,24 @@ size_t utf8_length(std::string_view s, size_t i) {
 
 }  // namespace
 
+// Bytes that leave a JSON string unchanged (printable ASCII but ", \\, <, >, &).
+constexpr std::array<bool, 256> kJsonPlain = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0x20; c < 0x7f; ++c) t[static_cast<size_t>(c)] = true;
+  for (char c : {'"', '\\', '<', '>', '&'}) t[static_cast<unsigned char>(c)] = false;
+  return t;
+}();
+
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
-  for (size_t i = 0; i < s.size();) {
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t run = i;
+    while (run < s.size() && kJsonPlain[static_cast<unsigned char>(s[run])]) ++run;
+    out.append(s.data() + i, run - i);
+    i = run;
+    if (i == s.size()) break;
     unsigned char c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
       if (c == '"' || c == '\\') {
@@ -212,12 +246,9 @@ void append_json_string(std::string& out, std::string_view s) {
         out += "\\r";
       } else if (c == '\t') {
         out += "\\t";
-      } else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
-        out += "\\u00";
-        out += kHex[c >> 4];
-        out += kHex[c & 15];
       } else {
-        out += static_cast<char>(c);
+        char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+        out.append(esc, 6);
       }
       ++i;
       continue;
@@ -239,9 +270,8 @@ void append_json_string(std::string& out, std::string_view s) {
 }
 
 void append_rfc3339_utc(std::string& out, std::chrono::system_clock::time_point t, bool nanos) {
-  long ns = 0;
-  std::tm tm = utc_tm(t, &ns);
-  append_date_time(out, tm);
+  auto [second, ns] = split_time(t);
+  out.append(texts_of(second).utc);
   if (nanos) append_fraction(out, ns);
   out += 'Z';
 }
@@ -327,39 +357,108 @@ void AccessLogFormat::append_common(const RequestRecord& r, uint64_t count, bool
   out += '\n';
 }
 
+namespace {
+
+// Writes a line into room reserved at the end of a string (one size change per line): the
+// bound is computed by the caller (6 bytes per input byte for escaped strings).
+class LineWriter {
+ public:
+  LineWriter(std::string& out, size_t bound) : out_(out) {
+    size_t at = out.size();
+    out.resize(at + bound);
+    p_ = out.data() + at;
+  }
+  ~LineWriter() { out_.resize(static_cast<size_t>(p_ - out_.data())); }
+  void raw(std::string_view s) {
+    std::memcpy(p_, s.data(), s.size());
+    p_ += s.size();
+  }
+  void ch(char c) { *p_++ = c; }
+  void number(int64_t v) { p_ = std::to_chars(p_, p_ + 24, v).ptr; }
+  // A JSON string, escaped as append_json_string does.
+  void json(std::string_view s) {
+    size_t i = 0;
+    *p_++ = '"';
+    while (i < s.size()) {
+      unsigned char c = static_cast<unsigned char>(s[i]);
+      if (kJsonPlain[c]) {
+        *p_++ = static_cast<char>(c);
+        ++i;
+        continue;
+      }
+      size_t j = i;  // the rest goes through the general path
+      std::string tail;
+      append_json_string(tail, s.substr(j));
+      raw(std::string_view(tail).substr(1, tail.size() - 2));
+      break;
+    }
+    *p_++ = '"';
+  }
+
+ private:
+  std::string& out_;
+  char* p_;
+};
+
+}  // namespace
+
 void AccessLogFormat::append_json(const RequestRecord& r, uint64_t count, std::string& out) const {
+  size_t bound = 1024 + 6 * (r.client_ip.size() + r.forwarded_for.size() + r.host.size() * 2 + r.method.size() +
+                             r.path.size() + r.router.size() + r.service.size() + r.server_url.size() +
+                             r.server_addr.size() + r.entry_point.size() + r.tls_cipher.size() + r.tls_version.size());
+  for (const auto* list : {r.request_headers, r.response_headers})
+    if (list)
+      for (const auto& [name, value] : *list) bound += 6 * (name.size() + value.size()) + 32;
+  LineWriter w(out, bound);
   bool first = true;
-  auto key = [&](std::string_view k) {
-    out += first ? "{" : ",";
+  auto key = [&](std::string_view k) {  // a constant name: nothing to escape
+    w.raw(first ? std::string_view("{\"") : std::string_view(",\""));
+    w.raw(k);
+    w.raw("\":");
     first = false;
-    append_json_string(out, k);
-    out += ':';
   };
   auto str = [&](Field f, std::string_view v) {
     if (!kept(f)) return;
     key(kNames[f]);
-    append_json_string(out, v);
+    w.json(v);
   };
   auto num = [&](Field f, int64_t v) {
     if (!kept(f)) return;
     key(kNames[f]);
-    append_number(out, v);
+    w.number(v);
   };
-  std::string addr;
-  addr.reserve(r.client_ip.size() + 8);
+  auto time = [&](Field f, const std::string& date, long ns, std::string_view zone) {
+    if (!kept(f)) return;
+    key(kNames[f]);
+    w.ch('"');
+    w.raw(date);
+    std::string fraction;
+    append_fraction(fraction, ns);
+    w.raw(fraction);
+    w.raw(zone);
+    w.ch('"');
+  };
+  char addr[64];
+  char* end = addr;
   bool v6 = r.client_ip.find(':') != std::string_view::npos;
-  addr.append(v6 ? "[" : "").append(r.client_ip).append(v6 ? "]:" : ":");
-  append_number(addr, r.client_port);
-  std::string port;
-  append_number(port, r.client_port);
-  bool routed = !r.router.empty();
-  bool served = r.served;
+  if (v6) *end++ = '[';
+  size_t ip_len = std::min<size_t>(r.client_ip.size(), 46);
+  std::memcpy(end, r.client_ip.data(), ip_len);
+  end += ip_len;
+  if (v6) *end++ = ']';
+  *end++ = ':';
+  char* port_begin = end;
+  end = std::to_chars(end, addr + sizeof addr, r.client_port).ptr;
+  std::string_view client_addr(addr, static_cast<size_t>(end - addr));
+  std::string_view client_port(port_begin, static_cast<size_t>(end - port_begin));
   auto [req_host, req_port] = split_host_port(r.host);
   int64_t duration = r.duration.count();
+  auto [second, ns] = split_time(r.start);
+  const SecondTexts& texts = texts_of(second);
 
-  str(ClientAddr, addr);
+  str(ClientAddr, client_addr);
   str(ClientHost, r.forwarded_for.empty() ? r.client_ip : r.forwarded_for);
-  str(ClientPort, port);
+  str(ClientPort, client_port);
   str(ClientUsername, "-");
   num(DownstreamContentSize, static_cast<int64_t>(r.response_bytes));
   num(DownstreamStatus, r.status);
@@ -378,46 +477,43 @@ void AccessLogFormat::append_json(const RequestRecord& r, uint64_t count, std::s
   str(RequestProtocol, protocol_text(r.http_version));
   str(RequestScheme, r.tls ? "https" : "http");
   num(RetryAttempts, r.retries);
-  if (routed) str(RouterName, r.router);
-  if (served) str(ServiceAddr, r.server_addr);
-  if (served) str(ServiceName, r.service);
-  if (served) str(ServiceURL, r.server_url);
-  if (kept(StartLocal)) {
-    key("StartLocal");
-    out += '"';
-    append_rfc3339_local(out, r.start, true);
-    out += '"';
+  if (!r.router.empty()) str(RouterName, r.router);
+  if (r.served) {
+    str(ServiceAddr, r.server_addr);
+    str(ServiceName, r.service);
+    str(ServiceURL, r.server_url);
   }
-  if (kept(StartUTC)) {
-    key("StartUTC");
-    out += '"';
-    append_rfc3339_utc(out, r.start, true);
-    out += '"';
-  }
+  time(StartLocal, texts.local, ns, texts.zone);
+  time(StartUTC, texts.utc, ns, "Z");
   if (r.tls) {
     str(TLSCipher, r.tls_cipher);
     str(TLSVersion, r.tls_version);
   }
-  auto headers = [&](const Headers* list, std::string_view prefix) {
+  auto headers = [&](const std::vector<std::pair<std::string, std::string>>* list, std::string_view prefix) {
     if (!list) return;
     for (const auto& [name, value] : *list) {
       HeaderMode mode = header_mode(name);
       if (mode == HeaderMode::drop) continue;
-      key(std::string(prefix) + name);
-      append_json_string(out, mode == HeaderMode::redact ? std::string_view("REDACTED") : value);
+      w.raw(first ? std::string_view("{") : std::string_view(","));
+      first = false;
+      w.json(std::string(prefix) + name);
+      w.ch(':');
+      w.json(mode == HeaderMode::redact ? std::string_view("REDACTED") : std::string_view(value));
     }
   };
   headers(r.response_headers, "downstream_");
   str(EntryPointName, r.entry_point);
   key("level");
-  out += "\"info\"";
+  w.raw("\"info\"");
   key("msg");
-  out += "\"\"";
+  w.raw("\"\"");
   headers(r.request_headers, "request_");
   key("time");
-  out += '"';
-  append_rfc3339_local(out, std::chrono::system_clock::now(), false);
-  out += "\"}\n";
+  const SecondTexts& now = texts_of(split_time(std::chrono::system_clock::now()).first);
+  w.ch('"');
+  w.raw(now.local);
+  w.raw(now.zone);
+  w.raw("\"}\n");
 }
 
 }  // namespace portier::proxy

@@ -5,7 +5,9 @@
 namespace portier::proxy {
 
 MetricsShard::MetricsShard(std::vector<double> buckets, size_t entry_points)
-    : buckets_(std::move(buckets)), open_(entry_points) {}
+    : buckets_(std::move(buckets)), open_(entry_points) {
+  for (double b : buckets_) bucket_ns_.push_back(static_cast<int64_t>(b * 1e9));
+}
 
 size_t MetricsShard::Hash::operator()(const KeyView& k) const {
   size_t h = std::hash<std::string_view>{}(k.name);
@@ -15,12 +17,25 @@ size_t MetricsShard::Hash::operator()(const KeyView& k) const {
 }
 
 MetricsShard::Series& MetricsShard::series(const KeyView& key) {
+  Last& last = last_[static_cast<size_t>(key.kind)];
+  if (last.series && last.code == key.code && last.method == key.method &&
+      last.protocol == key.protocol && last.name == key.name)
+    return *last.series;
+  Series* found;
   auto it = series_.find(key);
-  if (it != series_.end()) return *it->second;
-  std::lock_guard lock(mutex_);
-  Key owned{key.kind, key.code, key.method, key.protocol, std::string(key.name)};
-  auto [pos, inserted] = series_.emplace(std::move(owned), std::make_unique<Series>(buckets_.size()));
-  return *pos->second;
+  if (it != series_.end()) {
+    found = it->second.get();
+  } else {
+    std::lock_guard lock(mutex_);
+    Key owned{key.kind, key.code, key.method, key.protocol, std::string(key.name)};
+    found = series_.emplace(std::move(owned), std::make_unique<Series>(buckets_.size())).first->second.get();
+  }
+  last.code = key.code;
+  last.method = key.method;
+  last.protocol = key.protocol;
+  last.name.assign(key.name);
+  last.series = found;
+  return *found;
 }
 
 void MetricsShard::count(Kind kind, std::string_view name, const RequestRecord& r) {
@@ -29,9 +44,8 @@ void MetricsShard::count(Kind kind, std::string_view name, const RequestRecord& 
   s.request_bytes.add(r.request_bytes);
   s.response_bytes.add(r.response_bytes);
   s.duration_ns.add(static_cast<uint64_t>(r.duration.count()));
-  double seconds = static_cast<double>(r.duration.count()) / 1e9;
   size_t b = 0;
-  while (b < buckets_.size() && seconds > buckets_[b]) ++b;
+  while (b < bucket_ns_.size() && r.duration.count() > bucket_ns_[b]) ++b;
   s.buckets[b].add(1);
 }
 

@@ -89,8 +89,20 @@ class MetricsShard {
     bool operator()(const Key& a, const KeyView& b) const { return same(view(a), b); }
   };
   Series& series(const KeyView& key);
+  // The last series of each kind: consecutive requests of a busy worker mostly hit the same
+  // one, which a compare finds faster than a hash lookup.
+  struct Last {
+    Kind kind{};
+    uint16_t code = 0;
+    MethodLabel method{};
+    ProtocolLabel protocol{};
+    std::string name;
+    Series* series = nullptr;
+  };
+  Last last_[6];
 
   std::vector<double> buckets_;
+  std::vector<int64_t> bucket_ns_;  // the bounds in nanoseconds (Prometheus: value <= bound)
   std::vector<std::atomic<int64_t>> open_;
   mutable std::mutex mutex_;
   std::unordered_map<Key, std::unique_ptr<Series>, Hash, Equal> series_;

@@ -35,81 +35,29 @@ bool lists(std::string_view value, std::string_view token) {
   return false;
 }
 
-// Traefik's protocol label (pkg/middlewares/metrics getRequestProtocol), in its order.
+// Traefik's protocol label (pkg/middlewares/metrics getRequestProtocol), in its order; one
+// pass over the fields.
 ProtocolLabel protocol_of(const RequestHead& head) {
-  const auto& h = head.headers;
-  if (head.upgrade && lists(find_header(h, "connection"), "upgrade") &&
-      lists(find_header(h, "upgrade"), "websocket"))
+  std::string_view connection, upgrade, accept, type;
+  for (const auto& h : head.headers) {
+    switch (h.name.size()) {
+      case 6: if (iequals(h.name, "accept")) accept = h.value; break;
+      case 7: if (iequals(h.name, "upgrade")) upgrade = h.value; break;
+      case 10: if (iequals(h.name, "connection")) connection = h.value; break;
+      case 12: if (iequals(h.name, "content-type")) type = h.value; break;
+      default: break;
+    }
+  }
+  if (head.upgrade && lists(connection, "upgrade") && lists(upgrade, "websocket"))
     return ProtocolLabel::websocket;
-  if (lists(find_header(h, "accept"), "text/event-stream")) return ProtocolLabel::sse;
-  std::string_view type = find_header(h, "content-type");
+  if (!accept.empty() && lists(accept, "text/event-stream")) return ProtocolLabel::sse;
   if (type.starts_with("application/grpc-web")) return ProtocolLabel::grpc_web;
   if (type.starts_with("application/grpc")) return ProtocolLabel::grpc;
   return ProtocolLabel::http;
 }
 
-}  // namespace
-
-RequestObservation::RequestObservation(WorkerObserver& observer, const ListenerInfo& listener,
-                                       const ClientInfo& client, SSL* ssl, int http_version)
-    : observer_(observer), client_(client), ssl_(ssl), active_(observer.active()) {
-  if (!active_) return;
-  t0_ = Clock::now();
-  record_.start = std::chrono::system_clock::now();
-  record_.entry_point = listener.entry_point.name;
-  record_.tls = listener.tls;
-  record_.http_version = http_version;
-  if (ssl_) {
-    record_.tls_version = tls_version_text(ssl_);
-    if (const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl_))
-      record_.tls_cipher = SSL_CIPHER_standard_name(cipher);
-  }
-}
-
-RequestObservation::~RequestObservation() {
-  if (!began_) return;
-  record_.duration = Clock::now() - t0_;
-  if (record_.status == 0) record_.status = 499;  // the client left before an answer (Traefik)
-  observer_.record(record_);
-}
-
-void RequestObservation::begin(const RequestHead& head) {
-  if (!active_) return;
-  began_ = true;
-  if (record_.http_version == 0) record_.http_version = head.version_minor == 0 ? 10 : 11;
-  record_.method_label = method_label(head.method);
-  if (observer_.shared().metrics_on()) record_.protocol = protocol_of(head);
-  if (observer_.access_log()) capture(head);
-}
-
-void RequestObservation::capture(const RequestHead& head) {
-  const AccessLogFormat& format = *observer_.access_log();
-  method_.assign(head.method);
-  path_.assign(head.path);
-  if (format.keeps_query() && !head.query.empty()) path_.append("?").append(head.query);
-  host_.assign(head.host);
-  if (client_.trusted) forwarded_for_.assign(find_header(head.headers, "x-forwarded-for"));
-  record_.method = method_;
-  record_.path = path_;
-  record_.host = host_;
-  record_.forwarded_for = forwarded_for_;
-  record_.client_ip = client_.ip;
-  record_.client_port = client_.port;
-  // Referer and User-Agent feed the common format; the rest only the JSON one.
-  capture_headers_ = format.captures_headers();
-  if (!capture_headers_) return;
-  for (const auto& h : head.headers) {
-    std::string name = config::canonical_header_name(h.name);
-    if (format.header_mode(name) != config::AccessLogConfig::HeaderMode::drop)
-      add_field(request_headers_, std::move(name), h.value);
-  }
-  std::sort(request_headers_.begin(), request_headers_.end());
-  record_.request_headers = &request_headers_;
-  record_.response_headers = &response_headers_;
-}
-
-void RequestObservation::add_field(std::vector<std::pair<std::string, std::string>>& list,
-                                   std::string name, std::string_view value) {
+void add_field(std::vector<std::pair<std::string, std::string>>& list, std::string name,
+               std::string_view value) {
   for (auto& [n, v] : list) {
     if (n == name) {
       v.append(",").append(value);
@@ -119,25 +67,102 @@ void RequestObservation::add_field(std::vector<std::pair<std::string, std::strin
   list.emplace_back(std::move(name), std::string(value));
 }
 
+}  // namespace
+
+void ObservationState::reset() {
+  record = RequestRecord{};
+  capture_headers = false;
+  origin_t0 = {};
+  method.clear();
+  path.clear();
+  host.clear();
+  forwarded_for.clear();
+  request_headers.clear();
+  response_headers.clear();
+}
+
+RequestObservation::RequestObservation(WorkerObserver& observer, const ListenerInfo& listener,
+                                       const ClientInfo& client, SSL* ssl, int http_version)
+    : observer_(observer), client_(client) {
+  if (!observer.active()) return;
+  s_ = observer.acquire();
+  s_->t0 = ObservationState::Clock::now();
+  RequestRecord& r = s_->record;
+  if (observer.access_log()) r.start = std::chrono::system_clock::now();  // only lines show it
+  r.entry_point = listener.entry_point.name;
+  r.tls = listener.tls;
+  r.http_version = http_version;
+  if (ssl) {
+    r.tls_version = tls_version_text(ssl);
+    if (const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl)) r.tls_cipher = SSL_CIPHER_standard_name(cipher);
+  }
+}
+
+RequestObservation::~RequestObservation() {
+  if (!s_) return;
+  RequestRecord& r = s_->record;
+  r.duration = ObservationState::Clock::now() - s_->t0;
+  if (r.status == 0) r.status = 499;  // the client left before an answer (Traefik)
+  observer_.record(r);
+  observer_.release(s_);
+}
+
+void RequestObservation::begin(const RequestHead& head) {
+  if (!s_) return;
+  RequestRecord& r = s_->record;
+  if (r.http_version == 0) r.http_version = head.version_minor == 0 ? 10 : 11;
+  r.method_label = method_label(head.method);
+  if (observer_.shared().metrics_on()) r.protocol = protocol_of(head);
+  if (observer_.access_log()) capture(head, client_);
+}
+
+void RequestObservation::capture(const RequestHead& head, const ClientInfo& client) {
+  const AccessLogFormat& format = *observer_.access_log();
+  ObservationState& s = *s_;
+  s.method.assign(head.method);
+  s.path.assign(head.path);
+  if (format.keeps_query() && !head.query.empty()) s.path.append("?").append(head.query);
+  s.host.assign(head.host);
+  if (client.trusted) s.forwarded_for.assign(find_header(head.headers, "x-forwarded-for"));
+  RequestRecord& r = s.record;
+  r.method = s.method;
+  r.path = s.path;
+  r.host = s.host;
+  r.forwarded_for = s.forwarded_for;
+  r.client_ip = client.ip;
+  r.client_port = client.port;
+  s.capture_headers = format.captures_headers();
+  if (!s.capture_headers) return;
+  for (const auto& h : head.headers) {
+    std::string name = config::canonical_header_name(h.name);
+    if (format.header_mode(name) != config::AccessLogConfig::HeaderMode::drop)
+      add_field(s.request_headers, std::move(name), h.value);
+  }
+  std::sort(s.request_headers.begin(), s.request_headers.end());
+  r.request_headers = &s.request_headers;
+  r.response_headers = &s.response_headers;
+}
+
 void RequestObservation::chose(std::string_view url, std::string_view addr) {
-  if (!active_) return;
-  record_.served = true;
-  record_.server_url = url;
-  record_.server_addr = addr;
-  origin_t0_ = Clock::now();
+  if (!s_) return;
+  s_->record.served = true;
+  s_->record.server_url = url;
+  s_->record.server_addr = addr;
+  if (observer_.access_log()) s_->origin_t0 = ObservationState::Clock::now();  // OriginDuration
 }
 
 void RequestObservation::origin_head(int status) {
-  if (!active_) return;
-  record_.status = record_.origin_status = status;
-  if (origin_t0_ != Clock::time_point{}) record_.origin_duration = Clock::now() - origin_t0_;
+  if (!s_) return;
+  s_->record.status = s_->record.origin_status = status;
+  if (s_->origin_t0 != ObservationState::Clock::time_point{})
+    s_->record.origin_duration = ObservationState::Clock::now() - s_->origin_t0;
 }
 
 void RequestObservation::response_header(std::string_view name, std::string_view value) {
   std::string canonical = config::canonical_header_name(name);
   if (observer_.access_log()->header_mode(canonical) != config::AccessLogConfig::HeaderMode::drop) {
-    add_field(response_headers_, std::move(canonical), value);
-    std::sort(response_headers_.begin(), response_headers_.end());
+    add_field(s_->response_headers, std::move(canonical), value);
+    std::sort(s_->response_headers.begin(), s_->response_headers.end());
   }
 }
 

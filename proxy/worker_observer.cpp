@@ -2,6 +2,7 @@
 
 #include "proxy/access_log_format.hpp"
 #include "proxy/observability.hpp"
+#include "proxy/request_observation.hpp"
 
 namespace portier::proxy {
 
@@ -16,6 +17,20 @@ WorkerObserver::WorkerObserver(Observability& shared, size_t id, size_t workers)
       shard_(shared.config().prometheus.buckets, shared.config().entry_points.size()),
       next_count_(id + 1),
       stride_(workers) {}
+
+WorkerObserver::~WorkerObserver() = default;
+
+ObservationState* WorkerObserver::acquire() {
+  if (spare_.empty()) return new ObservationState();
+  ObservationState* s = spare_.back().release();
+  spare_.pop_back();
+  return s;
+}
+
+void WorkerObserver::release(ObservationState* state) {
+  state->reset();
+  spare_.emplace_back(state);
+}
 
 void WorkerObserver::record(const RequestRecord& r) {
   const auto& cfg = shared_.config();

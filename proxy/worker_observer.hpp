@@ -5,7 +5,9 @@
 // (one post per batch) or the buffer is large; a full writer queue drops the batch and counts
 // it (portier_access_log_dropped_lines_total): a request never waits for the disk.
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "proxy/asio.hpp"
 #include "proxy/metrics_shard.hpp"
@@ -15,10 +17,12 @@ namespace portier::proxy {
 
 class Observability;
 class AccessLogFormat;
+struct ObservationState;
 
 class WorkerObserver {
  public:
   WorkerObserver(Observability& shared, size_t id, size_t workers);
+  ~WorkerObserver();
   // Before the worker runs: where flushes are posted.
   void attach(asio::io_context& io) { io_ = &io; }
 
@@ -29,6 +33,9 @@ class WorkerObserver {
 
   // The end of one request (RequestObservation).
   void record(const RequestRecord& r);
+  // A request's observation state from the worker's pool, and back (worker thread).
+  ObservationState* acquire();
+  void release(ObservationState* state);
   // Hands the buffered lines to the writer. Worker thread, or any thread once it stopped.
   void flush();
 
@@ -51,6 +58,7 @@ class WorkerObserver {
   uint64_t stride_;
   OwnedCounter dropped_;
   std::string scratch_;
+  std::vector<std::unique_ptr<ObservationState>> spare_;  // pool for acquire()
 };
 
 }  // namespace portier::proxy
