@@ -16,7 +16,8 @@ struct Totals {
 // One request family (entrypoint, router or service): Traefik's names, help and labels.
 struct Family {
   const char* prefix;  // traefik_entrypoint_, traefik_router_, traefik_service_
-  const char* what;    // for the help texts
+  // Traefik's help texts: requests, TLS requests, duration, request bytes, response bytes.
+  const char* help[5];
   std::map<std::string, Totals> series;      // rendered labels → totals
   std::map<std::string, uint64_t> tls;       // rendered TLS labels → requests
 };
@@ -71,18 +72,14 @@ std::string bound_text(double b) {
 
 void render_family(PrometheusText& out, const Family& f, const std::vector<double>& buckets) {
   std::string p = f.prefix;
-  std::string what = f.what;
   if (f.series.empty()) return;  // client_golang writes no family without a series
-  out.family(p + "requests_total", "counter",
-             "How many HTTP requests processed on " + what + ", partitioned by status code, protocol, and method.");
+  out.family(p + "requests_total", "counter", f.help[0]);
   for (const auto& [labels, t] : f.series) out.sample_raw(p + "requests_total", labels, static_cast<double>(t.requests));
   if (!f.tls.empty())
-    out.family(p + "requests_tls_total", "counter",
-               "How many HTTP requests with TLS processed on " + what + ", partitioned by TLS Version and TLS cipher Used.");
+    out.family(p + "requests_tls_total", "counter", f.help[1]);
   for (const auto& [labels, n] : f.tls) out.sample_raw(p + "requests_tls_total", labels, static_cast<double>(n));
   std::string h = p + "request_duration_seconds";
-  out.family(h, "histogram",
-             "How long it took to process the request on " + what + ", partitioned by status code, protocol, and method.");
+  out.family(h, "histogram", f.help[2]);
   for (const auto& [labels, t] : f.series) {
     uint64_t cumulative = 0;
     for (size_t b = 0; b < buckets.size(); ++b) {
@@ -93,12 +90,10 @@ void render_family(PrometheusText& out, const Family& f, const std::vector<doubl
     out.sample_raw(h + "_sum", labels, static_cast<double>(t.duration_ns) / 1e9);
     out.sample_raw(h + "_count", labels, static_cast<double>(t.requests));
   }
-  out.family(p + "requests_bytes_total", "counter",
-             "The total size of requests in bytes handled by " + what + ", partitioned by status code, protocol, and method.");
+  out.family(p + "requests_bytes_total", "counter", f.help[3]);
   for (const auto& [labels, t] : f.series)
     out.sample_raw(p + "requests_bytes_total", labels, static_cast<double>(t.request_bytes));
-  out.family(p + "responses_bytes_total", "counter",
-             "The total size of responses in bytes handled by " + what + ", partitioned by status code, protocol, and method.");
+  out.family(p + "responses_bytes_total", "counter", f.help[4]);
   for (const auto& [labels, t] : f.series)
     out.sample_raw(p + "responses_bytes_total", labels, static_cast<double>(t.response_bytes));
 }
@@ -161,9 +156,28 @@ std::string Observability::render_metrics() const {
 void Observability::render_requests(PrometheusText& out) const {
   using Kind = MetricsShard::Kind;
   const auto& buckets = cfg_.prometheus.buckets;
-  Family families[3] = {{"traefik_entrypoint_", "an entrypoint", {}, {}},
-                        {"traefik_router_", "a router", {}, {}},
-                        {"traefik_service_", "a service", {}, {}}};
+  Family families[3] = {
+      {"traefik_entrypoint_",
+       {"How many HTTP requests processed on an entrypoint, partitioned by status code, protocol, and method.",
+        "How many HTTP requests with TLS processed on an entrypoint, partitioned by TLS Version and TLS cipher Used.",
+        "How long it took to process the request on an entrypoint, partitioned by status code, protocol, and method.",
+        "The total size of requests in bytes handled by an entrypoint, partitioned by status code, protocol, and method.",
+        "The total size of responses in bytes handled by an entrypoint, partitioned by status code, protocol, and method."},
+       {}, {}},
+      {"traefik_router_",
+       {"How many HTTP requests are processed on a router, partitioned by service, status code, protocol, and method.",
+        "How many HTTP requests with TLS are processed on a router, partitioned by service, TLS Version, and TLS cipher Used.",
+        "How long it took to process the request on a router, partitioned by service, status code, protocol, and method.",
+        "The total size of requests in bytes handled by a router, partitioned by service, status code, protocol, and method.",
+        "The total size of responses in bytes handled by a router, partitioned by service, status code, protocol, and method."},
+       {}, {}},
+      {"traefik_service_",
+       {"How many HTTP requests processed on a service, partitioned by status code, protocol, and method.",
+        "How many HTTP requests with TLS processed on a service, partitioned by TLS version and TLS cipher.",
+        "How long it took to process the request on a service, partitioned by status code, protocol, and method.",
+        "The total size of requests in bytes received by a service, partitioned by status code, protocol, and method.",
+        "The total size of responses in bytes returned by a service, partitioned by status code, protocol, and method."},
+       {}, {}}};
   for (const auto& w : workers_) {
     w->metrics().visit([&](const MetricsShard::Key& k, const MetricsShard::Series& s) {
       size_t kind = static_cast<size_t>(k.kind);
