@@ -3,11 +3,13 @@
 #include <thread>
 #include <utility>
 
+#include "app/control_metrics.hpp"
 #include "app/sd_notify.hpp"
 #include "app/version.hpp"
 #include "config/dynamic_json.hpp"
 #include "config/rule.hpp"
 #include "core/log.hpp"
+#include "proxy/http_errors.hpp"
 
 namespace portier::app {
 namespace {
@@ -90,12 +92,14 @@ int Application::run() {
   }
   log_inherited_sockets();
   proxy_->start();
+  publish_control_metrics();
 
   rotate_ticket_keys();
   signals_.add(SIGTERM);
   signals_.add(SIGINT);
   signals_.add(SIGHUP);
   signals_.add(SIGUSR2);
+  signals_.add(SIGUSR1);
   std::function<void(boost::system::error_code, int)> on_signal = [this, &on_signal](boost::system::error_code ec, int sig) {
     if (ec) return;
     if (sig == SIGUSR2) {
@@ -106,6 +110,13 @@ int Application::run() {
     if (sig == SIGHUP) {
       core::log_info("SIGHUP: reloading providers");
       if (file_provider_) file_provider_->reload();
+      signals_.async_wait(on_signal);
+      return;
+    }
+    if (sig == SIGUSR1) {  // logrotate moved the files: write to new ones
+      if (auto err = core::reopen_log_file(); !err.empty()) core::log_error(err);
+      proxy_->observability().reopen_access_log();
+      core::log_info("SIGUSR1: log files reopened");
       signals_.async_wait(on_signal);
       return;
     }
@@ -209,6 +220,7 @@ void Application::begin_shutdown() {
   stopping_ = true;
   core::log_info("shutting down: draining connections");
   sd_notify("STOPPING=1");
+  proxy_->observability().set_terminating();  // ping answers terminatingStatusCode from now on
   stop_control_components();
   proxy_->begin_drain();
   wait_drained(std::chrono::steady_clock::now() + grace_period(cfg_));
@@ -218,6 +230,8 @@ void Application::wait_drained(std::chrono::steady_clock::time_point deadline) {
   if (proxy_->active_connections() == 0 || std::chrono::steady_clock::now() >= deadline) {
     if (proxy_->active_connections() > 0)
       core::log_warn("grace period over: closing ", proxy_->active_connections(), " connections");
+    // Diagnostics (its /ping answering terminatingStatusCode) served until the drain ends.
+    diagnostics_.stop();
     wait_control_idle(std::chrono::steady_clock::now() + kControlUnwind);
     return;
   }
@@ -234,7 +248,6 @@ void Application::stop_control_components() {
   if (docker_provider_) docker_provider_->stop();
   if (acme_) acme_->stop();
   if (ocsp_) ocsp_->stop();
-  diagnostics_.stop();
 }
 
 // The components whose coroutines have not finished yet ("" when none).
@@ -327,6 +340,8 @@ void Application::rebuild() {
   proxy_->publish_tcp(tcp);
   const auto t_published = clock::now();
   runtime_ = rc;
+  ++reloads_;
+  last_reload_success_ = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   health_checker_.update(rc);
   if (acme_) acme_->update_demands(acme::certificate_demands(merged_.dynamic, &cfg_));
   health_registry_.prune();
@@ -472,9 +487,40 @@ void Application::install_diagnostics() {
   diagnostics_.route("/routes.json", [this, json] { return json(routes_json()); });
   diagnostics_.route("/ports", [this, json] { return json(ports_json()); });
   diagnostics_.route("/certificates", [this, json] { return json(certificates_json()); });
+  // Request series need metrics.prometheus (counting them costs); the rest is always there.
+  diagnostics_.route("/metrics", [this] {
+    proxy_->observability().publish_extra(control_metrics());
+    return DiagResponse{200, "text/plain; version=0.0.4; charset=utf-8",
+                        proxy_->observability().render_metrics()};
+  });
+  diagnostics_.route("/ping", [this] {
+    int status = stopping_ ? cfg_.ping.terminating_status : 200;
+    return DiagResponse{status, "text/plain; charset=utf-8", std::string(proxy::reason_phrase(status))};
+  });
   diagnostics_.route("/dynamic.yml", [this] {
     return DiagResponse{200, "application/yaml", config::dynamic_yaml(merged_.dynamic)};
   });
+}
+
+std::string Application::control_metrics() const {
+  ControlMetrics m;
+  m.reloads = reloads_;
+  m.last_reload_success = last_reload_success_;
+  m.last_build_seconds = last_snapshot_.build_ms / 1000.0;
+  m.generation = last_snapshot_.generation;
+  m.config_errors = merged_.errors.size() + compile_errors_.size();
+  m.routers = last_snapshot_.routers;
+  m.tcp_ports = ports_.tcp.size();
+  m.udp_ports = ports_.udp.size();
+  m.certs = &cert_store_;
+  m.runtime = runtime_.get();
+  return render_control_metrics(m);
+}
+
+void Application::publish_control_metrics() {
+  if (!cfg_.prometheus.enabled || stopping_) return;
+  proxy_->observability().publish_extra(control_metrics());
+  after(std::chrono::seconds(1), [this] { publish_control_metrics(); });
 }
 
 }  // namespace portier::app

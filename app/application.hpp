@@ -66,6 +66,9 @@ class Application {
   void start_providers();
   std::string http_entry_points_summary() const;
   void log_inherited_sockets() const;
+  std::string control_metrics() const;
+  // metrics.prometheus: the control thread's series, published to the data plane each second.
+  void publish_control_metrics();
 
   config::StaticConfig cfg_;
   std::map<std::string, std::string> env_;
@@ -104,6 +107,8 @@ class Application {
   using RuleChecks = std::unordered_map<std::string, RuleCheck, TextHash, std::equal_to<>>;
   RuleChecks rule_checks_[2];  // [tcp]: rule text -> check
   uint64_t merges_ = 0;
+  uint64_t reloads_ = 0;              // snapshots applied (traefik_config_reloads_total)
+  double last_reload_success_ = 0;    // unix seconds
   std::vector<config::ConfigError> compile_errors_;
   std::shared_ptr<const proxy::RuntimeConfig> runtime_;
   // Cost of the last applied snapshot (GET /health "last_snapshot"): merge of the providers'

@@ -85,6 +85,12 @@ int main(int argc, char** argv) {
   core::LogLevel level;
   if (core::parse_log_level(loaded.config.log.level, level)) core::set_log_level(level);
   core::set_log_json(loaded.config.log.format == "json");
+  if (!loaded.config.log.file_path.empty()) {
+    if (auto err = core::set_log_file(loaded.config.log.file_path); !err.empty()) {
+      std::cerr << "portier: log.filePath: " << err << "\n";
+      return 1;
+    }
+  }
   raise_descriptor_limit();
   std::vector<std::string> command{app::own_binary_path()};  // what a live upgrade starts again
   command.insert(command.end(), argv + 1, argv + argc);

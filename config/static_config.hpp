@@ -92,15 +92,52 @@ struct FileProvider {
   bool watch = true;
 };
 
+// `log`: portier's own log lines (stderr unless filePath is set; reopened on SIGUSR1).
 struct LogConfig {
   std::string level = "info";
-  std::string format = "text";
+  std::string format = "text";  // text ("common" in Traefik's words) or json
+  std::string file_path;        // "" = stderr
 };
 
+// `accessLog` (Traefik's keys and semantics, pkg/observability/types/logs.go).
 struct AccessLogConfig {
   bool enabled = false;
   std::string file_path;  // "" = stdout
-  std::string format = "common";
+  enum class Format { common, generic_clf, json } format = Format::common;
+  // Lines the writer may hold queued before further lines are dropped (and counted); 0 = the
+  // default bound. Traefik blocks the request when its channel is full; portier never does.
+  int64_t buffering_size = 0;
+  // filters: a line is kept when any filter given matches (none given: every line).
+  std::vector<std::pair<int, int>> status_codes;  // inclusive ranges
+  bool retry_attempts = false;
+  std::chrono::nanoseconds min_duration{0};
+  // fields: keep/drop per field name (lowercased, as Traefik compares them).
+  bool fields_keep_default = true;
+  std::map<std::string, bool> field_names;
+  // fields.headers: keep/drop/redact per header (canonical MIME form, "User-Agent").
+  enum class HeaderMode { keep, drop, redact };
+  HeaderMode headers_default = HeaderMode::drop;
+  std::map<std::string, HeaderMode> header_names;
+  bool keep_query = true;     // fields.queryParameters.defaultMode
+  bool add_internals = false;  // log ping / metrics requests too
+};
+
+// `metrics.prometheus` (pkg/observability/types/metrics.go defaults).
+struct PrometheusConfig {
+  bool enabled = false;
+  std::vector<double> buckets{0.1, 0.3, 1.2, 5.0};
+  bool entry_points = true;  // addEntryPointsLabels
+  bool routers = false;      // addRoutersLabels
+  bool services = true;      // addServicesLabels
+  std::string entry_point = "traefik";
+  bool add_internals = false;  // metrics.addInternals
+};
+
+// `ping` (pkg/ping/ping.go defaults).
+struct PingConfig {
+  bool enabled = false;
+  std::string entry_point = "traefik";
+  int terminating_status = 503;
 };
 
 struct StaticConfig {
@@ -117,6 +154,8 @@ struct StaticConfig {
   std::optional<FileProvider> file;
   LogConfig log;
   AccessLogConfig access_log;
+  PrometheusConfig prometheus;
+  PingConfig ping;
 };
 
 }  // namespace portier::config

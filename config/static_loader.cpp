@@ -4,6 +4,7 @@
 #include <tuple>
 
 #include "config/infra_expansion.hpp"
+#include "config/observability_loader.hpp"
 #include "config/yaml_util.hpp"
 #include "core/atomic_file.hpp"
 #include "core/log.hpp"
@@ -51,8 +52,6 @@ class SectionReader {
   void read_providers(const Node& v);
   void read_docker(const std::string& path, const Node& v);
   void read_file_provider(const std::string& path, const Node& k, const Node& v);
-  void read_log(const Node& v);
-  void read_access_log(const Node& v);
   void read_global(const Node& v);
   void read_diagnostics(const Node& v);
   void read_state(const Node& v);
@@ -78,10 +77,8 @@ void SectionReader::read_root(const Node& root) {
   }
   r_.check_keys(root, "",
                 {"infra", "diagnostics", "state", "workers", "entryPoints", "certificatesResolvers",
-                 "providers", "log", "accessLog", "global", "ocsp"},
+                 "providers", "log", "accessLog", "global", "ocsp", "ping", "metrics"},
                 {{"api", ""},
-                 {"ping", "use portier's diagnostics endpoint"},
-                 {"metrics", "portier serves Prometheus metrics on diagnostics /metrics"},
                  {"tracing", ""},
                  {"experimental", ""},
                  {"serversTransport", ""},
@@ -105,9 +102,13 @@ void SectionReader::read_root(const Node& root) {
     } else if (key == "providers" && r_.expect_map(v, key, k)) {
       read_providers(v);
     } else if (key == "log" && r_.expect_map(v, key, k)) {
-      read_log(v);
+      read_log(v, r_, config.log);
     } else if (key == "accessLog" && r_.expect_map(v, key, k)) {
-      read_access_log(v);
+      read_access_log(v, r_, config.access_log);
+    } else if (key == "metrics" && r_.expect_map(v, key, k)) {
+      read_metrics(v, r_, config.prometheus);
+    } else if (key == "ping" && r_.expect_map(v, key, k)) {
+      read_ping(v, r_, config.ping);
     } else if (key == "global" && r_.expect_map(v, key, k)) {
       read_global(v);
     } else if (key == "diagnostics" && r_.expect_map(v, key, k)) {
@@ -463,54 +464,6 @@ void SectionReader::read_file_provider(const std::string& path, const Node& k, c
   config.file = std::move(f);
 }
 
-void SectionReader::read_log(const Node& v) {
-  r_.check_keys(v, "log", {"level", "format"},
-                {{"filePath", "portier logs to stderr"},
-                 {"noColor", ""},
-                 {"maxSize", ""},
-                 {"maxAge", ""},
-                 {"maxBackups", ""},
-                 {"compress", ""}});
-  std::string level = config.log.level;
-  if (r_.get(v, "level", "log", level)) {
-    core::LogLevel parsed;
-    if (!core::parse_log_level(level, parsed)) {
-      auto [k, lv] = YamlReader::find(v, "level");
-      r_.error("log.level", "invalid level \"" + level + "\" (debug, info, warn, error)", k, lv);
-    } else {
-      std::transform(level.begin(), level.end(), level.begin(), ::tolower);
-      config.log.level = level;
-    }
-  }
-  std::string format = config.log.format;
-  if (r_.get(v, "format", "log", format)) {
-    if (format == "common") format = "text";
-    if (format != "text" && format != "json") {
-      auto [k, fv] = YamlReader::find(v, "format");
-      r_.error("log.format", "invalid format \"" + format + "\" (text or json)", k, fv);
-    } else {
-      config.log.format = format;
-    }
-  }
-}
-
-void SectionReader::read_access_log(const Node& v) {
-  r_.check_keys(v, "accessLog", {"filePath", "format"},
-                {{"bufferingSize", ""}, {"filters", ""}, {"fields", ""}, {"addInternals", ""}});
-  config.access_log.enabled = true;
-  r_.get(v, "filePath", "accessLog", config.access_log.file_path);
-  std::string format = config.access_log.format;
-  if (r_.get(v, "format", "accessLog", format)) {
-    if (format == "genericCLF") format = "common";
-    if (format != "common" && format != "json") {
-      auto [k, fv] = YamlReader::find(v, "format");
-      r_.error("accessLog.format", "invalid format \"" + format + "\" (common or json)", k, fv);
-    } else {
-      config.access_log.format = format;
-    }
-  }
-}
-
 void SectionReader::read_global(const Node& v) {
   r_.check_keys(v, "global", {"checkNewVersion", "sendAnonymousUsage"});
   bool ignored = false;
@@ -765,6 +718,7 @@ StaticLoadResult load_static_config_text(std::string_view yaml, const std::strin
     c.docker.emplace();
     c.docker->endpoints = default_docker_endpoints();
   }
+  apply_internal_entry_point(c, problems);
   validate_diagnostics(c, origins, reader.lines, problems);
   validate_entry_points(c, reader.lines, problems);
   validate_resolvers(c, reader.lines, problems);

@@ -1,6 +1,11 @@
 #include "core/log.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <mutex>
 
 #include <atomic>
 #include <chrono>
@@ -11,6 +16,13 @@ namespace portier::core {
 namespace {
 std::atomic<int> g_level{static_cast<int>(LogLevel::info)};
 std::atomic<bool> g_json{false};
+std::atomic<int> g_fd{2};
+std::mutex g_file_mutex;  // guards g_path and reopening
+std::string g_path;
+
+int open_append(const std::string& path) {
+  return ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+}
 const char* level_name(LogLevel l) {
   switch (l) {
     case LogLevel::debug: return "debug";
@@ -49,6 +61,26 @@ bool parse_log_level(std::string_view text, LogLevel& out) {
   return true;
 }
 
+std::string set_log_file(const std::string& path) {
+  std::lock_guard lock(g_file_mutex);
+  int fd = open_append(path);
+  if (fd < 0) return "cannot open " + path + ": " + std::strerror(errno);
+  int old = g_fd.exchange(fd);
+  if (old != 2) ::close(old);
+  g_path = path;
+  return {};
+}
+
+std::string reopen_log_file() {
+  std::lock_guard lock(g_file_mutex);
+  if (g_path.empty()) return {};
+  int fd = open_append(g_path);
+  if (fd < 0) return "cannot reopen " + g_path + ": " + std::strerror(errno);
+  ::dup2(fd, g_fd.load());  // same descriptor, new file: no writer can hit a closed one
+  ::close(fd);
+  return {};
+}
+
 void log_line(LogLevel level, std::string_view message) {
   std::string line;
   if (g_json.load(std::memory_order_relaxed)) {
@@ -59,7 +91,7 @@ void log_line(LogLevel level, std::string_view message) {
   } else {
     line = timestamp() + " " + level_name(level) + " " + std::string(message) + "\n";
   }
-  [[maybe_unused]] auto n = ::write(2, line.data(), line.size());
+  [[maybe_unused]] auto n = ::write(g_fd.load(std::memory_order_relaxed), line.data(), line.size());
 }
 
 }  // namespace portier::core

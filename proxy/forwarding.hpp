@@ -22,6 +22,7 @@ struct ClientInfo {
   boost::asio::ip::address address;
   bool tls = false;
   bool trusted = false;  // forwardedHeaders.trustedIPs / insecure: keep its X-Forwarded-*
+  uint16_t port = 0;     // the client's TCP port (access log)
 };
 
 bool is_hop_by_hop(std::string_view name, std::string_view connection_header);

@@ -25,7 +25,7 @@ Http1Session<Stream>::Http1Session(Worker& worker, Stream stream, std::shared_pt
     client_ip_ = client_addr_.to_string();
   }
   client_ = ClientInfo{client_ip_, client_addr_, info_->tls,
-                       is_trusted_client(info_->entry_point, client_addr_)};
+                       is_trusted_client(info_->entry_point, client_addr_), remote.port()};
   sock().set_option(tcp::no_delay(true), ec);
   watchdog_.watch(&sock());
   worker_.register_session(this);
@@ -196,6 +196,11 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::serve(Re
   SSL* ssl = nullptr;
   if constexpr (std::is_same_v<Stream, TlsStream>) ssl = stream_.native_handle();
   RequestPipeline pipeline(worker_, *info_, client_, ssl);
+  pipeline_ = &pipeline;
+  struct Done {
+    RequestPipeline*& current;
+    ~Done() { current = nullptr; }
+  } done{pipeline_};
   auto step = pipeline.start(head);
   while (step == RequestPipeline::Step::async) step = co_await pipeline.resume(head);
   if (step == RequestPipeline::Step::reply) {
@@ -211,6 +216,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::serve(Re
 template <class Stream>
 awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::send_error(int status, bool close) {
   std::string out = error_response(status, close);
+  if (pipeline_) pipeline_->note_error(status);
   if (!arm_write(worker_.limits().body_timeout)) co_return Outcome::close;
   auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(out), use_tuple);
   if (close || ec) co_return Outcome::close;
@@ -234,6 +240,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::forward(
   plan.buffered_body = pipeline.buffer_request(head);
   if (plan.buffered_body) {
     int status = co_await buffer_request_body(head, pipeline, plan.body);
+    pipeline.note_request_body(plan.body.size());
     if (status != 0) {
       unread_input_ = true;
       if (status > 0) co_await send_error(status, true);
@@ -360,7 +367,10 @@ awaitable<bool> Http1Session<Stream>::send_request_body(const RequestHead& head,
       if (ec) co_return false;
       in_.consume(take);
     }
-    if (done) co_return true;
+    if (done) {
+      if (pipeline_) pipeline_->note_request_body(framing.body_bytes());
+      co_return true;
+    }
     watchdog_.arm(read_budget(worker_.limits().body_timeout));
     auto [ec, n] = co_await stream_.async_read_some(in_.prepare(16384, 65536), use_tuple);
     if (ec) co_return false;
@@ -421,6 +431,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_re
       if (ec) co_return Outcome::close;
       up->buf.consume(take);
     }
+    pipeline.note_response_body(framing.body_bytes());
     if (done) break;
     watchdog_.arm(limits.body_timeout);
     auto [ec, n] = co_await up->read_some(up->buf.prepare(16384, 65536));
@@ -454,6 +465,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_co
   if (client_close) append_header(out, "Connection", "close");
   out.append("\r\n");
   bool sent = co_await send_collected(out, collected.body());
+  pipeline.note_response_body(collected.body().size());
   if (sent && reusable && up->buf.empty()) worker_.pool().put(std::move(up));
   co_return (!sent || client_close) ? Outcome::close : Outcome::keep_alive;
 }

@@ -113,6 +113,7 @@ class Http1Session final : public Drainable {
   ClientInfo client_;  // views client_ip_ (the session never moves)
   Watchdog::Clock::time_point request_start_{};
   Watchdog::Clock::time_point response_start_{};
+  RequestPipeline* pipeline_ = nullptr;  // the request being served (its errors are recorded)
   bool idle_ = true;
   bool served_ = false;  // a request was answered: an idle connection is then a kept-alive one
   bool unread_input_ = false;  // answered before reading the request whole: linger on close

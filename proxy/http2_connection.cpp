@@ -133,7 +133,7 @@ Http2Connection::Http2Connection(Worker& worker, tcp::socket& sock,
     client_ip_ = client_addr_.to_string();
   }
   client_ = ClientInfo{client_ip_, client_addr_, info_->tls,
-                       is_trusted_client(info_->entry_point, client_addr_)};
+                       is_trusted_client(info_->entry_point, client_addr_), remote.port()};
   sock.set_option(tcp::no_delay(true), ec);
   write_wake_.expires_at(Clock::time_point::max());
   exchanges_done_.expires_at(Clock::time_point::max());

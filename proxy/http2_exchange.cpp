@@ -129,6 +129,8 @@ class Exchange {
   std::string ws_key_;  // RFC 8441: the Sec-WebSocket-Key of the upstream Upgrade request
   bool websocket_ = false;
   std::unique_ptr<UpstreamConn> up_;
+  RequestPipeline* pipeline_ = nullptr;  // run()'s: the request's errors and sizes are recorded
+  uint64_t request_bytes_ = 0;
   Clock::time_point start_ = Clock::now();
 };
 
@@ -140,7 +142,8 @@ awaitable<void> Exchange::run() {
     respond_error(status);
     co_return;
   }
-  RequestPipeline pipeline(conn_.worker(), conn_.info(), conn_.client(), conn_.ssl());
+  RequestPipeline pipeline(conn_.worker(), conn_.info(), conn_.client(), conn_.ssl(), 20);
+  pipeline_ = &pipeline;
   auto step = pipeline.start(head_);
   while (step == RequestPipeline::Step::async) step = co_await pipeline.resume(head_);
   if (st_.closed) co_return;
@@ -224,6 +227,7 @@ int Exchange::fill_head() {
 
 void Exchange::respond_error(int status) {
   if (st_.closed) return;
+  if (pipeline_) pipeline_->note_error(status);
   if (st_.responded) {
     conn_.reset(st_, NGHTTP2_INTERNAL_ERROR);
     return;
@@ -272,6 +276,7 @@ awaitable<void> Exchange::forward(RequestPipeline& pipeline) {
   if (buffered) {
     if (head_.expect_continue) conn_.submit_continue(st_);
     int status = co_await buffer_body(pipeline, body);
+    pipeline.note_request_body(body.size());
     if (status != 0) {
       if (status > 0) respond_error(status);
       co_return;
@@ -379,11 +384,13 @@ awaitable<int> Exchange::send_body() {
       size_t taken = data.size();
       sending.consume(taken);
       conn_.consume(st_, taken);
+      request_bytes_ += taken;
       if (st_.closed) co_return -1;
       if (ec) co_return watchdog_.expired() ? 504 : 502;
       continue;
     }
     if (st_.request_end) {
+      if (pipeline_) pipeline_->note_request_body(request_bytes_);
       if (!chunked) co_return 0;
       watchdog_.arm(limits().body_timeout);
       auto [ec, n] =
@@ -447,6 +454,7 @@ awaitable<void> Exchange::relay(const ResponseHead& resp, RequestPipeline& pipel
   }
   if (!conn_.submit_response(st_, nva, has_body)) co_return;
   if (collected) {
+    pipeline.note_response_body(collected->body().size());
     co_await send_collected(collected->body());
     if (!st_.closed && resp.body == BodyKind::chunked && resp.keep_alive && up_->buf.empty()) {
       st_.upstream = nullptr;
@@ -458,11 +466,13 @@ awaitable<void> Exchange::relay(const ResponseHead& resp, RequestPipeline& pipel
   bool reusable = resp.keep_alive && resp.body != BodyKind::until_close;
   uint64_t remaining = resp.content_length;
   ChunkedDecoder decoder;
+  uint64_t relayed = 0;
   while (has_body) {
     if (st_.closed) co_return;
     std::string_view avail = up_->buf.readable();
     size_t take = 0;
     bool done = false;
+    size_t out_before = st_.out.size();
     switch (resp.body) {
       case BodyKind::none:
         done = true;
@@ -489,6 +499,8 @@ awaitable<void> Exchange::relay(const ResponseHead& resp, RequestPipeline& pipel
         break;
     }
     up_->buf.consume(take);
+    relayed += st_.out.size() - out_before;
+    pipeline.note_response_body(relayed);
     if (done) break;
     if (!st_.out.empty()) conn_.resume(st_);
     if (st_.out.size() >= kOutHigh) {

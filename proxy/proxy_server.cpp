@@ -70,54 +70,20 @@ tcp::endpoint::protocol_type protocol_of(const asio::ip::address& a) {
 
 }  // namespace
 
-// The listening acceptors of worker `index` for `ep` on `addr`. With inherited sockets there:
-// socket j goes to worker j % workers, and a worker left without one shares socket
-// index % count, so each socket is served and each worker accepts (systemd passes one socket,
-// a live upgrade one per worker of the previous process). Else one socket bound here with
-// SO_REUSEPORT (the IPv4 wildcard when IPv6 is unavailable). Empty after a problem.
-std::vector<tcp::acceptor> ProxyServer::acceptors_for(size_t index, const config::EntryPoint& ep,
-                                                      const asio::ip::address& addr,
-                                                      std::vector<std::string>& problems) {
-  asio::io_context& io = workers_[index]->io();
-  std::vector<tcp::acceptor> out;
-  auto inherited = inherited_ ? inherited_->take(true, addr, ep.port) : std::vector<const core::InheritedSocket*>{};
-  if (!inherited.empty()) {
-    for (size_t j = 0; j < inherited.size(); ++j) {
-      const bool mine = j % workers_.size() == index || (index >= inherited.size() && j == index % inherited.size());
-      if (!mine) continue;
-      int fd = dup_inherited(*inherited[j], ep.name, problems);
-      if (fd < 0) return {};
-      out.emplace_back(io).assign(protocol_of(inherited[j]->address), fd);
-    }
-    return out;
-  }
-  tcp::acceptor acceptor(io);
-  std::string error;
-  if (bind_reuseport(acceptor, {addr, ep.port}, &error)) {
-    out.push_back(std::move(acceptor));
-    return out;
-  }
-  if (addr.is_v6() && addr.is_unspecified()) {
-    tcp::acceptor v4(io);
-    if (bind_reuseport(v4, {asio::ip::address_v4::any(), ep.port}, &error)) {
-      out.push_back(std::move(v4));
-      return out;
-    }
-  }
-  problems.push_back("entrypoint " + ep.name + ": cannot listen on " + error);
-  return {};
-}
-
 ProxyServer::ProxyServer(const config::StaticConfig& cfg, int workers, ProxyLimits limits,
                          core::InheritedSockets* inherited)
-    : cfg_(cfg), limits_(limits), inherited_(inherited) {
-  for (int i = 0; i < workers; ++i) workers_.push_back(std::make_unique<Worker>(i, snapshot_, tls_snapshot_, tcp_snapshot_, limits_));
+    : cfg_(cfg), limits_(limits), inherited_(inherited),
+      observability_(std::make_unique<Observability>(cfg, http_entry_point_names(cfg), static_cast<size_t>(workers))) {
+  for (int i = 0; i < workers; ++i)
+    workers_.push_back(std::make_unique<Worker>(i, snapshot_, tls_snapshot_, tcp_snapshot_, limits_,
+                                                observability_->worker(static_cast<size_t>(i))));
 }
 
 ProxyServer::~ProxyServer() { stop(); }
 
 std::vector<std::string> ProxyServer::open_listeners() {
   std::vector<std::string> problems;
+  if (auto error = observability_->open_access_log(); !error.empty()) problems.push_back(error);
   auto names = http_entry_point_names(cfg_);
   for (size_t index = 0; index < names.size(); ++index) {
     const auto& ep = cfg_.entry_points.at(names[index]);
@@ -125,6 +91,8 @@ std::vector<std::string> ProxyServer::open_listeners() {
     info->entry_index = index;
     info->entry_point = ep;
     info->tls = false;
+    info->serves_ping = cfg_.ping.enabled && cfg_.ping.entry_point == ep.name;
+    info->serves_metrics = cfg_.prometheus.enabled && cfg_.prometheus.entry_point == ep.name;
     if (ep.redirection) {
       auto target = cfg_.entry_points.find(ep.redirection->to);
       if (target != cfg_.entry_points.end()) info->redirect_target = target->second;
@@ -237,6 +205,7 @@ int ProxyServer::active_connections() const {
 
 void ProxyServer::stop() {
   for (auto& w : workers_) w->stop();
+  observability_->flush_stopped();
 }
 
 }  // namespace portier::proxy

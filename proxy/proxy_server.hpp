@@ -11,6 +11,7 @@
 #include "proxy/runtime_config.hpp"
 #include "proxy/tcp_runtime.hpp"
 #include "proxy/tls_context.hpp"
+#include "proxy/observability.hpp"
 #include "proxy/worker.hpp"
 
 namespace portier::proxy {
@@ -38,6 +39,7 @@ class ProxyServer {
   // Every listening socket of every worker (descriptor, entrypoint name), for a live upgrade.
   std::vector<std::pair<int, std::string>> listening_sockets();
   void begin_drain();
+  Observability& observability() { return *observability_; }
   int active_connections() const;
   void stop();
 
@@ -56,6 +58,7 @@ class ProxyServer {
   core::Snapshot<TcpRuntime> tcp_snapshot_;
   core::Snapshot<TlsContext> tls_snapshot_;
   uint64_t tcp_generation_ = 0;
+  std::unique_ptr<Observability> observability_;  // before the workers, which refer to it
   std::vector<std::unique_ptr<Worker>> workers_;
   uint64_t generation_ = 0;
 };

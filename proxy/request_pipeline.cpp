@@ -3,11 +3,41 @@
 #include <vector>
 
 #include "proxy/http_errors.hpp"
+#include "proxy/observability.hpp"
 #include "proxy/tls_context.hpp"
 
 namespace portier::proxy {
 
 RequestPipeline::Step RequestPipeline::start(const RequestHead& head) {
+  observation_.begin(head);
+  Step step = route(head);
+  if (step == Step::reply) observation_.local(local_.status, local_.body.size());
+  return step;
+}
+
+// Traefik's ping@internal and prometheus@internal routers (PathPrefix, priority MaxInt, on
+// ping.entryPoint / metrics.prometheus.entryPoint, cleartext side).
+bool RequestPipeline::internal_endpoint(const RequestHead& head) {
+  if (listener_.tls) return false;
+  if (listener_.serves_ping && head.path.starts_with("/ping")) {
+    int status = worker_.observer().shared().ping_status();
+    local_.status = status;
+    local_.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
+    local_.body = std::string(reason_phrase(status));
+  } else if (listener_.serves_metrics && head.path.starts_with("/metrics")) {
+    local_.status = 200;
+    local_.headers.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    local_.body = worker_.observer().shared().render_metrics();
+  } else {
+    return false;
+  }
+  observation_.internal();
+  return true;
+}
+
+RequestPipeline::Step RequestPipeline::route(const RequestHead& head) {
+  if ((listener_.serves_ping || listener_.serves_metrics) && internal_endpoint(head))
+    return Step::reply;
   if (listener_.redirect_target) {
     redirect_entry_point(head);
     return Step::reply;
@@ -18,6 +48,7 @@ RequestPipeline::Step RequestPipeline::start(const RequestHead& head) {
   RequestView view{head.method, host, head.path, head.query, head.headers, client_.address};
   route_ = rc_ ? rc_->route(listener_.entry_index, listener_.tls, view) : nullptr;
   if (!route_) return refuse(404);
+  observation_.routed(route_->name, rc_->services[route_->service].name);
   if (const EntryChain* entry = route_->entry_chain(listener_.entry_index)) {
     chain_ = &entry->chain;
     limits_ = &entry->limits;
@@ -33,9 +64,12 @@ awaitable<RequestPipeline::Step> RequestPipeline::resume(const RequestHead& head
   RequestContext ctx{head, edits_.path ? std::string_view(*edits_.path) : head.path, client_.tls};
   if (auto reply = co_await mw.on_request_async(ctx, edits_, response_edits_, worker_)) {
     local_ = std::move(*reply);
+    observation_.local(local_.status, local_.body.size());
     co_return Step::reply;
   }
-  co_return run_chain(head);
+  Step step = run_chain(head);
+  if (step == Step::reply) observation_.local(local_.status, local_.body.size());
+  co_return step;
 }
 
 // Runs the chain from next_ on; stops at a middleware's reply or before its asynchronous
@@ -69,6 +103,7 @@ RequestPipeline::Step RequestPipeline::choose_server(const RequestHead& head) {
   server_ = pick_server(worker_, head, *rc_, route_->service, &fresh_cookie);
   if (!server_) return refuse(503);
   if (!upstream_supported(*server_)) return refuse(502);
+  observation_.chose(server_->url, server_->authority);
   const ServiceRuntime& svc = rc_->services[route_->service];
   if (fresh_cookie && svc.sticky) set_cookie_ = sticky_cookie_header(*svc.sticky, *server_);
   return Step::forward;

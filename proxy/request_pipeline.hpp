@@ -23,6 +23,11 @@
 // no allocation beyond the snapshot pin and the upstream head; a middleware with an
 // asynchronous request phase makes start() return Step::async and the codec co_awaits
 // resume() (see Middleware in middleware.hpp for the phases).
+//
+// Observation: the pipeline records the request for the access log and the metrics
+// (RequestObservation) and hands the record over when it is destroyed, i.e. when the codec is
+// done with the request. A codec tells it what only the codec knows: note_error() when it
+// answers an error itself after start(), and the body sizes it relayed.
 #include <memory>
 #include <string>
 
@@ -32,6 +37,7 @@
 #include "proxy/buffered_body.hpp"
 #include "proxy/forwarding.hpp"
 #include "proxy/middleware.hpp"
+#include "proxy/request_observation.hpp"
 #include "proxy/response_collector.hpp"
 #include "proxy/runtime_config.hpp"
 #include "proxy/upstream_conn.hpp"
@@ -43,8 +49,11 @@ namespace portier::proxy {
 class RequestPipeline {
  public:
   // `ssl`: the client connection's TLS object (null on cleartext), for the 421 check.
-  RequestPipeline(Worker& worker, const ListenerInfo& listener, const ClientInfo& client, SSL* ssl)
-      : worker_(worker), listener_(listener), client_(client), ssl_(ssl) {}
+  // `http_version`: 20 on HTTP/2; 0 takes HTTP/1.0 or 1.1 from the head.
+  RequestPipeline(Worker& worker, const ListenerInfo& listener, const ClientInfo& client, SSL* ssl,
+                  int http_version = 0)
+      : worker_(worker), listener_(listener), client_(client), ssl_(ssl),
+        observation_(worker.observer(), listener, client, ssl, http_version) {}
   RequestPipeline(const RequestPipeline&) = delete;
   RequestPipeline& operator=(const RequestPipeline&) = delete;
 
@@ -63,10 +72,11 @@ class RequestPipeline {
   // the one replying), without framing: sink(name, value).
   template <class Sink>
   void local_headers(Sink&& sink) const {
+    auto out = observed(sink);
     for (const auto& [name, value] : local_.headers)
-      if (!response_edits_.touches(name)) sink(std::string_view(name), std::string_view(value));
+      if (!response_edits_.touches(name)) out(std::string_view(name), std::string_view(value));
     for (const auto& [name, value] : response_edits_.set)
-      sink(std::string_view(name), std::string_view(value));
+      out(std::string_view(name), std::string_view(value));
   }
 
   // ---- Step::forward ----
@@ -132,7 +142,9 @@ class RequestPipeline {
   // The response-head phase: the end-to-end headers of `resp` to relay (hop-by-hop and those
   // a middleware replaces dropped), the middlewares' edits, the sticky cookie; no framing.
   template <class Sink>
-  void response_headers(const ResponseHead& resp, Sink&& sink) {
+  void response_headers(const ResponseHead& resp, Sink&& raw_sink) {
+    observation_.origin_head(resp.status);
+    auto sink = observed(raw_sink);
     run_response_phase(resp.status);
     for (const auto& h : resp.headers) {
       if (is_hop_by_hop(h.name, resp.connection) || response_edits_.touches(h.name)) continue;
@@ -143,9 +155,24 @@ class RequestPipeline {
     if (!set_cookie_.empty()) sink(std::string_view("Set-Cookie"), std::string_view(set_cookie_));
   }
   const HeaderEdits& response_edits() const { return response_edits_; }
+
+  // ---- what the codec tells the observation ----
+  void note_error(int status) const { observation_.error(status); }
+  void note_request_body(uint64_t bytes) const { observation_.request_body(bytes); }
+  void note_response_body(uint64_t bytes) const { observation_.response_body(bytes); }
   const std::string& set_cookie() const { return set_cookie_; }
 
  private:
+  // The sink, and the access log's copy of the fields it keeps when it keeps some.
+  template <class Sink>
+  auto observed(Sink& sink) const {
+    return [this, &sink](std::string_view name, std::string_view value) {
+      if (observation_.wants_response_headers()) observation_.response_header(name, value);
+      sink(name, value);
+    };
+  }
+  Step route(const RequestHead& head);
+  bool internal_endpoint(const RequestHead& head);
   Step refuse(int status);
   Step run_chain(const RequestHead& head);
   Step choose_server(const RequestHead& head);
@@ -169,6 +196,7 @@ class RequestPipeline {
   HeaderEdits response_edits_;
   LocalReply local_;
   std::string set_cookie_;
+  mutable RequestObservation observation_;
 };
 
 }  // namespace portier::proxy

@@ -14,8 +14,9 @@
 namespace portier::proxy {
 
 Worker::Worker(int id, core::Snapshot<RuntimeConfig>& snapshot, core::Snapshot<TlsContext>& tls,
-               core::Snapshot<TcpRuntime>& tcp, ProxyLimits limits)
-    : id_(id), reader_(snapshot), tls_reader_(tls), tcp_reader_(tcp), limits_(limits) {
+               core::Snapshot<TcpRuntime>& tcp, ProxyLimits limits, WorkerObserver& observer)
+    : id_(id), reader_(snapshot), tls_reader_(tls), tcp_reader_(tcp), limits_(limits), observer_(observer) {
+  observer_.attach(ioc_);
   tcp_balancer_.seed(static_cast<uint32_t>(id));
   tcp_options_.peek.timeout = limits.header_timeout;
   tcp_options_.dial_timeout = limits.dial_timeout;
@@ -88,6 +89,13 @@ void Worker::spawn(awaitable<void> connection) {
 // Traefik serves TLS and cleartext on one entrypoint: a first byte of 0x16 (a TLS handshake
 // record) selects the TLS side, anything else the cleartext side. Nothing is consumed.
 awaitable<void> Worker::serve_connection(tcp::socket socket, std::shared_ptr<const ListenerInfo> info) {
+  // traefik_open_connections{entrypoint, protocol="TCP"}: every accepted connection.
+  struct Open {
+    MetricsShard& shard;
+    size_t entry;
+    ~Open() { shard.connections(entry, -1); }
+  } open{observer_.metrics(), info->entry_index};
+  open.shard.connections(open.entry, +1);
   if (co_await try_tcp_routers(socket, *info)) co_return;
   if (info->tls_side) {
     Watchdog watchdog(socket.get_executor());

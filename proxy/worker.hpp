@@ -17,6 +17,7 @@
 #include "proxy/tcp_listener.hpp"
 #include "proxy/udp_forwarder.hpp"
 #include "proxy/upstream_pool.hpp"
+#include "proxy/worker_observer.hpp"
 
 namespace portier::proxy {
 
@@ -37,6 +38,10 @@ struct ListenerInfo {
   // For cleartext listeners: the same entrypoint as seen by connections that start a TLS
   // handshake (Traefik serves both on one port: TLS routers on the TLS side).
   std::shared_ptr<const ListenerInfo> tls_side;
+  // Traefik's internal routers on this entrypoint (cleartext side): PathPrefix(`/ping`) and
+  // PathPrefix(`/metrics`) ahead of every other router.
+  bool serves_ping = false;
+  bool serves_metrics = false;
 };
 
 struct ProxyLimits {
@@ -50,7 +55,7 @@ struct ProxyLimits {
 class Worker {
  public:
   Worker(int id, core::Snapshot<RuntimeConfig>& snapshot, core::Snapshot<TlsContext>& tls,
-         core::Snapshot<TcpRuntime>& tcp, ProxyLimits limits);
+         core::Snapshot<TcpRuntime>& tcp, ProxyLimits limits, WorkerObserver& observer);
   ~Worker();
 
   asio::io_context& io() { return ioc_; }
@@ -74,6 +79,7 @@ class Worker {
   const std::shared_ptr<const RuntimeConfig>& config() { return reader_.get(); }
   const std::shared_ptr<const TlsContext>& tls_context() { return tls_reader_.get(); }
   UpstreamPool& pool() { return pool_; }
+  WorkerObserver& observer() { return observer_; }
   const ProxyLimits& limits() const { return limits_; }
   bool draining() const { return draining_; }
   uint32_t next_rr(uint32_t service_index, uint64_t generation);
@@ -103,6 +109,7 @@ class Worker {
   TcpBalancer tcp_balancer_;
   TcpSessionOptions tcp_options_;
   ProxyLimits limits_;
+  WorkerObserver& observer_;
   UpstreamPool pool_;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
   std::vector<std::shared_ptr<const ListenerInfo>> infos_;

@@ -288,7 +288,7 @@ TEST_CASE("unknown keys and unsupported Traefik keys are errors") {
       "    acme:\n"                    // 18
       "      dnsChallenge:\n"          // 19
       "        provider: route53\n"    // 20
-      "metrics: {}\n"                  // 21
+      "metrics: {datadog: {}}\n"       // 21
       "diagnostics:\n"                 // 22
       "  address: 127.0.0.1:7111\n"    // 23
       "  address: 127.0.0.1:7112\n";   // 24
@@ -301,7 +301,7 @@ TEST_CASE("unknown keys and unsupported Traefik keys are errors") {
   CHECK(has(r, "providers.docker.exposedbydefault", "unknown key", 10));
   CHECK(has(r, "certificatesResolvers.le.acme.httpChallenge", "not supported", 15));
   CHECK(has(r, "certificatesResolvers.r53.acme.dnsChallenge.provider", "not supported", 20));
-  CHECK(has(r, "metrics", "not supported", 21));
+  CHECK(has(r, "metrics.datadog", "not supported", 21));
   CHECK(has(r, "diagnostics.address", "duplicate key", 24));
   auto dup = load("entryPoints:\n  web: {address: \":80\"}\n  web: {address: \":81\"}\n");
   CHECK(has(dup, "entryPoints.web", "duplicate key", 3));

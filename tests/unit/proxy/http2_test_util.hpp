@@ -27,6 +27,7 @@
 #include "proxy/http2_chunked_decoder.hpp"
 #include "proxy/runtime_config.hpp"
 #include "proxy/tcp_runtime.hpp"
+#include "proxy/observability.hpp"
 #include "proxy/worker.hpp"
 
 namespace portier::proxy::test {
@@ -429,7 +430,8 @@ class Proxy {
     add_route(dyn, "down", "Host(`down.test`)", "http://127.0.0.1:" + std::to_string(dead_port));
     std::vector<std::string> problems;
     snapshot_.publish(compile_runtime(dyn, cfg_, health_, &problems));
-    worker_ = std::make_unique<Worker>(0, snapshot_, tls_, tcp_, limits);
+    observability_ = std::make_unique<Observability>(cfg_, http_entry_point_names(cfg_), 1);
+    worker_ = std::make_unique<Worker>(0, snapshot_, tls_, tcp_, limits, observability_->worker(0));
     tcp::acceptor acceptor(worker_->io(),
                            tcp::endpoint(boost::asio::ip::address_v4::loopback(), 0));
     port_ = acceptor.local_endpoint().port();
@@ -464,6 +466,7 @@ class Proxy {
   core::Snapshot<RuntimeConfig> snapshot_;
   core::Snapshot<TlsContext> tls_;  // empty: no TLS side
   core::Snapshot<TcpRuntime> tcp_;  // empty: no TCP routers
+  std::unique_ptr<Observability> observability_;  // outlives the worker
   std::unique_ptr<Worker> worker_;
   uint16_t port_ = 0;
 };

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# User-space instructions per HTTP/1.1 keep-alive request (callgrind, one worker) with the
+# observability off, with metrics.prometheus on, with the JSON access log on, and with both
+# (issue 17's benchmark item). A 1 KiB nginx backend; h2load --h1 -c64 warms the pools up, the
+# counters are zeroed, then N requests are counted. Usage: bench/callgrind_observe.sh [N]
+set -euo pipefail
+N=${1:-20000}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PORTIER=${PORTIER:-$ROOT/build/portier}
+TMP=$(mktemp -d /tmp/portier-cg-XXXXXX)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"; }
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 200); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.1; done; return 1; }
+
+BACKEND=$(free_port)
+BODY=$(head -c 1024 /dev/zero | tr '\0' x)
+cat > "$TMP/nginx.conf" <<NGINX
+worker_processes 1; daemon off; pid $TMP/nginx.pid; error_log $TMP/error.log error;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 100000000; keepalive_timeout 300s;
+  client_body_temp_path $TMP/cb; proxy_temp_path $TMP/p; fastcgi_temp_path $TMP/f; uwsgi_temp_path $TMP/u; scgi_temp_path $TMP/s;
+  server { listen 127.0.0.1:$BACKEND; location / { return 200 "$BODY"; } } }
+NGINX
+nginx -c "$TMP/nginx.conf" & PIDS+=($!)
+wait_port "$BACKEND"
+cat > "$TMP/dynamic.yml" <<DYN
+http:
+  routers:
+    all: {rule: "PathPrefix(\`/\`)", service: b, entryPoints: [web]}
+  services:
+    b: {loadBalancer: {servers: [{url: "http://127.0.0.1:$BACKEND"}]}}
+DYN
+
+measure() {  # $1 = name, $2 = extra static YAML
+  local web diag metrics pid out
+  web=$(free_port); diag=$(free_port); metrics=$(free_port)
+  cat > "$TMP/$1.yml" <<YML
+workers: 1
+diagnostics: {address: "127.0.0.1:$diag"}
+state: {directory: "$TMP/state-$1"}
+entryPoints:
+  web: {address: "127.0.0.1:$web"}
+  metrics: {address: "127.0.0.1:$metrics"}
+providers: {file: {filename: "$TMP/dynamic.yml"}}
+log: {level: error}
+$2
+YML
+  valgrind --tool=callgrind --callgrind-out-file="$TMP/cg-$1" "$PORTIER" run --config "$TMP/$1.yml" 2>"$TMP/vg-$1.log" &
+  pid=$!; PIDS+=($pid)
+  wait_port "$web"
+  h2load --h1 -c64 -n 5000 "http://127.0.0.1:$web/" >/dev/null
+  callgrind_control -z "$pid" >/dev/null 2>&1
+  out=$(h2load --h1 -c64 -n "$N" "http://127.0.0.1:$web/" | grep -E "^status codes")
+  callgrind_control -d "$pid" >/dev/null 2>&1
+  [[ -n "${KEEP:-}" ]] && cp "$TMP"/cg-"$1".* "$KEEP"/ 2>/dev/null
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  local ir
+  ir=$(grep -h "^summary:\|^totals:" "$TMP"/cg-"$1".* | awk '{print $2}' | sort -n | tail -1)
+  printf '%-22s %8.0f instructions/request   (%s)\n' "$1" "$(echo "$ir / $N" | bc -l)" "$out"
+}
+
+measure off ""
+measure metrics "metrics: {prometheus: {entryPoint: metrics}}"
+measure accesslog-json "accessLog: {filePath: \"$TMP/access.log\", format: json}"
+measure accesslog-common "accessLog: {filePath: \"$TMP/access-common.log\"}"
+measure both "metrics: {prometheus: {entryPoint: metrics, addRoutersLabels: true}}
+accessLog: {filePath: \"$TMP/access-both.log\", format: json}"

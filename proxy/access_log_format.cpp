@@ -1,0 +1,519 @@
+#include "proxy/access_log_format.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <cstring>
+#include <ctime>
+
+namespace portier::proxy {
+
+namespace {
+
+using HeaderMode = config::AccessLogConfig::HeaderMode;
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+constexpr std::array<std::string_view, AccessLogFormat::kFieldCount> kNames{
+    "ClientAddr", "ClientHost", "ClientPort", "ClientUsername", "DownstreamContentSize",
+    "DownstreamStatus", "Duration", "OriginContentSize", "OriginDuration", "OriginStatus",
+    "Overhead", "RequestAddr", "RequestContentSize", "RequestCount", "RequestHost",
+    "RequestMethod", "RequestPath", "RequestPort", "RequestProtocol", "RequestScheme",
+    "RetryAttempts", "RouterName", "ServiceAddr", "ServiceName", "ServiceURL", "StartLocal",
+    "StartUTC", "TLSCipher", "TLSVersion", "entryPointName"};
+
+void append_number(std::string& out, int64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, end);
+}
+
+void append_2(std::string& out, int v) {
+  out += static_cast<char>('0' + v / 10 % 10);
+  out += static_cast<char>('0' + v % 10);
+}
+
+// "host:port" → host, port ("-" when there is no port), as Traefik's silentSplitHostPort.
+std::pair<std::string_view, std::string_view> split_host_port(std::string_view v) {
+  if (!v.empty() && v.front() == '[') {
+    size_t close = v.find(']');
+    if (close != std::string_view::npos && close + 1 < v.size() && v[close + 1] == ':')
+      return {v.substr(1, close - 1), v.substr(close + 2)};
+    return {v, "-"};
+  }
+  size_t colon = v.rfind(':');
+  if (colon == std::string_view::npos || v.find(':') != colon) return {v, "-"};
+  return {v.substr(0, colon), v.substr(colon + 1)};
+}
+
+std::string_view protocol_text(int version) {
+  return version == 20 ? "HTTP/2.0" : version == 10 ? "HTTP/1.0" : "HTTP/1.1";
+}
+
+// The request path as Go's url.URL prints it: bytes that cannot appear in a log token
+// (controls, space, quote, non-ASCII) percent-encoded.
+void append_path(std::string& out, std::string_view path) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (unsigned char c : path) {
+    if (c <= 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+}
+
+// A quoted common-format field: `"value"` with `"` escaped, or `"-"` when empty. Control
+// bytes are escaped too, so a header cannot start a forged line.
+void append_quoted(std::string& out, std::string_view v) {
+  if (v.empty()) {
+    out += "\"-\"";
+    return;
+  }
+  out += '"';
+  for (unsigned char c : v) {
+    if (c == '"') {
+      out += "\\\"";
+    } else if (c < 0x20 || c == 0x7f) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  out += '"';
+}
+
+void append_token(std::string& out, std::string_view v) {
+  if (v.empty()) {
+    out += '-';
+    return;
+  }
+  for (unsigned char c : v) out += (c <= 0x20 || c >= 0x7f || c == '"') ? '?' : static_cast<char>(c);
+}
+
+std::string_view header_value(const Headers* headers, std::string_view name) {
+  if (!headers) return {};
+  for (const auto& [n, v] : *headers)
+    if (n == name) return v;
+  return {};
+}
+
+
+void append_date_time(std::string& out, const std::tm& tm) {
+  append_number(out, tm.tm_year + 1900);
+  out += '-';
+  append_2(out, tm.tm_mon + 1);
+  out += '-';
+  append_2(out, tm.tm_mday);
+  out += 'T';
+  append_2(out, tm.tm_hour);
+  out += ':';
+  append_2(out, tm.tm_min);
+  out += ':';
+  append_2(out, tm.tm_sec);
+}
+
+void append_fraction(std::string& out, long nanos) {
+  if (nanos == 0) return;
+  char digits[10];
+  for (int i = 8; i >= 0; --i, nanos /= 10) digits[i] = static_cast<char>('0' + nanos % 10);
+  int len = 9;
+  while (len > 0 && digits[len - 1] == '0') --len;
+  out += '.';
+  out.append(digits, static_cast<size_t>(len));
+}
+
+void append_zone(std::string& out, long offset) {
+  if (offset == 0) {
+    out += 'Z';
+    return;
+  }
+  out += offset < 0 ? '-' : '+';
+  offset = offset < 0 ? -offset : offset;
+  append_2(out, static_cast<int>(offset / 3600));
+  out += ':';
+  append_2(out, static_cast<int>(offset / 60 % 60));
+}
+
+// The texts of one second, formatted once per second and thread (a busy worker logs many
+// lines within a second; gmtime/localtime per line would cost more than the rest of a line).
+struct SecondTexts {
+  std::time_t second = -1;
+  std::string utc;    // 2006-01-02T15:04:05
+  std::string local;  // the same in the local zone
+  std::string zone;   // Z or +hh:mm
+  std::string clf;    // 02/Jan/2006:15:04:05 +0000
+};
+
+const SecondTexts& texts_of(std::time_t second) {
+  thread_local SecondTexts t;
+  if (t.second == second) return t;
+  static constexpr std::array<const char*, 12> kMonths{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  t.second = second;
+  std::tm utc{}, local{};
+  gmtime_r(&second, &utc);
+  localtime_r(&second, &local);
+  t.utc.clear();
+  append_date_time(t.utc, utc);
+  t.local.clear();
+  append_date_time(t.local, local);
+  t.zone.clear();
+  append_zone(t.zone, local.tm_gmtoff);
+  t.clf.clear();
+  append_2(t.clf, utc.tm_mday);
+  t.clf.append("/").append(kMonths[static_cast<size_t>(utc.tm_mon)]).append("/");
+  append_number(t.clf, utc.tm_year + 1900);
+  t.clf += ':';
+  append_2(t.clf, utc.tm_hour);
+  t.clf += ':';
+  append_2(t.clf, utc.tm_min);
+  t.clf += ':';
+  append_2(t.clf, utc.tm_sec);
+  t.clf += " +0000";
+  return t;
+}
+
+std::pair<std::time_t, long> split_time(std::chrono::system_clock::time_point t) {
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  return {static_cast<std::time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+}
+
+// Go's RFC3339 (nanos: RFC3339Nano) in the process's local zone.
+void append_rfc3339_local(std::string& out, std::chrono::system_clock::time_point t, bool nanos) {
+  auto [second, ns] = split_time(t);
+  const SecondTexts& texts = texts_of(second);
+  out.append(texts.local);
+  if (nanos) append_fraction(out, ns);
+  out.append(texts.zone);
+}
+
+// The common format's [02/Jan/2006:15:04:05 -0700] timestamp (StartUTC: always +0000).
+void append_clf_time(std::string& out, std::chrono::system_clock::time_point t) {
+  out.append(texts_of(split_time(t).first).clf);
+}
+
+// Length of the valid UTF-8 sequence at s[i], or 0.
+size_t utf8_length(std::string_view s, size_t i) {
+  unsigned char c = static_cast<unsigned char>(s[i]);
+  size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 0;
+  if (n == 0 || c > 0xf4 || c == 0xc0 || c == 0xc1 || i + n > s.size()) return 0;
+  uint32_t cp = c & (0x7f >> n);
+  for (size_t k = 1; k < n; ++k) {
+    unsigned char cc = static_cast<unsigned char>(s[i + k]);
+    if ((cc & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (cc & 0x3f);
+  }
+  if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+      cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+    return 0;
+  return n;
+}
+
+}  // namespace
+
+// Bytes that leave a JSON string unchanged (printable ASCII but ", \\, <, >, &).
+constexpr std::array<bool, 256> kJsonPlain = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0x20; c < 0x7f; ++c) t[static_cast<size_t>(c)] = true;
+  for (char c : {'"', '\\', '<', '>', '&'}) t[static_cast<unsigned char>(c)] = false;
+  return t;
+}();
+
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t run = i;
+    while (run < s.size() && kJsonPlain[static_cast<unsigned char>(s[run])]) ++run;
+    out.append(s.data() + i, run - i);
+    i = run;
+    if (i == s.size()) break;
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += static_cast<char>(c);
+      } else if (c == '\n') {
+        out += "\\n";
+      } else if (c == '\r') {
+        out += "\\r";
+      } else if (c == '\t') {
+        out += "\\t";
+      } else {
+        char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+        out.append(esc, 6);
+      }
+      ++i;
+      continue;
+    }
+    size_t n = utf8_length(s, i);
+    if (n == 0) {
+      out += "\\ufffd";
+      ++i;
+    } else if (n == 3 && c == 0xe2 && static_cast<unsigned char>(s[i + 1]) == 0x80 &&
+               (static_cast<unsigned char>(s[i + 2]) & 0xfe) == 0xa8) {
+      out += static_cast<unsigned char>(s[i + 2]) == 0xa8 ? "\\u2028" : "\\u2029";
+      i += 3;
+    } else {
+      out.append(s.substr(i, n));
+      i += n;
+    }
+  }
+  out += '"';
+}
+
+void append_rfc3339_utc(std::string& out, std::chrono::system_clock::time_point t, bool nanos) {
+  auto [second, ns] = split_time(t);
+  out.append(texts_of(second).utc);
+  if (nanos) append_fraction(out, ns);
+  out += 'Z';
+}
+
+AccessLogFormat::AccessLogFormat(const config::AccessLogConfig& cfg) : cfg_(cfg) {
+  for (size_t f = 0; f < kFieldCount; ++f) {
+    std::string lower(kNames[f]);
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    auto it = cfg.field_names.find(lower);
+    keep_[f] = it != cfg.field_names.end() ? it->second : cfg.fields_keep_default;
+  }
+  captures_headers_ = cfg.headers_default != HeaderMode::drop;
+  for (const auto& [name, mode] : cfg.header_names) captures_headers_ |= mode != HeaderMode::drop;
+}
+
+config::AccessLogConfig::HeaderMode AccessLogFormat::header_mode(std::string_view canonical) const {
+  auto it = cfg_.header_names.find(std::string(canonical));
+  return it != cfg_.header_names.end() ? it->second : cfg_.headers_default;
+}
+
+bool AccessLogFormat::keep(const RequestRecord& r) const {
+  bool any = !cfg_.status_codes.empty() || cfg_.retry_attempts || cfg_.min_duration.count() > 0;
+  if (!any) return true;
+  for (auto [low, high] : cfg_.status_codes)
+    if (r.status >= low && r.status <= high) return true;
+  if (cfg_.retry_attempts && r.retries > 0) return true;
+  return cfg_.min_duration.count() > 0 && r.duration > cfg_.min_duration;
+}
+
+void AccessLogFormat::append(const RequestRecord& r, uint64_t count, std::string& out) const {
+  switch (cfg_.format) {
+    case config::AccessLogConfig::Format::common: return append_common(r, count, false, out);
+    case config::AccessLogConfig::Format::generic_clf: return append_common(r, count, true, out);
+    case config::AccessLogConfig::Format::json: return append_json(r, count, out);
+  }
+}
+
+void AccessLogFormat::append_common(const RequestRecord& r, uint64_t count, bool generic,
+                                    std::string& out) const {
+  auto token = [&](Field f, std::string_view v) { append_token(out, kept(f) ? v : std::string_view()); };
+  token(ClientHost, r.forwarded_for.empty() ? r.client_ip : r.forwarded_for);
+  out += " - ";
+  token(ClientUsername, "-");
+  out += " [";
+  if (kept(StartUTC))
+    append_clf_time(out, r.start);
+  else
+    out += '-';
+  out += "] \"";
+  token(RequestMethod, r.method);
+  out += ' ';
+  if (kept(RequestPath) && !r.path.empty())
+    append_path(out, r.path);
+  else
+    out += '-';
+  out += ' ';
+  token(RequestProtocol, protocol_text(r.http_version));
+  out += "\" ";
+  if (kept(DownstreamStatus)) append_number(out, r.status); else out += '-';
+  out += ' ';
+  if (kept(DownstreamContentSize)) append_number(out, static_cast<int64_t>(r.response_bytes)); else out += '-';
+  out += ' ';
+  for (std::string_view name : {std::string_view("Referer"), std::string_view("User-Agent")}) {
+    std::string_view v = header_value(r.request_headers, name);
+    HeaderMode mode = header_mode(name);
+    if (mode == HeaderMode::drop) v = {};
+    if (!v.empty() && mode == HeaderMode::redact) v = "REDACTED";
+    append_quoted(out, v);
+    if (name == "Referer") out += ' ';
+  }
+  if (!generic) {
+    out += ' ';
+    if (kept(RequestCount)) append_number(out, static_cast<int64_t>(count)); else out += '-';
+    out += ' ';
+    append_quoted(out, kept(RouterName) ? r.router : std::string_view());
+    out += ' ';
+    append_quoted(out, kept(ServiceURL) ? r.server_url : std::string_view());
+    out += ' ';
+    append_number(out, kept(Duration) ? r.duration.count() / 1000000 : 0);
+    out += "ms";
+  }
+  out += '\n';
+}
+
+namespace {
+
+// Writes a line into room reserved at the end of a string (one size change per line): the
+// bound is computed by the caller (6 bytes per input byte for escaped strings).
+class LineWriter {
+ public:
+  LineWriter(std::string& out, size_t bound) : out_(out) {
+    size_t at = out.size();
+    out.resize(at + bound);
+    p_ = out.data() + at;
+  }
+  ~LineWriter() { out_.resize(static_cast<size_t>(p_ - out_.data())); }
+  void raw(std::string_view s) {
+    std::memcpy(p_, s.data(), s.size());
+    p_ += s.size();
+  }
+  void ch(char c) { *p_++ = c; }
+  void number(int64_t v) { p_ = std::to_chars(p_, p_ + 24, v).ptr; }
+  // A JSON string, escaped as append_json_string does.
+  void json(std::string_view s) {
+    size_t i = 0;
+    *p_++ = '"';
+    while (i < s.size()) {
+      unsigned char c = static_cast<unsigned char>(s[i]);
+      if (kJsonPlain[c]) {
+        *p_++ = static_cast<char>(c);
+        ++i;
+        continue;
+      }
+      size_t j = i;  // the rest goes through the general path
+      std::string tail;
+      append_json_string(tail, s.substr(j));
+      raw(std::string_view(tail).substr(1, tail.size() - 2));
+      break;
+    }
+    *p_++ = '"';
+  }
+
+ private:
+  std::string& out_;
+  char* p_;
+};
+
+}  // namespace
+
+void AccessLogFormat::append_json(const RequestRecord& r, uint64_t count, std::string& out) const {
+  size_t bound = 1024 + 6 * (r.client_ip.size() + r.forwarded_for.size() + r.host.size() * 2 + r.method.size() +
+                             r.path.size() + r.router.size() + r.service.size() + r.server_url.size() +
+                             r.server_addr.size() + r.entry_point.size() + r.tls_cipher.size() + r.tls_version.size());
+  for (const auto* list : {r.request_headers, r.response_headers})
+    if (list)
+      for (const auto& [name, value] : *list) bound += 6 * (name.size() + value.size()) + 32;
+  LineWriter w(out, bound);
+  bool first = true;
+  auto key = [&](std::string_view k) {  // a constant name: nothing to escape
+    w.raw(first ? std::string_view("{\"") : std::string_view(",\""));
+    w.raw(k);
+    w.raw("\":");
+    first = false;
+  };
+  auto str = [&](Field f, std::string_view v) {
+    if (!kept(f)) return;
+    key(kNames[f]);
+    w.json(v);
+  };
+  auto num = [&](Field f, int64_t v) {
+    if (!kept(f)) return;
+    key(kNames[f]);
+    w.number(v);
+  };
+  auto time = [&](Field f, const std::string& date, long ns, std::string_view zone) {
+    if (!kept(f)) return;
+    key(kNames[f]);
+    w.ch('"');
+    w.raw(date);
+    std::string fraction;
+    append_fraction(fraction, ns);
+    w.raw(fraction);
+    w.raw(zone);
+    w.ch('"');
+  };
+  char addr[64];
+  char* end = addr;
+  bool v6 = r.client_ip.find(':') != std::string_view::npos;
+  if (v6) *end++ = '[';
+  size_t ip_len = std::min<size_t>(r.client_ip.size(), 46);
+  std::memcpy(end, r.client_ip.data(), ip_len);
+  end += ip_len;
+  if (v6) *end++ = ']';
+  *end++ = ':';
+  char* port_begin = end;
+  end = std::to_chars(end, addr + sizeof addr, r.client_port).ptr;
+  std::string_view client_addr(addr, static_cast<size_t>(end - addr));
+  std::string_view client_port(port_begin, static_cast<size_t>(end - port_begin));
+  auto [req_host, req_port] = split_host_port(r.host);
+  int64_t duration = r.duration.count();
+  auto [second, ns] = split_time(r.start);
+  const SecondTexts& texts = texts_of(second);
+
+  str(ClientAddr, client_addr);
+  str(ClientHost, r.forwarded_for.empty() ? r.client_ip : r.forwarded_for);
+  str(ClientPort, client_port);
+  str(ClientUsername, "-");
+  num(DownstreamContentSize, static_cast<int64_t>(r.response_bytes));
+  num(DownstreamStatus, r.status);
+  num(Duration, duration);
+  num(OriginContentSize, r.origin_status ? static_cast<int64_t>(r.response_bytes) : 0);
+  num(OriginDuration, r.origin_duration.count());
+  num(OriginStatus, r.origin_status);
+  num(Overhead, duration - r.origin_duration.count());
+  if (!r.host.empty()) str(RequestAddr, r.host);
+  num(RequestContentSize, static_cast<int64_t>(r.request_bytes));
+  num(RequestCount, static_cast<int64_t>(count));
+  if (!r.host.empty()) str(RequestHost, req_host);
+  str(RequestMethod, r.method);
+  str(RequestPath, r.path);
+  if (!r.host.empty()) str(RequestPort, req_port);
+  str(RequestProtocol, protocol_text(r.http_version));
+  str(RequestScheme, r.tls ? "https" : "http");
+  num(RetryAttempts, r.retries);
+  if (!r.router.empty()) str(RouterName, r.router);
+  if (r.served) {
+    str(ServiceAddr, r.server_addr);
+    str(ServiceName, r.service);
+    str(ServiceURL, r.server_url);
+  }
+  time(StartLocal, texts.local, ns, texts.zone);
+  time(StartUTC, texts.utc, ns, "Z");
+  if (r.tls) {
+    str(TLSCipher, r.tls_cipher);
+    str(TLSVersion, r.tls_version);
+  }
+  auto headers = [&](const std::vector<std::pair<std::string, std::string>>* list, std::string_view prefix) {
+    if (!list) return;
+    for (const auto& [name, value] : *list) {
+      HeaderMode mode = header_mode(name);
+      if (mode == HeaderMode::drop) continue;
+      w.raw(first ? std::string_view("{") : std::string_view(","));
+      first = false;
+      w.json(std::string(prefix) + name);
+      w.ch(':');
+      w.json(mode == HeaderMode::redact ? std::string_view("REDACTED") : std::string_view(value));
+    }
+  };
+  headers(r.response_headers, "downstream_");
+  str(EntryPointName, r.entry_point);
+  key("level");
+  w.raw("\"info\"");
+  key("msg");
+  w.raw("\"\"");
+  headers(r.request_headers, "request_");
+  key("time");
+  const SecondTexts& now = texts_of(split_time(std::chrono::system_clock::now()).first);
+  w.ch('"');
+  w.raw(now.local);
+  w.raw(now.zone);
+  w.raw("\"}\n");
+}
+
+}  // namespace portier::proxy

@@ -1,0 +1,169 @@
+#include "proxy/request_observation.hpp"
+
+#include <algorithm>
+
+#include "config/observability_loader.hpp"
+#include "proxy/access_log_format.hpp"
+#include "proxy/observability.hpp"
+#include "proxy/worker.hpp"
+
+namespace portier::proxy {
+
+namespace {
+
+std::string_view tls_version_text(SSL* ssl) {
+  switch (SSL_version(ssl)) {
+    case TLS1_3_VERSION: return "1.3";
+    case TLS1_2_VERSION: return "1.2";
+    case TLS1_1_VERSION: return "1.1";
+    case TLS1_VERSION: return "1.0";
+    default: return "unknown";
+  }
+}
+
+// Whether the comma-separated header value lists `token` (trimmed, case-insensitive).
+bool lists(std::string_view value, std::string_view token) {
+  while (!value.empty()) {
+    size_t comma = value.find(',');
+    std::string_view item = value.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (iequals(item, token)) return true;
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+// Traefik's protocol label (pkg/middlewares/metrics getRequestProtocol), in its order; one
+// pass over the fields.
+ProtocolLabel protocol_of(const RequestHead& head) {
+  std::string_view connection, upgrade, accept, type;
+  for (const auto& h : head.headers) {
+    switch (h.name.size()) {
+      case 6: if (iequals(h.name, "accept")) accept = h.value; break;
+      case 7: if (iequals(h.name, "upgrade")) upgrade = h.value; break;
+      case 10: if (iequals(h.name, "connection")) connection = h.value; break;
+      case 12: if (iequals(h.name, "content-type")) type = h.value; break;
+      default: break;
+    }
+  }
+  if (head.upgrade && lists(connection, "upgrade") && lists(upgrade, "websocket"))
+    return ProtocolLabel::websocket;
+  if (!accept.empty() && lists(accept, "text/event-stream")) return ProtocolLabel::sse;
+  if (type.starts_with("application/grpc-web")) return ProtocolLabel::grpc_web;
+  if (type.starts_with("application/grpc")) return ProtocolLabel::grpc;
+  return ProtocolLabel::http;
+}
+
+void add_field(std::vector<std::pair<std::string, std::string>>& list, std::string name,
+               std::string_view value) {
+  for (auto& [n, v] : list) {
+    if (n == name) {
+      v.append(",").append(value);
+      return;
+    }
+  }
+  list.emplace_back(std::move(name), std::string(value));
+}
+
+}  // namespace
+
+void ObservationState::reset() {
+  record = RequestRecord{};
+  capture_headers = false;
+  origin_t0 = {};
+  method.clear();
+  path.clear();
+  host.clear();
+  forwarded_for.clear();
+  request_headers.clear();
+  response_headers.clear();
+}
+
+RequestObservation::RequestObservation(WorkerObserver& observer, const ListenerInfo& listener,
+                                       const ClientInfo& client, SSL* ssl, int http_version)
+    : observer_(observer), client_(client) {
+  if (!observer.active()) return;
+  s_ = observer.acquire();
+  s_->t0 = ObservationState::Clock::now();
+  RequestRecord& r = s_->record;
+  if (observer.access_log()) r.start = std::chrono::system_clock::now();  // only lines show it
+  r.entry_point = listener.entry_point.name;
+  r.tls = listener.tls;
+  r.http_version = http_version;
+  if (ssl) {
+    r.tls_version = tls_version_text(ssl);
+    if (const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl)) r.tls_cipher = SSL_CIPHER_standard_name(cipher);
+  }
+}
+
+RequestObservation::~RequestObservation() {
+  if (!s_) return;
+  RequestRecord& r = s_->record;
+  r.duration = ObservationState::Clock::now() - s_->t0;
+  if (r.status == 0) r.status = 499;  // the client left before an answer (Traefik)
+  observer_.record(r);
+  observer_.release(s_);
+}
+
+void RequestObservation::begin(const RequestHead& head) {
+  if (!s_) return;
+  RequestRecord& r = s_->record;
+  if (r.http_version == 0) r.http_version = head.version_minor == 0 ? 10 : 11;
+  r.method_label = method_label(head.method);
+  if (observer_.shared().metrics_on()) r.protocol = protocol_of(head);
+  if (observer_.access_log()) capture(head, client_);
+}
+
+void RequestObservation::capture(const RequestHead& head, const ClientInfo& client) {
+  const AccessLogFormat& format = *observer_.access_log();
+  ObservationState& s = *s_;
+  s.method.assign(head.method);
+  s.path.assign(head.path);
+  if (format.keeps_query() && !head.query.empty()) s.path.append("?").append(head.query);
+  s.host.assign(head.host);
+  if (client.trusted) s.forwarded_for.assign(find_header(head.headers, "x-forwarded-for"));
+  RequestRecord& r = s.record;
+  r.method = s.method;
+  r.path = s.path;
+  r.host = s.host;
+  r.forwarded_for = s.forwarded_for;
+  r.client_ip = client.ip;
+  r.client_port = client.port;
+  s.capture_headers = format.captures_headers();
+  if (!s.capture_headers) return;
+  for (const auto& h : head.headers) {
+    std::string name = config::canonical_header_name(h.name);
+    if (format.header_mode(name) != config::AccessLogConfig::HeaderMode::drop)
+      add_field(s.request_headers, std::move(name), h.value);
+  }
+  std::sort(s.request_headers.begin(), s.request_headers.end());
+  r.request_headers = &s.request_headers;
+  r.response_headers = &s.response_headers;
+}
+
+void RequestObservation::chose(std::string_view url, std::string_view addr) {
+  if (!s_) return;
+  s_->record.served = true;
+  s_->record.server_url = url;
+  s_->record.server_addr = addr;
+  if (observer_.access_log()) s_->origin_t0 = ObservationState::Clock::now();  // OriginDuration
+}
+
+void RequestObservation::origin_head(int status) {
+  if (!s_) return;
+  s_->record.status = s_->record.origin_status = status;
+  if (s_->origin_t0 != ObservationState::Clock::time_point{})
+    s_->record.origin_duration = ObservationState::Clock::now() - s_->origin_t0;
+}
+
+void RequestObservation::response_header(std::string_view name, std::string_view value) {
+  std::string canonical = config::canonical_header_name(name);
+  if (observer_.access_log()->header_mode(canonical) != config::AccessLogConfig::HeaderMode::drop) {
+    add_field(s_->response_headers, std::move(canonical), value);
+    std::sort(s_->response_headers.begin(), s_->response_headers.end());
+  }
+}
+
+}  // namespace portier::proxy

@@ -1,0 +1,85 @@
+#pragma once
+// The record of one request for the access log and the metrics, kept by the RequestPipeline
+// (one per request, on the codec's coroutine frame, worker thread) and handed to the worker's
+// WorkerObserver when the pipeline ends, i.e. when the codec is done with the request.
+// Costs a branch when neither the access log nor the metrics are on. Otherwise its state comes
+// from the worker's pool (WorkerObserver::acquire): the coroutine frame grows by two pointers
+// only (it stays under Asio's recycling limit), and the strings the access log copies (the
+// codec's views do not live until the end) keep their capacity from request to request.
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <openssl/ssl.h>
+
+#include "proxy/forwarding.hpp"
+#include "proxy/http1_parser.hpp"
+#include "proxy/request_record.hpp"
+#include "proxy/worker_observer.hpp"
+
+namespace portier::proxy {
+
+struct ListenerInfo;
+
+// What one observed request accumulates (pooled per worker).
+struct ObservationState {
+  using Clock = std::chrono::steady_clock;
+  RequestRecord record;
+  Clock::time_point t0{}, origin_t0{};
+  bool capture_headers = false;
+  std::string method, path, host, forwarded_for;
+  std::vector<std::pair<std::string, std::string>> request_headers, response_headers;
+  void reset();  // for the next request; keeps the strings' capacity
+};
+
+class RequestObservation {
+ public:
+  // `http_version`: 20 for HTTP/2, 0 to take it from the head (HTTP/1.0 or 1.1).
+  RequestObservation(WorkerObserver& observer, const ListenerInfo& listener,
+                     const ClientInfo& client, SSL* ssl, int http_version);
+  ~RequestObservation();
+  RequestObservation(const RequestObservation&) = delete;
+  RequestObservation& operator=(const RequestObservation&) = delete;
+
+  void begin(const RequestHead& head);
+  void routed(std::string_view router, std::string_view service) {
+    if (!s_) return;
+    s_->record.router = router;
+    s_->record.service = service;
+  }
+  void chose(std::string_view url, std::string_view addr);
+  void internal() {
+    if (s_) s_->record.internal = true;
+  }
+  // The status sent: portier's own answer; origin_head() the server's; a codec's error wins.
+  void local(int status, uint64_t body) {
+    if (!s_) return;
+    s_->record.status = status;
+    s_->record.response_bytes = body;
+  }
+  void origin_head(int status);
+  void error(int status) {
+    if (s_) s_->record.status = status;
+  }
+  void request_body(uint64_t n) {
+    if (s_) s_->record.request_bytes = n;
+  }
+  void response_body(uint64_t n) {
+    if (s_) s_->record.response_bytes = n;
+  }
+  // Response header fields, when the access log keeps some.
+  bool wants_response_headers() const { return s_ && s_->capture_headers; }
+  void response_header(std::string_view name, std::string_view value);
+
+ private:
+  void capture(const RequestHead& head, const ClientInfo& client);
+
+  WorkerObserver& observer_;
+  ObservationState* s_ = nullptr;  // null when nothing is observed
+  const ClientInfo& client_;
+};
+
+}  // namespace portier::proxy

@@ -1,0 +1,64 @@
+#pragma once
+// A worker's side of the observability: its metrics shard and its access log buffer. Worker
+// thread only, except what MetricsShard and the counters say. Lines are formatted on the
+// worker into a buffer that goes to the AccessLogWriter once the worker has run what was ready
+// (one post per batch) or the buffer is large; a full writer queue drops the batch and counts
+// it (portier_access_log_dropped_lines_total): a request never waits for the disk.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "proxy/asio.hpp"
+#include "proxy/metrics_shard.hpp"
+#include "proxy/request_record.hpp"
+
+namespace portier::proxy {
+
+class Observability;
+class AccessLogFormat;
+struct ObservationState;
+
+class WorkerObserver {
+ public:
+  WorkerObserver(Observability& shared, size_t id, size_t workers);
+  ~WorkerObserver();
+  // Before the worker runs: where flushes are posted.
+  void attach(asio::io_context& io) { io_ = &io; }
+
+  // Whether requests are observed at all / captured for the access log.
+  bool active() const { return active_; }
+  const AccessLogFormat* access_log() const { return format_; }
+  const Observability& shared() const { return shared_; }
+
+  // The end of one request (RequestObservation).
+  void record(const RequestRecord& r);
+  // A request's observation state from the worker's pool, and back (worker thread).
+  ObservationState* acquire();
+  void release(ObservationState* state);
+  // Hands the buffered lines to the writer. Worker thread, or any thread once it stopped.
+  void flush();
+
+  MetricsShard& metrics() { return shard_; }
+  const MetricsShard& metrics() const { return shard_; }
+  uint64_t dropped_lines() const { return dropped_.get(); }
+
+ private:
+  void count(const RequestRecord& r);
+
+  Observability& shared_;
+  const AccessLogFormat* format_;
+  bool active_;
+  MetricsShard shard_;
+  asio::io_context* io_ = nullptr;
+  std::string pending_;
+  uint64_t pending_lines_ = 0;
+  bool flush_posted_ = false;
+  uint64_t next_count_;  // Traefik's RequestCount: worker i numbers i+1, i+1+N, ...
+  uint64_t stride_;
+  OwnedCounter dropped_;
+  std::string scratch_;
+  std::vector<std::unique_ptr<ObservationState>> spare_;  // pool for acquire()
+};
+
+}  // namespace portier::proxy

@@ -1,0 +1,192 @@
+#include "proxy/access_log_format.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "proxy/metrics_shard.hpp"
+#include "proxy/observability.hpp"
+
+using namespace portier;
+using namespace portier::proxy;
+
+namespace {
+
+// 2024-05-01T10:20:30.123456789Z
+std::chrono::system_clock::time_point when() {
+  return std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
+      std::chrono::seconds(1714558830) + std::chrono::nanoseconds(123456789)));
+}
+
+struct Sample {
+  std::vector<std::pair<std::string, std::string>> headers{{"Authorization", "Basic eDp5"},
+                                                           {"Referer", "http://r.test/"},
+                                                           {"User-Agent", "curl/8 \"q\""}};
+  RequestRecord r;
+  Sample() {
+    r.start = when();
+    r.duration = std::chrono::milliseconds(12);
+    r.origin_duration = std::chrono::milliseconds(10);
+    r.status = r.origin_status = 401;
+    r.response_bytes = 17;
+    r.request_bytes = 3;
+    r.method = "GET";
+    r.path = "/a b?x=1";
+    r.host = "app.test:8080";
+    r.client_ip = "127.0.0.9";
+    r.client_port = 40000;
+    r.entry_point = "web";
+    r.router = "app@file";
+    r.service = "app@file";
+    r.served = true;
+    r.server_url = "http://127.0.0.2:9000";
+    r.server_addr = "127.0.0.2:9000";
+    r.request_headers = &headers;
+  }
+};
+
+config::AccessLogConfig keep_headers(config::AccessLogConfig::Format format) {
+  config::AccessLogConfig cfg;
+  cfg.enabled = true;
+  cfg.format = format;
+  cfg.headers_default = config::AccessLogConfig::HeaderMode::keep;
+  cfg.header_names["Authorization"] = config::AccessLogConfig::HeaderMode::redact;
+  return cfg;
+}
+
+}  // namespace
+
+TEST_CASE("common and genericCLF lines are Traefik's") {
+  Sample s;
+  std::string line;
+  AccessLogFormat(keep_headers(config::AccessLogConfig::Format::common)).append(s.r, 7, line);
+  CHECK(line ==
+        "127.0.0.9 - - [01/May/2024:10:20:30 +0000] \"GET /a%20b?x=1 HTTP/1.1\" 401 17 "
+        "\"http://r.test/\" \"curl/8 \\\"q\\\"\" 7 \"app@file\" \"http://127.0.0.2:9000\" 12ms\n");
+  line.clear();
+  AccessLogFormat(keep_headers(config::AccessLogConfig::Format::generic_clf)).append(s.r, 7, line);
+  CHECK(line ==
+        "127.0.0.9 - - [01/May/2024:10:20:30 +0000] \"GET /a%20b?x=1 HTTP/1.1\" 401 17 "
+        "\"http://r.test/\" \"curl/8 \\\"q\\\"\"\n");
+  // Headers are dropped by default (Traefik's fields.headers.defaultMode): "-" "-".
+  config::AccessLogConfig plain;
+  line.clear();
+  AccessLogFormat(plain).append(s.r, 7, line);
+  CHECK(line.find("401 17 \"-\" \"-\" 7 ") != std::string::npos);
+}
+
+TEST_CASE("JSON lines carry Traefik's fields, sorted as Go writes a map") {
+  Sample s;
+  s.r.tls = true;
+  s.r.tls_version = "1.3";
+  s.r.tls_cipher = "TLS_AES_128_GCM_SHA256";
+  s.r.http_version = 20;
+  std::string line;
+  AccessLogFormat(keep_headers(config::AccessLogConfig::Format::json)).append(s.r, 7, line);
+  REQUIRE(line.back() == '\n');
+  auto j = nlohmann::json::parse(line);
+  CHECK(j["ClientAddr"] == "127.0.0.9:40000");
+  CHECK(j["ClientHost"] == "127.0.0.9");
+  CHECK(j["ClientPort"] == "40000");
+  CHECK(j["ClientUsername"] == "-");
+  CHECK(j["DownstreamStatus"] == 401);
+  CHECK(j["DownstreamContentSize"] == 17);
+  CHECK(j["Duration"] == 12000000);
+  CHECK(j["OriginStatus"] == 401);
+  CHECK(j["OriginDuration"] == 10000000);
+  CHECK(j["Overhead"] == 2000000);
+  CHECK(j["RequestAddr"] == "app.test:8080");
+  CHECK(j["RequestHost"] == "app.test");
+  CHECK(j["RequestPort"] == "8080");
+  CHECK(j["RequestMethod"] == "GET");
+  CHECK(j["RequestPath"] == "/a b?x=1");
+  CHECK(j["RequestProtocol"] == "HTTP/2.0");
+  CHECK(j["RequestScheme"] == "https");
+  CHECK(j["RequestCount"] == 7);
+  CHECK(j["RequestContentSize"] == 3);
+  CHECK(j["RetryAttempts"] == 0);
+  CHECK(j["RouterName"] == "app@file");
+  CHECK(j["ServiceName"] == "app@file");
+  CHECK(j["ServiceURL"] == "http://127.0.0.2:9000");
+  CHECK(j["ServiceAddr"] == "127.0.0.2:9000");
+  CHECK(j["StartUTC"] == "2024-05-01T10:20:30.123456789Z");
+  CHECK(j["TLSVersion"] == "1.3");
+  CHECK(j["TLSCipher"] == "TLS_AES_128_GCM_SHA256");
+  CHECK(j["entryPointName"] == "web");
+  CHECK(j["level"] == "info");
+  CHECK(j["msg"] == "");
+  CHECK(j["request_User-Agent"] == "curl/8 \"q\"");
+  CHECK(j["request_Authorization"] == "REDACTED");
+  CHECK(j.contains("time"));
+  // Keys in byte order, as encoding/json writes a map.
+  std::vector<std::string> keys;
+  auto ordered = nlohmann::ordered_json::parse(line);
+  for (const auto& item : ordered.items()) keys.push_back(item.key());
+  CHECK(keys.size() == j.size());
+  CHECK(std::is_sorted(keys.begin(), keys.end()));
+}
+
+TEST_CASE("a local reply has no service fields; fields can be dropped") {
+  Sample s;
+  s.r.served = false;
+  s.r.router = "";
+  s.r.origin_status = 0;
+  s.r.status = 404;
+  config::AccessLogConfig cfg;
+  cfg.format = config::AccessLogConfig::Format::json;
+  cfg.fields_keep_default = false;
+  cfg.field_names["downstreamstatus"] = true;
+  std::string line;
+  AccessLogFormat(cfg).append(s.r, 1, line);
+  auto j = nlohmann::json::parse(line);
+  CHECK(j["DownstreamStatus"] == 404);
+  CHECK_FALSE(j.contains("ClientHost"));
+  CHECK_FALSE(j.contains("RouterName"));
+  CHECK(j.contains("level"));
+}
+
+TEST_CASE("JSON strings are escaped as Go does, invalid UTF-8 replaced") {
+  std::string out;
+  append_json_string(out, std::string("a\"\\\n<&>\x01\xff\xe2\x80\xa8 \xc3\xa9", 15));
+  CHECK(out == "\"a\\\"\\\\\\n\\u003c\\u0026\\u003e\\u0001\\ufffd\\u2028 \xc3\xa9\"");
+}
+
+TEST_CASE("filters keep a line when any filter matches") {
+  Sample s;
+  config::AccessLogConfig cfg;
+  cfg.status_codes = {{500, 599}};
+  cfg.min_duration = std::chrono::milliseconds(100);
+  AccessLogFormat f(cfg);
+  CHECK_FALSE(f.keep(s.r));  // 401 in 12 ms
+  s.r.status = 502;
+  CHECK(f.keep(s.r));
+  s.r.status = 200;
+  s.r.duration = std::chrono::milliseconds(150);
+  CHECK(f.keep(s.r));
+  CHECK(AccessLogFormat(config::AccessLogConfig{}).keep(s.r));
+}
+
+TEST_CASE("metrics of every worker are summed at scrape, with Traefik's names") {
+  config::StaticConfig cfg;
+  cfg.prometheus.enabled = true;
+  cfg.prometheus.routers = true;
+  cfg.entry_points["web"].name = "web";
+  Observability obs(cfg, {"web"}, 2);
+  Sample s;
+  s.r.duration = std::chrono::milliseconds(200);
+  obs.worker(0).record(s.r);
+  obs.worker(1).record(s.r);
+  s.r.status = 200;
+  obs.worker(1).record(s.r);
+  std::string text = obs.render_metrics();
+  INFO(text);
+  CHECK(text.find("traefik_entrypoint_requests_total{code=\"401\",entrypoint=\"web\",method=\"GET\",protocol=\"http\"} 2\n") != std::string::npos);
+  CHECK(text.find("traefik_entrypoint_requests_total{code=\"200\",entrypoint=\"web\",method=\"GET\",protocol=\"http\"} 1\n") != std::string::npos);
+  CHECK(text.find("traefik_router_requests_total{code=\"401\",method=\"GET\",protocol=\"http\",router=\"app@file\",service=\"app@file\"} 2\n") != std::string::npos);
+  CHECK(text.find("traefik_service_requests_total{code=\"401\",method=\"GET\",protocol=\"http\",service=\"app@file\"} 2\n") != std::string::npos);
+  CHECK(text.find("traefik_entrypoint_request_duration_seconds_bucket{code=\"401\",entrypoint=\"web\",method=\"GET\",protocol=\"http\",le=\"0.1\"} 0\n") != std::string::npos);
+  CHECK(text.find("traefik_entrypoint_request_duration_seconds_bucket{code=\"401\",entrypoint=\"web\",method=\"GET\",protocol=\"http\",le=\"0.3\"} 2\n") != std::string::npos);
+  CHECK(text.find("traefik_entrypoint_request_duration_seconds_count{code=\"401\",entrypoint=\"web\",method=\"GET\",protocol=\"http\"} 2\n") != std::string::npos);
+  CHECK(text.find("traefik_entrypoint_responses_bytes_total{code=\"401\",entrypoint=\"web\",method=\"GET\",protocol=\"http\"} 34\n") != std::string::npos);
+  CHECK(text.find("# TYPE traefik_entrypoint_request_duration_seconds histogram\n") != std::string::npos);
+  CHECK(text.find("traefik_open_connections{entrypoint=\"web\",protocol=\"TCP\"} 0\n") != std::string::npos);
+}
