@@ -52,6 +52,7 @@ Application::Application(config::StaticConfig cfg, std::map<std::string, std::st
 Application::~Application() {
   if (proxy_) proxy_->stop();
   stop_control_components();
+  diagnostics_.stop();
   control_.restart();
   const auto deadline = std::chrono::steady_clock::now() + kControlUnwind;
   while (!control_busy().empty() && std::chrono::steady_clock::now() < deadline)
@@ -195,6 +196,7 @@ proxy::awaitable<UpgradeResult> Application::upgrade() {
     co_return result;
   }
   core::log_info("upgrade: process ", result.pid, " serves; this one drains");
+  handed_over_ = true;
   sd_notify("MAINPID=" + std::to_string(result.pid) + "\nREADY=1\nSTATUS=upgraded");
   co_return result;
 }
@@ -219,8 +221,12 @@ void Application::begin_shutdown() {
   if (stopping_) return;
   stopping_ = true;
   core::log_info("shutting down: draining connections");
-  sd_notify("STOPPING=1");
-  proxy_->observability().set_terminating();  // ping answers terminatingStatusCode from now on
+  if (handed_over_) {
+    diagnostics_.stop();  // the successor of a live upgrade answers on the diagnostics address
+  } else {
+    sd_notify("STOPPING=1");
+    proxy_->observability().set_terminating();  // ping answers terminatingStatusCode from now on
+  }
   stop_control_components();
   proxy_->begin_drain();
   wait_drained(std::chrono::steady_clock::now() + grace_period(cfg_));

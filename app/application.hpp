@@ -76,6 +76,7 @@ class Application {
   boost::asio::io_context control_{1};
   core::TaskGroup upgrades_{control_.get_executor(), "upgrade"};
   bool upgrading_ = false;
+  bool handed_over_ = false;  // a live upgrade's successor serves: drain quietly
   boost::asio::signal_set signals_{control_};
   core::InheritedSockets inherited_;  // systemd socket activation; outlives proxy_
   std::unique_ptr<proxy::ProxyServer> proxy_;

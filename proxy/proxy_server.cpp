@@ -70,6 +70,44 @@ tcp::endpoint::protocol_type protocol_of(const asio::ip::address& a) {
 
 }  // namespace
 
+// The listening acceptors of worker `index` for `ep` on `addr`. With inherited sockets there:
+// socket j goes to worker j % workers, and a worker left without one shares socket
+// index % count, so each socket is served and each worker accepts (systemd passes one socket,
+// a live upgrade one per worker of the previous process). Else one socket bound here with
+// SO_REUSEPORT (the IPv4 wildcard when IPv6 is unavailable). Empty after a problem.
+std::vector<tcp::acceptor> ProxyServer::acceptors_for(size_t index, const config::EntryPoint& ep,
+                                                      const asio::ip::address& addr,
+                                                      std::vector<std::string>& problems) {
+  asio::io_context& io = workers_[index]->io();
+  std::vector<tcp::acceptor> out;
+  auto inherited = inherited_ ? inherited_->take(true, addr, ep.port) : std::vector<const core::InheritedSocket*>{};
+  if (!inherited.empty()) {
+    for (size_t j = 0; j < inherited.size(); ++j) {
+      const bool mine = j % workers_.size() == index || (index >= inherited.size() && j == index % inherited.size());
+      if (!mine) continue;
+      int fd = dup_inherited(*inherited[j], ep.name, problems);
+      if (fd < 0) return {};
+      out.emplace_back(io).assign(protocol_of(inherited[j]->address), fd);
+    }
+    return out;
+  }
+  tcp::acceptor acceptor(io);
+  std::string error;
+  if (bind_reuseport(acceptor, {addr, ep.port}, &error)) {
+    out.push_back(std::move(acceptor));
+    return out;
+  }
+  if (addr.is_v6() && addr.is_unspecified()) {
+    tcp::acceptor v4(io);
+    if (bind_reuseport(v4, {asio::ip::address_v4::any(), ep.port}, &error)) {
+      out.push_back(std::move(v4));
+      return out;
+    }
+  }
+  problems.push_back("entrypoint " + ep.name + ": cannot listen on " + error);
+  return {};
+}
+
 ProxyServer::ProxyServer(const config::StaticConfig& cfg, int workers, ProxyLimits limits,
                          core::InheritedSockets* inherited)
     : cfg_(cfg), limits_(limits), inherited_(inherited),
