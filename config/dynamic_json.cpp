@@ -113,9 +113,53 @@ json headers_json(const HeadersMw& h) {
   return j;
 }
 
+json ip_strategy_json(const IpStrategy& s) {
+  json j = json::object();
+  put(j, "depth", s.depth, 0);
+  put_list(j, "excludedIPs", s.excluded_ips);
+  if (s.ipv6_subnet) j["ipv6Subnet"] = *s.ipv6_subnet;
+  return j;
+}
+
+json source_criterion_json(const std::optional<SourceCriterion>& c) {
+  json j = json::object();
+  if (!c) return j;
+  if (c->ip_strategy) j["ipStrategy"] = ip_strategy_json(*c->ip_strategy);
+  put(j, "requestHeaderName", c->request_header_name, std::string());
+  put(j, "requestHost", c->request_host, false);
+  return j;
+}
+
+// Access-control middlewares. `redact`: password hashes are replaced (routes.json; Traefik
+// marks users loggable:false), kept in the Traefik export that another Traefik reads.
+void access_json(json& body, const MiddlewareSpec& spec, bool redact) {
+  if (auto* b = std::get_if<BasicAuthMw>(&spec)) {
+    json users = json::array();
+    for (const auto& u : b->users) users.push_back(redact ? u.substr(0, u.find(':')) + ":<redacted>" : u);
+    if (!users.empty()) body["users"] = users;
+    put(body, "usersFile", b->users_file, std::string());
+    put(body, "realm", b->realm, std::string());
+    put(body, "removeHeader", b->remove_header, false);
+    put(body, "headerField", b->header_field, std::string());
+  } else if (auto* a = std::get_if<IpAllowListMw>(&spec)) {
+    body["sourceRange"] = a->source_range;
+    if (a->ip_strategy) body["ipStrategy"] = ip_strategy_json(*a->ip_strategy);
+    put(body, "rejectStatusCode", a->reject_status_code, 0);
+  } else if (auto* r = std::get_if<RateLimitMw>(&spec)) {
+    const RateLimitMw d;
+    body["average"] = r->average;
+    put(body, "period", r->period, d.period);
+    body["burst"] = r->burst;
+    if (r->source_criterion) body["sourceCriterion"] = source_criterion_json(r->source_criterion);
+  } else if (auto* f = std::get_if<InFlightReqMw>(&spec)) {
+    body["amount"] = f->amount;
+    if (f->source_criterion) body["sourceCriterion"] = source_criterion_json(f->source_criterion);
+  }
+}
+
 // {"<type>": {...}} as Traefik writes a middleware; chain references mapped by `chain_ref`.
 template <class ChainRef>
-json middleware_json(const Middleware& m, ChainRef chain_ref) {
+json middleware_json(const Middleware& m, ChainRef chain_ref, bool redact) {
   json body = json::object();
   if (auto* h = std::get_if<HeadersMw>(&m.spec)) {
     body = headers_json(*h);
@@ -141,6 +185,8 @@ json middleware_json(const Middleware& m, ChainRef chain_ref) {
     body["prefixes"] = sp->prefixes;
   } else if (auto* a = std::get_if<AddPrefixMw>(&m.spec)) {
     body["prefix"] = a->prefix;
+  } else {
+    access_json(body, m.spec, redact);
   }
   return json{{middleware_type(m.spec), body}};
 }
@@ -324,7 +370,7 @@ json traefik_json(const Dynamic& d) {
   }
   for (const auto& [n, m] : H.middlewares)
     http["middlewares"][name(n)] =
-        middleware_json(m, [&](const std::string& x) { return ref(x, H.middlewares, true); });
+        middleware_json(m, [&](const std::string& x) { return ref(x, H.middlewares, true); }, false);
   for (const auto& [n, t] : H.servers_transports)
     http["serversTransports"][name(n)] = transport_json(t);
   for (const auto& [n, r] : d.tcp.routers) {
@@ -403,7 +449,7 @@ json routes_json(const Merged& m, const ServerHealth& health) {
     http["services"][n] = j;
   }
   for (const auto& [n, mw] : d.http.middlewares) {
-    json j = middleware_json(mw, [](const std::string& x) { return x; });
+    json j = middleware_json(mw, [](const std::string& x) { return x; }, true);
     j["type"] = middleware_type(mw.spec);
     j["provider"] = mw.provider;
     j["status"] = "enabled";

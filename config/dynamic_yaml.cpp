@@ -429,14 +429,58 @@ void parse_buffering(Ctx& c, const YamlNode& n, const std::string& path, Bufferi
       .run(n, path);
 }
 
+void parse_ip_strategy(Ctx& c, const YamlNode& n, const std::string& path, IpStrategy& s) {
+  Fields(c)
+      .bind("depth", s.depth)
+      .bind("excludedIPs", s.excluded_ips)
+      .on("ipv6Subnet", [&](const YamlNode& v, const std::string& p) { get(c, v, p, s.ipv6_subnet.emplace()); })
+      .run(n, path);
+}
+
+void parse_source_criterion(Ctx& c, const YamlNode& n, const std::string& path, SourceCriterion& s) {
+  Fields(c)
+      .on("ipStrategy", [&](const YamlNode& v, const std::string& p) { parse_ip_strategy(c, v, p, s.ip_strategy.emplace()); })
+      .bind("requestHeaderName", s.request_header_name)
+      .bind("requestHost", s.request_host)
+      .run(n, path);
+}
+
+// basicAuth, ipAllowList / ipWhiteList, rateLimit, inFlightReq; false for another type.
+bool parse_access_middleware(Ctx& c, const std::string& k, const YamlNode& v, const std::string& p,
+                             Middleware& m) {
+  if (k == "basicauth") {
+    auto& b = m.spec.emplace<BasicAuthMw>();
+    Fields(c).bind("users", b.users).bind("usersFile", b.users_file).bind("realm", b.realm)
+        .bind("removeHeader", b.remove_header).bind("headerField", b.header_field).run(v, p);
+  } else if (k == "ipallowlist" || k == "ipwhitelist") {
+    auto& a = m.spec.emplace<IpAllowListMw>();
+    a.white_list = k == "ipwhitelist";
+    Fields f(c);
+    f.bind("sourceRange", a.source_range).on("ipStrategy", [&](const YamlNode& x, const std::string& q) {
+      parse_ip_strategy(c, x, q, a.ip_strategy.emplace());
+    });
+    if (!a.white_list) f.bind("rejectStatusCode", a.reject_status_code);
+    f.run(v, p);
+  } else if (k == "ratelimit") {
+    auto& r = m.spec.emplace<RateLimitMw>();
+    Fields(c).bind("average", r.average).bind("period", r.period).bind("burst", r.burst)
+        .on("sourceCriterion", [&](const YamlNode& x, const std::string& q) { parse_source_criterion(c, x, q, r.source_criterion.emplace()); })
+        .unsupported({"redis"}, "rateLimit.")
+        .run(v, p);
+  } else if (k == "inflightreq") {
+    auto& f = m.spec.emplace<InFlightReqMw>();
+    Fields(c).bind("amount", f.amount)
+        .on("sourceCriterion", [&](const YamlNode& x, const std::string& q) { parse_source_criterion(c, x, q, f.source_criterion.emplace()); })
+        .run(v, p);
+  } else {
+    return false;
+  }
+  return true;
+}
+
 const std::set<std::string>& unsupported_middlewares() {
-  static const std::set<std::string> names = {"basicauth",
-                                              "digestauth",
+  static const std::set<std::string> names = {"digestauth",
                                               "forwardauth",
-                                              "ipallowlist",
-                                              "ipwhitelist",
-                                              "ratelimit",
-                                              "inflightreq",
                                               "compress",
                                               "retry",
                                               "circuitbreaker",
@@ -488,6 +532,7 @@ void parse_middleware(Ctx& c, const YamlNode& n, const std::string& path, Middle
         .run(v, p);
   } else if (k == "addprefix") {
     Fields(c).bind("prefix", m.spec.emplace<AddPrefixMw>().prefix).run(v, p);
+  } else if (parse_access_middleware(c, k, v, p, m)) {
   } else if (unsupported_middlewares().count(k)) {
     c.error(key, p, "middleware type " + type + " not supported yet");
   } else {

@@ -155,6 +155,57 @@ std::string set_simple_mw(config::MiddlewareSpec& spec, const std::string& type,
   return unknown(f);
 }
 
+// ipstrategy.{depth,excludedips,ipv6subnet}; `f` starts after "ipstrategy".
+std::string set_ip_strategy(std::optional<config::IpStrategy>& s, const FieldPath& f,
+                            const std::string& v) {
+  if (!s) s.emplace();
+  if (f.lower.empty()) return v.empty() || v == "true" ? "" : bad("ipStrategy", v);  // allowEmpty
+  if (f.lower.size() != 1) return unknown(f);
+  const auto& k = f.lower[0];
+  if (k == "depth") return set_int(s->depth, v);
+  if (k == "excludedips") return s->excluded_ips = split_list(v), "";
+  if (k == "ipv6subnet") return set_int(s->ipv6_subnet.emplace(), v);
+  return unknown(f);
+}
+
+std::string set_source_criterion(std::optional<config::SourceCriterion>& c, const FieldPath& f,
+                                 const std::string& v) {
+  if (!c) c.emplace();
+  if (!f.lower.empty() && f.lower[0] == "ipstrategy") return set_ip_strategy(c->ip_strategy, tail(f, 1), v);
+  if (f.lower.size() != 1) return unknown(f);
+  if (f.lower[0] == "requestheadername") return c->request_header_name = v, "";
+  if (f.lower[0] == "requesthost") return set_bool(c->request_host, v);
+  return unknown(f);
+}
+
+// basicAuth, ipAllowList / ipWhiteList, rateLimit, inFlightReq.
+std::string set_access_mw(config::MiddlewareSpec& spec, const FieldPath& f, const std::string& v) {
+  const auto& k = f.lower[0];
+  if (auto* b = std::get_if<config::BasicAuthMw>(&spec); b && f.lower.size() == 1) {
+    if (k == "users") return b->users = split_list(v), "";
+    if (k == "usersfile") return b->users_file = v, "";
+    if (k == "realm") return b->realm = v, "";
+    if (k == "removeheader") return set_bool(b->remove_header, v);
+    if (k == "headerfield") return b->header_field = v, "";
+  } else if (auto* a = std::get_if<config::IpAllowListMw>(&spec)) {
+    if (k == "ipstrategy") return set_ip_strategy(a->ip_strategy, tail(f, 1), v);
+    if (f.lower.size() != 1) return unknown(f);
+    if (k == "sourcerange") return a->source_range = split_list(v), "";
+    if (k == "rejectstatuscode" && !a->white_list) return set_int(a->reject_status_code, v);
+  } else if (auto* r = std::get_if<config::RateLimitMw>(&spec)) {
+    if (k == "sourcecriterion") return set_source_criterion(r->source_criterion, tail(f, 1), v);
+    if (k == "redis") return "rateLimit.redis is not supported yet";
+    if (f.lower.size() != 1) return unknown(f);
+    if (k == "average") return set_int(r->average, v);
+    if (k == "period") return set_duration(r->period, v);
+    if (k == "burst") return set_int(r->burst, v);
+  } else if (auto* i = std::get_if<config::InFlightReqMw>(&spec)) {
+    if (k == "sourcecriterion") return set_source_criterion(i->source_criterion, tail(f, 1), v);
+    if (f.lower.size() == 1 && k == "amount") return set_int(i->amount, v);
+  }
+  return unknown(f);
+}
+
 bool make_spec(const std::string& type, config::MiddlewareSpec& spec) {
   if (type == "headers") spec = config::HeadersMw{};
   else if (type == "buffering") spec = config::BufferingMw{};
@@ -163,6 +214,11 @@ bool make_spec(const std::string& type, config::MiddlewareSpec& spec) {
   else if (type == "chain") spec = config::ChainMw{};
   else if (type == "stripprefix") spec = config::StripPrefixMw{};
   else if (type == "addprefix") spec = config::AddPrefixMw{};
+  else if (type == "basicauth") spec = config::BasicAuthMw{};
+  else if (type == "ipallowlist") spec = config::IpAllowListMw{};
+  else if (type == "ipwhitelist") spec = config::IpAllowListMw{.white_list = true};
+  else if (type == "ratelimit") spec = config::RateLimitMw{};
+  else if (type == "inflightreq") spec = config::InFlightReqMw{};
   else return false;
   return true;
 }
@@ -300,6 +356,9 @@ std::string set_middleware(RawMiddleware& m, const FieldPath& f, const std::stri
   if (rest.lower.empty()) return "middleware \"" + type + "\" needs a field";
   if (type == "headers") return set_headers(std::get<config::HeadersMw>(m.spec), rest, v);
   if (type == "buffering") return set_buffering(std::get<config::BufferingMw>(m.spec), rest, v);
+  if (type == "basicauth" || type == "ipallowlist" || type == "ipwhitelist" || type == "ratelimit" ||
+      type == "inflightreq")
+    return set_access_mw(m.spec, rest, v);
   return set_simple_mw(m.spec, type, rest, v);
 }
 

@@ -42,9 +42,17 @@ struct HeaderEdits {
   void remove_header(std::string name);
 };
 
+// Something a middleware holds for the request's whole exchange (inFlightReq's slot); released
+// when the pipeline ends, after the response was relayed or the request failed.
+class RequestHold {
+ public:
+  virtual ~RequestHold() = default;
+};
+
 struct RequestEdits {
   HeaderEdits headers;
   std::optional<std::string> path;  // replaces the request path; the query is kept
+  std::vector<std::unique_ptr<RequestHold>> holds;
 };
 
 struct LocalReply {
@@ -67,6 +75,8 @@ struct RequestContext {
   const RequestHead& head;
   std::string_view path;  // current path (after earlier middlewares)
   bool tls = false;
+  std::string_view client_ip;  // the connection's peer address, as text
+  bool trusted = false;        // forwardedHeaders trusts the peer: its X-Forwarded-* count
 };
 
 class Worker;
@@ -116,6 +126,10 @@ MiddlewarePtr make_redirect_regex_middleware(const config::RedirectRegexMw& spec
 MiddlewarePtr make_strip_prefix_middleware(const config::StripPrefixMw& spec);
 MiddlewarePtr make_add_prefix_middleware(const config::AddPrefixMw& spec);
 MiddlewarePtr make_buffering_middleware(const config::BufferingMw& spec);
+MiddlewarePtr make_basic_auth_middleware(const config::BasicAuthMw& spec, std::string* error);
+MiddlewarePtr make_ip_allow_list_middleware(const config::IpAllowListMw& spec, std::string* error);
+MiddlewarePtr make_rate_limit_middleware(const config::RateLimitMw& spec, std::string* error);
+MiddlewarePtr make_in_flight_req_middleware(const config::InFlightReqMw& spec, std::string* error);
 
 // "https" or "http", as the client reached portier.
 std::string request_scheme(bool tls);
