@@ -1,7 +1,7 @@
 #pragma once
-// Password checks off the event loop, for basicAuth: a process-wide pool of two threads runs
-// password_matches() (bcrypt costs tens of ms) and the request resumes on its worker, whose
-// other connections keep running meanwhile. Recent successes are remembered in a bounded LRU
+// Password checks off the event loop, for basicAuth: a process-wide pool of two threads (at nice
+// 10, so the workers win the CPU) runs password_matches() (bcrypt costs tens of ms) and the
+// request resumes on its worker, whose other connections keep running meanwhile. Recent successes are remembered in a bounded LRU
 // (4096 entries) keyed by HMAC-SHA256(random per-process key, user, password, hash): no password
 // is kept in clear, and a changed hash or password misses.
 #include <array>
