@@ -67,19 +67,52 @@ bool PasswordVerifier::cached(const std::string& user, const std::string& passwo
   return remembered(key_of(user, password, hash));
 }
 
+namespace {
+// The pool's threads yield the CPU to the workers' event loops (Linux: a thread's own nice).
+void lower_priority_once() {
+  static thread_local bool niced = (setpriority(PRIO_PROCESS, 0, 10), true);
+  (void)niced;
+}
+}  // namespace
+
+// Checks on the pool, then posts the result to the handler's executor (the worker), holding
+// work on it meanwhile (a draining worker waits for the check). running_ counts the jobs that
+// may still touch a worker's io_context; quiesce() waits for them.
+template <class Token>
+auto PasswordVerifier::async_check(std::string password, std::string hash, Token&& token) {
+  auto initiate = [this](auto handler, std::string password, std::string hash) {
+    auto work = asio::make_work_guard(asio::get_associated_executor(handler));
+    {
+      std::lock_guard lock(mu_);
+      ++running_;
+    }
+    asio::post(pool_, [this, handler = std::move(handler), work = std::move(work),
+                       password = std::move(password), hash = std::move(hash)]() mutable {
+      lower_priority_once();
+      bool ok = password_matches(password, hash);
+      OPENSSL_cleanse(password.data(), password.size());
+      auto ex = work.get_executor();
+      asio::post(ex, [handler = std::move(handler), ok]() mutable { std::move(handler)(ok); });
+      work.reset();
+      std::lock_guard lock(mu_);
+      if (--running_ == 0) idle_.notify_all();
+    });
+  };
+  return asio::async_initiate<Token, void(bool)>(initiate, token, std::move(password), std::move(hash));
+}
+
 awaitable<bool> PasswordVerifier::verify(const std::string& user, const std::string& password,
                                          const std::string& hash) {
   Key key = key_of(user, password, hash);
   if (remembered(key)) co_return true;
-  auto check = [password, hash]() -> awaitable<bool> {
-    // The pool's threads yield the CPU to the workers' event loops (Linux: a thread's own nice).
-    static thread_local bool niced = (setpriority(PRIO_PROCESS, 0, 10), true);
-    (void)niced;
-    co_return password_matches(password, hash);
-  };
-  bool ok = co_await asio::co_spawn(pool_.get_executor(), std::move(check), asio::use_awaitable);
+  bool ok = co_await async_check(password, hash, asio::use_awaitable);
   if (ok) remember(key);
   co_return ok;
+}
+
+void PasswordVerifier::quiesce() {
+  std::unique_lock lock(mu_);
+  idle_.wait(lock, [this] { return running_ == 0; });
 }
 
 void PasswordVerifier::post(std::function<void()> job) { asio::post(pool_, std::move(job)); }

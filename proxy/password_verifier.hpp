@@ -5,6 +5,7 @@
 // (4096 entries) keyed by HMAC-SHA256(random per-process key, user, password, hash): no password
 // is kept in clear, and a changed hash or password misses.
 #include <array>
+#include <condition_variable>
 #include <list>
 #include <mutex>
 #include <string>
@@ -33,6 +34,9 @@ class PasswordVerifier {
                          const std::string& hash);
   // Runs `job` on the pool (blocking work such as re-reading a users file).
   void post(std::function<void()> job);
+  // Returns once no check can still post to a worker: call after the workers stopped and before
+  // their io_contexts are destroyed (ProxyServer::stop).
+  void quiesce();
 
   // The cache alone (tests, and the synchronous fast path).
   bool cached(const std::string& user, const std::string& password, const std::string& hash);
@@ -45,11 +49,15 @@ class PasswordVerifier {
   };
   Key key_of(const std::string& user, const std::string& password, const std::string& hash) const;
   bool remembered(const Key& key);
+  template <class Token>
+  auto async_check(std::string password, std::string hash, Token&& token);
   void remember(const Key& key);
 
   asio::thread_pool pool_{2};
   std::array<unsigned char, 32> secret_{};
-  std::mutex mu_;
+  std::mutex mu_;  // the cache and running_
+  std::condition_variable idle_;
+  int running_ = 0;
   std::list<Key> lru_;  // most recent first
   std::unordered_map<Key, std::list<Key>::iterator, KeyHash> index_;
   static constexpr size_t kCapacity = 4096;

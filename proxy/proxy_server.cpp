@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "core/log.hpp"
+#include "proxy/password_verifier.hpp"
 #include "proxy/tls_terminator.hpp"
 
 namespace portier::proxy {
@@ -171,6 +172,7 @@ int ProxyServer::active_connections() const {
 
 void ProxyServer::stop() {
   for (auto& w : workers_) w->stop();
+  PasswordVerifier::instance().quiesce();  // no basicAuth check may post to a dead worker
 }
 
 }  // namespace portier::proxy

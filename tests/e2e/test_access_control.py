@@ -311,5 +311,33 @@ class AccessControl(unittest.TestCase):
                            what="the slot of %s released" % protocol)
 
 
+class ShutdownDuringChecks(unittest.TestCase):
+    def test_stop_while_bcrypt_checks_run(self):
+        """SIGTERM while bcrypt checks (cost 12) are in flight on the verifier's pool: portier
+        exits cleanly (a check finishing after the workers stopped must not touch them)."""
+        backend = Backend("a", NET + ".3")
+        ip = NET + ".4"
+        port = free_port(ip)
+        tmp = make_temp_dir()
+        dynamic = {"http": {"routers": {"auth": router("Host(`auth.test`)", "a", middlewares=["auth"])},
+                            "middlewares": {"auth": {"basicAuth": {"users": [htpasswd("-B", "-C", "12", "s", "p")]}}},
+                            "services": {"a": service(backend.url)}}}
+        path = write_file_atomic(tmp / "dynamic.yml", dynamic)
+        portier = started(Portier(http_config({"web": "%s:%d" % (ip, port)}, path, workers=2)))
+        clients = []
+        try:
+            for i in range(8):
+                c = socket.create_connection((ip, port))
+                c.sendall(("GET / HTTP/1.1\r\nHost: auth.test\r\nAuthorization: %s\r\n\r\n"
+                           % basic("s", "wrong-%d" % i)).encode())
+                clients.append(c)
+            self.assertEqual(portier.stop(), 0, portier.logs()[-2000:])
+        finally:
+            for c in clients:
+                c.close()
+            portier.__exit__(None, None, None)
+            backend.close()
+
+
 if __name__ == "__main__":
     unittest.main()
