@@ -5,9 +5,12 @@
 // chain order, in the phases each declares with phases() (no virtual call for the others):
 //   request        on_request: sees the head, may edit the request (headers, path), plan
 //                  edits of the response headers, or answer locally (redirects). Synchronous.
-//   request_async  on_request_async: the same, but may co_await on the worker (forwardAuth's
-//                  subrequest). Runs right after its own on_request; the pipeline enters a
-//                  coroutine only when a chain holds such a middleware.
+//   request_async  on_request_async: the same, but may co_await on the worker (basicAuth's
+//                  password check on PasswordVerifier's pool, rateLimit's wait for its token,
+//                  later forwardAuth's subrequest). Runs right after its own on_request; the
+//                  pipeline enters a coroutine only when a chain holds such a middleware.
+// State shared across workers (rateLimit's buckets, inFlightReq's counters) is held by the
+// middleware object behind its own locks; it lives as long as the compiled chain.
 //   response_head  on_response_head: the upstream's status is known; edits response headers
 //                  (the first middleware of the chain has the last word, as in Traefik).
 // body_limits() is read once when the route is compiled (buffering).
