@@ -39,8 +39,9 @@ std::string Application::check_rule(std::string_view rule, bool tcp) {
   return it->second.error;
 }
 
-Application::Application(config::StaticConfig cfg, std::map<std::string, std::string> env)
-    : cfg_(std::move(cfg)), env_(std::move(env)) {}
+Application::Application(config::StaticConfig cfg, std::map<std::string, std::string> env,
+                         std::vector<std::string> command)
+    : cfg_(std::move(cfg)), env_(std::move(env)), command_(std::move(command)) {}
 
 // On the early-return paths of run() (a listener that cannot open) the components were
 // started but never stopped: stop them and let their coroutines unwind here, before the
@@ -56,7 +57,10 @@ Application::~Application() {
 }
 
 int Application::run() {
-  proxy_ = std::make_unique<proxy::ProxyServer>(cfg_, worker_count(cfg_), proxy::ProxyLimits{});
+  std::vector<std::string> problems;
+  inherited_ = core::InheritedSockets::from_environment(&problems);
+  for (const auto& p : problems) core::log_warn(p);
+  proxy_ = std::make_unique<proxy::ProxyServer>(cfg_, worker_count(cfg_), proxy::ProxyLimits{}, &inherited_);
   start_acme();  // stored certificates are in the store before any listener opens
   rebuild();  // an empty configuration until providers speak: every request gets 404
   if (cfg_.ocsp_enabled) {
@@ -68,24 +72,31 @@ int Application::run() {
   control_.poll();
   control_.restart();  // poll() leaves the context stopped when it ran out of work
 
-  auto problems = proxy_->open_listeners();
+  problems = proxy_->open_listeners();
   if (!problems.empty()) {
     for (const auto& p : problems) core::log_error(p);
     return 1;
   }
   install_diagnostics();
-  if (auto err = diagnostics_.listen(cfg_.diagnostics_address); !err.empty()) {
+  if (auto err = diagnostics_.listen(cfg_.diagnostics_address, &inherited_); !err.empty()) {
     core::log_error(err);
     return 1;
   }
+  log_inherited_sockets();
   proxy_->start();
 
   rotate_ticket_keys();
   signals_.add(SIGTERM);
   signals_.add(SIGINT);
   signals_.add(SIGHUP);
+  signals_.add(SIGUSR2);
   std::function<void(boost::system::error_code, int)> on_signal = [this, &on_signal](boost::system::error_code ec, int sig) {
     if (ec) return;
+    if (sig == SIGUSR2) {
+      upgrades_.spawn(upgrade_then_drain(), "SIGUSR2");
+      signals_.async_wait(on_signal);
+      return;
+    }
     if (sig == SIGHUP) {
       core::log_info("SIGHUP: reloading providers");
       if (file_provider_) file_provider_->reload();
@@ -98,10 +109,22 @@ int Application::run() {
 
   core::log_info("portier ", kVersion, " serving ", http_entry_points_summary(), "; diagnostics on ",
                  cfg_.diagnostics_address);
-  sd_notify("READY=1\nSTATUS=serving");
+  if (!tell_predecessor_ready()) sd_notify("READY=1\nSTATUS=serving");
   control_.run();
   proxy_->stop();
   return exit_code_;
+}
+
+// The inherited sockets (core/listen_fds.hpp) once every listener took its own: those serving,
+// and those no entrypoint matched (they serve nothing).
+void Application::log_inherited_sockets() const {
+  for (const auto& s : inherited_.sockets()) {
+    if (s.used)
+      core::log_info("socket activation: serving inherited socket ", s.describe());
+    else
+      core::log_warn("socket activation: inherited socket ", s.describe(),
+                     " matches no entrypoint address; it serves nothing");
+  }
 }
 
 void Application::start_acme() {
@@ -137,6 +160,43 @@ std::string Application::http_entry_points_summary() const {
   return out.empty() ? "no entrypoints" : out;
 }
 
+// Live upgrade (app/live_upgrade.hpp): the successor gets every listening socket, this
+// process drains once it serves. An error leaves this process serving, and says why.
+proxy::awaitable<UpgradeResult> Application::upgrade() {
+  if (stopping_ || upgrading_)
+    co_return UpgradeResult{0, stopping_ ? "shutting down" : "an upgrade is already running"};
+  if (command_.empty()) co_return UpgradeResult{0, "the path of the running binary is unknown"};
+  upgrading_ = true;
+  auto sockets = proxy_->listening_sockets();
+  sockets.emplace_back(diagnostics_.native_handle(), "diagnostics");
+  core::log_info("upgrade: starting ", command_[0], " with ", sockets.size(), " listening sockets");
+  auto result = co_await start_successor(command_, sockets, kUpgradeTimeout);
+  upgrading_ = false;
+  if (!result.error.empty()) {
+    core::log_error("upgrade failed, still serving: ", result.error);
+    co_return result;
+  }
+  core::log_info("upgrade: process ", result.pid, " serves; this one drains");
+  sd_notify("MAINPID=" + std::to_string(result.pid) + "\nREADY=1\nSTATUS=upgraded");
+  co_return result;
+}
+
+proxy::awaitable<void> Application::upgrade_then_drain() {
+  auto result = co_await upgrade();
+  if (result.error.empty()) begin_shutdown();
+}
+
+// POST /upgrade: answers once the successor serves (200, its pid) or failed (500, why); the
+// drain starts after the answer is written.
+proxy::awaitable<DiagResponse> Application::upgrade_request() {
+  auto result = co_await upgrade();
+  if (!result.error.empty())
+    co_return DiagResponse{500, "application/json", nlohmann::json{{"error", result.error}}.dump() + "\n"};
+  DiagResponse resp{200, "application/json", nlohmann::json{{"pid", result.pid}}.dump() + "\n"};
+  resp.after_sent = [this] { begin_shutdown(); };
+  co_return resp;
+}
+
 void Application::begin_shutdown() {
   if (stopping_) return;
   stopping_ = true;
@@ -160,6 +220,7 @@ void Application::wait_drained(std::chrono::steady_clock::time_point deadline) {
 // Cancels every coroutine and timer of the control thread's components (idempotent).
 void Application::stop_control_components() {
   signals_.cancel();
+  upgrades_.cancel();
   ticket_timer_.cancel();
   health_checker_.stop();
   if (file_provider_) file_provider_->stop();
@@ -176,6 +237,7 @@ std::string Application::control_busy() const {
     if (!idle) busy += (busy.empty() ? "" : ", ") + std::string(name);
   };
   add(health_checker_.idle(), "health checks");
+  add(upgrades_.empty(), "upgrade");
   add(diagnostics_.idle(), "diagnostics");
   add(!file_provider_ || file_provider_->idle(), "file provider");
   add(!docker_provider_ || docker_provider_->idle(), "docker provider");
@@ -399,6 +461,7 @@ void Application::install_diagnostics() {
                         j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"};
   };
   diagnostics_.route("/health", [this, json] { return json(health_json()); });
+  diagnostics_.route_post("/upgrade", [this] { return upgrade_request(); });
   diagnostics_.route("/routes.json", [this, json] { return json(routes_json()); });
   diagnostics_.route("/ports", [this, json] { return json(ports_json()); });
   diagnostics_.route("/certificates", [this, json] { return json(certificates_json()); });

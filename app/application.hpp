@@ -17,6 +17,7 @@
 
 #include "acme/acme_manager.hpp"
 #include "app/diagnostics_server.hpp"
+#include "app/live_upgrade.hpp"
 #include "app/ocsp_refresher.hpp"
 #include "config/dynamic_merge.hpp"
 #include "config/dynamic_yaml.hpp"
@@ -32,7 +33,9 @@ namespace portier::app {
 
 class Application {
  public:
-  Application(config::StaticConfig cfg, std::map<std::string, std::string> env);
+  // `command`: this process's binary and arguments, which a live upgrade starts again.
+  Application(config::StaticConfig cfg, std::map<std::string, std::string> env,
+              std::vector<std::string> command = {});
   ~Application();
   // Serves until SIGTERM/SIGINT, then drains. Returns the process exit code.
   int run();
@@ -45,6 +48,10 @@ class Application {
   void rotate_ticket_keys();
   void install_diagnostics();
   void begin_shutdown();
+  proxy::awaitable<UpgradeResult> upgrade();
+  proxy::awaitable<void> upgrade_then_drain();
+  proxy::awaitable<DiagResponse> upgrade_request();
+  static constexpr std::chrono::seconds kUpgradeTimeout{30};
   void wait_drained(std::chrono::steady_clock::time_point deadline);
   void stop_control_components();
   std::string control_busy() const;
@@ -58,11 +65,16 @@ class Application {
   void start_acme();
   void start_providers();
   std::string http_entry_points_summary() const;
+  void log_inherited_sockets() const;
 
   config::StaticConfig cfg_;
   std::map<std::string, std::string> env_;
+  std::vector<std::string> command_;
   boost::asio::io_context control_{1};
+  core::TaskGroup upgrades_{control_.get_executor(), "upgrade"};
+  bool upgrading_ = false;
   boost::asio::signal_set signals_{control_};
+  core::InheritedSockets inherited_;  // systemd socket activation; outlives proxy_
   std::unique_ptr<proxy::ProxyServer> proxy_;
   proxy::HealthRegistry health_registry_;
   proxy::CompileCache compile_cache_;  // compiled rules and services kept across rebuilds

@@ -30,6 +30,7 @@ const char* usage_text() {
   return "usage: portier [run] [--config FILE] [flags]\n"
          "       portier check --config FILE [--compose docker-compose.yml ...] [--format text|json]\n"
          "       portier configure --config FILE   (renet proxy configure JSON on stdin)\n"
+         "       portier upgrade --config FILE     (live upgrade of the running portier, see README)\n"
          "       portier version\n"
          "flags: --public-ipv4 IP --public-ipv6 IP --base-domain D --cert-email E --cf-dns-token T\n"
          "       --tcp-ports 25,143 --udp-ports 53 --diag-address HOST:PORT\n"
@@ -44,7 +45,7 @@ std::optional<CommandLine> parse_command_line(int argc, char** argv, std::string
     static const std::map<std::string, CommandLine::Command> kCommands = {
         {"run", CommandLine::Command::run},         {"check", CommandLine::Command::check},
         {"configure", CommandLine::Command::configure}, {"version", CommandLine::Command::version},
-        {"help", CommandLine::Command::help}};
+        {"upgrade", CommandLine::Command::upgrade}, {"help", CommandLine::Command::help}};
     auto it = kCommands.find(cmd);
     if (it == kCommands.end()) {
       *error = "unknown command \"" + cmd + "\"";

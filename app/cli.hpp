@@ -9,7 +9,7 @@
 namespace portier::app {
 
 struct CommandLine {
-  enum class Command { run, check, configure, version, help };
+  enum class Command { run, check, configure, upgrade, version, help };
   Command command = Command::run;
   std::string config_path = "/etc/portier/portier.yml";
   config::Overrides overrides;

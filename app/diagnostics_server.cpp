@@ -1,5 +1,10 @@
 #include "app/diagnostics_server.hpp"
 
+#include <fcntl.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "core/log.hpp"
 #include "proxy/http1_parser.hpp"
 #include "proxy/http_errors.hpp"
@@ -9,7 +14,7 @@ namespace portier::app {
 
 using proxy::use_tuple;
 
-std::string DiagnosticsServer::listen(const std::string& address) {
+std::string DiagnosticsServer::listen(const std::string& address, core::InheritedSockets* inherited) {
   size_t colon = address.rfind(':');
   if (colon == std::string::npos) return "diagnostics address \"" + address + "\" needs host:port";
   std::string host = address.substr(0, colon);
@@ -19,6 +24,14 @@ std::string DiagnosticsServer::listen(const std::string& address) {
   if (ec) return "diagnostics address \"" + address + "\": invalid host";
   int port = std::atoi(address.c_str() + colon + 1);
   asio::ip::tcp::endpoint ep(addr, static_cast<uint16_t>(port));
+  auto passed = inherited ? inherited->take(true, addr, ep.port()) : std::vector<const core::InheritedSocket*>{};
+  if (!passed.empty()) {
+    int fd = ::fcntl(passed.front()->fd, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) return "diagnostics " + address + ": cannot use the inherited socket: " + std::strerror(errno);
+    acceptor_.assign(passed.front()->address.is_v6() ? asio::ip::tcp::v6() : asio::ip::tcp::v4(), fd);
+    tasks_.spawn(accept_loop(), "accept");
+    return {};
+  }
   acceptor_.open(ep.protocol(), ec);
   if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) acceptor_.bind(ep, ec);
@@ -48,12 +61,14 @@ proxy::awaitable<void> DiagnosticsServer::accept_loop() {
 proxy::awaitable<void> DiagnosticsServer::serve(asio::ip::tcp::socket socket) {
   asio::steady_timer deadline(io_);
   deadline.expires_after(std::chrono::seconds(10));
-  deadline.async_wait([&socket](boost::system::error_code ec) {
+  auto close_late = [&socket](boost::system::error_code ec) {
     if (!ec) socket.close(ec);
-  });
+  };
+  deadline.async_wait(close_late);
   proxy::IoBuffer buf;
   proxy::RequestHead head;
   std::string out;
+  DiagResponse resp;
   for (;;) {
     auto [ec, n] = co_await socket.async_read_some(buf.prepare(4096, 65536), use_tuple);
     if (ec) co_return;
@@ -64,14 +79,16 @@ proxy::awaitable<void> DiagnosticsServer::serve(asio::ip::tcp::socket socket) {
       out = proxy::error_response(r.http_status, true);
       break;
     }
-    DiagResponse resp;
-    auto it = handlers_.find(std::string(head.path));
-    if (head.method != "GET" && head.method != "HEAD") {
-      resp = {405, "text/plain", "method not allowed\n"};
-    } else if (it == handlers_.end()) {
-      resp = {404, "text/plain", "404 page not found\n"};
+    boost::system::error_code peer_ec;
+    const auto peer = socket.remote_endpoint(peer_ec);
+    if (head.method == "POST" && (peer_ec || !peer.address().is_loopback())) {
+      resp = DiagResponse{403, "text/plain", "actions are accepted from loopback clients only\n"};
     } else {
-      resp = it->second();
+      if (head.method == "POST") {  // an action: its own deadline
+        deadline.expires_after(kPostTimeout);
+        deadline.async_wait(close_late);
+      }
+      resp = co_await respond(head);
     }
     out = proxy::status_line(resp.status);
     out += "Content-Type: " + resp.content_type + "\r\nContent-Length: " + std::to_string(resp.body.size()) +
@@ -83,6 +100,24 @@ proxy::awaitable<void> DiagnosticsServer::serve(asio::ip::tcp::socket socket) {
   boost::system::error_code ignored;
   socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   deadline.cancel();
+  if (resp.after_sent) resp.after_sent();
+}
+
+proxy::awaitable<DiagResponse> DiagnosticsServer::respond(const proxy::RequestHead& head) {
+  const std::string path(head.path);
+  if (head.method == "POST") {
+    auto it = post_handlers_.find(path);
+    if (it != post_handlers_.end()) co_return co_await it->second();
+    co_return DiagResponse{handlers_.count(path) ? 405 : 404, "text/plain",
+                           handlers_.count(path) ? "method not allowed\n" : "404 page not found\n"};
+  }
+  if (head.method != "GET" && head.method != "HEAD")
+    co_return DiagResponse{405, "text/plain", "method not allowed\n"};
+  auto it = handlers_.find(path);
+  if (it == handlers_.end())
+    co_return DiagResponse{post_handlers_.count(path) ? 405 : 404, "text/plain",
+                           post_handlers_.count(path) ? "method not allowed\n" : "404 page not found\n"};
+  co_return it->second();
 }
 
 }  // namespace portier::app

@@ -12,6 +12,8 @@
 #include "app/application.hpp"
 #include "app/check_command.hpp"
 #include "app/cli.hpp"
+#include "app/live_upgrade.hpp"
+#include "app/upgrade_command.hpp"
 #include "app/version.hpp"
 #include "config/infra_configure.hpp"
 #include "config/static_loader.hpp"
@@ -72,6 +74,8 @@ int main(int argc, char** argv) {
     }
     case app::CommandLine::Command::check:
       return app::run_check(*cl, environment());
+    case app::CommandLine::Command::upgrade:
+      return app::run_upgrade_command(*cl, environment());
     case app::CommandLine::Command::run:
       break;
   }
@@ -82,6 +86,8 @@ int main(int argc, char** argv) {
   if (core::parse_log_level(loaded.config.log.level, level)) core::set_log_level(level);
   core::set_log_json(loaded.config.log.format == "json");
   raise_descriptor_limit();
-  app::Application application(std::move(loaded.config), std::move(env));
+  std::vector<std::string> command{app::own_binary_path()};  // what a live upgrade starts again
+  command.insert(command.end(), argv + 1, argv + argc);
+  app::Application application(std::move(loaded.config), std::move(env), std::move(command));
   return application.run();
 }

@@ -106,7 +106,10 @@ struct ServersTransport {
 };
 
 // ---- Middlewares -----------------------------------------------------------------------------
+// Each type names itself as Traefik spells it (`type`); MiddlewareSpec below is the table of
+// implemented types, and config/dynamic_schema.hpp declares their fields.
 struct HeadersMw {
+  static constexpr const char* type = "headers";
   std::map<std::string, std::string> custom_request_headers;   // "" value removes
   std::map<std::string, std::string> custom_response_headers;  // "" value removes
   int64_t sts_seconds = 0;
@@ -125,6 +128,7 @@ struct HeadersMw {
 };
 
 struct BufferingMw {
+  static constexpr const char* type = "buffering";
   int64_t max_request_body_bytes = 0;  // 0 = unlimited
   int64_t mem_request_body_bytes = 1048576;
   int64_t max_response_body_bytes = 0;
@@ -133,6 +137,7 @@ struct BufferingMw {
 };
 
 struct RedirectSchemeMw {
+  static constexpr const char* type = "redirectScheme";
   std::string scheme = "https";
   std::string port;
   bool permanent = false;
@@ -140,6 +145,7 @@ struct RedirectSchemeMw {
 };
 
 struct RedirectRegexMw {
+  static constexpr const char* type = "redirectRegex";
   std::string regex;
   std::string replacement;
   bool permanent = false;
@@ -147,16 +153,19 @@ struct RedirectRegexMw {
 };
 
 struct ChainMw {
+  static constexpr const char* type = "chain";
   std::vector<std::string> middlewares;
   bool operator==(const ChainMw&) const = default;
 };
 
 struct StripPrefixMw {
+  static constexpr const char* type = "stripPrefix";
   std::vector<std::string> prefixes;
   bool operator==(const StripPrefixMw&) const = default;
 };
 
 struct AddPrefixMw {
+  static constexpr const char* type = "addPrefix";
   std::string prefix;
   bool operator==(const AddPrefixMw&) const = default;
 };
@@ -167,7 +176,7 @@ struct AddPrefixMw {
 struct IpStrategy {
   int depth = 0;
   std::vector<std::string> excluded_ips;
-  std::optional<int> ipv6_subnet;
+  int ipv6_subnet = 0;  // 0 = unset (a value given must be 1..128)
   bool operator==(const IpStrategy&) const = default;
 };
 
@@ -180,6 +189,7 @@ struct SourceCriterion {
 };
 
 struct BasicAuthMw {
+  static constexpr const char* type = "basicAuth";
   std::vector<std::string> users;  // "name:hash" as htpasswd writes them
   std::string users_file;          // htpasswd file, read with `users`; re-read when it changes
   std::string realm;               // "" = "traefik"
@@ -189,14 +199,23 @@ struct BasicAuthMw {
 };
 
 struct IpAllowListMw {
+  static constexpr const char* type = "ipAllowList";
   std::vector<std::string> source_range;  // addresses and CIDRs, IPv4 and IPv6
   std::optional<IpStrategy> ip_strategy;
   int reject_status_code = 0;  // 0 = 403
-  bool white_list = false;     // spelled ipWhiteList (deprecated), same behaviour
   bool operator==(const IpAllowListMw&) const = default;
 };
 
+// The deprecated spelling: the same behaviour, no rejectStatusCode (as in Traefik v3).
+struct IpWhiteListMw {
+  static constexpr const char* type = "ipWhiteList";
+  std::vector<std::string> source_range;
+  std::optional<IpStrategy> ip_strategy;
+  bool operator==(const IpWhiteListMw&) const = default;
+};
+
 struct RateLimitMw {
+  static constexpr const char* type = "rateLimit";
   int64_t average = 0;  // requests per period; 0 = no limit
   Millis period{1000};
   int64_t burst = 1;
@@ -205,6 +224,7 @@ struct RateLimitMw {
 };
 
 struct InFlightReqMw {
+  static constexpr const char* type = "inFlightReq";
   int64_t amount = 0;
   std::optional<SourceCriterion> source_criterion;  // none = the request's host
   bool operator==(const InFlightReqMw&) const = default;
@@ -212,7 +232,7 @@ struct InFlightReqMw {
 
 using MiddlewareSpec =
     std::variant<HeadersMw, BufferingMw, RedirectSchemeMw, RedirectRegexMw, ChainMw, StripPrefixMw,
-                 AddPrefixMw, BasicAuthMw, IpAllowListMw, RateLimitMw, InFlightReqMw>;
+                 AddPrefixMw, BasicAuthMw, IpAllowListMw, IpWhiteListMw, RateLimitMw, InFlightReqMw>;
 
 struct Middleware {
   MiddlewareSpec spec;

@@ -23,62 +23,7 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// Nanoseconds per Go duration unit; 0 when unknown.
-int64_t unit_nanos(std::string_view unit) {
-  if (unit == "ns") return 1;
-  if (unit == "us" || unit == "\xC2\xB5s" || unit == "\xCE\xBCs") return 1000;
-  if (unit == "ms") return 1000000;
-  if (unit == "s") return 1000000000;
-  if (unit == "m") return 60LL * 1000000000;
-  if (unit == "h") return 3600LL * 1000000000;
-  return 0;
-}
-
-// Go's time.ParseDuration without sign handling; result in nanoseconds.
-std::optional<long double> parse_go_duration(std::string_view s) {
-  if (s == "0") return 0.0L;
-  if (s.empty()) return std::nullopt;
-  long double total = 0;
-  while (!s.empty()) {
-    size_t i = 0;
-    while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
-    std::string_view number = s.substr(0, i);
-    if (number.empty() || number == "." || std::count(number.begin(), number.end(), '.') > 1) {
-      return std::nullopt;
-    }
-    size_t j = i;
-    while (j < s.size() && !std::isdigit(static_cast<unsigned char>(s[j])) && s[j] != '.') ++j;
-    int64_t nanos = unit_nanos(s.substr(i, j - i));
-    if (nanos == 0) return std::nullopt;
-    total += std::stold(std::string(number)) * static_cast<long double>(nanos);
-    s.remove_prefix(j);
-  }
-  return total;
-}
-
 }  // namespace
-
-std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
-  text = trim(text);
-  if (all_digits(text)) {
-    if (text.size() > 12) return std::nullopt;
-    int64_t seconds = 0;
-    std::from_chars(text.data(), text.data() + text.size(), seconds);
-    return std::chrono::milliseconds(seconds * 1000);
-  }
-  if (!text.empty() && text.front() == '+') text.remove_prefix(1);
-  auto nanos = parse_go_duration(text);
-  if (!nanos || *nanos > 1e18L) return std::nullopt;
-  return std::chrono::milliseconds(static_cast<int64_t>(*nanos / 1000000.0L));
-}
-
-std::optional<uint16_t> parse_port(std::string_view text) {
-  if (!all_digits(text) || text.size() > 5) return std::nullopt;
-  unsigned value = 0;
-  std::from_chars(text.data(), text.data() + text.size(), value);
-  if (value < 1 || value > 65535) return std::nullopt;
-  return static_cast<uint16_t>(value);
-}
 
 bool is_ipv4(std::string_view text) {
   in_addr a{};
@@ -202,20 +147,6 @@ std::optional<PortRange> parse_port_range(std::string_view text, std::string& er
   return PortRange{*first, *last};
 }
 
-std::vector<std::string> split_comma_list(std::string_view text) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t comma = text.find(',', start);
-    std::string_view item =
-        trim(text.substr(start, comma == text.npos ? text.npos : comma - start));
-    if (!item.empty()) out.emplace_back(item);
-    if (comma == text.npos) break;
-    start = comma + 1;
-  }
-  return out;
-}
-
 // ---- YAML reader ----------------------------------------------------------------------------
 
 std::string child_path(const std::string& parent, std::string_view key) {
@@ -304,10 +235,15 @@ std::optional<std::string> YamlReader::string(const YAML::Node& v, const std::st
 std::optional<bool> YamlReader::boolean(const YAML::Node& v, const std::string& path,
                                         const YAML::Node& key) {
   bool out = false;
-  if (v.IsScalar() && YAML::convert<bool>::decode(v, out)) return out;
-  error(path, "expected true or false" + (v.IsScalar() ? ", got \"" + v.Scalar() + "\"" : ""), key,
-        v);
-  return std::nullopt;
+  if (!v.IsScalar()) {
+    error(path, "expected true or false", key, v);
+    return std::nullopt;
+  }
+  if (auto e = read_bool(v.Scalar(), out); !e.empty()) {
+    error(path, e, key, v);
+    return std::nullopt;
+  }
+  return out;
 }
 
 std::optional<int64_t> YamlReader::integer(const YAML::Node& v, const std::string& path,
@@ -316,18 +252,9 @@ std::optional<int64_t> YamlReader::integer(const YAML::Node& v, const std::strin
     error(path, "expected an integer", key, v);
     return std::nullopt;
   }
-  const std::string& s = v.Scalar();
   int64_t value = 0;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-  if (ec != std::errc() || ptr != s.data() + s.size()) {
-    error(path, "invalid integer \"" + s + "\"", key, v);
-    return std::nullopt;
-  }
-  if (value < min || value > max) {
-    error(
-        path,
-        std::to_string(value) + " out of range " + std::to_string(min) + ".." + std::to_string(max),
-        key, v);
+  if (auto e = read_int(v.Scalar(), IntRange{min, max, "integer"}, value); !e.empty()) {
+    error(path, e, key, v);
     return std::nullopt;
   }
   return value;

@@ -15,19 +15,12 @@
 #include <string_view>
 #include <vector>
 
+#include "config/value_parsers.hpp"
 #include "core/error.hpp"
 
 namespace portier::config {
 
 // ---- value syntaxes (no YAML involved) ----------------------------------------------------
-
-// Traefik durations: a bare integer is seconds ("10"); otherwise Go's time.ParseDuration syntax,
-// a sequence of decimal numbers with units h, m, s, ms, us/µs, ns ("1m30s", "500ms", "1.5s").
-// Negative values are rejected; sub-millisecond remainders are truncated.
-std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
-
-// "1".."65535", decimal digits only.
-std::optional<uint16_t> parse_port(std::string_view text);
 
 bool is_ipv4(std::string_view text);
 bool is_ipv6(std::string_view text);  // without brackets
@@ -53,9 +46,6 @@ struct PortRange {
 };
 // "10000-10010" (ordered, both ends valid ports) or a single port "10000".
 std::optional<PortRange> parse_port_range(std::string_view text, std::string& error);
-
-// "a, b,,c" -> {"a","b","c"}: trimmed, empty items dropped.
-std::vector<std::string> split_comma_list(std::string_view text);
 
 // ---- YAML reader ----------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 #include <arpa/inet.h>
 
-#include "discovery/label_fields.hpp"
+#include "config/value_parsers.hpp"
 
 namespace portier::discovery {
 namespace {
@@ -46,15 +46,16 @@ RediaccLabels read_rediacc_labels(const ContainerInfo& c, std::vector<config::Co
     if (is_ip(*v)) out.service_ip = *v;
     else fail("rediacc.service_ip", "invalid IP address \"" + *v + "\"");
   }
-  if (auto v = get("rediacc.service_port"))
-    if (!labels::parse_port(*v, out.service_port)) fail("rediacc.service_port", "invalid port \"" + *v + "\"");
+  if (auto v = get("rediacc.service_port")) {
+    if (auto p = config::parse_port(*v)) out.service_port = *p;
+    else fail("rediacc.service_port", "invalid port \"" + *v + "\"");
+  }
   for (auto [key, list] : {std::pair{"rediacc.tcp_ports", &out.tcp_ports}, std::pair{"rediacc.udp_ports", &out.udp_ports}}) {
     auto v = get(key);
     if (!v) continue;
-    for (const auto& item : labels::split_list(*v)) {
-      int p = 0;
-      if (!labels::parse_port(item, p)) fail(key, "invalid port \"" + item + "\"");
-      else list->push_back(static_cast<uint16_t>(p));
+    for (const auto& item : config::split_comma_list(*v)) {
+      if (auto p = config::parse_port(item)) list->push_back(*p);
+      else fail(key, "invalid port \"" + item + "\"");
     }
     if ((!list->empty()) && (out.service_ip.empty() || out.service_name.empty()))
       fail(key, "needs rediacc.service_name and rediacc.service_ip");

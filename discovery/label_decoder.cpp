@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 
+#include "config/value_parsers.hpp"
 #include "discovery/auto_routes.hpp"
 #include "discovery/label_fields.hpp"
 #include "discovery/rule_template.hpp"
@@ -95,7 +96,7 @@ std::string parse_label(Parsed& p, const FieldPath& f, const std::string& value)
   const auto& t = f.lower;
   if (t.size() == 2 && t[1] == "enable") {
     bool on = false;
-    if (!labels::parse_bool(value, on)) return "invalid boolean \"" + value + "\"";
+    if (auto e = config::read_bool(value, on); !e.empty()) return e;
     p.enable = on;
     return {};
   }
@@ -162,8 +163,8 @@ struct Builder {
     return ip.empty() ? nullptr : &ip;
   }
   // Port from the label, else the container's lowest exposed port.
-  std::string port_or_default(const std::string& port) {
-    if (!port.empty()) return port;
+  std::string port_or_default(int port) {
+    if (port != 0) return std::to_string(port);
     return c.ports.empty() ? std::string() : std::to_string(c.ports.front());
   }
   template <class Map>

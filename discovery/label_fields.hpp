@@ -1,9 +1,9 @@
 #pragma once
-// Internal to the label decoder: the Traefik label grammar, one setter per object kind.
-// Field paths arrive lowercased and split on '.'; map keys keep their case in `raw`.
-// Each setter returns "" or what is wrong with the value or the field.
+// Internal to the label decoder: one label's field path applied to the object it names,
+// through the schema of config/dynamic_schema.hpp (keys as in YAML, matched case-
+// insensitively). Field paths arrive split on '.'; map keys keep their case in `raw`.
+// Each setter returns "" or what is wrong with the value or the field; none throws.
 #include <map>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,19 +17,24 @@ struct FieldPath {
   std::string joined() const;      // lowercased, '.'-joined
 };
 
+// A service as labels write it: one server given by port (or url / address) next to the
+// load balancer's settings.
 struct RawHttpService {
   config::LoadBalancer lb;
-  std::string port, scheme, url;
+  int port = 0;  // 0 = the container's lowest exposed port
+  std::string scheme, url;
   int weight = 1;
 };
 struct RawTcpService {
   config::TcpService svc;
-  std::string port, address;
+  int port = 0;
+  std::string address;
   int weight = 1;
 };
 struct RawUdpService {
   config::UdpService svc;
-  std::string port, address;
+  int port = 0;
+  std::string address;
   int weight = 1;
 };
 struct RawMiddleware {
@@ -44,11 +49,5 @@ std::string set_tcp_router(config::TcpRouter& r, const FieldPath& f, const std::
 std::string set_tcp_service(RawTcpService& s, const FieldPath& f, const std::string& value);
 std::string set_udp_router(config::UdpRouter& r, const FieldPath& f, const std::string& value);
 std::string set_udp_service(RawUdpService& s, const FieldPath& f, const std::string& value);
-
-// Value parsers (Go semantics where Traefik uses Go's).
-bool parse_bool(const std::string& text, bool& out);
-bool parse_int(const std::string& text, int64_t& out);
-bool parse_port(const std::string& text, int& out);  // 1..65535
-std::vector<std::string> split_list(const std::string& text);       // comma list, trimmed
 
 }  // namespace portier::discovery::labels

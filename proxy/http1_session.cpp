@@ -34,12 +34,21 @@ Http1Session<Stream>::Http1Session(Worker& worker, Stream stream, std::shared_pt
 template <class Stream>
 Http1Session<Stream>::~Http1Session() { worker_.unregister_session(this); }
 
+constexpr std::chrono::seconds kDrainFirstRequest{2};
+
+// Draining closes kept-alive connections between requests (a client retries a request on a
+// reused connection that closes). A new connection still waiting for its first request gets
+// kDrainFirstRequest to send it (it was accepted, so its client expects an answer; with
+// socket activation the next process takes the connections not accepted yet).
 template <class Stream>
 void Http1Session<Stream>::cancel_if_idle() {
-  if (idle_) {
-    error_code ec;
-    sock().cancel(ec);
+  if (!idle_) return;
+  if (!served_) {
+    watchdog_.arm(kDrainFirstRequest);
+    return;
   }
+  error_code ec;
+  sock().cancel(ec);
 }
 
 // Buffer a waiting connection reads its next request into (grown when a head is larger).
@@ -50,7 +59,7 @@ awaitable<void> Http1Session<Stream>::run(std::unique_ptr<Http1Session> self) {
   constexpr bool parks = std::is_same_v<Stream, tcp::socket>;  // a TLS layer may hold unread bytes
   RequestHead head;
   for (;;) {
-    if (self->worker_.draining()) break;
+    if (self->served_ && self->worker_.draining()) break;
     if (parks && self->in_.empty()) {
       ReadNow got = self->read_now();
       if (got == ReadNow::closed) break;
@@ -60,6 +69,7 @@ awaitable<void> Http1Session<Stream>::run(std::unique_ptr<Http1Session> self) {
       }
     }
     if (!co_await self->read_head(head)) break;
+    self->served_ = true;
     if (co_await self->serve(head) == Outcome::close) break;
   }
   co_await self->lingering_close();
@@ -89,7 +99,7 @@ void Http1Session<Stream>::park(std::unique_ptr<Http1Session> self) {
   tcp::socket& socket = self->sock();
   socket.async_wait(tcp::socket::wait_read, [self = std::move(self)](error_code ec) mutable {
     self->idle_ = false;
-    if (ec || self->worker_.draining()) return;
+    if (ec) return;  // closed by the idle timeout or a drain; bytes that arrived are served
     Worker& worker = self->worker_;
     worker.spawn(run(std::move(self)));
   });
@@ -150,7 +160,7 @@ awaitable<bool> Http1Session<Stream>::read_head(RequestHead& head) {
     in_.release_if_empty();
     auto [ec, n] = co_await stream_.async_read_some(in_.prepare(kIdleBuffer, limits.http.max_header_bytes + 4096), use_tuple);
     idle_ = false;
-    if (ec || worker_.draining()) co_return false;
+    if (ec) co_return false;
     in_.commit(n);
   }
   idle_ = false;

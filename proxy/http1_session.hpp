@@ -114,6 +114,7 @@ class Http1Session final : public Drainable {
   Watchdog::Clock::time_point request_start_{};
   Watchdog::Clock::time_point response_start_{};
   bool idle_ = true;
+  bool served_ = false;  // a request was answered: an idle connection is then a kept-alive one
   bool unread_input_ = false;  // answered before reading the request whole: linger on close
 };
 

@@ -119,8 +119,8 @@ std::optional<IpStrategy> IpStrategy::make(const std::optional<config::IpStrateg
                                            std::string* error) {
   IpStrategy s;
   if (!spec) return s;
-  if (spec->ipv6_subnet && (*spec->ipv6_subnet <= 0 || *spec->ipv6_subnet > 128)) {
-    *error = "ipStrategy.ipv6Subnet " + std::to_string(*spec->ipv6_subnet) +
+  if (spec->ipv6_subnet < 0 || spec->ipv6_subnet > 128) {
+    *error = "ipStrategy.ipv6Subnet " + std::to_string(spec->ipv6_subnet) +
              " is out of range (1 to 128)";
     return std::nullopt;
   }
@@ -129,7 +129,7 @@ std::optional<IpStrategy> IpStrategy::make(const std::optional<config::IpStrateg
     return std::nullopt;
   }
   s.depth_ = spec->depth;
-  s.ipv6_subnet_ = spec->ipv6_subnet;
+  if (spec->ipv6_subnet > 0) s.ipv6_subnet_ = spec->ipv6_subnet;
   if (s.depth_ == 0 && !spec->excluded_ips.empty()) {
     s.excluded_ = IpRanges::parse(spec->excluded_ips, error);
     if (!s.excluded_) {

@@ -89,7 +89,7 @@ auto PasswordVerifier::async_check(std::string password, std::string hash, Token
     asio::post(pool_, [this, handler = std::move(handler), work = std::move(work),
                        password = std::move(password), hash = std::move(hash)]() mutable {
       lower_priority_once();
-      bool ok = password_matches(password, hash);
+      bool ok = !stopping_.load() && password_matches(password, hash);
       OPENSSL_cleanse(password.data(), password.size());
       auto ex = work.get_executor();
       asio::post(ex, [handler = std::move(handler), ok]() mutable { std::move(handler)(ok); });
@@ -110,9 +110,12 @@ awaitable<bool> PasswordVerifier::verify(const std::string& user, const std::str
   co_return ok;
 }
 
+// Checks still queued answer "no match" at once; the ones in progress are waited for.
 void PasswordVerifier::quiesce() {
+  stopping_ = true;
   std::unique_lock lock(mu_);
   idle_.wait(lock, [this] { return running_ == 0; });
+  stopping_ = false;
 }
 
 void PasswordVerifier::post(std::function<void()> job) { asio::post(pool_, std::move(job)); }

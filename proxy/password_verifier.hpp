@@ -5,6 +5,7 @@
 // (4096 entries) keyed by HMAC-SHA256(random per-process key, user, password, hash): no password
 // is kept in clear, and a changed hash or password misses.
 #include <array>
+#include <atomic>
 #include <condition_variable>
 #include <list>
 #include <mutex>
@@ -35,7 +36,8 @@ class PasswordVerifier {
   // Runs `job` on the pool (blocking work such as re-reading a users file).
   void post(std::function<void()> job);
   // Returns once no check can still post to a worker: call after the workers stopped and before
-  // their io_contexts are destroyed (ProxyServer::stop).
+  // their io_contexts are destroyed (ProxyServer::stop). Queued checks are answered "no match"
+  // without running; the (at most two) running ones are waited for.
   void quiesce();
 
   // The cache alone (tests, and the synchronous fast path).
@@ -58,6 +60,7 @@ class PasswordVerifier {
   std::mutex mu_;  // the cache and running_
   std::condition_variable idle_;
   int running_ = 0;
+  std::atomic<bool> stopping_{false};  // quiesce(): queued checks fail fast
   std::list<Key> lru_;  // most recent first
   std::unordered_map<Key, std::list<Key>::iterator, KeyHash> index_;
   static constexpr size_t kCapacity = 4096;

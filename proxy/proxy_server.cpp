@@ -1,11 +1,16 @@
 #include "proxy/proxy_server.hpp"
 
+#include <fcntl.h>
 #include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <boost/asio/ip/v6_only.hpp>
 
 #include <optional>
 
+#include "core/listen_fds.hpp"
 #include "core/log.hpp"
 #include "proxy/password_verifier.hpp"
 #include "proxy/tls_terminator.hpp"
@@ -48,24 +53,65 @@ std::vector<asio::ip::address> entry_addresses(const config::EntryPoint& ep, std
   return out;
 }
 
-// One listening acceptor for `ep` on `addr` (the IPv4 wildcard when IPv6 is unavailable).
-std::optional<tcp::acceptor> listen_on(asio::io_context& io, const config::EntryPoint& ep,
-                                       const asio::ip::address& addr, std::vector<std::string>& problems) {
-  tcp::acceptor acceptor(io);
-  std::string error;
-  if (bind_reuseport(acceptor, {addr, ep.port}, &error)) return acceptor;
-  if (addr.is_v6() && addr.is_unspecified()) {
-    tcp::acceptor v4(io);
-    if (bind_reuseport(v4, {asio::ip::address_v4::any(), ep.port}, &error)) return v4;
-  }
-  problems.push_back("entrypoint " + ep.name + ": cannot listen on " + error);
-  return std::nullopt;
+// A descriptor of its own for a worker serving an inherited socket (every worker accepts on
+// the one socket systemd holds: connections queued there survive a restart, which sockets
+// bound here with SO_REUSEPORT would not).
+int dup_inherited(const core::InheritedSocket& s, const std::string& entry_point,
+                  std::vector<std::string>& problems) {
+  int fd = ::fcntl(s.fd, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0)
+    problems.push_back("entrypoint " + entry_point + ": cannot use inherited socket " + s.describe() + ": " +
+                       std::strerror(errno));
+  return fd;
+}
+
+tcp::endpoint::protocol_type protocol_of(const asio::ip::address& a) {
+  return a.is_v6() ? tcp::v6() : tcp::v4();
 }
 
 }  // namespace
 
-ProxyServer::ProxyServer(const config::StaticConfig& cfg, int workers, ProxyLimits limits)
-    : cfg_(cfg), limits_(limits) {
+// The listening acceptors of worker `index` for `ep` on `addr`. With inherited sockets there:
+// socket j goes to worker j % workers, and a worker left without one shares socket
+// index % count, so each socket is served and each worker accepts (systemd passes one socket,
+// a live upgrade one per worker of the previous process). Else one socket bound here with
+// SO_REUSEPORT (the IPv4 wildcard when IPv6 is unavailable). Empty after a problem.
+std::vector<tcp::acceptor> ProxyServer::acceptors_for(size_t index, const config::EntryPoint& ep,
+                                                      const asio::ip::address& addr,
+                                                      std::vector<std::string>& problems) {
+  asio::io_context& io = workers_[index]->io();
+  std::vector<tcp::acceptor> out;
+  auto inherited = inherited_ ? inherited_->take(true, addr, ep.port) : std::vector<const core::InheritedSocket*>{};
+  if (!inherited.empty()) {
+    for (size_t j = 0; j < inherited.size(); ++j) {
+      const bool mine = j % workers_.size() == index || (index >= inherited.size() && j == index % inherited.size());
+      if (!mine) continue;
+      int fd = dup_inherited(*inherited[j], ep.name, problems);
+      if (fd < 0) return {};
+      out.emplace_back(io).assign(protocol_of(inherited[j]->address), fd);
+    }
+    return out;
+  }
+  tcp::acceptor acceptor(io);
+  std::string error;
+  if (bind_reuseport(acceptor, {addr, ep.port}, &error)) {
+    out.push_back(std::move(acceptor));
+    return out;
+  }
+  if (addr.is_v6() && addr.is_unspecified()) {
+    tcp::acceptor v4(io);
+    if (bind_reuseport(v4, {asio::ip::address_v4::any(), ep.port}, &error)) {
+      out.push_back(std::move(v4));
+      return out;
+    }
+  }
+  problems.push_back("entrypoint " + ep.name + ": cannot listen on " + error);
+  return {};
+}
+
+ProxyServer::ProxyServer(const config::StaticConfig& cfg, int workers, ProxyLimits limits,
+                         core::InheritedSockets* inherited)
+    : cfg_(cfg), limits_(limits), inherited_(inherited) {
   for (int i = 0; i < workers; ++i) workers_.push_back(std::make_unique<Worker>(i, snapshot_, tls_snapshot_, tcp_snapshot_, limits_));
 }
 
@@ -88,10 +134,10 @@ std::vector<std::string> ProxyServer::open_listeners() {
     tls_info->tls = true;
     info->tls_side = tls_info;
     for (const auto& addr : entry_addresses(ep, problems)) {
-      for (auto& w : workers_) {
-        auto acceptor = listen_on(w->io(), ep, addr, problems);
-        if (!acceptor) break;
-        w->add_listener(std::move(*acceptor), info);
+      for (size_t i = 0; i < workers_.size(); ++i) {
+        auto acceptors = acceptors_for(i, ep, addr, problems);
+        if (acceptors.empty()) break;
+        for (auto& a : acceptors) workers_[i]->add_listener(std::move(a), info);
       }
     }
   }
@@ -105,17 +151,19 @@ void ProxyServer::open_tcp_listeners(std::vector<std::string>& problems) {
   for (const auto& [name, ep] : cfg_.entry_points) {
     if (ep.protocol != config::EntryPoint::Protocol::tcp || name.rfind("tcp-", 0) != 0) continue;
     for (const auto& addr : entry_addresses(ep, problems)) {
-      for (auto& w : workers_) {
-        auto acceptor = listen_on(w->io(), ep, addr, problems);
-        if (!acceptor) break;
+      for (size_t i = 0; i < workers_.size(); ++i) {
+        auto acceptors = acceptors_for(i, ep, addr, problems);
+        if (acceptors.empty()) break;
+        Worker* w = workers_[i].get();
         TcpListenerOptions options;
         options.entry_point = name;
         options.session.peek.timeout = limits_.header_timeout;
         options.session.dial_timeout = limits_.dial_timeout;
         options.session.idle_timeout = ep.idle_timeout;
         options.session.terminate_tls = make_tls_terminator(tls_snapshot_, limits_.header_timeout);
-        w->add_tcp_listener(std::make_unique<TcpListener>(std::move(*acceptor), tcp_snapshot_, options,
-                                                          static_cast<uint32_t>(w->id())));
+        for (auto& a : acceptors)
+          w->add_tcp_listener(std::make_unique<TcpListener>(std::move(a), tcp_snapshot_, options,
+                                                            static_cast<uint32_t>(w->id())));
       }
     }
   }
@@ -129,14 +177,8 @@ void ProxyServer::open_udp_forwarders(std::vector<std::string>& problems) {
     if (ep.protocol != config::EntryPoint::Protocol::udp) continue;
     for (const auto& addr : entry_addresses(ep, problems)) {
       Worker& w = *workers_[next++ % workers_.size()];
-      std::string error;
-      auto socket = open_udp_socket(w.io(), {addr, ep.port}, &error);
-      if (!socket.is_open() && addr.is_v6() && addr.is_unspecified())
-        socket = open_udp_socket(w.io(), {asio::ip::address_v4::any(), ep.port}, &error);
-      if (!socket.is_open()) {
-        problems.push_back("entrypoint " + name + ": cannot listen on " + error);
-        continue;
-      }
+      auto socket = udp_socket_on(w.io(), ep, addr, problems);
+      if (!socket.is_open()) continue;
       UdpForwarderOptions options;
       options.entry_point = name;
       options.session_timeout = ep.udp_timeout;
@@ -144,6 +186,24 @@ void ProxyServer::open_udp_forwarders(std::vector<std::string>& problems) {
                                                          static_cast<uint32_t>(w.id())));
     }
   }
+}
+
+// The UDP socket of `ep` on `addr`: the inherited one bound there, else one bound here.
+udp::socket ProxyServer::udp_socket_on(asio::io_context& io, const config::EntryPoint& ep,
+                                       const asio::ip::address& addr, std::vector<std::string>& problems) {
+  auto inherited = inherited_ ? inherited_->take(false, addr, ep.port) : std::vector<const core::InheritedSocket*>{};
+  if (!inherited.empty()) {
+    udp::socket socket(io);
+    int fd = dup_inherited(*inherited.front(), ep.name, problems);
+    if (fd >= 0) socket.assign(inherited.front()->address.is_v6() ? udp::v6() : udp::v4(), fd);
+    return socket;
+  }
+  std::string error;
+  auto socket = open_udp_socket(io, {addr, ep.port}, &error);
+  if (!socket.is_open() && addr.is_v6() && addr.is_unspecified())
+    socket = open_udp_socket(io, {asio::ip::address_v4::any(), ep.port}, &error);
+  if (!socket.is_open()) problems.push_back("entrypoint " + ep.name + ": cannot listen on " + error);
+  return socket;
 }
 
 void ProxyServer::start() {
@@ -158,6 +218,12 @@ void ProxyServer::publish(std::shared_ptr<RuntimeConfig> rc) {
 void ProxyServer::publish_tcp(std::shared_ptr<TcpRuntime> rt) {
   rt->generation = ++tcp_generation_;
   tcp_snapshot_.publish(std::move(rt));
+}
+
+std::vector<std::pair<int, std::string>> ProxyServer::listening_sockets() {
+  std::vector<std::pair<int, std::string>> out;
+  for (auto& w : workers_) w->listening_sockets(out);
+  return out;
 }
 
 void ProxyServer::begin_drain() {

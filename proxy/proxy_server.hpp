@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "config/static_config.hpp"
+#include "core/listen_fds.hpp"
 #include "core/snapshot.hpp"
 #include "proxy/runtime_config.hpp"
 #include "proxy/tcp_runtime.hpp"
@@ -16,10 +17,14 @@ namespace portier::proxy {
 
 class ProxyServer {
  public:
-  ProxyServer(const config::StaticConfig& cfg, int workers, ProxyLimits limits);
+  // `inherited` (may be null) outlives this: the sockets systemd passed, served in place of
+  // binding (core/listen_fds.hpp).
+  ProxyServer(const config::StaticConfig& cfg, int workers, ProxyLimits limits,
+              core::InheritedSockets* inherited = nullptr);
   ~ProxyServer();
 
-  // Binds every HTTP entrypoint once per worker (SO_REUSEPORT). Returns one message per
+  // Binds every HTTP entrypoint once per worker (SO_REUSEPORT), or gives every worker a dup()
+  // of the inherited socket bound at its address. Returns one message per
   // address that could not be bound; nothing is served until start().
   std::vector<std::string> open_listeners();
   void start();
@@ -30,6 +35,8 @@ class ProxyServer {
   void publish_tcp(std::shared_ptr<TcpRuntime> rt);
   // Control thread: the TLS context of every new TLS handshake.
   void publish_tls(std::shared_ptr<TlsContext> ctx) { tls_snapshot_.publish(std::move(ctx)); }
+  // Every listening socket of every worker (descriptor, entrypoint name), for a live upgrade.
+  std::vector<std::pair<int, std::string>> listening_sockets();
   void begin_drain();
   int active_connections() const;
   void stop();
@@ -37,7 +44,12 @@ class ProxyServer {
  private:
   const config::StaticConfig& cfg_;
   ProxyLimits limits_;
+  core::InheritedSockets* inherited_;
   void open_tcp_listeners(std::vector<std::string>& problems);
+  std::vector<tcp::acceptor> acceptors_for(size_t worker, const config::EntryPoint& ep,
+                                           const asio::ip::address& addr, std::vector<std::string>& problems);
+  udp::socket udp_socket_on(asio::io_context& io, const config::EntryPoint& ep, const asio::ip::address& addr,
+                            std::vector<std::string>& problems);
   void open_udp_forwarders(std::vector<std::string>& problems);
 
   core::Snapshot<RuntimeConfig> snapshot_;

@@ -42,6 +42,9 @@ class TcpListener {
   // Running sessions; any thread.
   size_t active() const { return active_.load(std::memory_order_relaxed); }
   tcp::endpoint local_endpoint() const;
+  // The listening descriptor (handed to the next process by a live upgrade) and its entrypoint.
+  int native_handle() { return acceptor_.native_handle(); }
+  const std::string& entry_point() const { return options_.entry_point; }
 
  private:
   awaitable<void> accept_loop();

@@ -72,6 +72,9 @@ class UdpForwarder {
   void stop();
   size_t sessions() const { return sessions_.size(); }
   udp::endpoint local_endpoint() const;
+  // The entrypoint's socket (handed to the next process by a live upgrade) and its name.
+  int native_handle() { return socket_.native_handle(); }
+  const std::string& entry_point() const { return options_.entry_point; }
 
   uint64_t datagrams_in() const { return datagrams_in_; }    // client -> backend, sent
   uint64_t datagrams_out() const { return datagrams_out_; }  // backend -> client, sent

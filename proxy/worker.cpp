@@ -29,6 +29,13 @@ void Worker::add_listener(tcp::acceptor acceptor, std::shared_ptr<const Listener
   infos_.push_back(std::move(info));
 }
 
+void Worker::listening_sockets(std::vector<std::pair<int, std::string>>& out) {
+  for (size_t i = 0; i < acceptors_.size(); ++i)
+    out.emplace_back(acceptors_[i]->native_handle(), infos_[i]->entry_point.name);
+  for (auto& l : tcp_listeners_) out.emplace_back(l->native_handle(), l->entry_point());
+  for (auto& u : udp_forwarders_) out.emplace_back(u->native_handle(), u->entry_point());
+}
+
 void Worker::start() {
   guard_ = std::make_unique<asio::executor_work_guard<asio::io_context::executor_type>>(ioc_.get_executor());
   for (size_t i = 0; i < acceptors_.size(); ++i)

@@ -61,6 +61,9 @@ class Worker {
   void add_tcp_listener(std::unique_ptr<TcpListener> listener) { tcp_listeners_.push_back(std::move(listener)); }
   void add_udp_forwarder(std::unique_ptr<UdpForwarder> forwarder) { udp_forwarders_.push_back(std::move(forwarder)); }
   void start();
+  // The descriptors of every listening socket of this worker with their entrypoint names, for
+  // a live upgrade. Any thread between start() and begin_drain() (they are set before start).
+  void listening_sockets(std::vector<std::pair<int, std::string>>& out);
   // Thread-safe: stop accepting, close idle keep-alive connections, let active ones finish.
   void begin_drain();
   // Thread-safe: stop the event loop now and join the thread.

@@ -376,7 +376,9 @@ class Portier:
     diagnostics.address / state.directory, the harness adds 127.0.0.1:<free port> / a temp dir.
     """
 
-    def __init__(self, config, args=(), env=None):
+    def __init__(self, config, args=(), env=None, inherit=(), binary=None):
+        self.binary = binary  # another path than PORTIER_BIN (a copy a test replaces)
+        self.inherit = list(inherit)  # (name, socket): passed as systemd would (listen_fds_launcher.py)
         self.tmpdir = make_temp_dir()
         self.args = list(args)
         self.env = dict(env or {})
@@ -410,6 +412,9 @@ class Portier:
     # ---- process ----
     def start(self, expect_ready=True):
         sock_path = str(self.tmpdir / "notify.sock")
+        if self._notify_sock is not None:  # a restart: a fresh socket for the new process
+            self._notify_sock.close()
+            os.unlink(sock_path)
         self._notify_sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self._notify_sock.bind(sock_path)
         self._notify_thread = threading.Thread(target=self._receive_notifications, daemon=True)
@@ -417,10 +422,16 @@ class Portier:
         env = dict(os.environ)
         env.update(self.env)
         env["NOTIFY_SOCKET"] = sock_path
-        cmd = [portier_bin(), "run", "--config", str(self.config_path), *self.args]
-        with open(self._stdout_path, "wb") as out, open(self._stderr_path, "wb") as err:
+        cmd = [self.binary or portier_bin(), "run", "--config", str(self.config_path), *self.args]
+        fds = [sock.fileno() for _, sock in self.inherit]
+        if self.inherit:
+            launcher = os.path.join(os.path.dirname(os.path.abspath(__file__)), "listen_fds_launcher.py")
+            cmd = [sys.executable, launcher, *("%s=%d" % (name, sock.fileno()) for name, sock in self.inherit),
+                   "--", *cmd]
+        self.notifications = []
+        with open(self._stdout_path, "ab") as out, open(self._stderr_path, "ab") as err:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env,
-                                         preexec_fn=_set_pdeathsig)
+                                         preexec_fn=_set_pdeathsig, pass_fds=fds)
         _live_procs.append(self.proc)
         if expect_ready:
             try:

@@ -135,9 +135,7 @@ services:
   CHECK(office.source_range == std::vector<std::string>{"192.0.2.0/24", "2001:db8::/32"});
   CHECK(office.ip_strategy->depth == 2);
   CHECK(office.reject_status_code == 404);
-  CHECK_FALSE(office.white_list);
-  const auto& old = std::get<IpAllowListMw>(mws.at("old").spec);
-  CHECK(old.white_list);
+  const auto& old = std::get<IpWhiteListMw>(mws.at("old").spec);
   CHECK(old.ip_strategy->excluded_ips == std::vector<std::string>{"10.0.0.2", "10.0.0.3"});
   const auto& limit = std::get<RateLimitMw>(mws.at("limit").spec);
   CHECK(limit.average == 100);

@@ -58,9 +58,9 @@ TEST_CASE("ip strategy: peer, depth from the right, excluded IPs", "[ip]") {
   CHECK(s->client_ip("2001:db8:1:2:3:4:5:6", "") == "2001:db8:1:2::");
   CHECK(s->client_ip("127.0.0.9", "") == "127.0.0.9");
 
-  subnet.ipv6_subnet = 0;
+  subnet.ipv6_subnet = 200;
   CHECK_FALSE(IpStrategy::make(subnet, &error));
-  CHECK(error.find("ipv6Subnet 0") != std::string::npos);
+  CHECK(error.find("ipv6Subnet 200") != std::string::npos);
   pool.excluded_ips = {"x"};
   CHECK_FALSE(IpStrategy::make(pool, &error));
   CHECK(error.find("excludedIPs") != std::string::npos);

@@ -1,0 +1,78 @@
+#include "config/dynamic_schema.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace portier::config {
+namespace {
+
+char lower_ascii(char ch) { return ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch + 32) : ch; }
+
+template <size_t... I>
+bool emplace_by_name(MiddlewareSpec& spec, std::string_view name, std::index_sequence<I...>) {
+  auto try_one = [&](auto index) {
+    using T = std::variant_alternative_t<decltype(index)::value, MiddlewareSpec>;
+    if (!iequals(name, T::type)) return false;
+    spec.emplace<decltype(index)::value>();
+    return true;
+  };
+  return (try_one(std::integral_constant<size_t, I>{}) || ...);
+}
+
+}  // namespace
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (lower_ascii(a[i]) != lower_ascii(b[i])) return false;
+  return true;
+}
+
+std::string read_scalar(std::string_view text, std::string& out, const Opt& o) {
+  if (o.choices && !text.empty() &&
+      std::find(o.choices->begin(), o.choices->end(), text) == o.choices->end()) {
+    std::string all;
+    for (auto c : *o.choices) all += (all.empty() ? "" : ", ") + std::string(c);
+    return "invalid value \"" + std::string(text) + "\" (one of " + all + ")";
+  }
+  out = text;
+  return {};
+}
+
+std::string read_scalar(std::string_view text, bool& out, const Opt&) { return read_bool(text, out); }
+
+std::string read_scalar(std::string_view text, int& out, const Opt& o) {
+  IntRange r = o.range;
+  r.min = std::max<int64_t>(r.min, INT32_MIN);
+  r.max = std::min<int64_t>(r.max, INT32_MAX);
+  int64_t v = 0;
+  auto e = read_int(text, r, v);
+  if (e.empty()) out = static_cast<int>(v);
+  return e;
+}
+
+std::string read_scalar(std::string_view text, int64_t& out, const Opt& o) {
+  return read_int(text, o.range, out);
+}
+
+std::string read_scalar(std::string_view text, Millis& out, const Opt&) {
+  return read_duration(text, out);
+}
+
+std::string format_duration(Millis ms) {
+  const auto n = ms.count();
+  if (n != 0 && n % 1000 == 0) return std::to_string(n / 1000) + "s";
+  return n == 0 ? "0s" : std::to_string(n) + "ms";
+}
+
+bool emplace_middleware(MiddlewareSpec& spec, std::string_view name) {
+  return emplace_by_name(spec, name, std::make_index_sequence<std::variant_size_v<MiddlewareSpec>>{});
+}
+
+std::string_view unsupported_middleware(std::string_view name) {
+  for (std::string_view t : kUnsupportedMiddlewares)
+    if (iequals(name, t)) return t;
+  return {};
+}
+
+}  // namespace portier::config

@@ -1,0 +1,437 @@
+#pragma once
+// The Traefik v3 dynamic configuration's fields, declared once (as Traefik's paerser reads its
+// struct tags). Each type of config/dynamic.hpp has a `describe(T&, V&)` below listing its keys
+// in Traefik's spelling, the member each sets, how the value is read (ranges, references) and
+// what portier rejects as "not supported". Three visitors walk these declarations:
+//   the YAML reader (config/dynamic_yaml.cpp), the Docker label decoder
+//   (discovery/label_fields.cpp) and the writer of Traefik JSON/YAML (config/dynamic_json.cpp).
+// Keys match case-insensitively on both input paths, as in Traefik; defaults are the struct's
+// member initializers (the writer omits a field equal to it, unless kAlways).
+//
+// To add a field to a middleware: the member in config/dynamic.hpp, then ONE line in its
+// describe():   v.field("maxAge", m.max_age, {.range = kCount});
+// To add a middleware type: a struct in config/dynamic.hpp with `static constexpr const char*
+// type = "basicAuth";`, its describe() here, and its entry in the MiddlewareSpec variant (the
+// type table); remove its name from kUnsupportedMiddlewares. YAML, labels and the writer then
+// know it; tests/unit/config/dynamic_schema_test.cpp round-trips every declared field.
+//
+// The visitor interface (V):
+//   v.field(key, member, Opt)   member: std::string, bool, int, int64_t, Millis (scalars),
+//                               std::vector<std::string> (YAML sequence; comma list in a label),
+//                               std::map<std::string, std::string> (YAML mapping; in a label
+//                               the next segment is the map key, case kept)
+//   v.object(key, std::optional<T>&, D = Describe)  a nested mapping; present = engaged. In a
+//                               label, `key=true|false` alone engages or resets it.
+//   v.items(key, std::vector<T>&, Opt, D = Describe) a sequence of mappings (`key[N].field` in
+//                               labels)
+//   v.group(key, fn)            a nested mapping whose keys belong to this struct: fn(v')
+//   v.unsupported(key, hint)    Traefik has it, portier does not: "KEY is not supported"
+//   v.unsupported_unless_false(key, hint)   the same, except that `false` is accepted
+//   v.fixed(key, value)         the only value accepted ("" too); not stored, not written
+//   v.invariant(fn)             fn() -> "" or a message about the whole object; the YAML
+//                               reader checks it after the fields (declare it last)
+//   v.has(key)                  whether the input had `key` (for invariants; true elsewhere)
+// A describe() must not read the object's values except inside invariant(): the writer passes
+// a const object (through const_cast; visitors other than the readers never assign).
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "config/dynamic.hpp"
+#include "config/value_parsers.hpp"
+
+namespace portier::config {
+
+// What a string field names, so the writer can map references (export_name).
+enum class Ref : uint8_t {
+  none,
+  http_service,
+  http_middleware,
+  servers_transport,
+  tls_options,
+  tcp_service,
+  udp_service
+};
+
+enum FieldFlag : unsigned {
+  kAlways = 1,    // the writer writes the field even when it equals the default
+  kRequired = 2,  // YAML: a missing or empty value is "KEY is required"
+  kNoLabel = 4,   // not a Docker label (labels have their own form, e.g. loadbalancer.server)
+};
+
+struct Opt {
+  IntRange range = kAnyInt;
+  unsigned flags = 0;
+  Ref ref = Ref::none;
+  const std::vector<std::string_view>* choices = nullptr;  // a string must be one of these
+};
+
+// Calls the describe() found by argument-dependent lookup.
+struct Describe {
+  template <class T, class V>
+  void operator()(T& x, V& v) const {
+    describe(x, v);
+  }
+};
+
+// ASCII case-insensitive equality (keys; no locale).
+bool iequals(std::string_view a, std::string_view b);
+
+// Reads one scalar's text into a member; "" or what is wrong with the value.
+std::string read_scalar(std::string_view text, std::string& out, const Opt& o);
+std::string read_scalar(std::string_view text, bool& out, const Opt& o);
+std::string read_scalar(std::string_view text, int& out, const Opt& o);
+std::string read_scalar(std::string_view text, int64_t& out, const Opt& o);
+std::string read_scalar(std::string_view text, Millis& out, const Opt& o);
+
+// "10s", "250ms", "0s": Traefik's form of a duration.
+std::string format_duration(Millis ms);
+
+// Middleware types Traefik has and portier does not implement yet, in Traefik's spelling.
+inline constexpr std::array<std::string_view, 14> kUnsupportedMiddlewares = {
+    "digestAuth",  "forwardAuth",      "compress",         "retry",        "circuitBreaker",
+    "errors",      "grpcWeb",          "contentType",      "passTLSClientCert", "plugin",
+    "replacePath", "replacePathRegex", "stripPrefixRegex", "inFlightConn"};
+
+// Engages the alternative of `spec` whose type is `name` (any case); false when none is.
+bool emplace_middleware(MiddlewareSpec& spec, std::string_view name);
+// Traefik's spelling of `name` when it is in kUnsupportedMiddlewares, else "".
+std::string_view unsupported_middleware(std::string_view name);
+
+template <class V>
+void describe_spec(MiddlewareSpec& spec, V& v) {
+  std::visit([&](auto& m) { describe(m, v); }, spec);
+}
+
+// ---- HTTP routers ----------------------------------------------------------------------------
+
+template <class V>
+void describe(Domain& d, V& v) {
+  v.field("main", d.main, {.flags = kAlways | kRequired});
+  v.field("sans", d.sans);
+}
+
+template <bool Tcp>
+struct DescribeRouterTls {
+  template <class V>
+  void operator()(RouterTls& t, V& v) const {
+    v.field("certResolver", t.cert_resolver);
+    v.field("options", t.options, {.ref = Ref::tls_options});
+    v.items("domains", t.domains);
+    if constexpr (Tcp) v.field("passthrough", t.passthrough);
+  }
+};
+
+template <class V>
+void describe(HttpRouter& r, V& v) {
+  v.field("rule", r.rule, {.flags = kAlways});
+  v.field("entryPoints", r.entry_points);
+  v.field("middlewares", r.middlewares, {.ref = Ref::http_middleware});
+  v.field("service", r.service, {.flags = kAlways, .ref = Ref::http_service});
+  v.field("priority", r.priority);
+  v.fixed("ruleSyntax", "v3");
+  v.object("tls", r.tls, DescribeRouterTls<false>{});
+  v.unsupported("observability");
+}
+
+// ---- HTTP services ---------------------------------------------------------------------------
+
+template <class V>
+void describe(HttpServer& s, V& v) {
+  v.field("url", s.url, {.flags = kAlways | kRequired});
+  v.field("weight", s.weight, {.range = kWeight});
+  v.unsupported("preservePath");
+}
+
+template <class V>
+void describe(HealthCheck& h, V& v) {
+  v.field("path", h.path);
+  v.field("method", h.method);
+  v.field("hostname", h.hostname);
+  v.field("port", h.port, {.range = kPortOrZero});
+  v.field("status", h.status, {.range = kHttpStatus});
+  v.field("interval", h.interval);
+  v.field("timeout", h.timeout);
+  v.field("headers", h.headers);
+  v.unsupported("scheme");
+  v.unsupported("mode");
+  v.unsupported("followRedirects");
+}
+
+template <class V>
+void describe(StickyCookie& c, V& v) {
+  v.field("name", c.name);
+  v.field("secure", c.secure);
+  v.field("httpOnly", c.http_only);
+  v.field("sameSite", c.same_site);
+  v.field("maxAge", c.max_age);
+  v.unsupported("path");
+  v.unsupported("domain");
+}
+
+template <class V>
+void describe(LoadBalancer& lb, V& v) {
+  v.items("servers", lb.servers, {.flags = kAlways | kNoLabel});
+  v.field("passHostHeader", lb.pass_host_header);
+  v.object("healthCheck", lb.health_check);
+  v.group("sticky", [&](auto& g) { g.object("cookie", lb.sticky_cookie); });
+  v.field("serversTransport", lb.servers_transport, {.ref = Ref::servers_transport});
+  v.group("responseForwarding", [&](auto& g) { g.field("flushInterval", lb.flush_interval); });
+  v.unsupported("strategy");
+}
+
+template <class V>
+void describe(WeightedRef& r, V& v) {
+  v.field("name", r.name, {.flags = kAlways | kRequired, .ref = Ref::http_service});
+  v.field("weight", r.weight, {.range = kWeight});
+}
+
+struct DescribeWeighted {
+  template <class V>
+  void operator()(std::vector<WeightedRef>& services, V& v) const {
+    v.items("services", services, {.flags = kAlways});
+    v.unsupported("sticky");
+    v.unsupported("healthCheck");
+  }
+};
+
+template <class V>
+void describe(HttpService& s, V& v) {
+  v.object("loadBalancer", s.load_balancer);
+  v.object("weighted", s.weighted, DescribeWeighted{});
+  v.unsupported("mirroring");
+  v.unsupported("failover");
+  v.invariant([&]() -> std::string {
+    if (s.load_balancer && s.weighted) return "a service has exactly one of loadBalancer or weighted";
+    if (!s.load_balancer && !s.weighted) return "a service needs loadBalancer or weighted";
+    return {};
+  });
+}
+
+template <class V>
+void describe(ServersTransport& t, V& v) {
+  v.field("serverName", t.server_name);
+  v.field("insecureSkipVerify", t.insecure_skip_verify);
+  v.field("rootCAs", t.root_cas);
+  v.field("maxIdleConnsPerHost", t.max_idle_conns_per_host);
+  v.group("forwardingTimeouts", [&](auto& g) {
+    g.field("dialTimeout", t.dial_timeout);
+    g.field("responseHeaderTimeout", t.response_header_timeout);
+    g.field("idleConnTimeout", t.idle_conn_timeout);
+    g.unsupported("readIdleTimeout");
+    g.unsupported("pingTimeout");
+  });
+  v.unsupported("certificates");
+  v.unsupported("disableHTTP2");
+  v.unsupported("peerCertURI");
+  v.unsupported("spiffe");
+}
+
+// ---- Middlewares (the types of MiddlewareSpec) ------------------------------------------------
+
+template <class V>
+void describe(HeadersMw& h, V& v) {
+  v.field("customRequestHeaders", h.custom_request_headers);
+  v.field("customResponseHeaders", h.custom_response_headers);
+  v.field("stsSeconds", h.sts_seconds, {.range = kSize});
+  v.field("stsIncludeSubdomains", h.sts_include_subdomains);
+  v.field("stsPreload", h.sts_preload);
+  v.field("forceSTSHeader", h.force_sts_header);
+  v.field("frameDeny", h.frame_deny);
+  v.field("customFrameOptionsValue", h.custom_frame_options_value);
+  v.field("contentTypeNosniff", h.content_type_nosniff);
+  v.field("browserXssFilter", h.browser_xss_filter);
+  v.field("customBrowserXSSValue", h.custom_browser_xss_value);
+  v.field("referrerPolicy", h.referrer_policy);
+  v.field("contentSecurityPolicy", h.content_security_policy);
+  v.field("permissionsPolicy", h.permissions_policy);
+  for (const char* key :
+       {"accessControlAllowCredentials", "accessControlAllowHeaders", "accessControlAllowMethods",
+        "accessControlAllowOriginList", "accessControlAllowOriginListRegex",
+        "accessControlExposeHeaders", "accessControlMaxAge", "addVaryHeader", "allowedHosts",
+        "hostsProxyHeaders", "sslProxyHeaders", "isDevelopment", "publicKey", "featurePolicy",
+        "contentSecurityPolicyReportOnly"})
+    v.unsupported(key);
+}
+
+template <class V>
+void describe(BufferingMw& b, V& v) {
+  v.field("maxRequestBodyBytes", b.max_request_body_bytes, {.range = kSize});
+  v.field("memRequestBodyBytes", b.mem_request_body_bytes, {.range = kSize});
+  v.field("maxResponseBodyBytes", b.max_response_body_bytes, {.range = kSize});
+  v.field("memResponseBodyBytes", b.mem_response_body_bytes, {.range = kSize});
+  v.unsupported("retryExpression");
+}
+
+template <class V>
+void describe(RedirectSchemeMw& r, V& v) {
+  v.field("scheme", r.scheme, {.flags = kAlways});
+  v.field("port", r.port);
+  v.field("permanent", r.permanent);
+}
+
+template <class V>
+void describe(RedirectRegexMw& r, V& v) {
+  v.field("regex", r.regex, {.flags = kAlways});
+  v.field("replacement", r.replacement, {.flags = kAlways});
+  v.field("permanent", r.permanent);
+}
+
+template <class V>
+void describe(ChainMw& c, V& v) {
+  v.field("middlewares", c.middlewares, {.flags = kAlways, .ref = Ref::http_middleware});
+}
+
+template <class V>
+void describe(StripPrefixMw& s, V& v) {
+  v.field("prefixes", s.prefixes, {.flags = kAlways});
+  v.unsupported("forceSlash");
+}
+
+template <class V>
+void describe(AddPrefixMw& a, V& v) {
+  v.field("prefix", a.prefix, {.flags = kAlways});
+}
+
+template <class V>
+void describe(IpStrategy& s, V& v) {
+  v.field("depth", s.depth, {.range = kCount});
+  v.field("excludedIPs", s.excluded_ips);
+  v.field("ipv6Subnet", s.ipv6_subnet, {.range = {1, 128, "ipv6Subnet"}});
+}
+
+template <class V>
+void describe(SourceCriterion& c, V& v) {
+  v.object("ipStrategy", c.ip_strategy);
+  v.field("requestHeaderName", c.request_header_name);
+  v.field("requestHost", c.request_host);
+}
+
+template <class V>
+void describe(BasicAuthMw& b, V& v) {
+  v.field("users", b.users);
+  v.field("usersFile", b.users_file);
+  v.field("realm", b.realm);
+  v.field("removeHeader", b.remove_header);
+  v.field("headerField", b.header_field);
+}
+
+template <class V>
+void describe(IpAllowListMw& a, V& v) {
+  v.field("sourceRange", a.source_range, {.flags = kAlways});
+  v.object("ipStrategy", a.ip_strategy);
+  v.field("rejectStatusCode", a.reject_status_code, {.range = kHttpStatus});
+}
+
+template <class V>
+void describe(IpWhiteListMw& a, V& v) {
+  v.field("sourceRange", a.source_range, {.flags = kAlways});
+  v.object("ipStrategy", a.ip_strategy);
+}
+
+template <class V>
+void describe(RateLimitMw& r, V& v) {
+  v.field("average", r.average, {.range = kSize});
+  v.field("period", r.period);
+  v.field("burst", r.burst, {.range = kSize});
+  v.object("sourceCriterion", r.source_criterion);
+  v.unsupported("redis");
+}
+
+template <class V>
+void describe(InFlightReqMw& f, V& v) {
+  v.field("amount", f.amount, {.range = kSize});
+  v.object("sourceCriterion", f.source_criterion);
+}
+
+// ---- TCP / UDP -------------------------------------------------------------------------------
+
+template <class V>
+void describe(TcpRouter& r, V& v) {
+  v.field("rule", r.rule, {.flags = kAlways});
+  v.field("entryPoints", r.entry_points);
+  v.field("service", r.service, {.flags = kAlways, .ref = Ref::tcp_service});
+  v.field("priority", r.priority);
+  v.fixed("ruleSyntax", "v3");
+  v.object("tls", r.tls, DescribeRouterTls<true>{});
+  v.unsupported("middlewares");
+}
+
+template <class V>
+void describe(TcpServer& s, V& v) {
+  v.field("address", s.address, {.flags = kAlways | kRequired});
+  v.field("weight", s.weight, {.range = kWeight});
+  v.unsupported_unless_false("tls", " (TLS to the backend)");
+}
+
+template <class V>
+void describe(TcpService& s, V& v) {
+  v.group("loadBalancer", [&](auto& g) {
+    g.items("servers", s.servers, {.flags = kAlways | kNoLabel});
+    g.unsupported("proxyProtocol");
+    g.unsupported("serversTransport");
+    g.unsupported("terminationDelay");
+  });
+  v.unsupported("weighted");
+  v.invariant([&]() -> std::string {
+    return v.has("loadBalancer") ? "" : "a TCP service needs loadBalancer";
+  });
+}
+
+template <class V>
+void describe(UdpRouter& r, V& v) {
+  v.field("entryPoints", r.entry_points);
+  v.field("service", r.service, {.flags = kAlways, .ref = Ref::udp_service});
+}
+
+template <class V>
+void describe(UdpServer& s, V& v) {
+  v.field("address", s.address, {.flags = kAlways | kRequired});
+  v.field("weight", s.weight, {.range = kWeight});
+}
+
+template <class V>
+void describe(UdpService& s, V& v) {
+  v.group("loadBalancer", [&](auto& g) { g.items("servers", s.servers, {.flags = kAlways | kNoLabel}); });
+  v.unsupported("weighted");
+  v.invariant([&]() -> std::string {
+    return v.has("loadBalancer") ? "" : "a UDP service needs loadBalancer";
+  });
+}
+
+// ---- TLS -------------------------------------------------------------------------------------
+
+inline const std::vector<std::string_view> kTlsVersions = {"VersionTLS10", "VersionTLS11",
+                                                           "VersionTLS12", "VersionTLS13"};
+
+template <bool WithStores>
+struct DescribeCertificate {
+  template <class V>
+  void operator()(TlsCertificate& c, V& v) const {
+    v.field("certFile", c.cert_file, {.flags = kAlways | kRequired});
+    v.field("keyFile", c.key_file, {.flags = kAlways | kRequired});
+    if constexpr (WithStores) v.field("stores", c.stores);
+  }
+};
+
+template <class V>
+void describe(TlsOptions& o, V& v) {
+  v.field("minVersion", o.min_version, {.choices = &kTlsVersions});
+  v.field("maxVersion", o.max_version, {.choices = &kTlsVersions});
+  v.field("cipherSuites", o.cipher_suites);
+  v.field("curvePreferences", o.curve_preferences);
+  v.field("alpnProtocols", o.alpn_protocols);
+  v.field("sniStrict", o.sni_strict);
+  v.unsupported("clientAuth");
+  v.unsupported("preferServerCipherSuites");
+  v.unsupported("disableSessionTickets");
+}
+
+template <class V>
+void describe(TlsStore& s, V& v) {
+  v.object("defaultCertificate", s.default_certificate, DescribeCertificate<false>{});
+  v.unsupported("defaultGeneratedCert");
+}
+
+}  // namespace portier::config

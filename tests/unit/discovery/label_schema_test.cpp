@@ -1,0 +1,97 @@
+// The label path of the schema (config/dynamic_schema.hpp): every declared field of the types
+// labels can set decodes from its label to the same value the YAML path gives.
+#include <catch2/catch.hpp>
+
+#include "discovery/label_decoder.hpp"
+#include "tests/unit/config/schema_sample.hpp"
+
+using namespace portier;
+using namespace portier::config;
+using config::testing::filled;
+using config::testing::Fill;
+using config::testing::LabelLister;
+using discovery::ContainerInfo;
+
+namespace {
+
+ContainerInfo container(const std::vector<std::pair<std::string, std::string>>& labels) {
+  ContainerInfo c;
+  c.id = "id-app";
+  c.name = "app";
+  for (const auto& [k, v] : labels) c.labels[k] = v;
+  c.labels["traefik.http.services.s.loadbalancer.server.port"] = "80";
+  c.network_mode = "host";
+  c.networks = {{"host", ""}};
+  c.endpoint = "unix:///run/docker.sock";
+  return c;
+}
+
+discovery::ContainerFragment decode(const std::vector<std::pair<std::string, std::string>>& labels) {
+  discovery::DecodeOptions o;
+  auto f = discovery::decode_container(container(labels), o);
+  for (const auto& e : f.errors) UNSCOPED_INFO(e.label << ": " << e.message);
+  return f;
+}
+
+template <size_t I = 0>
+void check_every_middleware() {
+  if constexpr (I < std::variant_size_v<MiddlewareSpec>) {
+    MiddlewareSpec spec;
+    spec.emplace<I>();
+    Fill fill;
+    describe_spec(spec, fill);
+    LabelLister l{std::string("traefik.http.middlewares.m.") + middleware_type(spec) + "."};
+    describe_spec(spec, l);
+    INFO(middleware_type(spec));
+    CHECK(l.labels.size() >= static_cast<size_t>(fill.fields));
+    const auto f = decode(l.labels);
+    REQUIRE(f.errors.empty());
+    CHECK(f.dynamic.http.middlewares.at("m").spec == spec);
+    check_every_middleware<I + 1>();
+  }
+}
+
+}  // namespace
+
+TEST_CASE("labels: every middleware field decodes as declared", "[labels][schema]") {
+  check_every_middleware();
+}
+
+TEST_CASE("labels: every router and load-balancer field decodes as declared", "[labels][schema]") {
+  HttpRouter r = filled<HttpRouter>();
+  LabelLister lr{"traefik.http.routers.r."};
+  describe(r, lr);
+  LoadBalancer lb = filled<LoadBalancer>();
+  lb.servers.clear();  // labels give one server by port
+  LabelLister llb{"traefik.http.services.s.loadBalancer."};
+  describe(lb, llb);
+  TcpRouter t = filled<TcpRouter>();
+  LabelLister lt{"traefik.tcp.routers.t."};
+  describe(t, lt);
+  auto labels = lr.labels;
+  labels.insert(labels.end(), llb.labels.begin(), llb.labels.end());
+  labels.insert(labels.end(), lt.labels.begin(), lt.labels.end());
+  labels.emplace_back("traefik.tcp.services.ts.loadbalancer.server.port", "5432");
+  const auto f = decode(labels);
+  REQUIRE(f.errors.empty());
+  r.provider = "docker";
+  t.provider = "docker";
+  CHECK(f.dynamic.http.routers.at("r") == r);
+  CHECK(f.dynamic.tcp.routers.at("t") == t);
+  LoadBalancer got = *f.dynamic.http.services.at("s").load_balancer;
+  CHECK(got.servers.size() == 1);
+  got.servers.clear();
+  CHECK(got == lb);
+}
+
+TEST_CASE("labels: declared 'not supported' keys are errors naming the label", "[labels][schema]") {
+  for (const char* label : {"traefik.http.middlewares.h.headers.accessControlMaxAge",
+                            "traefik.http.services.s.loadbalancer.strategy",
+                            "traefik.http.routers.r.observability.accesslogs"}) {
+    INFO(label);
+    const auto f = decode({{label, "1"}});
+    REQUIRE(f.errors.size() == 1);
+    CHECK(f.errors[0].label == label);
+    CHECK(f.errors[0].message.find("is not supported") != std::string::npos);
+  }
+}
