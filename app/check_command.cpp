@@ -11,6 +11,7 @@
 #include "discovery/compose_check.hpp"
 #include "discovery/docker_provider.hpp"
 #include "discovery/fragment_merge.hpp"
+#include "proxy/middleware.hpp"
 
 namespace portier::app {
 
@@ -54,6 +55,14 @@ int run_check(const CommandLine& cl, const std::map<std::string, std::string>& e
         return config::parse_rule(rule, tcp ? config::RuleKind::tcp : config::RuleKind::http).error;
       },
       entry_points);
+  // Values the decoders cannot judge alone (a CIDR, an htpasswd line, a status code) are checked
+  // by building each middleware as `portier run` would.
+  for (const auto& [name, mw] : merged.dynamic.http.middlewares) {
+    if (std::holds_alternative<config::ChainMw>(mw.spec)) continue;
+    std::string error;
+    if (!proxy::make_middleware(mw.spec, &error))
+      merged.errors.push_back({mw.provider, mw.provider, "http.middlewares." + name, error});
+  }
   if (cl.format == "json") {
     std::cout << config::routes_json(merged).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {

@@ -170,8 +170,69 @@ struct AddPrefixMw {
   bool operator==(const AddPrefixMw&) const = default;
 };
 
-using MiddlewareSpec = std::variant<HeadersMw, BufferingMw, RedirectSchemeMw, RedirectRegexMw,
-                                    ChainMw, StripPrefixMw, AddPrefixMw>;
+// How a middleware finds the client's address (Traefik's ipStrategy): the connection's peer
+// (neither set), the depth-th X-Forwarded-For entry from the right, or the rightmost entry not in
+// excludedIPs. ipv6Subnet (1..128) masks an IPv6 result to its subnet's first address.
+struct IpStrategy {
+  int depth = 0;
+  std::vector<std::string> excluded_ips;
+  int ipv6_subnet = 0;  // 0 = unset (a value given must be 1..128)
+  bool operator==(const IpStrategy&) const = default;
+};
+
+// What requests share a rateLimit / inFlightReq budget; at most one of the three is set.
+struct SourceCriterion {
+  std::optional<IpStrategy> ip_strategy;
+  std::string request_header_name;
+  bool request_host = false;
+  bool operator==(const SourceCriterion&) const = default;
+};
+
+struct BasicAuthMw {
+  static constexpr const char* type = "basicAuth";
+  std::vector<std::string> users;  // "name:hash" as htpasswd writes them
+  std::string users_file;          // htpasswd file, read with `users`; re-read when it changes
+  std::string realm;               // "" = "traefik"
+  bool remove_header = false;
+  std::string header_field;  // request header that receives the authenticated user name
+  bool operator==(const BasicAuthMw&) const = default;
+};
+
+struct IpAllowListMw {
+  static constexpr const char* type = "ipAllowList";
+  std::vector<std::string> source_range;  // addresses and CIDRs, IPv4 and IPv6
+  std::optional<IpStrategy> ip_strategy;
+  int reject_status_code = 0;  // 0 = 403
+  bool operator==(const IpAllowListMw&) const = default;
+};
+
+// The deprecated spelling: the same behaviour, no rejectStatusCode (as in Traefik v3).
+struct IpWhiteListMw {
+  static constexpr const char* type = "ipWhiteList";
+  std::vector<std::string> source_range;
+  std::optional<IpStrategy> ip_strategy;
+  bool operator==(const IpWhiteListMw&) const = default;
+};
+
+struct RateLimitMw {
+  static constexpr const char* type = "rateLimit";
+  int64_t average = 0;  // requests per period; 0 = no limit
+  Millis period{1000};
+  int64_t burst = 1;
+  std::optional<SourceCriterion> source_criterion;  // none = the client's address
+  bool operator==(const RateLimitMw&) const = default;
+};
+
+struct InFlightReqMw {
+  static constexpr const char* type = "inFlightReq";
+  int64_t amount = 0;
+  std::optional<SourceCriterion> source_criterion;  // none = the request's host
+  bool operator==(const InFlightReqMw&) const = default;
+};
+
+using MiddlewareSpec =
+    std::variant<HeadersMw, BufferingMw, RedirectSchemeMw, RedirectRegexMw, ChainMw, StripPrefixMw,
+                 AddPrefixMw, BasicAuthMw, IpAllowListMw, IpWhiteListMw, RateLimitMw, InFlightReqMw>;
 
 struct Middleware {
   MiddlewareSpec spec;

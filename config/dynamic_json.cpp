@@ -104,6 +104,17 @@ json write(const T& x, D describer, const RefMap& refs) {
   return j;
 }
 
+// routes.json shows no password hash (Traefik: basicAuth users are loggable:false); the Traefik
+// export (/dynamic.yml) keeps them for the Traefik that reads it.
+void redact_secrets(json& middleware) {
+  auto it = middleware.find("basicAuth");
+  if (it == middleware.end() || !it->contains("users")) return;
+  for (auto& user : (*it)["users"]) {
+    std::string u = user.get<std::string>();
+    user = u.substr(0, u.find(':')) + ":<redacted>";
+  }
+}
+
 // {"<type>": {...}} as Traefik writes a middleware.
 json middleware_json(const Middleware& m, const RefMap& refs) {
   json body = std::visit([&](const auto& spec) { return write(spec, Describe{}, refs); }, m.spec);
@@ -285,6 +296,7 @@ json routes_json(const Merged& m, const ServerHealth& health) {
   }
   for (const auto& [n, mw] : d.http.middlewares) {
     json j = middleware_json(mw, identity_refs());
+    redact_secrets(j);
     j["type"] = middleware_type(mw.spec);
     j["provider"] = mw.provider;
     j["status"] = "enabled";

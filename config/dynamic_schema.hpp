@@ -90,10 +90,9 @@ std::string format_duration(Millis ms);
 
 // Middleware types Traefik has and portier does not implement yet, in Traefik's spelling.
 inline constexpr auto kUnsupportedMiddlewares = std::to_array<std::string_view>({
-    "basicAuth",       "digestAuth",  "forwardAuth", "ipAllowList",      "ipWhiteList",
-    "rateLimit",       "inFlightReq", "compress",    "retry",            "circuitBreaker",
-    "errors",          "grpcWeb",     "contentType", "passTLSClientCert", "plugin",
-    "replacePath",     "replacePathRegex", "stripPrefixRegex", "inFlightConn"});
+    "digestAuth",  "forwardAuth",      "compress",         "retry",        "circuitBreaker",
+    "errors",      "grpcWeb",          "contentType",      "passTLSClientCert", "plugin",
+    "replacePath", "replacePathRegex", "stripPrefixRegex", "inFlightConn"});
 
 // Engages the alternative of `spec` whose type is `name` (any case); false when none is.
 bool emplace_middleware(MiddlewareSpec& spec, std::string_view name);
@@ -293,6 +292,57 @@ void describe(StripPrefixMw& s, V& v) {
 template <class V>
 void describe(AddPrefixMw& a, V& v) {
   v.field("prefix", a.prefix, {.flags = kAlways});
+}
+
+template <class V>
+void describe(IpStrategy& s, V& v) {
+  v.field("depth", s.depth, {.range = kCount});
+  v.field("excludedIPs", s.excluded_ips);
+  v.field("ipv6Subnet", s.ipv6_subnet, {.range = {1, 128, "ipv6Subnet"}});
+}
+
+template <class V>
+void describe(SourceCriterion& c, V& v) {
+  v.object("ipStrategy", c.ip_strategy);
+  v.field("requestHeaderName", c.request_header_name);
+  v.field("requestHost", c.request_host);
+}
+
+template <class V>
+void describe(BasicAuthMw& b, V& v) {
+  v.field("users", b.users);
+  v.field("usersFile", b.users_file);
+  v.field("realm", b.realm);
+  v.field("removeHeader", b.remove_header);
+  v.field("headerField", b.header_field);
+}
+
+template <class V>
+void describe(IpAllowListMw& a, V& v) {
+  v.field("sourceRange", a.source_range, {.flags = kAlways});
+  v.object("ipStrategy", a.ip_strategy);
+  v.field("rejectStatusCode", a.reject_status_code, {.range = kHttpStatus});
+}
+
+template <class V>
+void describe(IpWhiteListMw& a, V& v) {
+  v.field("sourceRange", a.source_range, {.flags = kAlways});
+  v.object("ipStrategy", a.ip_strategy);
+}
+
+template <class V>
+void describe(RateLimitMw& r, V& v) {
+  v.field("average", r.average, {.range = kSize});
+  v.field("period", r.period);
+  v.field("burst", r.burst, {.range = kSize});
+  v.object("sourceCriterion", r.source_criterion);
+  v.unsupported("redis");
+}
+
+template <class V>
+void describe(InFlightReqMw& f, V& v) {
+  v.field("amount", f.amount, {.range = kSize});
+  v.object("sourceCriterion", f.source_criterion);
 }
 
 // ---- TCP / UDP -------------------------------------------------------------------------------

@@ -27,16 +27,24 @@ std::string scalar(const YAML::Node& n) {
   return n && n.IsScalar() ? n.Scalar() : std::string();
 }
 
+// What compose makes of "$$" in a value: one "$" (a basicAuth hash "$$apr1$$..." reaches the
+// container's labels as "$apr1$..."). Variables ($VAR) are not substituted.
+std::string compose_unescape(std::string s) {
+  for (size_t at = s.find("$$"); at != std::string::npos; at = s.find("$$", at + 1)) s.erase(at, 1);
+  return s;
+}
+
 // labels: as a map, or as a list of "key=value".
 std::string read_labels(const YAML::Node& node, std::map<std::string, std::string>& out) {
   if (!node) return {};
   if (node.IsMap()) {
-    for (const auto& kv : node) out[kv.first.Scalar()] = kv.second.IsNull() ? "" : scalar(kv.second);
+    for (const auto& kv : node)
+      out[kv.first.Scalar()] = kv.second.IsNull() ? "" : compose_unescape(scalar(kv.second));
     return {};
   }
   if (!node.IsSequence()) return "labels must be a map or a list";
   for (const auto& item : node) {
-    std::string s = scalar(item);
+    std::string s = compose_unescape(scalar(item));
     auto eq = s.find('=');
     out[s.substr(0, eq)] = eq == std::string::npos ? "" : s.substr(eq + 1);
   }

@@ -6,6 +6,8 @@
 namespace portier::proxy {
 
 std::string_view reason_phrase(int status);
+// Whether Go's http.StatusText knows `status` (Traefik refuses a configured code it does not).
+inline bool known_status(int status) { return reason_phrase(status) != "Unknown"; }
 // "HTTP/1.1 404 Not Found\r\n" (reason from the table when `reason` is empty).
 std::string status_line(int status, std::string_view reason = {});
 // The same, appended to a head being built.

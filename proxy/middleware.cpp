@@ -33,6 +33,13 @@ MiddlewarePtr make_middleware(const config::MiddlewareSpec& spec, std::string* e
     MiddlewarePtr operator()(const config::RedirectRegexMw& m) const { return make_redirect_regex_middleware(m, error); }
     MiddlewarePtr operator()(const config::StripPrefixMw& m) const { return make_strip_prefix_middleware(m); }
     MiddlewarePtr operator()(const config::AddPrefixMw& m) const { return make_add_prefix_middleware(m); }
+    MiddlewarePtr operator()(const config::BasicAuthMw& m) const { return make_basic_auth_middleware(m, error); }
+    MiddlewarePtr operator()(const config::IpAllowListMw& m) const { return make_ip_allow_list_middleware(m, error); }
+    MiddlewarePtr operator()(const config::IpWhiteListMw& m) const {
+      return make_ip_allow_list_middleware(config::IpAllowListMw{m.source_range, m.ip_strategy, 0}, error);
+    }
+    MiddlewarePtr operator()(const config::RateLimitMw& m) const { return make_rate_limit_middleware(m, error); }
+    MiddlewarePtr operator()(const config::InFlightReqMw& m) const { return make_in_flight_req_middleware(m, error); }
     MiddlewarePtr operator()(const config::ChainMw&) const {
       *error = "chain is expanded by expand_middlewares";
       return nullptr;

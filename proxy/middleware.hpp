@@ -5,9 +5,12 @@
 // chain order, in the phases each declares with phases() (no virtual call for the others):
 //   request        on_request: sees the head, may edit the request (headers, path), plan
 //                  edits of the response headers, or answer locally (redirects). Synchronous.
-//   request_async  on_request_async: the same, but may co_await on the worker (forwardAuth's
-//                  subrequest). Runs right after its own on_request; the pipeline enters a
-//                  coroutine only when a chain holds such a middleware.
+//   request_async  on_request_async: the same, but may co_await on the worker (basicAuth's
+//                  password check on PasswordVerifier's pool, rateLimit's wait for its token,
+//                  later forwardAuth's subrequest). Runs right after its own on_request; the
+//                  pipeline enters a coroutine only when a chain holds such a middleware.
+// State shared across workers (rateLimit's buckets, inFlightReq's counters) is held by the
+// middleware object behind its own locks; it lives as long as the compiled chain.
 //   response_head  on_response_head: the upstream's status is known; edits response headers
 //                  (the first middleware of the chain has the last word, as in Traefik).
 // body_limits() is read once when the route is compiled (buffering).
@@ -42,9 +45,17 @@ struct HeaderEdits {
   void remove_header(std::string name);
 };
 
+// Something a middleware holds for the request's whole exchange (inFlightReq's slot); released
+// when the pipeline ends, after the response was relayed or the request failed.
+class RequestHold {
+ public:
+  virtual ~RequestHold() = default;
+};
+
 struct RequestEdits {
   HeaderEdits headers;
   std::optional<std::string> path;  // replaces the request path; the query is kept
+  std::vector<std::unique_ptr<RequestHold>> holds;
 };
 
 struct LocalReply {
@@ -67,6 +78,8 @@ struct RequestContext {
   const RequestHead& head;
   std::string_view path;  // current path (after earlier middlewares)
   bool tls = false;
+  std::string_view client_ip;  // the connection's peer address, as text
+  bool trusted = false;        // forwardedHeaders trusts the peer: its X-Forwarded-* count
 };
 
 class Worker;
@@ -116,6 +129,10 @@ MiddlewarePtr make_redirect_regex_middleware(const config::RedirectRegexMw& spec
 MiddlewarePtr make_strip_prefix_middleware(const config::StripPrefixMw& spec);
 MiddlewarePtr make_add_prefix_middleware(const config::AddPrefixMw& spec);
 MiddlewarePtr make_buffering_middleware(const config::BufferingMw& spec);
+MiddlewarePtr make_basic_auth_middleware(const config::BasicAuthMw& spec, std::string* error);
+MiddlewarePtr make_ip_allow_list_middleware(const config::IpAllowListMw& spec, std::string* error);
+MiddlewarePtr make_rate_limit_middleware(const config::RateLimitMw& spec, std::string* error);
+MiddlewarePtr make_in_flight_req_middleware(const config::InFlightReqMw& spec, std::string* error);
 
 // "https" or "http", as the client reached portier.
 std::string request_scheme(bool tls);

@@ -12,6 +12,7 @@
 
 #include "core/listen_fds.hpp"
 #include "core/log.hpp"
+#include "proxy/password_verifier.hpp"
 #include "proxy/tls_terminator.hpp"
 
 namespace portier::proxy {
@@ -244,6 +245,7 @@ int ProxyServer::active_connections() const {
 void ProxyServer::stop() {
   for (auto& w : workers_) w->stop();
   observability_->flush_stopped();
+  PasswordVerifier::instance().quiesce();  // no basicAuth check may post to a dead worker
 }
 
 }  // namespace portier::proxy

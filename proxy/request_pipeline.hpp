@@ -19,10 +19,11 @@
 //
 // Contract: one RequestPipeline per request, on the stack (coroutine frame) of the codec's
 // exchange, worker thread only. It pins the snapshot for the request's life; `listener`,
-// `client` and the SSL object outlive it. The synchronous path (every middleware today) costs
-// no allocation beyond the snapshot pin and the upstream head; a middleware with an
-// asynchronous request phase makes start() return Step::async and the codec co_awaits
-// resume() (see Middleware in middleware.hpp for the phases).
+// `client` and the SSL object outlive it. The synchronous path costs no allocation beyond the
+// snapshot pin and the upstream head; a middleware with an asynchronous request phase
+// (basicAuth, rateLimit) makes start() return Step::async and the codec co_awaits resume()
+// (see Middleware in middleware.hpp for the phases). Holds a middleware took for the request
+// (RequestEdits::holds, inFlightReq's slot) are released when the pipeline is destroyed.
 //
 // Observation: the pipeline records the request for the access log and the metrics
 // (RequestObservation) and hands the record over when it is destroyed, i.e. when the codec is

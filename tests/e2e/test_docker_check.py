@@ -57,6 +57,29 @@ services:
 
 BAD_LABEL = "traefik.http.services.shop.loadbalancer.server.port"
 
+# Access-control middlewares as compose files write them: "$$" for each "$" of a hash (compose
+# unescapes it), comma-separated lists. {amount} is filled in by the test.
+ACCESS = """\
+name: admin
+services:
+  web:
+    image: test/busybox:1
+    network_mode: host
+    labels:
+      - traefik.enable=true
+      - traefik.http.routers.admin.rule=Host(`admin.example.test`)
+      - traefik.http.routers.admin.middlewares=auth,office,limit,one
+      - traefik.http.services.admin.loadbalancer.server.port=8080
+      - "traefik.http.middlewares.auth.basicauth.users=alice:$$apr1$$eNWI5oh5$$YeVKwLvZ8O0bYsRpSPl5d0,bob:{{SHA}}87u9ZqY9S/F0eUBXjsPQEDUw4h0="
+      - traefik.http.middlewares.auth.basicauth.removeheader=true
+      - traefik.http.middlewares.office.ipallowlist.sourcerange=192.0.2.0/24, 2001:db8::/32
+      - traefik.http.middlewares.office.ipallowlist.ipstrategy.depth=1
+      - traefik.http.middlewares.limit.ratelimit.average=100
+      - traefik.http.middlewares.limit.ratelimit.burst=50
+      - traefik.http.middlewares.one.inflightreq.amount={amount}
+      - rediacc.service_ip=127.0.49.2
+"""
+
 
 class ComposeCheck(unittest.TestCase):
     @classmethod
@@ -93,6 +116,21 @@ class ComposeCheck(unittest.TestCase):
         self.assertEqual(auto["rule"], "Host(`app-2816.example.test`)")
         self.assertIn("tls", auto)
         self.assertEqual(j["http"]["services"]["app-2816@docker"]["servers"][0]["url"], "http://127.0.49.3:3000")
+
+    def test_access_control_labels(self):
+        good = self.dir / "access-good.yml"
+        good.write_text(ACCESS.format(amount=3))
+        r = self.check(good, "--format", "json")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        j = json.loads(r.stdout)
+        self.assertEqual(j["errors"], [])
+        auth = j["http"]["middlewares"]["auth@docker"]["basicAuth"]
+        self.assertEqual(auth["users"], ["alice:<redacted>", "bob:<redacted>"])  # never a hash
+        bad = self.dir / "access-bad.yml"
+        bad.write_text(ACCESS.format(amount=0))
+        r = self.check(bad)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("http.middlewares.one@docker: amount must be greater than 0", r.stdout)
 
     def test_bad_label_is_named_and_fails(self):
         r = self.check(self.bad)

@@ -1,6 +1,7 @@
 #include "config/dynamic_yaml.hpp"
 
 #include <catch2/catch.hpp>
+#include <set>
 
 #include "config/dynamic_json.hpp"
 #include "config/yaml_tree.hpp"
@@ -293,7 +294,7 @@ TEST_CASE("each problem is reported with its path and line; bad items are skippe
     nothing: {}
   middlewares:
     auth:
-      basicAuth:
+      digestAuth:
         users: [a]
     weird:
       frobnicate: {}
@@ -326,10 +327,10 @@ bogus: 1
   CHECK(find("http.routers.badprio.priority")->line == 12);
   REQUIRE(find("http.services.nothing"));
   CHECK(find("http.services.nothing")->line == 18);
-  REQUIRE(find("http.middlewares.auth.basicAuth"));
-  CHECK(find("http.middlewares.auth.basicAuth")->message ==
-        "middleware type \"basicAuth\" is not supported");
-  CHECK(find("http.middlewares.auth.basicAuth")->line == 21);
+  REQUIRE(find("http.middlewares.auth.digestAuth"));
+  CHECK(find("http.middlewares.auth.digestAuth")->message ==
+        "middleware type \"digestAuth\" is not supported");
+  CHECK(find("http.middlewares.auth.digestAuth")->line == 21);
   REQUIRE(find("http.middlewares.weird.frobnicate"));
   REQUIRE(find("http.middlewares.hc.headers.stsSeconds"));
   REQUIRE(find("tls.options.old.minVersion"));
@@ -478,4 +479,85 @@ TEST_CASE("control characters other than tab, LF and CR are refused with their l
   CHECK(yaml_text_problem("a:\tb\r\n", line).empty());
   CHECK(yaml_text_problem("a: b\n\x7f", line) == "control character 0x7F is not allowed");
   CHECK(line == 2);
+}
+
+TEST_CASE("access-control middlewares load from files and round-trip through dynamic_yaml") {
+  const char* text = R"Y(http:
+  middlewares:
+    auth:
+      basicAuth:
+        users: ["alice:$apr1$eNWI5oh5$YeVKwLvZ8O0bYsRpSPl5d0"]
+        usersFile: /etc/portier/users
+        realm: admin
+        removeHeader: true
+        headerField: X-User
+    office:
+      IPAllowList:
+        sourceRange: [192.0.2.0/24, "2001:db8::/32"]
+        ipStrategy: {depth: 1, ipv6Subnet: 64}
+        rejectStatusCode: 404
+    old:
+      ipWhiteList:
+        sourceRange: [10.0.0.1]
+        ipStrategy: {excludedIPs: [10.0.0.2]}
+    limit:
+      rateLimit:
+        average: 100
+        period: 1m
+        burst: 50
+        sourceCriterion: {requestHost: true}
+    one:
+      inFlightReq:
+        amount: 3
+        sourceCriterion: {ipStrategy: {depth: 2}}
+)Y";
+  const Fragment f = parse_dynamic_yaml(text, "a.yml");
+  INFO(messages(f));
+  REQUIRE(f.errors.empty());
+  const auto& m = f.dynamic.http.middlewares;
+  const auto& auth = std::get<BasicAuthMw>(m.at("auth").spec);
+  CHECK(auth.users.at(0) == "alice:$apr1$eNWI5oh5$YeVKwLvZ8O0bYsRpSPl5d0");
+  CHECK(auth.users_file == "/etc/portier/users");
+  CHECK(auth.realm == "admin");
+  CHECK(auth.remove_header);
+  CHECK(auth.header_field == "X-User");
+  const auto& office = std::get<IpAllowListMw>(m.at("office").spec);
+  CHECK(office.ip_strategy->depth == 1);
+  CHECK(office.ip_strategy->ipv6_subnet == 64);
+  CHECK(office.reject_status_code == 404);
+  CHECK(std::get<IpWhiteListMw>(m.at("old").spec).ip_strategy->excluded_ips.at(0) == "10.0.0.2");
+  const auto& limit = std::get<RateLimitMw>(m.at("limit").spec);
+  CHECK(limit.period == Millis(60000));
+  CHECK(limit.source_criterion->request_host);
+  CHECK(std::get<InFlightReqMw>(m.at("one").spec).source_criterion->ip_strategy->depth == 2);
+  const std::string yaml = dynamic_yaml(f.dynamic);
+  const Fragment again = parse_dynamic_yaml(yaml, "b.yml");
+  INFO(yaml << messages(again));
+  CHECK(again.errors.empty());
+  CHECK(again.dynamic == f.dynamic);
+}
+
+TEST_CASE("access-control middlewares: fields Traefik does not have, or portier not, are errors") {
+  const char* text = R"Y(http:
+  middlewares:
+    old:
+      ipWhiteList:
+        sourceRange: [10.0.0.1]
+        rejectStatusCode: 404
+    limit:
+      rateLimit:
+        average: 1
+        redis: {endpoints: ["x:6379"]}
+    auth:
+      basicAuth:
+        userz: [a]
+)Y";
+  const Fragment f = parse_dynamic_yaml(text, "a.yml");
+  std::set<std::string> labels;
+  for (const auto& e : f.errors) labels.insert(e.label + ": " + e.message);
+  INFO(messages(f));
+  CHECK(labels.count("http.middlewares.old.ipWhiteList.rejectStatusCode: unknown key \"rejectStatusCode\"") == 1);
+  CHECK(labels.count("http.middlewares.limit.rateLimit.redis: redis is not supported") == 1);
+  CHECK(labels.count("http.middlewares.auth.basicAuth.userz: unknown key \"userz\"") == 1);
+  CHECK(f.dynamic.http.middlewares.empty());
 }

@@ -1,6 +1,7 @@
 #include "discovery/compose_check.hpp"
 
 #include <catch2/catch.hpp>
+#include <set>
 
 using namespace portier::discovery;
 
@@ -91,4 +92,76 @@ TEST_CASE("compose: a file that is not UTF-8 is one error", "[compose][fuzz]") {
   auto r = check_compose_text("services:\n  web:\n    labels:\n      a: \"\xc0\xaf\"\n", "x.yml", opts());
   REQUIRE(r.fragment.errors.size() == 1);
   CHECK(r.fragment.errors[0].message == "invalid YAML: not valid UTF-8 at line 4");
+}
+
+TEST_CASE("compose: access-control middlewares in labels, $$ unescaped as compose does",
+          "[compose][labels]") {
+  const char* yaml = R"(
+services:
+  app:
+    network_mode: host
+    labels:
+      - traefik.http.routers.app.rule=Host(`app.example.com`)
+      - traefik.http.routers.app.middlewares=auth,office,limit,one
+      - traefik.http.services.app.loadbalancer.server.port=80
+      - "traefik.http.middlewares.auth.basicauth.users=alice:$$apr1$$eNWI5oh5$$YeVKwLvZ8O0bYsRpSPl5d0, bob:{SHA}87u9ZqY9S/F0eUBXjsPQEDUw4h0="
+      - traefik.http.middlewares.auth.basicauth.realm=admin
+      - traefik.http.middlewares.auth.basicauth.removeheader=true
+      - traefik.http.middlewares.auth.basicauth.headerField=X-User
+      - traefik.http.middlewares.office.ipallowlist.sourcerange=192.0.2.0/24, 2001:db8::/32
+      - traefik.http.middlewares.office.ipallowlist.ipstrategy.depth=2
+      - traefik.http.middlewares.office.ipallowlist.rejectstatuscode=404
+      - traefik.http.middlewares.old.ipwhitelist.sourcerange=10.0.0.1
+      - traefik.http.middlewares.old.ipwhitelist.ipstrategy.excludedips=10.0.0.2,10.0.0.3
+      - traefik.http.middlewares.limit.ratelimit.average=100
+      - traefik.http.middlewares.limit.ratelimit.period=1m
+      - traefik.http.middlewares.limit.ratelimit.burst=50
+      - traefik.http.middlewares.limit.ratelimit.sourcecriterion.ipstrategy.ipv6subnet=64
+      - traefik.http.middlewares.one.inflightreq.amount=3
+      - traefik.http.middlewares.one.inflightreq.sourcecriterion.requestheadername=X-Key
+)";
+  auto r = check_compose_text(yaml, "c.yml", opts());
+  INFO((r.fragment.errors.empty() ? "" : r.fragment.errors[0].label + ": " + r.fragment.errors[0].message));
+  REQUIRE(r.fragment.errors.empty());
+  const auto& mws = r.fragment.dynamic.http.middlewares;
+  using namespace portier::config;
+  const auto& auth = std::get<BasicAuthMw>(mws.at("auth").spec);
+  CHECK(auth.users == std::vector<std::string>{"alice:$apr1$eNWI5oh5$YeVKwLvZ8O0bYsRpSPl5d0",
+                                               "bob:{SHA}87u9ZqY9S/F0eUBXjsPQEDUw4h0="});
+  CHECK(auth.realm == "admin");
+  CHECK(auth.remove_header);
+  CHECK(auth.header_field == "X-User");
+  const auto& office = std::get<IpAllowListMw>(mws.at("office").spec);
+  CHECK(office.source_range == std::vector<std::string>{"192.0.2.0/24", "2001:db8::/32"});
+  CHECK(office.ip_strategy->depth == 2);
+  CHECK(office.reject_status_code == 404);
+  const auto& old = std::get<IpWhiteListMw>(mws.at("old").spec);
+  CHECK(old.ip_strategy->excluded_ips == std::vector<std::string>{"10.0.0.2", "10.0.0.3"});
+  const auto& limit = std::get<RateLimitMw>(mws.at("limit").spec);
+  CHECK(limit.average == 100);
+  CHECK(limit.period == Millis(60000));
+  CHECK(limit.burst == 50);
+  CHECK(limit.source_criterion->ip_strategy->ipv6_subnet == 64);
+  const auto& one = std::get<InFlightReqMw>(mws.at("one").spec);
+  CHECK(one.amount == 3);
+  CHECK(one.source_criterion->request_header_name == "X-Key");
+}
+
+TEST_CASE("compose: unknown access-control fields are errors naming the label", "[compose][labels]") {
+  const char* yaml = R"(
+services:
+  app:
+    network_mode: host
+    labels:
+      - traefik.http.services.app.loadbalancer.server.port=80
+      - traefik.http.middlewares.l.ratelimit.redis.endpoints=x:6379
+      - traefik.http.middlewares.w.ipwhitelist.rejectstatuscode=404
+      - traefik.http.middlewares.b.basicauth.userz=x
+)";
+  auto r = check_compose_text(yaml, "c.yml", opts());
+  std::set<std::string> labels;
+  for (const auto& e : r.fragment.errors) labels.insert(e.label);
+  CHECK(labels.count("traefik.http.middlewares.l.ratelimit.redis.endpoints") == 1);
+  CHECK(labels.count("traefik.http.middlewares.w.ipwhitelist.rejectstatuscode") == 1);
+  CHECK(labels.count("traefik.http.middlewares.b.basicauth.userz") == 1);
 }
