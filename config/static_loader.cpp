@@ -44,8 +44,8 @@ class SectionReader {
   void read_redirection(const std::string& path, const Node& k, const Node& v, EntryPoint& ep);
   void read_ep_transport(const std::string& path, const Node& v, EntryPoint& ep);
   void read_ep_forwarded(const std::string& path, const Node& v, EntryPoint& ep);
-  void read_ep_portier(const std::string& name, const std::string& path, const Node& k, const Node& v,
-                       EntryPoint& ep);
+  void read_ep_portier(const std::string& name, const std::string& path, const Node& k,
+                       const Node& v, EntryPoint& ep);
   void read_resolver(const std::string& name, const Node& k, const Node& v);
   void read_acme(const std::string& path, const Node& k, const Node& v, CertResolver& cr);
   void read_dns_challenge(const std::string& path, const Node& k, const Node& v, CertResolver& cr);

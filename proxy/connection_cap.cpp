@@ -9,7 +9,8 @@ bool ConnectionCap::try_acquire() {
   while (open < limit_) {
     if (open_.compare_exchange_weak(open, open + 1, std::memory_order_acq_rel)) {
       if (capped_.load(std::memory_order_relaxed) && capped_.exchange(false))
-        core::log_info("entrypoint ", entry_point_, ": below connection cap ", limit_, ", accepting again");
+        core::log_info("entrypoint ", entry_point_, ": below connection cap ", limit_,
+                       ", accepting again");
       return true;
     }
   }

@@ -13,7 +13,8 @@ namespace portier::proxy {
 
 class ConnectionCap {
  public:
-  ConnectionCap(std::string entry_point, int limit) : entry_point_(std::move(entry_point)), limit_(limit) {}
+  ConnectionCap(std::string entry_point, int limit)
+      : entry_point_(std::move(entry_point)), limit_(limit) {}
   // Takes a slot; false at the cap. The first refusal of an episode logs "entrypoint X:
   // connection cap N reached", the first success after it logs that accepting resumed.
   bool try_acquire();

@@ -250,10 +250,11 @@ bool Http2Connection::receive(std::string_view data) {
 // have sent them before it saw the reset). Connection errors, as a stream error may be.
 uint32_t Http2Connection::judge_frame(const Http2FrameHeader& frame) const {
   int32_t id = frame.stream;
-  if (id % 2 == 0 || id > highest_stream_ || draining_ || nghttp2_session_find_stream(session_, id) ||
-      reset_by_server_.contains(id))
+  if (id % 2 == 0 || id > highest_stream_ || draining_ ||
+      nghttp2_session_find_stream(session_, id) || reset_by_server_.contains(id))
     return 0;
-  if (frame.type == NGHTTP2_HEADERS && !closed_by_client_.contains(id)) return NGHTTP2_PROTOCOL_ERROR;
+  if (frame.type == NGHTTP2_HEADERS && !closed_by_client_.contains(id))
+    return NGHTTP2_PROTOCOL_ERROR;
   return NGHTTP2_STREAM_CLOSED;
 }
 

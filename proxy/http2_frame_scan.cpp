@@ -1,7 +1,8 @@
 #include "proxy/http2_frame_scan.hpp"
 
-#include <algorithm>
 #include <nghttp2/nghttp2.h>
+
+#include <algorithm>
 
 namespace portier::proxy {
 
@@ -22,8 +23,10 @@ Http2FrameScan::Step Http2FrameScan::next(std::string_view data) {
       frame_.length = (uint32_t{header_[0]} << 16) | (uint32_t{header_[1]} << 8) | header_[2];
       frame_.type = header_[3];
       frame_.flags = header_[4];
-      frame_.stream = static_cast<int32_t>(((uint32_t{header_[5]} << 24) | (uint32_t{header_[6]} << 16) |
-                                            (uint32_t{header_[7]} << 8) | header_[8]) & 0x7fffffffu);
+      frame_.stream =
+          static_cast<int32_t>(((uint32_t{header_[5]} << 24) | (uint32_t{header_[6]} << 16) |
+                                (uint32_t{header_[7]} << 8) | header_[8]) &
+                               0x7fffffffu);
       payload_left_ = frame_.length;
       dependency_ = 0;
       dependency_len_ = 0;
@@ -35,7 +38,8 @@ Http2FrameScan::Step Http2FrameScan::next(std::string_view data) {
     if (frame_.type == NGHTTP2_PRIORITY && dependency_len_ < 4) {
       dependency_ = (dependency_ << 8) | static_cast<unsigned char>(data[i++]);
       --payload_left_;
-      if (++dependency_len_ == 4 && static_cast<int32_t>(dependency_ & 0x7fffffffu) == frame_.stream) {
+      if (++dependency_len_ == 4 &&
+          static_cast<int32_t>(dependency_ & 0x7fffffffu) == frame_.stream) {
         failed_ = true;
         return {i, false, NGHTTP2_PROTOCOL_ERROR};
       }

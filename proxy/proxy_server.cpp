@@ -79,7 +79,8 @@ std::vector<std::string> ProxyServer::open_listeners() {
     info->entry_index = index;
     info->entry_point = ep;
     info->tls = false;
-    if (ep.max_connections > 0) info->cap = std::make_shared<ConnectionCap>(ep.name, ep.max_connections);
+    if (ep.max_connections > 0)
+      info->cap = std::make_shared<ConnectionCap>(ep.name, ep.max_connections);
     if (ep.redirection) {
       auto target = cfg_.entry_points.find(ep.redirection->to);
       if (target != cfg_.entry_points.end()) info->redirect_target = target->second;

@@ -94,7 +94,8 @@ void Worker::spawn(awaitable<void> connection) {
 // record) selects the TLS side, anything else the cleartext side. Nothing is consumed.
 // The first request head (HTTP/2: HEADERS) must be complete within the entrypoint's
 // headerTimeout from here, TLS handshake included.
-awaitable<void> Worker::serve_connection(tcp::socket socket, std::shared_ptr<const ListenerInfo> info,
+awaitable<void> Worker::serve_connection(tcp::socket socket,
+                                         std::shared_ptr<const ListenerInfo> info,
                                          ConnectionSlot slot) {
   if (co_await try_tcp_routers(socket, *info)) co_return;
   const auto head_by = Watchdog::Clock::now() + info->entry_point.header_timeout;
@@ -120,7 +121,8 @@ awaitable<void> Worker::serve_connection(tcp::socket socket, std::shared_ptr<con
       co_return;
     }
   }
-  co_await serve_cleartext(*this, std::move(socket), info, head_by, std::move(slot));  // HTTP/1.1, or h2c prior knowledge
+  // HTTP/1.1, or h2c prior knowledge
+  co_await serve_cleartext(*this, std::move(socket), info, head_by, std::move(slot));
 }
 
 // Traefik's order on a shared entrypoint: a TLS connection whose SNI an HTTPS router serves

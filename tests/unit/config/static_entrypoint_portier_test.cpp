@@ -8,7 +8,9 @@ using std::chrono::milliseconds;
 
 namespace {
 
-StaticLoadResult load(const std::string& yaml) { return load_static_config_text(yaml, "test.yml", {}, {}); }
+StaticLoadResult load(const std::string& yaml) {
+  return load_static_config_text(yaml, "test.yml", {}, {});
+}
 
 bool has(const StaticLoadResult& r, const std::string& path, const std::string& text) {
   for (const auto& p : r.problems)
@@ -19,11 +21,12 @@ bool has(const StaticLoadResult& r, const std::string& path, const std::string& 
 }  // namespace
 
 TEST_CASE("entrypoint portier keys: defaults and values") {
-  auto r = load("entryPoints:\n"
-                "  web: {address: \":80\"}\n"
-                "  websecure:\n"
-                "    address: \":443\"\n"
-                "    portier: {headerTimeout: 3s, maxConnections: 500}\n");
+  auto r = load(
+      "entryPoints:\n"
+      "  web: {address: \":80\"}\n"
+      "  websecure:\n"
+      "    address: \":443\"\n"
+      "    portier: {headerTimeout: 3s, maxConnections: 500}\n");
   REQUIRE(r.ok());
   const auto& web = r.config.entry_points.at("web");
   CHECK(web.header_timeout == milliseconds(10000));
@@ -34,16 +37,17 @@ TEST_CASE("entrypoint portier keys: defaults and values") {
 }
 
 TEST_CASE("entrypoint portier keys: bad values and places are errors with their path") {
-  auto r = load("entryPoints:\n"
-                "  web:\n"
-                "    address: \":80\"\n"
-                "    portier: {headerTimeout: 0s, maxConnections: -1, maxConn: 3}\n"
-                "  dns:\n"
-                "    address: \":53/udp\"\n"
-                "    portier: {maxConnections: 5}\n"
-                "  tcp-3306:\n"
-                "    address: \":3306\"\n"
-                "    portier: {headerTimeout: 5s}\n");
+  auto r = load(
+      "entryPoints:\n"
+      "  web:\n"
+      "    address: \":80\"\n"
+      "    portier: {headerTimeout: 0s, maxConnections: -1, maxConn: 3}\n"
+      "  dns:\n"
+      "    address: \":53/udp\"\n"
+      "    portier: {maxConnections: 5}\n"
+      "  tcp-3306:\n"
+      "    address: \":3306\"\n"
+      "    portier: {headerTimeout: 5s}\n");
   CHECK(has(r, "entryPoints.web.portier.headerTimeout", "greater than 0"));
   CHECK(has(r, "entryPoints.web.portier.maxConnections", ""));
   CHECK(has(r, "entryPoints.web.portier.maxConn", "unknown key"));

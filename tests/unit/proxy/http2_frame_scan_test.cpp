@@ -1,7 +1,8 @@
 #include "proxy/http2_frame_scan.hpp"
 
-#include <catch2/catch.hpp>
 #include <nghttp2/nghttp2.h>
+
+#include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 
@@ -71,8 +72,10 @@ TEST_CASE("http2 frame scan: reports each frame header where it ends") {
     INFO(segment);
     Walk w = walk(in, segment);
     CHECK(w.error == 0);
-    CHECK(w.frames == std::vector<std::pair<int, int32_t>>{
-                          {NGHTTP2_SETTINGS, 0}, {NGHTTP2_PRIORITY, 3}, {NGHTTP2_DATA, 1}, {NGHTTP2_PRIORITY, 5}});
+    CHECK(w.frames == std::vector<std::pair<int, int32_t>>{{NGHTTP2_SETTINGS, 0},
+                                                           {NGHTTP2_PRIORITY, 3},
+                                                           {NGHTTP2_DATA, 1},
+                                                           {NGHTTP2_PRIORITY, 5}});
     size_t data_header_end = kPreface.size() + settings.size() + 14 + 9;
     CHECK(w.header_ends[2] == data_header_end);
   }
