@@ -3,8 +3,8 @@
 #   ./portier.sh test   install what is missing, build, run the whole suite through ctest
 #   ./portier.sh run    install, build, start a demo backend and portier on examples/local.yml
 # Knobs: PORTIER_TEST_FILTER (ctest -R regex), PORTIER_JOBS (default 2), BUILD_DIR (default build).
-# `test` also builds the portier binary with AddressSanitizer and UBSan in $BUILD_DIR-sanitize
-# for the tests that run it (tests/CMakeLists.txt passes its path as PORTIER_SANITIZED_BIN),
+# `test` also builds the portier binary and the unit tests with AddressSanitizer and UBSan in
+# $BUILD_DIR-sanitize for the sanitize.* tests (tests/CMakeLists.txt),
 # and the libFuzzer targets with clang in $BUILD_DIR-fuzz for the fuzz.* tests (tests/fuzz/).
 set -euo pipefail
 
@@ -53,14 +53,15 @@ build() {
   cmake --build "$BUILD_DIR" -j "$JOBS"
 }
 
-# The sanitizer build: only the binary (-O1 keeps it quick to build and to run).
+# The sanitizer build: the binary and the unit test binaries, which ctest runs as sanitize.*
+# (-O1 keeps it quick to build and to run).
 build_sanitized() {
   local dir="$BUILD_DIR-sanitize"
-  if [[ ! -f "$dir/build.ninja" ]]; then
+  if [[ ! -f "$dir/build.ninja" ]] || ! grep -q '^BUILD_TESTING:BOOL=ON' "$dir/CMakeCache.txt"; then
     cmake -S "$ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" \
-      -DPORTIER_SANITIZE=address,undefined -DBUILD_TESTING=OFF
+      -DPORTIER_SANITIZE=address,undefined -DBUILD_TESTING=ON
   fi
-  cmake --build "$dir" -j "$JOBS" --target portier
+  cmake --build "$dir" -j "$JOBS"
 }
 
 # The libFuzzer build (clang, ASan+UBSan): only the fuzz targets, which ctest runs as fuzz.*

@@ -53,6 +53,11 @@ struct EntryPoint {
   std::chrono::milliseconds idle_timeout{180000};
   std::chrono::milliseconds grace_timeout{10000};
   std::chrono::milliseconds udp_timeout{3000};
+  // portier's keys (entryPoints.NAME.portier), HTTP entrypoints only. From accept (or a
+  // keep-alive request's first byte) to a complete request head; HTTP/2: to the first HEADERS.
+  std::chrono::milliseconds header_timeout{10000};
+  int max_connections = 0;  // open connections at most; past it, accepting stops. 0 = no cap
+
   std::vector<std::string> trusted_ips;  // forwardedHeaders.trustedIPs (CIDRs)
   bool forwarded_insecure = false;       // forwardedHeaders.insecure
   bool from_infra = false;

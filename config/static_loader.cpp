@@ -46,6 +46,8 @@ class SectionReader {
   void read_redirection(const std::string& path, const Node& k, const Node& v, EntryPoint& ep);
   void read_ep_transport(const std::string& path, const Node& v, EntryPoint& ep);
   void read_ep_forwarded(const std::string& path, const Node& v, EntryPoint& ep);
+  void read_ep_portier(const std::string& name, const std::string& path, const Node& k,
+                       const Node& v, EntryPoint& ep);
   void read_resolver(const std::string& name, const Node& k, const Node& v);
   void read_acme(const std::string& path, const Node& k, const Node& v, CertResolver& cr);
   void read_dns_challenge(const std::string& path, const Node& k, const Node& v, CertResolver& cr);
@@ -159,7 +161,7 @@ void SectionReader::read_entry_point(const std::string& name, const Node& k, con
   EntryPoint ep;
   ep.name = name;
   if (!r_.expect_map(v, path, k)) return;
-  r_.check_keys(v, path, {"address", "http", "transport", "forwardedHeaders", "udp"},
+  r_.check_keys(v, path, {"address", "http", "transport", "forwardedHeaders", "udp", "portier"},
                 {{"proxyProtocol", ""},
                  {"http2", ""},
                  {"http3", ""},
@@ -187,6 +189,8 @@ void SectionReader::read_entry_point(const std::string& name, const Node& k, con
     } else if (key == "udp") {
       r_.check_keys(sv, p, {"timeout"});
       r_.get(sv, "timeout", p, ep.udp_timeout);
+    } else if (key == "portier") {
+      read_ep_portier(name, p, sk, sv, ep);
     }
   });
   config.entry_points[name] = std::move(ep);
@@ -253,6 +257,25 @@ void SectionReader::read_ep_transport(const std::string& path, const Node& v, En
       r_.get(sv, "graceTimeOut", p, ep.grace_timeout);
     }
   });
+}
+
+// entryPoints.NAME.portier: portier's own entrypoint keys (Traefik has none for these).
+// tcp-* and UDP entrypoints serve no HTTP, so neither key could apply there.
+void SectionReader::read_ep_portier(const std::string& name, const std::string& path, const Node& k,
+                                    const Node& v, EntryPoint& ep) {
+  if (ep.protocol == Proto::udp || name.rfind("tcp-", 0) == 0) {
+    r_.error(path, "not supported on a tcp-* or UDP entrypoint", line_of(k));
+    return;
+  }
+  r_.check_keys(v, path, {"headerTimeout", "maxConnections"});
+  if (r_.get(v, "headerTimeout", path, ep.header_timeout) && ep.header_timeout.count() <= 0) {
+    auto [hk, hv] = YamlReader::find(v, "headerTimeout");
+    r_.error(child_path(path, "headerTimeout"), "must be greater than 0", hk, hv);
+  }
+  if (auto [mk, mv] = YamlReader::find(v, "maxConnections"); mk.IsDefined()) {
+    if (auto n = r_.integer(mv, child_path(path, "maxConnections"), 0, 10000000, mk))
+      ep.max_connections = static_cast<int>(*n);
+  }
 }
 
 void SectionReader::read_ep_forwarded(const std::string& path, const Node& v, EntryPoint& ep) {

@@ -342,13 +342,35 @@ ChunkedScanner::Result ChunkedScanner::feed(std::string_view data, size_t* used)
         break;
       case State::trailer_start:
         if (c == '\r') { state_ = State::final_lf; ++i; break; }
-        state_ = State::trailer;
+        state_ = State::trailer_name;
         [[fallthrough]];
-      case State::trailer:
-        if (++trailer_bytes_ > kMaxTrailer || c == '\n') { *used = i; return Result::error; }
-        if (c == '\r') state_ = State::trailer_lf;
+      case State::trailer_name:
+        // A name of at least one tchar, then ':' (no whitespace before it).
+        if (++trailer_bytes_ > kMaxTrailer) { *used = i; return Result::error; }
+        if (c == ':' && trailer_name_bytes_ > 0) {
+          state_ = State::trailer_value;
+        } else if (is_tchar(static_cast<unsigned char>(c))) {
+          ++trailer_name_bytes_;
+        } else {
+          *used = i;
+          return Result::error;
+        }
         ++i;
         break;
+      case State::trailer_value: {
+        // VCHAR, obs-text, SP, HTAB; CR ends the line.
+        auto u = static_cast<unsigned char>(c);
+        if (++trailer_bytes_ > kMaxTrailer || (u < 0x20 && c != '\t' && c != '\r') || u == 0x7f) {
+          *used = i;
+          return Result::error;
+        }
+        if (c == '\r') {
+          state_ = State::trailer_lf;
+          trailer_name_bytes_ = 0;
+        }
+        ++i;
+        break;
+      }
       case State::trailer_lf:
         if (c != '\n') { *used = i; return Result::error; }
         ++i;
@@ -359,6 +381,7 @@ ChunkedScanner::Result ChunkedScanner::feed(std::string_view data, size_t* used)
         *used = i + 1;
         state_ = State::size;
         remaining_ = 0;
+        trailer_bytes_ = 0;
         return Result::done;
     }
   }

@@ -77,7 +77,10 @@ ParseOutcome parse_response_head(std::string_view buf, const HttpLimits& limits,
                                  bool head_request, ResponseHead& out);
 
 // Walks a chunked body as it streams through, without changing it, to find its end and
-// reject malformed framing.
+// reject malformed framing. Trailer fields are checked byte by byte as they pass (a token
+// name, ':', a value of VCHAR/obs-text/SP/HTAB, CRLF; 16 KiB in all), so a section that is
+// not trailer fields (the next pipelined request after a last chunk missing its CRLF) is an
+// error before any byte of its terminator is consumed.
 class ChunkedScanner {
  public:
   enum class Result { more, done, error };
@@ -87,12 +90,13 @@ class ChunkedScanner {
   uint64_t body_bytes() const { return body_bytes_; }
 
  private:
-  enum class State { size, ext, size_lf, data, data_cr, data_lf, trailer_start, trailer, trailer_lf, final_lf };
+  enum class State { size, ext, size_lf, data, data_cr, data_lf, trailer_start, trailer_name, trailer_value, trailer_lf, final_lf };
   State state_ = State::size;
   uint64_t remaining_ = 0;
   int size_digits_ = 0;
   uint64_t body_bytes_ = 0;
   size_t trailer_bytes_ = 0;
+  size_t trailer_name_bytes_ = 0;
 };
 
 // Where a message body ends as its bytes stream through, whatever the framing.

@@ -95,7 +95,7 @@ template <class Stream>
 void Http1Session<Stream>::park(std::unique_ptr<Http1Session> self) {
   self->idle_ = true;
   self->watchdog_.watch(&self->sock());  // the last exchange's upstream connection may be gone
-  self->watchdog_.arm(self->info_->entry_point.idle_timeout);
+  self->watchdog_.arm(self->wait_budget());
   tcp::socket& socket = self->sock();
   socket.async_wait(tcp::socket::wait_read, [self = std::move(self)](error_code ec) mutable {
     self->idle_ = false;
@@ -144,7 +144,8 @@ awaitable<void> Http1Session<Stream>::lingering_close() {
 
 // Waits for the next request head. Idle keep-alive time is bounded by the entrypoint's
 // idleTimeout (cleartext idle connections hold no buffer); once bytes arrive, the head must
-// complete within the header timeout.
+// complete within its headerTimeout. The first request's head has headerTimeout from accept
+// in all (head_by_).
 
 template <class Stream>
 awaitable<bool> Http1Session<Stream>::read_head(RequestHead& head) {
@@ -152,7 +153,7 @@ awaitable<bool> Http1Session<Stream>::read_head(RequestHead& head) {
   watchdog_.watch(&sock());  // the last exchange's upstream connection may be gone
   if (in_.empty()) {
     idle_ = true;
-    watchdog_.arm(info_->entry_point.idle_timeout);
+    watchdog_.arm(wait_budget());
     // Between requests the connection keeps only a small buffer. Reading (rather than waiting
     // for readability) costs one reactor operation per request, and for TLS it is required:
     // the TLS layer may already hold the next request (read together with the handshake's last
@@ -165,12 +166,13 @@ awaitable<bool> Http1Session<Stream>::read_head(RequestHead& head) {
   }
   idle_ = false;
   request_start_ = response_start_ = Watchdog::Clock::now();  // readTimeout runs from here
-  watchdog_.arm(read_budget(limits.header_timeout));
+  watchdog_.arm(std::min(read_budget(info_->entry_point.header_timeout), wait_budget()));
   for (;;) {
     if (!in_.empty()) {
       ParseOutcome r = parse_request_head(in_.readable(), limits.http, head);
       if (r.status == ParseStatus::complete) {
         watchdog_.disarm();
+        head_by_ = Watchdog::Clock::time_point::max();
         if (info_->entry_point.write_timeout.count() > 0) response_start_ = Watchdog::Clock::now();
         co_return true;
       }

@@ -9,6 +9,7 @@
 
 #include "proxy/asio.hpp"
 #include "proxy/buffered_body.hpp"
+#include "proxy/connection_cap.hpp"
 #include "proxy/http1_parser.hpp"
 #include "proxy/io_buffer.hpp"
 #include "proxy/middleware.hpp"
@@ -28,6 +29,11 @@ template <class Stream>
 class Http1Session final : public Drainable {
  public:
   Http1Session(Worker& worker, Stream stream, std::shared_ptr<const ListenerInfo> info);
+  // Before run(): the first request head must be complete by `t` (headerTimeout from accept).
+  void set_head_deadline(Watchdog::Clock::time_point t) { head_by_ = t; }
+  // Keeps the connection's maxConnections slot for the session's life (a parked session has
+  // no coroutine that could hold it).
+  void hold(ConnectionSlot slot) { slot_ = std::move(slot); }
   ~Http1Session();
 
   // Serves requests until the connection closes. Cleartext connections park between requests
@@ -85,6 +91,14 @@ class Http1Session final : public Drainable {
 
   // The timeout of the next read of the request (head or body): `step`, within what is left
   // of the entrypoint's readTimeout for the whole request.
+  // How long to wait for a request's bytes: idleTimeout between requests, what is left of
+  // headerTimeout before the first one.
+  Watchdog::Clock::duration wait_budget() const {
+    Watchdog::Clock::duration idle = info_->entry_point.idle_timeout;
+    if (head_by_ == Watchdog::Clock::time_point::max()) return idle;
+    return std::min(idle, head_by_ - Watchdog::Clock::now());
+  }
+
   Watchdog::Clock::duration read_budget(Watchdog::Clock::duration step) const {
     return Watchdog::remaining(request_start_, info_->entry_point.read_timeout, step);
   }
@@ -111,7 +125,10 @@ class Http1Session final : public Drainable {
   std::string client_ip_;
   boost::asio::ip::address client_addr_;
   ClientInfo client_;  // views client_ip_ (the session never moves)
+  ConnectionSlot slot_;
   Watchdog::Clock::time_point request_start_{};
+  // Until the first request head is complete: when it must be (then max()).
+  Watchdog::Clock::time_point head_by_ = Watchdog::Clock::time_point::max();
   Watchdog::Clock::time_point response_start_{};
   RequestPipeline* pipeline_ = nullptr;  // the request being served (its errors are recorded)
   bool idle_ = true;

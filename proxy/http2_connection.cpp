@@ -24,6 +24,7 @@ struct Http2Callbacks {
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
     c.streams_[frame->hd.stream_id] =
         std::make_shared<Http2Stream>(c.executor_, frame->hd.stream_id);
+    c.highest_stream_ = std::max(c.highest_stream_, frame->hd.stream_id);
     return 0;
   }
 
@@ -65,10 +66,14 @@ struct Http2Callbacks {
           }
         }
         break;
+      case NGHTTP2_RST_STREAM:
+        c.closed_by_client_.add(frame->hd.stream_id);
+        return 0;
       default:
         return 0;
     }
     if (end_stream) {
+      c.closed_by_client_.add(frame->hd.stream_id);
       if (Http2Stream* s = find(c, frame->hd.stream_id)) {
         s->request_end = true;
         s->wake();
@@ -89,6 +94,11 @@ struct Http2Callbacks {
     std::memcpy(space.data(), data, len);
     s->body.commit(len);
     s->wake();
+    return 0;
+  }
+
+  static int on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+    if (frame->hd.type == NGHTTP2_RST_STREAM) self(user).reset_by_server_.add(frame->hd.stream_id);
     return 0;
   }
 
@@ -157,6 +167,7 @@ bool Http2Connection::open() {
   nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, &Http2Callbacks::on_frame_recv);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, &Http2Callbacks::on_data_chunk);
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, &Http2Callbacks::on_stream_close);
+  nghttp2_session_callbacks_set_on_frame_send_callback(cbs, &Http2Callbacks::on_frame_send);
   nghttp2_option* opt = nullptr;
   if (nghttp2_option_new(&opt) != 0) {
     nghttp2_session_callbacks_del(cbs);
@@ -188,22 +199,63 @@ bool Http2Connection::open() {
   return true;
 }
 
+// Frames go to nghttp2 as they come, except that the last byte of a DATA or HEADERS frame
+// header is held back until judge_frame() has seen the header with nghttp2's state after every
+// earlier frame (nghttp2 drops DATA on a stream it no longer holds before any callback).
 bool Http2Connection::feed(std::string_view data) {
   if (dead_) return false;
-  ssize_t rv = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(data.data()),
-                                        data.size());
-  bool ok = rv >= 0;
-  if (!ok) {
-    core::log_debug("http2 from ", client_ip_, ": ", nghttp2_strerror(static_cast<int>(rv)));
-    uint32_t code = rv == NGHTTP2_ERR_FLOODED || rv == NGHTTP2_ERR_CALLBACK_FAILURE
-                        ? NGHTTP2_ENHANCE_YOUR_CALM
-                        : NGHTTP2_PROTOCOL_ERROR;
-    end_session(code);
-  } else {
-    start_ready();
+  bool ok = true;
+  while (ok && !data.empty()) {
+    Http2FrameScan::Step step = scan_.next(data);
+    const Http2FrameHeader& frame = scan_.frame();
+    bool judged = step.header && step.error == 0 &&
+                  (frame.type == NGHTTP2_DATA || frame.type == NGHTTP2_HEADERS);
+    ok = receive(data.substr(0, step.bytes - (judged ? 1 : 0)));
+    uint32_t error = step.error;
+    if (ok && judged) {
+      error = judge_frame(frame);
+      if (error == 0) ok = receive(data.substr(step.bytes - 1, 1));
+    }
+    if (ok && error != 0) {
+      core::log_debug("http2 from ", client_ip_, ": frame type ", int{frame.type}, " on stream ",
+                      frame.stream, " refused with error ", error);
+      end_session(error);
+      ok = false;
+    }
+    data.remove_prefix(step.bytes);
   }
+  if (ok) start_ready();
   wake_writer();
   return ok && wants_io();
+}
+
+// Hands bytes to nghttp2; false (the session ended with a GOAWAY) on a protocol error.
+bool Http2Connection::receive(std::string_view data) {
+  if (data.empty()) return true;
+  ssize_t rv = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(data.data()),
+                                        data.size());
+  if (rv >= 0) return true;
+  core::log_debug("http2 from ", client_ip_, ": ", nghttp2_strerror(static_cast<int>(rv)));
+  uint32_t code = rv == NGHTTP2_ERR_FLOODED || rv == NGHTTP2_ERR_CALLBACK_FAILURE
+                      ? NGHTTP2_ENHANCE_YOUR_CALM
+                      : NGHTTP2_PROTOCOL_ERROR;
+  end_session(code);
+  return false;
+}
+
+// RFC 9113 5.1 and 5.1.1 for the streams nghttp2 no longer holds (it keeps no closed
+// streams): DATA or HEADERS on a stream the client ended (END_STREAM, RST_STREAM) is a
+// STREAM_CLOSED error, HEADERS opening a stream below the highest one opened a PROTOCOL_ERROR;
+// frames on a stream the server reset are left to nghttp2, which ignores them (the client may
+// have sent them before it saw the reset). Connection errors, as a stream error may be.
+uint32_t Http2Connection::judge_frame(const Http2FrameHeader& frame) const {
+  int32_t id = frame.stream;
+  if (id % 2 == 0 || id > highest_stream_ || draining_ ||
+      nghttp2_session_find_stream(session_, id) || reset_by_server_.contains(id))
+    return 0;
+  if (frame.type == NGHTTP2_HEADERS && !closed_by_client_.contains(id))
+    return NGHTTP2_PROTOCOL_ERROR;
+  return NGHTTP2_STREAM_CLOSED;
 }
 
 bool Http2Connection::pull(std::string& out, size_t max) {

@@ -16,7 +16,9 @@
 
 #include "proxy/asio.hpp"
 #include "proxy/forwarding.hpp"
+#include "proxy/http2_frame_scan.hpp"
 #include "proxy/http2_stream.hpp"
+#include "proxy/recent_stream_ids.hpp"
 #include "proxy/watchdog.hpp"
 #include "proxy/worker.hpp"
 
@@ -70,6 +72,12 @@ class Http2Connection final : public Drainable {
   // The TLS connection under this one (null for h2c): for the pipeline's 421 check.
   SSL* ssl() const { return ssl_; }
   void set_ssl(SSL* ssl) { ssl_ = ssl; }
+  // Until the first exchange starts, the connection ends at `t` (headerTimeout) if that is
+  // earlier than its idle deadline.
+  void set_first_request_deadline(std::chrono::steady_clock::time_point t) {
+    idle_deadline_ = std::min(idle_deadline_, t);
+    update_deadline();
+  }
   asio::any_io_executor executor() const { return executor_; }
   // Submits a response head; with `has_body` the body is pulled from stream.out until
   // stream.out_eof. False when the stream is gone.
@@ -90,6 +98,8 @@ class Http2Connection final : public Drainable {
   friend struct Http2Callbacks;
 
   void end_session(uint32_t code);
+  bool receive(std::string_view data);
+  uint32_t judge_frame(const Http2FrameHeader& frame) const;
   void start_ready();
   void exchange_finished(Http2Stream& s);
   void update_deadline();
@@ -108,6 +118,11 @@ class Http2Connection final : public Drainable {
   std::unordered_map<int32_t, std::shared_ptr<Http2Stream>> streams_;
   std::vector<std::shared_ptr<Http2Stream>> ready_;  // request heads complete, not started
   int live_ = 0;                                     // exchanges running
+  // For the checks nghttp2 leaves to us (judge_frame, Http2FrameScan).
+  Http2FrameScan scan_;
+  int32_t highest_stream_ = 0;             // highest stream the client opened
+  RecentStreamIds<128> closed_by_client_;  // END_STREAM or RST_STREAM received
+  RecentStreamIds<128> reset_by_server_;   // RST_STREAM sent
   Watchdog watchdog_;
   asio::steady_timer write_wake_;
   asio::steady_timer exchanges_done_;

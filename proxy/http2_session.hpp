@@ -20,7 +20,8 @@ using TlsStream = asio::ssl::stream<tcp::socket>;
 template <class Stream>
 class Http2Session {
  public:
-  Http2Session(Worker& worker, Stream stream, std::shared_ptr<const ListenerInfo> info);
+  Http2Session(Worker& worker, Stream stream, std::shared_ptr<const ListenerInfo> info,
+               Watchdog::Clock::time_point head_by = Watchdog::Clock::time_point::max());
 
   // Serves the connection until it ends. `already_read`: bytes the caller took from the
   // stream before (the client preface, or part of it), fed first.
@@ -42,14 +43,20 @@ class Http2Session {
 
 // The entry point for the TLS accept path (ALPN "h2") and for h2c. `already_read` must stay
 // valid until the returned awaitable completes (co_await it where the bytes live).
+// `head_by`: when the first request's HEADERS must have arrived (the entrypoint's
+// headerTimeout from accept); the connection is closed with a GOAWAY after it.
 template <class Stream>
 awaitable<void> serve_http2(Worker& worker, Stream stream, std::shared_ptr<const ListenerInfo> info,
-                            std::string_view already_read = {});
+                            std::string_view already_read = {},
+                            Watchdog::Clock::time_point head_by = Watchdog::Clock::time_point::max());
 
 // A cleartext connection: HTTP/2 when its first bytes are the client preface
 // "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" (prior knowledge), else HTTP/1.1. Peeks, consumes nothing.
+// The first request head must be complete by `head_by`. `slot` (maxConnections) is held as
+// long as the connection lives, parked HTTP/1.1 keep-alive included.
 awaitable<void> serve_cleartext(Worker& worker, tcp::socket socket,
-                                std::shared_ptr<const ListenerInfo> info);
+                                std::shared_ptr<const ListenerInfo> info,
+                                Watchdog::Clock::time_point head_by, ConnectionSlot slot);
 
 // Whether `peeked` (the first bytes of a connection) can only be the HTTP/2 client preface
 // (true), cannot be (false), or is too short to tell (nullopt).

@@ -132,6 +132,8 @@ std::vector<std::string> ProxyServer::open_listeners() {
     info->tls = false;
     info->serves_ping = cfg_.ping.enabled && cfg_.ping.entry_point == ep.name;
     info->serves_metrics = cfg_.prometheus.enabled && cfg_.prometheus.entry_point == ep.name;
+    if (ep.max_connections > 0)
+      info->cap = std::make_shared<ConnectionCap>(ep.name, ep.max_connections);
     if (ep.redirection) {
       auto target = cfg_.entry_points.find(ep.redirection->to);
       if (target != cfg_.entry_points.end()) info->redirect_target = target->second;

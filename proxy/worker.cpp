@@ -69,7 +69,19 @@ awaitable<void> Worker::accept_loop(tcp::acceptor& acceptor, std::shared_ptr<con
     }
     if (failing) core::log_info("accept on ", info->entry_point.name, ": accepting again");
     failing = false;
-    spawn(serve_connection(std::move(socket), info));
+    ConnectionSlot slot;
+    if (info->cap) {
+      // At the cap the connection just accepted waits, unread, and this acceptor accepts no
+      // more (the kernel's backlog queues them) until a slot frees on any worker: checked
+      // every kCapRecheck. Served connections never exceed the cap.
+      while (!info->cap->try_acquire()) {
+        backoff.expires_after(kCapRecheck);
+        co_await backoff.async_wait(use_tuple);
+        if (!acceptor.is_open() || draining_) co_return;
+      }
+      slot = ConnectionSlot(info->cap.get());
+    }
+    spawn(serve_connection(std::move(socket), info, std::move(slot)));
   }
 }
 
@@ -88,7 +100,11 @@ void Worker::spawn(awaitable<void> connection) {
 
 // Traefik serves TLS and cleartext on one entrypoint: a first byte of 0x16 (a TLS handshake
 // record) selects the TLS side, anything else the cleartext side. Nothing is consumed.
-awaitable<void> Worker::serve_connection(tcp::socket socket, std::shared_ptr<const ListenerInfo> info) {
+// The first request head (HTTP/2: HEADERS) must be complete within the entrypoint's
+// headerTimeout from here, TLS handshake included.
+awaitable<void> Worker::serve_connection(tcp::socket socket,
+                                         std::shared_ptr<const ListenerInfo> info,
+                                         ConnectionSlot slot) {
   // traefik_open_connections{entrypoint, protocol="TCP"}: every accepted connection.
   struct Open {
     MetricsShard& shard;
@@ -97,10 +113,11 @@ awaitable<void> Worker::serve_connection(tcp::socket socket, std::shared_ptr<con
   } open{observer_.metrics(), info->entry_index};
   open.shard.connections(open.entry, +1);
   if (co_await try_tcp_routers(socket, *info)) co_return;
+  const auto head_by = Watchdog::Clock::now() + info->entry_point.header_timeout;
   if (info->tls_side) {
     Watchdog watchdog(socket.get_executor());
     watchdog.watch(&socket);
-    watchdog.arm(limits_.header_timeout);
+    watchdog.arm(head_by - Watchdog::Clock::now());
     unsigned char first = 0;
     ssize_t n = -1;
     for (;;) {
@@ -115,11 +132,12 @@ awaitable<void> Worker::serve_connection(tcp::socket socket, std::shared_ptr<con
     watchdog.disarm();
     if (n <= 0) co_return;
     if (first == 0x16) {
-      co_await serve_tls(std::move(socket), info->tls_side);
+      co_await serve_tls(std::move(socket), info->tls_side, head_by);
       co_return;
     }
   }
-  co_await serve_cleartext(*this, std::move(socket), info);  // HTTP/1.1, or h2c prior knowledge
+  // HTTP/1.1, or h2c prior knowledge
+  co_await serve_cleartext(*this, std::move(socket), info, head_by, std::move(slot));
 }
 
 // Traefik's order on a shared entrypoint: a TLS connection whose SNI an HTTPS router serves
@@ -153,13 +171,14 @@ awaitable<bool> Worker::try_tcp_routers(tcp::socket& socket, const ListenerInfo&
   co_return true;
 }
 
-awaitable<void> Worker::serve_tls(tcp::socket socket, std::shared_ptr<const ListenerInfo> info) {
+awaitable<void> Worker::serve_tls(tcp::socket socket, std::shared_ptr<const ListenerInfo> info,
+                                  Watchdog::Clock::time_point head_by) {
   std::shared_ptr<const TlsContext> ctx = tls_reader_.get();
   if (!ctx) co_return;
   TlsStream stream(std::move(socket), *ctx->asio);
   Watchdog watchdog(stream.get_executor());
   watchdog.watch(&stream.next_layer());
-  watchdog.arm(limits_.header_timeout);
+  watchdog.arm(head_by - Watchdog::Clock::now());
   auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
   if (ec) {
     core::log_debug("TLS handshake failed: ", ec.message());
@@ -167,10 +186,11 @@ awaitable<void> Worker::serve_tls(tcp::socket socket, std::shared_ptr<const List
   }
   watchdog.disarm();
   if (tls::alpn_of(stream.native_handle()) == "h2") {
-    co_await serve_http2(*this, std::move(stream), std::move(info));
+    co_await serve_http2(*this, std::move(stream), std::move(info), {}, head_by);
     co_return;
   }
   auto session = std::make_unique<Http1Session<TlsStream>>(*this, std::move(stream), std::move(info));
+  session->set_head_deadline(head_by);
   co_await Http1Session<TlsStream>::run(std::move(session));
 }
 

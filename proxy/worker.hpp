@@ -11,7 +11,9 @@
 #include "config/static_config.hpp"
 #include "core/snapshot.hpp"
 #include "proxy/asio.hpp"
+#include "proxy/connection_cap.hpp"
 #include "proxy/http1_parser.hpp"
+#include "proxy/watchdog.hpp"
 #include "proxy/runtime_config.hpp"
 #include "proxy/tls_context.hpp"
 #include "proxy/tcp_listener.hpp"
@@ -42,11 +44,14 @@ struct ListenerInfo {
   // PathPrefix(`/metrics`) ahead of every other router.
   bool serves_ping = false;
   bool serves_metrics = false;
+  std::shared_ptr<ConnectionCap> cap;  // maxConnections; null when uncapped
 };
 
 struct ProxyLimits {
   HttpLimits http;
-  std::chrono::milliseconds header_timeout{30000};    // first byte to complete head
+  // TCP routers: the ClientHello peek and TLS termination (HTTP uses the entrypoint's
+  // headerTimeout).
+  std::chrono::milliseconds header_timeout{30000};
   std::chrono::milliseconds upstream_timeout{60000};  // request sent to response head
   std::chrono::milliseconds dial_timeout{30000};
   std::chrono::milliseconds body_timeout{60000};      // between body reads/writes
@@ -91,8 +96,11 @@ class Worker {
 
  private:
   awaitable<void> accept_loop(tcp::acceptor& acceptor, std::shared_ptr<const ListenerInfo> info);
-  awaitable<void> serve_connection(tcp::socket socket, std::shared_ptr<const ListenerInfo> info);
-  awaitable<void> serve_tls(tcp::socket socket, std::shared_ptr<const ListenerInfo> info);
+  // `slot`: the connection's maxConnections slot (empty when uncapped), held while it lives.
+  awaitable<void> serve_connection(tcp::socket socket, std::shared_ptr<const ListenerInfo> info,
+                                   ConnectionSlot slot);
+  awaitable<void> serve_tls(tcp::socket socket, std::shared_ptr<const ListenerInfo> info,
+                            Watchdog::Clock::time_point head_by);
   // TCP routers sharing an HTTP entrypoint: true when the connection was served by one.
   awaitable<bool> try_tcp_routers(tcp::socket& socket, const ListenerInfo& info);
 
@@ -123,6 +131,7 @@ class Worker {
   std::promise<void> ran_out_;  // set when run() returns on thread_
   static constexpr std::chrono::seconds kUnwind{2};
   static constexpr std::chrono::milliseconds kAcceptBackoff{100};
+  static constexpr std::chrono::milliseconds kCapRecheck{20};
   std::unique_ptr<asio::executor_work_guard<asio::io_context::executor_type>> guard_;
 };
 

@@ -533,6 +533,20 @@ class Portier:
             if self.proc is not None:
                 tail = "\n".join(self.logs().splitlines()[-150:])
                 sys.stderr.write("--- portier stderr, last lines (%s) ---\n%s\n" % (self.config_path, tail))
+        self.check_sanitizer_report()
+
+    SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+    def check_sanitizer_report(self):
+        """Under the sanitize.e2e.* tests (PORTIER_E2E_SANITIZED=1): a sanitizer report in the
+        log, leaks at exit included, fails the test that stopped this portier."""
+        if os.environ.get("PORTIER_E2E_SANITIZED") != "1" or self.proc is None:
+            return
+        logs = self.logs()
+        for mark in self.SANITIZER_MARKS:
+            at = logs.find(mark)
+            if at >= 0:
+                raise AssertionError("sanitizer report from portier (%s):\n%s" % (self.config_path, logs[at:at + 6000]))
 
 
 def http_config(entry_points, dynamic_file=None, **extra):

@@ -59,6 +59,26 @@ class BadRequests(ProxyTest, unittest.TestCase):
         self.rejected(b"POST /bad-chunk HTTP/1.1\r\nHost: bad.test\r\nTransfer-Encoding: chunked\r\n\r\n"
                       b"zz\r\nhello\r\n0\r\n\r\n", 400, "/bad-chunk")
 
+    def test_last_chunk_without_crlf_then_pipelined_request(self):
+        # The next request must not reach the backend as a trailer section (or at all).
+        self.rejected(b"POST /trailer-smuggle HTTP/1.1\r\nHost: bad.test\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      b"5\r\nhello\r\n0\r\nGET /smuggled HTTP/1.1\r\nHost: bad.test\r\n\r\n", 400, "/smuggled")
+
+    def test_invalid_trailer_field(self):
+        for trailer in (b"X-Bad\x01: v", b"no-colon", b"X-A : b", b": empty-name"):
+            self.rejected(b"POST /bad-trailer HTTP/1.1\r\nHost: bad.test\r\nTransfer-Encoding: chunked\r\n\r\n"
+                          b"5\r\nhello\r\n0\r\n" + trailer + b"\r\n\r\nGET /after-trailer HTTP/1.1\r\n"
+                          b"Host: bad.test\r\n\r\n", 400, "/after-trailer")
+
+    def test_valid_trailer_passes(self):
+        with self.raw() as c:
+            c.send(b"POST /good-trailer HTTP/1.1\r\nHost: bad.test\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   b"2\r\nok\r\n0\r\nX-Checksum: abc\r\n\r\n"
+                   b"GET /after-good-trailer HTTP/1.1\r\nHost: bad.test\r\n\r\n")
+            first, second = c.read_response(), c.read_response()
+            self.assertEqual(first.json()["path"], "/good-trailer")
+            self.assertEqual(second.json()["path"], "/after-good-trailer")
+
     def test_unknown_transfer_encoding(self):
         self.rejected(b"POST /bad-te HTTP/1.1\r\nHost: bad.test\r\nTransfer-Encoding: gzip\r\n\r\nxx",
                       (400, 501), "/bad-te")  # RFC 9112 6.3: chunked not last -> 400 (501 tolerated)

@@ -140,6 +140,33 @@ TEST_CASE("chunked scanner: rejects invalid sizes and framing") {
   }
 }
 
+TEST_CASE("chunked scanner: trailer fields are validated before the terminator") {
+  // A last chunk missing its CRLF followed by the next pipelined request, a name with
+  // whitespace, a field without ':', a control character in a value, an empty name, a bare
+  // LF, an oversized section.
+  std::string bad[] = {"0\r\nGET /next HTTP/1.1\r\nHost: x\r\n\r\n",
+                       "0\r\nX-A : b\r\n\r\n",
+                       "0\r\nnocolon\r\n\r\n",
+                       std::string("0\r\nX-A: b\x01c\r\n\r\n"),
+                       "0\r\n: v\r\n\r\n",
+                       "0\r\nX-A: b\n\r\n",
+                       "0\r\nX-A: b\r\r\n",
+                       "0\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n"};
+  for (const std::string& b : bad) {
+    INFO(b.substr(0, 40));
+    ChunkedScanner s;
+    size_t used = 0;
+    REQUIRE(s.feed(b, &used) == ChunkedScanner::Result::error);
+    // Nothing past the offending byte is consumed: the terminator is never passed on.
+    CHECK(used <= b.size() - 2);
+  }
+  ChunkedScanner s;
+  size_t used = 0;
+  std::string ok = "0\r\nX-Checksum: abc def\t\xff\r\nX-B:\r\n\r\nNEXT";
+  REQUIRE(s.feed(ok, &used) == ChunkedScanner::Result::done);
+  CHECK(ok.substr(used) == "NEXT");
+}
+
 TEST_CASE("header tokens") {
   CHECK(header_has_token("keep-alive, Upgrade", "upgrade"));
   CHECK_FALSE(header_has_token("keep-alive", "close"));
