@@ -389,6 +389,19 @@ ChunkedScanner::Result ChunkedScanner::feed(std::string_view data, size_t* used)
   return Result::more;
 }
 
+bool TrailerLine::accept(char c) {
+  if (!in_value) {
+    if (c == ':' && name_bytes > 0) return in_value = true;
+    if (!is_tchar(static_cast<unsigned char>(c))) return false;
+    ++name_bytes;
+    return true;
+  }
+  auto u = static_cast<unsigned char>(c);
+  if ((u < 0x20 && c != '\t' && c != '\r') || u == 0x7f) return false;
+  if (c == '\r') *this = TrailerLine{};
+  return true;
+}
+
 BodyFraming::Step BodyFraming::feed(std::string_view avail, size_t* take) {
   switch (kind_) {
     case BodyKind::none:

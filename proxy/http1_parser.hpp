@@ -81,6 +81,17 @@ ParseOutcome parse_response_head(std::string_view buf, const HttpLimits& limits,
 // name, ':', a value of VCHAR/obs-text/SP/HTAB, CRLF; 16 KiB in all), so a section that is
 // not trailer fields (the next pipelined request after a last chunk missing its CRLF) is an
 // error before any byte of its terminator is consumed.
+// One byte of a trailer field line (RFC 9112 §7.1.2): a token, ':', then a field value (VCHAR,
+// obs-text, SP, HTAB) ended by CR; the LF and the end of the section are the caller's. The
+// state is the caller's (zero-initialised per line). ChunkedScanner and the HTTP/2 side's
+// ChunkedDecoder both use it, with kMaxTrailerSection, so they judge a trailer section alike.
+struct TrailerLine {
+  bool in_value = false;
+  size_t name_bytes = 0;
+  bool accept(char c);
+};
+inline constexpr size_t kMaxTrailerSection = 16384;
+
 class ChunkedScanner {
  public:
   enum class Result { more, done, error };

@@ -6,7 +6,7 @@
 namespace portier::proxy {
 namespace {
 
-constexpr size_t kMaxTrailerBytes = 65536;
+constexpr size_t kMaxTrailerBytes = kMaxTrailerSection;  // the HTTP/1.1 scanner's bound
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -89,14 +89,14 @@ ChunkedDecoder::Result ChunkedDecoder::feed(std::string_view in, size_t* used, I
         } else if (c == '\n') {
           return fail();
         } else {
-          ++trailer_bytes_;
+          if (++trailer_bytes_ > kMaxTrailerBytes || !trailer_line_.accept(c)) return fail();
           trailers_ += c;
           state_ = State::trailer;
         }
         break;
       case State::trailer:
         ++i;
-        if (++trailer_bytes_ > kMaxTrailerBytes || c == '\n') return fail();
+        if (++trailer_bytes_ > kMaxTrailerBytes || !trailer_line_.accept(c)) return fail();
         trailers_ += c;
         if (c == '\r') state_ = State::trailer_lf;
         break;

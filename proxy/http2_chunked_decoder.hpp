@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "proxy/http1_parser.hpp"
 #include "proxy/io_buffer.hpp"
 
 namespace portier::proxy {
@@ -38,6 +39,7 @@ class ChunkedDecoder {
   uint64_t remaining_ = 0;
   int size_digits_ = 0;
   size_t trailer_bytes_ = 0;
+  TrailerLine trailer_line_;
   std::string trailers_;
 };
 

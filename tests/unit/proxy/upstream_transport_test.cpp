@@ -61,6 +61,7 @@ TEST_CASE("https servers: TLS name, SNI for names only, pool key with transport"
   REQUIRE(ip.transport);
   CHECK(ip.transport->tls);
   CHECK(ip.pool_key.rfind("https://127.0.0.1@127.0.0.1:8443#", 0) == 0);
+  const std::string ip_pool_key = ip.pool_key;  // `ip` goes with this runtime, replaced below
 
   dyn = https_service("https://127.0.0.1:8443", "named@file");
   config::ServersTransport named;
@@ -73,7 +74,7 @@ TEST_CASE("https servers: TLS name, SNI for names only, pool key with transport"
   CHECK_FALSE(s.tls_name_is_ip);
   CHECK(s.transport->max_idle_per_host == 3);
   CHECK(s.pool_key.find("api.internal@127.0.0.1:8443#named@file#") == 8);
-  CHECK(s.pool_key != ip.pool_key);
+  CHECK(s.pool_key != ip_pool_key);
 
   dyn = https_service("http://127.0.0.1:8080", "named@file");
   dyn.http.servers_transports["named@file"] = named;
