@@ -235,7 +235,7 @@ void Application::begin_shutdown() {
 void Application::wait_drained(std::chrono::steady_clock::time_point deadline) {
   if (proxy_->active_connections() == 0 || std::chrono::steady_clock::now() >= deadline) {
     if (proxy_->active_connections() > 0)
-      core::log_warn("grace period over: closing ", proxy_->active_connections(), " connections");
+      core::log_warn("grace period over: closing ", proxy_->active_connections(), " connections and UDP sessions");
     // Diagnostics (its /ping answering terminatingStatusCode) served until the drain ends.
     diagnostics_.stop();
     wait_control_idle(std::chrono::steady_clock::now() + kControlUnwind);

@@ -86,6 +86,12 @@ void UdpForwarder::start() {
   asio::co_spawn(socket_.get_executor(), receive_loop(), log_failure);
 }
 
+void UdpForwarder::drain() {
+  draining_ = true;
+  error_code ignored;
+  socket_.cancel(ignored);  // ends receive_loop; the socket stays open for the replies
+}
+
 void UdpForwarder::stop() {
   error_code ignored;
   socket_.close(ignored);
@@ -111,7 +117,7 @@ awaitable<void> UdpForwarder::receive_loop() {
     for (int i = 0; i < n; ++i) forward_from_client(i);
     if (n == static_cast<int>(DatagramBatch::kBatch)) continue;
     auto [ec] = co_await socket_.async_wait(udp::socket::wait_read, use_tuple);
-    if (!*alive || !socket_.is_open() || ec == asio::error::operation_aborted) co_return;
+    if (!*alive || draining_ || !socket_.is_open() || ec == asio::error::operation_aborted) co_return;
   }
 }
 
@@ -163,6 +169,7 @@ UdpForwarder::Session* UdpForwarder::open_session(const udp::endpoint& client) {
     return nullptr;
   }
   sessions_.emplace(client, s);
+  live_sessions_.store(sessions_.size(), std::memory_order_relaxed);
   asio::co_spawn(socket_.get_executor(), upstream_loop(s), log_failure);
   asio::co_spawn(socket_.get_executor(), expiry_loop(s), log_failure);
   return s.get();
@@ -175,6 +182,7 @@ void UdpForwarder::close_session(Session& s) {
   s.upstream.close(ignored);
   s.timer.cancel();
   sessions_.erase(s.client);  // may destroy `s` unless a loop still holds it
+  live_sessions_.store(sessions_.size(), std::memory_order_relaxed);
 }
 
 // Replies are read synchronously into the shared batch (no buffer per session), kBatch per

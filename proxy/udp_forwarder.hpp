@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string_view>
@@ -68,9 +69,15 @@ class UdpForwarder {
   UdpForwarder& operator=(const UdpForwarder&) = delete;
 
   void start();
+  // Drain (a restart or a live upgrade): stops reading the entrypoint socket, whose queued and
+  // further datagrams are then the next process's, and keeps the open sessions relaying their
+  // backends' replies until each goes idle for `session_timeout`, so no reply in flight is lost.
+  void drain();
   // Closes the entrypoint socket and every session.
   void stop();
   size_t sessions() const { return sessions_.size(); }
+  // Sessions still open; readable from any thread (the drain waits for it to reach 0).
+  size_t live_sessions() const { return live_sessions_.load(std::memory_order_relaxed); }
   udp::endpoint local_endpoint() const;
   // The entrypoint's socket (handed to the next process by a live upgrade) and its name.
   int native_handle() { return socket_.native_handle(); }
@@ -93,6 +100,8 @@ class UdpForwarder {
   core::Snapshot<TcpRuntime>::Reader reader_;
   UdpForwarderOptions options_;
   std::unordered_map<udp::endpoint, std::shared_ptr<Session>> sessions_;
+  std::atomic<size_t> live_sessions_{0};  // sessions_.size(), for other threads
+  bool draining_ = false;
   std::vector<uint32_t> rr_;
   uint64_t rr_generation_ = ~uint64_t{0};
   uint32_t seed_;

@@ -212,13 +212,14 @@ void Worker::begin_drain() {
     }
     for (auto* s : sessions_) s->cancel_if_idle();
     for (auto& l : tcp_listeners_) l->stop_accepting();
-    for (auto& u : udp_forwarders_) u->stop();
+    for (auto& u : udp_forwarders_) u->drain();
   });
 }
 
 int Worker::active_connections() const {
   int n = active_.load();
   for (const auto& l : tcp_listeners_) n += static_cast<int>(l->active());
+  for (const auto& u : udp_forwarders_) n += static_cast<int>(u->live_sessions());
   return n;
 }
 

@@ -74,10 +74,12 @@ class Worker {
   // The descriptors of every listening socket of this worker with their entrypoint names, for
   // a live upgrade. Any thread between start() and begin_drain() (they are set before start).
   void listening_sockets(std::vector<std::pair<int, std::string>>& out);
-  // Thread-safe: stop accepting, close idle keep-alive connections, let active ones finish.
+  // Thread-safe: stop accepting, close idle keep-alive connections, let active ones finish;
+  // UDP sessions keep relaying replies until idle (UdpForwarder::drain).
   void begin_drain();
   // Thread-safe: stop the event loop now and join the thread.
   void stop();
+  // Connections and UDP sessions still open (the drain ends when it reaches 0). Any thread.
   int active_connections() const;
 
   // ---- for sessions, worker thread only ----
