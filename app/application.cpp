@@ -232,10 +232,12 @@ void Application::begin_shutdown() {
   wait_drained(std::chrono::steady_clock::now() + grace_period(cfg_));
 }
 
+// After a live upgrade the drain also waits for the UDP sessions relaying their last replies
+// (the successor serves meanwhile); a plain stop does not hold the restart for them.
 void Application::wait_drained(std::chrono::steady_clock::time_point deadline) {
-  if (proxy_->active_connections() == 0 || std::chrono::steady_clock::now() >= deadline) {
-    if (proxy_->active_connections() > 0)
-      core::log_warn("grace period over: closing ", proxy_->active_connections(), " connections and UDP sessions");
+  const size_t open = static_cast<size_t>(proxy_->active_connections()) + (handed_over_ ? proxy_->udp_sessions() : 0);
+  if (open == 0 || std::chrono::steady_clock::now() >= deadline) {
+    if (open > 0) core::log_warn("grace period over: closing ", open, " connections and UDP sessions");
     // Diagnostics (its /ping answering terminatingStatusCode) served until the drain ends.
     diagnostics_.stop();
     wait_control_idle(std::chrono::steady_clock::now() + kControlUnwind);

@@ -69,6 +69,9 @@ struct Http2Callbacks {
       case NGHTTP2_RST_STREAM:
         c.closed_by_client_.add(frame->hd.stream_id);
         return 0;
+      case NGHTTP2_PING:
+        if ((frame->hd.flags & NGHTTP2_FLAG_ACK) && c.draining_) c.notice_acked_ = true;
+        return 0;
       default:
         return 0;
     }
@@ -225,6 +228,7 @@ bool Http2Connection::feed(std::string_view data) {
     data.remove_prefix(step.bytes);
   }
   if (ok) start_ready();
+  if (ok && notice_acked_ && !final_goaway_) cancel_if_idle();
   wake_writer();
   return ok && wants_io();
 }
@@ -393,21 +397,31 @@ void Http2Connection::reset(Http2Stream& s, uint32_t code) {
   wake_writer();
 }
 
-// Idle (no stream open): GOAWAY and close now. Otherwise a graceful GOAWAY; nghttp2 ends the
-// session once the open streams are done.
+// Drain in two steps (RFC 9113 6.8). First a GOAWAY naming the highest possible stream, so
+// nothing is refused yet, and a PING: the requests the client sent before it saw that notice
+// keep arriving and are served. The PING's ack (or kDrainNotice without one) proves the client
+// stopped opening streams: then the final GOAWAY names the last stream processed, and the
+// connection closes at once when no stream is open, else when the open streams are done.
+// Called again (by exchange_finished and feed) until the connection is closed.
 void Http2Connection::cancel_if_idle() {
   if (dead_) return;
-  if (live_ == 0 && streams_.empty()) {
-    draining_ = true;
-    end_session(NGHTTP2_NO_ERROR);
-    return;
-  }
+  auto now = Clock::now();
   if (!draining_) {
-    nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
-                          nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
-                          nullptr, 0);
+    draining_ = true;
+    notice_until_ = now + kDrainNotice;
+    nghttp2_submit_shutdown_notice(session_);
+    nghttp2_submit_ping(session_, NGHTTP2_FLAG_NONE, nullptr);
   }
-  draining_ = true;
+  if (!notice_acked_ && now < notice_until_) {
+    idle_deadline_ = std::min(idle_deadline_, notice_until_);  // an idle connection waits no longer
+    update_deadline();
+  } else if (live_ == 0 && streams_.empty()) {
+    end_session(NGHTTP2_NO_ERROR);
+  } else if (!final_goaway_) {
+    nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session_),
+                          NGHTTP2_NO_ERROR, nullptr, 0);
+  }
+  final_goaway_ = notice_acked_ || now >= notice_until_;
   wake_writer();
 }
 

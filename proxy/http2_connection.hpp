@@ -90,9 +90,10 @@ class Http2Connection final : public Drainable {
   void reset(Http2Stream& s, uint32_t code);
   void wake_writer() { write_wake_.cancel(); }
 
-  // Drain: GOAWAY; the connection closes at once when no stream is open, else when the open
-  // streams are done.
+  // Drain: a GOAWAY notice and a PING, then the final GOAWAY once the PING is acknowledged
+  // (or after kDrainNotice); the connection closes when no stream is open.
   void cancel_if_idle() override;
+  static constexpr std::chrono::milliseconds kDrainNotice{1000};
 
  private:
   friend struct Http2Callbacks;
@@ -133,6 +134,9 @@ class Http2Connection final : public Drainable {
   bool read_closed_ = false;
   bool dead_ = false;
   bool draining_ = false;
+  bool notice_acked_ = false;  // draining: the client acknowledged the PING sent with the notice
+  bool final_goaway_ = false;  // draining: the GOAWAY naming the last stream processed was sent
+  std::chrono::steady_clock::time_point notice_until_;
 };
 
 }  // namespace portier::proxy

@@ -244,6 +244,12 @@ int ProxyServer::active_connections() const {
   return n;
 }
 
+size_t ProxyServer::udp_sessions() const {
+  size_t n = 0;
+  for (const auto& w : workers_) n += w->udp_sessions();
+  return n;
+}
+
 void ProxyServer::stop() {
   for (auto& w : workers_) w->stop();
   observability_->flush_stopped();

@@ -41,6 +41,7 @@ class ProxyServer {
   void begin_drain();
   Observability& observability() { return *observability_; }
   int active_connections() const;
+  size_t udp_sessions() const;
   void stop();
 
  private:

@@ -71,12 +71,12 @@ class UdpForwarder {
   void start();
   // Drain (a restart or a live upgrade): stops reading the entrypoint socket, whose queued and
   // further datagrams are then the next process's, and keeps the open sessions relaying their
-  // backends' replies until each goes idle for `session_timeout`, so no reply in flight is lost.
+  // backends' replies until each goes idle for `session_timeout` or stop() is called.
   void drain();
   // Closes the entrypoint socket and every session.
   void stop();
   size_t sessions() const { return sessions_.size(); }
-  // Sessions still open; readable from any thread (the drain waits for it to reach 0).
+  // Sessions still open; readable from any thread.
   size_t live_sessions() const { return live_sessions_.load(std::memory_order_relaxed); }
   udp::endpoint local_endpoint() const;
   // The entrypoint's socket (handed to the next process by a live upgrade) and its name.

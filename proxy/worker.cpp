@@ -216,10 +216,15 @@ void Worker::begin_drain() {
   });
 }
 
+size_t Worker::udp_sessions() const {
+  size_t n = 0;
+  for (const auto& u : udp_forwarders_) n += u->live_sessions();
+  return n;
+}
+
 int Worker::active_connections() const {
   int n = active_.load();
   for (const auto& l : tcp_listeners_) n += static_cast<int>(l->active());
-  for (const auto& u : udp_forwarders_) n += static_cast<int>(u->live_sessions());
   return n;
 }
 
@@ -232,6 +237,9 @@ void Worker::stop() {
   if (!thread_.joinable()) return;
   const bool drained = active_connections() == 0;
   auto ran_out = ran_out_.get_future();
+  asio::post(ioc_, [this] {  // UDP sessions still relaying replies end now, and their loops
+    for (auto& u : udp_forwarders_) u->stop();
+  });
   guard_.reset();
   if (!drained || ran_out.wait_for(kUnwind) != std::future_status::ready) {
     if (drained) core::log_warn("worker ", id_, ": event loop still busy after the drain; stopping it");

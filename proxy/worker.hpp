@@ -77,10 +77,12 @@ class Worker {
   // Thread-safe: stop accepting, close idle keep-alive connections, let active ones finish;
   // UDP sessions keep relaying replies until idle (UdpForwarder::drain).
   void begin_drain();
-  // Thread-safe: stop the event loop now and join the thread.
+  // Thread-safe: close the UDP sessions, stop the event loop and join the thread.
   void stop();
-  // Connections and UDP sessions still open (the drain ends when it reaches 0). Any thread.
+  // Connections still open (a drain ends when it reaches 0). Any thread.
   int active_connections() const;
+  // UDP sessions still open (a drain after a live upgrade also waits for them). Any thread.
+  size_t udp_sessions() const;
 
   // ---- for sessions, worker thread only ----
   const std::shared_ptr<const RuntimeConfig>& config() { return reader_.get(); }
