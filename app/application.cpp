@@ -5,6 +5,7 @@
 
 #include "app/control_metrics.hpp"
 #include "app/sd_notify.hpp"
+#include "app/upgrade_state.hpp"
 #include "app/version.hpp"
 #include "config/dynamic_json.hpp"
 #include "config/rule.hpp"
@@ -63,17 +64,23 @@ int Application::run() {
   std::vector<std::string> problems;
   inherited_ = core::InheritedSockets::from_environment(&problems);
   for (const auto& p : problems) core::log_warn(p);
-  if (std::string state = take_predecessor_state(); !state.empty()) {
-    if (ticket_keys_->import_keys(state))
-      core::log_info("upgrade: TLS session-ticket keys taken over from the previous process");
-    else
+  UpgradeState carried;
+  if (std::string bytes = take_predecessor_state(); !bytes.empty()) {
+    auto state = decode_upgrade_state(bytes);
+    if (state && ticket_keys_->import_keys(state->ticket_keys)) {
+      core::log_info("upgrade: TLS session-ticket keys and ", state->ocsp.size(),
+                     " OCSP responses taken over from the previous process");
+      carried = std::move(*state);
+    } else {
       core::log_warn("upgrade: the previous process's state is unreadable; new TLS session-ticket keys");
+    }
   }
   proxy_ = std::make_unique<proxy::ProxyServer>(cfg_, worker_count(cfg_), proxy::ProxyLimits{}, &inherited_);
   start_acme();  // stored certificates are in the store before any listener opens
   rebuild();  // an empty configuration until providers speak: every request gets 404
   if (cfg_.ocsp_enabled) {
     ocsp_ = std::make_unique<OcspRefresher>(control_, cert_store_);
+    ocsp_->adopt(std::move(carried.ocsp));
     ocsp_->start();
   }
   start_providers();
@@ -188,7 +195,8 @@ proxy::awaitable<UpgradeResult> Application::upgrade() {
   auto sockets = proxy_->listening_sockets();
   sockets.emplace_back(diagnostics_.native_handle(), "diagnostics");
   core::log_info("upgrade: starting ", command_[0], " with ", sockets.size(), " listening sockets");
-  const std::string state = ticket_keys_->export_keys();
+  const std::string state =
+      encode_upgrade_state({ticket_keys_->export_keys(), ocsp_ ? ocsp_->responses() : std::map<std::string, std::string>{}});
   auto result = co_await start_successor(command_, sockets, state, kUpgradeTimeout);
   upgrading_ = false;
   if (!result.error.empty()) {

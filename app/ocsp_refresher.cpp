@@ -99,7 +99,7 @@ void OcspRefresher::reconcile() {
       s.last_error = "the issuer certificate is not in the chain";
       s.next_fetch = Clock::time_point::max();
       core::log_warn("ocsp: ", e->names.empty() ? e->id : e->names.front(), ": no stapling, ", s.last_error);
-    } else {
+    } else if (!adopt_carried(s)) {
       s.next_fetch = Clock::now();
     }
   }
@@ -190,15 +190,42 @@ void OcspRefresher::on_result(const std::string& id, const tls::CertEntryPtr& en
     if (s.failures > 0 || s.status != tls::to_string(v.status))
       core::log_info("ocsp: ", entry->names.empty() ? id : entry->names.front(), ": stapling a \"",
                      tls::to_string(v.status), "\" response valid until ", tls::iso8601(v.next_update));
-    store_.set_ocsp_response(id, std::move(der));
-    s.has_response = true;
-    s.verdict = v;
-    s.status = tls::to_string(v.status);
-    s.last_error.clear();
-    s.failures = 0;
-    s.next_fetch = refresh_time(v, now);
+    staple(s, std::move(der), v, now);
   }
   if (!stopped_) arm_timer();
+}
+
+void OcspRefresher::staple(State& s, std::string der, const tls::OcspVerdict& v, Clock::time_point now) {
+  store_.set_ocsp_response(s.entry->id, std::move(der));
+  s.has_response = true;
+  s.verdict = v;
+  s.status = tls::to_string(v.status);
+  s.last_error.clear();
+  s.failures = 0;
+  s.next_fetch = refresh_time(v, now);
+}
+
+// A response the predecessor stapled for this certificate, verified again (it may have expired
+// meanwhile): true when it is stapled now.
+bool OcspRefresher::adopt_carried(State& s) {
+  auto carried = carried_.extract(s.entry->id);
+  if (carried.empty()) return false;
+  auto now = Clock::now();
+  tls::OcspVerdict v = tls::verify_ocsp_response(*s.entry, carried.mapped(), now);
+  if (!v.error.empty()) return false;
+  core::log_info("ocsp: ", s.entry->names.empty() ? s.entry->id : s.entry->names.front(),
+                 ": stapling the response taken over from the previous process, valid until ",
+                 tls::iso8601(v.next_update));
+  staple(s, std::move(carried.mapped()), v, now);
+  return true;
+}
+
+std::map<std::string, std::string> OcspRefresher::responses() const {
+  std::map<std::string, std::string> out;
+  for (const auto& [id, s] : states_)
+    if (s.has_response)
+      if (auto der = store_.ocsp_response(id); der && !der->empty()) out.emplace(id, *der);
+  return out;
 }
 
 void OcspRefresher::fail(State& s, const std::string& why, Clock::time_point now) {

@@ -32,8 +32,14 @@ class OcspRefresher {
   OcspRefresher(const OcspRefresher&) = delete;
   OcspRefresher& operator=(const OcspRefresher&) = delete;
 
+  // Before start(): responses a live upgrade's predecessor stapled (by CertEntry::id). A
+  // certificate with one staples it at once, once verified, and fetches at the usual time;
+  // otherwise it fetches now.
+  void adopt(std::map<std::string, std::string> responses) { carried_ = std::move(responses); }
   // Registers for store changes and fetches for the certificates already there.
   void start();
+  // The responses stapled now, by CertEntry::id (for a live upgrade's successor).
+  std::map<std::string, std::string> responses() const;
   // Cancels the schedule and the fetches in flight; idle() once they have unwound.
   void stop();
   bool idle() const { return tasks_.empty(); }
@@ -60,12 +66,15 @@ class OcspRefresher {
   void fetch(const std::string& id);
   boost::asio::awaitable<void> fetch_task(std::string id, tls::CertEntryPtr entry, std::string der);
   void on_result(const std::string& id, const tls::CertEntryPtr& entry, std::string der, std::string error);
+  void staple(State& s, std::string der, const tls::OcspVerdict& v, Clock::time_point now);
+  bool adopt_carried(State& s);
   void fail(State& s, const std::string& why, Clock::time_point now);
 
   boost::asio::io_context& control_;
   tls::CertStore& store_;
   boost::asio::steady_timer timer_;
   std::map<std::string, State> states_;  // by CertEntry::id
+  std::map<std::string, std::string> carried_;  // from the predecessor, not yet matched
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   bool stopped_ = false;
   bool scan_posted_ = false;

@@ -7,10 +7,14 @@ thisUpdate), so portier refreshes 30 s after each fetch: revoking the leaf in in
 responder re-reads it when it changes) shows up in the staple without restarting portier.
 """
 
+import ctypes
+import json
+import os
+import signal
 import subprocess
 import unittest
 
-from portier_e2e import (Backend, Portier, free_port, http_config, make_temp_dir, router, service, started,
+from portier_e2e import (Backend, Portier, free_port, http_config, make_temp_dir, router, run_cli, service, started,
                          wait_until, write_file_atomic, _live_procs, _set_pdeathsig)
 
 NET = "127.0.67"
@@ -38,16 +42,7 @@ class OcspStapling(unittest.TestCase):
         url = "http://127.0.0.1:%d/ocsp" % cls.responder_port
         leaf_with_responder(d, url, serial="0x5A17")
         cls.set_index("V")
-        # A probing connect would wedge the single-threaded responder: wait for its own words.
-        log = d / "responder.log"
-        with open(log, "wb") as out:
-            cls.responder = subprocess.Popen(
-                ["openssl", "ocsp", "-index", "index.txt", "-port", str(cls.responder_port),
-                 "-rsigner", "ca.crt", "-rkey", "ca.key", "-CA", "ca.crt", "-nmin", "1", "-ignore_err"],
-                cwd=d, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, preexec_fn=_set_pdeathsig)
-        _live_procs.append(cls.responder)
-        wait_until(lambda: "waiting for OCSP client connections" in log.read_text(errors="replace"),
-                   what="the OCSP responder listening")
+        cls.responder = start_responder(d, cls.responder_port)
         cls.backend = Backend("stapled", NET + ".2")
         cls.address = "%s.1:%d" % (NET, free_port(NET + ".1"))
         dynamic = {
@@ -67,10 +62,7 @@ class OcspStapling(unittest.TestCase):
 
     @classmethod
     def set_index(cls, status):
-        # openssl's CA database: status, expiry, revocation time, serial (hex), file, subject.
-        revoked = "240101000000Z" if status == "R" else ""
-        write_file_atomic(cls.dir / "index.txt",
-                          "%s\t301231235959Z\t%s\t5A17\tunknown\t/CN=%s\n" % (status, revoked, NAME))
+        set_index(cls.dir, status)
 
     def ocsp_state(self):
         for c in self.portier.diag("/certificates"):
@@ -102,6 +94,27 @@ class OcspStapling(unittest.TestCase):
             s_client_status(self.address, NAME)), timeout=75, what="a stapled revoked response")
         self.assertIn("OCSP Response Status: successful", out)
         self.assertEqual(self.ocsp_state()["status"], "revoked")
+
+
+def set_index(d, status, serial="5A17"):
+    # openssl's CA database: status, expiry, revocation time, serial (hex), file, subject.
+    revoked = "240101000000Z" if status == "R" else ""
+    write_file_atomic(d / "index.txt", "%s\t301231235959Z\t%s\t%s\tunknown\t/CN=%s\n" % (status, revoked, serial, NAME))
+
+
+def start_responder(d, port):
+    """`openssl ocsp` answering from d/index.txt on `port`, once it listens."""
+    # A probing connect would wedge the single-threaded responder: wait for its own words.
+    log = d / "responder.log"
+    with open(log, "wb") as out:
+        responder = subprocess.Popen(
+            ["openssl", "ocsp", "-index", "index.txt", "-port", str(port),
+             "-rsigner", "ca.crt", "-rkey", "ca.key", "-CA", "ca.crt", "-nmin", "1", "-ignore_err"],
+            cwd=d, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, preexec_fn=_set_pdeathsig)
+    _live_procs.append(responder)
+    wait_until(lambda: "waiting for OCSP client connections" in log.read_text(errors="replace"),
+               what="the OCSP responder listening")
+    return responder
 
 
 def leaf_with_responder(d, url, serial="0x1001"):
@@ -158,6 +171,36 @@ class OcspResponderDown(unittest.TestCase):
             self.assertIn("connect", state["last_error"].lower(), state)
             self.assertEqual(p.logs().count("fetching from %s failed" % url), 1, p.logs())
             self.assertIn("OCSP response: no response sent", s_client_status(address, NAME))
+
+
+
+class OcspAcrossUpgrade(unittest.TestCase):
+    """A live upgrade hands the stapled response to the successor, which staples it at once:
+    with the responder gone, the successor could not fetch one."""
+
+    def test_the_successor_staples_the_response_it_was_handed(self):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(36, 1)  # PR_SET_CHILD_SUBREAPER: reap the successor
+        d, port = make_temp_dir(), free_port()
+        address, portier = portier_serving(d, NET + ".5", url="http://127.0.0.1:%d/ocsp" % port)
+        set_index(d, "V", serial="1001")
+        responder = start_responder(d, port)
+        with started(portier) as p:
+            wait_until(lambda: ((leaf_entry(p) or {}).get("ocsp") or {}).get("stapled"), timeout=20,
+                       what="a stapled response")
+            responder.kill()
+            responder.wait()
+            r = run_cli(["upgrade", "--config", str(p.config_path)], timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            successor = json.loads(r.stdout.split(": ", 2)[-1])["pid"]
+            try:
+                self.assertEqual(p.wait_exit(30), 0)
+                self.assertIn("Cert Status: good", s_client_status(address, NAME))
+                state = leaf_entry(p)["ocsp"]  # the successor answers on the diagnostics address
+                self.assertEqual((state["status"], state["stapled"]), ("good", True), state)
+                self.assertIn("stapling the response taken over from the previous process", p.logs())
+            finally:
+                os.kill(successor, signal.SIGTERM)
+                os.waitpid(successor, 0)
 
 
 if __name__ == "__main__":
