@@ -3,7 +3,8 @@ request at a fixed rate (32 curl clients over HTTP/1.1 on the cleartext entrypoi
 with TLS), beside a TCP
 echo client (a new connection per exchange) and a UDP echo client, while portier is restarted
 10 times through the socket launcher (as systemd restarts it with portier.socket), then
-upgraded 10 times with `portier upgrade`. Nothing may fail: no refused or reset connection, no
+upgraded 10 times with `portier upgrade` (a TCP connection opened before the upgrades goes on
+echoing with the first process until it closes). Nothing may fail: no refused or reset connection, no
 failed request, no lost UDP reply, and every client goes on being answered after the events.
 Each phase's request count and latency p99 are printed next to those of a phase without events,
 for the note; latency is reported, not asserted."""
@@ -32,15 +33,27 @@ RATE = 20           # requests per second and client
 PR_SET_CHILD_SUBREAPER = 36
 
 
-def echo_line(conn):
+def echo_lines(conn):
+    """The TCP backend: echoes each line until the client closes."""
     with conn:
         data = b""
-        while not data.endswith(b"\n"):
-            chunk = conn.recv(4096)
-            if not chunk:
-                return
+        while chunk := conn.recv(4096):
             data += chunk
-        conn.sendall(data)
+            lines, _, data = data.rpartition(b"\n")
+            if lines:
+                conn.sendall(lines + b"\n")
+
+
+def exchange(sock, line):
+    """Sends one line on `sock` and returns the line echoed back."""
+    sock.sendall(line)
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
 
 
 class CurlLoad:
@@ -100,13 +113,7 @@ class EchoClients:
             line = b"exchange-%d\n" % n
             try:
                 with socket.create_connection(self.tcp_address, timeout=30) as s:
-                    s.sendall(line)
-                    data = b""
-                    while not data.endswith(b"\n"):
-                        chunk = s.recv(4096)
-                        if not chunk:
-                            break
-                        data += chunk
+                    data = exchange(s, line)
                 if data != line:
                     raise AssertionError("echoed %r" % data)
                 self.tcp_ok += 1
@@ -158,7 +165,7 @@ class UpgradeUnderLoad(unittest.TestCase):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1)
         cls.dir = make_temp_dir()
         cls.backend = Backend("app", NET + ".2")
-        cls.tcp_echo = StreamServer(NET + ".3", echo_line)
+        cls.tcp_echo = StreamServer(NET + ".3", echo_lines)
         cls.udp_echo = UdpEcho(NET + ".4")
         ca = TestCA(cls.dir)
         cls.ca_cert = str(ca.ca_cert)
@@ -181,7 +188,9 @@ class UpgradeUnderLoad(unittest.TestCase):
         }
         path = write_file_atomic(cls.dir / "dynamic.yml", dynamic)
         address = lambda name, suffix="": "%s:%d%s" % (NET + ".1", cls.ports[name], suffix)
-        cfg = http_config({"web": address("web"), "websecure": address("websecure"), tcp_ep: address("echo"),
+        # graceTimeOut 30 s: the long-lived TCP connection outlives a phase (the default is 10 s).
+        tcp_entry = {"address": address("echo"), "transport": {"lifeCycle": {"graceTimeOut": "30s"}}}
+        cfg = http_config({"web": address("web"), "websecure": address("websecure"), tcp_ep: tcp_entry,
                            udp_ep: {"address": address("dgram", "/udp"), "udp": {"timeout": "1s"}}}, path)
         cls.portier = Portier(cfg, inherit=list(cls.sockets.items()))
         cls.portier.start()
@@ -270,7 +279,11 @@ class UpgradeUnderLoad(unittest.TestCase):
         self.phase("steady", None)
         self.phase("restarts", self.restart)
         self.draining = []
-        self.phase("upgrades", self.upgrade)
+        # A long-lived TCP connection stays with the process it started on, through the upgrades.
+        with socket.create_connection((NET + ".1", self.ports["echo"]), timeout=10) as long_lived:
+            self.assertEqual(exchange(long_lived, b"before\n"), b"before\n")
+            self.phase("upgrades", self.upgrade)
+            self.assertEqual(exchange(long_lived, b"after the upgrades\n"), b"after the upgrades\n")
         self.wait_drained()
         self.assertEqual(self.portier.logs().count("this one drains"), EVENTS)
 
