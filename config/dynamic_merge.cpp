@@ -1,5 +1,7 @@
 #include "config/dynamic_merge.hpp"
 
+#include "config/internal_services.hpp"
+
 #include <re2/re2.h>
 
 #include <charconv>
@@ -405,7 +407,9 @@ class Merger {
                check_rule(r.rule, false, problems);
                if (r.service.empty())
                  problems.push_back("service is missing");
-               else if (auto p = verdict_ref_problem("service", r.service, http_service_state_);
+               else if (is_internal_name(r.service)) {
+                 if (auto p = internal_service_problem(r.service); !p.empty()) problems.push_back(p);
+               } else if (auto p = verdict_ref_problem("service", r.service, http_service_state_);
                         !p.empty())
                  problems.push_back(p);
                for (const auto& m : r.middlewares)

@@ -216,14 +216,7 @@ void read_metrics(const Node& v, YamlReader& r, PrometheusConfig& out) {
   r.get(pv, "addRoutersLabels", path, out.routers);
   r.get(pv, "addServicesLabels", path, out.services);
   r.get(pv, "entryPoint", path, out.entry_point);
-  bool manual = false;
-  if (r.get(pv, "manualRouting", path, manual) && manual) {
-    auto [mk, mv] = YamlReader::find(pv, "manualRouting");
-    r.error(child_path(path, "manualRouting"),
-            "not supported: portier serves /metrics on metrics.prometheus.entryPoint and on the "
-            "diagnostics address (no prometheus@internal service)",
-            mk, mv);
-  }
+  r.get(pv, "manualRouting", path, out.manual_routing);
 }
 
 void read_ping(const Node& v, YamlReader& r, PingConfig& out) {
@@ -231,14 +224,7 @@ void read_ping(const Node& v, YamlReader& r, PingConfig& out) {
   r.check_keys(v, path, {"entryPoint", "manualRouting", "terminatingStatusCode"});
   out.enabled = true;
   r.get(v, "entryPoint", path, out.entry_point);
-  bool manual = false;
-  if (r.get(v, "manualRouting", path, manual) && manual) {
-    auto [mk, mv] = YamlReader::find(v, "manualRouting");
-    r.error("ping.manualRouting",
-            "not supported: portier serves /ping on ping.entryPoint and on the diagnostics "
-            "address (no ping@internal service)",
-            mk, mv);
-  }
+  r.get(v, "manualRouting", path, out.manual_routing);
   if (auto [k, sv] = YamlReader::find(v, "terminatingStatusCode"); k.IsDefined()) {
     if (auto n = r.integer(sv, "ping.terminatingStatusCode", 100, 599, k))
       out.terminating_status = static_cast<int>(*n);

@@ -136,6 +136,7 @@ struct PrometheusConfig {
   bool services = true;      // addServicesLabels
   std::string entry_point = "traefik";
   bool add_internals = false;  // metrics.addInternals
+  bool manual_routing = false;  // no /metrics on entry_point: routers name prometheus@internal
 };
 
 // `ping` (pkg/ping/ping.go defaults).
@@ -143,6 +144,7 @@ struct PingConfig {
   bool enabled = false;
   std::string entry_point = "traefik";
   int terminating_status = 503;
+  bool manual_routing = false;  // no /ping on entry_point: routers name ping@internal
 };
 
 struct StaticConfig {

@@ -130,8 +130,9 @@ std::vector<std::string> ProxyServer::open_listeners() {
     info->entry_index = index;
     info->entry_point = ep;
     info->tls = false;
-    info->serves_ping = cfg_.ping.enabled && cfg_.ping.entry_point == ep.name;
-    info->serves_metrics = cfg_.prometheus.enabled && cfg_.prometheus.entry_point == ep.name;
+    info->serves_ping = cfg_.ping.enabled && !cfg_.ping.manual_routing && cfg_.ping.entry_point == ep.name;
+    info->serves_metrics =
+        cfg_.prometheus.enabled && !cfg_.prometheus.manual_routing && cfg_.prometheus.entry_point == ep.name;
     if (ep.max_connections > 0)
       info->cap = std::make_shared<ConnectionCap>(ep.name, ep.max_connections);
     if (ep.redirection) {

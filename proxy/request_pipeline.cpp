@@ -20,19 +20,33 @@ RequestPipeline::Step RequestPipeline::start(const RequestHead& head) {
 bool RequestPipeline::internal_endpoint(const RequestHead& head) {
   if (listener_.tls) return false;
   if (listener_.serves_ping && head.path.starts_with("/ping")) {
-    int status = worker_.observer().shared().ping_status();
-    local_.status = status;
-    local_.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
-    local_.body = std::string(reason_phrase(status));
+    answer_internal(config::InternalService::ping);
   } else if (listener_.serves_metrics && head.path.starts_with("/metrics")) {
-    local_.status = 200;
-    local_.headers.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-    local_.body = worker_.observer().shared().render_metrics();
+    answer_internal(config::InternalService::prometheus);
   } else {
     return false;
   }
   observation_.internal();
   return true;
+}
+
+// What an internal service answers (config/internal_services.hpp), whatever the path.
+void RequestPipeline::answer_internal(config::InternalService service) {
+  switch (service) {
+    case config::InternalService::ping:
+      local_.status = worker_.observer().shared().ping_status();
+      local_.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
+      local_.body = std::string(reason_phrase(local_.status));
+      break;
+    case config::InternalService::prometheus:
+      local_.status = 200;
+      local_.headers.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+      local_.body = worker_.observer().shared().render_metrics();
+      break;
+    default:
+      local_.status = 418;  // noop@internal, as Traefik answers: no body
+      break;
+  }
 }
 
 RequestPipeline::Step RequestPipeline::route(const RequestHead& head) {
@@ -100,6 +114,10 @@ RequestPipeline::Step RequestPipeline::choose_server(const RequestHead& head) {
   if (limits.max_request > 0 && head.body == BodyKind::length &&
       head.content_length > static_cast<uint64_t>(limits.max_request))
     return refuse(413);
+  if (auto internal = rc_->services[route_->service].internal; internal != config::InternalService::none) {
+    answer_internal(internal);
+    return Step::reply;
+  }
   bool fresh_cookie = false;
   server_ = pick_server(worker_, head, *rc_, route_->service, &fresh_cookie);
   if (!server_) return refuse(503);

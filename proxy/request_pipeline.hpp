@@ -34,6 +34,7 @@
 
 #include <openssl/ssl.h>
 
+#include "config/internal_services.hpp"
 #include "proxy/asio.hpp"
 #include "proxy/buffered_body.hpp"
 #include "proxy/forwarding.hpp"
@@ -174,6 +175,7 @@ class RequestPipeline {
   }
   Step route(const RequestHead& head);
   bool internal_endpoint(const RequestHead& head);
+  void answer_internal(config::InternalService service);
   Step refuse(int status);
   Step run_chain(const RequestHead& head);
   Step choose_server(const RequestHead& head);

@@ -353,6 +353,20 @@ class EntryMiddlewares {
   std::unordered_map<std::string, Expanded> cache_;  // by "entrypoint@provider"
 };
 
+// For an `@internal` service name: "" when this configuration has it, else why not.
+std::string internal_service_problem(const std::string& name, const config::StaticConfig& cfg) {
+  switch (config::internal_service(name)) {
+    case config::InternalService::ping:
+      return cfg.ping.enabled ? "" : "service \"ping@internal\" needs the static `ping` section";
+    case config::InternalService::prometheus:
+      return cfg.prometheus.enabled ? "" : "service \"prometheus@internal\" needs the static `metrics.prometheus` section";
+    case config::InternalService::noop:
+      return "";
+    default:
+      return config::internal_service_problem(name);
+  }
+}
+
 }  // namespace
 
 std::shared_ptr<RuntimeConfig> compile_runtime(const config::Dynamic& dyn, const config::StaticConfig& cfg,
@@ -386,11 +400,19 @@ std::shared_ptr<RuntimeConfig> compile_runtime(const config::Dynamic& dyn, const
   CompileCache::Rule uncached;
   for (const auto& [name, router] : dyn.http.routers) {
     auto svc = service_index.find(router.service);
+    if (svc == service_index.end() && config::is_internal_name(router.service)) {
+      if (auto why = internal_service_problem(router.service, cfg); !why.empty()) {
+        if (problems) problems->push_back("router " + name + ": " + why);
+        continue;
+      }
+      svc = service_index.emplace(router.service, static_cast<uint32_t>(rc->services.size())).first;
+      rc->services.push_back(ServiceRuntime{router.service, config::internal_service(router.service)});
+    }
     if (svc == service_index.end()) {
       if (problems) problems->push_back("router " + name + ": service \"" + router.service + "\" does not exist");
       continue;
     }
-    if (dyn.http.services.at(router.service).weighted) {
+    if (auto d = dyn.http.services.find(router.service); d != dyn.http.services.end() && d->second.weighted) {
       // Until weighted services are compiled, a router on one is dropped with this error
       // rather than answering 503 to every request.
       if (problems)

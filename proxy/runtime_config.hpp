@@ -17,6 +17,7 @@
 #include <boost/container/small_vector.hpp>
 
 #include "config/dynamic.hpp"
+#include "config/internal_services.hpp"
 #include "config/static_config.hpp"
 #include "proxy/middleware.hpp"
 #include "proxy/rule_matcher.hpp"
@@ -60,6 +61,7 @@ struct UpstreamServer {
 
 struct ServiceRuntime {
   std::string name;
+  config::InternalService internal = config::InternalService::none;  // no servers when set
   std::vector<UpstreamServer> servers;
   std::vector<uint32_t> schedule;  // smooth weighted round-robin order of server indices
   bool pass_host_header = true;

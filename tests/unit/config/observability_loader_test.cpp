@@ -131,10 +131,10 @@ log:
   CHECK(has(r, "accessLog.otlp", "not supported"));
   CHECK(has(r, "metrics.statsD", "not supported"));
   CHECK(has(r, "metrics.prometheus.buckets", "invalid bucket \"0.5\""));
-  CHECK(has(r, "metrics.prometheus.manualRouting", "not supported"));
+  CHECK(r.config.prometheus.manual_routing);  // routers name prometheus@internal
   CHECK(has(r, "metrics.prometheus.headerLabels", "not supported"));
   CHECK(has(r, "metrics.prometheus.entryPoint", "entrypoint \"nowhere\" does not exist"));
-  CHECK(has(r, "ping.manualRouting", "not supported"));
+  CHECK(r.config.ping.manual_routing);
   CHECK(has(r, "ping.terminatingStatusCode", ""));
   CHECK(has(r, "log.maxSize", "not supported"));
   // No `traefik` entrypoint was needed: none is added.
