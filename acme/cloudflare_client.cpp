@@ -3,6 +3,10 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
+#include <cstdlib>
+
+#include "acme/acme_client.hpp"
 
 namespace portier::acme {
 namespace {
@@ -99,6 +103,20 @@ CloudflareClient::CloudflareClient(asio::any_io_executor executor, std::string b
       options_(options),
       http_(executor, base_url.empty() ? std::string(kCloudflareDefaultBase) : std::move(base_url), options.http) {}
 
+CloudflareOptions CloudflareClient::options_from_env(const std::string& http_timeout, std::string* error) {
+  CloudflareOptions o;
+  if (http_timeout.empty()) return o;
+  char* end = nullptr;
+  long seconds = std::strtol(http_timeout.c_str(), &end, 10);
+  if (end == http_timeout.c_str() || *end != '\0' || seconds <= 0 || seconds > 3600) {
+    if (error) *error = "CF_HTTP_TIMEOUT \"" + http_timeout + "\" is not a number of seconds (1-3600); 30 s used";
+    return o;
+  }
+  o.http.request_timeout = std::chrono::seconds(seconds);
+  o.http.connect_timeout = std::min<std::chrono::milliseconds>(o.http.connect_timeout, o.http.request_timeout);
+  return o;
+}
+
 awaitable<CfResponse> CloudflareClient::call(std::string method, std::string target, std::string body) {
   auto delay = options_.retry_delay;
   CfResponse last;
@@ -113,13 +131,15 @@ awaitable<CfResponse> CloudflareClient::call(std::string method, std::string tar
     core::HttpResult res = co_await http_.request(std::move(req));
     if (res.ok()) {
       last = parse_cf_response(res.response.status, res.response.body);
+      if (last.retryable) last.retry_after = parse_retry_after(res.response.header("retry-after"));
     } else {
       last = CfResponse{};
       last.retryable = true;
       last.error = "Cloudflare API: " + res.error;
     }
     if (last.success || !last.retryable || attempt >= options_.attempts) break;
-    asio::steady_timer timer(executor_, delay);
+    if (last.retry_after > options_.max_retry_after) break;
+    asio::steady_timer timer(executor_, std::max<std::chrono::milliseconds>(delay, last.retry_after));
     co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
     delay *= 2;
   }
