@@ -29,17 +29,10 @@ std::string cf_messages(const Json& j) {
   return out;
 }
 
-CfRecord parse_record(const Json& j) {
-  CfRecord r;
-  auto str = [&](const char* key) {
-    auto it = j.find(key);
-    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
-  r.id = str("id");
-  r.name = str("name");
-  r.content = str("content");
-  r.comment = str("comment");
-  return r;
+std::string json_string(const Json& j, const char* key) {
+  if (!j.is_object()) return {};
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 std::string strip_name(std::string_view fqdn) {
@@ -83,6 +76,35 @@ CfResponse parse_cf_response(unsigned status, std::string_view body) {
   r.success = true;
   if (auto it = j.find("result"); it != j.end()) r.result = *it;
   return r;
+}
+
+CfRecord parse_record(const Json& j) {
+  CfRecord r;
+  r.id = json_string(j, "id");
+  r.name = json_string(j, "name");
+  r.content = json_string(j, "content");
+  r.comment = json_string(j, "comment");
+  return r;
+}
+
+std::optional<CfZone> parse_zone_list(const Json& result, const std::string& fallback_name) {
+  if (!result.is_array() || result.empty()) return std::nullopt;
+  CfZone zone;
+  zone.id = json_string(result[0], "id");
+  zone.name = json_string(result[0], "name");
+  if (zone.name.empty()) zone.name = fallback_name;
+  if (zone.id.empty()) return std::nullopt;
+  return zone;
+}
+
+std::vector<CfRecord> parse_challenge_records(const Json& result) {
+  std::vector<CfRecord> out;
+  if (!result.is_array()) return out;
+  for (const auto& j : result) {
+    CfRecord rec = parse_record(j);
+    if (rec.name.rfind("_acme-challenge.", 0) == 0) out.push_back(std::move(rec));
+  }
+  return out;
 }
 
 std::vector<std::string> zone_candidates(std::string_view fqdn) {
@@ -151,12 +173,7 @@ awaitable<Result<CfZone>> CloudflareClient::find_zone(std::string fqdn) {
   for (const auto& candidate : zone_candidates(fqdn)) {
     CfResponse r = co_await call("GET", "/zones?name=" + candidate, "");
     if (!r.success) co_return Result<CfZone>::failure(r.error);
-    if (r.result.is_array() && !r.result.empty() && r.result[0].is_object()) {
-      CfZone zone;
-      zone.id = r.result[0].value("id", "");
-      zone.name = r.result[0].value("name", candidate);
-      if (!zone.id.empty()) co_return Result<CfZone>::success(zone);
-    }
+    if (auto zone = parse_zone_list(r.result, candidate)) co_return Result<CfZone>::success(*zone);
   }
   co_return Result<CfZone>::failure("Cloudflare API: no zone found for " + strip_name(fqdn) +
                                     " (is the token allowed to read it?)");
@@ -174,14 +191,7 @@ awaitable<Result<CfRecord>> CloudflareClient::create_txt(std::string zone_id, st
 awaitable<Result<std::vector<CfRecord>>> CloudflareClient::list_challenge_txt(std::string zone_id) {
   CfResponse r = co_await call("GET", "/zones/" + zone_id + "/dns_records?type=TXT&per_page=500", "");
   if (!r.success) co_return Result<std::vector<CfRecord>>::failure(r.error);
-  std::vector<CfRecord> out;
-  if (r.result.is_array())
-    for (const auto& j : r.result) {
-      if (!j.is_object()) continue;
-      CfRecord rec = parse_record(j);
-      if (rec.name.rfind("_acme-challenge.", 0) == 0) out.push_back(std::move(rec));
-    }
-  co_return Result<std::vector<CfRecord>>::success(std::move(out));
+  co_return Result<std::vector<CfRecord>>::success(parse_challenge_records(r.result));
 }
 
 awaitable<Result<bool>> CloudflareClient::delete_record(std::string zone_id, std::string record_id) {

@@ -9,6 +9,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +46,13 @@ struct CfResponse {
 // Decodes a response. Non-2xx or success=false gives a clear error naming the likely cause
 // (bad token, missing permission, rate limit, server error) and Cloudflare's own messages.
 CfResponse parse_cf_response(unsigned status, std::string_view body);
+
+// The `result` of a successful answer, read whatever its shape (missing or mistyped fields are
+// empty): the first zone of GET /zones?name= (nullopt when there is none with an id); one
+// record (POST /dns_records); the "_acme-challenge." records of a record list.
+std::optional<CfZone> parse_zone_list(const nlohmann::json& result, const std::string& fallback_name);
+CfRecord parse_record(const nlohmann::json& record);
+std::vector<CfRecord> parse_challenge_records(const nlohmann::json& result);
 
 // "x.y.example.com" -> {"x.y.example.com", "y.example.com", "example.com"} (no TLD alone).
 std::vector<std::string> zone_candidates(std::string_view fqdn);
