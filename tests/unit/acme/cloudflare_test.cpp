@@ -70,3 +70,17 @@ TEST_CASE("Cloudflare: results of any shape are read without throwing") {
   CHECK(records[0].content == "v");
   CHECK(acme::parse_record(Json::parse(R"({"id":1})")).id.empty());
 }
+
+TEST_CASE("Cloudflare: CF_HTTP_TIMEOUT sets the per-request timeout, as lego reads it") {
+  std::string error;
+  CHECK(acme::CloudflareClient::options_from_env("", &error).http.request_timeout == std::chrono::seconds(30));
+  auto two = acme::CloudflareClient::options_from_env("2", &error);
+  CHECK(error.empty());
+  CHECK(two.http.request_timeout == std::chrono::seconds(2));
+  CHECK(two.http.connect_timeout == std::chrono::seconds(2));
+  for (const char* bad : {"2s", "0", "-1", "abc", "99999"}) {
+    error.clear();
+    CHECK(acme::CloudflareClient::options_from_env(bad, &error).http.request_timeout == std::chrono::seconds(30));
+    CHECK_THAT(error, Catch::Contains("CF_HTTP_TIMEOUT"));
+  }
+}
