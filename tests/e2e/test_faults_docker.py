@@ -39,7 +39,7 @@ class Requester(threading.Thread):
             except (OSError, http.client.HTTPException):
                 status = 0
             self.statuses[status] += 1
-            self._done.wait(0.002)  # pacing only: leaves the two shared cores to the daemon
+            self._done.wait(0.01)  # pacing only: leaves the shared cores to the daemon
 
     def stop(self):
         self._done.set()
