@@ -59,6 +59,43 @@ AcmeProblem parse_problem(unsigned status, const std::string& body) {
   return p;
 }
 
+OrderInfo parse_order(const Json& order) {
+  OrderInfo o;
+  o.status = json_string(order, "status");
+  o.finalize = json_string(order, "finalize");
+  o.certificate = json_string(order, "certificate");
+  if (order.is_object())
+    if (auto it = order.find("authorizations"); it != order.end() && it->is_array())
+      for (const auto& a : *it)
+        if (a.is_string()) o.authorizations.push_back(a.get<std::string>());
+  return o;
+}
+
+AuthorizationInfo parse_authorization(const Json& authz) {
+  AuthorizationInfo a;
+  a.status = json_string(authz, "status");
+  if (!authz.is_object()) return a;
+  if (auto id = authz.find("identifier"); id != authz.end()) a.domain = json_string(*id, "value");
+  if (auto list = authz.find("challenges"); list != authz.end() && list->is_array())
+    for (const auto& c : *list)
+      if (json_string(c, "type") == "dns-01") {
+        a.challenge_url = json_string(c, "url");
+        a.token = json_string(c, "token");
+      }
+  return a;
+}
+
+AcmeProblem object_problem(const Json& object) {
+  AcmeProblem p;
+  if (!object.is_object()) return p;
+  if (auto e = object.find("error"); e != object.end()) p = parse_problem(0, e->dump());
+  if (auto list = object.find("challenges"); list != object.end() && list->is_array())
+    for (const auto& c : *list)
+      if (c.is_object())
+        if (auto e = c.find("error"); e != c.end()) p = parse_problem(0, e->dump());
+  return p;
+}
+
 std::chrono::seconds parse_retry_after(const std::string& value) {
   if (value.empty()) return std::chrono::seconds(0);
   if (std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; }) && value.size() < 10)
@@ -198,10 +235,7 @@ awaitable<Result<Json>> AcmeClient::poll(std::string url, std::string until, std
     std::string status = json_string(r.value.json, "status");
     if (status == until || status == "valid") co_return Result<Json>::success(r.value.json);
     if (status == "invalid" || status == "revoked" || status == "deactivated" || status == "expired") {
-      AcmeProblem p = parse_problem(0, r.value.json.contains("error") ? r.value.json["error"].dump() : "{}");
-      if (r.value.json.contains("challenges"))
-        for (const auto& c : r.value.json["challenges"])
-          if (c.contains("error")) p = parse_problem(0, c["error"].dump());
+      AcmeProblem p = object_problem(r.value.json);
       last_problem_ = p;
       co_return Result<Json>::failure(fail(what + " is " + status + (p.detail.empty() && p.type.empty() ? "" : ": " + describe_problem(p))));
     }
@@ -221,25 +255,17 @@ awaitable<std::string> AcmeClient::solve_authorizations(const std::vector<std::s
   for (const auto& url : authz_urls) {
     auto r = co_await post(url, "");
     if (!r.ok()) co_return "authorization " + r.error;
-    const Json& authz = r.value.json;
-    std::string status = json_string(authz, "status");
-    std::string domain = authz.contains("identifier") ? json_string(authz["identifier"], "value") : "";
-    if (status == "valid") continue;
-    if (status != "pending") co_return fail("authorization for " + domain + " is " + status);
-    std::string challenge_url, token;
-    if (authz.contains("challenges") && authz["challenges"].is_array())
-      for (const auto& c : authz["challenges"])
-        if (json_string(c, "type") == "dns-01") {
-          challenge_url = json_string(c, "url");
-          token = json_string(c, "token");
-        }
-    if (challenge_url.empty() || token.empty()) co_return fail("the CA offers no dns-01 challenge for " + domain);
+    AuthorizationInfo authz = parse_authorization(r.value.json);
+    if (authz.status == "valid") continue;
+    if (authz.status != "pending") co_return fail("authorization for " + authz.domain + " is " + authz.status);
+    if (authz.challenge_url.empty() || authz.token.empty())
+      co_return fail("the CA offers no dns-01 challenge for " + authz.domain);
     Dns01Solver::Record record;
-    record.domain = domain;
-    record.fqdn = "_acme-challenge." + domain;
-    record.value = dns01_txt_value(token, thumbprint_);
+    record.domain = authz.domain;
+    record.fqdn = "_acme-challenge." + authz.domain;
+    record.value = dns01_txt_value(authz.token, thumbprint_);
     records.push_back(std::move(record));
-    pending.emplace_back(url, challenge_url);
+    pending.emplace_back(url, authz.challenge_url);
   }
   if (records.empty()) co_return std::string();
   std::string error = co_await solver.present(records);
@@ -282,13 +308,10 @@ awaitable<Result<IssuedCertificate>> AcmeClient::obtain(std::vector<std::string>
   if (!order.ok()) co_return R::failure("new order: " + order.error);
   std::string order_url = order.value.location;
   if (order_url.empty()) co_return R::failure(fail("new order: the CA sent no order URL"));
-  std::vector<std::string> authz_urls;
-  if (order.value.json.contains("authorizations"))
-    for (const auto& a : order.value.json["authorizations"])
-      if (a.is_string()) authz_urls.push_back(a.get<std::string>());
-  std::string finalize_url = json_string(order.value.json, "finalize");
+  OrderInfo info = parse_order(order.value.json);
 
-  if (std::string err = co_await solve_authorizations(authz_urls, solver); !err.empty()) co_return R::failure(err);
+  if (std::string err = co_await solve_authorizations(info.authorizations, solver); !err.empty())
+    co_return R::failure(err);
   auto ready = co_await poll(order_url, "ready", "order");
   if (!ready.ok()) co_return R::failure(ready.error);
 
@@ -299,11 +322,11 @@ awaitable<Result<IssuedCertificate>> AcmeClient::obtain(std::vector<std::string>
   if (csr.empty()) co_return R::failure(fail("CSR: " + error));
   Json finalize_payload = Json::object();
   finalize_payload["csr"] = base64url(csr);
-  auto fin = co_await post(finalize_url, finalize_payload.dump());
+  auto fin = co_await post(info.finalize, finalize_payload.dump());
   if (!fin.ok()) co_return R::failure("finalize: " + fin.error);
   auto done = co_await poll(order_url, "valid", "order");
   if (!done.ok()) co_return R::failure(done.error);
-  std::string cert_url = json_string(done.value, "certificate");
+  std::string cert_url = parse_order(done.value).certificate;
   if (cert_url.empty()) co_return R::failure(fail("the valid order has no certificate URL"));
   auto chain = co_await post(cert_url, "", false, "application/pem-certificate-chain");
   if (!chain.ok()) co_return R::failure("certificate download: " + chain.error);

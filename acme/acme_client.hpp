@@ -53,6 +53,30 @@ AcmeProblem parse_problem(unsigned status, const std::string& body);
 // Retry-After as seconds or HTTP-date; 0 when absent or unparsable.
 std::chrono::seconds parse_retry_after(const std::string& value);
 
+// The fields portier reads from an order object (RFC 8555 7.1.3); any JSON value is accepted,
+// what is missing or of another type is left empty.
+struct OrderInfo {
+  std::string status;
+  std::vector<std::string> authorizations;  // the string members only
+  std::string finalize;
+  std::string certificate;
+};
+OrderInfo parse_order(const nlohmann::json& order);
+
+// An authorization object (7.1.4): its status, identifier and dns-01 challenge (the last one
+// when several are listed); url and token empty when it offers none.
+struct AuthorizationInfo {
+  std::string status;
+  std::string domain;
+  std::string challenge_url;
+  std::string token;
+};
+AuthorizationInfo parse_authorization(const nlohmann::json& authz);
+
+// Why an order or authorization went invalid: a challenge's "error" (the last one) or else
+// the object's own "error"; an empty problem when neither is there.
+AcmeProblem object_problem(const nlohmann::json& object);
+
 struct AcmeClientOptions {
   std::string directory_url;
   core::HttpClientOptions http;  // extra_ca_files for a private CA

@@ -202,7 +202,22 @@ std::string AcmeManager::save(Resolver& r) {
   std::error_code ec;
   auto parent = std::filesystem::path(r.path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  return tls::write_acme_json_file(r.path, files_[r.path]);
+  std::string error = tls::write_acme_json_file(r.path, files_[r.path]);
+  if (error.empty()) {
+    if (storage_errors_.erase(r.path)) core::log_info("acme: ", r.path, " written again");
+    return error;
+  }
+  storage_errors_[r.path] = error;
+  storage_retry_at_ = Clock::now() + options_.backoff_base;
+  return error;
+}
+
+void AcmeManager::retry_failed_saves() {
+  if (storage_errors_.empty() || Clock::now() < storage_retry_at_) return;
+  std::set<std::string> paths;
+  for (const auto& [path, error] : storage_errors_) paths.insert(path);
+  for (auto& [name, r] : resolvers_)
+    if (paths.erase(r->path)) save(*r);  // one resolver writes the whole file
 }
 
 void AcmeManager::set_on_certificate(std::function<void(const std::vector<std::string>&)> callback) {
@@ -215,7 +230,11 @@ void AcmeManager::start() {
   if (std::string t = token(); !t.empty()) {
     std::string base = kCloudflareDefaultBase;
     if (auto it = env_.find("CF_API_BASE_URL"); it != env_.end() && !it->second.empty()) base = it->second;
-    cloudflare_ = std::make_unique<CloudflareClient>(control_.get_executor(), base, t);
+    std::string error;
+    auto timeout = env_.find("CF_HTTP_TIMEOUT");
+    auto options = CloudflareClient::options_from_env(timeout == env_.end() ? "" : timeout->second, &error);
+    if (!error.empty()) core::log_warn("acme: ", error);
+    cloudflare_ = std::make_unique<CloudflareClient>(control_.get_executor(), base, t, options);
   }
   tasks_.spawn(run(), "background task");
 }
@@ -248,6 +267,7 @@ void AcmeManager::update_demands(std::vector<CertDemand> demands) {
 
 Clock::time_point AcmeManager::next_due() const {
   Clock::time_point due = next_renewal_check_;
+  if (!storage_errors_.empty()) due = std::min(due, storage_retry_at_);
   for (const auto& [key, d] : demands_)
     if ((d.wanted || d.renewal) && d.failures > 0) due = std::min(due, d.next_attempt);
   return due;
@@ -288,6 +308,7 @@ awaitable<void> AcmeManager::sweep_stored_zones() {
 
 awaitable<void> AcmeManager::work_once() {
   auto alive = alive_;
+  retry_failed_saves();
   auto now = Clock::now();
   if (now >= next_renewal_check_) {
     next_renewal_check_ = now + options_.check_interval;
@@ -434,7 +455,7 @@ awaitable<void> AcmeManager::order(Resolver& r, DemandState& d) {
   cert.certificate_pem = issued.value.chain_pem;
   cert.key_pem = issued.value.key_pem;
   data.certificates.push_back(std::move(cert));
-  if (std::string err = save(r); !err.empty()) core::log_error("acme: ", err, " (the certificate is served until restart)");
+  if (std::string err = save(r); !err.empty()) core::log_error("acme: ", err, " (the certificate is served; the write is retried)");
   publish_entries();
   r.last_error.clear();
   d.failures = 0;
@@ -478,6 +499,7 @@ Json AcmeManager::certificates_json() const {
 }
 
 bool AcmeManager::degraded() const {
+  if (!storage_errors_.empty()) return true;
   for (const auto& [name, r] : resolvers_)
     if (!r->config_error.empty() || !r->last_error.empty()) return true;
   for (const auto& [key, d] : demands_)
@@ -504,8 +526,11 @@ Json AcmeManager::health_json() const {
     j["storage"] = r->path;
     j["account"] = r->registered ? "registered" : "not registered";
     std::string error = !r->config_error.empty() ? r->config_error : r->last_error;
-    j["status"] = !error.empty() || failing > 0 ? "error" : "ok";
+    auto storage_error = storage_errors_.find(r->path);
+    bool storage_failing = storage_error != storage_errors_.end();
+    j["status"] = !error.empty() || failing > 0 || storage_failing ? "error" : "ok";
     if (!error.empty()) j["last_error"] = error;
+    if (storage_failing) j["storage_error"] = storage_error->second;
     j["certificates"] = certificates;
     j["pending"] = pending;
     j["failing"] = failing;

@@ -11,8 +11,9 @@
 // Environment (the map given to the constructor): CF_API_BASE_URL (Cloudflare API base,
 // default https://api.cloudflare.com/client/v4), CF_DNS_API_TOKEN / CLOUDFLARE_DNS_API_TOKEN /
 // CF_DNS_API_TOKEN_FILE when infra.cf_dns_api_token is empty, LEGO_CA_CERTIFICATES (extra
-// trusted roots for the CA, paths separated by ':' or ','), PORTIER_ACME_BACKOFF_SECONDS
-// (first retry delay after a failure; tests).
+// trusted roots for the CA, paths separated by ':' or ','), CF_HTTP_TIMEOUT (seconds per
+// Cloudflare API request, as lego reads it), PORTIER_ACME_BACKOFF_SECONDS (first retry delay
+// after a failure; tests).
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -68,8 +69,12 @@ class AcmeManager {
   nlohmann::json certificates_json() const;
   // For /health: {"status":"ok"|"degraded","resolvers":[…]}.
   nlohmann::json health_json() const;
-  // True when some resolver or demand is in error (health "degraded").
+  // True when some resolver or demand is in error, or a storage file could not be written
+  // (health "degraded").
   bool degraded() const;
+  // Storage path -> why the last write failed (disk full, read-only). The file on disk stays
+  // whole (atomic replacement); the write is retried every backoff_base until it succeeds.
+  const std::map<std::string, std::string>& storage_errors() const { return storage_errors_; }
   // Cancels the background work (an order in flight is abandoned; its TXT records are swept
   // at the next start). idle() once it has unwound (core/task_group.hpp).
   void stop();
@@ -90,6 +95,7 @@ class AcmeManager {
   void wake();
   void publish_entries();
   std::string save(Resolver& r);
+  void retry_failed_saves();
   void record_failure(DemandState& d, const std::string& error, std::chrono::seconds retry_after);
   std::vector<std::string> ca_files(const config::CertResolver& cr) const;
   std::string token() const;
@@ -103,6 +109,8 @@ class AcmeManager {
   std::map<std::string, std::unique_ptr<Resolver>> resolvers_;
   std::map<std::string, tls::AcmeStore> files_;       // storage path -> content
   std::set<std::string> unusable_files_;               // never overwritten
+  std::map<std::string, std::string> storage_errors_;  // storage path -> last write error
+  std::chrono::steady_clock::time_point storage_retry_at_{};
   std::map<std::string, DemandState> demands_;         // resolver + names
   std::unique_ptr<CloudflareClient> cloudflare_;
   std::set<std::string> cleaned_zones_;

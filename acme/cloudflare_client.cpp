@@ -3,6 +3,10 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
+#include <cstdlib>
+
+#include "acme/acme_client.hpp"
 
 namespace portier::acme {
 namespace {
@@ -25,17 +29,10 @@ std::string cf_messages(const Json& j) {
   return out;
 }
 
-CfRecord parse_record(const Json& j) {
-  CfRecord r;
-  auto str = [&](const char* key) {
-    auto it = j.find(key);
-    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
-  r.id = str("id");
-  r.name = str("name");
-  r.content = str("content");
-  r.comment = str("comment");
-  return r;
+std::string json_string(const Json& j, const char* key) {
+  if (!j.is_object()) return {};
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 std::string strip_name(std::string_view fqdn) {
@@ -81,6 +78,35 @@ CfResponse parse_cf_response(unsigned status, std::string_view body) {
   return r;
 }
 
+CfRecord parse_record(const Json& j) {
+  CfRecord r;
+  r.id = json_string(j, "id");
+  r.name = json_string(j, "name");
+  r.content = json_string(j, "content");
+  r.comment = json_string(j, "comment");
+  return r;
+}
+
+std::optional<CfZone> parse_zone_list(const Json& result, const std::string& fallback_name) {
+  if (!result.is_array() || result.empty()) return std::nullopt;
+  CfZone zone;
+  zone.id = json_string(result[0], "id");
+  zone.name = json_string(result[0], "name");
+  if (zone.name.empty()) zone.name = fallback_name;
+  if (zone.id.empty()) return std::nullopt;
+  return zone;
+}
+
+std::vector<CfRecord> parse_challenge_records(const Json& result) {
+  std::vector<CfRecord> out;
+  if (!result.is_array()) return out;
+  for (const auto& j : result) {
+    CfRecord rec = parse_record(j);
+    if (rec.name.rfind("_acme-challenge.", 0) == 0) out.push_back(std::move(rec));
+  }
+  return out;
+}
+
 std::vector<std::string> zone_candidates(std::string_view fqdn) {
   std::string name = strip_name(fqdn);
   std::vector<std::string> out;
@@ -99,6 +125,20 @@ CloudflareClient::CloudflareClient(asio::any_io_executor executor, std::string b
       options_(options),
       http_(executor, base_url.empty() ? std::string(kCloudflareDefaultBase) : std::move(base_url), options.http) {}
 
+CloudflareOptions CloudflareClient::options_from_env(const std::string& http_timeout, std::string* error) {
+  CloudflareOptions o;
+  if (http_timeout.empty()) return o;
+  char* end = nullptr;
+  long seconds = std::strtol(http_timeout.c_str(), &end, 10);
+  if (end == http_timeout.c_str() || *end != '\0' || seconds <= 0 || seconds > 3600) {
+    if (error) *error = "CF_HTTP_TIMEOUT \"" + http_timeout + "\" is not a number of seconds (1-3600); 30 s used";
+    return o;
+  }
+  o.http.request_timeout = std::chrono::seconds(seconds);
+  o.http.connect_timeout = std::min<std::chrono::milliseconds>(o.http.connect_timeout, o.http.request_timeout);
+  return o;
+}
+
 awaitable<CfResponse> CloudflareClient::call(std::string method, std::string target, std::string body) {
   auto delay = options_.retry_delay;
   CfResponse last;
@@ -113,13 +153,15 @@ awaitable<CfResponse> CloudflareClient::call(std::string method, std::string tar
     core::HttpResult res = co_await http_.request(std::move(req));
     if (res.ok()) {
       last = parse_cf_response(res.response.status, res.response.body);
+      if (last.retryable) last.retry_after = parse_retry_after(res.response.header("retry-after"));
     } else {
       last = CfResponse{};
       last.retryable = true;
       last.error = "Cloudflare API: " + res.error;
     }
     if (last.success || !last.retryable || attempt >= options_.attempts) break;
-    asio::steady_timer timer(executor_, delay);
+    if (last.retry_after > options_.max_retry_after) break;
+    asio::steady_timer timer(executor_, std::max<std::chrono::milliseconds>(delay, last.retry_after));
     co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
     delay *= 2;
   }
@@ -131,12 +173,7 @@ awaitable<Result<CfZone>> CloudflareClient::find_zone(std::string fqdn) {
   for (const auto& candidate : zone_candidates(fqdn)) {
     CfResponse r = co_await call("GET", "/zones?name=" + candidate, "");
     if (!r.success) co_return Result<CfZone>::failure(r.error);
-    if (r.result.is_array() && !r.result.empty() && r.result[0].is_object()) {
-      CfZone zone;
-      zone.id = r.result[0].value("id", "");
-      zone.name = r.result[0].value("name", candidate);
-      if (!zone.id.empty()) co_return Result<CfZone>::success(zone);
-    }
+    if (auto zone = parse_zone_list(r.result, candidate)) co_return Result<CfZone>::success(*zone);
   }
   co_return Result<CfZone>::failure("Cloudflare API: no zone found for " + strip_name(fqdn) +
                                     " (is the token allowed to read it?)");
@@ -154,14 +191,7 @@ awaitable<Result<CfRecord>> CloudflareClient::create_txt(std::string zone_id, st
 awaitable<Result<std::vector<CfRecord>>> CloudflareClient::list_challenge_txt(std::string zone_id) {
   CfResponse r = co_await call("GET", "/zones/" + zone_id + "/dns_records?type=TXT&per_page=500", "");
   if (!r.success) co_return Result<std::vector<CfRecord>>::failure(r.error);
-  std::vector<CfRecord> out;
-  if (r.result.is_array())
-    for (const auto& j : r.result) {
-      if (!j.is_object()) continue;
-      CfRecord rec = parse_record(j);
-      if (rec.name.rfind("_acme-challenge.", 0) == 0) out.push_back(std::move(rec));
-    }
-  co_return Result<std::vector<CfRecord>>::success(std::move(out));
+  co_return Result<std::vector<CfRecord>>::success(parse_challenge_records(r.result));
 }
 
 awaitable<Result<bool>> CloudflareClient::delete_record(std::string zone_id, std::string record_id) {

@@ -9,6 +9,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,7 @@ struct CfRecord {
 struct CfResponse {
   bool success = false;
   bool retryable = false;  // 429, 5xx, transport errors
+  std::chrono::seconds retry_after{0};  // the answer's Retry-After (429, 503), 0 when none
   nlohmann::json result;
   std::string error;  // "" when success; else a one-line explanation
 };
@@ -45,12 +47,22 @@ struct CfResponse {
 // (bad token, missing permission, rate limit, server error) and Cloudflare's own messages.
 CfResponse parse_cf_response(unsigned status, std::string_view body);
 
+// The `result` of a successful answer, read whatever its shape (missing or mistyped fields are
+// empty): the first zone of GET /zones?name= (nullopt when there is none with an id); one
+// record (POST /dns_records); the "_acme-challenge." records of a record list.
+std::optional<CfZone> parse_zone_list(const nlohmann::json& result, const std::string& fallback_name);
+CfRecord parse_record(const nlohmann::json& record);
+std::vector<CfRecord> parse_challenge_records(const nlohmann::json& result);
+
 // "x.y.example.com" -> {"x.y.example.com", "y.example.com", "example.com"} (no TLD alone).
 std::vector<std::string> zone_candidates(std::string_view fqdn);
 
 struct CloudflareOptions {
   int attempts = 3;  // for retryable failures
   std::chrono::milliseconds retry_delay{1000};  // doubled after each attempt
+  // A Retry-After up to this long is waited for before the next attempt (when longer than
+  // retry_delay); a longer one ends the call, and the order's own backoff takes over.
+  std::chrono::seconds max_retry_after{60};
   core::HttpClientOptions http;
 };
 
@@ -58,6 +70,10 @@ class CloudflareClient {
  public:
   CloudflareClient(boost::asio::any_io_executor executor, std::string base_url, std::string token,
                    CloudflareOptions options = {});
+
+  // Options from lego's environment variable CF_HTTP_TIMEOUT (seconds, the whole exchange of
+  // one API request; default 30 s as lego). "" or what is wrong with it in *error.
+  static CloudflareOptions options_from_env(const std::string& http_timeout, std::string* error);
 
   // The zone holding `fqdn` (a trailing dot and a "*." prefix are ignored), walking up.
   boost::asio::awaitable<Result<CfZone>> find_zone(std::string fqdn);

@@ -64,8 +64,10 @@ awaitable<std::string> CloudflareSolver::present(std::vector<Record> records) {
 awaitable<void> CloudflareSolver::cleanup() {
   for (const auto& c : created_) {
     auto del = co_await client_.delete_record(c.zone_id, c.record_id);
-    if (!del.ok())
-      core::log_warn("acme: cannot delete TXT record ", c.fqdn, " (removed at the next run): ", del.error);
+    if (!del.ok()) {
+      core::log_warn("acme: cannot delete TXT record ", c.fqdn, " (removed by the next order in its zone): ", del.error);
+      cleaned_zones_.erase(c.zone_id);  // the next present() in this zone sweeps it again
+    }
   }
   created_.clear();
 }

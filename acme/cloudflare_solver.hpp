@@ -17,7 +17,8 @@ namespace portier::acme {
 
 class CloudflareSolver : public Dns01Solver {
  public:
-  // `client` and `cleaned_zones` (zone ids already swept this run) outlive the solver.
+  // `client` and `cleaned_zones` (zone ids already swept this run; a zone whose record could
+  // not be deleted leaves it, so the next order there sweeps again) outlive the solver.
   CloudflareSolver(boost::asio::any_io_executor executor, CloudflareClient& client, config::DnsChallenge settings,
                    std::set<std::string>& cleaned_zones,
                    std::chrono::milliseconds poll_interval = std::chrono::milliseconds(2000));

@@ -431,9 +431,16 @@ nlohmann::json Application::health_json() const {
       provider_down |= st.status != "connected";
     }
   }
+  // State files that could not be written: the old file stays whole, the write is retried.
+  nlohmann::json storage_errors = nlohmann::json::array();
+  if (docker_provider_ && !docker_provider_->ports_save_error().empty())
+    storage_errors.push_back({{"file", docker_provider_->ports_file()}, {"error", docker_provider_->ports_save_error()}});
+  if (acme_)
+    for (const auto& [file, error] : acme_->storage_errors()) storage_errors.push_back({{"file", file}, {"error", error}});
   const auto& d = merged_.dynamic;
   bool acme_degraded = acme_ && acme_->degraded();
-  nlohmann::json out = {{"status", (errors > 0 || provider_down || acme_degraded) ? "degraded" : "ok"},
+  bool degraded = errors > 0 || provider_down || acme_degraded || !storage_errors.empty();
+  nlohmann::json out = {{"status", degraded ? "degraded" : "ok"},
           {"version", kVersion},
           {"uptime_seconds", std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_).count()},
           {"routers", {{"http", d.http.routers.size()}, {"tcp", d.tcp.routers.size()}, {"udp", d.udp.routers.size()}}},
@@ -441,6 +448,7 @@ nlohmann::json Application::health_json() const {
           {"auto_routes", !cfg_.infra.base_domain.empty() && cfg_.docker.has_value()},
           {"providers", providers},
           {"errors", errors},
+          {"storage_errors", std::move(storage_errors)},
           {"last_snapshot", {{"routers", last_snapshot_.routers},
                              {"merge_ms", last_snapshot_.merge_ms},
                              {"compile_ms", last_snapshot_.compile_ms},

@@ -76,6 +76,9 @@ class DockerProvider {
   std::vector<EndpointStatus> status() const;
   const config::Fragment& fragment() const { return fragment_; }
   const PortsView& ports() const { return ports_; }
+  // "" or why {state}/ports.json could not be written (retried at each change and re-list).
+  const std::string& ports_save_error() const { return ports_alloc_.save_error(); }
+  const std::string& ports_file() const { return options_.ports_file; }
 
   // Expands globs now: the matching unix sockets, plus every non-glob endpoint as given.
   static std::vector<std::string> expand_endpoints(const std::vector<std::string>& patterns);

@@ -92,7 +92,7 @@ PortAllocator::SyncResult PortAllocator::sync(const std::vector<PortRequest>& wa
     }
     result.assigned.push_back({*request, it->second.external});
   }
-  if (changed) save();
+  if (changed || !save_error_.empty()) save();  // a failed save is retried at each sync
   return result;
 }
 
@@ -113,13 +113,15 @@ void PortAllocator::save() {
   if (!dir.empty() && !std::filesystem::is_directory(dir, ec)) {
     std::filesystem::create_directories(dir, ec);
     if (ec) {
+      if (save_error_.empty()) core::log_error("ports: cannot save allocations: ", dir.string(), ": ", ec.message());
       save_error_ = dir.string() + ": " + ec.message();
-      core::log_error("ports: cannot save allocations: ", save_error_);
       return;
     }
   }
-  save_error_ = core::write_file_atomic(path_, doc.dump(2) + "\n", 0644);
-  if (!save_error_.empty()) core::log_error("ports: cannot save allocations: ", save_error_);
+  std::string previous = std::move(save_error_);
+  save_error_ = core::write_file_atomic(path_, doc.dump(2) + "\n", 0600);
+  if (!save_error_.empty() && save_error_ != previous) core::log_error("ports: cannot save allocations: ", save_error_);
+  if (save_error_.empty() && !previous.empty()) core::log_info("ports: allocations saved again to ", path_);
 }
 
 }  // namespace portier::discovery

@@ -1,8 +1,10 @@
 #pragma once
 // Dynamic TCP/UDP port allocation from infra.dynamic_tcp_ports. One pool per protocol over
 // the same number range. An allocation is keyed by {network_id, service, proto, port}, stays
-// the same across restarts (persisted in ports.json with core::write_file_atomic) and is
-// freed only after its container has been gone for longer than the grace period.
+// the same across restarts (persisted in ports.json, mode 0600, with core::write_file_atomic)
+// and is freed only after its container has been gone for longer than the grace period. A
+// save that fails (disk full, read-only) leaves the old file whole and is retried at each
+// sync() until it succeeds.
 //
 // Thread: owned and used by the control thread only.
 #include <chrono>
@@ -68,7 +70,7 @@ class PortAllocator {
   // table changed. Deterministic: requests are served in key order.
   SyncResult sync(const std::vector<PortRequest>& wanted);
 
-  // "" or the error of the last save.
+  // "" or the error of the last save (shown in /health until a save succeeds).
   const std::string& save_error() const { return save_error_; }
   std::optional<uint16_t> find(const PortKey& key) const;
 

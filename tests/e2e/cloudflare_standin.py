@@ -5,13 +5,19 @@ pebble-challtestsrv: TXT records created here are served by challtestsrv's DNS s
   GET    /zones/{id}/dns_records[?type=TXT]  -> records of the zone
   POST   /zones/{id}/dns_records             -> create (type TXT only)
   DELETE /zones/{id}/dns_records/{rid}
-Every request needs "Authorization: Bearer <token>" (else 403, code 9109). `fail_status` set to
-e.g. 500 makes every request fail with that status. `requests` records (method, path).
+Every request needs "Authorization: Bearer <token>" (else 403, code 9109). Faults:
+  fail_status      e.g. 500 or 429: requests fail with that status
+  fail_methods     None (every method) or a set such as {"DELETE"}: which requests fail
+  fail_remaining   None (until cleared) or how many more requests fail
+  retry_after      None or the Retry-After header value sent with a failure
+  hang()/unhang()  requests get no answer until unhang() (or 60 s), then the connection closes
+`requests` records (method, path); `times` records (time.monotonic(), method, path).
 Runs in a thread of the test process on 127.0.0.1:<free>; base_url has the /client/v4 prefix.
 """
 
 import json
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -25,7 +31,13 @@ class CloudflareStandin:
         self.zones = {name: "zone%02d" % i for i, name in enumerate(zones)}
         self.records = {}  # id -> {"id","zone_id","type","name","content","comment"}
         self.requests = []
+        self.times = []
         self.fail_status = None
+        self.fail_methods = None
+        self.fail_remaining = None
+        self.retry_after = None
+        self._hanging = False
+        self._released = threading.Event()
         self.lock = threading.Lock()
         self._next = 1
         standin = self
@@ -52,6 +64,7 @@ class CloudflareStandin:
         return self
 
     def stop(self):
+        self.unhang()
         self.server.shutdown()
         self.server.server_close()
 
@@ -71,6 +84,21 @@ class CloudflareStandin:
     def txt_records(self):
         with self.lock:
             return [dict(r) for r in self.records.values()]
+
+    def hang(self):
+        with self.lock:
+            self._hanging = True
+            self._released.clear()
+
+    def unhang(self):
+        with self.lock:
+            self._hanging = False
+            self._released.set()
+
+    def clear_faults(self):
+        self.unhang()
+        with self.lock:
+            self.fail_status = self.fail_methods = self.fail_remaining = self.retry_after = None
 
     def count(self, method, fragment):
         with self.lock:
@@ -95,14 +123,26 @@ class CloudflareStandin:
                 self.pebble.set_txt(other["name"], other["content"])
         return rec
 
-    def _reply(self, h, status, result=None, errors=None):
+    def _reply(self, h, status, result=None, errors=None, headers=()):
         body = json.dumps({"success": status < 400 and not errors, "errors": errors or [], "messages": [],
                            "result": result}).encode()
         h.send_response(status)
+        for name, value in headers:
+            h.send_header(name, value)
         h.send_header("Content-Type", "application/json")
         h.send_header("Content-Length", str(len(body)))
         h.end_headers()
         h.wfile.write(body)
+
+    def _fails(self, method):
+        """Whether this request gets fail_status (lock held); counts fail_remaining down."""
+        if not self.fail_status or (self.fail_methods is not None and method not in self.fail_methods):
+            return False
+        if self.fail_remaining is not None:
+            if self.fail_remaining <= 0:
+                return False
+            self.fail_remaining -= 1
+        return True
 
     def _handle(self, h, method):
         url = urllib.parse.urlsplit(h.path)
@@ -110,10 +150,19 @@ class CloudflareStandin:
         raw = h.rfile.read(length) if length else b""
         with self.lock:
             self.requests.append((method, h.path))
+            self.times.append((time.monotonic(), method, h.path))
+            hanging = self._hanging
+        if hanging:
+            self._released.wait(60)
+            h.close_connection = True
+            return
+        with self.lock:
             if h.headers.get("Authorization") != "Bearer " + self.token:
                 return self._reply(h, 403, errors=[{"code": 9109, "message": "Invalid access token"}])
-            if self.fail_status:
-                return self._reply(h, self.fail_status, errors=[{"code": 10000, "message": "stand-in failure mode"}])
+            if self._fails(method):
+                headers = [("Retry-After", self.retry_after)] if self.retry_after else []
+                return self._reply(h, self.fail_status, errors=[{"code": 10000, "message": "stand-in failure mode"}],
+                                   headers=headers)
             if not url.path.startswith(PREFIX):
                 return self._reply(h, 404, errors=[{"code": 7003, "message": "Could not route"}])
             parts = url.path[len(PREFIX):].strip("/").split("/")

@@ -4,10 +4,12 @@
 import datetime
 import http.client
 import os
+import random
+import socket
 import unittest
 
 from dockerd import Dockerd
-from portier_e2e import Portier, http_request, make_temp_dir, wait_until
+from portier_e2e import Portier, free_port, http_request, make_temp_dir, wait_until
 
 
 def needs_root(cls):
@@ -15,6 +17,59 @@ def needs_root(cls):
     if os.geteuid() != 0:
         return unittest.skip("dockerd needs root")(cls)
     return cls
+
+
+INFRA_TCP = (3306, 5432, 6379, 27017, 11211, 5672, 9092)  # entrypoints every infra server binds
+INFRA_UDP = (53,)
+
+
+def pick_public_ip(net):
+    """An IP of {net}.100-250 where the fixed infra ports are free: two runs of this suite at
+    once (two worktrees) must not collide on PUBLIC:53."""
+    for octet in random.sample(range(100, 251), 151):
+        ip = "%s.%d" % (net, octet)
+        socks = []
+        try:
+            for kind, ports in ((socket.SOCK_STREAM, INFRA_TCP), (socket.SOCK_DGRAM, INFRA_UDP)):
+                for port in ports:
+                    s = socket.socket(socket.AF_INET, kind)
+                    socks.append(s)
+                    s.bind((ip, port))
+            return ip
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise AssertionError("no IP of %s.100-250 with the infra ports free" % net)
+
+
+def free_range(ip, n):
+    """First port of n consecutive ports bindable on ip, for TCP and UDP."""
+    for _ in range(50):
+        first = free_port(ip)
+        if first + n > 65535:
+            continue
+        socks = []
+        try:
+            for p in range(first, first + n):
+                for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                    s = socket.socket(socket.AF_INET, kind)
+                    socks.append(s)
+                    s.bind((ip, p))
+            return first
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise AssertionError("no %d consecutive free ports on %s" % (n, ip))
+
+
+def rediacc_labels(service, ip, network="2816", **extra):
+    labels = {"rediacc.service_name": service, "rediacc.service_ip": ip, "rediacc.network_id": network}
+    labels.update({"rediacc." + k: str(v) for k, v in extra.items()})
+    return labels
 
 
 def web_labels(name, ip, port, host=None, service=None, router=None):
@@ -54,10 +109,12 @@ class DockerPortierMixin:
     """unittest.TestCase mixin: daemons and one portier per class.
 
     Subclasses set DAEMONS (names; their sockets share one directory, cls.sock_dir),
-    DAEMON_ARGS (extra dockerd flags) and implement portier_config(cls) -> (config, args)."""
+    DAEMON_ARGS (extra dockerd flags), PORTIER_ENV (extra environment of portier) and
+    implement portier_config(cls) -> (config, args)."""
 
     DAEMONS = ("a",)
     DAEMON_ARGS = ()
+    PORTIER_ENV = {}
 
     @classmethod
     def setUpClass(cls):
@@ -71,7 +128,7 @@ class DockerPortierMixin:
                 d.start()
                 d.import_busybox()
             config, args = cls.portier_config()
-            cls.portier = Portier(config, args=args).start()
+            cls.portier = Portier(config, args=args, env=cls.PORTIER_ENV).start()
         except BaseException:
             cls.tearDownClass()
             raise

@@ -56,11 +56,11 @@ class _UnixHTTPConnection(http.client.HTTPConnection):
         self.sock = s
 
 
-def unix_get(path, target, timeout=5.0):
-    """GET target over the unix socket at path -> (status, body bytes)."""
+def unix_get(path, target, timeout=5.0, method="GET"):
+    """GET (or `method`) target over the unix socket at path -> (status, body bytes)."""
     conn = _UnixHTTPConnection(path, timeout)
     try:
-        conn.request("GET", target)
+        conn.request(method, target)
         r = conn.getresponse()
         return r.status, r.read()
     finally:
@@ -75,6 +75,17 @@ def _wait(predicate, timeout, what):
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting for " + what)
         time.sleep(0.05)
+
+
+def _alive(pid):
+    """True while process `pid` exists and is not a zombie."""
+    if not pid:
+        return False
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 class Dockerd:
@@ -143,6 +154,22 @@ class Dockerd:
         if self._log:
             self._log.close()
             self._log = None
+        # A daemon SIGKILLed leaves its containerd to die by itself (parent-death signal), as a
+        # zombie where PID 1 does not reap orphans; a restart that finds its pid file takes it
+        # for "still running" and times out. Once it is dead, its pid file goes.
+        pid = self._containerd_pid()
+        if pid:
+            _wait(lambda: not _alive(pid), 10, "containerd of %s gone" % self.name)
+            try:
+                os.unlink(self.root / "exec" / "containerd" / "containerd.pid")
+            except OSError:
+                pass
+
+    def _containerd_pid(self):
+        try:
+            return int((self.root / "exec" / "containerd" / "containerd.pid").read_text().strip())
+        except (OSError, ValueError):
+            return None
 
     def close(self):
         """Removes every container (SIGKILL: a daemon that stops them itself waits 10 s for
@@ -187,6 +214,12 @@ class Dockerd:
         if status != 200:
             raise AssertionError("GET %s -> %d %s" % (target, status, body[:200]))
         return json.loads(body)
+
+    def post(self, target, timeout=60.0):
+        """POST the Engine API without a body (e.g. /containers/ID/restart?t=0); 2xx expected."""
+        status, body = unix_get(self.socket, target, timeout, method="POST")
+        if status // 100 != 2:
+            raise AssertionError("POST %s -> %d %s" % (target, status, body[:200]))
 
     def import_busybox(self):
         """Imports test/busybox:1: a rootfs with /bin/busybox and applet symlinks."""

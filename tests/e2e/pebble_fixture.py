@@ -87,13 +87,25 @@ class Pebble:
         env = dict(os.environ, PEBBLE_VA_NOSLEEP="1")
         if self.nonce_reject is not None:
             env["PEBBLE_WFE_NONCEREJECT"] = str(self.nonce_reject)
-        self._spawn(["pebble", "-config", cfg_path, "-dnsserver", self.dns_address], "pebble.log", env)
+        self._pebble_argv = (["pebble", "-config", cfg_path, "-dnsserver", self.dns_address], env)
         self.directory_url = "https://127.0.0.1:%d/dir" % listen
         self.management_url = "https://127.0.0.1:%d" % pmgmt
         self._ctx = ssl.create_default_context(cafile=self.ca_file)
-        _wait(lambda: self._get(self.directory_url), 20, "pebble directory (log: %s)" % self.log("pebble.log"))
+        self.start_ca()
         _wait(lambda: self.dns_answers(), 20, "challtestsrv DNS")
         return self
+
+    def stop_ca(self):
+        """Kills pebble itself (by PID); challtestsrv keeps serving DNS. Pebble keeps its state
+        in memory: started again, it knows no account, order or certificate of before."""
+        self._ca.kill()
+        self._ca.wait(5)
+
+    def start_ca(self):
+        """(Re)starts pebble on the same ports and waits for its directory."""
+        argv, env = self._pebble_argv
+        self._ca = self._spawn(argv, "pebble.log", env)
+        _wait(lambda: self._get(self.directory_url), 20, "pebble directory (log: %s)" % self.log("pebble.log"))
 
     def stop(self):
         for p in self.procs:
@@ -150,10 +162,11 @@ class Pebble:
             r.read()
 
     def _spawn(self, argv, log_name, env=None):
-        log = open(os.path.join(self.dir, log_name), "wb")
+        log = open(os.path.join(self.dir, log_name), "ab")
         p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.dir)
         log.close()
         self.procs.append(p)
+        return p
 
     def _make_certs(self):
         d = self.dir

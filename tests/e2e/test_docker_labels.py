@@ -4,71 +4,17 @@ a bad label beside good containers, the rediacc auto-route, dynamic TCP ports
 dynamic UDP port (rediacc.udp_ports, from the same range)."""
 
 import json
-import random
 import socket
 import ssl
 import threading
 import unittest
 
-from docker_e2e import DockerPortierMixin, needs_root, web_labels
+from docker_e2e import DockerPortierMixin, free_range, needs_root, pick_public_ip, rediacc_labels, web_labels
 from portier_e2e import Portier, free_port, make_temp_dir, wait_until
 
 NET = "127.0.43"
 BASE = "e2e.test"
-INFRA_TCP = (3306, 5432, 6379, 27017, 11211, 5672, 9092)  # entrypoints every infra server binds
-INFRA_UDP = (53,)
-
-
-def pick_public_ip():
-    """An IP of NET.100-250 where the fixed infra ports are free: two runs of this suite at
-    once (two worktrees) must not collide on PUBLIC:53."""
-    for octet in random.sample(range(100, 251), 151):
-        ip = "%s.%d" % (NET, octet)
-        socks = []
-        try:
-            for kind, ports in ((socket.SOCK_STREAM, INFRA_TCP), (socket.SOCK_DGRAM, INFRA_UDP)):
-                for port in ports:
-                    s = socket.socket(socket.AF_INET, kind)
-                    socks.append(s)
-                    s.bind((ip, port))
-            return ip
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise AssertionError("no IP of %s.100-250 with the infra ports free" % NET)
-
-
-PUBLIC = pick_public_ip()
-
-
-def free_range(ip, n):
-    """First port of n consecutive ports bindable on ip, for TCP and UDP."""
-    for _ in range(50):
-        first = free_port(ip)
-        if first + n > 65535:
-            continue
-        socks = []
-        try:
-            for p in range(first, first + n):
-                for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
-                    s = socket.socket(socket.AF_INET, kind)
-                    socks.append(s)
-                    s.bind((ip, p))
-            return first
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise AssertionError("no %d consecutive free ports on %s" % (n, ip))
-
-
-def rediacc_labels(service, ip, network="2816", **extra):
-    labels = {"rediacc.service_name": service, "rediacc.service_ip": ip, "rediacc.network_id": network}
-    labels.update({"rediacc." + k: str(v) for k, v in extra.items()})
-    return labels
+PUBLIC = pick_public_ip(NET)
 
 
 def tcp_exchange(ip, port, data, timeout=3.0):

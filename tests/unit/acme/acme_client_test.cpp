@@ -39,3 +39,29 @@ TEST_CASE("split_url separates origin and target") {
   CHECK_FALSE(acme::split_url("ftp://x/y", origin, target));
   CHECK_FALSE(acme::split_url("https:///x", origin, target));
 }
+
+TEST_CASE("ACME order and authorization objects are read whatever their shape") {
+  using Json = nlohmann::json;
+  auto order = acme::parse_order(Json::parse(R"({"status":"pending","authorizations":["https://ca/a/1",2,"https://ca/a/2"],
+      "finalize":"https://ca/f","certificate":7})"));
+  CHECK(order.status == "pending");
+  CHECK(order.authorizations == std::vector<std::string>{"https://ca/a/1", "https://ca/a/2"});
+  CHECK(order.finalize == "https://ca/f");
+  CHECK(order.certificate.empty());
+  CHECK(acme::parse_order(Json::parse(R"({"authorizations":"https://ca/a/1"})")).authorizations.empty());
+
+  auto authz = acme::parse_authorization(Json::parse(R"({"status":"pending","identifier":{"type":"dns","value":"a.example.com"},
+      "challenges":[{"type":"http-01","url":"u1","token":"t1"},{"type":"dns-01","url":"u2","token":"t2"}]})"));
+  CHECK(authz.domain == "a.example.com");
+  CHECK(authz.challenge_url == "u2");
+  CHECK(authz.token == "t2");
+  auto odd = acme::parse_authorization(Json::parse(R"({"identifier":"a.example.com","challenges":{"type":"dns-01"}})"));
+  CHECK(odd.domain.empty());
+  CHECK(odd.challenge_url.empty());
+
+  auto invalid = acme::object_problem(Json::parse(R"({"status":"invalid","error":{"detail":"order"},
+      "challenges":[{"error":{"type":"urn:ietf:params:acme:error:dns","detail":"no TXT"}}]})"));
+  CHECK(invalid.type == "urn:ietf:params:acme:error:dns");
+  CHECK(invalid.detail == "no TXT");
+  CHECK(acme::object_problem(Json::parse("[1]")).detail.empty());
+}

@@ -50,3 +50,37 @@ TEST_CASE("Cloudflare: zone candidates walk up the name") {
   CHECK(acme::zone_candidates("*.example.com") == std::vector<std::string>{"example.com"});
   CHECK(acme::zone_candidates("com").empty());
 }
+
+TEST_CASE("Cloudflare: results of any shape are read without throwing") {
+  using Json = nlohmann::json;
+  auto zone = acme::parse_zone_list(Json::parse(R"([{"id":"z1","name":"example.com"}])"), "x");
+  REQUIRE(zone);
+  CHECK(zone->id == "z1");
+  CHECK(zone->name == "example.com");
+  // A mistyped id once threw from nlohmann's value() and ended the ACME task.
+  CHECK_FALSE(acme::parse_zone_list(Json::parse(R"([{"id":5,"name":"example.com"}])"), "x"));
+  CHECK(acme::parse_zone_list(Json::parse(R"([{"id":"z2","name":[]}])"), "fallback.com")->name == "fallback.com");
+  CHECK_FALSE(acme::parse_zone_list(Json::parse(R"({"id":"z1"})"), "x"));
+  CHECK_FALSE(acme::parse_zone_list(Json::parse("[7]"), "x"));
+  auto records = acme::parse_challenge_records(Json::parse(
+      R"([{"id":"r1","name":"_acme-challenge.a.example.com","content":"v","comment":"c"},
+          {"id":"r2","name":"www.example.com"}, 3, {"name":{"x":1}}])"));
+  REQUIRE(records.size() == 1);
+  CHECK(records[0].id == "r1");
+  CHECK(records[0].content == "v");
+  CHECK(acme::parse_record(Json::parse(R"({"id":1})")).id.empty());
+}
+
+TEST_CASE("Cloudflare: CF_HTTP_TIMEOUT sets the per-request timeout, as lego reads it") {
+  std::string error;
+  CHECK(acme::CloudflareClient::options_from_env("", &error).http.request_timeout == std::chrono::seconds(30));
+  auto two = acme::CloudflareClient::options_from_env("2", &error);
+  CHECK(error.empty());
+  CHECK(two.http.request_timeout == std::chrono::seconds(2));
+  CHECK(two.http.connect_timeout == std::chrono::seconds(2));
+  for (const char* bad : {"2s", "0", "-1", "abc", "99999"}) {
+    error.clear();
+    CHECK(acme::CloudflareClient::options_from_env(bad, &error).http.request_timeout == std::chrono::seconds(30));
+    CHECK_THAT(error, Catch::Contains("CF_HTTP_TIMEOUT"));
+  }
+}

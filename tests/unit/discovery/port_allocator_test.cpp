@@ -125,3 +125,21 @@ TEST_CASE("ports: a missing state directory is created on the first save", "[por
   REQUIRE(b.load().empty());
   CHECK(b.find(PortKey::of(req("db", 3306))) == std::optional<uint16_t>(10000));
 }
+
+TEST_CASE("ports: a failed save is reported and retried at the next sync, the file is 0600", "[ports]") {
+  TempDir dir;
+  // A regular file where the state directory should be: every save fails (even for root).
+  std::string blocker = dir.path + "/state";
+  REQUIRE(portier::core::write_file_atomic(blocker, "x").empty());
+  std::string file = blocker + "/ports.json";
+  PortAllocator a(file, 10000, 10010, 60s);
+  REQUIRE(a.load().empty());
+  REQUIRE(a.sync({req("db", 3306)}).assigned.size() == 1);
+  CHECK_FALSE(a.save_error().empty());
+  std::filesystem::remove(blocker);
+  REQUIRE(a.sync({req("db", 3306)}).assigned.size() == 1);  // nothing changed: the retry saves
+  CHECK(a.save_error().empty());
+  REQUIRE(std::filesystem::exists(file));
+  CHECK((std::filesystem::status(file).permissions() & std::filesystem::perms::all) ==
+        (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+}
