@@ -13,7 +13,8 @@
 // To add a middleware type: a struct in config/dynamic.hpp with `static constexpr const char*
 // type = "basicAuth";`, its describe() here, and its entry in the MiddlewareSpec variant (the
 // type table); remove its name from kUnsupportedMiddlewares. YAML, labels and the writer then
-// know it; tests/unit/config/dynamic_schema_test.cpp round-trips every declared field.
+// know it; tests/unit/config/dynamic_schema_test.cpp round-trips every declared field. TCP
+// middlewares (tcp.middlewares) work alike through TcpMiddlewareSpec.
 //
 // The visitor interface (V):
 //   v.field(key, member, Opt)   member: std::string, bool, int, int64_t, Millis (scalars),
@@ -34,11 +35,11 @@
 // A describe() must not read the object's values except inside invariant(): the writer passes
 // a const object (through const_cast; visitors other than the readers never assign).
 #include <array>
-#include <utility>
-#include <variant>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <variant>
 
 #include "config/dynamic.hpp"
 #include "config/value_parsers.hpp"
@@ -93,9 +94,9 @@ std::string format_duration(Millis ms);
 
 // Middleware types Traefik has and portier does not implement yet, in Traefik's spelling.
 inline constexpr auto kUnsupportedMiddlewares = std::to_array<std::string_view>({
-    "digestAuth",  "forwardAuth",      "compress",         "retry",        "circuitBreaker",
-    "errors",      "grpcWeb",          "contentType",      "plugin",
-    "replacePath", "replacePathRegex", "stripPrefixRegex"});
+    "digestAuth",  "forwardAuth",      "compress",        "retry",  "circuitBreaker",
+    "errors",      "grpcWeb",          "contentType",     "plugin", "replacePath",
+    "replacePathRegex", "stripPrefixRegex"});
 
 // Engages the alternative of `spec` (MiddlewareSpec or TcpMiddlewareSpec) whose type is `name`
 // (any case); false when none is.
