@@ -389,7 +389,8 @@ void Application::rebuild_tls(const config::Dynamic& dyn, std::vector<std::strin
       if (!router.tls || router.tls->options.empty() || router.tls->passthrough) continue;
       auto parsed = config::parse_rule(router.rule, kind);
       if (!parsed.root) continue;
-      for (const auto& host : config::rule_host_names(*parsed.root)) sc.host_options.emplace_back(host, router.tls->options);
+      for (const auto& host : config::rule_host_names(*parsed.root))
+        sc.host_options.emplace_back(host, router.tls->options);
     }
   };
   add_hosts(dyn.http.routers, config::RuleKind::http);

@@ -17,15 +17,20 @@ class PassTlsClientCert final : public Middleware {
 
   // Without a client certificate the headers this middleware writes are removed, so a backend
   // never takes a header the client wrote for one portier vouches for (Traefik lets it through).
-  std::optional<LocalReply> on_request(const RequestContext& ctx, RequestEdits& request, HeaderEdits&) const override {
+  std::optional<LocalReply> on_request(const RequestContext& ctx, RequestEdits& request,
+                                       HeaderEdits&) const override {
     std::vector<X509*> certs = tls::peer_certificates(ctx.ssl);
     if (spec_.pem) {
-      if (certs.empty()) request.headers.remove_header(kCertHeader);
-      else request.headers.set_header(kCertHeader, tls::client_cert_pem_header(certs));
+      if (certs.empty())
+        request.headers.remove_header(kCertHeader);
+      else
+        request.headers.set_header(kCertHeader, tls::client_cert_pem_header(certs));
     }
     if (spec_.info) {
-      if (certs.empty()) request.headers.remove_header(kInfoHeader);
-      else request.headers.set_header(kInfoHeader, tls::client_cert_info_header(certs, *spec_.info));
+      if (certs.empty())
+        request.headers.remove_header(kInfoHeader);
+      else
+        request.headers.set_header(kInfoHeader, tls::client_cert_info_header(certs, *spec_.info));
     }
     return std::nullopt;
   }

@@ -4,12 +4,11 @@
 // handshake. A refused connection is closed at once and nothing reaches the backend.
 // Immutable once compiled (control thread) and shared by every worker; inFlightConn's counters
 // (InFlightCounter) are shared across workers behind their own locks, keyed by client IP.
+#include <boost/asio/ip/address.hpp>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <boost/asio/ip/address.hpp>
 
 #include "config/dynamic.hpp"
 #include "proxy/in_flight_counter.hpp"
@@ -21,13 +20,14 @@ class TcpGate {
  public:
   // The router's middlewares in order, resolved in `all` (qualified names). Null with *error
   // set when one does not exist or cannot be compiled (a bad sourceRange, amount < 1).
-  static std::shared_ptr<const TcpGate> make(const std::vector<std::string>& names,
-                                             const std::map<std::string, config::TcpMiddleware>& all,
-                                             std::string* error);
+  static std::shared_ptr<const TcpGate> make(
+      const std::vector<std::string>& names,
+      const std::map<std::string, config::TcpMiddleware>& all, std::string* error);
 
   // Whether a connection from `peer` may go on. Slots taken are appended to `holds`: the
   // connection keeps them until it ends. Any worker thread.
-  bool admit(const boost::asio::ip::address& peer, std::vector<std::unique_ptr<RequestHold>>& holds) const;
+  bool admit(const boost::asio::ip::address& peer,
+             std::vector<std::unique_ptr<RequestHold>>& holds) const;
 
  private:
   struct Step {

@@ -133,7 +133,8 @@ void compile_tcp(const config::Dynamic& dyn, const config::StaticConfig& cfg, Tc
       continue;
     }
     TcpRouteRuntime r;
-    if (!router.middlewares.empty() && !(r.gate = TcpGate::make(router.middlewares, dyn.tcp.middlewares, &error))) {
+    if (!router.middlewares.empty() &&
+        !(r.gate = TcpGate::make(router.middlewares, dyn.tcp.middlewares, &error))) {
       report(error);
       continue;
     }

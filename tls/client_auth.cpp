@@ -31,7 +31,8 @@ bool verifies(ClientAuthType t) {
 int accept_any(int, X509_STORE_CTX*) { return 1; }
 
 // "pc" + 15 bytes of SHA-256(name, type, DER of each CA): at most SSL_MAX_SID_CTX_LENGTH.
-std::string session_context(const std::string& name, ClientAuthType type, const std::vector<X509Ptr>& cas) {
+std::string session_context(const std::string& name, ClientAuthType type,
+                            const std::vector<X509Ptr>& cas) {
   std::string input = name;
   input += '\0';
   input += static_cast<char>('0' + static_cast<int>(type));
@@ -47,7 +48,8 @@ std::string session_context(const std::string& name, ClientAuthType type, const 
   return "pc" + std::string(reinterpret_cast<const char*>(digest), std::min(len, 15u));
 }
 
-std::vector<X509Ptr> load_cas(const std::string& base, const config::TlsOptions& options, core::Problems& problems) {
+std::vector<X509Ptr> load_cas(const std::string& base, const config::TlsOptions& options,
+                              core::Problems& problems) {
   std::vector<X509Ptr> out;
   for (size_t i = 0; i < options.client_ca_files.size(); ++i) {
     const std::string& source = options.client_ca_files[i];
@@ -65,22 +67,26 @@ std::vector<X509Ptr> load_cas(const std::string& base, const config::TlsOptions&
 
 }  // namespace
 
-ClientAuth make_client_auth(const std::string& name, const config::TlsOptions& options, core::Problems& problems) {
+ClientAuth make_client_auth(const std::string& name, const config::TlsOptions& options,
+                            core::Problems& problems) {
   ClientAuth auth;
   const std::string base = "tls.options." + name + ".clientAuth.";
   auth.type = parse_type(options);
   if (auth.type == ClientAuthType::none) return auth;
   if (verifies(auth.type) && options.client_ca_files.empty())
-    problems.push_back({base + "clientAuthType",
-                        options.client_auth_type + " needs caFiles (every client certificate is refused)"});
+    problems.push_back(
+        {base + "clientAuthType",
+         options.client_auth_type + " needs caFiles (every client certificate is refused)"});
   std::vector<X509Ptr> cas = load_cas(base, options, problems);
   auth.session_context = session_context(name, auth.type, cas);
   // A verify type always gets a store: empty when its CAs are missing, so it fails closed.
   if (verifies(auth.type)) auth.cas.reset(X509_STORE_new(), X509_STORE_free);
   if (cas.empty()) return auth;
-  auth.ca_names.reset(sk_X509_NAME_new_null(), [](STACK_OF(X509_NAME)* p) { sk_X509_NAME_pop_free(p, X509_NAME_free); });
+  auth.ca_names.reset(sk_X509_NAME_new_null(),
+                      [](STACK_OF(X509_NAME) * p) { sk_X509_NAME_pop_free(p, X509_NAME_free); });
   for (const auto& ca : cas) {
-    if (auth.ca_names) sk_X509_NAME_push(auth.ca_names.get(), X509_NAME_dup(X509_get_subject_name(ca.get())));
+    if (auth.ca_names)
+      sk_X509_NAME_push(auth.ca_names.get(), X509_NAME_dup(X509_get_subject_name(ca.get())));
     if (auth.cas) X509_STORE_add_cert(auth.cas.get(), ca.get());  // takes its own reference
   }
   return auth;

@@ -23,8 +23,8 @@ enum class ClientAuthType : uint8_t {
 
 struct ClientAuth {
   ClientAuthType type = ClientAuthType::none;
-  std::shared_ptr<X509_STORE> cas;                 // trust anchors; null unless a verify type
-  std::shared_ptr<STACK_OF(X509_NAME)> ca_names;   // sent in the CertificateRequest
+  std::shared_ptr<X509_STORE> cas;                // trust anchors; null unless a verify type
+  std::shared_ptr<STACK_OF(X509_NAME)> ca_names;  // sent in the CertificateRequest
   // The session id context of handshakes under this policy, distinct per type and CA set, so a
   // session (ticket or cache) made without this policy, or under other CAs, is never resumed
   // here: resumption would skip the certificate request.
@@ -35,7 +35,8 @@ struct ClientAuth {
 // "tls.options.<name>.clientAuth.…") are appended; a failure keeps the requested type with
 // the CAs that did load (none at worst), so the policy fails closed: a verify type whose CAs
 // are missing refuses every certificate instead of accepting clients unverified.
-ClientAuth make_client_auth(const std::string& name, const config::TlsOptions& options, core::Problems& problems);
+ClientAuth make_client_auth(const std::string& name, const config::TlsOptions& options,
+                            core::Problems& problems);
 
 // Applies `auth` to a server SSL during its ClientHello callback (before session resumption
 // is decided). False on an OpenSSL failure. Does nothing for ClientAuthType::none.

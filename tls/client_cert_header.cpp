@@ -45,28 +45,40 @@ struct Dn {
   std::string sn, cn;  // the last one wins, as in Go
 };
 
+// Where each attribute goes: a list (repeatable in Go's pkix.Name) or a single value.
+struct DnSlot {
+  int nid;
+  std::vector<std::string> Dn::*list;
+  std::string Dn::*single;
+};
+constexpr DnSlot kDnSlots[] = {
+    {NID_domainComponent, &Dn::dc, nullptr},     {NID_countryName, &Dn::c, nullptr},
+    {NID_stateOrProvinceName, &Dn::st, nullptr}, {NID_localityName, &Dn::l, nullptr},
+    {NID_organizationName, &Dn::o, nullptr},     {NID_organizationalUnitName, &Dn::ou, nullptr},
+    {NID_serialNumber, nullptr, &Dn::sn},        {NID_commonName, nullptr, &Dn::cn},
+};
+
 Dn read_dn(const X509_NAME* name) {
   Dn dn;
   for (int i = 0; name && i < X509_NAME_entry_count(name); ++i) {
     const X509_NAME_ENTRY* e = X509_NAME_get_entry(name, i);
     std::string text;
     if (!attribute_text(X509_NAME_ENTRY_get_data(e), text)) continue;
-    switch (OBJ_obj2nid(X509_NAME_ENTRY_get_object(e))) {
-      case NID_domainComponent: dn.dc.push_back(std::move(text)); break;
-      case NID_countryName: dn.c.push_back(std::move(text)); break;
-      case NID_stateOrProvinceName: dn.st.push_back(std::move(text)); break;
-      case NID_localityName: dn.l.push_back(std::move(text)); break;
-      case NID_organizationName: dn.o.push_back(std::move(text)); break;
-      case NID_organizationalUnitName: dn.ou.push_back(std::move(text)); break;
-      case NID_serialNumber: dn.sn = std::move(text); break;
-      case NID_commonName: dn.cn = std::move(text); break;
-      default: break;
+    const int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(e));
+    for (const auto& slot : kDnSlots) {
+      if (slot.nid != nid) continue;
+      if (slot.list)
+        (dn.*slot.list).push_back(std::move(text));
+      else
+        dn.*slot.single = std::move(text);
+      break;
     }
   }
   return dn;
 }
 
-void parts(std::string& out, bool want, const std::vector<std::string>& values, const char* prefix) {
+void parts(std::string& out, bool want, const std::vector<std::string>& values,
+           const char* prefix) {
   if (!want) return;
   for (const auto& v : values)
     if (!v.empty()) out += std::string(prefix) + "=" + v + ",";
@@ -90,7 +102,8 @@ std::string dn_text(const X509_NAME* name, const config::ClientCertDn& want, boo
 }
 
 std::string serial_text(X509* cert) {
-  std::unique_ptr<BIGNUM, decltype(&BN_free)> bn(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr), BN_free);
+  std::unique_ptr<BIGNUM, decltype(&BN_free)> bn(
+      ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr), BN_free);
   if (!bn) return {};
   char* dec = BN_bn2dec(bn.get());
   std::string out = dec ? dec : "";
@@ -111,7 +124,8 @@ std::string ip_text(const unsigned char* p, int len) {
   static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
   if (len == 16 && std::equal(mapped, mapped + 12, p)) p += 12, len = 4;
   if (len == 4)
-    return std::to_string(p[0]) + "." + std::to_string(p[1]) + "." + std::to_string(p[2]) + "." + std::to_string(p[3]);
+    return std::to_string(p[0]) + "." + std::to_string(p[1]) + "." + std::to_string(p[2]) + "." +
+           std::to_string(p[3]);
   if (len != 16) return {};
   unsigned g[8];
   for (int i = 0; i < 8; ++i) g[i] = (unsigned(p[2 * i]) << 8) | p[2 * i + 1];
@@ -139,7 +153,8 @@ std::string ip_text(const unsigned char* p, int len) {
 
 // DNS names, then e-mail addresses, then IP addresses, then URIs (Go's field order).
 std::string sans_text(X509* cert) {
-  auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  auto* names =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
   if (!names) return {};
   std::string out;
   for (int type : {GEN_DNS, GEN_EMAIL, GEN_IPADD, GEN_URI}) {
@@ -148,8 +163,9 @@ std::string sans_text(X509* cert) {
       if (n->type != type) continue;
       const ASN1_STRING* s = n->d.ia5;  // every member used here is an ASN1_STRING
       const auto* data = ASN1_STRING_get0_data(s);
-      std::string v = type == GEN_IPADD ? ip_text(data, ASN1_STRING_length(s))
-                                        : std::string(reinterpret_cast<const char*>(data), ASN1_STRING_length(s));
+      std::string v = type == GEN_IPADD
+                          ? ip_text(data, ASN1_STRING_length(s))
+                          : std::string(reinterpret_cast<const char*>(data), ASN1_STRING_length(s));
       out += (out.empty() ? "" : ",") + v;
     }
   }
@@ -165,9 +181,11 @@ void value(std::string& out, const char* key, const std::string& v) {
 std::string one_cert_info(X509* cert, const config::ClientCertInfo& info) {
   std::string out;
   if (info.subject)
-    if (auto s = dn_text(X509_get_subject_name(cert), *info.subject, true); !s.empty()) value(out, "Subject", s);
+    if (auto s = dn_text(X509_get_subject_name(cert), *info.subject, true); !s.empty())
+      value(out, "Subject", s);
   if (info.issuer)
-    if (auto s = dn_text(X509_get_issuer_name(cert), *info.issuer, false); !s.empty()) value(out, "Issuer", s);
+    if (auto s = dn_text(X509_get_issuer_name(cert), *info.issuer, false); !s.empty())
+      value(out, "Issuer", s);
   if (info.serial_number)
     if (auto s = serial_text(cert); !s.empty()) value(out, "SerialNumber", s);
   if (info.not_before) value(out, "NB", unix_text(X509_get0_notBefore(cert)));
@@ -196,13 +214,16 @@ std::string client_cert_pem_header(const std::vector<X509*>& certs) {
     unsigned char* der = nullptr;
     int n = i2d_X509(cert, &der);
     if (!out.empty()) out += ',';
-    if (n > 0) out += base64_encode(std::string_view(reinterpret_cast<const char*>(der), static_cast<size_t>(n)));
+    if (n > 0)
+      out += base64_encode(
+          std::string_view(reinterpret_cast<const char*>(der), static_cast<size_t>(n)));
     OPENSSL_free(der);
   }
   return out;
 }
 
-std::string client_cert_info_header(const std::vector<X509*>& certs, const config::ClientCertInfo& info) {
+std::string client_cert_info_header(const std::vector<X509*>& certs,
+                                    const config::ClientCertInfo& info) {
   std::string out;
   for (size_t i = 0; i < certs.size(); ++i) {
     if (i > 0) out += ',';
@@ -216,11 +237,14 @@ std::string query_escape(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   for (unsigned char ch : text) {
-    bool keep = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
-                ch == '_' || ch == '.' || ch == '~';
-    if (keep) out += static_cast<char>(ch);
-    else if (ch == ' ') out += '+';
-    else out += {'%', hex[ch >> 4], hex[ch & 15]};
+    bool keep = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                ch == '-' || ch == '_' || ch == '.' || ch == '~';
+    if (keep)
+      out += static_cast<char>(ch);
+    else if (ch == ' ')
+      out += '+';
+    else
+      out += {'%', hex[ch >> 4], hex[ch & 15]};
   }
   return out;
 }

@@ -24,7 +24,8 @@ namespace portier::tls {
 std::vector<X509*> peer_certificates(const SSL* ssl);
 
 std::string client_cert_pem_header(const std::vector<X509*>& certs);
-std::string client_cert_info_header(const std::vector<X509*>& certs, const config::ClientCertInfo& info);
+std::string client_cert_info_header(const std::vector<X509*>& certs,
+                                    const config::ClientCertInfo& info);
 
 // Go's url.QueryEscape: unreserved bytes kept, space as "+", anything else %XX.
 std::string query_escape(std::string_view text);

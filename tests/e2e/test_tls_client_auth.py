@@ -146,7 +146,8 @@ class ClientCertificates(unittest.TestCase):
         routers["cn"] = router("Host(`cn.test`)", "a", middlewares=["cn-only"], tls={"options": "request"})
         routers["open"] = router("Host(`open.test`)", "a", middlewares=["pass"], tls={})
         routers["plain"] = router("Host(`plain.test`)", "a", middlewares=["pass"])
-        dynamic = {"http": {"routers": routers, "middlewares": middlewares, "services": {"a": service(cls.backend.url)}},
+        dynamic = {"http": {"routers": routers, "middlewares": middlewares,
+                            "services": {"a": service(cls.backend.url)}},
                    "tls": {"options": options}}
         cls.dynamic_path = write_file_atomic(cls.dir / "dynamic.yml", dynamic)
         cls.portier = started(Portier(http_config({"web": "%s:%d" % (cls.ip, cls.port)}, cls.dynamic_path)))
