@@ -5,12 +5,14 @@ passTLSClientCert middleware's X-Forwarded-Tls-Client-Cert(-Info) headers compar
 values Traefik writes, computed here from the certificates openssl made.
 
 clientAuth is a TLS-level setting: HTTP/1.1 cleartext and h2c have no handshake to ask a
-certificate in, so they are not tried against it. passTLSClientCert is request-level: its
+certificate in, so they are not tried against it. A TCP router that terminates TLS asks for
+the certificate as its options say too. passTLSClientCert is request-level: its
 headers are checked over both TLS protocols, and over cleartext (h1, h2c) it must remove a
 forged header instead of passing it on."""
 
 import base64
 import os
+import socket
 import ssl
 import subprocess
 import tempfile
@@ -19,6 +21,7 @@ import urllib.parse
 
 from portier_e2e import (Backend, Portier, free_port, http_config, make_temp_dir, proto_request, router, service,
                          started, write_file_atomic)
+from tcp_peers import StreamServer, lb
 from test_tls import s_client
 
 NET = "127.0.67"
@@ -84,6 +87,13 @@ def validity(cert_path):
     return int(ssl.cert_time_to_seconds(dates["notBefore"])), int(ssl.cert_time_to_seconds(dates["notAfter"]))
 
 
+def echo_lines(conn):
+    conn.settimeout(10)
+    with conn.makefile("rb") as f:
+        for line in f:
+            conn.sendall(line)
+
+
 def curl_tls(protocol, host, ip, port, cert=None, key=None, headers=None):
     """One GET over TLS (h1-tls or h2-tls) with SNI `host`, optionally presenting a client
     certificate: (status or None when no HTTP response came, response body)."""
@@ -146,11 +156,17 @@ class ClientCertificates(unittest.TestCase):
         routers["cn"] = router("Host(`cn.test`)", "a", middlewares=["cn-only"], tls={"options": "request"})
         routers["open"] = router("Host(`open.test`)", "a", middlewares=["pass"], tls={})
         routers["plain"] = router("Host(`plain.test`)", "a", middlewares=["pass"])
+        cls.echo = StreamServer(NET + ".3", echo_lines)
+        cls.tcp_port = free_port(cls.ip)
+        tcp = {"routers": {"mtls": {"rule": "HostSNI(`tcp.test`)", "service": "echo", "entryPoints": ["tcp-mtls"],
+                                    "tls": {"options": "verify"}}},
+               "services": {"echo": lb(cls.echo.address)}}
         dynamic = {"http": {"routers": routers, "middlewares": middlewares,
                             "services": {"a": service(cls.backend.url)}},
-                   "tls": {"options": options}}
+                   "tcp": tcp, "tls": {"options": options}}
         cls.dynamic_path = write_file_atomic(cls.dir / "dynamic.yml", dynamic)
-        cls.portier = started(Portier(http_config({"web": "%s:%d" % (cls.ip, cls.port)}, cls.dynamic_path)))
+        entry_points = {"web": "%s:%d" % (cls.ip, cls.port), "tcp-mtls": "%s:%d" % (cls.ip, cls.tcp_port)}
+        cls.portier = started(Portier(http_config(entry_points, cls.dynamic_path)))
         nb, na = validity(cls.good[0])
         cls.expected_info = urllib.parse.quote_plus(CLIENT_INFO.format(nb=nb, na=na))
 
@@ -158,6 +174,7 @@ class ClientCertificates(unittest.TestCase):
     def tearDownClass(cls):
         cls.portier.__exit__(None, None, None)
         cls.backend.close()
+        cls.echo.close()
 
     def get(self, protocol, host, client=None, headers=None):
         cert, key = client or (None, None)
@@ -237,6 +254,22 @@ class ClientCertificates(unittest.TestCase):
                 seen = self.backend.requests[-1]["headers"]
                 self.assertNotIn(CERT_HEADER, seen)
                 self.assertNotIn(INFO_HEADER, seen)
+
+    def test_tcp_router_that_terminates_tls_verifies_the_certificate(self):
+        def exchange(client):
+            ctx = ssl._create_unverified_context()  # portier serves its default certificate
+            if client:
+                ctx.load_cert_chain(*client)
+            try:
+                with socket.create_connection((self.ip, self.tcp_port), timeout=5) as raw, \
+                        ctx.wrap_socket(raw, server_hostname="tcp.test") as tls:
+                    tls.sendall(b"ping\n")
+                    return tls.makefile("rb").readline()
+            except (ssl.SSLError, OSError):
+                return None
+        self.assertEqual(exchange(self.good), b"ping\n")
+        self.assertIn(exchange(None), (None, b""))
+        self.assertIn(exchange(self.other), (None, b""))
 
     def test_certificate_request_names_the_ca(self):
         r = s_client("%s:%d" % (self.ip, self.port), "verify.test", args=["-tls1_2"])
