@@ -131,7 +131,7 @@ class TcpMiddlewares(unittest.TestCase):
                 with connect(address, BUSY) as s:
                     try:
                         return exchange(s) == b"echo:ping\n"
-                    except ConnectionResetError:
+                    except (ConnectionResetError, BrokenPipeError):
                         return False
             wait_until(admitted, what="a connection admitted after one of the two closed")
         finally:
