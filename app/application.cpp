@@ -394,12 +394,17 @@ void Application::rebuild_tls(const config::Dynamic& dyn, std::vector<std::strin
   tls::ServerContextConfig sc;
   sc.options = dyn.tls.options;
   sc.default_alpn = {"h2", "http/1.1"};
-  for (const auto& [name, router] : dyn.http.routers) {
-    if (!router.tls || router.tls->options.empty()) continue;
-    auto parsed = config::parse_rule(router.rule, config::RuleKind::http);
-    if (!parsed.root) continue;
-    for (const auto& host : config::rule_host_names(*parsed.root)) sc.host_options.emplace_back(host, router.tls->options);
-  }
+  auto add_hosts = [&](const auto& routers, config::RuleKind kind) {
+    for (const auto& [name, router] : routers) {
+      if (!router.tls || router.tls->options.empty() || router.tls->passthrough) continue;
+      auto parsed = config::parse_rule(router.rule, kind);
+      if (!parsed.root) continue;
+      for (const auto& host : config::rule_host_names(*parsed.root))
+        sc.host_options.emplace_back(host, router.tls->options);
+    }
+  };
+  add_hosts(dyn.http.routers, config::RuleKind::http);
+  add_hosts(dyn.tcp.routers, config::RuleKind::tcp);  // routers that terminate TLS (Traefik too)
   core::Problems tls_problems;
   auto server = tls::ServerContext::create(cert_store_, ticket_keys_, sc, tls_problems);
   for (const auto& p : tls_problems) problems.push_back(p.to_string());

@@ -12,6 +12,7 @@
 #include "discovery/docker_provider.hpp"
 #include "discovery/fragment_merge.hpp"
 #include "proxy/middleware.hpp"
+#include "proxy/tcp_gate.hpp"
 
 namespace portier::app {
 
@@ -62,6 +63,11 @@ int run_check(const CommandLine& cl, const std::map<std::string, std::string>& e
     std::string error;
     if (!proxy::make_middleware(mw.spec, &error))
       merged.errors.push_back({mw.provider, mw.provider, "http.middlewares." + name, error});
+  }
+  for (const auto& [name, mw] : merged.dynamic.tcp.middlewares) {
+    std::string error;
+    if (!proxy::TcpGate::make({name}, merged.dynamic.tcp.middlewares, &error))
+      merged.errors.push_back({mw.provider, mw.provider, "tcp.middlewares." + name, error});
   }
   if (cl.format == "json") {
     std::cout << config::routes_json(merged).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";

@@ -230,9 +230,42 @@ struct InFlightReqMw {
   bool operator==(const InFlightReqMw&) const = default;
 };
 
+// ---- passTLSClientCert (client certificates, issue 15 item 8) ----
+// Which distinguished-name attributes X-Forwarded-Tls-Client-Cert-Info carries (Traefik's
+// TLSClientCertificateSubjectDNInfo; the issuer's form has no organizationalUnit).
+struct ClientCertDn {
+  bool country = false;
+  bool province = false;
+  bool locality = false;
+  bool organization = false;
+  bool organizational_unit = false;  // subject only
+  bool common_name = false;
+  bool serial_number = false;
+  bool domain_component = false;
+  bool operator==(const ClientCertDn&) const = default;
+};
+
+struct ClientCertInfo {
+  bool not_after = false;
+  bool not_before = false;
+  bool sans = false;
+  bool serial_number = false;
+  std::optional<ClientCertDn> subject;
+  std::optional<ClientCertDn> issuer;
+  bool operator==(const ClientCertInfo&) const = default;
+};
+
+struct PassTlsClientCertMw {
+  static constexpr const char* type = "passTLSClientCert";
+  bool pem = false;                     // X-Forwarded-Tls-Client-Cert
+  std::optional<ClientCertInfo> info;  // X-Forwarded-Tls-Client-Cert-Info
+  bool operator==(const PassTlsClientCertMw&) const = default;
+};
+
 using MiddlewareSpec =
     std::variant<HeadersMw, BufferingMw, RedirectSchemeMw, RedirectRegexMw, ChainMw, StripPrefixMw,
-                 AddPrefixMw, BasicAuthMw, IpAllowListMw, IpWhiteListMw, RateLimitMw, InFlightReqMw>;
+                 AddPrefixMw, BasicAuthMw, IpAllowListMw, IpWhiteListMw, RateLimitMw, InFlightReqMw,
+                 PassTlsClientCertMw>;
 
 struct Middleware {
   MiddlewareSpec spec;
@@ -244,9 +277,40 @@ struct Middleware {
 const char* middleware_type(const MiddlewareSpec& spec);
 
 // ---- TCP / UDP -------------------------------------------------------------------------------
+// TCP middlewares (issue 15 item 7): checks made once per connection, before the dial.
+struct TcpIpAllowListMw {
+  static constexpr const char* type = "ipAllowList";
+  std::vector<std::string> source_range;  // addresses and CIDRs; other peers are closed at once
+  bool operator==(const TcpIpAllowListMw&) const = default;
+};
+
+// The deprecated spelling, same behaviour.
+struct TcpIpWhiteListMw {
+  static constexpr const char* type = "ipWhiteList";
+  std::vector<std::string> source_range;
+  bool operator==(const TcpIpWhiteListMw&) const = default;
+};
+
+struct TcpInFlightConnMw {
+  static constexpr const char* type = "inFlightConn";
+  int64_t amount = 0;  // connections open at once per client IP, over all workers
+  bool operator==(const TcpInFlightConnMw&) const = default;
+};
+
+using TcpMiddlewareSpec = std::variant<TcpIpAllowListMw, TcpIpWhiteListMw, TcpInFlightConnMw>;
+
+struct TcpMiddleware {
+  TcpMiddlewareSpec spec;
+  std::string provider;
+  bool operator==(const TcpMiddleware&) const = default;
+};
+
+const char* middleware_type(const TcpMiddlewareSpec& spec);
+
 struct TcpRouter {
   std::string rule;  // HostSNI(`*`), HostSNIRegexp, ClientIP, ALPN
   std::vector<std::string> entry_points;
+  std::vector<std::string> middlewares;  // names in tcp.middlewares
   std::string service;
   int priority = 0;
   std::optional<RouterTls> tls;
@@ -300,6 +364,10 @@ struct TlsOptions {
   std::vector<std::string> curve_preferences;
   std::vector<std::string> alpn_protocols;
   bool sni_strict = false;
+  // clientAuth: CA certificates (paths or inline PEM) and Traefik's clientAuthType; "" means
+  // RequireAndVerifyClientCert when ca_files is set, else NoClientCert.
+  std::vector<std::string> client_ca_files;
+  std::string client_auth_type;
   std::string provider;
   bool operator==(const TlsOptions&) const = default;
 };
@@ -321,6 +389,7 @@ struct Dynamic {
   struct Tcp {
     std::map<std::string, TcpRouter> routers;
     std::map<std::string, TcpService> services;
+    std::map<std::string, TcpMiddleware> middlewares;
     bool operator==(const Tcp&) const = default;
   } tcp;
   struct Udp {

@@ -116,7 +116,8 @@ void redact_secrets(json& middleware) {
 }
 
 // {"<type>": {...}} as Traefik writes a middleware.
-json middleware_json(const Middleware& m, const RefMap& refs) {
+template <class M>  // Middleware or TcpMiddleware
+json middleware_json(const M& m, const RefMap& refs) {
   json body = std::visit([&](const auto& spec) { return write(spec, Describe{}, refs); }, m.spec);
   return json{{middleware_type(m.spec), body}};
 }
@@ -173,6 +174,8 @@ json router_json(const Router& r, const std::string& kind) {
   j["entryPoints"] = r.entry_points;
   j["service"] = r.service;
   if constexpr (std::is_same_v<Router, HttpRouter>) j["middlewares"] = r.middlewares;
+  if constexpr (std::is_same_v<Router, TcpRouter>)
+    if (!r.middlewares.empty()) j["middlewares"] = r.middlewares;
   if constexpr (!std::is_same_v<Router, UdpRouter>) {
     if (r.tls)
       j["tls"] = kind == "tcp" ? write(*r.tls, DescribeRouterTls<true>{}, identity_refs())
@@ -225,6 +228,7 @@ json traefik_json(const Dynamic& d) {
       case Ref::servers_transport: return defined(d.http.servers_transports);
       case Ref::tls_options: return defined(d.tls.options);
       case Ref::tcp_service: return defined(d.tcp.services);
+      case Ref::tcp_middleware: return defined(d.tcp.middlewares);
       case Ref::udp_service: return defined(d.udp.services);
       case Ref::none: break;
     }
@@ -242,6 +246,8 @@ json traefik_json(const Dynamic& d) {
   section(http, "serversTransports", d.http.servers_transports, schema);
   section(tcp, "routers", d.tcp.routers, schema);
   section(tcp, "services", d.tcp.services, schema);
+  section(tcp, "middlewares", d.tcp.middlewares,
+          [&](const TcpMiddleware& m) { return middleware_json(m, refs); });
   section(udp, "routers", d.udp.routers, schema);
   section(udp, "services", d.udp.services, schema);
   for (const auto& c : d.tls.certificates)
@@ -269,7 +275,7 @@ json routes_json(const Merged& m, const ServerHealth& health) {
   const Dynamic& d = m.dynamic;
   json http{
       {"routers", json::object()}, {"services", json::object()}, {"middlewares", json::object()}};
-  json tcp{{"routers", json::object()}, {"services", json::object()}};
+  json tcp{{"routers", json::object()}, {"services", json::object()}, {"middlewares", json::object()}};
   json udp{{"routers", json::object()}, {"services", json::object()}};
   for (const auto& [n, r] : d.http.routers) http["routers"][n] = router_json(r, "http");
   for (const auto& [n, r] : d.tcp.routers) tcp["routers"][n] = router_json(r, "tcp");
@@ -294,14 +300,18 @@ json routes_json(const Merged& m, const ServerHealth& health) {
     j["status"] = "enabled";
     http["services"][n] = j;
   }
-  for (const auto& [n, mw] : d.http.middlewares) {
-    json j = middleware_json(mw, identity_refs());
-    redact_secrets(j);
-    j["type"] = middleware_type(mw.spec);
-    j["provider"] = mw.provider;
-    j["status"] = "enabled";
-    http["middlewares"][n] = j;
-  }
+  auto middlewares = [](json& section, const auto& items) {
+    for (const auto& [n, mw] : items) {
+      json j = middleware_json(mw, identity_refs());
+      redact_secrets(j);
+      j["type"] = middleware_type(mw.spec);
+      j["provider"] = mw.provider;
+      j["status"] = "enabled";
+      section["middlewares"][n] = j;
+    }
+  };
+  middlewares(http, d.http.middlewares);
+  middlewares(tcp, d.tcp.middlewares);
   for (const auto& [n, s] : d.tcp.services) {
     json j = write(s, Describe{}, identity_refs())["loadBalancer"];
     add_health(j["servers"], n, "address", health);

@@ -111,9 +111,12 @@ class Merger {
         [](ServersTransport&) {});
     add("tcp.routers", d.tcp.routers, all_.tcp.routers, [&](TcpRouter& r) {
       r.service = q(r.service);
+      for (auto& m : r.middlewares) m = q(m);
       if (r.tls) r.tls->options = q_options(r.tls->options);
     });
     add("tcp.services", d.tcp.services, all_.tcp.services, [](TcpService&) {});
+    // TCP middlewares hold no references; their values are checked when compiled.
+    add("tcp.middlewares", d.tcp.middlewares, out_.dynamic.tcp.middlewares, [](TcpMiddleware&) {});
     add("udp.routers", d.udp.routers, all_.udp.routers,
         [&](UdpRouter& r) { r.service = q(r.service); });
     add("udp.services", d.udp.services, all_.udp.services, [](UdpService&) {});
@@ -425,6 +428,9 @@ class Merger {
                                                 out_.dynamic.tcp.services);
                    !p.empty())
                  problems.push_back(p);
+               for (const auto& m : r.middlewares)
+                 if (!out_.dynamic.tcp.middlewares.count(m))
+                   problems.push_back("middleware " + quoted(m) + " does not exist");
                check_entry_points(r.entry_points, problems);
                check_tls(r.tls, problems);
              });

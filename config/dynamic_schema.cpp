@@ -8,17 +8,6 @@ namespace {
 
 char lower_ascii(char ch) { return ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch + 32) : ch; }
 
-template <size_t... I>
-bool emplace_by_name(MiddlewareSpec& spec, std::string_view name, std::index_sequence<I...>) {
-  auto try_one = [&](auto index) {
-    using T = std::variant_alternative_t<decltype(index)::value, MiddlewareSpec>;
-    if (!iequals(name, T::type)) return false;
-    spec.emplace<decltype(index)::value>();
-    return true;
-  };
-  return (try_one(std::integral_constant<size_t, I>{}) || ...);
-}
-
 }  // namespace
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -63,10 +52,6 @@ std::string format_duration(Millis ms) {
   const auto n = ms.count();
   if (n != 0 && n % 1000 == 0) return std::to_string(n / 1000) + "s";
   return n == 0 ? "0s" : std::to_string(n) + "ms";
-}
-
-bool emplace_middleware(MiddlewareSpec& spec, std::string_view name) {
-  return emplace_by_name(spec, name, std::make_index_sequence<std::variant_size_v<MiddlewareSpec>>{});
 }
 
 std::string_view unsupported_middleware(std::string_view name) {

@@ -13,7 +13,8 @@
 // To add a middleware type: a struct in config/dynamic.hpp with `static constexpr const char*
 // type = "basicAuth";`, its describe() here, and its entry in the MiddlewareSpec variant (the
 // type table); remove its name from kUnsupportedMiddlewares. YAML, labels and the writer then
-// know it; tests/unit/config/dynamic_schema_test.cpp round-trips every declared field.
+// know it; tests/unit/config/dynamic_schema_test.cpp round-trips every declared field. TCP
+// middlewares (tcp.middlewares) work alike through TcpMiddlewareSpec.
 //
 // The visitor interface (V):
 //   v.field(key, member, Opt)   member: std::string, bool, int, int64_t, Millis (scalars),
@@ -37,6 +38,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <variant>
 
 #include "config/dynamic.hpp"
 #include "config/value_parsers.hpp"
@@ -51,6 +54,7 @@ enum class Ref : uint8_t {
   servers_transport,
   tls_options,
   tcp_service,
+  tcp_middleware,
   udp_service
 };
 
@@ -90,17 +94,30 @@ std::string format_duration(Millis ms);
 
 // Middleware types Traefik has and portier does not implement yet, in Traefik's spelling.
 inline constexpr auto kUnsupportedMiddlewares = std::to_array<std::string_view>({
-    "digestAuth",  "forwardAuth",      "compress",         "retry",        "circuitBreaker",
-    "errors",      "grpcWeb",          "contentType",      "passTLSClientCert", "plugin",
-    "replacePath", "replacePathRegex", "stripPrefixRegex", "inFlightConn"});
+    "digestAuth",  "forwardAuth",      "compress",        "retry",  "circuitBreaker",
+    "errors",      "grpcWeb",          "contentType",     "plugin", "replacePath",
+    "replacePathRegex", "stripPrefixRegex"});
 
-// Engages the alternative of `spec` whose type is `name` (any case); false when none is.
-bool emplace_middleware(MiddlewareSpec& spec, std::string_view name);
+// Engages the alternative of `spec` (MiddlewareSpec or TcpMiddlewareSpec) whose type is `name`
+// (any case); false when none is.
+template <class Spec>
+bool emplace_middleware(Spec& spec, std::string_view name) {
+  auto try_all = [&]<size_t... I>(std::index_sequence<I...>) {
+    auto try_one = [&](auto index) {
+      using T = std::variant_alternative_t<decltype(index)::value, Spec>;
+      if (!iequals(name, T::type)) return false;
+      spec.template emplace<decltype(index)::value>();
+      return true;
+    };
+    return (try_one(std::integral_constant<size_t, I>{}) || ...);
+  };
+  return try_all(std::make_index_sequence<std::variant_size_v<Spec>>{});
+}
 // Traefik's spelling of `name` when it is in kUnsupportedMiddlewares, else "".
 std::string_view unsupported_middleware(std::string_view name);
 
-template <class V>
-void describe_spec(MiddlewareSpec& spec, V& v) {
+template <class Spec, class V>
+void describe_spec(Spec& spec, V& v) {
   std::visit([&](auto& m) { describe(m, v); }, spec);
 }
 
@@ -345,17 +362,67 @@ void describe(InFlightReqMw& f, V& v) {
   v.object("sourceCriterion", f.source_criterion);
 }
 
+// ---- passTLSClientCert ----
+
+template <bool Subject>
+struct DescribeClientCertDn {
+  template <class V>
+  void operator()(ClientCertDn& d, V& v) const {
+    v.field("country", d.country);
+    v.field("province", d.province);
+    v.field("locality", d.locality);
+    v.field("organization", d.organization);
+    if constexpr (Subject) v.field("organizationalUnit", d.organizational_unit);
+    v.field("commonName", d.common_name);
+    v.field("serialNumber", d.serial_number);
+    v.field("domainComponent", d.domain_component);
+  }
+};
+
+template <class V>
+void describe(ClientCertInfo& i, V& v) {
+  v.field("notAfter", i.not_after);
+  v.field("notBefore", i.not_before);
+  v.field("sans", i.sans);
+  v.field("serialNumber", i.serial_number);
+  v.object("subject", i.subject, DescribeClientCertDn<true>{});
+  v.object("issuer", i.issuer, DescribeClientCertDn<false>{});
+}
+
+template <class V>
+void describe(PassTlsClientCertMw& p, V& v) {
+  v.field("pem", p.pem);
+  v.object("info", p.info);
+}
+
 // ---- TCP / UDP -------------------------------------------------------------------------------
 
 template <class V>
 void describe(TcpRouter& r, V& v) {
   v.field("rule", r.rule, {.flags = kAlways});
   v.field("entryPoints", r.entry_points);
+  v.field("middlewares", r.middlewares, {.ref = Ref::tcp_middleware});
   v.field("service", r.service, {.flags = kAlways, .ref = Ref::tcp_service});
   v.field("priority", r.priority);
   v.fixed("ruleSyntax", "v3");
   v.object("tls", r.tls, DescribeRouterTls<true>{});
-  v.unsupported("middlewares");
+}
+
+// ---- TCP middlewares (the types of TcpMiddlewareSpec) ----
+
+template <class V>
+void describe(TcpIpAllowListMw& a, V& v) {
+  v.field("sourceRange", a.source_range, {.flags = kAlways});
+}
+
+template <class V>
+void describe(TcpIpWhiteListMw& a, V& v) {
+  v.field("sourceRange", a.source_range, {.flags = kAlways});
+}
+
+template <class V>
+void describe(TcpInFlightConnMw& f, V& v) {
+  v.field("amount", f.amount, {.range = kSize});
 }
 
 template <class V>
@@ -402,6 +469,11 @@ void describe(UdpService& s, V& v) {
 
 // ---- TLS -------------------------------------------------------------------------------------
 
+// Traefik's clientAuthType values (Go's tls.ClientAuthType names).
+inline const std::vector<std::string_view> kClientAuthTypes = {
+    "NoClientCert", "RequestClientCert", "RequireAnyClientCert", "VerifyClientCertIfGiven",
+    "RequireAndVerifyClientCert"};
+
 inline const std::vector<std::string_view> kTlsVersions = {"VersionTLS10", "VersionTLS11",
                                                            "VersionTLS12", "VersionTLS13"};
 
@@ -423,7 +495,10 @@ void describe(TlsOptions& o, V& v) {
   v.field("curvePreferences", o.curve_preferences);
   v.field("alpnProtocols", o.alpn_protocols);
   v.field("sniStrict", o.sni_strict);
-  v.unsupported("clientAuth");
+  v.group("clientAuth", [&](auto& g) {
+    g.field("caFiles", o.client_ca_files);
+    g.field("clientAuthType", o.client_auth_type, {.choices = &kClientAuthTypes});
+  });
   v.unsupported("preferServerCipherSuites");
   v.unsupported("disableSessionTickets");
 }

@@ -215,8 +215,9 @@ void read_object(Ctx& c, const YamlNode& n, const std::string& path, T& out, D d
   f.finish();
 }
 
-// A middleware is a mapping with one key, its type.
-void parse_middleware(Ctx& c, const YamlNode& n, const std::string& path, Middleware& m) {
+// A middleware (HTTP: Middleware, TCP: TcpMiddleware) is a mapping with one key, its type.
+template <class M>
+void parse_middleware(Ctx& c, const YamlNode& n, const std::string& path, M& m) {
   if (!n.is_map() || n.size != 1)
     return c.error(n, path, "a middleware is a mapping with exactly one type, e.g. headers");
   const YamlNode& key = *n.first;
@@ -224,8 +225,9 @@ void parse_middleware(Ctx& c, const YamlNode& n, const std::string& path, Middle
   const std::string type = key.is_scalar() ? std::string(key.text) : key.is_null() ? "null" : "";
   const std::string p = join(path, type);
   if (emplace_middleware(m.spec, type)) {
-    read_object(c, *key.next, p, m.spec, [](MiddlewareSpec& s, auto& v) { describe_spec(s, v); });
-  } else if (auto known = unsupported_middleware(type); !known.empty()) {
+    read_object(c, *key.next, p, m.spec, [](auto& s, auto& v) { describe_spec(s, v); });
+  } else if (auto known = std::is_same_v<M, Middleware> ? unsupported_middleware(type) : std::string_view();
+             !known.empty()) {
     c.error(key, p, "middleware type \"" + std::string(known) + "\" is not supported");
   } else {
     c.error(key, p, "unknown middleware type \"" + type + "\"");
@@ -268,13 +270,13 @@ void parse_root(Ctx& c, const YamlNode& root) {
     top.group("http", [&](YamlFields& f) {
       named(f, "routers", "http.routers", d.http.routers, schema);
       named(f, "services", "http.services", d.http.services, schema);
-      named(f, "middlewares", "http.middlewares", d.http.middlewares, parse_middleware);
+      named(f, "middlewares", "http.middlewares", d.http.middlewares, parse_middleware<Middleware>);
       named(f, "serversTransports", "http.serversTransports", d.http.servers_transports, schema);
     });
     top.group("tcp", [&](YamlFields& f) {
       named(f, "routers", "tcp.routers", d.tcp.routers, schema);
       named(f, "services", "tcp.services", d.tcp.services, schema);
-      f.unsupported("middlewares");
+      named(f, "middlewares", "tcp.middlewares", d.tcp.middlewares, parse_middleware<TcpMiddleware>);
       f.unsupported("serversTransports");
     });
     top.group("udp", [&](YamlFields& f) {

@@ -81,6 +81,7 @@ config::Fragment merge_fragments(const std::vector<SourcedDynamic>& inputs,
   std::map<std::string, Candidate<config::Middleware>> middlewares;
   std::map<std::string, Candidate<config::TcpRouter>> tcp_routers;
   std::map<std::string, Candidate<config::TcpService>> tcp_services;
+  std::map<std::string, Candidate<config::TcpMiddleware>> tcp_middlewares;
   std::map<std::string, Candidate<config::UdpRouter>> udp_routers;
   std::map<std::string, Candidate<config::UdpService>> udp_services;
   for (const auto& in : inputs) {
@@ -90,6 +91,7 @@ config::Fragment merge_fragments(const std::vector<SourcedDynamic>& inputs,
     collect<config::Middleware, false>(middlewares, d.http.middlewares, in.source);
     collect<config::TcpRouter, false>(tcp_routers, d.tcp.routers, in.source);
     collect<config::TcpService, true>(tcp_services, d.tcp.services, in.source);
+    collect<config::TcpMiddleware, false>(tcp_middlewares, d.tcp.middlewares, in.source);
     collect<config::UdpRouter, false>(udp_routers, d.udp.routers, in.source);
     collect<config::UdpService, true>(udp_services, d.udp.services, in.source);
   }
@@ -101,6 +103,7 @@ config::Fragment merge_fragments(const std::vector<SourcedDynamic>& inputs,
   emit(middlewares, d.http.middlewares, out, "http.middlewares", "middleware", "traefik.http.middlewares.");
   emit(tcp_routers, d.tcp.routers, out, "tcp.routers", "tcp router", "traefik.tcp.routers.");
   emit(tcp_services, d.tcp.services, out, "tcp.services", "tcp service", "traefik.tcp.services.");
+  emit(tcp_middlewares, d.tcp.middlewares, out, "tcp.middlewares", "tcp middleware", "traefik.tcp.middlewares.");
   emit(udp_routers, d.udp.routers, out, "udp.routers", "udp router", "traefik.udp.routers.");
   emit(udp_services, d.udp.services, out, "udp.services", "udp service", "traefik.udp.services.");
   return out;

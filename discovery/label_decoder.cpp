@@ -24,6 +24,7 @@ struct Parsed {
   std::map<std::string, labels::RawMiddleware> middlewares;
   std::map<std::string, config::TcpRouter> tcp_routers;
   std::map<std::string, labels::RawTcpService> tcp_services;
+  std::map<std::string, labels::RawTcpMiddleware> tcp_middlewares;
   std::map<std::string, config::UdpRouter> udp_routers;
   std::map<std::string, labels::RawUdpService> udp_services;
   std::vector<std::pair<std::string, std::string>> errors;  // label, message
@@ -84,7 +85,7 @@ std::string dispatch(Parsed& p, const FieldPath& f, const std::string& value) {
   } else if (proto == "tcp") {
     if (kind == "routers") return labels::set_tcp_router(p.tcp_routers[name], rest, value);
     if (kind == "services") return labels::set_tcp_service(p.tcp_services[name], rest, value);
-    if (kind == "middlewares") return "tcp middlewares are not supported";
+    if (kind == "middlewares") return labels::set_middleware(p.tcp_middlewares[name], rest, value);
   } else {
     if (kind == "routers") return labels::set_udp_router(p.udp_routers[name], rest, value);
     if (kind == "services") return labels::set_udp_service(p.udp_services[name], rest, value);
@@ -271,12 +272,14 @@ struct Builder {
   }
 
   void build() {
+    for (auto& [name, m] : p.tcp_middlewares)
+      if (!m.type.empty()) out.dynamic.tcp.middlewares[name] = config::TcpMiddleware{m.spec, "docker"};
     bool tcp = !p.tcp_routers.empty() || !p.tcp_services.empty();
     bool udp = !p.udp_routers.empty() || !p.udp_services.empty();
     if (tcp) build_tcp();
     if (udp) build_udp();
     bool http = !p.http_routers.empty() || !p.http_services.empty() || !p.middlewares.empty();
-    if ((tcp || udp) && !http) return;
+    if ((tcp || udp || !p.tcp_middlewares.empty()) && !http) return;
     build_http();
   }
 };

@@ -181,13 +181,17 @@ std::string set_http_service(RawHttpService& s, const FieldPath& f, const std::s
   return apply(s, f, v);
 }
 
-std::string set_middleware(RawMiddleware& m, const FieldPath& f, const std::string& v) {
+namespace {
+
+template <class Spec>
+std::string set_any_middleware(RawMiddlewareOf<Spec>& m, const FieldPath& f, const std::string& v) {
   const std::string& type = f.lower[0];
   if (!m.type.empty() && m.type != type)
     return "middleware has two types (\"" + m.type + "\" and \"" + type + "\")";
   if (m.type.empty()) {
     if (!config::emplace_middleware(m.spec, type)) {
-      auto known = config::unsupported_middleware(type);
+      auto known = std::is_same_v<Spec, config::MiddlewareSpec> ? config::unsupported_middleware(type)
+                                                                 : std::string_view();
       return known.empty() ? "unknown middleware type \"" + f.raw[0] + "\""
                            : "middleware type \"" + std::string(known) + "\" is not supported";
     }
@@ -197,9 +201,17 @@ std::string set_middleware(RawMiddleware& m, const FieldPath& f, const std::stri
   FieldPath rest;
   rest.lower.assign(f.lower.begin() + 1, f.lower.end());
   rest.raw.assign(f.raw.begin() + 1, f.raw.end());
-  return apply(m.spec, rest, v, [](config::MiddlewareSpec& s, auto& visitor) {
-    config::describe_spec(s, visitor);
-  });
+  return apply(m.spec, rest, v, [](Spec& s, auto& visitor) { config::describe_spec(s, visitor); });
+}
+
+}  // namespace
+
+std::string set_middleware(RawMiddleware& m, const FieldPath& f, const std::string& v) {
+  return set_any_middleware(m, f, v);
+}
+
+std::string set_middleware(RawTcpMiddleware& m, const FieldPath& f, const std::string& v) {
+  return set_any_middleware(m, f, v);
 }
 
 std::string set_tcp_router(config::TcpRouter& r, const FieldPath& f, const std::string& v) {

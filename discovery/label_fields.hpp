@@ -37,14 +37,18 @@ struct RawUdpService {
   std::string address;
   int weight = 1;
 };
-struct RawMiddleware {
+template <class Spec>  // config::MiddlewareSpec or config::TcpMiddlewareSpec
+struct RawMiddlewareOf {
   std::string type;  // "" until a field sets it
-  config::MiddlewareSpec spec;
+  Spec spec;
 };
+using RawMiddleware = RawMiddlewareOf<config::MiddlewareSpec>;
+using RawTcpMiddleware = RawMiddlewareOf<config::TcpMiddlewareSpec>;
 
 std::string set_http_router(config::HttpRouter& r, const FieldPath& f, const std::string& value);
 std::string set_http_service(RawHttpService& s, const FieldPath& f, const std::string& value);
 std::string set_middleware(RawMiddleware& m, const FieldPath& f, const std::string& value);
+std::string set_middleware(RawTcpMiddleware& m, const FieldPath& f, const std::string& value);
 std::string set_tcp_router(config::TcpRouter& r, const FieldPath& f, const std::string& value);
 std::string set_tcp_service(RawTcpService& s, const FieldPath& f, const std::string& value);
 std::string set_udp_router(config::UdpRouter& r, const FieldPath& f, const std::string& value);

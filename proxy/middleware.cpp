@@ -40,6 +40,9 @@ MiddlewarePtr make_middleware(const config::MiddlewareSpec& spec, std::string* e
     }
     MiddlewarePtr operator()(const config::RateLimitMw& m) const { return make_rate_limit_middleware(m, error); }
     MiddlewarePtr operator()(const config::InFlightReqMw& m) const { return make_in_flight_req_middleware(m, error); }
+    MiddlewarePtr operator()(const config::PassTlsClientCertMw& m) const {
+      return make_pass_tls_client_cert_middleware(m);
+    }
     MiddlewarePtr operator()(const config::ChainMw&) const {
       *error = "chain is expanded by expand_middlewares";
       return nullptr;

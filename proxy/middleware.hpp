@@ -22,6 +22,8 @@
 // request to another service). RequestPipeline::replayable() and send_buffered() are the
 // pieces the exchange phase builds on; see docs/architecture.md, "Request pipeline".
 // Adding one: a make_* function in its own file, a case in make_middleware().
+#include <openssl/ssl.h>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -80,6 +82,7 @@ struct RequestContext {
   bool tls = false;
   std::string_view client_ip;  // the connection's peer address, as text
   bool trusted = false;        // forwardedHeaders trusts the peer: its X-Forwarded-* count
+  const SSL* ssl = nullptr;    // the client connection's TLS (null on cleartext): its certificate
 };
 
 class Worker;
@@ -133,6 +136,7 @@ MiddlewarePtr make_basic_auth_middleware(const config::BasicAuthMw& spec, std::s
 MiddlewarePtr make_ip_allow_list_middleware(const config::IpAllowListMw& spec, std::string* error);
 MiddlewarePtr make_rate_limit_middleware(const config::RateLimitMw& spec, std::string* error);
 MiddlewarePtr make_in_flight_req_middleware(const config::InFlightReqMw& spec, std::string* error);
+MiddlewarePtr make_pass_tls_client_cert_middleware(const config::PassTlsClientCertMw& spec);
 
 // "https" or "http", as the client reached portier.
 std::string request_scheme(bool tls);

@@ -76,7 +76,7 @@ RequestPipeline::Step RequestPipeline::route(const RequestHead& head) {
 awaitable<RequestPipeline::Step> RequestPipeline::resume(const RequestHead& head) {
   const Middleware& mw = *(*chain_)[next_++];
   RequestContext ctx{head, edits_.path ? std::string_view(*edits_.path) : head.path, client_.tls,
-                     client_.ip, client_.trusted};
+                     client_.ip, client_.trusted, ssl_};
   if (auto reply = co_await mw.on_request_async(ctx, edits_, response_edits_, worker_)) {
     local_ = std::move(*reply);
     observation_.local(local_.status, local_.body.size());
@@ -97,7 +97,7 @@ RequestPipeline::Step RequestPipeline::run_chain(const RequestHead& head) {
     response_phase_pending_ |= (phases & kResponseHeadPhase) != 0;
     if (phases & kRequestPhase) {
       RequestContext ctx{head, edits_.path ? std::string_view(*edits_.path) : head.path,
-                         client_.tls, client_.ip, client_.trusted};
+                         client_.tls, client_.ip, client_.trusted, ssl_};
       if (auto reply = mw.on_request(ctx, edits_, response_edits_)) {
         local_ = std::move(*reply);
         return Step::reply;

@@ -133,6 +133,11 @@ void compile_tcp(const config::Dynamic& dyn, const config::StaticConfig& cfg, Tc
       continue;
     }
     TcpRouteRuntime r;
+    if (!router.middlewares.empty() &&
+        !(r.gate = TcpGate::make(router.middlewares, dyn.tcp.middlewares, &error))) {
+      report(error);
+      continue;
+    }
     r.name = name;
     r.catch_all = matcher->catch_all();
     r.matcher = std::move(*matcher);

@@ -15,6 +15,7 @@
 #include "config/dynamic.hpp"
 #include "config/static_config.hpp"
 #include "proxy/rule_matcher.hpp"
+#include "proxy/tcp_gate.hpp"
 #include "proxy/weighted_schedule.hpp"
 
 namespace portier::proxy {
@@ -39,6 +40,7 @@ struct TcpRouteRuntime {
   bool tls = false;          // has a tls section: matches TLS connections only
   bool passthrough = false;  // tls.passthrough: forward the raw TLS stream
   uint32_t service = 0;
+  std::shared_ptr<const TcpGate> gate;  // the router's middlewares; null when it has none
   // TLS is terminated by portier, the backend gets plaintext.
   bool terminates_tls() const { return tls && !passthrough; }
 };

@@ -238,6 +238,11 @@ awaitable<TcpSessionStats> TcpSession::run(std::optional<PeekResult> peeked) {
     co_return stats_;
   }
   stats_.route = route->name;
+  if (route->gate && !route->gate->admit(client_ip_, holds_)) {
+    stats_.outcome = Outcome::refused;
+    close_client();
+    co_return stats_;
+  }
   const TcpServiceRuntime& svc = rt_->services[route->service];
   if (svc.schedule.empty() || (route->terminates_tls() && !options_.terminate_tls)) {
     if (route->terminates_tls() && !options_.terminate_tls)

@@ -46,7 +46,7 @@ struct TcpSessionOptions {
 };
 
 struct TcpSessionStats {
-  enum class Outcome { forwarded, no_route, peek_failed, no_server, dial_failed, tls_failed };
+  enum class Outcome { forwarded, no_route, peek_failed, refused, no_server, dial_failed, tls_failed };
   Outcome outcome = Outcome::no_route;
   std::string route;
   std::string backend;       // "127.0.11.2:5432"
@@ -104,6 +104,7 @@ class TcpSession {
   boost::asio::ip::address client_ip_;
   TcpSessionStats stats_;
   std::unique_ptr<TcpClientStream> tls_;
+  std::vector<std::unique_ptr<RequestHold>> holds_;  // inFlightConn slots, kept until the end
   struct Shared;
   std::shared_ptr<Shared> shared_;  // watchdog + abort flag used by both relay directions
 };

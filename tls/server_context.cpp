@@ -150,7 +150,7 @@ int on_client_hello(SSL* ssl, int* alert, void* arg) {
   // The SSL still holds the preloaded certificate unless an earlier call replaced it.
   bool installed = match.entry == shared->preloaded && (!state || state->entry == shared->preloaded);
   if ((policy != shared->default_policy && !apply_policy(ssl, *policy)) ||
-      (!installed && !use_entry(ssl, *match.entry))) {
+      !apply_client_auth(ssl, policy->client_auth) || (!installed && !use_entry(ssl, *match.entry))) {
     core::log_error("tls: cannot prepare handshake: ", openssl_errors());
     *alert = SSL_AD_INTERNAL_ERROR;
     return SSL_CLIENT_HELLO_ERROR;

@@ -2,8 +2,8 @@
 // ServerContext: the server SSL_CTX of a TLS entrypoint. Certificates are chosen per handshake
 // from the CertStore in a ClientHello callback (SNI: exact, wildcard, default), which also
 // applies the tls.options policy of that SNI (versions, TLS 1.2 suites, curves, ALPN,
-// sniStrict). Session tickets use the shared TicketKeyRing; OCSP responses cached in the
-// CertStore are stapled.
+// sniStrict, client certificates). Session tickets use the shared TicketKeyRing; OCSP
+// responses cached in the CertStore are stapled.
 //
 // Threads: built on the control thread, immutable afterwards; any worker may call new_ssl()
 // concurrently. Each SSL holds a reference to the SSL_CTX and the CTX owns the callback state,

@@ -125,6 +125,7 @@ TlsPolicyPtr make_policy(const std::string& name, const config::TlsOptions& opti
   policy->alpn = options.alpn_protocols.empty() ? default_alpn : options.alpn_protocols;
   policy->alpn_wire = alpn_wire(policy->alpn);
   policy->sni_strict = options.sni_strict;
+  policy->client_auth = make_client_auth(name, options, problems);
   return policy;
 }
 

@@ -8,6 +8,7 @@
 
 #include "config/dynamic.hpp"
 #include "core/error.hpp"
+#include "tls/client_auth.hpp"
 
 namespace portier::tls {
 
@@ -20,6 +21,7 @@ struct TlsPolicy {
   std::vector<std::string> alpn;     // server preference order
   std::string alpn_wire;             // `alpn` in ALPN wire format
   bool sni_strict = false;
+  ClientAuth client_auth;            // clientAuth: applied per handshake in the ClientHello callback
 };
 using TlsPolicyPtr = std::shared_ptr<const TlsPolicy>;
 

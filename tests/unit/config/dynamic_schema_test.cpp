@@ -14,15 +14,16 @@ using portier::config::testing::filled;
 
 namespace {
 
-template <size_t I = 0>
-void add_every_middleware(Dynamic& d) {
-  if constexpr (I < std::variant_size_v<MiddlewareSpec>) {
-    Middleware m;
-    m.spec.emplace<I>();
+// One middleware of every type of M's spec (Middleware or TcpMiddleware) into `out`.
+template <class M, size_t I = 0>
+void add_every_middleware(std::map<std::string, M>& out) {
+  if constexpr (I < std::variant_size_v<decltype(M::spec)>) {
+    M m;
+    m.spec.template emplace<I>();
     Fill fill;
     describe_spec(m.spec, fill);
-    d.http.middlewares[std::string("m-") + middleware_type(m.spec)] = m;
-    add_every_middleware<I + 1>(d);
+    out[std::string("m-") + middleware_type(m.spec)] = m;
+    add_every_middleware<M, I + 1>(out);
   }
 }
 
@@ -35,7 +36,8 @@ Dynamic everything() {
   w.load_balancer.reset();
   d.http.services["lb"] = lb;
   d.http.services["w"] = w;
-  add_every_middleware(d);
+  add_every_middleware(d.http.middlewares);
+  add_every_middleware(d.tcp.middlewares);
   d.http.servers_transports["t"] = filled<ServersTransport>();
   d.tcp.routers["r"] = filled<TcpRouter>();
   d.tcp.services["s"] = filled<TcpService>();
@@ -60,6 +62,7 @@ TEST_CASE("schema: every declared field round-trips model -> YAML -> model", "[s
   CHECK(dynamic_yaml(f.dynamic) == yaml);
   // Each middleware type is there, with all its fields written (none equals its default).
   CHECK(d.http.middlewares.size() == std::variant_size_v<MiddlewareSpec>);
+  CHECK(d.tcp.middlewares.size() == std::variant_size_v<TcpMiddlewareSpec>);
   const auto j = traefik_json(d);
   CHECK(j["http"]["middlewares"]["m-headers"]["headers"].size() == 14);
   CHECK(j["http"]["serversTransports"]["t"]["forwardingTimeouts"].size() == 3);
@@ -98,7 +101,8 @@ http:
 
 TEST_CASE("schema: the type table and the unsupported list do not overlap", "[schema]") {
   Dynamic d;
-  add_every_middleware(d);
+  add_every_middleware(d.http.middlewares);
+  add_every_middleware(d.tcp.middlewares);
   for (const auto& [name, m] : d.http.middlewares) {
     INFO(name);
     CHECK(unsupported_middleware(middleware_type(m.spec)).empty());

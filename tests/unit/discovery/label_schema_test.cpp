@@ -33,28 +33,33 @@ discovery::ContainerFragment decode(const std::vector<std::pair<std::string, std
   return f;
 }
 
-template <size_t I = 0>
+// Every type of Spec (MiddlewareSpec: traefik.http.middlewares, TcpMiddlewareSpec:
+// traefik.tcp.middlewares) decodes from its labels.
+template <class Spec, size_t I = 0>
 void check_every_middleware() {
-  if constexpr (I < std::variant_size_v<MiddlewareSpec>) {
-    MiddlewareSpec spec;
-    spec.emplace<I>();
+  if constexpr (I < std::variant_size_v<Spec>) {
+    constexpr bool tcp = std::is_same_v<Spec, TcpMiddlewareSpec>;
+    Spec spec;
+    spec.template emplace<I>();
     Fill fill;
     describe_spec(spec, fill);
-    LabelLister l{std::string("traefik.http.middlewares.m.") + middleware_type(spec) + "."};
+    LabelLister l{std::string(tcp ? "traefik.tcp" : "traefik.http") + ".middlewares.m." + middleware_type(spec) + "."};
     describe_spec(spec, l);
     INFO(middleware_type(spec));
     CHECK(l.labels.size() >= static_cast<size_t>(fill.fields));
     const auto f = decode(l.labels);
     REQUIRE(f.errors.empty());
-    CHECK(f.dynamic.http.middlewares.at("m").spec == spec);
-    check_every_middleware<I + 1>();
+    if constexpr (tcp) CHECK(f.dynamic.tcp.middlewares.at("m").spec == spec);
+    else CHECK(f.dynamic.http.middlewares.at("m").spec == spec);
+    check_every_middleware<Spec, I + 1>();
   }
 }
 
 }  // namespace
 
 TEST_CASE("labels: every middleware field decodes as declared", "[labels][schema]") {
-  check_every_middleware();
+  check_every_middleware<MiddlewareSpec>();
+  check_every_middleware<TcpMiddlewareSpec>();
 }
 
 TEST_CASE("labels: every router and load-balancer field decodes as declared", "[labels][schema]") {

@@ -54,7 +54,7 @@ TEST_CASE("TCP runtime reports unusable routers and services, all at once", "[tc
   config::Dynamic dyn;
   test::add_tcp_route(dyn, "nosni", "HostSNI(`a.io`)", "tcp-1", {1});  // host name without tls
   test::add_tcp_route(dyn, "bad", "HostSNI(`a.io`", "tcp-1", {1}, true);
-  dyn.tcp.routers["orphan"] = {"HostSNI(`*`)", {"tcp-1"}, "missing", 0, std::nullopt, ""};
+  dyn.tcp.routers["orphan"] = {"HostSNI(`*`)", {"tcp-1"}, {}, "missing", 0, std::nullopt, ""};
   dyn.tcp.services["badaddr"].servers.push_back({"no-port", 1});
   dyn.udp.services["dns"].servers.push_back({"127.0.0.1:53", 1});
   dyn.udp.routers["a"] = {{"u"}, "dns", ""};
