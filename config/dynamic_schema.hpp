@@ -90,7 +90,7 @@ std::string format_duration(Millis ms);
 
 // Middleware types Traefik has and portier does not implement yet, in Traefik's spelling.
 inline constexpr auto kUnsupportedMiddlewares = std::to_array<std::string_view>({
-    "digestAuth",  "forwardAuth",      "compress",         "retry",        "circuitBreaker",
+    "digestAuth",  "compress",         "retry",        "circuitBreaker",
     "errors",      "grpcWeb",          "contentType",      "passTLSClientCert", "plugin",
     "replacePath", "replacePathRegex", "stripPrefixRegex", "inFlightConn"});
 
@@ -344,6 +344,45 @@ void describe(InFlightReqMw& f, V& v) {
   v.field("amount", f.amount, {.range = kSize});
   v.object("sourceCriterion", f.source_criterion);
 }
+
+// ---- forwardAuth (issue 15) ----
+
+template <class V>
+void describe(ForwardAuthTls& t, V& v) {
+  v.field("ca", t.ca);
+  v.field("cert", t.cert);
+  v.field("key", t.key);
+  v.field("insecureSkipVerify", t.insecure_skip_verify);
+  v.unsupported("caOptional", " (deprecated in Traefik: client authentication is a server option)");
+  v.invariant([&]() -> std::string {
+    return t.cert.empty() != t.key.empty() ? "cert and key go together" : "";
+  });
+}
+
+template <class V>
+void describe(ForwardAuthMw& f, V& v) {
+  static constexpr IntRange kSizeOrUnlimited{-1, INT64_MAX, "size (-1 = unlimited)"};
+  v.field("address", f.address, {.flags = kAlways | kRequired});
+  v.object("tls", f.tls);
+  v.field("trustForwardHeader", f.trust_forward_header);
+  v.field("authResponseHeaders", f.auth_response_headers);
+  v.field("authResponseHeadersRegex", f.auth_response_headers_regex);
+  v.field("authRequestHeaders", f.auth_request_headers);
+  v.field("addAuthCookiesToResponse", f.add_auth_cookies_to_response);
+  v.field("maxResponseBodySize", f.max_response_body_size, {.range = kSizeOrUnlimited});
+  v.field("preserveLocationHeader", f.preserve_location_header);
+  v.field("preserveRequestMethod", f.preserve_request_method);
+  v.field("authSigninURL", f.auth_signin_url);
+  v.unsupported_unless_false("forwardBody", " (the request body is not sent to the auth server)");
+  v.unsupported("maxBodySize", " (only used with forwardBody)");
+  v.unsupported("headerField", " (forwardAuth's sets the access log user)");
+  v.invariant([&]() -> std::string {
+    if (f.address.starts_with("http://") || f.address.starts_with("https://")) return "";
+    return "address must be an http:// or https:// URL";
+  });
+}
+
+// ---- end forwardAuth ----
 
 // ---- TCP / UDP -------------------------------------------------------------------------------
 
