@@ -376,10 +376,7 @@ void describe(ForwardAuthMw& f, V& v) {
   v.unsupported_unless_false("forwardBody", " (the request body is not sent to the auth server)");
   v.unsupported("maxBodySize", " (only used with forwardBody)");
   v.unsupported("headerField", " (forwardAuth's sets the access log user)");
-  v.invariant([&]() -> std::string {
-    if (f.address.starts_with("http://") || f.address.starts_with("https://")) return "";
-    return "address must be an http:// or https:// URL";
-  });
+  // The address's form is checked when the middleware is built (make_forward_auth_middleware).
 }
 
 // ---- end forwardAuth ----
