@@ -230,6 +230,18 @@ struct InFlightReqMw {
   bool operator==(const InFlightReqMw&) const = default;
 };
 
+// ---- digestAuth (issue 15) ----
+struct DigestAuthMw {
+  static constexpr const char* type = "digestAuth";
+  std::vector<std::string> users;  // "name:realm:hash" as htdigest writes them
+  std::string users_file;          // htdigest file, read with `users` when the middleware is built
+  std::string realm;               // "" = "traefik"
+  bool remove_header = false;
+  std::string header_field;  // request header that receives the authenticated user name
+  bool operator==(const DigestAuthMw&) const = default;
+};
+// ---- end digestAuth ----
+
 // ---- forwardAuth (issue 15) ----
 // TLS to the authentication server (Traefik's ClientTLS): PEM file paths or inline PEM.
 struct ForwardAuthTls {
@@ -262,7 +274,7 @@ struct ForwardAuthMw {
 using MiddlewareSpec =
     std::variant<HeadersMw, BufferingMw, RedirectSchemeMw, RedirectRegexMw, ChainMw, StripPrefixMw,
                  AddPrefixMw, BasicAuthMw, IpAllowListMw, IpWhiteListMw, RateLimitMw, InFlightReqMw,
-                 ForwardAuthMw>;
+                 ForwardAuthMw, DigestAuthMw>;
 
 struct Middleware {
   MiddlewareSpec spec;

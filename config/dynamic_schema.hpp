@@ -90,7 +90,7 @@ std::string format_duration(Millis ms);
 
 // Middleware types Traefik has and portier does not implement yet, in Traefik's spelling.
 inline constexpr auto kUnsupportedMiddlewares = std::to_array<std::string_view>({
-    "digestAuth",  "compress",         "retry",        "circuitBreaker",
+    "compress",    "retry",        "circuitBreaker",
     "errors",      "grpcWeb",          "contentType",      "passTLSClientCert", "plugin",
     "replacePath", "replacePathRegex", "stripPrefixRegex", "inFlightConn"});
 
@@ -344,6 +344,19 @@ void describe(InFlightReqMw& f, V& v) {
   v.field("amount", f.amount, {.range = kSize});
   v.object("sourceCriterion", f.source_criterion);
 }
+
+// ---- digestAuth (issue 15) ----
+
+template <class V>
+void describe(DigestAuthMw& d, V& v) {
+  v.field("users", d.users);
+  v.field("usersFile", d.users_file);
+  v.field("realm", d.realm);
+  v.field("removeHeader", d.remove_header);
+  v.field("headerField", d.header_field);
+}
+
+// ---- end digestAuth ----
 
 // ---- forwardAuth (issue 15) ----
 

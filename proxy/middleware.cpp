@@ -50,6 +50,7 @@ MiddlewarePtr make_middleware(const config::MiddlewareSpec& spec, std::string* e
     MiddlewarePtr operator()(const config::RateLimitMw& m) const { return make_rate_limit_middleware(m, error); }
     MiddlewarePtr operator()(const config::InFlightReqMw& m) const { return make_in_flight_req_middleware(m, error); }
     MiddlewarePtr operator()(const config::ForwardAuthMw& m) const { return make_forward_auth_middleware(m, error); }
+    MiddlewarePtr operator()(const config::DigestAuthMw& m) const { return make_digest_auth_middleware(m, error); }
     MiddlewarePtr operator()(const config::ChainMw&) const {
       *error = "chain is expanded by expand_middlewares";
       return nullptr;

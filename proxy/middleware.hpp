@@ -140,6 +140,7 @@ MiddlewarePtr make_ip_allow_list_middleware(const config::IpAllowListMw& spec, s
 MiddlewarePtr make_rate_limit_middleware(const config::RateLimitMw& spec, std::string* error);
 MiddlewarePtr make_in_flight_req_middleware(const config::InFlightReqMw& spec, std::string* error);
 MiddlewarePtr make_forward_auth_middleware(const config::ForwardAuthMw& spec, std::string* error);
+MiddlewarePtr make_digest_auth_middleware(const config::DigestAuthMw& spec, std::string* error);
 
 // "https" or "http", as the client reached portier.
 std::string request_scheme(bool tls);
