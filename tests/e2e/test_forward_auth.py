@@ -4,7 +4,8 @@ session cookie, the backend sees the copied Remote-* headers; denials (302 with 
 reach the client as the auth server sent them; an unreachable auth server is 500; the auth
 request's X-Forwarded-* (trustForwardHeader), authRequestHeaders, authResponseHeadersRegex,
 addAuthCookiesToResponse, preserveLocationHeader, preserveRequestMethod, authSigninURL;
-pooled connections to the auth server; the label forms through `portier check --compose`.
+pooled connections to the auth server; forwardAuth's and digestAuth's label forms through
+`portier check --compose`.
 Every request-level assertion runs over each of PROTOCOLS."""
 
 import json
@@ -285,12 +286,19 @@ services:
       - traefik.http.middlewares.authelia.forwardauth.preserveRequestMethod=true
       - traefik.http.middlewares.authelia.forwardauth.authSigninURL=https://auth.example.test/
       - traefik.http.middlewares.authelia.forwardauth.tls.insecureSkipVerify=true
+      - traefik.http.routers.digest.rule=Host(`digest.example.test`)
+      - traefik.http.routers.digest.middlewares=dig
+      - traefik.http.routers.digest.service=web
+      - traefik.http.middlewares.dig.digestauth.users=alice:traefik:79bed6ed34cf665f5400486fabef2ad4, bob:traefik:0b9c2625dc21ef05f6ad4ddf47c5f203
+      - traefik.http.middlewares.dig.digestauth.realm=traefik
+      - traefik.http.middlewares.dig.digestauth.headerField=X-WebAuth-User
+      - traefik.http.middlewares.dig.digestauth.removeHeader=true
       - {extra}
       - rediacc.service_ip=127.0.72.2
 """
 
 
-class ForwardAuthLabels(unittest.TestCase):
+class AuthLabels(unittest.TestCase):
     def check(self, extra, *args):
         d = make_temp_dir()
         config = d / "portier.yml"
@@ -319,6 +327,9 @@ class ForwardAuthLabels(unittest.TestCase):
         self.assertEqual(fa["tls"], {"insecureSkipVerify": True})
         for key in ("trustForwardHeader", "preserveLocationHeader", "preserveRequestMethod"):
             self.assertIs(fa[key], True, key)
+        dig = j["http"]["middlewares"]["dig@docker"]["digestAuth"]
+        self.assertEqual(dig["users"], ["alice:traefik:<redacted>", "bob:traefik:<redacted>"])  # never a hash
+        self.assertEqual((dig["realm"], dig["headerField"], dig["removeHeader"]), ("traefik", "X-WebAuth-User", True))
 
     def test_unsupported_key_is_named(self):
         r = self.check("traefik.http.middlewares.authelia.forwardauth.forwardBody=true")
