@@ -13,8 +13,9 @@ Any path except /login and /relative is the verify endpoint:
                             with Set-Cookie auth_state=s1 and body "Found\\n"
 /login?rd=URL    sets session=good for Domain=example.test and answers 302 to URL
 /relative        302 with the relative Location "/login"
-Every request is recorded in .requests (method, target, header_list, headers lowercased);
-.connections counts accepted TCP connections.
+Every request is recorded in .requests (method, target, header_list, headers lowercased, the
+client certificate's commonName or None); .connections counts accepted TCP connections. With
+ssl_context (server side), it speaks HTTPS and .url is https://...
 """
 
 import http.server
@@ -41,7 +42,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         srv = self.server.auth
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        record = {"method": self.command, "target": self.path, "body": body,
+        peer = self.connection.getpeercert() if hasattr(self.connection, "getpeercert") else None
+        cn = dict(x[0] for x in peer["subject"]).get("commonName") if peer else None
+        record = {"method": self.command, "target": self.path, "body": body, "client_cn": cn,
                   "header_list": list(self.headers.items()),
                   "headers": {k.lower(): v for k, v in self.headers.items()}}
         with srv.lock:
@@ -77,19 +80,22 @@ class _Server(http.server.ThreadingHTTPServer):
         sock, addr = super().get_request()
         with self.auth.lock:
             self.auth.connections += 1
+        if self.auth.ssl_context:
+            sock = self.auth.ssl_context.wrap_socket(sock, server_side=True)  # a failed handshake drops it
         return sock, addr
 
 
 class AuthServer:
-    def __init__(self, ip, login_url=""):
+    def __init__(self, ip, login_url="", ssl_context=None):
         self.login_url = login_url
+        self.ssl_context = ssl_context
         self.requests = []
         self.connections = 0
         self.lock = threading.Lock()
         self._server = _Server((ip, 0), _Handler)
         self._server.auth = self
         self.address = "%s:%d" % self._server.server_address[:2]
-        self.url = "http://" + self.address
+        self.url = ("https://" if ssl_context else "http://") + self.address
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 

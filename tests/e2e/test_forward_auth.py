@@ -10,6 +10,7 @@ Every request-level assertion runs over each of PROTOCOLS."""
 
 import json
 import os
+import ssl
 import subprocess
 import tempfile
 import unittest
@@ -262,6 +263,75 @@ class ForwardAuth(unittest.TestCase):
             self.assertEqual(self.req("h1", "app.example.test", headers={"Cookie": SESSION}).status, 200)
         # Two workers, each with its own pool: one connection each at most.
         self.assertLessEqual(self.auth.connections - before, 2)
+
+
+def openssl(*args, cwd):
+    out = subprocess.run(["openssl", *args], cwd=cwd, capture_output=True, timeout=60)
+    if out.returncode != 0:
+        raise AssertionError("openssl %s: %s" % (" ".join(args), out.stderr.decode()))
+
+
+class ForwardAuthTls(unittest.TestCase):
+    """forwardAuth's tls: an HTTPS auth server that requires a client certificate; ca, cert
+    and key (files made by openssl), insecureSkipVerify."""
+
+    @classmethod
+    def setUpClass(cls):
+        d = cls.dir = make_temp_dir()
+        auth_ip = NET + ".5"
+        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=auth CA", cwd=d)
+        for name, ext in (("srv", "subjectAltName=IP:%s\nextendedKeyUsage=serverAuth\n" % auth_ip),
+                          ("client", "extendedKeyUsage=clientAuth\n")):
+            openssl("req", *ec, "-keyout", name + ".key", "-out", name + ".csr", "-subj", "/CN=portier-" + name, cwd=d)
+            (d / (name + ".cnf")).write_text("basicConstraints=CA:FALSE\n" + ext)
+            openssl("x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+                    "-out", name + ".pem", "-days", "2", "-extfile", name + ".cnf", cwd=d)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(str(d / "srv.pem"), str(d / "srv.key"))
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(str(d / "ca.pem"))
+        cls.auth = AuthServer(auth_ip, ssl_context=ctx)
+        cls.app = Backend("app", NET + ".6")
+        cls.ip = NET + ".7"
+        cls.port = free_port(cls.ip)
+        verify = cls.auth.url + "/verify"
+        client = {"cert": str(d / "client.pem"), "key": (d / "client.key").read_text()}  # a path, inline PEM
+        middlewares = {
+            "mtls": {"forwardAuth": {"address": verify, "authResponseHeaders": ["Remote-User"],
+                                     "tls": dict(client, ca=str(d / "ca.pem"))}},
+            "insecure": {"forwardAuth": {"address": verify, "tls": dict(client, insecureSkipVerify=True)}},
+            "no-cert": {"forwardAuth": {"address": verify, "tls": {"ca": str(d / "ca.pem")}}},
+            "untrusted": {"forwardAuth": {"address": verify, "tls": client}},
+        }
+        routers = {}
+        for name in middlewares:
+            routers.update(both_sides(name, name + ".test", [name]))
+        dynamic = {"http": {"routers": routers, "middlewares": middlewares, "services": {"app": service(cls.app.url)}}}
+        path = write_file_atomic(d / "dynamic.yml", dynamic)
+        cls.portier = started(Portier(http_config({"web": "%s:%d" % (cls.ip, cls.port)}, path, workers=2)))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.portier.__exit__(None, None, None)
+        cls.app.close()
+        cls.auth.close()
+
+    def test_client_certificate_and_verification(self):
+        for protocol in PROTOCOLS:
+            with self.subTest(protocol):
+                def get(host):
+                    return proto_request(protocol, "GET", self.ip, self.port, "/",
+                                         headers={"Host": host, "Cookie": SESSION})
+                before = len(self.auth.requests)
+                r = get("mtls.test")
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(r.json()["headers"]["remote-user"], "alice")
+                self.assertEqual(self.auth.requests[before]["client_cn"], "portier-client")
+                self.assertEqual(get("insecure.test").status, 200)
+                # No client certificate: the handshake fails; a CA not trusted: verification fails.
+                self.assertEqual(get("no-cert.test").status, 500)
+                self.assertEqual(get("untrusted.test").status, 500)
 
 
 LABELS = """\
