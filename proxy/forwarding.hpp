@@ -26,7 +26,6 @@ struct ClientInfo {
   uint16_t port = 0;     // the client's TCP port (access log)
 };
 
-
 // Whether the entrypoint trusts this client's forwarding headers.
 bool is_trusted_client(const config::EntryPoint& ep, const boost::asio::ip::address& client);
 
