@@ -262,10 +262,51 @@ struct PassTlsClientCertMw {
   bool operator==(const PassTlsClientCertMw&) const = default;
 };
 
+// ---- digestAuth (issue 15) ----
+struct DigestAuthMw {
+  static constexpr const char* type = "digestAuth";
+  std::vector<std::string> users;  // "name:realm:hash" as htdigest writes them
+  std::string users_file;          // htdigest file, read with `users` when the middleware is built
+  std::string realm;               // "" = "traefik"
+  bool remove_header = false;
+  std::string header_field;  // request header that receives the authenticated user name
+  bool operator==(const DigestAuthMw&) const = default;
+};
+// ---- end digestAuth ----
+
+// ---- forwardAuth (issue 15) ----
+// TLS to the authentication server (Traefik's ClientTLS): PEM file paths or inline PEM.
+struct ForwardAuthTls {
+  std::string ca;    // trusted roots, added to the system's
+  std::string cert;  // client certificate chain (with key)
+  std::string key;
+  bool insecure_skip_verify = false;
+  bool operator==(const ForwardAuthTls&) const = default;
+};
+
+// Each request is first sent (as GET, no body) to `address`; a 2xx lets it through, any other
+// answer goes back to the client as the authentication server sent it.
+struct ForwardAuthMw {
+  static constexpr const char* type = "forwardAuth";
+  std::string address;  // http:// or https:// URL, path and query kept
+  std::optional<ForwardAuthTls> tls;
+  bool trust_forward_header = false;
+  std::vector<std::string> auth_response_headers;  // copied onto the forwarded request
+  std::string auth_response_headers_regex;         // RE2, matched against canonical names
+  std::vector<std::string> auth_request_headers;   // empty = every request header
+  std::vector<std::string> add_auth_cookies_to_response;
+  int64_t max_response_body_size = -1;  // -1 = unlimited
+  bool preserve_location_header = false;
+  bool preserve_request_method = false;
+  std::string auth_signin_url;  // a 401 from the server becomes a 302 here
+  bool operator==(const ForwardAuthMw&) const = default;
+};
+// ---- end forwardAuth ----
+
 using MiddlewareSpec =
     std::variant<HeadersMw, BufferingMw, RedirectSchemeMw, RedirectRegexMw, ChainMw, StripPrefixMw,
                  AddPrefixMw, BasicAuthMw, IpAllowListMw, IpWhiteListMw, RateLimitMw, InFlightReqMw,
-                 PassTlsClientCertMw>;
+                 PassTlsClientCertMw, ForwardAuthMw, DigestAuthMw>;
 
 struct Middleware {
   MiddlewareSpec spec;

@@ -104,15 +104,26 @@ json write(const T& x, D describer, const RefMap& refs) {
   return j;
 }
 
-// routes.json shows no password hash (Traefik: basicAuth users are loggable:false); the Traefik
-// export (/dynamic.yml) keeps them for the Traefik that reads it.
+// routes.json shows no password hash (Traefik: basicAuth and digestAuth users are
+// loggable:false) and no inline private key (forwardAuth's tls.key); the Traefik export
+// (/dynamic.yml) keeps them for the Traefik that reads it.
 void redact_secrets(json& middleware) {
-  auto it = middleware.find("basicAuth");
-  if (it == middleware.end() || !it->contains("users")) return;
-  for (auto& user : (*it)["users"]) {
-    std::string u = user.get<std::string>();
-    user = u.substr(0, u.find(':')) + ":<redacted>";
+  for (const char* type : {"basicAuth", "digestAuth"}) {
+    auto it = middleware.find(type);
+    if (it == middleware.end() || !it->contains("users")) continue;
+    bool digest = std::string_view(type) == "digestAuth";
+    for (auto& user : (*it)["users"]) {
+      std::string u = user.get<std::string>();
+      size_t colon = u.find(':');
+      if (digest && colon != std::string::npos && u.find(':', colon + 1) != std::string::npos)
+        colon = u.find(':', colon + 1);  // digestAuth keeps name:realm
+      user = u.substr(0, colon) + ":<redacted>";
+    }
   }
+  auto fa = middleware.find("forwardAuth");
+  if (fa != middleware.end() && fa->contains("tls") && (*fa)["tls"].contains("key") &&
+      (*fa)["tls"]["key"].get<std::string>().find("-----BEGIN") != std::string::npos)
+    (*fa)["tls"]["key"] = "<redacted>";
 }
 
 // {"<type>": {...}} as Traefik writes a middleware.

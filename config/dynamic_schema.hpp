@@ -94,9 +94,8 @@ std::string format_duration(Millis ms);
 
 // Middleware types Traefik has and portier does not implement yet, in Traefik's spelling.
 inline constexpr auto kUnsupportedMiddlewares = std::to_array<std::string_view>({
-    "digestAuth",  "forwardAuth",      "compress",        "retry",  "circuitBreaker",
-    "errors",      "grpcWeb",          "contentType",     "plugin", "replacePath",
-    "replacePathRegex", "stripPrefixRegex"});
+    "compress",    "retry",        "circuitBreaker",   "errors",           "grpcWeb",
+    "contentType", "plugin",       "replacePath",      "replacePathRegex", "stripPrefixRegex"});
 
 // Engages the alternative of `spec` (MiddlewareSpec or TcpMiddlewareSpec) whose type is `name`
 // (any case); false when none is.
@@ -394,6 +393,55 @@ void describe(PassTlsClientCertMw& p, V& v) {
   v.field("pem", p.pem);
   v.object("info", p.info);
 }
+
+// ---- digestAuth (issue 15) ----
+
+template <class V>
+void describe(DigestAuthMw& d, V& v) {
+  v.field("users", d.users);
+  v.field("usersFile", d.users_file);
+  v.field("realm", d.realm);
+  v.field("removeHeader", d.remove_header);
+  v.field("headerField", d.header_field);
+}
+
+// ---- end digestAuth ----
+
+// ---- forwardAuth (issue 15) ----
+
+template <class V>
+void describe(ForwardAuthTls& t, V& v) {
+  v.field("ca", t.ca);
+  v.field("cert", t.cert);
+  v.field("key", t.key);
+  v.field("insecureSkipVerify", t.insecure_skip_verify);
+  v.unsupported("caOptional", " (deprecated in Traefik: client authentication is a server option)");
+  v.invariant([&]() -> std::string {
+    return t.cert.empty() != t.key.empty() ? "cert and key go together" : "";
+  });
+}
+
+template <class V>
+void describe(ForwardAuthMw& f, V& v) {
+  static constexpr IntRange kSizeOrUnlimited{-1, INT64_MAX, "size (-1 = unlimited)"};
+  v.field("address", f.address, {.flags = kAlways | kRequired});
+  v.object("tls", f.tls);
+  v.field("trustForwardHeader", f.trust_forward_header);
+  v.field("authResponseHeaders", f.auth_response_headers);
+  v.field("authResponseHeadersRegex", f.auth_response_headers_regex);
+  v.field("authRequestHeaders", f.auth_request_headers);
+  v.field("addAuthCookiesToResponse", f.add_auth_cookies_to_response);
+  v.field("maxResponseBodySize", f.max_response_body_size, {.range = kSizeOrUnlimited});
+  v.field("preserveLocationHeader", f.preserve_location_header);
+  v.field("preserveRequestMethod", f.preserve_request_method);
+  v.field("authSigninURL", f.auth_signin_url);
+  v.unsupported_unless_false("forwardBody", " (the request body is not sent to the auth server)");
+  v.unsupported("maxBodySize", " (only used with forwardBody)");
+  v.unsupported("headerField", " (forwardAuth's sets the access log user)");
+  // The address's form is checked when the middleware is built (make_forward_auth_middleware).
+}
+
+// ---- end forwardAuth ----
 
 // ---- TCP / UDP -------------------------------------------------------------------------------
 

@@ -29,41 +29,6 @@ bool is_forwarding_header(std::string_view name) {
 
 }  // namespace
 
-bool is_hop_by_hop(std::string_view name, std::string_view connection) {
-  // By length first: most end-to-end headers match no hop-by-hop name's length.
-  bool hop = false;
-  switch (name.size()) {
-    case 2: hop = iequals(name, "te"); break;
-    case 7: hop = iequals(name, "trailer") || iequals(name, "upgrade"); break;
-    case 10: hop = iequals(name, "connection") || iequals(name, "keep-alive"); break;
-    case 16: hop = iequals(name, "proxy-connection"); break;
-    case 17: hop = iequals(name, "transfer-encoding"); break;
-    case 18: hop = iequals(name, "proxy-authenticate"); break;
-    case 19: hop = iequals(name, "proxy-authorization"); break;
-    default: break;
-  }
-  return hop || (!connection.empty() && header_has_token(connection, name));
-}
-
-std::string_view find_header(const std::vector<HeaderField>& headers, std::string_view name) {
-  for (const auto& h : headers)
-    if (iequals(h.name, name)) return h.value;
-  return {};
-}
-
-std::string_view cookie_value(std::string_view cookies, std::string_view name) {
-  while (!cookies.empty()) {
-    size_t semi = cookies.find(';');
-    std::string_view item = cookies.substr(0, semi);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    if (item.size() > name.size() && item.substr(0, name.size()) == name && item[name.size()] == '=')
-      return item.substr(name.size() + 1);
-    if (semi == std::string_view::npos) break;
-    cookies.remove_prefix(semi + 1);
-  }
-  return {};
-}
-
 bool is_trusted_client(const config::EntryPoint& ep, const boost::asio::ip::address& client_addr_) {
   if (ep.forwarded_insecure) return true;
   for (const auto& cidr : ep.trusted_ips) {

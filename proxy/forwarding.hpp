@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "config/static_config.hpp"
+#include "proxy/header_fields.hpp"
 #include "proxy/http1_parser.hpp"
 #include "proxy/middleware.hpp"
 #include "proxy/runtime_config.hpp"
@@ -24,25 +25,6 @@ struct ClientInfo {
   bool trusted = false;  // forwardedHeaders.trustedIPs / insecure: keep its X-Forwarded-*
   uint16_t port = 0;     // the client's TCP port (access log)
 };
-
-bool is_hop_by_hop(std::string_view name, std::string_view connection_header);
-std::string_view find_header(const std::vector<HeaderField>& headers, std::string_view name);
-// Appends "name: value\r\n" (one size change, then copies: every relayed header goes here).
-inline void append_header(std::string& out, std::string_view name, std::string_view value) {
-  size_t at = out.size();
-  out.resize(at + name.size() + value.size() + 4);
-  char* p = out.data() + at;
-  std::memcpy(p, name.data(), name.size());
-  p += name.size();
-  *p++ = ':';
-  *p++ = ' ';
-  if (!value.empty()) std::memcpy(p, value.data(), value.size());
-  p += value.size();
-  *p++ = '\r';
-  *p = '\n';
-}
-// The value of cookie `name` in a Cookie header, or "".
-std::string_view cookie_value(std::string_view cookies, std::string_view name);
 
 // Whether the entrypoint trusts this client's forwarding headers.
 bool is_trusted_client(const config::EntryPoint& ep, const boost::asio::ip::address& client);

@@ -23,7 +23,8 @@ bool add_entry(std::string_view entry, HtpasswdUsers& users) {
 
 }  // namespace
 
-bool parse_htpasswd(std::string_view text, HtpasswdUsers& users, std::string* error) {
+bool for_each_user_line(std::string_view text, std::string_view expected,
+                        const std::function<bool(std::string_view)>& add, std::string* error) {
   size_t line_no = 0;
   for (size_t start = 0; start <= text.size();) {
     size_t nl = text.find('\n', start);
@@ -32,12 +33,17 @@ bool parse_htpasswd(std::string_view text, HtpasswdUsers& users, std::string* er
     start = nl + 1;
     ++line_no;
     if (line.empty() || line.front() == '#') continue;
-    if (!add_entry(line, users)) {
-      *error = "line " + std::to_string(line_no) + ": expected name:hash";
+    if (!add(line)) {
+      *error = "line " + std::to_string(line_no) + ": expected " + std::string(expected);
       return false;
     }
   }
   return true;
+}
+
+bool parse_htpasswd(std::string_view text, HtpasswdUsers& users, std::string* error) {
+  return for_each_user_line(text, "name:hash", [&](std::string_view line) { return add_entry(line, users); },
+                            error);
 }
 
 bool parse_htpasswd_list(const std::vector<std::string>& entries, HtpasswdUsers& users,

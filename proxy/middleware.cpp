@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "proxy/header_fields.hpp"
+
 namespace portier::proxy {
 
 bool HeaderEdits::touches(std::string_view name) const {
@@ -10,6 +12,13 @@ bool HeaderEdits::touches(std::string_view name) const {
   for (const auto& k : remove)
     if (iequals(k, name)) return true;
   return false;
+}
+
+bool HeaderEdits::drops(std::string_view name, std::string_view value) const {
+  if (touches(name)) return true;
+  if (drop_cookies.empty() || !iequals(name, "set-cookie")) return false;
+  auto cookie = set_cookie_name(value);
+  return std::find(drop_cookies.begin(), drop_cookies.end(), cookie) != drop_cookies.end();
 }
 
 void HeaderEdits::set_header(std::string name, std::string value) {
@@ -43,6 +52,8 @@ MiddlewarePtr make_middleware(const config::MiddlewareSpec& spec, std::string* e
     MiddlewarePtr operator()(const config::PassTlsClientCertMw& m) const {
       return make_pass_tls_client_cert_middleware(m);
     }
+    MiddlewarePtr operator()(const config::ForwardAuthMw& m) const { return make_forward_auth_middleware(m, error); }
+    MiddlewarePtr operator()(const config::DigestAuthMw& m) const { return make_digest_auth_middleware(m, error); }
     MiddlewarePtr operator()(const config::ChainMw&) const {
       *error = "chain is expanded by expand_middlewares";
       return nullptr;

@@ -7,7 +7,7 @@
 //                  edits of the response headers, or answer locally (redirects). Synchronous.
 //   request_async  on_request_async: the same, but may co_await on the worker (basicAuth's
 //                  password check on PasswordVerifier's pool, rateLimit's wait for its token,
-//                  later forwardAuth's subrequest). Runs right after its own on_request; the
+//                  forwardAuth's subrequest). Runs right after its own on_request; the
 //                  pipeline enters a coroutine only when a chain holds such a middleware.
 // State shared across workers (rateLimit's buckets, inFlightReq's counters) is held by the
 // middleware object behind its own locks; it lives as long as the compiled chain.
@@ -42,7 +42,13 @@ using HeaderList = std::vector<std::pair<std::string, std::string>>;
 struct HeaderEdits {
   HeaderList set;                   // replaces every header of that name
   std::vector<std::string> remove;  // names, case-insensitive
+  // Response only: fields added next to the relayed ones of the same name (Set-Cookie), and the
+  // names of the cookies whose relayed Set-Cookie fields are dropped (forwardAuth's cookies).
+  HeaderList add;
+  std::vector<std::string> drop_cookies;
   bool touches(std::string_view name) const;
+  // Whether a relayed field is dropped: touched, or a Set-Cookie for a name in drop_cookies.
+  bool drops(std::string_view name, std::string_view value) const;
   void set_header(std::string name, std::string value);
   void remove_header(std::string name);
 };
@@ -137,6 +143,8 @@ MiddlewarePtr make_ip_allow_list_middleware(const config::IpAllowListMw& spec, s
 MiddlewarePtr make_rate_limit_middleware(const config::RateLimitMw& spec, std::string* error);
 MiddlewarePtr make_in_flight_req_middleware(const config::InFlightReqMw& spec, std::string* error);
 MiddlewarePtr make_pass_tls_client_cert_middleware(const config::PassTlsClientCertMw& spec);
+MiddlewarePtr make_forward_auth_middleware(const config::ForwardAuthMw& spec, std::string* error);
+MiddlewarePtr make_digest_auth_middleware(const config::DigestAuthMw& spec, std::string* error);
 
 // "https" or "http", as the client reached portier.
 std::string request_scheme(bool tls);

@@ -76,8 +76,10 @@ class RequestPipeline {
   void local_headers(Sink&& sink) const {
     auto out = observed(sink);
     for (const auto& [name, value] : local_.headers)
-      if (!response_edits_.touches(name)) out(std::string_view(name), std::string_view(value));
+      if (!response_edits_.drops(name, value)) out(std::string_view(name), std::string_view(value));
     for (const auto& [name, value] : response_edits_.set)
+      out(std::string_view(name), std::string_view(value));
+    for (const auto& [name, value] : response_edits_.add)
       out(std::string_view(name), std::string_view(value));
   }
 
@@ -137,9 +139,11 @@ class RequestPipeline {
   // move (HTTP/2 name/value pairs) and reserves the room up front.
   size_t response_header_bound(const ResponseHead& resp) {
     run_response_phase(resp.status);
-    return resp.headers.size() + response_edits_.set.size() + 1;
+    return resp.headers.size() + response_edits_.set.size() + response_edits_.add.size() + 1;
   }
-  size_t local_header_bound() const { return local_.headers.size() + response_edits_.set.size(); }
+  size_t local_header_bound() const {
+    return local_.headers.size() + response_edits_.set.size() + response_edits_.add.size();
+  }
 
   // The response-head phase: the end-to-end headers of `resp` to relay (hop-by-hop and those
   // a middleware replaces dropped), the middlewares' edits, the sticky cookie; no framing.
@@ -149,10 +153,12 @@ class RequestPipeline {
     auto sink = observed(raw_sink);
     run_response_phase(resp.status);
     for (const auto& h : resp.headers) {
-      if (is_hop_by_hop(h.name, resp.connection) || response_edits_.touches(h.name)) continue;
+      if (is_hop_by_hop(h.name, resp.connection) || response_edits_.drops(h.name, h.value)) continue;
       sink(h.name, h.value);
     }
     for (const auto& [name, value] : response_edits_.set)
+      sink(std::string_view(name), std::string_view(value));
+    for (const auto& [name, value] : response_edits_.add)
       sink(std::string_view(name), std::string_view(value));
     if (!set_cookie_.empty()) sink(std::string_view("Set-Cookie"), std::string_view(set_cookie_));
   }

@@ -41,6 +41,33 @@ std::unique_ptr<boost::asio::ssl::context> client_context(const std::string& lab
   return ctx;
 }
 
+// Loads the client certificate chain and key into `ctx`. "" or what failed.
+std::string use_client_certificate(SSL_CTX* ctx, const std::string& cert, const std::string& key) {
+  std::string pem, error;
+  if (!tls::read_pem_source(cert, pem, error)) return "cert: " + error;
+  auto chain = tls::load_certificates_pem(pem, error);
+  if (chain.empty()) return "cert: " + error;
+  if (!tls::read_pem_source(key, pem, error)) return "key: " + error;
+  auto pkey = tls::load_private_key_pem(pem, error);
+  if (!pkey) return "key: " + error;
+  if (SSL_CTX_use_certificate(ctx, chain[0].get()) != 1) return "cert: " + tls::openssl_errors();
+  for (size_t i = 1; i < chain.size(); ++i)
+    if (SSL_CTX_add1_chain_cert(ctx, chain[i].get()) != 1) return "cert: " + tls::openssl_errors();
+  if (SSL_CTX_use_PrivateKey(ctx, pkey.get()) != 1 || SSL_CTX_check_private_key(ctx) != 1)
+    return "key: does not match the certificate";
+  return "";
+}
+
+// The fields of a transport that come from its configuration (not its name, serial, TLS).
+void apply_settings(UpstreamTransport& t, const config::ServersTransport& cfg) {
+  t.server_name = cfg.server_name;
+  t.insecure_skip_verify = cfg.insecure_skip_verify;
+  t.dial_timeout = cfg.dial_timeout.count() > 0 ? cfg.dial_timeout : std::chrono::milliseconds(30000);
+  t.response_header_timeout = cfg.response_header_timeout;
+  t.idle_conn_timeout = cfg.idle_conn_timeout;
+  t.max_idle_per_host = cfg.max_idle_conns_per_host > 0 ? static_cast<size_t>(cfg.max_idle_conns_per_host) : 0;
+}
+
 struct Cached {
   config::ServersTransport cfg;
   bool with_tls = false;
@@ -69,15 +96,28 @@ std::shared_ptr<const UpstreamTransport> make_upstream_transport(const std::stri
   auto t = std::make_shared<UpstreamTransport>();
   t->name = name;
   t->serial = ++serial;
-  t->server_name = cfg.server_name;
-  t->insecure_skip_verify = cfg.insecure_skip_verify;
-  t->dial_timeout = cfg.dial_timeout.count() > 0 ? cfg.dial_timeout : std::chrono::milliseconds(30000);
-  t->response_header_timeout = cfg.response_header_timeout;
-  t->idle_conn_timeout = cfg.idle_conn_timeout;
-  t->max_idle_per_host = cfg.max_idle_conns_per_host > 0 ? static_cast<size_t>(cfg.max_idle_conns_per_host) : 0;
+  apply_settings(*t, cfg);
   if (with_tls) t->tls = client_context("serversTransport " + (name.empty() ? "default" : name), cfg, &found);
   if (problems) problems->insert(problems->end(), found.begin(), found.end());
   cache[name] = Cached{cfg, with_tls, t, std::move(found)};
+  return t;
+}
+
+std::shared_ptr<const UpstreamTransport> make_client_transport(const std::string& label,
+                                                               const config::ServersTransport& cfg,
+                                                               bool with_tls, const std::string& cert,
+                                                               const std::string& key, std::string* error) {
+  auto t = std::make_shared<UpstreamTransport>();
+  t->name = label;
+  apply_settings(*t, cfg);
+  if (!with_tls) return t;
+  std::vector<std::string> problems;
+  t->tls = client_context(label, cfg, &problems);
+  if (!problems.empty()) return *error = problems.front(), nullptr;
+  if (!cert.empty()) {
+    std::string why = use_client_certificate(t->tls->native_handle(), cert, key);
+    if (!why.empty()) return *error = label + ": tls " + why, nullptr;
+  }
   return t;
 }
 

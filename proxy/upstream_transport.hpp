@@ -41,4 +41,13 @@ std::shared_ptr<const UpstreamTransport> make_upstream_transport(const std::stri
                                                                  bool with_tls,
                                                                  std::vector<std::string>* problems);
 
+// A transport outside http.serversTransports (forwardAuth's `tls`), not cached: `cfg`'s
+// rootCAs, insecureSkipVerify and timeouts, plus a client certificate when `cert` and `key`
+// (PEM file paths or inline PEM) are set. Null with *error when a file cannot be used.
+// Control thread (reads files).
+std::shared_ptr<const UpstreamTransport> make_client_transport(const std::string& label,
+                                                               const config::ServersTransport& cfg,
+                                                               bool with_tls, const std::string& cert,
+                                                               const std::string& key, std::string* error);
+
 }  // namespace portier::proxy

@@ -1,14 +1,16 @@
-// libFuzzer target: the access-control middlewares' parsers of outside input: htpasswd text
-// (usersFile), the Authorization header, address ranges (sourceRange, excludedIPs) and the
+// libFuzzer target: the access-control middlewares' parsers of outside input: htpasswd and
+// htdigest text (usersFile), the Authorization header (Basic and Digest), address ranges (sourceRange, excludedIPs) and the
 // client address strategies over X-Forwarded-For. Built by tests/fuzz/CMakeLists.txt, run by
 // tests/fuzz/run.sh and ctest's fuzz.access.
 // Input: lines; the first selects the strategy depth (its length % 5), the second is the
 // X-Forwarded-For value, the third the Authorization value, the rest a users file and, split at
 // commas, a sourceRange. Checks: no crash, what is accepted is self-consistent.
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 
+#include "proxy/htdigest.hpp"
 #include "proxy/htpasswd.hpp"
 #include "proxy/ip_strategy.hpp"
 
@@ -31,6 +33,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   if (auto creds = proxy::parse_basic_authorization(authorization)) {
     if (creds->user.find(':') != std::string::npos) std::abort();  // the first colon splits
+  }
+
+  if (auto digest = proxy::parse_digest_authorization(authorization)) {
+    for (const auto& [key, value] : *digest)
+      if (key.empty() || key.find_first_of(" ,=\"") != std::string::npos) std::abort();
+  }
+
+  proxy::HtdigestUsers digest_users;
+  std::string digest_error;
+  if (proxy::parse_htdigest(in, digest_users, &digest_error)) {
+    for (const auto& [name_realm, hash] : digest_users)
+      if (std::count(name_realm.begin(), name_realm.end(), ':') != 1 || hash.find(':') != std::string::npos)
+        std::abort();
+  } else if (digest_error.empty()) {
+    std::abort();
   }
 
   proxy::HtpasswdUsers users;
