@@ -287,6 +287,18 @@ def lb(*addresses):
     return {"loadBalancer": {"servers": [{"address": a} for a in addresses]}}
 
 
+def exchange(sock, line=b"ping\n"):
+    """Sends one line on `sock` and returns what comes back up to a newline (or EOF)."""
+    sock.sendall(line)
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
 def recv_all(sock, bufsize=1 << 20):
     """Reads until EOF; raises ConnectionResetError on RST."""
     parts = []

@@ -10,7 +10,7 @@ import threading
 import unittest
 
 from portier_e2e import Portier, free_port, make_temp_dir, run_cli, started, wait_until, write_file_atomic
-from tcp_peers import StreamServer, lb, tcp_entry_config, tcp_router
+from tcp_peers import StreamServer, exchange, lb, tcp_entry_config, tcp_router
 
 NET = "127.0.68"
 ALLOWED = NET + ".10"
@@ -45,17 +45,6 @@ def connect(address, source, timeout=5):
     s = socket.create_connection(address, timeout=timeout, source_address=(source, 0))
     s.settimeout(timeout)
     return s
-
-
-def exchange(sock, line=b"ping\n"):
-    sock.sendall(line)
-    data = b""
-    while not data.endswith(b"\n"):
-        chunk = sock.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    return data
 
 
 def closed_at_once(address, source):

@@ -21,7 +21,8 @@ import unittest
 from backend import Backend
 from portier_e2e import Portier, free_port, http_config, make_temp_dir, router, run_cli, service, wait_until, \
     write_file_atomic
-from tcp_peers import StreamServer, UdpEcho, lb, tcp_router
+from tcp_peers import StreamServer, UdpEcho, exchange, lb, tcp_router
+from test_live_upgrade import alive
 from test_socket_activation import listening
 from test_tls import TestCA
 
@@ -43,18 +44,6 @@ def echo_lines(conn):
             lines, _, data = data.rpartition(b"\n")
             if lines:
                 conn.sendall(lines + b"\n")
-
-
-def exchange(sock, line):
-    """Sends one line on `sock` and returns the line echoed back."""
-    sock.sendall(line)
-    data = b""
-    while not data.endswith(b"\n"):
-        chunk = sock.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    return data
 
 
 class CurlLoad:
@@ -150,14 +139,6 @@ class EchoClients:
 
     def close(self):
         self._udp.close()
-
-
-def alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 class UpgradeUnderLoad(unittest.TestCase):
