@@ -170,6 +170,25 @@ struct AddPrefixMw {
   bool operator==(const AddPrefixMw&) const = default;
 };
 
+struct ReplacePathMw {
+  static constexpr const char* type = "replacePath";
+  std::string path;
+  bool operator==(const ReplacePathMw&) const = default;
+};
+
+struct ReplacePathRegexMw {
+  static constexpr const char* type = "replacePathRegex";
+  std::string regex;        // RE2 (Go's syntax), matched against the path as sent
+  std::string replacement;  // Go's template: $1, ${1}, ${name}, $$
+  bool operator==(const ReplacePathRegexMw&) const = default;
+};
+
+struct StripPrefixRegexMw {
+  static constexpr const char* type = "stripPrefixRegex";
+  std::vector<std::string> regex;  // tried in order; the first whose match starts the path wins
+  bool operator==(const StripPrefixRegexMw&) const = default;
+};
+
 // How a middleware finds the client's address (Traefik's ipStrategy): the connection's peer
 // (neither set), the depth-th X-Forwarded-For entry from the right, or the rightmost entry not in
 // excludedIPs. ipv6Subnet (1..128) masks an IPv6 result to its subnet's first address.
@@ -306,7 +325,8 @@ struct ForwardAuthMw {
 using MiddlewareSpec =
     std::variant<HeadersMw, BufferingMw, RedirectSchemeMw, RedirectRegexMw, ChainMw, StripPrefixMw,
                  AddPrefixMw, BasicAuthMw, IpAllowListMw, IpWhiteListMw, RateLimitMw, InFlightReqMw,
-                 PassTlsClientCertMw, ForwardAuthMw, DigestAuthMw>;
+                 PassTlsClientCertMw, ForwardAuthMw, DigestAuthMw, ReplacePathMw, ReplacePathRegexMw,
+                 StripPrefixRegexMw>;
 
 struct Middleware {
   MiddlewareSpec spec;

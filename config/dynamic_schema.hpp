@@ -94,8 +94,7 @@ std::string format_duration(Millis ms);
 
 // Middleware types Traefik has and portier does not implement yet, in Traefik's spelling.
 inline constexpr auto kUnsupportedMiddlewares = std::to_array<std::string_view>({
-    "compress",    "retry",        "circuitBreaker",   "errors",           "grpcWeb",
-    "contentType", "plugin",       "replacePath",      "replacePathRegex", "stripPrefixRegex"});
+    "compress", "retry", "circuitBreaker", "errors", "grpcWeb", "contentType", "plugin"});
 
 // Engages the alternative of `spec` (MiddlewareSpec or TcpMiddlewareSpec) whose type is `name`
 // (any case); false when none is.
@@ -308,6 +307,22 @@ void describe(StripPrefixMw& s, V& v) {
 template <class V>
 void describe(AddPrefixMw& a, V& v) {
   v.field("prefix", a.prefix, {.flags = kAlways});
+}
+
+template <class V>
+void describe(ReplacePathMw& r, V& v) {
+  v.field("path", r.path, {.flags = kAlways});
+}
+
+template <class V>
+void describe(ReplacePathRegexMw& r, V& v) {
+  v.field("regex", r.regex, {.flags = kAlways});
+  v.field("replacement", r.replacement, {.flags = kAlways});
+}
+
+template <class V>
+void describe(StripPrefixRegexMw& s, V& v) {
+  v.field("regex", s.regex, {.flags = kAlways});
 }
 
 template <class V>

@@ -54,6 +54,13 @@ MiddlewarePtr make_middleware(const config::MiddlewareSpec& spec, std::string* e
     }
     MiddlewarePtr operator()(const config::ForwardAuthMw& m) const { return make_forward_auth_middleware(m, error); }
     MiddlewarePtr operator()(const config::DigestAuthMw& m) const { return make_digest_auth_middleware(m, error); }
+    MiddlewarePtr operator()(const config::ReplacePathMw& m) const { return make_replace_path_middleware(m); }
+    MiddlewarePtr operator()(const config::ReplacePathRegexMw& m) const {
+      return make_replace_path_regex_middleware(m, error);
+    }
+    MiddlewarePtr operator()(const config::StripPrefixRegexMw& m) const {
+      return make_strip_prefix_regex_middleware(m, error);
+    }
     MiddlewarePtr operator()(const config::ChainMw&) const {
       *error = "chain is expanded by expand_middlewares";
       return nullptr;

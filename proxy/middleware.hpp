@@ -145,6 +145,9 @@ MiddlewarePtr make_in_flight_req_middleware(const config::InFlightReqMw& spec, s
 MiddlewarePtr make_pass_tls_client_cert_middleware(const config::PassTlsClientCertMw& spec);
 MiddlewarePtr make_forward_auth_middleware(const config::ForwardAuthMw& spec, std::string* error);
 MiddlewarePtr make_digest_auth_middleware(const config::DigestAuthMw& spec, std::string* error);
+MiddlewarePtr make_replace_path_middleware(const config::ReplacePathMw& spec);
+MiddlewarePtr make_replace_path_regex_middleware(const config::ReplacePathRegexMw& spec, std::string* error);
+MiddlewarePtr make_strip_prefix_regex_middleware(const config::StripPrefixRegexMw& spec, std::string* error);
 
 // "https" or "http", as the client reached portier.
 std::string request_scheme(bool tls);

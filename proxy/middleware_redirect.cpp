@@ -2,6 +2,7 @@
 // Permanent: 301 for GET/HEAD, 308 otherwise; temporary: 302 / 307 (method kept).
 #include <re2/re2.h>
 
+#include "proxy/go_template.hpp"
 #include "proxy/middleware.hpp"
 
 namespace portier::proxy {
@@ -46,26 +47,8 @@ class RedirectScheme final : public Middleware {
 
 class RedirectRegex final : public Middleware {
  public:
-  RedirectRegex(config::RedirectRegexMw spec, std::unique_ptr<RE2> re) : spec_(std::move(spec)), re_(std::move(re)) {
-    // Go's ${1} / $1 become RE2's \1.
-    for (size_t i = 0; i < spec_.replacement.size(); ++i) {
-      char c = spec_.replacement[i];
-      if (c == '$' && i + 1 < spec_.replacement.size()) {
-        size_t j = i + 1;
-        bool braces = spec_.replacement[j] == '{';
-        if (braces) ++j;
-        size_t k = j;
-        while (k < spec_.replacement.size() && std::isdigit(static_cast<unsigned char>(spec_.replacement[k]))) ++k;
-        if (k > j && (!braces || (k < spec_.replacement.size() && spec_.replacement[k] == '}'))) {
-          rewrite_ += "\\" + spec_.replacement.substr(j, k - j);
-          i = braces ? k : k - 1;
-          continue;
-        }
-      }
-      if (c == '\\') rewrite_ += '\\';
-      rewrite_ += c;
-    }
-  }
+  RedirectRegex(config::RedirectRegexMw spec, std::unique_ptr<RE2> re, std::string rewrite)
+      : spec_(std::move(spec)), re_(std::move(re)), rewrite_(std::move(rewrite)) {}
 
   std::optional<LocalReply> on_request(const RequestContext& ctx, RequestEdits&, HeaderEdits&) const override {
     std::string url = request_scheme(ctx.tls) + "://" + std::string(ctx.head.host) + path_and_query(ctx);
@@ -94,7 +77,13 @@ MiddlewarePtr make_redirect_regex_middleware(const config::RedirectRegexMw& spec
     *error = "invalid regex: " + re->error();
     return nullptr;
   }
-  return std::make_shared<RedirectRegex>(spec, std::move(re));
+  std::string problem;
+  std::string rewrite = go_template_to_rewrite(spec.replacement, *re, &problem);  // Go's $1 as RE2's \1
+  if (!problem.empty()) {
+    *error = problem;
+    return nullptr;
+  }
+  return std::make_shared<RedirectRegex>(spec, std::move(re), std::move(rewrite));
 }
 
 }  // namespace portier::proxy
