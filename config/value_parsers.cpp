@@ -5,7 +5,6 @@
 #include <charconv>
 
 namespace portier::config {
-namespace {
 
 bool all_digits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -16,6 +15,8 @@ std::string_view trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
   return s;
 }
+
+namespace {
 
 std::string quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
 

@@ -46,6 +46,10 @@ inline constexpr IntRange kPortOrZero{0, 65535, "port"};          // 0 = unset
 inline constexpr IntRange kWeight{0, 1000000, "weight"};
 inline constexpr IntRange kHttpStatus{0, 599, "status code"};     // 0 = unset
 
+// Text helpers the readers share.
+bool all_digits(std::string_view s);               // non-empty, 0-9 only
+std::string_view trim(std::string_view s);         // without surrounding whitespace
+
 std::string read_bool(std::string_view text, bool& out);
 std::string read_int(std::string_view text, const IntRange& range, int64_t& out);
 std::string read_duration(std::string_view text, std::chrono::milliseconds& out);

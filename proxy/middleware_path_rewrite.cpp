@@ -6,6 +6,7 @@
 // path is refused with 400, as Traefik refuses a path url.JoinPath would change.
 #include <re2/re2.h>
 
+#include "config/value_parsers.hpp"
 #include "proxy/go_template.hpp"
 #include "proxy/http_errors.hpp"
 #include "proxy/middleware.hpp"
@@ -49,12 +50,6 @@ std::unique_ptr<RE2> compile(std::string_view text, std::string* error) {
   if (re->ok()) return re;
   *error = "invalid regex \"" + std::string(text) + "\": " + re->error();
   return nullptr;
-}
-
-std::string trimmed(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return std::string(s);
 }
 
 class ReplacePath final : public Middleware {
@@ -121,10 +116,10 @@ MiddlewarePtr make_replace_path_middleware(const config::ReplacePathMw& spec) {
 }
 
 MiddlewarePtr make_replace_path_regex_middleware(const config::ReplacePathRegexMw& spec, std::string* error) {
-  auto re = compile(trimmed(spec.regex), error);
+  auto re = compile(config::trim(spec.regex), error);
   if (!re) return nullptr;
   std::string problem;
-  std::string rewrite = go_template_to_rewrite(trimmed(spec.replacement), *re, &problem);
+  std::string rewrite = go_template_to_rewrite(config::trim(spec.replacement), *re, &problem);
   if (!problem.empty()) {
     *error = problem;
     return nullptr;
@@ -135,7 +130,7 @@ MiddlewarePtr make_replace_path_regex_middleware(const config::ReplacePathRegexM
 MiddlewarePtr make_strip_prefix_regex_middleware(const config::StripPrefixRegexMw& spec, std::string* error) {
   std::vector<std::unique_ptr<RE2>> expressions;
   for (const auto& text : spec.regex) {
-    auto re = compile(trimmed(text), error);
+    auto re = compile(config::trim(text), error);
     if (!re) return nullptr;
     expressions.push_back(std::move(re));
   }
