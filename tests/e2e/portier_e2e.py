@@ -572,6 +572,13 @@ def router(rule, service, entry_points=("web",), priority=None, middlewares=None
     return r
 
 
+def both_sides(name, host, service_name, middlewares=None):
+    """Routers `name` (cleartext side) and `name`-tls (TLS side) for Host(`host`), alike otherwise."""
+    rule = "Host(`%s`)" % host
+    return {name: router(rule, service_name, middlewares=middlewares),
+            name + "-tls": router(rule, service_name, middlewares=middlewares, tls={})}
+
+
 def service(*urls, **load_balancer):
     servers = []
     for u in urls:

@@ -14,7 +14,7 @@ import time
 import unittest
 
 from portier_e2e import (PROTOCOLS, Backend, Portier, free_port, http_config, make_temp_dir, proto_request,
-                         router, service, started, wait_until, write_file_atomic)
+                         router, service, started, wait_until, write_file_atomic, both_sides)
 
 NET = "127.0.64"
 SOURCES = ["127.0.65.%d" % i for i in range(10, 14)]  # client addresses of the rate-limit test
@@ -28,12 +28,6 @@ def htpasswd(*args):
 
 def basic(user, password):
     return "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
-
-
-def both_sides(name, host, middlewares):
-    rule = "Host(`%s`)" % host
-    return {name: router(rule, "a", middlewares=middlewares),
-            name + "-tls": router(rule, "a", middlewares=middlewares, tls={})}
 
 
 class AccessControl(unittest.TestCase):
@@ -55,7 +49,7 @@ class AccessControl(unittest.TestCase):
                 ("white", "white.test", ["white"]), ("rl-small", "rlsmall.test", ["rl-small"]),
                 ("rl", "rl.test", ["rl"]), ("inflight", "inflight.test", ["inflight"]),
                 ("plain", "plain.test", [])):
-            routers.update(both_sides(name, host, mws))
+            routers.update(both_sides(name, host, "a", mws))
         middlewares = {
             "auth": {"basicAuth": {"usersFile": str(cls.users_file),
                                    "users": [htpasswd("-B", "-C", "5", "dave", "inline-pass"),

@@ -19,17 +19,11 @@ import uuid
 
 from auth_server import AuthServer
 from portier_e2e import (PROTOCOLS, Backend, Portier, free_port, http_config, is_tls, make_temp_dir, proto_request,
-                         router, run_cli, service, started, write_file_atomic)
+                         router, run_cli, service, started, write_file_atomic, both_sides)
 
 NET = "127.0.70"
 TRUSTED_SOURCE = "127.0.71.5"  # forwardedHeaders.trustedIPs; other clients are not trusted
 SESSION = "session=good"
-
-
-def both_sides(name, host, middlewares, svc="app"):
-    rule = "Host(`%s`)" % host
-    return {name: router(rule, svc, middlewares=middlewares),
-            name + "-tls": router(rule, svc, middlewares=middlewares, tls={})}
 
 
 def set_cookies(r):
@@ -67,8 +61,8 @@ class ForwardAuth(unittest.TestCase):
                                 ("relative", "relative.test", ["relative"]),
                                 ("keep", "keep.test", ["keep-location"]), ("trust", "trust.test", ["trust"]),
                                 ("method", "method.test", ["method"]), ("signin", "signin.test", ["signin"])):
-            routers.update(both_sides(name, host, mws))
-        routers.update(both_sides("login", "login.example.test", [], svc="auth"))
+            routers.update(both_sides(name, host, "app", mws))
+        routers.update(both_sides("login", "login.example.test", "auth", []))
         dynamic = {"http": {"routers": routers, "middlewares": middlewares,
                             "services": {"app": service(cls.app.url), "auth": service(cls.auth.url)}}}
         cls.dynamic_path = write_file_atomic(cls.dir / "dynamic.yml", dynamic)
@@ -306,7 +300,7 @@ class ForwardAuthTls(unittest.TestCase):
         }
         routers = {}
         for name in middlewares:
-            routers.update(both_sides(name, name + ".test", [name]))
+            routers.update(both_sides(name, name + ".test", "app", [name]))
         dynamic = {"http": {"routers": routers, "middlewares": middlewares, "services": {"app": service(cls.app.url)}}}
         path = write_file_atomic(d / "dynamic.yml", dynamic)
         cls.portier = started(Portier(http_config({"web": "%s:%d" % (cls.ip, cls.port)}, path, workers=2)))

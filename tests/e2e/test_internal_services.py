@@ -7,15 +7,9 @@ do ping@internal / prometheus@internal without their static section."""
 import unittest
 
 from portier_e2e import (PROTOCOLS, Backend, Portier, free_port, http_config, is_tls, make_temp_dir, proto_request,
-                         router, service, started, write_file_atomic)
+                         router, service, started, write_file_atomic, both_sides)
 
 NET = "127.0.75"
-
-
-def both_sides(name, host, service_name, middlewares=None):
-    rule = "Host(`%s`)" % host
-    return {name: router(rule, service_name, middlewares=middlewares),
-            name + "-tls": router(rule, service_name, middlewares=middlewares, tls={})}
 
 
 class InternalServices(unittest.TestCase):

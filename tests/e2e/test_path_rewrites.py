@@ -8,15 +8,9 @@ import json
 import unittest
 
 from portier_e2e import (PROTOCOLS, Backend, Portier, free_port, http_config, make_temp_dir, proto_request, router,
-                         run_cli, service, started, write_file_atomic)
+                         run_cli, service, started, write_file_atomic, both_sides)
 
 NET = "127.0.76"
-
-
-def both_sides(name, host, middlewares):
-    rule = "Host(`%s`)" % host
-    return {name: router(rule, "app", middlewares=middlewares),
-            name + "-tls": router(rule, "app", middlewares=middlewares, tls={})}
 
 
 class PathRewrites(unittest.TestCase):
@@ -28,7 +22,7 @@ class PathRewrites(unittest.TestCase):
         routers = {}
         for name, mws in (("replace", ["replace"]), ("regex", ["regex"]), ("named", ["named"]),
                           ("strip", ["strip"]), ("dots", ["dots"])):
-            routers.update(both_sides(name, name + ".test", mws))
+            routers.update(both_sides(name, name + ".test", "app", mws))
         middlewares = {
             "replace": {"replacePath": {"path": "/new/place"}},
             "regex": {"replacePathRegex": {"regex": "^/api/v1/(.*)", "replacement": "/v2/$1"}},
