@@ -136,6 +136,17 @@ struct BufferingMw {
   bool operator==(const BufferingMw&) const = default;
 };
 
+// ---- compress (issue 16) ----
+struct CompressMw {
+  static constexpr const char* type = "compress";
+  std::vector<std::string> excluded_content_types;
+  std::vector<std::string> included_content_types;
+  int64_t min_response_body_bytes = 1024;
+  std::vector<std::string> encodings{"gzip", "br", "zstd"};  // order of preference
+  std::string default_encoding;
+  bool operator==(const CompressMw&) const = default;
+};
+
 struct RedirectSchemeMw {
   static constexpr const char* type = "redirectScheme";
   std::string scheme = "https";
@@ -326,7 +337,7 @@ using MiddlewareSpec =
     std::variant<HeadersMw, BufferingMw, RedirectSchemeMw, RedirectRegexMw, ChainMw, StripPrefixMw,
                  AddPrefixMw, BasicAuthMw, IpAllowListMw, IpWhiteListMw, RateLimitMw, InFlightReqMw,
                  PassTlsClientCertMw, ForwardAuthMw, DigestAuthMw, ReplacePathMw, ReplacePathRegexMw,
-                 StripPrefixRegexMw>;
+                 StripPrefixRegexMw, CompressMw>;
 
 struct Middleware {
   MiddlewareSpec spec;

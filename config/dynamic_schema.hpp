@@ -94,7 +94,7 @@ std::string format_duration(Millis ms);
 
 // Middleware types Traefik has and portier does not implement yet, in Traefik's spelling.
 inline constexpr auto kUnsupportedMiddlewares = std::to_array<std::string_view>({
-    "compress", "retry", "circuitBreaker", "errors", "grpcWeb", "contentType", "plugin"});
+    "retry", "circuitBreaker", "errors", "grpcWeb", "contentType", "plugin"});
 
 // Engages the alternative of `spec` (MiddlewareSpec or TcpMiddlewareSpec) whose type is `name`
 // (any case); false when none is.
@@ -277,6 +277,15 @@ void describe(BufferingMw& b, V& v) {
   v.field("maxResponseBodyBytes", b.max_response_body_bytes, {.range = kSize});
   v.field("memResponseBodyBytes", b.mem_response_body_bytes, {.range = kSize});
   v.unsupported("retryExpression");
+}
+
+template <class V>
+void describe(CompressMw& c, V& v) {
+  v.field("excludedContentTypes", c.excluded_content_types);
+  v.field("includedContentTypes", c.included_content_types);
+  v.field("minResponseBodyBytes", c.min_response_body_bytes, {.range = kSize});
+  v.field("encodings", c.encodings);
+  v.field("defaultEncoding", c.default_encoding);
 }
 
 template <class V>

@@ -8,6 +8,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include "core/log.hpp"
+#include "proxy/body_decoder.hpp"
 #include "proxy/forwarding.hpp"
 #include "proxy/http_errors.hpp"
 
@@ -252,7 +253,8 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::forward(
   plan.request_head = pipeline.upstream_head(head);
   // From here on the head's views may dangle (the buffer is reused for the body).
   const BodyLimits& limits = pipeline.limits();
-  plan.ex = Exchange{head.method == "HEAD", head.keep_alive, head.upgrade, has_body, limits.max_response, limits.mem_response};
+  plan.ex = Exchange{head.method == "HEAD", head.keep_alive, head.upgrade, has_body,
+                     head.version_minor >= 1, limits.max_response, limits.mem_response};
   in_.consume(head.head_size + plan.body.from_input);
   plan.body.restore_leftover(in_);
   co_return co_await exchange(head, pipeline, plan);
@@ -389,9 +391,6 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_re
     RequestPipeline& pipeline) {
   if (int refused = pipeline.refuse_response(resp)) co_return co_await send_error(refused, true);
   bool upgrade = resp.status == 101 && ex.upgrade;
-  // An unsized body under maxResponseBodyBytes is read whole first, then sent with a length.
-  bool collect = !upgrade && pipeline.collects_response(resp);
-  bool client_close = !ex.keep_alive || worker_.draining() || (resp.body == BodyKind::until_close && !collect);
   // The status line, the pipeline's response headers; framing and connection headers below.
   std::string out;
   out.reserve(resp.head_size + 128);
@@ -399,9 +398,17 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_re
   pipeline.response_headers(resp, [&out](std::string_view name, std::string_view value) {
     append_header(out, name, value);
   });
+  bool filtered = !upgrade && pipeline.filters_body();
+  // An unsized body under maxResponseBodyBytes is read whole first, then sent with a length.
+  bool collect = !upgrade && !filtered && pipeline.collects_response(resp);
+  bool client_close = !ex.keep_alive || worker_.draining() ||
+                      (resp.body == BodyKind::until_close && !collect && !filtered);
   if (collect)
     co_return co_await relay_collected(ex, std::move(up), resp, std::move(out), client_close,
                                        pipeline);
+  if (filtered)
+    co_return co_await relay_filtered(ex, std::move(up), resp, std::move(out), client_close,
+                                      pipeline);
   if (resp.body == BodyKind::chunked) append_header(out, "Transfer-Encoding", "chunked");
   if (upgrade) {
     append_header(out, "Connection", "Upgrade");
@@ -470,6 +477,70 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_co
   pipeline.note_response_body(collected.body().size());
   if (sent && reusable && up->buf.empty()) worker_.pool().put(std::move(up));
   co_return (!sent || client_close) ? Outcome::close : Outcome::keep_alive;
+}
+
+// A body a middleware transforms (compress): the upstream's framing decoded, the payload
+// through the pipeline's filters, the output sent chunked (close-delimited to an HTTP/1.0
+// client), one write per upstream read. maxResponseBodyBytes applies to the upstream's
+// payload: over it, the response is cut short.
+template <class Stream>
+awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_filtered(
+    const Exchange& ex, std::unique_ptr<UpstreamConn> up, const ResponseHead& resp, std::string out,
+    bool client_close, RequestPipeline& pipeline) {
+  bool chunked = ex.chunked_ok;
+  client_close = client_close || !chunked;
+  if (chunked) append_header(out, "Transfer-Encoding", "chunked");
+  if (client_close) append_header(out, "Connection", "close");
+  out.append("\r\n");
+  bool reusable = resp.keep_alive && resp.body != BodyKind::until_close;
+  up->buf.consume(resp.head_size);
+  BodyDecoder body(resp.body, resp.content_length);
+  IoBuffer payload, coded;
+  const auto& limits = worker_.limits();
+  uint64_t sent = 0;
+  for (bool eof = false;;) {
+    size_t used = 0;
+    auto step = body.feed(up->buf.readable(), &used, payload);
+    if (step == BodyDecoder::Result::error) co_return Outcome::close;
+    up->buf.consume(used);
+    if (ex.max_response > 0 && body.decoded() > static_cast<uint64_t>(ex.max_response))
+      co_return Outcome::close;  // over buffering.maxResponseBodyBytes: cut, never complete
+    bool done = step == BodyDecoder::Result::done || eof;
+    if (!pipeline.filter_body(payload.readable(), done, coded)) co_return Outcome::close;
+    payload.consume(payload.size());
+    char size_line[24];
+    size_t size_len = chunked && !coded.empty()
+                          ? static_cast<size_t>(std::snprintf(size_line, sizeof size_line, "%zx\r\n", coded.size()))
+                          : 0;
+    std::string_view tail = !chunked ? "" : done ? (coded.empty() ? "0\r\n\r\n" : "\r\n0\r\n\r\n")
+                                                 : (coded.empty() ? "" : "\r\n");
+    std::array<asio::const_buffer, 4> bufs{asio::buffer(out), asio::buffer(size_line, size_len),
+                                           asio::buffer(coded.readable().data(), coded.size()),
+                                           asio::buffer(tail.data(), tail.size())};
+    if (asio::buffer_size(bufs) > 0) {
+      if (!arm_write(limits.body_timeout)) co_return Outcome::close;
+      auto [ec, n] = co_await asio::async_write(stream_, bufs, use_tuple);
+      if (ec) co_return Outcome::close;
+    }
+    sent += coded.size();
+    coded.consume(coded.size());
+    out.clear();
+    pipeline.note_response_body(sent);
+    if (done) break;
+    watchdog_.arm(limits.body_timeout);
+    auto [ec, n] = co_await up->read_some(up->buf.prepare(16384, 65536));
+    if (ec) {
+      if (resp.body == BodyKind::until_close && ec == asio::error::eof) {
+        eof = true;
+        continue;
+      }
+      co_return Outcome::close;  // truncated: the client must not see a complete message
+    }
+    up->buf.commit(n);
+  }
+  watchdog_.disarm();
+  if (reusable && up->buf.empty()) worker_.pool().put(std::move(up));
+  co_return client_close ? Outcome::close : Outcome::keep_alive;
 }
 
 // Sends `head` and then the collected body. False when the client went away.

@@ -57,6 +57,7 @@ class Http1Session final : public Drainable {
     bool keep_alive;
     bool upgrade;
     bool has_body;
+    bool chunked_ok;  // the client speaks HTTP/1.1: an unsized body may be sent chunked
     int64_t max_response;
     int64_t mem_response;
   };
@@ -81,6 +82,9 @@ class Http1Session final : public Drainable {
   awaitable<Outcome> relay_collected(const Exchange& ex, std::unique_ptr<UpstreamConn> up,
                                      const ResponseHead& resp, std::string out, bool client_close,
                                      const RequestPipeline& pipeline);
+  awaitable<Outcome> relay_filtered(const Exchange& ex, std::unique_ptr<UpstreamConn> up,
+                                    const ResponseHead& resp, std::string out, bool client_close,
+                                    RequestPipeline& pipeline);
   // The pipeline's local reply (redirects, errors, a middleware's answer).
   awaitable<Outcome> send_local(const RequestPipeline& pipeline, bool close);
   awaitable<bool> send_collected(const std::string& head, BufferedBody& body);

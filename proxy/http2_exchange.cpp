@@ -8,9 +8,9 @@
 #include <openssl/rand.h>
 
 #include "core/log.hpp"
+#include "proxy/body_decoder.hpp"
 #include "proxy/forwarding.hpp"
 #include "proxy/http1_parser.hpp"
-#include "proxy/http2_chunked_decoder.hpp"
 #include "proxy/http2_connection.hpp"
 #include "proxy/http2_stream.hpp"
 #include "proxy/http_errors.hpp"
@@ -416,9 +416,10 @@ awaitable<void> Exchange::relay(const ResponseHead& resp, RequestPipeline& pipel
   // An unsized body under maxResponseBodyBytes is read whole first, then sent with a length.
   // The response-head phase runs first; a collected body's fields are copied (the head's
   // views die with the buffer as the body is collected).
-  bool collect_body = pipeline.collects_response(resp);
-  std::string code = std::to_string(resp.status);
   size_t fields = pipeline.response_header_bound(resp);
+  bool filtered = pipeline.filters_body();
+  bool collect_body = !filtered && pipeline.collects_response(resp);
+  std::string code = std::to_string(resp.status);
   std::vector<std::string> owned;  // the nvs point into them: reserved, never reallocated
   owned.reserve(collect_body ? 2 * fields : fields);
   std::vector<nghttp2_nv> nva;
@@ -464,44 +465,33 @@ awaitable<void> Exchange::relay(const ResponseHead& resp, RequestPipeline& pipel
   }
   up_->buf.consume(resp.head_size);
   bool reusable = resp.keep_alive && resp.body != BodyKind::until_close;
-  uint64_t remaining = resp.content_length;
-  ChunkedDecoder decoder;
+  BodyDecoder decoder(resp.body, resp.content_length);
+  IoBuffer payload;  // a filtered body's payload, before the filters
   uint64_t relayed = 0;
-  while (has_body) {
+  for (bool eof = false; has_body;) {
     if (st_.closed) co_return;
-    std::string_view avail = up_->buf.readable();
     size_t take = 0;
-    bool done = false;
     size_t out_before = st_.out.size();
-    switch (resp.body) {
-      case BodyKind::none:
-        done = true;
-        break;
-      case BodyKind::length:
-        take = static_cast<size_t>(std::min<uint64_t>(remaining, avail.size()));
-        append(st_.out, avail.substr(0, take));
-        remaining -= take;
-        done = remaining == 0;
-        break;
-      case BodyKind::chunked: {
-        auto r = decoder.feed(avail, &take, st_.out);
-        if (r == ChunkedDecoder::Result::error) {
-          conn_.reset(st_, NGHTTP2_INTERNAL_ERROR);
-          co_return;
-        }
-        done = r == ChunkedDecoder::Result::done;
-        if (done) st_.trailers = trailer_fields(decoder.trailers());
-        break;
-      }
-      case BodyKind::until_close:
-        take = avail.size();
-        append(st_.out, avail);
-        break;
+    auto step = decoder.feed(up_->buf.readable(), &take, filtered ? payload : st_.out);
+    if (step == BodyDecoder::Result::error) {
+      conn_.reset(st_, NGHTTP2_INTERNAL_ERROR);
+      co_return;
     }
     up_->buf.consume(take);
+    bool done = step == BodyDecoder::Result::done || eof;
+    if (filtered) {
+      if (!pipeline.filter_body(payload.readable(), done, st_.out)) {
+        conn_.reset(st_, NGHTTP2_INTERNAL_ERROR);
+        co_return;
+      }
+      payload.consume(payload.size());
+    }
     relayed += st_.out.size() - out_before;
     pipeline.note_response_body(relayed);
-    if (done) break;
+    if (done) {
+      if (resp.body == BodyKind::chunked) st_.trailers = trailer_fields(decoder.trailers());
+      break;
+    }
     if (!st_.out.empty()) conn_.resume(st_);
     if (st_.out.size() >= kOutHigh) {
       // The client reads slower than the upstream sends: wait for the data provider.
@@ -515,7 +505,10 @@ awaitable<void> Exchange::relay(const ResponseHead& resp, RequestPipeline& pipel
     auto [ec, n] = co_await up_->read_some(up_->buf.prepare(16384, 65536));
     if (st_.closed) co_return;
     if (ec) {
-      if (resp.body == BodyKind::until_close && ec == asio::error::eof) break;
+      if (resp.body == BodyKind::until_close && ec == asio::error::eof) {
+        eof = true;  // the body ends here: one more pass flushes the filters
+        continue;
+      }
       conn_.reset(st_, NGHTTP2_INTERNAL_ERROR);  // truncated: the client must not see an end
       co_return;
     }

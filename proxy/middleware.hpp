@@ -13,10 +13,15 @@
 // middleware object behind its own locks; it lives as long as the compiled chain.
 //   response_head  on_response_head: the upstream's status is known; edits response headers
 //                  (the first middleware of the chain has the last word, as in Traefik).
+//   response_body  plan_response: at request time (the request head is at hand), a
+//                  per-request ResponseFilter, or null when this request's response is left
+//                  alone (compress: a HEAD request, no acceptable coding). Once the response
+//                  head is known the filter says whether it transforms this body (start()); the
+//                  codec's relay then decodes the upstream's framing, feeds the payload through
+//                  the filters (innermost first, as Traefik's handlers wrap) and sends the
+//                  output unsized (chunked, or HTTP/2 DATA without content-length).
 // body_limits() is read once when the route is compiled (buffering).
-// Planned, with the same rule (a phase bit, called only when declared), for the middlewares
-// that come next: response_body, a per-response filter object the codec's relay feeds each
-// body piece through and that may change the framing (compress, errors); exchange, a wrapper
+// Planned, with the same rule (a phase bit, called only when declared): exchange, a wrapper
 // around the upstream exchange up to the response head (retry with attempts/backoff,
 // circuitBreaker deciding before the dial and counting results, mirroring copying a buffered
 // request to another service). RequestPipeline::replayable() and send_buffered() are the
@@ -34,6 +39,7 @@
 #include "config/dynamic.hpp"
 #include "proxy/asio.hpp"
 #include "proxy/http1_parser.hpp"
+#include "proxy/io_buffer.hpp"
 
 namespace portier::proxy {
 
@@ -93,11 +99,25 @@ struct RequestContext {
 
 class Worker;
 
+// A response-body phase's state for one request (see response_body above).
+class ResponseFilter {
+ public:
+  virtual ~ResponseFilter() = default;
+  // The upstream's response head: whether this filter transforms its body. It may plan header
+  // edits either way (compress adds Vary whenever it negotiated a coding); `response` holds the
+  // edits planned so far, those of the filters inside this one included.
+  virtual bool start(const ResponseHead& resp, HeaderEdits& response) = 0;
+  // After start() said yes: appends what `in` (payload bytes, in order) becomes to `out`;
+  // `last` ends the body. False when the filter failed (the response is cut short).
+  virtual bool feed(std::string_view in, bool last, IoBuffer& out) = 0;
+};
+
 // Bits of Middleware::phases().
 enum MiddlewarePhase : unsigned {
   kRequestPhase = 1u << 0,
   kAsyncRequestPhase = 1u << 1,
   kResponseHeadPhase = 1u << 2,
+  kResponseBodyPhase = 1u << 3,
 };
 
 class Middleware {
@@ -119,6 +139,10 @@ class Middleware {
   }
   // kResponseHeadPhase: `status` is the upstream's; edits planned here apply to this response.
   virtual void on_response_head(int status, HeaderEdits& response) const {}
+  // kResponseBodyPhase: this request's filter, or null.
+  virtual std::unique_ptr<ResponseFilter> plan_response(const RequestContext& ctx) const {
+    return nullptr;
+  }
   virtual void body_limits(BodyLimits& limits) const {}
 };
 
@@ -148,6 +172,7 @@ MiddlewarePtr make_digest_auth_middleware(const config::DigestAuthMw& spec, std:
 MiddlewarePtr make_replace_path_middleware(const config::ReplacePathMw& spec);
 MiddlewarePtr make_replace_path_regex_middleware(const config::ReplacePathRegexMw& spec, std::string* error);
 MiddlewarePtr make_strip_prefix_regex_middleware(const config::StripPrefixRegexMw& spec, std::string* error);
+MiddlewarePtr make_compress_middleware(const config::CompressMw& spec, std::string* error);
 
 // "https" or "http", as the client reached portier.
 std::string request_scheme(bool tls);

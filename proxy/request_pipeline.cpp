@@ -1,5 +1,6 @@
 #include "proxy/request_pipeline.hpp"
 
+#include <algorithm>
 #include <vector>
 
 #include "proxy/http_errors.hpp"
@@ -94,7 +95,7 @@ RequestPipeline::Step RequestPipeline::run_chain(const RequestHead& head) {
   while (next_ < chain.size()) {
     const Middleware& mw = *chain[next_];
     unsigned phases = mw.phases();
-    response_phase_pending_ |= (phases & kResponseHeadPhase) != 0;
+    response_phase_pending_ |= (phases & (kResponseHeadPhase | kResponseBodyPhase)) != 0;
     if (phases & kRequestPhase) {
       RequestContext ctx{head, edits_.path ? std::string_view(*edits_.path) : head.path,
                          client_.tls, client_.ip, client_.trusted, ssl_};
@@ -102,6 +103,11 @@ RequestPipeline::Step RequestPipeline::run_chain(const RequestHead& head) {
         local_ = std::move(*reply);
         return Step::reply;
       }
+    }
+    if (phases & kResponseBodyPhase) {
+      RequestContext ctx{head, edits_.path ? std::string_view(*edits_.path) : head.path,
+                         client_.tls, client_.ip, client_.trusted, ssl_};
+      if (auto filter = mw.plan_response(ctx)) filters_.push_back(std::move(filter));
     }
     if (phases & kAsyncRequestPhase) return Step::async;
     ++next_;
@@ -174,11 +180,27 @@ std::string RequestPipeline::upstream_head(const RequestHead& head) const {
   return build_upstream_head(head, svc, *server_, client_, &edits_);
 }
 
-void RequestPipeline::run_response_phase(int status) {
+void RequestPipeline::run_response_phase(const ResponseHead& resp) {
   if (!response_phase_pending_) return;
   response_phase_pending_ = false;
   for (const auto& mw : *chain_)
-    if (mw->phases() & kResponseHeadPhase) mw->on_response_head(status, response_edits_);
+    if (mw->phases() & kResponseHeadPhase) mw->on_response_head(resp.status, response_edits_);
+  if (filters_.empty()) return;
+  std::reverse(filters_.begin(), filters_.end());  // innermost first
+  if (resp.status == 101) filters_.clear();
+  std::erase_if(filters_, [&](const auto& f) { return !f->start(resp, response_edits_); });
+}
+
+bool RequestPipeline::filter_body(std::string_view in, bool last, IoBuffer& out) {
+  if (filters_.size() == 1) return filters_[0]->feed(in, last, out);
+  IoBuffer stage, next;
+  for (size_t i = 0; i + 1 < filters_.size(); ++i) {
+    if (!filters_[i]->feed(in, last, next)) return false;
+    std::swap(stage, next);
+    next.consume(next.size());
+    in = stage.readable();
+  }
+  return filters_.back()->feed(in, last, out);
 }
 
 awaitable<std::unique_ptr<UpstreamConn>> RequestPipeline::connect(Watchdog& watchdog,

@@ -15,6 +15,8 @@
 //                      maxResponseBodyBytes (500), unsized bodies read whole first
 //   response_headers() / local_headers()
 //                      the response-head phase: relayed headers, middleware edits, cookie
+//   filters_body(), filter_body()
+//                      the response-body phase (compress): the payload through the filters
 // The codec keeps the wire: framing, flow control, keep-alive, 100-continue, relaying bytes.
 //
 // Contract: one RequestPipeline per request, on the stack (coroutine frame) of the codec's
@@ -138,7 +140,7 @@ class RequestPipeline {
   // response-head phase runs first, once): for a codec that keeps them where they must not
   // move (HTTP/2 name/value pairs) and reserves the room up front.
   size_t response_header_bound(const ResponseHead& resp) {
-    run_response_phase(resp.status);
+    run_response_phase(resp);
     return resp.headers.size() + response_edits_.set.size() + response_edits_.add.size() + 1;
   }
   size_t local_header_bound() const {
@@ -151,7 +153,7 @@ class RequestPipeline {
   void response_headers(const ResponseHead& resp, Sink&& raw_sink) {
     observation_.origin_head(resp.status);
     auto sink = observed(raw_sink);
-    run_response_phase(resp.status);
+    run_response_phase(resp);
     for (const auto& h : resp.headers) {
       if (is_hop_by_hop(h.name, resp.connection) || response_edits_.drops(h.name, h.value)) continue;
       sink(h.name, h.value);
@@ -163,6 +165,14 @@ class RequestPipeline {
     if (!set_cookie_.empty()) sink(std::string_view("Set-Cookie"), std::string_view(set_cookie_));
   }
   const HeaderEdits& response_edits() const { return response_edits_; }
+
+  // ---- the response-body phase (after response_headers()) ----
+  // Whether a filter transforms this response's body: the codec then decodes the upstream's
+  // framing, passes the payload through filter_body() and sends the output unsized (the
+  // filters' header edits dropped Content-Length). Never for an upgrade.
+  bool filters_body() const { return !filters_.empty(); }
+  // Appends what `in` becomes to `out`; `last` ends the body. False: a filter failed.
+  bool filter_body(std::string_view in, bool last, IoBuffer& out);
 
   // ---- what the codec tells the observation ----
   void note_error(int status) const { observation_.error(status); }
@@ -185,7 +195,7 @@ class RequestPipeline {
   Step refuse(int status);
   Step run_chain(const RequestHead& head);
   Step choose_server(const RequestHead& head);
-  void run_response_phase(int status);
+  void run_response_phase(const ResponseHead& resp);
   bool misdirected(const std::string& host) const;
   void redirect_entry_point(const RequestHead& head);
 
@@ -204,6 +214,9 @@ class RequestPipeline {
   RequestEdits edits_;
   HeaderEdits response_edits_;
   LocalReply local_;
+  // The response-body phase: planned at request time in chain order; after the response head,
+  // those that transform this body, innermost first.
+  std::vector<std::unique_ptr<ResponseFilter>> filters_;
   std::string set_cookie_;
   mutable RequestObservation observation_;
 };

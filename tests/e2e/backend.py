@@ -11,10 +11,12 @@ Special paths:
     /health          200 when .healthy else 500 (recorded in .health_requests)
     /big/<n>         streams big_body(n) with chunked encoding
     /close/<n>       big_body(n) without Content-Length or chunked: ended by closing
+    /sized/<n>       big_body(n) with a Content-Length
     /then-close      answers as for keep-alive (no Connection: close), then closes the connection
     /gate/<name>     chunked: "first\\n", then waits (10 s max) for gate(name) to be set, "second\\n"
     /ws              WebSocket echo (RFC 6455; text, binary, ping, close)
-Any query parameter `set-header=Name:Value` adds a response header.
+Any query parameter `set-header=Name:Value` adds a response header (replacing the backend's
+own field of that name, e.g. Content-Type).
 With ssl_context (a server-side ssl.SSLContext), the backend speaks HTTPS: .url is https://...,
 .tls_sessions lists the SNI (None without) of every completed handshake, .tls_failures counts
 failed ones.
@@ -190,6 +192,10 @@ class _Conn(socketserver.BaseRequestHandler):
             fields = [("Content-Type", "application/octet-stream")]
             self.request.sendall(self._head(200, False, extra, fields) + big_body(int(path.split("/")[2])))
             return False
+        elif path.startswith("/sized/"):
+            body = big_body(int(path.split("/")[2]))
+            fields = [("Content-Type", "application/octet-stream"), ("Content-Length", str(len(body)))]
+            self.request.sendall(self._head(200, keep, extra, fields) + (b"" if self.head_only else body))
         elif path == "/then-close":
             self._send(200, info, keep, extra)
             return False
@@ -225,7 +231,8 @@ class _Conn(socketserver.BaseRequestHandler):
                   301: "Moved Permanently", 304: "Not Modified", 404: "Not Found",
                   500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
         lines = ["HTTP/1.1 %d %s" % (code, reason.get(code, "Status"))]
-        lines += ["%s: %s" % kv for kv in fields]
+        replaced = {name.lower() for name, _ in extra}
+        lines += ["%s: %s" % kv for kv in fields if kv[0].lower() not in replaced]
         lines.append("X-Backend: %s" % self.backend.name)
         lines += ["%s: %s" % kv for kv in extra]
         if not keep:

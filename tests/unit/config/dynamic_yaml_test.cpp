@@ -294,8 +294,8 @@ TEST_CASE("each problem is reported with its path and line; bad items are skippe
     nothing: {}
   middlewares:
     auth:
-      compress:
-        minResponseBodyBytes: 1
+      plugin:
+        demo: {}
     weird:
       frobnicate: {}
     ok:
@@ -327,10 +327,10 @@ bogus: 1
   CHECK(find("http.routers.badprio.priority")->line == 12);
   REQUIRE(find("http.services.nothing"));
   CHECK(find("http.services.nothing")->line == 18);
-  REQUIRE(find("http.middlewares.auth.compress"));
-  CHECK(find("http.middlewares.auth.compress")->message ==
-        "middleware type \"compress\" is not supported");
-  CHECK(find("http.middlewares.auth.compress")->line == 21);
+  REQUIRE(find("http.middlewares.auth.plugin"));
+  CHECK(find("http.middlewares.auth.plugin")->message ==
+        "middleware type \"plugin\" is not supported");
+  CHECK(find("http.middlewares.auth.plugin")->line == 21);
   REQUIRE(find("http.middlewares.weird.frobnicate"));
   REQUIRE(find("http.middlewares.hc.headers.stsSeconds"));
   REQUIRE(find("tls.options.old.minVersion"));

@@ -227,8 +227,8 @@ TEST_CASE("labels: every error skips the container alone, with its label", "[lab
   check({{"traefik.frontend.rule", "Host:a"}}, "traefik.frontend.rule", "Traefik v1");
   check({{"traefik.enabled", "true"}}, "traefik.enabled", "did you mean traefik.enable");
   check({{"traefik.enable", "yes"}}, "traefik.enable", "invalid boolean");
-  check({{"traefik.http.middlewares.m.compress.minresponsebodybytes", "1"}},
-        "traefik.http.middlewares.m.compress.minresponsebodybytes", "not supported");
+  check({{"traefik.http.middlewares.m.plugin.demo.key", "1"}},
+        "traefik.http.middlewares.m.plugin.demo.key", "not supported");
   check({{"traefik.http.middlewares.m.headers.stsseconds", "1"}, {"traefik.http.middlewares.m.buffering.maxrequestbodybytes", "1"}},
         "traefik.http.middlewares.m.headers.stsseconds", "two types");
   check({{"traefik.http.services.y.loadbalancer.server.port", "81"}, {"traefik.http.routers.r.rule", "Host(`a`)"}},
