@@ -147,6 +147,19 @@ struct CompressMw {
   bool operator==(const CompressMw&) const = default;
 };
 
+// ---- retry (issue 16) ----
+struct RetryMw {
+  static constexpr const char* type = "retry";
+  int64_t attempts = 0;  // required, > 0
+  Millis initial_interval{0};
+  Millis timeout{0};  // 0 = no bound on the time spent retrying
+  int64_t max_request_body_bytes = 2 * 1024 * 1024;
+  std::vector<std::string> status;
+  bool disable_retry_on_network_error = false;
+  bool retry_non_idempotent_method = false;
+  bool operator==(const RetryMw&) const = default;
+};
+
 struct RedirectSchemeMw {
   static constexpr const char* type = "redirectScheme";
   std::string scheme = "https";
@@ -337,7 +350,7 @@ using MiddlewareSpec =
     std::variant<HeadersMw, BufferingMw, RedirectSchemeMw, RedirectRegexMw, ChainMw, StripPrefixMw,
                  AddPrefixMw, BasicAuthMw, IpAllowListMw, IpWhiteListMw, RateLimitMw, InFlightReqMw,
                  PassTlsClientCertMw, ForwardAuthMw, DigestAuthMw, ReplacePathMw, ReplacePathRegexMw,
-                 StripPrefixRegexMw, CompressMw>;
+                 StripPrefixRegexMw, CompressMw, RetryMw>;
 
 struct Middleware {
   MiddlewareSpec spec;

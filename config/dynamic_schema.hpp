@@ -94,7 +94,7 @@ std::string format_duration(Millis ms);
 
 // Middleware types Traefik has and portier does not implement yet, in Traefik's spelling.
 inline constexpr auto kUnsupportedMiddlewares = std::to_array<std::string_view>({
-    "retry", "circuitBreaker", "errors", "grpcWeb", "contentType", "plugin"});
+    "circuitBreaker", "errors", "grpcWeb", "contentType", "plugin"});
 
 // Engages the alternative of `spec` (MiddlewareSpec or TcpMiddlewareSpec) whose type is `name`
 // (any case); false when none is.
@@ -286,6 +286,19 @@ void describe(CompressMw& c, V& v) {
   v.field("minResponseBodyBytes", c.min_response_body_bytes, {.range = kSize});
   v.field("encodings", c.encodings);
   v.field("defaultEncoding", c.default_encoding);
+}
+
+template <class V>
+void describe(RetryMw& r, V& v) {
+  static constexpr IntRange kAttempts{1, 1000, "number of attempts (1-1000)"};
+  static constexpr IntRange kSizeOrUnlimited{-1, INT64_MAX, "size (-1 = unlimited)"};
+  v.field("attempts", r.attempts, {.range = kAttempts, .flags = kAlways | kRequired});
+  v.field("initialInterval", r.initial_interval);
+  v.field("timeout", r.timeout);
+  v.field("maxRequestBodyBytes", r.max_request_body_bytes, {.range = kSizeOrUnlimited});
+  v.field("status", r.status);
+  v.field("disableRetryOnNetworkError", r.disable_retry_on_network_error);
+  v.field("retryNonIdempotentMethod", r.retry_non_idempotent_method);
 }
 
 template <class V>

@@ -133,4 +133,28 @@ std::string read_duration(std::string_view text, std::chrono::milliseconds& out)
   return {};
 }
 
+std::optional<StatusRanges> parse_status_ranges(const std::vector<std::string>& items, std::string* error) {
+  StatusRanges out;
+  for (const auto& item : items) {
+    std::string_view text = trim(item);
+    size_t dash = text.find('-');
+    std::string_view low = trim(text.substr(0, dash));
+    std::string_view high = dash == std::string_view::npos ? low : trim(text.substr(dash + 1));
+    auto a = all_digits(low) && low.size() == 3 ? parse_int(low) : std::nullopt;
+    auto b = all_digits(high) && high.size() == 3 ? parse_int(high) : std::nullopt;
+    if (!a || !b || *a < 100 || *b > 599 || *a > *b) {
+      *error = "invalid status code range \"" + item + "\" (a code or a range such as 500-599)";
+      return std::nullopt;
+    }
+    out.emplace_back(static_cast<int>(*a), static_cast<int>(*b));
+  }
+  return out;
+}
+
+bool in_status_ranges(const StatusRanges& ranges, int status) {
+  for (const auto& [low, high] : ranges)
+    if (status >= low && status <= high) return true;
+  return false;
+}
+
 }  // namespace portier::config

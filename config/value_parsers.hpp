@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace portier::config {
@@ -31,6 +32,12 @@ std::optional<uint16_t> parse_port(std::string_view text);
 
 // "a, b,,c" -> {"a","b","c"}: trimmed, empty items dropped.
 std::vector<std::string> split_comma_list(std::string_view text);
+
+// Traefik's HTTP status code ranges ("500-599", "404"): inclusive pairs, or nullopt (*error set,
+// naming the bad item) when an item is not a code or a range of codes 100-599.
+using StatusRanges = std::vector<std::pair<int, int>>;
+std::optional<StatusRanges> parse_status_ranges(const std::vector<std::string>& items, std::string* error);
+bool in_status_ranges(const StatusRanges& ranges, int status);
 
 // An integer's allowed range and what to call it in messages ("port", "size", ...).
 struct IntRange {

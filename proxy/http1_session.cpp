@@ -260,46 +260,60 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::forward(
   co_return co_await exchange(head, pipeline, plan);
 }
 
-// Sends the planned request upstream and relays the response. A reused connection may have
-// been closed by the server in the meantime: a request whose body can be replayed is retried
-// once on a fresh connection when nothing came back.
+// Sends the planned request upstream and relays the response. An attempt that fails before a
+// response head, or whose response the retry middleware discards, is reported to the pipeline,
+// which decides whether another is made (RequestPipeline::retry: a dead pooled connection once
+// on a fresh one, then the retry middleware, on the next server).
 template <class Stream>
 awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::exchange(
     const RequestHead& head, RequestPipeline& pipeline, Plan& plan) {
-  const UpstreamServer& server = pipeline.server();
-  bool has_body = plan.ex.has_body;
   bool replayable = RequestPipeline::replayable(head, plan.buffered_body);
   int failed = 502;
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    auto up = attempt == 0 ? worker_.pool().take(server.pool_key, replayable) : nullptr;
+  bool dialed = false;
+  for (bool fresh = false;;) {
+    Attempt attempt;
+    auto up = fresh ? nullptr : worker_.pool().take(pipeline.server().pool_key, replayable);
     if (!up) up = co_await pipeline.connect(watchdog_, &sock());
-    if (!up) {
-      unread_input_ = !replayable;
-      co_return co_await send_error(502, !replayable || !plan.ex.keep_alive);
+    dialed = up != nullptr;
+    if (up) {
+      attempt.reused = up->reused;
+      ResponseHead resp;
+      failed = co_await attempt_exchange(head, pipeline, plan, *up, resp, attempt);
+      if (failed < 0) co_return Outcome::close;  // the client's body is gone
+      if (failed == 0 && !pipeline.retries_status(resp.status, replayable))
+        co_return co_await relay_response(plan.ex, std::move(up), resp, pipeline);
+      if (failed == 0) failed = 502;  // discarded: the next attempt answers
     }
-    watchdog_.watch(&sock(), &up->socket());
-    watchdog_.arm(worker_.limits().body_timeout);
-    auto [ec, n] = co_await up->write(asio::buffer(plan.request_head));
-    bool sent = !ec;
-    if (sent && has_body) {
-      sent = plan.buffered_body ? co_await pipeline.send_buffered(plan.body, *up, watchdog_)
-                                : co_await send_request_body(head, *up);
-      if (!sent && !plan.buffered_body) co_return Outcome::close;
-    }
-    bool retryable = up->reused && replayable;
-    if (!sent && retryable) continue;
-    if (!sent) break;
-    ResponseHead resp;
-    bool silent = false;
-    if (int status = co_await pipeline.read_response_head(*up, plan.ex.head_request, resp,
-                                                          watchdog_, &silent)) {
-      if (silent && retryable) continue;  // a dead pooled connection
-      failed = status;
-      break;
-    }
-    co_return co_await relay_response(plan.ex, std::move(up), resp, pipeline);
+    fresh = attempt.reused && !attempt.received;
+    if (!co_await pipeline.retry(attempt, replayable)) break;
   }
-  co_return co_await send_error(failed, true);
+  if (dialed) co_return co_await send_error(failed, true);
+  unread_input_ = !replayable;  // the dial failed: the body, if any, was not read
+  co_return co_await send_error(502, !replayable || !plan.ex.keep_alive);
+}
+
+// One attempt on `up`: the head, the body, the response head into `resp`. 0 when it came,
+// else the status to answer (502, 504) or -1 when a streamed body failed half-way.
+template <class Stream>
+awaitable<int> Http1Session<Stream>::attempt_exchange(const RequestHead& head, RequestPipeline& pipeline,
+                                                      Plan& plan, UpstreamConn& up, ResponseHead& resp,
+                                                      Attempt& attempt) {
+  watchdog_.watch(&sock(), &up.socket());
+  watchdog_.arm(worker_.limits().body_timeout);
+  auto [ec, n] = co_await up.write(asio::buffer(plan.request_head));
+  if (ec) co_return 502;
+  attempt.written = true;
+  if (plan.ex.has_body) {
+    bool sent = plan.buffered_body ? co_await pipeline.send_buffered(plan.body, up, watchdog_)
+                                   : co_await send_request_body(head, up);
+    if (!sent) co_return plan.buffered_body ? 502 : -1;
+  }
+  bool silent = false;
+  int status = co_await pipeline.read_response_head(up, plan.ex.head_request, resp, watchdog_, &silent);
+  attempt.received = !silent;
+  attempt.responded = status == 0;
+  attempt.status = resp.status;
+  co_return status;
 }
 
 template <class Stream>

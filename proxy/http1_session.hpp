@@ -75,6 +75,8 @@ class Http1Session final : public Drainable {
 
   awaitable<Outcome> forward(RequestHead& head, RequestPipeline& pipeline);
   awaitable<Outcome> exchange(const RequestHead& head, RequestPipeline& pipeline, Plan& plan);
+  awaitable<int> attempt_exchange(const RequestHead& head, RequestPipeline& pipeline, Plan& plan,
+                                  UpstreamConn& up, ResponseHead& resp, Attempt& attempt);
   awaitable<Outcome> send_error(int status, bool close);
   awaitable<bool> send_request_body(const RequestHead& head, UpstreamConn& up);
   awaitable<Outcome> relay_response(const Exchange& ex, std::unique_ptr<UpstreamConn> up,

@@ -96,6 +96,9 @@ class Exchange {
   void respond_error(int status);
   void respond_local(const RequestPipeline& pipeline);
   awaitable<void> forward(RequestPipeline& pipeline);
+  awaitable<int> attempt_exchange(RequestPipeline& pipeline, const std::string& request_head,
+                                  BufferedBody& body, bool buffered, ResponseHead& resp,
+                                  Attempt& attempt);
   awaitable<int> buffer_body(const RequestPipeline& pipeline, BufferedBody& body);
   awaitable<int> send_body();
   awaitable<void> relay(const ResponseHead& resp, RequestPipeline& pipeline);
@@ -264,13 +267,12 @@ void Exchange::respond_local(const RequestPipeline& pipeline) {
 }
 
 // Reads the body first when the pipeline wants it whole (its framing upstream is then a
-// Content-Length), sends the request and relays the response. A pooled connection may have
-// been closed by the server meanwhile: a replayable request (no body, or a buffered one) is
-// retried once on a fresh connection when nothing came back.
+// Content-Length), sends the request and relays the response. An attempt that fails before a
+// response head, or whose response the retry middleware discards, is reported to the pipeline,
+// which decides whether another is made (a dead pooled connection once on a fresh one, then
+// the retry middleware on the next server).
 awaitable<void> Exchange::forward(RequestPipeline& pipeline) {
   Worker& worker = conn_.worker();
-  const UpstreamServer& server = pipeline.server();
-  bool has_body = head_.body != BodyKind::none;
   bool buffered = pipeline.buffer_request(head_);
   BufferedBody body;
   if (buffered) {
@@ -286,61 +288,69 @@ awaitable<void> Exchange::forward(RequestPipeline& pipeline) {
   }
   std::string request_head = pipeline.upstream_head(head_);
   bool replayable = RequestPipeline::replayable(head_, buffered);
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    if (attempt == 0) up_ = worker.pool().take(server.pool_key, replayable);
+  int failed = 502;
+  for (bool fresh = false;;) {
+    Attempt attempt;
+    up_ = fresh ? nullptr : worker.pool().take(pipeline.server().pool_key, replayable);
     if (up_) {
       st_.upstream = &up_->socket();
       watchdog_.watch(&up_->socket());
     } else {
       up_ = co_await pipeline.connect(watchdog_, nullptr, &st_.upstream);
       if (st_.closed) co_return;
-      if (!up_) {
-        respond_error(502);
+    }
+    if (up_) {
+      attempt.reused = up_->reused;
+      ResponseHead resp;
+      failed = co_await attempt_exchange(pipeline, request_head, body, buffered, resp, attempt);
+      if (failed < 0 || st_.closed) co_return;
+      if (failed == 0 && !pipeline.retries_status(resp.status, replayable)) {
+        if (websocket_ && resp.status == 101)
+          co_await tunnel(resp, pipeline);
+        else
+          co_await relay(resp, pipeline);
         co_return;
       }
-    }
-    bool retryable = up_->reused && replayable;
-    watchdog_.arm(limits().body_timeout);
-    auto [ec, n] = co_await up_->write(asio::buffer(request_head));
-    if (st_.closed) co_return;
-    bool sent = !ec;
-    if (sent && buffered) {
-      sent = co_await pipeline.send_buffered(body, *up_, watchdog_);
-      if (st_.closed) co_return;
-    }
-    if (!sent) {
+      if (failed == 0) failed = 502;  // discarded: the next attempt answers
+      st_.upstream = nullptr;
       up_.reset();
-      if (retryable) continue;
-      respond_error(502);
-      co_return;
     }
-    if (has_body && !buffered) {
-      if (head_.expect_continue) conn_.submit_continue(st_);
-      int status = co_await send_body();
-      if (status != 0) {
-        if (status > 0) respond_error(status);
-        co_return;
-      }
-    }
-    ResponseHead resp;
-    bool silent = false;
-    int failed = co_await pipeline.read_response_head(*up_, head_.method == "HEAD", resp, watchdog_,
-                                                      &silent);
+    fresh = attempt.reused && !attempt.received;
+    if (!co_await pipeline.retry(attempt, replayable)) break;
     if (st_.closed) co_return;
-    if (failed) {
-      up_.reset();
-      if (silent && retryable) continue;  // a dead pooled connection
-      respond_error(failed);
-      co_return;
-    }
-    if (websocket_ && resp.status == 101) {
-      co_await tunnel(resp, pipeline);
-      co_return;
-    }
-    co_await relay(resp, pipeline);
-    co_return;
   }
-  respond_error(502);
+  respond_error(failed);
+}
+
+// One attempt on up_: the head, the body, the response head into `resp`. 0 when it came, else
+// the status to answer (502, 504), or -1 when the stream is gone or was answered already.
+awaitable<int> Exchange::attempt_exchange(RequestPipeline& pipeline, const std::string& request_head,
+                                          BufferedBody& body, bool buffered, ResponseHead& resp,
+                                          Attempt& attempt) {
+  watchdog_.arm(limits().body_timeout);
+  auto [ec, n] = co_await up_->write(asio::buffer(request_head));
+  if (st_.closed) co_return -1;
+  if (ec) co_return 502;
+  attempt.written = true;
+  if (buffered) {
+    bool sent = co_await pipeline.send_buffered(body, *up_, watchdog_);
+    if (st_.closed) co_return -1;
+    if (!sent) co_return 502;
+  } else if (head_.body != BodyKind::none) {
+    if (head_.expect_continue) conn_.submit_continue(st_);
+    int status = co_await send_body();
+    if (status != 0) {
+      if (status > 0) respond_error(status);
+      co_return -1;
+    }
+  }
+  bool silent = false;
+  int status = co_await pipeline.read_response_head(*up_, head_.method == "HEAD", resp, watchdog_, &silent);
+  if (st_.closed) co_return -1;
+  attempt.received = !silent;
+  attempt.responded = status == 0;
+  attempt.status = resp.status;
+  co_return status;
 }
 
 // Moves the stream's DATA into `body` as it arrives (reopening the windows), within

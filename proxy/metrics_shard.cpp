@@ -44,6 +44,7 @@ void MetricsShard::count(Kind kind, std::string_view name, const RequestRecord& 
   s.request_bytes.add(r.request_bytes);
   s.response_bytes.add(r.response_bytes);
   s.duration_ns.add(static_cast<uint64_t>(r.duration.count()));
+  if (r.retries > 0) s.retries.add(static_cast<uint64_t>(r.retries));
   size_t b = 0;
   while (b < bucket_ns_.size() && r.duration.count() > bucket_ns_[b]) ++b;
   s.buckets[b].add(1);

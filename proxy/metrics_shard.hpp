@@ -40,6 +40,7 @@ class MetricsShard {
   struct Series {
     explicit Series(size_t buckets) : buckets(std::make_unique<OwnedCounter[]>(buckets + 1)) {}
     OwnedCounter requests, request_bytes, response_bytes, duration_ns;
+    OwnedCounter retries;  // service series: the retry middleware's retries
     std::unique_ptr<OwnedCounter[]> buckets;  // per bucket (not cumulative), then +Inf
   };
 

@@ -20,15 +20,16 @@
 //                  codec's relay then decodes the upstream's framing, feeds the payload through
 //                  the filters (innermost first, as Traefik's handlers wrap) and sends the
 //                  output unsized (chunked, or HTTP/2 DATA without content-length).
+//   exchange       plan_exchange: at request time, a per-request ExchangeGuard that sees
+//                  every attempt at the upstream exchange up to the response head and decides
+//                  whether another is made, after what wait (retry). The codecs' attempt loops
+//                  ask the pipeline (RequestPipeline::retry), which asks the guard. Next on it:
+//                  circuitBreaker (a before-attempt check and the results counted).
 // body_limits() is read once when the route is compiled (buffering).
-// Planned, with the same rule (a phase bit, called only when declared): exchange, a wrapper
-// around the upstream exchange up to the response head (retry with attempts/backoff,
-// circuitBreaker deciding before the dial and counting results, mirroring copying a buffered
-// request to another service). RequestPipeline::replayable() and send_buffered() are the
-// pieces the exchange phase builds on; see docs/architecture.md, "Request pipeline".
 // Adding one: a make_* function in its own file, a case in make_middleware().
 #include <openssl/ssl.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -112,12 +113,38 @@ class ResponseFilter {
   virtual bool feed(std::string_view in, bool last, IoBuffer& out) = 0;
 };
 
+// What one attempt at the upstream exchange came to.
+struct Attempt {
+  bool reused = false;     // on a pooled connection
+  bool written = false;    // the request head was written to the connection
+  bool received = false;   // a response byte came
+  bool responded = false;  // a whole response head came, with `status`
+  int status = 0;
+};
+
+// An exchange phase's state for one request (see exchange above).
+class ExchangeGuard {
+ public:
+  virtual ~ExchangeGuard() = default;
+  // A body up to this size is read whole first, so that the request can be sent again
+  // (-1: any size, 0: none).
+  virtual int64_t replay_body_bytes() const = 0;
+  // A response head with `status` came: whether it is discarded for another attempt.
+  // `replayable`: the request can be sent again whole.
+  virtual bool retries_status(int status, bool replayable) const = 0;
+  // After an attempt that failed or was discarded: the wait before the next one, or nullopt
+  // when there is none (the failure is answered).
+  virtual std::optional<std::chrono::milliseconds> next_attempt(const Attempt& attempt,
+                                                                bool replayable) = 0;
+};
+
 // Bits of Middleware::phases().
 enum MiddlewarePhase : unsigned {
   kRequestPhase = 1u << 0,
   kAsyncRequestPhase = 1u << 1,
   kResponseHeadPhase = 1u << 2,
   kResponseBodyPhase = 1u << 3,
+  kExchangePhase = 1u << 4,
 };
 
 class Middleware {
@@ -139,6 +166,10 @@ class Middleware {
   }
   // kResponseHeadPhase: `status` is the upstream's; edits planned here apply to this response.
   virtual void on_response_head(int status, HeaderEdits& response) const {}
+  // kExchangePhase: this request's guard, or null.
+  virtual std::unique_ptr<ExchangeGuard> plan_exchange(const RequestContext& ctx) const {
+    return nullptr;
+  }
   // kResponseBodyPhase: this request's filter, or null.
   virtual std::unique_ptr<ResponseFilter> plan_response(const RequestContext& ctx) const {
     return nullptr;
@@ -173,6 +204,7 @@ MiddlewarePtr make_replace_path_middleware(const config::ReplacePathMw& spec);
 MiddlewarePtr make_replace_path_regex_middleware(const config::ReplacePathRegexMw& spec, std::string* error);
 MiddlewarePtr make_strip_prefix_regex_middleware(const config::StripPrefixRegexMw& spec, std::string* error);
 MiddlewarePtr make_compress_middleware(const config::CompressMw& spec, std::string* error);
+MiddlewarePtr make_retry_middleware(const config::RetryMw& spec, std::string* error);
 
 // "https" or "http", as the client reached portier.
 std::string request_scheme(bool tls);

@@ -178,6 +178,7 @@ void Observability::render_requests(PrometheusText& out) const {
         "The total size of requests in bytes received by a service, partitioned by status code, protocol, and method.",
         "The total size of responses in bytes returned by a service, partitioned by status code, protocol, and method."},
        {}, {}}};
+  std::map<std::string, uint64_t> retries;  // by service
   for (const auto& w : workers_) {
     w->metrics().visit([&](const MetricsShard::Key& k, const MetricsShard::Series& s) {
       size_t kind = static_cast<size_t>(k.kind);
@@ -192,12 +193,18 @@ void Observability::render_requests(PrometheusText& out) const {
       t.response_bytes += s.response_bytes.get();
       t.duration_ns += s.duration_ns.get();
       for (size_t b = 0; b <= buckets.size(); ++b) t.buckets[b] += s.buckets[b].get();
+      if (uint64_t n = s.retries.get()) retries[render_labels({{"service", k.name}})] += n;
     });
   }
   const auto& p = cfg_.prometheus;
   if (p.entry_points) render_family(out, families[static_cast<size_t>(Kind::entry_point)], buckets);
   if (p.routers) render_family(out, families[static_cast<size_t>(Kind::router)], buckets);
-  if (p.services) render_family(out, families[static_cast<size_t>(Kind::service)], buckets);
+  if (!p.services) return;
+  render_family(out, families[static_cast<size_t>(Kind::service)], buckets);
+  if (retries.empty()) return;
+  out.family("traefik_service_retries_total", "counter", "How many request retries happened on a service.");
+  for (const auto& [labels, n] : retries)
+    out.sample_raw("traefik_service_retries_total", labels, static_cast<double>(n));
 }
 
 }  // namespace portier::proxy

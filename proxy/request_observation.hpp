@@ -51,6 +51,9 @@ class RequestObservation {
     s_->record.service = service;
   }
   void chose(std::string_view url, std::string_view addr);
+  void retried() {
+    if (s_) ++s_->record.retries;
+  }
   void internal() {
     if (s_) s_->record.internal = true;
   }

@@ -104,15 +104,45 @@ RequestPipeline::Step RequestPipeline::run_chain(const RequestHead& head) {
         return Step::reply;
       }
     }
-    if (phases & kResponseBodyPhase) {
-      RequestContext ctx{head, edits_.path ? std::string_view(*edits_.path) : head.path,
-                         client_.tls, client_.ip, client_.trusted, ssl_};
-      if (auto filter = mw.plan_response(ctx)) filters_.push_back(std::move(filter));
-    }
+    if (phases & (kResponseBodyPhase | kExchangePhase)) plan_phases(mw, head);
     if (phases & kAsyncRequestPhase) return Step::async;
     ++next_;
   }
   return choose_server(head);
+}
+
+// The per-request state of the response-body and exchange phases.
+void RequestPipeline::plan_phases(const Middleware& mw, const RequestHead& head) {
+  RequestContext ctx{head, edits_.path ? std::string_view(*edits_.path) : head.path, client_.tls,
+                     client_.ip, client_.trusted, ssl_};
+  unsigned phases = mw.phases();
+  if (phases & kResponseBodyPhase)
+    if (auto filter = mw.plan_response(ctx)) filters_.push_back(std::move(filter));
+  if (phases & kExchangePhase)
+    if (auto guard = mw.plan_exchange(ctx)) guard_ = std::move(guard);
+}
+
+awaitable<bool> RequestPipeline::retry(const Attempt& attempt, bool replayable) {
+  if (attempt.reused && !attempt.responded && replayable && !fresh_retry_used_) {
+    fresh_retry_used_ = true;
+    co_return true;
+  }
+  if (!guard_) co_return false;
+  auto wait = guard_->next_attempt(attempt, replayable);
+  if (!wait) co_return false;
+  observation_.retried();
+  if (wait->count() > 0) {
+    asio::steady_timer timer(worker_.io(), *wait);
+    co_await timer.async_wait(use_tuple);
+  }
+  const RequestHead no_cookie;  // the request head's views may be gone by now
+  bool fresh_cookie = false;
+  const UpstreamServer* next = pick_server(worker_, no_cookie, *rc_, route_->service, &fresh_cookie);
+  if (next && upstream_supported(*next)) {
+    server_ = next;
+    observation_.chose(server_->url, server_->authority);
+  }
+  co_return true;
 }
 
 RequestPipeline::Step RequestPipeline::choose_server(const RequestHead& head) {

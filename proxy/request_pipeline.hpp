@@ -88,9 +88,14 @@ class RequestPipeline {
   // ---- Step::forward ----
   const UpstreamServer& server() const { return *server_; }
   const BodyLimits& limits() const { return *limits_; }
-  // Whether the codec reads the body whole before forwarding (buffering middleware).
+  // Whether the codec reads the body whole before forwarding: the buffering middleware, or a
+  // retry that may send it again (a body with a length within its maxRequestBodyBytes).
   bool buffer_request(const RequestHead& head) const {
-    return limits_->buffer_request && head.body != BodyKind::none;
+    if (head.body == BodyKind::none) return false;
+    if (limits_->buffer_request) return true;
+    int64_t replay = guard_ ? guard_->replay_body_bytes() : 0;
+    return head.body == BodyKind::length && replay != 0 &&
+           (replay < 0 || head.content_length <= static_cast<uint64_t>(replay));
   }
   // After `decoded` bytes of a buffered body: 0, or 413 over maxRequestBodyBytes.
   int check_body(uint64_t decoded) const {
@@ -99,11 +104,21 @@ class RequestPipeline {
   }
   // The upstream request head for `head` (whose body framing the codec has set).
   std::string upstream_head(const RequestHead& head) const;
-  // A request is retried once on a fresh connection when a reused one produced nothing, if
-  // its body can be sent again (none, or buffered).
+  // Whether the request can be sent again whole: no body, or a buffered one.
   static bool replayable(const RequestHead& head, bool buffered) {
     return head.body == BodyKind::none || buffered;
   }
+  // Attempts. A response head with `status` that the retry middleware discards for another
+  // attempt (the codec drops it and the connection, then calls retry()).
+  bool retries_status(int status, bool replayable) const {
+    return guard_ && guard_->retries_status(status, replayable);
+  }
+  // After an attempt that failed or was discarded: whether the codec makes another. A pooled
+  // connection that died before answering is retried once on a fresh connection (the codec
+  // dials when the last attempt was `reused` and got no response); then the exchange phase's
+  // guard (retry) decides, its backoff is waited here and server() moves to the next server
+  // of the service (sticky cookies are not consulted again).
+  awaitable<bool> retry(const Attempt& attempt, bool replayable);
   // Dials server(): the connection, or null (logged). The watchdog bounds the dial; the dial
   // socket is published through *exposed meanwhile (an HTTP/2 stream reset cancels it).
   awaitable<std::unique_ptr<UpstreamConn>> connect(Watchdog& watchdog, tcp::socket* client,
@@ -195,6 +210,7 @@ class RequestPipeline {
   Step refuse(int status);
   Step run_chain(const RequestHead& head);
   Step choose_server(const RequestHead& head);
+  void plan_phases(const Middleware& mw, const RequestHead& head);
   void run_response_phase(const ResponseHead& resp);
   bool misdirected(const std::string& host) const;
   void redirect_entry_point(const RequestHead& head);
@@ -217,6 +233,9 @@ class RequestPipeline {
   // The response-body phase: planned at request time in chain order; after the response head,
   // those that transform this body, innermost first.
   std::vector<std::unique_ptr<ResponseFilter>> filters_;
+  // The exchange phase (retry): the innermost exchange middleware's guard, if any.
+  std::unique_ptr<ExchangeGuard> guard_;
+  bool fresh_retry_used_ = false;  // the once-only retry of a dead pooled connection
   std::string set_cookie_;
   mutable RequestObservation observation_;
 };
