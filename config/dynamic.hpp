@@ -160,6 +160,17 @@ struct RetryMw {
   bool operator==(const RetryMw&) const = default;
 };
 
+// ---- circuitBreaker (issue 16) ----
+struct CircuitBreakerMw {
+  static constexpr const char* type = "circuitBreaker";
+  std::string expression;
+  Millis check_period{100};
+  Millis fallback_duration{10000};
+  Millis recovery_duration{10000};
+  int64_t response_code = 503;
+  bool operator==(const CircuitBreakerMw&) const = default;
+};
+
 struct RedirectSchemeMw {
   static constexpr const char* type = "redirectScheme";
   std::string scheme = "https";
@@ -350,7 +361,7 @@ using MiddlewareSpec =
     std::variant<HeadersMw, BufferingMw, RedirectSchemeMw, RedirectRegexMw, ChainMw, StripPrefixMw,
                  AddPrefixMw, BasicAuthMw, IpAllowListMw, IpWhiteListMw, RateLimitMw, InFlightReqMw,
                  PassTlsClientCertMw, ForwardAuthMw, DigestAuthMw, ReplacePathMw, ReplacePathRegexMw,
-                 StripPrefixRegexMw, CompressMw, RetryMw>;
+                 StripPrefixRegexMw, CompressMw, RetryMw, CircuitBreakerMw>;
 
 struct Middleware {
   MiddlewareSpec spec;

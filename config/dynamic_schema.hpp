@@ -94,7 +94,7 @@ std::string format_duration(Millis ms);
 
 // Middleware types Traefik has and portier does not implement yet, in Traefik's spelling.
 inline constexpr auto kUnsupportedMiddlewares = std::to_array<std::string_view>({
-    "circuitBreaker", "errors", "grpcWeb", "contentType", "plugin"});
+    "errors", "grpcWeb", "contentType", "plugin"});
 
 // Engages the alternative of `spec` (MiddlewareSpec or TcpMiddlewareSpec) whose type is `name`
 // (any case); false when none is.
@@ -299,6 +299,16 @@ void describe(RetryMw& r, V& v) {
   v.field("status", r.status);
   v.field("disableRetryOnNetworkError", r.disable_retry_on_network_error);
   v.field("retryNonIdempotentMethod", r.retry_non_idempotent_method);
+}
+
+template <class V>
+void describe(CircuitBreakerMw& c, V& v) {
+  static constexpr IntRange kErrorStatus{100, 599, "status code"};
+  v.field("expression", c.expression, {.flags = kAlways | kRequired});
+  v.field("checkPeriod", c.check_period);
+  v.field("fallbackDuration", c.fallback_duration);
+  v.field("recoveryDuration", c.recovery_duration);
+  v.field("responseCode", c.response_code, {.range = kErrorStatus});
 }
 
 template <class V>

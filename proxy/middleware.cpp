@@ -63,6 +63,9 @@ MiddlewarePtr make_middleware(const config::MiddlewareSpec& spec, std::string* e
     }
     MiddlewarePtr operator()(const config::CompressMw& m) const { return make_compress_middleware(m, error); }
     MiddlewarePtr operator()(const config::RetryMw& m) const { return make_retry_middleware(m, error); }
+    MiddlewarePtr operator()(const config::CircuitBreakerMw& m) const {
+      return make_circuit_breaker_middleware(m, error);
+    }
     MiddlewarePtr operator()(const config::ChainMw&) const {
       *error = "chain is expanded by expand_middlewares";
       return nullptr;

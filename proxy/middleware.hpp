@@ -23,8 +23,9 @@
 //   exchange       plan_exchange: at request time, a per-request ExchangeGuard that sees
 //                  every attempt at the upstream exchange up to the response head and decides
 //                  whether another is made, after what wait (retry). The codecs' attempt loops
-//                  ask the pipeline (RequestPipeline::retry), which asks the guard. Next on it:
-//                  circuitBreaker (a before-attempt check and the results counted).
+//                  ask the pipeline (RequestPipeline::retry), which asks the guards; a guard
+//                  may refuse the request before any attempt and sees its outcome
+//                  (circuitBreaker).
 // body_limits() is read once when the route is compiled (buffering).
 // Adding one: a make_* function in its own file, a case in make_middleware().
 #include <openssl/ssl.h>
@@ -122,20 +123,30 @@ struct Attempt {
   int status = 0;
 };
 
-// An exchange phase's state for one request (see exchange above).
+// An exchange phase's state for one request (see exchange above). Several may hold for one
+// request (retry and circuitBreaker in one chain): every guard must admit the request, the
+// first that wants another attempt has it, each sees the outcome.
 class ExchangeGuard {
  public:
   virtual ~ExchangeGuard() = default;
+  // Before the first attempt: nullopt to go on, or the status to answer instead (an open
+  // circuit breaker).
+  virtual std::optional<int> admit() { return std::nullopt; }
   // A body up to this size is read whole first, so that the request can be sent again
   // (-1: any size, 0: none).
-  virtual int64_t replay_body_bytes() const = 0;
+  virtual int64_t replay_body_bytes() const { return 0; }
   // A response head with `status` came: whether it is discarded for another attempt.
   // `replayable`: the request can be sent again whole.
-  virtual bool retries_status(int status, bool replayable) const = 0;
+  virtual bool retries_status(int status, bool replayable) const { return false; }
   // After an attempt that failed or was discarded: the wait before the next one, or nullopt
   // when there is none (the failure is answered).
   virtual std::optional<std::chrono::milliseconds> next_attempt(const Attempt& attempt,
-                                                                bool replayable) = 0;
+                                                                bool replayable) {
+    return std::nullopt;
+  }
+  // Once: the status the client is answered (the relayed one, or portier's 502/504 after the
+  // attempts), `elapsed` from the first attempt to that answer's head.
+  virtual void finished(int status, std::chrono::microseconds elapsed) {}
 };
 
 // Bits of Middleware::phases().
@@ -205,6 +216,7 @@ MiddlewarePtr make_replace_path_regex_middleware(const config::ReplacePathRegexM
 MiddlewarePtr make_strip_prefix_regex_middleware(const config::StripPrefixRegexMw& spec, std::string* error);
 MiddlewarePtr make_compress_middleware(const config::CompressMw& spec, std::string* error);
 MiddlewarePtr make_retry_middleware(const config::RetryMw& spec, std::string* error);
+MiddlewarePtr make_circuit_breaker_middleware(const config::CircuitBreakerMw& spec, std::string* error);
 
 // "https" or "http", as the client reached portier.
 std::string request_scheme(bool tls);

@@ -119,7 +119,15 @@ void RequestPipeline::plan_phases(const Middleware& mw, const RequestHead& head)
   if (phases & kResponseBodyPhase)
     if (auto filter = mw.plan_response(ctx)) filters_.push_back(std::move(filter));
   if (phases & kExchangePhase)
-    if (auto guard = mw.plan_exchange(ctx)) guard_ = std::move(guard);
+    if (auto guard = mw.plan_exchange(ctx)) guards_.push_back(std::move(guard));
+}
+
+// The answer's status reaches the exchange guards once (circuitBreaker counts it).
+void RequestPipeline::tell_guards(int status) const {
+  if (guards_.empty() || guards_told_ || first_attempt_ == std::chrono::steady_clock::time_point{}) return;
+  guards_told_ = true;
+  auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - first_attempt_);
+  for (const auto& guard : guards_) guard->finished(status, elapsed);
 }
 
 awaitable<bool> RequestPipeline::retry(const Attempt& attempt, bool replayable) {
@@ -127,8 +135,9 @@ awaitable<bool> RequestPipeline::retry(const Attempt& attempt, bool replayable) 
     fresh_retry_used_ = true;
     co_return true;
   }
-  if (!guard_) co_return false;
-  auto wait = guard_->next_attempt(attempt, replayable);
+  std::optional<std::chrono::milliseconds> wait;
+  for (const auto& guard : guards_)
+    if ((wait = guard->next_attempt(attempt, replayable))) break;
   if (!wait) co_return false;
   observation_.retried();
   if (wait->count() > 0) {
@@ -154,6 +163,14 @@ RequestPipeline::Step RequestPipeline::choose_server(const RequestHead& head) {
     answer_internal(internal);
     return Step::reply;
   }
+  for (const auto& guard : guards_) {
+    if (auto status = guard->admit()) {
+      refuse(*status);
+      local_.body = std::string(reason_phrase(*status));
+      return Step::reply;
+    }
+  }
+  first_attempt_ = std::chrono::steady_clock::now();
   bool fresh_cookie = false;
   server_ = pick_server(worker_, head, *rc_, route_->service, &fresh_cookie);
   if (!server_) return refuse(503);

@@ -93,9 +93,13 @@ class RequestPipeline {
   bool buffer_request(const RequestHead& head) const {
     if (head.body == BodyKind::none) return false;
     if (limits_->buffer_request) return true;
-    int64_t replay = guard_ ? guard_->replay_body_bytes() : 0;
-    return head.body == BodyKind::length && replay != 0 &&
-           (replay < 0 || head.content_length <= static_cast<uint64_t>(replay));
+    for (const auto& guard : guards_) {
+      int64_t replay = guard->replay_body_bytes();
+      if (head.body == BodyKind::length && replay != 0 &&
+          (replay < 0 || head.content_length <= static_cast<uint64_t>(replay)))
+        return true;
+    }
+    return false;
   }
   // After `decoded` bytes of a buffered body: 0, or 413 over maxRequestBodyBytes.
   int check_body(uint64_t decoded) const {
@@ -111,7 +115,9 @@ class RequestPipeline {
   // Attempts. A response head with `status` that the retry middleware discards for another
   // attempt (the codec drops it and the connection, then calls retry()).
   bool retries_status(int status, bool replayable) const {
-    return guard_ && guard_->retries_status(status, replayable);
+    for (const auto& guard : guards_)
+      if (guard->retries_status(status, replayable)) return true;
+    return false;
   }
   // After an attempt that failed or was discarded: whether the codec makes another. A pooled
   // connection that died before answering is retried once on a fresh connection (the codec
@@ -169,6 +175,7 @@ class RequestPipeline {
     observation_.origin_head(resp.status);
     auto sink = observed(raw_sink);
     run_response_phase(resp);
+    tell_guards(resp.status);
     for (const auto& h : resp.headers) {
       if (is_hop_by_hop(h.name, resp.connection) || response_edits_.drops(h.name, h.value)) continue;
       sink(h.name, h.value);
@@ -190,7 +197,10 @@ class RequestPipeline {
   bool filter_body(std::string_view in, bool last, IoBuffer& out);
 
   // ---- what the codec tells the observation ----
-  void note_error(int status) const { observation_.error(status); }
+  void note_error(int status) const {
+    observation_.error(status);
+    tell_guards(status);
+  }
   void note_request_body(uint64_t bytes) const { observation_.request_body(bytes); }
   void note_response_body(uint64_t bytes) const { observation_.response_body(bytes); }
   const std::string& set_cookie() const { return set_cookie_; }
@@ -210,6 +220,7 @@ class RequestPipeline {
   Step refuse(int status);
   Step run_chain(const RequestHead& head);
   Step choose_server(const RequestHead& head);
+  void tell_guards(int status) const;
   void plan_phases(const Middleware& mw, const RequestHead& head);
   void run_response_phase(const ResponseHead& resp);
   bool misdirected(const std::string& host) const;
@@ -233,8 +244,10 @@ class RequestPipeline {
   // The response-body phase: planned at request time in chain order; after the response head,
   // those that transform this body, innermost first.
   std::vector<std::unique_ptr<ResponseFilter>> filters_;
-  // The exchange phase (retry): the innermost exchange middleware's guard, if any.
-  std::unique_ptr<ExchangeGuard> guard_;
+  // The exchange phase (retry, circuitBreaker): the guards, in chain order.
+  std::vector<std::unique_ptr<ExchangeGuard>> guards_;
+  std::chrono::steady_clock::time_point first_attempt_{};
+  mutable bool guards_told_ = false;  // ExchangeGuard::finished was called
   bool fresh_retry_used_ = false;  // the once-only retry of a dead pooled connection
   std::string set_cookie_;
   mutable RequestObservation observation_;
