@@ -77,12 +77,12 @@ LocalReply CorsPolicy::preflight(std::string_view origin, std::string_view reque
   return r;
 }
 
-void CorsPolicy::response_fields(std::string_view origin, HeaderEdits& out) const {
+HeaderList CorsPolicy::response_fields(std::string_view origin) const {
   HeaderList fields;
   if (auto allowed = match(origin)) fields.emplace_back("Access-Control-Allow-Origin", std::move(*allowed));
   if (spec_.access_control_allow_credentials) fields.emplace_back("Access-Control-Allow-Credentials", "true");
   expose_headers(fields);
-  for (auto& [name, value] : fields) out.set_header(std::move(name), std::move(value));
+  return fields;
 }
 
 std::string CorsPolicy::with_origin(std::string_view current) {

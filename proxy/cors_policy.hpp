@@ -30,8 +30,8 @@ class CorsPolicy {
   // The preflight answer: 200, no body. `request_headers` is Access-Control-Request-Headers.
   LocalReply preflight(std::string_view origin, std::string_view request_method,
                        std::string_view request_headers) const;
-  // The fields an actual response gets (after the custom response headers): set on `out`.
-  void response_fields(std::string_view origin, HeaderEdits& out) const;
+  // The fields an actual response gets (set after the custom response headers).
+  HeaderList response_fields(std::string_view origin) const;
   bool adds_vary() const { return spec_.add_vary_header; }
   // Vary once Origin is added to `current` (the response's first Vary value), as Traefik:
   // unchanged when it is exactly "Origin", else ",Origin" appended.

@@ -148,7 +148,9 @@ class HeadersMiddleware final : public Middleware {
       if (value.empty()) out.remove_header(name);
       else out.set_header(name, value);
     }
-    if (cors_->defined()) cors_->response_fields(request_header(ctx, request, "Origin"), out);
+    if (!cors_->defined()) return;
+    for (auto& [name, value] : cors_->response_fields(request_header(ctx, request, "Origin")))
+      out.set_header(std::move(name), std::move(value));
   }
 
   config::HeadersMw spec_;

@@ -63,7 +63,7 @@ class HeadersCors(unittest.TestCase):
             "ssl": {"headers": {"sslProxyHeaders": {"X-Forwarded-Proto": "https", "X-Forwarded-Ssl": "on"},
                                 "stsSeconds": 31536000, "publicKey": PIN,
                                 "contentSecurityPolicyReportOnly": "default-src 'self'"}},
-            "xfp": {"headers": {"customRequestHeaders": {"X-Forwarded-Proto": "https"}}},
+            "xfp": {"headers": {"customRequestHeaders": {"X-Forwarded-Proto": "https", "Host": "rewritten.test"}}},
             "legacy": {"headers": {"sslRedirect": True, "sslTemporaryRedirect": True, "sslHost": "other.test",
                                    "sslForceHost": True, "featurePolicy": "vibrate 'none'", "frameDeny": True}},
         }
@@ -220,14 +220,15 @@ class HeadersCors(unittest.TestCase):
                 r = self.req(protocol, "ssl.test", headers={"X-Forwarded-Proto": "https"}, source_ip=TRUSTED)
                 self.assertEqual(r.headers.get("strict-transport-security"), "max-age=31536000")
 
-    def test_custom_x_forwarded_proto(self):
-        """customRequestHeaders replaces portier's X-Forwarded-Proto upstream, and the next headers
-        middleware sees the edited value."""
+    def test_custom_x_forwarded_proto_and_host(self):
+        """customRequestHeaders replaces portier's X-Forwarded-Proto and the Host upstream (one
+        field each), and the next headers middleware sees the edited value."""
         for protocol in PROTOCOLS:
             with self.subTest(protocol):
                 r = self.req(protocol, "xfp.test")
                 seen = r.json()
                 self.assertEqual([v for k, v in seen["header_list"] if k.lower() == "x-forwarded-proto"], ["https"])
+                self.assertEqual([v for k, v in seen["header_list"] if k.lower() == "host"], ["rewritten.test"])
                 self.assertEqual(r.headers.get("strict-transport-security"), "max-age=31536000")
 
     # ---- the v2 keys Traefik v3 ignores ----
