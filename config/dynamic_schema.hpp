@@ -275,8 +275,8 @@ void describe(HeadersMw& h, V& v) {
   v.field("hostsProxyHeaders", h.hosts_proxy_headers);
   v.field("sslProxyHeaders", h.ssl_proxy_headers);
   v.field("isDevelopment", h.is_development);
-  // Traefik v3 decodes these and ignores them; portier does too, and warns (see
-  // proxy/middleware_headers.cpp).
+  // Traefik v3 decodes these and ignores them; portier does too, and warns (the merge,
+  // config/dynamic_merge.cpp).
   v.field("featurePolicy", h.feature_policy);
   v.field("sslRedirect", h.ssl_redirect);
   v.field("sslTemporaryRedirect", h.ssl_temporary_redirect);

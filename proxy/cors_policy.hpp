@@ -7,6 +7,7 @@
 #include <re2/re2.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,7 +33,6 @@ class CorsPolicy {
                        std::string_view request_headers) const;
   // The fields an actual response gets (set after the custom response headers).
   HeaderList response_fields(std::string_view origin) const;
-  bool adds_vary() const { return spec_.add_vary_header; }
   // Vary once Origin is added to `current` (the response's first Vary value), as Traefik:
   // unchanged when it is exactly "Origin", else ",Origin" appended.
   static std::string with_origin(std::string_view current);

@@ -10,8 +10,8 @@ documentation examples (file and label forms) and names the key of a bad value."
 import json
 import unittest
 
-from portier_e2e import (PROTOCOLS, Backend, Portier, free_port, http_config, is_tls, make_temp_dir,
-                         proto_request, router, run_cli, service, started, wait_until, write_file_atomic)
+from portier_e2e import (PROTOCOLS, Backend, Portier, compose_check_config, free_port, http_config, is_tls,
+                         make_temp_dir, proto_request, router, run_cli, service, started, write_file_atomic)
 
 NET = "127.0.68"
 TRUSTED = NET + ".9"  # the one client address whose X-Forwarded-* the entrypoint keeps
@@ -341,10 +341,7 @@ services:
 class HeadersCheck(unittest.TestCase):
     def check(self, files):
         d = make_temp_dir()
-        config = {"infra": {"public_ipv4": NET + ".1", "base_domain": "example.test", "http_port": 18080,
-                            "https_port": 18443},
-                  "providers": {"docker": {"endpoints": ["unix:///nonexistent/docker-*.sock"]}},
-                  "state": {"directory": "/nonexistent/state"}}
+        config = compose_check_config(NET + ".1")
         args = ["check", "--format", "json"]
         if "yaml" in files:
             write_file_atomic(d / "dynamic.yml", files["yaml"])
