@@ -1,7 +1,8 @@
 // The CORS decisions of the `headers` middleware (proxy/cors_policy.*) on outside input: the
 // first line is a comma list of allowed origins, the second of origin regexes (labels, files),
-// the third selects the options (its bytes' low bits: credentials, "*" methods and headers),
-// then the request's Origin, Access-Control-Request-Method and -Request-Headers, a line each.
+// the third selects the options (its first byte's low bits: credentials, "*" methods, headers,
+// exposed headers), then the request's Origin, Access-Control-Request-Method and
+// -Request-Headers, a line each.
 // Checks: no crash; an Access-Control-Allow-Origin is the origin itself, or "*" without
 // credentials; a preflight is always 200 with no body.
 #include <cstdint>
@@ -11,17 +12,12 @@
 
 #include "config/value_parsers.hpp"
 #include "proxy/cors_policy.hpp"
+#include "tests/fuzz/fuzz_input.hpp"
 
 using namespace portier;
+using portier::fuzz::next_line;
 
 namespace {
-std::string_view next_line(std::string_view& in) {
-  auto nl = in.find('\n');
-  std::string_view line = in.substr(0, nl);
-  in.remove_prefix(nl == in.npos ? in.size() : nl + 1);
-  return line;
-}
-
 void check_origin(const proxy::HeaderList& fields, bool credentials, std::string_view origin) {
   for (const auto& [name, value] : fields)
     if (name == "Access-Control-Allow-Origin" && value != origin && (value != "*" || credentials)) std::abort();
