@@ -124,6 +124,28 @@ struct HeadersMw {
   std::string referrer_policy;
   std::string content_security_policy;
   std::string permissions_policy;
+  std::string content_security_policy_report_only;
+  std::string public_key;  // Public-Key-Pins (HPKP), TLS requests only
+  // CORS: preflights (OPTIONS + Origin + Access-Control-Request-Method) are answered here.
+  bool access_control_allow_credentials = false;
+  std::vector<std::string> access_control_allow_headers;
+  std::vector<std::string> access_control_allow_methods;
+  std::vector<std::string> access_control_allow_origin_list;        // "*" matches any origin
+  std::vector<std::string> access_control_allow_origin_list_regex;  // RE2, unanchored
+  std::vector<std::string> access_control_expose_headers;
+  int64_t access_control_max_age = -1;  // seconds; -1: no Access-Control-Max-Age
+  bool add_vary_header = false;
+  // Host checks and what counts as HTTPS (unrolled/secure's options).
+  std::vector<std::string> allowed_hosts;  // empty: any host
+  std::vector<std::string> hosts_proxy_headers;
+  std::map<std::string, std::string> ssl_proxy_headers;
+  bool is_development = false;
+  // Deprecated in Traefik v2 and ignored by Traefik v3: decoded and written back, no effect.
+  std::string feature_policy;
+  bool ssl_redirect = false;
+  bool ssl_temporary_redirect = false;
+  std::string ssl_host;
+  bool ssl_force_host = false;
   bool operator==(const HeadersMw&) const = default;
 };
 

@@ -1,6 +1,7 @@
 #include "config/dynamic_merge.hpp"
 
 #include "config/internal_services.hpp"
+#include "core/log.hpp"
 
 #include <re2/re2.h>
 
@@ -287,7 +288,7 @@ class Merger {
 
   // ---- middlewares -----------------------------------------------------------------------
 
-  std::vector<std::string> middleware_own_problems(const Middleware& m) const {
+  std::vector<std::string> middleware_own_problems(const std::string& name, const Middleware& m) const {
     std::vector<std::string> problems;
     if (auto* r = std::get_if<RedirectRegexMw>(&m.spec)) {
       RE2 re(r->regex, RE2::Quiet);
@@ -306,8 +307,28 @@ class Merger {
         problems.push_back("buffering sizes must not be negative");
     } else if (auto* h = std::get_if<HeadersMw>(&m.spec)) {
       if (h->sts_seconds < 0) problems.push_back("headers.stsSeconds must not be negative");
+      for (const auto& text : h->access_control_allow_origin_list_regex) {
+        RE2 re(text, RE2::Quiet);
+        if (!re.ok()) problems.push_back("headers.accessControlAllowOriginListRegex: " + quoted(text) + ": " + re.error());
+      }
+      warn_ignored_headers_keys(name, *h);
     }
     return problems;
+  }
+
+  // Traefik v3 decodes these v2 keys and ignores them (its v2-to-v3 notes: "removed"); so does
+  // portier, and it says so at each merge.
+  static void warn_ignored_headers_keys(const std::string& name, const HeadersMw& h) {
+    auto warn = [&](const char* key, const char* instead) {
+      core::log_warn("http.middlewares.", name, ".headers.", key, " has no effect (removed in Traefik v3); use ",
+                     instead);
+    };
+    const char* redirect = "an entrypoint redirection or the redirectScheme middleware";
+    if (!h.feature_policy.empty()) warn("featurePolicy", "permissionsPolicy");
+    if (h.ssl_redirect) warn("sslRedirect", redirect);
+    if (h.ssl_temporary_redirect) warn("sslTemporaryRedirect", redirect);
+    if (!h.ssl_host.empty()) warn("sslHost", "the redirectRegex middleware");
+    if (h.ssl_force_host) warn("sslForceHost", "the redirectRegex middleware");
   }
 
   std::string middleware_problem(const std::string& name) {
@@ -316,7 +337,7 @@ class Merger {
     const auto mw = all_.http.middlewares.find(name);
     if (mw == all_.http.middlewares.end()) return "middleware " + quoted(name) + " does not exist";
     middleware_state_[name] = std::nullopt;
-    std::vector<std::string> problems = middleware_own_problems(mw->second);
+    std::vector<std::string> problems = middleware_own_problems(name, mw->second);
     if (auto* chain = std::get_if<ChainMw>(&mw->second.spec)) {
       for (const auto& ref : chain->middlewares) {
         const std::string p = middleware_problem(ref);

@@ -261,13 +261,27 @@ void describe(HeadersMw& h, V& v) {
   v.field("referrerPolicy", h.referrer_policy);
   v.field("contentSecurityPolicy", h.content_security_policy);
   v.field("permissionsPolicy", h.permissions_policy);
-  for (const char* key :
-       {"accessControlAllowCredentials", "accessControlAllowHeaders", "accessControlAllowMethods",
-        "accessControlAllowOriginList", "accessControlAllowOriginListRegex",
-        "accessControlExposeHeaders", "accessControlMaxAge", "addVaryHeader", "allowedHosts",
-        "hostsProxyHeaders", "sslProxyHeaders", "isDevelopment", "publicKey", "featurePolicy",
-        "contentSecurityPolicyReportOnly"})
-    v.unsupported(key);
+  v.field("contentSecurityPolicyReportOnly", h.content_security_policy_report_only);
+  v.field("publicKey", h.public_key);
+  v.field("accessControlAllowCredentials", h.access_control_allow_credentials);
+  v.field("accessControlAllowHeaders", h.access_control_allow_headers);
+  v.field("accessControlAllowMethods", h.access_control_allow_methods);
+  v.field("accessControlAllowOriginList", h.access_control_allow_origin_list);
+  v.field("accessControlAllowOriginListRegex", h.access_control_allow_origin_list_regex);
+  v.field("accessControlExposeHeaders", h.access_control_expose_headers);
+  v.field("accessControlMaxAge", h.access_control_max_age, {.range = kSize});
+  v.field("addVaryHeader", h.add_vary_header);
+  v.field("allowedHosts", h.allowed_hosts);
+  v.field("hostsProxyHeaders", h.hosts_proxy_headers);
+  v.field("sslProxyHeaders", h.ssl_proxy_headers);
+  v.field("isDevelopment", h.is_development);
+  // Traefik v3 decodes these and ignores them; portier does too, and warns (the merge,
+  // config/dynamic_merge.cpp).
+  v.field("featurePolicy", h.feature_policy);
+  v.field("sslRedirect", h.ssl_redirect);
+  v.field("sslTemporaryRedirect", h.ssl_temporary_redirect);
+  v.field("sslHost", h.ssl_host);
+  v.field("sslForceHost", h.ssl_force_host);
 }
 
 template <class V>

@@ -21,10 +21,15 @@ const std::string& local_hostname() {
   return name;
 }
 
+// In the order they are sent upstream.
+constexpr std::string_view kForwardingHeaders[] = {"X-Forwarded-For",  "X-Forwarded-Proto",
+                                                   "X-Forwarded-Host", "X-Forwarded-Port",
+                                                   "X-Forwarded-Server", "X-Real-Ip"};
+
 bool is_forwarding_header(std::string_view name) {
-  return iequals(name, "x-forwarded-for") || iequals(name, "x-forwarded-proto") ||
-         iequals(name, "x-forwarded-host") || iequals(name, "x-forwarded-port") ||
-         iequals(name, "x-forwarded-server") || iequals(name, "x-real-ip");
+  for (auto h : kForwardingHeaders)
+    if (iequals(name, h)) return true;
+  return false;
 }
 
 }  // namespace
@@ -51,7 +56,26 @@ bool is_trusted_client(const config::EntryPoint& ep, const boost::asio::ip::addr
 }
 
 void append_header_edits(std::string& out, const HeaderEdits& edits) {
-  for (const auto& [name, value] : edits.set) append_header(out, name, value);
+  for (const auto& [name, value] : edits.set)
+    if (!iequals(name, "host")) append_header(out, name, value);
+}
+
+std::optional<std::string> forwarded_value(std::string_view name, const RequestHead& head,
+                                           bool tls, bool trusted, std::string_view client_ip) {
+  if (!is_forwarding_header(name)) return std::nullopt;
+  std::string_view sent = trusted ? find_header(head.headers, name) : std::string_view();
+  if (iequals(name, "x-forwarded-for"))
+    return sent.empty() ? std::string(client_ip) : std::string(sent) + ", " + std::string(client_ip);
+  if (iequals(name, "x-forwarded-server")) return local_hostname();
+  if (!sent.empty()) return std::string(sent);
+  if (iequals(name, "x-forwarded-proto"))
+    return std::string(head.upgrade ? (tls ? "wss" : "ws") : (tls ? "https" : "http"));
+  if (iequals(name, "x-forwarded-host")) return std::string(head.host);
+  if (iequals(name, "x-real-ip")) return std::string(client_ip);
+  std::string_view host = head.host;  // X-Forwarded-Port
+  size_t colon = host.rfind(':');
+  bool has_port = colon != std::string_view::npos && host.find(']', colon) == std::string_view::npos;
+  return has_port ? std::string(host.substr(colon + 1)) : std::string(tls ? "443" : "80");
 }
 
 std::string build_upstream_head(const RequestHead& head, const ServiceRuntime& svc,
@@ -70,38 +94,21 @@ std::string build_upstream_head(const RequestHead& head, const ServiceRuntime& s
     if (!head.query.empty()) out.append("?").append(head.query);
   }
   out.append(" HTTP/1.1\r\n");
-  append_header(out, "Host", svc.pass_host_header && !head.host.empty() ? head.host : std::string_view(server.authority));
-  bool trusted = client.trusted;
-  std::string_view prior_xff;
+  std::string_view host = head.host;  // a middleware's Host is the request's host, as in Traefik
+  if (edits)
+    for (const auto& [name, value] : edits->headers.set)
+      if (iequals(name, "host")) host = value;
+  append_header(out, "Host", svc.pass_host_header && !host.empty() ? host : std::string_view(server.authority));
   for (const auto& h : head.headers) {
     if (is_hop_by_hop(h.name, head.connection) || iequals(h.name, "host") ||
         iequals(h.name, "content-length") || iequals(h.name, "expect") ||
-        (edits && edits->headers.touches(h.name)))
+        is_forwarding_header(h.name) || (edits && edits->headers.touches(h.name)))
       continue;
-    if (is_forwarding_header(h.name)) {
-      if (!trusted) continue;
-      if (iequals(h.name, "x-forwarded-for")) {
-        prior_xff = h.value;
-        continue;
-      }
-    }
     append_header(out, h.name, h.value);
   }
-  std::string xff = prior_xff.empty() ? std::string(client.ip) : std::string(prior_xff) + ", " + std::string(client.ip);
-  append_header(out, "X-Forwarded-For", xff);
-  bool tls = client.tls;
-  if (!trusted || find_header(head.headers, "x-forwarded-proto").empty())
-    append_header(out, "X-Forwarded-Proto", head.upgrade ? (tls ? "wss" : "ws") : (tls ? "https" : "http"));
-  if (!trusted || find_header(head.headers, "x-forwarded-host").empty())
-    append_header(out, "X-Forwarded-Host", head.host);
-  if (!trusted || find_header(head.headers, "x-forwarded-port").empty()) {
-    std::string_view host = head.host;
-    size_t colon = host.rfind(':');
-    bool has_port = colon != std::string_view::npos && host.find(']', colon) == std::string_view::npos;
-    append_header(out, "X-Forwarded-Port", has_port ? std::string(host.substr(colon + 1)) : (tls ? "443" : "80"));
-  }
-  append_header(out, "X-Forwarded-Server", local_hostname());
-  if (!trusted || find_header(head.headers, "x-real-ip").empty()) append_header(out, "X-Real-Ip", client.ip);
+  for (auto name : kForwardingHeaders)
+    if (!edits || !edits->headers.touches(name))
+      append_header(out, name, *forwarded_value(name, head, client.tls, client.trusted, client.ip));
   if (edits) append_header_edits(out, edits->headers);
   if (head.body == BodyKind::length) append_header(out, "Content-Length", std::to_string(head.content_length));
   if (head.body == BodyKind::chunked) append_header(out, "Transfer-Encoding", "chunked");

@@ -3,6 +3,7 @@
 // hop-by-hop removal, X-Forwarded-* headers, the upstream request head, and server choice
 // (weighted round robin, health, sticky cookies). Worker thread; no state of its own.
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,12 +30,20 @@ struct ClientInfo {
 // Whether the entrypoint trusts this client's forwarding headers.
 bool is_trusted_client(const config::EntryPoint& ep, const boost::asio::ip::address& client);
 
+// The value portier sends upstream for a forwarding header (X-Forwarded-For, -Proto, -Host,
+// -Port, -Server, X-Real-Ip; any case), before middleware edits: the client's own when the
+// entrypoint trusts it and it sent one (X-Forwarded-For: the client's list plus its address),
+// else portier's. nullopt for any other name.
+std::optional<std::string> forwarded_value(std::string_view name, const RequestHead& head,
+                                           bool tls, bool trusted, std::string_view client_ip);
+
 // The HTTP/1.1 request head sent upstream for `head` (framing from head.body), with the
 // middlewares' edits (path, headers) applied when given.
 std::string build_upstream_head(const RequestHead& head, const ServiceRuntime& svc,
                                 const UpstreamServer& server, const ClientInfo& client,
                                 const RequestEdits* edits = nullptr);
-// Appends the planned header edits (set headers) to a head being built.
+// Appends the planned header edits (set headers) to a head being built; a Host among them
+// is not appended (build_upstream_head sends it as the request's Host).
 void append_header_edits(std::string& out, const HeaderEdits& edits);
 
 // A healthy server of the service: the sticky one when the cookie names it, else the next

@@ -36,7 +36,7 @@ std::string request_scheme(bool tls) { return tls ? "https" : "http"; }
 MiddlewarePtr make_middleware(const config::MiddlewareSpec& spec, std::string* error) {
   struct Make {
     std::string* error;
-    MiddlewarePtr operator()(const config::HeadersMw& m) const { return make_headers_middleware(m); }
+    MiddlewarePtr operator()(const config::HeadersMw& m) const { return make_headers_middleware(m, error); }
     MiddlewarePtr operator()(const config::BufferingMw& m) const { return make_buffering_middleware(m); }
     MiddlewarePtr operator()(const config::RedirectSchemeMw& m) const { return make_redirect_scheme_middleware(m); }
     MiddlewarePtr operator()(const config::RedirectRegexMw& m) const { return make_redirect_regex_middleware(m, error); }

@@ -11,7 +11,7 @@
 //                  pipeline enters a coroutine only when a chain holds such a middleware.
 // State shared across workers (rateLimit's buckets, inFlightReq's counters) is held by the
 // middleware object behind its own locks; it lives as long as the compiled chain.
-//   response_head  on_response_head: the upstream's status is known; edits response headers
+//   response_head  on_response_head: the upstream's head is known; edits response headers
 //                  (the first middleware of the chain has the last word, as in Traefik).
 //   response_body  plan_response: at request time (the request head is at hand), a
 //                  per-request ResponseFilter, or null when this request's response is left
@@ -175,8 +175,9 @@ class Middleware {
                                                                 Worker& worker) const {
     co_return std::nullopt;
   }
-  // kResponseHeadPhase: `status` is the upstream's; edits planned here apply to this response.
-  virtual void on_response_head(int status, HeaderEdits& response) const {}
+  // kResponseHeadPhase: `resp` is the upstream's head (status, the fields as relayed before
+  // any edit); edits planned here apply to this response. Not called for local replies.
+  virtual void on_response_head(const ResponseHead& resp, HeaderEdits& response) const {}
   // kExchangePhase: this request's guard, or null.
   virtual std::unique_ptr<ExchangeGuard> plan_exchange(const RequestContext& ctx) const {
     return nullptr;
@@ -198,7 +199,7 @@ std::vector<MiddlewarePtr> expand_middlewares(const std::vector<std::string>& na
                                               const std::map<std::string, config::Middleware>& all,
                                               std::string* error);
 
-MiddlewarePtr make_headers_middleware(const config::HeadersMw& spec);
+MiddlewarePtr make_headers_middleware(const config::HeadersMw& spec, std::string* error);
 MiddlewarePtr make_redirect_scheme_middleware(const config::RedirectSchemeMw& spec);
 MiddlewarePtr make_redirect_regex_middleware(const config::RedirectRegexMw& spec, std::string* error);
 MiddlewarePtr make_strip_prefix_middleware(const config::StripPrefixMw& spec);

@@ -231,7 +231,7 @@ void RequestPipeline::run_response_phase(const ResponseHead& resp) {
   if (!response_phase_pending_) return;
   response_phase_pending_ = false;
   for (const auto& mw : *chain_)
-    if (mw->phases() & kResponseHeadPhase) mw->on_response_head(resp.status, response_edits_);
+    if (mw->phases() & kResponseHeadPhase) mw->on_response_head(resp, response_edits_);
   if (filters_.empty()) return;
   std::reverse(filters_.begin(), filters_.end());  // innermost first
   if (resp.status == 101) filters_.clear();

@@ -561,6 +561,14 @@ def http_config(entry_points, dynamic_file=None, **extra):
     return cfg
 
 
+def compose_check_config(public_ipv4):
+    """A static config for `portier check --compose`: the infra keys it needs, no Docker daemon."""
+    return {"infra": {"public_ipv4": public_ipv4, "base_domain": "example.test", "http_port": 18080,
+                      "https_port": 18443},
+            "providers": {"docker": {"endpoints": ["unix:///nonexistent/docker-*.sock"]}},
+            "state": {"directory": "/nonexistent/state"}}
+
+
 def router(rule, service, entry_points=("web",), priority=None, middlewares=None, tls=None):
     r = {"rule": rule, "service": service, "entryPoints": list(entry_points)}
     if priority is not None:

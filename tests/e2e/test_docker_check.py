@@ -4,14 +4,9 @@ provider's verdicts on compose labels, offline (no daemon), as text and as --for
 import json
 import unittest
 
-from portier_e2e import make_temp_dir, run_cli
+from portier_e2e import compose_check_config, make_temp_dir, run_cli
 
-CONFIG = {
-    "infra": {"public_ipv4": "127.0.49.1", "base_domain": "example.test", "http_port": 18080,
-              "https_port": 18443},
-    "providers": {"docker": {"endpoints": ["unix:///nonexistent/docker-*.sock"]}},
-    "state": {"directory": "/nonexistent/state"},
-}
+CONFIG = compose_check_config("127.0.49.1")
 
 GOOD = """\
 name: shop

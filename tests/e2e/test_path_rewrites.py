@@ -7,8 +7,8 @@ the Docker label form, checked by `portier check --compose`."""
 import json
 import unittest
 
-from portier_e2e import (PROTOCOLS, Backend, Portier, free_port, http_config, make_temp_dir, proto_request, router,
-                         run_cli, service, started, write_file_atomic, both_sides)
+from portier_e2e import (PROTOCOLS, Backend, Portier, compose_check_config, free_port, http_config, make_temp_dir,
+                         proto_request, run_cli, service, started, write_file_atomic, both_sides)
 
 NET = "127.0.76"
 
@@ -88,11 +88,7 @@ class PathRewrites(unittest.TestCase):
     def test_labels(self):
         d = make_temp_dir()
         config = d / "portier.yml"
-        config.write_text(json.dumps({  # the infra keys `check --compose` needs, no daemon
-            "infra": {"public_ipv4": NET + ".1", "base_domain": "example.test", "http_port": 18080,
-                      "https_port": 18443},
-            "providers": {"docker": {"endpoints": ["unix:///nonexistent/docker-*.sock"]}},
-            "state": {"directory": "/nonexistent/state"}}))
+        config.write_text(json.dumps(compose_check_config(NET + ".1")))
         compose = d / "docker-compose.yml"
         compose.write_text("""\
 name: rewrite

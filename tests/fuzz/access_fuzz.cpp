@@ -13,17 +13,10 @@
 #include "proxy/htdigest.hpp"
 #include "proxy/htpasswd.hpp"
 #include "proxy/ip_strategy.hpp"
+#include "tests/fuzz/fuzz_input.hpp"
 
 using namespace portier;
-
-namespace {
-std::string_view next_line(std::string_view& in) {
-  auto nl = in.find('\n');
-  std::string_view line = in.substr(0, nl);
-  in.remove_prefix(nl == in.npos ? in.size() : nl + 1);
-  return line;
-}
-}  // namespace
+using portier::fuzz::next_line;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);

@@ -13,18 +13,13 @@
 #include "proxy/forward_auth_request.hpp"
 #include "proxy/header_fields.hpp"
 #include "proxy/http1_parser.hpp"
+#include "tests/fuzz/fuzz_input.hpp"
 
 using namespace portier;
+using portier::fuzz::next_line;
 using namespace portier::proxy;
 
 namespace {
-std::string_view next_line(std::string_view& in) {
-  auto nl = in.find('\n');
-  std::string_view line = in.substr(0, nl);
-  in.remove_prefix(nl == in.npos ? in.size() : nl + 1);
-  return line;
-}
-
 void check_auth_head(const RequestHead& head, uint8_t flags) {
   config::ForwardAuthMw spec;
   spec.trust_forward_header = flags & 1;

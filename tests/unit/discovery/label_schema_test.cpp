@@ -90,7 +90,7 @@ TEST_CASE("labels: every router and load-balancer field decodes as declared", "[
 }
 
 TEST_CASE("labels: declared 'not supported' keys are errors naming the label", "[labels][schema]") {
-  for (const char* label : {"traefik.http.middlewares.h.headers.accessControlMaxAge",
+  for (const char* label : {"traefik.http.middlewares.b.buffering.retryExpression",
                             "traefik.http.services.s.loadbalancer.strategy",
                             "traefik.http.routers.r.observability.accesslogs"}) {
     INFO(label);
