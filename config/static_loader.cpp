@@ -46,6 +46,8 @@ class SectionReader {
   void read_redirection(const std::string& path, const Node& k, const Node& v, EntryPoint& ep);
   void read_ep_transport(const std::string& path, const Node& v, EntryPoint& ep);
   void read_ep_forwarded(const std::string& path, const Node& v, EntryPoint& ep);
+  void read_ep_proxy_protocol(const std::string& path, const Node& k, const Node& v, EntryPoint& ep);
+  void read_trusted_ips(const std::string& path, const Node& map, std::vector<std::string>& out);
   void read_ep_portier(const std::string& name, const std::string& path, const Node& k,
                        const Node& v, EntryPoint& ep);
   void read_resolver(const std::string& name, const Node& k, const Node& v);
@@ -161,9 +163,9 @@ void SectionReader::read_entry_point(const std::string& name, const Node& k, con
   EntryPoint ep;
   ep.name = name;
   if (!r_.expect_map(v, path, k)) return;
-  r_.check_keys(v, path, {"address", "http", "transport", "forwardedHeaders", "udp", "portier"},
-                {{"proxyProtocol", ""},
-                 {"http2", ""},
+  r_.check_keys(v, path,
+                {"address", "http", "transport", "forwardedHeaders", "proxyProtocol", "udp", "portier"},
+                {{"http2", ""},
                  {"http3", ""},
                  {"observability", ""},
                  {"allowACMEByPass", ""},
@@ -186,6 +188,8 @@ void SectionReader::read_entry_point(const std::string& name, const Node& k, con
       read_ep_transport(p, sv, ep);
     } else if (key == "forwardedHeaders") {
       read_ep_forwarded(p, sv, ep);
+    } else if (key == "proxyProtocol") {
+      read_ep_proxy_protocol(p, sk, sv, ep);
     } else if (key == "udp") {
       r_.check_keys(sv, p, {"timeout"});
       r_.get(sv, "timeout", p, ep.udp_timeout);
@@ -281,7 +285,29 @@ void SectionReader::read_ep_portier(const std::string& name, const std::string& 
 void SectionReader::read_ep_forwarded(const std::string& path, const Node& v, EntryPoint& ep) {
   r_.check_keys(v, path, {"trustedIPs", "insecure"}, {{"connection", ""}});
   r_.get(v, "insecure", path, ep.forwarded_insecure);
-  auto [k, list] = YamlReader::find(v, "trustedIPs");
+  read_trusted_ips(path, v, ep.trusted_ips);
+}
+
+// Traefik builds the PROXY listener with ip.NewChecker(trustedIPs) unless insecure, and that
+// refuses an empty list ("no trusted IPs provided"); the entrypoint then fails to start.
+void SectionReader::read_ep_proxy_protocol(const std::string& path, const Node& k, const Node& v,
+                                           EntryPoint& ep) {
+  if (ep.protocol == Proto::udp) {
+    r_.error(path, "not allowed on a UDP entrypoint", line_of(k));
+    return;
+  }
+  r_.check_keys(v, path, {"trustedIPs", "insecure"});
+  EntryPoint::ProxyProtocol pp;
+  r_.get(v, "insecure", path, pp.insecure);
+  read_trusted_ips(path, v, pp.trusted_ips);
+  if (!pp.insecure && pp.trusted_ips.empty())
+    r_.error(child_path(path, "trustedIPs"), "no trusted IPs provided (or set insecure: true)", line_of(k));
+  ep.proxy_protocol = std::move(pp);
+}
+
+// `trustedIPs` of `map` (at `path`) into `out`, each checked to be an address or a CIDR.
+void SectionReader::read_trusted_ips(const std::string& path, const Node& map, std::vector<std::string>& out) {
+  auto [k, list] = YamlReader::find(map, "trustedIPs");
   if (!k.IsDefined()) return;
   const std::string p = child_path(path, "trustedIPs");
   auto ips = r_.strings(list, p, k);
@@ -293,7 +319,7 @@ void SectionReader::read_ep_forwarded(const std::string& path, const Node& v, En
                k, at);
     }
   }
-  ep.trusted_ips = *ips;
+  out = *ips;
 }
 
 // ---- certificatesResolvers ------------------------------------------------------------------

@@ -16,6 +16,7 @@
 namespace portier::proxy {
 
 class Worker;
+struct ListenerInfo;
 
 // Who sent the request and over what: decides the X-Forwarded-* values.
 struct ClientInfo {
@@ -28,6 +29,9 @@ struct ClientInfo {
 
 // Whether the entrypoint trusts this client's forwarding headers.
 bool is_trusted_client(const config::EntryPoint& ep, const boost::asio::ip::address& client);
+// The ClientInfo of a connection from `client` accepted by `listener`; `ip` is the client's
+// address in text and must outlive the result.
+ClientInfo client_info(const tcp::endpoint& client, std::string_view ip, const ListenerInfo& listener);
 
 // The HTTP/1.1 request head sent upstream for `head` (framing from head.body), with the
 // middlewares' edits (path, headers) applied when given.

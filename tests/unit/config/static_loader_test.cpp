@@ -638,3 +638,42 @@ TEST_CASE("a static file that is not UTF-8 is a problem with its line", "[fuzz]"
   CHECK(r.problems[0].line == 4);
   CHECK(r.problems[0].message.find("not valid UTF-8") != std::string::npos);
 }
+
+TEST_CASE("entryPoints.NAME.proxyProtocol: trustedIPs or insecure, checked as Traefik does") {
+  auto r = load(
+      "entryPoints:\n"
+      "  web:\n"
+      "    address: \":80\"\n"
+      "    proxyProtocol:\n"
+      "      trustedIPs: [\"10.0.0.5\", \"192.168.0.0/16\", \"::1\"]\n"
+      "  tcp-25:\n"
+      "    address: \":25\"\n"
+      "    proxyProtocol: {insecure: true}\n");
+  INFO(all(r));
+  REQUIRE(r.problems.empty());
+  const auto& web = r.config.entry_points.at("web");
+  REQUIRE(web.proxy_protocol);
+  CHECK(web.proxy_protocol->trusted_ips == std::vector<std::string>{"10.0.0.5", "192.168.0.0/16", "::1"});
+  CHECK_FALSE(web.proxy_protocol->insecure);
+  CHECK(r.config.entry_points.at("tcp-25").proxy_protocol->insecure);
+  CHECK_FALSE(r.config.entry_points.at("tcp-25").trusted_ips.size());
+
+  auto bad = load(
+      "entryPoints:\n"                          // 1
+      "  web:\n"                                // 2
+      "    address: \":80\"\n"                  // 3
+      "    proxyProtocol: {}\n"                 // 4
+      "  web2:\n"                               // 5
+      "    address: \":81\"\n"                  // 6
+      "    proxyProtocol:\n"                    // 7
+      "      trustedIPs: [\"10.0.0.300\"]\n"    // 8
+      "      version: 2\n"                      // 9
+      "  dns:\n"                                // 10
+      "    address: \":53/udp\"\n"              // 11
+      "    proxyProtocol: {insecure: true}\n");  // 12
+  INFO(all(bad));
+  CHECK(has(bad, "entryPoints.web.proxyProtocol.trustedIPs", "no trusted IPs provided", 4));
+  CHECK(has(bad, "entryPoints.web2.proxyProtocol.trustedIPs[0]", "invalid IP or CIDR", 8));
+  CHECK(has(bad, "entryPoints.web2.proxyProtocol.version", "unknown key", 9));
+  CHECK(has(bad, "entryPoints.dns.proxyProtocol", "not allowed on a UDP entrypoint", 12));
+}
