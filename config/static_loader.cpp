@@ -17,6 +17,7 @@ using Node = YAML::Node;
 using Proto = EntryPoint::Protocol;
 
 const std::string kEntryPoints = "entryPoints";
+constexpr const char* kNoHttp3 = "loaded, but portier does not serve HTTP/3 yet (HTTP/1.1 and HTTP/2 only)";
 const std::string kResolvers = "certificatesResolvers";
 
 // Where a value came from, for problems raised after the YAML pass.
@@ -28,12 +29,13 @@ struct Origins {
 // Reads the YAML document into a StaticConfig; records key lines for later checks.
 class SectionReader {
  public:
-  explicit SectionReader(core::Problems& problems) : r_(problems) {}
+  SectionReader(core::Problems& problems, core::Problems& warnings) : warnings_(warnings), r_(problems) {}
 
   void read_root(const Node& root);
 
   StaticConfig config;
   std::map<std::string, int> lines;  // path -> line of its key
+  bool docker_off = false;            // providers.docker: false
 
  private:
   void mark(const std::string& path, const Node& key) { lines.try_emplace(path, line_of(key)); }
@@ -62,6 +64,11 @@ class SectionReader {
   void read_ocsp(const Node& v);
   void read_workers(const Node& k, const Node& v);
 
+  void warn(const std::string& path, const std::string& message, const Node& key) {
+    warnings_.push_back({path, message, line_of(key)});
+  }
+
+  core::Problems& warnings_;
   YamlReader r_;
 };
 
@@ -81,48 +88,55 @@ void SectionReader::read_root(const Node& root) {
   }
   r_.check_keys(root, "",
                 {"infra", "diagnostics", "state", "workers", "entryPoints", "certificatesResolvers",
-                 "providers", "log", "accessLog", "global", "ocsp", "ping", "metrics"},
+                 "providers", "log", "accessLog", "global", "ocsp", "ping", "metrics", "experimental"},
                 {{"api", ""},
                  {"tracing", ""},
-                 {"experimental", ""},
                  {"serversTransport", ""},
                  {"tcpServersTransport", ""},
                  {"hostResolver", ""},
                  {"core", ""},
                  {"spiffe", ""},
-                 {"pilot", ""}});
+                 {"pilot", ""}},
+                &warnings_);
   each(root, "", [&](const std::string& key, const Node& k, const Node& v) {
-    if (key == "infra") {
+    if (iequals(key, "infra")) {
       config.infra = read_infra(v, "infra", r_, &lines);
-    } else if (key == "entryPoints" && r_.expect_map(v, kEntryPoints, k)) {
+    } else if (iequals(key, "entryPoints") && r_.expect_map(v, kEntryPoints, k)) {
       r_.check_unique_keys(v, kEntryPoints);
       each(v, kEntryPoints, [&](const std::string& n, const Node& nk, const Node& nv) {
         read_entry_point(n, nk, nv);
       });
-    } else if (key == "certificatesResolvers" && r_.expect_map(v, kResolvers, k)) {
+    } else if (iequals(key, "certificatesResolvers") && r_.expect_map(v, kResolvers, k)) {
       r_.check_unique_keys(v, kResolvers);
       each(v, kResolvers,
            [&](const std::string& n, const Node& nk, const Node& nv) { read_resolver(n, nk, nv); });
-    } else if (key == "providers" && r_.expect_map(v, key, k)) {
+    } else if (iequals(key, "providers") && r_.expect_map(v, key, k)) {
       read_providers(v);
-    } else if (key == "log" && r_.expect_map(v, key, k)) {
+    } else if (iequals(key, "log") && r_.expect_map(v, key, k)) {
       read_log(v, r_, config.log);
-    } else if (key == "accessLog" && r_.expect_map(v, key, k)) {
+    } else if (iequals(key, "accessLog") && r_.section(v, key, k)) {
       read_access_log(v, r_, config.access_log);
-    } else if (key == "metrics" && r_.expect_map(v, key, k)) {
+    } else if (iequals(key, "metrics") && r_.section(v, key, k)) {
       read_metrics(v, r_, config.prometheus);
-    } else if (key == "ping" && r_.expect_map(v, key, k)) {
+    } else if (iequals(key, "ping") && r_.section(v, key, k)) {
       read_ping(v, r_, config.ping);
-    } else if (key == "global" && r_.expect_map(v, key, k)) {
+    } else if (iequals(key, "global") && r_.expect_map(v, key, k)) {
       read_global(v);
-    } else if (key == "diagnostics" && r_.expect_map(v, key, k)) {
+    } else if (iequals(key, "diagnostics") && r_.expect_map(v, key, k)) {
       read_diagnostics(v);
-    } else if (key == "state" && r_.expect_map(v, key, k)) {
+    } else if (iequals(key, "state") && r_.expect_map(v, key, k)) {
       read_state(v);
-    } else if (key == "ocsp" && (v.IsNull() || r_.expect_map(v, key, k))) {
-      read_ocsp(v);
-    } else if (key == "workers") {
+    } else if (iequals(key, "ocsp")) {
+      config.ocsp_enabled = r_.section(v, key, k);  // `ocsp: false` turns stapling off
+      if (config.ocsp_enabled) read_ocsp(v);
+    } else if (iequals(key, "workers")) {
       read_workers(k, v);
+    } else if (iequals(key, "experimental") && r_.expect_map(v, key, k)) {
+      r_.check_keys(v, key, {"http3"},
+                    {{"plugins", ""}, {"localPlugins", ""}, {"kubernetesGateway", ""}, {"otlpLogs", ""},
+                     {"fastProxy", ""}, {"abortOnPluginFailure", ""}});
+      if (auto [hk, hv] = YamlReader::find(v, "http3"); hk.IsDefined())
+        warn(child_path(key, hk.Scalar()), kNoHttp3, hk);
     }
   });
 }
@@ -164,9 +178,9 @@ void SectionReader::read_entry_point(const std::string& name, const Node& k, con
   ep.name = name;
   if (!r_.expect_map(v, path, k)) return;
   r_.check_keys(v, path,
-                {"address", "http", "transport", "forwardedHeaders", "proxyProtocol", "udp", "portier"},
+                {"address", "http", "transport", "forwardedHeaders", "proxyProtocol", "udp", "portier",
+                 "http3"},
                 {{"http2", ""},
-                 {"http3", ""},
                  {"observability", ""},
                  {"allowACMEByPass", ""},
                  {"reusePort", ""},
@@ -180,21 +194,23 @@ void SectionReader::read_entry_point(const std::string& name, const Node& k, con
   }
   each(v, path, [&](const std::string& key, const Node& sk, const Node& sv) {
     const std::string p = child_path(path, key);
-    if (key == "address" || !r_.expect_map(sv, p, sk)) return;
-    if (key == "http") {
+    if (iequals(key, "address") || !r_.expect_map(sv, p, sk)) return;
+    if (iequals(key, "http")) {
       if (ep.protocol == Proto::udp) r_.error(p, "not allowed on a UDP entrypoint", line_of(sk));
       read_ep_http(p, sv, ep);
-    } else if (key == "transport") {
+    } else if (iequals(key, "transport")) {
       read_ep_transport(p, sv, ep);
-    } else if (key == "forwardedHeaders") {
+    } else if (iequals(key, "forwardedHeaders")) {
       read_ep_forwarded(p, sv, ep);
-    } else if (key == "proxyProtocol") {
+    } else if (iequals(key, "proxyProtocol")) {
       read_ep_proxy_protocol(p, sk, sv, ep);
-    } else if (key == "udp") {
+    } else if (iequals(key, "udp")) {
       r_.check_keys(sv, p, {"timeout"});
       r_.get(sv, "timeout", p, ep.udp_timeout);
-    } else if (key == "portier") {
+    } else if (iequals(key, "portier")) {
       read_ep_portier(name, p, sk, sv, ep);
+    } else if (iequals(key, "http3")) {
+      warn(p, kNoHttp3, sk);
     }
   });
   config.entry_points[name] = std::move(ep);
@@ -205,15 +221,15 @@ void SectionReader::read_ep_http(const std::string& path, const Node& v, EntryPo
                 {{"encodeQuerySemicolons", ""}, {"sanitizePath", ""}, {"maxHeaderBytes", ""}});
   each(v, path, [&](const std::string& key, const Node& k, const Node& sv) {
     const std::string p = child_path(path, key);
-    if (key == "middlewares") {
+    if (iequals(key, "middlewares")) {
       r_.get(v, key, path, ep.middlewares);
-    } else if (key == "tls" && r_.expect_map(sv, p, k)) {
+    } else if (iequals(key, "tls") && r_.section(sv, p, k)) {
       r_.check_keys(sv, p, {"certResolver"}, {{"options", ""}, {"domains", ""}});
       ep.tls = true;
       if (r_.get(sv, "certResolver", p, ep.tls_cert_resolver)) {
         mark(child_path(p, "certResolver"), YamlReader::find(sv, "certResolver").first);
       }
-    } else if (key == "redirections" && r_.expect_map(sv, p, k)) {
+    } else if (iequals(key, "redirections") && r_.expect_map(sv, p, k)) {
       r_.check_keys(sv, p, {"entryPoint"});
       auto [ek, ev] = YamlReader::find(sv, "entryPoint");
       if (ek.IsDefined()) read_redirection(child_path(p, "entryPoint"), ek, ev, ep);
@@ -251,12 +267,12 @@ void SectionReader::read_ep_transport(const std::string& path, const Node& v, En
   each(v, path, [&](const std::string& key, const Node& k, const Node& sv) {
     const std::string p = child_path(path, key);
     if (!r_.expect_map(sv, p, k)) return;
-    if (key == "respondingTimeouts") {
+    if (iequals(key, "respondingTimeouts")) {
       r_.check_keys(sv, p, {"readTimeout", "writeTimeout", "idleTimeout"});
       r_.get(sv, "readTimeout", p, ep.read_timeout);
       r_.get(sv, "writeTimeout", p, ep.write_timeout);
       r_.get(sv, "idleTimeout", p, ep.idle_timeout);
-    } else if (key == "lifeCycle") {
+    } else if (iequals(key, "lifeCycle")) {
       r_.check_keys(sv, p, {"graceTimeOut"}, {{"requestAcceptGraceTimeout", ""}});
       r_.get(sv, "graceTimeOut", p, ep.grace_timeout);
     }
@@ -459,9 +475,12 @@ void SectionReader::read_providers(const Node& v) {
                  {"providersThrottleDuration", ""}});
   each(v, path, [&](const std::string& key, const Node& k, const Node& sv) {
     const std::string p = child_path(path, key);
-    if (!r_.expect_map(sv, p, k)) return;
-    if (key == "docker") read_docker(p, sv);
-    if (key == "file") read_file_provider(p, k, sv);
+    if (!r_.section(sv, p, k)) {
+      if (iequals(key, "docker")) docker_off = true;  // `docker: false`, even with infra
+      return;
+    }
+    if (iequals(key, "docker")) read_docker(p, sv);
+    if (iequals(key, "file")) read_file_provider(p, k, sv);
   });
 }
 
@@ -749,7 +768,7 @@ StaticLoadResult load_static_config_text(std::string_view yaml, const std::strin
     result.config.source = source;
     return result;
   }
-  SectionReader reader(problems);
+  SectionReader reader(problems, result.warnings);
   reader.read_root(*root);
   StaticConfig& c = result.config = std::move(reader.config);
   c.source = source;
@@ -763,7 +782,7 @@ StaticLoadResult load_static_config_text(std::string_view yaml, const std::strin
   validate_infra(c.infra, reader.lines, problems);
   apply_infra_expansion(c);
   // A server set up with `infra` is a Rediacc server: discovery is on by default there.
-  if (c.infra.enabled && !c.docker) {
+  if (c.infra.enabled && !c.docker && !reader.docker_off) {
     c.docker.emplace();
     c.docker->endpoints = default_docker_endpoints();
   }
