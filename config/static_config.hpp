@@ -67,6 +67,9 @@ struct EntryPoint {
     bool insecure = false;
   };
   std::optional<ProxyProtocol> proxy_protocol;
+  // http2.maxConcurrentStreams: SETTINGS_MAX_CONCURRENT_STREAMS of HTTP/2 connections; unset =
+  // portier's default (Http2Settings).
+  std::optional<uint32_t> http2_max_concurrent_streams;
   bool from_infra = false;
 };
 

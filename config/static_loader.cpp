@@ -179,12 +179,14 @@ void SectionReader::read_entry_point(const std::string& name, const Node& k, con
   if (!r_.expect_map(v, path, k)) return;
   r_.check_keys(v, path,
                 {"address", "http", "transport", "forwardedHeaders", "proxyProtocol", "udp", "portier",
-                 "http3"},
-                {{"http2", ""},
-                 {"observability", ""},
-                 {"allowACMEByPass", ""},
-                 {"reusePort", ""},
-                 {"asDefault", ""}});
+                 "http3", "http2", "reusePort", "allowACMEByPass"},
+                {{"observability", ""}, {"asDefault", ""}});
+  // Accepted, and true of portier whatever their value: every listener is bound with
+  // SO_REUSEPORT (one acceptor per worker), and with no HTTP-01 handler routers always get
+  // /.well-known/acme-challenge/ (what allowACMEByPass allows).
+  bool ignored_flag = false;
+  r_.get(v, "reusePort", path, ignored_flag);
+  r_.get(v, "allowACMEByPass", path, ignored_flag);
   auto [ak, av] = YamlReader::find(v, "address");
   if (!ak.IsDefined()) {
     r_.error(child_path(path, "address"), "required", line_of(k));
@@ -194,7 +196,8 @@ void SectionReader::read_entry_point(const std::string& name, const Node& k, con
   }
   each(v, path, [&](const std::string& key, const Node& sk, const Node& sv) {
     const std::string p = child_path(path, key);
-    if (iequals(key, "address") || !r_.expect_map(sv, p, sk)) return;
+    const bool scalar = iequals(key, "address") || iequals(key, "reusePort") || iequals(key, "allowACMEByPass");
+    if (scalar || !r_.expect_map(sv, p, sk)) return;
     if (iequals(key, "http")) {
       if (ep.protocol == Proto::udp) r_.error(p, "not allowed on a UDP entrypoint", line_of(sk));
       read_ep_http(p, sv, ep);
@@ -211,6 +214,13 @@ void SectionReader::read_entry_point(const std::string& name, const Node& k, con
       read_ep_portier(name, p, sk, sv, ep);
     } else if (iequals(key, "http3")) {
       warn(p, kNoHttp3, sk);
+    } else if (iequals(key, "http2")) {
+      r_.check_keys(sv, p, {"maxConcurrentStreams"});
+      if (auto [mk, mv] = YamlReader::find(sv, "maxConcurrentStreams"); mk.IsDefined()) {
+        // Go's http2.Server (Traefik) takes 0 as its default, 250.
+        if (auto n = r_.integer(mv, child_path(p, mk.Scalar()), 0, INT32_MAX, mk))
+          ep.http2_max_concurrent_streams = *n == 0 ? 250 : static_cast<uint32_t>(*n);
+      }
     }
   });
   config.entry_points[name] = std::move(ep);

@@ -139,6 +139,8 @@ Http2Connection::Http2Connection(Worker& worker, tcp::socket& sock,
       watchdog_(sock.get_executor()),
       write_wake_(sock.get_executor()),
       exchanges_done_(sock.get_executor()) {
+  if (info_->entry_point.http2_max_concurrent_streams)
+    settings_.max_concurrent_streams = *info_->entry_point.http2_max_concurrent_streams;
   error_code ec;
   sock.set_option(tcp::no_delay(true), ec);
   write_wake_.expires_at(Clock::time_point::max());

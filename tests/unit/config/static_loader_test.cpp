@@ -757,3 +757,34 @@ TEST_CASE("sections given as Go booleans, as Traefik decodes them") {
   auto bad = load("providers: {docker: yes}\n");
   CHECK(has(bad, "providers.docker", "expected a mapping, true or false", 1));
 }
+
+TEST_CASE("entrypoint keys: http2.maxConcurrentStreams, reusePort and allowACMEByPass") {
+  auto r = load(
+      "entryPoints:\n"
+      "  web:\n"
+      "    address: \":80\"\n"
+      "    reusePort: true\n"
+      "    allowACMEByPass: true\n"
+      "    http2: {maxConcurrentStreams: 7}\n"
+      "  zero:\n"
+      "    address: \":81\"\n"
+      "    http2: {maxConcurrentStreams: 0}\n"
+      "  plain:\n"
+      "    address: \":82\"\n");
+  INFO(all(r));
+  REQUIRE(r.ok());
+  CHECK(r.config.entry_points.at("web").http2_max_concurrent_streams == 7u);
+  CHECK(r.config.entry_points.at("zero").http2_max_concurrent_streams == 250u);  // Go's default
+  CHECK_FALSE(r.config.entry_points.at("plain").http2_max_concurrent_streams);
+
+  auto bad = load(
+      "entryPoints:\n"
+      "  web:\n"
+      "    address: \":80\"\n"
+      "    reusePort: maybe\n"
+      "    http2: {maxConcurrentStreams: -1, maxFrameSize: 1}\n");
+  INFO(all(bad));
+  CHECK(has(bad, "entryPoints.web.reusePort", "invalid boolean", 4));
+  CHECK(has(bad, "entryPoints.web.http2.maxConcurrentStreams", "", 5));
+  CHECK(has(bad, "entryPoints.web.http2.maxFrameSize", "unknown key", 5));
+}
