@@ -1,7 +1,6 @@
 #include "discovery/docker_check.hpp"
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include "discovery/docker_client.hpp"
@@ -20,7 +19,8 @@ bool has_content(const config::Dynamic& d) {
 
 asio::awaitable<void> check_daemon(std::string endpoint, const DockerProviderOptions& options,
                                    DaemonContainers& out) {
-  DockerClient client(co_await asio::this_coro::executor, endpoint, options.http);
+  auto executor = co_await asio::this_coro::executor;
+  DockerClient client(executor, endpoint, options.http);
   auto ids = co_await client.list_container_ids();
   if (!ids.ok()) {
     out.errors.push_back({"docker", endpoint, "", "cannot list containers: " + ids.error});

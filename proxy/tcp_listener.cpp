@@ -79,11 +79,12 @@ awaitable<void> TcpListener::accept_loop() {
 awaitable<void> TcpListener::serve(tcp::socket socket, std::shared_ptr<const TcpRuntime> rt) {
   int index = rt ? rt->entry_index(options_.entry_point) : -1;
   // The PROXY header is read within the ClientHello peek's timeout, before the session peeks.
-  std::optional<tcp::endpoint> client =
-      options_.proxy_protocol
-          ? co_await accept_proxy_header(socket, *options_.proxy_protocol,
-                                         Watchdog::Clock::now() + options_.session.peek.timeout)
-          : peer_of(socket);
+  std::optional<tcp::endpoint> client;
+  if (options_.proxy_protocol)
+    client = co_await accept_proxy_header(socket, *options_.proxy_protocol,
+                                          Watchdog::Clock::now() + options_.session.peek.timeout);
+  else
+    client = peer_of(socket);
   if (!client) co_return;
   TcpSession session(std::move(socket), client->address(), index < 0 ? SIZE_MAX : static_cast<size_t>(index),
                      std::move(rt), options_.session, balancer_);

@@ -114,9 +114,11 @@ awaitable<void> Worker::serve_connection(tcp::socket socket,
   open.shard.connections(open.entry, +1);
   // The PROXY header, the TCP routers' peek and the first request head share headerTimeout.
   const auto head_by = Watchdog::Clock::now() + info->entry_point.header_timeout;
-  std::optional<tcp::endpoint> client = info->proxy_protocol
-                                            ? co_await accept_proxy_header(socket, *info->proxy_protocol, head_by)
-                                            : peer_of(socket);
+  std::optional<tcp::endpoint> client;
+  if (info->proxy_protocol)
+    client = co_await accept_proxy_header(socket, *info->proxy_protocol, head_by);
+  else
+    client = peer_of(socket);
   if (!client) co_return;
   if (co_await try_tcp_routers(socket, *info, *client)) co_return;
   if (info->tls_side) {
