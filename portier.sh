@@ -16,7 +16,8 @@ BUILD_PACKAGES=(cmake ninja-build g++ pkg-config libboost1.81-dev libssl-dev lib
   libc-ares-dev nlohmann-json3-dev libyaml-cpp-dev catch2 libre2-dev libaprutil1-dev
   zlib1g-dev libbrotli-dev libzstd-dev)
 TEST_PACKAGES=(curl fail2ban goaccess prometheus nghttp2-client nghttp2-server socat dnsutils python3 python3-websockets python3-h2 openssl docker.io
-  pebble busybox-static iproute2 dnsmasq-base clang-14 libclang-rt-14-dev apache2-utils brotli zstd)
+  pebble busybox-static iproute2 dnsmasq-base clang-14 libclang-rt-14-dev apache2-utils brotli zstd
+  haproxy)
 
 log() { printf '[portier.sh] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }

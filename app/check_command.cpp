@@ -9,7 +9,9 @@
 #include "config/static_loader.hpp"
 #include "core/atomic_file.hpp"
 #include "discovery/compose_check.hpp"
+#include "discovery/docker_check.hpp"
 #include "discovery/docker_provider.hpp"
+#include "discovery/file_provider.hpp"
 #include "discovery/fragment_merge.hpp"
 #include "proxy/middleware.hpp"
 #include "proxy/tcp_gate.hpp"
@@ -18,34 +20,33 @@ namespace portier::app {
 
 int run_check(const CommandLine& cl, const std::map<std::string, std::string>& env) {
   auto loaded = config::load_static_config_file(cl.config_path, cl.overrides, env);
+  for (const auto& w : loaded.warnings) std::cerr << "portier: warning: " << w.to_string() << "\n";
   if (!loaded.ok()) {
     for (const auto& p : loaded.problems) std::cerr << "portier: " << p.to_string() << "\n";
     return 1;
   }
   std::map<std::string, config::Fragment> fragments;
   const auto& cfg = loaded.config;
-  if (cfg.file && !cfg.file->filename.empty()) {
-    std::string err;
-    auto text = core::read_file(cfg.file->filename, &err);
-    if (text) {
-      fragments["file"] = config::parse_dynamic_yaml(*text, cfg.file->filename);
-    } else {
-      fragments["file"].errors.push_back({"file", cfg.file->filename, "", err});
-    }
+  // The file provider's filename or directory, read as `run` reads it.
+  if (cfg.file) fragments["file"] = discovery::read_file_config(*cfg.file).fragment;
+  if (cl.docker && !cfg.docker) {
+    std::cerr << "portier: --docker: providers.docker is not configured\n";
+    return 1;
   }
-  if (!cl.compose_files.empty()) {
-    // The labels of every compose service, decoded as the docker provider would.
+  if (!cl.compose_files.empty() || cl.docker) {
+    // The labels of every compose service and of every running container, decoded as the
+    // docker provider would.
     auto docker_cfg = cfg;
     if (!docker_cfg.docker) docker_cfg.docker.emplace();
-    auto decode = discovery::make_docker_options(docker_cfg).decode;
-    std::vector<discovery::SourcedDynamic> parts;
-    std::vector<config::ConfigError> errors;
+    auto options = discovery::make_docker_options(docker_cfg);
+    discovery::DaemonContainers labels;
+    if (cl.docker) labels = discovery::check_docker_daemons(options);
     for (const auto& path : cl.compose_files) {
-      auto r = discovery::check_compose_file(path, decode);
-      parts.push_back({path, std::move(r.fragment.dynamic)});
-      errors.insert(errors.end(), r.fragment.errors.begin(), r.fragment.errors.end());
+      auto r = discovery::check_compose_file(path, options.decode);
+      labels.parts.push_back({path, std::move(r.fragment.dynamic)});
+      labels.errors.insert(labels.errors.end(), r.fragment.errors.begin(), r.fragment.errors.end());
     }
-    fragments["docker"] = discovery::merge_fragments(parts, std::move(errors));
+    fragments["docker"] = discovery::merge_fragments(labels.parts, std::move(labels.errors));
   }
   std::map<std::string, const config::Fragment*> inputs;
   for (const auto& [k, v] : fragments) inputs[k] = &v;
@@ -73,7 +74,8 @@ int run_check(const CommandLine& cl, const std::map<std::string, std::string>& e
     std::cout << config::routes_json(merged).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
     for (const auto& e : merged.errors)
-      std::cout << e.source << (e.label.empty() ? "" : " " + e.label) << ": " << e.message << "\n";
+      std::cout << e.source << (e.label.empty() ? "" : " " + e.label) << ": " << e.message
+                << (e.line > 0 ? " (line " + std::to_string(e.line) + ")" : "") << "\n";
     if (merged.errors.empty()) std::cout << cl.config_path << ": ok\n";
   }
   return merged.errors.empty() ? 0 : 1;

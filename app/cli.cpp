@@ -28,7 +28,7 @@ bool parse_ports(const std::string& text, std::vector<uint16_t>& out) {
 
 const char* usage_text() {
   return "usage: portier [run] [--config FILE] [flags]\n"
-         "       portier check --config FILE [--compose docker-compose.yml ...] [--format text|json]\n"
+         "       portier check --config FILE [--docker] [--compose docker-compose.yml ...] [--format text|json]\n"
          "       portier configure --config FILE   (renet proxy configure JSON on stdin)\n"
          "       portier upgrade --config FILE     (live upgrade of the running portier, see README)\n"
          "       portier version\n"
@@ -70,6 +70,9 @@ std::optional<CommandLine> parse_command_line(int argc, char** argv, std::string
       continue;
     } else if (arg == "--help" || arg == "-h") {
       cl.command = CommandLine::Command::help;
+      continue;
+    } else if (arg == "--docker") {
+      cl.docker = true;
       continue;
     } else if (i + 1 < argc) {
       value = argv[++i];

@@ -14,6 +14,7 @@ struct CommandLine {
   std::string config_path = "/etc/portier/portier.yml";
   config::Overrides overrides;
   std::vector<std::string> compose_files;  // check --compose
+  bool docker = false;                     // check --docker: the labels of running containers
   std::string format = "text";             // check --format text|json
 };
 

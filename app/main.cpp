@@ -81,6 +81,7 @@ int main(int argc, char** argv) {
   }
   auto env = environment();
   auto loaded = config::load_static_config_file(cl->config_path, cl->overrides, env);
+  for (const auto& w : loaded.warnings) std::cerr << "portier: warning: " << w.to_string() << "\n";
   if (!loaded.ok()) return print_problems(loaded.problems);
   core::LogLevel level;
   if (core::parse_log_level(loaded.config.log.level, level)) core::set_log_level(level);

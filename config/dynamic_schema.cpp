@@ -4,18 +4,6 @@
 #include <utility>
 
 namespace portier::config {
-namespace {
-
-char lower_ascii(char ch) { return ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch + 32) : ch; }
-
-}  // namespace
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (lower_ascii(a[i]) != lower_ascii(b[i])) return false;
-  return true;
-}
 
 std::string read_scalar(std::string_view text, std::string& out, const Opt& o) {
   if (o.choices && !text.empty() &&

@@ -79,9 +79,6 @@ struct Describe {
   }
 };
 
-// ASCII case-insensitive equality (keys; no locale).
-bool iequals(std::string_view a, std::string_view b);
-
 // Reads one scalar's text into a member; "" or what is wrong with the value.
 std::string read_scalar(std::string_view text, std::string& out, const Opt& o);
 std::string read_scalar(std::string_view text, bool& out, const Opt& o);

@@ -40,24 +40,25 @@ void read_dynamic_range(const YAML::Node& key, const YAML::Node& value, const st
 
 void read_value(std::string_view name, const YAML::Node& k, const YAML::Node& v,
                 const std::string& p, YamlReader& r, Infra& infra) {
+  // `name` as written: check_keys matched it case-insensitively.
   for (const auto& sk : kStringKeys) {
-    if (sk.key != name) continue;
+    if (!iequals(sk.key, name)) continue;
     auto s = r.string(v, p, k);
     if (!s) return;
-    if (auto err = infra_value_error(name, *s); !err.empty()) {
+    if (auto err = infra_value_error(sk.key, *s); !err.empty()) {
       r.error(p, err, k, v);
     } else if (sk.member) {
       infra.*sk.member = *s;
     }
     return;
   }
-  if (name == "tcp_ports" || name == "udp_ports") {
+  if (iequals(name, "tcp_ports") || iequals(name, "udp_ports")) {
     if (auto ports = r.ports(v, p, k))
-      (name == "tcp_ports" ? infra.tcp_ports : infra.udp_ports) = *ports;
-  } else if (name == "http_port" || name == "https_port") {
+      (iequals(name, "tcp_ports") ? infra.tcp_ports : infra.udp_ports) = *ports;
+  } else if (iequals(name, "http_port") || iequals(name, "https_port")) {
     if (auto port = r.port(v, p, k))
-      (name == "http_port" ? infra.http_port : infra.https_port) = *port;
-  } else if (name == "dynamic_tcp_ports") {
+      (iequals(name, "http_port") ? infra.http_port : infra.https_port) = *port;
+  } else if (iequals(name, "dynamic_tcp_ports")) {
     read_dynamic_range(k, v, p, r, infra);
   }
 }

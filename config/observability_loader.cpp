@@ -188,7 +188,7 @@ void read_metrics(const Node& v, YamlReader& r, PrometheusConfig& out) {
   auto [k, pv] = YamlReader::find(v, "prometheus");
   if (!k.IsDefined()) return;
   const std::string path = "metrics.prometheus";
-  if (!r.expect_map(pv, path, k)) return;
+  if (!r.section(pv, path, k)) return;
   r.check_keys(pv, path,
                {"buckets", "addEntryPointsLabels", "addRoutersLabels", "addServicesLabels",
                 "entryPoint", "manualRouting"},

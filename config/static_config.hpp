@@ -60,6 +60,16 @@ struct EntryPoint {
 
   std::vector<std::string> trusted_ips;  // forwardedHeaders.trustedIPs (CIDRs)
   bool forwarded_insecure = false;       // forwardedHeaders.insecure
+  // proxyProtocol: connections may start with a PROXY v1/v2 header, whose client address is
+  // used when the sender is in trustedIPs (any sender when insecure).
+  struct ProxyProtocol {
+    std::vector<std::string> trusted_ips;  // addresses and CIDRs; not empty unless insecure
+    bool insecure = false;
+  };
+  std::optional<ProxyProtocol> proxy_protocol;
+  // http2.maxConcurrentStreams: SETTINGS_MAX_CONCURRENT_STREAMS of HTTP/2 connections; unset =
+  // portier's default (Http2Settings).
+  std::optional<uint32_t> http2_max_concurrent_streams;
   bool from_infra = false;
 };
 

@@ -17,6 +17,7 @@ using Node = YAML::Node;
 using Proto = EntryPoint::Protocol;
 
 const std::string kEntryPoints = "entryPoints";
+constexpr const char* kNoHttp3 = "loaded, but portier does not serve HTTP/3 yet (HTTP/1.1 and HTTP/2 only)";
 const std::string kResolvers = "certificatesResolvers";
 
 // Where a value came from, for problems raised after the YAML pass.
@@ -28,12 +29,13 @@ struct Origins {
 // Reads the YAML document into a StaticConfig; records key lines for later checks.
 class SectionReader {
  public:
-  explicit SectionReader(core::Problems& problems) : r_(problems) {}
+  SectionReader(core::Problems& problems, core::Problems& warnings) : warnings_(warnings), r_(problems) {}
 
   void read_root(const Node& root);
 
   StaticConfig config;
   std::map<std::string, int> lines;  // path -> line of its key
+  bool docker_off = false;            // providers.docker: false
 
  private:
   void mark(const std::string& path, const Node& key) { lines.try_emplace(path, line_of(key)); }
@@ -46,6 +48,8 @@ class SectionReader {
   void read_redirection(const std::string& path, const Node& k, const Node& v, EntryPoint& ep);
   void read_ep_transport(const std::string& path, const Node& v, EntryPoint& ep);
   void read_ep_forwarded(const std::string& path, const Node& v, EntryPoint& ep);
+  void read_ep_proxy_protocol(const std::string& path, const Node& k, const Node& v, EntryPoint& ep);
+  void read_trusted_ips(const std::string& path, const Node& map, std::vector<std::string>& out);
   void read_ep_portier(const std::string& name, const std::string& path, const Node& k,
                        const Node& v, EntryPoint& ep);
   void read_resolver(const std::string& name, const Node& k, const Node& v);
@@ -60,6 +64,11 @@ class SectionReader {
   void read_ocsp(const Node& v);
   void read_workers(const Node& k, const Node& v);
 
+  void warn(const std::string& path, const std::string& message, const Node& key) {
+    warnings_.push_back({path, message, line_of(key)});
+  }
+
+  core::Problems& warnings_;
   YamlReader r_;
 };
 
@@ -79,48 +88,55 @@ void SectionReader::read_root(const Node& root) {
   }
   r_.check_keys(root, "",
                 {"infra", "diagnostics", "state", "workers", "entryPoints", "certificatesResolvers",
-                 "providers", "log", "accessLog", "global", "ocsp", "ping", "metrics"},
+                 "providers", "log", "accessLog", "global", "ocsp", "ping", "metrics", "experimental"},
                 {{"api", ""},
                  {"tracing", ""},
-                 {"experimental", ""},
                  {"serversTransport", ""},
                  {"tcpServersTransport", ""},
                  {"hostResolver", ""},
                  {"core", ""},
                  {"spiffe", ""},
-                 {"pilot", ""}});
+                 {"pilot", ""}},
+                &warnings_);
   each(root, "", [&](const std::string& key, const Node& k, const Node& v) {
-    if (key == "infra") {
+    if (iequals(key, "infra")) {
       config.infra = read_infra(v, "infra", r_, &lines);
-    } else if (key == "entryPoints" && r_.expect_map(v, kEntryPoints, k)) {
+    } else if (iequals(key, "entryPoints") && r_.expect_map(v, kEntryPoints, k)) {
       r_.check_unique_keys(v, kEntryPoints);
       each(v, kEntryPoints, [&](const std::string& n, const Node& nk, const Node& nv) {
         read_entry_point(n, nk, nv);
       });
-    } else if (key == "certificatesResolvers" && r_.expect_map(v, kResolvers, k)) {
+    } else if (iequals(key, "certificatesResolvers") && r_.expect_map(v, kResolvers, k)) {
       r_.check_unique_keys(v, kResolvers);
       each(v, kResolvers,
            [&](const std::string& n, const Node& nk, const Node& nv) { read_resolver(n, nk, nv); });
-    } else if (key == "providers" && r_.expect_map(v, key, k)) {
+    } else if (iequals(key, "providers") && r_.expect_map(v, key, k)) {
       read_providers(v);
-    } else if (key == "log" && r_.expect_map(v, key, k)) {
+    } else if (iequals(key, "log") && r_.expect_map(v, key, k)) {
       read_log(v, r_, config.log);
-    } else if (key == "accessLog" && r_.expect_map(v, key, k)) {
+    } else if (iequals(key, "accessLog") && r_.section(v, key, k)) {
       read_access_log(v, r_, config.access_log);
-    } else if (key == "metrics" && r_.expect_map(v, key, k)) {
+    } else if (iequals(key, "metrics") && r_.section(v, key, k)) {
       read_metrics(v, r_, config.prometheus);
-    } else if (key == "ping" && r_.expect_map(v, key, k)) {
+    } else if (iequals(key, "ping") && r_.section(v, key, k)) {
       read_ping(v, r_, config.ping);
-    } else if (key == "global" && r_.expect_map(v, key, k)) {
+    } else if (iequals(key, "global") && r_.expect_map(v, key, k)) {
       read_global(v);
-    } else if (key == "diagnostics" && r_.expect_map(v, key, k)) {
+    } else if (iequals(key, "diagnostics") && r_.expect_map(v, key, k)) {
       read_diagnostics(v);
-    } else if (key == "state" && r_.expect_map(v, key, k)) {
+    } else if (iequals(key, "state") && r_.expect_map(v, key, k)) {
       read_state(v);
-    } else if (key == "ocsp" && (v.IsNull() || r_.expect_map(v, key, k))) {
-      read_ocsp(v);
-    } else if (key == "workers") {
+    } else if (iequals(key, "ocsp")) {
+      config.ocsp_enabled = r_.section(v, key, k);  // `ocsp: false` turns stapling off
+      if (config.ocsp_enabled) read_ocsp(v);
+    } else if (iequals(key, "workers")) {
       read_workers(k, v);
+    } else if (iequals(key, "experimental") && r_.expect_map(v, key, k)) {
+      r_.check_keys(v, key, {"http3"},
+                    {{"plugins", ""}, {"localPlugins", ""}, {"kubernetesGateway", ""}, {"otlpLogs", ""},
+                     {"fastProxy", ""}, {"abortOnPluginFailure", ""}});
+      if (auto [hk, hv] = YamlReader::find(v, "http3"); hk.IsDefined())
+        warn(child_path(key, hk.Scalar()), kNoHttp3, hk);
     }
   });
 }
@@ -161,14 +177,16 @@ void SectionReader::read_entry_point(const std::string& name, const Node& k, con
   EntryPoint ep;
   ep.name = name;
   if (!r_.expect_map(v, path, k)) return;
-  r_.check_keys(v, path, {"address", "http", "transport", "forwardedHeaders", "udp", "portier"},
-                {{"proxyProtocol", ""},
-                 {"http2", ""},
-                 {"http3", ""},
-                 {"observability", ""},
-                 {"allowACMEByPass", ""},
-                 {"reusePort", ""},
-                 {"asDefault", ""}});
+  r_.check_keys(v, path,
+                {"address", "http", "transport", "forwardedHeaders", "proxyProtocol", "udp", "portier",
+                 "http3", "http2", "reusePort", "allowACMEByPass"},
+                {{"observability", ""}, {"asDefault", ""}});
+  // Accepted, and true of portier whatever their value: every listener is bound with
+  // SO_REUSEPORT (one acceptor per worker), and with no HTTP-01 handler routers always get
+  // /.well-known/acme-challenge/ (what allowACMEByPass allows).
+  bool ignored_flag = false;
+  r_.get(v, "reusePort", path, ignored_flag);
+  r_.get(v, "allowACMEByPass", path, ignored_flag);
   auto [ak, av] = YamlReader::find(v, "address");
   if (!ak.IsDefined()) {
     r_.error(child_path(path, "address"), "required", line_of(k));
@@ -178,19 +196,31 @@ void SectionReader::read_entry_point(const std::string& name, const Node& k, con
   }
   each(v, path, [&](const std::string& key, const Node& sk, const Node& sv) {
     const std::string p = child_path(path, key);
-    if (key == "address" || !r_.expect_map(sv, p, sk)) return;
-    if (key == "http") {
+    const bool scalar = iequals(key, "address") || iequals(key, "reusePort") || iequals(key, "allowACMEByPass");
+    if (scalar || !r_.expect_map(sv, p, sk)) return;
+    if (iequals(key, "http")) {
       if (ep.protocol == Proto::udp) r_.error(p, "not allowed on a UDP entrypoint", line_of(sk));
       read_ep_http(p, sv, ep);
-    } else if (key == "transport") {
+    } else if (iequals(key, "transport")) {
       read_ep_transport(p, sv, ep);
-    } else if (key == "forwardedHeaders") {
+    } else if (iequals(key, "forwardedHeaders")) {
       read_ep_forwarded(p, sv, ep);
-    } else if (key == "udp") {
+    } else if (iequals(key, "proxyProtocol")) {
+      read_ep_proxy_protocol(p, sk, sv, ep);
+    } else if (iequals(key, "udp")) {
       r_.check_keys(sv, p, {"timeout"});
       r_.get(sv, "timeout", p, ep.udp_timeout);
-    } else if (key == "portier") {
+    } else if (iequals(key, "portier")) {
       read_ep_portier(name, p, sk, sv, ep);
+    } else if (iequals(key, "http3")) {
+      warn(p, kNoHttp3, sk);
+    } else if (iequals(key, "http2")) {
+      r_.check_keys(sv, p, {"maxConcurrentStreams"});
+      if (auto [mk, mv] = YamlReader::find(sv, "maxConcurrentStreams"); mk.IsDefined()) {
+        // Go's http2.Server (Traefik) takes 0 as its default, 250.
+        if (auto n = r_.integer(mv, child_path(p, mk.Scalar()), 0, INT32_MAX, mk))
+          ep.http2_max_concurrent_streams = *n == 0 ? 250 : static_cast<uint32_t>(*n);
+      }
     }
   });
   config.entry_points[name] = std::move(ep);
@@ -201,15 +231,15 @@ void SectionReader::read_ep_http(const std::string& path, const Node& v, EntryPo
                 {{"encodeQuerySemicolons", ""}, {"sanitizePath", ""}, {"maxHeaderBytes", ""}});
   each(v, path, [&](const std::string& key, const Node& k, const Node& sv) {
     const std::string p = child_path(path, key);
-    if (key == "middlewares") {
+    if (iequals(key, "middlewares")) {
       r_.get(v, key, path, ep.middlewares);
-    } else if (key == "tls" && r_.expect_map(sv, p, k)) {
+    } else if (iequals(key, "tls") && r_.section(sv, p, k)) {
       r_.check_keys(sv, p, {"certResolver"}, {{"options", ""}, {"domains", ""}});
       ep.tls = true;
       if (r_.get(sv, "certResolver", p, ep.tls_cert_resolver)) {
         mark(child_path(p, "certResolver"), YamlReader::find(sv, "certResolver").first);
       }
-    } else if (key == "redirections" && r_.expect_map(sv, p, k)) {
+    } else if (iequals(key, "redirections") && r_.expect_map(sv, p, k)) {
       r_.check_keys(sv, p, {"entryPoint"});
       auto [ek, ev] = YamlReader::find(sv, "entryPoint");
       if (ek.IsDefined()) read_redirection(child_path(p, "entryPoint"), ek, ev, ep);
@@ -247,12 +277,12 @@ void SectionReader::read_ep_transport(const std::string& path, const Node& v, En
   each(v, path, [&](const std::string& key, const Node& k, const Node& sv) {
     const std::string p = child_path(path, key);
     if (!r_.expect_map(sv, p, k)) return;
-    if (key == "respondingTimeouts") {
+    if (iequals(key, "respondingTimeouts")) {
       r_.check_keys(sv, p, {"readTimeout", "writeTimeout", "idleTimeout"});
       r_.get(sv, "readTimeout", p, ep.read_timeout);
       r_.get(sv, "writeTimeout", p, ep.write_timeout);
       r_.get(sv, "idleTimeout", p, ep.idle_timeout);
-    } else if (key == "lifeCycle") {
+    } else if (iequals(key, "lifeCycle")) {
       r_.check_keys(sv, p, {"graceTimeOut"}, {{"requestAcceptGraceTimeout", ""}});
       r_.get(sv, "graceTimeOut", p, ep.grace_timeout);
     }
@@ -281,7 +311,29 @@ void SectionReader::read_ep_portier(const std::string& name, const std::string& 
 void SectionReader::read_ep_forwarded(const std::string& path, const Node& v, EntryPoint& ep) {
   r_.check_keys(v, path, {"trustedIPs", "insecure"}, {{"connection", ""}});
   r_.get(v, "insecure", path, ep.forwarded_insecure);
-  auto [k, list] = YamlReader::find(v, "trustedIPs");
+  read_trusted_ips(path, v, ep.trusted_ips);
+}
+
+// Traefik builds the PROXY listener with ip.NewChecker(trustedIPs) unless insecure, and that
+// refuses an empty list ("no trusted IPs provided"); the entrypoint then fails to start.
+void SectionReader::read_ep_proxy_protocol(const std::string& path, const Node& k, const Node& v,
+                                           EntryPoint& ep) {
+  if (ep.protocol == Proto::udp) {
+    r_.error(path, "not allowed on a UDP entrypoint", line_of(k));
+    return;
+  }
+  r_.check_keys(v, path, {"trustedIPs", "insecure"});
+  EntryPoint::ProxyProtocol pp;
+  r_.get(v, "insecure", path, pp.insecure);
+  read_trusted_ips(path, v, pp.trusted_ips);
+  if (!pp.insecure && pp.trusted_ips.empty())
+    r_.error(child_path(path, "trustedIPs"), "no trusted IPs provided (or set insecure: true)", line_of(k));
+  ep.proxy_protocol = std::move(pp);
+}
+
+// `trustedIPs` of `map` (at `path`) into `out`, each checked to be an address or a CIDR.
+void SectionReader::read_trusted_ips(const std::string& path, const Node& map, std::vector<std::string>& out) {
+  auto [k, list] = YamlReader::find(map, "trustedIPs");
   if (!k.IsDefined()) return;
   const std::string p = child_path(path, "trustedIPs");
   auto ips = r_.strings(list, p, k);
@@ -293,7 +345,7 @@ void SectionReader::read_ep_forwarded(const std::string& path, const Node& v, En
                k, at);
     }
   }
-  ep.trusted_ips = *ips;
+  out = *ips;
 }
 
 // ---- certificatesResolvers ------------------------------------------------------------------
@@ -433,9 +485,12 @@ void SectionReader::read_providers(const Node& v) {
                  {"providersThrottleDuration", ""}});
   each(v, path, [&](const std::string& key, const Node& k, const Node& sv) {
     const std::string p = child_path(path, key);
-    if (!r_.expect_map(sv, p, k)) return;
-    if (key == "docker") read_docker(p, sv);
-    if (key == "file") read_file_provider(p, k, sv);
+    if (!r_.section(sv, p, k)) {
+      if (iequals(key, "docker")) docker_off = true;  // `docker: false`, even with infra
+      return;
+    }
+    if (iequals(key, "docker")) read_docker(p, sv);
+    if (iequals(key, "file")) read_file_provider(p, k, sv);
   });
 }
 
@@ -723,7 +778,7 @@ StaticLoadResult load_static_config_text(std::string_view yaml, const std::strin
     result.config.source = source;
     return result;
   }
-  SectionReader reader(problems);
+  SectionReader reader(problems, result.warnings);
   reader.read_root(*root);
   StaticConfig& c = result.config = std::move(reader.config);
   c.source = source;
@@ -737,7 +792,7 @@ StaticLoadResult load_static_config_text(std::string_view yaml, const std::strin
   validate_infra(c.infra, reader.lines, problems);
   apply_infra_expansion(c);
   // A server set up with `infra` is a Rediacc server: discovery is on by default there.
-  if (c.infra.enabled && !c.docker) {
+  if (c.infra.enabled && !c.docker && !reader.docker_off) {
     c.docker.emplace();
     c.docker->endpoints = default_docker_endpoints();
   }

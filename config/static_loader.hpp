@@ -35,6 +35,9 @@ struct Overrides {
 struct StaticLoadResult {
   StaticConfig config;
   core::Problems problems;
+  // What loads but is worth saying: keys Traefik ignores too (unknown root keys), keys whose
+  // feature portier does not serve yet (http3). `run` and `check` print them.
+  core::Problems warnings;
   bool ok() const { return problems.empty(); }
 };
 

@@ -15,6 +15,9 @@
 
 namespace portier::config {
 
+// ASCII case-insensitive equality (keys, as Traefik's loaders match them; no locale).
+bool iequals(std::string_view a, std::string_view b);
+
 // Traefik durations: a bare integer is seconds ("10"); otherwise Go's time.ParseDuration syntax,
 // a sequence of decimal numbers with units h, m, s, ms, us/µs, ns ("1m30s", "500ms", "1.5s").
 // Negative values are rejected; sub-millisecond remainders are truncated.

@@ -169,9 +169,17 @@ bool YamlReader::expect_map(const YAML::Node& node, const std::string& path,
   return false;
 }
 
+bool YamlReader::section(const YAML::Node& node, const std::string& path, const YAML::Node& key) {
+  if (!node.IsScalar()) return expect_map(node, path, key);
+  if (auto on = parse_bool(node.Scalar())) return *on;
+  error(path, "expected a mapping, true or false", key, node);
+  return false;
+}
+
 void YamlReader::check_keys(const YAML::Node& map, const std::string& path,
                             std::initializer_list<std::string_view> known,
-                            std::initializer_list<UnsupportedKey> unsupported) {
+                            std::initializer_list<UnsupportedKey> unsupported,
+                            core::Problems* unknown_warnings) {
   if (!map.IsMap()) return;
   std::set<std::string> seen;
   for (const auto& kv : map) {
@@ -182,17 +190,21 @@ void YamlReader::check_keys(const YAML::Node& map, const std::string& path,
     }
     const std::string name = k.Scalar();
     const std::string p = child_path(path, name);
-    if (!seen.insert(name).second) {
+    std::string folded = name;  // keys differing only in case are the same key
+    for (char& c : folded) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!seen.insert(folded).second) {
       error(p, "duplicate key", line_of(k));
       continue;
     }
-    if (std::find(known.begin(), known.end(), name) != known.end()) continue;
+    if (std::any_of(known.begin(), known.end(), [&](std::string_view x) { return iequals(x, name); })) continue;
     auto u = std::find_if(unsupported.begin(), unsupported.end(),
-                          [&](const UnsupportedKey& x) { return x.key == name; });
+                          [&](const UnsupportedKey& x) { return iequals(x.key, name); });
     if (u != unsupported.end()) {
       std::string msg = "not supported by portier";
       if (!u->hint.empty()) msg += ": " + std::string(u->hint);
       error(p, msg, line_of(k));
+    } else if (unknown_warnings) {
+      unknown_warnings->push_back({p, "unknown key, ignored (as Traefik ignores it)", line_of(k)});
     } else {
       error(p, "unknown key", line_of(k));
     }
@@ -327,7 +339,7 @@ std::optional<std::vector<uint16_t>> YamlReader::ports(const YAML::Node& v, cons
 std::pair<YAML::Node, YAML::Node> YamlReader::find(const YAML::Node& map, std::string_view key) {
   if (map.IsMap()) {
     for (const auto& kv : map) {
-      if (kv.first.IsScalar() && kv.first.Scalar() == key) return {kv.first, kv.second};
+      if (kv.first.IsScalar() && iequals(kv.first.Scalar(), key)) return {kv.first, kv.second};
     }
   }
   return {YAML::Node(YAML::NodeType::Undefined), YAML::Node(YAML::NodeType::Undefined)};
@@ -337,7 +349,7 @@ bool YamlReader::get(const YAML::Node& map, std::string_view key, const std::str
                      std::string& out) {
   auto [k, v] = find(map, key);
   if (!k.IsDefined()) return false;
-  auto r = string(v, child_path(parent, key), k);
+  auto r = string(v, child_path(parent, k.Scalar()), k);
   if (r) out = *r;
   return r.has_value();
 }
@@ -346,7 +358,7 @@ bool YamlReader::get(const YAML::Node& map, std::string_view key, const std::str
                      bool& out) {
   auto [k, v] = find(map, key);
   if (!k.IsDefined()) return false;
-  auto r = boolean(v, child_path(parent, key), k);
+  auto r = boolean(v, child_path(parent, k.Scalar()), k);
   if (r) out = *r;
   return r.has_value();
 }
@@ -355,7 +367,7 @@ bool YamlReader::get(const YAML::Node& map, std::string_view key, const std::str
                      std::chrono::milliseconds& out) {
   auto [k, v] = find(map, key);
   if (!k.IsDefined()) return false;
-  auto r = duration(v, child_path(parent, key), k);
+  auto r = duration(v, child_path(parent, k.Scalar()), k);
   if (r) out = *r;
   return r.has_value();
 }
@@ -364,7 +376,7 @@ bool YamlReader::get(const YAML::Node& map, std::string_view key, const std::str
                      std::vector<std::string>& out) {
   auto [k, v] = find(map, key);
   if (!k.IsDefined()) return false;
-  auto r = strings(v, child_path(parent, key), k);
+  auto r = strings(v, child_path(parent, k.Scalar()), k);
   if (r) out = *r;
   return r.has_value();
 }

@@ -3,7 +3,8 @@
 // every problem with its YAML path and 1-based line, unknown / unsupported key detection, and
 // the value syntaxes Traefik uses (durations, ports, host:port addresses).
 //
-// Keys are case-sensitive, as in Traefik's YAML files. Paths are dotted ("entryPoints.web.
+// Keys are matched case-insensitively, as Traefik's loader matches them; paths and messages
+// name a key as written. Paths are dotted ("entryPoints.web.
 // address"), sequence elements are indexed ("providers.docker.endpoints[1]").
 #include <yaml-cpp/yaml.h>
 
@@ -71,11 +72,18 @@ class YamlReader {
 
   // True when `node` is a map, or null (an empty block, treated as an empty map).
   bool expect_map(const YAML::Node& node, const std::string& path, const YAML::Node& key = {});
+  // A section Traefik decodes into a pointer to a struct (`providers.docker`, `ping`,
+  // `accessLog`, `metrics.prometheus`, `http.tls`): a map or null, or a Go boolean scalar,
+  // `true` turning it on with its defaults and `false` leaving it off, as Traefik's loader
+  // reads them. True when the section is on (its keys, if any, are then read from `node`).
+  bool section(const YAML::Node& node, const std::string& path, const YAML::Node& key = {});
   // Reports duplicate keys, non-scalar keys, keys in `unsupported` ("not supported") and any
-  // other key absent from `known` ("unknown key"). Null / non-map nodes are ignored.
+  // other key absent from `known` ("unknown key"; into `unknown_warnings` instead when given:
+  // keys Traefik ignores). Null / non-map nodes are ignored.
   void check_keys(const YAML::Node& map, const std::string& path,
                   std::initializer_list<std::string_view> known,
-                  std::initializer_list<UnsupportedKey> unsupported = {});
+                  std::initializer_list<UnsupportedKey> unsupported = {},
+                  core::Problems* unknown_warnings = nullptr);
 
   // For maps whose keys are names (entryPoints, certificatesResolvers): reports duplicate and
   // non-scalar keys only.

@@ -55,6 +55,11 @@ bool is_trusted_client(const config::EntryPoint& ep, const boost::asio::ip::addr
   return false;
 }
 
+ClientInfo client_info(const tcp::endpoint& client, std::string_view ip, const ListenerInfo& listener) {
+  return ClientInfo{ip, client.address(), listener.tls, is_trusted_client(listener.entry_point, client.address()),
+                    client.port()};
+}
+
 void append_header_edits(std::string& out, const HeaderEdits& edits) {
   for (const auto& [name, value] : edits.set)
     if (!iequals(name, "host")) append_header(out, name, value);

@@ -17,6 +17,7 @@
 namespace portier::proxy {
 
 class Worker;
+struct ListenerInfo;
 
 // Who sent the request and over what: decides the X-Forwarded-* values.
 struct ClientInfo {
@@ -29,6 +30,9 @@ struct ClientInfo {
 
 // Whether the entrypoint trusts this client's forwarding headers.
 bool is_trusted_client(const config::EntryPoint& ep, const boost::asio::ip::address& client);
+// The ClientInfo of a connection from `client` accepted by `listener`; `ip` is the client's
+// address in text and must outlive the result.
+ClientInfo client_info(const tcp::endpoint& client, std::string_view ip, const ListenerInfo& listener);
 
 // The value portier sends upstream for a forwarding header (X-Forwarded-For, -Proto, -Host,
 // -Port, -Server, X-Real-Ip; any case), before middleware edits: the client's own when the

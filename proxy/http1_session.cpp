@@ -15,18 +15,11 @@
 namespace portier::proxy {
 
 template <class Stream>
-Http1Session<Stream>::Http1Session(Worker& worker, Stream stream, std::shared_ptr<const ListenerInfo> info)
-    : worker_(worker), stream_(std::move(stream)), info_(std::move(info)), watchdog_(stream_.get_executor()) {
+Http1Session<Stream>::Http1Session(Worker& worker, Stream stream, std::shared_ptr<const ListenerInfo> info,
+                                   const tcp::endpoint& client)
+    : worker_(worker), stream_(std::move(stream)), info_(std::move(info)), watchdog_(stream_.get_executor()),
+      client_ip_(client.address().to_string()), client_(client_info(client, client_ip_, *info_)) {
   error_code ec;
-  auto remote = sock().remote_endpoint(ec);
-  if (!ec) {
-    client_addr_ = remote.address();
-    if (client_addr_.is_v6() && client_addr_.to_v6().is_v4_mapped())
-      client_addr_ = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, client_addr_.to_v6());
-    client_ip_ = client_addr_.to_string();
-  }
-  client_ = ClientInfo{client_ip_, client_addr_, info_->tls,
-                       is_trusted_client(info_->entry_point, client_addr_), remote.port()};
   sock().set_option(tcp::no_delay(true), ec);
   watchdog_.watch(&sock());
   worker_.register_session(this);

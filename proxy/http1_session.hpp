@@ -28,7 +28,9 @@ using TlsStream = asio::ssl::stream<tcp::socket>;
 template <class Stream>
 class Http1Session final : public Drainable {
  public:
-  Http1Session(Worker& worker, Stream stream, std::shared_ptr<const ListenerInfo> info);
+  // `client`: the peer, or the client a PROXY header named.
+  Http1Session(Worker& worker, Stream stream, std::shared_ptr<const ListenerInfo> info,
+               const tcp::endpoint& client);
   // Before run(): the first request head must be complete by `t` (headerTimeout from accept).
   void set_head_deadline(Watchdog::Clock::time_point t) { head_by_ = t; }
   // Keeps the connection's maxConnections slot for the session's life (a parked session has
@@ -129,7 +131,6 @@ class Http1Session final : public Drainable {
   IoBuffer in_;
   Watchdog watchdog_;
   std::string client_ip_;
-  boost::asio::ip::address client_addr_;
   ClientInfo client_;  // views client_ip_ (the session never moves)
   ConnectionSlot slot_;
   Watchdog::Clock::time_point request_start_{};

@@ -127,26 +127,21 @@ struct Http2Callbacks {
 };
 
 Http2Connection::Http2Connection(Worker& worker, tcp::socket& sock,
-                                 std::shared_ptr<const ListenerInfo> info, Http2Settings settings)
+                                 std::shared_ptr<const ListenerInfo> info, const tcp::endpoint& client,
+                                 Http2Settings settings)
     : worker_(worker),
       sock_(sock),
       executor_(sock.get_executor()),
       info_(std::move(info)),
       settings_(settings),
+      client_ip_(client.address().to_string()),
+      client_(client_info(client, client_ip_, *info_)),
       watchdog_(sock.get_executor()),
       write_wake_(sock.get_executor()),
       exchanges_done_(sock.get_executor()) {
+  if (info_->entry_point.http2_max_concurrent_streams)
+    settings_.max_concurrent_streams = *info_->entry_point.http2_max_concurrent_streams;
   error_code ec;
-  auto remote = sock.remote_endpoint(ec);
-  if (!ec) {
-    client_addr_ = remote.address();
-    if (client_addr_.is_v6() && client_addr_.to_v6().is_v4_mapped())
-      client_addr_ =
-          boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, client_addr_.to_v6());
-    client_ip_ = client_addr_.to_string();
-  }
-  client_ = ClientInfo{client_ip_, client_addr_, info_->tls,
-                       is_trusted_client(info_->entry_point, client_addr_), remote.port()};
   sock.set_option(tcp::no_delay(true), ec);
   write_wake_.expires_at(Clock::time_point::max());
   exchanges_done_.expires_at(Clock::time_point::max());

@@ -38,9 +38,10 @@ struct Http2Settings {
 
 class Http2Connection final : public Drainable {
  public:
-  // `sock` is the transport's TCP socket: the deadline cancels it.
+  // `sock` is the transport's TCP socket: the deadline cancels it. `client`: the peer, or the
+  // client a PROXY header named.
   Http2Connection(Worker& worker, tcp::socket& sock, std::shared_ptr<const ListenerInfo> info,
-                  Http2Settings settings = {});
+                  const tcp::endpoint& client, Http2Settings settings = {});
   ~Http2Connection() override;
   Http2Connection(const Http2Connection&) = delete;
   Http2Connection& operator=(const Http2Connection&) = delete;
@@ -112,8 +113,7 @@ class Http2Connection final : public Drainable {
   std::shared_ptr<const ListenerInfo> info_;
   Http2Settings settings_;
   std::string client_ip_;
-  boost::asio::ip::address client_addr_;
-  ClientInfo client_;
+  ClientInfo client_;  // views client_ip_
   SSL* ssl_ = nullptr;
   nghttp2_session* session_ = nullptr;
   std::unordered_map<int32_t, std::shared_ptr<Http2Stream>> streams_;

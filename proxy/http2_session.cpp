@@ -20,8 +20,8 @@ constexpr size_t kWriteBatch = 65536;
 template <class Stream>
 Http2Session<Stream>::Http2Session(Worker& worker, Stream stream,
                                    std::shared_ptr<const ListenerInfo> info,
-                                   Watchdog::Clock::time_point head_by)
-    : stream_(std::move(stream)), conn_(worker, raw(stream_), std::move(info)) {
+                                   const tcp::endpoint& client, Watchdog::Clock::time_point head_by)
+    : stream_(std::move(stream)), conn_(worker, raw(stream_), std::move(info), client) {
   if constexpr (std::is_same_v<Stream, TlsStream>) conn_.set_ssl(stream_.native_handle());
   conn_.set_first_request_deadline(head_by);
 }
@@ -83,8 +83,9 @@ awaitable<void> Http2Session<Stream>::writer() {
 
 template <class Stream>
 awaitable<void> serve_http2(Worker& worker, Stream stream, std::shared_ptr<const ListenerInfo> info,
-                            std::string_view already_read, Watchdog::Clock::time_point head_by) {
-  Http2Session<Stream> session(worker, std::move(stream), std::move(info), head_by);
+                            const tcp::endpoint& client, std::string_view already_read,
+                            Watchdog::Clock::time_point head_by) {
+  Http2Session<Stream> session(worker, std::move(stream), std::move(info), client, head_by);
   co_await session.run(already_read);
 }
 
@@ -98,7 +99,8 @@ std::optional<bool> looks_like_h2_preface(std::string_view peeked) {
 
 awaitable<void> serve_cleartext(Worker& worker, tcp::socket socket,
                                 std::shared_ptr<const ListenerInfo> info,
-                                Watchdog::Clock::time_point head_by, ConnectionSlot slot) {
+                                Watchdog::Clock::time_point head_by, ConnectionSlot slot,
+                                const tcp::endpoint& client) {
   bool h2 = false;
   {
     Watchdog watchdog(socket.get_executor());
@@ -122,9 +124,9 @@ awaitable<void> serve_cleartext(Worker& worker, tcp::socket socket,
     }
   }
   if (h2) {
-    co_await serve_http2(worker, std::move(socket), std::move(info), {}, head_by);
+    co_await serve_http2(worker, std::move(socket), std::move(info), client, {}, head_by);
   } else {
-    auto session = std::make_unique<Http1Session<tcp::socket>>(worker, std::move(socket), std::move(info));
+    auto session = std::make_unique<Http1Session<tcp::socket>>(worker, std::move(socket), std::move(info), client);
     session->set_head_deadline(head_by);
     session->hold(std::move(slot));
     co_await Http1Session<tcp::socket>::run(std::move(session));
@@ -134,10 +136,10 @@ awaitable<void> serve_cleartext(Worker& worker, tcp::socket socket,
 template class Http2Session<tcp::socket>;
 template class Http2Session<TlsStream>;
 template awaitable<void> serve_http2<tcp::socket>(Worker&, tcp::socket,
-                                                  std::shared_ptr<const ListenerInfo>,
+                                                  std::shared_ptr<const ListenerInfo>, const tcp::endpoint&,
                                                   std::string_view, Watchdog::Clock::time_point);
 template awaitable<void> serve_http2<TlsStream>(Worker&, TlsStream,
-                                                std::shared_ptr<const ListenerInfo>,
+                                                std::shared_ptr<const ListenerInfo>, const tcp::endpoint&,
                                                 std::string_view, Watchdog::Clock::time_point);
 
 }  // namespace portier::proxy

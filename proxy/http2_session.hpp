@@ -21,6 +21,7 @@ template <class Stream>
 class Http2Session {
  public:
   Http2Session(Worker& worker, Stream stream, std::shared_ptr<const ListenerInfo> info,
+               const tcp::endpoint& client,
                Watchdog::Clock::time_point head_by = Watchdog::Clock::time_point::max());
 
   // Serves the connection until it ends. `already_read`: bytes the caller took from the
@@ -44,10 +45,11 @@ class Http2Session {
 // The entry point for the TLS accept path (ALPN "h2") and for h2c. `already_read` must stay
 // valid until the returned awaitable completes (co_await it where the bytes live).
 // `head_by`: when the first request's HEADERS must have arrived (the entrypoint's
-// headerTimeout from accept); the connection is closed with a GOAWAY after it.
+// headerTimeout from accept); the connection is closed with a GOAWAY after it. `client`: the
+// peer, or the client a PROXY header named.
 template <class Stream>
 awaitable<void> serve_http2(Worker& worker, Stream stream, std::shared_ptr<const ListenerInfo> info,
-                            std::string_view already_read = {},
+                            const tcp::endpoint& client, std::string_view already_read = {},
                             Watchdog::Clock::time_point head_by = Watchdog::Clock::time_point::max());
 
 // A cleartext connection: HTTP/2 when its first bytes are the client preface
@@ -56,7 +58,8 @@ awaitable<void> serve_http2(Worker& worker, Stream stream, std::shared_ptr<const
 // long as the connection lives, parked HTTP/1.1 keep-alive included.
 awaitable<void> serve_cleartext(Worker& worker, tcp::socket socket,
                                 std::shared_ptr<const ListenerInfo> info,
-                                Watchdog::Clock::time_point head_by, ConnectionSlot slot);
+                                Watchdog::Clock::time_point head_by, ConnectionSlot slot,
+                                const tcp::endpoint& client);
 
 // Whether `peeked` (the first bytes of a connection) can only be the HTTP/2 client preface
 // (true), cannot be (false), or is too short to tell (nullopt).

@@ -135,6 +135,7 @@ std::vector<std::string> ProxyServer::open_listeners() {
         cfg_.prometheus.enabled && !cfg_.prometheus.manual_routing && cfg_.prometheus.entry_point == ep.name;
     if (ep.max_connections > 0)
       info->cap = std::make_shared<ConnectionCap>(ep.name, ep.max_connections);
+    info->proxy_protocol = ProxyProtocolPolicy::make(ep);
     if (ep.redirection) {
       auto target = cfg_.entry_points.find(ep.redirection->to);
       if (target != cfg_.entry_points.end()) info->redirect_target = target->second;
@@ -159,6 +160,7 @@ std::vector<std::string> ProxyServer::open_listeners() {
 void ProxyServer::open_tcp_listeners(std::vector<std::string>& problems) {
   for (const auto& [name, ep] : cfg_.entry_points) {
     if (ep.protocol != config::EntryPoint::Protocol::tcp || name.rfind("tcp-", 0) != 0) continue;
+    auto proxy_protocol = ProxyProtocolPolicy::make(ep);
     for (const auto& addr : entry_addresses(ep, problems)) {
       for (size_t i = 0; i < workers_.size(); ++i) {
         auto acceptors = acceptors_for(i, ep, addr, problems);
@@ -166,6 +168,7 @@ void ProxyServer::open_tcp_listeners(std::vector<std::string>& problems) {
         Worker* w = workers_[i].get();
         TcpListenerOptions options;
         options.entry_point = name;
+        options.proxy_protocol = proxy_protocol;
         options.session.peek.timeout = limits_.header_timeout;
         options.session.dial_timeout = limits_.dial_timeout;
         options.session.idle_timeout = ep.idle_timeout;

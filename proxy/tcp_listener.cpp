@@ -77,16 +77,27 @@ awaitable<void> TcpListener::accept_loop() {
 // The listener outlives its sessions while the worker runs; if the io_context is destroyed
 // with sessions suspended, their frames are destroyed without touching the listener.
 awaitable<void> TcpListener::serve(tcp::socket socket, std::shared_ptr<const TcpRuntime> rt) {
-  int index = rt ? rt->entry_index(options_.entry_point) : -1;
-  TcpSession session(std::move(socket), index < 0 ? SIZE_MAX : static_cast<size_t>(index), std::move(rt),
-                     options_.session, balancer_);
-  sessions_.insert(&session);
+  // Counted from accept, PROXY header read included, so a drain waits for it too.
   active_.fetch_add(1, std::memory_order_relaxed);
-  TcpSessionStats stats = co_await session.run();
+  int index = rt ? rt->entry_index(options_.entry_point) : -1;
+  // The PROXY header is read within the ClientHello peek's timeout, before the session peeks.
+  std::optional<tcp::endpoint> client;
+  if (options_.proxy_protocol)
+    client = co_await accept_proxy_header(socket, *options_.proxy_protocol,
+                                          Watchdog::Clock::now() + options_.session.peek.timeout);
+  else
+    client = peer_of(socket);
+  std::optional<TcpSessionStats> stats;
+  if (client) {
+    TcpSession session(std::move(socket), client->address(), index < 0 ? SIZE_MAX : static_cast<size_t>(index),
+                       std::move(rt), options_.session, balancer_);
+    sessions_.insert(&session);
+    stats = co_await session.run();
+    sessions_.erase(&session);
+  }
   active_.fetch_sub(1, std::memory_order_relaxed);
-  sessions_.erase(&session);
   slot_freed_.cancel();
-  if (options_.on_closed) options_.on_closed(stats);
+  if (stats && options_.on_closed) options_.on_closed(*stats);
 }
 
 }  // namespace portier::proxy

@@ -12,6 +12,7 @@
 
 #include "core/snapshot.hpp"
 #include "proxy/asio.hpp"
+#include "proxy/proxy_protocol.hpp"
 #include "proxy/tcp_runtime.hpp"
 #include "proxy/tcp_session.hpp"
 
@@ -21,6 +22,7 @@ struct TcpListenerOptions {
   std::string entry_point;  // name; its index is looked up in each snapshot
   TcpSessionOptions session;
   size_t max_connections = 65536;
+  std::shared_ptr<const ProxyProtocolPolicy> proxy_protocol;  // null: no PROXY header read
   std::function<void(const TcpSessionStats&)> on_closed;  // stats hook, worker thread
 };
 

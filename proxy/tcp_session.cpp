@@ -160,23 +160,17 @@ awaitable<void> splice_pump(tcp::socket& in, tcp::socket& out, uint64_t& count, 
 
 }  // namespace
 
-TcpSession::TcpSession(tcp::socket client, size_t entry, std::shared_ptr<const TcpRuntime> rt,
-                       const TcpSessionOptions& options, TcpBalancer& balancer)
+TcpSession::TcpSession(tcp::socket client, const boost::asio::ip::address& client_ip, size_t entry,
+                       std::shared_ptr<const TcpRuntime> rt, const TcpSessionOptions& options,
+                       TcpBalancer& balancer)
     : client_(std::move(client)),
       backend_(client_.get_executor()),
       entry_(entry),
       rt_(std::move(rt)),
       options_(options),
       balancer_(balancer),
-      shared_(std::make_shared<Shared>(client_.get_executor())) {
-  error_code ec;
-  auto remote = client_.remote_endpoint(ec);
-  if (!ec) {
-    client_ip_ = remote.address();
-    if (client_ip_.is_v6() && client_ip_.to_v6().is_v4_mapped())
-      client_ip_ = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, client_ip_.to_v6());
-  }
-}
+      client_ip_(client_ip),
+      shared_(std::make_shared<Shared>(client_.get_executor())) {}
 
 TcpSession::~TcpSession() = default;
 

@@ -77,8 +77,9 @@ class TcpBalancer {
 class TcpSession {
  public:
   // `entry` indexes rt->entries. `options` and `balancer` must outlive the session.
-  TcpSession(tcp::socket client, size_t entry, std::shared_ptr<const TcpRuntime> rt,
-             const TcpSessionOptions& options, TcpBalancer& balancer);
+  // `client_ip`: the peer's address, or the client's a PROXY header named.
+  TcpSession(tcp::socket client, const boost::asio::ip::address& client_ip, size_t entry,
+             std::shared_ptr<const TcpRuntime> rt, const TcpSessionOptions& options, TcpBalancer& balancer);
   ~TcpSession();
   TcpSession(const TcpSession&) = delete;
   TcpSession& operator=(const TcpSession&) = delete;

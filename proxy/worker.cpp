@@ -112,8 +112,15 @@ awaitable<void> Worker::serve_connection(tcp::socket socket,
     ~Open() { shard.connections(entry, -1); }
   } open{observer_.metrics(), info->entry_index};
   open.shard.connections(open.entry, +1);
-  if (co_await try_tcp_routers(socket, *info)) co_return;
+  // The PROXY header, the TCP routers' peek and the first request head share headerTimeout.
   const auto head_by = Watchdog::Clock::now() + info->entry_point.header_timeout;
+  std::optional<tcp::endpoint> client;
+  if (info->proxy_protocol)
+    client = co_await accept_proxy_header(socket, *info->proxy_protocol, head_by);
+  else
+    client = peer_of(socket);
+  if (!client) co_return;
+  if (co_await try_tcp_routers(socket, *info, *client)) co_return;
   if (info->tls_side) {
     Watchdog watchdog(socket.get_executor());
     watchdog.watch(&socket);
@@ -132,18 +139,19 @@ awaitable<void> Worker::serve_connection(tcp::socket socket,
     watchdog.disarm();
     if (n <= 0) co_return;
     if (first == 0x16) {
-      co_await serve_tls(std::move(socket), info->tls_side, head_by);
+      co_await serve_tls(std::move(socket), info->tls_side, head_by, *client);
       co_return;
     }
   }
   // HTTP/1.1, or h2c prior knowledge
-  co_await serve_cleartext(*this, std::move(socket), info, head_by, std::move(slot));
+  co_await serve_cleartext(*this, std::move(socket), info, head_by, std::move(slot), *client);
 }
 
 // Traefik's order on a shared entrypoint: a TLS connection whose SNI an HTTPS router serves
 // goes to HTTP; otherwise a matching TCP router takes it; the rest goes to HTTP. The peek
 // consumes nothing, so the HTTP side still sees the whole stream.
-awaitable<bool> Worker::try_tcp_routers(tcp::socket& socket, const ListenerInfo& info) {
+awaitable<bool> Worker::try_tcp_routers(tcp::socket& socket, const ListenerInfo& info,
+                                        const tcp::endpoint& client) {
   std::shared_ptr<const TcpRuntime> rt = tcp_reader_.get();
   int entry = rt ? rt->entry_index(info.entry_point.name) : -1;
   if (entry < 0 || rt->entries[entry].empty()) co_return false;
@@ -152,27 +160,26 @@ awaitable<bool> Worker::try_tcp_routers(tcp::socket& socket, const ListenerInfo&
                      !(rc->plain[info.entry_index].empty() && rc->secure[info.entry_index].empty());
   if (!rt->entries[entry].needs_peek && !http_routes) {
     // Only catch-all cleartext TCP routes: connect at once (server-speaks-first protocols).
-    TcpSession session(std::move(socket), static_cast<size_t>(entry), rt, tcp_options_, tcp_balancer_);
+    TcpSession session(std::move(socket), client.address(), static_cast<size_t>(entry), rt, tcp_options_,
+                       tcp_balancer_);
     co_await session.run();
     co_return true;
   }
   PeekResult peeked = co_await peek_client_hello(socket, tcp_options_.peek);
   if (peeked.kind == PeekResult::Kind::closed) co_return true;
-  error_code ec;
-  auto remote = socket.remote_endpoint(ec);
-  if (ec) co_return true;
   auto serves_sni = [&](std::string_view sni) {
     return rc && rc->serves_sni(info.entry_index, sni);
   };
-  auto view = peeked.view(remote.address());
+  auto view = peeked.view(client.address());
   if (decide_shared(*rt, static_cast<size_t>(entry), view, serves_sni) == SharedDispatch::http) co_return false;
-  TcpSession session(std::move(socket), static_cast<size_t>(entry), rt, tcp_options_, tcp_balancer_);
+  TcpSession session(std::move(socket), client.address(), static_cast<size_t>(entry), rt, tcp_options_,
+                       tcp_balancer_);
   co_await session.run(std::move(peeked));
   co_return true;
 }
 
 awaitable<void> Worker::serve_tls(tcp::socket socket, std::shared_ptr<const ListenerInfo> info,
-                                  Watchdog::Clock::time_point head_by) {
+                                  Watchdog::Clock::time_point head_by, const tcp::endpoint& client) {
   std::shared_ptr<const TlsContext> ctx = tls_reader_.get();
   if (!ctx) co_return;
   TlsStream stream(std::move(socket), *ctx->asio);
@@ -186,10 +193,10 @@ awaitable<void> Worker::serve_tls(tcp::socket socket, std::shared_ptr<const List
   }
   watchdog.disarm();
   if (tls::alpn_of(stream.native_handle()) == "h2") {
-    co_await serve_http2(*this, std::move(stream), std::move(info), {}, head_by);
+    co_await serve_http2(*this, std::move(stream), std::move(info), client, {}, head_by);
     co_return;
   }
-  auto session = std::make_unique<Http1Session<TlsStream>>(*this, std::move(stream), std::move(info));
+  auto session = std::make_unique<Http1Session<TlsStream>>(*this, std::move(stream), std::move(info), client);
   session->set_head_deadline(head_by);
   co_await Http1Session<TlsStream>::run(std::move(session));
 }

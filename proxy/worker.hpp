@@ -13,6 +13,7 @@
 #include "proxy/asio.hpp"
 #include "proxy/connection_cap.hpp"
 #include "proxy/http1_parser.hpp"
+#include "proxy/proxy_protocol.hpp"
 #include "proxy/watchdog.hpp"
 #include "proxy/runtime_config.hpp"
 #include "proxy/tls_context.hpp"
@@ -45,6 +46,7 @@ struct ListenerInfo {
   bool serves_ping = false;
   bool serves_metrics = false;
   std::shared_ptr<ConnectionCap> cap;  // maxConnections; null when uncapped
+  std::shared_ptr<const ProxyProtocolPolicy> proxy_protocol;  // null: no PROXY header read
 };
 
 struct ProxyLimits {
@@ -103,10 +105,11 @@ class Worker {
   // `slot`: the connection's maxConnections slot (empty when uncapped), held while it lives.
   awaitable<void> serve_connection(tcp::socket socket, std::shared_ptr<const ListenerInfo> info,
                                    ConnectionSlot slot);
+  // `client`: the peer, or the client a PROXY header named (proxy/proxy_protocol.hpp).
   awaitable<void> serve_tls(tcp::socket socket, std::shared_ptr<const ListenerInfo> info,
-                            Watchdog::Clock::time_point head_by);
+                            Watchdog::Clock::time_point head_by, const tcp::endpoint& client);
   // TCP routers sharing an HTTP entrypoint: true when the connection was served by one.
-  awaitable<bool> try_tcp_routers(tcp::socket& socket, const ListenerInfo& info);
+  awaitable<bool> try_tcp_routers(tcp::socket& socket, const ListenerInfo& info, const tcp::endpoint& client);
 
   int id_;
   // Declared before ioc_: sessions parked in pending handlers unregister while ioc_ is destroyed.

@@ -270,14 +270,14 @@ TEST_CASE("unknown keys and unsupported Traefik keys are errors") {
   const char* yaml =
       "api:\n"                         // 1
       "  dashboard: true\n"            // 2
-      "entrypoints:\n"                 // 3 (wrong case)
+      "entryPointz:\n"                 // 3 (a typo at the root: a warning)
       "  web: {address: \":80\"}\n"    // 4
       "providers:\n"                   // 5
       "  http:\n"                      // 6
       "    endpoint: http://rs/\n"     // 7
       "  kubernetesCRD: {}\n"          // 8
       "  docker:\n"                    // 9
-      "    exposedbydefault: false\n"  // 10
+      "    exposedByDefualt: false\n"  // 10
       "certificatesResolvers:\n"       // 11
       "  le:\n"                        // 12
       "    acme:\n"                    // 13
@@ -295,10 +295,12 @@ TEST_CASE("unknown keys and unsupported Traefik keys are errors") {
   auto r = load(yaml, {}, {{"CF_DNS_API_TOKEN", "t"}});
   INFO(all(r));
   CHECK(has(r, "api", "not supported", 1));
-  CHECK(has(r, "entrypoints", "unknown key", 3));
+  CHECK_FALSE(has(r, "entryPointz", "unknown key"));
+  REQUIRE(r.warnings.size() == 1);
+  CHECK(r.warnings[0].to_string() == "entryPointz: unknown key, ignored (as Traefik ignores it) (line 3)");
   CHECK(has(r, "providers.http", "discovers Docker containers itself", 6));
   CHECK(has(r, "providers.kubernetesCRD", "not supported", 8));
-  CHECK(has(r, "providers.docker.exposedbydefault", "unknown key", 10));
+  CHECK(has(r, "providers.docker.exposedByDefualt", "unknown key", 10));
   CHECK(has(r, "certificatesResolvers.le.acme.httpChallenge", "not supported", 15));
   CHECK(has(r, "certificatesResolvers.r53.acme.dnsChallenge.provider", "not supported", 20));
   CHECK(has(r, "metrics.datadog", "not supported", 21));
@@ -637,4 +639,152 @@ TEST_CASE("a static file that is not UTF-8 is a problem with its line", "[fuzz]"
   REQUIRE(r.problems.size() == 1);
   CHECK(r.problems[0].line == 4);
   CHECK(r.problems[0].message.find("not valid UTF-8") != std::string::npos);
+}
+
+TEST_CASE("entryPoints.NAME.proxyProtocol: trustedIPs or insecure, checked as Traefik does") {
+  auto r = load(
+      "entryPoints:\n"
+      "  web:\n"
+      "    address: \":80\"\n"
+      "    proxyProtocol:\n"
+      "      trustedIPs: [\"10.0.0.5\", \"192.168.0.0/16\", \"::1\"]\n"
+      "  tcp-25:\n"
+      "    address: \":25\"\n"
+      "    proxyProtocol: {insecure: true}\n");
+  INFO(all(r));
+  REQUIRE(r.problems.empty());
+  const auto& web = r.config.entry_points.at("web");
+  REQUIRE(web.proxy_protocol);
+  CHECK(web.proxy_protocol->trusted_ips == std::vector<std::string>{"10.0.0.5", "192.168.0.0/16", "::1"});
+  CHECK_FALSE(web.proxy_protocol->insecure);
+  CHECK(r.config.entry_points.at("tcp-25").proxy_protocol->insecure);
+  CHECK_FALSE(r.config.entry_points.at("tcp-25").trusted_ips.size());
+
+  auto bad = load(
+      "entryPoints:\n"                          // 1
+      "  web:\n"                                // 2
+      "    address: \":80\"\n"                  // 3
+      "    proxyProtocol: {}\n"                 // 4
+      "  web2:\n"                               // 5
+      "    address: \":81\"\n"                  // 6
+      "    proxyProtocol:\n"                    // 7
+      "      trustedIPs: [\"10.0.0.300\"]\n"    // 8
+      "      version: 2\n"                      // 9
+      "  dns:\n"                                // 10
+      "    address: \":53/udp\"\n"              // 11
+      "    proxyProtocol: {insecure: true}\n");  // 12
+  INFO(all(bad));
+  CHECK(has(bad, "entryPoints.web.proxyProtocol.trustedIPs", "no trusted IPs provided", 4));
+  CHECK(has(bad, "entryPoints.web2.proxyProtocol.trustedIPs[0]", "invalid IP or CIDR", 8));
+  CHECK(has(bad, "entryPoints.web2.proxyProtocol.version", "unknown key", 9));
+  CHECK(has(bad, "entryPoints.dns.proxyProtocol", "not allowed on a UDP entrypoint", 12));
+}
+
+TEST_CASE("keys match case-insensitively as in Traefik; unknown root keys and http3 are warnings") {
+  auto r = load(
+      "entrypoints:\n"                            // 1
+      "  web:\n"                                  // 2
+      "    ADDRESS: \":80\"\n"                    // 3
+      "    http:\n"                               // 4
+      "      redirections:\n"                     // 5
+      "        entrypoint: {to: websecure, scheme: https}\n"  // 6
+      "  websecure:\n"                            // 7
+      "    address: \":443\"\n"                   // 8
+      "    http: {tls: {certresolver: le}}\n"     // 9
+      "    http3: {}\n"                           // 10
+      "    transport: {respondingtimeouts: {readtimeout: 5s}}\n"  // 11
+      "certificatesresolvers:\n"                  // 12
+      "  le:\n"                                   // 13
+      "    acme: {email: a@b.c, dnschallenge: {provider: cloudflare}}\n"  // 14
+      "providers: {Docker: {ExposedByDefault: false}}\n"  // 15
+      "experimental: {http3: true}\n"             // 16
+      "serverTransport: {insecureSkipVerify: true}\n"  // 17
+      "http: {routers: {}}\n",                    // 18
+      {}, {{"CF_DNS_API_TOKEN", "t"}});
+  INFO(all(r));
+  REQUIRE(r.ok());
+  const auto& web = r.config.entry_points.at("web");
+  CHECK(web.port == 80);
+  REQUIRE(web.redirection);
+  CHECK(web.redirection->to == "websecure");
+  const auto& secure = r.config.entry_points.at("websecure");
+  CHECK(secure.tls_cert_resolver == "le");
+  CHECK(secure.read_timeout == milliseconds(5000));
+  CHECK(r.config.cert_resolvers.count("le") == 1);
+  REQUIRE(r.config.docker);
+  CHECK_FALSE(r.config.docker->exposed_by_default);
+  std::string warnings;
+  for (const auto& w : r.warnings) warnings += w.to_string() + "\n";
+  CHECK(warnings ==
+        "serverTransport: unknown key, ignored (as Traefik ignores it) (line 17)\n"
+        "http: unknown key, ignored (as Traefik ignores it) (line 18)\n"
+        "entryPoints.websecure.http3: loaded, but portier does not serve HTTP/3 yet (HTTP/1.1 and HTTP/2 only) (line 10)\n"
+        "experimental.http3: loaded, but portier does not serve HTTP/3 yet (HTTP/1.1 and HTTP/2 only) (line 16)\n");
+
+  auto bad = load("entryPoints:\n  web:\n    address: \":80\"\n    Address: \":81\"\n"
+                  "    transport: {respondingTimeouts: {ReadTimeout: 5parsecs}}\n");
+  INFO(all(bad));
+  CHECK(has(bad, "entryPoints.web.Address", "duplicate key", 4));
+  CHECK(has(bad, "entryPoints.web.transport.respondingTimeouts.ReadTimeout", "invalid duration", 5));
+}
+
+TEST_CASE("sections given as Go booleans, as Traefik decodes them") {
+  auto r = load(
+      "entryPoints:\n"
+      "  web: {address: \":80\"}\n"
+      "  websecure: {address: \":443\", http: {tls: true}}\n"
+      "providers: {docker: true}\n"
+      "ping: True\n"
+      "accessLog: true\n"
+      "metrics: {prometheus: true}\n"
+      "ocsp: false\n");
+  INFO(all(r));
+  REQUIRE(r.ok());
+  REQUIRE(r.config.docker);
+  CHECK(r.config.docker->endpoints == default_docker_endpoints());
+  CHECK(r.config.entry_points.at("websecure").tls);
+  CHECK(r.config.ping.enabled);
+  CHECK(r.config.access_log.enabled);
+  CHECK(r.config.prometheus.enabled);
+  CHECK_FALSE(r.config.ocsp_enabled);
+
+  auto off = load("infra: {public_ipv4: 203.0.113.5}\nproviders: {docker: false}\nping: false\n");
+  INFO(all(off));
+  REQUIRE(off.ok());
+  CHECK_FALSE(off.config.docker);
+  CHECK_FALSE(off.config.ping.enabled);
+
+  auto bad = load("providers: {docker: yes}\n");
+  CHECK(has(bad, "providers.docker", "expected a mapping, true or false", 1));
+}
+
+TEST_CASE("entrypoint keys: http2.maxConcurrentStreams, reusePort and allowACMEByPass") {
+  auto r = load(
+      "entryPoints:\n"
+      "  web:\n"
+      "    address: \":80\"\n"
+      "    reusePort: true\n"
+      "    allowACMEByPass: true\n"
+      "    http2: {maxConcurrentStreams: 7}\n"
+      "  zero:\n"
+      "    address: \":81\"\n"
+      "    http2: {maxConcurrentStreams: 0}\n"
+      "  plain:\n"
+      "    address: \":82\"\n");
+  INFO(all(r));
+  REQUIRE(r.ok());
+  CHECK(r.config.entry_points.at("web").http2_max_concurrent_streams == 7u);
+  CHECK(r.config.entry_points.at("zero").http2_max_concurrent_streams == 250u);  // Go's default
+  CHECK_FALSE(r.config.entry_points.at("plain").http2_max_concurrent_streams);
+
+  auto bad = load(
+      "entryPoints:\n"
+      "  web:\n"
+      "    address: \":80\"\n"
+      "    reusePort: maybe\n"
+      "    http2: {maxConcurrentStreams: -1, maxFrameSize: 1}\n");
+  INFO(all(bad));
+  CHECK(has(bad, "entryPoints.web.reusePort", "invalid boolean", 4));
+  CHECK(has(bad, "entryPoints.web.http2.maxConcurrentStreams", "", 5));
+  CHECK(has(bad, "entryPoints.web.http2.maxFrameSize", "unknown key", 5));
 }
