@@ -1,7 +1,7 @@
 #pragma once
 // What a reverse proxy changes on the way through, shared by the HTTP/1.1 and HTTP/2 sides:
-// hop-by-hop removal, X-Forwarded-* headers, the upstream request head, and server choice
-// (weighted round robin, health, sticky cookies). Worker thread; no state of its own.
+// hop-by-hop removal, X-Forwarded-* headers, the upstream request head (server choice is
+// proxy/service_choice.hpp). Worker thread; no state of its own.
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -14,8 +14,6 @@
 #include "proxy/runtime_config.hpp"
 
 namespace portier::proxy {
-
-class Worker;
 
 // Who sent the request and over what: decides the X-Forwarded-* values.
 struct ClientInfo {
@@ -36,12 +34,5 @@ std::string build_upstream_head(const RequestHead& head, const ServiceRuntime& s
                                 const RequestEdits* edits = nullptr);
 // Appends the planned header edits (set headers) to a head being built.
 void append_header_edits(std::string& out, const HeaderEdits& edits);
-
-// A healthy server of the service: the sticky one when the cookie names it, else the next
-// in the worker's weighted round robin. *fresh_cookie tells whether to set the cookie.
-const UpstreamServer* pick_server(Worker& worker, const RequestHead& head, const RuntimeConfig& rc,
-                                  uint32_t service_index, bool* fresh_cookie);
-// The Set-Cookie value that pins a client to `server`.
-std::string sticky_cookie_header(const config::StickyCookie& sticky, const UpstreamServer& server);
 
 }  // namespace portier::proxy

@@ -293,10 +293,10 @@ TEST_CASE("router references: a missing service, every reason joined, weighted p
   broken.load_balancer.emplace().servers.push_back({"ftp://127.0.0.1:1"});
   f.dynamic.http.services["a-broken"] = broken;
   HttpService split;
-  split.weighted.emplace().push_back({"z-leaf", 1});
+  split.weighted.emplace().services.push_back({"z-leaf", 1});
   f.dynamic.http.services["split"] = split;
   HttpService bad_split;
-  bad_split.weighted.emplace().push_back({"a-broken", 1});
+  bad_split.weighted.emplace().services.push_back({"a-broken", 1});
   f.dynamic.http.services["bad-split"] = bad_split;
   const Merged m = merge_providers({{"file", &f}}, fake_rule_check, {});
   CHECK(error_of(m, "no-svc@file") ==

@@ -213,7 +213,7 @@ TEST_CASE("a realistic Traefik dynamic file loads into the model") {
   CHECK(lb.sticky_cookie->http_only);
   CHECK(lb.sticky_cookie->same_site == "lax");
   CHECK(lb.sticky_cookie->max_age == 3600);
-  CHECK(*d.http.services.at("split").weighted ==
+  CHECK(d.http.services.at("split").weighted->services ==
         std::vector<WeightedRef>{{"api", 2}, {"other@docker", 1}});
 
   const auto& h = std::get<HeadersMw>(d.http.middlewares.at("secure-headers").spec);
@@ -458,7 +458,7 @@ TEST_CASE("a service with an empty value is an error, like an empty mapping", "[
   Fragment f = parse_dynamic_yaml("http:\n  services:\n    a:\n    b: {}\ntcp:\n  services:\n    t:\nudp:\n  services:\n    u:\n", "x.yml");
   REQUIRE(f.errors.size() == 4);
   CHECK(f.errors[0].label == "http.services.a");
-  CHECK(f.errors[0].message == "a service needs loadBalancer or weighted");
+  CHECK(f.errors[0].message == "a service needs loadBalancer, weighted, mirroring or failover");
   CHECK(f.errors[1].label == "http.services.b");
   CHECK(f.errors[2].message == "a TCP service needs loadBalancer");
   CHECK(f.errors[3].message == "a UDP service needs loadBalancer");
