@@ -30,11 +30,10 @@ bool RequestMirror::mirrors_body(const MirrorTarget& t, const RequestHead& head)
            head.content_length > static_cast<uint64_t>(t.of->max_body_size));
 }
 
-bool RequestMirror::wants_body(const RequestHead& head) const {
-  if (head.upgrade) return false;
-  for (const auto& t : targets_)
-    if (mirrors_body(t, head)) return true;
-  return false;
+RequestMirror::RequestMirror(std::vector<MirrorTarget> targets, const RequestHead& head)
+    : targets_(std::move(targets)) {
+  if (head.upgrade) return;
+  for (const auto& t : targets_) wants_body_ |= mirrors_body(t, head);
 }
 
 void RequestMirror::prepare(const RequestHead& head, const ClientInfo& client, const RequestEdits& edits) {
@@ -56,11 +55,11 @@ void RequestMirror::prepare(const RequestHead& head, const ClientInfo& client, c
   }
 }
 
-void RequestMirror::take_body(BufferedBody& body, uint64_t decoded) {
+void RequestMirror::take_body(BufferedBody& body) {
   if (body_taken_) return;
   body_taken_ = true;
   std::erase_if(copies_, [&](const Copy& c) {
-    return c.needs_body && c.max_body >= 0 && decoded > static_cast<uint64_t>(c.max_body);
+    return c.needs_body && c.max_body >= 0 && decoded_ > static_cast<uint64_t>(c.max_body);
   });
   auto bytes = std::make_shared<std::string>(body.size(), '\0');
   if (body.read(0, bytes->data(), bytes->size()) != bytes->size()) {

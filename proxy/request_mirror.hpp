@@ -30,14 +30,17 @@ class RequestMirror {
  public:
   static constexpr int kMaxInFlight = 256;
 
-  explicit RequestMirror(std::vector<MirrorTarget> targets) : targets_(std::move(targets)) {}
+  // `head`: the request, as routed (its views valid during the call).
+  RequestMirror(std::vector<MirrorTarget> targets, const RequestHead& head);
 
   // Whether the body must be read whole before forwarding, for some copy.
-  bool wants_body(const RequestHead& head) const;
+  bool wants_body() const { return wants_body_; }
+  // The decoded size of the body read so far (the codec's body checks).
+  void note_body_size(uint64_t decoded) { decoded_ = decoded; }
   // Builds each copy's upstream head (the head's views valid; the body framing as forwarded).
   void prepare(const RequestHead& head, const ClientInfo& client, const RequestEdits& edits);
-  // The body read whole (first call only; `decoded`: its size without chunk framing).
-  void take_body(BufferedBody& body, uint64_t decoded);
+  // The body read whole (first call only).
+  void take_body(BufferedBody& body);
   // Spawns the copies that are ready on `worker`; they pin the snapshot `rc`.
   void send(Worker& worker, std::shared_ptr<const RuntimeConfig> rc);
 
@@ -53,6 +56,8 @@ class RequestMirror {
   std::vector<MirrorTarget> targets_;
   std::vector<Copy> copies_;
   std::shared_ptr<const std::string> body_;
+  uint64_t decoded_ = 0;  // without chunk framing
+  bool wants_body_ = false;
   bool body_taken_ = false;
   bool head_request_ = false;
 };

@@ -161,6 +161,8 @@ RequestPipeline::Step RequestPipeline::choose_server(const RequestHead& head) {
   service_ = choice.service;
   if (!server_) return refuse(503);
   if (!upstream_supported(*server_)) return refuse(502);
+  // The access log and metrics name the load balancer that serves (Traefik's ServiceName).
+  observation_.routed(route_->name, service_->name);
   observation_.chose(server_->url, server_->authority);
   // One Set-Cookie per sticky level (a weighted service's, its load balancer's).
   for (size_t i = 0; i < choice.cookies.size(); ++i) {
@@ -168,8 +170,7 @@ RequestPipeline::Step RequestPipeline::choose_server(const RequestHead& head) {
     else response_edits_.add.emplace_back("Set-Cookie", std::move(choice.cookies[i]));
   }
   if (!choice.mirrors.empty()) {
-    mirror_ = std::make_unique<RequestMirror>(std::move(choice.mirrors));
-    mirror_body_ = mirror_->wants_body(head);
+    mirror_ = std::make_unique<RequestMirror>(std::move(choice.mirrors), head);
   }
   return Step::forward;
 }
@@ -267,7 +268,7 @@ awaitable<std::unique_ptr<UpstreamConn>> RequestPipeline::connect(Watchdog& watc
 
 awaitable<bool> RequestPipeline::send_buffered(BufferedBody& body, UpstreamConn& up,
                                                Watchdog& watchdog) const {
-  if (mirror_) mirror_->take_body(body, body_decoded_);
+  if (mirror_) mirror_->take_body(body);
   std::vector<char> chunk(65536);
   for (size_t offset = 0; offset < body.size();) {
     size_t n = body.read(offset, chunk.data(), chunk.size());

@@ -95,15 +95,15 @@ class RequestPipeline {
   // length within its maxRequestBodyBytes).
   bool buffer_request(const RequestHead& head) const {
     if (head.body == BodyKind::none) return false;
-    if (limits_->buffer_request || mirror_body_) return true;
+    if (limits_->buffer_request || (mirror_ && mirror_->wants_body())) return true;
     int64_t replay = guard_ ? guard_->replay_body_bytes() : 0;
     return head.body == BodyKind::length && replay != 0 &&
            (replay < 0 || head.content_length <= static_cast<uint64_t>(replay));
   }
-  // After `decoded` bytes of a buffered body: 0, or 413 over maxRequestBodyBytes. Remembers
-  // the size for the mirrors' maxBodySize.
+  // After `decoded` bytes of a buffered body: 0, or 413 over maxRequestBodyBytes. Tells the
+  // mirror copies the size (their maxBodySize).
   int check_body(uint64_t decoded) const {
-    body_decoded_ = decoded;
+    if (mirror_) mirror_->note_body_size(decoded);
     int64_t max = limits_->max_request;
     return max > 0 && decoded > static_cast<uint64_t>(max) ? 413 : 0;
   }
@@ -233,8 +233,6 @@ class RequestPipeline {
   const ServiceRuntime* service_ = nullptr;  // the load balancer server_ belongs to
   // Copies for a mirroring service's mirrors, sent when the pipeline ends (null: none).
   std::unique_ptr<RequestMirror> mirror_;
-  bool mirror_body_ = false;  // mirror_ wants the body read whole
-  mutable uint64_t body_decoded_ = 0;
   size_t next_ = 0;  // the next middleware of the chain to run
   bool response_phase_pending_ = false;  // a middleware of the chain has one, not run yet
   RequestEdits edits_;

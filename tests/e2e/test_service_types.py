@@ -134,8 +134,10 @@ class ServiceTypes(unittest.TestCase):
         services["st-a"]["loadBalancer"]["sticky"] = {"cookie": {"name": "lbsticky"}}
         dynamic = {"http": {"routers": routers, "services": services}}
         cls.dynamic_path = write_file_atomic(cls.dir / "dynamic.yml", dynamic)
+        cls.access_path = cls.dir / "access.log"
         cls.portier = started(Portier(http_config({"web": "%s:%d" % (cls.ip, cls.port)}, cls.dynamic_path,
-                                                  workers=2)))
+                                                  workers=2,
+                                                  accessLog={"filePath": str(cls.access_path), "format": "json"})))
 
     @classmethod
     def tearDownClass(cls):
@@ -176,6 +178,22 @@ class ServiceTypes(unittest.TestCase):
                 self.assertEqual(inner + got["out-c"], 400, got)
                 self.assertLessEqual(abs(inner - 300), 30, got)  # 3:1, within 10%
                 self.assertLessEqual(abs(got["in-a"] - got["in-b"]), 30, got)  # nested 1:1
+
+    def test_access_log_names_the_load_balancer_that_served(self):
+        for protocol in PROTOCOLS:
+            with self.subTest(protocol):
+                path = "/logged-%s" % protocol
+                r = self.req(protocol, "split.test", path=path)
+                served = r.json()["backend"]
+                lines = []
+
+                def logged():
+                    text = self.access_path.read_text() if self.access_path.exists() else ""
+                    lines[:] = [json.loads(x) for x in text.splitlines() if '"%s"' % path in x]
+                    return lines
+                wait_until(logged, what="the access log line")
+                self.assertEqual((lines[0]["RouterName"], lines[0]["ServiceName"]),
+                                 ("split%s@file" % ("-tls" if is_tls(protocol) else ""), served + "@file"))
 
     def test_weighted_sticky_cookie(self):
         for protocol in PROTOCOLS:
