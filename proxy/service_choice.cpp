@@ -1,5 +1,7 @@
 #include "proxy/service_choice.hpp"
 
+#include <optional>
+
 #include "proxy/header_fields.hpp"
 #include "proxy/worker.hpp"
 
