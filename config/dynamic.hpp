@@ -79,18 +79,60 @@ struct LoadBalancer {
   bool operator==(const LoadBalancer&) const = default;
 };
 
+// ---- services of services: weighted, mirroring, failover (issue 13 item 4) ----
+// Traefik's `healthCheck: {}` on these types: it has no fields. When set, the service follows
+// its children's health (and a parent with it set may follow this one's); see
+// proxy/service_choice.hpp.
+struct ServiceHealthCheck {
+  bool operator==(const ServiceHealthCheck&) const = default;
+};
+
 struct WeightedRef {
   std::string name;
-  int weight = 1;
+  int weight = 1;  // 0: never chosen (Traefik ignores it)
   bool operator==(const WeightedRef&) const = default;
 };
+
+struct WeightedService {
+  std::vector<WeightedRef> services;
+  std::optional<StickyCookie> sticky_cookie;  // sticky.cookie: pins a client to a child
+  std::optional<ServiceHealthCheck> health_check;
+  bool operator==(const WeightedService&) const = default;
+};
+
+struct MirrorRef {
+  std::string name;
+  int percent = 0;  // of the requests copied to this service
+  bool operator==(const MirrorRef&) const = default;
+};
+
+struct MirroringService {
+  std::string service;  // answers the client
+  bool mirror_body = true;
+  int64_t max_body_size = -1;  // -1 = unlimited; a larger body is not mirrored
+  std::vector<MirrorRef> mirrors;
+  std::optional<ServiceHealthCheck> health_check;
+  bool operator==(const MirroringService&) const = default;
+};
+
+struct FailoverService {
+  std::string service;   // used while its health is up
+  std::string fallback;  // used while it is down
+  std::optional<ServiceHealthCheck> health_check;
+  bool operator==(const FailoverService&) const = default;
+};
+// ---- end services of services ----
 
 struct HttpService {
   // Exactly one of these is set.
   std::optional<LoadBalancer> load_balancer;
-  std::optional<std::vector<WeightedRef>> weighted;
+  std::optional<WeightedService> weighted;
+  std::optional<MirroringService> mirroring;
+  std::optional<FailoverService> failover;
   std::string provider;
   bool operator==(const HttpService&) const = default;
+  // How many of the types above are set (valid: exactly one).
+  int types() const { return !!load_balancer + !!weighted + !!mirroring + !!failover; }
 };
 
 struct ServersTransport {

@@ -296,17 +296,14 @@ json routes_json(const Merged& m, const ServerHealth& health) {
     section["routers"][n] = disabled_router_json(dr);
   }
   for (const auto& [n, s] : d.http.services) {
+    // {"<type>": {...}} flattened: the type's fields and "type".
     json j = json::object();
-    if (s.load_balancer) {
-      j = write(*s.load_balancer, Describe{}, identity_refs());
-      j["type"] = "loadBalancer";
-      add_health(j["servers"], n, "url", health);
-    } else if (s.weighted) {
-      j["type"] = "weighted";
-      j["services"] = json::array();
-      for (const auto& w : *s.weighted)
-        j["services"].push_back({{"name", w.name}, {"weight", w.weight}});
+    const json typed = write(s, Describe{}, identity_refs());
+    if (!typed.empty()) {
+      j = typed.begin().value();
+      j["type"] = typed.begin().key();
     }
+    if (s.load_balancer) add_health(j["servers"], n, "url", health);
     j["provider"] = s.provider;
     j["status"] = "enabled";
     http["services"][n] = j;

@@ -102,7 +102,15 @@ class Merger {
       if (s.load_balancer && !s.load_balancer->servers_transport.empty())
         s.load_balancer->servers_transport = q(s.load_balancer->servers_transport);
       if (s.weighted)
-        for (auto& w : *s.weighted) w.name = q(w.name);
+        for (auto& w : s.weighted->services) w.name = q(w.name);
+      if (s.mirroring) {
+        s.mirroring->service = q(s.mirroring->service);
+        for (auto& m : s.mirroring->mirrors) m.name = q(m.name);
+      }
+      if (s.failover) {
+        s.failover->service = q(s.failover->service);
+        s.failover->fallback = q(s.failover->fallback);
+      }
     });
     add("http.middlewares", d.http.middlewares, all_.http.middlewares, [&](Middleware& m) {
       if (auto* chain = std::get_if<ChainMw>(&m.spec))
@@ -189,22 +197,82 @@ class Merger {
       if (h.timeout.count() <= 0) problems.push_back("healthCheck.timeout must be positive");
       if (h.port < 0 || h.port > 65535) problems.push_back("healthCheck.port out of range");
     }
-    if (lb.sticky_cookie) {
-      const std::string& ss = lb.sticky_cookie->same_site;
-      if (!ss.empty() && ss != "none" && ss != "lax" && ss != "strict")
-        problems.push_back("sticky.cookie.sameSite must be none, lax or strict");
-    }
+    if (lb.sticky_cookie) sticky_problem(*lb.sticky_cookie, "", problems);
     return problems;
   }
 
   // Returns "" when the HTTP service `name` is usable, else why not. Memoised; detects cycles
-  // through weighted services.
+  // through services of services (weighted, mirroring, failover).
   std::string http_service_problem(const std::string& name) {
     if (auto it = http_service_state_.find(name); it != http_service_state_.end())
-      return it->second.value_or("cycle through weighted service " + quoted(name));
+      return it->second.value_or("cycle through service " + quoted(name));
     const auto svc = all_.http.services.find(name);
     if (svc == all_.http.services.end()) return "service " + quoted(name) + " does not exist";
     return http_service_verdict(name, svc->second);
+  }
+
+  // A child's problem as its parent reports it: missing and cyclic references as they are,
+  // anything else as "invalid" (the child's own error names it).
+  void child_problem(const std::string& child, std::vector<std::string>& problems) {
+    if (auto p = http_service_problem(child); !p.empty())
+      problems.push_back(p.find("does not exist") != std::string::npos || p.find("cycle") == 0
+                             ? p
+                             : "service " + quoted(child) + " is invalid");
+  }
+
+  // Whether a service reports its health to a parent (Traefik's StatusUpdater that accepts an
+  // updater): a loadBalancer with healthCheck, or a service of services with healthCheck.
+  bool reports_health(const std::string& name) const {
+    const auto it = all_.http.services.find(name);
+    const auto done = out_.dynamic.http.services.find(name);
+    const HttpService* s = it != all_.http.services.end() ? &it->second
+                           : done != out_.dynamic.http.services.end() ? &done->second
+                                                                       : nullptr;
+    if (!s) return false;
+    if (s->load_balancer) return s->load_balancer->health_check.has_value();
+    if (s->weighted) return s->weighted->health_check.has_value();
+    if (s->mirroring) return s->mirroring->health_check.has_value();
+    return s->failover && s->failover->health_check.has_value();
+  }
+
+  // `parent` follows `child`'s health: the child must report it (Traefik refuses otherwise).
+  void needs_health(const std::string& child, const char* why, std::vector<std::string>& problems) const {
+    if (!reports_health(child))
+      problems.push_back(why + std::string(" needs a healthCheck on service ") + quoted(child));
+  }
+
+  std::vector<std::string> weighted_problems(const WeightedService& w) {
+    std::vector<std::string> problems;
+    if (w.services.empty()) problems.push_back("weighted has no services");
+    for (const auto& ref : w.services) {
+      child_problem(ref.name, problems);
+      if (w.health_check) needs_health(ref.name, "weighted.healthCheck", problems);
+    }
+    if (w.sticky_cookie) sticky_problem(*w.sticky_cookie, "weighted.", problems);
+    return problems;
+  }
+
+  std::vector<std::string> mirroring_problems(const MirroringService& m) {
+    std::vector<std::string> problems;
+    child_problem(m.service, problems);
+    for (const auto& mirror : m.mirrors) child_problem(mirror.name, problems);
+    if (m.health_check) needs_health(m.service, "mirroring.healthCheck", problems);
+    return problems;
+  }
+
+  std::vector<std::string> failover_problems(const FailoverService& f) {
+    std::vector<std::string> problems;
+    child_problem(f.service, problems);
+    child_problem(f.fallback, problems);
+    needs_health(f.service, "failover", problems);
+    if (f.health_check) needs_health(f.fallback, "failover.healthCheck", problems);
+    return problems;
+  }
+
+  static void sticky_problem(const StickyCookie& c, const char* prefix, std::vector<std::string>& problems) {
+    const std::string& ss = c.same_site;
+    if (!ss.empty() && ss != "none" && ss != "lax" && ss != "strict")
+      problems.push_back(prefix + std::string("sticky.cookie.sameSite must be none, lax or strict"));
   }
 
   // http_service_problem for a service not visited yet, found already.
@@ -212,24 +280,15 @@ class Merger {
     auto& state = http_service_state_[name];
     state = std::nullopt;  // in progress
     std::vector<std::string> problems;
-    if (s.load_balancer && s.weighted)
-      problems.push_back("has both loadBalancer and weighted");
-    else if (!s.load_balancer && !s.weighted)
-      problems.push_back("has neither loadBalancer nor weighted");
-    if (s.load_balancer) {
-      auto lb = load_balancer_problems(*s.load_balancer);
-      problems.insert(problems.end(), lb.begin(), lb.end());
-    }
-    if (s.weighted) {
-      if (s.weighted->empty()) problems.push_back("weighted has no services");
-      for (const auto& w : *s.weighted) {
-        if (w.weight < 0) problems.push_back(quoted(w.name) + ": negative weight");
-        if (auto p = http_service_problem(w.name); !p.empty())
-          problems.push_back(p.find("does not exist") != std::string::npos || p.find("cycle") == 0
-                                 ? p
-                                 : "service " + quoted(w.name) + " is invalid");
-      }
-    }
+    if (s.types() > 1)
+      problems.push_back("has more than one of loadBalancer, weighted, mirroring and failover");
+    else if (s.types() == 0)
+      problems.push_back("has none of loadBalancer, weighted, mirroring and failover");
+    auto add = [&](std::vector<std::string> more) { problems.insert(problems.end(), more.begin(), more.end()); };
+    if (s.load_balancer) add(load_balancer_problems(*s.load_balancer));
+    if (s.weighted) add(weighted_problems(*s.weighted));
+    if (s.mirroring) add(mirroring_problems(*s.mirroring));
+    if (s.failover) add(failover_problems(*s.failover));
     std::string result = join(problems);
     if (problems.empty()) {
       state.emplace();  // the node is stable across the recursion's inserts

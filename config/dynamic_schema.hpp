@@ -193,30 +193,61 @@ void describe(LoadBalancer& lb, V& v) {
   v.unsupported("strategy");
 }
 
+// ---- services of services: weighted, mirroring, failover (issue 13 item 4) ----
+
+template <class V>
+void describe(ServiceHealthCheck&, V&) {}  // `healthCheck: {}`: no fields
+
 template <class V>
 void describe(WeightedRef& r, V& v) {
   v.field("name", r.name, {.flags = kAlways | kRequired, .ref = Ref::http_service});
   v.field("weight", r.weight, {.range = kWeight});
 }
 
-struct DescribeWeighted {
-  template <class V>
-  void operator()(std::vector<WeightedRef>& services, V& v) const {
-    v.items("services", services, {.flags = kAlways});
-    v.unsupported("sticky");
-    v.unsupported("healthCheck");
-  }
-};
+template <class V>
+void describe(WeightedService& w, V& v) {
+  v.items("services", w.services, {.flags = kAlways});
+  v.group("sticky", [&](auto& g) { g.object("cookie", w.sticky_cookie); });
+  v.object("healthCheck", w.health_check);
+}
+
+template <class V>
+void describe(MirrorRef& m, V& v) {
+  v.field("name", m.name, {.flags = kAlways | kRequired, .ref = Ref::http_service});
+  v.field("percent", m.percent, {.range = {0, 100, "percent"}});
+}
+
+template <class V>
+void describe(MirroringService& m, V& v) {
+  v.field("service", m.service, {.flags = kAlways | kRequired, .ref = Ref::http_service});
+  v.field("mirrorBody", m.mirror_body);
+  v.field("maxBodySize", m.max_body_size, {.range = kSizeOrUnlimited});
+  v.items("mirrors", m.mirrors);
+  v.object("healthCheck", m.health_check);
+}
+
+template <class V>
+void describe(FailoverService& f, V& v) {
+  v.field("service", f.service, {.flags = kAlways | kRequired, .ref = Ref::http_service});
+  v.field("fallback", f.fallback, {.flags = kAlways | kRequired, .ref = Ref::http_service});
+  v.object("healthCheck", f.health_check);
+  v.unsupported("errors", " (failover on response status)");
+}
+
+// ---- end services of services ----
 
 template <class V>
 void describe(HttpService& s, V& v) {
   v.object("loadBalancer", s.load_balancer);
-  v.object("weighted", s.weighted, DescribeWeighted{});
-  v.unsupported("mirroring");
-  v.unsupported("failover");
+  v.object("weighted", s.weighted);
+  v.object("mirroring", s.mirroring);
+  v.object("failover", s.failover);
+  v.unsupported("highestRandomWeight");
+  v.unsupported("middlewares", " (middlewares of a service)");
   v.invariant([&]() -> std::string {
-    if (s.load_balancer && s.weighted) return "a service has exactly one of loadBalancer or weighted";
-    if (!s.load_balancer && !s.weighted) return "a service needs loadBalancer or weighted";
+    if (s.types() > 1)
+      return "a service has exactly one of loadBalancer, weighted, mirroring or failover";
+    if (s.types() == 0) return "a service needs loadBalancer, weighted, mirroring or failover";
     return {};
   });
 }
@@ -481,7 +512,6 @@ void describe(ForwardAuthTls& t, V& v) {
 
 template <class V>
 void describe(ForwardAuthMw& f, V& v) {
-  static constexpr IntRange kSizeOrUnlimited{-1, INT64_MAX, "size (-1 = unlimited)"};
   v.field("address", f.address, {.flags = kAlways | kRequired});
   v.object("tls", f.tls);
   v.field("trustForwardHeader", f.trust_forward_header);

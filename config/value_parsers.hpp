@@ -50,6 +50,7 @@ struct IntRange {
 };
 inline constexpr IntRange kAnyInt{};
 inline constexpr IntRange kSize{0, INT64_MAX, "size"};           // bytes, seconds: >= 0
+inline constexpr IntRange kSizeOrUnlimited{-1, INT64_MAX, "size (-1 = unlimited)"};
 inline constexpr IntRange kCount{0, INT32_MAX, "integer"};        // >= 0
 inline constexpr IntRange kPort{1, 65535, "port"};
 inline constexpr IntRange kPortOrZero{0, 65535, "port"};          // 0 = unset

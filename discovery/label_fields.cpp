@@ -133,9 +133,10 @@ void describe(RawHttpService& s, V& v) {
       srv.field("weight", s.weight, {.range = config::kWeight});
     });
   });
-  v.unsupported("weighted");
-  v.unsupported("mirroring");
-  v.unsupported("failover");
+  // Traefik's Docker provider has no labels for these types (label:"-"): a file declares them.
+  for (const char* type : {"weighted", "mirroring", "failover", "highestRandomWeight"})
+    v.unsupported(type, " in Docker labels (Traefik's labels cannot declare this service type; "
+                        "declare it in a dynamic configuration file)");
 }
 
 template <class Raw, class V>

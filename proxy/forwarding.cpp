@@ -7,7 +7,6 @@
 #include <boost/asio/ip/network_v4.hpp>
 #include <boost/asio/ip/network_v6.hpp>
 
-#include "proxy/worker.hpp"
 
 namespace portier::proxy {
 namespace {
@@ -122,36 +121,6 @@ std::string build_upstream_head(const RequestHead& head, const ServiceRuntime& s
     append_header(out, "Upgrade", find_header(head.headers, "upgrade"));
   }
   out.append("\r\n");
-  return out;
-}
-
-const UpstreamServer* pick_server(Worker& worker, const RequestHead& head, const RuntimeConfig& rc,
-                                  uint32_t service_index, bool* fresh_cookie) {
-  const ServiceRuntime& svc = rc.services[service_index];
-  *fresh_cookie = false;
-  if (svc.sticky) {
-    std::string_view wanted = cookie_value(find_header(head.headers, "cookie"), svc.sticky->name);
-    if (!wanted.empty()) {
-      for (const auto& s : svc.servers)
-        if (s.cookie_value == wanted && s.health->healthy.load(std::memory_order_relaxed)) return &s;
-    }
-    *fresh_cookie = true;
-  }
-  size_t n = svc.schedule.size();
-  for (size_t tries = 0; tries < n; ++tries) {
-    uint32_t slot = worker.next_rr(service_index, rc.generation) % n;
-    const UpstreamServer& s = svc.servers[svc.schedule[slot]];
-    if (s.health->healthy.load(std::memory_order_relaxed)) return &s;
-  }
-  return nullptr;
-}
-
-std::string sticky_cookie_header(const config::StickyCookie& sticky, const UpstreamServer& server) {
-  std::string out = sticky.name + "=" + server.cookie_value + "; Path=/";
-  if (sticky.secure) out += "; Secure";
-  if (sticky.http_only) out += "; HttpOnly";
-  if (!sticky.same_site.empty()) out += "; SameSite=" + sticky.same_site;
-  if (sticky.max_age > 0) out += "; Max-Age=" + std::to_string(sticky.max_age);
   return out;
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 // What a reverse proxy changes on the way through, shared by the HTTP/1.1 and HTTP/2 sides:
-// hop-by-hop removal, X-Forwarded-* headers, the upstream request head, and server choice
-// (weighted round robin, health, sticky cookies). Worker thread; no state of its own.
+// hop-by-hop removal, X-Forwarded-* headers, the upstream request head (server choice is
+// proxy/service_choice.hpp). Worker thread; no state of its own.
 #include <cstring>
 #include <optional>
 #include <string>
@@ -49,12 +49,5 @@ std::string build_upstream_head(const RequestHead& head, const ServiceRuntime& s
 // Appends the planned header edits (set headers) to a head being built; a Host among them
 // is not appended (build_upstream_head sends it as the request's Host).
 void append_header_edits(std::string& out, const HeaderEdits& edits);
-
-// A healthy server of the service: the sticky one when the cookie names it, else the next
-// in the worker's weighted round robin. *fresh_cookie tells whether to set the cookie.
-const UpstreamServer* pick_server(Worker& worker, const RequestHead& head, const RuntimeConfig& rc,
-                                  uint32_t service_index, bool* fresh_cookie);
-// The Set-Cookie value that pins a client to `server`.
-std::string sticky_cookie_header(const config::StickyCookie& sticky, const UpstreamServer& server);
 
 }  // namespace portier::proxy

@@ -5,6 +5,7 @@
 
 #include "proxy/http_errors.hpp"
 #include "proxy/observability.hpp"
+#include "proxy/service_choice.hpp"
 #include "proxy/tls_context.hpp"
 
 namespace portier::proxy {
@@ -145,10 +146,11 @@ awaitable<bool> RequestPipeline::retry(const Attempt& attempt, bool replayable) 
     co_await timer.async_wait(use_tuple);
   }
   const RequestHead no_cookie;  // the request head's views may be gone by now
-  bool fresh_cookie = false;
-  const UpstreamServer* next = pick_server(worker_, no_cookie, *rc_, route_->service, &fresh_cookie);
-  if (next && upstream_supported(*next)) {
-    server_ = next;
+  // The next server of the service (its cookies and mirror copies are not for this attempt).
+  ServiceChoice next = pick_server(worker_, no_cookie, *rc_, route_->service);
+  if (next.server && upstream_supported(*next.server)) {
+    server_ = next.server;
+    service_ = next.service;
     observation_.chose(server_->url, server_->authority);
   }
   co_return true;
@@ -171,14 +173,27 @@ RequestPipeline::Step RequestPipeline::choose_server(const RequestHead& head) {
     }
   }
   first_attempt_ = std::chrono::steady_clock::now();
-  bool fresh_cookie = false;
-  server_ = pick_server(worker_, head, *rc_, route_->service, &fresh_cookie);
+  ServiceChoice choice = pick_server(worker_, head, *rc_, route_->service);
+  server_ = choice.server;
+  service_ = choice.service;
   if (!server_) return refuse(503);
   if (!upstream_supported(*server_)) return refuse(502);
+  // The access log and metrics name the load balancer that serves (Traefik's ServiceName).
+  observation_.routed(route_->name, service_->name);
   observation_.chose(server_->url, server_->authority);
-  const ServiceRuntime& svc = rc_->services[route_->service];
-  if (fresh_cookie && svc.sticky) set_cookie_ = sticky_cookie_header(*svc.sticky, *server_);
+  // One Set-Cookie per sticky level (a weighted service's, its load balancer's).
+  for (size_t i = 0; i < choice.cookies.size(); ++i) {
+    if (i + 1 == choice.cookies.size()) set_cookie_ = std::move(choice.cookies[i]);
+    else response_edits_.add.emplace_back("Set-Cookie", std::move(choice.cookies[i]));
+  }
+  if (!choice.mirrors.empty()) {
+    mirror_ = std::make_unique<RequestMirror>(std::move(choice.mirrors), head);
+  }
   return Step::forward;
+}
+
+RequestPipeline::~RequestPipeline() {
+  if (mirror_) mirror_->send(worker_, rc_);
 }
 
 RequestPipeline::Step RequestPipeline::refuse(int status) {
@@ -223,8 +238,8 @@ void RequestPipeline::redirect_entry_point(const RequestHead& head) {
 }
 
 std::string RequestPipeline::upstream_head(const RequestHead& head) const {
-  const ServiceRuntime& svc = rc_->services[route_->service];
-  return build_upstream_head(head, svc, *server_, client_, &edits_);
+  if (mirror_) mirror_->prepare(head, client_, edits_);
+  return build_upstream_head(head, *service_, *server_, client_, &edits_);
 }
 
 void RequestPipeline::run_response_phase(const ResponseHead& resp) {
@@ -270,6 +285,7 @@ awaitable<std::unique_ptr<UpstreamConn>> RequestPipeline::connect(Watchdog& watc
 
 awaitable<bool> RequestPipeline::send_buffered(BufferedBody& body, UpstreamConn& up,
                                                Watchdog& watchdog) const {
+  if (mirror_) mirror_->take_body(body);
   std::vector<char> chunk(65536);
   for (size_t offset = 0; offset < body.size();) {
     size_t n = body.read(offset, chunk.data(), chunk.size());

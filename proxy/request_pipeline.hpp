@@ -41,6 +41,7 @@
 #include "proxy/buffered_body.hpp"
 #include "proxy/forwarding.hpp"
 #include "proxy/middleware.hpp"
+#include "proxy/request_mirror.hpp"
 #include "proxy/request_observation.hpp"
 #include "proxy/response_collector.hpp"
 #include "proxy/runtime_config.hpp"
@@ -58,6 +59,7 @@ class RequestPipeline {
                   int http_version = 0)
       : worker_(worker), listener_(listener), client_(client), ssl_(ssl),
         observation_(worker.observer(), listener, client, ssl, http_version) {}
+  ~RequestPipeline();
   RequestPipeline(const RequestPipeline&) = delete;
   RequestPipeline& operator=(const RequestPipeline&) = delete;
 
@@ -88,11 +90,12 @@ class RequestPipeline {
   // ---- Step::forward ----
   const UpstreamServer& server() const { return *server_; }
   const BodyLimits& limits() const { return *limits_; }
-  // Whether the codec reads the body whole before forwarding: the buffering middleware, or a
-  // retry that may send it again (a body with a length within its maxRequestBodyBytes).
+  // Whether the codec reads the body whole before forwarding: the buffering middleware, a
+  // mirroring service that copies the body, or a retry that may send it again (a body with a
+  // length within its maxRequestBodyBytes).
   bool buffer_request(const RequestHead& head) const {
     if (head.body == BodyKind::none) return false;
-    if (limits_->buffer_request) return true;
+    if (limits_->buffer_request || (mirror_ && mirror_->wants_body())) return true;
     for (const auto& guard : guards_) {
       int64_t replay = guard->replay_body_bytes();
       if (head.body == BodyKind::length && replay != 0 &&
@@ -101,8 +104,10 @@ class RequestPipeline {
     }
     return false;
   }
-  // After `decoded` bytes of a buffered body: 0, or 413 over maxRequestBodyBytes.
+  // After `decoded` bytes of a buffered body: 0, or 413 over maxRequestBodyBytes. Tells the
+  // mirror copies the size (their maxBodySize).
   int check_body(uint64_t decoded) const {
+    if (mirror_) mirror_->note_body_size(decoded);
     int64_t max = limits_->max_request;
     return max > 0 && decoded > static_cast<uint64_t>(max) ? 413 : 0;
   }
@@ -236,6 +241,9 @@ class RequestPipeline {
       nullptr;  // the entrypoint's middlewares, then the router's
   const BodyLimits* limits_ = nullptr;
   const UpstreamServer* server_ = nullptr;
+  const ServiceRuntime* service_ = nullptr;  // the load balancer server_ belongs to
+  // Copies for a mirroring service's mirrors, sent when the pipeline ends (null: none).
+  std::unique_ptr<RequestMirror> mirror_;
   size_t next_ = 0;  // the next middleware of the chain to run
   bool response_phase_pending_ = false;  // a middleware of the chain has one, not run yet
   RequestEdits edits_;

@@ -5,6 +5,7 @@
 namespace portier::proxy {
 
 ResponseCollector::Step ResponseCollector::add(std::string_view payload) {
+  if (discard_) return Step::more;
   if (max_ > 0 && body_.size() + payload.size() > static_cast<uint64_t>(max_)) return Step::too_large;
   return body_.append(payload, memory_) ? Step::more : Step::error;
 }

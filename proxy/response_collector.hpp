@@ -26,6 +26,8 @@ class ResponseCollector {
   Step at_eof() const { return kind_ == BodyKind::until_close ? Step::done : Step::error; }
 
   BufferedBody& body() { return body_; }
+  // The payload is read through and dropped, not kept (a response nobody reads).
+  void discard() { discard_ = true; }
 
  private:
   Step add(std::string_view payload);
@@ -37,6 +39,7 @@ class ResponseCollector {
   ChunkedDecoder decoder_;
   IoBuffer decoded_;
   BufferedBody body_;
+  bool discard_ = false;
 };
 
 }  // namespace portier::proxy

@@ -60,18 +60,57 @@ bool is_ip_literal(const std::string& host) {
   return !ec;
 }
 
+std::optional<config::StickyCookie> sticky_of(const std::string& service,
+                                              const std::optional<config::StickyCookie>& cookie) {
+  std::optional<config::StickyCookie> out = cookie;
+  if (out && out->name.empty()) out->name = "_" + cookie_hash(service).substr(0, 6);
+  return out;
+}
+
+using ServiceIndex = std::unordered_map<std::string_view, uint32_t>;
+
+// A weighted, mirroring or failover service: references to other services by index. The
+// merge validated them (they exist, no cycle), so every name is in `index`.
+ServiceRuntime compile_composite(const std::string& name, const config::HttpService& svc,
+                                 const ServiceIndex& index) {
+  ServiceRuntime out;
+  out.name = name;
+  if (const auto& w = svc.weighted) {
+    out.kind = ServiceKind::weighted;
+    out.sticky = sticky_of(name, w->sticky_cookie);
+    out.follows_health = w->health_check.has_value();
+    std::vector<int> weights;
+    for (const auto& ref : w->services) {
+      if (ref.weight <= 0) continue;  // never chosen, as in Traefik
+      out.children.push_back(index.at(ref.name));
+      out.child_cookies.push_back(cookie_hash(ref.name));
+      weights.push_back(ref.weight);
+    }
+    out.schedule = weighted_schedule(weights);
+  } else if (const auto& m = svc.mirroring) {
+    out.kind = ServiceKind::mirroring;
+    out.children = {index.at(m->service)};
+    for (const auto& mirror : m->mirrors) out.mirrors.push_back({index.at(mirror.name), mirror.percent});
+    out.mirror_body = m->mirror_body;
+    out.max_body_size = m->max_body_size;
+    out.follows_health = m->health_check.has_value();
+  } else if (const auto& f = svc.failover) {
+    out.kind = ServiceKind::failover;
+    out.children = {index.at(f->service), index.at(f->fallback)};
+    out.follows_health = f->health_check.has_value();
+  }
+  return out;
+}
+
 ServiceRuntime compile_service(const std::string& name, const config::HttpService& svc,
                                HealthRegistry& health, Transports& transports, std::vector<std::string>* problems) {
   ServiceRuntime out;
   out.name = name;
-  if (!svc.load_balancer) return out;  // weighted: not compiled yet, its routers are dropped
+  if (!svc.load_balancer) return out;
   const auto& lb = *svc.load_balancer;
   out.pass_host_header = lb.pass_host_header;
   out.health_check = lb.health_check;
-  if (lb.sticky_cookie) {
-    out.sticky = *lb.sticky_cookie;
-    if (out.sticky->name.empty()) out.sticky->name = "_" + cookie_hash(name).substr(0, 6);
-  }
+  out.sticky = sticky_of(name, lb.sticky_cookie);
   for (const auto& server : lb.servers) {
     ParsedUrl u;
     UpstreamServer s;
@@ -307,14 +346,17 @@ std::shared_ptr<RuntimeConfig> compile_runtime(const config::Dynamic& dyn, const
                                                HealthRegistry& health, std::vector<std::string>* problems,
                                                CompileCache* cache) {
   auto rc = std::make_shared<RuntimeConfig>();
-  std::unordered_map<std::string_view, uint32_t> service_index;
+  ServiceIndex service_index;
   service_index.reserve(dyn.http.services.size());
   Transports transports(dyn, problems);
   if (cache) ++cache->generation;
   rc->services.reserve(dyn.http.services.size());
+  for (const auto& [name, svc] : dyn.http.services)
+    service_index.emplace(name, static_cast<uint32_t>(service_index.size()));
   for (const auto& [name, svc] : dyn.http.services) {
-    service_index[name] = static_cast<uint32_t>(rc->services.size());
-    if (cache)
+    if (!svc.load_balancer)  // indices change between compiles: never cached
+      rc->services.push_back(compile_composite(name, svc, service_index));
+    else if (cache)
       rc->services.push_back(cached_service(*cache, name, svc, health, transports, problems));
     else
       rc->services.push_back(compile_service(name, svc, health, transports, problems));
@@ -344,14 +386,6 @@ std::shared_ptr<RuntimeConfig> compile_runtime(const config::Dynamic& dyn, const
     }
     if (svc == service_index.end()) {
       if (problems) problems->push_back("router " + name + ": service \"" + router.service + "\" does not exist");
-      continue;
-    }
-    if (auto d = dyn.http.services.find(router.service); d != dyn.http.services.end() && d->second.weighted) {
-      // Until weighted services are compiled, a router on one is dropped with this error
-      // rather than answering 503 to every request.
-      if (problems)
-        problems->push_back("router " + name + ": service \"" + router.service +
-                            "\" is a weighted service, which is not supported yet");
       continue;
     }
     const CompileCache::Rule& rule = cache ? cached_rule(*cache, router.rule) : (uncached = compile_rule(router.rule));

@@ -59,14 +59,34 @@ struct UpstreamServer {
   std::shared_ptr<ServerHealth> health;
 };
 
+// Traefik's service types. Only a load balancer has servers; the others choose among other
+// services (proxy/service_choice.hpp).
+enum class ServiceKind : uint8_t { load_balancer, weighted, mirroring, failover };
+
+struct ServiceMirror {
+  uint32_t service = 0;  // index in RuntimeConfig::services
+  int percent = 0;
+};
+
 struct ServiceRuntime {
   std::string name;
   config::InternalService internal = config::InternalService::none;  // no servers when set
+  ServiceKind kind = ServiceKind::load_balancer;
   std::vector<UpstreamServer> servers;
-  std::vector<uint32_t> schedule;  // smooth weighted round-robin order of server indices
+  // Smooth weighted round-robin order of server indices (load balancer) or of `children`
+  // positions (weighted).
+  std::vector<uint32_t> schedule;
   bool pass_host_header = true;
-  std::optional<config::StickyCookie> sticky;  // name filled in
+  std::optional<config::StickyCookie> sticky;  // name filled in (load balancer or weighted)
   std::optional<config::HealthCheck> health_check;
+  // ---- services of services: indices in RuntimeConfig::services ----
+  // weighted: the children of positive weight; mirroring: {main}; failover: {main, fallback}.
+  std::vector<uint32_t> children;
+  std::vector<std::string> child_cookies;  // weighted with sticky: the value naming each child
+  std::vector<ServiceMirror> mirrors;      // mirroring
+  bool mirror_body = true;                 // mirroring
+  int64_t max_body_size = -1;              // mirroring; -1 = unlimited
+  bool follows_health = false;             // `healthCheck: {}` on weighted/mirroring/failover
 };
 
 // A router's middlewares on an entrypoint that has http.middlewares: the entrypoint's first,

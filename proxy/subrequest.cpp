@@ -38,6 +38,7 @@ awaitable<error_code> read_head(UpstreamConn& up, const HttpLimits& limits, bool
 awaitable<bool> read_body(UpstreamConn& up, const ResponseHead& resp, int64_t max_body,
                           SubrequestResult& out) {
   ResponseCollector collector(resp.body, resp.content_length, max_body > 0 ? max_body : 0, INT64_MAX);
+  if (max_body == kDiscardBody) collector.discard();
   for (;;) {
     size_t used = 0;
     auto step = collector.feed(up.buf.readable(), &used);
@@ -61,12 +62,16 @@ awaitable<bool> read_body(UpstreamConn& up, const ResponseHead& resp, int64_t ma
 }
 
 awaitable<Outcome> exchange(Worker& worker, UpstreamConn& up, const std::string& head,
-                            bool head_request, int64_t max_body, SubrequestResult& out,
-                            bool* reusable) {
+                            std::string_view body, bool head_request, int64_t max_body,
+                            SubrequestResult& out, bool* reusable) {
   auto [write_ec, n] = co_await up.write(asio::buffer(head));
+  error_code ec = write_ec;
+  if (!ec && !body.empty()) {
+    auto [body_ec, written] = co_await up.write(asio::buffer(body.data(), body.size()));
+    ec = body_ec;
+  }
   ResponseHead resp;
   bool received = false;
-  error_code ec = write_ec;
   if (!ec) {
     error_code read_ec = co_await read_head(up, worker.limits().http, head_request, resp, &received);
     ec = read_ec;
@@ -91,7 +96,8 @@ awaitable<Outcome> exchange(Worker& worker, UpstreamConn& up, const std::string&
 
 awaitable<SubrequestResult> send_subrequest(Worker& worker, const UpstreamServer& server,
                                             const std::string& head, bool head_request,
-                                            int64_t max_body, std::chrono::milliseconds timeout) {
+                                            int64_t max_body, std::chrono::milliseconds timeout,
+                                            std::string_view body) {
   SubrequestResult out;
   Watchdog watchdog(worker.io().get_executor());
   watchdog.arm(timeout);
@@ -110,7 +116,7 @@ awaitable<SubrequestResult> send_subrequest(Worker& worker, const UpstreamServer
     watchdog.watch(&up->socket());
     out = {};
     bool reusable = false;
-    Outcome outcome = co_await exchange(worker, *up, head, head_request, max_body, out, &reusable);
+    Outcome outcome = co_await exchange(worker, *up, head, body, head_request, max_body, out, &reusable);
     watchdog.watch(nullptr);
     if (watchdog.expired()) {
       out = {};

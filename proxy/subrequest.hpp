@@ -1,6 +1,6 @@
 #pragma once
 // One HTTP/1.1 exchange portier makes on its own behalf from a worker (forwardAuth's
-// authentication request): the request is a head without a body, the answer is read whole.
+// authentication request, a mirroring service's copies): the answer is read whole.
 // It takes an idle keep-alive connection to the server from the worker's UpstreamPool when
 // there is one (retried once on a fresh connection when that one turns out dead before
 // answering) and gives it back when the answer was complete. One deadline bounds the whole
@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "proxy/asio.hpp"
 #include "proxy/middleware.hpp"
@@ -26,9 +27,14 @@ struct SubrequestResult {
   std::string error;
 };
 
-// `head`: the complete request head ("GET /x HTTP/1.1\r\n...\r\n\r\n"). max_body < 0: no limit.
+// max_body: the response body is read and dropped, not kept (a mirror's copy).
+inline constexpr int64_t kDiscardBody = -2;
+
+// `head`: the complete request head ("GET /x HTTP/1.1\r\n...\r\n\r\n"), followed by `body`
+// (the head frames it). max_body: -1 no limit, kDiscardBody, else the limit.
 awaitable<SubrequestResult> send_subrequest(Worker& worker, const UpstreamServer& server,
                                             const std::string& head, bool head_request,
-                                            int64_t max_body, std::chrono::milliseconds timeout);
+                                            int64_t max_body, std::chrono::milliseconds timeout,
+                                            std::string_view body = {});
 
 }  // namespace portier::proxy

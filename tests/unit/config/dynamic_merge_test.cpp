@@ -293,10 +293,10 @@ TEST_CASE("router references: a missing service, every reason joined, weighted p
   broken.load_balancer.emplace().servers.push_back({"ftp://127.0.0.1:1"});
   f.dynamic.http.services["a-broken"] = broken;
   HttpService split;
-  split.weighted.emplace().push_back({"z-leaf", 1});
+  split.weighted.emplace().services.push_back({"z-leaf", 1});
   f.dynamic.http.services["split"] = split;
   HttpService bad_split;
-  bad_split.weighted.emplace().push_back({"a-broken", 1});
+  bad_split.weighted.emplace().services.push_back({"a-broken", 1});
   f.dynamic.http.services["bad-split"] = bad_split;
   const Merged m = merge_providers({{"file", &f}}, fake_rule_check, {});
   CHECK(error_of(m, "no-svc@file") ==
@@ -307,4 +307,51 @@ TEST_CASE("router references: a missing service, every reason joined, weighted p
   CHECK(m.dynamic.http.services.count("z-leaf@file") == 1);
   CHECK(m.dynamic.http.services.count("bad-split@file") == 0);
   CHECK(m.dynamic.http.services.count("a-broken@file") == 0);
+}
+
+// Services of services (issue 13 item 4): references qualified, cycles and missing names
+// found, and Traefik's health-check requirements (a service whose health a parent follows
+// must report it).
+TEST_CASE("weighted, mirroring and failover: references, cycles and health requirements") {
+  const Fragment f = parse_dynamic_yaml(R"Y(
+http:
+  services:
+    checked: {loadBalancer: {servers: [{url: "http://127.0.0.1:1"}], healthCheck: {path: /h}}}
+    plain: {loadBalancer: {servers: [{url: "http://127.0.0.1:2"}]}}
+    good-weighted: {weighted: {services: [{name: checked}, {name: inner}], healthCheck: {}}}
+    inner: {weighted: {services: [{name: checked}], healthCheck: {}}}
+    good-mirror: {mirroring: {service: plain, mirrors: [{name: good-weighted, percent: 5}]}}
+    good-failover: {failover: {service: good-weighted, fallback: plain}}
+    checked-failover: {failover: {service: checked, fallback: inner, healthCheck: {}}}
+    blind-weighted: {weighted: {services: [{name: plain}], healthCheck: {}}}
+    blind-mirror: {mirroring: {service: plain, healthCheck: {}}}
+    blind-failover: {failover: {service: plain, fallback: checked}}
+    blind-fallback: {failover: {service: checked, fallback: plain, healthCheck: {}}}
+    loop-a: {mirroring: {service: plain, mirrors: [{name: loop-b}]}}
+    loop-b: {failover: {service: checked, fallback: loop-a}}
+    dangling: {weighted: {services: [{name: nowhere}]}}
+    empty: {weighted: {services: []}}
+)Y", "services.yml");
+  REQUIRE(f.errors.empty());
+  const Merged m = merge_providers({{"file", &f}}, fake_rule_check, {});
+  auto error_for = [&](const std::string& service) -> std::string {
+    for (const auto& e : m.errors)
+      if (e.label == "http.services." + service + "@file") return e.message;
+    return "<none>";
+  };
+  for (const char* good : {"good-weighted", "inner", "good-mirror", "good-failover", "checked-failover"}) {
+    INFO(good);
+    CHECK(error_for(good) == "<none>");
+    CHECK(m.dynamic.http.services.count(std::string(good) + "@file") == 1);
+  }
+  CHECK(m.dynamic.http.services.at("good-mirror@file").mirroring->mirrors[0].name == "good-weighted@file");
+  CHECK(m.dynamic.http.services.at("good-failover@file").failover->fallback == "plain@file");
+  CHECK(error_for("blind-weighted") == "weighted.healthCheck needs a healthCheck on service \"plain@file\"");
+  CHECK(error_for("blind-mirror") == "mirroring.healthCheck needs a healthCheck on service \"plain@file\"");
+  CHECK(error_for("blind-failover") == "failover needs a healthCheck on service \"plain@file\"");
+  CHECK(error_for("blind-fallback") == "failover.healthCheck needs a healthCheck on service \"plain@file\"");
+  CHECK(error_for("loop-a").find("cycle through service") == 0);
+  CHECK(error_for("loop-b").find("cycle through service") == 0);
+  CHECK(error_for("dangling") == "service \"nowhere@file\" does not exist");
+  CHECK(error_for("empty") == "weighted has no services");
 }

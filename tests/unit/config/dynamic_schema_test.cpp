@@ -31,11 +31,17 @@ void add_every_middleware(std::map<std::string, M>& out) {
 Dynamic everything() {
   Dynamic d;
   d.http.routers["r"] = filled<HttpRouter>();
-  HttpService lb = filled<HttpService>(), w = lb;
-  lb.weighted.reset();
-  w.load_balancer.reset();
+  // One service of each type, each with every field of its type.
+  const HttpService all = filled<HttpService>();
+  HttpService lb, w, m, f;
+  lb.load_balancer = all.load_balancer;
+  w.weighted = all.weighted;
+  m.mirroring = all.mirroring;
+  f.failover = all.failover;
   d.http.services["lb"] = lb;
   d.http.services["w"] = w;
+  d.http.services["m"] = m;
+  d.http.services["f"] = f;
   add_every_middleware(d.http.middlewares);
   add_every_middleware(d.tcp.middlewares);
   d.http.servers_transports["t"] = filled<ServersTransport>();

@@ -213,7 +213,7 @@ TEST_CASE("a realistic Traefik dynamic file loads into the model") {
   CHECK(lb.sticky_cookie->http_only);
   CHECK(lb.sticky_cookie->same_site == "lax");
   CHECK(lb.sticky_cookie->max_age == 3600);
-  CHECK(*d.http.services.at("split").weighted ==
+  CHECK(d.http.services.at("split").weighted->services ==
         std::vector<WeightedRef>{{"api", 2}, {"other@docker", 1}});
 
   const auto& h = std::get<HeadersMw>(d.http.middlewares.at("secure-headers").spec);
@@ -458,7 +458,7 @@ TEST_CASE("a service with an empty value is an error, like an empty mapping", "[
   Fragment f = parse_dynamic_yaml("http:\n  services:\n    a:\n    b: {}\ntcp:\n  services:\n    t:\nudp:\n  services:\n    u:\n", "x.yml");
   REQUIRE(f.errors.size() == 4);
   CHECK(f.errors[0].label == "http.services.a");
-  CHECK(f.errors[0].message == "a service needs loadBalancer or weighted");
+  CHECK(f.errors[0].message == "a service needs loadBalancer, weighted, mirroring or failover");
   CHECK(f.errors[1].label == "http.services.b");
   CHECK(f.errors[2].message == "a TCP service needs loadBalancer");
   CHECK(f.errors[3].message == "a UDP service needs loadBalancer");
@@ -560,4 +560,56 @@ TEST_CASE("access-control middlewares: fields Traefik does not have, or portier 
   CHECK(labels.count("http.middlewares.limit.rateLimit.redis: redis is not supported") == 1);
   CHECK(labels.count("http.middlewares.auth.basicAuth.userz: unknown key \"userz\"") == 1);
   CHECK(f.dynamic.http.middlewares.empty());
+}
+
+TEST_CASE("services of services: fields, defaults and bad values naming the key", "[services]") {
+  Fragment f = parse_dynamic_yaml(R"Y(
+http:
+  services:
+    m:
+      mirroring:
+        service: main
+        mirrors: [{name: copy, percent: 20}]
+    w:
+      weighted:
+        services: [{name: a}]
+        sticky: {cookie: {name: lvl1, secure: true}}
+        healthCheck: {}
+    f:
+      failover: {service: main, fallback: spare}
+    bad-percent:
+      mirroring: {service: main, mirrors: [{name: copy, percent: 101}]}
+    bad-size:
+      mirroring: {service: main, maxBodySize: -2}
+    bad-hc:
+      failover: {service: main, fallback: spare, healthCheck: {path: /x}}
+    no-fallback:
+      failover: {service: main}
+    errors:
+      failover: {service: main, fallback: spare, errors: {status: ["500"]}}
+    two:
+      weighted: {services: [{name: a}]}
+      failover: {service: main, fallback: spare}
+)Y", "s.yml");
+  const auto& m = *f.dynamic.http.services.at("m").mirroring;
+  CHECK(m.mirror_body);  // Traefik's defaults
+  CHECK(m.max_body_size == -1);
+  CHECK(m.mirrors == std::vector<MirrorRef>{{"copy", 20}});
+  const auto& w = *f.dynamic.http.services.at("w").weighted;
+  CHECK(w.services[0].weight == 1);
+  CHECK(w.sticky_cookie->name == "lvl1");
+  CHECK(w.health_check.has_value());
+  CHECK(f.dynamic.http.services.at("f").failover->fallback == "spare");
+  std::map<std::string, std::string> errors;
+  for (const auto& e : f.errors) errors[e.label] = e.message;
+  CHECK(errors.at("http.services.bad-percent.mirroring.mirrors[0].percent") ==
+        "invalid percent \"101\": out of range 0..100");
+  CHECK(errors.at("http.services.bad-size.mirroring.maxBodySize").find("out of range -1..") != std::string::npos);
+  CHECK(errors.count("http.services.bad-hc.failover.healthCheck.path") == 1);
+  CHECK(errors.at("http.services.no-fallback.failover.fallback") == "fallback is required");
+  CHECK(errors.at("http.services.errors.failover.errors") ==
+        "errors (failover on response status) is not supported");
+  CHECK(errors.at("http.services.two") ==
+        "a service has exactly one of loadBalancer, weighted, mirroring or failover");
+  CHECK(f.errors.size() == 6);
 }

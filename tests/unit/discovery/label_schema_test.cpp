@@ -89,14 +89,22 @@ TEST_CASE("labels: every router and load-balancer field decodes as declared", "[
   CHECK(got == lb);
 }
 
+// Services of services included: Traefik's Docker provider cannot declare them (label:"-").
 TEST_CASE("labels: declared 'not supported' keys are errors naming the label", "[labels][schema]") {
-  for (const char* label : {"traefik.http.middlewares.b.buffering.retryExpression",
-                            "traefik.http.services.s.loadbalancer.strategy",
-                            "traefik.http.routers.r.observability.accesslogs"}) {
+  const std::string no_labels = " in Docker labels (Traefik's labels cannot declare this service type";
+  for (const auto& [label, says] : std::vector<std::pair<std::string, std::string>>{
+           {"traefik.http.middlewares.b.buffering.retryExpression", "retryExpression"},
+           {"traefik.http.services.s.loadbalancer.strategy", "strategy"},
+           {"traefik.http.routers.r.observability.accesslogs", "observability"},
+           {"traefik.http.services.w.weighted.services[0].name", "weighted" + no_labels},
+           {"traefik.http.services.m.mirroring.service", "mirroring" + no_labels},
+           {"traefik.http.services.f.failover.fallback", "failover" + no_labels}}) {
     INFO(label);
     const auto f = decode({{label, "1"}});
     REQUIRE(f.errors.size() == 1);
     CHECK(f.errors[0].label == label);
+    CHECK(f.errors[0].message.find(says) == 0);
     CHECK(f.errors[0].message.find("is not supported") != std::string::npos);
   }
 }
+

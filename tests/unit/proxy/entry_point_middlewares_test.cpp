@@ -96,21 +96,3 @@ TEST_CASE("an entrypoint middleware that does not exist drops its routers with a
   CHECK(problems[0].find("missing@file") != std::string::npos);
   CHECK(rc->routes.empty());
 }
-
-// Not this file's subject, but the same rule (never silently ignored): a router on a weighted
-// service is dropped with an error until weighted services are compiled (issue 13, item 4);
-// it answered 503 to every request before.
-TEST_CASE("a router on a weighted service is dropped with an error", "[runtime]") {
-  auto cfg = two_entry_points({});
-  auto dyn = dynamic();
-  config::HttpService split;
-  split.weighted = std::vector<config::WeightedRef>{{"svc@file", 3}};
-  dyn.http.services["split@file"] = split;
-  dyn.http.routers["bare@file"].service = "split@file";
-  HealthRegistry health;
-  std::vector<std::string> problems;
-  auto rc = compile_runtime(dyn, cfg, health, &problems);
-  REQUIRE(problems.size() == 1);
-  CHECK(problems[0] == "router bare@file: service \"split@file\" is a weighted service, which is not supported yet");
-  CHECK(rc->routes.size() == 1);  // "own" stays
-}
