@@ -1,5 +1,7 @@
 #include "proxy/forwarding.hpp"
 
+#include "proxy/worker.hpp"
+
 #include <unistd.h>
 
 #include <array>
