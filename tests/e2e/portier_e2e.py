@@ -569,6 +569,17 @@ def compose_check_config(public_ipv4):
             "state": {"directory": "/nonexistent/state"}}
 
 
+def check_compose(public_ipv4, compose_text):
+    """`portier check --compose` of a compose file's labels (JSON output, no daemon):
+    (exit code, the decoded document)."""
+    d = make_temp_dir()
+    config, compose = d / "portier.yml", d / "docker-compose.yml"
+    config.write_text(json.dumps(compose_check_config(public_ipv4)))
+    compose.write_text(compose_text)
+    r = run_cli(["check", "--config", str(config), "--compose", str(compose), "--format", "json"])
+    return r.returncode, json.loads(r.stdout)
+
+
 def router(rule, service, entry_points=("web",), priority=None, middlewares=None, tls=None):
     r = {"rule": rule, "service": service, "entryPoints": list(entry_points)}
     if priority is not None:

@@ -4,13 +4,12 @@ server of two answers 502 trips `NetworkErrorRatio() > 0.3`; portier then answer
 back and returns to passing every request. Each protocol has its own router and middleware
 (each router has its own breaker). Bad expressions are configuration errors naming the position."""
 
-import json
 import threading
 import time
 import unittest
 
-from portier_e2e import (PROTOCOLS, Backend, Portier, both_sides, free_port, http_config, make_temp_dir,
-                         proto_request, run_cli, service, started, write_file_atomic)
+from portier_e2e import (PROTOCOLS, Backend, Portier, check_compose, both_sides, free_port, http_config, make_temp_dir,
+                         proto_request, service, started, write_file_atomic)
 from tcp_peers import StreamServer
 from test_retry import read_request
 
@@ -88,15 +87,7 @@ class CircuitBreaker(unittest.TestCase):
                 self.assertGreater(self.flaky.requests, before[0])
 
     def test_bad_expressions(self):
-        d = make_temp_dir()
-        config = d / "portier.yml"
-        config.write_text(json.dumps({
-            "infra": {"public_ipv4": NET + ".1", "base_domain": "example.test", "http_port": 18080,
-                      "https_port": 18443},
-            "providers": {"docker": {"endpoints": ["unix:///nonexistent/docker-*.sock"]}},
-            "state": {"directory": "/nonexistent/state"}}))
-        compose = d / "docker-compose.yml"
-        compose.write_text("""\
+        code, doc = check_compose(NET + ".1", """\
 name: breaker
 services:
   web:
@@ -119,11 +110,9 @@ services:
       - traefik.http.routers.worse.middlewares=worse
       - traefik.http.middlewares.worse.circuitbreaker.expression=Latency(50) > 1
 """)
-        r = run_cli(["check", "--config", str(config), "--compose", str(compose), "--format", "json"])
-        doc = json.loads(r.stdout)
         self.assertEqual(doc["http"]["middlewares"]["cb@docker"]["circuitBreaker"],
                          {"expression": "NetworkErrorRatio() > 0.5", "fallbackDuration": "30s", "responseCode": 429})
-        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertEqual(code, 1, doc)
         messages = [e["message"] for e in doc["errors"]]
         self.assertIn('circuitBreaker.expression: at position 22: expected a function, a number or "("', messages)
         self.assertIn('circuitBreaker.expression: at position 1: unknown function "Latency"', messages)

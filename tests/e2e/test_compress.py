@@ -6,15 +6,14 @@ close-delimited, what is never compressed (small, already encoded, excluded type
 no Accept-Encoding), Vary, a 100 MB streamed body with bounded memory, and the label form."""
 
 import hashlib
-import json
 import os
 import subprocess
 import tempfile
 import unittest
 
 from backend import big_body
-from portier_e2e import (PROTOCOLS, Backend, Portier, both_sides, free_port, http_config, make_temp_dir,
-                         run_cli, service, started, write_file_atomic)
+from portier_e2e import (PROTOCOLS, Backend, Portier, check_compose, both_sides, free_port, http_config, make_temp_dir,
+                         service, started, write_file_atomic)
 
 NET = "127.0.91"
 DECODERS = {"gzip": ["gzip", "-dc"], "br": ["brotli", "-dc"], "zstd": ["zstd", "-dcq"]}
@@ -213,15 +212,7 @@ class Compress(unittest.TestCase):
         self.assertLess(peak_kb, 64 * 1024, "peak RSS %d KiB" % peak_kb)
 
     def test_labels(self):
-        d = make_temp_dir()
-        config = d / "portier.yml"
-        config.write_text(json.dumps({  # the infra keys `check --compose` needs, no daemon
-            "infra": {"public_ipv4": NET + ".1", "base_domain": "example.test", "http_port": 18080,
-                      "https_port": 18443},
-            "providers": {"docker": {"endpoints": ["unix:///nonexistent/docker-*.sock"]}},
-            "state": {"directory": "/nonexistent/state"}}))
-        compose = d / "docker-compose.yml"
-        compose.write_text("""\
+        code, doc = check_compose(NET + ".1", """\
 name: shrink
 services:
   web:
@@ -240,12 +231,10 @@ services:
       - traefik.http.routers.bad.middlewares=bad
       - traefik.http.middlewares.bad.compress.encodings=gzip,deflate
 """)
-        r = run_cli(["check", "--config", str(config), "--compose", str(compose), "--format", "json"])
-        doc = json.loads(r.stdout)
         self.assertEqual(doc["http"]["middlewares"]["squeeze@docker"]["compress"], {
             "encodings": ["zstd", "gzip"], "defaultEncoding": "gzip",
             "excludedContentTypes": ["text/event-stream"], "minResponseBodyBytes": 2048})
-        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertEqual(code, 1, doc)
         self.assertIn('compress.encodings: "deflate" is not supported (gzip, br, zstd)',
                       [e["message"] for e in doc["errors"]])
 

@@ -6,14 +6,13 @@ retry answered errors and the last attempt's answer is relayed; `initialInterval
 attempts; a POST is replayed with its body when `retryNonIdempotentMethod` is set."""
 
 import hashlib
-import json
 import socket
 import struct
 import time
 import unittest
 
-from portier_e2e import (PROTOCOLS, Backend, Portier, both_sides, free_port, http_config, http_request,
-                         make_temp_dir, proto_request, run_cli, service, started, write_file_atomic)
+from portier_e2e import (PROTOCOLS, Backend, Portier, check_compose, both_sides, free_port, http_config, http_request,
+                         make_temp_dir, proto_request, service, started, write_file_atomic)
 from tcp_peers import StreamServer
 
 NET = "127.0.92"
@@ -147,15 +146,7 @@ class Retry(unittest.TestCase):
                 self.assertGreaterEqual(time.monotonic() - start, 0.241)
 
     def test_configuration_errors(self):
-        d = make_temp_dir()
-        config = d / "portier.yml"
-        config.write_text(json.dumps({
-            "infra": {"public_ipv4": NET + ".1", "base_domain": "example.test", "http_port": 18080,
-                      "https_port": 18443},
-            "providers": {"docker": {"endpoints": ["unix:///nonexistent/docker-*.sock"]}},
-            "state": {"directory": "/nonexistent/state"}}))
-        compose = d / "docker-compose.yml"
-        compose.write_text("""\
+        code, doc = check_compose(NET + ".1", """\
 name: again
 services:
   web:
@@ -174,11 +165,9 @@ services:
       - traefik.http.middlewares.bad.retry.attempts=2
       - traefik.http.middlewares.bad.retry.status=5xx
 """)
-        r = run_cli(["check", "--config", str(config), "--compose", str(compose), "--format", "json"])
-        doc = json.loads(r.stdout)
         self.assertEqual(doc["http"]["middlewares"]["again@docker"]["retry"],
                          {"attempts": 4, "initialInterval": "100ms", "status": ["502", "520-599"]})
-        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertEqual(code, 1, doc)
         self.assertIn('retry.status: invalid status code range "5xx" (a code or a range such as 500-599)',
                       [e["message"] for e in doc["errors"]])
 
