@@ -181,7 +181,7 @@ class BreakerParser {
   int number() {
     double v = 0;
     auto [end, ec] = std::from_chars(s_.data() + pos_, s_.data() + s_.size(), v);
-    if (ec != std::errc()) return fail("invalid number");
+    if (ec != std::errc() || !std::isfinite(v)) return fail("invalid number");
     pos_ = static_cast<size_t>(end - s_.data());
     BreakerExpression::Node n;
     n.value = v;
@@ -207,7 +207,8 @@ class BreakerParser {
         skip();
         double v = 0;
         auto [end, ec] = std::from_chars(s_.data() + pos_, s_.data() + s_.size(), v);
-        if (ec != std::errc()) return fail(std::string(name) + " takes " + std::to_string(arity) + " numbers");
+        if (ec != std::errc() || !std::isfinite(v))
+          return fail(std::string(name) + " takes " + std::to_string(arity) + " numbers");
         pos_ = static_cast<size_t>(end - s_.data());
         n.args[i] = v;
       }
@@ -234,6 +235,11 @@ std::optional<BreakerExpression> BreakerExpression::parse(std::string_view text,
   return e;
 }
 
+namespace {
+// A status code argument (finite, checked by the parser), within the codes counted.
+int code_arg(double v) { return static_cast<int>(std::clamp(v, -1.0, 1000.0)); }
+}  // namespace
+
 double BreakerExpression::value(int node, const BreakerStats& s) const {
   const Node& n = nodes_[static_cast<size_t>(node)];
   if (n.op == Op::number) return n.value;
@@ -241,8 +247,8 @@ double BreakerExpression::value(int node, const BreakerStats& s) const {
     case Fn::network_error_ratio:
       return s.network_error_ratio();
     case Fn::response_code_ratio:
-      return s.response_code_ratio(static_cast<int>(n.args[0]), static_cast<int>(n.args[1]),
-                                   static_cast<int>(n.args[2]), static_cast<int>(n.args[3]));
+      return s.response_code_ratio(code_arg(n.args[0]), code_arg(n.args[1]), code_arg(n.args[2]),
+                                   code_arg(n.args[3]));
     case Fn::latency_at_quantile:
       return s.latency_at_quantile_ms(n.args[0]);
     case Fn::requests:
