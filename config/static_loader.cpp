@@ -1,10 +1,10 @@
 #include "config/static_loader.hpp"
 
 #include <algorithm>
-#include <tuple>
 
 #include "config/infra_expansion.hpp"
 #include "config/observability_loader.hpp"
+#include "config/static_validation.hpp"
 #include "config/yaml_util.hpp"
 #include "core/atomic_file.hpp"
 #include "core/log.hpp"
@@ -651,121 +651,6 @@ void apply_overrides(StaticConfig& c, const Overrides& o, Origins& origins,
   }
 }
 
-// ---- validation of the final configuration --------------------------------------------------
-
-int line_at(const std::map<std::string, int>& lines, const std::string& path) {
-  auto it = lines.find(path);
-  return it == lines.end() ? 0 : it->second;
-}
-
-void validate_diagnostics(const StaticConfig& c, const Origins& origins,
-                          const std::map<std::string, int>& lines, core::Problems& problems) {
-  const int line = line_at(lines, origins.diagnostics);
-  std::string error;
-  auto hp = parse_host_port(c.diagnostics_address, error);
-  if (!hp) {
-    problems.push_back({origins.diagnostics, error, line});
-  } else if (!is_loopback_host(hp->host) && !c.diagnostics_allow_public) {
-    problems.push_back({origins.diagnostics,
-                        "\"" + c.diagnostics_address +
-                            "\" is not a loopback address; set diagnostics.allowPublic: true "
-                            "to expose diagnostics there",
-                        line});
-  }
-}
-
-// Two hosts on the same port and protocol that cannot both be bound.
-bool hosts_overlap(const std::string& a, const std::string& b) {
-  auto all = [](const std::string& h) { return h.empty() || h == "::"; };
-  if (a == b || all(a) || all(b)) return true;
-  if (a == "0.0.0.0") return is_ipv4(b);
-  if (b == "0.0.0.0") return is_ipv4(a);
-  return false;
-}
-
-std::string binding_text(const std::string& host, const EntryPoint& ep) {
-  return "port " + std::to_string(ep.port) + (ep.protocol == Proto::udp ? "/udp" : "/tcp") +
-         (host.empty() ? std::string(" on all addresses") : " on " + host);
-}
-
-void validate_bindings(const StaticConfig& c, const std::map<std::string, int>& lines,
-                       core::Problems& problems) {
-  std::vector<const EntryPoint*> eps;
-  for (const auto& [name, ep] : c.entry_points) eps.push_back(&ep);
-  // Only entrypoints on the same port and protocol can collide: compare within those groups
-  // (name order kept), not every pair (a dynamic port range makes thousands of entrypoints).
-  std::stable_sort(eps.begin(), eps.end(), [](const EntryPoint* a, const EntryPoint* b) {
-    return std::tie(a->port, a->protocol) < std::tie(b->port, b->protocol);
-  });
-  for (size_t i = 0; i < eps.size(); ++i) {
-    for (size_t j = i + 1; j < eps.size() && eps[j]->port == eps[i]->port && eps[j]->protocol == eps[i]->protocol;
-         ++j) {
-      const EntryPoint& a = *eps[i];
-      const EntryPoint& b = *eps[j];
-      if (a.port == 0) continue;
-      for (const auto& ha : a.hosts) {
-        auto hb = std::find_if(b.hosts.begin(), b.hosts.end(),
-                               [&](const std::string& h) { return hosts_overlap(ha, h); });
-        if (hb == b.hosts.end()) continue;
-        // Report on the one written in the file when only one of them is.
-        const EntryPoint& at = (b.from_infra && !a.from_infra) ? a : b;
-        const EntryPoint& other = (&at == &a) ? b : a;
-        const std::string path = child_path(kEntryPoints, at.name) + ".address";
-        problems.push_back({path,
-                            binding_text(ha, a) + " is also bound by entrypoint \"" + other.name +
-                                "\"" + (other.from_infra ? " (from infra)" : ""),
-                            line_at(lines, path)});
-        break;
-      }
-    }
-  }
-}
-
-void validate_entry_points(const StaticConfig& c, const std::map<std::string, int>& lines,
-                           core::Problems& problems) {
-  for (const auto& [name, ep] : c.entry_points) {
-    const std::string path = child_path(kEntryPoints, name);
-    if (ep.redirection) {
-      const std::string p = path + ".http.redirections.entryPoint.to";
-      const std::string& to = ep.redirection->to;
-      auto target = c.entry_points.find(to);
-      if (!to.empty() && to.front() == ':') {
-        problems.push_back({p, "a port as redirect target is not supported; name an entrypoint",
-                            line_at(lines, p)});
-      } else if (target == c.entry_points.end()) {
-        problems.push_back(
-            {p, "redirect target entrypoint \"" + to + "\" does not exist", line_at(lines, p)});
-      } else if (to == name) {
-        problems.push_back({p, "an entrypoint cannot redirect to itself", line_at(lines, p)});
-      } else if (target->second.protocol != Proto::tcp) {
-        problems.push_back(
-            {p, "redirect target \"" + to + "\" is a UDP entrypoint", line_at(lines, p)});
-      }
-    }
-    if (!ep.tls_cert_resolver.empty() && !c.cert_resolvers.count(ep.tls_cert_resolver)) {
-      const std::string p = path + ".http.tls.certResolver";
-      problems.push_back({p, "certificate resolver \"" + ep.tls_cert_resolver + "\" does not exist",
-                          line_at(lines, p)});
-    }
-  }
-  validate_bindings(c, lines, problems);
-}
-
-void validate_resolvers(StaticConfig& c, const std::map<std::string, int>& lines,
-                        core::Problems& problems) {
-  for (auto& [name, cr] : c.cert_resolvers) {
-    if (cr.storage.empty()) cr.storage = c.state_directory + "/acme.json";
-    if (cr.dns_challenge && cr.dns_challenge->provider == "cloudflare" &&
-        c.infra.cf_dns_api_token.empty()) {
-      const std::string p = child_path(kResolvers, name) + ".acme.dnsChallenge";
-      problems.push_back({p,
-                          "the cloudflare provider needs an API token (CF_DNS_API_TOKEN, "
-                          "CF_DNS_API_TOKEN_FILE, infra.cf_dns_api_token or --cf-dns-token)",
-                          line_at(lines, p)});
-    }
-  }
-}
-
 }  // namespace
 
 StaticLoadResult load_static_config_text(std::string_view yaml, const std::string& source,
@@ -797,7 +682,7 @@ StaticLoadResult load_static_config_text(std::string_view yaml, const std::strin
     c.docker->endpoints = default_docker_endpoints();
   }
   apply_internal_entry_point(c, problems);
-  validate_diagnostics(c, origins, reader.lines, problems);
+  validate_diagnostics(c, origins.diagnostics, reader.lines, problems);
   validate_entry_points(c, reader.lines, problems);
   validate_resolvers(c, reader.lines, problems);
   return result;
