@@ -235,6 +235,17 @@ struct CircuitBreakerMw {
   bool operator==(const CircuitBreakerMw&) const = default;
 };
 
+// ---- errors (issue 16) ----
+struct ErrorsMw {
+  static constexpr const char* type = "errors";
+  std::vector<std::string> status;  // "500-599", "404,418": the codes whose answer is replaced
+  std::map<std::string, std::string> status_rewrites;  // code or range -> the code sent instead
+  std::string service;  // serves the page
+  std::string query;    // the page's path and query: {status}, {originalStatus}, {url}
+  std::vector<std::string> error_request_headers;  // sent to the service; empty: all of them
+  bool operator==(const ErrorsMw&) const = default;
+};
+
 struct RedirectSchemeMw {
   static constexpr const char* type = "redirectScheme";
   std::string scheme = "https";
@@ -417,6 +428,9 @@ struct ForwardAuthMw {
   bool preserve_location_header = false;
   bool preserve_request_method = false;
   std::string auth_signin_url;  // a 401 from the server becomes a 302 here
+  bool forward_body = false;    // the request body goes to the server too
+  int64_t max_body_size = -1;   // with forward_body: a larger body is answered 401; -1 = any
+  std::string header_field;     // the answer's field naming the user, for the access log
   bool operator==(const ForwardAuthMw&) const = default;
 };
 // ---- end forwardAuth ----
@@ -425,7 +439,7 @@ using MiddlewareSpec =
     std::variant<HeadersMw, BufferingMw, RedirectSchemeMw, RedirectRegexMw, ChainMw, StripPrefixMw,
                  AddPrefixMw, BasicAuthMw, IpAllowListMw, IpWhiteListMw, RateLimitMw, InFlightReqMw,
                  PassTlsClientCertMw, ForwardAuthMw, DigestAuthMw, ReplacePathMw, ReplacePathRegexMw,
-                 StripPrefixRegexMw, CompressMw, RetryMw, CircuitBreakerMw>;
+                 StripPrefixRegexMw, CompressMw, RetryMw, CircuitBreakerMw, ErrorsMw>;
 
 struct Middleware {
   MiddlewareSpec spec;

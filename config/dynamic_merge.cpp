@@ -115,6 +115,7 @@ class Merger {
     add("http.middlewares", d.http.middlewares, all_.http.middlewares, [&](Middleware& m) {
       if (auto* chain = std::get_if<ChainMw>(&m.spec))
         for (auto& n : chain->middlewares) n = q(n);
+      if (auto* errors = std::get_if<ErrorsMw>(&m.spec)) errors->service = q(errors->service);
     });
     add("http.serversTransports", d.http.servers_transports, all_.http.servers_transports,
         [](ServersTransport&) {});

@@ -91,7 +91,7 @@ std::string format_duration(Millis ms);
 
 // Middleware types Traefik has and portier does not implement yet, in Traefik's spelling.
 inline constexpr auto kUnsupportedMiddlewares = std::to_array<std::string_view>({
-    "errors", "grpcWeb", "contentType", "plugin"});
+    "grpcWeb", "contentType", "plugin"});
 
 // Engages the alternative of `spec` (MiddlewareSpec or TcpMiddlewareSpec) whose type is `name`
 // (any case); false when none is.
@@ -354,6 +354,21 @@ void describe(CircuitBreakerMw& c, V& v) {
 }
 
 template <class V>
+void describe(ErrorsMw& e, V& v) {
+  v.field("status", e.status, {.flags = kAlways | kRequired});
+  v.field("statusRewrites", e.status_rewrites);
+  v.field("service", e.service, {.flags = kAlways | kRequired, .ref = Ref::http_service});
+  v.field("query", e.query);
+  v.field("errorRequestHeaders", e.error_request_headers);
+  // The ranges' and codes' forms are checked when the middleware is built.
+  v.invariant([&]() -> std::string {
+    return v.has("errorRequestHeaders") && e.error_request_headers.empty()
+               ? "errorRequestHeaders: an empty list (no header) is not supported; name the headers"
+               : "";
+  });
+}
+
+template <class V>
 void describe(RedirectSchemeMw& r, V& v) {
   v.field("scheme", r.scheme, {.flags = kAlways});
   v.field("port", r.port);
@@ -523,9 +538,9 @@ void describe(ForwardAuthMw& f, V& v) {
   v.field("preserveLocationHeader", f.preserve_location_header);
   v.field("preserveRequestMethod", f.preserve_request_method);
   v.field("authSigninURL", f.auth_signin_url);
-  v.unsupported_unless_false("forwardBody", " (the request body is not sent to the auth server)");
-  v.unsupported("maxBodySize", " (only used with forwardBody)");
-  v.unsupported("headerField", " (forwardAuth's sets the access log user)");
+  v.field("forwardBody", f.forward_body);
+  v.field("maxBodySize", f.max_body_size, {.range = kSizeOrUnlimited});
+  v.field("headerField", f.header_field);
   // The address's form is checked when the middleware is built (make_forward_auth_middleware).
 }
 

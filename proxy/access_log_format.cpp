@@ -315,7 +315,7 @@ void AccessLogFormat::append_common(const RequestRecord& r, uint64_t count, bool
   auto token = [&](Field f, std::string_view v) { append_token(out, kept(f) ? v : std::string_view()); };
   token(ClientHost, r.forwarded_for.empty() ? r.client_ip : r.forwarded_for);
   out += " - ";
-  token(ClientUsername, "-");
+  token(ClientUsername, r.client_username.empty() ? "-" : r.client_username);
   out += " [";
   if (kept(StartUTC))
     append_clf_time(out, r.start);
@@ -459,7 +459,7 @@ void AccessLogFormat::append_json(const RequestRecord& r, uint64_t count, std::s
   str(ClientAddr, client_addr);
   str(ClientHost, r.forwarded_for.empty() ? r.client_ip : r.forwarded_for);
   str(ClientPort, client_port);
-  str(ClientUsername, "-");
+  str(ClientUsername, r.client_username.empty() ? "-" : r.client_username);
   num(DownstreamContentSize, static_cast<int64_t>(r.response_bytes));
   num(DownstreamStatus, r.status);
   num(Duration, duration);

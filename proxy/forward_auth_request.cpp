@@ -109,6 +109,12 @@ std::string build_auth_request_head(const RequestContext& ctx, const config::For
     }
     append_header(out, h.name, h.value);
   }
+  if (ctx.body) {  // forwardBody: framed as the client framed it
+    if (head.body == BodyKind::chunked)
+      append_header(out, "Transfer-Encoding", "chunked");
+    else
+      append_header(out, "Content-Length", std::to_string(ctx.body->size()));
+  }
   for (auto name : kComputed) {
     std::string prior = trust ? joined(head, name, ", ") : std::string();
     if (iequals(name, "X-Forwarded-For"))

@@ -21,7 +21,8 @@ struct ForwardAuthAddress {
 // "" or what is wrong with `url`.
 std::string parse_forward_auth_address(std::string_view url, ForwardAuthAddress& out);
 
-// The request head for the auth server (GET unless preserveRequestMethod, no body): the
+// The request head for the auth server (GET unless preserveRequestMethod; framing for
+// ctx.body when forwardBody read it, else no body): the
 // client's headers without hop-by-hop ones, Host, Content-Length and Expect, filtered by
 // authRequestHeaders; X-Forwarded-* of a peer portier does not trust (forwardedHeaders) are
 // dropped. X-Forwarded-For, -Method, -Proto, -Port, -Host and -Uri are set from the request,

@@ -197,9 +197,20 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::serve(Re
     RequestPipeline*& current;
     ~Done() { current = nullptr; }
   } done{pipeline_};
+  using Step = RequestPipeline::Step;
   auto step = pipeline.start(head);
-  while (step == RequestPipeline::Step::async) step = co_await pipeline.resume(head);
-  if (step == RequestPipeline::Step::reply) {
+  while (step == Step::async || step == Step::body) {
+    if (step == Step::body) {
+      int status = co_await read_body_first(head, pipeline);
+      if (status != 0) {
+        unread_input_ = true;
+        if (status > 0) co_await send_error(status, true);
+        co_return Outcome::close;
+      }
+    }
+    step = co_await pipeline.resume(head);
+  }
+  if (step == Step::reply) {
     // The body (if any) is not read: close unless there is none.
     bool has_body = head.body != BodyKind::none;
     in_.consume(head.head_size);
@@ -225,22 +236,20 @@ template <class Stream>
 awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::forward(
     RequestHead& head, RequestPipeline& pipeline) {
   bool has_body = head.body != BodyKind::none;
-  Plan plan;
-  if (head.expect_continue && has_body) {
-    static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
-    if (!arm_write(worker_.limits().body_timeout)) co_return Outcome::close;
-    auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(k100), use_tuple);
-    if (ec) co_return Outcome::close;
-  }
-  // Buffering reads the whole body first (beside the head, whose views stay valid).
-  plan.buffered_body = pipeline.buffer_request(head);
-  if (plan.buffered_body) {
-    int status = co_await buffer_request_body(head, pipeline, plan.body);
-    pipeline.note_request_body(plan.body.size());
-    if (status != 0) {
-      unread_input_ = true;
-      if (status > 0) co_await send_error(status, true);
-      co_return Outcome::close;
+  Plan plan{.body = pipeline.request_body()};
+  // Buffering reads the whole body first (beside the head, whose views stay valid), unless a
+  // middleware had it read already (Step::body).
+  plan.buffered_body = pipeline.body_read() || pipeline.buffer_request(head);
+  if (!pipeline.body_read()) {
+    if (head.expect_continue && has_body && !co_await send_continue()) co_return Outcome::close;
+    if (plan.buffered_body) {
+      int status = co_await buffer_request_body(head, pipeline, plan.body);
+      pipeline.note_request_body(plan.body.size());
+      if (status != 0) {
+        unread_input_ = true;
+        if (status > 0) co_await send_error(status, true);
+        co_return Outcome::close;
+      }
     }
   }
   plan.request_head = pipeline.upstream_head(head);
@@ -273,16 +282,28 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::exchange
       ResponseHead resp;
       failed = co_await attempt_exchange(head, pipeline, plan, *up, resp, attempt);
       if (failed < 0) co_return Outcome::close;  // the client's body is gone
-      if (failed == 0 && !pipeline.retries_status(resp.status, replayable))
+      if (failed == 0 && !pipeline.retries_status(resp.status, replayable)) {
+        if (pipeline.replaces(resp.status)) {  // an error page instead (the response dropped)
+          co_await pipeline.replace_answer(resp.status, true);
+          co_return co_await send_local(pipeline, !plan.ex.keep_alive);
+        }
         co_return co_await relay_response(plan.ex, std::move(up), resp, pipeline);
+      }
       if (failed == 0) failed = 502;  // discarded: the next attempt answers
     }
     fresh = attempt.reused && !attempt.received;
     if (!co_await pipeline.retry(attempt, replayable)) break;
   }
-  if (dialed) co_return co_await send_error(failed, true);
-  unread_input_ = !replayable;  // the dial failed: the body, if any, was not read
-  co_return co_await send_error(502, !replayable || !plan.ex.keep_alive);
+  if (!dialed) {
+    unread_input_ = !replayable;  // the dial failed: the body, if any, was not read
+    failed = 502;
+  }
+  bool close = dialed || !replayable || !plan.ex.keep_alive;
+  if (pipeline.replaces(failed)) {
+    co_await pipeline.replace_answer(failed, false);
+    co_return co_await send_local(pipeline, close);
+  }
+  co_return co_await send_error(failed, close);
 }
 
 // One attempt on `up`: the head, the body, the response head into `resp`. 0 when it came,
@@ -306,6 +327,24 @@ awaitable<int> Http1Session<Stream>::attempt_exchange(const RequestHead& head, R
   attempt.received = !silent;
   attempt.responded = status == 0;
   attempt.status = resp.status;
+  co_return status;
+}
+
+template <class Stream>
+awaitable<bool> Http1Session<Stream>::send_continue() {
+  static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
+  if (!arm_write(worker_.limits().body_timeout)) co_return false;
+  auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(k100), use_tuple);
+  co_return !ec;
+}
+
+// Step::body: the whole body into the pipeline's request_body() before the middleware that
+// wants it runs. 0, or the status to answer (-1: the connection is gone).
+template <class Stream>
+awaitable<int> Http1Session<Stream>::read_body_first(const RequestHead& head, RequestPipeline& pipeline) {
+  if (head.expect_continue && !co_await send_continue()) co_return -1;
+  int status = co_await buffer_request_body(head, pipeline, pipeline.request_body());
+  pipeline.note_request_body(pipeline.request_body().size());
   co_return status;
 }
 

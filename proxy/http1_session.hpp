@@ -69,10 +69,10 @@ class Http1Session final : public Drainable {
   awaitable<Outcome> serve(RequestHead& head);
   // What forward() prepared for the exchange with the upstream (lives in forward's frame).
   struct Plan {
+    BufferedBody& body;  // the pipeline's: the body when it is read whole first
     Exchange ex{};
-    bool buffered_body = false;  // the body was read whole first (buffering middleware)
+    bool buffered_body = false;  // the body was read whole first (buffering, a middleware)
     std::string request_head;
-    BufferedBody body;
   };
 
   awaitable<Outcome> forward(RequestHead& head, RequestPipeline& pipeline);
@@ -80,6 +80,8 @@ class Http1Session final : public Drainable {
   awaitable<int> attempt_exchange(const RequestHead& head, RequestPipeline& pipeline, Plan& plan,
                                   UpstreamConn& up, ResponseHead& resp, Attempt& attempt);
   awaitable<Outcome> send_error(int status, bool close);
+  awaitable<bool> send_continue();
+  awaitable<int> read_body_first(const RequestHead& head, RequestPipeline& pipeline);
   awaitable<bool> send_request_body(const RequestHead& head, UpstreamConn& up);
   awaitable<Outcome> relay_response(const Exchange& ex, std::unique_ptr<UpstreamConn> up,
                                     const ResponseHead& resp, RequestPipeline& pipeline);

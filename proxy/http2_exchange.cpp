@@ -100,6 +100,8 @@ class Exchange {
                                   BufferedBody& body, bool buffered, ResponseHead& resp,
                                   Attempt& attempt);
   awaitable<int> buffer_body(const RequestPipeline& pipeline, BufferedBody& body);
+  awaitable<int> read_body_first(RequestPipeline& pipeline);
+  awaitable<void> answer_page(RequestPipeline& pipeline, int status, bool origin);
   awaitable<int> send_body();
   awaitable<void> relay(const ResponseHead& resp, RequestPipeline& pipeline);
   awaitable<void> send_collected(BufferedBody& body);
@@ -147,10 +149,21 @@ awaitable<void> Exchange::run() {
   }
   RequestPipeline pipeline(conn_.worker(), conn_.info(), conn_.client(), conn_.ssl(), 20);
   pipeline_ = &pipeline;
+  using Step = RequestPipeline::Step;
   auto step = pipeline.start(head_);
-  while (step == RequestPipeline::Step::async) step = co_await pipeline.resume(head_);
+  while (step == Step::async || step == Step::body) {
+    if (step == Step::body) {
+      int status = co_await read_body_first(pipeline);
+      if (status != 0) {
+        if (status > 0) respond_error(status);
+        co_return;
+      }
+    }
+    step = co_await pipeline.resume(head_);
+    if (st_.closed) co_return;
+  }
   if (st_.closed) co_return;
-  if (step == RequestPipeline::Step::reply) {
+  if (step == Step::reply) {
     respond_local(pipeline);
     co_return;
   }
@@ -273,18 +286,14 @@ void Exchange::respond_local(const RequestPipeline& pipeline) {
 // the retry middleware on the next server).
 awaitable<void> Exchange::forward(RequestPipeline& pipeline) {
   Worker& worker = conn_.worker();
-  bool buffered = pipeline.buffer_request(head_);
-  BufferedBody body;
-  if (buffered) {
-    if (head_.expect_continue) conn_.submit_continue(st_);
-    int status = co_await buffer_body(pipeline, body);
-    pipeline.note_request_body(body.size());
+  bool buffered = pipeline.body_read() || pipeline.buffer_request(head_);
+  BufferedBody& body = pipeline.request_body();
+  if (buffered && !pipeline.body_read()) {
+    int status = co_await read_body_first(pipeline);
     if (status != 0) {
       if (status > 0) respond_error(status);
       co_return;
     }
-    head_.body = BodyKind::length;
-    head_.content_length = body.size();
   }
   std::string request_head = pipeline.upstream_head(head_);
   bool replayable = RequestPipeline::replayable(head_, buffered);
@@ -305,6 +314,12 @@ awaitable<void> Exchange::forward(RequestPipeline& pipeline) {
       failed = co_await attempt_exchange(pipeline, request_head, body, buffered, resp, attempt);
       if (failed < 0 || st_.closed) co_return;
       if (failed == 0 && !pipeline.retries_status(resp.status, replayable)) {
+        if (pipeline.replaces(resp.status)) {  // an error page instead (the response dropped)
+          st_.upstream = nullptr;
+          up_.reset();
+          co_await answer_page(pipeline, resp.status, true);
+          co_return;
+        }
         if (websocket_ && resp.status == 101)
           co_await tunnel(resp, pipeline);
         else
@@ -319,7 +334,30 @@ awaitable<void> Exchange::forward(RequestPipeline& pipeline) {
     if (!co_await pipeline.retry(attempt, replayable)) break;
     if (st_.closed) co_return;
   }
-  respond_error(failed);
+  if (pipeline.replaces(failed))
+    co_await answer_page(pipeline, failed, false);
+  else
+    respond_error(failed);
+}
+
+// The error page that replaces an answer with `status` (RequestPipeline::replace_answer).
+awaitable<void> Exchange::answer_page(RequestPipeline& pipeline, int status, bool origin) {
+  co_await pipeline.replace_answer(status, origin);
+  if (!st_.closed) respond_local(pipeline);
+}
+
+// The whole body into the pipeline's request_body() (a middleware's Step::body, or buffering
+// before forwarding); its framing upstream is then a Content-Length. 0, -1 when the stream is
+// gone, else the status to answer.
+awaitable<int> Exchange::read_body_first(RequestPipeline& pipeline) {
+  if (head_.expect_continue) conn_.submit_continue(st_);
+  BufferedBody& body = pipeline.request_body();
+  int status = co_await buffer_body(pipeline, body);
+  pipeline.note_request_body(body.size());
+  if (status != 0) co_return status;
+  head_.body = BodyKind::length;
+  head_.content_length = body.size();
+  co_return 0;
 }
 
 // One attempt on up_: the head, the body, the response head into `resp`. 0 when it came, else

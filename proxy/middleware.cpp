@@ -66,6 +66,7 @@ MiddlewarePtr make_middleware(const config::MiddlewareSpec& spec, std::string* e
     MiddlewarePtr operator()(const config::CircuitBreakerMw& m) const {
       return make_circuit_breaker_middleware(m, error);
     }
+    MiddlewarePtr operator()(const config::ErrorsMw& m) const { return make_errors_middleware(m, error); }
     MiddlewarePtr operator()(const config::ChainMw&) const {
       *error = "chain is expanded by expand_middlewares";
       return nullptr;

@@ -9,6 +9,9 @@
 //                  password check on PasswordVerifier's pool, rateLimit's wait for its token,
 //                  forwardAuth's subrequest). Runs right after its own on_request; the
 //                  pipeline enters a coroutine only when a chain holds such a middleware.
+//   request_body   with request_async: the request body is read whole before that phase
+//                  runs (forwardAuth's forwardBody) and is seen as ctx.body; a body over
+//                  body_first().max decoded bytes is answered body_first().status instead.
 // State shared across workers (rateLimit's buckets, inFlightReq's counters) is held by the
 // middleware object behind its own locks; it lives as long as the compiled chain.
 //   response_head  on_response_head: the upstream's head is known; edits response headers
@@ -26,6 +29,10 @@
 //                  ask the pipeline (RequestPipeline::retry), which asks the guards; a guard
 //                  may refuse the request before any attempt and sees its outcome
 //                  (circuitBreaker).
+//   error_page     plan_error_page: at request time, a per-request ErrorPage that sees the
+//                  status of every answer made inside it (the service's, a later middleware's,
+//                  portier's own 502/503/504) and may replace that answer with a page fetched
+//                  from another service (errors). Innermost first, as Traefik's handlers wrap.
 // body_limits() is read once when the route is compiled (buffering).
 // Adding one: a make_* function in its own file, a case in make_middleware().
 #include <openssl/ssl.h>
@@ -40,6 +47,7 @@
 
 #include "config/dynamic.hpp"
 #include "proxy/asio.hpp"
+#include "proxy/buffered_body.hpp"
 #include "proxy/http1_parser.hpp"
 #include "proxy/io_buffer.hpp"
 
@@ -71,6 +79,7 @@ class RequestHold {
 struct RequestEdits {
   HeaderEdits headers;
   std::optional<std::string> path;  // replaces the request path; the query is kept
+  std::string user;  // who authenticated, for the access log's ClientUsername ("" none)
   std::vector<std::unique_ptr<RequestHold>> holds;
 };
 
@@ -97,6 +106,9 @@ struct RequestContext {
   std::string_view client_ip;  // the connection's peer address, as text
   bool trusted = false;        // forwardedHeaders trusts the peer: its X-Forwarded-* count
   const SSL* ssl = nullptr;    // the client connection's TLS (null on cleartext): its certificate
+  // kRequestBodyPhase: the body read whole, as received (chunked stays chunked when head.body
+  // says so); null when the request has none.
+  BufferedBody* body = nullptr;
 };
 
 class Worker;
@@ -149,6 +161,22 @@ class ExchangeGuard {
   virtual void finished(int status, std::chrono::microseconds elapsed) {}
 };
 
+struct RuntimeConfig;
+struct ClientInfo;
+
+// An error_page phase's state for one request (see error_page above): what it needs of the
+// request is copied when it is planned (the head's views do not live as long).
+class ErrorPage {
+ public:
+  virtual ~ErrorPage() = default;
+  // Whether an answer with `status` is replaced.
+  virtual bool catches(int status) const = 0;
+  // The answer sent instead: the page, with the status to send (`status`, or its rewrite).
+  // `client` is the connection's (the page is requested as forwarded for it).
+  virtual awaitable<LocalReply> fetch(int status, Worker& worker, const RuntimeConfig& rc,
+                                      const ClientInfo& client) = 0;
+};
+
 // Bits of Middleware::phases().
 enum MiddlewarePhase : unsigned {
   kRequestPhase = 1u << 0,
@@ -156,6 +184,15 @@ enum MiddlewarePhase : unsigned {
   kResponseHeadPhase = 1u << 2,
   kResponseBodyPhase = 1u << 3,
   kExchangePhase = 1u << 4,
+  kRequestBodyPhase = 1u << 5,
+  kErrorPagePhase = 1u << 6,
+};
+
+// kRequestBodyPhase: the largest body read for the middleware (-1: any) and the status that
+// answers a larger one.
+struct BodyFirst {
+  int64_t max = -1;
+  int status = 413;
 };
 
 class Middleware {
@@ -186,7 +223,12 @@ class Middleware {
   virtual std::unique_ptr<ResponseFilter> plan_response(const RequestContext& ctx) const {
     return nullptr;
   }
+  // kErrorPagePhase: this request's error page, or null.
+  virtual std::unique_ptr<ErrorPage> plan_error_page(const RequestContext& ctx) const {
+    return nullptr;
+  }
   virtual void body_limits(BodyLimits& limits) const {}
+  virtual BodyFirst body_first() const { return {}; }
 };
 
 using MiddlewarePtr = std::shared_ptr<const Middleware>;
@@ -218,6 +260,7 @@ MiddlewarePtr make_strip_prefix_regex_middleware(const config::StripPrefixRegexM
 MiddlewarePtr make_compress_middleware(const config::CompressMw& spec, std::string* error);
 MiddlewarePtr make_retry_middleware(const config::RetryMw& spec, std::string* error);
 MiddlewarePtr make_circuit_breaker_middleware(const config::CircuitBreakerMw& spec, std::string* error);
+MiddlewarePtr make_errors_middleware(const config::ErrorsMw& spec, std::string* error);
 
 // "https" or "http", as the client reached portier.
 std::string request_scheme(bool tls);

@@ -113,6 +113,7 @@ class BasicAuthMiddleware final : public Middleware {
       break;  // Go reads the first
     }
     if (!creds) co_return unauthorized();
+    request.user = creds->user;  // logged whether it passes or not, as Traefik does
     auto users = users_->users();
     auto it = users->find(creds->user);
     bool known = it != users->end();

@@ -99,6 +99,7 @@ class DigestAuthMiddleware final : public Middleware {
       auth = parse_digest_authorization(h.value);
       break;  // Go reads the first
     }
+    if (auth) request.user = (*auth)["username"];  // logged whether it passes or not, as Traefik does
     bool stale = false;
     if (!auth || !valid(ctx, *auth, &stale)) return unauthorized(stale);
     const std::string& user = (*auth)["username"];

@@ -1,7 +1,10 @@
 // forwardAuth, as Traefik: every request is first asked about at the authentication server
 // (Authelia, Authentik, oauth2-proxy). The request goes there as a GET (or its own method with
-// preserveRequestMethod) without a body, with the client's headers and X-Forwarded-* (see
-// build_auth_request_head). A 2xx answer lets the request through, with the headers named by
+// preserveRequestMethod) with the client's headers and X-Forwarded-* (see
+// build_auth_request_head), without a body unless forwardBody: then the body is read whole
+// first (kRequestBodyPhase), a body over maxBodySize is answered 401 without asking, and the
+// auth server gets it as the client framed it. headerField names the answer's field whose
+// value is the access log's ClientUsername (whatever the answer). A 2xx answer lets the request through, with the headers named by
 // authResponseHeaders / authResponseHeadersRegex copied from the answer onto it (replacing
 // the request's own) and, with addAuthCookiesToResponse, the answer's cookies of those names
 // added to the response. Any other answer goes back to the client as the server sent it:
@@ -44,7 +47,10 @@ class ForwardAuthMiddleware final : public Middleware {
                         std::optional<UpstreamServer> server, std::unique_ptr<RE2> regex)
       : spec_(spec), address_(std::move(address)), server_(std::move(server)), regex_(std::move(regex)) {}
 
-  unsigned phases() const override { return kAsyncRequestPhase; }
+  unsigned phases() const override {
+    return kAsyncRequestPhase | (spec_.forward_body ? kRequestBodyPhase : 0u);
+  }
+  BodyFirst body_first() const override { return {spec_.max_body_size, 401}; }
 
   awaitable<std::optional<LocalReply>> on_request_async(const RequestContext& ctx,
                                                         RequestEdits& request,
@@ -56,8 +62,22 @@ class ForwardAuthMiddleware final : public Middleware {
     }
     std::string head = build_auth_request_head(ctx, spec_, address_);
     bool head_request = spec_.preserve_request_method && ctx.head.method == "HEAD";
+    std::string body;
+    if (ctx.body) {
+      body.resize(ctx.body->size());
+      if (ctx.body->read(0, body.data(), body.size()) != body.size()) {
+        core::log_warn("forwardAuth: the request body could not be read back");
+        co_return plain_reply(500, error_body(500));
+      }
+    }
     SubrequestResult auth = co_await send_subrequest(worker, *server_, head, head_request,
-                                                     spec_.max_response_body_size, kTimeout);
+                                                     spec_.max_response_body_size, kTimeout, body);
+    if (!spec_.header_field.empty())
+      for (const auto& [name, value] : auth.headers)
+        if (iequals(name, spec_.header_field)) {
+          request.user = value;
+          break;
+        }
     if (auth.status == 0) {
       core::log_warn("forwardAuth: calling ", spec_.address, ": ", auth.error);
       co_return plain_reply(500, error_body(500));

@@ -77,6 +77,7 @@ void ObservationState::reset() {
   path.clear();
   host.clear();
   forwarded_for.clear();
+  user.clear();
   request_headers.clear();
   response_headers.clear();
 }

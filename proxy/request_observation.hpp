@@ -30,7 +30,7 @@ struct ObservationState {
   RequestRecord record;
   Clock::time_point t0{}, origin_t0{};
   bool capture_headers = false;
-  std::string method, path, host, forwarded_for;
+  std::string method, path, host, forwarded_for, user;
   std::vector<std::pair<std::string, std::string>> request_headers, response_headers;
   void reset();  // for the next request; keeps the strings' capacity
 };
@@ -66,6 +66,12 @@ class RequestObservation {
   void origin_head(int status);
   void error(int status) {
     if (s_) s_->record.status = status;
+  }
+  // The authenticated user (basicAuth, digestAuth, forwardAuth's headerField).
+  void user(std::string_view name) {
+    if (!s_) return;
+    s_->user.assign(name);
+    s_->record.client_username = s_->user;
   }
   void request_body(uint64_t n) {
     if (s_) s_->record.request_bytes = n;

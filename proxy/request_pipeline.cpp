@@ -13,8 +13,44 @@ namespace portier::proxy {
 RequestPipeline::Step RequestPipeline::start(const RequestHead& head) {
   observation_.begin(head);
   Step step = route(head);
-  if (step == Step::reply) observation_.local(local_.status, local_.body.size());
-  return step;
+  return step == Step::reply ? replied() : step;
+}
+
+// local_ is the answer: Step::async when an error page replaces it (resume() fetches it).
+RequestPipeline::Step RequestPipeline::replied() {
+  if (replaces(local_.status)) {
+    page_pending_ = true;
+    return Step::async;
+  }
+  observation_.local(local_.status, local_.body.size());
+  return Step::reply;
+}
+
+bool RequestPipeline::replaces(int status) const {
+  for (const auto& page : pages_)
+    if (page->catches(status)) return true;
+  return false;
+}
+
+awaitable<void> RequestPipeline::replace_answer(int status, bool origin) {
+  if (origin) {
+    observation_.origin_head(status);
+    tell_guards(status);
+  } else {
+    note_error(status);
+  }
+  co_await fetch_pages(status);
+}
+
+// local_ becomes the error pages' answer to `status`, innermost page first (an outer one sees
+// the status the inner one sent).
+awaitable<void> RequestPipeline::fetch_pages(int status) {
+  for (auto it = pages_.rbegin(); it != pages_.rend(); ++it) {
+    if (!(*it)->catches(status)) continue;
+    local_ = co_await (*it)->fetch(status, worker_, *rc_, client_);
+    status = local_.status;
+  }
+  observation_.local(local_.status, local_.body.size());
 }
 
 // Traefik's ping@internal and prometheus@internal routers (PathPrefix, priority MaxInt, on
@@ -76,17 +112,26 @@ RequestPipeline::Step RequestPipeline::route(const RequestHead& head) {
 }
 
 awaitable<RequestPipeline::Step> RequestPipeline::resume(const RequestHead& head) {
-  const Middleware& mw = *(*chain_)[next_++];
-  RequestContext ctx{head, edits_.path ? std::string_view(*edits_.path) : head.path, client_.tls,
-                     client_.ip, client_.trusted, ssl_};
-  if (auto reply = co_await mw.on_request_async(ctx, edits_, response_edits_, worker_)) {
-    local_ = std::move(*reply);
-    observation_.local(local_.status, local_.body.size());
+  if (page_pending_) {  // replied(): the answer's error page
+    page_pending_ = false;
+    co_await fetch_pages(local_.status);
     co_return Step::reply;
   }
+  const Middleware& mw = *(*chain_)[next_++];
+  if (body_pending_) {  // the codec read the body (Step::body)
+    body_pending_ = false;
+    body_read_ = true;
+    body_first_ = {-1, 0};
+  }
+  RequestContext ctx{head, edits_.path ? std::string_view(*edits_.path) : head.path, client_.tls,
+                     client_.ip, client_.trusted, ssl_};
+  if (body_read_) ctx.body = &body_;
+  if (auto reply = co_await mw.on_request_async(ctx, edits_, response_edits_, worker_)) {
+    local_ = std::move(*reply);
+    co_return replied();
+  }
   Step step = run_chain(head);
-  if (step == Step::reply) observation_.local(local_.status, local_.body.size());
-  co_return step;
+  co_return step == Step::reply ? replied() : step;
 }
 
 // Runs the chain from next_ on; stops at a middleware's reply or before its asynchronous
@@ -105,11 +150,22 @@ RequestPipeline::Step RequestPipeline::run_chain(const RequestHead& head) {
         return Step::reply;
       }
     }
-    if (phases & (kResponseBodyPhase | kExchangePhase)) plan_phases(mw, head);
-    if (phases & kAsyncRequestPhase) return Step::async;
+    if (phases & (kResponseBodyPhase | kExchangePhase | kErrorPagePhase)) plan_phases(mw, head);
+    if (phases & kAsyncRequestPhase) return wants_body(mw, head) ? Step::body : Step::async;
     ++next_;
   }
   return choose_server(head);
+}
+
+// Whether the codec reads the body for `mw` first (kRequestBodyPhase; not for an upgrade,
+// whose bytes are the tunnel's, as Traefik leaves a CONNECT's).
+bool RequestPipeline::wants_body(const Middleware& mw, const RequestHead& head) {
+  if (!(mw.phases() & kRequestBodyPhase) || head.body == BodyKind::none || head.upgrade ||
+      body_read_)
+    return false;
+  body_first_ = mw.body_first();
+  body_pending_ = true;
+  return true;
 }
 
 // The per-request state of the response-body and exchange phases.
@@ -121,6 +177,8 @@ void RequestPipeline::plan_phases(const Middleware& mw, const RequestHead& head)
     if (auto filter = mw.plan_response(ctx)) filters_.push_back(std::move(filter));
   if (phases & kExchangePhase)
     if (auto guard = mw.plan_exchange(ctx)) guards_.push_back(std::move(guard));
+  if (phases & kErrorPagePhase)
+    if (auto page = mw.plan_error_page(ctx)) pages_.push_back(std::move(page));
 }
 
 // The answer's status reaches the exchange guards once (circuitBreaker counts it).
@@ -193,6 +251,7 @@ RequestPipeline::Step RequestPipeline::choose_server(const RequestHead& head) {
 }
 
 RequestPipeline::~RequestPipeline() {
+  if (!edits_.user.empty()) observation_.user(edits_.user);
   if (mirror_) mirror_->send(worker_, rc_);
 }
 

@@ -17,10 +17,13 @@
 //                      the response-head phase: relayed headers, middleware edits, cookie
 //   filters_body(), filter_body()
 //                      the response-body phase (compress): the payload through the filters
+//   replaces(), replace_answer()
+//                      the error-page phase (errors): an answer replaced by a fetched page
 // The codec keeps the wire: framing, flow control, keep-alive, 100-continue, relaying bytes.
 //
 // Contract: one RequestPipeline per request, on the stack (coroutine frame) of the codec's
-// exchange, worker thread only. It pins the snapshot for the request's life; `listener`,
+// exchange, worker thread only. It holds the request body when it is read whole
+// (request_body(): buffering, retry, mirroring, a middleware's Step::body). It pins the snapshot for the request's life; `listener`,
 // `client` and the SSL object outlive it. The synchronous path costs no allocation beyond the
 // snapshot pin and the upstream head; a middleware with an asynchronous request phase
 // (basicAuth, rateLimit) makes start() return Step::async and the codec co_awaits resume()
@@ -64,13 +67,22 @@ class RequestPipeline {
   RequestPipeline& operator=(const RequestPipeline&) = delete;
 
   // forward: send the request upstream (server() is set). reply: answer local() instead (the
-  // request body is not read). async: co_await resume() before either.
-  enum class Step { forward, reply, async };
+  // request body is not read, or was read whole). async: co_await resume() before either.
+  // body: read the body whole into request_body() (check_body() applies), then resume().
+  enum class Step { forward, reply, async, body };
 
   // The request phase. `head`'s views must stay valid until upstream_head() ran.
   Step start(const RequestHead& head);
   // Runs the pending asynchronous middleware phase, then the rest of start().
   awaitable<Step> resume(const RequestHead& head);
+
+  // ---- error pages (errors middleware) ----
+  // Whether an answer with `status` made inside the chain is replaced by an error page: the
+  // codec then drops the upstream's response (or its own error), co_awaits replace_answer()
+  // and sends local() as a Step::reply. `origin`: the status is the server's response's (else
+  // the codec's own 502/504). Local replies of the chain are replaced before Step::reply.
+  bool replaces(int status) const;
+  awaitable<void> replace_answer(int status, bool origin);
 
   // ---- Step::reply ----
   const LocalReply& local() const { return local_; }
@@ -87,14 +99,20 @@ class RequestPipeline {
       out(std::string_view(name), std::string_view(value));
   }
 
+  // ---- Step::body, Step::forward ----
+  // The body read whole (Step::body, or buffer_request()), where the codec reads it.
+  BufferedBody& request_body() { return body_; }
+  // Whether the body was read whole already (Step::body): the codec forwards request_body().
+  bool body_read() const { return body_read_; }
+
   // ---- Step::forward ----
   const UpstreamServer& server() const { return *server_; }
   const BodyLimits& limits() const { return *limits_; }
   // Whether the codec reads the body whole before forwarding: the buffering middleware, a
   // mirroring service that copies the body, or a retry that may send it again (a body with a
-  // length within its maxRequestBodyBytes).
+  // length within its maxRequestBodyBytes). False when body_read() (it is read already).
   bool buffer_request(const RequestHead& head) const {
-    if (head.body == BodyKind::none) return false;
+    if (head.body == BodyKind::none || body_read_) return false;
     if (limits_->buffer_request || (mirror_ && mirror_->wants_body())) return true;
     for (const auto& guard : guards_) {
       int64_t replay = guard->replay_body_bytes();
@@ -104,10 +122,13 @@ class RequestPipeline {
     }
     return false;
   }
-  // After `decoded` bytes of a buffered body: 0, or 413 over maxRequestBodyBytes. Tells the
-  // mirror copies the size (their maxBodySize).
+  // After `decoded` bytes of a buffered body: 0, or 413 over maxRequestBodyBytes (or what the
+  // middleware reading it for Step::body answers over its own limit). Tells the mirror copies
+  // the size (their maxBodySize).
   int check_body(uint64_t decoded) const {
     if (mirror_) mirror_->note_body_size(decoded);
+    if (body_first_.max >= 0 && decoded > static_cast<uint64_t>(body_first_.max))
+      return body_first_.status;
     int64_t max = limits_->max_request;
     return max > 0 && decoded > static_cast<uint64_t>(max) ? 413 : 0;
   }
@@ -226,6 +247,9 @@ class RequestPipeline {
   Step run_chain(const RequestHead& head);
   Step choose_server(const RequestHead& head);
   void tell_guards(int status) const;
+  bool wants_body(const Middleware& mw, const RequestHead& head);
+  Step replied();
+  awaitable<void> fetch_pages(int status);
   void plan_phases(const Middleware& mw, const RequestHead& head);
   void run_response_phase(const ResponseHead& resp);
   bool misdirected(const std::string& host) const;
@@ -254,10 +278,18 @@ class RequestPipeline {
   std::vector<std::unique_ptr<ResponseFilter>> filters_;
   // The exchange phase (retry, circuitBreaker): the guards, in chain order.
   std::vector<std::unique_ptr<ExchangeGuard>> guards_;
+  // The error_page phase (errors), in chain order; page_pending_: replied() left local_ to
+  // be replaced by resume().
+  std::vector<std::unique_ptr<ErrorPage>> pages_;
+  bool page_pending_ = false;
   std::chrono::steady_clock::time_point first_attempt_{};
   mutable bool guards_told_ = false;  // ExchangeGuard::finished was called
   bool fresh_retry_used_ = false;  // the once-only retry of a dead pooled connection
   std::string set_cookie_;
+  BufferedBody body_;
+  bool body_read_ = false;
+  bool body_pending_ = false;  // Step::body was returned; resume() follows the read
+  BodyFirst body_first_{-1, 0};  // while Step::body reads for a middleware: its limit
   mutable RequestObservation observation_;
 };
 

@@ -46,6 +46,7 @@ struct RequestRecord {
   std::string_view tls_cipher;   // IANA name
   // Captured only while an access log is on:
   std::string_view method, path, host, client_ip, forwarded_for;
+  std::string_view client_username;  // "" when no middleware authenticated a user
   uint16_t client_port = 0;
   // Header fields the access log keeps or redacts: canonical name, value (joined with ",").
   const std::vector<std::pair<std::string, std::string>>* request_headers = nullptr;

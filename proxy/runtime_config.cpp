@@ -342,6 +342,12 @@ std::string internal_service_problem(const std::string& name, const config::Stat
 
 }  // namespace
 
+std::optional<uint32_t> RuntimeConfig::service_index(std::string_view name) const {
+  for (size_t i = 0; i < services.size(); ++i)
+    if (services[i].name == name) return static_cast<uint32_t>(i);
+  return std::nullopt;
+}
+
 std::shared_ptr<RuntimeConfig> compile_runtime(const config::Dynamic& dyn, const config::StaticConfig& cfg,
                                                HealthRegistry& health, std::vector<std::string>* problems,
                                                CompileCache* cache) {

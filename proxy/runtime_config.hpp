@@ -136,6 +136,9 @@ struct RuntimeConfig {
 
   // The winning route for a request, or nullptr (404).
   const RouteRuntime* route(size_t entry_point, bool tls, const RequestView& req) const;
+  // The index in `services` of the service named `name` (qualified), or nullopt. A scan: for
+  // the slow paths (an error page), not per request.
+  std::optional<uint32_t> service_index(std::string_view name) const;
   // Whether an HTTPS router on the entrypoint names `sni` in a Host rule (shared TCP dispatch).
   bool serves_sni(size_t entry_point, std::string_view sni) const;
 };

@@ -38,10 +38,23 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
+    def _read_chunked(self):
+        body = b""
+        while True:
+            size = int(self.rfile.readline().split(b";")[0], 16)
+            if size == 0:
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                return body
+            body += self.rfile.read(size)
+            self.rfile.readline()
+
     def _handle(self):
         srv = self.server.auth
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            body = self._read_chunked()
         peer = self.connection.getpeercert() if hasattr(self.connection, "getpeercert") else None
         cn = dict(x[0] for x in peer["subject"]).get("commonName") if peer else None
         record = {"method": self.command, "target": self.path, "body": body, "client_cn": cn,

@@ -19,11 +19,18 @@ import uuid
 
 from auth_server import AuthServer
 from portier_e2e import (PROTOCOLS, Backend, Portier, free_port, http_config, is_tls, make_temp_dir, proto_request,
-                         router, run_cli, service, started, write_file_atomic, both_sides)
+                         router, run_cli, service, started, wait_until, write_file_atomic, both_sides)
 
 NET = "127.0.70"
 TRUSTED_SOURCE = "127.0.71.5"  # forwardedHeaders.trustedIPs; other clients are not trusted
 SESSION = "session=good"
+
+
+def read_lines(path):
+    try:
+        return path.read_text().splitlines()
+    except OSError:
+        return []
 
 
 def set_cookies(r):
@@ -54,20 +61,26 @@ class ForwardAuth(unittest.TestCase):
                                       "authRequestHeaders": ["Cookie"]}},
             "method": {"forwardAuth": {"address": verify, "preserveRequestMethod": True}},
             "signin": {"forwardAuth": {"address": verify, "authSigninURL": "https://sso.example.test/signin"}},
+            "body": {"forwardAuth": {"address": verify, "forwardBody": True, "maxBodySize": 64,
+                                     "preserveRequestMethod": True, "headerField": "Remote-User"}},
         }
         routers = {}
         for name, host, mws in (("app", "app.example.test", ["authelia"]), ("regex", "regex.test", ["regex"]),
                                 ("cookies", "cookies.test", ["cookies"]), ("down", "down.test", ["down"]),
                                 ("relative", "relative.test", ["relative"]),
                                 ("keep", "keep.test", ["keep-location"]), ("trust", "trust.test", ["trust"]),
-                                ("method", "method.test", ["method"]), ("signin", "signin.test", ["signin"])):
+                                ("method", "method.test", ["method"]), ("signin", "signin.test", ["signin"]),
+                                ("body", "body.test", ["body"])):
             routers.update(both_sides(name, host, "app", mws))
         routers.update(both_sides("login", "login.example.test", "auth", []))
         dynamic = {"http": {"routers": routers, "middlewares": middlewares,
                             "services": {"app": service(cls.app.url), "auth": service(cls.auth.url)}}}
         cls.dynamic_path = write_file_atomic(cls.dir / "dynamic.yml", dynamic)
         web = {"address": "%s:%d" % (cls.ip, cls.port), "forwardedHeaders": {"trustedIPs": [TRUSTED_SOURCE]}}
-        cls.portier = started(Portier(http_config({"web": web}, cls.dynamic_path, workers=2)))
+        cls.access_path = cls.dir / "access.json"
+        config = http_config({"web": web}, cls.dynamic_path, workers=2)
+        config["accessLog"] = {"filePath": str(cls.access_path), "format": "json"}
+        cls.portier = started(Portier(config))
 
     @classmethod
     def tearDownClass(cls):
@@ -75,10 +88,11 @@ class ForwardAuth(unittest.TestCase):
         cls.app.close()
         cls.auth.close()
 
-    def req(self, protocol, host, path="/", headers=None, method="GET", body=None, source_ip=None):
+    def req(self, protocol, host, path="/", headers=None, method="GET", body=None, source_ip=None, chunked=False):
         h = {"Host": host}
         h.update(headers or {})
-        return proto_request(protocol, method, self.ip, self.port, path, headers=h, body=body, source_ip=source_ip)
+        return proto_request(protocol, method, self.ip, self.port, path, headers=h, body=body, source_ip=source_ip,
+                             chunked=chunked)
 
     def auth_request(self, marker):
         """The one request the auth server saw whose Cookie or target holds `marker`."""
@@ -251,6 +265,29 @@ class ForwardAuth(unittest.TestCase):
                 self.assertNotIn("content-length", seen["headers"])
                 self.assertEqual(seen["headers"]["x-forwarded-method"], "POST")
 
+    def test_forward_body(self):
+        """forwardBody: the auth server gets the body as sent (length or chunked); one over
+        maxBodySize is 401 without asking it; headerField's value is the access log's user."""
+        for protocol in PROTOCOLS:
+            for chunked in (False, True):
+                with self.subTest(protocol=protocol, chunked=chunked):
+                    tag = "tag=" + uuid.uuid4().hex
+                    payload = uuid.uuid4().hex.encode() * 2  # 64 bytes: the limit
+                    r = self.req(protocol, "body.test", "/upload?" + tag, method="POST", body=payload,
+                                 chunked=chunked, headers={"Cookie": SESSION + "; " + tag})
+                    self.assertEqual(r.status, 200, r)
+                    self.assertEqual((r.json()["method"], r.json()["body_len"]), ("POST", 64))
+                    seen = self.auth_request(tag)
+                    self.assertEqual((seen["method"], seen["body"]), ("POST", payload))
+                    entry = wait_until(lambda: [json.loads(l) for l in read_lines(self.access_path) if tag in l],
+                                       timeout=10, what="access log line")
+                    self.assertEqual(entry[0]["ClientUsername"], "alice")
+                    over = "tag=" + uuid.uuid4().hex
+                    r = self.req(protocol, "body.test", "/upload", method="POST", body=payload + b"!",
+                                 chunked=chunked, headers={"Cookie": SESSION + "; " + over})
+                    self.assertEqual(r.status, 401, r)
+                    self.assertFalse([x for x in self.auth.requests if over in x["headers"].get("cookie", "")])
+
     def test_auth_connections_are_pooled(self):
         before = self.auth.connections
         for _ in range(12):
@@ -395,11 +432,19 @@ class AuthLabels(unittest.TestCase):
         self.assertEqual(dig["users"], ["alice:traefik:<redacted>", "bob:traefik:<redacted>"])  # never a hash
         self.assertEqual((dig["realm"], dig["headerField"], dig["removeHeader"]), ("traefik", "X-WebAuth-User", True))
 
-    def test_unsupported_key_is_named(self):
-        r = self.check("traefik.http.middlewares.authelia.forwardauth.forwardBody=true")
+    def test_body_keys_decode(self):
+        r = self.check("\n      - ".join(["traefik.http.middlewares.authelia.forwardauth.forwardBody=true",
+                                            "traefik.http.middlewares.authelia.forwardauth.maxBodySize=1024",
+                                            "traefik.http.middlewares.authelia.forwardauth.headerField=Remote-User"]),
+                       "--format", "json")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        fa = json.loads(r.stdout)["http"]["middlewares"]["authelia@docker"]["forwardAuth"]
+        self.assertEqual((fa["forwardBody"], fa["maxBodySize"], fa["headerField"]), (True, 1024, "Remote-User"))
+
+    def test_bad_value_is_named(self):
+        r = self.check("traefik.http.middlewares.authelia.forwardauth.maxBodySize=-2")
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
-        self.assertIn("forwardauth.forwardBody: forwardBody", r.stdout)
-        self.assertIn("is not supported", r.stdout)
+        self.assertIn("maxBodySize", r.stdout)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@ fail2ban's own traefik-auth filter, goaccess, promtool and a Prometheus server s
 portier. Request-level recording is the pipeline's: the access log fields and the request
 counters are checked over each of PROTOCOLS."""
 
+import base64
+import hashlib
 import json
 import os
 import pathlib
@@ -19,6 +21,7 @@ from portier_e2e import (PROTOCOLS, Portier, free_port, http_request, is_tls, ma
 
 NET = "127.0.71"
 CLIENT = NET + ".50"
+USER = "alice:{SHA}" + base64.b64encode(hashlib.sha1(b"secret").digest()).decode()
 
 
 def read_lines(path):
@@ -45,7 +48,10 @@ class Observed:
         cls.access_path = cls.dir / "logs" / "access.log"
         dynamic = write_file_atomic(cls.dir / "dynamic.yml", {"http": {
             "routers": {"obs": router("Host(`obs.test`)", "obs"),
-                        "obs-tls": router("Host(`obs.test`)", "obs", tls={})},
+                        "obs-tls": router("Host(`obs.test`)", "obs", tls={}),
+                        "auth": router("Host(`auth.test`)", "obs", middlewares=["auth"]),
+                        "auth-tls": router("Host(`auth.test`)", "obs", middlewares=["auth"], tls={})},
+            "middlewares": {"auth": {"basicAuth": {"users": [USER]}}},
             "services": {"obs": service(cls.backend.url)}}})
         access = {"filePath": str(cls.access_path), "format": cls.FORMAT}
         access.update(cls.ACCESS_LOG)
@@ -123,6 +129,18 @@ class JsonAccessLog(Observed, unittest.TestCase):
                 self.assertRegex(entry["StartUTC"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
                 keys = list(json.loads(line, object_pairs_hook=lambda pairs: [k for k, _ in pairs]))
                 self.assertEqual(keys, sorted(keys), "keys in encoding/json's order")
+
+    def test_basic_auth_user_is_logged(self):
+        """ClientUsername: the user a basicAuth client sent, whether it passed or not."""
+        for protocol in PROTOCOLS:
+            for password, status in ((b"secret", 200), (b"wrong", 401)):
+                with self.subTest(protocol=protocol, status=status):
+                    marker = uuid.uuid4().hex
+                    auth = "Basic " + base64.b64encode(b"alice:" + password).decode()
+                    r = self.request(protocol, "/u?id=" + marker, headers={"Authorization": auth}, host="auth.test")
+                    self.assertEqual(r.status, status)
+                    entry = json.loads(self.logged(marker)[0])
+                    self.assertEqual((entry["ClientUsername"], entry["DownstreamStatus"]), ("alice", status))
 
     def test_local_replies_are_logged(self):
         for protocol in PROTOCOLS:
@@ -211,6 +229,22 @@ class CommonAccessLog(Observed, unittest.TestCase):
         self.assertRegex(out.stdout, r"Lines: 4 lines, 0 ignored, 3 matched, 1 missed", out.stdout)
         self.assertIn(CLIENT, out.stdout)
         self.assertEqual(len(lines), 1)
+
+    def test_fail2ban_normal_mode_matches_failed_logins(self):
+        """A basicAuth failure is logged with the user name, which traefik-auth's normal mode takes."""
+        marker = uuid.uuid4().hex
+        bad = {"Authorization": "Basic " + base64.b64encode(b"mallory:guess").decode()}
+        for i in range(2):
+            r = self.request("h1", "/login?f2b=%s-%d" % (marker, i), headers=bad, host="auth.test")
+            self.assertEqual(r.status, 401)
+        lines = self.logged(marker + "-1")
+        self.assertIn(" - mallory [", lines[0])
+        sample = self.dir / "f2b-normal.log"
+        sample.write_text("\n".join(l for l in read_lines(self.access_path) if marker in l) + "\n")
+        out = subprocess.run(["fail2ban-regex", "--print-all-matched", str(sample), "traefik-auth"],
+                             capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertRegex(out.stdout, r"Lines: 2 lines, 0 ignored, 2 matched, 0 missed", out.stdout)
 
     def test_goaccess_counts_the_requests(self):
         marker = uuid.uuid4().hex
