@@ -235,7 +235,7 @@ struct CircuitBreakerMw {
   bool operator==(const CircuitBreakerMw&) const = default;
 };
 
-// ---- errors (issue 16) ----
+// ---- errors, contentType (issue 16) ----
 struct ErrorsMw {
   static constexpr const char* type = "errors";
   std::vector<std::string> status;  // "500-599", "404,418": the codes whose answer is replaced
@@ -244,6 +244,12 @@ struct ErrorsMw {
   std::string query;    // the page's path and query: {status}, {originalStatus}, {url}
   std::vector<std::string> error_request_headers;  // sent to the service; empty: all of them
   bool operator==(const ErrorsMw&) const = default;
+};
+
+struct ContentTypeMw {
+  static constexpr const char* type = "contentType";
+  bool auto_detect = true;  // deprecated in Traefik: false makes the middleware do nothing
+  bool operator==(const ContentTypeMw&) const = default;
 };
 
 struct RedirectSchemeMw {
@@ -439,7 +445,8 @@ using MiddlewareSpec =
     std::variant<HeadersMw, BufferingMw, RedirectSchemeMw, RedirectRegexMw, ChainMw, StripPrefixMw,
                  AddPrefixMw, BasicAuthMw, IpAllowListMw, IpWhiteListMw, RateLimitMw, InFlightReqMw,
                  PassTlsClientCertMw, ForwardAuthMw, DigestAuthMw, ReplacePathMw, ReplacePathRegexMw,
-                 StripPrefixRegexMw, CompressMw, RetryMw, CircuitBreakerMw, ErrorsMw>;
+                 StripPrefixRegexMw, CompressMw, RetryMw, CircuitBreakerMw, ErrorsMw,
+                 ContentTypeMw>;
 
 struct Middleware {
   MiddlewareSpec spec;

@@ -91,7 +91,7 @@ std::string format_duration(Millis ms);
 
 // Middleware types Traefik has and portier does not implement yet, in Traefik's spelling.
 inline constexpr auto kUnsupportedMiddlewares = std::to_array<std::string_view>({
-    "grpcWeb", "contentType", "plugin"});
+    "grpcWeb", "plugin"});
 
 // Engages the alternative of `spec` (MiddlewareSpec or TcpMiddlewareSpec) whose type is `name`
 // (any case); false when none is.
@@ -366,6 +366,11 @@ void describe(ErrorsMw& e, V& v) {
                ? "errorRequestHeaders: an empty list (no header) is not supported; name the headers"
                : "";
   });
+}
+
+template <class V>
+void describe(ContentTypeMw& c, V& v) {
+  v.field("autoDetect", c.auto_detect);
 }
 
 template <class V>

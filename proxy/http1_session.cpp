@@ -444,6 +444,14 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_re
   pipeline.response_headers(resp, [&out](std::string_view name, std::string_view value) {
     append_header(out, name, value);
   });
+  // The head's bytes are consumed here; its views stay valid until up->buf is read into.
+  std::string_view upgrade_to = upgrade ? find_header(resp.headers, "upgrade") : std::string_view();
+  bool sniff = !upgrade && pipeline.sniffs(resp);
+  up->buf.consume(resp.head_size);
+  if (sniff) {
+    std::string_view type = co_await pipeline.sniff_content_type(*up, resp, watchdog_);
+    if (!type.empty()) append_header(out, "Content-Type", type);
+  }
   bool filtered = !upgrade && pipeline.filters_body();
   // An unsized body under maxResponseBodyBytes is read whole first, then sent with a length.
   bool collect = !upgrade && !filtered && pipeline.collects_response(resp);
@@ -458,12 +466,11 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_re
   if (resp.body == BodyKind::chunked) append_header(out, "Transfer-Encoding", "chunked");
   if (upgrade) {
     append_header(out, "Connection", "Upgrade");
-    append_header(out, "Upgrade", find_header(resp.headers, "upgrade"));
+    append_header(out, "Upgrade", upgrade_to);
   } else if (client_close) {
     append_header(out, "Connection", "close");
   }
   out.append("\r\n");
-  up->buf.consume(resp.head_size);
 
   // Body: forward what is buffered together with the head, then stream.
   const auto& limits = worker_.limits();
@@ -512,7 +519,6 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_co
     bool client_close, const RequestPipeline& pipeline) {
   bool reusable = resp.body == BodyKind::chunked && resp.keep_alive;
   // The head's views point into up->buf: `out` holds what is needed of them by now.
-  up->buf.consume(resp.head_size);
   ResponseCollector collected(resp.body, 0, ex.max_response, ex.mem_response);
   int status = co_await pipeline.collect_response(*up, collected, watchdog_);
   if (status != 0) co_return co_await send_error(status, true);
@@ -539,7 +545,6 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_fi
   if (client_close) append_header(out, "Connection", "close");
   out.append("\r\n");
   bool reusable = resp.keep_alive && resp.body != BodyKind::until_close;
-  up->buf.consume(resp.head_size);
   BodyDecoder body(resp.body, resp.content_length);
   IoBuffer payload, coded;
   const auto& limits = worker_.limits();

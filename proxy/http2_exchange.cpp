@@ -467,25 +467,33 @@ awaitable<void> Exchange::relay(const ResponseHead& resp, RequestPipeline& pipel
   size_t fields = pipeline.response_header_bound(resp);
   bool filtered = pipeline.filters_body();
   bool collect_body = !filtered && pipeline.collects_response(resp);
+  bool sniff = pipeline.sniffs(resp);
+  // The head's views die once up_->buf is read into (collecting, sniffing): values are copied.
+  bool copy_values = collect_body || sniff;
   std::string code = std::to_string(resp.status);
   std::vector<std::string> owned;  // the nvs point into them: reserved, never reallocated
-  owned.reserve(collect_body ? 2 * fields : fields);
+  owned.reserve(copy_values ? 2 * fields : fields);
   std::vector<nghttp2_nv> nva;
-  nva.reserve(fields + 2);
+  nva.reserve(fields + 3);
   nva.push_back(make_nv(":status", code));
   pipeline.response_headers(resp, [&](std::string_view name, std::string_view value) {
     owned.push_back(lowercase(name));
     std::string_view lower = owned.back();
-    if (collect_body) {
+    if (copy_values) {
       owned.emplace_back(value);
       value = owned.back();
     }
     nva.push_back(make_nv(lower, value));
   });
+  up_->buf.consume(resp.head_size);
+  if (sniff) {
+    std::string_view type = co_await pipeline.sniff_content_type(*up_, resp, watchdog_);
+    if (st_.closed) co_return;
+    if (!type.empty()) nva.push_back(make_nv("content-type", type));
+  }
   std::optional<ResponseCollector> collected;
   std::string length_text;
   if (collect_body) {
-    up_->buf.consume(resp.head_size);
     collected.emplace(resp.body, 0, body.max_response, body.mem_response);
     int status = co_await pipeline.collect_response(*up_, *collected, watchdog_);
     if (st_.closed) co_return;
@@ -511,7 +519,6 @@ awaitable<void> Exchange::relay(const ResponseHead& resp, RequestPipeline& pipel
     }
     co_return;
   }
-  up_->buf.consume(resp.head_size);
   bool reusable = resp.keep_alive && resp.body != BodyKind::until_close;
   BodyDecoder decoder(resp.body, resp.content_length);
   IoBuffer payload;  // a filtered body's payload, before the filters

@@ -33,6 +33,9 @@
 //                  status of every answer made inside it (the service's, a later middleware's,
 //                  portier's own 502/503/504) and may replace that answer with a page fetched
 //                  from another service (errors). Innermost first, as Traefik's handlers wrap.
+//   content_type   (contentType) a response without a Content-Type field gets the one Go's
+//                  http.DetectContentType gives its first payload bytes, as Traefik restores
+//                  Go's detection (RequestPipeline::sniffs).
 // body_limits() is read once when the route is compiled (buffering).
 // Adding one: a make_* function in its own file, a case in make_middleware().
 #include <openssl/ssl.h>
@@ -186,6 +189,7 @@ enum MiddlewarePhase : unsigned {
   kExchangePhase = 1u << 4,
   kRequestBodyPhase = 1u << 5,
   kErrorPagePhase = 1u << 6,
+  kContentTypePhase = 1u << 7,
 };
 
 // kRequestBodyPhase: the largest body read for the middleware (-1: any) and the status that
@@ -261,6 +265,7 @@ MiddlewarePtr make_compress_middleware(const config::CompressMw& spec, std::stri
 MiddlewarePtr make_retry_middleware(const config::RetryMw& spec, std::string* error);
 MiddlewarePtr make_circuit_breaker_middleware(const config::CircuitBreakerMw& spec, std::string* error);
 MiddlewarePtr make_errors_middleware(const config::ErrorsMw& spec, std::string* error);
+MiddlewarePtr make_content_type_middleware(const config::ContentTypeMw& spec);
 
 // "https" or "http", as the client reached portier.
 std::string request_scheme(bool tls);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "proxy/body_decoder.hpp"
+#include "proxy/content_sniff.hpp"
 #include "proxy/http_errors.hpp"
 #include "proxy/observability.hpp"
 #include "proxy/service_choice.hpp"
@@ -142,6 +144,7 @@ RequestPipeline::Step RequestPipeline::run_chain(const RequestHead& head) {
     const Middleware& mw = *chain[next_];
     unsigned phases = mw.phases();
     response_phase_pending_ |= (phases & (kResponseHeadPhase | kResponseBodyPhase)) != 0;
+    sniff_ |= (phases & kContentTypePhase) != 0;
     if (phases & kRequestPhase) {
       RequestContext ctx{head, edits_.path ? std::string_view(*edits_.path) : head.path,
                          client_.tls, client_.ip, client_.trusted, ssl_};
@@ -310,6 +313,33 @@ void RequestPipeline::run_response_phase(const ResponseHead& resp) {
   std::reverse(filters_.begin(), filters_.end());  // innermost first
   if (resp.status == 101) filters_.clear();
   std::erase_if(filters_, [&](const auto& f) { return !f->start(resp, response_edits_); });
+}
+
+bool RequestPipeline::sniffs(const ResponseHead& resp) const {
+  if (!sniff_ || resp.body == BodyKind::none || resp.status < 200 || resp.status == 204 ||
+      resp.status == 304)
+    return false;
+  for (const auto& h : resp.headers)
+    if (iequals(h.name, "content-type")) return false;  // present, even empty: left alone
+  return true;
+}
+
+awaitable<std::string_view> RequestPipeline::sniff_content_type(UpstreamConn& up,
+                                                                const ResponseHead& resp,
+                                                                Watchdog& watchdog) const {
+  constexpr size_t kLook = 8192;  // enough for a chunk-size line and 512 payload bytes
+  for (int reads = 0;; ++reads) {
+    BodyDecoder decoder(resp.body, resp.content_length);
+    IoBuffer payload;
+    size_t used = 0;
+    auto result = decoder.feed(up.buf.readable().substr(0, kLook), &used, payload);
+    if (payload.size() > 0) co_return detect_content_type(payload.readable());
+    if (result != BodyDecoder::Result::more || up.buf.size() >= kLook || reads == 8) co_return "";
+    watchdog.arm(worker_.limits().body_timeout);
+    auto [ec, n] = co_await up.read_some(up.buf.prepare(4096, 65536));
+    if (ec) co_return "";  // the relay meets the end or the error
+    up.buf.commit(n);
+  }
 }
 
 bool RequestPipeline::filter_body(std::string_view in, bool last, IoBuffer& out) {

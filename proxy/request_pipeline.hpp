@@ -222,6 +222,17 @@ class RequestPipeline {
   // Appends what `in` becomes to `out`; `last` ends the body. False: a filter failed.
   bool filter_body(std::string_view in, bool last, IoBuffer& out);
 
+  // ---- contentType ----
+  // Whether `resp` gets a detected Content-Type: a contentType middleware ran, the response
+  // has no Content-Type field (an empty one counts as one) and may have a body.
+  bool sniffs(const ResponseHead& resp) const;
+  // Once the head is consumed from up.buf (its views are not used afterwards: this reads into
+  // up.buf): reads until the first payload bytes are at hand or the body ends, and returns the
+  // type Go's DetectContentType gives them; "" when the body is empty (no field, as in Go).
+  // The bytes stay in up.buf for the relay.
+  awaitable<std::string_view> sniff_content_type(UpstreamConn& up, const ResponseHead& resp,
+                                                 Watchdog& watchdog) const;
+
   // ---- what the codec tells the observation ----
   void note_error(int status) const {
     observation_.error(status);
@@ -270,6 +281,7 @@ class RequestPipeline {
   std::unique_ptr<RequestMirror> mirror_;
   size_t next_ = 0;  // the next middleware of the chain to run
   bool response_phase_pending_ = false;  // a middleware of the chain has one, not run yet
+  bool sniff_ = false;                   // a contentType middleware ran
   RequestEdits edits_;
   HeaderEdits response_edits_;
   LocalReply local_;
