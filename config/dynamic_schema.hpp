@@ -583,7 +583,7 @@ void describe(TcpServer& s, V& v) {
 
 template <class V>
 void describe(TcpProxyProtocol& p, V& v) {
-  v.field("version", p.version, {.range = {1, 2, "PROXY protocol version (1 or 2)"}, .flags = kAlways});
+  v.field("version", p.version, {.range = {1, 2, "PROXY protocol version"}, .flags = kAlways});
 }
 
 template <class V>

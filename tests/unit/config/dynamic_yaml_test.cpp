@@ -435,7 +435,8 @@ TEST_CASE("dynamic yaml: unimplemented keys are 'not supported' errors", "[dynam
        "        healthCheck: {}\n",
        "healthCheck (TCP health checks) is not supported"},
       {"tcp:\n  serversTransports:\n    t:\n      tls:\n        spiffe: {}\n", "spiffe is not supported"},
-      {"tcp:\n  serversTransports:\n    t:\n      proxyProtocol: {version: 3}\n", "out of range 1..2"},
+      {"tcp:\n  serversTransports:\n    t:\n      proxyProtocol: {version: 3}\n",
+       "invalid PROXY protocol version \"3\": out of range 1..2"},
   };
   for (const auto& [yaml, message] : cases) {
     INFO(yaml);
