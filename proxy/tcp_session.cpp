@@ -257,6 +257,7 @@ awaitable<bool> TcpSession::dial_any(const TcpServiceRuntime& svc, uint32_t slot
     error_code ignored;
     backend_.close(ignored);
     backend_tls_.reset();
+    if (shared_->aborted) co_return false;  // cancel(): shutting down, no next server
     // A refused TLS handshake is a configuration problem the operator must see.
     if (why.rfind("TLS", 0) == 0)
       core::log_warn("tcp service ", svc.name, ": server ", backend.address, ": ", why);

@@ -15,7 +15,8 @@ import time
 import unittest
 
 from portier_e2e import Portier, free_port, make_temp_dir, started, wait_until, write_file_atomic
-from tcp_peers import StreamServer, exchange, recv_all, spawn, stop, tcp_entry_config, tcp_router
+from tcp_peers import (StreamServer, connect_quietly, exchange, recv_all, spawn, stop, tcp_entry_config,
+                       tcp_router)
 
 NET = "127.0.100"
 PORTIER = NET + ".1"
@@ -49,14 +50,6 @@ class Pki:
         openssl("x509", "-req", "-in", csr, "-CA", self.ca, "-CAkey", self.ca_key, "-CAcreateserial", "-days", "2",
                 "-extfile", str(ext), "-out", crt)
         return crt, key
-
-
-def connect_quietly(ip, port):
-    try:
-        socket.create_connection((ip, port), timeout=0.5).close()
-        return True
-    except OSError:
-        return False
 
 
 class SServer:
