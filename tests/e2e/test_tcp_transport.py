@@ -2,7 +2,8 @@
 `openssl s_server` backends signed by the test's own CA (rootCAs with verification, a wrong
 serverName and an unknown CA refused and logged, insecureSkipVerify, a client certificate for a
 server that requires one, the static `tcpServersTransport` as default@internal); the PROXY
-protocol header, v1 from the deprecated service-level `proxyProtocol` and v2 from a transport,
+protocol header, v1 from the deprecated service-level `proxyProtocol` and v2 from a transport (also
+ahead of a TLS handshake, HAProxy terminating TLS after the header),
 accepted by HAProxy (`accept-proxy`), which logs the client address and port it read from it;
 terminationDelay (a server slower than the delay loses its answer, a patient transport keeps
 it); dialTimeout against a listener whose accept queue is full (the kernel drops further SYNs,
@@ -102,6 +103,7 @@ class TcpTransport(unittest.TestCase):
             "with-cert": {"tls": {"serverName": "backend.test", "rootCAs": [cls.pki.ca],
                                   "certificates": [{"certFile": cls.pki.client, "keyFile": cls.pki.client_key}]}},
             "pp2": {"proxyProtocol": {"version": 2}},
+            "pp2-tls": {"proxyProtocol": {"version": 2}, "tls": {"serverName": "backend.test", "rootCAs": [cls.pki.ca]}},
             "short": {"terminationDelay": "100ms"},
             "patient": {"terminationDelay": "10s"},
             "quick-dial": {"dialTimeout": "300ms"},
@@ -116,6 +118,7 @@ class TcpTransport(unittest.TestCase):
             "mtls-no-cert": cls.tls_service("verified", cls.mtls.address),
             "pp1": {"loadBalancer": {"servers": [{"address": cls.fronts["v1"]}], "proxyProtocol": {"version": 1}}},
             "pp2": {"loadBalancer": {"servers": [{"address": cls.fronts["v2"]}], "serversTransport": "pp2"}},
+            "pp2-tls": cls.tls_service("pp2-tls", cls.fronts["v2-tls"]),
             "short": {"loadBalancer": {"servers": [{"address": cls.slow.address}], "serversTransport": "short"}},
             "patient": {"loadBalancer": {"servers": [{"address": cls.slow.address}], "serversTransport": "patient"}},
             "retry": {"loadBalancer": {"servers": [{"address": cls.refused}, {"address": cls.echo.address}]}},
@@ -170,7 +173,7 @@ class TcpTransport(unittest.TestCase):
         echo server."""
         cls.haproxy_log = cls.dir / "haproxy.log"
         lines = ["global", "  log stderr format raw local0 info", "defaults", "  mode tcp", "  log global",
-                 '  log-format "PP %ft %ci:%cp -> %fi:%fp"', "  timeout connect 5s", "  timeout client 30s",
+                 '  log-format "PP %f %ci:%cp -> %fi:%fp"', "  timeout connect 5s", "  timeout client 30s",
                  "  timeout server 30s"]
         cls.fronts = {}
         for name in ("v1", "v2"):
@@ -178,6 +181,14 @@ class TcpTransport(unittest.TestCase):
             cls.fronts[name] = "%s:%d" % (HAPROXY, port)
             lines += ["frontend fe-%s" % name, "  bind %s:%d accept-proxy" % (HAPROXY, port),
                       "  default_backend be-echo"]
+        # The PROXY header comes before the TLS handshake (Traefik's order): HAProxy reads it, then
+        # terminates TLS with the CA-signed server certificate.
+        bundle = cls.dir / "haproxy.pem"
+        bundle.write_text(open(cls.pki.server).read() + open(cls.pki.server_key).read())
+        port = free_port(HAPROXY)
+        cls.fronts["v2-tls"] = "%s:%d" % (HAPROXY, port)
+        lines += ["frontend fe-v2-tls", "  bind %s:%d accept-proxy ssl crt %s" % (HAPROXY, port, bundle),
+                  "  default_backend be-echo"]
         lines += ["backend be-echo", "  server echo %s" % cls.echo.address]
         cfg = cls.dir / "haproxy.cfg"
         cfg.write_text("\n".join(lines) + "\n")
@@ -241,9 +252,10 @@ class TcpTransport(unittest.TestCase):
                    what="s_server saw the client certificate")
         self.assertEqual(self.roundtrip("mtls-no-cert"), b"")
 
-    def haproxy_saw(self, front_port, client):
+    def haproxy_saw(self, front, client):
+        """HAProxy's log line for frontend fe-FRONT: the client and portier's entrypoint of service ppFRONT."""
         host, port = client
-        text = "PP fe-%s %s:%d -> %s:%d" % (front_port, host, port, PORTIER, self.ports["pp" + front_port[1]])
+        text = "PP fe-%s %s:%d -> %s:%d" % (front, host, port, PORTIER, self.ports["pp" + front[1:]])
         wait_until(lambda: text in self.haproxy_log.read_text(), timeout=10,
                    what="haproxy logs %r (%s)" % (text, self.haproxy_log.read_text()))
 
@@ -258,6 +270,12 @@ class TcpTransport(unittest.TestCase):
             client = s.getsockname()
             self.assertEqual(exchange(s, b"two\n"), b"echo:two\n")
         self.haproxy_saw("v2", client)
+
+    def test_proxy_protocol_v2_then_tls(self):
+        with self.connect("pp2-tls") as s:
+            client = s.getsockname()
+            self.assertEqual(exchange(s, b"three\n"), b"echo:three\n")
+        self.haproxy_saw("v2-tls", client)
 
     def half_closed_answer(self, name):
         with self.connect(name) as s:
