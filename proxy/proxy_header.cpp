@@ -154,16 +154,15 @@ void put_bytes(std::string& out, const Bytes& b) {
 std::string write_proxy_header(int version, const tcp::endpoint& source, const tcp::endpoint& destination) {
   asio::ip::address src = unmapped(source.address()), dst = unmapped(destination.address());
   const bool v4 = src.is_v4() && dst.is_v4();
-  std::string out;
   if (version == 1) {
     const std::string s = v4 ? src.to_string() : as_v6(src).to_string();
     const std::string d = v4 ? dst.to_string() : as_v6(dst).to_string();
-    out = std::string("PROXY ") + (v4 ? "TCP4 " : "TCP6 ") + s + " " + d + " " + std::to_string(source.port()) +
-          " " + std::to_string(destination.port()) + "\r\n";
-    return out;
+    return std::string("PROXY ") + (v4 ? "TCP4 " : "TCP6 ") + s + " " + d + " " + std::to_string(source.port()) +
+           " " + std::to_string(destination.port()) + "\r\n";
   }
+  std::string out;
   put_bytes(out, kV2Signature);
-  out.push_back(static_cast<char>(0x21));          // version 2, PROXY
+  out.push_back(static_cast<char>(0x21));              // version 2, PROXY
   out.push_back(static_cast<char>(v4 ? 0x11 : 0x21));  // INET or INET6, stream
   put16(out, v4 ? 12 : 36);
   if (v4) {
