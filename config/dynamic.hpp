@@ -135,6 +135,10 @@ struct HttpService {
   int types() const { return !!load_balancer + !!weighted + !!mirroring + !!failover; }
 };
 
+// The name of the transport of services that name none (HTTP: the static `serversTransport`,
+// TCP: the static `tcpServersTransport`); a service may also name it.
+inline constexpr const char* kDefaultTransport = "default@internal";
+
 struct ServersTransport {
   std::string server_name;
   bool insecure_skip_verify = false;
@@ -457,6 +461,14 @@ struct Middleware {
 // Traefik's type name of a middleware ("headers", "buffering", ...).
 const char* middleware_type(const MiddlewareSpec& spec);
 
+// tls.certificates entries; also the client certificates of a TCP serversTransport.
+struct TlsCertificate {
+  std::string cert_file;  // path or inline PEM (Traefik accepts both)
+  std::string key_file;
+  std::vector<std::string> stores;
+  bool operator==(const TlsCertificate&) const = default;
+};
+
 // ---- TCP / UDP -------------------------------------------------------------------------------
 // TCP middlewares (issue 15 item 7): checks made once per connection, before the dial.
 struct TcpIpAllowListMw {
@@ -502,11 +514,42 @@ struct TcpRouter {
 struct TcpServer {
   std::string address;  // "127.0.11.2:5432"
   int weight = 1;
+  bool tls = false;  // TLS to the server, as the service's serversTransport's `tls` says
   bool operator==(const TcpServer&) const = default;
+};
+
+// The PROXY protocol header portier writes ahead of the client's bytes (HAProxy's v1 or v2).
+struct TcpProxyProtocol {
+  int version = 2;
+  bool operator==(const TcpProxyProtocol&) const = default;
+};
+
+// The client TLS of a TCP serversTransport, used for servers with `tls: true`.
+struct TcpClientTls {
+  std::string server_name;  // SNI and the name verified; "" needs insecureSkipVerify (Go's rule)
+  bool insecure_skip_verify = false;
+  std::vector<std::string> root_cas;         // paths or inline PEM; empty = the system roots
+  std::vector<TlsCertificate> certificates;  // client certificates (mTLS); the first is sent
+  bool operator==(const TcpClientTls&) const = default;
+};
+
+// tcp.serversTransports: how portier dials a TCP service's servers.
+struct TcpServersTransport {
+  Millis dial_timeout{30000};      // 0 = no timeout
+  Millis dial_keep_alive{15000};   // TCP keep-alive interval; 0 = 15 s, negative = off
+  Millis termination_delay{100};   // after one side's EOF, the other's deadline; negative = none
+  std::optional<TcpProxyProtocol> proxy_protocol;
+  std::optional<TcpClientTls> tls;
+  std::string provider;
+  bool operator==(const TcpServersTransport&) const = default;
 };
 
 struct TcpService {
   std::vector<TcpServer> servers;
+  std::string servers_transport;  // a tcp.serversTransports name; "" = the default transport
+  // Deprecated in Traefik v3 (the transport's win when serversTransport is set):
+  std::optional<TcpProxyProtocol> proxy_protocol;
+  int termination_delay = -1;  // milliseconds; negative = no deadline after one side's EOF
   std::string provider;
   bool operator==(const TcpService&) const = default;
 };
@@ -531,13 +574,6 @@ struct UdpService {
 };
 
 // ---- TLS -------------------------------------------------------------------------------------
-struct TlsCertificate {
-  std::string cert_file;  // path or inline PEM (Traefik accepts both)
-  std::string key_file;
-  std::vector<std::string> stores;
-  bool operator==(const TlsCertificate&) const = default;
-};
-
 struct TlsOptions {
   std::string min_version = "VersionTLS12";
   std::string max_version;
@@ -571,6 +607,7 @@ struct Dynamic {
     std::map<std::string, TcpRouter> routers;
     std::map<std::string, TcpService> services;
     std::map<std::string, TcpMiddleware> middlewares;
+    std::map<std::string, TcpServersTransport> servers_transports;
     bool operator==(const Tcp&) const = default;
   } tcp;
   struct Udp {

@@ -240,6 +240,7 @@ json traefik_json(const Dynamic& d) {
       case Ref::tls_options: return defined(d.tls.options);
       case Ref::tcp_service: return defined(d.tcp.services);
       case Ref::tcp_middleware: return defined(d.tcp.middlewares);
+      case Ref::tcp_servers_transport: return defined(d.tcp.servers_transports);
       case Ref::udp_service: return defined(d.udp.services);
       case Ref::none: break;
     }
@@ -259,6 +260,7 @@ json traefik_json(const Dynamic& d) {
   section(tcp, "services", d.tcp.services, schema);
   section(tcp, "middlewares", d.tcp.middlewares,
           [&](const TcpMiddleware& m) { return middleware_json(m, refs); });
+  section(tcp, "serversTransports", d.tcp.servers_transports, schema);
   section(udp, "routers", d.udp.routers, schema);
   section(udp, "services", d.udp.services, schema);
   for (const auto& c : d.tls.certificates)

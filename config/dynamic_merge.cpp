@@ -124,7 +124,11 @@ class Merger {
       for (auto& m : r.middlewares) m = q(m);
       if (r.tls) r.tls->options = q_options(r.tls->options);
     });
-    add("tcp.services", d.tcp.services, all_.tcp.services, [](TcpService&) {});
+    add("tcp.services", d.tcp.services, all_.tcp.services, [&](TcpService& s) {
+      s.servers_transport = q(s.servers_transport);
+    });
+    add("tcp.serversTransports", d.tcp.servers_transports, out_.dynamic.tcp.servers_transports,
+        [](TcpServersTransport&) {});
     // TCP middlewares hold no references; their values are checked when compiled.
     add("tcp.middlewares", d.tcp.middlewares, out_.dynamic.tcp.middlewares, [](TcpMiddleware&) {});
     add("udp.routers", d.udp.routers, all_.udp.routers,
@@ -190,7 +194,8 @@ class Merger {
       if (auto e = check_server_url(s.url); !e.empty()) problems.push_back(e);
       if (s.weight < 0) problems.push_back("server " + quoted(s.url) + ": negative weight");
     }
-    if (!lb.servers_transport.empty() && !all_.http.servers_transports.count(lb.servers_transport))
+    if (!lb.servers_transport.empty() && lb.servers_transport != kDefaultTransport &&
+        !all_.http.servers_transports.count(lb.servers_transport))
       problems.push_back("serversTransport " + quoted(lb.servers_transport) + " does not exist");
     if (lb.health_check) {
       const HealthCheck& h = *lb.health_check;
@@ -323,6 +328,10 @@ class Merger {
       for (const auto& s : svc.servers)
         if (!valid_address(s.address))
           problems.push_back("server address " + quoted(s.address) + " is not host:port");
+      const std::string& transport = svc.servers_transport;
+      if (!transport.empty() && transport != kDefaultTransport &&
+          !out_.dynamic.tcp.servers_transports.count(transport))
+        problems.push_back("serversTransport " + quoted(transport) + " does not exist");
       record(problems, "tcp.services", name, svc, out_.dynamic.tcp.services, bad_tcp_services_);
     }
     for (const auto& [name, svc] : all_.udp.services) {

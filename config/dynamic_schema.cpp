@@ -32,8 +32,12 @@ std::string read_scalar(std::string_view text, int64_t& out, const Opt& o) {
   return read_int(text, o.range, out);
 }
 
-std::string read_scalar(std::string_view text, Millis& out, const Opt&) {
-  return read_duration(text, out);
+std::string read_scalar(std::string_view text, Millis& out, const Opt& o) {
+  std::string_view t = trim(text);
+  if (!(o.flags & kNegative) || !t.starts_with('-')) return read_duration(text, out);
+  std::string error = read_duration(t.substr(1), out);
+  out = -out;
+  return error;
 }
 
 std::string format_duration(Millis ms) {

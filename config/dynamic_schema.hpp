@@ -55,6 +55,7 @@ enum class Ref : uint8_t {
   tls_options,
   tcp_service,
   tcp_middleware,
+  tcp_servers_transport,
   udp_service
 };
 
@@ -62,6 +63,7 @@ enum FieldFlag : unsigned {
   kAlways = 1,    // the writer writes the field even when it equals the default
   kRequired = 2,  // YAML: a missing or empty value is "KEY is required"
   kNoLabel = 4,   // not a Docker label (labels have their own form, e.g. loadbalancer.server)
+  kNegative = 8,  // a duration that may be negative ("-1s": Go's meaning, e.g. "no deadline")
 };
 
 struct Opt {
@@ -553,6 +555,17 @@ void describe(ForwardAuthMw& f, V& v) {
 
 // ---- TCP / UDP -------------------------------------------------------------------------------
 
+// tls.certificates entries (WithStores) and the client certificates of a TCP serversTransport.
+template <bool WithStores>
+struct DescribeCertificate {
+  template <class V>
+  void operator()(TlsCertificate& c, V& v) const {
+    v.field("certFile", c.cert_file, {.flags = kAlways | kRequired});
+    v.field("keyFile", c.key_file, {.flags = kAlways | kRequired});
+    if constexpr (WithStores) v.field("stores", c.stores);
+  }
+};
+
 template <class V>
 void describe(TcpRouter& r, V& v) {
   v.field("rule", r.rule, {.flags = kAlways});
@@ -585,21 +598,47 @@ template <class V>
 void describe(TcpServer& s, V& v) {
   v.field("address", s.address, {.flags = kAlways | kRequired});
   v.field("weight", s.weight, {.range = kWeight});
-  v.unsupported_unless_false("tls", " (TLS to the backend)");
+  v.field("tls", s.tls);
+}
+
+template <class V>
+void describe(TcpProxyProtocol& p, V& v) {
+  v.field("version", p.version, {.range = {1, 2, "PROXY protocol version"}, .flags = kAlways});
 }
 
 template <class V>
 void describe(TcpService& s, V& v) {
   v.group("loadBalancer", [&](auto& g) {
     g.items("servers", s.servers, {.flags = kAlways | kNoLabel});
-    g.unsupported("proxyProtocol");
-    g.unsupported("serversTransport");
-    g.unsupported("terminationDelay");
+    g.field("serversTransport", s.servers_transport, {.ref = Ref::tcp_servers_transport});
+    g.object("proxyProtocol", s.proxy_protocol);
+    g.field("terminationDelay", s.termination_delay);
+    g.unsupported("healthCheck", " (TCP health checks)");
   });
   v.unsupported("weighted");
   v.invariant([&]() -> std::string {
     return v.has("loadBalancer") ? "" : "a TCP service needs loadBalancer";
   });
+}
+
+template <class V>
+void describe(TcpClientTls& t, V& v) {
+  v.field("serverName", t.server_name);
+  v.field("insecureSkipVerify", t.insecure_skip_verify);
+  v.field("rootCAs", t.root_cas);
+  v.items("certificates", t.certificates, {}, DescribeCertificate<false>{});
+  v.unsupported("peerCertURI");
+  v.unsupported("peerCertSANs");
+  v.unsupported("spiffe");
+}
+
+template <class V>
+void describe(TcpServersTransport& t, V& v) {
+  v.field("dialTimeout", t.dial_timeout);
+  v.field("dialKeepAlive", t.dial_keep_alive, {.flags = kNegative});
+  v.field("terminationDelay", t.termination_delay, {.flags = kNegative});
+  v.object("proxyProtocol", t.proxy_protocol);
+  v.object("tls", t.tls);
 }
 
 template <class V>
@@ -632,16 +671,6 @@ inline const std::vector<std::string_view> kClientAuthTypes = {
 
 inline const std::vector<std::string_view> kTlsVersions = {"VersionTLS10", "VersionTLS11",
                                                            "VersionTLS12", "VersionTLS13"};
-
-template <bool WithStores>
-struct DescribeCertificate {
-  template <class V>
-  void operator()(TlsCertificate& c, V& v) const {
-    v.field("certFile", c.cert_file, {.flags = kAlways | kRequired});
-    v.field("keyFile", c.key_file, {.flags = kAlways | kRequired});
-    if constexpr (WithStores) v.field("stores", c.stores);
-  }
-};
 
 template <class V>
 void describe(TlsOptions& o, V& v) {

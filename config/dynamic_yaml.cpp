@@ -277,7 +277,7 @@ void parse_root(Ctx& c, const YamlNode& root) {
       named(f, "routers", "tcp.routers", d.tcp.routers, schema);
       named(f, "services", "tcp.services", d.tcp.services, schema);
       named(f, "middlewares", "tcp.middlewares", d.tcp.middlewares, parse_middleware<TcpMiddleware>);
-      f.unsupported("serversTransports");
+      named(f, "serversTransports", "tcp.serversTransports", d.tcp.servers_transports, schema);
     });
     top.group("udp", [&](YamlFields& f) {
       named(f, "routers", "udp.routers", d.udp.routers, schema);

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "config/dynamic.hpp"
+
 namespace portier::config {
 
 struct Infra {
@@ -173,6 +175,9 @@ struct StaticConfig {
   AccessLogConfig access_log;
   PrometheusConfig prometheus;
   PingConfig ping;
+  // The root `serversTransport`: the transport of HTTP services that name none.
+  std::optional<ServersTransport> servers_transport;
+  TcpServersTransport tcp_servers_transport;  // `tcpServersTransport`: default@internal
 };
 
 }  // namespace portier::config

@@ -4,6 +4,7 @@
 
 #include "config/infra_expansion.hpp"
 #include "config/observability_loader.hpp"
+#include "config/transport_loader.hpp"
 #include "config/static_validation.hpp"
 #include "config/yaml_util.hpp"
 #include "core/atomic_file.hpp"
@@ -88,11 +89,10 @@ void SectionReader::read_root(const Node& root) {
   }
   r_.check_keys(root, "",
                 {"infra", "diagnostics", "state", "workers", "entryPoints", "certificatesResolvers",
-                 "providers", "log", "accessLog", "global", "ocsp", "ping", "metrics", "experimental"},
+                 "providers", "log", "accessLog", "global", "ocsp", "ping", "metrics", "experimental",
+                 "serversTransport", "tcpServersTransport"},
                 {{"api", ""},
                  {"tracing", ""},
-                 {"serversTransport", ""},
-                 {"tcpServersTransport", ""},
                  {"hostResolver", ""},
                  {"core", ""},
                  {"spiffe", ""},
@@ -120,6 +120,10 @@ void SectionReader::read_root(const Node& root) {
       read_metrics(v, r_, config.prometheus);
     } else if (iequals(key, "ping") && r_.section(v, key, k)) {
       read_ping(v, r_, config.ping);
+    } else if (iequals(key, "serversTransport") && r_.expect_map(v, key, k)) {
+      read_servers_transport(v, r_, config.servers_transport.emplace());
+    } else if (iequals(key, "tcpServersTransport") && r_.expect_map(v, key, k)) {
+      read_tcp_servers_transport(v, r_, config.tcp_servers_transport);
     } else if (iequals(key, "global") && r_.expect_map(v, key, k)) {
       read_global(v);
     } else if (iequals(key, "diagnostics") && r_.expect_map(v, key, k)) {

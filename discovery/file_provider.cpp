@@ -62,6 +62,7 @@ void absorb_fragment(config::Fragment& part, const std::string& file, config::Fr
          out);
   absorb("tcp.routers", from.tcp.routers, into.tcp.routers, file, out);
   absorb("tcp.services", from.tcp.services, into.tcp.services, file, out);
+  absorb("tcp.serversTransports", from.tcp.servers_transports, into.tcp.servers_transports, file, out);
   absorb("udp.routers", from.udp.routers, into.udp.routers, file, out);
   absorb("udp.services", from.udp.services, into.udp.services, file, out);
   absorb("tls.options", from.tls.options, into.tls.options, file, out);

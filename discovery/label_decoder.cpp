@@ -200,7 +200,7 @@ struct Builder {
         if (!a) { fail("traefik.tcp.services." + name, ip_error); continue; }
         address = host_port(*a, port);
       }
-      s.servers.push_back({address, raw.weight});
+      s.servers.push_back({address, raw.weight, raw.tls});
       out.dynamic.tcp.services[name] = s;
     }
     link_routers(p.tcp_routers, p.tcp_services, "tcp");

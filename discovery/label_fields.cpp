@@ -140,22 +140,22 @@ void describe(RawHttpService& s, V& v) {
 }
 
 template <class Raw, class V>
-void describe_l4(Raw& s, V& v, bool tcp) {
+void describe_l4(Raw& s, V& v) {
   describe(s.svc, v);
   v.group("loadBalancer", [&](auto& g) {
     g.group("server", [&](auto& srv) {
       srv.field("port", s.port, {.range = config::kPort});
       srv.field("address", s.address);
       srv.field("weight", s.weight, {.range = config::kWeight});
-      if (tcp) srv.unsupported_unless_false("tls", " (TLS to the backend)");
+      if constexpr (requires { s.tls; }) srv.field("tls", s.tls);
     });
   });
 }
 
 template <class V>
-void describe(RawTcpService& s, V& v) { describe_l4(s, v, true); }
+void describe(RawTcpService& s, V& v) { describe_l4(s, v); }
 template <class V>
-void describe(RawUdpService& s, V& v) { describe_l4(s, v, false); }
+void describe(RawUdpService& s, V& v) { describe_l4(s, v); }
 
 namespace {
 

@@ -30,6 +30,7 @@ struct RawTcpService {
   int port = 0;
   std::string address;
   int weight = 1;
+  bool tls = false;
 };
 struct RawUdpService {
   config::UdpService svc;

@@ -129,7 +129,53 @@ ProxyHeader parse_v2(std::span<const uint8_t> data) {
   return h;
 }
 
+asio::ip::address unmapped(const asio::ip::address& a) {
+  if (a.is_v6() && a.to_v6().is_v4_mapped())
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+  return a;
+}
+
+asio::ip::address_v6 as_v6(const asio::ip::address& a) {
+  return a.is_v6() ? a.to_v6() : asio::ip::make_address_v6(asio::ip::v4_mapped, a.to_v4());
+}
+
+void put16(std::string& out, uint16_t v) {
+  out.push_back(static_cast<char>(v >> 8));
+  out.push_back(static_cast<char>(v & 0xff));
+}
+
+template <class Bytes>
+void put_bytes(std::string& out, const Bytes& b) {
+  out.append(reinterpret_cast<const char*>(b.data()), b.size());
+}
+
 }  // namespace
+
+std::string write_proxy_header(int version, const tcp::endpoint& source, const tcp::endpoint& destination) {
+  asio::ip::address src = unmapped(source.address()), dst = unmapped(destination.address());
+  const bool v4 = src.is_v4() && dst.is_v4();
+  if (version == 1) {
+    const std::string s = v4 ? src.to_string() : as_v6(src).to_string();
+    const std::string d = v4 ? dst.to_string() : as_v6(dst).to_string();
+    return std::string("PROXY ") + (v4 ? "TCP4 " : "TCP6 ") + s + " " + d + " " + std::to_string(source.port()) +
+           " " + std::to_string(destination.port()) + "\r\n";
+  }
+  std::string out;
+  put_bytes(out, kV2Signature);
+  out.push_back(static_cast<char>(0x21));              // version 2, PROXY
+  out.push_back(static_cast<char>(v4 ? 0x11 : 0x21));  // INET or INET6, stream
+  put16(out, v4 ? 12 : 36);
+  if (v4) {
+    put_bytes(out, src.to_v4().to_bytes());
+    put_bytes(out, dst.to_v4().to_bytes());
+  } else {
+    put_bytes(out, as_v6(src).to_bytes());
+    put_bytes(out, as_v6(dst).to_bytes());
+  }
+  put16(out, source.port());
+  put16(out, destination.port());
+  return out;
+}
 
 ProxyHeader parse_proxy_header(std::span<const uint8_t> data) {
   if (data.empty()) return incomplete(1);

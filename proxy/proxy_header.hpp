@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 
 #include "proxy/asio.hpp"
 
@@ -33,5 +34,11 @@ inline constexpr size_t kProxyHeaderMax = 16 + 4096;
 // Parses the header at the start of `data`; complete only once all `length` bytes are in
 // `data`. v2 TLVs are skipped, not interpreted.
 ProxyHeader parse_proxy_header(std::span<const uint8_t> data);
+
+// The header portier sends to a server ahead of its client's bytes: `version` 1 (text) or 2
+// (binary, no TLVs), naming the client's address `source` and the address it connected to,
+// `destination`. IPv4 when both are IPv4 (v4-mapped IPv6 counts as IPv4), else TCP6 with IPv4
+// addresses v4-mapped. parse_proxy_header reads back what this writes.
+std::string write_proxy_header(int version, const tcp::endpoint& source, const tcp::endpoint& destination);
 
 }  // namespace portier::proxy

@@ -170,7 +170,6 @@ void ProxyServer::open_tcp_listeners(std::vector<std::string>& problems) {
         options.entry_point = name;
         options.proxy_protocol = proxy_protocol;
         options.session.peek.timeout = limits_.header_timeout;
-        options.session.dial_timeout = limits_.dial_timeout;
         options.session.idle_timeout = ep.idle_timeout;
         options.session.terminate_tls = make_tls_terminator(tls_snapshot_, limits_.header_timeout);
         for (auto& a : acceptors)

@@ -22,10 +22,12 @@ std::string cookie_hash(const std::string& url) {
 }
 
 // The transports services use, built once per compile (with a TLS context when an https
-// server uses them). Unknown names (validation reports them) get the default transport.
+// server uses them). Unknown names (validation reports them) and default@internal get the
+// default transport: the static `serversTransport`, else Traefik's defaults.
 class Transports {
  public:
-  Transports(const config::Dynamic& dyn, std::vector<std::string>* problems) : dyn_(dyn), problems_(problems) {
+  Transports(const config::Dynamic& dyn, const config::StaticConfig& cfg, std::vector<std::string>* problems)
+      : dyn_(dyn), default_(cfg.servers_transport.value_or(config::ServersTransport{})), problems_(problems) {
     for (const auto& [name, svc] : dyn.http.services) {
       if (!svc.load_balancer) continue;
       for (const auto& server : svc.load_balancer->servers)
@@ -36,9 +38,8 @@ class Transports {
     std::string name = known(wanted);
     auto& slot = built_[name];
     if (!slot) {
-      static const config::ServersTransport kDefault;
       auto it = dyn_.http.servers_transports.find(name);
-      slot = make_upstream_transport(name, it == dyn_.http.servers_transports.end() ? kDefault : it->second,
+      slot = make_upstream_transport(name, it == dyn_.http.servers_transports.end() ? default_ : it->second,
                                      tls_.count(name) > 0, problems_);
     }
     return slot;
@@ -49,6 +50,7 @@ class Transports {
     return dyn_.http.servers_transports.count(name) ? name : std::string();
   }
   const config::Dynamic& dyn_;
+  const config::ServersTransport default_;
   std::vector<std::string>* problems_;
   std::map<std::string, bool> tls_;
   std::map<std::string, std::shared_ptr<const UpstreamTransport>> built_;
@@ -354,7 +356,7 @@ std::shared_ptr<RuntimeConfig> compile_runtime(const config::Dynamic& dyn, const
   auto rc = std::make_shared<RuntimeConfig>();
   ServiceIndex service_index;
   service_index.reserve(dyn.http.services.size());
-  Transports transports(dyn, problems);
+  Transports transports(dyn, cfg, problems);
   if (cache) ++cache->generation;
   rc->services.reserve(dyn.http.services.size());
   for (const auto& [name, svc] : dyn.http.services)

@@ -89,7 +89,7 @@ awaitable<void> TcpListener::serve(tcp::socket socket, std::shared_ptr<const Tcp
     client = peer_of(socket);
   std::optional<TcpSessionStats> stats;
   if (client) {
-    TcpSession session(std::move(socket), client->address(), index < 0 ? SIZE_MAX : static_cast<size_t>(index),
+    TcpSession session(std::move(socket), *client, index < 0 ? SIZE_MAX : static_cast<size_t>(index),
                        std::move(rt), options_.session, balancer_);
     sessions_.insert(&session);
     stats = co_await session.run();

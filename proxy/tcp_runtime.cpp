@@ -7,6 +7,7 @@
 #include <cstring>
 #include <map>
 #include <numeric>
+#include <set>
 
 #include "config/rule.hpp"
 
@@ -52,10 +53,57 @@ bool resolve_address(const std::string& address, boost::asio::ip::address& out_a
   return true;
 }
 
-TcpServiceRuntime compile_service(const std::string& name, const config::TcpService& svc,
+// The transports of one compile, by name; default@internal (also for an empty name) is the
+// static `tcpServersTransport`.
+class TcpTransports {
+ public:
+  TcpTransports(const config::Dynamic& dyn, const config::StaticConfig& cfg, std::vector<std::string>* problems)
+      : dyn_(dyn), cfg_(cfg), problems_(problems) {
+    for (const auto& [name, svc] : dyn.tcp.services)
+      for (const auto& server : svc.servers)
+        if (server.tls) tls_.insert(key(svc.servers_transport));
+  }
+  const std::shared_ptr<const TcpTransport>& get(const std::string& wanted) {
+    std::string name = key(wanted);
+    auto& slot = built_[name];
+    if (!slot) slot = make_tcp_transport(name, settings(name), tls_.count(name) > 0, problems_);
+    return slot;
+  }
+  const config::TcpServersTransport& settings(const std::string& name) const {
+    auto it = dyn_.tcp.servers_transports.find(name);
+    return it == dyn_.tcp.servers_transports.end() ? cfg_.tcp_servers_transport : it->second;
+  }
+
+ private:
+  std::string key(const std::string& name) const {
+    return dyn_.tcp.servers_transports.count(name) ? name : config::kDefaultTransport;
+  }
+  const config::Dynamic& dyn_;
+  const config::StaticConfig& cfg_;
+  std::vector<std::string>* problems_;
+  std::set<std::string> tls_;
+  std::map<std::string, std::shared_ptr<const TcpTransport>> built_;
+};
+
+// Traefik's DialerManager.Build: a service that names a serversTransport takes the
+// transport's proxyProtocol and terminationDelay, otherwise its own (deprecated) ones.
+void apply_transport(const config::TcpService& svc, TcpTransports& transports, TcpServiceRuntime& out) {
+  out.transport = transports.get(svc.servers_transport);
+  std::optional<config::TcpProxyProtocol> proxy = svc.proxy_protocol;
+  out.termination_delay = std::chrono::milliseconds(svc.termination_delay);
+  if (!svc.servers_transport.empty()) {
+    const config::TcpServersTransport& t = transports.settings(out.transport->name);
+    proxy = t.proxy_protocol;
+    out.termination_delay = t.termination_delay;
+  }
+  out.proxy_protocol = proxy ? proxy->version : 0;
+}
+
+TcpServiceRuntime compile_service(const std::string& name, const config::TcpService& svc, TcpTransports& transports,
                                   std::vector<std::string>* problems) {
   TcpServiceRuntime out;
   out.name = name;
+  apply_transport(svc, transports, out);
   std::vector<int> weights;
   for (const auto& server : svc.servers) {
     TcpBackend b;
@@ -68,6 +116,7 @@ TcpServiceRuntime compile_service(const std::string& name, const config::TcpServ
     b.address = server.address;
     b.endpoint = {addr, port};
     b.weight = server.weight;
+    b.tls = server.tls;
     weights.push_back(server.weight);
     out.servers.push_back(std::move(b));
   }
@@ -101,9 +150,10 @@ bool attached(const std::vector<std::string>& entry_points, const std::string& n
 void compile_tcp(const config::Dynamic& dyn, const config::StaticConfig& cfg, TcpRuntime& rt,
                  std::vector<std::string>* problems) {
   std::map<std::string, uint32_t> service_index;
+  TcpTransports transports(dyn, cfg, problems);
   for (const auto& [name, svc] : dyn.tcp.services) {
     service_index[name] = static_cast<uint32_t>(rt.services.size());
-    rt.services.push_back(compile_service(name, svc, problems));
+    rt.services.push_back(compile_service(name, svc, transports, problems));
   }
   struct Pending {
     TcpRouteRuntime route;

@@ -2,6 +2,7 @@
 // The compiled, immutable TCP and UDP routing of one dynamic configuration. Built on the
 // control thread (compile_tcp_runtime), published through core::Snapshot<TcpRuntime>, pinned
 // by each connection / UDP session for its whole life. Safe to read from any thread.
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -16,6 +17,7 @@
 #include "config/static_config.hpp"
 #include "proxy/rule_matcher.hpp"
 #include "proxy/tcp_gate.hpp"
+#include "proxy/tcp_transport.hpp"
 #include "proxy/weighted_schedule.hpp"
 
 namespace portier::proxy {
@@ -24,12 +26,18 @@ struct TcpBackend {
   std::string address;  // as configured, "127.0.11.2:5432"
   boost::asio::ip::tcp::endpoint endpoint;
   int weight = 1;
+  bool tls = false;  // TLS to the server, with the service transport's client context
 };
 
 struct TcpServiceRuntime {
   std::string name;
   std::vector<TcpBackend> servers;
   std::vector<uint32_t> schedule;  // smooth weighted round-robin order of server indices
+  std::shared_ptr<const TcpTransport> transport;  // never null once compiled
+  int proxy_protocol = 0;  // PROXY header version sent to the server; 0 = none
+  // After one side's EOF, the deadline for the other side to finish; negative = none (the
+  // idle timeout still applies).
+  std::chrono::milliseconds termination_delay{-1};
 };
 
 struct TcpRouteRuntime {

@@ -1,6 +1,8 @@
 #include "proxy/tcp_session.hpp"
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -9,6 +11,9 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include "core/log.hpp"
+#include "proxy/client_tls.hpp"
+#include "proxy/proxy_header.hpp"
+#include "proxy/tls_stream.hpp"
 #include "proxy/watchdog.hpp"
 
 namespace portier::proxy {
@@ -16,15 +21,27 @@ namespace portier::proxy {
 using namespace boost::asio::experimental::awaitable_operators;
 
 // State both relay directions share: the idle watchdog and the abort switch.
+// After the first EOF, when `termination` is not negative, the other direction must end within
+// it (Traefik's terminationDelay: a read deadline on the side that was half-closed), capped by
+// the idle timeout; transfers no longer move that deadline.
 struct TcpSession::Shared {
   explicit Shared(asio::any_io_executor ex) : dog(ex) {}
   Watchdog dog;
   std::chrono::milliseconds idle{0};
+  std::chrono::milliseconds termination{-1};
+  bool closing = false;  // the termination deadline is armed
   tcp::socket* a = nullptr;
   tcp::socket* b = nullptr;
   bool aborted = false;
 
-  void touch() { dog.arm(idle); }
+  void touch() {
+    if (!closing) dog.arm(idle);
+  }
+  void half_closed() {
+    if (termination.count() < 0 || closing) return;
+    closing = true;
+    dog.arm(std::min(termination, idle));
+  }
   void abort() {
     aborted = true;
     error_code ignored;
@@ -45,6 +62,38 @@ struct SocketSide {
     co_return;
   }
 };
+
+// A plain socket relayed next to a TLS stream on the other side.
+class SocketStream final : public TcpClientStream {
+ public:
+  explicit SocketStream(tcp::socket& s) : s_(s) {}
+  awaitable<std::tuple<error_code, size_t>> read_some(asio::mutable_buffer buf) override {
+    co_return co_await s_.async_read_some(buf, use_tuple);
+  }
+  awaitable<std::tuple<error_code, size_t>> write_some(asio::const_buffer buf) override {
+    co_return co_await s_.async_write_some(buf, use_tuple);
+  }
+  awaitable<void> shutdown_send() override {
+    error_code ignored;
+    s_.shutdown(tcp::socket::shutdown_send, ignored);
+    co_return;
+  }
+  tcp::socket& socket() override { return s_; }
+
+ private:
+  tcp::socket& s_;
+};
+
+// SO_KEEPALIVE as Go's net.Dialer sets it: `interval` as both the idle time and the probe
+// interval; negative = off.
+void set_keep_alive(tcp::socket& s, std::chrono::milliseconds interval) {
+  error_code ignored;
+  if (interval.count() < 0) return;
+  s.set_option(asio::socket_base::keep_alive(true), ignored);
+  int seconds = static_cast<int>(std::max<int64_t>(1, (interval.count() + 999) / 1000));
+  ::setsockopt(s.native_handle(), IPPROTO_TCP, TCP_KEEPIDLE, &seconds, sizeof seconds);
+  ::setsockopt(s.native_handle(), IPPROTO_TCP, TCP_KEEPINTVL, &seconds, sizeof seconds);
+}
 
 struct StreamSide {
   TcpClientStream& s;
@@ -74,6 +123,7 @@ awaitable<void> copy_pump(In in, Out out, size_t cap, uint64_t& count, Shared& s
     }
     if (ec == asio::error::eof) {
       co_await out.shutdown_send();
+      sh.half_closed();
       co_return;
     }
     if (ec) {
@@ -130,6 +180,7 @@ awaitable<void> splice_pump(tcp::socket& in, tcp::socket& out, uint64_t& count, 
       if (n == 0) {
         error_code ec;
         out.shutdown(tcp::socket::shutdown_send, ec);
+        sh.half_closed();
         co_return;
       }
       if (n < 0) {
@@ -160,7 +211,7 @@ awaitable<void> splice_pump(tcp::socket& in, tcp::socket& out, uint64_t& count, 
 
 }  // namespace
 
-TcpSession::TcpSession(tcp::socket client, const boost::asio::ip::address& client_ip, size_t entry,
+TcpSession::TcpSession(tcp::socket client, const tcp::endpoint& source, size_t entry,
                        std::shared_ptr<const TcpRuntime> rt, const TcpSessionOptions& options,
                        TcpBalancer& balancer)
     : client_(std::move(client)),
@@ -169,7 +220,8 @@ TcpSession::TcpSession(tcp::socket client, const boost::asio::ip::address& clien
       rt_(std::move(rt)),
       options_(options),
       balancer_(balancer),
-      client_ip_(client_ip),
+      source_(source),
+      client_ip_(source.address()),
       shared_(std::make_shared<Shared>(client_.get_executor())) {}
 
 TcpSession::~TcpSession() = default;
@@ -191,17 +243,69 @@ void TcpSession::close_client() {
   client_.close(ignored);
 }
 
-awaitable<bool> TcpSession::dial(const TcpBackend& backend) {
+awaitable<bool> TcpSession::dial_any(const TcpServiceRuntime& svc, uint32_t slot) {
+  const size_t n = svc.schedule.size();
+  std::vector<bool> tried(svc.servers.size());
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t index = svc.schedule[(slot + i) % n];
+    if (tried[index]) continue;
+    tried[index] = true;
+    const TcpBackend& backend = svc.servers[index];
+    stats_.backend = backend.address;
+    std::string why = co_await dial(svc, backend);
+    if (why.empty()) co_return true;
+    error_code ignored;
+    backend_.close(ignored);
+    backend_tls_.reset();
+    if (shared_->aborted) co_return false;  // cancel(): shutting down, no next server
+    // A refused TLS handshake is a configuration problem the operator must see.
+    if (why.rfind("TLS", 0) == 0)
+      core::log_warn("tcp service ", svc.name, ": server ", backend.address, ": ", why);
+    else
+      core::log_debug("tcp service ", svc.name, ": dial ", backend.address, " failed: ", why);
+  }
+  co_return false;
+}
+
+awaitable<std::string> TcpSession::dial(const TcpServiceRuntime& svc, const TcpBackend& backend) {
+  const TcpTransport& transport = *svc.transport;
   Watchdog dog(backend_.get_executor());
   dog.watch(&backend_);
-  dog.arm(options_.dial_timeout);
+  // 0 = no dial timeout (Traefik): the idle timeout still bounds a dial that hangs.
+  dog.arm(transport.dial_timeout.count() > 0 ? transport.dial_timeout : options_.idle_timeout);
   auto [ec] = co_await backend_.async_connect(backend.endpoint, use_tuple);
-  if (ec) {
-    core::log_debug("tcp dial ", backend.address, " failed: ", dog.expired() ? "timeout" : ec.message());
-    co_return false;
-  }
+  if (ec) co_return dog.expired() ? std::string("timeout") : ec.message();
   backend_.set_option(tcp::no_delay(true), ec);
-  co_return true;
+  set_keep_alive(backend_, transport.keep_alive);
+  if (svc.proxy_protocol) {
+    error_code local_ec;
+    tcp::endpoint local = client_.local_endpoint(local_ec);
+    std::string header = write_proxy_header(svc.proxy_protocol, source_, local);
+    auto [wec, n] = co_await asio::async_write(backend_, asio::buffer(header), use_tuple);
+    if (wec) co_return "PROXY header: " + (dog.expired() ? std::string("timeout") : wec.message());
+  }
+  if (!backend.tls) co_return std::string();
+  std::string why = co_await start_backend_tls(transport);
+  if (!why.empty() && dog.expired()) why = "TLS handshake: timeout";
+  co_return why;
+}
+
+awaitable<std::string> TcpSession::start_backend_tls(const TcpTransport& transport) {
+  if (!transport.tls) co_return std::string("TLS: no client context for the transport");
+  const std::string& name = transport.server_name;
+  if (name.empty() && !transport.insecure_skip_verify)
+    co_return "TLS: serversTransport " + transport.name + " needs tls.serverName or tls.insecureSkipVerify";
+  // The transport outlives the stream: the session pins the runtime that owns it.
+  auto stream = std::make_unique<TlsStream<tcp::socket&>>(asio::ssl::stream<tcp::socket&>(backend_, *transport.tls),
+                                                          nullptr);
+  SSL* ssl = stream->ssl().native_handle();
+  error_code ec;
+  boost::asio::ip::make_address(name, ec);
+  set_server_name(ssl, name, !ec, !transport.insecure_skip_verify);
+  auto [hec] = co_await stream->ssl().async_handshake(asio::ssl::stream_base::client, use_tuple);
+  if (hec) co_return handshake_failure(ssl, hec);
+  backend_tls_ = std::move(stream);
+  co_return std::string();
 }
 
 awaitable<TcpSessionStats> TcpSession::run(std::optional<PeekResult> peeked) {
@@ -246,9 +350,7 @@ awaitable<TcpSessionStats> TcpSession::run(std::optional<PeekResult> peeked) {
     co_return stats_;
   }
   uint32_t slot = balancer_.next(route->service, rt_->generation) % static_cast<uint32_t>(svc.schedule.size());
-  const TcpBackend& backend = svc.servers[svc.schedule[slot]];
-  stats_.backend = backend.address;
-  if (!co_await dial(backend)) {
+  if (!co_await dial_any(svc, slot)) {
     stats_.outcome = Outcome::dial_failed;
     close_client();
     co_return stats_;
@@ -262,14 +364,17 @@ awaitable<TcpSessionStats> TcpSession::run(std::optional<PeekResult> peeked) {
       backend_.close(ignored);
       co_return stats_;
     }
-    stats_.outcome = Outcome::forwarded;
-    co_await relay_tls(*tls_);
-    tls_->socket().close(ignored);
-  } else {
-    stats_.outcome = Outcome::forwarded;
-    co_await relay_plain();
-    client_.close(ignored);
   }
+  stats_.outcome = Outcome::forwarded;
+  shared_->termination = svc.termination_delay;
+  if (tls_ || backend_tls_) {
+    SocketStream plain_client(client_), plain_backend(backend_);
+    co_await relay_streams(tls_ ? *tls_ : plain_client, backend_tls_ ? *backend_tls_ : plain_backend);
+    if (tls_) tls_->socket().close(ignored);
+  } else {
+    co_await relay_plain();
+  }
+  client_.close(ignored);
   backend_.close(ignored);
   co_return stats_;
 }
@@ -291,15 +396,15 @@ awaitable<void> TcpSession::relay_plain() {
   sh.dog.disarm();
 }
 
-awaitable<void> TcpSession::relay_tls(TcpClientStream& client) {
+awaitable<void> TcpSession::relay_streams(TcpClientStream& client, TcpClientStream& backend) {
   Shared& sh = *shared_;
   sh.idle = options_.idle_timeout;
   sh.a = &client.socket();
-  sh.b = &backend_;
-  sh.dog.watch(&client.socket(), &backend_);
+  sh.b = &backend.socket();
+  sh.dog.watch(sh.a, sh.b);
   sh.touch();
-  co_await (copy_pump(StreamSide{client}, SocketSide{backend_}, options_.buffer_size, stats_.from_client, sh) &&
-            copy_pump(SocketSide{backend_}, StreamSide{client}, options_.buffer_size, stats_.to_client, sh));
+  co_await (copy_pump(StreamSide{client}, StreamSide{backend}, options_.buffer_size, stats_.from_client, sh) &&
+            copy_pump(StreamSide{backend}, StreamSide{client}, options_.buffer_size, stats_.to_client, sh));
   sh.dog.disarm();
 }
 

@@ -38,7 +38,6 @@ using TlsTerminator = std::function<awaitable<std::unique_ptr<TcpClientStream>>(
 
 struct TcpSessionOptions {
   PeekLimits peek;
-  std::chrono::milliseconds dial_timeout{30000};
   std::chrono::milliseconds idle_timeout{180000};  // no byte in either direction
   bool use_splice = true;      // plain TCP: splice(2) through a pipe, no user-space copy
   size_t buffer_size = 65536;  // per direction, read/write relay
@@ -77,8 +76,8 @@ class TcpBalancer {
 class TcpSession {
  public:
   // `entry` indexes rt->entries. `options` and `balancer` must outlive the session.
-  // `client_ip`: the peer's address, or the client's a PROXY header named.
-  TcpSession(tcp::socket client, const boost::asio::ip::address& client_ip, size_t entry,
+  // `source`: the peer's address, or the client's a PROXY header named.
+  TcpSession(tcp::socket client, const tcp::endpoint& source, size_t entry,
              std::shared_ptr<const TcpRuntime> rt, const TcpSessionOptions& options, TcpBalancer& balancer);
   ~TcpSession();
   TcpSession(const TcpSession&) = delete;
@@ -91,9 +90,14 @@ class TcpSession {
   void cancel();
 
  private:
-  awaitable<bool> dial(const TcpBackend& backend);
+  // Dials the servers of `svc` from schedule position `slot` on, each at most once, until one
+  // connects (PROXY header sent, TLS handshake done). false when none did.
+  awaitable<bool> dial_any(const TcpServiceRuntime& svc, uint32_t slot);
+  // "" or why the dial failed.
+  awaitable<std::string> dial(const TcpServiceRuntime& svc, const TcpBackend& backend);
+  awaitable<std::string> start_backend_tls(const TcpTransport& transport);
   awaitable<void> relay_plain();
-  awaitable<void> relay_tls(TcpClientStream& client);
+  awaitable<void> relay_streams(TcpClientStream& client, TcpClientStream& backend);
   void close_client();
 
   tcp::socket client_;
@@ -102,9 +106,11 @@ class TcpSession {
   std::shared_ptr<const TcpRuntime> rt_;
   const TcpSessionOptions& options_;
   TcpBalancer& balancer_;
+  tcp::endpoint source_;
   boost::asio::ip::address client_ip_;
   TcpSessionStats stats_;
-  std::unique_ptr<TcpClientStream> tls_;
+  std::unique_ptr<TcpClientStream> tls_;          // the client side, when the route terminates TLS
+  std::unique_ptr<TcpClientStream> backend_tls_;  // the server side, for servers with tls
   std::vector<std::unique_ptr<RequestHold>> holds_;  // inFlightConn slots, kept until the end
   struct Shared;
   std::shared_ptr<Shared> shared_;  // watchdog + abort flag used by both relay directions

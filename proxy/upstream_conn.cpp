@@ -8,6 +8,7 @@
 #include <openssl/x509v3.h>
 
 #include "core/log.hpp"
+#include "proxy/client_tls.hpp"
 #include "proxy/runtime_config.hpp"
 
 namespace portier::proxy {
@@ -39,23 +40,10 @@ awaitable<std::string> UpstreamConn::connect(const UpstreamServer& server, tcp::
   if (h2c_) co_return h2c_->open() ? std::string() : std::string("h2c: cannot create the HTTP/2 session");
   if (!tls_) co_return std::string();
   SSL* ssl = tls_->native_handle();
-  const std::string& name = server.tls_name;
-  if (!server.tls_name_is_ip && !name.empty()) SSL_set_tlsext_host_name(ssl, name.c_str());
-  if (!transport_->insecure_skip_verify) {
-    X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
-    if (server.tls_name_is_ip) {
-      X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str());
-    } else {
-      X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-      X509_VERIFY_PARAM_set1_host(param, name.c_str(), 0);
-    }
-  }
+  set_server_name(ssl, server.tls_name, server.tls_name_is_ip, !transport_->insecure_skip_verify);
   auto [hec] = co_await tls_->async_handshake(asio::ssl::stream_base::client, use_tuple);
   if (!hec) co_return std::string();
-  std::string why = "TLS handshake: " + hec.message();
-  long verify = SSL_get_verify_result(ssl);
-  if (verify != X509_V_OK) why += " (" + std::string(X509_verify_cert_error_string(verify)) + ")";
-  co_return why;
+  co_return handshake_failure(ssl, hec);
 }
 
 bool UpstreamConn::usable_when_idle() {

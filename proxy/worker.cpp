@@ -19,7 +19,6 @@ Worker::Worker(int id, core::Snapshot<RuntimeConfig>& snapshot, core::Snapshot<T
   observer_.attach(ioc_);
   tcp_balancer_.seed(static_cast<uint32_t>(id));
   tcp_options_.peek.timeout = limits.header_timeout;
-  tcp_options_.dial_timeout = limits.dial_timeout;
   tcp_options_.terminate_tls = make_tls_terminator(tls, limits.header_timeout);
 }
 
@@ -160,7 +159,7 @@ awaitable<bool> Worker::try_tcp_routers(tcp::socket& socket, const ListenerInfo&
                      !(rc->plain[info.entry_index].empty() && rc->secure[info.entry_index].empty());
   if (!rt->entries[entry].needs_peek && !http_routes) {
     // Only catch-all cleartext TCP routes: connect at once (server-speaks-first protocols).
-    TcpSession session(std::move(socket), client.address(), static_cast<size_t>(entry), rt, tcp_options_,
+    TcpSession session(std::move(socket), client, static_cast<size_t>(entry), rt, tcp_options_,
                        tcp_balancer_);
     co_await session.run();
     co_return true;
@@ -172,7 +171,7 @@ awaitable<bool> Worker::try_tcp_routers(tcp::socket& socket, const ListenerInfo&
   };
   auto view = peeked.view(client.address());
   if (decide_shared(*rt, static_cast<size_t>(entry), view, serves_sni) == SharedDispatch::http) co_return false;
-  TcpSession session(std::move(socket), client.address(), static_cast<size_t>(entry), rt, tcp_options_,
+  TcpSession session(std::move(socket), client, static_cast<size_t>(entry), rt, tcp_options_,
                        tcp_balancer_);
   co_await session.run(std::move(peeked));
   co_return true;

@@ -299,6 +299,15 @@ def exchange(sock, line=b"ping\n"):
     return data
 
 
+def connect_quietly(ip, port):
+    """Whether something accepts a TCP connection on ip:port (closed at once)."""
+    try:
+        socket.create_connection((ip, port), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
 def recv_all(sock, bufsize=1 << 20):
     """Reads until EOF; raises ConnectionResetError on RST."""
     parts = []

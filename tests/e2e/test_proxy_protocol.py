@@ -14,7 +14,7 @@ import unittest
 
 from portier_e2e import (PROTOCOLS, Backend, Portier, free_port, http_config, make_temp_dir, proto_request, router,
                          service, started, wait_until, write_file_atomic, both_sides)
-from tcp_peers import StreamServer, exchange, lb, spawn, stop, tcp_router
+from tcp_peers import StreamServer, connect_quietly, exchange, lb, spawn, stop, tcp_router
 
 NET = "127.0.91"
 PORTIER = NET + ".1"
@@ -35,14 +35,6 @@ def read_to_eof(sock):
         if not chunk:
             return out
         out += chunk
-
-
-def connect_quietly(ip, port):
-    try:
-        socket.create_connection((ip, port), timeout=0.5).close()
-        return True
-    except OSError:
-        return False
 
 
 class ProxyProtocol(unittest.TestCase):

@@ -23,14 +23,14 @@ def openssl(*args, cwd):
         raise AssertionError("openssl %s: %s" % (" ".join(args), out.stderr.decode()))
 
 
-def make_certificates(d):
-    """A CA and a server certificate it signs (backend.test, TRUSTED_IP), and a self-signed one."""
+def make_certificates(d, ip=TRUSTED_IP):
+    """A CA and a server certificate it signs (backend.test, `ip`), and a self-signed one."""
     ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
     openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=portier test CA",
             cwd=d)
     openssl("req", *ec, "-keyout", "srv.key", "-out", "srv.csr", "-subj", "/CN=backend.test", cwd=d)
     (d / "ext.cnf").write_text("subjectAltName=DNS:backend.test,IP:%s\nbasicConstraints=CA:FALSE\n"
-                               "extendedKeyUsage=serverAuth\n" % TRUSTED_IP)
+                               "extendedKeyUsage=serverAuth\n" % ip)
     openssl("x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
             "-out", "srv.pem", "-days", "2", "-extfile", "ext.cnf", cwd=d)
     openssl("req", "-x509", *ec, "-keyout", "self.key", "-out", "self.pem", "-days", "2", "-subj", "/CN=self.test",

@@ -47,6 +47,7 @@ Dynamic everything() {
   d.http.servers_transports["t"] = filled<ServersTransport>();
   d.tcp.routers["r"] = filled<TcpRouter>();
   d.tcp.services["s"] = filled<TcpService>();
+  d.tcp.servers_transports["t"] = filled<TcpServersTransport>();
   d.udp.routers["r"] = filled<UdpRouter>();
   d.udp.services["s"] = filled<UdpService>();
   d.tls.certificates.push_back(filled<TlsCertificate>(DescribeCertificate<true>{}));
@@ -72,6 +73,7 @@ TEST_CASE("schema: every declared field round-trips model -> YAML -> model", "[s
   const auto j = traefik_json(d);
   CHECK(j["http"]["middlewares"]["m-headers"]["headers"].size() == 33);  // all of Traefik v3's
   CHECK(j["http"]["serversTransports"]["t"]["forwardingTimeouts"].size() == 3);
+  CHECK(j["tcp"]["serversTransports"]["t"]["tls"].size() == 4);
 }
 
 TEST_CASE("schema: defaults are not written, references are exported", "[schema]") {

@@ -135,7 +135,23 @@ tcp:
         servers:
           - address: 127.0.11.2:5432
           - address: 127.0.11.3:5432
-            tls: false
+            tls: true
+        serversTransport: mtls
+        proxyProtocol: {version: 1}
+        terminationDelay: 50
+  serversTransports:
+    mtls:
+      dialTimeout: 3s
+      dialKeepAlive: -1s
+      terminationDelay: -1s
+      proxyProtocol: {}
+      tls:
+        serverName: db.internal
+        insecureSkipVerify: true
+        rootCAs: [/etc/ca.pem]
+        certificates:
+          - certFile: /etc/client.crt
+            keyFile: /etc/client.key
 udp:
   routers:
     dns:
@@ -242,6 +258,21 @@ TEST_CASE("a realistic Traefik dynamic file loads into the model") {
 
   CHECK(d.tcp.routers.at("tls-pass").tls->passthrough);
   CHECK(d.tcp.services.at("db").servers[1].address == "127.0.11.3:5432");
+  const auto& db = d.tcp.services.at("db");
+  CHECK_FALSE(db.servers[0].tls);
+  CHECK(db.servers[1].tls);
+  CHECK(db.servers_transport == "mtls");
+  CHECK(db.proxy_protocol->version == 1);
+  CHECK(db.termination_delay == 50);
+  const auto& mtls = d.tcp.servers_transports.at("mtls");
+  CHECK(mtls.dial_timeout == std::chrono::seconds(3));
+  CHECK(mtls.dial_keep_alive == std::chrono::seconds(-1));
+  CHECK(mtls.termination_delay == std::chrono::seconds(-1));
+  CHECK(mtls.proxy_protocol->version == 2);
+  CHECK(mtls.tls->server_name == "db.internal");
+  CHECK(mtls.tls->insecure_skip_verify);
+  CHECK(mtls.tls->root_cas == std::vector<std::string>{"/etc/ca.pem"});
+  CHECK(mtls.tls->certificates.at(0).cert_file == "/etc/client.crt");
   CHECK(d.udp.services.at("dns").servers[0].address == "127.0.11.2:53");
   CHECK(d.udp.routers.at("dns").entry_points == std::vector<std::string>{"dns"});
 
@@ -401,10 +432,11 @@ TEST_CASE("dynamic yaml: unimplemented keys are 'not supported' errors", "[dynam
        "        healthCheck: {path: /, scheme: https}\n",
        "scheme is not supported"},
       {"tcp:\n  services:\n    t:\n      loadBalancer:\n        servers: [{address: \"127.0.0.1:1\"}]\n"
-       "        proxyProtocol: {version: 2}\n",
-       "proxyProtocol is not supported"},
-      {"tcp:\n  services:\n    t:\n      loadBalancer:\n        servers: [{address: \"127.0.0.1:1\", tls: true}]\n",
-       "tls (TLS to the backend) is not supported"},
+       "        healthCheck: {}\n",
+       "healthCheck (TCP health checks) is not supported"},
+      {"tcp:\n  serversTransports:\n    t:\n      tls:\n        spiffe: {}\n", "spiffe is not supported"},
+      {"tcp:\n  serversTransports:\n    t:\n      proxyProtocol: {version: 3}\n",
+       "invalid PROXY protocol version \"3\": out of range 1..2"},
   };
   for (const auto& [yaml, message] : cases) {
     INFO(yaml);

@@ -30,8 +30,10 @@ struct Fill {
     } else if constexpr (std::is_same_v<M, std::map<std::string, std::string>>) {
       out = {{"X-One", "1"}, {"X-Two", "two words"}};
     } else {
+      const M before = out;
       out = out == 7 ? 8 : 7;
       if (o.range.min > 7) out = static_cast<M>(o.range.min);
+      if (out > o.range.max) out = static_cast<M>(before == o.range.max ? o.range.min : o.range.max);
     }
   }
   template <class T, class D = Describe>

@@ -788,3 +788,50 @@ TEST_CASE("entrypoint keys: http2.maxConcurrentStreams, reusePort and allowACMEB
   CHECK(has(bad, "entryPoints.web.http2.maxConcurrentStreams", "", 5));
   CHECK(has(bad, "entryPoints.web.http2.maxFrameSize", "unknown key", 5));
 }
+
+TEST_CASE("serversTransport and tcpServersTransport: the default transports") {
+  auto r = load(
+      "serversTransport:\n"
+      "  insecureSkipVerify: true\n"
+      "  rootCAs: [/etc/ca.pem]\n"
+      "  maxIdleConnsPerHost: 7\n"
+      "  forwardingTimeouts: {dialTimeout: 2s, responseHeaderTimeout: 3s, idleConnTimeout: 4s}\n"
+      "tcpServersTransport:\n"
+      "  dialTimeout: 5s\n"
+      "  dialKeepAlive: 6s\n"
+      "  tls: {insecureSkipVerify: true, rootCAs: [/etc/tcp-ca.pem]}\n");
+  INFO(all(r));
+  REQUIRE(r.ok());
+  const ServersTransport& http = *r.config.servers_transport;
+  CHECK(http.insecure_skip_verify);
+  CHECK(http.root_cas == std::vector<std::string>{"/etc/ca.pem"});
+  CHECK(http.max_idle_conns_per_host == 7);
+  CHECK(http.dial_timeout == milliseconds(2000));
+  CHECK(http.response_header_timeout == milliseconds(3000));
+  CHECK(http.idle_conn_timeout == milliseconds(4000));
+  const TcpServersTransport& tcp = r.config.tcp_servers_transport;
+  CHECK(tcp.dial_timeout == milliseconds(5000));
+  CHECK(tcp.dial_keep_alive == milliseconds(6000));
+  CHECK(tcp.tls->insecure_skip_verify);
+  CHECK(tcp.tls->root_cas == std::vector<std::string>{"/etc/tcp-ca.pem"});
+
+  auto none = load("log: {level: info}\n");
+  CHECK_FALSE(none.config.servers_transport);
+  CHECK(none.config.tcp_servers_transport.dial_timeout == milliseconds(30000));
+  CHECK_FALSE(none.config.tcp_servers_transport.tls);
+
+  auto bad = load(
+      "serversTransport:\n"                 // 1
+      "  spiffe: {}\n"                      // 2
+      "  forwardingTimeouts:\n"             // 3
+      "    pingTimeout: 1s\n"               // 4
+      "tcpServersTransport:\n"              // 5
+      "  terminationDelay: 1s\n"            // 6
+      "  tls: {spiffe: {}, serverName: a}\n");  // 7
+  INFO(all(bad));
+  CHECK(has(bad, "serversTransport.spiffe", "not supported", 2));
+  CHECK(has(bad, "serversTransport.forwardingTimeouts.pingTimeout", "not supported", 4));
+  CHECK(has(bad, "tcpServersTransport.terminationDelay", "not supported", 6));
+  CHECK(has(bad, "tcpServersTransport.tls.spiffe", "not supported", 7));
+  CHECK(has(bad, "tcpServersTransport.tls.serverName", "unknown key", 7));
+}

@@ -208,6 +208,34 @@ TEST_CASE("labels: tcp and udp", "[labels]") {
   CHECK(f.dynamic.udp.services.at("dns").servers.at(0).address == "127.0.11.3:53");
 }
 
+TEST_CASE("labels: tcp service tls, proxyProtocol, serversTransport, terminationDelay", "[labels]") {
+  auto c = host_container("pg", {{"traefik.tcp.routers.pg.rule", "HostSNI(`*`)"},
+                                 {"traefik.tcp.services.pg.loadbalancer.server.port", "5432"},
+                                 {"traefik.tcp.services.pg.loadbalancer.server.tls", "true"},
+                                 {"traefik.tcp.services.pg.loadbalancer.proxyprotocol.version", "1"},
+                                 {"traefik.tcp.services.pg.loadbalancer.serverstransport", "mtls@file"},
+                                 {"traefik.tcp.services.pg.loadbalancer.terminationdelay", "250"},
+                                 {"traefik.tcp.services.pp.loadbalancer.server.port", "5433"},
+                                 {"traefik.tcp.services.pp.loadbalancer.proxyprotocol", "true"},
+                                 {"traefik.tcp.routers.pp.rule", "HostSNI(`*`)"},
+                                 {"traefik.tcp.routers.pp.service", "pp"},
+                                 {"traefik.tcp.routers.pg.service", "pg"},
+                                 {"rediacc.service_ip", "127.0.11.3"}});
+  auto f = decode_container(c, options());
+  REQUIRE(f.errors.empty());
+  const auto& pg = f.dynamic.tcp.services.at("pg");
+  CHECK(pg.servers.at(0).tls);
+  REQUIRE(pg.proxy_protocol);
+  CHECK(pg.proxy_protocol->version == 1);
+  CHECK(pg.servers_transport == "mtls@file");
+  CHECK(pg.termination_delay == 250);
+  const auto& pp = f.dynamic.tcp.services.at("pp");
+  CHECK_FALSE(pp.servers.at(0).tls);
+  REQUIRE(pp.proxy_protocol);
+  CHECK(pp.proxy_protocol->version == 2);  // Traefik's default version
+  CHECK(pp.termination_delay == -1);
+}
+
 TEST_CASE("labels: every error skips the container alone, with its label", "[labels]") {
   auto check = [](std::map<std::string, std::string> labels, const std::string& label, const std::string& msg) {
     labels.emplace("traefik.http.services.x.loadbalancer.server.port", "80");
@@ -243,12 +271,12 @@ TEST_CASE("labels: every error skips the container alone, with its label", "[lab
         "traefik.http.services.x.loadbalancer.healthcheck.scheme", "scheme is not supported");
   check({{"traefik.http.middlewares.s.stripprefix.forceslash", "true"}},
         "traefik.http.middlewares.s.stripprefix.forceslash", "forceSlash is not supported");
-  check({{"traefik.tcp.services.t.loadbalancer.proxyprotocol.version", "2"}},
-        "traefik.tcp.services.t.loadbalancer.proxyprotocol.version", "proxyProtocol is not supported");
-  check({{"traefik.tcp.services.t.loadbalancer.terminationdelay", "100"}},
-        "traefik.tcp.services.t.loadbalancer.terminationdelay", "terminationDelay is not supported");
-  check({{"traefik.tcp.services.t.loadbalancer.server.tls", "true"}},
-        "traefik.tcp.services.t.loadbalancer.server.tls", "TLS to the backend) is not supported");
+  check({{"traefik.tcp.services.t.loadbalancer.proxyprotocol.version", "3"}},
+        "traefik.tcp.services.t.loadbalancer.proxyprotocol.version", "out of range");
+  check({{"traefik.tcp.services.t.loadbalancer.server.tls", "maybe"}},
+        "traefik.tcp.services.t.loadbalancer.server.tls", "invalid boolean");
+  check({{"traefik.tcp.services.t.loadbalancer.healthcheck.port", "1"}},
+        "traefik.tcp.services.t.loadbalancer.healthcheck.port", "healthCheck (TCP health checks) is not supported");
   // These aborted the process (std::stod threw out of the decoder), issue 14.
   for (const char* v : {".", "..s", "1..5s", "-", "1e999s", "99999999999999999999h"})
     check({{"traefik.http.services.x.loadbalancer.healthcheck.interval", v}},

@@ -108,3 +108,39 @@ TEST_CASE("PROXY v2 header: wrong version, command, family or length is invalid;
     CHECK(h.needed > cut);
   }
 }
+
+TEST_CASE("write_proxy_header v1: the text line HAProxy documents, read back by the parser") {
+  tcp::endpoint src(asio::ip::make_address("198.51.100.7"), 51234), dst(asio::ip::make_address("203.0.113.1"), 443);
+  std::string h = write_proxy_header(1, src, dst);
+  CHECK(h == "PROXY TCP4 198.51.100.7 203.0.113.1 51234 443\r\n");
+  auto parsed = parse(h + "payload");
+  REQUIRE(parsed.status == Status::complete);
+  CHECK(parsed.length == h.size());
+  CHECK(*parsed.source == src);
+}
+
+TEST_CASE("write_proxy_header v2: signature, PROXY command, INET addresses and ports") {
+  tcp::endpoint src(asio::ip::make_address("198.51.100.7"), 51234), dst(asio::ip::make_address("203.0.113.1"), 443);
+  std::string h = write_proxy_header(2, src, dst);
+  const std::string expected = v2(0x21, 0x11, std::string("\xc6\x33\x64\x07" "\xcb\x00\x71\x01" "\xc8\x22" "\x01\xbb", 12));
+  CHECK(h == expected);
+  auto parsed = parse(h);
+  REQUIRE(parsed.status == Status::complete);
+  CHECK(parsed.length == 28);
+  CHECK(*parsed.source == src);
+}
+
+TEST_CASE("write_proxy_header: IPv6, and v4-mapped addresses as IPv4 or mapped into TCP6") {
+  tcp::endpoint v6(asio::ip::make_address("2001:db8::1"), 4000), v6dst(asio::ip::make_address("2001:db8::2"), 443);
+  CHECK(write_proxy_header(1, v6, v6dst) == "PROXY TCP6 2001:db8::1 2001:db8::2 4000 443\r\n");
+  std::string h2 = write_proxy_header(2, v6, v6dst);
+  CHECK(h2.size() == 16 + 36);
+  CHECK(static_cast<uint8_t>(h2[13]) == 0x21);
+  CHECK(*parse(h2).source == v6);
+
+  tcp::endpoint mapped(asio::ip::make_address("::ffff:192.0.2.9"), 5000), v4dst(asio::ip::make_address("192.0.2.1"), 80);
+  CHECK(write_proxy_header(1, mapped, v4dst) == "PROXY TCP4 192.0.2.9 192.0.2.1 5000 80\r\n");
+  // Mixed families: both as IPv6, the IPv4 one v4-mapped.
+  CHECK(write_proxy_header(1, tcp::endpoint(asio::ip::make_address("192.0.2.9"), 5000), v6dst) ==
+        "PROXY TCP6 ::ffff:192.0.2.9 2001:db8::2 5000 443\r\n");
+}

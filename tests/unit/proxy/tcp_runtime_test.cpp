@@ -68,6 +68,54 @@ TEST_CASE("TCP runtime reports unusable routers and services, all at once", "[tc
   CHECK(rt->udp_services[0].servers.size() == 1);
 }
 
+TEST_CASE("TCP transports: a named transport's proxyProtocol and terminationDelay win, else the service's",
+          "[tcp][runtime]") {
+  auto cfg = test::static_config({{"tcp-1", Proto::tcp}});
+  cfg.tcp_servers_transport.dial_timeout = std::chrono::milliseconds(1234);
+  config::Dynamic dyn;
+  test::add_tcp_route(dyn, "own", "HostSNI(`*`)", "tcp-1", {1});
+  test::add_tcp_route(dyn, "named", "HostSNI(`*`)", "tcp-1", {2});
+  test::add_tcp_route(dyn, "internal", "HostSNI(`*`)", "tcp-1", {3});
+  test::add_tcp_route(dyn, "plain", "HostSNI(`*`)", "tcp-1", {4});
+  auto& own = dyn.tcp.services["own-svc"];
+  own.proxy_protocol = config::TcpProxyProtocol{1};
+  own.termination_delay = 250;
+  auto& named = dyn.tcp.services["named-svc"];
+  named.proxy_protocol = config::TcpProxyProtocol{1};  // ignored: the transport's win
+  named.termination_delay = 250;
+  named.servers_transport = "t";
+  named.servers[0].tls = true;
+  config::TcpServersTransport t;
+  t.dial_timeout = std::chrono::milliseconds(500);
+  t.termination_delay = std::chrono::milliseconds(42);
+  t.tls = config::TcpClientTls{"db.internal", false, {}, {}};
+  dyn.tcp.servers_transports["t"] = t;
+  dyn.tcp.services["internal-svc"].servers_transport = config::kDefaultTransport;
+  auto rt = test::compile_ok(dyn, cfg);
+  auto svc = [&](const std::string& name) -> const TcpServiceRuntime& {
+    for (const auto& s : rt->services)
+      if (s.name == name) return s;
+    FAIL("no service " << name);
+    return rt->services.front();
+  };
+  CHECK(svc("own-svc").proxy_protocol == 1);
+  CHECK(svc("own-svc").termination_delay == std::chrono::milliseconds(250));
+  CHECK(svc("own-svc").transport->name == "default@internal");
+  CHECK(svc("own-svc").transport->dial_timeout == std::chrono::milliseconds(1234));
+  CHECK_FALSE(svc("own-svc").transport->tls);  // no server with tls: no context built
+  CHECK(svc("named-svc").proxy_protocol == 0);
+  CHECK(svc("named-svc").termination_delay == std::chrono::milliseconds(42));
+  CHECK(svc("named-svc").transport->dial_timeout == std::chrono::milliseconds(500));
+  CHECK(svc("named-svc").transport->server_name == "db.internal");
+  CHECK(svc("named-svc").transport->tls);
+  CHECK(svc("named-svc").servers[0].tls);
+  // default@internal named explicitly: the static transport, with its own terminationDelay.
+  CHECK(svc("internal-svc").transport == svc("own-svc").transport);
+  CHECK(svc("internal-svc").termination_delay == std::chrono::milliseconds(100));
+  CHECK(svc("plain-svc").proxy_protocol == 0);
+  CHECK(svc("plain-svc").termination_delay.count() < 0);  // none: wait for the other side
+}
+
 TEST_CASE("Weighted schedule is smooth and proportional", "[tcp][runtime]") {
   auto s = weighted_schedule({3, 1});
   REQUIRE(s.size() == 4);
