@@ -192,7 +192,9 @@ awaitable<void> Worker::serve_tls(tcp::socket socket, std::shared_ptr<const List
     co_return;
   }
   watchdog.disarm();
-  if (tls::alpn_of(stream.native_handle()) == "h2") {
+  std::string_view alpn = tls::alpn_of(stream.native_handle());
+  if (alpn == tls::kAcmeTlsAlpn) co_return;  // a TLS-ALPN-01 validation: the handshake was all
+  if (alpn == "h2") {
     co_await serve_http2(*this, std::move(stream), std::move(info), client, {}, head_by);
     co_return;
   }
