@@ -456,7 +456,9 @@ awaitable<void> AcmeManager::order(Resolver& r, DemandState& d) {
   }
   auto solvers = solvers_for(r);
   if (solvers.empty()) {
-    record_failure(d, "no Cloudflare API token (CF_DNS_API_TOKEN or infra.cf_dns_api_token)", std::chrono::seconds(0));
+    record_failure(d, r.cfg.dns_challenge ? "no Cloudflare API token (CF_DNS_API_TOKEN or infra.cf_dns_api_token)"
+                                          : "no listener answers HTTP-01 or TLS-ALPN-01 challenges here",
+                   std::chrono::seconds(0));
     co_return;
   }
   core::log_info("acme: requesting a certificate for ", join(d.names), " (resolver ", d.resolver, ")");
