@@ -29,6 +29,9 @@ WRONG_KEY = base64.urlsafe_b64encode(b"not-the-key-the-ca-has-for-kid-1").rstrip
 
 HOSTS = {"http": "http01.challenges.example.com", "alpn": "alpn01.challenges.example.com",
          "eab": "eab.challenges.example.com", "eabbad": "eabbad.challenges.example.com"}
+# Served by an HTTPS router on another entrypoint only: on websecure a catch-all TCP router
+# would take its SNI, but not an acme-tls/1 ClientHello (Traefik's order).
+TCP_SNI_HOST = "tcpsni.challenges.example.com"
 
 
 def served_chain(port, host):
@@ -58,7 +61,7 @@ class AcmeChallenges(unittest.TestCase):
         # Pebble B: accounts need an external account binding.
         cls.eab_ca = Pebble(http_port=cls.web_port, tls_port=cls.tls_port, eab_keys={"kid-1": EAB_KEY}).start()
         for pebble in (cls.ca, cls.eab_ca):
-            for host in HOSTS.values():
+            for host in list(HOSTS.values()) + [TCP_SNI_HOST]:
                 pebble.add_a(host, IP)
         cls.backend = Backend("app", NET + ".2")
 
@@ -95,9 +98,14 @@ class AcmeChallenges(unittest.TestCase):
                           "tls": {"certResolver": name}} for name, host in HOSTS.items()}
         routers["catchall"] = {"rule": "PathPrefix(`/`)", "entryPoints": ["web"], "service": "app"}
         routers["routed"] = {"rule": "Host(`routed.example.com`)", "entryPoints": ["bypass"], "service": "app"}
-        write_file_atomic(work / "dynamic.yml", {"http": {
-            "routers": routers,
-            "services": {"app": {"loadBalancer": {"servers": [{"url": "http://%s" % self.backend.address}]}}}}})
+        routers["tcpsni"] = {"rule": "Host(`%s`)" % TCP_SNI_HOST, "entryPoints": ["bypass"], "service": "app",
+                             "tls": {"certResolver": "alpn"}}
+        write_file_atomic(work / "dynamic.yml", {
+            "http": {"routers": routers,
+                     "services": {"app": {"loadBalancer": {"servers": [{"url": "http://%s" % self.backend.address}]}}}},
+            "tcp": {"routers": {"other": {"rule": "HostSNI(`*`)", "entryPoints": ["websecure"], "service": "raw",
+                                          "tls": {"passthrough": True}}},
+                    "services": {"raw": {"loadBalancer": {"servers": [{"address": self.backend.address}]}}}}})
         env = {"LEGO_CA_CERTIFICATES": "%s:%s" % (self.ca.ca_file, self.eab_ca.ca_file),
                "PORTIER_ACME_BACKOFF_SECONDS": "1"}
         return Portier(config, env=env)
@@ -114,8 +122,8 @@ class AcmeChallenges(unittest.TestCase):
         p = self.make_portier(work, bypass_port)
         with p:
             p.start()
-            for name in ("http", "alpn", "eab"):
-                cert = wait_until(lambda: self.acme_cert(p, HOSTS[name]), 60, "certificate for " + name)
+            for host in [HOSTS[name] for name in ("http", "alpn", "eab")] + [TCP_SNI_HOST]:
+                cert = wait_until(lambda: self.acme_cert(p, host), 60, "certificate for " + host)
                 self.assertIn("Pebble Intermediate", cert["issuer"])
             failed = wait_until(lambda: self.acme_cert(p, HOSTS["eabbad"], "failed"), 60, "eab failure")
             self.assertIn("account registration: CA error unauthorized (HTTP 403): external account binding",
@@ -124,6 +132,7 @@ class AcmeChallenges(unittest.TestCase):
             self.assertIn("http-01 challenge for %s" % HOSTS["http"], logs)
             self.assertIn("tls-alpn-01 challenge certificate for %s" % HOSTS["alpn"], logs)
             self.assertNotIn("http-01 challenge for %s" % HOSTS["alpn"], logs)
+            self.assertIn("tls-alpn-01 challenge certificate for %s" % TCP_SNI_HOST, logs)
             self.assertIn("tls-alpn-01 challenge certificate for %s" % HOSTS["eab"], logs)
 
             # Served: pebble's intermediate signs each leaf; preferredChain picked root 1's chain.
