@@ -5,8 +5,9 @@ them); the certificates are served afterwards, renewed at the next start when du
 with external account binding (eab) is registered with a CA that requires it, while a wrong
 HMAC fails with the CA's error.
 
-The HTTP-01 answer is portier's own, ahead of every router on the httpChallenge entrypoint
-(cleartext, HTTP/1.1 and h2c), and after the routers with allowACMEByPass.
+The HTTP-01 answer is portier's own, ahead of every router on the httpChallenge entrypoint's
+cleartext side (HTTP/1.1 and h2c; the TLS side, HTTP/1.1 and h2, routes as usual), and after
+the routers with allowACMEByPass.
 """
 
 import base64
@@ -20,7 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from backend import Backend  # noqa: E402
 from pebble_fixture import Pebble  # noqa: E402
-from portier_e2e import Portier, free_port, make_temp_dir, proto_request, wait_until, write_file_atomic  # noqa: E402
+from portier_e2e import (PROTOCOLS, Portier, free_port, is_tls, make_temp_dir, proto_request, wait_until,  # noqa: E402
+                         write_file_atomic)
 
 NET = "127.0.105"
 IP = NET + ".1"
@@ -97,6 +99,7 @@ class AcmeChallenges(unittest.TestCase):
         routers = {name: {"rule": "Host(`%s`)" % host, "entryPoints": ["websecure"], "service": "app",
                           "tls": {"certResolver": name}} for name, host in HOSTS.items()}
         routers["catchall"] = {"rule": "PathPrefix(`/`)", "entryPoints": ["web"], "service": "app"}
+        routers["catchall-tls"] = dict(routers["catchall"], tls={})
         routers["routed"] = {"rule": "Host(`routed.example.com`)", "entryPoints": ["bypass"], "service": "app"}
         routers["tcpsni"] = {"rule": "Host(`%s`)" % TCP_SNI_HOST, "entryPoints": ["bypass"], "service": "app",
                              "tls": {"certResolver": "alpn"}}
@@ -144,13 +147,14 @@ class AcmeChallenges(unittest.TestCase):
                 self.assertIn("Pebble Intermediate", chain[0][1])
                 self.assertIn(("CN=" + root1) if name == "http" else ("CN=" + root0), chain[-1][1], text)
 
-            # The challenge path is portier's on the httpChallenge entrypoint, ahead of the
-            # catch-all router (unknown token: 404, the backend never sees it); other paths route.
-            for protocol in ("h1", "h2c"):
+            # The challenge path is portier's on the httpChallenge entrypoint's cleartext side,
+            # ahead of the catch-all router (unknown token: 404, the backend never sees it); the
+            # TLS side and other paths route.
+            for protocol in PROTOCOLS:
                 r = proto_request(protocol, "GET", IP, self.web_port, "/.well-known/acme-challenge/unknown",
                                   headers={"Host": HOSTS["http"]})
-                self.assertEqual(r.status, 404, protocol)
-                self.assertIsNone(r.headers.get("x-backend"), protocol)
+                expected = (200, "app") if is_tls(protocol) else (404, None)
+                self.assertEqual((r.status, r.headers.get("x-backend")), expected, protocol)
                 r = proto_request(protocol, "GET", IP, self.web_port, "/other", headers={"Host": HOSTS["http"]})
                 self.assertEqual((r.status, r.headers.get("x-backend")), (200, "app"), protocol)
             # allowACMEByPass: a matching router gets the path; without one, portier answers.
