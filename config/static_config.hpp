@@ -57,8 +57,8 @@ struct EntryPoint {
   // keep-alive request's first byte) to a complete request head; HTTP/2: to the first HEADERS.
   std::chrono::milliseconds header_timeout{10000};
   int max_connections = 0;  // open connections at most; past it, accepting stops. 0 = no cap
-  // allowACMEByPass: routers get /.well-known/acme-challenge/ before the HTTP-01 answer (and
-  // http.redirections skip that path).
+  // allowACMEByPass: routers get /.well-known/acme-challenge/ before the HTTP-01 answer
+  // (http.redirections skip that path), and TCP routers may take acme-tls/1 ClientHellos.
   bool allow_acme_bypass = false;
 
   std::vector<std::string> trusted_ips;  // forwardedHeaders.trustedIPs (CIDRs)
@@ -93,7 +93,8 @@ struct HttpChallenge {
   std::chrono::milliseconds delay{0};
 };
 
-// tlsChallenge: TLS-ALPN-01 (RFC 8737) answered in the ClientHello of every TLS entrypoint.
+// tlsChallenge: TLS-ALPN-01 (RFC 8737) answered in the ClientHello, on the TLS side of every
+// HTTP entrypoint.
 struct TlsChallenge {
   std::chrono::milliseconds delay{0};
 };
