@@ -3,6 +3,9 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <openssl/x509.h>
+#include <strings.h>
+
 #include <algorithm>
 #include <ctime>
 
@@ -77,12 +80,18 @@ AuthorizationInfo parse_authorization(const Json& authz) {
   if (!authz.is_object()) return a;
   if (auto id = authz.find("identifier"); id != authz.end()) a.domain = json_string(*id, "value");
   if (auto list = authz.find("challenges"); list != authz.end() && list->is_array())
-    for (const auto& c : *list)
-      if (json_string(c, "type") == "dns-01") {
-        a.challenge_url = json_string(c, "url");
-        a.token = json_string(c, "token");
-      }
+    for (const auto& c : *list) {
+      ChallengeInfo info{json_string(c, "type"), json_string(c, "url"), json_string(c, "token")};
+      if (!info.type.empty() && !info.url.empty() && !info.token.empty()) a.challenges.push_back(std::move(info));
+    }
   return a;
+}
+
+const ChallengeInfo* AuthorizationInfo::challenge(std::string_view type) const {
+  const ChallengeInfo* found = nullptr;
+  for (const auto& c : challenges)
+    if (c.type == type) found = &c;
+  return found;
 }
 
 AcmeProblem object_problem(const Json& object) {
@@ -104,6 +113,79 @@ std::chrono::seconds parse_retry_after(const std::string& value) {
   if (!strptime(value.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm)) return std::chrono::seconds(0);
   long delta = static_cast<long>(timegm(&tm) - std::time(nullptr));
   return std::chrono::seconds(std::max(0L, delta));
+}
+
+namespace {
+
+// One link-value's parameters after "<target>": true when one is rel with "alternate" among
+// its space-separated relation types. `at` ends on the ',' that closes the link-value.
+bool link_is_alternate(std::string_view v, std::size_t& at) {
+  bool alternate = false;
+  while (at < v.size() && v[at] != ',') {
+    if (v[at] != ';') {
+      ++at;
+      continue;
+    }
+    std::size_t eq = v.find_first_of("=;,", ++at);
+    std::string name(v.substr(at, eq == std::string_view::npos ? v.size() - at : eq - at));
+    std::erase_if(name, [](char c) { return c == ' ' || c == '\t'; });
+    at = eq;
+    if (eq == std::string_view::npos || v[eq] != '=') {
+      if (eq == std::string_view::npos) at = v.size();
+      continue;
+    }
+    ++at;
+    while (at < v.size() && (v[at] == ' ' || v[at] == '\t')) ++at;
+    std::string value;
+    if (at < v.size() && v[at] == '"') {
+      for (++at; at < v.size() && v[at] != '"'; ++at) {
+        if (v[at] == '\\' && at + 1 < v.size()) ++at;
+        value += v[at];
+      }
+      if (at < v.size()) ++at;
+    } else {
+      while (at < v.size() && v[at] != ';' && v[at] != ',') value += v[at++];
+    }
+    if (!strcasecmp(name.c_str(), "rel")) {
+      for (std::size_t b = 0; b < value.size();) {
+        std::size_t e = value.find(' ', b);
+        if (e == std::string::npos) e = value.size();
+        if (!strcasecmp(value.substr(b, e - b).c_str(), "alternate")) alternate = true;
+        b = e + 1;
+      }
+    }
+  }
+  return alternate;
+}
+
+}  // namespace
+
+std::vector<std::string> alternate_links(const std::vector<std::string>& link_values) {
+  std::vector<std::string> out;
+  for (std::string_view v : link_values) {
+    std::size_t at = 0;
+    while (at < v.size()) {
+      std::size_t open = v.find('<', at);
+      if (open == std::string_view::npos) break;
+      std::size_t close = v.find('>', open);
+      if (close == std::string_view::npos) break;
+      std::string target(v.substr(open + 1, close - open - 1));
+      at = close + 1;
+      if (link_is_alternate(v, at) && !target.empty()) out.push_back(std::move(target));
+      if (at < v.size()) ++at;  // the ','
+    }
+  }
+  return out;
+}
+
+bool chain_has_top_issuer(const std::string& chain_pem, const std::string& issuer_cn) {
+  std::string error;
+  auto chain = tls::load_certificates_pem(chain_pem, error);
+  if (chain.empty()) return false;
+  X509_NAME* issuer = X509_get_issuer_name(chain.back().get());
+  char cn[256] = {};
+  int n = X509_NAME_get_text_by_NID(issuer, NID_commonName, cn, sizeof cn);
+  return n >= 0 && std::string_view(cn, static_cast<std::size_t>(n)) == issuer_cn;
 }
 
 bool split_url(const std::string& url, std::string& origin, std::string& target) {
@@ -154,6 +236,8 @@ awaitable<Result<AcmeClient::Response>> AcmeClient::fetch(std::string method, st
   r.status = res.response.status;
   r.location = res.response.header("location");
   r.retry_after = res.response.header("retry-after");
+  for (const auto& [name, value] : res.response.headers)
+    if (name == "link") r.links.push_back(value);
   if (std::string nonce = res.response.header("replay-nonce"); !nonce.empty()) nonce_ = nonce;
   r.body = std::move(res.response.body);
   r.json = Json::parse(r.body, nullptr, false);
@@ -219,7 +303,14 @@ awaitable<Result<std::string>> AcmeClient::register_account(tls::EvpPkeyPtr key,
     contact.push_back("mailto:" + email);
     payload["contact"] = contact;
   }
-  auto r = co_await post(json_string(directory_, "newAccount"), payload.dump(), true);
+  std::string new_account = json_string(directory_, "newAccount");
+  if (options_.eab) {
+    std::string error;
+    Json binding = eab_jws(jwk, options_.eab->kid, options_.eab->hmac_key, new_account, error);
+    if (binding.is_null()) co_return Result<std::string>::failure(fail("external account binding: " + error));
+    payload["externalAccountBinding"] = std::move(binding);
+  }
+  auto r = co_await post(new_account, payload.dump(), true);
   if (!r.ok()) co_return Result<std::string>::failure("account registration: " + r.error);
   if (r.value.location.empty())
     co_return Result<std::string>::failure(fail("account registration: the CA sent no account URL"));
@@ -249,8 +340,8 @@ awaitable<Result<Json>> AcmeClient::poll(std::string url, std::string until, std
 }
 
 awaitable<std::string> AcmeClient::solve_authorizations(const std::vector<std::string>& authz_urls,
-                                                        Dns01Solver& solver) {
-  std::vector<Dns01Solver::Record> records;
+                                                        const std::vector<ChallengeSolver*>& solvers) {
+  std::map<ChallengeSolver*, std::vector<ChallengeSolver::Record>> records;
   std::vector<std::pair<std::string, std::string>> pending;  // authz url, challenge url
   for (const auto& url : authz_urls) {
     auto r = co_await post(url, "");
@@ -258,17 +349,32 @@ awaitable<std::string> AcmeClient::solve_authorizations(const std::vector<std::s
     AuthorizationInfo authz = parse_authorization(r.value.json);
     if (authz.status == "valid") continue;
     if (authz.status != "pending") co_return fail("authorization for " + authz.domain + " is " + authz.status);
-    if (authz.challenge_url.empty() || authz.token.empty())
-      co_return fail("the CA offers no dns-01 challenge for " + authz.domain);
-    Dns01Solver::Record record;
-    record.domain = authz.domain;
-    record.fqdn = "_acme-challenge." + authz.domain;
-    record.value = dns01_txt_value(authz.token, thumbprint_);
-    records.push_back(std::move(record));
-    pending.emplace_back(url, authz.challenge_url);
+    ChallengeSolver* solver = nullptr;
+    const ChallengeInfo* challenge = nullptr;
+    for (ChallengeSolver* candidate : solvers) {
+      challenge = authz.challenge(candidate->type());
+      if (challenge) {
+        solver = candidate;
+        break;
+      }
+    }
+    if (!challenge) {
+      std::string offered;
+      for (const auto& c : authz.challenges) offered += (offered.empty() ? "" : ", ") + c.type;
+      co_return fail("the CA offers no challenge portier is configured for, for " + authz.domain +
+                     " (offered: " + (offered.empty() ? "none" : offered) + ")");
+    }
+    records[solver].push_back({authz.domain, challenge->token, challenge->token + "." + thumbprint_});
+    pending.emplace_back(url, challenge->url);
   }
   if (records.empty()) co_return std::string();
-  std::string error = co_await solver.present(records);
+  std::string error;
+  std::vector<ChallengeSolver*> presented;
+  for (auto& [solver, list] : records) {
+    presented.push_back(solver);
+    error = co_await solver->present(std::move(list));
+    if (!error.empty()) break;
+  }
   if (error.empty()) {
     for (const auto& [authz, challenge] : pending) {
       auto r = co_await post(challenge, "{}");
@@ -287,12 +393,33 @@ awaitable<std::string> AcmeClient::solve_authorizations(const std::vector<std::s
       }
     }
   }
-  co_await solver.cleanup();
+  for (ChallengeSolver* solver : presented) co_await solver->cleanup();
   co_return error;
 }
 
+// The chain at `cert_url`, or with preferredChain the first alternate (RFC 8555 §7.4.2) whose
+// top issuer matches when the default one does not (lego's order).
+awaitable<Result<std::string>> AcmeClient::download_chain(std::string cert_url) {
+  constexpr const char* kPem = "application/pem-certificate-chain";
+  auto chain = co_await post(cert_url, "", false, kPem);
+  if (!chain.ok()) co_return Result<std::string>::failure("certificate download: " + chain.error);
+  const std::string& preferred = options_.preferred_chain;
+  if (preferred.empty() || chain_has_top_issuer(chain.value.body, preferred))
+    co_return Result<std::string>::success(std::move(chain.value.body));
+  for (const auto& url : alternate_links(chain.value.links)) {
+    auto alt = co_await post(url, "", false, kPem);
+    if (!alt.ok()) co_return Result<std::string>::failure("alternate chain download: " + alt.error);
+    if (chain_has_top_issuer(alt.value.body, preferred)) {
+      core::log_info("acme: using the alternate chain whose top issuer is ", preferred);
+      co_return Result<std::string>::success(std::move(alt.value.body));
+    }
+  }
+  core::log_warn("acme: no chain has the preferred top issuer \"", preferred, "\"; using the default chain");
+  co_return Result<std::string>::success(std::move(chain.value.body));
+}
+
 awaitable<Result<IssuedCertificate>> AcmeClient::obtain(std::vector<std::string> names, tls::KeyKind kind,
-                                                        Dns01Solver& solver) {
+                                                        std::vector<ChallengeSolver*> solvers) {
   using R = Result<IssuedCertificate>;
   last_problem_ = {};
   if (kid_.empty()) co_return R::failure(fail("no ACME account"));
@@ -310,7 +437,7 @@ awaitable<Result<IssuedCertificate>> AcmeClient::obtain(std::vector<std::string>
   if (order_url.empty()) co_return R::failure(fail("new order: the CA sent no order URL"));
   OrderInfo info = parse_order(order.value.json);
 
-  if (std::string err = co_await solve_authorizations(info.authorizations, solver); !err.empty())
+  if (std::string err = co_await solve_authorizations(info.authorizations, solvers); !err.empty())
     co_return R::failure(err);
   auto ready = co_await poll(order_url, "ready", "order");
   if (!ready.ok()) co_return R::failure(ready.error);
@@ -328,10 +455,10 @@ awaitable<Result<IssuedCertificate>> AcmeClient::obtain(std::vector<std::string>
   if (!done.ok()) co_return R::failure(done.error);
   std::string cert_url = parse_order(done.value).certificate;
   if (cert_url.empty()) co_return R::failure(fail("the valid order has no certificate URL"));
-  auto chain = co_await post(cert_url, "", false, "application/pem-certificate-chain");
-  if (!chain.ok()) co_return R::failure("certificate download: " + chain.error);
+  auto chain = co_await download_chain(cert_url);
+  if (!chain.ok()) co_return R::failure(chain.error);
   IssuedCertificate issued;
-  issued.chain_pem = std::move(chain.value.body);
+  issued.chain_pem = std::move(chain.value);
   issued.key_pem = tls::to_pem(cert_key.get());
   co_return R::success(std::move(issued));
 }

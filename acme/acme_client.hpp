@@ -1,9 +1,10 @@
 #pragma once
-// RFC 8555 client for DNS-01: directory, nonces (badNonce retried), account registration and
-// reuse (JWS with "jwk" for newAccount, "kid" afterwards), orders for one or more names
-// (wildcards included), authorizations, finalize with a CSR, polling with Retry-After, and the
-// chain download. ACME problem documents (urn:ietf:params:acme:error:*) become error texts and
-// last_problem().
+// RFC 8555 client: directory, nonces (badNonce retried), account registration and reuse (JWS
+// with "jwk" for newAccount, "kid" afterwards; external account binding), orders for one or
+// more names (wildcards included), authorizations by dns-01, http-01 or tls-alpn-01, finalize
+// with a CSR, polling with Retry-After, and the chain download (an alternate chain for
+// preferredChain). ACME problem documents (urn:ietf:params:acme:error:*) become error texts
+// and last_problem().
 //
 // Thread: control thread; coroutines on `executor`. One order at a time per client.
 #include <boost/asio/any_io_executor.hpp>
@@ -12,7 +13,9 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "acme/result.hpp"
@@ -22,17 +25,19 @@
 
 namespace portier::acme {
 
-// The DNS-01 side of an order: publishes TXT records, waits until they are visible, and
-// removes them again.
-class Dns01Solver {
+// One way of proving control of names (RFC 8555 §8): "dns-01" (Cloudflare), "http-01" and
+// "tls-alpn-01" (RFC 8737, answered by portier's own listeners). An order asks each solver to
+// present the challenges it was given, tells the CA, waits for the outcome, then cleans up.
+class ChallengeSolver {
  public:
   struct Record {
-    std::string domain;  // identifier, without "*." ("app.example.com")
-    std::string fqdn;    // "_acme-challenge.app.example.com"
-    std::string value;   // base64url(SHA-256(key authorization))
+    std::string domain;             // identifier, without "*." ("app.example.com")
+    std::string token;
+    std::string key_authorization;  // token "." account thumbprint (RFC 8555 §8.1)
   };
-  virtual ~Dns01Solver() = default;
-  // Publishes every record and waits for propagation. "" or why not.
+  virtual ~ChallengeSolver() = default;
+  virtual std::string_view type() const = 0;
+  // Makes every record answerable (and waits until the CA can see it). "" or why not.
   virtual boost::asio::awaitable<std::string> present(std::vector<Record> records) = 0;
   // Removes whatever present() created, whatever the outcome. Always called after present().
   virtual boost::asio::awaitable<void> cleanup() = 0;
@@ -63,22 +68,44 @@ struct OrderInfo {
 };
 OrderInfo parse_order(const nlohmann::json& order);
 
-// An authorization object (7.1.4): its status, identifier and dns-01 challenge (the last one
-// when several are listed); url and token empty when it offers none.
+// An authorization object (7.1.4): its status, identifier and the challenges it offers (those
+// with string type, url and token).
+struct ChallengeInfo {
+  std::string type;
+  std::string url;
+  std::string token;
+};
 struct AuthorizationInfo {
   std::string status;
   std::string domain;
-  std::string challenge_url;
-  std::string token;
+  std::vector<ChallengeInfo> challenges;
+  // The last challenge of `type`; null when none is offered.
+  const ChallengeInfo* challenge(std::string_view type) const;
 };
 AuthorizationInfo parse_authorization(const nlohmann::json& authz);
+
+// The targets of every `rel="alternate"` link in Link header values (RFC 8288; RFC 8555 §7.4.2
+// alternate chains). Anything malformed is skipped.
+std::vector<std::string> alternate_links(const std::vector<std::string>& link_values);
+
+// lego's preferredChain test: the CN of the issuer of the chain's last certificate (the top
+// issuer) is `issuer_cn`. False when the PEM holds no certificate.
+bool chain_has_top_issuer(const std::string& chain_pem, const std::string& issuer_cn);
 
 // Why an order or authorization went invalid: a challenge's "error" (the last one) or else
 // the object's own "error"; an empty problem when neither is there.
 AcmeProblem object_problem(const nlohmann::json& object);
 
+// RFC 8555 §7.3.4 external account binding: the CA's key id and its MAC key (raw bytes).
+struct AccountBinding {
+  std::string kid;
+  std::string hmac_key;
+};
+
 struct AcmeClientOptions {
   std::string directory_url;
+  std::optional<AccountBinding> eab;
+  std::string preferred_chain;  // top issuer CN of the chain to prefer; "" = the CA's default
   core::HttpClientOptions http;  // extra_ca_files for a private CA
   std::chrono::milliseconds poll_interval{1000};  // when the CA gives no Retry-After
   std::chrono::milliseconds order_timeout{std::chrono::minutes(5)};
@@ -99,10 +126,11 @@ class AcmeClient {
   boost::asio::awaitable<Result<std::string>> register_account(tls::EvpPkeyPtr key, std::string email);
 
   // Orders one certificate for `names` (first = main), solving every pending authorization
-  // with `solver`, and returns the chain with a fresh key of `kind`.
-  // Precondition: register_account succeeded.
+  // with the first of `solvers` whose type the CA offers for it, and returns the chain (the
+  // preferred one when configured) with a fresh key of `kind`.
+  // Precondition: register_account succeeded; `solvers` not empty.
   boost::asio::awaitable<Result<IssuedCertificate>> obtain(std::vector<std::string> names, tls::KeyKind kind,
-                                                           Dns01Solver& solver);
+                                                           std::vector<ChallengeSolver*> solvers);
 
   const AcmeProblem& last_problem() const { return last_problem_; }
   const std::string& account_url() const { return kid_; }
@@ -113,6 +141,7 @@ class AcmeClient {
     unsigned status = 0;
     std::string location;
     std::string retry_after;
+    std::vector<std::string> links;  // Link header values
     std::string body;
     nlohmann::json json;
   };
@@ -124,7 +153,8 @@ class AcmeClient {
   boost::asio::awaitable<Result<Response>> post(std::string url, std::string payload, bool use_jwk = false,
                                                 std::string accept = {});
   boost::asio::awaitable<std::string> solve_authorizations(const std::vector<std::string>& authz_urls,
-                                                           Dns01Solver& solver);
+                                                           const std::vector<ChallengeSolver*>& solvers);
+  boost::asio::awaitable<Result<std::string>> download_chain(std::string cert_url);
   boost::asio::awaitable<Result<nlohmann::json>> poll(std::string url, std::string until, std::string what);
   boost::asio::awaitable<void> sleep(std::chrono::milliseconds d);
   core::HttpClient& client_for(const std::string& origin);

@@ -12,6 +12,8 @@
 #include "acme/cloudflare_client.hpp"
 #include "acme/cloudflare_solver.hpp"
 #include "acme/csr.hpp"
+#include "acme/jws.hpp"
+#include "acme/listener_solvers.hpp"
 #include "core/atomic_file.hpp"
 #include "core/log.hpp"
 
@@ -29,6 +31,7 @@ struct AcmeManager::Resolver {
   tls::KeyKind kind = tls::KeyKind::ec_p256;
   std::string config_error;  // resolver cannot work at all (shown in /health)
   std::unique_ptr<AcmeClient> client;
+  RenewWindow renew{};
   bool registered = false;
   std::string last_error;  // last account/CA-level error, "" once an order succeeds
 };
@@ -106,6 +109,17 @@ std::string private_key_der(EVP_PKEY* key) {
 
 }  // namespace
 
+RenewWindow renew_window(int duration) {
+  using std::chrono::hours;
+  using std::chrono::minutes;
+  if (duration >= 365 * 24) return {hours(4 * 30 * 24), hours(7 * 24)};
+  if (duration >= 3 * 30 * 24) return {hours(30 * 24), hours(24)};
+  if (duration >= 30 * 24) return {hours(10 * 24), hours(12)};
+  if (duration >= 6 * 24) return {hours(2 * 24), hours(2)};
+  if (duration >= 24) return {hours(6), minutes(10)};
+  return {minutes(20), minutes(1)};
+}
+
 AcmeManager::AcmeManager(asio::io_context& control, const config::StaticConfig& cfg, tls::CertStore& store,
                          std::map<std::string, std::string> env, AcmeManagerOptions options)
     : control_(control),
@@ -125,11 +139,18 @@ AcmeManager::AcmeManager(asio::io_context& control, const config::StaticConfig& 
     r->path = cr.storage.empty() ? cfg_.state_directory + "/acme.json" : cr.storage;
     if (!parse_key_type(cr.key_type.empty() ? "EC256" : cr.key_type, r->kind))
       r->config_error = "keyType " + cr.key_type + " is not supported (EC256, EC384, RSA2048, RSA4096)";
-    if (!cr.dns_challenge || cr.dns_challenge->provider != "cloudflare")
-      r->config_error = "only dnsChallenge with provider cloudflare is supported";
+    if (!cr.dns_challenge && !cr.http_challenge && !cr.tls_challenge)
+      r->config_error = "no challenge configured (dnsChallenge, httpChallenge or tlsChallenge)";
+    r->renew = renew_window(cr.certificates_duration);
     AcmeClientOptions co;
     co.directory_url = cr.ca_server;
     co.http.extra_ca_files = ca_files(cr);
+    co.preferred_chain = cr.preferred_chain;
+    if (cr.eab) {
+      auto hmac = base64url_decode(cr.eab->hmac_encoded);
+      if (!hmac || hmac->empty()) r->config_error = "eab.hmacEncoded is not base64url";
+      else co.eab = AccountBinding{cr.eab->kid, *hmac};
+    }
     r->client = std::make_unique<AcmeClient>(control_.get_executor(), co);
     resolvers_[name] = std::move(r);
   }
@@ -311,10 +332,13 @@ awaitable<void> AcmeManager::work_once() {
   retry_failed_saves();
   auto now = Clock::now();
   if (now >= next_renewal_check_) {
-    next_renewal_check_ = now + options_.check_interval;
-    auto limit = std::chrono::system_clock::now() + options_.renew_before;
+    Clock::duration interval = options_.check_interval;
+    for (const auto& [name, r] : resolvers_) interval = std::min<Clock::duration>(interval, r->renew.interval);
+    next_renewal_check_ = now + interval;
     for (const auto& [name, r] : resolvers_)
       for (const auto& c : files_[r->path][name].certificates) {
+        auto limit = std::chrono::system_clock::now() +
+                     (options_.renew_before ? std::chrono::minutes(*options_.renew_before) : r->renew.before);
         auto not_after = leaf_not_after(c.certificate_pem);
         if (!not_after || *not_after > limit) continue;
         auto names = cert_names(c);
@@ -398,6 +422,20 @@ awaitable<bool> AcmeManager::ensure_account(Resolver& r) {
   co_return true;
 }
 
+// The solvers `r` can use now, in lego's order of preference: tls-alpn-01, http-01, dns-01.
+std::vector<std::unique_ptr<ChallengeSolver>> AcmeManager::solvers_for(const Resolver& r) {
+  std::vector<std::unique_ptr<ChallengeSolver>> out;
+  auto executor = control_.get_executor();
+  if (r.cfg.tls_challenge && challenges_)
+    out.push_back(std::make_unique<TlsAlpn01Solver>(executor, *challenges_, r.cfg.tls_challenge->delay));
+  if (r.cfg.http_challenge && challenges_)
+    out.push_back(std::make_unique<Http01Solver>(executor, *challenges_, r.cfg.http_challenge->delay));
+  if (r.cfg.dns_challenge && cloudflare_)
+    out.push_back(std::make_unique<CloudflareSolver>(executor, *cloudflare_, *r.cfg.dns_challenge, cleaned_zones_,
+                                                     options_.propagation_poll));
+  return out;
+}
+
 void AcmeManager::record_failure(DemandState& d, const std::string& error, std::chrono::seconds retry_after) {
   d.failures++;
   d.last_error = error;
@@ -416,8 +454,11 @@ awaitable<void> AcmeManager::order(Resolver& r, DemandState& d) {
     record_failure(d, r.config_error, std::chrono::seconds(0));
     co_return;
   }
-  if (!cloudflare_) {
-    record_failure(d, "no Cloudflare API token (CF_DNS_API_TOKEN or infra.cf_dns_api_token)", std::chrono::seconds(0));
+  auto solvers = solvers_for(r);
+  if (solvers.empty()) {
+    record_failure(d, r.cfg.dns_challenge ? "no Cloudflare API token (CF_DNS_API_TOKEN or infra.cf_dns_api_token)"
+                                          : "no listener answers HTTP-01 or TLS-ALPN-01 challenges here",
+                   std::chrono::seconds(0));
     co_return;
   }
   core::log_info("acme: requesting a certificate for ", join(d.names), " (resolver ", d.resolver, ")");
@@ -426,9 +467,9 @@ awaitable<void> AcmeManager::order(Resolver& r, DemandState& d) {
     record_failure(d, r.last_error, r.client->last_problem().retry_after);
     co_return;
   }
-  CloudflareSolver solver(control_.get_executor(), *cloudflare_, *r.cfg.dns_challenge, cleaned_zones_,
-                          options_.propagation_poll);
-  auto issued = co_await r.client->obtain(d.names, r.kind, solver);
+  std::vector<ChallengeSolver*> order_solvers;
+  for (auto& s : solvers) order_solvers.push_back(s.get());
+  auto issued = co_await r.client->obtain(d.names, r.kind, std::move(order_solvers));
   if (!*alive) co_return;
   if (!issued.ok()) {
     const AcmeProblem& p = r.client->last_problem();

@@ -1,8 +1,10 @@
 #pragma once
 // AcmeManager: owns every certificate resolver (certificatesResolvers.*.acme) of the static
 // configuration. Loads Traefik-format acme.json storage into the CertStore (source "acme"),
-// obtains certificates the configuration demands and does not have yet, renews them before
-// they expire, and reports its state for /certificates and /health.
+// obtains certificates the configuration demands and does not have yet (by tls-alpn-01,
+// http-01 or dns-01, preferred in that order as lego does, among the challenges a resolver
+// configures and the CA offers), renews them before they expire (certificatesDuration), and
+// reports its state for /certificates and /health.
 //
 // Thread: the control thread's io_context; every method is called from that thread. Orders
 // run one at a time in one background coroutine; a CA or Cloudflare outage only delays
@@ -21,6 +23,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -30,16 +33,27 @@
 #include "config/static_config.hpp"
 #include "core/error.hpp"
 #include "core/task_group.hpp"
+#include "acme/acme_client.hpp"
+#include "tls/acme_challenges.hpp"
 #include "tls/acme_json.hpp"
 #include "tls/cert_store.hpp"
 
 namespace portier::acme {
 
-class AcmeClient;
 class CloudflareClient;
 
+// Traefik's getCertificateRenewDurations: for certificatesDuration (hours), how long before
+// expiry a certificate is renewed and how often that is checked (2160 h: 30 days, 1 day).
+struct RenewWindow {
+  std::chrono::minutes before;
+  std::chrono::minutes interval;
+};
+RenewWindow renew_window(int certificates_duration_hours);
+
 struct AcmeManagerOptions {
-  std::chrono::hours renew_before{24 * 30};
+  // Overrides every resolver's renew_window().before when set (tests).
+  std::optional<std::chrono::hours> renew_before;
+  // The longest time between renewal checks; a resolver's renew_window().interval may be shorter.
   std::chrono::hours check_interval{12};
   std::chrono::seconds backoff_base{60};
   std::chrono::seconds backoff_cap{std::chrono::hours(6)};
@@ -80,6 +94,10 @@ class AcmeManager {
   void stop();
   bool idle() const { return tasks_.empty(); }
 
+  // Before start(): where HTTP-01 and TLS-ALPN-01 answers go (httpChallenge, tlsChallenge);
+  // without it only dnsChallenge works. `challenges` outlives the manager.
+  void set_challenge_answers(tls::AcmeChallenges& challenges) { challenges_ = &challenges; }
+
   // Called on the control thread after a certificate was obtained and stored.
   void set_on_certificate(std::function<void(const std::vector<std::string>&)> callback);
 
@@ -99,6 +117,7 @@ class AcmeManager {
   void record_failure(DemandState& d, const std::string& error, std::chrono::seconds retry_after);
   std::vector<std::string> ca_files(const config::CertResolver& cr) const;
   std::string token() const;
+  std::vector<std::unique_ptr<ChallengeSolver>> solvers_for(const Resolver& r);
   std::chrono::steady_clock::time_point next_due() const;
 
   boost::asio::io_context& control_;
@@ -113,6 +132,7 @@ class AcmeManager {
   std::chrono::steady_clock::time_point storage_retry_at_{};
   std::map<std::string, DemandState> demands_;         // resolver + names
   std::unique_ptr<CloudflareClient> cloudflare_;
+  tls::AcmeChallenges* challenges_ = nullptr;
   std::set<std::string> cleaned_zones_;
   boost::asio::steady_timer wake_timer_;
   std::chrono::steady_clock::time_point next_renewal_check_{};

@@ -1,5 +1,6 @@
 #include "acme/cloudflare_solver.hpp"
 
+#include "acme/jws.hpp"
 #include "acme/propagation_check.hpp"
 #include "core/log.hpp"
 
@@ -37,22 +38,25 @@ awaitable<void> CloudflareSolver::sweep_zone(CloudflareClient& client, std::stri
 awaitable<std::string> CloudflareSolver::present(std::vector<Record> records) {
   std::vector<PropagationTarget> targets;
   for (const auto& rec : records) {
+    // RFC 8555 §8.4: _acme-challenge.DOMAIN TXT base64url(SHA-256(key authorization)).
+    std::string fqdn = "_acme-challenge." + rec.domain;
+    std::string value = base64url(sha256(rec.key_authorization));
     auto zone = co_await client_.find_zone(rec.domain);
     if (!zone.ok()) co_return zone.error;
     co_await sweep_zone(client_, zone.value.id, cleaned_zones_);
-    auto created = co_await client_.create_txt(zone.value.id, rec.fqdn, rec.value);
+    auto created = co_await client_.create_txt(zone.value.id, fqdn, value);
     if (!created.ok()) co_return created.error;
     Created c;
     c.zone_id = zone.value.id;
     c.record_id = created.value.id;
-    c.fqdn = rec.fqdn;
+    c.fqdn = fqdn;
     created_.push_back(std::move(c));
     PropagationTarget t;
-    t.fqdn = rec.fqdn;
-    t.value = rec.value;
+    t.fqdn = fqdn;
+    t.value = value;
     t.zone = zone.value.name;
     targets.push_back(std::move(t));
-    core::log_info("acme: TXT record ", rec.fqdn, " created in zone ", zone.value.name);
+    core::log_info("acme: TXT record ", fqdn, " created in zone ", zone.value.name);
   }
   for (const auto& t : targets) {
     std::string why = co_await wait_for_propagation(executor_, settings_, t, poll_interval_);

@@ -1,5 +1,5 @@
 #pragma once
-// Dns01Solver over the Cloudflare API: creates the TXT records (tagged), waits for DNS
+// The dns-01 ChallengeSolver over the Cloudflare API: creates the TXT records (tagged), waits for DNS
 // propagation, deletes them afterwards. The first time a zone is used in this process, TXT
 // records a previous run left behind (name _acme-challenge.*, tagged kRecordComment) are
 // deleted first.
@@ -15,7 +15,7 @@
 
 namespace portier::acme {
 
-class CloudflareSolver : public Dns01Solver {
+class CloudflareSolver : public ChallengeSolver {
  public:
   // `client` and `cleaned_zones` (zone ids already swept this run; a zone whose record could
   // not be deleted leaves it, so the next order there sweeps again) outlive the solver.
@@ -23,6 +23,7 @@ class CloudflareSolver : public Dns01Solver {
                    std::set<std::string>& cleaned_zones,
                    std::chrono::milliseconds poll_interval = std::chrono::milliseconds(2000));
 
+  std::string_view type() const override { return "dns-01"; }
   boost::asio::awaitable<std::string> present(std::vector<Record> records) override;
   boost::asio::awaitable<void> cleanup() override;
 

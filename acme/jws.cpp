@@ -3,11 +3,14 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ecdsa.h>
+#include <openssl/hmac.h>
 #include <openssl/sha.h>
 
+#include <cctype>
 #include <memory>
 #include <vector>
 
+#include "tls/base64.hpp"
 #include "tls/openssl_ptr.hpp"
 
 namespace portier::acme {
@@ -69,6 +72,17 @@ std::string base64url(std::string_view bytes) {
     out += kAlphabet[v >> 6 & 63];
   }
   return out;
+}
+
+std::optional<std::string> base64url_decode(std::string_view text) {
+  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
+  std::string standard(text);
+  for (char& c : standard) {
+    if (c == '-') c = '+';
+    else if (c == '_') c = '/';
+    else if (c == '+' || c == '/' || std::isspace(static_cast<unsigned char>(c))) return std::nullopt;
+  }
+  return tls::base64_decode(standard);
 }
 
 std::string sha256(std::string_view bytes) {
@@ -164,6 +178,23 @@ std::string jws_encode(EVP_PKEY* key, nlohmann::json protected_header, std::stri
   if (signature.empty()) return {};
   nlohmann::json body = {{"protected", protected64}, {"payload", payload64}, {"signature", base64url(signature)}};
   return body.dump();
+}
+
+nlohmann::json eab_jws(const nlohmann::json& jwk, std::string_view kid, std::string_view hmac_key,
+                       std::string_view url, std::string& error) {
+  nlohmann::json header = {{"alg", "HS256"}, {"kid", std::string(kid)}, {"url", std::string(url)}};
+  std::string protected64 = base64url(header.dump());
+  std::string payload64 = base64url(jwk.dump());
+  std::string input = protected64 + "." + payload64;
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (!HMAC(EVP_sha256(), hmac_key.data(), static_cast<int>(hmac_key.size()),
+            reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &len)) {
+    error = "HMAC failed: " + tls::openssl_errors();
+    return nullptr;
+  }
+  std::string signature(reinterpret_cast<const char*>(mac), len);
+  return {{"protected", protected64}, {"payload", payload64}, {"signature", base64url(signature)}};
 }
 
 }  // namespace portier::acme

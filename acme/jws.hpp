@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -12,6 +13,8 @@ namespace portier::acme {
 
 // RFC 4648 §5 base64url without padding.
 std::string base64url(std::string_view bytes);
+// Its inverse; padding optional. nullopt on any byte outside the base64url alphabet.
+std::optional<std::string> base64url_decode(std::string_view text);
 
 std::string sha256(std::string_view bytes);
 
@@ -36,5 +39,11 @@ std::string jws_sign(EVP_PKEY* key, std::string_view signing_input, std::string&
 // POST-as-GET). Returns the request body, "" + error on failure.
 std::string jws_encode(EVP_PKEY* key, nlohmann::json protected_header, std::string_view payload,
                        std::string& error);
+
+// RFC 8555 §7.3.4: the externalAccountBinding member of a newAccount payload, a flattened JWS
+// (HS256) whose payload is the account's public `jwk`, with `kid` and the newAccount `url` in
+// its protected header, MAC'd with `hmac_key` (raw bytes). Null json + error on failure.
+nlohmann::json eab_jws(const nlohmann::json& jwk, std::string_view kid, std::string_view hmac_key,
+                       std::string_view url, std::string& error);
 
 }  // namespace portier::acme

@@ -76,6 +76,7 @@ int Application::run() {
     }
   }
   proxy_ = std::make_unique<proxy::ProxyServer>(cfg_, worker_count(cfg_), proxy::ProxyLimits{}, &inherited_);
+  proxy_->set_acme_challenges(&acme_challenges_);
   start_acme();  // stored certificates are in the store before any listener opens
   rebuild();  // an empty configuration until providers speak: every request gets 404
   if (cfg_.ocsp_enabled) {
@@ -155,6 +156,7 @@ void Application::log_inherited_sockets() const {
 void Application::start_acme() {
   if (cfg_.cert_resolvers.empty()) return;
   acme_ = std::make_unique<acme::AcmeManager>(control_, cfg_, cert_store_, env_);
+  acme_->set_challenge_answers(acme_challenges_);
   for (const auto& p : acme_->load_storage()) core::log_error("acme: ", p.to_string());
   acme_->start();
 }
@@ -394,6 +396,8 @@ void Application::rebuild_tls(const config::Dynamic& dyn, std::vector<std::strin
   tls::ServerContextConfig sc;
   sc.options = dyn.tls.options;
   sc.default_alpn = {"h2", "http/1.1"};
+  for (const auto& [name, resolver] : cfg_.cert_resolvers)
+    if (resolver.tls_challenge) sc.challenges = &acme_challenges_;
   auto add_hosts = [&](const auto& routers, config::RuleKind kind) {
     for (const auto& [name, router] : routers) {
       if (!router.tls || router.tls->options.empty() || router.tls->passthrough) continue;

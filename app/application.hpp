@@ -26,6 +26,7 @@
 #include "discovery/file_provider.hpp"
 #include "proxy/health_checker.hpp"
 #include "proxy/proxy_server.hpp"
+#include "tls/acme_challenges.hpp"
 #include "tls/cert_store.hpp"
 #include "tls/ticket_keys.hpp"
 
@@ -79,6 +80,7 @@ class Application {
   bool handed_over_ = false;  // a live upgrade's successor serves: drain quietly
   boost::asio::signal_set signals_{control_};
   core::InheritedSockets inherited_;  // systemd socket activation; outlives proxy_
+  tls::AcmeChallenges acme_challenges_;  // HTTP-01/TLS-ALPN-01 answers; outlives proxy_ and acme_
   std::unique_ptr<proxy::ProxyServer> proxy_;
   proxy::HealthRegistry health_registry_;
   proxy::CompileCache compile_cache_;  // compiled rules and services kept across rebuilds

@@ -59,6 +59,9 @@ struct EntryPoint {
   // keep-alive request's first byte) to a complete request head; HTTP/2: to the first HEADERS.
   std::chrono::milliseconds header_timeout{10000};
   int max_connections = 0;  // open connections at most; past it, accepting stops. 0 = no cap
+  // allowACMEByPass: routers get /.well-known/acme-challenge/ before the HTTP-01 answer
+  // (http.redirections skip that path), and TCP routers may take acme-tls/1 ClientHellos.
+  bool allow_acme_bypass = false;
 
   std::vector<std::string> trusted_ips;  // forwardedHeaders.trustedIPs (CIDRs)
   bool forwarded_insecure = false;       // forwardedHeaders.insecure
@@ -85,6 +88,25 @@ struct DnsChallenge {
   std::chrono::milliseconds propagation_timeout{120000};
 };
 
+// httpChallenge: HTTP-01 answered on `entry_point` (cleartext side) under
+// /.well-known/acme-challenge/, `delay` after the token is set and before the CA is told.
+struct HttpChallenge {
+  std::string entry_point;
+  std::chrono::milliseconds delay{0};
+};
+
+// tlsChallenge: TLS-ALPN-01 (RFC 8737) answered in the ClientHello, on the TLS side of every
+// HTTP entrypoint.
+struct TlsChallenge {
+  std::chrono::milliseconds delay{0};
+};
+
+// eab: RFC 8555 §7.3.4 external account binding (kid, base64url HMAC key).
+struct ExternalAccountBinding {
+  std::string kid;
+  std::string hmac_encoded;
+};
+
 struct CertResolver {
   std::string name;
   std::string email;
@@ -93,6 +115,11 @@ struct CertResolver {
   std::vector<std::string> ca_certificates;
   std::string key_type = "EC256";
   std::optional<DnsChallenge> dns_challenge;
+  std::optional<HttpChallenge> http_challenge;
+  std::optional<TlsChallenge> tls_challenge;
+  std::optional<ExternalAccountBinding> eab;
+  std::string preferred_chain;    // CN of the top issuer of the chain to prefer; "" = CA's default
+  int certificates_duration = 2160;  // hours; picks the renewal window (Traefik's table)
 };
 
 struct DockerProvider {

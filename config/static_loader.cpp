@@ -55,6 +55,7 @@ class SectionReader {
                        const Node& v, EntryPoint& ep);
   void read_resolver(const std::string& name, const Node& k, const Node& v);
   void read_acme(const std::string& path, const Node& k, const Node& v, CertResolver& cr);
+  void read_acme_extras(const std::string& path, const Node& v, CertResolver& cr);
   void read_dns_challenge(const std::string& path, const Node& k, const Node& v, CertResolver& cr);
   void read_providers(const Node& v);
   void read_docker(const std::string& path, const Node& v);
@@ -185,12 +186,11 @@ void SectionReader::read_entry_point(const std::string& name, const Node& k, con
                 {"address", "http", "transport", "forwardedHeaders", "proxyProtocol", "udp", "portier",
                  "http3", "http2", "reusePort", "allowACMEByPass"},
                 {{"observability", ""}, {"asDefault", ""}});
-  // Accepted, and true of portier whatever their value: every listener is bound with
-  // SO_REUSEPORT (one acceptor per worker), and with no HTTP-01 handler routers always get
-  // /.well-known/acme-challenge/ (what allowACMEByPass allows).
+  // reusePort is accepted and true of portier whatever its value: every listener is bound
+  // with SO_REUSEPORT (one acceptor per worker).
   bool ignored_flag = false;
   r_.get(v, "reusePort", path, ignored_flag);
-  r_.get(v, "allowACMEByPass", path, ignored_flag);
+  r_.get(v, "allowACMEByPass", path, ep.allow_acme_bypass);
   auto [ak, av] = YamlReader::find(v, "address");
   if (!ak.IsDefined()) {
     r_.error(child_path(path, "address"), "required", line_of(k));
@@ -375,24 +375,21 @@ void SectionReader::read_resolver(const std::string& name, const Node& k, const 
 void SectionReader::read_acme(const std::string& path, const Node& k, const Node& v,
                               CertResolver& cr) {
   if (!r_.expect_map(v, path, k)) return;
-  constexpr std::string_view kDnsOnly = "portier implements DNS-01 (dnsChallenge) only";
   r_.check_keys(v, path,
-                {"email", "storage", "caServer", "caCertificates", "keyType", "dnsChallenge"},
-                {{"httpChallenge", kDnsOnly},
-                 {"tlsChallenge", kDnsOnly},
-                 {"eab", ""},
-                 {"certificatesDuration", ""},
-                 {"preferredChain", ""},
-                 {"caSystemCertPool", ""},
+                {"email", "storage", "caServer", "caCertificates", "keyType", "dnsChallenge",
+                 "httpChallenge", "tlsChallenge", "eab", "certificatesDuration", "preferredChain"},
+                {{"caSystemCertPool", ""},
                  {"caServerName", ""},
                  {"clientTimeout", ""},
                  {"clientResponseHeaderTimeout", ""},
+                 {"certificateTimeout", ""},
                  {"profile", ""},
                  {"emailAddresses", ""},
                  {"disableCommonName", ""}});
   r_.get(v, "email", path, cr.email);
   r_.get(v, "storage", path, cr.storage);
   r_.get(v, "caCertificates", path, cr.ca_certificates);
+  r_.get(v, "preferredChain", path, cr.preferred_chain);
   if (r_.get(v, "caServer", path, cr.ca_server) && cr.ca_server.rfind("https://", 0) != 0 &&
       cr.ca_server.rfind("http://", 0) != 0) {
     auto [sk, sv] = YamlReader::find(v, "caServer");
@@ -408,13 +405,52 @@ void SectionReader::read_acme(const std::string& path, const Node& k, const Node
                tk, tv);
     }
   }
-  auto [dk, dv] = YamlReader::find(v, "dnsChallenge");
-  if (dk.IsDefined()) {
+  // Traefik: "cannot manage certificates with duration lower than 1 hour".
+  if (auto [ck, cv] = YamlReader::find(v, "certificatesDuration"); ck.IsDefined())
+    if (auto hours = r_.integer(cv, child_path(path, "certificatesDuration"), 1, 1000000, ck))
+      cr.certificates_duration = static_cast<int>(*hours);
+  read_acme_extras(path, v, cr);
+  if (!cr.dns_challenge && !cr.http_challenge && !cr.tls_challenge)
+    r_.error(child_path(path, "dnsChallenge"),
+             "required: one of dnsChallenge, httpChallenge, tlsChallenge", line_of(k));
+}
+
+// eab, httpChallenge and tlsChallenge of certificatesResolvers.NAME.acme.
+void SectionReader::read_acme_extras(const std::string& path, const Node& v, CertResolver& cr) {
+  if (auto [dk, dv] = YamlReader::find(v, "dnsChallenge"); dk.IsDefined())
     read_dns_challenge(child_path(path, "dnsChallenge"), dk, dv, cr);
-  } else if (!YamlReader::find(v, "httpChallenge").first.IsDefined() &&
-             !YamlReader::find(v, "tlsChallenge").first.IsDefined()) {
-    r_.error(child_path(path, "dnsChallenge"), "required (" + std::string(kDnsOnly) + ")",
-             line_of(k));
+  if (auto [ek, ev] = YamlReader::find(v, "eab"); ek.IsDefined()) {
+    const std::string p = child_path(path, "eab");
+    if (r_.expect_map(ev, p, ek)) {
+      r_.check_keys(ev, p, {"kid", "hmacEncoded"});
+      ExternalAccountBinding eab;
+      r_.get(ev, "kid", p, eab.kid);
+      r_.get(ev, "hmacEncoded", p, eab.hmac_encoded);
+      if (eab.kid.empty() || eab.hmac_encoded.empty())
+        r_.error(p, "kid and hmacEncoded are both required", ek, ev);
+      else
+        cr.eab = eab;
+    }
+  }
+  if (auto [hk, hv] = YamlReader::find(v, "httpChallenge"); hk.IsDefined()) {
+    const std::string p = child_path(path, "httpChallenge");
+    if (r_.expect_map(hv, p, hk)) {
+      r_.check_keys(hv, p, {"entryPoint", "delay"});
+      HttpChallenge hc;
+      r_.get(hv, "entryPoint", p, hc.entry_point);
+      r_.get(hv, "delay", p, hc.delay);
+      if (hc.entry_point.empty()) r_.error(child_path(p, "entryPoint"), "required", line_of(hk));
+      else cr.http_challenge = hc;
+    }
+  }
+  if (auto [tk, tv] = YamlReader::find(v, "tlsChallenge"); tk.IsDefined()) {
+    const std::string p = child_path(path, "tlsChallenge");
+    if (r_.section(tv, p, tk)) {
+      r_.check_keys(tv, p, {"delay"});
+      TlsChallenge tc;
+      if (tv.IsMap()) r_.get(tv, "delay", p, tc.delay);
+      cr.tls_challenge = tc;
+    }
   }
 }
 

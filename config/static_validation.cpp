@@ -126,6 +126,15 @@ void validate_resolvers(StaticConfig& c, const std::map<std::string, int>& lines
                           "CF_DNS_API_TOKEN_FILE, infra.cf_dns_api_token or --cf-dns-token)",
                           line_at(lines, p)});
     }
+    if (cr.http_challenge) {
+      const std::string p = child_path(kResolvers, name) + ".acme.httpChallenge.entryPoint";
+      const std::string& ep = cr.http_challenge->entry_point;
+      auto it = c.entry_points.find(ep);
+      if (it == c.entry_points.end())
+        problems.push_back({p, "entrypoint \"" + ep + "\" does not exist", line_at(lines, p)});
+      else if (it->second.protocol != EntryPoint::Protocol::tcp || ep.rfind("tcp-", 0) == 0)
+        problems.push_back({p, "entrypoint \"" + ep + "\" does not serve HTTP", line_at(lines, p)});
+    }
   }
 }
 

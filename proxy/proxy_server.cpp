@@ -133,6 +133,8 @@ std::vector<std::string> ProxyServer::open_listeners() {
     info->serves_ping = cfg_.ping.enabled && !cfg_.ping.manual_routing && cfg_.ping.entry_point == ep.name;
     info->serves_metrics =
         cfg_.prometheus.enabled && !cfg_.prometheus.manual_routing && cfg_.prometheus.entry_point == ep.name;
+    for (const auto& [name, resolver] : cfg_.cert_resolvers)
+      if (resolver.http_challenge && resolver.http_challenge->entry_point == ep.name) info->acme_http = acme_challenges_;
     if (ep.max_connections > 0)
       info->cap = std::make_shared<ConnectionCap>(ep.name, ep.max_connections);
     info->proxy_protocol = ProxyProtocolPolicy::make(ep);

@@ -28,6 +28,9 @@ class ProxyServer {
   // of the inherited socket bound at its address. Returns one message per
   // address that could not be bound; nothing is served until start().
   std::vector<std::string> open_listeners();
+  // Before open_listeners(): the HTTP-01 answers served on every httpChallenge entrypoint of
+  // the certificate resolvers. `challenges` outlives this server.
+  void set_acme_challenges(const tls::AcmeChallenges* challenges) { acme_challenges_ = challenges; }
   void start();
   // Control thread: makes `rc` the configuration of every new request.
   void publish(std::shared_ptr<RuntimeConfig> rc);
@@ -48,6 +51,7 @@ class ProxyServer {
   const config::StaticConfig& cfg_;
   ProxyLimits limits_;
   core::InheritedSockets* inherited_;
+  const tls::AcmeChallenges* acme_challenges_ = nullptr;
   void open_tcp_listeners(std::vector<std::string>& problems);
   std::vector<tcp::acceptor> acceptors_for(size_t worker, const config::EntryPoint& ep,
                                            const asio::ip::address& addr, std::vector<std::string>& problems);

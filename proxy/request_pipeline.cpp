@@ -89,10 +89,32 @@ void RequestPipeline::answer_internal(config::InternalService service) {
   }
 }
 
+// Traefik's acme-http@internal: /.well-known/acme-challenge/TOKEN (one segment, an optional
+// trailing slash) answers the key authorization set for TOKEN and the request's host; 404
+// otherwise.
+RequestPipeline::Step RequestPipeline::answer_acme_http(const RequestHead& head) {
+  observation_.internal();
+  std::string_view token = head.path.substr(tls::kAcmeChallengePrefix.size());
+  if (token.ends_with('/')) token.remove_suffix(1);
+  std::optional<std::string> answer;
+  if (token.find('/') == std::string_view::npos)
+    answer = listener_.acme_http->http_answer(token, normalize_host(head.host));
+  local_.status = answer ? 200 : 404;
+  if (answer) {
+    local_.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
+    local_.body = std::move(*answer);
+  }
+  return Step::reply;
+}
+
 RequestPipeline::Step RequestPipeline::route(const RequestHead& head) {
   if ((listener_.serves_ping || listener_.serves_metrics) && internal_endpoint(head))
     return Step::reply;
-  if (listener_.redirect_target) {
+  // HTTP-01: ahead of routers and http.redirections, or after them with allowACMEByPass.
+  const bool acme = listener_.acme_http && !listener_.tls && head.path.starts_with(tls::kAcmeChallengePrefix);
+  const bool bypass = listener_.entry_point.allow_acme_bypass;
+  if (acme && !bypass) return answer_acme_http(head);
+  if (listener_.redirect_target && !acme) {
     redirect_entry_point(head);
     return Step::reply;
   }
@@ -101,7 +123,7 @@ RequestPipeline::Step RequestPipeline::route(const RequestHead& head) {
   if (ssl_ && misdirected(host)) return refuse(421);
   RequestView view{head.method, host, head.path, head.query, head.headers, client_.address};
   route_ = rc_ ? rc_->route(listener_.entry_index, listener_.tls, view) : nullptr;
-  if (!route_) return refuse(404);
+  if (!route_) return acme ? answer_acme_http(head) : refuse(404);
   observation_.routed(route_->name, rc_->services[route_->service].name);
   if (const EntryChain* entry = route_->entry_chain(listener_.entry_index)) {
     chain_ = &entry->chain;

@@ -3,7 +3,8 @@
 // TCP or TLS, the HTTP/2 stream exchange for h2 over TLS and h2c). A codec parses request
 // heads and bodies and writes responses; everything between is decided here, once, so a
 // behaviour holds on every protocol:
-//   start()            routing on the pinned snapshot, http.redirections, the 421 check (a
+//   start()            the HTTP-01 challenge answer (httpChallenge entrypoint), routing on
+//                      the pinned snapshot, http.redirections, the 421 check (a
 //                      host whose tls.options differ from the handshake's), the request
 //                      phases of the entrypoint's middlewares, then the router's, 413 by
 //                      Content-Length, server choice (WRR, health, sticky cookie)
@@ -253,6 +254,7 @@ class RequestPipeline {
   }
   Step route(const RequestHead& head);
   bool internal_endpoint(const RequestHead& head);
+  Step answer_acme_http(const RequestHead& head);
   void answer_internal(config::InternalService service);
   Step refuse(int status);
   Step run_chain(const RequestHead& head);

@@ -1,6 +1,7 @@
 #include "proxy/worker.hpp"
 
 #include "core/log.hpp"
+#include <algorithm>
 #include <cerrno>
 #include <sys/socket.h>
 
@@ -169,6 +170,11 @@ awaitable<bool> Worker::try_tcp_routers(tcp::socket& socket, const ListenerInfo&
   auto serves_sni = [&](std::string_view sni) {
     return rc && rc->serves_sni(info.entry_index, sni);
   };
+  // As Traefik's TCP router: a ClientHello offering acme-tls/1 is a TLS-ALPN-01 validation,
+  // answered by the HTTP side's handshake, unless allowACMEByPass lets TCP routers take it.
+  if (!info.entry_point.allow_acme_bypass &&
+      std::find(peeked.alpn.begin(), peeked.alpn.end(), tls::kAcmeTlsAlpn) != peeked.alpn.end())
+    co_return false;
   auto view = peeked.view(client.address());
   if (decide_shared(*rt, static_cast<size_t>(entry), view, serves_sni) == SharedDispatch::http) co_return false;
   TcpSession session(std::move(socket), client, static_cast<size_t>(entry), rt, tcp_options_,
@@ -191,7 +197,9 @@ awaitable<void> Worker::serve_tls(tcp::socket socket, std::shared_ptr<const List
     co_return;
   }
   watchdog.disarm();
-  if (tls::alpn_of(stream.native_handle()) == "h2") {
+  std::string_view alpn = tls::alpn_of(stream.native_handle());
+  if (alpn == tls::kAcmeTlsAlpn) co_return;  // a TLS-ALPN-01 validation: the handshake was all
+  if (alpn == "h2") {
     co_await serve_http2(*this, std::move(stream), std::move(info), client, {}, head_by);
     co_return;
   }

@@ -21,6 +21,7 @@
 #include "proxy/udp_forwarder.hpp"
 #include "proxy/upstream_pool.hpp"
 #include "proxy/worker_observer.hpp"
+#include "tls/acme_challenges.hpp"
 
 namespace portier::proxy {
 
@@ -45,6 +46,9 @@ struct ListenerInfo {
   // PathPrefix(`/metrics`) ahead of every other router.
   bool serves_ping = false;
   bool serves_metrics = false;
+  // An httpChallenge entrypoint (cleartext side): the HTTP-01 answers for
+  // /.well-known/acme-challenge/, ahead of every router unless allowACMEByPass. Null otherwise.
+  const tls::AcmeChallenges* acme_http = nullptr;
   std::shared_ptr<ConnectionCap> cap;  // maxConnections; null when uncapped
   std::shared_ptr<const ProxyProtocolPolicy> proxy_protocol;  // null: no PROXY header read
 };

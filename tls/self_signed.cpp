@@ -38,7 +38,26 @@ static bool set_serial(X509* cert) {
   return ok;
 }
 
+// id-pe-acmeIdentifier (1.3.6.1.5.5.7.1.31), critical, extnValue = DER OCTET STRING(digest).
+static bool add_acme_identifier(X509* cert, const std::string& digest) {
+  if (digest.size() > 127) return false;  // short-form DER length below
+  std::string der = {'\x04', static_cast<char>(digest.size())};
+  der += digest;
+  ASN1_OBJECT* oid = OBJ_txt2obj("1.3.6.1.5.5.7.1.31", 1);
+  ASN1_OCTET_STRING* value = ASN1_OCTET_STRING_new();
+  bool ok = oid && value &&
+            ASN1_OCTET_STRING_set(value, reinterpret_cast<const unsigned char*>(der.data()),
+                                  static_cast<int>(der.size())) == 1;
+  X509_EXTENSION* ext = ok ? X509_EXTENSION_create_by_OBJ(nullptr, oid, 1, value) : nullptr;
+  ok = ext && X509_add_ext(cert, ext, -1) == 1;
+  X509_EXTENSION_free(ext);
+  ASN1_OCTET_STRING_free(value);
+  ASN1_OBJECT_free(oid);
+  return ok;
+}
+
 static bool add_extensions(X509* cert, X509* issuer, const CertRequest& req) {
+  if (!req.acme_identifier.empty() && !add_acme_identifier(cert, req.acme_identifier)) return false;
   std::string san;
   for (const auto& name : req.dns_names) san += (san.empty() ? "DNS:" : ",DNS:") + name;
   if (!san.empty() && !add_extension(cert, issuer, NID_subject_alt_name, san)) return false;

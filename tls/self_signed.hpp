@@ -22,6 +22,9 @@ struct CertRequest {
   X509* issuer_cert = nullptr;          // null = self-signed
   EVP_PKEY* issuer_key = nullptr;       // required with issuer_cert
   bool is_ca = false;
+  // RFC 8737 §3: when not empty (the 32-byte SHA-256 of a key authorization), the critical
+  // id-pe-acmeIdentifier extension of a TLS-ALPN-01 challenge certificate.
+  std::string acme_identifier;
 };
 
 // Signs `key`'s public half per `req` (SHA-256). Null + error on failure.

@@ -22,6 +22,7 @@ using PolicyMap = std::unordered_map<std::string, TlsPolicyPtr, StringHash, std:
 struct HandshakeState {
   CertEntryPtr entry;
   TlsPolicyPtr policy;
+  bool acme_tls = false;  // a TLS-ALPN-01 validation: the challenge certificate, acme-tls/1
 };
 
 void free_handshake_state(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
@@ -59,6 +60,17 @@ std::string_view client_hello_sni(SSL* ssl) {
   return {};
 }
 
+// RFC 8737 §3: a validation ClientHello offers exactly one ALPN protocol, acme-tls/1.
+bool offers_only_acme_tls(SSL* ssl) {
+  const unsigned char* p = nullptr;
+  size_t len = 0;
+  if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_application_layer_protocol_negotiation, &p, &len) != 1)
+    return false;
+  constexpr size_t n = kAcmeTlsAlpn.size();
+  return len == n + 3 && ((size_t(p[0]) << 8) | p[1]) == n + 1 && p[2] == n &&
+         std::string_view(reinterpret_cast<const char*>(p + 3), n) == kAcmeTlsAlpn;
+}
+
 bool apply_policy(SSL* ssl, const TlsPolicy& policy) {
   return SSL_set_min_proto_version(ssl, policy.min_version) == 1 &&
          SSL_set_max_proto_version(ssl, policy.max_version) == 1 &&
@@ -86,6 +98,7 @@ bool configure_ctx(SSL_CTX* ctx, const TlsPolicy& policy, std::chrono::seconds t
 
 struct ServerContext::Shared {
   CertStore* store = nullptr;
+  const AcmeChallenges* challenges = nullptr;
   std::shared_ptr<TicketKeyRing> keys;
   // The certificate installed on the SSL_CTX itself, so every SSL starts with it (SSL_new
   // only takes references): a handshake that selects it skips SSL_use_cert_and_key, whose
@@ -137,9 +150,34 @@ CertEntryPtr entry_to_preload(const CertStore& store) {
   return only ? only : def;
 }
 
+HandshakeState& state_for(SSL* ssl) {
+  HandshakeState* state = state_of(ssl);  // present again after a HelloRetryRequest
+  if (!state) {
+    state = new HandshakeState;
+    SSL_set_ex_data(ssl, ssl_index(), state);
+  }
+  return *state;
+}
+
+// TLS-ALPN-01: the challenge certificate for the SNI, when one is pending and the client
+// offers only acme-tls/1. False when this is not such a handshake.
+bool answer_acme_tls(SSL* ssl, ServerContext::Shared& shared, std::string_view sni) {
+  if (!shared.challenges || !shared.challenges->has_tls_alpn() || !offers_only_acme_tls(ssl)) return false;
+  std::string name;
+  if (!normalize_host(sni, name)) return false;
+  CertEntryPtr cert = shared.challenges->tls_alpn_cert(name);
+  if (!cert || !use_entry(ssl, *cert)) return false;
+  HandshakeState& state = state_for(ssl);
+  state.entry = std::move(cert);
+  state.policy = shared.default_policy;
+  state.acme_tls = true;
+  return true;
+}
+
 int on_client_hello(SSL* ssl, int* alert, void* arg) {
   auto* shared = static_cast<ServerContext::Shared*>(arg);
   std::string_view sni = client_hello_sni(ssl);
+  if (answer_acme_tls(ssl, *shared, sni)) return SSL_CLIENT_HELLO_SUCCESS;
   TlsPolicyPtr policy = shared->policy_for(sni);
   CertMatch match = shared->store->find(sni);
   if (policy->sni_strict && match.match == SniMatch::fallback) {
@@ -155,12 +193,10 @@ int on_client_hello(SSL* ssl, int* alert, void* arg) {
     *alert = SSL_AD_INTERNAL_ERROR;
     return SSL_CLIENT_HELLO_ERROR;
   }
-  if (!state) {
-    state = new HandshakeState;
-    SSL_set_ex_data(ssl, ssl_index(), state);
-  }
-  state->entry = match.entry;
-  state->policy = std::move(policy);
+  HandshakeState& fresh = state_for(ssl);
+  fresh.entry = match.entry;
+  fresh.policy = std::move(policy);
+  fresh.acme_tls = false;
   return SSL_CLIENT_HELLO_SUCCESS;
 }
 
@@ -168,6 +204,11 @@ int on_alpn(SSL* ssl, const unsigned char** out, unsigned char* out_len, const u
             unsigned int in_len, void* arg) {
   auto* shared = static_cast<ServerContext::Shared*>(arg);
   const HandshakeState* state = state_of(ssl);
+  if (state && state->acme_tls && in_len == kAcmeTlsAlpn.size() + 1) {  // checked in the ClientHello
+    *out = in + 1;
+    *out_len = in[0];
+    return SSL_TLSEXT_ERR_OK;
+  }
   const TlsPolicy& policy = state && state->policy ? *state->policy : *shared->default_policy;
   if (policy.alpn_wire.empty()) return SSL_TLSEXT_ERR_NOACK;
   unsigned char* chosen = nullptr;
@@ -238,6 +279,7 @@ std::shared_ptr<ServerContext> ServerContext::create(CertStore& store, std::shar
                                                      core::Problems& problems) {
   auto shared = std::make_unique<Shared>();
   shared->store = &store;
+  shared->challenges = config.challenges;
   shared->keys = std::move(keys);
   std::map<std::string, TlsPolicyPtr> policies;
   for (const auto& [name, options] : config.options)

@@ -18,6 +18,7 @@
 
 #include "config/dynamic.hpp"
 #include "core/error.hpp"
+#include "tls/acme_challenges.hpp"
 #include "tls/cert_store.hpp"
 #include "tls/openssl_ptr.hpp"
 #include "tls/ticket_keys.hpp"
@@ -34,6 +35,8 @@ struct ServerContextConfig {
   std::vector<std::pair<std::string, std::string>> host_options;
   // ALPN protocols offered when an options entry sets none (server preference order).
   std::vector<std::string> default_alpn = {"h2", "http/1.1"};
+  // TLS-ALPN-01 answers (tlsChallenge); null when no resolver uses it. Outlives the context.
+  const AcmeChallenges* challenges = nullptr;
 };
 
 class ServerContext {
@@ -62,7 +65,8 @@ class ServerContext {
 // After (or during) a handshake on an SSL made by a ServerContext, any thread owning it:
 // The SNI the client sent, lowercased, no trailing dot; "" when none.
 std::string sni_of(const SSL* ssl);
-// The negotiated ALPN protocol; "http/1.1" when the client offered none.
+// The negotiated ALPN protocol; "http/1.1" when the client offered none; "acme-tls/1" after a
+// TLS-ALPN-01 validation handshake (the connection is then closed without reading).
 std::string_view alpn_of(const SSL* ssl);
 // The certificate served; null before the ClientHello was processed.
 CertEntryPtr served_cert(const SSL* ssl);

@@ -6,12 +6,19 @@ Pebble.start() generates a private CA and a TLS certificate for pebble's own lis
 pebble itself (PEBBLE_VA_NOSLEEP=1), all on free loopback ports, and waits until both answer.
 Processes are killed by PID at stop() / exit; the temp dir is removed.
 
+Options: http_port / tls_port (where pebble's VA connects for http-01 / tls-alpn-01; free
+ports when not given), eab_keys ({kid: base64url HMAC key}: external account binding
+required), alternate_roots (PEBBLE_ALTERNATE_ROOTS: alternate chains), validity_seconds
+(certificateValidityPeriod of issued certificates).
+
 Attributes once started:
   directory_url   https://127.0.0.1:<port>/dir
   ca_file         PEM of the CA that signed pebble's listener certificate (LEGO_CA_CERTIFICATES)
   dns_address     127.0.0.1:<port> of challtestsrv's DNS server (dnsChallenge.resolvers)
   mgmt_url        http://127.0.0.1:<port> of challtestsrv's management API
   root_pem()      the root that signs pebble-issued certificates (management /roots/0)
+  http_port, tls_port
+  add_a(host, ip) makes challtestsrv's DNS answer `ip` for `host` (where the VA connects)
 """
 
 import atexit
@@ -53,8 +60,14 @@ def _openssl(*args, cwd):
 
 
 class Pebble:
-    def __init__(self, nonce_reject=None):
+    def __init__(self, nonce_reject=None, http_port=None, tls_port=None, eab_keys=None, alternate_roots=0,
+                 validity_seconds=None):
         self.nonce_reject = nonce_reject  # PEBBLE_WFE_NONCEREJECT; None = pebble's default (5 %)
+        self.http_port = http_port or free_port()
+        self.tls_port = tls_port or free_port()
+        self.eab_keys = eab_keys
+        self.alternate_roots = alternate_roots
+        self.validity_seconds = validity_seconds
         self.procs = []
         self.dir = None
 
@@ -79,14 +92,20 @@ class Pebble:
             "managementListenAddress": "127.0.0.1:%d" % pmgmt,
             "certificate": os.path.join(self.dir, "pebble.pem"),
             "privateKey": os.path.join(self.dir, "pebble.key"),
-            "httpPort": free_port(), "tlsPort": free_port(),
-            "ocspResponderURL": "", "externalAccountBindingRequired": False}}
+            "httpPort": self.http_port, "tlsPort": self.tls_port,
+            "ocspResponderURL": "", "externalAccountBindingRequired": bool(self.eab_keys)}}
+        if self.eab_keys:
+            config["pebble"]["externalAccountMACKeys"] = self.eab_keys
+        if self.validity_seconds:
+            config["pebble"]["certificateValidityPeriod"] = self.validity_seconds
         cfg_path = os.path.join(self.dir, "pebble.json")
         with open(cfg_path, "w") as f:
             json.dump(config, f)
         env = dict(os.environ, PEBBLE_VA_NOSLEEP="1")
         if self.nonce_reject is not None:
             env["PEBBLE_WFE_NONCEREJECT"] = str(self.nonce_reject)
+        if self.alternate_roots:
+            env["PEBBLE_ALTERNATE_ROOTS"] = str(self.alternate_roots)
         self._pebble_argv = (["pebble", "-config", cfg_path, "-dnsserver", self.dns_address], env)
         self.directory_url = "https://127.0.0.1:%d/dir" % listen
         self.management_url = "https://127.0.0.1:%d" % pmgmt
@@ -133,6 +152,16 @@ class Pebble:
 
     def root_pem(self):
         return self._get(self.management_url + "/roots/0").decode()
+
+    def root_subject_cn(self, index):
+        """The CN of pebble's root `index` (0 = the default chain's, 1.. = alternates)."""
+        pem = self._get(self.management_url + "/roots/%d" % index)
+        out = subprocess.run(["openssl", "x509", "-noout", "-subject", "-nameopt", "multiline"], input=pem,
+                             capture_output=True, check=True).stdout.decode()
+        return next(line.split("=", 1)[1].strip() for line in out.splitlines() if "commonName" in line)
+
+    def add_a(self, host, ip):
+        self._post("/add-a", {"host": _fqdn(host), "addresses": [ip]})
 
     def set_txt(self, host, value):
         self._post("/set-txt", {"host": _fqdn(host), "value": value})

@@ -3,7 +3,7 @@
 // challenge objects (parse_order, parse_authorization, object_problem). Cloudflare: v4
 // envelopes (parse_cf_response) and their results: the zone list, one record, a record list
 // (parse_zone_list, parse_record, parse_challenge_records), with the zone names derived from
-// a challenge domain.
+// a challenge domain. Link header values (alternate_links, for preferredChain).
 // Input: first byte picks the HTTP status (from a table of the statuses the clients meet);
 // the rest is the body (also used as the Retry-After value and the domain).
 // Checks: no crash and no exception; a failed Cloudflare answer always has an error text and
@@ -26,7 +26,9 @@ void read_acme_objects(const nlohmann::json& j) {
   OrderInfo order = parse_order(j);
   if (!j.is_object() && !(order.status.empty() && order.authorizations.empty())) std::abort();
   AuthorizationInfo authz = parse_authorization(j);
-  if (!j.is_object() && !(authz.domain.empty() && authz.challenge_url.empty())) std::abort();
+  if (!j.is_object() && !(authz.domain.empty() && authz.challenges.empty())) std::abort();
+  for (const ChallengeInfo& c : authz.challenges)
+    if (c.type.empty() || c.url.empty() || c.token.empty() || authz.challenge(c.type) == nullptr) std::abort();
   AcmeProblem p = object_problem(j);
   (void)describe_problem(p);
 }
@@ -63,6 +65,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (cf.success == !cf.error.empty()) std::abort();
   if (cf.success && status / 100 != 2) std::abort();
   if (cf.success) read_cloudflare_result(cf.result);
+  for (const std::string& url : alternate_links({body}))
+    if (url.empty() || body.find(url) == std::string::npos) std::abort();
   for (const std::string& zone : zone_candidates(body))
     if (zone.empty() || zone.find('.') == std::string::npos) std::abort();
   return 0;

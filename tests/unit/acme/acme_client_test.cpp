@@ -53,11 +53,17 @@ TEST_CASE("ACME order and authorization objects are read whatever their shape") 
   auto authz = acme::parse_authorization(Json::parse(R"({"status":"pending","identifier":{"type":"dns","value":"a.example.com"},
       "challenges":[{"type":"http-01","url":"u1","token":"t1"},{"type":"dns-01","url":"u2","token":"t2"}]})"));
   CHECK(authz.domain == "a.example.com");
-  CHECK(authz.challenge_url == "u2");
-  CHECK(authz.token == "t2");
+  REQUIRE(authz.challenges.size() == 2);
+  REQUIRE(authz.challenge("dns-01"));
+  CHECK(authz.challenge("dns-01")->url == "u2");
+  CHECK(authz.challenge("dns-01")->token == "t2");
+  CHECK(authz.challenge("http-01")->token == "t1");
+  CHECK_FALSE(authz.challenge("tls-alpn-01"));
   auto odd = acme::parse_authorization(Json::parse(R"({"identifier":"a.example.com","challenges":{"type":"dns-01"}})"));
   CHECK(odd.domain.empty());
-  CHECK(odd.challenge_url.empty());
+  CHECK(odd.challenges.empty());
+  auto partial = acme::parse_authorization(Json::parse(R"({"challenges":[{"type":"http-01","url":"u"},{"type":7,"url":"u","token":"t"}]})"));
+  CHECK(partial.challenges.empty());
 
   auto invalid = acme::object_problem(Json::parse(R"({"status":"invalid","error":{"detail":"order"},
       "challenges":[{"error":{"type":"urn:ietf:params:acme:error:dns","detail":"no TXT"}}]})"));

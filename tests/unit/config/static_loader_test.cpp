@@ -301,7 +301,7 @@ TEST_CASE("unknown keys and unsupported Traefik keys are errors") {
   CHECK(has(r, "providers.http", "discovers Docker containers itself", 6));
   CHECK(has(r, "providers.kubernetesCRD", "not supported", 8));
   CHECK(has(r, "providers.docker.exposedByDefualt", "unknown key", 10));
-  CHECK(has(r, "certificatesResolvers.le.acme.httpChallenge", "not supported", 15));
+  CHECK(has(r, "certificatesResolvers.le.acme.httpChallenge.entryPoint", "\"web\" does not exist"));
   CHECK(has(r, "certificatesResolvers.r53.acme.dnsChallenge.provider", "not supported", 20));
   CHECK(has(r, "metrics.datadog", "not supported", 21));
   CHECK(has(r, "diagnostics.address", "duplicate key", 24));
@@ -774,6 +774,8 @@ TEST_CASE("entrypoint keys: http2.maxConcurrentStreams, reusePort and allowACMEB
   INFO(all(r));
   REQUIRE(r.ok());
   CHECK(r.config.entry_points.at("web").http2_max_concurrent_streams == 7u);
+  CHECK(r.config.entry_points.at("web").allow_acme_bypass);
+  CHECK_FALSE(r.config.entry_points.at("plain").allow_acme_bypass);
   CHECK(r.config.entry_points.at("zero").http2_max_concurrent_streams == 250u);  // Go's default
   CHECK_FALSE(r.config.entry_points.at("plain").http2_max_concurrent_streams);
 
@@ -834,4 +836,60 @@ TEST_CASE("serversTransport and tcpServersTransport: the default transports") {
   CHECK(has(bad, "tcpServersTransport.terminationDelay", "not supported", 6));
   CHECK(has(bad, "tcpServersTransport.tls.spiffe", "not supported", 7));
   CHECK(has(bad, "tcpServersTransport.tls.serverName", "unknown key", 7));
+}
+
+TEST_CASE("acme: httpChallenge, tlsChallenge, eab, preferredChain, certificatesDuration") {
+  auto r = load(
+      "entryPoints:\n"
+      "  web: {address: \":80\"}\n"
+      "certificatesResolvers:\n"
+      "  http:\n"
+      "    acme:\n"
+      "      httpChallenge: {entryPoint: web, delay: 2s}\n"
+      "      preferredChain: ISRG Root X1\n"
+      "      certificatesDuration: 24\n"
+      "      eab: {kid: k1, hmacEncoded: c2VjcmV0}\n"
+      "  alpn:\n"
+      "    acme:\n"
+      "      tlsChallenge: {}\n"
+      "  alpn2:\n"
+      "    acme:\n"
+      "      tlsChallenge: true\n");
+  INFO(all(r));
+  REQUIRE(r.ok());
+  const auto& http = r.config.cert_resolvers.at("http");
+  REQUIRE(http.http_challenge);
+  CHECK(http.http_challenge->entry_point == "web");
+  CHECK(http.http_challenge->delay == std::chrono::seconds(2));
+  CHECK_FALSE(http.tls_challenge);
+  CHECK(http.preferred_chain == "ISRG Root X1");
+  CHECK(http.certificates_duration == 24);
+  REQUIRE(http.eab);
+  CHECK(http.eab->kid == "k1");
+  CHECK(http.eab->hmac_encoded == "c2VjcmV0");
+  CHECK(r.config.cert_resolvers.at("alpn").tls_challenge);
+  CHECK(r.config.cert_resolvers.at("alpn").certificates_duration == 2160);
+  CHECK(r.config.cert_resolvers.at("alpn2").tls_challenge);
+
+  auto bad = load(
+      "entryPoints:\n"
+      "  web: {address: \":80\"}\n"
+      "  udp: {address: \":53/udp\"}\n"
+      "certificatesResolvers:\n"
+      "  a:\n"
+      "    acme:\n"
+      "      httpChallenge: {}\n"
+      "      certificatesDuration: 0\n"
+      "      eab: {kid: k1}\n"
+      "  b:\n"
+      "    acme:\n"
+      "      httpChallenge: {entryPoint: udp}\n"
+      "      tlsChallenge: false\n"
+      "      clientTimeout: 10s\n");
+  INFO(all(bad));
+  CHECK(has(bad, "certificatesResolvers.a.acme.httpChallenge.entryPoint", "required"));
+  CHECK(has(bad, "certificatesResolvers.a.acme.certificatesDuration", ""));
+  CHECK(has(bad, "certificatesResolvers.a.acme.eab", "both required"));
+  CHECK(has(bad, "certificatesResolvers.b.acme.httpChallenge.entryPoint", "does not serve HTTP"));
+  CHECK(has(bad, "certificatesResolvers.b.acme.clientTimeout", "not supported"));
 }
