@@ -167,6 +167,14 @@ class DockerProviderOptions(unittest.TestCase):
         return cid
 
     @classmethod
+    def host_run(cls, d, name, tier_or_team, octet, extra=()):
+        """busybox httpd on NET.octet:<free port>, network host, routed at NAME.test."""
+        ip = "%s.%d" % (NET, octet)
+        port = free_port(ip)
+        labels = routed(name, name + ".test", port, **{"rediacc.service_ip": ip}, **tier_or_team)
+        d.run(labels, ip=ip, port=port, name=name, extra_args=list(extra))
+
+    @classmethod
     def run_containers(cls):
         a, t = cls.a, cls.t
         # Two networks: the provider's `network` (netb) chooses, unless the label names another.
@@ -176,18 +184,11 @@ class DockerProviderOptions(unittest.TestCase):
         cls.bound_port = free_port(NET + ".5")
         cls.bridge_run(a, "bound", routed("bound", "bound.test", tier="front"), [cls.neta],
                        extra=["-p", "%s.5:%d:80" % (NET, cls.bound_port)])
-        cls.regex_port = free_port(NET + ".3")
-        a.run(routed("regex", "regex.test", cls.regex_port, team="ops-7"), ip=NET + ".3", port=cls.regex_port,
-              name="regex")
-        cls.out_port = free_port(NET + ".4")
-        a.run(routed("outside", "outside.test", cls.out_port, team="ops-0"), ip=NET + ".4", port=cls.out_port,
-              name="outside")
-        cls.sick_port = free_port(NET + ".6")
-        a.run(routed("sick", "sick.test", cls.sick_port, tier="front"), ip=NET + ".6", port=cls.sick_port,
-              name="sick", extra_args=["--health-cmd", "false", "--health-interval", "1s", "--health-retries", "1"])
-        cls.tls_early_port = free_port(NET + ".7")
-        t.run(routed("early", "early.test", cls.tls_early_port, tier="front"), ip=NET + ".7",
-              port=cls.tls_early_port, name="early")
+        cls.host_run(a, "regex", {"team": "ops-7"}, 3)
+        cls.host_run(a, "outside", {"team": "ops-0"}, 4)
+        cls.host_run(a, "sick", {"tier": "front"}, 6,
+                     ["--health-cmd", "false", "--health-interval", "1s", "--health-retries", "1"])
+        cls.host_run(t, "early", {"tier": "front"}, 7)
 
     @classmethod
     def tearDownClass(cls):
@@ -267,8 +268,7 @@ class DockerProviderOptions(unittest.TestCase):
         self.assertEqual(providers["tcp://%s:%d" % (TLS_IP, self.tls_port)], "read")
         # A container started now: the first portier follows daemon t's events and routes it;
         # the second read the daemon once and does not.
-        port = free_port(NET + ".8")
-        self.t.run(routed("late", "late.test", port, tier="front"), ip=NET + ".8", port=port, name="late")
+        self.host_run(self.t, "late", {"tier": "front"}, 8)
         self.wait_routed("late.test")
         for protocol in PROTOCOLS:
             with self.subTest(protocol=protocol):
