@@ -46,6 +46,7 @@ int run_check(const CommandLine& cl, const std::map<std::string, std::string>& e
       auto r = discovery::check_compose_file(path, options.decode);
       labels.parts.push_back({path, std::move(r.fragment.dynamic)});
       labels.errors.insert(labels.errors.end(), r.fragment.errors.begin(), r.fragment.errors.end());
+      labels.skipped.insert(labels.skipped.end(), r.skipped.begin(), r.skipped.end());
     }
     fragments["docker"] = discovery::merge_fragments(labels.parts, std::move(labels.errors));
     skipped = std::move(labels.skipped);
