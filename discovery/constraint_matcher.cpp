@@ -29,7 +29,6 @@ ConstraintMatcher::~ConstraintMatcher() = default;
 
 std::string ConstraintMatcher::compile(std::string_view expression, std::shared_ptr<const ConstraintMatcher>& out) {
   std::shared_ptr<ConstraintMatcher> m(new ConstraintMatcher());
-  m->expression_ = std::string(expression);
   if (!expression.empty()) {
     auto parsed = config::parse_rule(expression, config::RuleKind::constraint);
     if (!parsed.error.empty()) return parsed.error;

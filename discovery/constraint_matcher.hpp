@@ -29,13 +29,11 @@ class ConstraintMatcher {
 
   ~ConstraintMatcher();
   bool matches(const std::map<std::string, std::string>& labels) const;
-  const std::string& expression() const { return expression_; }
 
  private:
   ConstraintMatcher() = default;
   bool eval(const config::RuleNode& n, const std::map<std::string, std::string>& labels, std::size_t& regex) const;
 
-  std::string expression_;
   std::optional<config::RuleNode> root_;
   std::vector<std::unique_ptr<re2::RE2>> regexes_;  // LabelRegex nodes, in depth-first order
 };

@@ -178,7 +178,7 @@ struct Builder {
       return {};
     }
     if (o.use_bind_port_ip)
-      if (auto b = c.port_bindings.find(std::stoi(port)); b != c.port_bindings.end() && specific(b->second.host_ip))
+      if (auto b = c.port_bindings.find(std::stoi(port)); b != c.port_bindings.end() && usable(b->second))
         return host_port(b->second.host_ip, b->second.host_port);
     const std::string* a = backend();
     if (!a) {
@@ -187,7 +187,9 @@ struct Builder {
     }
     return host_port(*a, port);
   }
-  static bool specific(const std::string& ip) { return !ip.empty() && ip != "0.0.0.0" && ip != "::"; }
+  static bool usable(const PortBinding& b) {
+    return !b.host_port.empty() && !b.host_ip.empty() && b.host_ip != "0.0.0.0" && b.host_ip != "::";
+  }
   template <class Map>
   std::string only_key(const Map& m) { return m.size() == 1 ? m.begin()->first : std::string(); }
   template <class Map>
