@@ -300,13 +300,18 @@ class DockerProviderOptions(unittest.TestCase):
                 del docker["tls"]["cert"], docker["tls"]["key"]
             path = work / ("check-%s.yml" % with_cert)
             path.write_text(json.dumps(http_config({"web": "127.0.0.1:1"}, providers={"docker": docker})))
-            r = run_cli(["check", "--config", str(path), "--docker"], timeout=60)
+            r = run_cli(["check", "--config", str(path), "--docker", "--format", "json"], timeout=60)
             with self.subTest(with_cert=with_cert):
+                out = json.loads(r.stdout)
                 if with_cert:
                     self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                    self.assertIn("early-tls@docker", out["http"]["routers"])
                 else:
                     self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
-                    self.assertIn("cannot list containers", r.stdout)
+                    errors = [e["message"] for e in out["errors"] if e["source"] == docker["endpoint"]]
+                    self.assertEqual(len(errors), 1, out["errors"])
+                    self.assertIn("cannot list containers", errors[0])
+                    self.assertIn("certificate", errors[0])  # "sslv3 alert bad certificate" from dockerd
 
 
 if __name__ == "__main__":
