@@ -314,10 +314,6 @@ ContainerFragment decode_container(const ContainerInfo& c, const DecodeOptions& 
   ContainerFragment out;
   bool unhealthy = !c.health.empty() && c.health != "healthy";
   if (c.state != "running" || (unhealthy && !o.allow_empty_services)) return out;
-  if (o.constraints && !o.constraints->matches(c.labels)) {
-    out.skipped = "does not match providers.docker.constraints";
-    return out;
-  }
   Parsed p = parse_labels(c);
   RediaccLabels rediacc = read_rediacc_labels(c, out.errors);
   bool traefik_on = p.enable.value_or(o.exposed_by_default);
@@ -328,6 +324,12 @@ ContainerFragment decode_container(const ContainerInfo& c, const DecodeOptions& 
   bool wants_traefik = traefik_on && (p.any_traefik || (!auto_route && can_find_port(c)));
   out.enabled = wants_traefik || auto_route || !rediacc.tcp_ports.empty() || !rediacc.udp_ports.empty() ||
                 !out.errors.empty();
+  if (out.enabled && o.constraints && !o.constraints->matches(c.labels)) {
+    // As Traefik: not decoded further, no label errors; said only when it would have counted.
+    out = {};
+    out.skipped = "does not match providers.docker.constraints";
+    return out;
+  }
   if (!out.errors.empty()) return out;
   if (wants_traefik) Builder(c, o, p, out).build();
   if (auto_route) add_auto_route(rediacc, o, out.dynamic);

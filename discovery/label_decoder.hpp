@@ -13,8 +13,9 @@
 //   contribute nothing (Traefik skips unhealthy containers the same way); with
 //   allow_empty_services an unhealthy or starting container keeps its routers and services,
 //   the services without servers (503), as Traefik's allowEmptyServices does.
-// - A running container that does not match the constraints contributes nothing either; the
-//   fragment says why in `skipped` (an information, not an error).
+// - A running container that would contribute something but does not match the constraints
+//   contributes nothing, not even label errors; the fragment says why in `skipped` (an
+//   information, not an error).
 #include <cstdint>
 #include <memory>
 #include <set>

@@ -96,7 +96,7 @@ class DockerProviderOptions(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.dir = make_temp_dir("pdo-")
-        cls.daemons, cls.portiers, cls.hang = [], [], None
+        cls.daemons, cls.portiers, cls.hang, cls.bridges = [], [], None, []
         try:
             cls._set_up()
         except BaseException:
@@ -142,16 +142,23 @@ class DockerProviderOptions(unittest.TestCase):
 
     @classmethod
     def create_networks(cls):
-        """Two user-defined bridge networks on daemon a (random /24s of 10.110-119.x)."""
+        """Two user-defined bridge networks on daemon a: /24s of 10.110-119.x that no host route
+        uses, on bridges named here so that tearDownClass removes them (a dockerd that stops
+        leaves its bridges behind)."""
+        routes = subprocess.run(["ip", "route"], capture_output=True, text=True, check=True).stdout
         names = []
         for name in ("neta", "netb"):
             for _ in range(20):
-                subnet = "10.%d.%d.0/24" % (random.randint(110, 119), random.randint(0, 255))
-                r = subprocess.run([DOCKER, "-H", cls.a.endpoint, "network", "create", "--subnet", subnet,
-                                    "-o", "com.docker.network.bridge.name=pdo%s%d" % (name[-1], random.randint(0, 99999)),
-                                    "po-" + name], capture_output=True, text=True)
+                prefix = "10.%d.%d." % (random.randint(110, 119), random.randint(0, 255))
+                if prefix + "0/24" in routes:
+                    continue
+                bridge = "pdo%s%d" % (name[-1], random.randint(0, 99999))
+                r = subprocess.run([DOCKER, "-H", cls.a.endpoint, "network", "create", "--subnet", prefix + "0/24",
+                                    "-o", "com.docker.network.bridge.name=" + bridge, "po-" + name],
+                                   capture_output=True, text=True)
                 if r.returncode == 0:
                     names.append("po-" + name)
+                    cls.bridges.append(bridge)
                     break
             else:
                 raise AssertionError("cannot create network %s: %s" % (name, r.stderr))
@@ -198,6 +205,8 @@ class DockerProviderOptions(unittest.TestCase):
             cls.hang.close()
         for d in cls.daemons:
             d.close()
+        for bridge in cls.bridges:
+            subprocess.run(["ip", "link", "del", bridge], capture_output=True)
 
     def get(self, protocol, host, portier=None):
         ip, port = (self.web2_ip, self.web2_port) if portier == "b" else (self.web_ip, self.web_port)

@@ -358,6 +358,10 @@ TEST_CASE("labels: a container that fails the constraints is left out, with why,
   CHECK(g.errors.empty());  // its labels are not even read, as in Traefik
   CHECK(g.dynamic == portier::config::Dynamic{});
   CHECK_FALSE(g.enabled);
+  // Not said of a container that would not have been routed anyway.
+  o.exposed_by_default = false;
+  auto quiet = bridge_container("quiet", {{"team", "dev"}});
+  CHECK(decode_container(quiet, o).skipped.empty());
 }
 
 TEST_CASE("labels: network and traefik.docker.network choose the address on several networks", "[labels]") {
