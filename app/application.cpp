@@ -437,7 +437,7 @@ nlohmann::json Application::health_json() const {
   if (docker_provider_) {
     for (const auto& st : docker_provider_->status()) {
       providers.push_back({{"name", "docker"}, {"endpoint", st.endpoint}, {"status", st.status}, {"containers", st.containers}});
-      provider_down |= st.status != "connected";
+      provider_down |= st.status == "reconnecting";
     }
   }
   // State files that could not be written: the old file stays whole, the write is retried.
@@ -495,6 +495,10 @@ nlohmann::json Application::routes_json() const {
   });
   for (const auto& e : compile_errors_)
     j["errors"].push_back({{"provider", e.provider}, {"source", e.source}, {"label", e.label}, {"message", e.message}});
+  j["skipped"] = nlohmann::json::array();  // left out by design (constraints): informations
+  if (docker_provider_)
+    for (const auto& e : docker_provider_->skipped())
+      j["skipped"].push_back({{"provider", e.provider}, {"source", e.source}, {"message", e.message}});
   return j;
 }
 

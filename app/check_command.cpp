@@ -26,6 +26,7 @@ int run_check(const CommandLine& cl, const std::map<std::string, std::string>& e
     return 1;
   }
   std::map<std::string, config::Fragment> fragments;
+  std::vector<config::ConfigError> skipped;  // containers the constraints leave out
   const auto& cfg = loaded.config;
   // The file provider's filename or directory, read as `run` reads it.
   if (cfg.file) fragments["file"] = discovery::read_file_config(*cfg.file).fragment;
@@ -45,8 +46,10 @@ int run_check(const CommandLine& cl, const std::map<std::string, std::string>& e
       auto r = discovery::check_compose_file(path, options.decode);
       labels.parts.push_back({path, std::move(r.fragment.dynamic)});
       labels.errors.insert(labels.errors.end(), r.fragment.errors.begin(), r.fragment.errors.end());
+      labels.skipped.insert(labels.skipped.end(), r.skipped.begin(), r.skipped.end());
     }
     fragments["docker"] = discovery::merge_fragments(labels.parts, std::move(labels.errors));
+    skipped = std::move(labels.skipped);
   }
   std::map<std::string, const config::Fragment*> inputs;
   for (const auto& [k, v] : fragments) inputs[k] = &v;
@@ -71,8 +74,12 @@ int run_check(const CommandLine& cl, const std::map<std::string, std::string>& e
       merged.errors.push_back({mw.provider, mw.provider, "tcp.middlewares." + name, error});
   }
   if (cl.format == "json") {
-    std::cout << config::routes_json(merged).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    auto j = config::routes_json(merged);
+    j["skipped"] = nlohmann::json::array();
+    for (const auto& e : skipped) j["skipped"].push_back({{"provider", e.provider}, {"source", e.source}, {"message", e.message}});
+    std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
+    for (const auto& e : skipped) std::cout << "info: " << e.source << ": left out, " << e.message << "\n";
     for (const auto& e : merged.errors)
       std::cout << e.source << (e.label.empty() ? "" : " " + e.label) << ": " << e.message
                 << (e.line > 0 ? " (line " + std::to_string(e.line) + ")" : "") << "\n";

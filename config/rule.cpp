@@ -27,12 +27,15 @@ enum class ArgCheck {
   query_regexp,  // key + regex
   client_ip,     // IP or CIDR
   alpn,          // not acme-tls/1
+  label,         // label name + value (may be empty)
+  label_regexp,  // label name + regex
 };
 
 struct MatcherSpec {
   std::string_view name;
   bool http;
   bool tcp;
+  bool constraint;
   int min_args;
   int max_args;
   bool multi_or;  // v2 leniency: N arguments mean an OR of N one-argument matchers
@@ -40,21 +43,41 @@ struct MatcherSpec {
 };
 
 constexpr MatcherSpec kMatchers[] = {
-    {"Host", true, false, 1, 1, true, ArgCheck::host},
-    {"HostRegexp", true, false, 1, 1, false, ArgCheck::regexp},
-    {"Path", true, false, 1, 1, true, ArgCheck::path},
-    {"PathPrefix", true, false, 1, 1, true, ArgCheck::path},
-    {"PathRegexp", true, false, 1, 1, false, ArgCheck::regexp},
-    {"Method", true, false, 1, 1, true, ArgCheck::method},
-    {"Header", true, false, 2, 2, false, ArgCheck::header},
-    {"HeaderRegexp", true, false, 2, 2, false, ArgCheck::header_regexp},
-    {"Query", true, false, 1, 2, false, ArgCheck::query},
-    {"QueryRegexp", true, false, 2, 2, false, ArgCheck::query_regexp},
-    {"ClientIP", true, true, 1, 1, true, ArgCheck::client_ip},
-    {"HostSNI", false, true, 1, 1, true, ArgCheck::host_sni},
-    {"HostSNIRegexp", false, true, 1, 1, false, ArgCheck::regexp},
-    {"ALPN", false, true, 1, 1, false, ArgCheck::alpn},
+    {"Host", true, false, false, 1, 1, true, ArgCheck::host},
+    {"HostRegexp", true, false, false, 1, 1, false, ArgCheck::regexp},
+    {"Path", true, false, false, 1, 1, true, ArgCheck::path},
+    {"PathPrefix", true, false, false, 1, 1, true, ArgCheck::path},
+    {"PathRegexp", true, false, false, 1, 1, false, ArgCheck::regexp},
+    {"Method", true, false, false, 1, 1, true, ArgCheck::method},
+    {"Header", true, false, false, 2, 2, false, ArgCheck::header},
+    {"HeaderRegexp", true, false, false, 2, 2, false, ArgCheck::header_regexp},
+    {"Query", true, false, false, 1, 2, false, ArgCheck::query},
+    {"QueryRegexp", true, false, false, 2, 2, false, ArgCheck::query_regexp},
+    {"ClientIP", true, true, false, 1, 1, true, ArgCheck::client_ip},
+    {"HostSNI", false, true, false, 1, 1, true, ArgCheck::host_sni},
+    {"HostSNIRegexp", false, true, false, 1, 1, false, ArgCheck::regexp},
+    {"ALPN", false, true, false, 1, 1, false, ArgCheck::alpn},
+    {"Label", false, false, true, 2, 2, false, ArgCheck::label},
+    {"LabelRegex", false, false, true, 2, 2, false, ArgCheck::label_regexp},
 };
+
+bool allowed_in(const MatcherSpec& m, RuleKind kind) {
+  switch (kind) {
+    case RuleKind::http: return m.http;
+    case RuleKind::tcp: return m.tcp;
+    case RuleKind::constraint: return m.constraint;
+  }
+  return false;
+}
+
+std::string_view kind_name(RuleKind kind) {
+  switch (kind) {
+    case RuleKind::http: return "HTTP";
+    case RuleKind::tcp: return "TCP";
+    case RuleKind::constraint: return "constraint";
+  }
+  return "";
+}
 
 struct LegacyHint {
   std::string_view name;  // lowercase
@@ -100,7 +123,7 @@ const MatcherSpec* find_matcher(std::string_view name) {
 std::string matcher_list(RuleKind kind) {
   std::string out;
   for (const auto& m : kMatchers) {
-    if (!(kind == RuleKind::http ? m.http : m.tcp)) continue;
+    if (!allowed_in(m, kind)) continue;
     if (!out.empty()) out += ", ";
     out += m.name;
   }
@@ -113,13 +136,14 @@ std::string unknown_matcher_message(std::string_view name, RuleKind kind, size_t
   for (const auto& l : kLegacy)
     if (l.name == lname) return std::string(l.hint) + where;
   if (const MatcherSpec* m = find_matcher(name)) {
-    // Exists, but for the other kind of router.
-    return std::string(m->name) + (m->http ? " is an HTTP" : " is a TCP") +
-           " matcher, not allowed in " + (kind == RuleKind::http ? "an HTTP" : "a TCP") +
-           " rule" + where;
+    // Exists, but for another kind of expression.
+    RuleKind own = m->http ? RuleKind::http : m->tcp ? RuleKind::tcp : RuleKind::constraint;
+    return std::string(m->name) + " is a" + (own == RuleKind::http ? "n " : " ") +
+           std::string(kind_name(own)) + " matcher, not allowed in a" +
+           (kind == RuleKind::http ? "n " : " ") + std::string(kind_name(kind)) + " rule" + where;
   }
   return "unknown matcher `" + std::string(name) + "`" + where + " (" +
-         (kind == RuleKind::http ? "HTTP" : "TCP") + " matchers: " + matcher_list(kind) + ")";
+         std::string(kind_name(kind)) + " matchers: " + matcher_list(kind) + ")";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -227,13 +251,19 @@ std::string check_args(const MatcherSpec& m, const std::vector<std::string>& arg
     case ArgCheck::alpn:
       if (a0 == "acme-tls/1") return "ALPN `acme-tls/1` is reserved for ACME challenges";
       return {};
+    case ArgCheck::label:
+      return {};
+    case ArgCheck::label_regexp:
+      return check_regexp(args[1]);
   }
   return {};
 }
 
-// Arguments that may be empty: the value of Header and Query.
+// Arguments that may be empty: the value of Header, Query, Label and LabelRegex (an absent
+// label reads as "", as in Traefik).
 bool may_be_empty(const MatcherSpec& m, size_t index) {
-  return index == 1 && (m.check == ArgCheck::header || m.check == ArgCheck::query);
+  return index == 1 && (m.check == ArgCheck::header || m.check == ArgCheck::query ||
+                        m.check == ArgCheck::label || m.check == ArgCheck::label_regexp);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -539,7 +569,7 @@ class Parser {
   RuleNode parse_matcher() {
     Token name = tok_;
     const MatcherSpec* spec = find_matcher(name.text);
-    if (!spec || !(kind_ == RuleKind::http ? spec->http : spec->tcp)) {
+    if (!spec || !allowed_in(*spec, kind_)) {
       set_error(unknown_matcher_message(name.text, kind_, name.col));
       return {};
     }

@@ -21,7 +21,9 @@
 
 namespace portier::config {
 
-enum class RuleKind { http, tcp };
+// constraint: providers.docker.constraints, whose only matchers are Label(`name`, `value`) and
+// LabelRegex(`name`, `re2`) (Traefik's pkg/provider/constraints).
+enum class RuleKind { http, tcp, constraint };
 
 struct RuleNode {
   enum class Op { matcher, and_, or_, not_ };

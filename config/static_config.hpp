@@ -122,12 +122,29 @@ struct CertResolver {
   int certificates_duration = 2160;  // hours; picks the renewal window (Traefik's table)
 };
 
+// providers.docker.tls: client TLS for tcp:// endpoints (dockerd --tlsverify): PEM file paths
+// (Traefik also takes the PEM text itself; portier does not).
+struct DockerTls {
+  std::string ca;    // "" = the system roots
+  std::string cert;  // client certificate; set together with key
+  std::string key;
+  bool insecure_skip_verify = false;
+};
+
 struct DockerProvider {
   std::vector<std::string> endpoints;  // globs allowed: unix:///var/run/rediacc/docker-*.sock
   bool exposed_by_default = true;
   std::string default_rule = "Host(`{{ normalize .Name }}`)";
   std::string network;
   std::chrono::milliseconds grace_period{60000};
+  std::string constraints;  // Label/LabelRegex expression (config::RuleKind::constraint); "" = all
+  bool use_bind_port_ip = false;
+  bool allow_empty_services = false;
+  bool watch = true;  // false: each daemon's containers are read once, no events followed
+  // Deadline of each Docker API call but the event stream; unset = portier's default (10 s),
+  // 0 = none (Traefik's meaning).
+  std::optional<std::chrono::milliseconds> http_client_timeout;
+  std::optional<DockerTls> tls;  // only with tcp:// endpoints
 };
 
 struct FileProvider {

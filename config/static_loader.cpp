@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "config/docker_provider_loader.hpp"
 #include "config/infra_expansion.hpp"
 #include "config/observability_loader.hpp"
 #include "config/transport_loader.hpp"
@@ -535,39 +536,7 @@ void SectionReader::read_providers(const Node& v) {
 }
 
 void SectionReader::read_docker(const std::string& path, const Node& v) {
-  r_.check_keys(v, path,
-                {"endpoint", "endpoints", "exposedByDefault", "defaultRule", "watch", "network"},
-                {{"constraints", ""},
-                 {"tls", ""},
-                 {"useBindPortIP", ""},
-                 {"httpClientTimeout", ""},
-                 {"allowEmptyServices", ""},
-                 {"username", ""},
-                 {"password", ""}});
-  DockerProvider d;
-  std::string single;
-  std::vector<std::string> list;
-  if (r_.get(v, "endpoint", path, single) && !single.empty()) list.push_back(single);
-  std::vector<std::string> many;
-  if (r_.get(v, "endpoints", path, many)) list.insert(list.end(), many.begin(), many.end());
-  for (const auto& e : list) {
-    if (e.rfind("unix://", 0) != 0 && e.rfind("tcp://", 0) != 0) {
-      auto [ek, ev] = YamlReader::find(
-          v, YamlReader::find(v, "endpoints").first.IsDefined() ? "endpoints" : "endpoint");
-      r_.error(child_path(path, ek.IsDefined() ? ek.Scalar() : "endpoint"),
-               "invalid endpoint \"" + e + "\" (unix:///path.sock or tcp://host:port)", ek, ev);
-    }
-  }
-  d.endpoints = list.empty() ? default_docker_endpoints() : list;
-  r_.get(v, "exposedByDefault", path, d.exposed_by_default);
-  r_.get(v, "defaultRule", path, d.default_rule);
-  bool watch = true;  // portier always follows the daemons' events (SPEC 4)
-  if (r_.get(v, "watch", path, watch) && !watch) {
-    auto [wk, wv] = YamlReader::find(v, "watch");
-    r_.error(child_path(path, "watch"), "watch: false is not supported (Docker events are always followed)", wk, wv);
-  }
-  r_.get(v, "network", path, d.network);
-  config.docker = std::move(d);
+  config.docker = read_docker_provider(v, path, r_);
 }
 
 void SectionReader::read_file_provider(const std::string& path, const Node& k, const Node& v) {

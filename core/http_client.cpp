@@ -203,6 +203,7 @@ std::string HttpEndpoint::parse(std::string_view url, HttpEndpoint& out) {
 HttpClient::HttpClient(asio::any_io_executor executor, std::string endpoint, HttpClientOptions options)
     : executor_(std::move(executor)), endpoint_text_(std::move(endpoint)), options_(std::move(options)) {
   endpoint_error_ = HttpEndpoint::parse(endpoint_text_, endpoint_);
+  if (options_.tls_over_tcp && endpoint_text_.rfind("tcp://", 0) == 0) endpoint_.tls = true;
   if (endpoint_error_.empty() && endpoint_.tls) endpoint_error_ = make_tls_context();
 }
 
@@ -217,6 +218,13 @@ std::string HttpClient::make_tls_context() {
   for (const auto& file : options_.extra_ca_files) {
     ssl_->load_verify_file(file, ec);
     if (ec) return "CA certificate file " + file + ": " + ec.message();
+  }
+  if (options_.insecure_skip_verify) ssl_->set_verify_mode(asio::ssl::verify_none);
+  if (!options_.client_cert_file.empty()) {
+    ssl_->use_certificate_chain_file(options_.client_cert_file, ec);
+    if (ec) return "client certificate file " + options_.client_cert_file + ": " + ec.message();
+    ssl_->use_private_key_file(options_.client_key_file, asio::ssl::context::pem, ec);
+    if (ec) return "client key file " + options_.client_key_file + ": " + ec.message();
   }
   return {};
 }

@@ -71,6 +71,12 @@ struct HttpClientOptions {
   // system's default roots are trusted too.
   std::vector<std::string> extra_ca_files;
   bool system_roots = true;
+  // tcp:// endpoints speak TLS too (Docker's --tlsverify), verified as https is.
+  bool tls_over_tcp = false;
+  // Client certificate presented in TLS handshakes, PEM file paths ("" = none).
+  std::string client_cert_file;
+  std::string client_key_file;
+  bool insecure_skip_verify = false;  // no chain or name verification of the server
 };
 
 // Cancels a running `stream()` call from the same thread. Copyable; outlives the stream

@@ -129,6 +129,7 @@ ComposeCheckResult check_compose_text(const std::string& yaml, const std::string
       read_ports(svc, c.ports);
       result.containers.push_back(c.name);
       auto f = decode_container(c, options);
+      if (!f.skipped.empty()) result.skipped.push_back({"docker", source, "", f.skipped});
       for (auto& e : f.errors) {
         e.source = source;
         errors.push_back(std::move(e));

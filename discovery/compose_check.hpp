@@ -17,6 +17,7 @@ struct ComposeCheckResult {
   config::Fragment fragment;  // merged like the provider does, errors included
   std::vector<PortRequest> ports;  // dynamic ports the services would ask for
   std::vector<std::string> containers;  // the container names checked
+  std::vector<config::ConfigError> skipped;  // services the constraints leave out, with why
 };
 
 // Reads and checks `path`. A file that cannot be read or parsed is one error (label "").

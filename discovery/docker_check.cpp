@@ -35,6 +35,7 @@ asio::awaitable<void> check_daemon(std::string endpoint, const DockerProviderOpt
     }
     auto f = decode_container(info.value, options.decode);
     out.errors.insert(out.errors.end(), f.errors.begin(), f.errors.end());
+    if (!f.skipped.empty()) out.skipped.push_back({"docker", container_source(info.value), "", f.skipped});
     if (has_content(f.dynamic)) out.parts.push_back({container_source(info.value), std::move(f.dynamic)});
   }
 }

@@ -14,6 +14,7 @@ namespace portier::discovery {
 struct DaemonContainers {
   std::vector<SourcedDynamic> parts;        // one per container with routers/services/middlewares
   std::vector<config::ConfigError> errors;  // bad labels, and daemons that could not be listed
+  std::vector<config::ConfigError> skipped;  // containers left out by design (constraints)
 };
 
 // Lists and inspects every running container of every endpoint (globs expanded as the provider

@@ -34,6 +34,29 @@ DockerResult<T> http_failure(const core::HttpResult& r, const std::string& what)
   return out;
 }
 
+// "8080/tcp" -> 8080 (digits only, 1..65535; atoi would take "99999999999" or "80abc"), with
+// its protocol; 0 when malformed.
+int container_port(const std::string& key, std::string* proto = nullptr) {
+  auto slash = std::min(key.find('/'), key.size());
+  int port = 0;
+  auto [end, ec] = std::from_chars(key.data(), key.data() + slash, port);
+  if (proto) *proto = slash < key.size() ? key.substr(slash + 1) : "tcp";
+  return ec == std::errc() && end == key.data() + slash && port > 0 && port < 65536 ? port : 0;
+}
+
+// NetworkSettings.Ports: {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8080"}], "81/tcp": null}.
+// Keys iterate sorted, so a port's tcp binding wins over its udp one.
+std::map<int, PortBinding> parse_port_bindings(const json& ports) {
+  std::map<int, PortBinding> out;
+  for (auto& [key, list] : ports.items()) {
+    std::string proto;
+    int port = container_port(key, &proto);
+    if (port == 0 || (proto != "tcp" && proto != "udp") || !list.is_array() || list.empty() || !list[0].is_object()) continue;
+    out.try_emplace(port, PortBinding{str(list[0], "HostIp"), str(list[0], "HostPort")});
+  }
+  return out;
+}
+
 std::string url_encode(std::string_view s) {
   static const char* hex = "0123456789ABCDEF";
   std::string out;
@@ -121,20 +144,18 @@ std::optional<ContainerInfo> DockerClient::parse_inspect(std::string_view text, 
         if (v.is_string()) c.labels[k] = v.get<std::string>();
     if (config.contains("ExposedPorts") && config["ExposedPorts"].is_object())
       for (auto& [k, v] : config["ExposedPorts"].items()) {
-        auto slash = k.find('/');
-        if (k.substr(slash == std::string::npos ? k.size() : slash) != "/udp") {
-          // "8080/tcp": digits only, 1..65535 (atoi would take "99999999999" or "80abc").
-          int port = 0;
-          auto [end, ec] = std::from_chars(k.data(), k.data() + std::min(slash, k.size()), port);
-          if (ec == std::errc() && end == k.data() + std::min(slash, k.size()) && port > 0 && port < 65536)
-            c.ports.push_back(port);
-        }
+        std::string proto;
+        if (int port = container_port(k, &proto); port != 0 && proto != "udp") c.ports.push_back(port);
       }
     std::sort(c.ports.begin(), c.ports.end());
     c.network_mode = str(j.value("HostConfig", json::object()), "NetworkMode");
     const auto& ns = j.value("NetworkSettings", json::object());
     if (ns.contains("Networks") && ns["Networks"].is_object())
-      for (auto& [name, n] : ns["Networks"].items()) c.networks[name] = n.is_object() ? str(n, "IPAddress") : "";
+      for (auto& [name, n] : ns["Networks"].items()) {
+        std::string ip = n.is_object() ? str(n, "IPAddress") : "";
+        c.networks[name] = ip.empty() && n.is_object() ? str(n, "GlobalIPv6Address") : ip;
+      }
+    if (ns.contains("Ports") && ns["Ports"].is_object()) c.port_bindings = parse_port_bindings(ns["Ports"]);
     const auto& state = j.value("State", json::object());
     c.state = str(state, "Status");
     if (state.contains("Health") && state["Health"].is_object()) c.health = str(state["Health"], "Status");

@@ -68,6 +68,24 @@ DockerProviderOptions make_docker_options(const config::StaticConfig& config) {
   o.decode.exposed_by_default = docker.exposed_by_default;
   o.decode.default_rule = docker.default_rule;
   o.decode.network = docker.network;
+  o.decode.use_bind_port_ip = docker.use_bind_port_ip;
+  o.decode.allow_empty_services = docker.allow_empty_services;
+  if (auto e = ConstraintMatcher::compile(docker.constraints, o.decode.constraints); !e.empty())
+    core::log_error("docker: constraints: ", e);  // the loader refused it already
+  o.watch = docker.watch;
+  if (docker.http_client_timeout) {
+    // 0: no deadline, as in Traefik (ten years stands for "never" without overflow).
+    auto t = docker.http_client_timeout->count() == 0 ? std::chrono::hours(24 * 3650) : *docker.http_client_timeout;
+    o.http.request_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(t);
+    o.http.connect_timeout = std::min(o.http.connect_timeout, o.http.request_timeout);
+  }
+  if (const auto& tls = docker.tls) {
+    o.http.tls_over_tcp = true;
+    if (!tls->ca.empty()) o.http.extra_ca_files = {tls->ca}, o.http.system_roots = false;
+    o.http.client_cert_file = tls->cert;
+    o.http.client_key_file = tls->key;
+    o.http.insecure_skip_verify = tls->insecure_skip_verify;
+  }
   o.decode.base_domain = config.infra.base_domain;
   for (const auto& [name, ep] : config.entry_points) o.decode.entry_points.insert(name);
   for (const auto& [name, r] : config.cert_resolvers) o.decode.cert_resolvers.insert(name);
@@ -129,7 +147,7 @@ std::vector<std::string> DockerProvider::expand_endpoints(const std::vector<std:
 std::vector<EndpointStatus> DockerProvider::status() const {
   std::vector<EndpointStatus> out;
   for (const auto& [ep, d] : daemons_)
-    out.push_back({ep, d->connected ? "connected" : "reconnecting", d->containers.size()});
+    out.push_back({ep, !d->connected ? "reconnecting" : options_.watch ? "connected" : "read", d->containers.size()});
   return out;
 }
 
@@ -196,6 +214,13 @@ awaitable<void> DockerProvider::run_daemon(DaemonPtr d) {
                         std::chrono::system_clock::now().time_since_epoch()).count() - 1;
     bool listed = co_await relist(d);
     if (stopped_ || d->removed) co_return;
+    if (listed && !options_.watch) {
+      d->connected = true;
+      d->lost_since.reset();
+      core::log_info("docker: read ", d->endpoint, " once (", d->containers.size(), " containers; watch: false)");
+      recompute();
+      co_return;
+    }
     if (listed) {
       backoff = options_.backoff_initial;
       d->connected = true;
@@ -309,11 +334,23 @@ awaitable<void> DockerProvider::apply_event(DaemonPtr d, DockerEvent e, uint64_t
   recompute();
 }
 
+void DockerProvider::note_skipped(std::vector<config::ConfigError> skipped) {
+  std::set<std::string> current;
+  for (const auto& e : skipped) {
+    std::string key = e.source + "\n" + e.message;
+    if (!logged_skipped_.count(key)) core::log_info("docker: ", e.source, ": left out, ", e.message);
+    current.insert(key);
+  }
+  logged_skipped_ = std::move(current);
+  skipped_ = std::move(skipped);
+}
+
 void DockerProvider::recompute() {
   std::vector<SourcedDynamic> inputs;
   std::vector<config::ConfigError> errors;
   std::vector<PortRequest> requests;
   std::map<PortKey, std::string> request_source;
+  std::vector<config::ConfigError> skipped;
   for (const auto& [ep, d] : daemons_) {
     std::vector<const ContainerInfo*> sorted;
     for (const auto& [id, c] : d->containers) sorted.push_back(&c);
@@ -321,6 +358,7 @@ void DockerProvider::recompute() {
     for (const auto* c : sorted) {
       auto f = decode_container(*c, options_.decode);
       errors.insert(errors.end(), f.errors.begin(), f.errors.end());
+      if (!f.skipped.empty()) skipped.push_back({"docker", container_source(*c), "", f.skipped});
       for (const auto& r : f.ports) {
         requests.push_back(r);
         request_source.emplace(PortKey::of(r), container_source(*c));
@@ -355,6 +393,7 @@ void DockerProvider::recompute() {
     current.insert(key);
   }
   logged_errors_ = std::move(current);
+  note_skipped(std::move(skipped));
   if (last_ && *last_ == merged && ports_ == view) return;
   last_ = merged;
   fragment_ = std::move(merged);

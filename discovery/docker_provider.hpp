@@ -45,18 +45,20 @@ struct DockerProviderOptions {
   std::chrono::milliseconds rescan_interval{1000};
   std::chrono::milliseconds backoff_initial{250};
   std::chrono::milliseconds backoff_max{5000};
-  core::HttpClientOptions http{std::chrono::milliseconds(3000), std::chrono::milliseconds(10000)};
+  core::HttpClientOptions http{.connect_timeout = std::chrono::milliseconds(3000), .request_timeout = std::chrono::milliseconds(10000)};
+  bool watch = true;  // false: each daemon is listed once when first reached; no events, no re-list
 };
 
 // Options from the static configuration: providers.docker (endpoints, exposedByDefault,
-// defaultRule, network, grace), infra (base_domain, dynamic_tcp_ports), the entrypoint and
+// defaultRule, network, constraints, useBindPortIP, allowEmptyServices, watch,
+// httpClientTimeout, tls, grace), infra (base_domain, dynamic_tcp_ports), the entrypoint and
 // resolver names, and {state}/ports.json. Precondition: config.docker is set.
 DockerProviderOptions make_docker_options(const config::StaticConfig& config);
 
 // One entry of /health "providers".
 struct EndpointStatus {
   std::string endpoint;
-  std::string status;  // "connected" | "reconnecting"
+  std::string status;  // "connected" | "reconnecting" | "read" (watch: false, listed once)
   std::size_t containers = 0;
   bool operator==(const EndpointStatus&) const = default;
 };
@@ -75,6 +77,8 @@ class DockerProvider {
 
   std::vector<EndpointStatus> status() const;
   const config::Fragment& fragment() const { return fragment_; }
+  // Running containers left out by design (constraints), each with why; not errors.
+  const std::vector<config::ConfigError>& skipped() const { return skipped_; }
   const PortsView& ports() const { return ports_; }
   // "" or why {state}/ports.json could not be written (retried at each change and re-list).
   const std::string& ports_save_error() const { return ports_alloc_.save_error(); }
@@ -95,6 +99,7 @@ class DockerProvider {
   void scan();
   void expire_lost();
   void recompute();
+  void note_skipped(std::vector<config::ConfigError> skipped);
 
   boost::asio::any_io_executor executor_;
   DockerProviderOptions options_;
@@ -107,6 +112,8 @@ class DockerProvider {
   config::Fragment fragment_;
   PortsView ports_;
   std::set<std::string> logged_errors_;
+  std::vector<config::ConfigError> skipped_;
+  std::set<std::string> logged_skipped_;
   core::TaskGroup tasks_;  // last member: cancelled first on destruction
 };
 

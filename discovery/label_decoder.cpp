@@ -168,6 +168,28 @@ struct Builder {
     if (port != 0) return std::to_string(port);
     return c.ports.empty() ? std::string() : std::to_string(c.ports.front());
   }
+  // "ip:port" of the container's server for a service port (0: its lowest exposed port): the
+  // port binding's host address with use_bind_port_ip when bound to one address, else the
+  // container's address. "" after reporting why under `label` (the service's label prefix).
+  std::string address_for(const std::string& label, int raw_port) {
+    std::string port = port_or_default(raw_port);
+    if (port.empty()) {
+      fail(label + ".loadbalancer.server.port", "port is missing");
+      return {};
+    }
+    if (o.use_bind_port_ip)
+      if (auto b = c.port_bindings.find(std::stoi(port)); b != c.port_bindings.end() && usable(b->second))
+        return host_port(b->second.host_ip, b->second.host_port);
+    const std::string* a = backend();
+    if (!a) {
+      fail(label, ip_error);
+      return {};
+    }
+    return host_port(*a, port);
+  }
+  static bool usable(const PortBinding& b) {
+    return !b.host_port.empty() && !b.host_ip.empty() && b.host_ip != "0.0.0.0" && b.host_ip != "::";
+  }
   template <class Map>
   std::string only_key(const Map& m) { return m.size() == 1 ? m.begin()->first : std::string(); }
   template <class Map>
@@ -193,13 +215,8 @@ struct Builder {
       config::TcpService s = raw.svc;
       s.provider = "docker";
       std::string address = raw.address;
-      if (address.empty()) {
-        std::string port = port_or_default(raw.port);
-        if (port.empty()) { fail("traefik.tcp.services." + name + ".loadbalancer.server.port", "port is missing"); continue; }
-        const std::string* a = backend();
-        if (!a) { fail("traefik.tcp.services." + name, ip_error); continue; }
-        address = host_port(*a, port);
-      }
+      if (address.empty()) address = address_for("traefik.tcp.services." + name, raw.port);
+      if (address.empty()) continue;
       s.servers.push_back({address, raw.weight, raw.tls});
       out.dynamic.tcp.services[name] = s;
     }
@@ -217,13 +234,8 @@ struct Builder {
       config::UdpService s = raw.svc;
       s.provider = "docker";
       std::string address = raw.address;
-      if (address.empty()) {
-        std::string port = port_or_default(raw.port);
-        if (port.empty()) { fail("traefik.udp.services." + name + ".loadbalancer.server.port", "port is missing"); continue; }
-        const std::string* a = backend();
-        if (!a) { fail("traefik.udp.services." + name, ip_error); continue; }
-        address = host_port(*a, port);
-      }
+      if (address.empty()) address = address_for("traefik.udp.services." + name, raw.port);
+      if (address.empty()) continue;
       s.servers.push_back({address, raw.weight});
       out.dynamic.udp.services[name] = s;
     }
@@ -239,11 +251,9 @@ struct Builder {
     for (auto& [name, raw] : p.http_services) {
       std::string url = raw.url;
       if (url.empty()) {
-        std::string port = port_or_default(raw.port);
-        if (port.empty()) { fail("traefik.http.services." + name + ".loadbalancer.server.port", "port is missing"); continue; }
-        const std::string* a = backend();
-        if (!a) { fail("traefik.http.services." + name, ip_error); continue; }
-        url = (raw.scheme.empty() ? "http" : raw.scheme) + "://" + host_port(*a, port);
+        std::string address = address_for("traefik.http.services." + name, raw.port);
+        if (address.empty()) continue;
+        url = (raw.scheme.empty() ? "http" : raw.scheme) + "://" + address;
       }
       config::HttpService s;
       s.load_balancer = raw.lb;
@@ -286,6 +296,14 @@ struct Builder {
 
 bool can_find_port(const ContainerInfo& c) { return !c.ports.empty(); }
 
+// allowEmptyServices: the container's services stay, without servers.
+void drop_servers(config::Dynamic& d) {
+  for (auto& [name, s] : d.http.services)
+    if (s.load_balancer) s.load_balancer->servers.clear();
+  for (auto& [name, s] : d.tcp.services) s.servers.clear();
+  for (auto& [name, s] : d.udp.services) s.servers.clear();
+}
+
 }  // namespace
 
 std::string container_source(const ContainerInfo& c) {
@@ -294,7 +312,8 @@ std::string container_source(const ContainerInfo& c) {
 
 ContainerFragment decode_container(const ContainerInfo& c, const DecodeOptions& o) {
   ContainerFragment out;
-  if (c.state != "running" || (!c.health.empty() && c.health != "healthy")) return out;
+  bool unhealthy = !c.health.empty() && c.health != "healthy";
+  if (c.state != "running" || (unhealthy && !o.allow_empty_services)) return out;
   Parsed p = parse_labels(c);
   RediaccLabels rediacc = read_rediacc_labels(c, out.errors);
   bool traefik_on = p.enable.value_or(o.exposed_by_default);
@@ -305,11 +324,21 @@ ContainerFragment decode_container(const ContainerInfo& c, const DecodeOptions& 
   bool wants_traefik = traefik_on && (p.any_traefik || (!auto_route && can_find_port(c)));
   out.enabled = wants_traefik || auto_route || !rediacc.tcp_ports.empty() || !rediacc.udp_ports.empty() ||
                 !out.errors.empty();
+  if (out.enabled && o.constraints && !o.constraints->matches(c.labels)) {
+    // As Traefik: not decoded further, no label errors; said only when it would have counted.
+    out = {};
+    out.skipped = "does not match providers.docker.constraints";
+    return out;
+  }
   if (!out.errors.empty()) return out;
   if (wants_traefik) Builder(c, o, p, out).build();
   if (auto_route) add_auto_route(rediacc, o, out.dynamic);
   if (!out.errors.empty()) {
     out.dynamic = {};
+    return out;
+  }
+  if (unhealthy) {
+    drop_servers(out.dynamic);
     return out;
   }
   for (auto [proto, list] : {std::pair{"tcp", &rediacc.tcp_ports}, std::pair{"udp", &rediacc.udp_ports}})

@@ -141,7 +141,7 @@ class ComposeCheck(unittest.TestCase):
         r = self.check(self.bad, "--format", "json")
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
         j = json.loads(r.stdout)
-        self.assertEqual(set(j), {"http", "tcp", "udp", "errors"})
+        self.assertEqual(set(j), {"http", "tcp", "udp", "errors", "skipped"})
         self.assertEqual(len(j["errors"]), 1, j["errors"])
         e = j["errors"][0]
         self.assertEqual(set(e), {"provider", "source", "label", "message"})

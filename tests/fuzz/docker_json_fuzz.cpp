@@ -23,6 +23,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     options.base_domain = "example.com";
     options.entry_points = {"web", "websecure"};
     (void)decode_container(*info, options);
+    options.use_bind_port_ip = options.allow_empty_services = true;  // NetworkSettings.Ports, health
+    options.network = "front";
+    (void)decode_container(*info, options);
   }
   std::string_view rest = text;
   while (!rest.empty()) {

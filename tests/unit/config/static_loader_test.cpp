@@ -622,15 +622,42 @@ TEST_CASE("ocsp: on by default, Traefik's `ocsp: {}` accepted, enabled: false tu
   CHECK(has(over, "ocsp.responderOverrides", "not supported"));
 }
 
-// providers.docker.watch: false would stop following events, which portier always does: an
-// error rather than a key accepted and ignored (issue 14). true, the default, loads.
-TEST_CASE("providers.docker.watch false is not supported") {
-  auto off = load("providers:\n  docker:\n    watch: false\n", {}, {});
-  INFO(all(off));
-  CHECK(has(off, "providers.docker.watch", "not supported", 3));
-  auto on = load("providers:\n  docker:\n    watch: true\n", {}, {});
-  INFO(all(on));
-  CHECK(on.ok());
+// providers.docker: Traefik v3's keys (issue 18 item 4).
+TEST_CASE("providers.docker options load, and bad ones are errors with their path") {
+  auto ok = load("providers:\n  docker:\n    endpoint: tcp://127.0.0.1:2376\n    watch: false\n"
+                 "    constraints: \"Label(`a`, `b`) && !LabelRegex(`c`, `^d`)\"\n"
+                 "    useBindPortIP: true\n    allowEmptyServices: true\n    httpClientTimeout: 2s\n"
+                 "    network: front\n    tls:\n      ca: /etc/ca.pem\n      cert: /etc/c.pem\n"
+                 "      key: /etc/k.pem\n      insecureSkipVerify: true\n");
+  INFO(all(ok));
+  REQUIRE(ok.ok());
+  const auto& d = *ok.config.docker;
+  CHECK_FALSE(d.watch);
+  CHECK(d.constraints == "Label(`a`, `b`) && !LabelRegex(`c`, `^d`)");
+  CHECK(d.use_bind_port_ip);
+  CHECK(d.allow_empty_services);
+  CHECK(d.http_client_timeout == milliseconds(2000));
+  CHECK(d.network == "front");
+  REQUIRE(d.tls);
+  CHECK(d.tls->ca == "/etc/ca.pem");
+  CHECK(d.tls->cert == "/etc/c.pem");
+  CHECK(d.tls->key == "/etc/k.pem");
+  CHECK(d.tls->insecure_skip_verify);
+  auto zero = load("providers:\n  docker:\n    httpClientTimeout: 0\n");
+  CHECK(zero.config.docker->http_client_timeout == milliseconds(0));
+  CHECK_FALSE(load("providers:\n  docker: {}\n").config.docker->http_client_timeout);
+
+  auto bad = load("providers:\n  docker:\n    constraints: \"Host(`a`)\"\n    httpClientTimeout: -1s\n"
+                  "    tls:\n      cert: /c.pem\n      caOptional: true\n    username: u\n");
+  INFO(all(bad));
+  CHECK(has(bad, "providers.docker.constraints", "not allowed in a constraint rule", 3));
+  CHECK(has(bad, "providers.docker.httpClientTimeout", "invalid duration", 4));
+  CHECK(has(bad, "providers.docker.tls", "set both cert and key"));
+  CHECK(has(bad, "providers.docker.tls", "tcp:// endpoints only"));
+  CHECK(has(bad, "providers.docker.tls.caOptional", "not supported"));
+  CHECK(has(bad, "providers.docker.username", "not supported"));
+  auto pem = load("providers:\n  docker:\n    endpoint: tcp://h:2376\n    tls:\n      ca: \"-----BEGIN CERTIFICATE-----\"\n");
+  CHECK(has(pem, "providers.docker.tls.ca", "give the path of a PEM file"));
 }
 
 // The static file goes through the same UTF-8 check as the dynamic one (tests/fuzz/static_yaml_fuzz).

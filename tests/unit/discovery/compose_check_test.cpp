@@ -165,3 +165,27 @@ services:
   CHECK(labels.count("traefik.http.middlewares.w.ipwhitelist.rejectstatuscode") == 1);
   CHECK(labels.count("traefik.http.middlewares.b.basicauth.userz") == 1);
 }
+
+TEST_CASE("compose: services the constraints leave out are listed as skipped", "[compose]") {
+  const char* yaml = R"(
+name: shop
+services:
+  web:
+    network_mode: host
+    labels: {traefik.enable: "true", tier: front, rediacc.service_ip: 127.0.11.2}
+    expose: ["80"]
+  admin:
+    network_mode: host
+    labels: {traefik.enable: "true", rediacc.service_ip: 127.0.11.3}
+    expose: ["80"]
+)";
+  auto o = opts();
+  REQUIRE(ConstraintMatcher::compile("Label(`tier`, `front`)", o.constraints).empty());
+  auto r = check_compose_text(yaml, "/srv/shop/docker-compose.yml", o);
+  CHECK(r.fragment.errors.empty());
+  REQUIRE(r.fragment.dynamic.http.routers.size() == 1);  // web's default router, not admin's
+  CHECK(r.fragment.dynamic.http.routers.begin()->first == "shop-web-1");
+  REQUIRE(r.skipped.size() == 1);
+  CHECK(r.skipped[0].source.find("shop-admin-1") != std::string::npos);
+  CHECK(r.skipped[0].message == "does not match providers.docker.constraints");
+}

@@ -50,6 +50,24 @@ TEST_CASE("docker client: parse inspect", "[dockerclient]") {
   CHECK_FALSE(error.empty());
 }
 
+TEST_CASE("docker client: parse inspect port bindings and IPv6-only networks", "[dockerclient]") {
+  const char* json = R"({"Id":"abc","Name":"/web",
+    "NetworkSettings":{
+      "Networks":{"v6":{"IPAddress":"","GlobalIPv6Address":"fd00::5"},"none":null},
+      "Ports":{"80/tcp":[{"HostIp":"127.0.110.3","HostPort":"18080"},{"HostIp":"::1","HostPort":"18080"}],
+               "53/udp":[{"HostIp":"","HostPort":"1053"}], "53/tcp":[{"HostIp":"0.0.0.0","HostPort":"2053"}],
+               "81/tcp":null, "82/tcp":[], "x/tcp":[{"HostIp":"1.1.1.1","HostPort":"1"}],
+               "83/sctp":[{"HostIp":"1.1.1.1","HostPort":"1"}]}},
+    "State":{"Status":"running"}})";
+  auto c = DockerClient::parse_inspect(json, "unix:///x.sock");
+  REQUIRE(c);
+  CHECK(c->networks.at("v6") == "fd00::5");
+  CHECK(c->networks.at("none").empty());
+  REQUIRE(c->port_bindings.size() == 2);
+  CHECK(c->port_bindings.at(80) == PortBinding{"127.0.110.3", "18080"});
+  CHECK(c->port_bindings.at(53) == PortBinding{"0.0.0.0", "2053"});  // tcp before udp
+}
+
 TEST_CASE("docker client: parse events", "[dockerclient]") {
   auto e = DockerClient::parse_event(
       R"({"status":"kill","id":"abc","Type":"container","Action":"kill","Actor":{"ID":"abc","Attributes":{"name":"web","signal":"15"}},"time":1700000000})");

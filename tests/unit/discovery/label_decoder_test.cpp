@@ -353,3 +353,93 @@ TEST_CASE("merge: one service on several containers is one load balancer; confli
   CHECK(conflicted.errors[0].label == "traefik.http.routers.app");
   CHECK(conflicted.errors[0].source.find("container c on") != std::string::npos);
 }
+
+// ---- providers.docker options (issue 18 item 4) ----------------------------------------------
+
+namespace {
+
+ContainerInfo bridge_container(std::string name, std::map<std::string, std::string> labels) {
+  ContainerInfo c = host_container(std::move(name), std::move(labels));
+  c.network_mode = "front";
+  c.networks = {{"back", "10.0.2.5"}, {"front", "10.0.1.5"}};
+  c.ports = {80};
+  return c;
+}
+
+std::string http_server(const ContainerFragment& f, const std::string& service) {
+  const auto& lb = f.dynamic.http.services.at(service).load_balancer;
+  return lb && !lb->servers.empty() ? lb->servers[0].url : "";
+}
+
+}  // namespace
+
+TEST_CASE("labels: a container that fails the constraints is left out, with why, not an error", "[labels]") {
+  auto o = options();
+  REQUIRE(ConstraintMatcher::compile("Label(`tier`, `front`) || LabelRegex(`team`, `^ops`)", o.constraints).empty());
+  auto in = bridge_container("in", {{"traefik.enable", "true"}, {"team", "ops-1"}});
+  auto out = bridge_container("out", {{"traefik.enable", "true"}, {"team", "dev"}, {"traefik.bad", "x"}});
+  auto f = decode_container(in, o);
+  CHECK(f.skipped.empty());
+  CHECK(f.dynamic.http.routers.count("in") == 1);
+  auto g = decode_container(out, o);
+  CHECK(g.skipped == "does not match providers.docker.constraints");
+  CHECK(g.errors.empty());  // its labels are not even read, as in Traefik
+  CHECK(g.dynamic == portier::config::Dynamic{});
+  CHECK_FALSE(g.enabled);
+  // Not said of a container that would not have been routed anyway.
+  o.exposed_by_default = false;
+  auto quiet = bridge_container("quiet", {{"team", "dev"}});
+  CHECK(decode_container(quiet, o).skipped.empty());
+}
+
+TEST_CASE("labels: network and traefik.docker.network choose the address on several networks", "[labels]") {
+  auto o = options();
+  auto c = bridge_container("app", {{"traefik.enable", "true"}});
+  CHECK(http_server(decode_container(c, o), "app") == "http://10.0.2.5:80");  // first by name
+  o.network = "front";
+  CHECK(http_server(decode_container(c, o), "app") == "http://10.0.1.5:80");
+  c.labels["traefik.docker.network"] = "back";  // the label wins over the provider's network
+  CHECK(http_server(decode_container(c, o), "app") == "http://10.0.2.5:80");
+}
+
+TEST_CASE("labels: useBindPortIP takes the binding's host address unless bound to every address", "[labels]") {
+  auto o = options();
+  auto c = bridge_container("app", {{"traefik.enable", "true"},
+                                    {"traefik.tcp.routers.db.rule", "HostSNI(`*`)"},
+                                    {"traefik.tcp.services.db.loadbalancer.server.port", "5432"},
+                                    {"traefik.http.services.app.loadbalancer.server.port", "80"}});
+  c.port_bindings = {{80, {"127.0.110.9", "18080"}}, {5432, {"0.0.0.0", "15432"}}};
+  CHECK(http_server(decode_container(c, o), "app") == "http://10.0.2.5:80");  // off by default
+  o.use_bind_port_ip = true;
+  auto f = decode_container(c, o);
+  CHECK(http_server(f, "app") == "http://127.0.110.9:18080");
+  CHECK(f.dynamic.tcp.services.at("db").servers.at(0).address == "10.0.2.5:5432");  // 0.0.0.0: falls back
+  c.port_bindings.clear();  // no binding: the container's address
+  CHECK(http_server(decode_container(c, o), "app") == "http://10.0.2.5:80");
+}
+
+TEST_CASE("labels: allowEmptyServices keeps an unhealthy container's routers with empty services", "[labels]") {
+  auto o = options();
+  auto c = bridge_container("app", {{"traefik.enable", "true"},
+                                    {"traefik.tcp.routers.db.rule", "HostSNI(`*`)"},
+                                    {"traefik.tcp.services.db.loadbalancer.server.port", "5432"},
+                                    {"traefik.http.routers.app.rule", "Host(`app.test`)"},
+                                    {"traefik.http.services.app.loadbalancer.server.port", "80"}});
+  for (const char* health : {"unhealthy", "starting"}) {
+    c.health = health;
+    CHECK(decode_container(c, o).dynamic == portier::config::Dynamic{});
+    o.allow_empty_services = true;
+    auto f = decode_container(c, o);
+    CHECK(f.errors.empty());
+    CHECK(f.dynamic.http.routers.count("app") == 1);
+    CHECK(f.dynamic.tcp.routers.count("db") == 1);
+    CHECK(f.dynamic.http.services.at("app").load_balancer->servers.empty());
+    CHECK(f.dynamic.tcp.services.at("db").servers.empty());
+    o.allow_empty_services = false;
+  }
+  c.health = "healthy";
+  o.allow_empty_services = true;
+  CHECK(http_server(decode_container(c, o), "app") == "http://10.0.2.5:80");
+  c.state = "exited";  // not running: left out even so (Traefik's keepContainer)
+  CHECK(decode_container(c, o).dynamic == portier::config::Dynamic{});
+}
