@@ -1,5 +1,7 @@
 """The benchmark scenarios. Each takes the Bench state, runs every target `reps` times in
 alternating order (A B C A B C) and records samples into bench.results."""
+import gzip
+import http.client
 import os
 import statistics
 import time
@@ -296,8 +298,6 @@ def gzip_body_bytes(t, compresses):
     A compressing target must answer Content-Encoding: gzip that decompresses to peers.TEXT
     at a ratio within GZ_RATIO_SANE; direct must answer the page as is. Raises RuntimeError
     with the reason otherwise."""
-    import gzip
-    import http.client
     conn = http.client.HTTPConnection("127.0.0.1", t.http_port, timeout=5)
     try:
         conn.request("GET", peers.TEXT_PATH, headers={"Host": "bench.local",
