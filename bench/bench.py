@@ -32,10 +32,11 @@ SCENARIOS = {
     "udp": scenarios.udp_pps,
     "churn": scenarios.config_churn,
     "snapshot": scenarios.snapshot_10k,
+    "compress": scenarios.compress,
 }
 QUICK = ["h1", "latency", "https", "memory"]
-FULL = ["h1", "h1_unpinned", "latency", "https", "tcp", "udp", "memory", "scale", "snapshot",
-        "churn"]
+FULL = ["h1", "h1_unpinned", "latency", "https", "compress", "tcp", "udp", "memory", "scale",
+        "snapshot", "churn"]
 
 
 def parse_args(argv):

@@ -28,9 +28,11 @@ def _run(argv, cpus, timeout):
     return r.stdout, cpu, wall
 
 
-def wrk(url, conns, duration, cpus, host="bench.local", threads=1, detail=False):
-    out, cpu, wall = _run(["wrk", f"-t{threads}", f"-c{conns}", f"-d{duration}s",
-                           "-H", f"Host: {host}", url], cpus, duration + 30)
+def wrk(url, conns, duration, cpus, host="bench.local", threads=1, detail=False, headers=()):
+    argv = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{duration}s", "-H", f"Host: {host}"]
+    for h in headers:
+        argv += ["-H", h]
+    out, cpu, wall = _run(argv + [url], cpus, duration + 30)
     m = re.search(r"(\d+) requests in ([\d.]+)(\w+)", out)
     requests = int(m.group(1))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
@@ -78,8 +80,10 @@ def h2load(url, cpus, *, conns, h1=False, streams=1, duration=None, requests=Non
     tls = re.search(r"TLS Protocol: (\S+)", out)
     cipher = re.search(r"Cipher: (\S+)", out)
     proto = re.search(r"Application protocol: (\S+)", out)
+    data = re.search(r"\((\d+)\) data", out)  # response body bytes (after any content coding)
     return {"rps": float(m.group(3)), "requests": done, "errors": done - min(ok, good_2xx),
             "client_cpu_pct": 100.0 * cpu / wall,
+            "body_bytes": int(data.group(1)) if data else None,
             "tls": f"{tls.group(1) if tls else '-'} {cipher.group(1) if cipher else '-'}",
             "alpn": proto.group(1) if proto else "-"}
 

@@ -4,6 +4,7 @@ bench/backend), checks its ports are free, starts pinned, and waits until it pro
 """
 import os
 import json
+import random
 import re
 import shutil
 
@@ -12,6 +13,36 @@ import procs
 BENCH_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BODY = ("portier-bench-1KiB-" * 64)[:1024]
 STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
+TEXT_PATH = "/text"       # the compress scenario's path: the backend serves TEXT there
+
+
+def compressible_text(size=32768, seed=16):
+    """A deterministic HTML page of `size` bytes: paragraphs and list items of words drawn from
+    a small vocabulary with a fixed seed. Not one repeated byte: deflate would squeeze that
+    ~1000:1 with long back-references and almost no work, so the figures would not show the
+    cost of compressing a real page (which gzip shrinks ~3-5x, as this one)."""
+    words = ("the proxy routes each request to a healthy server of its service while the "
+             "router matches host path header and method rules before middlewares add "
+             "headers strip prefixes redirect schemes limit rates and compress bodies for "
+             "clients that accept gzip brotli or zstd encodings over keep-alive connections "
+             "container labels describe entrypoints certificates renew automatically through "
+             "dns challenges when the snapshot changes every worker picks up the new table "
+             "without dropping connections operators read metrics logs and health reports "
+             "configuration errors name the key at fault").split()
+    rng = random.Random(seed)
+    parts = ["<!DOCTYPE html>\n<html><head><title>portier compress benchmark</title></head>"
+             "<body>\n"]
+    length = len(parts[0])
+    while length < size:
+        tag = rng.choice(("p", "p", "li", "h2"))
+        sentence = " ".join(rng.choice(words) for _ in range(rng.randint(6, 40)))
+        piece = f"<{tag} class=\"c{rng.randint(1, 9)}\">{sentence.capitalize()}.</{tag}>\n"
+        parts.append(piece)
+        length += len(piece)
+    return "".join(parts).encode()[:size]
+
+
+TEXT = compressible_text()
 
 
 def render(template_path, out_path, values):
@@ -167,6 +198,11 @@ class Backend(NginxBased):
 
     def port_names(self):
         return super().port_names() + ["ALT1_PORT", "ALT2_PORT"]
+
+    def prepare(self):
+        with open(os.path.join(self.dir, "text.html"), "wb") as f:
+            f.write(TEXT)
+        return super().prepare()
 
     def stub_status(self):
         """(accepts, requests) from stub_status, excluding this status request itself."""

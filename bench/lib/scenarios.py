@@ -1,5 +1,7 @@
 """The benchmark scenarios. Each takes the Bench state, runs every target `reps` times in
 alternating order (A B C A B C) and records samples into bench.results."""
+import gzip
+import http.client
 import os
 import statistics
 import time
@@ -148,13 +150,14 @@ def _h1_unpinned_round(b, t, backend, d):
         inst.stop()
 
 
-def warm_up(b, url, conns, h1, streams=1, connect_to=None, pinned=True):
+def warm_up(b, url, conns, h1, streams=1, connect_to=None, pinned=True, headers=(), each=20):
     """Fill the proxy's upstream pool with a run that ends cleanly (-n, no request aborted):
     a run stopped by time (wrk, h2load -D) aborts in-flight requests and some proxies then
-    close those upstream connections, which the next run would count as new ones."""
+    close those upstream connections, which the next run would count as new ones. `each`:
+    requests per connection x stream (lower for slow runs such as compress over h2)."""
     loadgen.h2load(url, b.ctx.client_cpus if pinned else None, conns=conns, h1=h1, streams=streams,
-                   requests=conns * streams * 20, connect_to=connect_to,
-                   headers=[] if connect_to else [":authority: bench.local"])
+                   requests=conns * streams * each, connect_to=connect_to,
+                   headers=list(headers) + ([] if connect_to else [":authority: bench.local"]))
 
 
 def fixed_rate_latency(b):
@@ -233,6 +236,91 @@ def https(b):
             except (RuntimeError, OSError, ValueError, AttributeError, KeyError) as e:
                 tool = "tls_full_hs" if kw is None else "h2load"
                 b.results.na_metric(prefix, t.name, f"{tool} failed: {e}")
+
+
+def compress(b):
+    """gzip of the backend's 32 KiB text/html page (peers.TEXT at peers.TEXT_PATH) by each
+    proxy, Accept-Encoding: gzip: wrk -c64 over HTTP/1.1, then h2load 16 conns x 32 streams
+    over TLS h2. Once per target the body is checked (a proxy must answer gzip that decompresses
+    to the page at a sane ratio) and its size recorded. direct serves the page uncompressed:
+    the uncompressed baseline, not a compressor."""
+    d = b.opts.duration
+    accept = "Accept-Encoding: gzip"
+    failed = {}  # target name -> why its compression check failed
+    for rep, t in b.rounds():
+        if rep == 0:
+            try:
+                b.results.add("gz.bytes", t.name, gzip_body_bytes(t, b.is_proxy(t)))
+            except (RuntimeError, OSError, ValueError, EOFError) as e:
+                failed[t.name] = f"{type(e).__name__}: {e}"
+        if t.name in failed:
+            for prefix in ("gz", "gz_h1", "gz_h2"):
+                b.results.na_metric(prefix, t.name, failed[t.name])
+            continue
+        url = f"http://127.0.0.1:{t.http_port}{peers.TEXT_PATH}"
+        try:
+            warm_up(b, url, conns=64, h1=True, headers=[accept])
+            r = b.measure(t, lambda: loadgen.wrk(url, 64, d, b.ctx.client_cpus, headers=[accept]),
+                          counts_backend=b.is_proxy(t))
+            b.record("gz_h1", t, r)
+        except (RuntimeError, OSError, ValueError, AttributeError) as e:
+            b.results.na_metric("gz_h1", t.name, f"wrk failed: {e}")
+        _compress_h2(b, t, d, accept)
+
+
+def _compress_h2(b, t, d, accept):
+    """The h2 half of compress: h2load -c16 -m32 over TLS; its body bytes per response show
+    the h2 responses were compressed too."""
+    url = f"https://bench.local:{t.https_port}{peers.TEXT_PATH}"
+    via = f"127.0.0.1:{t.https_port}"
+    try:
+        # 4 per stream: 2,048 requests, a few seconds at the slowest compressor's rate.
+        warm_up(b, url, conns=16, h1=False, streams=32, connect_to=via, headers=[accept], each=4)
+        r = b.measure(t, lambda: loadgen.h2load(url, b.ctx.client_cpus, conns=16, streams=32,
+                                                duration=d, connect_to=via, headers=[accept]),
+                      counts_backend=b.is_proxy(t))
+        per_response = r["body_bytes"] / max(r["requests"], 1) if r["body_bytes"] else None
+        if per_response is None or (b.is_proxy(t) and per_response > len(peers.TEXT) / 2):
+            b.results.na_metric("gz_h2", t.name, f"h2 responses not compressed "
+                                f"({per_response} body bytes per response)")
+            return
+        b.record("gz_h2", t, r)
+        b.results.add("gz_h2.bytes", t.name, per_response)
+    except (RuntimeError, OSError, ValueError, AttributeError, KeyError) as e:
+        b.results.na_metric("gz_h2", t.name, f"h2load failed: {e}")
+
+
+GZ_RATIO_SANE = (2.0, 20.0)  # peers.TEXT shrinks ~4x; outside this range something is off
+
+
+def gzip_body_bytes(t, compresses):
+    """Size of t's /text body asked with Accept-Encoding: gzip over HTTP/1.1 (dechunked).
+    A compressing target must answer Content-Encoding: gzip that decompresses to peers.TEXT
+    at a ratio within GZ_RATIO_SANE; direct must answer the page as is. Raises RuntimeError
+    with the reason otherwise."""
+    conn = http.client.HTTPConnection("127.0.0.1", t.http_port, timeout=5)
+    try:
+        conn.request("GET", peers.TEXT_PATH, headers={"Host": "bench.local",
+                                                      "Accept-Encoding": "gzip"})
+        resp = conn.getresponse()
+        body = resp.read()
+    finally:
+        conn.close()
+    coding = resp.getheader("Content-Encoding")
+    if resp.status != 200:
+        raise RuntimeError(f"{peers.TEXT_PATH} answered {resp.status}")
+    if not compresses:
+        if coding or body != peers.TEXT:
+            raise RuntimeError(f"direct answered coding {coding!r}, {len(body)} bytes")
+        return len(body)
+    if coding != "gzip":
+        raise RuntimeError(f"answered Content-Encoding {coding!r}, not gzip")
+    if gzip.decompress(body) != peers.TEXT:
+        raise RuntimeError("the gzip body does not decompress to the backend's page")
+    ratio = len(peers.TEXT) / len(body)
+    if not GZ_RATIO_SANE[0] <= ratio <= GZ_RATIO_SANE[1]:
+        raise RuntimeError(f"compression ratio {ratio:.1f} outside {GZ_RATIO_SANE}")
+    return len(body)
 
 
 TLS_FULL_CONNS = 16
