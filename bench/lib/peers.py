@@ -13,36 +13,73 @@ import procs
 BENCH_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BODY = ("portier-bench-1KiB-" * 64)[:1024]
 STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
-TEXT_PATH = "/text"       # the compress scenario's path: the backend serves TEXT there
+JSON_PATH = "/json"       # the compress scenario's path: the backend serves JSON_DOC there
 
 
-def compressible_text(size=32768, seed=16):
-    """A deterministic HTML page of `size` bytes: paragraphs and list items of words drawn from
-    a small vocabulary with a fixed seed. Not one repeated byte: deflate would squeeze that
-    ~1000:1 with long back-references and almost no work, so the figures would not show the
-    cost of compressing a real page (which gzip shrinks ~3-5x, as this one)."""
-    words = ("the proxy routes each request to a healthy server of its service while the "
-             "router matches host path header and method rules before middlewares add "
-             "headers strip prefixes redirect schemes limit rates and compress bodies for "
-             "clients that accept gzip brotli or zstd encodings over keep-alive connections "
-             "container labels describe entrypoints certificates renew automatically through "
-             "dns challenges when the snapshot changes every worker picks up the new table "
-             "without dropping connections operators read metrics logs and health reports "
-             "configuration errors name the key at fault").split()
+_FIRST = ("Ada Alan Barbara Claude Dennis Edsger Frances Grace Guido John Ken Leslie Linus "
+          "Margaret Niklaus Radia Rob Sophie Tim Whitfield").split()
+_LAST = ("Lovelace Turing Liskov Shannon Ritchie Dijkstra Allen Hopper Rossum Backus Thompson "
+         "Lamport Torvalds Hamilton Wirth Perlman Pike Wilson Berners-Lee Diffie").split()
+_CITIES = (("Berlin", "DE"), ("Lyon", "FR"), ("Porto", "PT"), ("Oslo", "NO"),
+           ("Austin", "US"), ("Osaka", "JP"), ("Leeds", "GB"), ("Turin", "IT"))
+_TAGS = "admin beta billing docker edge ops staff trial vip api".split()
+_STATUSES = ("active", "active", "active", "suspended", "pending", "deleted")
+_NOTE = ("routes each request to a healthy server while middlewares add headers strip "
+         "prefixes and compress bodies for clients that accept gzip").split()
+
+
+def _api_record(rng, i):
+    """One user record of api_json() as compact JSON, every value drawn from rng."""
+    first, last = rng.choice(_FIRST), rng.choice(_LAST)
+    city, country = rng.choice(_CITIES)
+    return json.dumps({
+        "id": 100000 + i,
+        "uuid": "%08x-%04x-4%03x-%04x-%012x" % (rng.getrandbits(32), rng.getrandbits(16),
+                                                rng.getrandbits(12), rng.getrandbits(16),
+                                                rng.getrandbits(48)),
+        "name": f"{first} {last}",
+        "email": f"{first.lower()}.{last.lower()}{rng.randint(1, 999)}@example.com",
+        "status": rng.choice(_STATUSES),
+        "created_at": "2026-%02d-%02dT%02d:%02d:%02dZ" % (
+            rng.randint(1, 12), rng.randint(1, 28), rng.randint(0, 23), rng.randint(0, 59),
+            rng.randint(0, 59)),
+        "balance": round(rng.uniform(-500, 50000), 2),
+        "logins": rng.randint(0, 5000),
+        "verified": rng.random() < 0.7,
+        "tags": rng.sample(_TAGS, rng.randint(0, 3)),
+        "address": {"street": f"{rng.randint(1, 300)} {rng.choice(_LAST)} Street",
+                    "city": city, "country": country, "zip": str(rng.randint(10000, 99999))},
+        "note": " ".join(rng.choice(_NOTE) for _ in range(rng.randint(0, 12))),
+    }, separators=(",", ":"))
+
+
+def api_json(size=65536, seed=16):
+    """A deterministic JSON document of exactly `size` bytes shaped like an API's list
+    response: an array of user records (_api_record) drawn from a fixed seed. Keys repeat in
+    every record while values mix small vocabularies with random digits and hex (UUIDs, times,
+    amounts), as real API output does, so gzip shrinks it by a realistic ratio (zlib 6: ~4.3x).
+    Not one repeated byte: deflate would squeeze that ~1000:1 with long back-references and
+    almost no work, and the figures would not show the cost of compressing a real response."""
     rng = random.Random(seed)
-    parts = ["<!DOCTYPE html>\n<html><head><title>portier compress benchmark</title></head>"
-             "<body>\n"]
-    length = len(parts[0])
-    while length < size:
-        tag = rng.choice(("p", "p", "li", "h2"))
-        sentence = " ".join(rng.choice(words) for _ in range(rng.randint(6, 40)))
-        piece = f"<{tag} class=\"c{rng.randint(1, 9)}\">{sentence.capitalize()}.</{tag}>\n"
-        parts.append(piece)
-        length += len(piece)
-    return "".join(parts).encode()[:size]
+    records = []
+    used = 2  # "[" and "]"
+    while True:
+        record = _api_record(rng, len(records))
+        if used + len(record) + 1 + 32 > size:  # 32: room for the last record below
+            break
+        records.append(record)
+        used += len(record) + 1  # the record and its ","
+    # The last record's "note" is cut to fill the remaining bytes exactly (ASCII words, so any
+    # cut is still a valid string).
+    last = '{"id":%d,"note":""}' % (100000 + len(records))
+    note = " ".join(_NOTE * 20)[:size - used - len(last)]
+    records.append(last.replace('""', f'"{note}"'))
+    doc = ("[" + ",".join(records) + "]").encode()
+    assert len(doc) == size, len(doc)
+    return doc
 
 
-TEXT = compressible_text()
+JSON_DOC = api_json()
 
 
 def render(template_path, out_path, values):
@@ -200,8 +237,8 @@ class Backend(NginxBased):
         return super().port_names() + ["ALT1_PORT", "ALT2_PORT"]
 
     def prepare(self):
-        with open(os.path.join(self.dir, "text.html"), "wb") as f:
-            f.write(TEXT)
+        with open(os.path.join(self.dir, "doc.json"), "wb") as f:
+            f.write(JSON_DOC)
         return super().prepare()
 
     def stub_status(self):

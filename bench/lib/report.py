@@ -33,8 +33,8 @@ METRICS = [
      "{:,.0f}", False),
     ("tls_hs.cpu_us", "  server CPU µs/connection", "lower", "{:.0f}", False),
     ("tls_hs.client_cpu_pct", "  h2load client CPU %", None, "{:.0f}", False),
-    ("gz.bytes", "compress: body bytes of the 32 KiB text/html page with Accept-Encoding: gzip "
-     "(direct: uncompressed)", "lower", "{:,.0f}", False),
+    ("gz.bytes", "compress: body bytes of the 64 KiB application/json document with "
+     "Accept-Encoding: gzip (direct: uncompressed)", "lower", "{:,.0f}", False),
     ("gz_h1.rps", "compress gzip, HTTP/1.1 keep-alive, 64 conns (direct: uncompressed): req/s",
      "higher", "{:,.0f}", False),
     ("gz_h1.cpu_us", "  server CPU µs/request", "lower", "{:.1f}", False),

@@ -239,11 +239,11 @@ def https(b):
 
 
 def compress(b):
-    """gzip of the backend's 32 KiB text/html page (peers.TEXT at peers.TEXT_PATH) by each
-    proxy, Accept-Encoding: gzip: wrk -c64 over HTTP/1.1, then h2load 16 conns x 32 streams
-    over TLS h2. Once per target the body is checked (a proxy must answer gzip that decompresses
-    to the page at a sane ratio) and its size recorded. direct serves the page uncompressed:
-    the uncompressed baseline, not a compressor."""
+    """gzip of the backend's 64 KiB application/json document (peers.JSON_DOC at
+    peers.JSON_PATH) by each proxy, Accept-Encoding: gzip: wrk -c64 over HTTP/1.1, then h2load
+    16 conns x 32 streams over TLS h2. Once per target the body is checked (a proxy must answer
+    gzip that decompresses to the document at a sane ratio) and its size recorded. direct
+    serves it uncompressed: the uncompressed baseline, not a compressor."""
     d = b.opts.duration
     accept = "Accept-Encoding: gzip"
     failed = {}  # target name -> why its compression check failed
@@ -257,7 +257,7 @@ def compress(b):
             for prefix in ("gz", "gz_h1", "gz_h2"):
                 b.results.na_metric(prefix, t.name, failed[t.name])
             continue
-        url = f"http://127.0.0.1:{t.http_port}{peers.TEXT_PATH}"
+        url = f"http://127.0.0.1:{t.http_port}{peers.JSON_PATH}"
         try:
             warm_up(b, url, conns=64, h1=True, headers=[accept])
             r = b.measure(t, lambda: loadgen.wrk(url, 64, d, b.ctx.client_cpus, headers=[accept]),
@@ -271,7 +271,7 @@ def compress(b):
 def _compress_h2(b, t, d, accept):
     """The h2 half of compress: h2load -c16 -m32 over TLS; its body bytes per response show
     the h2 responses were compressed too."""
-    url = f"https://bench.local:{t.https_port}{peers.TEXT_PATH}"
+    url = f"https://bench.local:{t.https_port}{peers.JSON_PATH}"
     via = f"127.0.0.1:{t.https_port}"
     try:
         # 4 per stream: 2,048 requests, a few seconds at the slowest compressor's rate.
@@ -280,7 +280,7 @@ def _compress_h2(b, t, d, accept):
                                                 duration=d, connect_to=via, headers=[accept]),
                       counts_backend=b.is_proxy(t))
         per_response = r["body_bytes"] / max(r["requests"], 1) if r["body_bytes"] else None
-        if per_response is None or (b.is_proxy(t) and per_response > len(peers.TEXT) / 2):
+        if per_response is None or (b.is_proxy(t) and per_response > len(peers.JSON_DOC) / 2):
             b.results.na_metric("gz_h2", t.name, f"h2 responses not compressed "
                                 f"({per_response} body bytes per response)")
             return
@@ -290,17 +290,17 @@ def _compress_h2(b, t, d, accept):
         b.results.na_metric("gz_h2", t.name, f"h2load failed: {e}")
 
 
-GZ_RATIO_SANE = (2.0, 20.0)  # peers.TEXT shrinks ~4x; outside this range something is off
+GZ_RATIO_SANE = (2.0, 20.0)  # peers.JSON_DOC shrinks ~4.3x (zlib 6); outside, something is off
 
 
 def gzip_body_bytes(t, compresses):
-    """Size of t's /text body asked with Accept-Encoding: gzip over HTTP/1.1 (dechunked).
-    A compressing target must answer Content-Encoding: gzip that decompresses to peers.TEXT
-    at a ratio within GZ_RATIO_SANE; direct must answer the page as is. Raises RuntimeError
-    with the reason otherwise."""
+    """Size of t's /json body asked with Accept-Encoding: gzip over HTTP/1.1 (dechunked).
+    A compressing target must answer Content-Encoding: gzip that decompresses to
+    peers.JSON_DOC at a ratio within GZ_RATIO_SANE; direct must answer the document as is.
+    Raises RuntimeError with the reason otherwise."""
     conn = http.client.HTTPConnection("127.0.0.1", t.http_port, timeout=5)
     try:
-        conn.request("GET", peers.TEXT_PATH, headers={"Host": "bench.local",
+        conn.request("GET", peers.JSON_PATH, headers={"Host": "bench.local",
                                                       "Accept-Encoding": "gzip"})
         resp = conn.getresponse()
         body = resp.read()
@@ -308,16 +308,16 @@ def gzip_body_bytes(t, compresses):
         conn.close()
     coding = resp.getheader("Content-Encoding")
     if resp.status != 200:
-        raise RuntimeError(f"{peers.TEXT_PATH} answered {resp.status}")
+        raise RuntimeError(f"{peers.JSON_PATH} answered {resp.status}")
     if not compresses:
-        if coding or body != peers.TEXT:
+        if coding or body != peers.JSON_DOC:
             raise RuntimeError(f"direct answered coding {coding!r}, {len(body)} bytes")
         return len(body)
     if coding != "gzip":
         raise RuntimeError(f"answered Content-Encoding {coding!r}, not gzip")
-    if gzip.decompress(body) != peers.TEXT:
-        raise RuntimeError("the gzip body does not decompress to the backend's page")
-    ratio = len(peers.TEXT) / len(body)
+    if gzip.decompress(body) != peers.JSON_DOC:
+        raise RuntimeError("the gzip body does not decompress to the backend's document")
+    ratio = len(peers.JSON_DOC) / len(body)
     if not GZ_RATIO_SANE[0] <= ratio <= GZ_RATIO_SANE[1]:
         raise RuntimeError(f"compression ratio {ratio:.1f} outside {GZ_RATIO_SANE}")
     return len(body)

@@ -26,10 +26,11 @@ routers=$(grep -c '^    [^ ].*:$' "$dynamic" || true)
     cat "$cert" "$key" > "$dir/fake-bundle.pem"
     echo "    bind $(addr websecure) ssl crt $dir/fake-bundle.pem alpn h2,http/1.1"
   fi
-  echo "    use_backend be_gz if { path /text }"  # the compress scenario's gzip route
+  echo "    use_backend be_gz if { path /json }"  # the compress scenario's gzip route
   echo "    default_backend be"
   echo "backend be"; echo "    server s1 $backend pool-max-conn 1024"
-  echo "backend be_gz"; echo "    compression algo gzip"; echo "    compression type text/html"
+  echo "backend be_gz"; echo "    compression algo gzip"
+  echo "    compression type application/json"
   echo "    server s1 $backend pool-max-conn 1024"
   if [ -n "$sink" ]; then
     echo "listen tcp"; echo "    mode tcp"; echo "    bind $(addr tcp-bench)"; echo "    server s $sink"
