@@ -7,6 +7,7 @@
 #include "app/sd_notify.hpp"
 #include "app/upgrade_state.hpp"
 #include "app/version.hpp"
+#include "config/default_entry_points.hpp"
 #include "config/dynamic_json.hpp"
 #include "config/rule.hpp"
 #include "core/log.hpp"
@@ -24,6 +25,14 @@ int worker_count(const config::StaticConfig& cfg) {
 std::chrono::milliseconds grace_period(const config::StaticConfig& cfg) {
   std::chrono::milliseconds grace{10000};
   for (const auto& [name, ep] : cfg.entry_points) grace = std::max(grace, ep.grace_timeout);
+  return grace;
+}
+
+// transport.lifeCycle.requestAcceptGraceTimeout: the longest of the entrypoints' (Traefik waits
+// per entrypoint; portier drains all listeners at once).
+std::chrono::milliseconds request_accept_grace(const config::StaticConfig& cfg) {
+  std::chrono::milliseconds grace{0};
+  for (const auto& [name, ep] : cfg.entry_points) grace = std::max(grace, ep.request_accept_grace);
   return grace;
 }
 
@@ -238,6 +247,16 @@ void Application::begin_shutdown() {
     proxy_->observability().set_terminating();  // ping answers terminatingStatusCode from now on
   }
   stop_control_components();
+  // Requests are still served for requestAcceptGraceTimeout (ping already answers
+  // terminatingStatusCode, so load balancers stop sending); then graceTimeOut runs. After a
+  // live upgrade the successor serves: no reason to wait.
+  const auto accept_grace = handed_over_ ? std::chrono::milliseconds(0) : request_accept_grace(cfg_);
+  if (accept_grace.count() == 0) return begin_drain();
+  core::log_info("waiting ", accept_grace.count(), " ms for incoming requests to cease");
+  after(accept_grace, [this] { begin_drain(); });
+}
+
+void Application::begin_drain() {
   proxy_->begin_drain();
   wait_drained(std::chrono::steady_clock::now() + grace_period(cfg_));
 }
@@ -336,6 +355,7 @@ void Application::rebuild() {
   config::Merged merged = config::merge_providers(
       inputs, [this](std::string_view rule, bool tcp) { return check_rule(rule, tcp); },
       entry_points);
+  config::assign_default_entry_points(merged.dynamic, cfg_);
   for (auto& checks : rule_checks_)
     std::erase_if(checks, [this](const auto& kv) { return kv.second.merge != merges_; });
   if (runtime_ && merged == merged_) return;  // identical snapshots are not re-applied
