@@ -1,5 +1,6 @@
 #include "app/application.hpp"
 
+#include <algorithm>
 #include <thread>
 #include <utility>
 
@@ -9,6 +10,7 @@
 #include "app/version.hpp"
 #include "config/default_entry_points.hpp"
 #include "config/dynamic_json.hpp"
+#include "config/dynamic_merge.hpp"
 #include "config/rule.hpp"
 #include "core/log.hpp"
 #include "proxy/http_errors.hpp"
@@ -26,6 +28,24 @@ std::chrono::milliseconds grace_period(const config::StaticConfig& cfg) {
   std::chrono::milliseconds grace{10000};
   for (const auto& [name, ep] : cfg.entry_points) grace = std::max(grace, ep.grace_timeout);
   return grace;
+}
+
+// entryPoints.NAME.http.tls.options: the options of the HTTP routers without a `tls` of their
+// own on that entrypoint (all HTTP entrypoints for a router naming none), by their hosts.
+void add_entry_point_options(const config::Dynamic& dyn, const config::StaticConfig& cfg,
+                             std::vector<std::pair<std::string, std::string>>& host_options) {
+  for (const auto& [ep_name, ep] : cfg.entry_points) {
+    if (ep.tls_options.empty()) continue;
+    for (const auto& [name, router] : dyn.http.routers) {
+      const auto& eps = router.entry_points;
+      if (router.tls || (!eps.empty() && std::find(eps.begin(), eps.end(), ep_name) == eps.end())) continue;
+      auto parsed = config::parse_rule(router.rule, config::RuleKind::http);
+      if (!parsed.root) continue;
+      std::string options =
+          ep.tls_options == "default" ? ep.tls_options : config::qualify(ep.tls_options, router.provider);
+      for (const auto& host : config::rule_host_names(*parsed.root)) host_options.emplace_back(host, options);
+    }
+  }
 }
 
 // transport.lifeCycle.requestAcceptGraceTimeout: the longest of the entrypoints' (Traefik waits
@@ -428,6 +448,7 @@ void Application::rebuild_tls(const config::Dynamic& dyn, std::vector<std::strin
     }
   };
   add_hosts(dyn.http.routers, config::RuleKind::http);
+  add_entry_point_options(dyn, cfg_, sc.host_options);
   add_hosts(dyn.tcp.routers, config::RuleKind::tcp);  // routers that terminate TLS (Traefik too)
   core::Problems tls_problems;
   auto server = tls::ServerContext::create(cert_store_, ticket_keys_, sc, tls_problems);

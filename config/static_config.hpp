@@ -49,6 +49,9 @@ struct EntryPoint {
   std::optional<Redirection> redirection;  // http.redirections.entryPoint
   bool tls = false;  // http.tls present: every router on it is a TLS router
   std::string tls_cert_resolver;
+  // http.tls.options: the tls.options of this entrypoint's HTTP routers that have no `tls` of
+  // their own (Traefik's entrypoint model; a name without "@" is in the router's provider).
+  std::string tls_options;
   std::vector<std::string> middlewares;  // http.middlewares
   std::chrono::milliseconds read_timeout{60000};
   std::chrono::milliseconds write_timeout{0};

@@ -252,8 +252,9 @@ void SectionReader::read_ep_http(const std::string& path, const Node& v, EntryPo
     } else if (iequals(key, "middlewares")) {
       r_.get(v, key, path, ep.middlewares);
     } else if (iequals(key, "tls") && r_.section(sv, p, k)) {
-      r_.check_keys(sv, p, {"certResolver"}, {{"options", ""}, {"domains", ""}});
+      r_.check_keys(sv, p, {"certResolver", "options"}, {{"domains", ""}});
       ep.tls = true;
+      r_.get(sv, "options", p, ep.tls_options);
       if (r_.get(sv, "certResolver", p, ep.tls_cert_resolver)) {
         mark(child_path(p, "certResolver"), YamlReader::find(sv, "certResolver").first);
       }

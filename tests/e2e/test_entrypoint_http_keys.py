@@ -1,12 +1,12 @@
 """Traefik's remaining entrypoint keys (issue 18 item 2): asDefault, http.sanitizePath,
-http.encodeQuerySemicolons, http.maxHeaderBytes, transport.keepAliveMaxRequests,
+http.encodeQuerySemicolons, http.maxHeaderBytes, http.tls.options, transport.keepAliveMaxRequests,
 transport.keepAliveMaxTime and transport.lifeCycle.requestAcceptGraceTimeout. Every
 request-level assertion runs over each of PROTOCOLS (HTTP/1.1 cleartext and TLS, h2 over TLS,
 h2c).
 
 `web` is asDefault with Traefik's defaults for the path and query, maxHeaderBytes 2000 and
 keepAliveMaxRequests 3; `raw` has sanitizePath false, encodeQuerySemicolons true and
-keepAliveMaxTime 1s."""
+keepAliveMaxTime 1s; `secure` has http.tls.options "modern" (TLS 1.3 only)."""
 
 import socket
 import ssl
@@ -73,7 +73,7 @@ class EntryPointHttpKeys(unittest.TestCase):
         cls.a = Backend("a", NET + ".2")
         cls.b = Backend("b", NET + ".3")
         cls.ip = NET + ".1"
-        cls.web_port, cls.raw_port = free_port(cls.ip), free_port(cls.ip)
+        cls.web_port, cls.raw_port, cls.secure_port = free_port(cls.ip), free_port(cls.ip), free_port(cls.ip)
         cls.dir = make_temp_dir()
         routers = {}
         routers.update(pair("plain", "Host(`plain.test`)", "a"))
@@ -81,14 +81,19 @@ class EntryPointHttpKeys(unittest.TestCase):
         routers.update(pair("sani-a", "Host(`sani.test`) && PathPrefix(`/a`)", "b"))
         routers.update(pair("semi", "Host(`semi.test`) && Query(`y`, `2`)", "a"))
         routers.update(pair("nodef", "Host(`nodef.test`)", "a", entry_points=None))
-        dynamic = {"http": {"routers": routers, "services": {"a": service(cls.a.url), "b": service(cls.b.url)}}}
+        routers["opt"] = router("Host(`opt.test`)", "a", entry_points=("secure",))
+        routers["own"] = router("Host(`own.test`)", "a", entry_points=("secure",), tls={})
+        dynamic = {"http": {"routers": routers, "services": {"a": service(cls.a.url), "b": service(cls.b.url)}},
+                   "tls": {"options": {"modern": {"minVersion": "VersionTLS13"}}}}
         cls.dynamic_path = write_file_atomic(cls.dir / "dynamic.yml", dynamic)
         web = {"address": "%s:%d" % (cls.ip, cls.web_port), "asDefault": True,
                "http": {"maxHeaderBytes": 2000}, "transport": {"keepAliveMaxRequests": 3}}
         raw = {"address": "%s:%d" % (cls.ip, cls.raw_port),
                "http": {"sanitizePath": False, "encodeQuerySemicolons": True},
                "transport": {"keepAliveMaxTime": "1s"}}
-        cls.portier = started(Portier(http_config({"web": web, "raw": raw}, cls.dynamic_path, workers=2)))
+        secure = {"address": "%s:%d" % (cls.ip, cls.secure_port), "http": {"tls": {"options": "modern"}}}
+        cls.portier = started(Portier(http_config({"web": web, "raw": raw, "secure": secure}, cls.dynamic_path,
+                                                  workers=2)))
 
     @classmethod
     def tearDownClass(cls):
@@ -111,6 +116,22 @@ class EntryPointHttpKeys(unittest.TestCase):
                 self.assertEqual(self.req(protocol, self.raw_port, "nodef.test").status, 404)
                 # Routers naming raw still serve there.
                 self.assertEqual(self.req(protocol, self.raw_port, "plain.test").status, 200)
+
+    def handshake(self, sni, version):
+        """openssl s_client to `secure` with only `version` ("-tls1_2"): the protocol agreed, or None."""
+        out = subprocess.run(["openssl", "s_client", "-connect", "%s:%d" % (self.ip, self.secure_port),
+                              "-servername", sni, version], input=b"", capture_output=True, timeout=20)
+        text = out.stdout.decode(errors="replace")
+        if out.returncode != 0 or "Cipher is (NONE)" in text:
+            return None
+        return "TLSv1.3" if "TLSv1.3" in text else "TLSv1.2"
+
+    def test_tls_options(self):
+        # A router without `tls` on `secure` gets the entrypoint's options: TLS 1.3 only.
+        self.assertIsNone(self.handshake("opt.test", "-tls1_2"))
+        self.assertEqual(self.handshake("opt.test", "-tls1_3"), "TLSv1.3")
+        # A router with a `tls` of its own keeps it (no options: the default, TLS 1.2 allowed).
+        self.assertEqual(self.handshake("own.test", "-tls1_2"), "TLSv1.2")
 
     def test_sanitize_path(self):
         for protocol in PROTOCOLS:

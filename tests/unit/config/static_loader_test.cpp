@@ -835,9 +835,14 @@ TEST_CASE("entrypoint keys: asDefault, path and query, header size, keep-alive a
       "    http: {maxHeaderBytes: 0}\n"
       "    transport: {keepAliveMaxRequests: -4}\n"
       "  plain:\n"
-      "    address: \":82\"\n");
+      "    address: \":82\"\n"
+      "  secure:\n"
+      "    address: \":443\"\n"
+      "    http: {tls: {options: modern}}\n");
   INFO(all(r));
   REQUIRE(r.ok());
+  CHECK(r.config.entry_points.at("secure").tls);
+  CHECK(r.config.entry_points.at("secure").tls_options == "modern");
   const EntryPoint& web = r.config.entry_points.at("web");
   CHECK(web.as_default);
   CHECK_FALSE(web.sanitize_path);
@@ -862,8 +867,12 @@ TEST_CASE("entrypoint keys: asDefault, path and query, header size, keep-alive a
       "    address: \":80\"\n"
       "    asDefault: sometimes\n"
       "    http: {sanitizePath: 2, maxHeaderBytes: lots}\n"
-      "    transport: {keepAliveMaxTime: soon}\n");
+      "    transport: {keepAliveMaxTime: soon}\n"
+      "  secure:\n"
+      "    address: \":443\"\n"
+      "    http: {tls: {domains: [{main: a.example.com}]}}\n");
   INFO(all(bad));
+  CHECK(has(bad, "entryPoints.secure.http.tls.domains", "not supported", 9));
   CHECK(has(bad, "entryPoints.web.asDefault", "invalid boolean", 4));
   CHECK(has(bad, "entryPoints.web.http.sanitizePath", "", 5));
   CHECK(has(bad, "entryPoints.web.http.maxHeaderBytes", "", 5));
