@@ -1,5 +1,6 @@
 #include "app/application.hpp"
 
+#include <algorithm>
 #include <thread>
 #include <utility>
 
@@ -7,7 +8,9 @@
 #include "app/sd_notify.hpp"
 #include "app/upgrade_state.hpp"
 #include "app/version.hpp"
+#include "config/default_entry_points.hpp"
 #include "config/dynamic_json.hpp"
+#include "config/dynamic_merge.hpp"
 #include "config/rule.hpp"
 #include "core/log.hpp"
 #include "proxy/http_errors.hpp"
@@ -24,6 +27,32 @@ int worker_count(const config::StaticConfig& cfg) {
 std::chrono::milliseconds grace_period(const config::StaticConfig& cfg) {
   std::chrono::milliseconds grace{10000};
   for (const auto& [name, ep] : cfg.entry_points) grace = std::max(grace, ep.grace_timeout);
+  return grace;
+}
+
+// entryPoints.NAME.http.tls.options: the options of the HTTP routers without a `tls` of their
+// own on that entrypoint (all HTTP entrypoints for a router naming none), by their hosts.
+void add_entry_point_options(const config::Dynamic& dyn, const config::StaticConfig& cfg,
+                             std::vector<std::pair<std::string, std::string>>& host_options) {
+  for (const auto& [ep_name, ep] : cfg.entry_points) {
+    if (ep.tls_options.empty()) continue;
+    for (const auto& [name, router] : dyn.http.routers) {
+      const auto& eps = router.entry_points;
+      if (router.tls || (!eps.empty() && std::find(eps.begin(), eps.end(), ep_name) == eps.end())) continue;
+      auto parsed = config::parse_rule(router.rule, config::RuleKind::http);
+      if (!parsed.root) continue;
+      std::string options =
+          ep.tls_options == "default" ? ep.tls_options : config::qualify(ep.tls_options, router.provider);
+      for (const auto& host : config::rule_host_names(*parsed.root)) host_options.emplace_back(host, options);
+    }
+  }
+}
+
+// transport.lifeCycle.requestAcceptGraceTimeout: the longest of the entrypoints' (Traefik waits
+// per entrypoint; portier drains all listeners at once).
+std::chrono::milliseconds request_accept_grace(const config::StaticConfig& cfg) {
+  std::chrono::milliseconds grace{0};
+  for (const auto& [name, ep] : cfg.entry_points) grace = std::max(grace, ep.request_accept_grace);
   return grace;
 }
 
@@ -238,6 +267,16 @@ void Application::begin_shutdown() {
     proxy_->observability().set_terminating();  // ping answers terminatingStatusCode from now on
   }
   stop_control_components();
+  // Requests are still served for requestAcceptGraceTimeout (ping already answers
+  // terminatingStatusCode, so load balancers stop sending); then graceTimeOut runs. After a
+  // live upgrade the successor serves: no reason to wait.
+  const auto accept_grace = handed_over_ ? std::chrono::milliseconds(0) : request_accept_grace(cfg_);
+  if (accept_grace.count() == 0) return begin_drain();
+  core::log_info("waiting ", accept_grace.count(), " ms for incoming requests to cease");
+  after(accept_grace, [this] { begin_drain(); });
+}
+
+void Application::begin_drain() {
   proxy_->begin_drain();
   wait_drained(std::chrono::steady_clock::now() + grace_period(cfg_));
 }
@@ -336,6 +375,7 @@ void Application::rebuild() {
   config::Merged merged = config::merge_providers(
       inputs, [this](std::string_view rule, bool tcp) { return check_rule(rule, tcp); },
       entry_points);
+  config::assign_default_entry_points(merged.dynamic, cfg_);
   for (auto& checks : rule_checks_)
     std::erase_if(checks, [this](const auto& kv) { return kv.second.merge != merges_; });
   if (runtime_ && merged == merged_) return;  // identical snapshots are not re-applied
@@ -408,6 +448,7 @@ void Application::rebuild_tls(const config::Dynamic& dyn, std::vector<std::strin
     }
   };
   add_hosts(dyn.http.routers, config::RuleKind::http);
+  add_entry_point_options(dyn, cfg_, sc.host_options);
   add_hosts(dyn.tcp.routers, config::RuleKind::tcp);  // routers that terminate TLS (Traefik too)
   core::Problems tls_problems;
   auto server = tls::ServerContext::create(cert_store_, ticket_keys_, sc, tls_problems);

@@ -49,6 +49,7 @@ class Application {
   void rotate_ticket_keys();
   void install_diagnostics();
   void begin_shutdown();
+  void begin_drain();  // closes the listeners, then wait_drained() for graceTimeOut
   proxy::awaitable<UpgradeResult> upgrade();
   proxy::awaitable<void> upgrade_then_drain();
   proxy::awaitable<DiagResponse> upgrade_request();

@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "config/default_entry_points.hpp"
 #include "config/dynamic_json.hpp"
 #include "config/dynamic_merge.hpp"
 #include "config/dynamic_yaml.hpp"
@@ -60,6 +61,7 @@ int run_check(const CommandLine& cl, const std::map<std::string, std::string>& e
         return config::parse_rule(rule, tcp ? config::RuleKind::tcp : config::RuleKind::http).error;
       },
       entry_points);
+  config::assign_default_entry_points(merged.dynamic, cfg);
   // Values the decoders cannot judge alone (a CIDR, an htpasswd line, a status code) are checked
   // by building each middleware as `portier run` would.
   for (const auto& [name, mw] : merged.dynamic.http.middlewares) {

@@ -49,11 +49,34 @@ struct EntryPoint {
   std::optional<Redirection> redirection;  // http.redirections.entryPoint
   bool tls = false;  // http.tls present: every router on it is a TLS router
   std::string tls_cert_resolver;
+  // http.tls.options: the tls.options of this entrypoint's HTTP routers that have no `tls` of
+  // their own (Traefik's entrypoint model; a name without "@" is in the router's provider).
+  std::string tls_options;
   std::vector<std::string> middlewares;  // http.middlewares
   std::chrono::milliseconds read_timeout{60000};
   std::chrono::milliseconds write_timeout{0};
   std::chrono::milliseconds idle_timeout{180000};
   std::chrono::milliseconds grace_timeout{10000};
+  // transport.lifeCycle.requestAcceptGraceTimeout: on shutdown, requests are still accepted
+  // this long (ping answers terminatingStatusCode) before graceTimeOut starts.
+  std::chrono::milliseconds request_accept_grace{0};
+  // transport.keepAliveMaxRequests / keepAliveMaxTime (0 = no limit): the response to a
+  // connection's N-th request, or to one that starts after the connection is that old, closes
+  // it (HTTP/1.1 `Connection: close`; HTTP/2 a graceful GOAWAY).
+  int keep_alive_max_requests = 0;
+  std::chrono::milliseconds keep_alive_max_time{0};
+  // asDefault: routers without entryPoints attach to the asDefault entrypoints (to every
+  // non-UDP one when none is marked).
+  bool as_default = false;
+  // http.sanitizePath (Traefik's default true): the path cleaned as Go's URL.JoinPath does
+  // ("//", "/./", "/../") before routing and forwarding.
+  bool sanitize_path = true;
+  // http.encodeQuerySemicolons: ';' in the query becomes "%3B"; otherwise '&' (Go's
+  // AllowQuerySemicolons and Traefik's proxy director).
+  bool encode_query_semicolons = false;
+  // http.maxHeaderBytes: the request head (line and fields) may be this + 4096 bytes (Go's
+  // slack) before 431; unset = portier's 64 KiB head limit. HTTP/2: the header list size.
+  std::optional<size_t> max_header_bytes;
   std::chrono::milliseconds udp_timeout{3000};
   // portier's keys (entryPoints.NAME.portier), HTTP entrypoints only. From accept (or a
   // keep-alive request's first byte) to a complete request head; HTTP/2: to the first HEADERS.

@@ -185,13 +185,14 @@ void SectionReader::read_entry_point(const std::string& name, const Node& k, con
   if (!r_.expect_map(v, path, k)) return;
   r_.check_keys(v, path,
                 {"address", "http", "transport", "forwardedHeaders", "proxyProtocol", "udp", "portier",
-                 "http3", "http2", "reusePort", "allowACMEByPass"},
-                {{"observability", ""}, {"asDefault", ""}});
+                 "http3", "http2", "reusePort", "allowACMEByPass", "asDefault"},
+                {{"observability", ""}});
   // reusePort is accepted and true of portier whatever its value: every listener is bound
   // with SO_REUSEPORT (one acceptor per worker).
   bool ignored_flag = false;
   r_.get(v, "reusePort", path, ignored_flag);
   r_.get(v, "allowACMEByPass", path, ep.allow_acme_bypass);
+  r_.get(v, "asDefault", path, ep.as_default);
   auto [ak, av] = YamlReader::find(v, "address");
   if (!ak.IsDefined()) {
     r_.error(child_path(path, "address"), "required", line_of(k));
@@ -201,7 +202,8 @@ void SectionReader::read_entry_point(const std::string& name, const Node& k, con
   }
   each(v, path, [&](const std::string& key, const Node& sk, const Node& sv) {
     const std::string p = child_path(path, key);
-    const bool scalar = iequals(key, "address") || iequals(key, "reusePort") || iequals(key, "allowACMEByPass");
+    const bool scalar = iequals(key, "address") || iequals(key, "reusePort") ||
+                        iequals(key, "allowACMEByPass") || iequals(key, "asDefault");
     if (scalar || !r_.expect_map(sv, p, sk)) return;
     if (iequals(key, "http")) {
       if (ep.protocol == Proto::udp) r_.error(p, "not allowed on a UDP entrypoint", line_of(sk));
@@ -232,15 +234,27 @@ void SectionReader::read_entry_point(const std::string& name, const Node& k, con
 }
 
 void SectionReader::read_ep_http(const std::string& path, const Node& v, EntryPoint& ep) {
-  r_.check_keys(v, path, {"redirections", "tls", "middlewares"},
-                {{"encodeQuerySemicolons", ""}, {"sanitizePath", ""}, {"maxHeaderBytes", ""}});
+  r_.check_keys(v, path,
+                {"redirections", "tls", "middlewares", "encodeQuerySemicolons", "sanitizePath",
+                 "maxHeaderBytes"});
+  r_.get(v, "encodeQuerySemicolons", path, ep.encode_query_semicolons);
+  r_.get(v, "sanitizePath", path, ep.sanitize_path);
+  if (auto [mk, mv] = YamlReader::find(v, "maxHeaderBytes"); mk.IsDefined()) {
+    // Go's http.Server takes 0 (or less) as its default, 1 MiB.
+    if (auto n = r_.integer(mv, child_path(path, mk.Scalar()), INT32_MIN, INT32_MAX, mk))
+      ep.max_header_bytes = *n <= 0 ? size_t{1} << 20 : static_cast<size_t>(*n);
+  }
   each(v, path, [&](const std::string& key, const Node& k, const Node& sv) {
     const std::string p = child_path(path, key);
-    if (iequals(key, "middlewares")) {
+    if (iequals(key, "encodeQuerySemicolons") || iequals(key, "sanitizePath") ||
+        iequals(key, "maxHeaderBytes")) {
+      return;
+    } else if (iequals(key, "middlewares")) {
       r_.get(v, key, path, ep.middlewares);
     } else if (iequals(key, "tls") && r_.section(sv, p, k)) {
-      r_.check_keys(sv, p, {"certResolver"}, {{"options", ""}, {"domains", ""}});
+      r_.check_keys(sv, p, {"certResolver", "options"}, {{"domains", ""}});
       ep.tls = true;
+      r_.get(sv, "options", p, ep.tls_options);
       if (r_.get(sv, "certResolver", p, ep.tls_cert_resolver)) {
         mark(child_path(p, "certResolver"), YamlReader::find(sv, "certResolver").first);
       }
@@ -277,10 +291,16 @@ void SectionReader::read_redirection(const std::string& path, const Node& k, con
 }
 
 void SectionReader::read_ep_transport(const std::string& path, const Node& v, EntryPoint& ep) {
-  r_.check_keys(v, path, {"respondingTimeouts", "lifeCycle"},
-                {{"keepAliveMaxRequests", ""}, {"keepAliveMaxTime", ""}});
+  r_.check_keys(v, path, {"respondingTimeouts", "lifeCycle", "keepAliveMaxRequests", "keepAliveMaxTime"});
+  if (auto [mk, mv] = YamlReader::find(v, "keepAliveMaxRequests"); mk.IsDefined()) {
+    // Traefik: a value <= 0 sets no limit.
+    if (auto n = r_.integer(mv, child_path(path, mk.Scalar()), INT32_MIN, INT32_MAX, mk))
+      ep.keep_alive_max_requests = static_cast<int>(std::max<int64_t>(*n, 0));
+  }
+  r_.get(v, "keepAliveMaxTime", path, ep.keep_alive_max_time);
   each(v, path, [&](const std::string& key, const Node& k, const Node& sv) {
     const std::string p = child_path(path, key);
+    if (iequals(key, "keepAliveMaxRequests") || iequals(key, "keepAliveMaxTime")) return;
     if (!r_.expect_map(sv, p, k)) return;
     if (iequals(key, "respondingTimeouts")) {
       r_.check_keys(sv, p, {"readTimeout", "writeTimeout", "idleTimeout"});
@@ -288,8 +308,9 @@ void SectionReader::read_ep_transport(const std::string& path, const Node& v, En
       r_.get(sv, "writeTimeout", p, ep.write_timeout);
       r_.get(sv, "idleTimeout", p, ep.idle_timeout);
     } else if (iequals(key, "lifeCycle")) {
-      r_.check_keys(sv, p, {"graceTimeOut"}, {{"requestAcceptGraceTimeout", ""}});
+      r_.check_keys(sv, p, {"graceTimeOut", "requestAcceptGraceTimeout"});
       r_.get(sv, "graceTimeOut", p, ep.grace_timeout);
+      r_.get(sv, "requestAcceptGraceTimeout", p, ep.request_accept_grace);
     }
   });
 }

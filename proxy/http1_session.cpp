@@ -11,6 +11,7 @@
 #include "proxy/body_decoder.hpp"
 #include "proxy/forwarding.hpp"
 #include "proxy/http_errors.hpp"
+#include "proxy/request_target.hpp"
 
 namespace portier::proxy {
 
@@ -71,7 +72,7 @@ awaitable<void> Http1Session<Stream>::run(std::unique_ptr<Http1Session> self) {
 
 template <class Stream>
 typename Http1Session<Stream>::ReadNow Http1Session<Stream>::read_now() {
-  auto space = in_.prepare(kIdleBuffer, worker_.limits().http.max_header_bytes + 4096);
+  auto space = in_.prepare(kIdleBuffer, info_->http.max_header_bytes + 4096);
   ssize_t n = ::recv(sock().native_handle(), space.data(), space.size(), MSG_DONTWAIT);
   if (n > 0) {
     in_.commit(static_cast<size_t>(n));
@@ -143,7 +144,7 @@ awaitable<void> Http1Session<Stream>::lingering_close() {
 
 template <class Stream>
 awaitable<bool> Http1Session<Stream>::read_head(RequestHead& head) {
-  const auto& limits = worker_.limits();
+  const HttpLimits& limits = info_->http;
   watchdog_.watch(&sock());  // the last exchange's upstream connection may be gone
   if (in_.empty()) {
     idle_ = true;
@@ -153,7 +154,7 @@ awaitable<bool> Http1Session<Stream>::read_head(RequestHead& head) {
     // the TLS layer may already hold the next request (read together with the handshake's last
     // flight or a previous record), in which case the socket never becomes readable.
     in_.release_if_empty();
-    auto [ec, n] = co_await stream_.async_read_some(in_.prepare(kIdleBuffer, limits.http.max_header_bytes + 4096), use_tuple);
+    auto [ec, n] = co_await stream_.async_read_some(in_.prepare(kIdleBuffer, limits.max_header_bytes + 4096), use_tuple);
     idle_ = false;
     if (ec) co_return false;
     in_.commit(n);
@@ -163,7 +164,7 @@ awaitable<bool> Http1Session<Stream>::read_head(RequestHead& head) {
   watchdog_.arm(std::min(read_budget(info_->entry_point.header_timeout), wait_budget()));
   for (;;) {
     if (!in_.empty()) {
-      ParseOutcome r = parse_request_head(in_.readable(), limits.http, head);
+      ParseOutcome r = parse_request_head(in_.readable(), limits, head);
       if (r.status == ParseStatus::complete) {
         watchdog_.disarm();
         head_by_ = Watchdog::Clock::time_point::max();
@@ -177,7 +178,7 @@ awaitable<bool> Http1Session<Stream>::read_head(RequestHead& head) {
         co_return false;
       }
     }
-    auto [ec, n] = co_await stream_.async_read_some(in_.prepare(4096, limits.http.max_header_bytes + 4096), use_tuple);
+    auto [ec, n] = co_await stream_.async_read_some(in_.prepare(4096, limits.max_header_bytes + 4096), use_tuple);
     if (ec) {
       if (watchdog_.expired() && !in_.empty()) co_await send_error(408, true);
       co_return false;
@@ -191,6 +192,9 @@ template <class Stream>
 awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::serve(RequestHead& head) {
   SSL* ssl = nullptr;
   if constexpr (std::is_same_v<Stream, TlsStream>) ssl = stream_.native_handle();
+  const config::EntryPoint& ep = info_->entry_point;
+  apply_target_rules(head, {ep.sanitize_path, ep.encode_query_semicolons}, target_);
+  if (keep_alive_.last_request(ep)) head.keep_alive = false;  // "Connection: close"
   RequestPipeline pipeline(worker_, *info_, client_, ssl);
   pipeline_ = &pipeline;
   struct Done {

@@ -12,6 +12,7 @@
 #include "proxy/connection_cap.hpp"
 #include "proxy/http1_parser.hpp"
 #include "proxy/io_buffer.hpp"
+#include "proxy/keep_alive_budget.hpp"
 #include "proxy/middleware.hpp"
 #include "proxy/request_pipeline.hpp"
 #include "proxy/response_collector.hpp"
@@ -139,6 +140,8 @@ class Http1Session final : public Drainable {
   // Until the first request head is complete: when it must be (then max()).
   Watchdog::Clock::time_point head_by_ = Watchdog::Clock::time_point::max();
   Watchdog::Clock::time_point response_start_{};
+  KeepAliveBudget keep_alive_;
+  std::string target_;  // the request's target after apply_target_rules, when they changed it
   RequestPipeline* pipeline_ = nullptr;  // the request being served (its errors are recorded)
   bool idle_ = true;
   bool served_ = false;  // a request was answered: an idle connection is then a kept-alive one

@@ -33,14 +33,15 @@ struct Http2Callbacks {
     auto& c = self(user);
     Http2Stream* s = find(c, frame->hd.stream_id);
     if (!s) return 0;
-    const HttpLimits& limits = c.worker_.limits().http;
+    const HttpLimits& limits = c.info_->http;
+    const size_t max_list = c.info_->h2_header_list;
     s->header_bytes += namelen + valuelen + 32;
     // Far beyond the limits (a header flood, HPACK amplification): end the connection.
-    if (s->header_bytes > 4 * limits.max_header_bytes ||
+    if (s->header_bytes > 4 * max_list ||
         s->fields.size() > 4 * limits.max_headers + 8)
       return NGHTTP2_ERR_CALLBACK_FAILURE;
     if (frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;  // trailers: dropped
-    if (s->headers_too_large || s->header_bytes > limits.max_header_bytes ||
+    if (s->headers_too_large || s->header_bytes > max_list ||
         s->fields.size() >= limits.max_headers + 8) {  // + pseudo-headers
       s->headers_too_large = true;
       return 0;
@@ -110,6 +111,7 @@ struct Http2Callbacks {
     auto it = c.streams_.find(id);
     if (it == c.streams_.end()) return 0;
     Http2Stream& s = *it->second;
+    if (s.last_request) c.keep_alive_spent_ = true;
     s.closed = true;
     s.close_code = code;
     if (!s.body.empty()) {
@@ -183,11 +185,10 @@ bool Http2Connection::open() {
     session_ = nullptr;
     return false;
   }
-  const auto& limits = worker_.limits().http;
   nghttp2_settings_entry iv[] = {
       {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, settings_.max_concurrent_streams},
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, settings_.stream_window},
-      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, static_cast<uint32_t>(limits.max_header_bytes)},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, static_cast<uint32_t>(info_->h2_header_list)},
       {NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1},
       {NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1},  // RFC 8441: WebSocket over HTTP/2
   };
@@ -265,7 +266,14 @@ bool Http2Connection::pull(std::string& out, size_t max) {
       core::log_debug("http2 to ", client_ip_, ": ", nghttp2_strerror(static_cast<int>(n)));
       return false;
     }
-    if (n == 0) break;
+    if (n == 0) {
+      // The last stream keep-alive allows is closed, its response sent whole: now the drain
+      // (streams the client opened meanwhile are still served).
+      if (!keep_alive_spent_ || draining_ || dead_) break;
+      keep_alive_spent_ = false;
+      cancel_if_idle();
+      continue;
+    }
     out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
   }
   return true;
@@ -430,6 +438,9 @@ void Http2Connection::start_ready() {
   ready.swap(ready_);
   for (auto& s : ready) {
     ++live_;
+    // keepAliveMaxRequests / keepAliveMaxTime: Go's server answers the handler's
+    // "Connection: close" with a graceful GOAWAY (see pull()).
+    if (!draining_ && keep_alive_.last_request(info_->entry_point)) s->last_request = true;
     asio::co_spawn(executor_, run_http2_exchange(*this, s), [this, s](std::exception_ptr e) {
       if (e) {
         try {
@@ -457,7 +468,7 @@ void Http2Connection::exchange_finished(Http2Stream& s) {
     idle_deadline_ = Clock::now() + info_->entry_point.idle_timeout;
     if (dead_)
       exchanges_done_.cancel();
-    else if (worker_.draining())
+    else if (draining_ || worker_.draining())
       cancel_if_idle();
   }
   update_deadline();

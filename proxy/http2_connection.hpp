@@ -18,6 +18,7 @@
 #include "proxy/forwarding.hpp"
 #include "proxy/http2_frame_scan.hpp"
 #include "proxy/http2_stream.hpp"
+#include "proxy/keep_alive_budget.hpp"
 #include "proxy/recent_stream_ids.hpp"
 #include "proxy/watchdog.hpp"
 #include "proxy/worker.hpp"
@@ -119,6 +120,7 @@ class Http2Connection final : public Drainable {
   std::unordered_map<int32_t, std::shared_ptr<Http2Stream>> streams_;
   std::vector<std::shared_ptr<Http2Stream>> ready_;  // request heads complete, not started
   int live_ = 0;                                     // exchanges running
+  KeepAliveBudget keep_alive_;
   // For the checks nghttp2 leaves to us (judge_frame, Http2FrameScan).
   Http2FrameScan scan_;
   int32_t highest_stream_ = 0;             // highest stream the client opened
@@ -134,6 +136,7 @@ class Http2Connection final : public Drainable {
   bool read_closed_ = false;
   bool dead_ = false;
   bool draining_ = false;
+  bool keep_alive_spent_ = false;  // the stream marked last_request has closed
   bool notice_acked_ = false;  // draining: the client acknowledged the PING sent with the notice
   bool final_goaway_ = false;  // draining: the GOAWAY naming the last stream processed was sent
   std::chrono::steady_clock::time_point notice_until_;

@@ -15,6 +15,7 @@
 #include "proxy/http2_stream.hpp"
 #include "proxy/http_errors.hpp"
 #include "proxy/request_pipeline.hpp"
+#include "proxy/request_target.hpp"
 #include "proxy/response_collector.hpp"
 #include "proxy/runtime_config.hpp"
 #include "proxy/upstream_pool.hpp"
@@ -131,6 +132,7 @@ class Exchange {
   Watchdog watchdog_;
   RequestHead head_;  // views into st_.fields (stable once the head is complete) and cookies_
   std::string cookies_;
+  std::string target_;  // the target after apply_target_rules, when they changed it
   std::string ws_key_;  // RFC 8441: the Sec-WebSocket-Key of the upstream Upgrade request
   bool websocket_ = false;
   std::unique_ptr<UpstreamConn> up_;
@@ -220,6 +222,8 @@ int Exchange::fill_head() {
   head_.query = q == std::string_view::npos ? std::string_view() : path.substr(q + 1);
   head_.host = authority.empty() ? host_header : authority;
   if (head_.host.empty()) return 400;
+  const config::EntryPoint& ep = conn_.info().entry_point;
+  apply_target_rules(head_, {ep.sanitize_path, ep.encode_query_semicolons}, target_);
   uint64_t length = 0;
   bool has_length = !content_length.empty();
   if (has_length && !parse_length(content_length, &length)) return 400;

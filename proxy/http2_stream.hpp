@@ -34,6 +34,7 @@ struct Http2Stream {
   bool request_end = false;        // END_STREAM seen
   IoBuffer body;                   // DATA not yet handed upstream; not yet consumed (flow control)
   bool discard_body = false;       // exchange over: DATA is consumed and dropped on arrival
+  bool last_request = false;       // keepAliveMax*: the connection drains once this stream closes
 
   // ---- response, written by the exchange, read by the data provider ----
   IoBuffer out;            // body bytes for nghttp2

@@ -138,6 +138,14 @@ std::vector<std::string> ProxyServer::open_listeners() {
     if (ep.max_connections > 0)
       info->cap = std::make_shared<ConnectionCap>(ep.name, ep.max_connections);
     info->proxy_protocol = ProxyProtocolPolicy::make(ep);
+    info->http = limits_.http;
+    info->h2_header_list = limits_.http.max_header_bytes;
+    if (ep.max_header_bytes) {
+      // Go's server reads a head up to MaxHeaderBytes + 4096 (HTTP/1) and announces
+      // MaxHeaderBytes + 10 * 32 as the HTTP/2 header list size; both answer 431 beyond.
+      info->http.max_header_bytes = *ep.max_header_bytes + 4096;
+      info->h2_header_list = *ep.max_header_bytes + 320;
+    }
     if (ep.redirection) {
       auto target = cfg_.entry_points.find(ep.redirection->to);
       if (target != cfg_.entry_points.end()) info->redirect_target = target->second;

@@ -51,6 +51,10 @@ struct ListenerInfo {
   const tls::AcmeChallenges* acme_http = nullptr;
   std::shared_ptr<ConnectionCap> cap;  // maxConnections; null when uncapped
   std::shared_ptr<const ProxyProtocolPolicy> proxy_protocol;  // null: no PROXY header read
+  // Request head limits here: the workers' with the entrypoint's http.maxHeaderBytes applied
+  // (open_listeners). h2_header_list: HTTP/2's SETTINGS_MAX_HEADER_LIST_SIZE, also its 431.
+  HttpLimits http;
+  size_t h2_header_list = HttpLimits{}.max_header_bytes;
 };
 
 struct ProxyLimits {

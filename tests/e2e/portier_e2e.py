@@ -174,7 +174,7 @@ def proto_request(protocol, method, ip, port, path="/", headers=None, body=None,
     scheme = "https" if protocol == "h2-tls" else "http"
     with tempfile.TemporaryDirectory(prefix="portier-curl-") as tmp:
         head_path, body_path = os.path.join(tmp, "head"), os.path.join(tmp, "body")
-        args = ["curl", "-sS", "-k", "--http2" if protocol == "h2-tls" else "--http2-prior-knowledge",
+        args = ["curl", "-sS", "-k", "--path-as-is", "--http2" if protocol == "h2-tls" else "--http2-prior-knowledge",
                 "-D", head_path, "-o", body_path, "-w", "%{http_version}", "--max-time", str(timeout),
                 "-H", "Expect:"]
         args += ["--head"] if method == "HEAD" else ["-X", method]

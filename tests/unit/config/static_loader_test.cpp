@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "config/default_entry_points.hpp"
 #include "config/infra_expansion.hpp"
 #include "config/yaml_util.hpp"
 
@@ -816,6 +817,106 @@ TEST_CASE("entrypoint keys: http2.maxConcurrentStreams, reusePort and allowACMEB
   CHECK(has(bad, "entryPoints.web.reusePort", "invalid boolean", 4));
   CHECK(has(bad, "entryPoints.web.http2.maxConcurrentStreams", "", 5));
   CHECK(has(bad, "entryPoints.web.http2.maxFrameSize", "unknown key", 5));
+}
+
+TEST_CASE("entrypoint keys: asDefault, path and query, header size, keep-alive and accept grace") {
+  auto r = load(
+      "entryPoints:\n"
+      "  web:\n"
+      "    address: \":80\"\n"
+      "    asDefault: true\n"
+      "    http: {sanitizePath: false, encodeQuerySemicolons: true, maxHeaderBytes: 2000}\n"
+      "    transport:\n"
+      "      keepAliveMaxRequests: 3\n"
+      "      keepAliveMaxTime: 30s\n"
+      "      lifeCycle: {requestAcceptGraceTimeout: 5s}\n"
+      "  zero:\n"
+      "    address: \":81\"\n"
+      "    http: {maxHeaderBytes: 0}\n"
+      "    transport: {keepAliveMaxRequests: -4}\n"
+      "  plain:\n"
+      "    address: \":82\"\n"
+      "  secure:\n"
+      "    address: \":443\"\n"
+      "    http: {tls: {options: modern}}\n");
+  INFO(all(r));
+  REQUIRE(r.ok());
+  CHECK(r.config.entry_points.at("secure").tls);
+  CHECK(r.config.entry_points.at("secure").tls_options == "modern");
+  const EntryPoint& web = r.config.entry_points.at("web");
+  CHECK(web.as_default);
+  CHECK_FALSE(web.sanitize_path);
+  CHECK(web.encode_query_semicolons);
+  CHECK(web.max_header_bytes == size_t{2000});
+  CHECK(web.keep_alive_max_requests == 3);
+  CHECK(web.keep_alive_max_time == milliseconds(30000));
+  CHECK(web.request_accept_grace == milliseconds(5000));
+  const EntryPoint& zero = r.config.entry_points.at("zero");
+  CHECK(zero.max_header_bytes == size_t{1} << 20);  // Go's DefaultMaxHeaderBytes
+  CHECK(zero.keep_alive_max_requests == 0);         // <= 0: no limit
+  const EntryPoint& plain = r.config.entry_points.at("plain");
+  CHECK_FALSE(plain.as_default);
+  CHECK(plain.sanitize_path);  // Traefik's default
+  CHECK_FALSE(plain.encode_query_semicolons);
+  CHECK_FALSE(plain.max_header_bytes);
+  CHECK(plain.request_accept_grace == milliseconds(0));
+
+  auto bad = load(
+      "entryPoints:\n"
+      "  web:\n"
+      "    address: \":80\"\n"
+      "    asDefault: sometimes\n"
+      "    http: {sanitizePath: 2, maxHeaderBytes: lots}\n"
+      "    transport: {keepAliveMaxTime: soon}\n"
+      "  secure:\n"
+      "    address: \":443\"\n"
+      "    http: {tls: {domains: [{main: a.example.com}]}}\n");
+  INFO(all(bad));
+  CHECK(has(bad, "entryPoints.secure.http.tls.domains", "not supported", 9));
+  CHECK(has(bad, "entryPoints.web.asDefault", "invalid boolean", 4));
+  CHECK(has(bad, "entryPoints.web.http.sanitizePath", "", 5));
+  CHECK(has(bad, "entryPoints.web.http.maxHeaderBytes", "", 5));
+  CHECK(has(bad, "entryPoints.web.transport.keepAliveMaxTime", "", 6));
+}
+
+TEST_CASE("default_entry_points: the asDefault ones, else every non-UDP one") {
+  auto marked = load(
+      "entryPoints:\n"
+      "  web: {address: \":80\", asDefault: true}\n"
+      "  websecure: {address: \":443\", asDefault: true}\n"
+      "  admin: {address: \":8080\"}\n"
+      "  dns: {address: \":53/udp\", asDefault: true}\n");
+  REQUIRE(marked.ok());
+  CHECK(default_entry_points(marked.config) == std::vector<std::string>{"web", "websecure"});
+  Dynamic dyn;
+  dyn.http.routers["free@file"].rule = "Host(`a`)";
+  dyn.http.routers["named@file"].entry_points = {"admin"};
+  dyn.tcp.routers["t@file"].rule = "HostSNI(`*`)";
+  assign_default_entry_points(dyn, marked.config);
+  CHECK(dyn.http.routers["free@file"].entry_points == std::vector<std::string>{"web", "websecure"});
+  CHECK(dyn.http.routers["named@file"].entry_points == std::vector<std::string>{"admin"});
+  CHECK(dyn.tcp.routers["t@file"].entry_points == std::vector<std::string>{"web", "websecure"});
+
+  auto none = load(
+      "entryPoints:\n"
+      "  web: {address: \":80\"}\n"
+      "  dns: {address: \":53/udp\"}\n");
+  REQUIRE(none.ok());
+  CHECK(default_entry_points(none.config) == std::vector<std::string>{"web"});
+  Dynamic untouched;
+  untouched.http.routers["free@file"].rule = "Host(`a`)";
+  assign_default_entry_points(untouched, none.config);
+  CHECK(untouched.http.routers["free@file"].entry_points.empty());  // empty already means all
+
+  auto internal = load(
+      "entryPoints:\n"
+      "  web: {address: \":80\"}\n"
+      "  traefik: {address: \":8080\"}\n");
+  REQUIRE(internal.ok());
+  Dynamic dyn2;
+  dyn2.http.routers["free@file"].rule = "Host(`a`)";
+  assign_default_entry_points(dyn2, internal.config);  // Traefik never defaults to "traefik"
+  CHECK(dyn2.http.routers["free@file"].entry_points == std::vector<std::string>{"web"});
 }
 
 TEST_CASE("serversTransport and tcpServersTransport: the default transports") {
