@@ -10,8 +10,8 @@ import threading
 import time
 import unittest
 
-from portier_e2e import (PROTOCOLS, Portier, both_sides, free_port, http_config, make_temp_dir, proto_request,
-                         run_cli, service, started, write_file_atomic)
+from portier_e2e import (PROTOCOLS, Portier, both_sides, check_compose, free_port, http_config, make_temp_dir,
+                         proto_request, service, started, write_file_atomic)
 
 NET = "127.0.116"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
@@ -118,21 +118,14 @@ class ContentType(unittest.TestCase):
                     self.assertNotIn("content-type", r.headers)
 
     def test_label_form(self):
-        d = make_temp_dir()
-        config = d / "portier.yml"
-        config.write_text('{"infra": {"public_ipv4": "127.0.116.9", "base_domain": "example.test", '
-                          '"http_port": 18080, "https_port": 18443}, "providers": {"docker": {"endpoints": '
-                          '["unix:///nonexistent/docker-*.sock"]}}, "state": {"directory": "/nonexistent/state"}}')
-        compose = d / "docker-compose.yml"
-        compose.write_text("name: ct\nservices:\n  web:\n    image: test/busybox:1\n    network_mode: host\n"
-                           "    labels:\n      - traefik.enable=true\n"
-                           "      - traefik.http.routers.web.rule=Host(`web.example.test`)\n"
-                           "      - traefik.http.routers.web.middlewares=sniff\n"
-                           "      - traefik.http.services.web.loadbalancer.server.port=8080\n"
-                           "      - traefik.http.middlewares.sniff.contenttype.autodetect=true\n")
-        r = run_cli(["check", "--config", str(config), "--compose", str(compose)])
-        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-
+        code, doc = check_compose(NET + ".9", "name: ct\nservices:\n  web:\n    image: test/busybox:1\n"
+                                  "    network_mode: host\n    labels:\n      - traefik.enable=true\n"
+                                  "      - traefik.http.routers.web.rule=Host(`web.example.test`)\n"
+                                  "      - traefik.http.routers.web.middlewares=sniff\n"
+                                  "      - traefik.http.services.web.loadbalancer.server.port=8080\n"
+                                  "      - traefik.http.middlewares.sniff.contenttype.autodetect=true\n")
+        self.assertEqual(code, 0, doc)
+        self.assertIn("contentType", doc["http"]["middlewares"]["sniff@docker"])
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

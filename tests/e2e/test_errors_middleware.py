@@ -12,8 +12,8 @@ import json
 import unittest
 import urllib.parse
 
-from portier_e2e import (PROTOCOLS, Backend, Portier, both_sides, free_port, http_config, is_tls, make_temp_dir,
-                         proto_request, run_cli, service, started, write_file_atomic)
+from portier_e2e import (PROTOCOLS, Backend, Portier, both_sides, check_compose, free_port, http_config, is_tls,
+                         make_temp_dir, proto_request, service, started, write_file_atomic)
 
 NET = "127.0.115"
 USERS = ["alice:{SHA}" + base64.b64encode(hashlib.sha1(b"secret").digest()).decode()]
@@ -163,22 +163,11 @@ services:
 
 
 class ErrorsLabels(unittest.TestCase):
-    def check(self, extra):
-        d = make_temp_dir()
-        config = d / "portier.yml"
-        config.write_text(json.dumps({
-            "infra": {"public_ipv4": "127.0.115.9", "base_domain": "example.test", "http_port": 18080,
-                      "https_port": 18443},
-            "providers": {"docker": {"endpoints": ["unix:///nonexistent/docker-*.sock"]}},
-            "state": {"directory": "/nonexistent/state"}}))
-        compose = d / "docker-compose.yml"
-        compose.write_text(LABELS.format(extra=extra))
-        return run_cli(["check", "--config", str(config), "--compose", str(compose), "--format", "json"])
-
     def test_labels_decode(self):
-        r = self.check("traefik.http.middlewares.oops.errors.errorRequestHeaders=Accept,Cookie")
-        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        e = json.loads(r.stdout)["http"]["middlewares"]["oops@docker"]["errors"]
+        code, doc = check_compose(NET + ".9", LABELS.format(
+            extra="traefik.http.middlewares.oops.errors.errorRequestHeaders=Accept,Cookie"))
+        self.assertEqual(code, 0, doc)
+        e = doc["http"]["middlewares"]["oops@docker"]["errors"]
         self.assertEqual(e["status"], ["500-599", "404"])
         self.assertEqual(e["service"], "web@docker")
         self.assertEqual(e["query"], "/errors/{status}.html")
@@ -186,9 +175,10 @@ class ErrorsLabels(unittest.TestCase):
         self.assertEqual(e["errorRequestHeaders"], ["Accept", "Cookie"])
 
     def test_bad_range_is_named(self):
-        r = self.check("traefik.http.middlewares.oops.errors.statusrewrites.5x=404")
-        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
-        self.assertIn("statusRewrites", r.stdout)
+        code, doc = check_compose(NET + ".9", LABELS.format(
+            extra="traefik.http.middlewares.oops.errors.statusrewrites.5x=404"))
+        self.assertEqual(code, 1, doc)
+        self.assertIn("statusRewrites", json.dumps(doc["errors"]))
 
 
 if __name__ == "__main__":
