@@ -13,14 +13,6 @@
 namespace portier::proxy {
 namespace {
 
-std::string cookie_hash(const std::string& url) {
-  uint64_t h = 1469598103934665603ull;  // FNV-1a, stable across restarts
-  for (unsigned char c : url) h = (h ^ c) * 1099511628211ull;
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
-
 // The transports services use, built once per compile (with a TLS context when an https
 // server uses them). Unknown names (validation reports them) and default@internal get the
 // default transport: the static `serversTransport`, else Traefik's defaults.
@@ -65,7 +57,7 @@ bool is_ip_literal(const std::string& host) {
 std::optional<config::StickyCookie> sticky_of(const std::string& service,
                                               const std::optional<config::StickyCookie>& cookie) {
   std::optional<config::StickyCookie> out = cookie;
-  if (out && out->name.empty()) out->name = "_" + cookie_hash(service).substr(0, 6);
+  if (out) out->name = sticky_cookie_name(out->name, service);
   return out;
 }
 
@@ -85,7 +77,7 @@ ServiceRuntime compile_composite(const std::string& name, const config::HttpServ
     for (const auto& ref : w->services) {
       if (ref.weight <= 0) continue;  // never chosen, as in Traefik
       out.children.push_back(index.at(ref.name));
-      out.child_cookies.push_back(cookie_hash(ref.name));
+      out.child_cookies.emplace_back(ref.name);
       weights.push_back(ref.weight);
     }
     out.schedule = weighted_schedule(weights);
@@ -136,7 +128,7 @@ ServiceRuntime compile_service(const std::string& name, const config::HttpServic
     } else {
       s.pool_key = u.scheme + "://" + address;
     }
-    s.cookie_value = cookie_hash(server.url);
+    s.sticky = StickyTarget(server.url);
     s.weight = server.weight;
     s.health = health.get(name, server.url);
     out.servers.push_back(std::move(s));

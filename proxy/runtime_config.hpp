@@ -22,6 +22,7 @@
 #include "proxy/middleware.hpp"
 #include "proxy/rule_matcher.hpp"
 #include "proxy/shared_items.hpp"
+#include "proxy/sticky_cookie.hpp"
 #include "proxy/upstream_transport.hpp"
 
 namespace portier::proxy {
@@ -54,7 +55,7 @@ struct UpstreamServer {
   std::string tls_name;  // https: SNI and verified name (serverName, else the URL host)
   bool tls_name_is_ip = false;  // an IP literal: no SNI, the certificate's IP SAN is checked
   std::shared_ptr<const UpstreamTransport> transport;  // the service's serversTransport
-  std::string cookie_value;  // sticky cookie value naming this server
+  StickyTarget sticky;  // the sticky cookie values naming this server (its URL)
   int weight = 1;
   std::shared_ptr<ServerHealth> health;
 };
@@ -82,7 +83,7 @@ struct ServiceRuntime {
   // ---- services of services: indices in RuntimeConfig::services ----
   // weighted: the children of positive weight; mirroring: {main}; failover: {main, fallback}.
   std::vector<uint32_t> children;
-  std::vector<std::string> child_cookies;  // weighted with sticky: the value naming each child
+  std::vector<StickyTarget> child_cookies;  // weighted with sticky: the values naming each child
   std::vector<ServiceMirror> mirrors;      // mirroring
   bool mirror_body = true;                 // mirroring
   int64_t max_body_size = -1;              // mirroring; -1 = unlimited

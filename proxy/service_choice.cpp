@@ -55,7 +55,7 @@ class Chooser {
     out.service = &svc;
     if (std::string_view wanted = sticky_value(svc, head_); !wanted.empty()) {
       for (const auto& s : svc.servers)
-        if (s.cookie_value == wanted && healthy(s)) {
+        if (s.sticky.named_by(wanted) && s.weight > 0 && healthy(s)) {
           out.server = &s;
           return;
         }
@@ -65,7 +65,7 @@ class Chooser {
       const UpstreamServer& s = svc.servers[svc.schedule[worker_.next_rr(index, rc_.generation) % n]];
       if (!healthy(s)) continue;
       out.server = &s;
-      if (svc.sticky && client) out.cookies.push_back(sticky_cookie_header(*svc.sticky, s.cookie_value));
+      if (svc.sticky && client) out.cookies.push_back(sticky_cookie_header(*svc.sticky, s.sticky.value));
       return;
     }
   }
@@ -76,13 +76,13 @@ class Chooser {
     auto usable = [&](size_t pos) { return !svc.follows_health || service_up(rc_, svc.children[pos]); };
     if (std::string_view wanted = sticky_value(svc, head_); !wanted.empty()) {
       for (size_t pos = 0; pos < svc.children.size(); ++pos)
-        if (svc.child_cookies[pos] == wanted && usable(pos)) return svc.children[pos];
+        if (svc.child_cookies[pos].named_by(wanted) && usable(pos)) return svc.children[pos];
     }
     size_t n = svc.schedule.size();
     for (size_t tries = 0; tries < n; ++tries) {
       uint32_t pos = svc.schedule[worker_.next_rr(index, rc_.generation) % n];
       if (!usable(pos)) continue;
-      if (svc.sticky && client) out.cookies.push_back(sticky_cookie_header(*svc.sticky, svc.child_cookies[pos]));
+      if (svc.sticky && client) out.cookies.push_back(sticky_cookie_header(*svc.sticky, svc.child_cookies[pos].value));
       return svc.children[pos];
     }
     return std::nullopt;

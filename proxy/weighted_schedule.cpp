@@ -1,15 +1,21 @@
 #include "proxy/weighted_schedule.hpp"
 
 #include <algorithm>
+#include <cstddef>
 #include <numeric>
 
 namespace portier::proxy {
 
 std::vector<uint32_t> weighted_schedule(const std::vector<int>& input) {
   std::vector<uint32_t> order;
-  if (input.empty()) return order;
+  std::vector<uint32_t> positions;  // the entries that take part: a positive weight
   std::vector<int> weights;
-  for (int w : input) weights.push_back(std::max(1, w));
+  for (size_t k = 0; k < input.size(); ++k)
+    if (input[k] > 0) {
+      positions.push_back(static_cast<uint32_t>(k));
+      weights.push_back(input[k]);
+    }
+  if (weights.empty()) return order;
   int g = std::accumulate(weights.begin(), weights.end(), 0, [](int a, int b) { return std::gcd(a, b); });
   for (int& w : weights) w /= g;
   int sum = std::accumulate(weights.begin(), weights.end(), 0);
@@ -22,7 +28,7 @@ std::vector<uint32_t> weighted_schedule(const std::vector<int>& input) {
       if (current[k] > current[best]) best = k;
     }
     current[best] -= sum;
-    order.push_back(static_cast<uint32_t>(best));
+    order.push_back(positions[best]);
   }
   return order;
 }

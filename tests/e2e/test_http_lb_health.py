@@ -1,6 +1,7 @@
 """Load balancing (SPEC 5): round robin, weights, 502 on a dead server, active health checks,
 passHostHeader, sticky cookies (the last two over each of PROTOCOLS)."""
 
+import hashlib
 import http.client
 import json
 import unittest
@@ -11,11 +12,25 @@ NET = "127.0.22"
 DEAD = "http://%s.9:%d" % (NET, free_port(NET + ".9"))  # nothing listens there
 
 
+def sha256_16(name):
+    return hashlib.sha256(name.encode()).hexdigest()[:16]
+
+
+def fnv1_64(name):
+    """Go's hash/fnv New64 (FNV-1), as strconv.FormatUint(h, 16) prints it."""
+    h = 14695981039346656037
+    for byte in name.encode():
+        h = (h * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+        h ^= byte
+    return format(h, "x")
+
+
 class LoadBalancing(ProxyTest, unittest.TestCase):
     IP = NET + ".1"
     BACKENDS = [("rr-a", NET + ".2"), ("rr-b", NET + ".3"), ("w-a", NET + ".2"), ("w-b", NET + ".3"),
                 ("hc-a", NET + ".4"), ("hc-b", NET + ".5"), ("host-true", NET + ".6"),
-                ("host-false", NET + ".6"), ("half", NET + ".7"), ("st-a", NET + ".2"), ("st-b", NET + ".3")]
+                ("host-false", NET + ".6"), ("half", NET + ".7"), ("st-a", NET + ".2"), ("st-b", NET + ".3"),
+                ("w-zero", NET + ".4")]
 
     @classmethod
     def dynamic(cls):
@@ -37,7 +52,8 @@ class LoadBalancing(ProxyTest, unittest.TestCase):
             },
             "services": {
                 "rr": service(b["rr-a"].url, b["rr-b"].url),
-                "weighted": service({"url": b["w-a"].url, "weight": 3}, {"url": b["w-b"].url, "weight": 1}),
+                "weighted": service({"url": b["w-a"].url, "weight": 3}, {"url": b["w-b"].url, "weight": 1},
+                                    {"url": b["w-zero"].url, "weight": 0}),  # never chosen, as in Traefik
                 "dead": service(DEAD),
                 "half-dead": service(b["half"].url, DEAD, healthCheck={**hc}),
                 "hc": service(b["hc-a"].url, b["hc-b"].url, healthCheck=hc),
@@ -77,6 +93,7 @@ class LoadBalancing(ProxyTest, unittest.TestCase):
         names = self.keepalive_backends("w.lb.test", 40)
         self.assertEqual(names.count("w-a"), 30, names)
         self.assertEqual(names.count("w-b"), 10, names)
+        self.assertNotIn("w-zero", names)
 
     def test_dead_server_is_502(self):
         r = self.get("/", host="dead.lb.test")
@@ -137,6 +154,12 @@ class LoadBalancing(ProxyTest, unittest.TestCase):
                 cookie = first.headers.get("set-cookie", "")
                 self.assertRegex(cookie, r"^lb_sticky=[^;]+; Path=/; HttpOnly$")
                 pinned = first.json()["backend"]
+                # Traefik's value (SHA-256 of the server URL, 16 hex digits), so sessions pinned by
+                # Traefik stay pinned; the FNV-1 value older Traefik versions wrote is read too.
+                self.assertEqual(cookie.split(";")[0], "lb_sticky=" + sha256_16(self.b[pinned].url))
+                r = proto_request(protocol, "GET", self.IP, self.port,
+                                  headers={"Host": "sticky.lb.test", "Cookie": "lb_sticky=" + fnv1_64(self.b[pinned].url)})
+                self.assertEqual(r.json()["backend"], pinned, r)
                 for _ in range(4):
                     r = proto_request(protocol, "GET", self.IP, self.port,
                                       headers={"Host": "sticky.lb.test", "Cookie": "a=1; " + cookie.split(";")[0]})

@@ -157,15 +157,14 @@ class JsonAccessLog(Observed, unittest.TestCase):
     def test_request_counters_over_each_protocol(self):
         for protocol in PROTOCOLS:
             with self.subTest(protocol):
-                before = self.counter('traefik_router_requests_total{code="418",method="GET",protocol="http",'
-                                      'router="%s",service="obs@file"}'
-                                      % ("obs-tls@file" if is_tls(protocol) else "obs@file"))
+                series = ('traefik_router_requests_total{code="418",method="GET",protocol="http",'
+                          'router="%s",service="obs@file"}' % ("obs-tls@file" if is_tls(protocol) else "obs@file"))
+                before = self.counter(series)
                 for _ in range(3):
                     self.assertEqual(self.request(protocol, "/status/418").status, 418)
-                after = self.counter('traefik_router_requests_total{code="418",method="GET",protocol="http",'
-                                     'router="%s",service="obs@file"}'
-                                     % ("obs-tls@file" if is_tls(protocol) else "obs@file"))
-                self.assertEqual(after - before, 3)
+                # A request is counted when its exchange ends, which may be just after the client
+                # has read the answer: poll until the three are in (more than three never matches).
+                wait_until(lambda: self.counter(series) - before == 3, timeout=10, what="the three requests counted")
 
     def counter(self, series):
         text = self.portier.diag_response("/metrics").body.decode()

@@ -69,9 +69,9 @@ TEST_CASE("services of services compile to indices, weights and sticky names", "
   CHECK(w.schedule.size() == 4);
   CHECK(std::count(w.schedule.begin(), w.schedule.end(), 0u) == 3);
   REQUIRE(w.sticky);
-  CHECK(w.sticky->name.size() == 7);  // "_" + 6 hex digits, from the service name
+  CHECK(w.sticky->name == portier::proxy::sticky_cookie_name("", "w@file"));  // Traefik's name
   CHECK(w.child_cookies.size() == 2);
-  CHECK(w.child_cookies[0] != w.child_cookies[1]);
+  CHECK(w.child_cookies[0].value != w.child_cookies[1].value);
   CHECK(w.follows_health);
   const ServiceRuntime& m = c.rc->services[c.index("m@file")];
   CHECK(m.kind == ServiceKind::mirroring);

@@ -123,6 +123,9 @@ TEST_CASE("Weighted schedule is smooth and proportional", "[tcp][runtime]") {
   CHECK(s != std::vector<uint32_t>{0, 0, 0, 1});  // interleaved, not in blocks
   CHECK(weighted_schedule({2, 2}).size() == 2);
   CHECK(weighted_schedule({}).empty());
+  // Weight 0 is never chosen (Traefik ignores non-positive weights); none positive: no order.
+  CHECK(weighted_schedule({0, 2, 0, 1}) == std::vector<uint32_t>{1, 3, 1});
+  CHECK(weighted_schedule({0, 0}).empty());
 }
 
 TEST_CASE("Shared HTTP+TCP entrypoint dispatch", "[tcp][runtime]") {
