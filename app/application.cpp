@@ -131,6 +131,7 @@ int Application::run() {
   log_inherited_sockets();
   proxy_->start();
   publish_control_metrics();
+  publish_api();
 
   rotate_ticket_keys();
   signals_.add(SIGTERM);
@@ -575,6 +576,15 @@ void Application::install_diagnostics() {
     int status = stopping_ ? cfg_.ping.terminating_status : 200;
     return DiagResponse{status, "text/plain; charset=utf-8", std::string(proxy::reason_phrase(status))};
   });
+  // The JSON API and the dashboard (api.dashboard: false turns the dashboard off).
+  auto api = [this](const proxy::RequestHead& head) {
+    proxy::ApiReply r = answer_api(api_state(), head.method, head.path, head.query);
+    DiagResponse out{r.status, std::move(r.content_type), std::move(r.body)};
+    out.headers = std::move(r.headers);
+    return out;
+  };
+  diagnostics_.route_prefix("/api", api);
+  diagnostics_.route_prefix("/dashboard", api);
   diagnostics_.route("/dynamic.yml", [this] {
     return DiagResponse{200, "application/yaml", config::dynamic_yaml(merged_.dynamic)};
   });
@@ -593,6 +603,35 @@ std::string Application::control_metrics() const {
   m.certs = &cert_store_;
   m.runtime = runtime_.get();
   return render_control_metrics(m);
+}
+
+ApiState Application::api_state() const {
+  ApiInputs in{routes_json(), certificates_json(), ports_json(), {}, {}, {}, {}};
+  if (docker_provider_) in.docker = docker_provider_->status();
+  if (cfg_.prometheus.enabled) {
+    const auto& obs = proxy_->observability();
+    in.entry_point_requests = obs.request_counts(proxy::MetricsShard::Kind::entry_point);
+    in.service_requests = obs.request_counts(proxy::MetricsShard::Kind::service);
+  }
+  const auto up = std::chrono::steady_clock::now() - started_;
+  in.start_date = tls::iso8601(std::chrono::system_clock::now() -
+                               std::chrono::duration_cast<std::chrono::system_clock::duration>(up));
+  return build_api_state(cfg_, std::move(in));
+}
+
+void Application::publish_api() {
+  if (!cfg_.api.enabled || stopping_) return;
+  bool routed = cfg_.api.insecure;
+  if (runtime_)
+    for (const auto& svc : runtime_->services) routed |= svc.internal == config::InternalService::api;
+  if (routed) {
+    auto state = std::make_shared<const ApiState>(api_state());
+    proxy_->observability().api().publish(std::make_shared<const proxy::InternalApi>(
+        [state](std::string_view method, std::string_view path, std::string_view query) {
+          return answer_api(*state, method, path, query);
+        }));
+  }
+  after(std::chrono::seconds(1), [this] { publish_api(); });
 }
 
 void Application::publish_control_metrics() {

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "acme/acme_manager.hpp"
+#include "app/api_state.hpp"
 #include "app/diagnostics_server.hpp"
 #include "app/live_upgrade.hpp"
 #include "app/ocsp_refresher.hpp"
@@ -71,6 +72,11 @@ class Application {
   std::string control_metrics() const;
   // metrics.prometheus: the control thread's series, published to the data plane each second.
   void publish_control_metrics();
+  // The JSON API's and the dashboard's state (app/api_state.hpp), now.
+  ApiState api_state() const;
+  // api@internal and api.insecure: the API's state, published to the data plane each second
+  // while a router or the `traefik` entrypoint serves it.
+  void publish_api();
 
   config::StaticConfig cfg_;
   std::map<std::string, std::string> env_;

@@ -91,6 +91,7 @@ proxy::awaitable<void> DiagnosticsServer::serve(asio::ip::tcp::socket socket) {
       resp = co_await respond(head);
     }
     out = proxy::status_line(resp.status);
+    for (const auto& [name, value] : resp.headers) out += name + ": " + value + "\r\n";
     out += "Content-Type: " + resp.content_type + "\r\nContent-Length: " + std::to_string(resp.body.size()) +
            "\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n";
     if (head.method != "HEAD") out += resp.body;
@@ -105,6 +106,8 @@ proxy::awaitable<void> DiagnosticsServer::serve(asio::ip::tcp::socket socket) {
 
 proxy::awaitable<DiagResponse> DiagnosticsServer::respond(const proxy::RequestHead& head) {
   const std::string path(head.path);
+  for (const auto& [prefix, handler] : prefix_handlers_)
+    if (path == prefix || (path.starts_with(prefix) && path[prefix.size()] == '/')) co_return handler(head);
   if (head.method == "POST") {
     auto it = post_handlers_.find(path);
     if (it != post_handlers_.end()) co_return co_await it->second();

@@ -6,6 +6,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/listen_fds.hpp"
 #include "core/task_group.hpp"
@@ -23,6 +25,7 @@ struct DiagResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // besides Content-Type
   std::function<void()> after_sent;  // runs once the response is written (or failed to be)
 };
 
@@ -30,9 +33,14 @@ class DiagnosticsServer {
  public:
   using Handler = std::function<DiagResponse()>;
   using PostHandler = std::function<proxy::awaitable<DiagResponse>()>;
+  // Answers every method for `prefix` and the paths below it ("/api": "/api", "/api/...").
+  using PrefixHandler = std::function<DiagResponse(const proxy::RequestHead&)>;
 
   explicit DiagnosticsServer(asio::io_context& io) : io_(io), acceptor_(io), tasks_(io.get_executor(), "diagnostics") {}
   void route(std::string path, Handler handler) { handlers_[std::move(path)] = std::move(handler); }
+  void route_prefix(std::string prefix, PrefixHandler handler) {
+    prefix_handlers_.emplace_back(std::move(prefix), std::move(handler));
+  }
   // A POST action; it may take up to kPostTimeout.
   void route_post(std::string path, PostHandler handler) { post_handlers_[std::move(path)] = std::move(handler); }
   static constexpr std::chrono::seconds kPostTimeout{60};
@@ -52,6 +60,7 @@ class DiagnosticsServer {
   asio::ip::tcp::acceptor acceptor_;
   std::map<std::string, Handler> handlers_;
   std::map<std::string, PostHandler> post_handlers_;
+  std::vector<std::pair<std::string, PrefixHandler>> prefix_handlers_;
   core::TaskGroup tasks_;  // last member: cancelled first on destruction
 };
 

@@ -231,6 +231,23 @@ void read_ping(const Node& v, YamlReader& r, PingConfig& out) {
   }
 }
 
+void read_api(const Node& v, YamlReader& r, ApiConfig& out) {
+  const std::string path = "api";
+  r.check_keys(v, path, {"dashboard", "insecure", "basePath", "disableDashboardAd", "dashboardName"},
+               {{"debug", "portier has no pprof/expvar endpoints"}});
+  out.enabled = true;
+  r.get(v, "dashboard", path, out.dashboard);
+  r.get(v, "insecure", path, out.insecure);
+  bool no_ad = false;  // portier's dashboard shows no advertisement: nothing to turn off
+  r.get(v, "disableDashboardAd", path, no_ad);
+  r.get(v, "dashboardName", path, out.dashboard_name);
+  std::string base = "/";
+  if (r.get(v, "basePath", path, base) && base != "/") {
+    auto [k, bv] = YamlReader::find(v, "basePath");
+    r.error("api.basePath", "\"" + base + "\" is not supported: the API and dashboard are served under /", k, bv);
+  }
+}
+
 void read_log(const Node& v, YamlReader& r, LogConfig& out) {
   r.check_keys(v, "log", {"level", "format", "filePath", "noColor"},
                {{"maxSize", "rotate with logrotate and SIGUSR1"},
@@ -266,7 +283,8 @@ void read_log(const Node& v, YamlReader& r, LogConfig& out) {
 void apply_internal_entry_point(StaticConfig& c, core::Problems& problems) {
   const std::string internal = "traefik";
   bool wanted = (c.ping.enabled && c.ping.entry_point == internal) ||
-                (c.prometheus.enabled && c.prometheus.entry_point == internal);
+                (c.prometheus.enabled && c.prometheus.entry_point == internal) ||
+                (c.api.enabled && c.api.insecure);
   if (wanted && !c.entry_points.count(internal)) {
     EntryPoint ep;
     ep.name = internal;

@@ -15,11 +15,12 @@ namespace portier::config {
 void read_access_log(const YAML::Node& v, YamlReader& r, AccessLogConfig& out);
 void read_metrics(const YAML::Node& v, YamlReader& r, PrometheusConfig& out);
 void read_ping(const YAML::Node& v, YamlReader& r, PingConfig& out);
+void read_api(const YAML::Node& v, YamlReader& r, ApiConfig& out);
 void read_log(const YAML::Node& v, YamlReader& r, LogConfig& out);
 
 // Traefik creates an entrypoint `traefik` on ":8080" when ping or metrics.prometheus use it
-// (their default) and the configuration has none; after that, each must name an existing
-// TCP entrypoint (problems at `ping.entryPoint`, `metrics.prometheus.entryPoint`).
+// (their default) or api.insecure is set, and the configuration has none; after that, each must
+// name an existing TCP entrypoint (problems at `ping.entryPoint`, `metrics.prometheus.entryPoint`).
 void apply_internal_entry_point(StaticConfig& c, core::Problems& problems);
 
 // "200", "400-499" → {200,200}, {400,499} (Traefik's HTTPCodeRanges); nullopt when malformed.

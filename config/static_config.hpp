@@ -226,6 +226,16 @@ struct PingConfig {
   bool manual_routing = false;  // no /ping on entry_point: routers name ping@internal
 };
 
+// `api` (Traefik's pkg/config/static API): the JSON API and the dashboard, served on the
+// diagnostics address, by routers whose service is api@internal and, with `insecure`, on the
+// `traefik` entrypoint. basePath other than "/" and debug are refused when read.
+struct ApiConfig {
+  bool enabled = false;
+  bool dashboard = true;
+  bool insecure = false;
+  std::string dashboard_name;  // dashboardName: the page's title
+};
+
 struct StaticConfig {
   std::string source;  // file it was loaded from
   Infra infra;
@@ -242,6 +252,7 @@ struct StaticConfig {
   AccessLogConfig access_log;
   PrometheusConfig prometheus;
   PingConfig ping;
+  ApiConfig api;
   // The root `serversTransport`: the transport of HTTP services that name none.
   std::optional<ServersTransport> servers_transport;
   TcpServersTransport tcp_servers_transport;  // `tcpServersTransport`: default@internal

@@ -91,10 +91,9 @@ void SectionReader::read_root(const Node& root) {
   }
   r_.check_keys(root, "",
                 {"infra", "diagnostics", "state", "workers", "entryPoints", "certificatesResolvers",
-                 "providers", "log", "accessLog", "global", "ocsp", "ping", "metrics", "experimental",
+                 "providers", "log", "accessLog", "global", "ocsp", "ping", "metrics", "api", "experimental",
                  "serversTransport", "tcpServersTransport"},
-                {{"api", ""},
-                 {"tracing", ""},
+                {{"tracing", ""},
                  {"hostResolver", ""},
                  {"core", ""},
                  {"spiffe", ""},
@@ -122,6 +121,8 @@ void SectionReader::read_root(const Node& root) {
       read_metrics(v, r_, config.prometheus);
     } else if (iequals(key, "ping") && r_.section(v, key, k)) {
       read_ping(v, r_, config.ping);
+    } else if (iequals(key, "api") && r_.section(v, key, k)) {
+      read_api(v, r_, config.api);
     } else if (iequals(key, "serversTransport") && r_.expect_map(v, key, k)) {
       read_servers_transport(v, r_, config.servers_transport.emplace());
     } else if (iequals(key, "tcpServersTransport") && r_.expect_map(v, key, k)) {

@@ -146,8 +146,10 @@ std::vector<std::string> DockerProvider::expand_endpoints(const std::vector<std:
 
 std::vector<EndpointStatus> DockerProvider::status() const {
   std::vector<EndpointStatus> out;
-  for (const auto& [ep, d] : daemons_)
-    out.push_back({ep, !d->connected ? "reconnecting" : options_.watch ? "connected" : "read", d->containers.size()});
+  for (const auto& [ep, d] : daemons_) {
+    out.push_back({ep, !d->connected ? "reconnecting" : options_.watch ? "connected" : "read", d->containers.size(), {}});
+    for (const auto& [id, c] : d->containers) out.back().listed.push_back(c);
+  }
   return out;
 }
 

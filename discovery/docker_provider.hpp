@@ -60,6 +60,7 @@ struct EndpointStatus {
   std::string endpoint;
   std::string status;  // "connected" | "reconnecting" | "read" (watch: false, listed once)
   std::size_t containers = 0;
+  std::vector<ContainerInfo> listed;  // its running containers, by id (for the dashboard)
   bool operator==(const EndpointStatus&) const = default;
 };
 

@@ -153,6 +153,19 @@ std::string Observability::render_metrics() const {
   return text + extra_;
 }
 
+std::map<std::string, uint64_t> Observability::request_counts(MetricsShard::Kind kind) const {
+  std::map<std::string, uint64_t> out;
+  for (const auto& w : workers_) {
+    w->metrics().visit([&](const MetricsShard::Key& k, const MetricsShard::Series& s) {
+      if (k.kind != kind) return;
+      std::string_view name = k.name;
+      name = name.substr(0, name.find('\x1f'));  // a router's "router\x1fservice"
+      out[std::string(name)] += s.requests.get();
+    });
+  }
+  return out;
+}
+
 void Observability::render_requests(PrometheusText& out) const {
   using Kind = MetricsShard::Kind;
   const auto& buckets = cfg_.prometheus.buckets;

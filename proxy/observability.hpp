@@ -3,6 +3,7 @@
 // metrics (one MetricsShard per worker, summed at scrape), and ping's state. Owned by the
 // ProxyServer; shared read-only by the workers, each of which owns its WorkerObserver.
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -11,6 +12,7 @@
 #include "config/static_config.hpp"
 #include "proxy/access_log_format.hpp"
 #include "proxy/access_log_writer.hpp"
+#include "proxy/internal_api.hpp"
 #include "proxy/prometheus_text.hpp"
 #include "proxy/worker_observer.hpp"
 
@@ -42,6 +44,13 @@ class Observability {
   // then the text last given to publish_extra() (the control thread's gauges).
   std::string render_metrics() const;
   void publish_extra(std::string text);
+  // Any thread: requests counted so far by name (entrypoint, router or service), summed over
+  // the workers; empty unless metrics.prometheus counts them.
+  std::map<std::string, uint64_t> request_counts(MetricsShard::Kind kind) const;
+
+  // api@internal's handler, published by the application's control thread.
+  InternalApiSlot& api() { return api_; }
+  const InternalApiSlot& api() const { return api_; }
 
   // Ping answers terminatingStatusCode once set (SIGTERM).
   void set_terminating() { terminating_.store(true, std::memory_order_relaxed); }
@@ -60,6 +69,7 @@ class Observability {
   mutable std::mutex extra_mutex_;
   std::string extra_;
   std::atomic<bool> terminating_{false};
+  InternalApiSlot api_;
 };
 
 }  // namespace portier::proxy

@@ -133,6 +133,7 @@ std::vector<std::string> ProxyServer::open_listeners() {
     info->serves_ping = cfg_.ping.enabled && !cfg_.ping.manual_routing && cfg_.ping.entry_point == ep.name;
     info->serves_metrics =
         cfg_.prometheus.enabled && !cfg_.prometheus.manual_routing && cfg_.prometheus.entry_point == ep.name;
+    info->serves_api = cfg_.api.enabled && cfg_.api.insecure && ep.name == "traefik";
     for (const auto& [name, resolver] : cfg_.cert_resolvers)
       if (resolver.http_challenge && resolver.http_challenge->entry_point == ep.name) info->acme_http = acme_challenges_;
     if (ep.max_connections > 0)

@@ -56,13 +56,19 @@ awaitable<void> RequestPipeline::fetch_pages(int status) {
 }
 
 // Traefik's ping@internal and prometheus@internal routers (PathPrefix, priority MaxInt, on
-// ping.entryPoint / metrics.prometheus.entryPoint, cleartext side).
+// ping.entryPoint / metrics.prometheus.entryPoint, cleartext side), and api.insecure's (api:
+// PathPrefix(`/api`), dashboard: the rest, "/" redirected to /dashboard/).
 bool RequestPipeline::internal_endpoint(const RequestHead& head) {
   if (listener_.tls) return false;
   if (listener_.serves_ping && head.path.starts_with("/ping")) {
-    answer_internal(config::InternalService::ping);
+    answer_internal(config::InternalService::ping, head);
   } else if (listener_.serves_metrics && head.path.starts_with("/metrics")) {
-    answer_internal(config::InternalService::prometheus);
+    answer_internal(config::InternalService::prometheus, head);
+  } else if (listener_.serves_api && head.path == "/") {
+    local_.status = 301;
+    local_.headers.emplace_back("Location", "/dashboard/");
+  } else if (listener_.serves_api) {
+    answer_internal(config::InternalService::api, head);
   } else {
     return false;
   }
@@ -70,8 +76,9 @@ bool RequestPipeline::internal_endpoint(const RequestHead& head) {
   return true;
 }
 
-// What an internal service answers (config/internal_services.hpp), whatever the path.
-void RequestPipeline::answer_internal(config::InternalService service) {
+// What an internal service answers (config/internal_services.hpp): the API by path, the others
+// whatever the path.
+void RequestPipeline::answer_internal(config::InternalService service, const RequestHead& head) {
   switch (service) {
     case config::InternalService::ping:
       local_.status = worker_.observer().shared().ping_status();
@@ -83,6 +90,14 @@ void RequestPipeline::answer_internal(config::InternalService service) {
       local_.headers.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
       local_.body = worker_.observer().shared().render_metrics();
       break;
+    case config::InternalService::api: {
+      ApiReply reply = worker_.observer().shared().api().answer(head.method, head.path, head.query);
+      local_.status = reply.status;
+      local_.headers = std::move(reply.headers);
+      local_.headers.emplace_back("Content-Type", std::move(reply.content_type));
+      local_.body = std::move(reply.body);
+      break;
+    }
     default:
       local_.status = 418;  // noop@internal, as Traefik answers: no body
       break;
@@ -108,7 +123,7 @@ RequestPipeline::Step RequestPipeline::answer_acme_http(const RequestHead& head)
 }
 
 RequestPipeline::Step RequestPipeline::route(const RequestHead& head) {
-  if ((listener_.serves_ping || listener_.serves_metrics) && internal_endpoint(head))
+  if ((listener_.serves_ping || listener_.serves_metrics || listener_.serves_api) && internal_endpoint(head))
     return Step::reply;
   // HTTP-01: ahead of routers and http.redirections, or after them with allowACMEByPass.
   const bool acme = listener_.acme_http && !listener_.tls && head.path.starts_with(tls::kAcmeChallengePrefix);
@@ -245,7 +260,7 @@ RequestPipeline::Step RequestPipeline::choose_server(const RequestHead& head) {
       head.content_length > static_cast<uint64_t>(limits.max_request))
     return refuse(413);
   if (auto internal = rc_->services[route_->service].internal; internal != config::InternalService::none) {
-    answer_internal(internal);
+    answer_internal(internal, head);
     return Step::reply;
   }
   for (const auto& guard : guards_) {

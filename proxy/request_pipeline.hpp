@@ -255,7 +255,7 @@ class RequestPipeline {
   Step route(const RequestHead& head);
   bool internal_endpoint(const RequestHead& head);
   Step answer_acme_http(const RequestHead& head);
-  void answer_internal(config::InternalService service);
+  void answer_internal(config::InternalService service, const RequestHead& head);
   Step refuse(int status);
   Step run_chain(const RequestHead& head);
   Step choose_server(const RequestHead& head);

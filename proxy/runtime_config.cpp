@@ -327,6 +327,8 @@ std::string internal_service_problem(const std::string& name, const config::Stat
       return cfg.ping.enabled ? "" : "service \"ping@internal\" needs the static `ping` section";
     case config::InternalService::prometheus:
       return cfg.prometheus.enabled ? "" : "service \"prometheus@internal\" needs the static `metrics.prometheus` section";
+    case config::InternalService::api:
+      return cfg.api.enabled ? "" : "service \"api@internal\" needs the static `api` section";
     case config::InternalService::noop:
       return "";
     default:

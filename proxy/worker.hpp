@@ -43,9 +43,12 @@ struct ListenerInfo {
   // handshake (Traefik serves both on one port: TLS routers on the TLS side).
   std::shared_ptr<const ListenerInfo> tls_side;
   // Traefik's internal routers on this entrypoint (cleartext side): PathPrefix(`/ping`) and
-  // PathPrefix(`/metrics`) ahead of every other router.
+  // PathPrefix(`/metrics`) ahead of every other router; api's below.
   bool serves_ping = false;
   bool serves_metrics = false;
+  // api.insecure on the `traefik` entrypoint: /api and /dashboard (api@internal), "/" redirected
+  // to /dashboard/.
+  bool serves_api = false;
   // An httpChallenge entrypoint (cleartext side): the HTTP-01 answers for
   // /.well-known/acme-challenge/, ahead of every router unless allowACMEByPass. Null otherwise.
   const tls::AcmeChallenges* acme_http = nullptr;

@@ -32,6 +32,7 @@ def corpus_text(name, tmpdir):
 class StaticCorpus(unittest.TestCase):
     EXPECTED_WARNINGS = {
         "v3_https_redirect.yml": [],
+        "v3_api_dashboard.yml": [],
         "v2_mixed_case.yml": ["serverTransport: unknown key, ignored", "environment: unknown key, ignored",
                               "http: unknown key, ignored", "tls: unknown key, ignored"],
         "v2_experimental_http3.yml": ["experimental.http3: loaded, but portier does not serve HTTP/3",

@@ -2,7 +2,7 @@
 noop@internal answers 418 with no body unless a middleware answers first (the redirect-only
 router of every Traefik set-up), ping@internal answers what /ping answers, prometheus@internal
 the metrics; `manualRouting: true` leaves the entrypoint's /ping to such routers. The internal services portier does not have drop their router with why, and so
-do ping@internal / prometheus@internal without their static section."""
+do ping@internal / prometheus@internal / api@internal without their static section."""
 
 import unittest
 
@@ -24,6 +24,7 @@ class InternalServices(unittest.TestCase):
         routers.update(both_sides("ping", "ping.test", "ping@internal"))
         routers.update(both_sides("metrics", "metrics.test", "prometheus@internal"))
         routers.update(both_sides("api", "api.test", "api@internal"))
+        routers.update(both_sides("dashboard", "dashboard.test", "dashboard@internal"))
         routers.update(both_sides("app", "app.test", "app"))
         dynamic = {"http": {"routers": routers,
                             "middlewares": {"to-https": {"redirectScheme": {"scheme": "https", "permanent": True}}},
@@ -74,12 +75,15 @@ class InternalServices(unittest.TestCase):
 
     def test_internal_services_portier_lacks_drop_their_router_with_why(self):
         errors = [e["message"] for e in self.portier.diag("/routes.json")["errors"]]
-        for side in ("api@file", "api-tls@file"):
-            self.assertIn('service "api@internal" is not supported: portier has no Traefik API or dashboard '
-                          '(its JSON diagnostics are served on diagnostics.address)', " ".join(errors), side)
+        for side in ("dashboard@file", "dashboard-tls@file"):
+            self.assertIn('service "dashboard@internal" is not supported: api@internal serves the dashboard under '
+                          '/dashboard/', " ".join(errors), side)
+        # api@internal exists, but only with the static `api` section (test_dashboard has one).
+        self.assertIn('service "api@internal" needs the static `api` section', " ".join(errors))
         for protocol in PROTOCOLS:
             with self.subTest(protocol=protocol):
                 self.assertEqual(self.get(protocol, "api.test").status, 404)
+                self.assertEqual(self.get(protocol, "dashboard.test").status, 404)
                 self.assertEqual(self.get(protocol, "app.test").status, 200)
 
     def test_ping_internal_without_the_ping_section_is_an_error(self):

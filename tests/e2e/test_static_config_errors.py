@@ -47,10 +47,10 @@ class StaticConfigErrors(unittest.TestCase):
 
     def test_unsupported_traefik_key_is_an_error(self):
         path = self.bad_file("entryPoints:\n  web:\n    address: \"127.0.30.1:%d\"\n"
-                             "api:\n  dashboard: true\n" % free_port(NET + ".1"))
+                             "api:\n  dashboard: true\n  debug: true\n" % free_port(NET + ".1"))
         r = run_cli(["run", "--config", str(path)], timeout=15)
         self.assertEqual(r.returncode, 2, r.stderr)
-        self.assertRegex(r.stderr, r"\bapi\b[^\n]*not supported")
+        self.assertRegex(r.stderr, r"\bapi\.debug\b[^\n]*not supported")
 
     def test_yaml_syntax_error_names_the_line(self):
         path = self.bad_file("entryPoints:\n  web:\n    address: [oops\n")

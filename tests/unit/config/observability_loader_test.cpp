@@ -150,3 +150,23 @@ TEST_CASE("status ranges and canonical header names") {
   CHECK(canonical_header_name("user-agent") == "User-Agent");
   CHECK(canonical_header_name("X-FORWARDED-FOR") == "X-Forwarded-For");
 }
+
+TEST_CASE("api: dashboard, insecure (the `traefik` entrypoint), dashboardName; basePath and debug refused") {
+  auto r = load("api:\n  insecure: true\n  dashboard: false\n  dashboardName: edge\n  disableDashboardAd: true\n");
+  REQUIRE(r.ok());
+  CHECK(r.config.api.enabled);
+  CHECK(r.config.api.insecure);
+  CHECK_FALSE(r.config.api.dashboard);
+  CHECK(r.config.api.dashboard_name == "edge");
+  REQUIRE(r.config.entry_points.count("traefik"));
+  CHECK(r.config.entry_points.at("traefik").port == 8080);
+  auto plain = load("api: {}\n");
+  REQUIRE(plain.ok());
+  CHECK(plain.config.api.dashboard);
+  CHECK_FALSE(plain.config.entry_points.count("traefik"));  // not insecure: no entrypoint of its own
+  CHECK_FALSE(load("ping: {}\n").config.api.enabled);
+  auto bad = load("api:\n  basePath: /traefik\n  debug: true\n");
+  CHECK(has(bad, "api.basePath", "not supported"));
+  CHECK(has(bad, "api.debug", "not supported"));
+  CHECK(load("api:\n  basePath: /\n").ok());
+}

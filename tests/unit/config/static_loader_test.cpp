@@ -270,7 +270,7 @@ TEST_CASE("bad values are reported with their YAML path and line") {
 TEST_CASE("unknown keys and unsupported Traefik keys are errors") {
   const char* yaml =
       "api:\n"                         // 1
-      "  dashboard: true\n"            // 2
+      "  debug: true\n"                // 2
       "entryPointz:\n"                 // 3 (a typo at the root: a warning)
       "  web: {address: \":80\"}\n"    // 4
       "providers:\n"                   // 5
@@ -295,7 +295,7 @@ TEST_CASE("unknown keys and unsupported Traefik keys are errors") {
       "  address: 127.0.0.1:7112\n";   // 24
   auto r = load(yaml, {}, {{"CF_DNS_API_TOKEN", "t"}});
   INFO(all(r));
-  CHECK(has(r, "api", "not supported", 1));
+  CHECK(has(r, "api.debug", "not supported", 2));
   CHECK_FALSE(has(r, "entryPointz", "unknown key"));
   REQUIRE(r.warnings.size() == 1);
   CHECK(r.warnings[0].to_string() == "entryPointz: unknown key, ignored (as Traefik ignores it) (line 3)");
