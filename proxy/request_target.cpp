@@ -36,6 +36,13 @@ int escaped_at(std::string_view path, size_t i) {
   return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
 }
 
+// A '%' not followed by two hex digits (Go's url.PathUnescape: "invalid URL escape").
+bool has_invalid_escape(std::string_view path) {
+  for (size_t i = path.find('%'); i != std::string_view::npos; i = path.find('%', i + 1))
+    if (escaped_at(path, i) < 0) return true;
+  return false;
+}
+
 // True when normalize_path would change `path`.
 bool needs_normalizing(std::string_view path) {
   for (size_t i = path.find('%'); i != std::string_view::npos; i = path.find('%', i + 1)) {
@@ -92,18 +99,16 @@ std::string clean_path(std::string_view path) {
 }
 
 bool apply_target_rules(RequestHead& head, const TargetRules& rules, std::string& storage) {
-  for (size_t i = head.path.find('%'); i != std::string_view::npos; i = head.path.find('%', i + 1))
-    if (escaped_at(head.path, i) < 0) return false;
+  if (has_invalid_escape(head.path)) return false;
   const bool semicolons = head.query.find(';') != std::string_view::npos;
   std::string path;
-  bool changed = needs_normalizing(head.path);
-  if (changed) path = normalize_path(head.path);
-  if (rules.sanitize_path && needs_cleaning(changed ? std::string_view(path) : head.path)) {
-    path = clean_path(changed ? std::string_view(path) : head.path);
-    changed = true;
-  }
-  if (!semicolons && !changed) return true;
-  storage = changed ? std::move(path) : std::string(head.path);
+  const bool normalize = needs_normalizing(head.path);
+  if (normalize) path = normalize_path(head.path);
+  const std::string_view normalized = normalize ? std::string_view(path) : head.path;
+  const bool clean = rules.sanitize_path && needs_cleaning(normalized);
+  if (clean) path = clean_path(normalized);
+  if (!semicolons && !normalize && !clean) return true;
+  storage = normalize || clean ? std::move(path) : std::string(head.path);
   const size_t path_size = storage.size();
   if (!head.query.empty()) {
     storage += '?';

@@ -12,10 +12,10 @@
 
 #include "core/log.hpp"
 #include "proxy/client_tls.hpp"
-#include "tls/acme_challenges.hpp"
 #include "proxy/proxy_header.hpp"
 #include "proxy/tls_stream.hpp"
 #include "proxy/watchdog.hpp"
+#include "tls/acme_challenges.hpp"
 
 namespace portier::proxy {
 
