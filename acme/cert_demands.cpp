@@ -4,6 +4,7 @@
 #include <cctype>
 #include <map>
 
+#include "config/entry_point_model.hpp"
 #include "config/rule.hpp"
 
 namespace portier::acme {
@@ -44,15 +45,14 @@ struct Collector {
     demands.emplace(std::make_pair(resolver, std::move(names)), router);
   }
 
-  void router(const std::string& name, const std::string& rule, const std::optional<config::RouterTls>& tls,
-              const std::string& resolver, config::RuleKind kind) {
-    if (!tls || tls->passthrough || resolver.empty()) return;
-    if (!tls->domains.empty()) {
-      for (const auto& d : tls->domains) {
+  void router(const std::string& name, const std::string& rule, const config::RouterTls& tls, config::RuleKind kind) {
+    if (tls.passthrough || tls.cert_resolver.empty()) return;
+    if (!tls.domains.empty()) {
+      for (const auto& d : tls.domains) {
         std::vector<std::string> names;
         add_names(names, d.main);
         for (const auto& san : d.sans) add_names(names, san);
-        add(resolver, std::move(names), name);
+        add(tls.cert_resolver, std::move(names), name);
       }
       return;
     }
@@ -60,37 +60,21 @@ struct Collector {
     if (!parsed.root) return;
     std::vector<std::string> names;
     for (const auto& host : config::rule_host_names(*parsed.root)) add_names(names, host);
-    add(resolver, std::move(names), name);
+    add(tls.cert_resolver, std::move(names), name);
   }
 };
-
-// The router's resolver, or the one of its entrypoints (all of them must agree).
-std::string resolver_of(const std::optional<config::RouterTls>& tls, const std::vector<std::string>& entry_points,
-                        const config::StaticConfig* cfg) {
-  if (!tls) return {};
-  if (!tls->cert_resolver.empty() || !cfg) return tls->cert_resolver;
-  std::string found;
-  for (const auto& [name, ep] : cfg->entry_points) {
-    bool used = entry_points.empty() || std::find(entry_points.begin(), entry_points.end(), name) != entry_points.end();
-    if (!used || ep.protocol != config::EntryPoint::Protocol::tcp) continue;
-    if (ep.tls_cert_resolver.empty()) {
-      if (!entry_points.empty()) return {};
-      continue;
-    }
-    if (!found.empty() && found != ep.tls_cert_resolver) return {};
-    found = ep.tls_cert_resolver;
-  }
-  return found;
-}
 
 }  // namespace
 
 std::vector<CertDemand> certificate_demands(const config::Dynamic& merged, const config::StaticConfig* cfg) {
   Collector c;
-  for (const auto& [name, r] : merged.http.routers)
-    c.router(name, r.rule, r.tls, resolver_of(r.tls, r.entry_points, cfg), config::RuleKind::http);
+  for (const auto& [name, r] : merged.http.routers) {
+    if (r.tls) c.router(name, r.rule, *r.tls, config::RuleKind::http);
+    if (cfg)
+      for (const auto& tls : config::entry_point_tls(r, *cfg)) c.router(name, r.rule, tls, config::RuleKind::http);
+  }
   for (const auto& [name, r] : merged.tcp.routers)
-    c.router(name, r.rule, r.tls, resolver_of(r.tls, r.entry_points, cfg), config::RuleKind::tcp);
+    if (r.tls) c.router(name, r.rule, *r.tls, config::RuleKind::tcp);
   std::vector<CertDemand> out;
   for (auto& [key, router] : c.demands) {
     CertDemand d;

@@ -16,8 +16,9 @@ struct CertDemand {
   bool operator==(const CertDemand&) const = default;
 };
 
-// Routers (HTTP, and TCP without passthrough) whose tls names a certificate resolver (or sit
-// only on entrypoints with tls.certResolver when `cfg` is given): one demand per
+// Routers (HTTP, and TCP without passthrough) whose tls names a certificate resolver, and,
+// when `cfg` is given, HTTP routers without a tls of their own on entrypoints whose http.tls has
+// a certResolver (Traefik's entrypoint model, config/entry_point_model.hpp): one demand per
 // tls.domains entry {main, sans…}; without domains, one demand holding the Host()/HostSNI()
 // names of the rule. Demands with the same resolver and names are merged. Sorted by resolver
 // then names.

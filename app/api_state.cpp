@@ -32,6 +32,11 @@ json entry_point_json(const config::EntryPoint& ep) {
     http["tls"] = json::object();
     if (!ep.tls_cert_resolver.empty()) http["tls"]["certResolver"] = ep.tls_cert_resolver;
     if (!ep.tls_options.empty()) http["tls"]["options"] = ep.tls_options;
+    for (const auto& d : ep.tls_domains) {
+      json domain = {{"main", d.main}};
+      if (!d.sans.empty()) domain["sans"] = d.sans;
+      http["tls"]["domains"].push_back(std::move(domain));
+    }
   }
   j["http"] = http;
   return j;

@@ -11,6 +11,7 @@
 #include "config/default_entry_points.hpp"
 #include "config/dynamic_json.hpp"
 #include "config/dynamic_merge.hpp"
+#include "config/entry_point_model.hpp"
 #include "config/rule.hpp"
 #include "core/log.hpp"
 #include "proxy/http_errors.hpp"
@@ -31,18 +32,15 @@ std::chrono::milliseconds grace_period(const config::StaticConfig& cfg) {
 }
 
 // entryPoints.NAME.http.tls.options: the options of the HTTP routers without a `tls` of their
-// own on that entrypoint (all HTTP entrypoints for a router naming none), by their hosts.
+// own on that entrypoint (config/entry_point_model.hpp), by their hosts.
 void add_entry_point_options(const config::Dynamic& dyn, const config::StaticConfig& cfg,
                              std::vector<std::pair<std::string, std::string>>& host_options) {
-  for (const auto& [ep_name, ep] : cfg.entry_points) {
-    if (ep.tls_options.empty()) continue;
-    for (const auto& [name, router] : dyn.http.routers) {
-      const auto& eps = router.entry_points;
-      if (router.tls || (!eps.empty() && std::find(eps.begin(), eps.end(), ep_name) == eps.end())) continue;
+  for (const auto& [name, router] : dyn.http.routers) {
+    for (const auto& tls : config::entry_point_tls(router, cfg)) {
+      if (tls.options.empty()) continue;
       auto parsed = config::parse_rule(router.rule, config::RuleKind::http);
       if (!parsed.root) continue;
-      std::string options =
-          ep.tls_options == "default" ? ep.tls_options : config::qualify(ep.tls_options, router.provider);
+      std::string options = tls.options == "default" ? tls.options : config::qualify(tls.options, router.provider);
       for (const auto& host : config::rule_host_names(*parsed.root)) host_options.emplace_back(host, options);
     }
   }

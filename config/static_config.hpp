@@ -52,6 +52,9 @@ struct EntryPoint {
   // http.tls.options: the tls.options of this entrypoint's HTTP routers that have no `tls` of
   // their own (Traefik's entrypoint model; a name without "@" is in the router's provider).
   std::string tls_options;
+  // http.tls.domains: the certificates tls_cert_resolver obtains for those routers (one per
+  // entry, main + sans) instead of one for their Host names.
+  std::vector<Domain> tls_domains;
   std::vector<std::string> middlewares;  // http.middlewares
   std::chrono::milliseconds read_timeout{60000};
   std::chrono::milliseconds write_timeout{0};
@@ -99,6 +102,10 @@ struct EntryPoint {
   // portier's default (Http2Settings).
   std::optional<uint32_t> http2_max_concurrent_streams;
   bool from_infra = false;
+
+  // Entrypoints named tcp-* carry TCP routers only; the other TCP ones serve HTTP too.
+  bool tcp_only() const { return protocol == Protocol::tcp && name.rfind("tcp-", 0) == 0; }
+  bool serves_http() const { return protocol == Protocol::tcp && !tcp_only(); }
 };
 
 struct DnsChallenge {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "config/docker_provider_loader.hpp"
+#include "config/entry_point_kinds.hpp"
 #include "config/infra_expansion.hpp"
 #include "config/observability_loader.hpp"
 #include "config/transport_loader.hpp"
@@ -47,6 +48,7 @@ class SectionReader {
   void read_entry_point(const std::string& name, const Node& k, const Node& v);
   bool read_address(const std::string& path, const Node& k, const Node& v, EntryPoint& ep);
   void read_ep_http(const std::string& path, const Node& v, EntryPoint& ep);
+  void read_tls_domains(const std::string& path, const Node& k, const Node& v, std::vector<Domain>& out);
   void read_redirection(const std::string& path, const Node& k, const Node& v, EntryPoint& ep);
   void read_ep_transport(const std::string& path, const Node& v, EntryPoint& ep);
   void read_ep_forwarded(const std::string& path, const Node& v, EntryPoint& ep);
@@ -199,7 +201,8 @@ void SectionReader::read_entry_point(const std::string& name, const Node& k, con
     r_.error(child_path(path, "address"), "required", line_of(k));
   } else {
     mark(child_path(path, "address"), ak);
-    read_address(child_path(path, "address"), ak, av, ep);
+    // The kind (protocol) is known only from a valid address.
+    if (read_address(child_path(path, "address"), ak, av, ep)) check_entry_point_kind(v, path, ep, r_);
   }
   each(v, path, [&](const std::string& key, const Node& sk, const Node& sv) {
     const std::string p = child_path(path, key);
@@ -253,18 +256,40 @@ void SectionReader::read_ep_http(const std::string& path, const Node& v, EntryPo
     } else if (iequals(key, "middlewares")) {
       r_.get(v, key, path, ep.middlewares);
     } else if (iequals(key, "tls") && r_.section(sv, p, k)) {
-      r_.check_keys(sv, p, {"certResolver", "options"}, {{"domains", ""}});
+      r_.check_keys(sv, p, {"certResolver", "options", "domains"});
       ep.tls = true;
       r_.get(sv, "options", p, ep.tls_options);
       if (r_.get(sv, "certResolver", p, ep.tls_cert_resolver)) {
         mark(child_path(p, "certResolver"), YamlReader::find(sv, "certResolver").first);
       }
+      if (auto [dk, dv] = YamlReader::find(sv, "domains"); dk.IsDefined())
+        read_tls_domains(child_path(p, dk.Scalar()), dk, dv, ep.tls_domains);
     } else if (iequals(key, "redirections") && r_.expect_map(sv, p, k)) {
       r_.check_keys(sv, p, {"entryPoint"});
       auto [ek, ev] = YamlReader::find(sv, "entryPoint");
       if (ek.IsDefined()) read_redirection(child_path(p, "entryPoint"), ek, ev, ep);
     }
   });
+}
+
+// http.tls.domains: a sequence of {main, sans}; `main` is required.
+void SectionReader::read_tls_domains(const std::string& path, const Node& k, const Node& v,
+                                     std::vector<Domain>& out) {
+  mark(path, k);
+  if (!v.IsSequence()) {
+    r_.error(path, "expected a list of {main, sans}", k, v);
+    return;
+  }
+  for (size_t i = 0; i < v.size(); ++i) {
+    const std::string p = index_path(path, i);
+    if (!r_.expect_map(v[i], p, k)) continue;
+    r_.check_keys(v[i], p, {"main", "sans"});
+    Domain d;
+    r_.get(v[i], "main", p, d.main);
+    r_.get(v[i], "sans", p, d.sans);
+    if (d.main.empty()) r_.error(child_path(p, "main"), "required", k, v[i]);
+    else out.push_back(std::move(d));
+  }
 }
 
 void SectionReader::read_redirection(const std::string& path, const Node& k, const Node& v,

@@ -61,6 +61,27 @@ void validate_bindings(const StaticConfig& c, const std::map<std::string, int>& 
   }
 }
 
+// http.tls.domains are requested from the entrypoint's certResolver, so they need one, and a
+// wildcard needs its DNS-01 challenge (Traefik: "ACME needs a DNSChallenge").
+void validate_tls_domains(const StaticConfig& c, const EntryPoint& ep, const std::string& path,
+                          const std::map<std::string, int>& lines, core::Problems& problems) {
+  if (ep.tls_domains.empty()) return;
+  if (ep.tls_cert_resolver.empty()) {
+    problems.push_back({path, "has no effect without http.tls.certResolver", line_at(lines, path)});
+    return;
+  }
+  auto resolver = c.cert_resolvers.find(ep.tls_cert_resolver);
+  if (resolver == c.cert_resolvers.end() || resolver->second.dns_challenge) return;
+  for (const auto& d : ep.tls_domains) {
+    std::vector<std::string> names = d.sans;
+    names.insert(names.begin(), d.main);
+    for (const auto& name : names)
+      if (name.rfind("*.", 0) == 0)
+        problems.push_back({path, "wildcard \"" + name + "\" needs a certificate resolver with dnsChallenge",
+                            line_at(lines, path)});
+  }
+}
+
 }  // namespace
 
 int line_at(const std::map<std::string, int>& lines, const std::string& path) {
@@ -110,6 +131,7 @@ void validate_entry_points(const StaticConfig& c, const std::map<std::string, in
       problems.push_back({p, "certificate resolver \"" + ep.tls_cert_resolver + "\" does not exist",
                           line_at(lines, p)});
     }
+    validate_tls_domains(c, ep, path + ".http.tls.domains", lines, problems);
   }
   validate_bindings(c, lines, problems);
 }

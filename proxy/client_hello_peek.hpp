@@ -4,10 +4,12 @@
 // recv(MSG_PEEK), so they stay in the kernel receive queue and whoever reads the socket next
 // (the backend relay in passthrough, a TLS handshake, the HTTP session) sees the untouched
 // stream. Robust to ClientHellos split across segments or records, and to garbage.
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/ip/address.hpp>
@@ -54,6 +56,9 @@ struct PeekResult {
   size_t peeked = 0;  // bytes seen, all still unread in the socket
 
   bool usable() const { return kind != Kind::closed; }
+  bool offers_alpn(std::string_view protocol) const {
+    return std::find(alpn.begin(), alpn.end(), protocol) != alpn.end();
+  }
   // The router's view; valid while this result lives.
   ConnView view(const boost::asio::ip::address& client) const {
     return ConnView{sni, alpn, client, kind == Kind::tls};

@@ -193,7 +193,11 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::serve(Re
   SSL* ssl = nullptr;
   if constexpr (std::is_same_v<Stream, TlsStream>) ssl = stream_.native_handle();
   const config::EntryPoint& ep = info_->entry_point;
-  apply_target_rules(head, {ep.sanitize_path, ep.encode_query_semicolons}, target_);
+  if (!apply_target_rules(head, {ep.sanitize_path, ep.encode_query_semicolons}, target_)) {
+    unread_input_ = true;
+    co_await send_error(400, true);  // Go: "invalid URL escape"
+    co_return Outcome::close;
+  }
   if (keep_alive_.last_request(ep)) head.keep_alive = false;  // "Connection: close"
   RequestPipeline pipeline(worker_, *info_, client_, ssl);
   pipeline_ = &pipeline;

@@ -223,7 +223,7 @@ int Exchange::fill_head() {
   head_.host = authority.empty() ? host_header : authority;
   if (head_.host.empty()) return 400;
   const config::EntryPoint& ep = conn_.info().entry_point;
-  apply_target_rules(head_, {ep.sanitize_path, ep.encode_query_semicolons}, target_);
+  if (!apply_target_rules(head_, {ep.sanitize_path, ep.encode_query_semicolons}, target_)) return 400;
   uint64_t length = 0;
   bool has_length = !content_length.empty();
   if (has_length && !parse_length(content_length, &length)) return 400;

@@ -183,6 +183,7 @@ void ProxyServer::open_tcp_listeners(std::vector<std::string>& problems) {
         options.session.peek.timeout = limits_.header_timeout;
         options.session.idle_timeout = ep.idle_timeout;
         options.session.terminate_tls = make_tls_terminator(tls_snapshot_, limits_.header_timeout);
+        options.session.answer_acme_tls = !ep.allow_acme_bypass;
         for (auto& a : acceptors)
           w->add_tcp_listener(std::make_unique<TcpListener>(std::move(a), tcp_snapshot_, options,
                                                             static_cast<uint32_t>(w->id())));

@@ -20,10 +20,18 @@ struct TargetRules {
 // ("*", "") are returned unchanged.
 std::string clean_path(std::string_view path);
 
-// Rewrites head.target, head.path and head.query when the rules change them: the query's ';'
-// become '&' (or "%3B" with encode_query_semicolons), the path is cleaned with sanitize_path.
+// Traefik's normalizePath (RFC 3986 2.3, 6.2.2.1): a percent-encoded unreserved character
+// (ALPHA, DIGIT, '-', '.', '_', '~') is decoded, any other escape gets upper-case hex digits
+// ("%2f" → "%2F", which stays encoded). A '%' without two hex digits is copied as it is.
+std::string normalize_path(std::string_view path);
+
+// Rewrites head.target, head.path and head.query when the rules change them: the path is
+// always normalized (normalize_path, as Traefik does on every entrypoint), then cleaned with
+// sanitize_path (so "/a/%2e%2e/b" is "/b"); the query's ';' become '&' (or "%3B" with
+// encode_query_semicolons). False, with `head` unchanged, when the path holds a '%' without
+// two hex digits: Go refuses such a target ("invalid URL escape"), the caller answers 400.
 // The new views point into `storage`, which must then outlive the head's use and not change.
 // The target becomes origin-form (path?query). Costs one scan when nothing changes.
-void apply_target_rules(RequestHead& head, const TargetRules& rules, std::string& storage);
+[[nodiscard]] bool apply_target_rules(RequestHead& head, const TargetRules& rules, std::string& storage);
 
 }  // namespace portier::proxy

@@ -190,10 +190,6 @@ std::shared_ptr<const ServiceRuntime> cached_service(CompileCache& cache, const 
   return compiled;
 }
 
-bool is_http_entry_point(const config::EntryPoint& ep) {
-  return ep.protocol == config::EntryPoint::Protocol::tcp && ep.name.rfind("tcp-", 0) != 0;
-}
-
 }  // namespace
 
 std::shared_ptr<ServerHealth> HealthRegistry::get(const std::string& service, const std::string& url) {
@@ -227,7 +223,7 @@ std::string normalize_host(std::string_view host) {
 std::vector<std::string> http_entry_point_names(const config::StaticConfig& cfg) {
   std::vector<std::string> names;
   for (const auto& [name, ep] : cfg.entry_points)
-    if (is_http_entry_point(ep)) names.push_back(name);
+    if (ep.serves_http()) names.push_back(name);
   return names;  // std::map order: sorted, stable
 }
 

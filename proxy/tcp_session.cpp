@@ -15,6 +15,7 @@
 #include "proxy/proxy_header.hpp"
 #include "proxy/tls_stream.hpp"
 #include "proxy/watchdog.hpp"
+#include "tls/acme_challenges.hpp"
 
 namespace portier::proxy {
 
@@ -330,6 +331,10 @@ awaitable<TcpSessionStats> TcpSession::run(std::optional<PeekResult> peeked) {
     close_client();
     co_return stats_;
   }
+  if (options_.answer_acme_tls && hello.kind == PeekResult::Kind::tls && hello.offers_alpn(tls::kAcmeTlsAlpn)) {
+    co_await answer_acme_tls(hello);
+    co_return stats_;
+  }
   if (!route) route = rt_->route(entry_, hello.view(client_ip_));
   if (!route) {
     close_client();
@@ -358,7 +363,7 @@ awaitable<TcpSessionStats> TcpSession::run(std::optional<PeekResult> peeked) {
   error_code ignored;
   client_.set_option(tcp::no_delay(true), ignored);
   if (route->terminates_tls()) {
-    tls_ = co_await options_.terminate_tls(std::move(client_), *route, hello);
+    tls_ = co_await options_.terminate_tls(std::move(client_), route, hello);
     if (!tls_) {
       stats_.outcome = Outcome::tls_failed;
       backend_.close(ignored);
@@ -377,6 +382,17 @@ awaitable<TcpSessionStats> TcpSession::run(std::optional<PeekResult> peeked) {
   client_.close(ignored);
   backend_.close(ignored);
   co_return stats_;
+}
+
+// The handshake is the whole answer: the validator checks the challenge certificate and closes.
+awaitable<void> TcpSession::answer_acme_tls(const PeekResult& hello) {
+  stats_.outcome = TcpSessionStats::Outcome::acme_tls;
+  if (!options_.terminate_tls) {
+    close_client();
+    co_return;
+  }
+  auto stream = co_await options_.terminate_tls(std::move(client_), nullptr, hello);
+  if (!stream) stats_.outcome = TcpSessionStats::Outcome::tls_failed;
 }
 
 awaitable<void> TcpSession::relay_plain() {

@@ -30,11 +30,12 @@ class TcpClientStream {
 };
 
 // HOOK for the TLS store: performs the server handshake on `client` (whose ClientHello is
-// still unread, see peek_client_hello) with the certificate for hello.sni, honouring the
-// route's tls options. nullptr = handshake failed (the connection is dropped). Unset = routes
+// still unread, see peek_client_hello) with the certificate and tls options for hello.sni,
+// for `route`, or for a TLS-ALPN-01 validation when it is null (the ClientHello callback
+// answers acme-tls/1). nullptr = handshake failed (the connection is dropped). Unset = routes
 // that terminate TLS refuse their connections.
 using TlsTerminator = std::function<awaitable<std::unique_ptr<TcpClientStream>>(
-    tcp::socket client, const TcpRouteRuntime& route, const PeekResult& hello)>;
+    tcp::socket client, const TcpRouteRuntime* route, const PeekResult& hello)>;
 
 struct TcpSessionOptions {
   PeekLimits peek;
@@ -42,10 +43,15 @@ struct TcpSessionOptions {
   bool use_splice = true;      // plain TCP: splice(2) through a pipe, no user-space copy
   size_t buffer_size = 65536;  // per direction, read/write relay
   TlsTerminator terminate_tls;
+  // A TLS ClientHello offering acme-tls/1 is a TLS-ALPN-01 validation, answered by the
+  // terminate_tls handshake before any routing, as Traefik's TCP router does on every
+  // entrypoint (tcp-* ones here) unless allowACMEByPass. Shared HTTP entrypoints decide
+  // before the session (Worker::try_tcp_routers) and leave this false.
+  bool answer_acme_tls = false;
 };
 
 struct TcpSessionStats {
-  enum class Outcome { forwarded, no_route, peek_failed, refused, no_server, dial_failed, tls_failed };
+  enum class Outcome { forwarded, no_route, peek_failed, refused, no_server, dial_failed, tls_failed, acme_tls };
   Outcome outcome = Outcome::no_route;
   std::string route;
   std::string backend;       // "127.0.11.2:5432"
@@ -96,6 +102,7 @@ class TcpSession {
   // "" or why the dial failed.
   awaitable<std::string> dial(const TcpServiceRuntime& svc, const TcpBackend& backend);
   awaitable<std::string> start_backend_tls(const TcpTransport& transport);
+  awaitable<void> answer_acme_tls(const PeekResult& hello);
   awaitable<void> relay_plain();
   awaitable<void> relay_streams(TcpClientStream& client, TcpClientStream& backend);
   void close_client();

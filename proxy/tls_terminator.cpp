@@ -8,7 +8,7 @@
 
 namespace portier::proxy {
 TlsTerminator make_tls_terminator(core::Snapshot<TlsContext>& contexts, std::chrono::milliseconds handshake_timeout) {
-  return [&contexts, handshake_timeout](tcp::socket client, const TcpRouteRuntime&,
+  return [&contexts, handshake_timeout](tcp::socket client, const TcpRouteRuntime*,
                                         const PeekResult&) -> awaitable<std::unique_ptr<TcpClientStream>> {
     std::shared_ptr<const TlsContext> ctx = contexts.load();
     if (!ctx) co_return nullptr;

@@ -172,9 +172,7 @@ awaitable<bool> Worker::try_tcp_routers(tcp::socket& socket, const ListenerInfo&
   };
   // As Traefik's TCP router: a ClientHello offering acme-tls/1 is a TLS-ALPN-01 validation,
   // answered by the HTTP side's handshake, unless allowACMEByPass lets TCP routers take it.
-  if (!info.entry_point.allow_acme_bypass &&
-      std::find(peeked.alpn.begin(), peeked.alpn.end(), tls::kAcmeTlsAlpn) != peeked.alpn.end())
-    co_return false;
+  if (!info.entry_point.allow_acme_bypass && peeked.offers_alpn(tls::kAcmeTlsAlpn)) co_return false;
   auto view = peeked.view(client.address());
   if (decide_shared(*rt, static_cast<size_t>(entry), view, serves_sni) == SharedDispatch::http) co_return false;
   TcpSession session(std::move(socket), client, static_cast<size_t>(entry), rt, tcp_options_,

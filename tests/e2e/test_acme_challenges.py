@@ -1,9 +1,10 @@
 """ACME HTTP-01 and TLS-ALPN-01 through `portier run` (issue 18 item 5): real pebble CAs validate
 both challenges against portier's own entrypoints (challtestsrv's DNS points the names at
-them); the certificates are served afterwards, renewed at the next start when due
-(certificatesDuration), taken from the alternate chain with preferredChain, and an account
-with external account binding (eab) is registered with a CA that requires it, while a wrong
-HMAC fails with the CA's error.
+them), TLS-ALPN-01 also on a tcp-* entrypoint for a TLS-terminating TCP router; the
+certificates are served afterwards, renewed at the next start when due (certificatesDuration),
+taken from the alternate chain with preferredChain, and an account with external account
+binding (eab) is registered with a CA that requires it, while a wrong HMAC fails with the CA's
+error.
 
 The HTTP-01 answer is portier's own, ahead of every router on the httpChallenge entrypoint's
 cleartext side (HTTP/1.1 and h2c; the TLS side, HTTP/1.1 and h2, routes as usual), and after
@@ -34,6 +35,11 @@ HOSTS = {"http": "http01.challenges.example.com", "alpn": "alpn01.challenges.exa
 # Served by an HTTPS router on another entrypoint only: on websecure a catch-all TCP router
 # would take its SNI, but not an acme-tls/1 ClientHello (Traefik's order).
 TCP_SNI_HOST = "tcpsni.challenges.example.com"
+# A TLS-terminating TCP router on a tcp-* entrypoint (TCP routers only): its TLS-ALPN-01
+# validation is answered there, as Traefik's TCP router answers acme-tls/1 ClientHellos.
+TCP_ALPN_HOST = "tcpalpn.challenges.example.com"
+# The same for a TCP router whose server is down: the answer comes before routing and dialling.
+TCP_DOWN_HOST = "tcpdown.challenges.example.com"
 
 
 def served_chain(port, host):
@@ -57,19 +63,23 @@ class AcmeChallenges(unittest.TestCase):
     def setUpClass(cls):
         cls.web_port = free_port(IP)
         cls.tls_port = free_port(IP)
+        cls.tcp_port = free_port(IP)
         # Pebble A: http-01 and tls-alpn-01, an alternate chain, 10-minute certificates.
         cls.ca = Pebble(http_port=cls.web_port, tls_port=cls.tls_port, alternate_roots=1,
                         validity_seconds=600).start()
         # Pebble B: accounts need an external account binding.
         cls.eab_ca = Pebble(http_port=cls.web_port, tls_port=cls.tls_port, eab_keys={"kid-1": EAB_KEY}).start()
-        for pebble in (cls.ca, cls.eab_ca):
-            for host in list(HOSTS.values()) + [TCP_SNI_HOST]:
+        # Pebble C: validates tls-alpn-01 on the tcp-* entrypoint's port.
+        cls.tcp_ca = Pebble(tls_port=cls.tcp_port).start()
+        for pebble in (cls.ca, cls.eab_ca, cls.tcp_ca):
+            for host in list(HOSTS.values()) + [TCP_SNI_HOST, TCP_ALPN_HOST, TCP_DOWN_HOST]:
                 pebble.add_a(host, IP)
         cls.backend = Backend("app", NET + ".2")
 
     @classmethod
     def tearDownClass(cls):
         cls.backend.close()
+        cls.tcp_ca.stop()
         cls.eab_ca.stop()
         cls.ca.stop()
 
@@ -83,7 +93,8 @@ class AcmeChallenges(unittest.TestCase):
             "entryPoints": {
                 "web": {"address": "%s:%d" % (IP, self.web_port)},
                 "websecure": {"address": "%s:%d" % (IP, self.tls_port)},
-                "bypass": {"address": "%s:%d" % (IP, bypass_port), "allowACMEByPass": True}},
+                "bypass": {"address": "%s:%d" % (IP, bypass_port), "allowACMEByPass": True},
+                "tcp-alpn": {"address": "%s:%d" % (IP, self.tcp_port)}},
             "certificatesResolvers": {
                 "http": resolver(self.ca, httpChallenge={"entryPoint": "web"}, certificatesDuration=1,
                                  preferredChain=self.ca.root_subject_cn(1)),
@@ -93,6 +104,7 @@ class AcmeChallenges(unittest.TestCase):
                 "eab": resolver(self.eab_ca, tlsChallenge=True, eab={"kid": "kid-1", "hmacEncoded": EAB_KEY}),
                 "eabbad": resolver(self.eab_ca, tlsChallenge={}, eab={"kid": "kid-1", "hmacEncoded": WRONG_KEY}),
                 "bypass": resolver(self.ca, httpChallenge={"entryPoint": "bypass"}),
+                "tcpalpn": resolver(self.tcp_ca, tlsChallenge={}),
             },
             "providers": {"file": {"filename": str(work / "dynamic.yml"), "watch": True}},
         }
@@ -107,9 +119,14 @@ class AcmeChallenges(unittest.TestCase):
             "http": {"routers": routers,
                      "services": {"app": {"loadBalancer": {"servers": [{"url": "http://%s" % self.backend.address}]}}}},
             "tcp": {"routers": {"other": {"rule": "HostSNI(`*`)", "entryPoints": ["websecure"], "service": "raw",
-                                          "tls": {"passthrough": True}}},
-                    "services": {"raw": {"loadBalancer": {"servers": [{"address": self.backend.address}]}}}}})
-        env = {"LEGO_CA_CERTIFICATES": "%s:%s" % (self.ca.ca_file, self.eab_ca.ca_file),
+                                          "tls": {"passthrough": True}},
+                                "tcpalpn": {"rule": "HostSNI(`%s`)" % TCP_ALPN_HOST, "entryPoints": ["tcp-alpn"],
+                                            "service": "raw", "tls": {"certResolver": "tcpalpn"}},
+                                "tcpdown": {"rule": "HostSNI(`%s`)" % TCP_DOWN_HOST, "entryPoints": ["tcp-alpn"],
+                                            "service": "down", "tls": {"certResolver": "tcpalpn"}}},
+                    "services": {"raw": {"loadBalancer": {"servers": [{"address": self.backend.address}]}},
+                                 "down": {"loadBalancer": {"servers": [{"address": "%s:%d" % (NET + ".3", free_port(NET + ".3"))}]}}}}})
+        env = {"LEGO_CA_CERTIFICATES": "%s:%s:%s" % (self.ca.ca_file, self.eab_ca.ca_file, self.tcp_ca.ca_file),
                "PORTIER_ACME_BACKOFF_SECONDS": "1"}
         return Portier(config, env=env)
 
@@ -125,7 +142,7 @@ class AcmeChallenges(unittest.TestCase):
         p = self.make_portier(work, bypass_port)
         with p:
             p.start()
-            for host in [HOSTS[name] for name in ("http", "alpn", "eab")] + [TCP_SNI_HOST]:
+            for host in [HOSTS[name] for name in ("http", "alpn", "eab")] + [TCP_SNI_HOST, TCP_ALPN_HOST, TCP_DOWN_HOST]:
                 cert = wait_until(lambda: self.acme_cert(p, host), 60, "certificate for " + host)
                 self.assertIn("Pebble Intermediate", cert["issuer"])
             failed = wait_until(lambda: self.acme_cert(p, HOSTS["eabbad"], "failed"), 60, "eab failure")
@@ -137,6 +154,11 @@ class AcmeChallenges(unittest.TestCase):
             self.assertNotIn("http-01 challenge for %s" % HOSTS["alpn"], logs)
             self.assertIn("tls-alpn-01 challenge certificate for %s" % TCP_SNI_HOST, logs)
             self.assertIn("tls-alpn-01 challenge certificate for %s" % HOSTS["eab"], logs)
+            self.assertIn("tls-alpn-01 challenge certificate for %s" % TCP_ALPN_HOST, logs)
+            # The TCP router serves it on the tcp-* entrypoint.
+            chain, text = served_chain(self.tcp_port, TCP_ALPN_HOST)
+            self.assertTrue(chain and "CN=" + TCP_ALPN_HOST in chain[0][0], text)
+            self.assertIn("Pebble Intermediate", chain[0][1])
 
             # Served: pebble's intermediate signs each leaf; preferredChain picked root 1's chain.
             root0, root1 = self.ca.root_subject_cn(0), self.ca.root_subject_cn(1)

@@ -1,4 +1,5 @@
-"""Traefik's remaining entrypoint keys (issue 18 item 2): asDefault, http.sanitizePath,
+"""Traefik's remaining entrypoint keys (issue 18 item 2): asDefault, http.sanitizePath (after the
+percent-escape normalization Traefik applies on every entrypoint),
 http.encodeQuerySemicolons, http.maxHeaderBytes, http.tls.options, transport.keepAliveMaxRequests,
 transport.keepAliveMaxTime and transport.lifeCycle.requestAcceptGraceTimeout. Every
 request-level assertion runs over each of PROTOCOLS (HTTP/1.1 cleartext and TLS, h2 over TLS,
@@ -143,11 +144,24 @@ class EntryPointHttpKeys(unittest.TestCase):
                 self.assertEqual(r.json()["target"], "/b/c/d?k=v")
                 r = self.req(protocol, self.web_port, "sani.test", "/../../b/x/..")
                 self.assertEqual(r.json()["target"], "/b")
+                # Escaped unreserved characters are decoded first (Traefik's normalizePath), so
+                # "%2e%2e" is a ".." segment; an escaped '/' stays one, with upper-case hex.
+                r = self.req(protocol, self.web_port, "sani.test", "/a/%2e%2E/b/%7ex%2fy?k=%2e")
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(r.json()["backend"], "a")
+                self.assertEqual(r.json()["target"], "/b/~x%2Fy?k=%2e")
+                # A '%' without two hex digits: Go's "invalid URL escape", 400 on every entrypoint.
+                for port in (self.web_port, self.raw_port):
+                    self.assertEqual(self.req(protocol, port, "sani.test", "/b/100%zz").status, 400)
                 # raw (false): the path routes and travels as sent.
                 r = self.req(protocol, self.raw_port, "sani.test", "/a/../b//c/./d?k=v")
                 self.assertEqual(r.status, 200, r)
                 self.assertEqual(r.json()["backend"], "b")
                 self.assertEqual(r.json()["target"], "/a/../b//c/./d?k=v")
+                # Normalized there too (Traefik normalizes on every entrypoint), not cleaned.
+                r = self.req(protocol, self.raw_port, "sani.test", "/a/%2e%2e/b%2f")
+                self.assertEqual((r.status, r.json()["backend"]), (200, "b"), r)
+                self.assertEqual(r.json()["target"], "/a/../b%2F")
 
     def test_query_semicolons(self):
         for protocol in PROTOCOLS:

@@ -52,6 +52,25 @@ class StaticConfigErrors(unittest.TestCase):
         self.assertEqual(r.returncode, 2, r.stderr)
         self.assertRegex(r.stderr, r"\bapi\.debug\b[^\n]*not supported")
 
+    def test_keys_without_effect_on_tcp_and_udp_entrypoints(self):
+        text = ("entryPoints:\n"
+                "  tcp-5432:\n"
+                "    address: \"127.0.30.1:%d\"\n"
+                "    http: {middlewares: [a@file]}\n"
+                "    transport: {respondingTimeouts: {readTimeout: 5s, idleTimeout: 1m}}\n"
+                "  dns:\n"
+                "    address: \"127.0.30.1:%d/udp\"\n"
+                "    transport: {keepAliveMaxRequests: 5}\n"
+                % (free_port(NET + ".1"), free_port(NET + ".1", udp=True)))
+        r = run_cli(["run", "--config", str(self.bad_file(text))], timeout=15)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertRegex(r.stderr, r"entryPoints\.tcp-5432\.http: has no effect on a TCP entrypoint[^\n]*line 4\b")
+        self.assertRegex(r.stderr, r"entryPoints\.tcp-5432\.transport\.respondingTimeouts\.readTimeout: "
+                                   r"has no effect on a TCP entrypoint[^\n]*line 5\b")
+        self.assertNotIn("idleTimeout", r.stderr)  # the TCP routers' idle timeout: it acts
+        self.assertRegex(r.stderr, r"entryPoints\.dns\.transport\.keepAliveMaxRequests: "
+                                   r"has no effect on a UDP entrypoint[^\n]*line 8\b")
+
     def test_yaml_syntax_error_names_the_line(self):
         path = self.bad_file("entryPoints:\n  web:\n    address: [oops\n")
         r = run_cli(["run", "--config", str(path)], timeout=15)

@@ -1,5 +1,6 @@
-// libFuzzer target: the entrypoint's target rules (sanitizePath, query semicolons) on request
-// heads from clients. Input: the bytes a client sends. Checks: no crash; a cleaned path starts
+// libFuzzer target: the entrypoint's target rules (normalizePath, sanitizePath, query
+// semicolons) on request heads from clients. Input: the bytes a client sends. Checks: no crash;
+// the path's escapes are normalized (normalizing again changes nothing); a cleaned path starts
 // with '/', has no empty, "." or ".." segment and cleaning it again changes nothing; no ';'
 // is left in the query; the rewritten views lie inside the storage.
 #include <cstdint>
@@ -19,13 +20,17 @@ namespace {
 void check(RequestHead head, TargetRules rules) {
   const std::string_view original_path = head.path;
   std::string storage;
-  apply_target_rules(head, rules, storage);
+  if (!apply_target_rules(head, rules, storage)) {
+    if (!storage.empty() || head.path != original_path) std::abort();  // refused: unchanged
+    return;
+  }
   if (head.query.find(';') != std::string_view::npos) std::abort();
   if (!storage.empty()) {
     for (auto v : {head.target, head.path, head.query})
       if (!inside(v, storage)) std::abort();
     if (head.target.substr(0, head.path.size()) != head.path) std::abort();
   }
+  if (normalize_path(head.path) != head.path) std::abort();  // escapes normalized, once is enough
   if (!rules.sanitize_path || original_path.empty() || original_path.front() != '/') return;
   std::string_view p = head.path;
   if (p.empty() || p.front() != '/') std::abort();

@@ -73,21 +73,65 @@ TEST_CASE("certificate_demands: routers without a resolver, without tls, or pass
   CHECK(demands[0].names == std::vector<std::string>{"db.example.com"});
 }
 
-TEST_CASE("certificate_demands: an entrypoint's tls.certResolver applies to its routers") {
+namespace {
+
+config::StaticConfig entry_point_with_tls(std::string resolver, std::vector<config::Domain> domains = {}) {
   config::StaticConfig cfg;
   config::EntryPoint ep;
   ep.name = "websecure";
   ep.tls = true;
-  ep.tls_cert_resolver = "le";
+  ep.tls_cert_resolver = std::move(resolver);
+  ep.tls_domains = std::move(domains);
   cfg.entry_points["websecure"] = ep;
+  config::EntryPoint web;
+  web.name = "web";
+  cfg.entry_points["web"] = web;
+  return cfg;
+}
+
+config::HttpRouter plain_router(std::string rule, std::vector<std::string> entry_points) {
+  config::HttpRouter r;
+  r.rule = std::move(rule);
+  r.service = "svc";
+  r.entry_points = std::move(entry_points);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("certificate_demands: routers without tls take their entrypoint's certResolver (Traefik's model)") {
+  auto cfg = entry_point_with_tls("le");
   config::Dynamic d;
-  auto r = router("Host(`x.example.com`)", "");
-  r.entry_points = {"websecure"};
-  d.http.routers["x@file"] = r;
+  d.http.routers["x@file"] = plain_router("Host(`x.example.com`)", {"websecure"});
+  d.http.routers["all@file"] = plain_router("Host(`all.example.com`)", {});
+  d.http.routers["web@file"] = plain_router("Host(`web.example.com`)", {"web"});
+  // A router with a tls of its own, even empty, keeps it: no resolver, no certificate.
+  auto own = router("Host(`own.example.com`)", "");
+  own.entry_points = {"websecure"};
+  d.http.routers["own@file"] = own;
+  config::TcpRouter tcp;
+  tcp.rule = "HostSNI(`db.example.com`)";
+  tcp.tls = config::RouterTls{};
+  tcp.entry_points = {"websecure"};
+  d.tcp.routers["db@file"] = tcp;
   CHECK(acme::certificate_demands(d).empty());
   auto demands = acme::certificate_demands(d, &cfg);
-  REQUIRE(demands.size() == 1);
-  CHECK(demands[0].resolver == "le");
+  REQUIRE(demands.size() == 2);
+  CHECK(demands[0] == CertDemand{"le", {"all.example.com"}, "all@file"});
+  CHECK(demands[1] == CertDemand{"le", {"x.example.com"}, "x@file"});
+}
+
+TEST_CASE("certificate_demands: an entrypoint's tls.domains are one certificate each, for its routers") {
+  auto cfg = entry_point_with_tls("le", {{"example.test", {"*.example.test", "www.example.test"}}, {"other.test", {}}});
+  config::Dynamic d;
+  d.http.routers["a@file"] = plain_router("Host(`a.example.test`)", {"websecure"});
+  d.http.routers["b@docker"] = plain_router("Host(`b.example.test`)", {"websecure"});
+  auto demands = acme::certificate_demands(d, &cfg);
+  REQUIRE(demands.size() == 2);
+  CHECK(demands[0] == CertDemand{"le", {"example.test", "*.example.test", "www.example.test"}, "a@file"});
+  CHECK(demands[1] == CertDemand{"le", {"other.test"}, "a@file"});
+  // Without a router on the entrypoint nothing is requested (Traefik asks per router).
+  CHECK(acme::certificate_demands(config::Dynamic{}, &cfg).empty());
 }
 
 TEST_CASE("names_cover: exact names and one-label wildcards") {

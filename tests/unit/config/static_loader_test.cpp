@@ -872,7 +872,7 @@ TEST_CASE("entrypoint keys: asDefault, path and query, header size, keep-alive a
       "    address: \":443\"\n"
       "    http: {tls: {domains: [{main: a.example.com}]}}\n");
   INFO(all(bad));
-  CHECK(has(bad, "entryPoints.secure.http.tls.domains", "not supported", 9));
+  CHECK(has(bad, "entryPoints.secure.http.tls.domains", "has no effect without http.tls.certResolver", 9));
   CHECK(has(bad, "entryPoints.web.asDefault", "invalid boolean", 4));
   CHECK(has(bad, "entryPoints.web.http.sanitizePath", "", 5));
   CHECK(has(bad, "entryPoints.web.http.maxHeaderBytes", "", 5));

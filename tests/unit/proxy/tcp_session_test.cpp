@@ -310,10 +310,10 @@ TEST_CASE("TCP: TLS-terminating route without a terminator refuses; with the hoo
   TcpListenerOptions opts;
   bool with_hook = GENERATE(false, true);
   if (with_hook) {
-    opts.session.terminate_tls = [&](tcp::socket s, const TcpRouteRuntime& route,
+    opts.session.terminate_tls = [&](tcp::socket s, const TcpRouteRuntime* route,
                                      const PeekResult& peek) -> awaitable<std::unique_ptr<TcpClientStream>> {
       ++hooked;
-      CHECK(route.name == "term");
+      CHECK((route && route->name == "term"));
       CHECK(peek.sni == "t.example");
       // The ClientHello is still in the socket: consume it like a handshake would.
       std::string buf(hello.size(), '\0');
@@ -341,6 +341,39 @@ TEST_CASE("TCP: TLS-terminating route without a terminator refuses; with the hoo
     CHECK(r.data == "hello");
     CHECK(backend.wait_done(1).at(0) == "ping");
     CHECK(hooked == 1);
+  }
+  ::close(fd);
+}
+
+TEST_CASE("TCP: an acme-tls/1 ClientHello is a TLS-ALPN-01 validation, answered before routing",
+          "[tcp][session]") {
+  const bool answer = GENERATE(true, false);  // false: allowACMEByPass, the router takes it
+  std::atomic<int> validations{0};
+  TcpListenerOptions opts;
+  opts.session.answer_acme_tls = answer;
+  opts.session.terminate_tls = [&](tcp::socket s, const TcpRouteRuntime* route,
+                                   const PeekResult& peek) -> awaitable<std::unique_ptr<TcpClientStream>> {
+    CHECK(route == nullptr);
+    CHECK(peek.offers_alpn("acme-tls/1"));
+    ++validations;
+    s.close();
+    co_return nullptr;
+  };
+  Harness h(opts);
+  Backend& backend = h.backend({"", 0});
+  config::Dynamic dyn;
+  add_tcp_route(dyn, "pass", "HostSNI(`v.example`)", "tcp-1", {backend.port()}, true);
+  h.publish(dyn);
+  int fd = connect_loopback(h.port());
+  send_all(fd, client_hello("v.example", {"acme-tls/1"}));
+  if (answer) {
+    CHECK(h.wait_closed(1).outcome == TcpSessionStats::Outcome::tls_failed);  // the stand-in refused
+    CHECK(validations == 1);
+    CHECK(backend.accepted() == 0);
+  } else {
+    ::shutdown(fd, SHUT_WR);
+    CHECK(backend.wait_done(1).size() == 1);  // the passthrough router got the ClientHello
+    CHECK(validations == 0);
   }
   ::close(fd);
 }
