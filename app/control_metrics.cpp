@@ -26,23 +26,26 @@ std::string serial_decimal(X509* cert) {
   return out;
 }
 
+// One family with a sample per Docker daemon.
+void per_daemon(proxy::PrometheusText& out, const char* name, const char* type, const char* help,
+                const std::vector<discovery::EndpointStatus>& daemons, double (*value)(const discovery::EndpointStatus&)) {
+  out.family(name, type, help);
+  for (const auto& d : daemons) out.sample(name, {{"daemon", d.endpoint}}, value(d));
+}
+
 void render_docker(proxy::PrometheusText& out, const std::vector<discovery::EndpointStatus>& daemons) {
-  out.family("portier_docker_daemon_up", "gauge", "Whether the Docker daemon is connected (1) or being reconnected (0).");
-  for (const auto& d : daemons)
-    out.sample("portier_docker_daemon_up", {{"daemon", d.endpoint}}, d.status == "reconnecting" ? 0 : 1);
-  out.family("portier_docker_containers", "gauge", "Running containers known on the Docker daemon.");
-  for (const auto& d : daemons)
-    out.sample("portier_docker_containers", {{"daemon", d.endpoint}}, static_cast<double>(d.containers));
-  out.family("portier_docker_containers_routed", "gauge",
-             "Containers of the Docker daemon whose labels give routers, services or dynamic ports.");
-  for (const auto& d : daemons)
-    out.sample("portier_docker_containers_routed", {{"daemon", d.endpoint}}, static_cast<double>(d.routed));
-  out.family("portier_docker_label_errors", "gauge", "Containers of the Docker daemon skipped for a label error.");
-  for (const auto& d : daemons)
-    out.sample("portier_docker_label_errors", {{"daemon", d.endpoint}}, static_cast<double>(d.label_errors));
-  out.family("portier_docker_events_total", "counter", "Docker events received from the daemon.");
-  for (const auto& d : daemons)
-    out.sample("portier_docker_events_total", {{"daemon", d.endpoint}}, static_cast<double>(d.events));
+  using Status = discovery::EndpointStatus;
+  per_daemon(out, "portier_docker_daemon_up", "gauge", "Whether the Docker daemon is connected (1) or being reconnected (0).",
+             daemons, [](const Status& d) { return d.status == "reconnecting" ? 0.0 : 1.0; });
+  per_daemon(out, "portier_docker_containers", "gauge", "Running containers known on the Docker daemon.", daemons,
+             [](const Status& d) { return static_cast<double>(d.containers); });
+  per_daemon(out, "portier_docker_containers_routed", "gauge",
+             "Containers of the Docker daemon whose labels give routers, services or dynamic ports.", daemons,
+             [](const Status& d) { return static_cast<double>(d.routed); });
+  per_daemon(out, "portier_docker_label_errors", "gauge", "Containers of the Docker daemon skipped for a label error.",
+             daemons, [](const Status& d) { return static_cast<double>(d.label_errors); });
+  per_daemon(out, "portier_docker_events_total", "counter", "Docker events received from the daemon.", daemons,
+             [](const Status& d) { return static_cast<double>(d.events); });
 }
 
 void render_acme(proxy::PrometheusText& out, const std::vector<acme::OrderCounts>& resolvers) {
