@@ -233,11 +233,13 @@ namespace {
 
 #if defined(__SSE2__)
 // Bit i set when byte i of the 16 at p is not kJsonPlain.
-unsigned not_plain_mask(const char* p) {
+[[gnu::always_inline]] inline unsigned not_plain_mask(const char* p) {
   const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
   // Signed compare: bytes >= 0x80 are negative, so "< 0x20" catches them too.
   __m128i bad = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)), _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)));
-  for (char c : {'"', '\\', '<', '>', '&'}) bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, _mm_set1_epi8(c)));
+  bad = _mm_or_si128(bad, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+  bad = _mm_or_si128(bad, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('<')), _mm_cmpeq_epi8(v, _mm_set1_epi8('>'))));
+  bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, _mm_set1_epi8('&')));
   return static_cast<unsigned>(_mm_movemask_epi8(bad));
 }
 #endif
