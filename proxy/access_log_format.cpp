@@ -491,7 +491,7 @@ std::string_view fraction_text(long nanos, char (&buf)[16]) {
 void AccessLogFormat::append_json(const RequestRecord& r, uint64_t count, std::string& out) const {
   size_t start = out.size();
   size_t bound = 1024 + kSlack + 6 * (r.client_ip.size() + r.forwarded_for.size() + r.host.size() * 2 + r.method.size() +
-                             r.path.size() + r.router.size() + r.service.size() + r.server_url.size() +
+                             r.path.size() + r.client_username.size() + r.router.size() + r.service.size() + r.server_url.size() +
                              r.server_addr.size() + r.entry_point.size() + r.tls_cipher.size() + r.tls_version.size());
   for (const auto* list : {r.request_headers, r.response_headers})
     if (list)

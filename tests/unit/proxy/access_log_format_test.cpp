@@ -171,6 +171,19 @@ TEST_CASE("JSON escaping finds a byte to escape at any position of a long string
   }
 }
 
+TEST_CASE("a long user name of characters to escape fits the line's room") {
+  // The user name is the client's (basicAuth): its escaped form (6 bytes per control byte)
+  // must be counted in the room reserved for the line.
+  Sample s;
+  std::string user(8000, '\x01');
+  s.r.client_username = user;
+  config::AccessLogConfig cfg;
+  cfg.format = config::AccessLogConfig::Format::json;
+  std::string line;
+  AccessLogFormat(cfg).append(s.r, 1, line);
+  CHECK(nlohmann::json::parse(line)["ClientUsername"] == user);
+}
+
 TEST_CASE("filters keep a line when any filter matches") {
   Sample s;
   config::AccessLogConfig cfg;
