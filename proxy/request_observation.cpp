@@ -150,15 +150,22 @@ void RequestObservation::capture(const RequestHead& head, const ClientInfo& clie
 
 // Traefik reads req.Header.Get(name) after its forwarded-headers handler: Host is never in
 // that map (""), the X-Forwarded-* headers hold what is forwarded, any other the first value.
+// Bytes outside printable ASCII become '?': a label value must be UTF-8 (Prometheus refuses
+// the whole scrape otherwise) and '\x1f' separates the values.
 void RequestObservation::capture_header_labels(const RequestHead& head) {
   ObservationState& s = *s_;
   for (const auto& [label, header] : observer_.shared().config().prometheus.header_labels) {
+    size_t from = s.header_values.size();
     if (iequals(header, "host")) {
       // no value
     } else if (auto forwarded = forwarded_value(header, head, client_.tls, client_.trusted, client_.ip)) {
       s.header_values.append(*forwarded);
     } else {
       s.header_values.append(find_header(head.headers, header));
+    }
+    for (size_t i = from; i < s.header_values.size(); ++i) {
+      unsigned char c = static_cast<unsigned char>(s.header_values[i]);
+      if (c < 0x20 || c >= 0x7f) s.header_values[i] = '?';
     }
     s.header_values.push_back('\x1f');
   }
