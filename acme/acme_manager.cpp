@@ -34,6 +34,7 @@ struct AcmeManager::Resolver {
   RenewWindow renew{};
   bool registered = false;
   std::string last_error;  // last account/CA-level error, "" once an order succeeds
+  OrderCounts orders;
 };
 
 struct AcmeManager::DemandState {
@@ -436,7 +437,20 @@ std::vector<std::unique_ptr<ChallengeSolver>> AcmeManager::solvers_for(const Res
   return out;
 }
 
+std::vector<OrderCounts> AcmeManager::order_counts() const {
+  std::vector<OrderCounts> out;
+  for (const auto& [name, r] : resolvers_) {
+    out.push_back(r->orders);
+    out.back().resolver = name;
+  }
+  return out;
+}
+
 void AcmeManager::record_failure(DemandState& d, const std::string& error, std::chrono::seconds retry_after) {
+  if (auto r = resolvers_.find(d.resolver); r != resolvers_.end()) {
+    r->second->orders.failed++;
+    r->second->orders.last_failure = std::chrono::system_clock::now();
+  }
   d.failures++;
   d.last_error = error;
   auto delay = options_.backoff_base;
@@ -450,6 +464,7 @@ void AcmeManager::record_failure(DemandState& d, const std::string& error, std::
 
 awaitable<void> AcmeManager::order(Resolver& r, DemandState& d) {
   auto alive = alive_;
+  r.orders.started++;
   if (!r.config_error.empty()) {
     record_failure(d, r.config_error, std::chrono::seconds(0));
     co_return;
@@ -498,6 +513,7 @@ awaitable<void> AcmeManager::order(Resolver& r, DemandState& d) {
   data.certificates.push_back(std::move(cert));
   if (std::string err = save(r); !err.empty()) core::log_error("acme: ", err, " (the certificate is served; the write is retried)");
   publish_entries();
+  r.orders.succeeded++;
   r.last_error.clear();
   d.failures = 0;
   d.last_error.clear();

@@ -60,6 +60,15 @@ struct AcmeManagerOptions {
   std::chrono::milliseconds propagation_poll{2000};
 };
 
+// One resolver's certificate orders since start (portier_acme_* metrics): an order is one
+// attempt at a certificate (account, order, challenges, finalize): started, then succeeded
+// or failed once it ends.
+struct OrderCounts {
+  std::string resolver;
+  uint64_t started = 0, succeeded = 0, failed = 0;
+  std::chrono::system_clock::time_point last_failure{};  // epoch: none yet
+};
+
 class AcmeManager {
  public:
   // `cfg` and `store` outlive the manager.
@@ -86,6 +95,8 @@ class AcmeManager {
   // True when some resolver or demand is in error, or a storage file could not be written
   // (health "degraded").
   bool degraded() const;
+  // Every configured resolver's order counts, by name.
+  std::vector<OrderCounts> order_counts() const;
   // Storage path -> why the last write failed (disk full, read-only). The file on disk stays
   // whole (atomic replacement); the write is retried every backoff_base until it succeeds.
   const std::map<std::string, std::string>& storage_errors() const { return storage_errors_; }

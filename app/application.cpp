@@ -600,6 +600,9 @@ std::string Application::control_metrics() const {
   m.udp_ports = ports_.udp.size();
   m.certs = &cert_store_;
   m.runtime = runtime_.get();
+  m.docker = docker_provider_ != nullptr;
+  if (docker_provider_) m.daemons = docker_provider_->status();
+  if (acme_) m.acme = acme_->order_counts();
   return render_control_metrics(m);
 }
 

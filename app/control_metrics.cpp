@@ -26,6 +26,47 @@ std::string serial_decimal(X509* cert) {
   return out;
 }
 
+// One family with a sample per Docker daemon.
+void per_daemon(proxy::PrometheusText& out, const char* name, const char* type, const char* help,
+                const std::vector<discovery::EndpointStatus>& daemons, double (*value)(const discovery::EndpointStatus&)) {
+  out.family(name, type, help);
+  for (const auto& d : daemons) out.sample(name, {{"daemon", d.endpoint}}, value(d));
+}
+
+void render_docker(proxy::PrometheusText& out, const std::vector<discovery::EndpointStatus>& daemons) {
+  using Status = discovery::EndpointStatus;
+  per_daemon(out, "portier_docker_daemon_up", "gauge", "Whether the Docker daemon is connected (1) or being reconnected (0).",
+             daemons, [](const Status& d) { return d.status == "reconnecting" ? 0.0 : 1.0; });
+  per_daemon(out, "portier_docker_containers", "gauge", "Running containers known on the Docker daemon.", daemons,
+             [](const Status& d) { return static_cast<double>(d.containers); });
+  per_daemon(out, "portier_docker_containers_routed", "gauge",
+             "Containers of the Docker daemon whose labels give routers, services or dynamic ports.", daemons,
+             [](const Status& d) { return static_cast<double>(d.routed); });
+  per_daemon(out, "portier_docker_label_errors", "gauge", "Containers of the Docker daemon skipped for a label error.",
+             daemons, [](const Status& d) { return static_cast<double>(d.label_errors); });
+  per_daemon(out, "portier_docker_events_total", "counter", "Docker events received from the daemon.", daemons,
+             [](const Status& d) { return static_cast<double>(d.events); });
+}
+
+void render_acme(proxy::PrometheusText& out, const std::vector<acme::OrderCounts>& resolvers) {
+  out.family("portier_acme_orders_started_total", "counter", "ACME certificate orders started, by resolver.");
+  for (const auto& r : resolvers)
+    out.sample("portier_acme_orders_started_total", {{"resolver", r.resolver}}, static_cast<double>(r.started));
+  out.family("portier_acme_orders_total", "counter", "ACME certificate orders ended, by resolver and result.");
+  for (const auto& r : resolvers) {
+    out.sample("portier_acme_orders_total", {{"resolver", r.resolver}, {"result", "failed"}}, static_cast<double>(r.failed));
+    out.sample("portier_acme_orders_total", {{"resolver", r.resolver}, {"result", "succeeded"}},
+               static_cast<double>(r.succeeded));
+  }
+  out.family("portier_acme_last_failure_timestamp_seconds", "gauge",
+             "When the resolver's last ACME order failed (Unix seconds; 0: none since start).");
+  for (const auto& r : resolvers) {
+    auto since = std::chrono::duration_cast<std::chrono::seconds>(r.last_failure.time_since_epoch());
+    out.sample("portier_acme_last_failure_timestamp_seconds", {{"resolver", r.resolver}},
+               static_cast<double>(since.count()));
+  }
+}
+
 }  // namespace
 
 std::string render_control_metrics(const ControlMetrics& m) {
@@ -66,6 +107,8 @@ std::string render_control_metrics(const ControlMetrics& m) {
   out.family("portier_dynamic_ports", "gauge", "Dynamic port allocations, by protocol.");
   out.sample("portier_dynamic_ports", {{"protocol", "tcp"}}, static_cast<double>(m.tcp_ports));
   out.sample("portier_dynamic_ports", {{"protocol", "udp"}}, static_cast<double>(m.udp_ports));
+  if (m.docker) render_docker(out, m.daemons);
+  if (!m.acme.empty()) render_acme(out, m.acme);
   return out.take();
 }
 

@@ -5,7 +5,10 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
+#include "acme/acme_manager.hpp"
+#include "discovery/docker_provider.hpp"
 #include "proxy/runtime_config.hpp"
 #include "tls/cert_store.hpp"
 
@@ -21,6 +24,9 @@ struct ControlMetrics {
   size_t tcp_ports = 0, udp_ports = 0;  // dynamic port allocations
   const tls::CertStore* certs = nullptr;
   const proxy::RuntimeConfig* runtime = nullptr;  // traefik_service_server_up
+  bool docker = false;                              // the Docker provider is on
+  std::vector<discovery::EndpointStatus> daemons;   // portier_docker_*
+  std::vector<acme::OrderCounts> acme;              // portier_acme_*, one per resolver
 };
 
 std::string render_control_metrics(const ControlMetrics& m);

@@ -120,6 +120,45 @@ void read_fields(const Node& v, const std::string& path, YamlReader& r, AccessLo
   }
 }
 
+// A Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*, "__" reserved) that is not one of the
+// request series' own labels: Traefik would fail to serve any metric with either.
+std::string header_label_problem(const std::string& label) {
+  static const char* const kOwn[] = {"code", "method", "protocol", "entrypoint", "router", "service"};
+  if (label.empty() || std::isdigit(static_cast<unsigned char>(label[0])) || label.starts_with("__"))
+    return "invalid label name \"" + label + "\"";
+  for (char c : label)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return "invalid label name \"" + label + "\"";
+  for (const char* own : kOwn)
+    if (label == own) return "label \"" + label + "\" is already a label of the request series";
+  return {};
+}
+
+bool is_token(const std::string& s) {
+  static const std::string kExtra = "!#$%&'*+-.^_`|~";
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || kExtra.find(c) != std::string::npos;
+  });
+}
+
+void read_header_labels(const Node& v, const std::string& path, YamlReader& r,
+                        std::map<std::string, std::string>& out) {
+  if (!r.expect_map(v, path)) return;
+  r.check_unique_keys(v, path);
+  for (const auto& kv : v) {
+    if (!kv.first.IsScalar()) continue;
+    std::string label = kv.first.Scalar();
+    std::string p = child_path(path, label);
+    auto header = r.string(kv.second, p, kv.first);
+    if (!header) continue;
+    if (std::string problem = header_label_problem(label); !problem.empty())
+      r.error(p, problem, kv.first, kv.second);
+    else if (!is_token(*header))
+      r.error(p, "invalid header name \"" + *header + "\"", kv.first, kv.second);
+    else
+      out[label] = *header;
+  }
+}
+
 }  // namespace
 
 std::optional<std::pair<int, int>> parse_status_range(std::string_view text) {
@@ -191,8 +230,7 @@ void read_metrics(const Node& v, YamlReader& r, PrometheusConfig& out) {
   if (!r.section(pv, path, k)) return;
   r.check_keys(pv, path,
                {"buckets", "addEntryPointsLabels", "addRoutersLabels", "addServicesLabels",
-                "entryPoint", "manualRouting"},
-               {{"headerLabels", ""}});
+                "entryPoint", "manualRouting", "headerLabels"});
   out.enabled = true;
   if (auto [bk, bv] = YamlReader::find(pv, "buckets"); bk.IsDefined()) {
     std::vector<std::string> texts;
@@ -217,6 +255,8 @@ void read_metrics(const Node& v, YamlReader& r, PrometheusConfig& out) {
   r.get(pv, "addServicesLabels", path, out.services);
   r.get(pv, "entryPoint", path, out.entry_point);
   r.get(pv, "manualRouting", path, out.manual_routing);
+  if (auto [hk, hv] = YamlReader::find(pv, "headerLabels"); hk.IsDefined())
+    read_header_labels(hv, child_path(path, "headerLabels"), r, out.header_labels);
 }
 
 void read_ping(const Node& v, YamlReader& r, PingConfig& out) {

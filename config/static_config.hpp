@@ -223,6 +223,9 @@ struct PrometheusConfig {
   std::string entry_point = "traefik";
   bool add_internals = false;  // metrics.addInternals
   bool manual_routing = false;  // no /metrics on entry_point: routers name prometheus@internal
+  // headerLabels: label name → request header whose value it takes, on the entrypoint, router
+  // and service requests_total series (by label name).
+  std::map<std::string, std::string> header_labels;
 };
 
 // `ping` (pkg/ping/ping.go defaults).

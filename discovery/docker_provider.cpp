@@ -28,6 +28,8 @@ struct DockerProvider::Daemon {
   bool removed = false;
   std::optional<Steady::time_point> lost_since;
   std::string last_error;
+  std::size_t routed = 0, label_errors = 0;  // EndpointStatus
+  uint64_t events = 0;
   core::StreamCanceller canceller;
   asio::steady_timer wake;
   asio::steady_timer relist_timer;  // one relist loop per connection epoch
@@ -147,7 +149,8 @@ std::vector<std::string> DockerProvider::expand_endpoints(const std::vector<std:
 std::vector<EndpointStatus> DockerProvider::status() const {
   std::vector<EndpointStatus> out;
   for (const auto& [ep, d] : daemons_) {
-    out.push_back({ep, !d->connected ? "reconnecting" : options_.watch ? "connected" : "read", d->containers.size(), {}});
+    out.push_back({ep, !d->connected ? "reconnecting" : options_.watch ? "connected" : "read", d->containers.size(),
+                   d->routed, d->label_errors, d->events, {}});
     for (const auto& [id, c] : d->containers) out.back().listed.push_back(c);
   }
   return out;
@@ -235,6 +238,7 @@ awaitable<void> DockerProvider::run_daemon(DaemonPtr d) {
       // of a co_await expression twice, which released `d` (and the old alive flag) once too
       // often and freed them under other frames (issue 21; tests/lint checks the pattern).
       std::function<void(const DockerEvent&)> on_event = [this, d, epoch](const DockerEvent& e) {
+        ++d->events;
         tasks_.spawn(apply_event(d, e, epoch), "event " + e.action);
       };
       std::string why = co_await d->client.events(std::move(on_event), &d->canceller, since);
@@ -357,18 +361,22 @@ void DockerProvider::recompute() {
     std::vector<const ContainerInfo*> sorted;
     for (const auto& [id, c] : d->containers) sorted.push_back(&c);
     std::sort(sorted.begin(), sorted.end(), [](auto* x, auto* y) { return x->name < y->name; });
+    d->routed = d->label_errors = 0;
     for (const auto* c : sorted) {
       auto f = decode_container(*c, options_.decode);
+      d->label_errors += f.errors.empty() ? 0 : 1;
       errors.insert(errors.end(), f.errors.begin(), f.errors.end());
       if (!f.skipped.empty()) skipped.push_back({"docker", container_source(*c), "", f.skipped});
       for (const auto& r : f.ports) {
         requests.push_back(r);
         request_source.emplace(PortKey::of(r), container_source(*c));
       }
-      if (!f.dynamic.http.routers.empty() || !f.dynamic.http.services.empty() || !f.dynamic.tcp.routers.empty() ||
-          !f.dynamic.tcp.services.empty() || !f.dynamic.udp.routers.empty() || !f.dynamic.udp.services.empty() ||
-          !f.dynamic.http.middlewares.empty())
-        inputs.push_back({container_source(*c), std::move(f.dynamic)});
+      bool configures = !f.dynamic.http.routers.empty() || !f.dynamic.http.services.empty() ||
+                        !f.dynamic.tcp.routers.empty() || !f.dynamic.tcp.services.empty() ||
+                        !f.dynamic.udp.routers.empty() || !f.dynamic.udp.services.empty() ||
+                        !f.dynamic.http.middlewares.empty();
+      d->routed += configures || !f.ports.empty() ? 1 : 0;
+      if (configures) inputs.push_back({container_source(*c), std::move(f.dynamic)});
     }
   }
   auto sync = ports_alloc_.sync(requests);

@@ -60,6 +60,10 @@ struct EndpointStatus {
   std::string endpoint;
   std::string status;  // "connected" | "reconnecting" | "read" (watch: false, listed once)
   std::size_t containers = 0;
+  // As of the last recompute: containers whose labels gave configuration, containers skipped
+  // for a label error; events received since the provider started following the daemon.
+  std::size_t routed = 0, label_errors = 0;
+  uint64_t events = 0;
   std::vector<ContainerInfo> listed;  // its running containers, by id (for the dashboard)
   bool operator==(const EndpointStatus&) const = default;
 };

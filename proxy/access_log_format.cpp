@@ -6,6 +6,10 @@
 #include <charconv>
 #include <cstring>
 #include <ctime>
+#include <optional>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace portier::proxy {
 
@@ -225,13 +229,56 @@ constexpr std::array<bool, 256> kJsonPlain = [] {
   return t;
 }();
 
+namespace {
+
+#if defined(__SSE2__)
+// Bit i set when byte i of the 16 at p is not kJsonPlain.
+[[gnu::always_inline]] inline unsigned not_plain_mask(const char* p) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  // Signed compare: bytes >= 0x80 are negative, so "< 0x20" catches them too.
+  __m128i bad = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)), _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)));
+  bad = _mm_or_si128(bad, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+  bad = _mm_or_si128(bad, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('<')), _mm_cmpeq_epi8(v, _mm_set1_epi8('>'))));
+  bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, _mm_set1_epi8('&')));
+  return static_cast<unsigned>(_mm_movemask_epi8(bad));
+}
+#endif
+
+// The length of the run of kJsonPlain bytes at the start of s: 16 bytes per step where SSE2
+// is there (every x86-64), a table lookup per byte otherwise and for the tail.
+size_t plain_prefix(std::string_view s) {
+  size_t i = 0;
+#if defined(__SSE2__)
+  for (; i + 16 <= s.size(); i += 16)
+    if (unsigned mask = not_plain_mask(s.data() + i)) return i + static_cast<size_t>(__builtin_ctz(mask));
+#endif
+  while (i < s.size() && kJsonPlain[static_cast<unsigned char>(s[i])]) ++i;
+  return i;
+}
+
+// plain_prefix of the n bytes at p, which may read up to 15 bytes past p + n (the caller's
+// buffer has that room): a short string costs one step, not one per byte.
+size_t plain_prefix_padded(const char* p, size_t n) {
+#if defined(__SSE2__)
+  for (size_t i = 0; i < n; i += 16) {
+    unsigned mask = not_plain_mask(p + i);
+    if (n - i < 16) mask &= (1u << (n - i)) - 1;
+    if (mask) return i + static_cast<size_t>(__builtin_ctz(mask));
+  }
+  return n;
+#else
+  return plain_prefix(std::string_view(p, n));
+#endif
+}
+
+}  // namespace
+
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
   size_t i = 0;
   while (i < s.size()) {
-    size_t run = i;
-    while (run < s.size() && kJsonPlain[static_cast<unsigned char>(s[run])]) ++run;
+    size_t run = i + plain_prefix(s.substr(i));
     out.append(s.data() + i, run - i);
     i = run;
     if (i == s.size()) break;
@@ -360,7 +407,10 @@ void AccessLogFormat::append_common(const RequestRecord& r, uint64_t count, bool
 namespace {
 
 // Writes a line into room reserved at the end of a string (one size change per line): the
-// bound is computed by the caller (6 bytes per input byte for escaped strings).
+// bound is computed by the caller (6 bytes per input byte for escaped strings) and keeps
+// kSlack bytes past the end of the line, which the fixed-size copies and checks may touch.
+constexpr size_t kSlack = 64;
+
 class LineWriter {
  public:
   LineWriter(std::string& out, size_t bound) : out_(out) {
@@ -374,25 +424,31 @@ class LineWriter {
     p_ += s.size();
   }
   void ch(char c) { *p_++ = c; }
+  // Text of at most 32 bytes from a 32-byte array: a fixed-size copy.
+  void short_text(const char (&text)[32], size_t len) {
+    std::memcpy(p_, text, 32);
+    p_ += len;
+  }
   void number(int64_t v) { p_ = std::to_chars(p_, p_ + 24, v).ptr; }
-  // A JSON string, escaped as append_json_string does.
+  // A JSON string, escaped as append_json_string does: the plain prefix is copied whole,
+  // the rest (rare: a byte to escape) goes through append_json_string.
   void json(std::string_view s) {
-    size_t i = 0;
     *p_++ = '"';
-    while (i < s.size()) {
-      unsigned char c = static_cast<unsigned char>(s[i]);
-      if (kJsonPlain[c]) {
-        *p_++ = static_cast<char>(c);
-        ++i;
-        continue;
-      }
-      size_t j = i;  // the rest goes through the general path
+    json_body(s);
+    *p_++ = '"';
+  }
+  // The same without the quotes. Copies s, then checks the copy (plain_prefix_padded reads
+  // into the room past it); from the first byte to escape on, it is written again escaped.
+  void json_body(std::string_view s) {
+    char* start = p_;
+    raw(s);
+    size_t plain = plain_prefix_padded(start, s.size());
+    if (plain < s.size()) {
+      p_ = start + plain;
       std::string tail;
-      append_json_string(tail, s.substr(j));
+      append_json_string(tail, s.substr(plain));
       raw(std::string_view(tail).substr(1, tail.size() - 2));
-      break;
     }
-    *p_++ = '"';
   }
 
  private:
@@ -400,40 +456,72 @@ class LineWriter {
   char* p_;
 };
 
+// ,"Name": for each field (at most 26 bytes), for LineWriter::short_text. The line's first
+// ',' becomes its '{'.
+struct KeyText {
+  char text[32] = {};
+  size_t len = 0;
+};
+constexpr std::array<KeyText, AccessLogFormat::kFieldCount> kKeyTexts = [] {
+  std::array<KeyText, AccessLogFormat::kFieldCount> t{};
+  for (size_t f = 0; f < t.size(); ++f) {
+    std::string_view name = kNames[f];
+    t[f].text[0] = ',';
+    t[f].text[1] = '"';
+    for (size_t i = 0; i < name.size(); ++i) t[f].text[2 + i] = name[i];
+    t[f].text[2 + name.size()] = '"';
+    t[f].text[3 + name.size()] = ':';
+    t[f].len = name.size() + 4;
+  }
+  return t;
+}();
+
+// The fraction of a second as Go's RFC3339Nano writes it (".123", nothing for 0) into buf.
+std::string_view fraction_text(long nanos, char (&buf)[16]) {
+  if (nanos == 0) return {};
+  buf[0] = '.';
+  for (int i = 9; i >= 1; --i, nanos /= 10) buf[i] = static_cast<char>('0' + nanos % 10);
+  size_t len = 10;
+  while (buf[len - 1] == '0') --len;
+  return {buf, len};
+}
+
 }  // namespace
 
 void AccessLogFormat::append_json(const RequestRecord& r, uint64_t count, std::string& out) const {
-  size_t bound = 1024 + 6 * (r.client_ip.size() + r.forwarded_for.size() + r.host.size() * 2 + r.method.size() +
-                             r.path.size() + r.router.size() + r.service.size() + r.server_url.size() +
+  size_t start = out.size();
+  size_t bound = 1024 + kSlack + 6 * (r.client_ip.size() + r.forwarded_for.size() + r.host.size() * 2 + r.method.size() +
+                             r.path.size() + r.client_username.size() + r.router.size() + r.service.size() + r.server_url.size() +
                              r.server_addr.size() + r.entry_point.size() + r.tls_cipher.size() + r.tls_version.size());
   for (const auto* list : {r.request_headers, r.response_headers})
     if (list)
       for (const auto& [name, value] : *list) bound += 6 * (name.size() + value.size()) + 32;
-  LineWriter w(out, bound);
-  bool first = true;
-  auto key = [&](std::string_view k) {  // a constant name: nothing to escape
-    w.raw(first ? std::string_view("{\"") : std::string_view(",\""));
-    w.raw(k);
-    w.raw("\":");
-    first = false;
-  };
+  std::optional<LineWriter> writer(std::in_place, out, bound);  // sized back at the end
+  LineWriter& w = *writer;
   auto str = [&](Field f, std::string_view v) {
     if (!kept(f)) return;
-    key(kNames[f]);
+    w.short_text(kKeyTexts[f].text, kKeyTexts[f].len);
     w.json(v);
+  };
+  auto known = [&](Field f, std::string_view v) {  // portier's own text: nothing to escape
+    if (!kept(f)) return;
+    w.short_text(kKeyTexts[f].text, kKeyTexts[f].len);
+    w.ch('"');
+    w.raw(v);
+    w.ch('"');
   };
   auto num = [&](Field f, int64_t v) {
     if (!kept(f)) return;
-    key(kNames[f]);
+    w.short_text(kKeyTexts[f].text, kKeyTexts[f].len);
     w.number(v);
   };
-  auto time = [&](Field f, const std::string& date, long ns, std::string_view zone) {
+  char fraction_buf[16];
+  std::string_view fraction;
+  auto time = [&](Field f, const std::string& date, std::string_view zone) {
     if (!kept(f)) return;
-    key(kNames[f]);
+    w.short_text(kKeyTexts[f].text, kKeyTexts[f].len);
     w.ch('"');
     w.raw(date);
-    std::string fraction;
-    append_fraction(fraction, ns);
     w.raw(fraction);
     w.raw(zone);
     w.ch('"');
@@ -455,10 +543,11 @@ void AccessLogFormat::append_json(const RequestRecord& r, uint64_t count, std::s
   int64_t duration = r.duration.count();
   auto [second, ns] = split_time(r.start);
   const SecondTexts& texts = texts_of(second);
+  fraction = fraction_text(ns, fraction_buf);
 
   str(ClientAddr, client_addr);
   str(ClientHost, r.forwarded_for.empty() ? r.client_ip : r.forwarded_for);
-  str(ClientPort, client_port);
+  known(ClientPort, client_port);
   str(ClientUsername, r.client_username.empty() ? "-" : r.client_username);
   num(DownstreamContentSize, static_cast<int64_t>(r.response_bytes));
   num(DownstreamStatus, r.status);
@@ -474,8 +563,8 @@ void AccessLogFormat::append_json(const RequestRecord& r, uint64_t count, std::s
   str(RequestMethod, r.method);
   str(RequestPath, r.path);
   if (!r.host.empty()) str(RequestPort, req_port);
-  str(RequestProtocol, protocol_text(r.http_version));
-  str(RequestScheme, r.tls ? "https" : "http");
+  known(RequestProtocol, protocol_text(r.http_version));
+  known(RequestScheme, r.tls ? "https" : "http");
   num(RetryAttempts, r.retries);
   if (!r.router.empty()) str(RouterName, r.router);
   if (r.served) {
@@ -483,37 +572,35 @@ void AccessLogFormat::append_json(const RequestRecord& r, uint64_t count, std::s
     str(ServiceName, r.service);
     str(ServiceURL, r.server_url);
   }
-  time(StartLocal, texts.local, ns, texts.zone);
-  time(StartUTC, texts.utc, ns, "Z");
+  time(StartLocal, texts.local, texts.zone);
+  time(StartUTC, texts.utc, "Z");
   if (r.tls) {
     str(TLSCipher, r.tls_cipher);
-    str(TLSVersion, r.tls_version);
+    known(TLSVersion, r.tls_version);
   }
   auto headers = [&](const std::vector<std::pair<std::string, std::string>>* list, std::string_view prefix) {
     if (!list) return;
     for (const auto& [name, value] : *list) {
       HeaderMode mode = header_mode(name);
       if (mode == HeaderMode::drop) continue;
-      w.raw(first ? std::string_view("{") : std::string_view(","));
-      first = false;
-      w.json(std::string(prefix) + name);
-      w.ch(':');
+      w.raw(",\"");
+      w.raw(prefix);
+      w.json_body(name);
+      w.raw("\":");
       w.json(mode == HeaderMode::redact ? std::string_view("REDACTED") : std::string_view(value));
     }
   };
   headers(r.response_headers, "downstream_");
   str(EntryPointName, r.entry_point);
-  key("level");
-  w.raw("\"info\"");
-  key("msg");
-  w.raw("\"\"");
+  w.raw(",\"level\":\"info\",\"msg\":\"\"");
   headers(r.request_headers, "request_");
-  key("time");
   const SecondTexts& now = texts_of(split_time(std::chrono::system_clock::now()).first);
-  w.ch('"');
+  w.raw(",\"time\":\"");
   w.raw(now.local);
   w.raw(now.zone);
   w.raw("\"}\n");
+  writer.reset();
+  out[start] = '{';  // the first key's ','
 }
 
 }  // namespace portier::proxy

@@ -13,6 +13,8 @@
 namespace portier::proxy {
 
 namespace {
+constexpr size_t kSpares = 8;  // emptied batches kept for reuse
+
 // Traefik creates the directory and opens the file O_APPEND, mode 0664.
 int open_log(const std::string& path, std::string* error) {
   std::error_code ec;
@@ -44,13 +46,23 @@ AccessLogWriter::~AccessLogWriter() {
   if (fd_ > 2) ::close(fd_);
 }
 
-bool AccessLogWriter::submit(std::string batch, uint64_t lines) {
+bool AccessLogWriter::submit(std::string batch, uint64_t lines, std::string* spare) {
   {
     std::lock_guard lock(mutex_);
-    if (fd_ < 0 || queued_lines_ + lines > max_lines_) return false;
+    if (fd_ < 0 || queued_lines_ + lines > max_lines_) {
+      if (spare) {
+        batch.clear();
+        *spare = std::move(batch);
+      }
+      return false;
+    }
     queued_lines_ += lines;
     ++submitted_;
     queue_.push_back(std::move(batch));
+    if (spare && !spares_.empty()) {
+      *spare = std::move(spares_.back());
+      spares_.pop_back();
+    }
   }
   wake_.notify_one();
   return true;
@@ -88,14 +100,19 @@ void AccessLogWriter::run() {
       lock.lock();
     }
     reopen_ = false;
-    std::deque<std::string> batches;
-    batches.swap(queue_);
+    writing_.swap(queue_);
     queued_lines_ = 0;
     bool stopping = stop_;
     lock.unlock();
-    for (const auto& b : batches) write_all(b);
+    for (const auto& b : writing_) write_all(b);
     lock.lock();
-    done_ += batches.size();
+    done_ += writing_.size();
+    for (auto& b : writing_) {
+      if (spares_.size() >= kSpares) break;
+      b.clear();
+      spares_.push_back(std::move(b));
+    }
+    writing_.clear();
     written_.notify_all();
     if (stopping && queue_.empty()) return;
   }

@@ -5,10 +5,10 @@
 // reopen() (SIGUSR1, logrotate) makes the thread reopen the file before its next write.
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace portier::proxy {
 
@@ -20,8 +20,10 @@ class AccessLogWriter {
   AccessLogWriter(const AccessLogWriter&) = delete;
   AccessLogWriter& operator=(const AccessLogWriter&) = delete;
 
-  // Any thread. False (nothing kept) when the queue is full.
-  bool submit(std::string batch, uint64_t lines);
+  // Any thread. False (nothing kept) when the queue is full. `*spare` receives an empty
+  // string with the capacity of a batch already written (or of `batch` when refused), so
+  // the caller's next batch needs no allocation; left as is when there is none.
+  bool submit(std::string batch, uint64_t lines, std::string* spare = nullptr);
   // Any thread: reopen the file before the next write.
   void reopen();
   // Blocks until everything submitted so far is written (tests, shutdown).
@@ -37,7 +39,9 @@ class AccessLogWriter {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable written_;
-  std::deque<std::string> queue_;
+  std::vector<std::string> queue_;
+  std::vector<std::string> writing_;  // the writer thread's: the batches being written
+  std::vector<std::string> spares_;   // written batches, emptied, for submit()'s *spare
   uint64_t queued_lines_ = 0;
   uint64_t submitted_ = 0, done_ = 0;  // batches
   bool reopen_ = false;

@@ -55,4 +55,9 @@ void MetricsShard::count_tls(Kind kind, std::string_view name, const RequestReco
   series({kind, 0, MethodLabel::GET, ProtocolLabel::http, scratch_}).requests.add(1);
 }
 
+void MetricsShard::count_header_labels(Kind kind, std::string_view name, const RequestRecord& r) {
+  scratch_.assign(name).append(1, '\x1f').append(r.header_values);
+  series({kind, static_cast<uint16_t>(r.status), r.method_label, r.protocol, scratch_}).requests.add(1);
+}
+
 }  // namespace portier::proxy

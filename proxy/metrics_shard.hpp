@@ -29,7 +29,13 @@ class OwnedCounter {
 
 class MetricsShard {
  public:
-  enum class Kind : uint8_t { entry_point, router, service, entry_point_tls, router_tls, service_tls };
+  // The request families, their TLS families, and their requests_total by headerLabels
+  // (name: the family's name, '\x1f', RequestRecord::header_values).
+  enum class Kind : uint8_t {
+    entry_point, router, service, entry_point_tls, router_tls, service_tls,
+    entry_point_headers, router_headers, service_headers
+  };
+  static constexpr size_t kKinds = 9;
   struct Key {
     Kind kind;
     uint16_t code;  // 0 for the TLS families
@@ -51,6 +57,8 @@ class MetricsShard {
   void count(Kind kind, std::string_view name, const RequestRecord& r);
   // Worker thread: one TLS request.
   void count_tls(Kind kind, std::string_view name, const RequestRecord& r);
+  // Worker thread: one request in the headerLabels series of `kind` (a *_headers kind).
+  void count_header_labels(Kind kind, std::string_view name, const RequestRecord& r);
   // Worker thread: a connection opened (+1) or closed (-1) on HTTP entrypoint `entry`.
   void connections(size_t entry, int delta) {
     if (entry < open_.size()) open_[entry].store(open_[entry].load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
@@ -100,7 +108,7 @@ class MetricsShard {
     std::string name;
     Series* series = nullptr;
   };
-  Last last_[6];
+  Last last_[kKinds];
 
   std::vector<double> buckets_;
   std::vector<int64_t> bucket_ns_;  // the bounds in nanoseconds (Prometheus: value <= bound)

@@ -1,5 +1,6 @@
 #include "proxy/observability.hpp"
 
+#include <algorithm>
 #include <map>
 
 namespace portier::proxy {
@@ -20,6 +21,7 @@ struct Family {
   const char* help[5];
   std::map<std::string, Totals> series;      // rendered labels → totals
   std::map<std::string, uint64_t> tls;       // rendered TLS labels → requests
+  std::map<std::string, uint64_t> by_headers;  // with headerLabels: labels → requests
 };
 
 std::string_view field(std::string_view s, size_t index) {
@@ -50,6 +52,28 @@ std::string series_labels(MetricsShard::Kind kind, const MetricsShard::Key& k) {
   }
 }
 
+// The labels of a headerLabels series: the family's own, then one per header label, in
+// name order as client_golang writes them.
+std::string header_series_labels(MetricsShard::Kind kind, const MetricsShard::Key& k,
+                                 const std::map<std::string, std::string>& header_labels) {
+  using Kind = MetricsShard::Kind;
+  std::string code = code_text(k.code);
+  Labels labels{{"code", code}, {"method", method_label_text(k.method)}, {"protocol", protocol_label_text(k.protocol)}};
+  size_t values = 1;
+  if (kind == Kind::entry_point_headers) {
+    labels.emplace_back("entrypoint", field(k.name, 0));
+  } else if (kind == Kind::router_headers) {
+    labels.emplace_back("router", field(k.name, 0));
+    labels.emplace_back("service", field(k.name, 1));
+    values = 2;
+  } else {
+    labels.emplace_back("service", field(k.name, 0));
+  }
+  for (const auto& [label, header] : header_labels) labels.emplace_back(label, field(k.name, values++));
+  std::sort(labels.begin(), labels.end());
+  return render_labels(labels);
+}
+
 std::string tls_labels(MetricsShard::Kind kind, std::string_view name) {
   using Kind = MetricsShard::Kind;
   if (kind == Kind::router_tls)
@@ -74,7 +98,11 @@ void render_family(PrometheusText& out, const Family& f, const std::vector<doubl
   std::string p = f.prefix;
   if (f.series.empty()) return;  // client_golang writes no family without a series
   out.family(p + "requests_total", "counter", f.help[0]);
-  for (const auto& [labels, t] : f.series) out.sample_raw(p + "requests_total", labels, static_cast<double>(t.requests));
+  if (!f.by_headers.empty()) {
+    for (const auto& [labels, n] : f.by_headers) out.sample_raw(p + "requests_total", labels, static_cast<double>(n));
+  } else {
+    for (const auto& [labels, t] : f.series) out.sample_raw(p + "requests_total", labels, static_cast<double>(t.requests));
+  }
   if (!f.tls.empty())
     out.family(p + "requests_tls_total", "counter", f.help[1]);
   for (const auto& [labels, n] : f.tls) out.sample_raw(p + "requests_tls_total", labels, static_cast<double>(n));
@@ -195,6 +223,10 @@ void Observability::render_requests(PrometheusText& out) const {
   for (const auto& w : workers_) {
     w->metrics().visit([&](const MetricsShard::Key& k, const MetricsShard::Series& s) {
       size_t kind = static_cast<size_t>(k.kind);
+      if (kind >= 6) {
+        families[kind - 6].by_headers[header_series_labels(k.kind, k, cfg_.prometheus.header_labels)] += s.requests.get();
+        return;
+      }
       if (kind >= 3) {
         families[kind - 3].tls[tls_labels(k.kind, k.name)] += s.requests.get();
         return;

@@ -1,8 +1,7 @@
 #include "proxy/prometheus_text.hpp"
 
+#include <charconv>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 
 namespace portier::proxy {
 
@@ -16,17 +15,19 @@ void append_value(std::string& out, double v) {
     out += "NaN";
     return;
   }
-  char buf[40];
+  char buf[64];
+  char* end;
   if (v == std::floor(v) && std::fabs(v) < 1e15) {
-    std::snprintf(buf, sizeof buf, "%.0f", v);
+    end = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, 0).ptr;  // %.0f
   } else {
-    // The shortest text that reads back as v (Go's FormatFloat(v, 'g', -1, 64)).
-    for (int precision = 1; precision <= 17; ++precision) {
-      std::snprintf(buf, sizeof buf, "%.*g", precision, v);
-      if (std::strtod(buf, nullptr) == v) break;
-    }
+    // The shortest text that reads back as v, as "%.Pg" with the least such P: the digits
+    // of the shortest round-trip form give P (one formatting instead of a P loop).
+    end = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific).ptr;
+    int digits = 0;
+    for (char* p = buf; p < end && *p != 'e'; ++p) digits += *p >= '0' && *p <= '9';
+    end = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, digits).ptr;
   }
-  out += buf;
+  out.append(buf, end);
 }
 }  // namespace
 

@@ -78,6 +78,7 @@ void ObservationState::reset() {
   host.clear();
   forwarded_for.clear();
   user.clear();
+  header_values.clear();
   request_headers.clear();
   response_headers.clear();
 }
@@ -113,7 +114,10 @@ void RequestObservation::begin(const RequestHead& head) {
   RequestRecord& r = s_->record;
   if (r.http_version == 0) r.http_version = head.version_minor == 0 ? 10 : 11;
   r.method_label = method_label(head.method);
-  if (observer_.shared().metrics_on()) r.protocol = protocol_of(head);
+  if (observer_.shared().metrics_on()) {
+    r.protocol = protocol_of(head);
+    if (!observer_.shared().config().prometheus.header_labels.empty()) capture_header_labels(head);
+  }
   if (observer_.access_log()) capture(head, client_);
 }
 
@@ -142,6 +146,30 @@ void RequestObservation::capture(const RequestHead& head, const ClientInfo& clie
   std::sort(s.request_headers.begin(), s.request_headers.end());
   r.request_headers = &s.request_headers;
   r.response_headers = &s.response_headers;
+}
+
+// Traefik reads req.Header.Get(name) after its forwarded-headers handler: Host is never in
+// that map (""), the X-Forwarded-* headers hold what is forwarded, any other the first value.
+// Bytes outside printable ASCII become '?': a label value must be UTF-8 (Prometheus refuses
+// the whole scrape otherwise) and '\x1f' separates the values.
+void RequestObservation::capture_header_labels(const RequestHead& head) {
+  ObservationState& s = *s_;
+  for (const auto& [label, header] : observer_.shared().config().prometheus.header_labels) {
+    size_t from = s.header_values.size();
+    if (iequals(header, "host")) {
+      // no value
+    } else if (auto forwarded = forwarded_value(header, head, client_.tls, client_.trusted, client_.ip)) {
+      s.header_values.append(*forwarded);
+    } else {
+      s.header_values.append(find_header(head.headers, header));
+    }
+    for (size_t i = from; i < s.header_values.size(); ++i) {
+      unsigned char c = static_cast<unsigned char>(s.header_values[i]);
+      if (c < 0x20 || c >= 0x7f) s.header_values[i] = '?';
+    }
+    s.header_values.push_back('\x1f');
+  }
+  s.record.header_values = s.header_values;
 }
 
 void RequestObservation::chose(std::string_view url, std::string_view addr) {

@@ -31,6 +31,7 @@ struct ObservationState {
   Clock::time_point t0{}, origin_t0{};
   bool capture_headers = false;
   std::string method, path, host, forwarded_for, user;
+  std::string header_values;  // RequestRecord::header_values
   std::vector<std::pair<std::string, std::string>> request_headers, response_headers;
   void reset();  // for the next request; keeps the strings' capacity
 };
@@ -85,6 +86,7 @@ class RequestObservation {
 
  private:
   void capture(const RequestHead& head, const ClientInfo& client);
+  void capture_header_labels(const RequestHead& head);
 
   WorkerObserver& observer_;
   ObservationState* s_ = nullptr;  // null when nothing is observed

@@ -44,6 +44,9 @@ struct RequestRecord {
   std::string_view server_addr;  // host:port of the server URL
   std::string_view tls_version;  // "1.3"
   std::string_view tls_cipher;   // IANA name
+  // metrics.prometheus.headerLabels: the request's header values, in label-name order, each
+  // followed by '\x1f' ("" when none are configured).
+  std::string_view header_values;
   // Captured only while an access log is on:
   std::string_view method, path, host, client_ip, forwarded_for;
   std::string_view client_username;  // "" when no middleware authenticated a user

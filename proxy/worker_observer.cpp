@@ -56,10 +56,10 @@ void WorkerObserver::flush() {
   AccessLogWriter* writer = shared_.writer();
   uint64_t lines = pending_lines_;
   pending_lines_ = 0;
-  std::string batch;
-  batch.reserve(kFlushBytes + 4096);
-  batch.swap(pending_);
-  if (!writer || !writer->submit(std::move(batch), lines)) dropped_.add(lines);
+  std::string batch = std::move(pending_);
+  pending_ = std::string();
+  if (!writer || !writer->submit(std::move(batch), lines, &pending_)) dropped_.add(lines);
+  if (pending_.capacity() < kFlushBytes) pending_.reserve(kFlushBytes + 4096);
 }
 
 void WorkerObserver::count(const RequestRecord& r) {
@@ -78,6 +78,10 @@ void WorkerObserver::count(const RequestRecord& r) {
     shard_.count(Kind::service, r.service, r);
     if (r.tls) shard_.count_tls(Kind::service_tls, r.service, r);
   }
+  if (p.header_labels.empty()) return;
+  if (p.entry_points) shard_.count_header_labels(Kind::entry_point_headers, r.entry_point, r);
+  if (p.routers && !r.router.empty()) shard_.count_header_labels(Kind::router_headers, scratch_, r);
+  if (p.services && r.served) shard_.count_header_labels(Kind::service_headers, r.service, r);
 }
 
 }  // namespace portier::proxy

@@ -117,7 +117,7 @@ metrics:
     entryPoint: nowhere
     buckets: [1, 0.5]
     manualRouting: true
-    headerLabels: {a: b}
+    headerLabels: {ok: X-Ok, 1bad: X-A, code: X-B, __x: X-C, sp: "X B"}
 ping:
   manualRouting: true
   terminatingStatusCode: 42
@@ -132,7 +132,11 @@ log:
   CHECK(has(r, "metrics.statsD", "not supported"));
   CHECK(has(r, "metrics.prometheus.buckets", "invalid bucket \"0.5\""));
   CHECK(r.config.prometheus.manual_routing);  // routers name prometheus@internal
-  CHECK(has(r, "metrics.prometheus.headerLabels", "not supported"));
+  CHECK(has(r, "metrics.prometheus.headerLabels.1bad", "invalid label name \"1bad\""));
+  CHECK(has(r, "metrics.prometheus.headerLabels.__x", "invalid label name \"__x\""));
+  CHECK(has(r, "metrics.prometheus.headerLabels.code", "already a label of the request series"));
+  CHECK(has(r, "metrics.prometheus.headerLabels.sp", "invalid header name \"X B\""));
+  CHECK(r.config.prometheus.header_labels == std::map<std::string, std::string>{{"ok", "X-Ok"}});
   CHECK(has(r, "metrics.prometheus.entryPoint", "entrypoint \"nowhere\" does not exist"));
   CHECK(r.config.ping.manual_routing);
   CHECK(has(r, "ping.terminatingStatusCode", ""));

@@ -150,6 +150,40 @@ TEST_CASE("JSON strings are escaped as Go does, invalid UTF-8 replaced") {
   CHECK(out == "\"a\\\"\\\\\\n\\u003c\\u0026\\u003e\\u0001\\ufffd\\u2028 \xc3\xa9\"");
 }
 
+TEST_CASE("JSON escaping finds a byte to escape at any position of a long string") {
+  // The plain prefix is scanned 16 bytes at a time: each special byte at each offset of the
+  // first two blocks and the tail must still be escaped.
+  for (char special : {'"', '\\', '<', '>', '&', '\x01', '\x1f', '\x7f', '\x80', '\xff'}) {
+    for (size_t at = 0; at < 40; ++at) {
+      std::string s(40, 'x');
+      s[at] = special;
+      std::string expected;
+      append_json_string(expected, s.substr(0, at));
+      std::string rest;
+      append_json_string(rest, s.substr(at));
+      expected.pop_back();
+      expected += rest.substr(1);
+      std::string out;
+      append_json_string(out, s);
+      CHECK(out == expected);
+      CHECK(out != "\"" + s + "\"");
+    }
+  }
+}
+
+TEST_CASE("a long user name of characters to escape fits the line's room") {
+  // The user name is the client's (basicAuth): its escaped form (6 bytes per control byte)
+  // must be counted in the room reserved for the line.
+  Sample s;
+  std::string user(8000, '\x01');
+  s.r.client_username = user;
+  config::AccessLogConfig cfg;
+  cfg.format = config::AccessLogConfig::Format::json;
+  std::string line;
+  AccessLogFormat(cfg).append(s.r, 1, line);
+  CHECK(nlohmann::json::parse(line)["ClientUsername"] == user);
+}
+
 TEST_CASE("filters keep a line when any filter matches") {
   Sample s;
   config::AccessLogConfig cfg;
