@@ -101,7 +101,9 @@ class Dashboard(DockerPortierMixin, unittest.TestCase):
         by_priority = self.api("/api/http/routers?sortBy=priority&direction=desc").json()
         self.assertEqual(by_priority, sorted(by_priority, key=lambda r: (r["priority"], r["name"]), reverse=True))
         names = [r["name"] for r in by_priority]
-        self.assertLess(names.index("dash-tls@file"), names.index("dash@file"))  # 1000 first, unlike by name
+        self.assertLess(names.index("dash-tls@file"), names.index("dash@file"))  # 1000 first
+        names = [r["name"] for r in self.api("/api/http/routers?direction=desc").json()]
+        self.assertLess(names.index("dash@file"), names.index("dash-tls@file"))  # by name, descending
         missing = self.portier.diag_response("/api/http/routers/nope@file")
         self.assertEqual((missing.status, missing.json()), (404, {"message": "router not found: nope@file"}))
         eps = self.api("/api/entrypoints").json()
