@@ -92,9 +92,14 @@ struct Criterion {
   }
 };
 
+// The query's value of `key`, "" when absent (Go's url.Values.Get).
+std::string param(const std::map<std::string, std::string>& q, const char* key) {
+  auto it = q.find(key);
+  return it == q.end() ? std::string{} : it->second;
+}
+
 Criterion criterion(const std::map<std::string, std::string>& q) {
-  auto get = [&](const char* k) { auto it = q.find(k); return it == q.end() ? std::string{} : it->second; };
-  return {get("search"), get("status"), get("serviceName"), get("middlewareName")};
+  return {param(q, "search"), param(q, "status"), param(q, "serviceName"), param(q, "middlewareName")};
 }
 
 bool keep(const Criterion& c, bool is_router, const std::string& name, const json& item) {
@@ -150,8 +155,7 @@ void sort_items(json& items, std::string_view kind, const std::map<std::string, 
       {"routers", {"provider", "priority", "status", "rule", "service", "entryPoints"}},
       {"services", {"type", "servers", "provider", "status"}},
       {"middlewares", {"type", "provider", "status"}}};
-  auto get = [&](const char* k) { auto it = q.find(k); return it == q.end() ? std::string{} : it->second; };
-  const std::string by = get("sortBy"), direction = get("direction");
+  const std::string by = param(q, "sortBy"), direction = param(q, "direction");
   auto f = fields.find(kind);
   const bool by_field = f != fields.end() && f->second.count(by) > 0;
   struct Keyed {
