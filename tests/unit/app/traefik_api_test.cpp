@@ -1,4 +1,6 @@
 #include <catch2/catch.hpp>
+#include <string>
+#include <vector>
 
 #include "app/traefik_api.hpp"
 
@@ -59,6 +61,15 @@ json get(const ApiState& s, std::string_view path, std::string_view query = "", 
   return json::parse(r.body);
 }
 
+using Names = std::vector<std::string>;
+
+// The names of a list's items, in the order answered.
+Names names(const ApiState& s, std::string_view path, std::string_view query) {
+  Names out;
+  for (const auto& item : get(s, path, query)) out.push_back(item["name"]);
+  return out;
+}
+
 std::string header(const portier::proxy::ApiReply& r, const std::string& name) {
   for (const auto& [n, v] : r.headers)
     if (n == name) return v;
@@ -107,16 +118,12 @@ TEST_CASE("lists carry name, provider, priorityStr and type") {
 
 TEST_CASE("search, status, serviceName and middlewareName filter as Traefik does") {
   const ApiState s = state();
-  auto names = [&](std::string_view query) {
-    std::vector<std::string> out;
-    for (const auto& r : get(s, "/api/http/routers", query)) out.push_back(r["name"]);
-    return out;
-  };
-  CHECK(names("status=disabled") == std::vector<std::string>{"bad@file"});
-  CHECK(names("search=WEB.test") == std::vector<std::string>{"web@docker"});  // rule, case-insensitive
-  CHECK(names("search=%2Fapi") == std::vector<std::string>{"api@file"});
-  CHECK(names("serviceName=web@docker") == std::vector<std::string>{"web@docker"});
-  CHECK(names("middlewareName=auth@file") == std::vector<std::string>{"web@docker"});
+  const char* http = "/api/http/routers";
+  CHECK(names(s, http, "status=disabled") == Names{"bad@file"});
+  CHECK(names(s, http, "search=WEB.test") == Names{"web@docker"});  // rule, case-insensitive
+  CHECK(names(s, http, "search=%2Fapi") == Names{"api@file"});
+  CHECK(names(s, http, "serviceName=web@docker") == Names{"web@docker"});
+  CHECK(names(s, http, "middlewareName=auth@file") == Names{"web@docker"});
   CHECK(get(s, "/api/http/services", "status=enabled&search=web").size() == 1);
 }
 
@@ -192,14 +199,6 @@ ApiState sortable() {
   s.entry_points = json::array({{{"name", "db"}}, {{"name", "web"}}, {{"name", "websecure"}}});
   return s;
 }
-
-std::vector<std::string> names(const ApiState& s, std::string_view path, std::string_view query) {
-  std::vector<std::string> out;
-  for (const auto& item : get(s, path, query)) out.push_back(item["name"]);
-  return out;
-}
-
-using Names = std::vector<std::string>;
 
 }  // namespace
 
