@@ -52,7 +52,7 @@ class Dashboard(DockerPortierMixin, unittest.TestCase):
         dynamic = {
             "http": {
                 "routers": {"dash": router(rule, "api@internal", middlewares=["auth"]),
-                            # A priority above the rule's length, so that sorting by it differs from by name.
+                            # Above the rule's length: first by priority descending, last by name descending.
                             "dash-tls": router(rule, "api@internal", priority=1000, middlewares=["auth"], tls={})},
                 "middlewares": {"auth": {"basicAuth": {"users": [users]}}},
             },
