@@ -5,6 +5,8 @@
 #include <charconv>
 #include <map>
 #include <optional>
+#include <set>
+#include <vector>
 
 #include "app/dashboard_page.hpp"
 
@@ -90,9 +92,14 @@ struct Criterion {
   }
 };
 
+// The query's value of `key`, "" when absent (Go's url.Values.Get).
+std::string param(const std::map<std::string, std::string>& q, const char* key) {
+  auto it = q.find(key);
+  return it == q.end() ? std::string{} : it->second;
+}
+
 Criterion criterion(const std::map<std::string, std::string>& q) {
-  auto get = [&](const char* k) { auto it = q.find(k); return it == q.end() ? std::string{} : it->second; };
-  return {get("search"), get("status"), get("serviceName"), get("middlewareName")};
+  return {param(q, "search"), param(q, "status"), param(q, "serviceName"), param(q, "middlewareName")};
 }
 
 bool keep(const Criterion& c, bool is_router, const std::string& name, const json& item) {
@@ -118,6 +125,53 @@ json representation(const std::string& name, const json& item, bool is_router) {
       if (v.is_object() && k != "serverStatus") r["type"] = lower(k);
   }
   return r;
+}
+
+// A field of one list item's representation as Traefik's sort.go reads it: a count for
+// "entryPoints" and "servers" (a load balancer's, else 0), 0 for a missing "priority" (UDP
+// routers), "" for a missing string field.
+json sort_key(const json& item, std::string_view by) {
+  auto array_size = [](const json& j, const char* key) -> size_t {
+    auto it = j.find(key);
+    return it != j.end() && it->is_array() ? it->size() : 0;
+  };
+  if (by == "entryPoints") return array_size(item, "entryPoints");
+  if (by == "servers") {
+    auto lb = item.find("loadBalancer");
+    return lb != item.end() && lb->is_object() ? array_size(*lb, "servers") : 0;
+  }
+  auto it = item.find(by);
+  if (by == "priority") return it != item.end() && it->is_number() ? *it : json(0);
+  return it != item.end() && it->is_string() ? *it : json("");
+}
+
+// Traefik's sortRouters/sortServices/sortMiddlewares (pkg/api/sort.go): sortBy one of the list's
+// fields, ties broken by name; any other sortBy (or none) sorts by name alone. direction "asc"
+// or empty is ascending, any other value descending (names are unique, so descending is the
+// exact reverse). Entry points sort by name only: Traefik ignores both parameters there, portier
+// honours direction.
+void sort_items(json& items, std::string_view kind, const std::map<std::string, std::string>& q) {
+  static const std::map<std::string_view, std::set<std::string_view>> fields{
+      {"routers", {"provider", "priority", "status", "rule", "service", "entryPoints"}},
+      {"services", {"type", "servers", "provider", "status"}},
+      {"middlewares", {"type", "provider", "status"}}};
+  const std::string by = param(q, "sortBy"), direction = param(q, "direction");
+  auto f = fields.find(kind);
+  const bool by_field = f != fields.end() && f->second.count(by) > 0;
+  struct Keyed {
+    json key;  // null when sorting by name alone
+    std::string name;
+    json item;
+  };
+  std::vector<Keyed> keyed;
+  for (auto& item : items)
+    keyed.push_back({by_field ? sort_key(item, by) : json(), item.value("name", ""), std::move(item)});
+  std::sort(keyed.begin(), keyed.end(), [](const Keyed& a, const Keyed& b) {
+    return a.key != b.key ? a.key < b.key : a.name < b.name;
+  });
+  if (!direction.empty() && direction != "asc") std::reverse(keyed.begin(), keyed.end());
+  items = json::array();
+  for (auto& k : keyed) items.push_back(std::move(k.item));
 }
 
 // Traefik's pagination(): per_page (default 100) and page (default 1), X-Next-Page.
@@ -169,6 +223,7 @@ ApiReply resource(const ApiState& s, std::string_view proto, std::string_view ki
     json items = json::array();
     for (const auto& [name, item] : section.items())  // a json object iterates by name
       if (keep(c, is_router, name, item)) items.push_back(representation(name, item, is_router));
+    sort_items(items, kind, q);
     return paginate(std::move(items), q);
   }
   auto name = unescape(id, false);
@@ -206,7 +261,11 @@ json overview(const ApiState& s) {
 }
 
 ApiReply entry_points(const ApiState& s, std::string_view id, const std::map<std::string, std::string>& q) {
-  if (id.empty()) return paginate(s.entry_points, q);
+  if (id.empty()) {
+    json items = s.entry_points;
+    sort_items(items, "entrypoints", q);
+    return paginate(std::move(items), q);
+  }
   auto name = unescape(id, false);
   if (!name) return error(400, "unable to decode entryPointID \"" + std::string(id) + "\"");
   for (const auto& ep : s.entry_points)

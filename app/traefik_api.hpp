@@ -32,9 +32,10 @@ struct ApiState {
 // "serverStatus" (url or address → "UP" | "DOWN").
 nlohmann::json traefik_runtime(const nlohmann::json& routes);
 
-// GET (or HEAD) `path`?`query`: the API's JSON (lists paginated by per_page/page with
-// X-Next-Page, filtered by search/status/serviceName/middlewareName as Traefik does) or the
-// dashboard's files; 404 for other paths, 405 for other methods, 400 for a bad page.
+// GET (or HEAD) `path`?`query`: the API's JSON (lists filtered by search/status/serviceName/
+// middlewareName, sorted by sortBy/direction, paginated by per_page/page with X-Next-Page, as
+// Traefik does) or the dashboard's files; 404 for other paths, 405 for other methods, 400 for
+// a bad page.
 proxy::ApiReply answer_api(const ApiState& state, std::string_view method, std::string_view path,
                            std::string_view query);
 

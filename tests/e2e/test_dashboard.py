@@ -1,7 +1,8 @@
 """Traefik's API and portier's dashboard (issue 17 item 5). On one portier with a real Docker
 daemon, a file-provider certificate made by openssl and `api`, `metrics.prometheus` set:
 - /api/* answer in Traefik's shapes on the diagnostics address (lists with name/provider,
-  serverStatus, usedBy, pagination with X-Next-Page, filters, 404 with a message);
+  serverStatus, usedBy, pagination with X-Next-Page, filters, sortBy/direction, 404 with a
+  message);
 - a router whose service is api@internal, behind basicAuth, serves the API and the dashboard
   over each of PROTOCOLS; `api.insecure` serves them on the `traefik` entrypoint;
 - the dashboard in headless Chromium: no console error, no request but to portier, it shows
@@ -51,7 +52,8 @@ class Dashboard(DockerPortierMixin, unittest.TestCase):
         dynamic = {
             "http": {
                 "routers": {"dash": router(rule, "api@internal", middlewares=["auth"]),
-                            "dash-tls": router(rule, "api@internal", middlewares=["auth"], tls={})},
+                            # Above the rule's length: first by priority descending, last by name descending.
+                            "dash-tls": router(rule, "api@internal", priority=1000, middlewares=["auth"], tls={})},
                 "middlewares": {"auth": {"basicAuth": {"users": [users]}}},
             },
             "tls": {"certificates": [{"certFile": str(cls.cert.cert), "keyFile": str(cls.cert.key)}]},
@@ -96,6 +98,12 @@ class Dashboard(DockerPortierMixin, unittest.TestCase):
         self.assertEqual(len(page.json()), 1)
         self.assertEqual(page.headers["x-next-page"], "2")
         self.assertEqual([r["name"] for r in self.api("/api/http/routers?search=dash-tls").json()], ["dash-tls@file"])
+        by_priority = self.api("/api/http/routers?sortBy=priority&direction=desc").json()
+        self.assertEqual(by_priority, sorted(by_priority, key=lambda r: (r["priority"], r["name"]), reverse=True))
+        names = [r["name"] for r in by_priority]
+        self.assertLess(names.index("dash-tls@file"), names.index("dash@file"))  # 1000 first
+        names = [r["name"] for r in self.api("/api/http/routers?direction=desc").json()]
+        self.assertLess(names.index("dash@file"), names.index("dash-tls@file"))  # by name, descending
         missing = self.portier.diag_response("/api/http/routers/nope@file")
         self.assertEqual((missing.status, missing.json()), (404, {"message": "router not found: nope@file"}))
         eps = self.api("/api/entrypoints").json()

@@ -1,8 +1,8 @@
 // libFuzzer target: the API's reading of a request from outside (app/traefik_api.*): the path
 // (segments, percent-decoded names) and the query (per_page, page, search, status,
-// serviceName, middlewareName), against a fixed state with routers, services and middlewares
-// whose names and rules hold odd bytes. Built by tests/fuzz/CMakeLists.txt, run by
-// tests/fuzz/run.sh and ctest's fuzz.dashboard.
+// serviceName, middlewareName, sortBy, direction), against a fixed state with routers,
+// services and middlewares whose names and rules hold odd bytes. Built by
+// tests/fuzz/CMakeLists.txt, run by tests/fuzz/run.sh and ctest's fuzz.dashboard.
 // Input: the first line is the method, the second the path, the rest the query.
 // Checks: no crash or exception; every answer is a known status, JSON where it says so.
 #include <cstdint>

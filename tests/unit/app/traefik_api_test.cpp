@@ -1,4 +1,6 @@
 #include <catch2/catch.hpp>
+#include <string>
+#include <vector>
 
 #include "app/traefik_api.hpp"
 
@@ -59,6 +61,15 @@ json get(const ApiState& s, std::string_view path, std::string_view query = "", 
   return json::parse(r.body);
 }
 
+using Names = std::vector<std::string>;
+
+// The names of a list's items, in the order answered.
+Names names(const ApiState& s, std::string_view path, std::string_view query) {
+  Names out;
+  for (const auto& item : get(s, path, query)) out.push_back(item["name"]);
+  return out;
+}
+
 std::string header(const portier::proxy::ApiReply& r, const std::string& name) {
   for (const auto& [n, v] : r.headers)
     if (n == name) return v;
@@ -107,16 +118,12 @@ TEST_CASE("lists carry name, provider, priorityStr and type") {
 
 TEST_CASE("search, status, serviceName and middlewareName filter as Traefik does") {
   const ApiState s = state();
-  auto names = [&](std::string_view query) {
-    std::vector<std::string> out;
-    for (const auto& r : get(s, "/api/http/routers", query)) out.push_back(r["name"]);
-    return out;
-  };
-  CHECK(names("status=disabled") == std::vector<std::string>{"bad@file"});
-  CHECK(names("search=WEB.test") == std::vector<std::string>{"web@docker"});  // rule, case-insensitive
-  CHECK(names("search=%2Fapi") == std::vector<std::string>{"api@file"});
-  CHECK(names("serviceName=web@docker") == std::vector<std::string>{"web@docker"});
-  CHECK(names("middlewareName=auth@file") == std::vector<std::string>{"web@docker"});
+  const char* http = "/api/http/routers";
+  CHECK(names(s, http, "status=disabled") == Names{"bad@file"});
+  CHECK(names(s, http, "search=WEB.test") == Names{"web@docker"});  // rule, case-insensitive
+  CHECK(names(s, http, "search=%2Fapi") == Names{"api@file"});
+  CHECK(names(s, http, "serviceName=web@docker") == Names{"web@docker"});
+  CHECK(names(s, http, "middlewareName=auth@file") == Names{"web@docker"});
   CHECK(get(s, "/api/http/services", "status=enabled&search=web").size() == 1);
 }
 
@@ -162,4 +169,96 @@ TEST_CASE("the dashboard's files, methods and unknown paths") {
   s.dashboard = false;  // api.dashboard: false
   CHECK(answer_api(s, "GET", "/dashboard/", "").status == 404);
   CHECK(answer_api(s, "GET", "/api/version", "").status == 200);
+}
+
+namespace {
+
+// Items that differ in every field Traefik sorts by: HTTP routers (the fixture's, web@docker
+// on two entrypoints), services of two types and server counts, middlewares, TCP routers,
+// UDP routers and services, three entrypoints.
+ApiState sortable() {
+  json r = routes();
+  r["http"]["routers"]["web@docker"]["entryPoints"] = json::array({"web", "websecure"});
+  r["http"]["services"]["all@file"] = {{"type", "weighted"}, {"provider", "file"}, {"status", "enabled"},
+                                       {"services", json::array({{{"name", "web@docker"}, {"weight", 1}}})}};
+  r["http"]["services"]["one@file"] = {{"type", "loadBalancer"}, {"provider", "file"}, {"status", "enabled"},
+                                       {"servers", json::array({{{"url", "http://10.0.0.9"}}})}};
+  r["http"]["middlewares"]["strip@docker"] = {{"stripPrefix", {{"prefixes", json::array({"/a"})}}}, {"type", "stripPrefix"},
+                                              {"provider", "docker"}, {"status", "enabled"}};
+  r["tcp"]["routers"]["any@docker"] = {{"rule", "HostSNI(`*`)"}, {"entryPoints", json::array({"db"})}, {"service", "db@file"},
+                                       {"priority", 3}, {"provider", "docker"}, {"status", "enabled"}};
+  r["udp"]["routers"] = {{"dns@file", {{"entryPoints", json::array({"dns"})}, {"service", "b"}, {"provider", "file"}, {"status", "enabled"}}},
+                         {"ntp@file", {{"entryPoints", json::array({"ntp"})}, {"service", "a"}, {"provider", "file"}, {"status", "enabled"}}}};
+  r["udp"]["services"] = {
+      {"a@file", {{"type", "loadBalancer"}, {"provider", "file"}, {"status", "enabled"},
+                  {"servers", json::array({{{"address", "10.0.0.5:53"}}, {{"address", "10.0.0.6:53"}}})}}},
+      {"b@file", {{"type", "loadBalancer"}, {"provider", "file"}, {"status", "enabled"},
+                  {"servers", json::array({{{"address", "10.0.0.7:123"}}})}}}};
+  ApiState s;
+  s.runtime = traefik_runtime(r);
+  s.entry_points = json::array({{{"name", "db"}}, {{"name", "web"}}, {{"name", "websecure"}}});
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("sortBy and direction sort routers as Traefik's sortRouters") {
+  const ApiState s = sortable();
+  const char* http = "/api/http/routers";
+  CHECK(names(s, http, "") == Names{"api@file", "bad@file", "web@docker"});
+  CHECK(names(s, http, "sortBy=name&direction=desc") == Names{"web@docker", "bad@file", "api@file"});
+  // Priority 17, 17, 18: ties by name, in the direction's order.
+  CHECK(names(s, http, "sortBy=priority") == Names{"bad@file", "web@docker", "api@file"});
+  CHECK(names(s, http, "sortBy=priority&direction=desc") == Names{"api@file", "web@docker", "bad@file"});
+  CHECK(names(s, http, "sortBy=status") == Names{"bad@file", "api@file", "web@docker"});  // disabled < enabled
+  CHECK(names(s, http, "sortBy=provider") == Names{"web@docker", "api@file", "bad@file"});
+  CHECK(names(s, http, "sortBy=rule") == Names{"bad@file", "web@docker", "api@file"});
+  CHECK(names(s, http, "sortBy=service&direction=desc") == Names{"web@docker", "bad@file", "api@file"});
+  CHECK(names(s, http, "sortBy=entryPoints") == Names{"api@file", "bad@file", "web@docker"});  // 1, 1, 2
+  CHECK(names(s, http, "sortBy=entryPoints&direction=desc") == Names{"web@docker", "bad@file", "api@file"});
+  // Traefik sorts by name for any other sortBy, and descending for any direction but "asc".
+  CHECK(names(s, http, "sortBy=tls&direction=desc") == Names{"web@docker", "bad@file", "api@file"});
+  CHECK(names(s, http, "sortBy=type&direction=DESC") == Names{"web@docker", "bad@file", "api@file"});
+  CHECK(names(s, http, "sortBy=priority&direction=") == Names{"bad@file", "web@docker", "api@file"});
+  // Filtering, then sorting, then paging.
+  CHECK(names(s, http, "sortBy=priority&direction=desc&per_page=1&page=2") == Names{"web@docker"});
+  CHECK(names(s, http, "status=enabled&sortBy=priority") == Names{"web@docker", "api@file"});
+  CHECK(names(s, "/api/tcp/routers", "sortBy=priority") == Names{"any@docker", "db@file"});  // 3, 11
+  CHECK(names(s, "/api/tcp/routers", "sortBy=provider&direction=desc") == Names{"db@file", "any@docker"});
+  // UDP routers have no priority or rule: Traefik sorts them as all equal, so by name.
+  CHECK(names(s, "/api/udp/routers", "sortBy=priority&direction=desc") == Names{"ntp@file", "dns@file"});
+  CHECK(names(s, "/api/udp/routers", "sortBy=rule") == Names{"dns@file", "ntp@file"});
+  CHECK(names(s, "/api/udp/routers", "sortBy=service") == Names{"ntp@file", "dns@file"});
+}
+
+TEST_CASE("sortBy and direction sort services as Traefik's sortServices") {
+  const ApiState s = sortable();
+  const char* http = "/api/http/services";
+  CHECK(names(s, http, "") == Names{"all@file", "one@file", "web@docker"});
+  // loadbalancer < weighted; a weighted service counts 0 servers.
+  CHECK(names(s, http, "sortBy=type") == Names{"one@file", "web@docker", "all@file"});
+  CHECK(names(s, http, "sortBy=servers") == Names{"all@file", "one@file", "web@docker"});
+  CHECK(names(s, http, "sortBy=servers&direction=desc") == Names{"web@docker", "one@file", "all@file"});
+  CHECK(names(s, http, "sortBy=provider") == Names{"web@docker", "all@file", "one@file"});
+  CHECK(names(s, http, "sortBy=status&direction=desc") == Names{"web@docker", "one@file", "all@file"});
+  CHECK(names(s, http, "sortBy=priority") == Names{"all@file", "one@file", "web@docker"});  // a router field
+  CHECK(names(s, "/api/udp/services", "sortBy=servers") == Names{"b@file", "a@file"});  // 1, 2
+  CHECK(names(s, "/api/tcp/services", "sortBy=servers&direction=desc") == Names{"db@file"});
+}
+
+TEST_CASE("sortBy and direction sort middlewares as Traefik's sortMiddlewares") {
+  const ApiState s = sortable();
+  const char* http = "/api/http/middlewares";
+  CHECK(names(s, http, "") == Names{"auth@file", "strip@docker"});
+  CHECK(names(s, http, "sortBy=type&direction=desc") == Names{"strip@docker", "auth@file"});
+  CHECK(names(s, http, "sortBy=provider") == Names{"strip@docker", "auth@file"});
+  CHECK(names(s, http, "sortBy=status&direction=desc") == Names{"strip@docker", "auth@file"});
+  CHECK(names(s, http, "sortBy=servers&direction=asc") == Names{"auth@file", "strip@docker"});  // a service field
+}
+
+TEST_CASE("entrypoints sort by name in the given direction") {
+  const ApiState s = sortable();
+  CHECK(names(s, "/api/entrypoints", "") == Names{"db", "web", "websecure"});
+  CHECK(names(s, "/api/entrypoints", "direction=desc") == Names{"websecure", "web", "db"});
+  CHECK(names(s, "/api/entrypoints", "sortBy=address&direction=desc&per_page=2") == Names{"websecure", "web"});
 }
