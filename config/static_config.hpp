@@ -88,6 +88,8 @@ struct EntryPoint {
   // allowACMEByPass: routers get /.well-known/acme-challenge/ before the HTTP-01 answer
   // (http.redirections skip that path), and TCP routers may take acme-tls/1 ClientHellos.
   bool allow_acme_bypass = false;
+  // reusePort: a UDP entrypoint's socket is bound with SO_REUSEPORT (TCP listeners always are).
+  bool reuse_port = false;
 
   std::vector<std::string> trusted_ips;  // forwardedHeaders.trustedIPs (CIDRs)
   bool forwarded_insecure = false;       // forwardedHeaders.insecure

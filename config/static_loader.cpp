@@ -190,10 +190,9 @@ void SectionReader::read_entry_point(const std::string& name, const Node& k, con
                 {"address", "http", "transport", "forwardedHeaders", "proxyProtocol", "udp", "portier",
                  "http3", "http2", "reusePort", "allowACMEByPass", "asDefault"},
                 {{"observability", ""}});
-  // reusePort is accepted and true of portier whatever its value: every listener is bound
-  // with SO_REUSEPORT (one acceptor per worker).
-  bool ignored_flag = false;
-  r_.get(v, "reusePort", path, ignored_flag);
+  // reusePort: TCP listeners are always bound with SO_REUSEPORT (one acceptor per worker);
+  // a UDP entrypoint's single socket gets it only when asked.
+  r_.get(v, "reusePort", path, ep.reuse_port);
   r_.get(v, "allowACMEByPass", path, ep.allow_acme_bypass);
   r_.get(v, "asDefault", path, ep.as_default);
   auto [ak, av] = YamlReader::find(v, "address");

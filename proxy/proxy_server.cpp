@@ -222,9 +222,9 @@ udp::socket ProxyServer::udp_socket_on(asio::io_context& io, const config::Entry
     return socket;
   }
   std::string error;
-  auto socket = open_udp_socket(io, {addr, ep.port}, &error);
+  auto socket = open_udp_socket(io, {addr, ep.port}, ep.reuse_port, &error);
   if (!socket.is_open() && addr.is_v6() && addr.is_unspecified())
-    socket = open_udp_socket(io, {asio::ip::address_v4::any(), ep.port}, &error);
+    socket = open_udp_socket(io, {asio::ip::address_v4::any(), ep.port}, ep.reuse_port, &error);
   if (!socket.is_open()) problems.push_back("entrypoint " + ep.name + ": cannot listen on " + error);
   return socket;
 }

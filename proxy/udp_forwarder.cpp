@@ -221,11 +221,14 @@ awaitable<void> UdpForwarder::expiry_loop(std::shared_ptr<Session> s) {
   }
 }
 
-udp::socket open_udp_socket(asio::io_context& io, const udp::endpoint& ep, std::string* error) {
+udp::socket open_udp_socket(asio::io_context& io, const udp::endpoint& ep, bool reuse_port, std::string* error) {
   udp::socket socket(io);
   error_code ec;
   socket.open(ep.protocol(), ec);
   if (!ec && ep.address().is_v6() && ep.address().is_unspecified()) socket.set_option(asio::ip::v6_only(false), ec);
+  int one = 1;
+  if (!ec && reuse_port && ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+    ec.assign(errno, boost::system::system_category());
   if (!ec) socket.bind(ep, ec);
   if (ec) {
     if (error) *error = ep.address().to_string() + ":" + std::to_string(ep.port()) + "/udp: " + ec.message();

@@ -112,6 +112,6 @@ class UdpForwarder {
 };
 
 // Opens a UDP socket bound to `ep` (IPv6 wildcard: dual-stack). Empty socket + *error on failure.
-udp::socket open_udp_socket(asio::io_context& io, const udp::endpoint& ep, std::string* error);
+udp::socket open_udp_socket(asio::io_context& io, const udp::endpoint& ep, bool reuse_port, std::string* error);
 
 }  // namespace portier::proxy

@@ -49,6 +49,7 @@ class UdpForward(unittest.TestCase):
             path = write_file_atomic(cls.dir / "dynamic.yml", dynamic)
             cfg = tcp_entry_config(eps, path)
             cfg["entryPoints"]["udp-short"]["udp"] = {"timeout": "1s"}
+            cfg["entryPoints"]["udp-%d" % cls.dns_port]["reusePort"] = True
             cls.portier = Portier(cfg)
             cls.portier.start()
         except BaseException:
@@ -78,6 +79,17 @@ class UdpForward(unittest.TestCase):
             cls.portier.__exit__(None, None, None)
         stop(cls.dns)
         cls.echo.close()
+
+    def test_reuse_port_lets_another_socket_bind_the_port(self):
+        # Only a socket bound with SO_REUSEPORT (reusePort: true) lets a second one share the port.
+        for port, shared in ((self.dns_port, True), (self.echo_port, False)):
+            with self.subTest(port=port), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+                if shared:
+                    s.bind((self.IP, port))
+                else:
+                    with self.assertRaises(OSError):
+                        s.bind((self.IP, port))
 
     def test_dig_through_the_forwarder_to_dnsmasq(self):
         self.assertEqual(dig(self.IP, self.dns_port, "portier.test"), "192.0.2.7")

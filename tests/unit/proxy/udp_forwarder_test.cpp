@@ -38,7 +38,7 @@ struct UdpHarness {
     auto cfg = static_config({{"udp-53", Proto::udp}});
     snapshot.publish(compile_ok(dyn, cfg));
     std::string error;
-    auto sock = open_udp_socket(worker.ioc, {asio::ip::make_address("127.0.0.1"), 0}, &error);
+    auto sock = open_udp_socket(worker.ioc, {asio::ip::make_address("127.0.0.1"), 0}, false, &error);
     REQUIRE(sock.is_open());
     fwd = std::make_unique<UdpForwarder>(std::move(sock), snapshot, UdpForwarderOptions{"udp-53", timeout, 16384});
     fwd->start();
