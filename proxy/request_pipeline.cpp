@@ -11,6 +11,16 @@
 #include "proxy/tls_context.hpp"
 
 namespace portier::proxy {
+namespace {
+
+// What the middlewares see of the request (the path after earlier edits).
+RequestContext context(const RequestHead& head, const RequestEdits& edits, const ClientInfo& client,
+                       const SSL* ssl) {
+  return RequestContext{head, edits.path ? std::string_view(*edits.path) : head.path, client.tls,
+                        client.ip, client.trusted, ssl};
+}
+
+}  // namespace
 
 RequestPipeline::Step RequestPipeline::start(const RequestHead& head) {
   observation_.begin(head);
@@ -153,8 +163,7 @@ awaitable<RequestPipeline::Step> RequestPipeline::resume(const RequestHead& head
     Step step = run_chain(head);
     co_return step == Step::reply ? replied() : step;
   }
-  RequestContext ctx{head, edits_.path ? std::string_view(*edits_.path) : head.path, client_.tls,
-                     client_.ip, client_.trusted, ssl_};
+  RequestContext ctx = context(head, edits_, client_, ssl_);
   if (body_read_) ctx.body = &body_;
   if (auto reply = co_await mw.on_request_async(ctx, edits_, response_edits_, worker_)) {
     local_ = std::move(*reply);
@@ -174,25 +183,21 @@ RequestPipeline::Step RequestPipeline::run_chain(const RequestHead& head) {
     response_phase_pending_ |= (phases & (kResponseHeadPhase | kResponseBodyPhase)) != 0;
     sniff_ |= (phases & kContentTypePhase) != 0;
     if (phases & kRequestPhase) {
-      RequestContext ctx{head, edits_.path ? std::string_view(*edits_.path) : head.path,
-                         client_.tls, client_.ip, client_.trusted, ssl_};
+      RequestContext ctx = context(head, edits_, client_, ssl_);
       if (auto reply = mw.on_request(ctx, edits_, response_edits_)) {
         local_ = std::move(*reply);
         return Step::reply;
       }
     }
     if (phases & (kResponseBodyPhase | kExchangePhase | kErrorPagePhase)) plan_phases(mw, head);
-    if (phases & kRequestRewritePhase) {
-      RequestContext ctx{head, edits_.path ? std::string_view(*edits_.path) : head.path,
-                         client_.tls, client_.ip, client_.trusted, ssl_};
-      if (mw.rewrites_body(ctx) && head.body != BodyKind::none && !head.upgrade) {
-        if (!body_read_) {  // resume() rewrites once the codec has read it
-          body_first_ = mw.body_first();
-          body_pending_ = rewrite_pending_ = true;
-          return Step::body;
-        }
-        if (!rewrite_body(mw, head)) return Step::reply;
+    if ((phases & kRequestRewritePhase) && head.body != BodyKind::none && !head.upgrade &&
+        mw.rewrites_body(context(head, edits_, client_, ssl_))) {
+      if (!body_read_) {  // resume() rewrites once the codec has read it
+        body_first_ = mw.body_first();
+        body_pending_ = rewrite_pending_ = true;
+        return Step::body;
       }
+      if (!rewrite_body(mw, head)) return Step::reply;
     }
     if (phases & kAsyncRequestPhase) return wants_body(mw, head) ? Step::body : Step::async;
     ++next_;
@@ -243,8 +248,7 @@ bool RequestPipeline::serves(const UpstreamServer& server) const {
 
 // The per-request state of the response-body and exchange phases.
 void RequestPipeline::plan_phases(const Middleware& mw, const RequestHead& head) {
-  RequestContext ctx{head, edits_.path ? std::string_view(*edits_.path) : head.path, client_.tls,
-                     client_.ip, client_.trusted, ssl_};
+  RequestContext ctx = context(head, edits_, client_, ssl_);
   unsigned phases = mw.phases();
   if (phases & kResponseBodyPhase)
     if (auto filter = mw.plan_response(ctx)) filters_.push_back(std::move(filter));

@@ -181,6 +181,13 @@ class GrpcWeb(unittest.TestCase):
                     self.assertEqual(got[1][1]["grpc-message"], "gone away")
                     self.assertNotIn("grpc-status", r.headers)
 
+    def test_malformed_text_body_is_400(self):
+        for protocol in PROTOCOLS:
+            with self.subTest(protocol):
+                r = proto_request(protocol, "POST", self.ip, self.port, "/echo.Echo/Say", headers={
+                    "Host": "grpc.test", "Content-Type": "application/grpc-web-text"}, body=b"AAAA!AAA")
+                self.assertEqual(r.status, 400, r)
+
     def test_refused_origin_gets_no_cors_fields(self):
         for protocol in PROTOCOLS:
             with self.subTest(protocol):
