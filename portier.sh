@@ -17,7 +17,7 @@ BUILD_PACKAGES=(cmake ninja-build g++ pkg-config libboost1.81-dev libssl-dev lib
   zlib1g-dev libbrotli-dev libzstd-dev)
 TEST_PACKAGES=(curl fail2ban goaccess prometheus nghttp2-client nghttp2-server socat dnsutils python3 python3-websockets python3-h2 openssl docker.io
   pebble busybox-static iproute2 dnsmasq-base clang-14 libclang-rt-14-dev apache2-utils brotli zstd
-  haproxy chromium)
+  haproxy chromium python3-grpcio)
 
 log() { printf '[portier.sh] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }

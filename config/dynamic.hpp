@@ -256,6 +256,13 @@ struct ContentTypeMw {
   bool operator==(const ContentTypeMw&) const = default;
 };
 
+// gRPC-Web from browsers to gRPC over an h2c server (issue 16).
+struct GrpcWebMw {
+  static constexpr const char* type = "grpcWeb";
+  std::vector<std::string> allow_origins;  // "*" or scheme://host[:port]; CORS for gRPC-Web
+  bool operator==(const GrpcWebMw&) const = default;
+};
+
 struct RedirectSchemeMw {
   static constexpr const char* type = "redirectScheme";
   std::string scheme = "https";
@@ -450,7 +457,7 @@ using MiddlewareSpec =
                  AddPrefixMw, BasicAuthMw, IpAllowListMw, IpWhiteListMw, RateLimitMw, InFlightReqMw,
                  PassTlsClientCertMw, ForwardAuthMw, DigestAuthMw, ReplacePathMw, ReplacePathRegexMw,
                  StripPrefixRegexMw, CompressMw, RetryMw, CircuitBreakerMw, ErrorsMw,
-                 ContentTypeMw>;
+                 ContentTypeMw, GrpcWebMw>;
 
 struct Middleware {
   MiddlewareSpec spec;

@@ -93,7 +93,7 @@ std::string format_duration(Millis ms);
 
 // Middleware types Traefik has and portier does not implement yet, in Traefik's spelling.
 inline constexpr auto kUnsupportedMiddlewares = std::to_array<std::string_view>({
-    "grpcWeb", "plugin"});
+    "plugin"});
 
 // Engages the alternative of `spec` (MiddlewareSpec or TcpMiddlewareSpec) whose type is `name`
 // (any case); false when none is.
@@ -373,6 +373,11 @@ void describe(ErrorsMw& e, V& v) {
 template <class V>
 void describe(ContentTypeMw& c, V& v) {
   v.field("autoDetect", c.auto_detect);
+}
+
+template <class V>
+void describe(GrpcWebMw& g, V& v) {
+  v.field("allowOrigins", g.allow_origins);
 }
 
 template <class V>

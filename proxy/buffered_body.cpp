@@ -20,6 +20,12 @@ bool BufferedBody::append(std::string_view data, int64_t memory_limit) {
   return true;
 }
 
+void BufferedBody::replace(std::string data) {
+  file_.reset();
+  memory_ = std::move(data);
+  size_ = memory_.size();
+}
+
 size_t BufferedBody::read(size_t offset, char* buf, size_t len) {
   if (offset >= size_) return 0;
   len = static_cast<size_t>(std::min<uint64_t>(len, size_ - offset));

@@ -18,6 +18,8 @@ class BufferedBody {
   // temp file cannot be written.
   bool append(std::string_view data, int64_t memory_limit);
   uint64_t size() const { return size_; }
+  // The body becomes `data` (in memory); from_input and leftover are kept.
+  void replace(std::string data);
   // Bytes read past the end of the body (a pipelined next request) go back to the input.
   void restore_leftover(IoBuffer& in);
 

@@ -140,6 +140,10 @@ std::string build_upstream_head(const RequestHead& head, const ServiceRuntime& s
     out.append("\r\n");
   }
   if (edits) append_header_edits(out, edits->headers);
+  // As Go's ReverseProxy: the hop-by-hop "TE: trailers" is kept when the client sent it (a
+  // gRPC server refuses a call without it).
+  if (!(edits && edits->headers.touches("TE")) && header_has_token(find_header(head.headers, "te"), "trailers"))
+    append_header(out, "TE", "trailers");
   if (head.body == BodyKind::length) append_header(out, "Content-Length", std::to_string(head.content_length));
   if (head.body == BodyKind::chunked) append_header(out, "Transfer-Encoding", "chunked");
   if (head.upgrade) {

@@ -565,6 +565,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_fi
     if (ex.max_response > 0 && body.decoded() > static_cast<uint64_t>(ex.max_response))
       co_return Outcome::close;  // over buffering.maxResponseBodyBytes: cut, never complete
     bool done = step == BodyDecoder::Result::done || eof;
+    if (done) pipeline.take_trailers(body.trailers());  // a filtered body's are never relayed
     if (!pipeline.filter_body(payload.readable(), done, coded)) co_return Outcome::close;
     payload.consume(payload.size());
     char size_line[24];

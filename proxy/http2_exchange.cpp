@@ -508,7 +508,8 @@ awaitable<void> Exchange::relay(const ResponseHead& resp, RequestPipeline& pipel
     length_text = std::to_string(collected->body().size());
   }
   if (collected) nva.push_back(make_nv("content-length", length_text));
-  bool has_body = collected ? collected->body().size() > 0 : resp.body != BodyKind::none;
+  // A filter may make a body of none (grpcWeb's trailer frame).
+  bool has_body = collected ? collected->body().size() > 0 : resp.body != BodyKind::none || filtered;
   if (write_late()) {  // writeTimeout passed while the upstream answered
     conn_.reset(st_, NGHTTP2_INTERNAL_ERROR);
     co_return;
@@ -527,6 +528,7 @@ awaitable<void> Exchange::relay(const ResponseHead& resp, RequestPipeline& pipel
   BodyDecoder decoder(resp.body, resp.content_length);
   IoBuffer payload;  // a filtered body's payload, before the filters
   uint64_t relayed = 0;
+  bool trailers_taken = false;  // a filter took the upstream's trailers into the body
   for (bool eof = false; has_body;) {
     if (st_.closed) co_return;
     size_t take = 0;
@@ -539,6 +541,7 @@ awaitable<void> Exchange::relay(const ResponseHead& resp, RequestPipeline& pipel
     up_->buf.consume(take);
     bool done = step == BodyDecoder::Result::done || eof;
     if (filtered) {
+      trailers_taken = done && pipeline.take_trailers(decoder.trailers());
       if (!pipeline.filter_body(payload.readable(), done, st_.out)) {
         conn_.reset(st_, NGHTTP2_INTERNAL_ERROR);
         co_return;
@@ -548,7 +551,8 @@ awaitable<void> Exchange::relay(const ResponseHead& resp, RequestPipeline& pipel
     relayed += st_.out.size() - out_before;
     pipeline.note_response_body(relayed);
     if (done) {
-      if (resp.body == BodyKind::chunked) st_.trailers = trailer_fields(decoder.trailers());
+      if (resp.body == BodyKind::chunked && !trailers_taken)
+        st_.trailers = trailer_fields(decoder.trailers());
       break;
     }
     if (!st_.out.empty()) conn_.resume(st_);

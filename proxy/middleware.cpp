@@ -68,6 +68,7 @@ MiddlewarePtr make_middleware(const config::MiddlewareSpec& spec, std::string* e
     }
     MiddlewarePtr operator()(const config::ErrorsMw& m) const { return make_errors_middleware(m, error); }
     MiddlewarePtr operator()(const config::ContentTypeMw& m) const { return make_content_type_middleware(m); }
+    MiddlewarePtr operator()(const config::GrpcWebMw& m) const { return make_grpc_web_middleware(m, error); }
     MiddlewarePtr operator()(const config::ChainMw&) const {
       *error = "chain is expanded by expand_middlewares";
       return nullptr;

@@ -33,6 +33,10 @@
 //                  status of every answer made inside it (the service's, a later middleware's,
 //                  portier's own 502/503/504) and may replace that answer with a page fetched
 //                  from another service (errors). Innermost first, as Traefik's handlers wrap.
+//   request_rewrite (grpcWeb) rewrites_body(), after on_request: whether this request's body
+//                  is read whole (within body_first()) and replaced by what rewrite_body() makes
+//                  of its payload (chunked framing removed); it goes upstream with a
+//                  Content-Length. Not combined with request_async in one middleware.
 //   content_type   (contentType) a response without a Content-Type field gets the one Go's
 //                  http.DetectContentType gives its first payload bytes, as Traefik restores
 //                  Go's detection (RequestPipeline::sniffs).
@@ -84,6 +88,7 @@ struct RequestEdits {
   std::optional<std::string> path;  // replaces the request path; the query is kept
   std::string user;  // who authenticated, for the access log's ClientUsername ("" none)
   std::vector<std::unique_ptr<RequestHold>> holds;
+  bool h2c_only = false;  // gRPC (grpcWeb): a server that is not h2c answers 502
 };
 
 struct LocalReply {
@@ -127,6 +132,10 @@ class ResponseFilter {
   // After start() said yes: appends what `in` (payload bytes, in order) becomes to `out`;
   // `last` ends the body. False when the filter failed (the response is cut short).
   virtual bool feed(std::string_view in, bool last, IoBuffer& out) = 0;
+  // After start() said yes, once before the last feed(): the upstream's trailer section ("Name:
+  // value\r\n" lines; "" when it sent none). True when the filter takes them into the body:
+  // they are then not relayed as trailers, nor offered to the filters outside this one.
+  virtual bool trailers(std::string_view raw) { return false; }
 };
 
 // What one attempt at the upstream exchange came to.
@@ -190,10 +199,11 @@ enum MiddlewarePhase : unsigned {
   kRequestBodyPhase = 1u << 5,
   kErrorPagePhase = 1u << 6,
   kContentTypePhase = 1u << 7,
+  kRequestRewritePhase = 1u << 8,
 };
 
-// kRequestBodyPhase: the largest body read for the middleware (-1: any) and the status that
-// answers a larger one.
+// kRequestBodyPhase, kRequestRewritePhase: the largest body read for the middleware (-1: any)
+// and the status that answers a larger one.
 struct BodyFirst {
   int64_t max = -1;
   int status = 413;
@@ -231,6 +241,12 @@ class Middleware {
   virtual std::unique_ptr<ErrorPage> plan_error_page(const RequestContext& ctx) const {
     return nullptr;
   }
+  // kRequestRewritePhase: whether this request's body is rewritten (see request_rewrite).
+  virtual bool rewrites_body(const RequestContext& ctx) const { return false; }
+  // What the body's payload becomes, or nullopt when it is malformed (answered 400).
+  virtual std::optional<std::string> rewrite_body(std::string_view payload) const {
+    return std::nullopt;
+  }
   virtual void body_limits(BodyLimits& limits) const {}
   virtual BodyFirst body_first() const { return {}; }
 };
@@ -266,6 +282,7 @@ MiddlewarePtr make_retry_middleware(const config::RetryMw& spec, std::string* er
 MiddlewarePtr make_circuit_breaker_middleware(const config::CircuitBreakerMw& spec, std::string* error);
 MiddlewarePtr make_errors_middleware(const config::ErrorsMw& spec, std::string* error);
 MiddlewarePtr make_content_type_middleware(const config::ContentTypeMw& spec);
+MiddlewarePtr make_grpc_web_middleware(const config::GrpcWebMw& spec, std::string* error);
 
 // "https" or "http", as the client reached portier.
 std::string request_scheme(bool tls);

@@ -11,6 +11,16 @@
 #include "proxy/tls_context.hpp"
 
 namespace portier::proxy {
+namespace {
+
+// What the middlewares see of the request (the path after earlier edits).
+RequestContext context(const RequestHead& head, const RequestEdits& edits, const ClientInfo& client,
+                       const SSL* ssl) {
+  return RequestContext{head, edits.path ? std::string_view(*edits.path) : head.path, client.tls,
+                        client.ip, client.trusted, ssl};
+}
+
+}  // namespace
 
 RequestPipeline::Step RequestPipeline::start(const RequestHead& head) {
   observation_.begin(head);
@@ -162,8 +172,13 @@ awaitable<RequestPipeline::Step> RequestPipeline::resume(const RequestHead& head
     body_read_ = true;
     body_first_ = {-1, 0};
   }
-  RequestContext ctx{head, edits_.path ? std::string_view(*edits_.path) : head.path, client_.tls,
-                     client_.ip, client_.trusted, ssl_};
+  if (rewrite_pending_) {  // the body was read for mw's request-rewrite phase
+    rewrite_pending_ = false;
+    if (!rewrite_body(mw, head)) co_return replied();
+    Step step = run_chain(head);
+    co_return step == Step::reply ? replied() : step;
+  }
+  RequestContext ctx = context(head, edits_, client_, ssl_);
   if (body_read_) ctx.body = &body_;
   if (auto reply = co_await mw.on_request_async(ctx, edits_, response_edits_, worker_)) {
     local_ = std::move(*reply);
@@ -183,14 +198,22 @@ RequestPipeline::Step RequestPipeline::run_chain(const RequestHead& head) {
     response_phase_pending_ |= (phases & (kResponseHeadPhase | kResponseBodyPhase)) != 0;
     sniff_ |= (phases & kContentTypePhase) != 0;
     if (phases & kRequestPhase) {
-      RequestContext ctx{head, edits_.path ? std::string_view(*edits_.path) : head.path,
-                         client_.tls, client_.ip, client_.trusted, ssl_};
+      RequestContext ctx = context(head, edits_, client_, ssl_);
       if (auto reply = mw.on_request(ctx, edits_, response_edits_)) {
         local_ = std::move(*reply);
         return Step::reply;
       }
     }
     if (phases & (kResponseBodyPhase | kExchangePhase | kErrorPagePhase)) plan_phases(mw, head);
+    if ((phases & kRequestRewritePhase) && head.body != BodyKind::none && !head.upgrade &&
+        mw.rewrites_body(context(head, edits_, client_, ssl_))) {
+      if (!body_read_) {  // resume() rewrites once the codec has read it
+        body_first_ = mw.body_first();
+        body_pending_ = rewrite_pending_ = true;
+        return Step::body;
+      }
+      if (!rewrite_body(mw, head)) return Step::reply;
+    }
     if (phases & kAsyncRequestPhase) return wants_body(mw, head) ? Step::body : Step::async;
     ++next_;
   }
@@ -208,10 +231,39 @@ bool RequestPipeline::wants_body(const Middleware& mw, const RequestHead& head) 
   return true;
 }
 
+// The request-rewrite phase: body_ (read whole, as received) becomes what `mw` makes of its
+// payload. False when it cannot (local_ is then the answer: 400, or 500 when the temp file
+// failed).
+bool RequestPipeline::rewrite_body(const Middleware& mw, const RequestHead& head) {
+  std::string wire(body_.size(), '\0');
+  if (body_.read(0, wire.data(), wire.size()) != wire.size()) {
+    refuse(500);
+    return false;
+  }
+  BodyDecoder decoder(head.body, head.body == BodyKind::length ? head.content_length : wire.size());
+  IoBuffer payload;
+  size_t used = 0;
+  std::optional<std::string> rewritten;
+  if (decoder.feed(wire, &used, payload) == BodyDecoder::Result::done)
+    rewritten = mw.rewrite_body(payload.readable());
+  if (!rewritten) {
+    refuse(400);
+    return false;
+  }
+  body_.replace(*rewritten);
+  body_rewritten_ = true;
+  return true;
+}
+
+// Whether the request may go to `server`: a scheme portier speaks, h2c when a middleware
+// translated it to gRPC.
+bool RequestPipeline::serves(const UpstreamServer& server) const {
+  return upstream_supported(server) && (!edits_.h2c_only || server.scheme == "h2c");
+}
+
 // The per-request state of the response-body and exchange phases.
 void RequestPipeline::plan_phases(const Middleware& mw, const RequestHead& head) {
-  RequestContext ctx{head, edits_.path ? std::string_view(*edits_.path) : head.path, client_.tls,
-                     client_.ip, client_.trusted, ssl_};
+  RequestContext ctx = context(head, edits_, client_, ssl_);
   unsigned phases = mw.phases();
   if (phases & kResponseBodyPhase)
     if (auto filter = mw.plan_response(ctx)) filters_.push_back(std::move(filter));
@@ -246,7 +298,7 @@ awaitable<bool> RequestPipeline::retry(const Attempt& attempt, bool replayable) 
   const RequestHead no_cookie;  // the request head's views may be gone by now
   // The next server of the service (its cookies and mirror copies are not for this attempt).
   ServiceChoice next = pick_server(worker_, no_cookie, *rc_, route_->service);
-  if (next.server && upstream_supported(*next.server)) {
+  if (next.server && serves(*next.server)) {
     server_ = next.server;
     service_ = next.service;
     observation_.chose(server_->url, server_->authority);
@@ -275,7 +327,7 @@ RequestPipeline::Step RequestPipeline::choose_server(const RequestHead& head) {
   server_ = choice.server;
   service_ = choice.service;
   if (!server_) return refuse(503);
-  if (!upstream_supported(*server_)) return refuse(502);
+  if (!serves(*server_)) return refuse(502);
   // The access log and metrics name the load balancer that serves (Traefik's ServiceName).
   observation_.routed(route_->name, service_->name);
   observation_.chose(server_->url, server_->authority);
@@ -337,6 +389,13 @@ void RequestPipeline::redirect_entry_point(const RequestHead& head) {
 }
 
 std::string RequestPipeline::upstream_head(const RequestHead& head) const {
+  if (body_rewritten_) {  // the rewritten body goes with its own length
+    RequestHead framed = head;
+    framed.body = BodyKind::length;
+    framed.content_length = body_.size();
+    if (mirror_) mirror_->prepare(framed, client_, edits_);
+    return build_upstream_head(framed, *service_, *server_, client_, &edits_);
+  }
   if (mirror_) mirror_->prepare(head, client_, edits_);
   return build_upstream_head(head, *service_, *server_, client_, &edits_);
 }
@@ -377,6 +436,12 @@ awaitable<std::string_view> RequestPipeline::sniff_content_type(UpstreamConn& up
     if (ec) co_return "";  // the relay meets the end or the error
     up.buf.commit(n);
   }
+}
+
+bool RequestPipeline::take_trailers(std::string_view raw) {
+  for (const auto& filter : filters_)
+    if (filter->trailers(raw)) return true;
+  return false;
 }
 
 bool RequestPipeline::filter_body(std::string_view in, bool last, IoBuffer& out) {

@@ -16,8 +16,9 @@
 //                      maxResponseBodyBytes (500), unsized bodies read whole first
 //   response_headers() / local_headers()
 //                      the response-head phase: relayed headers, middleware edits, cookie
-//   filters_body(), filter_body()
-//                      the response-body phase (compress): the payload through the filters
+//   filters_body(), take_trailers(), filter_body()
+//                      the response-body phase (compress, grpcWeb): the payload through the
+//                      filters, the upstream's trailers offered to them
 //   replaces(), replace_answer()
 //                      the error-page phase (errors): an answer replaced by a fetched page
 // The codec keeps the wire: framing, flow control, keep-alive, 100-continue, relaying bytes.
@@ -220,6 +221,10 @@ class RequestPipeline {
   // framing, passes the payload through filter_body() and sends the output unsized (the
   // filters' header edits dropped Content-Length). Never for an upgrade.
   bool filters_body() const { return !filters_.empty(); }
+  // Once the upstream's body is done, before the last filter_body(): its trailer section
+  // (BodyDecoder::trailers(), "" when none). True when a filter took them into the body: the
+  // codec does not relay them.
+  bool take_trailers(std::string_view raw);
   // Appends what `in` becomes to `out`; `last` ends the body. False: a filter failed.
   bool filter_body(std::string_view in, bool last, IoBuffer& out);
 
@@ -261,6 +266,8 @@ class RequestPipeline {
   Step choose_server(const RequestHead& head);
   void tell_guards(int status) const;
   bool wants_body(const Middleware& mw, const RequestHead& head);
+  bool rewrite_body(const Middleware& mw, const RequestHead& head);
+  bool serves(const UpstreamServer& server) const;
   Step replied();
   awaitable<void> fetch_pages(int status);
   void plan_phases(const Middleware& mw, const RequestHead& head);
@@ -303,6 +310,8 @@ class RequestPipeline {
   BufferedBody body_;
   bool body_read_ = false;
   bool body_pending_ = false;  // Step::body was returned; resume() follows the read
+  bool rewrite_pending_ = false;  // ... for the request-rewrite phase of chain_[next_]
+  bool body_rewritten_ = false;   // body_ holds a rewritten payload: sent with its length
   BodyFirst body_first_{-1, 0};  // while Step::body reads for a middleware: its limit
   mutable RequestObservation observation_;
 };

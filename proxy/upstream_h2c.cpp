@@ -119,7 +119,7 @@ struct H2cChannel::Callbacks {
     auto& c = self(user);
     std::string_view avail = c.req_data_.readable();
     size_t n = std::min(length, avail.size());
-    std::memcpy(buf, avail.data(), n);
+    if (n > 0) std::memcpy(buf, avail.data(), n);  // an empty buffer's data() may be null
     c.req_data_.consume(n);
     if (c.req_data_.empty() && c.req_eof_) {
       *flags |= NGHTTP2_DATA_FLAG_EOF;
