@@ -204,21 +204,21 @@ void Observability::render_requests(PrometheusText& out) const {
         "How long it took to process the request on an entrypoint, partitioned by status code, protocol, and method.",
         "The total size of requests in bytes handled by an entrypoint, partitioned by status code, protocol, and method.",
         "The total size of responses in bytes handled by an entrypoint, partitioned by status code, protocol, and method."},
-       {}, {}},
+       {}, {}, {}},
       {"traefik_router_",
        {"How many HTTP requests are processed on a router, partitioned by service, status code, protocol, and method.",
         "How many HTTP requests with TLS are processed on a router, partitioned by service, TLS Version, and TLS cipher Used.",
         "How long it took to process the request on a router, partitioned by service, status code, protocol, and method.",
         "The total size of requests in bytes handled by a router, partitioned by service, status code, protocol, and method.",
         "The total size of responses in bytes handled by a router, partitioned by service, status code, protocol, and method."},
-       {}, {}},
+       {}, {}, {}},
       {"traefik_service_",
        {"How many HTTP requests processed on a service, partitioned by status code, protocol, and method.",
         "How many HTTP requests with TLS processed on a service, partitioned by TLS version and TLS cipher.",
         "How long it took to process the request on a service, partitioned by status code, protocol, and method.",
         "The total size of requests in bytes received by a service, partitioned by status code, protocol, and method.",
         "The total size of responses in bytes returned by a service, partitioned by status code, protocol, and method."},
-       {}, {}}};
+       {}, {}, {}}};
   std::map<std::string, uint64_t> retries;  // by service
   for (const auto& w : workers_) {
     w->metrics().visit([&](const MetricsShard::Key& k, const MetricsShard::Series& s) {
