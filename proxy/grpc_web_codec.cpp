@@ -3,25 +3,17 @@
 #include <array>
 #include <cstdint>
 
+#include "tls/base64.hpp"
+
 namespace portier::proxy {
 namespace {
-
-// The value of a base64 character, -1 for any other (padding included).
-int base64_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
 
 // One group of 4 characters: 3, 2 or 1 bytes appended (by its padding); false when malformed.
 bool decode_group(const std::array<char, 4>& group, std::string& out) {
   int pads = group[3] == '=' ? (group[2] == '=' ? 2 : 1) : 0;
   uint32_t bits = 0;
   for (int i = 0; i < 4 - pads; ++i) {
-    int v = base64_value(group[i]);
+    int v = tls::base64_value(group[i]);
     if (v < 0) return false;
     bits = (bits << 6) | static_cast<uint32_t>(v);
   }

@@ -4,8 +4,9 @@ namespace portier::tls {
 
 namespace {
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+}  // namespace
 
-int value_of(char c) {
+int base64_value(char c) {
   if (c >= 'A' && c <= 'Z') return c - 'A';
   if (c >= 'a' && c <= 'z') return c - 'a' + 26;
   if (c >= '0' && c <= '9') return c - '0' + 52;
@@ -13,7 +14,6 @@ int value_of(char c) {
   if (c == '/') return 63;
   return -1;
 }
-}  // namespace
 
 std::string base64_encode(std::string_view bytes) {
   std::string out;
@@ -50,7 +50,7 @@ std::optional<std::string> base64_decode(std::string_view text) {
       padding = true;
       continue;
     }
-    int v = value_of(c);
+    int v = base64_value(c);
     if (v < 0 || padding) return std::nullopt;
     acc = (acc << 6) | unsigned(v);
     bits += 6;
