@@ -420,6 +420,7 @@ class LineWriter {
   }
   ~LineWriter() { out_.resize(static_cast<size_t>(p_ - out_.data())); }
   void raw(std::string_view s) {
+    if (s.empty()) return;  // an empty view may have no data pointer (memcpy needs one)
     std::memcpy(p_, s.data(), s.size());
     p_ += s.size();
   }
