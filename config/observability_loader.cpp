@@ -1,5 +1,6 @@
 #include "config/observability_loader.hpp"
 
+#include "config/http_token.hpp"
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -133,12 +134,6 @@ std::string header_label_problem(const std::string& label) {
   return {};
 }
 
-bool is_token(const std::string& s) {
-  static const std::string kExtra = "!#$%&'*+-.^_`|~";
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || kExtra.find(c) != std::string::npos;
-  });
-}
 
 void read_header_labels(const Node& v, const std::string& path, YamlReader& r,
                         std::map<std::string, std::string>& out) {
@@ -173,17 +168,6 @@ std::optional<std::pair<int, int>> parse_status_range(std::string_view text) {
   auto high = dash == std::string_view::npos ? low : number(text.substr(dash + 1));
   if (!low || !high) return std::nullopt;
   return std::pair{*low, *high};
-}
-
-std::string canonical_header_name(std::string_view name) {
-  std::string out(name);
-  bool upper = true;
-  for (char& c : out) {
-    unsigned char u = static_cast<unsigned char>(c);
-    c = static_cast<char>(upper ? std::toupper(u) : std::tolower(u));
-    upper = c == '-';
-  }
-  return out;
 }
 
 void read_access_log(const Node& v, YamlReader& r, AccessLogConfig& out) {

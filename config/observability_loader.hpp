@@ -25,7 +25,5 @@ void apply_internal_entry_point(StaticConfig& c, core::Problems& problems);
 
 // "200", "400-499" → {200,200}, {400,499} (Traefik's HTTPCodeRanges); nullopt when malformed.
 std::optional<std::pair<int, int>> parse_status_range(std::string_view text);
-// "user-agent" → "User-Agent" (Go's textproto.CanonicalMIMEHeaderKey for token names).
-std::string canonical_header_name(std::string_view name);
 
 }  // namespace portier::config

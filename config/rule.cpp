@@ -1,5 +1,6 @@
 #include "config/rule.hpp"
 
+#include "config/http_token.hpp"
 #include "config/yaml_tree.hpp"
 
 #include <arpa/inet.h>
@@ -148,15 +149,6 @@ std::string unknown_matcher_message(std::string_view name, RuleKind kind, size_t
 
 // ---------------------------------------------------------------------------------------------
 // Argument checks
-
-bool is_tchar(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-bool is_token(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), is_tchar);
-}
 
 bool is_ascii(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });

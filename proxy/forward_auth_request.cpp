@@ -57,10 +57,6 @@ std::string computed(const RequestContext& ctx, std::string_view name) {
   return uri;
 }
 
-bool is_token_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
 }  // namespace
 
 std::string parse_forward_auth_address(std::string_view url, ForwardAuthAddress& out) {
@@ -139,18 +135,6 @@ std::string resolve_location(const ForwardAuthAddress& address, std::string_view
   if (location.empty() || location.front() == '?' || location.front() == '#')
     return address.origin + std::string(path) + std::string(location);
   return address.origin + std::string(path.substr(0, path.rfind('/') + 1)) + std::string(location);
-}
-
-std::string canonical_header_key(std::string_view name) {
-  std::string out(name);
-  if (!std::all_of(out.begin(), out.end(), is_token_char)) return out;
-  bool upper = true;
-  for (auto& c : out) {
-    c = static_cast<char>(upper ? std::toupper(static_cast<unsigned char>(c))
-                                : std::tolower(static_cast<unsigned char>(c)));
-    upper = c == '-';
-  }
-  return out;
 }
 
 }  // namespace portier::proxy

@@ -35,8 +35,4 @@ std::string build_auth_request_head(const RequestContext& ctx, const config::For
 // Response.Location).
 std::string resolve_location(const ForwardAuthAddress& address, std::string_view location);
 
-// Go's http.CanonicalHeaderKey ("remote-user" -> "Remote-User"); names with characters outside
-// a token are returned unchanged.
-std::string canonical_header_key(std::string_view name);
-
 }  // namespace portier::proxy

@@ -1,5 +1,6 @@
 #include "proxy/htdigest.hpp"
 
+#include "config/http_token.hpp"
 #include <openssl/evp.h>
 
 #include <cctype>
@@ -23,14 +24,9 @@ void skip_space(std::string_view& s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
 }
 
-bool is_token_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) ||
-         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
 std::string_view take_token(std::string_view& s) {
   size_t n = 0;
-  while (n < s.size() && is_token_char(s[n])) ++n;
+  while (n < s.size() && config::is_tchar(s[n])) ++n;
   auto token = s.substr(0, n);
   s.remove_prefix(n);
   return token;

@@ -18,6 +18,7 @@
 
 #include <algorithm>
 
+#include "config/http_token.hpp"
 #include "core/log.hpp"
 #include "proxy/forward_auth_request.hpp"
 #include "proxy/forwarding.hpp"
@@ -125,7 +126,7 @@ class ForwardAuthMiddleware final : public Middleware {
   void copy_matching_headers(const RequestContext& ctx, const SubrequestResult& auth,
                              HeaderEdits& edits) const {
     auto matches = [&](std::string_view name) {
-      return RE2::PartialMatch(canonical_header_key(name), *regex_);
+      return RE2::PartialMatch(config::canonical_header_name(name), *regex_);
     };
     for (const auto& h : ctx.head.headers)
       if (matches(h.name)) edits.remove_header(std::string(h.name));

@@ -20,6 +20,7 @@
 #include <cctype>
 #include <cstring>
 
+#include "config/http_token.hpp"
 #include "proxy/forward_auth_request.hpp"
 #include "proxy/grpc_web_codec.hpp"
 #include "proxy/header_fields.hpp"
@@ -50,7 +51,7 @@ bool lists_grpc_web(std::string_view request_headers) {
 }
 
 void add_name(std::string& list, std::string_view name) {
-  std::string canonical = canonical_header_key(name);
+  std::string canonical = config::canonical_header_name(name);
   for (size_t at = 0; (at = list.find(canonical, at)) != std::string::npos; at += canonical.size()) {
     bool starts = at == 0 || list[at - 1] == ' ';
     bool ends = at + canonical.size() == list.size() || list[at + canonical.size()] == ',';

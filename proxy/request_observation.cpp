@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "config/http_token.hpp"
 #include "config/observability_loader.hpp"
 #include "proxy/access_log_format.hpp"
 #include "proxy/observability.hpp"

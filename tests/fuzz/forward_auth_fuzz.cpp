@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "config/http_token.hpp"
 #include "proxy/forward_auth_request.hpp"
 #include "proxy/header_fields.hpp"
 #include "proxy/http1_parser.hpp"
@@ -67,7 +68,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   std::string_view name = set_cookie_name(set_cookie);
   if (name.find_first_of("=;") != std::string_view::npos) std::abort();
-  std::string canonical = canonical_header_key(set_cookie);
+  std::string canonical = config::canonical_header_name(set_cookie);
   if (canonical.size() != set_cookie.size() || !iequals(canonical, set_cookie)) std::abort();
   return 0;
 }

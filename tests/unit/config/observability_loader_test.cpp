@@ -1,4 +1,5 @@
 #include "config/observability_loader.hpp"
+#include "config/http_token.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,5 +1,6 @@
 // forwardAuth's text work: the address, the authentication request head (Traefik's header
 // rules), Location resolution, canonical names; and the response edits its cookies use.
+#include "config/http_token.hpp"
 #include "proxy/forward_auth_request.hpp"
 
 #include <catch2/catch.hpp>
@@ -122,9 +123,9 @@ TEST_CASE("forwardAuth: Location resolved against the address", "[forwardauth]")
 }
 
 TEST_CASE("forwardAuth: canonical names and cookie names", "[forwardauth]") {
-  CHECK(canonical_header_key("remote-USER") == "Remote-User");
-  CHECK(canonical_header_key("x-forwarded-for") == "X-Forwarded-For");
-  CHECK(canonical_header_key("bad name") == "bad name");
+  CHECK(config::canonical_header_name("remote-USER") == "Remote-User");
+  CHECK(config::canonical_header_name("x-forwarded-for") == "X-Forwarded-For");
+  CHECK(config::canonical_header_name("bad name") == "bad name");
   CHECK(set_cookie_name(" auth_refresh = r1; Path=/") == "auth_refresh");
   CHECK(set_cookie_name("novalue") == "novalue");
   CHECK(set_cookie_name("=x") == "");
