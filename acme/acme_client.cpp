@@ -10,6 +10,7 @@
 #include <ctime>
 
 #include "acme/csr.hpp"
+#include "acme/json_text.hpp"
 #include "acme/jws.hpp"
 #include "core/log.hpp"
 
@@ -22,12 +23,6 @@ using Json = nlohmann::json;
 
 constexpr const char* kProblemPrefix = "urn:ietf:params:acme:error:";
 constexpr int kNonceAttempts = 5;
-
-std::string json_string(const Json& j, const char* key) {
-  if (!j.is_object()) return {};
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 }  // namespace
 

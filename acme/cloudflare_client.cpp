@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "acme/acme_client.hpp"
+#include "acme/json_text.hpp"
 
 namespace portier::acme {
 namespace {
@@ -27,12 +28,6 @@ std::string cf_messages(const Json& j) {
     if (auto msg = e.find("message"); msg != e.end() && msg->is_string()) out += msg->get<std::string>();
   }
   return out;
-}
-
-std::string json_string(const Json& j, const char* key) {
-  if (!j.is_object()) return {};
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 std::string strip_name(std::string_view fqdn) {
