@@ -1,5 +1,7 @@
 #include "core/http_client.hpp"
 
+#include "core/byte_stream.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
@@ -28,7 +30,6 @@ namespace http = beast::http;
 using asio::awaitable;
 constexpr auto tok = asio::as_tuple(asio::use_awaitable);
 using UnixStream = beast::basic_stream<asio::local::stream_protocol>;
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 bool is_end_of_stream(const boost::system::error_code& ec) {
   return ec == http::error::end_of_stream || ec == http::error::partial_message || ec == asio::error::eof ||
@@ -68,11 +69,10 @@ http::request<http::string_body> build_request(HttpRequest& in, const HttpEndpoi
 }
 
 // Whole exchange under one deadline.
-template <class Stream>
-awaitable<HttpResult> exchange(Stream& stream, http::request<http::string_body>& req,
+awaitable<HttpResult> exchange(ByteStream& stream, http::request<http::string_body>& req,
                                const HttpClientOptions& opt) {
   HttpResult result;
-  beast::get_lowest_layer(stream).expires_after(opt.request_timeout);
+  stream.transport().expires_after(opt.request_timeout);
   auto [wec, wn] = co_await http::async_write(stream, req, tok);
   if (wec) co_return HttpResult{{}, describe(wec, "write")};
   beast::flat_buffer buffer;
@@ -85,17 +85,15 @@ awaitable<HttpResult> exchange(Stream& stream, http::request<http::string_body>&
   result.response.status = res.result_int();
   copy_headers(res.base(), result.response);
   result.response.body = std::move(res.body());
-  boost::system::error_code ignored;
-  beast::get_lowest_layer(stream).socket().shutdown(asio::socket_base::shutdown_both, ignored);
+  stream.transport().shutdown();
   co_return result;
 }
 
-template <class Stream>
-awaitable<HttpResult> exchange_stream(Stream& stream, http::request<http::string_body>& req,
+awaitable<HttpResult> exchange_stream(ByteStream& stream, http::request<http::string_body>& req,
                                       const HttpClientOptions& opt,
                                       const std::function<void(std::string_view)>& on_data) {
   HttpResult result;
-  auto& lowest = beast::get_lowest_layer(stream);
+  auto& lowest = stream.transport();
   lowest.expires_after(opt.request_timeout);
   auto [wec, wn] = co_await http::async_write(stream, req, tok);
   if (wec) co_return HttpResult{{}, describe(wec, "write")};
@@ -128,17 +126,27 @@ awaitable<HttpResult> exchange_stream(Stream& stream, http::request<http::string
   co_return result;
 }
 
-template <class Stream>
-std::shared_ptr<std::function<void()>> make_closer(Stream& stream) {
-  return std::make_shared<std::function<void()>>([&stream] {
-    boost::system::error_code ignored;
-    auto& socket = beast::get_lowest_layer(stream).socket();
-    socket.cancel(ignored);
-    socket.close(ignored);
-  });
+// Runs the exchange on a connected stream; `canceller` (optional) can close it meanwhile.
+awaitable<HttpResult> run_exchange(ByteStream& stream, http::request<http::string_body>& req,
+                                   const HttpClientOptions& opt,
+                                   const std::function<void(std::string_view)>& on_data,
+                                   std::shared_ptr<std::function<void()>>* canceller_slot) {
+  std::shared_ptr<std::function<void()>> slot;
+  if (canceller_slot)
+    *canceller_slot = slot = std::make_shared<std::function<void()>>([&stream] { stream.transport().close(); });
+  HttpResult result;
+  if (on_data) result = co_await exchange_stream(stream, req, opt, on_data);
+  else result = co_await exchange(stream, req, opt);
+  if (slot) *slot = nullptr;  // the stream dies with the caller's frame
+  co_return result;
 }
 
 }  // namespace
+
+class TlsStream : public beast::ssl_stream<beast::tcp_stream> {
+ public:
+  using beast::ssl_stream<beast::tcp_stream>::ssl_stream;
+};
 
 std::string HttpResponse::header(std::string_view name) const {
   std::string key = lower(name);
@@ -230,8 +238,7 @@ std::string HttpClient::make_tls_context() {
 }
 
 // Handshake on a connected TLS stream: SNI for DNS names, chain and name verification.
-awaitable<std::string> HttpClient::tls_handshake(TlsStreamRef stream_ref) {
-  auto& s = *static_cast<TlsStream*>(stream_ref);
+awaitable<std::string> HttpClient::tls_handshake(TlsStream& s) {
   SSL* ssl = s.native_handle();
   X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
   boost::system::error_code aec;
@@ -251,6 +258,38 @@ awaitable<std::string> HttpClient::tls_handshake(TlsStreamRef stream_ref) {
   co_return why;
 }
 
+// A connected (and for TLS, handshaken) stream to the endpoint, or why not.
+awaitable<std::string> HttpClient::connect(std::unique_ptr<ByteStream>& out) {
+  if (endpoint_.kind == HttpEndpoint::Kind::unix_socket) {
+    auto t = std::make_unique<TransportOf<UnixStream>>(executor_);
+    t->stream().expires_after(options_.connect_timeout);
+    auto [ec] = co_await t->stream().async_connect(asio::local::stream_protocol::endpoint(endpoint_.path), tok);
+    if (ec) co_return describe(ec, "connect " + endpoint_text_);
+    out = std::make_unique<ByteStream>(std::move(t));
+    co_return std::string();
+  }
+  asio::ip::tcp::resolver resolver(executor_);
+  auto [rec, endpoints] = co_await resolver.async_resolve(endpoint_.host, endpoint_.port, tok);
+  if (rec) co_return describe(rec, "resolve " + endpoint_.host);
+  if (endpoint_.tls) {
+    auto t = std::make_unique<TransportOf<TlsStream>>(executor_, *ssl_);
+    auto& lowest = beast::get_lowest_layer(t->stream());
+    lowest.expires_after(options_.connect_timeout);
+    auto [ec, ep] = co_await lowest.async_connect(endpoints, tok);
+    if (ec) co_return describe(ec, "connect " + endpoint_text_);
+    std::string hs = co_await tls_handshake(t->stream());
+    if (!hs.empty()) co_return hs;
+    out = std::make_unique<ByteStream>(std::move(t));
+    co_return std::string();
+  }
+  auto t = std::make_unique<TransportOf<beast::tcp_stream>>(executor_);
+  t->stream().expires_after(options_.connect_timeout);
+  auto [ec, ep] = co_await t->stream().async_connect(endpoints, tok);
+  if (ec) co_return describe(ec, "connect " + endpoint_text_);
+  out = std::make_unique<ByteStream>(std::move(t));
+  co_return std::string();
+}
+
 awaitable<HttpResult> HttpClient::request(HttpRequest in) {
   co_return co_await stream(std::move(in), nullptr, nullptr);
 }
@@ -259,44 +298,10 @@ awaitable<HttpResult> HttpClient::stream(HttpRequest in, std::function<void(std:
                                          StreamCanceller* canceller) {
   if (!endpoint_error_.empty()) co_return HttpResult{{}, endpoint_text_ + ": " + endpoint_error_};
   auto req = build_request(in, endpoint_);
-  std::shared_ptr<std::function<void()>> slot;
-  HttpResult result;
-  if (endpoint_.kind == HttpEndpoint::Kind::unix_socket) {
-    UnixStream s(executor_);
-    s.expires_after(options_.connect_timeout);
-    auto [ec] = co_await s.async_connect(asio::local::stream_protocol::endpoint(endpoint_.path), tok);
-    if (ec) co_return HttpResult{{}, describe(ec, "connect " + endpoint_text_)};
-    if (canceller) canceller->close_ = slot = make_closer(s);
-    if (on_data) result = co_await exchange_stream(s, req, options_, on_data);
-    else result = co_await exchange(s, req, options_);
-  } else {
-    asio::ip::tcp::resolver resolver(executor_);
-    auto [rec, endpoints] = co_await resolver.async_resolve(endpoint_.host, endpoint_.port, tok);
-    if (rec) co_return HttpResult{{}, describe(rec, "resolve " + endpoint_.host)};
-    if (endpoint_.tls) {
-      TlsStream s(executor_, *ssl_);
-      auto& lowest = beast::get_lowest_layer(s);
-      lowest.expires_after(options_.connect_timeout);
-      auto [ec, ep] = co_await lowest.async_connect(endpoints, tok);
-      if (ec) co_return HttpResult{{}, describe(ec, "connect " + endpoint_text_)};
-      std::string hs = co_await tls_handshake(&s);
-      if (!hs.empty()) co_return HttpResult{{}, hs};
-      if (canceller) canceller->close_ = slot = make_closer(s);
-      if (on_data) result = co_await exchange_stream(s, req, options_, on_data);
-      else result = co_await exchange(s, req, options_);
-      if (slot) *slot = nullptr;
-      co_return result;
-    }
-    beast::tcp_stream s(executor_);
-    s.expires_after(options_.connect_timeout);
-    auto [ec, ep] = co_await s.async_connect(endpoints, tok);
-    if (ec) co_return HttpResult{{}, describe(ec, "connect " + endpoint_text_)};
-    if (canceller) canceller->close_ = slot = make_closer(s);
-    if (on_data) result = co_await exchange_stream(s, req, options_, on_data);
-    else result = co_await exchange(s, req, options_);
-  }
-  if (slot) *slot = nullptr;  // the stream dies with this frame
-  co_return result;
+  std::unique_ptr<ByteStream> s;
+  std::string error = co_await connect(s);
+  if (!error.empty()) co_return HttpResult{{}, error};
+  co_return co_await run_exchange(*s, req, options_, on_data, canceller ? &canceller->close_ : nullptr);
 }
 
 }  // namespace portier::core

@@ -25,6 +25,9 @@ class context;
 
 namespace portier::core {
 
+class ByteStream;
+class TlsStream;  // beast::ssl_stream<beast::tcp_stream>, kept out of this header
+
 struct HttpRequest {
   std::string method = "GET";
   std::string target = "/";  // origin-form: "/containers/json?all=0"
@@ -123,9 +126,9 @@ class HttpClient {
   HttpClientOptions options_;
   std::shared_ptr<boost::asio::ssl::context> ssl_;  // https only
 
-  using TlsStreamRef = void*;  // beast::ssl_stream<beast::tcp_stream>*, kept out of this header
   std::string make_tls_context();
-  boost::asio::awaitable<std::string> tls_handshake(TlsStreamRef stream);
+  boost::asio::awaitable<std::string> connect(std::unique_ptr<ByteStream>& out);
+  boost::asio::awaitable<std::string> tls_handshake(TlsStream& stream);
 };
 
 }  // namespace portier::core
