@@ -48,9 +48,10 @@ ensure_packages() {
   as_root env DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a apt-get install -y --no-install-recommends "${missing[@]}"
 }
 
+# The release build: the binary; the unit tests are built and run in the sanitizer tree only.
 build() {
-  if [[ ! -f "$BUILD_DIR/build.ninja" ]]; then
-    cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  if [[ ! -f "$BUILD_DIR/build.ninja" ]] || ! grep -q '^PORTIER_UNIT_TESTS:BOOL=OFF' "$BUILD_DIR/CMakeCache.txt"; then
+    cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPORTIER_UNIT_TESTS=OFF
   fi
   cmake --build "$BUILD_DIR" -j "$JOBS"
 }

@@ -36,6 +36,19 @@ def portier_bin():
     return os.environ.get("PORTIER_BIN") or str(REPO / "build" / "portier")
 
 
+def unit_binary(module):
+    """The Catch2 binary unit_<module>: beside portier_bin() when that build has the unit tests,
+    else in the sanitizer build (./portier.sh test builds them only there, PORTIER_UNIT_TESTS)."""
+    dirs = [Path(portier_bin()).resolve().parent]
+    if os.environ.get("PORTIER_SANITIZED_BIN"):
+        dirs.append(Path(os.environ["PORTIER_SANITIZED_BIN"]).parent)
+    for d in dirs:
+        if (d / "tests" / ("unit_" + module)).exists():
+            return str(d / "tests" / ("unit_" + module))
+    raise AssertionError("unit_%s is in none of %s: build it (ninja -C build unit_%s)"
+                         % (module, [str(d / "tests") for d in dirs], module))
+
+
 def _cleanup():
     for proc in _live_procs:
         if proc.poll() is None:

@@ -13,13 +13,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cloudflare_standin import CloudflareStandin  # noqa: E402
 from pebble_fixture import Pebble  # noqa: E402
+from portier_e2e import unit_binary  # noqa: E402
 
 TAG = "portier acme dns-01 challenge"
-
-
-def unit_acme():
-    portier = os.environ.get("PORTIER_BIN") or str(Path(__file__).resolve().parents[2] / "build" / "portier")
-    return str(Path(portier).parent / "tests" / "unit_acme")
 
 
 class AcmePebbleUnit(unittest.TestCase):
@@ -39,7 +35,7 @@ class AcmePebbleUnit(unittest.TestCase):
                        PORTIER_TEST_CF_URL=cf.base_url,
                        PORTIER_TEST_CF_TOKEN=cf.token,
                        PORTIER_TEST_DNS=pebble.dns_address)
-            proc = subprocess.run([unit_acme(), "[pebble]", "--reporter", "compact"], env=env,
+            proc = subprocess.run([unit_binary("acme"), "[pebble]", "--reporter", "compact"], env=env,
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=280)
             out = proc.stdout
             self.assertEqual(proc.returncode, 0, out + "\n--- pebble log ---\n" + pebble.log("pebble.log"))

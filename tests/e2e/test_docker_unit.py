@@ -8,7 +8,7 @@ import sys
 import unittest
 from pathlib import Path
 
-from portier_e2e import portier_bin
+from portier_e2e import unit_binary
 
 HERE = Path(__file__).resolve().parent
 
@@ -16,8 +16,7 @@ HERE = Path(__file__).resolve().parent
 @unittest.skipIf(os.geteuid() != 0, "dockerd needs root")
 class DockerUnitTests(unittest.TestCase):
     def test_docker_tagged_catch2_tests_run_and_pass(self):
-        unit = Path(portier_bin()).resolve().parent / "tests" / "unit_discovery"
-        self.assertTrue(unit.exists(), "%s is missing: build it (ninja -C build unit_discovery)" % unit)
+        unit = unit_binary("discovery")
         r = subprocess.run([sys.executable, str(HERE / "dockerd.py"), "--run", str(unit), "[docker]",
                             "--success", "--reporter", "compact"],
                            capture_output=True, text=True, timeout=240)
