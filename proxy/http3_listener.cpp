@@ -19,7 +19,13 @@ std::string cid_key(const ngtcp2_cid& cid) { return cid_key(cid.data, cid.datale
 
 Http3Listener::Http3Listener(Worker& worker, udp::socket socket, std::shared_ptr<const ListenerInfo> info,
                              const tls::CertStore& store, Http3ListenerOptions options)
-    : worker_(worker), socket_(std::move(socket)), info_(std::move(info)), credentials_(store), options_(options) {
+    : worker_(worker), socket_(std::move(socket)), info_(std::move(info)),
+      credentials_(store,
+                   [&worker](std::string_view sni) -> tls::TlsPolicyPtr {
+                     const auto& ctx = worker.tls_context();
+                     return ctx && ctx->server ? ctx->server->policy_for(sni) : nullptr;
+                   }),
+      options_(options) {
   error_code ec;
   local_ = socket_.local_endpoint(ec);
   RAND_bytes(reset_secret_.data(), static_cast<int>(reset_secret_.size()));

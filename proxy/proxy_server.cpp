@@ -12,6 +12,7 @@
 
 #include "core/listen_fds.hpp"
 #include "core/log.hpp"
+#include "proxy/http3_listener.hpp"
 #include "proxy/password_verifier.hpp"
 #include "proxy/tls_terminator.hpp"
 

@@ -2,6 +2,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 
@@ -97,7 +98,8 @@ GnutlsCert::~GnutlsCert() {
   if (key_) gnutls_privkey_deinit(key_);
 }
 
-QuicCredentials::QuicCredentials(const tls::CertStore& store) : store_(store) {
+QuicCredentials::QuicCredentials(const tls::CertStore& store, PolicyLookup policy)
+    : store_(store), policy_(std::move(policy)) {
   if (gnutls_certificate_allocate_credentials(&cred_) < 0 ||
       gnutls_priority_init(&priority_, kPriority, nullptr) < 0)
     throw std::runtime_error("GnuTLS cannot allocate QUIC credentials");
@@ -129,6 +131,12 @@ gnutls_session_t QuicCredentials::new_session(QuicTlsRef& ref) {
 std::shared_ptr<const GnutlsCert> QuicCredentials::pick(std::string_view sni) {
   tls::CertMatch match = store_.find(sni);
   if (!match.entry) return nullptr;
+  if (tls::TlsPolicyPtr policy = policy_ ? policy_(sni) : nullptr) {
+    bool tls13 = policy->max_version == 0 || policy->max_version >= TLS1_3_VERSION;
+    if (policy->client_auth.type != tls::ClientAuthType::none || !tls13 ||
+        (policy->sni_strict && match.match == tls::SniMatch::fallback))
+      return nullptr;
+  }
   auto it = cache_.find(match.entry->id);
   if (it != cache_.end()) return it->second;
   if (cache_.size() >= kCacheMax) cache_.clear();  // replaced certificates go; sessions keep theirs

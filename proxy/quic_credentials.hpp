@@ -12,12 +12,14 @@
 #include <gnutls/gnutls.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "tls/cert_store.hpp"
+#include "tls/tls_policy.hpp"
 
 namespace portier::proxy {
 
@@ -52,8 +54,11 @@ struct QuicTlsRef {
 
 class QuicCredentials {
  public:
+  // The tls.options policy of an SNI, as TCP TLS applies it (null: none).
+  using PolicyLookup = std::function<tls::TlsPolicyPtr(std::string_view sni)>;
+
   // `store` outlives this. Throws std::runtime_error when GnuTLS cannot allocate.
-  explicit QuicCredentials(const tls::CertStore& store);
+  explicit QuicCredentials(const tls::CertStore& store, PolicyLookup policy = {});
   ~QuicCredentials();
   QuicCredentials(const QuicCredentials&) = delete;
   QuicCredentials& operator=(const QuicCredentials&) = delete;
@@ -62,11 +67,15 @@ class QuicCredentials {
   // whose user pointer is `ref`; ngtcp2_crypto is configured on it. Null on failure.
   gnutls_session_t new_session(QuicTlsRef& ref);
 
-  // The GnuTLS form of the certificate the store serves for `sni` ("" = none sent).
+  // The GnuTLS form of the certificate the store serves for `sni` ("" = none sent). Null
+  // when the handshake must fail: the SNI's tls.options ask for what the QUIC side does not
+  // apply yet (client certificates, TLS 1.2 at most), or sniStrict finds no certificate.
+  // Failing closed keeps an HTTP/3 client from skipping a check TCP TLS makes.
   std::shared_ptr<const GnutlsCert> pick(std::string_view sni);
 
  private:
   const tls::CertStore& store_;
+  PolicyLookup policy_;
   gnutls_certificate_credentials_t cred_ = nullptr;
   gnutls_priority_t priority_ = nullptr;
   std::unordered_map<std::string, std::shared_ptr<const GnutlsCert>> cache_;  // by CertEntry::id

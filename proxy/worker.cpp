@@ -8,6 +8,7 @@
 #include "proxy/client_hello_peek.hpp"
 #include "proxy/http1_session.hpp"
 #include "proxy/http2_session.hpp"
+#include "proxy/http3_listener.hpp"
 #include "proxy/tcp_session.hpp"
 #include "proxy/tls_terminator.hpp"
 #include "proxy/watchdog.hpp"
@@ -28,6 +29,10 @@ Worker::~Worker() { stop(); }
 void Worker::add_listener(tcp::acceptor acceptor, std::shared_ptr<const ListenerInfo> info) {
   acceptors_.push_back(std::make_unique<tcp::acceptor>(std::move(acceptor)));
   infos_.push_back(std::move(info));
+}
+
+void Worker::add_http3_listener(std::unique_ptr<Http3Listener> listener) {
+  http3_listeners_.push_back(std::move(listener));
 }
 
 void Worker::listening_sockets(std::vector<std::pair<int, std::string>>& out) {

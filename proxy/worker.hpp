@@ -13,7 +13,6 @@
 #include "proxy/asio.hpp"
 #include "proxy/connection_cap.hpp"
 #include "proxy/http1_parser.hpp"
-#include "proxy/http3_listener.hpp"
 #include "proxy/proxy_protocol.hpp"
 #include "proxy/watchdog.hpp"
 #include "proxy/runtime_config.hpp"
@@ -25,6 +24,8 @@
 #include "tls/acme_challenges.hpp"
 
 namespace portier::proxy {
+
+class Http3Listener;
 
 // A client connection the worker can close when draining.
 class Drainable {
@@ -88,7 +89,7 @@ class Worker {
   void add_tcp_listener(std::unique_ptr<TcpListener> listener) { tcp_listeners_.push_back(std::move(listener)); }
   void add_udp_forwarder(std::unique_ptr<UdpForwarder> forwarder) { udp_forwarders_.push_back(std::move(forwarder)); }
   // Before start(): an entrypoint's HTTP/3 socket, served by this worker alone.
-  void add_http3_listener(std::unique_ptr<Http3Listener> listener) { http3_listeners_.push_back(std::move(listener)); }
+  void add_http3_listener(std::unique_ptr<Http3Listener> listener);
   void start();
   // The descriptors of every listening socket of this worker with their entrypoint names, for
   // a live upgrade. Any thread between start() and begin_drain() (they are set before start).

@@ -70,3 +70,31 @@ TEST_CASE("QuicCredentials makes a GnuTLS server session for QUIC whose user poi
 }
 
 }  // namespace portier::proxy
+
+namespace portier::proxy {
+
+TEST_CASE("QuicCredentials fails closed on tls.options the QUIC side does not apply") {
+  tls::CertStore store;
+  store.set_source_entries("file", {tls::test::entry_for({"a.test"}), tls::test::entry_for({"m.test"}),
+                                    tls::test::entry_for({"old.test"})});
+  auto plain = std::make_shared<tls::TlsPolicy>();
+  auto mtls = std::make_shared<tls::TlsPolicy>();
+  mtls->client_auth.type = tls::ClientAuthType::verify_if_given;
+  auto tls12 = std::make_shared<tls::TlsPolicy>();
+  tls12->max_version = TLS1_2_VERSION;
+  auto strict = std::make_shared<tls::TlsPolicy>();
+  strict->sni_strict = true;
+  QuicCredentials creds(store, [&](std::string_view sni) -> tls::TlsPolicyPtr {
+    if (sni == "m.test") return mtls;
+    if (sni == "old.test") return tls12;
+    if (sni == "strict.test" || sni == "a.test") return strict;
+    return plain;
+  });
+  CHECK(creds.pick("a.test"));           // sniStrict with a certificate for the name
+  CHECK(creds.pick("other.test"));       // the default certificate, no strictness
+  CHECK_FALSE(creds.pick("m.test"));     // client certificates: not over HTTP/3 yet
+  CHECK_FALSE(creds.pick("old.test"));   // TLS 1.2 at most: QUIC needs 1.3
+  CHECK_FALSE(creds.pick("strict.test"));  // sniStrict and only the default would match
+}
+
+}  // namespace portier::proxy
