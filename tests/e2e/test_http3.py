@@ -300,34 +300,70 @@ class Http3(unittest.TestCase):
         self.assertEqual(entry["RequestScheme"], "https")
 
 
+def one_router_portier(ip, port, name, backend, **ep_keys):
+    """A started Portier whose entrypoint `h3` (with http3) routes Host(`NAME.h3.test`) to `backend`."""
+    d = make_temp_dir()
+    dynamic = write_file_atomic(d / "dynamic.yml", {"http": {
+        "routers": {name: router("Host(`%s.h3.test`)" % name, name, ("h3",), tls={})},
+        "services": {name: service(backend.url)}}})
+    ep = {"address": "%s:%d" % (ip, port), "http3": {}}
+    ep.update(ep_keys)
+    return started(Portier(http_config({"h3": ep}, dynamic)))
+
+
+class GatedRequest:
+    """An HTTP/3 request for /gate/NAME in the background, held at the backend (reached when
+    the constructor returns) until release()."""
+
+    def __init__(self, ip, port, host, backend, name):
+        self.backend, self.name = backend, name
+        cmd, self.download = gtlsclient_command(ip, port, ["https://%s:%d/gate/%s" % (host, port, name)], host)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        wait_until(lambda: any(r["path"] == "/gate/" + name for r in backend.requests), timeout=15,
+                   what="the request at the backend")
+
+    def release(self):
+        self.backend.gate(self.name).set()
+        out, _ = self.proc.communicate(timeout=20)
+        return H3Result(self.proc.returncode, out.decode("latin-1"), self.download)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
 class Shutdown(unittest.TestCase):
     def test_a_request_in_flight_completes_on_sigterm(self):
         ip = NET + ".4"
         port = free_tcp_udp_port(ip)
-        with Backend("g", NET + ".6") as g:
-            d = make_temp_dir()
-            dynamic = write_file_atomic(d / "dynamic.yml", {"http": {
-                "routers": {"g": router("Host(`g.h3.test`)", "g", ("h3",), tls={})},
-                "services": {"g": service(g.url)}}})
-            ep = {"address": "%s:%d" % (ip, port), "http3": {}}
-            with started(Portier(http_config({"h3": ep}, dynamic))) as p:
-                cmd, download = gtlsclient_command(ip, port, ["https://g.h3.test:%d/gate/h3" % port], "g.h3.test")
-                client = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-                try:
-                    wait_until(lambda: any(r["path"] == "/gate/h3" for r in g.requests), timeout=15,
-                               what="the request at the backend")
-                    p.proc.send_signal(signal.SIGTERM)
-                    wait_until(lambda: "draining" in p.logs().lower() or None, timeout=10, what="the drain")
-                    g.gate("h3").set()
-                    out, _ = client.communicate(timeout=20)
-                finally:
-                    if client.poll() is None:
-                        client.kill()
-                        client.wait()
-                r = H3Result(client.returncode, out.decode("latin-1"), download)
-                self.assertEqual(r.status(), 200, r.log[-2000:])
-                self.assertEqual(r.body("h3"), b"first\nsecond\n")
-                self.assertEqual(p.wait_exit(timeout=20), 0)
+        with Backend("g", NET + ".6") as g, one_router_portier(ip, port, "g", g) as p:
+            with GatedRequest(ip, port, "g.h3.test", g, "h3") as request:
+                p.proc.send_signal(signal.SIGTERM)
+                wait_until(lambda: "draining" in p.logs().lower() or None, timeout=10, what="the drain")
+                r = request.release()
+            self.assertEqual(r.status(), 200, r.log[-2000:])
+            self.assertEqual(r.body("h3"), b"first\nsecond\n")
+            self.assertEqual(p.wait_exit(timeout=20), 0)
+
+
+class ConnectionCap(unittest.TestCase):
+    def test_max_connections_caps_quic_connections(self):
+        ip = NET + ".8"
+        port = free_tcp_udp_port(ip)
+        url = "https://c.h3.test:%d" % port
+        with Backend("c", NET + ".9") as c, one_router_portier(ip, port, "c", c, portier={"maxConnections": 1}):
+            with GatedRequest(ip, port, "c.h3.test", c, "cap") as request:
+                second = gtlsclient(ip, port, [url + "/second"], "c.h3.test", extra=["--handshake-timeout=1s"])
+                self.assertIsNone(second.status(), second.log[-2000:])
+                self.assertFalse(any(r["path"] == "/second" for r in c.requests))
+                self.assertEqual(request.release().status(), 200)
+            # The first connection is gone: a new one is served.
+            wait_until(lambda: gtlsclient(ip, port, [url + "/third"], "c.h3.test").status() == 200 or None,
+                       timeout=20, what="a connection once the first closed")
 
 
 class TakenPort(unittest.TestCase):
