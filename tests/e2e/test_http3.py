@@ -118,13 +118,17 @@ class CaddyReference(unittest.TestCase):
             "https://caddy.h3.test:%d {\n  bind %s\n  tls internal\n  respond \"caddy h3 ok\"\n}\n" % (port, ip))
         env = dict(os.environ, HOME=str(home), XDG_DATA_HOME=str(home / "data"),
                    XDG_CONFIG_HOME=str(home / "config"))
-        caddy = subprocess.Popen(["caddy", "run", "--config", str(home / "Caddyfile"), "--adapter", "caddyfile"],
-                                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        with open(home / "caddy.log", "wb") as log:
+            caddy = subprocess.Popen(["caddy", "run", "--config", str(home / "Caddyfile"), "--adapter", "caddyfile"],
+                                     env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             def answered():
                 r = gtlsclient(ip, port, ["https://caddy.h3.test:%d/" % port], "caddy.h3.test", timeout=15)
                 return r if r.status() == 200 else None
-            r = wait_until(answered, timeout=30, what="Caddy answering over HTTP/3")
+            try:
+                r = wait_until(answered, timeout=30, what="Caddy answering over HTTP/3")
+            except AssertionError as e:
+                raise AssertionError("%s\n--- caddy ---\n%s" % (e, (home / "caddy.log").read_text()[-3000:])) from None
             self.assertEqual(r.body("index.html"), b"caddy h3 ok")
         finally:
             caddy.terminate()
@@ -364,6 +368,29 @@ class ConnectionCap(unittest.TestCase):
             # The first connection is gone: a new one is served.
             wait_until(lambda: gtlsclient(ip, port, [url + "/third"], "c.h3.test").status() == 200 or None,
                        timeout=20, what="a connection once the first closed")
+
+
+class CertificateReplaced(unittest.TestCase):
+    def test_a_certificate_replaced_while_running_is_served(self):
+        ip = NET + ".10"
+        port = free_tcp_udp_port(ip)
+        with Backend("r", NET + ".11") as backend:
+            old, new = make_cert(make_temp_dir(), "r.h3.test"), make_cert(make_temp_dir(), "r.h3.test")
+            d = make_temp_dir()
+
+            def dynamic(cert):
+                return {"http": {"routers": {"r": router("Host(`r.h3.test`)", "r", ("h3",), tls={})},
+                                 "services": {"r": service(backend.url)}},
+                        "tls": {"certificates": [{"certFile": cert.cert, "keyFile": cert.key}]}}
+            path = write_file_atomic(d / "dynamic.yml", dynamic(old))
+            ep = {"address": "%s:%d" % (ip, port), "http3": {}}
+            with started(Portier(http_config({"h3": ep}, path))):
+                def served(cert):
+                    r = gtlsclient(ip, port, ["https://r.h3.test:%d/" % port], "r.h3.test", dump=True)
+                    return r.status() == 200 and cert.der() in r.crypto_bytes() or None
+                wait_until(lambda: served(old), timeout=10, what="the first certificate")
+                write_file_atomic(path, dynamic(new))
+                wait_until(lambda: served(new), timeout=15, what="the replacement certificate")
 
 
 class TakenPort(unittest.TestCase):
