@@ -260,7 +260,7 @@ Http3Connection::~Http3Connection() {
 
 Worker& Http3Connection::worker() { return listener_.worker(); }
 
-bool Http3Connection::open(const ngtcp2_pkt_hd& hd) {
+bool Http3Connection::open(const ngtcp2_pkt_hd& hd, const ngtcp2_cid* odcid) {
   static const ngtcp2_callbacks callbacks = [] {
     ngtcp2_callbacks cb{};
     cb.recv_client_initial = ngtcp2_crypto_recv_client_initial_cb;
@@ -302,6 +302,12 @@ bool Http3Connection::open(const ngtcp2_pkt_hd& hd) {
       std::chrono::duration_cast<std::chrono::nanoseconds>(info_->entry_point.idle_timeout).count());
   params.active_connection_id_limit = 7;
   params.original_dcid = hd.dcid;
+  if (odcid) {  // RFC 9000 7.3: the client's first choice, and the ID the Retry gave it
+    params.original_dcid = *odcid;
+    params.retry_scid = hd.dcid;
+    params.retry_scid_present = 1;
+    settings.token = hd.token;
+  }
   params.stateless_reset_token_present = 1;
   if (!listener_.reset_token(params.stateless_reset_token, scid_)) return false;
   ngtcp2_path path{addr_of(local_), addr_of(remote_), nullptr};

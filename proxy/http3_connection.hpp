@@ -49,8 +49,9 @@ class Http3Connection final : public StreamHost, public std::enable_shared_from_
   Http3Connection& operator=(const Http3Connection&) = delete;
 
   // Creates the QUIC connection for a client's first packet (its header `hd`, from
-  // ngtcp2_accept). False on failure (nothing registered).
-  bool open(const ngtcp2_pkt_hd& hd);
+  // ngtcp2_accept). `odcid`: after a Retry, the connection ID the client first chose (its
+  // address validated by hd.token); null otherwise. False on failure (nothing registered).
+  bool open(const ngtcp2_pkt_hd& hd, const ngtcp2_cid* odcid = nullptr);
   // A datagram addressed to one of this connection's IDs, from `from`.
   void on_datagram(std::span<const uint8_t> data, const udp::endpoint& from);
   // Shutdown: a GOAWAY; the connection closes once its requests are done.

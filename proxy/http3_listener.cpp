@@ -15,6 +15,14 @@ namespace {
 std::string cid_key(const uint8_t* data, size_t len) { return std::string(reinterpret_cast<const char*>(data), len); }
 std::string cid_key(const ngtcp2_cid& cid) { return cid_key(cid.data, cid.datalen); }
 
+constexpr ngtcp2_duration kRetryTokenLife = 10ULL * NGTCP2_SECONDS;
+
+ngtcp2_tstamp now_ns() {
+  return static_cast<ngtcp2_tstamp>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::steady_clock::now().time_since_epoch())
+                                        .count());
+}
+
 }  // namespace
 
 Http3Listener::Http3Listener(Worker& worker, udp::socket socket, std::shared_ptr<const ListenerInfo> info,
@@ -29,6 +37,7 @@ Http3Listener::Http3Listener(Worker& worker, udp::socket socket, std::shared_ptr
   error_code ec;
   local_ = socket_.local_endpoint(ec);
   RAND_bytes(reset_secret_.data(), static_cast<int>(reset_secret_.size()));
+  RAND_bytes(token_secret_.data(), static_cast<int>(token_secret_.size()));
 }
 
 Http3Listener::~Http3Listener() = default;
@@ -87,14 +96,44 @@ void Http3Listener::accept(std::span<const uint8_t> data, const udp::endpoint& f
   if (draining_ || connections_.size() >= options_.max_connections) return;
   ngtcp2_pkt_hd hd;
   if (ngtcp2_accept(&hd, data.data(), data.size()) != 0) return;  // not a client's first packet
+  ngtcp2_cid odcid;
+  const ngtcp2_cid* validated = nullptr;
+  if (hd.token.len > 0 && hd.token.base[0] == NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY) {
+    if (ngtcp2_crypto_verify_retry_token(&odcid, hd.token.base, hd.token.len, token_secret_.data(),
+                                         token_secret_.size(), hd.version, from.data(),
+                                         static_cast<ngtcp2_socklen>(from.size()), &hd.dcid, kRetryTokenLife,
+                                         now_ns()) != 0)
+      return;  // forged, expired, or from another address
+    validated = &odcid;
+  } else if (connections_.size() >= options_.retry_from) {
+    send_retry(hd, from);
+    return;
+  }
   auto conn = std::make_shared<Http3Connection>(*this, info_, local_, from);
-  if (!conn->open(hd)) {
+  if (!conn->open(hd, validated)) {
     forget(conn.get());
     return;
   }
   connections_.emplace(conn.get(), conn);
   live_.store(connections_.size(), std::memory_order_relaxed);
   conn->on_datagram(data, from);
+}
+
+// A Retry with a token binding the client's address and first connection ID (RFC 9000 8.1.2).
+void Http3Listener::send_retry(const ngtcp2_pkt_hd& hd, const udp::endpoint& from) {
+  ngtcp2_cid scid;
+  scid.datalen = Http3Connection::kScidLen;
+  if (RAND_bytes(scid.data, static_cast<int>(scid.datalen)) != 1) return;
+  std::array<uint8_t, NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN> token;
+  auto token_len = ngtcp2_crypto_generate_retry_token(token.data(), token_secret_.data(), token_secret_.size(),
+                                                      hd.version, from.data(),
+                                                      static_cast<ngtcp2_socklen>(from.size()), &scid, &hd.dcid,
+                                                      now_ns());
+  if (token_len < 0) return;
+  std::array<uint8_t, 1280> packet;
+  auto n = ngtcp2_crypto_write_retry(packet.data(), packet.size(), hd.version, &hd.scid, &scid, &hd.dcid,
+                                     token.data(), static_cast<size_t>(token_len));
+  if (n > 0) send(from, std::span<const uint8_t>(packet.data(), static_cast<size_t>(n)));
 }
 
 void Http3Listener::send(const udp::endpoint& to, std::span<const uint8_t> data) {

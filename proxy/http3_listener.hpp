@@ -31,6 +31,10 @@ struct ListenerInfo;
 struct Http3ListenerOptions {
   // Open QUIC connections at most; past it a client's first packet is dropped.
   size_t max_connections = 10000;
+  // From this many open connections on, a client's first packet gets a Retry: it must prove
+  // it receives at its address (stateless address validation) before the server keeps state
+  // or sends more than the Retry.
+  size_t retry_from = 5000;
 };
 
 class Http3Listener {
@@ -70,6 +74,7 @@ class Http3Listener {
   awaitable<void> receive_loop();
   void dispatch(std::span<const uint8_t> data, const udp::endpoint& from);
   void accept(std::span<const uint8_t> data, const udp::endpoint& from);
+  void send_retry(const ngtcp2_pkt_hd& hd, const udp::endpoint& from);
 
   Worker& worker_;
   udp::socket socket_;
@@ -78,6 +83,7 @@ class Http3Listener {
   QuicCredentials credentials_;
   Http3ListenerOptions options_;
   std::array<uint8_t, 32> reset_secret_{};
+  std::array<uint8_t, 32> token_secret_{};  // Retry tokens
   std::unordered_map<std::string, Http3Connection*> by_cid_;
   std::unordered_map<Http3Connection*, std::shared_ptr<Http3Connection>> connections_;
   std::atomic<size_t> live_{0};

@@ -210,6 +210,7 @@ void ProxyServer::open_http3_listener(const config::EntryPoint& ep, std::shared_
   h3_info->alt_svc.clear();  // the h3 responses themselves do not advertise it (Traefik)
   Http3ListenerOptions options;
   if (ep.max_connections > 0) options.max_connections = static_cast<size_t>(ep.max_connections);
+  options.retry_from = options.max_connections / 2;
   for (const auto& addr : entry_addresses(ep, problems)) {
     Worker& w = *workers_[http3_next_++ % workers_.size()];
     std::vector<std::string> bind_problems;

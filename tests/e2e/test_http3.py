@@ -393,6 +393,24 @@ class CertificateReplaced(unittest.TestCase):
                 wait_until(lambda: served(new), timeout=15, what="the replacement certificate")
 
 
+class Retry(unittest.TestCase):
+    def test_clients_past_half_the_cap_validate_their_address_first(self):
+        # maxConnections 2: from one open connection on, a new client gets a Retry and comes
+        # back with its token (stateless address validation), then is served.
+        ip = NET + ".12"
+        port = free_tcp_udp_port(ip)
+        url = "https://v.h3.test:%d" % port
+        with Backend("v", NET + ".13") as v, one_router_portier(ip, port, "v", v, portier={"maxConnections": 2}):
+            first = gtlsclient(ip, port, [url + "/first"], "v.h3.test")
+            self.assertEqual(first.status(), 200, first.log[-2000:])
+            self.assertNotIn("type=Retry", first.log)
+            with GatedRequest(ip, port, "v.h3.test", v, "held") as held:
+                second = gtlsclient(ip, port, [url + "/second"], "v.h3.test")
+                self.assertEqual(second.status(), 200, second.log[-2000:])
+                self.assertIn("type=Retry", second.log)
+                self.assertEqual(held.release().status(), 200)
+
+
 class TakenPort(unittest.TestCase):
     def test_a_taken_udp_port_is_an_error_naming_the_entrypoint(self):
         ip = NET + ".3"
