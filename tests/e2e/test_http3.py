@@ -3,10 +3,13 @@ HTTP/3 client of Debian's ngtcp2-client package (gtlsclient, GnuTLS). Its invoca
 checked against Caddy (Debian's caddy, HTTP/3 on by default), so a failure below points at
 portier. Then: GET and POST with bodies of 0 B, 1 KiB and 10 MiB (SHA-256 against what the
 backend received or sent), several streams on one connection, a router's headers (HSTS) and
-buffering (413) middlewares, SNI choosing the certificate, Alt-Svc on the HTTP/1.1 and HTTP/2
-responses of the TLS side, /health listing the HTTP/3 socket, and a taken UDP port refused
-with the entrypoint's name."""
+buffering (413) middlewares as on h2, SNI choosing the certificate, a certificate replaced
+while running, a host whose tls.options require client certificates refused, Alt-Svc on the
+HTTP/1.1 and HTTP/2 responses of the TLS side, /health and the access log, connection
+migration, a request in flight completing on SIGTERM, maxConnections and the Retry past half
+of it, and a taken UDP port refused with the entrypoint's name."""
 
+import contextlib
 import hashlib
 import json
 import os
@@ -354,12 +357,20 @@ class Shutdown(unittest.TestCase):
             self.assertEqual(p.wait_exit(timeout=20), 0)
 
 
+@contextlib.contextmanager
+def capped(octet, name, max_connections):
+    """A Portier on NET.octet with entryPoints.h3.portier.maxConnections, routing NAME.h3.test to
+    a backend on NET.(octet+1): (ip, port, base URL, backend)."""
+    ip = NET + ".%d" % octet
+    port = free_tcp_udp_port(ip)
+    with Backend(name, NET + ".%d" % (octet + 1)) as backend, \
+            one_router_portier(ip, port, name, backend, portier={"maxConnections": max_connections}):
+        yield ip, port, "https://%s.h3.test:%d" % (name, port), backend
+
+
 class ConnectionCap(unittest.TestCase):
     def test_max_connections_caps_quic_connections(self):
-        ip = NET + ".8"
-        port = free_tcp_udp_port(ip)
-        url = "https://c.h3.test:%d" % port
-        with Backend("c", NET + ".9") as c, one_router_portier(ip, port, "c", c, portier={"maxConnections": 1}):
+        with capped(8, "c", 1) as (ip, port, url, c):
             with GatedRequest(ip, port, "c.h3.test", c, "cap") as request:
                 second = gtlsclient(ip, port, [url + "/second"], "c.h3.test", extra=["--handshake-timeout=1s"])
                 self.assertIsNone(second.status(), second.log[-2000:])
@@ -368,6 +379,19 @@ class ConnectionCap(unittest.TestCase):
             # The first connection is gone: a new one is served.
             wait_until(lambda: gtlsclient(ip, port, [url + "/third"], "c.h3.test").status() == 200 or None,
                        timeout=20, what="a connection once the first closed")
+
+    def test_clients_past_half_the_cap_validate_their_address_first(self):
+        # maxConnections 2: from one open connection on, a new client gets a Retry and comes
+        # back with its token (stateless address validation), then is served.
+        with capped(12, "v", 2) as (ip, port, url, v):
+            first = gtlsclient(ip, port, [url + "/first"], "v.h3.test")
+            self.assertEqual(first.status(), 200, first.log[-2000:])
+            self.assertNotIn("type=Retry", first.log)
+            with GatedRequest(ip, port, "v.h3.test", v, "held") as held:
+                second = gtlsclient(ip, port, [url + "/second"], "v.h3.test")
+                self.assertEqual(second.status(), 200, second.log[-2000:])
+                self.assertIn("type=Retry", second.log)
+                self.assertEqual(held.release().status(), 200)
 
 
 class CertificateReplaced(unittest.TestCase):
@@ -391,24 +415,6 @@ class CertificateReplaced(unittest.TestCase):
                 wait_until(lambda: served(old), timeout=10, what="the first certificate")
                 write_file_atomic(path, dynamic(new))
                 wait_until(lambda: served(new), timeout=15, what="the replacement certificate")
-
-
-class Retry(unittest.TestCase):
-    def test_clients_past_half_the_cap_validate_their_address_first(self):
-        # maxConnections 2: from one open connection on, a new client gets a Retry and comes
-        # back with its token (stateless address validation), then is served.
-        ip = NET + ".12"
-        port = free_tcp_udp_port(ip)
-        url = "https://v.h3.test:%d" % port
-        with Backend("v", NET + ".13") as v, one_router_portier(ip, port, "v", v, portier={"maxConnections": 2}):
-            first = gtlsclient(ip, port, [url + "/first"], "v.h3.test")
-            self.assertEqual(first.status(), 200, first.log[-2000:])
-            self.assertNotIn("type=Retry", first.log)
-            with GatedRequest(ip, port, "v.h3.test", v, "held") as held:
-                second = gtlsclient(ip, port, [url + "/second"], "v.h3.test")
-                self.assertEqual(second.status(), 200, second.log[-2000:])
-                self.assertIn("type=Retry", second.log)
-                self.assertEqual(held.release().status(), 200)
 
 
 class TakenPort(unittest.TestCase):
