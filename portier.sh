@@ -14,10 +14,10 @@ JOBS="${PORTIER_JOBS:-2}"
 
 BUILD_PACKAGES=(cmake ninja-build g++ pkg-config libboost1.81-dev libssl-dev libnghttp2-dev
   libc-ares-dev nlohmann-json3-dev libyaml-cpp-dev catch2 libre2-dev libaprutil1-dev
-  zlib1g-dev libbrotli-dev libzstd-dev)
+  zlib1g-dev libbrotli-dev libzstd-dev libngtcp2-dev libngtcp2-crypto-gnutls-dev libnghttp3-dev libgnutls28-dev)
 TEST_PACKAGES=(curl fail2ban goaccess prometheus nghttp2-client nghttp2-server socat dnsutils python3 python3-websockets python3-h2 openssl docker.io
   pebble busybox-static iproute2 dnsmasq-base clang-14 libclang-rt-14-dev apache2-utils brotli zstd
-  haproxy chromium python3-grpcio)
+  haproxy chromium python3-grpcio ngtcp2-client caddy)
 
 log() { printf '[portier.sh] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }

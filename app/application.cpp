@@ -104,6 +104,7 @@ int Application::run() {
   }
   proxy_ = std::make_unique<proxy::ProxyServer>(cfg_, worker_count(cfg_), proxy::ProxyLimits{}, &inherited_);
   proxy_->set_acme_challenges(&acme_challenges_);
+  proxy_->set_cert_store(&cert_store_);
   start_acme();  // stored certificates are in the store before any listener opens
   rebuild();  // an empty configuration until providers speak: every request gets 404
   if (cfg_.ocsp_enabled) {
@@ -505,6 +506,12 @@ nlohmann::json Application::health_json() const {
                              {"publish_ms", last_snapshot_.publish_ms},
                              {"generation", last_snapshot_.generation}}}};
   if (acme_) out["acme"] = acme_->health_json();
+  if (proxy_ && !proxy_->http3_listeners().empty()) {  // entryPoints.NAME.http3 sockets
+    nlohmann::json h3 = nlohmann::json::array();
+    for (const auto& [entry_point, address] : proxy_->http3_listeners())
+      h3.push_back({{"entryPoint", entry_point}, {"address", address}});
+    out["http3"] = std::move(h3);
+  }
   return out;
 }
 

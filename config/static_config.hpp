@@ -90,6 +90,12 @@ struct EntryPoint {
   bool allow_acme_bypass = false;
   // reusePort: a UDP entrypoint's socket is bound with SO_REUSEPORT (TCP listeners always are).
   bool reuse_port = false;
+  // http3: HTTP/3 over QUIC on a UDP socket at the entrypoint's address, serving its TLS side;
+  // advertised_port is the port Alt-Svc names (0: the entrypoint's port).
+  struct Http3 {
+    uint16_t advertised_port = 0;
+  };
+  std::optional<Http3> http3;
 
   std::vector<std::string> trusted_ips;  // forwardedHeaders.trustedIPs (CIDRs)
   bool forwarded_insecure = false;       // forwardedHeaders.insecure

@@ -20,7 +20,7 @@ using Node = YAML::Node;
 using Proto = EntryPoint::Protocol;
 
 const std::string kEntryPoints = "entryPoints";
-constexpr const char* kNoHttp3 = "loaded, but portier does not serve HTTP/3 yet (HTTP/1.1 and HTTP/2 only)";
+constexpr const char* kNoHttp3 = "ignored: HTTP/3 is enabled per entrypoint (entryPoints.NAME.http3)";
 const std::string kResolvers = "certificatesResolvers";
 
 // Where a value came from, for problems raised after the YAML pass.
@@ -53,6 +53,7 @@ class SectionReader {
   void read_ep_transport(const std::string& path, const Node& v, EntryPoint& ep);
   void read_ep_forwarded(const std::string& path, const Node& v, EntryPoint& ep);
   void read_ep_proxy_protocol(const std::string& path, const Node& k, const Node& v, EntryPoint& ep);
+  void read_ep_http3(const std::string& path, const Node& k, const Node& v, EntryPoint& ep);
   void read_trusted_ips(const std::string& path, const Node& map, std::vector<std::string>& out);
   void read_ep_portier(const std::string& name, const std::string& path, const Node& k,
                        const Node& v, EntryPoint& ep);
@@ -223,7 +224,7 @@ void SectionReader::read_entry_point(const std::string& name, const Node& k, con
     } else if (iequals(key, "portier")) {
       read_ep_portier(name, p, sk, sv, ep);
     } else if (iequals(key, "http3")) {
-      warn(p, kNoHttp3, sk);
+      read_ep_http3(p, sk, sv, ep);
     } else if (iequals(key, "http2")) {
       r_.check_keys(sv, p, {"maxConcurrentStreams"});
       if (auto [mk, mv] = YamlReader::find(sv, "maxConcurrentStreams"); mk.IsDefined()) {
@@ -380,6 +381,22 @@ void SectionReader::read_ep_proxy_protocol(const std::string& path, const Node& 
   if (!pp.insecure && pp.trusted_ips.empty())
     r_.error(child_path(path, "trustedIPs"), "no trusted IPs provided (or set insecure: true)", line_of(k));
   ep.proxy_protocol = std::move(pp);
+}
+
+// Traefik's HTTP3Config: the UDP socket serves the entrypoint's TLS side; advertisedPort is
+// what Alt-Svc names (Traefik refuses a negative one).
+void SectionReader::read_ep_http3(const std::string& path, const Node& k, const Node& v, EntryPoint& ep) {
+  if (ep.protocol == Proto::udp || ep.name.rfind("tcp-", 0) == 0) {
+    r_.error(path, "not supported on a tcp-* or UDP entrypoint", line_of(k));
+    return;
+  }
+  r_.check_keys(v, path, {"advertisedPort"});
+  EntryPoint::Http3 h3;
+  if (auto [pk, pv] = YamlReader::find(v, "advertisedPort"); pk.IsDefined()) {
+    if (auto n = r_.integer(pv, child_path(path, pk.Scalar()), 0, 65535, pk))
+      h3.advertised_port = static_cast<uint16_t>(*n);
+  }
+  ep.http3 = h3;
 }
 
 // `trustedIPs` of `map` (at `path`) into `out`, each checked to be an address or a CIDR.

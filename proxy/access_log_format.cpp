@@ -51,7 +51,7 @@ std::pair<std::string_view, std::string_view> split_host_port(std::string_view v
 }
 
 std::string_view protocol_text(int version) {
-  return version == 20 ? "HTTP/2.0" : version == 10 ? "HTTP/1.0" : "HTTP/1.1";
+  return version == 30 ? "HTTP/3.0" : version == 20 ? "HTTP/2.0" : version == 10 ? "HTTP/1.0" : "HTTP/1.1";
 }
 
 // The request path as Go's url.URL prints it: bytes that cannot appear in a log token

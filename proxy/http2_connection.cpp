@@ -456,14 +456,7 @@ void Http2Connection::start_ready() {
 }
 
 void Http2Connection::exchange_finished(Http2Stream& s) {
-  s.discard_body = true;
-  s.upstream = nullptr;
-  if (!s.body.empty()) {
-    consume(s, s.body.size());
-    s.body.consume(s.body.size());
-  }
-  s.body.release_if_empty();
-  if (!s.closed && !s.responded) reset(s, NGHTTP2_INTERNAL_ERROR);
+  exchange_over(s);
   if (--live_ == 0) {
     idle_deadline_ = Clock::now() + info_->entry_point.idle_timeout;
     if (dead_)

@@ -20,6 +20,7 @@
 #include "proxy/http2_stream.hpp"
 #include "proxy/keep_alive_budget.hpp"
 #include "proxy/recent_stream_ids.hpp"
+#include "proxy/stream_host.hpp"
 #include "proxy/watchdog.hpp"
 #include "proxy/worker.hpp"
 
@@ -37,7 +38,7 @@ struct Http2Settings {
   uint32_t max_empty_frames_per_second = 100;
 };
 
-class Http2Connection final : public Drainable {
+class Http2Connection final : public Drainable, public StreamHost {
  public:
   // `sock` is the transport's TCP socket: the deadline cancels it. `client`: the peer, or the
   // client a PROXY header named.
@@ -68,11 +69,11 @@ class Http2Connection final : public Drainable {
   awaitable<void> wait_exchanges();
 
   // ---- for exchanges ----
-  Worker& worker() { return worker_; }
-  const ListenerInfo& info() const { return *info_; }
-  const ClientInfo& client() const { return client_; }
+  Worker& worker() override { return worker_; }
+  const ListenerInfo& info() const override { return *info_; }
+  const ClientInfo& client() const override { return client_; }
   // The TLS connection under this one (null for h2c): for the pipeline's 421 check.
-  SSL* ssl() const { return ssl_; }
+  SSL* ssl() const override { return ssl_; }
   void set_ssl(SSL* ssl) { ssl_ = ssl; }
   // Until the first exchange starts, the connection ends at `t` (headerTimeout) if that is
   // earlier than its idle deadline.
@@ -80,16 +81,14 @@ class Http2Connection final : public Drainable {
     idle_deadline_ = std::min(idle_deadline_, t);
     update_deadline();
   }
-  asio::any_io_executor executor() const { return executor_; }
-  // Submits a response head; with `has_body` the body is pulled from stream.out until
-  // stream.out_eof. False when the stream is gone.
-  bool submit_response(Http2Stream& s, const std::vector<nghttp2_nv>& nva, bool has_body);
-  void submit_continue(Http2Stream& s);
-  // More of stream.out, or its end, is available.
-  void resume(Http2Stream& s);
-  // `n` request body bytes left stream.body for good: reopens the flow-control windows.
-  void consume(Http2Stream& s, size_t n);
-  void reset(Http2Stream& s, uint32_t code);
+  int http_version() const override { return 20; }
+  asio::any_io_executor executor() const override { return executor_; }
+  // StreamHost
+  bool submit_response(Http2Stream& s, const std::vector<nghttp2_nv>& nva, bool has_body) override;
+  void submit_continue(Http2Stream& s) override;
+  void resume(Http2Stream& s) override;
+  void consume(Http2Stream& s, size_t n) override;
+  void reset(Http2Stream& s, uint32_t code) override;
   void wake_writer() { write_wake_.cancel(); }
 
   // Drain: a GOAWAY notice and a PING, then the final GOAWAY once the PING is acknowledged

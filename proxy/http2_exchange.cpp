@@ -11,7 +11,7 @@
 #include "proxy/body_decoder.hpp"
 #include "proxy/forwarding.hpp"
 #include "proxy/http1_parser.hpp"
-#include "proxy/http2_connection.hpp"
+#include "proxy/stream_host.hpp"
 #include "proxy/http2_stream.hpp"
 #include "proxy/http_errors.hpp"
 #include "proxy/request_pipeline.hpp"
@@ -84,7 +84,7 @@ std::vector<std::pair<std::string, std::string>> trailer_fields(std::string_view
 
 class Exchange {
  public:
-  Exchange(Http2Connection& conn, std::shared_ptr<Http2Stream> stream)
+  Exchange(StreamHost& conn, std::shared_ptr<Http2Stream> stream)
       : conn_(conn), sp_(std::move(stream)), st_(*sp_), watchdog_(conn.executor()) {}
   ~Exchange() { st_.upstream = nullptr; }  // before up_ goes
   Exchange(const Exchange&) = delete;
@@ -126,7 +126,7 @@ class Exchange {
                                limits().body_timeout);
   }
 
-  Http2Connection& conn_;
+  StreamHost& conn_;
   std::shared_ptr<Http2Stream> sp_;
   Http2Stream& st_;
   Watchdog watchdog_;
@@ -149,7 +149,7 @@ awaitable<void> Exchange::run() {
     respond_error(status);
     co_return;
   }
-  RequestPipeline pipeline(conn_.worker(), conn_.info(), conn_.client(), conn_.ssl(), 20);
+  RequestPipeline pipeline(conn_.worker(), conn_.info(), conn_.client(), conn_.ssl(), conn_.http_version());
   pipeline_ = &pipeline;
   using Step = RequestPipeline::Step;
   auto step = pipeline.start(head_);
@@ -709,7 +709,7 @@ awaitable<bool> Exchange::wait_stream(Clock::duration timeout) {
 
 }  // namespace
 
-awaitable<void> run_http2_exchange(Http2Connection& conn, std::shared_ptr<Http2Stream> stream) {
+awaitable<void> run_http2_exchange(StreamHost& conn, std::shared_ptr<Http2Stream> stream) {
   Exchange exchange(conn, std::move(stream));
   co_await exchange.run();
 }

@@ -12,6 +12,7 @@
 
 #include "core/listen_fds.hpp"
 #include "core/log.hpp"
+#include "proxy/http3_listener.hpp"
 #include "proxy/password_verifier.hpp"
 #include "proxy/tls_terminator.hpp"
 
@@ -153,6 +154,11 @@ std::vector<std::string> ProxyServer::open_listeners() {
     }
     auto tls_info = std::make_shared<ListenerInfo>(*info);
     tls_info->tls = true;
+    if (ep.http3) {  // quic-go's SetQUICHeaders, as Traefik sends it
+      uint16_t port = ep.http3->advertised_port ? ep.http3->advertised_port : ep.port;
+      tls_info->alt_svc = "h3=\":" + std::to_string(port) + "\"; ma=2592000";
+      open_http3_listener(ep, tls_info, problems);
+    }
     info->tls_side = tls_info;
     for (const auto& addr : entry_addresses(ep, problems)) {
       for (size_t i = 0; i < workers_.size(); ++i) {
@@ -188,6 +194,37 @@ void ProxyServer::open_tcp_listeners(std::vector<std::string>& problems) {
           w->add_tcp_listener(std::make_unique<TcpListener>(std::move(a), tcp_snapshot_, options,
                                                             static_cast<uint32_t>(w->id())));
       }
+    }
+  }
+}
+
+// entryPoints.NAME.http3: one UDP socket per address of the entrypoint, each on one worker
+// (spread like the UDP forwarders), serving the entrypoint's TLS side.
+void ProxyServer::open_http3_listener(const config::EntryPoint& ep, std::shared_ptr<const ListenerInfo> tls_info,
+                                      std::vector<std::string>& problems) {
+  if (!cert_store_) {
+    problems.push_back("entrypoint " + ep.name + ": http3 needs the certificate store");
+    return;
+  }
+  auto h3_info = std::make_shared<ListenerInfo>(*tls_info);
+  h3_info->alt_svc.clear();  // the h3 responses themselves do not advertise it (Traefik)
+  Http3ListenerOptions options;
+  if (ep.max_connections > 0) options.max_connections = static_cast<size_t>(ep.max_connections);
+  options.retry_from = options.max_connections / 2;
+  for (const auto& addr : entry_addresses(ep, problems)) {
+    Worker& w = *workers_[http3_next_++ % workers_.size()];
+    std::vector<std::string> bind_problems;
+    auto socket = udp_socket_on(w.io(), ep, addr, bind_problems);
+    for (const auto& p : bind_problems) problems.push_back(p + " (http3)");
+    if (!socket.is_open()) continue;
+    try {
+      auto listener = std::make_unique<Http3Listener>(w, std::move(socket), h3_info, *cert_store_, options);
+      auto local = listener->local_endpoint();
+      std::string host = local.address().is_v6() ? "[" + local.address().to_string() + "]" : local.address().to_string();
+      http3_addresses_.emplace_back(ep.name, host + ":" + std::to_string(local.port()));
+      w.add_http3_listener(std::move(listener));
+    } catch (const std::exception& e) {
+      problems.push_back("entrypoint " + ep.name + ": http3: " + e.what());
     }
   }
 }

@@ -31,6 +31,11 @@ class ProxyServer {
   // Before open_listeners(): the HTTP-01 answers served on every httpChallenge entrypoint of
   // the certificate resolvers. `challenges` outlives this server.
   void set_acme_challenges(const tls::AcmeChallenges* challenges) { acme_challenges_ = challenges; }
+  // Before open_listeners(): the certificates HTTP/3 serves (entryPoints.NAME.http3); `store`
+  // outlives this server.
+  void set_cert_store(const tls::CertStore* store) { cert_store_ = store; }
+  // The HTTP/3 sockets (entrypoint name, bound address), for /health. After open_listeners().
+  const std::vector<std::pair<std::string, std::string>>& http3_listeners() const { return http3_addresses_; }
   void start();
   // Control thread: makes `rc` the configuration of every new request.
   void publish(std::shared_ptr<RuntimeConfig> rc);
@@ -52,6 +57,11 @@ class ProxyServer {
   ProxyLimits limits_;
   core::InheritedSockets* inherited_;
   const tls::AcmeChallenges* acme_challenges_ = nullptr;
+  const tls::CertStore* cert_store_ = nullptr;
+  std::vector<std::pair<std::string, std::string>> http3_addresses_;
+  size_t http3_next_ = 0;
+  void open_http3_listener(const config::EntryPoint& ep, std::shared_ptr<const ListenerInfo> tls_info,
+                           std::vector<std::string>& problems);
   void open_tcp_listeners(std::vector<std::string>& problems);
   std::vector<tcp::acceptor> acceptors_for(size_t worker, const config::EntryPoint& ep,
                                            const asio::ip::address& addr, std::vector<std::string>& problems);

@@ -99,6 +99,7 @@ class RequestPipeline {
       out(std::string_view(name), std::string_view(value));
     for (const auto& [name, value] : response_edits_.add)
       out(std::string_view(name), std::string_view(value));
+    if (!listener_.alt_svc.empty()) out(std::string_view("Alt-Svc"), std::string_view(listener_.alt_svc));
   }
 
   // ---- Step::body, Step::forward ----
@@ -190,10 +191,10 @@ class RequestPipeline {
   // move (HTTP/2 name/value pairs) and reserves the room up front.
   size_t response_header_bound(const ResponseHead& resp) {
     run_response_phase(resp);
-    return resp.headers.size() + response_edits_.set.size() + response_edits_.add.size() + 1;
+    return resp.headers.size() + response_edits_.set.size() + response_edits_.add.size() + 2;
   }
   size_t local_header_bound() const {
-    return local_.headers.size() + response_edits_.set.size() + response_edits_.add.size();
+    return local_.headers.size() + response_edits_.set.size() + response_edits_.add.size() + 1;
   }
 
   // The response-head phase: the end-to-end headers of `resp` to relay (hop-by-hop and those
@@ -213,6 +214,7 @@ class RequestPipeline {
     for (const auto& [name, value] : response_edits_.add)
       sink(std::string_view(name), std::string_view(value));
     if (!set_cookie_.empty()) sink(std::string_view("Set-Cookie"), std::string_view(set_cookie_));
+    if (!listener_.alt_svc.empty()) sink(std::string_view("Alt-Svc"), std::string_view(listener_.alt_svc));
   }
   const HeaderEdits& response_edits() const { return response_edits_; }
 

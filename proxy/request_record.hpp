@@ -31,7 +31,7 @@ struct RequestRecord {
   uint64_t request_bytes = 0;   // request body
   uint64_t response_bytes = 0;  // response body
   int retries = 0;
-  int http_version = 11;  // 10, 11, 20
+  int http_version = 11;  // 10, 11, 20, 30
   bool tls = false;
   bool internal = false;  // ping / metrics answered on an entrypoint
   bool served = false;    // a server of the service was chosen (Traefik's service handler ran)

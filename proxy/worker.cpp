@@ -8,6 +8,7 @@
 #include "proxy/client_hello_peek.hpp"
 #include "proxy/http1_session.hpp"
 #include "proxy/http2_session.hpp"
+#include "proxy/http3_listener.hpp"
 #include "proxy/tcp_session.hpp"
 #include "proxy/tls_terminator.hpp"
 #include "proxy/watchdog.hpp"
@@ -30,11 +31,16 @@ void Worker::add_listener(tcp::acceptor acceptor, std::shared_ptr<const Listener
   infos_.push_back(std::move(info));
 }
 
+void Worker::add_http3_listener(std::unique_ptr<Http3Listener> listener) {
+  http3_listeners_.push_back(std::move(listener));
+}
+
 void Worker::listening_sockets(std::vector<std::pair<int, std::string>>& out) {
   for (size_t i = 0; i < acceptors_.size(); ++i)
     out.emplace_back(acceptors_[i]->native_handle(), infos_[i]->entry_point.name);
   for (auto& l : tcp_listeners_) out.emplace_back(l->native_handle(), l->entry_point());
   for (auto& u : udp_forwarders_) out.emplace_back(u->native_handle(), u->entry_point());
+  for (auto& h : http3_listeners_) out.emplace_back(h->native_handle(), h->entry_point());
 }
 
 void Worker::start() {
@@ -43,6 +49,7 @@ void Worker::start() {
     asio::co_spawn(ioc_, accept_loop(*acceptors_[i], infos_[i]), asio::detached);
   for (auto& l : tcp_listeners_) l->start();
   for (auto& u : udp_forwarders_) u->start();
+  for (auto& h : http3_listeners_) h->start();
   thread_ = std::thread([this] {
     ioc_.run();
     ran_out_.set_value();
@@ -225,6 +232,7 @@ void Worker::begin_drain() {
     for (auto* s : sessions_) s->cancel_if_idle();
     for (auto& l : tcp_listeners_) l->stop_accepting();
     for (auto& u : udp_forwarders_) u->drain();
+    for (auto& h : http3_listeners_) h->drain();
   });
 }
 
@@ -237,6 +245,7 @@ size_t Worker::udp_sessions() const {
 int Worker::active_connections() const {
   int n = active_.load();
   for (const auto& l : tcp_listeners_) n += static_cast<int>(l->active());
+  for (const auto& h : http3_listeners_) n += static_cast<int>(h->live_connections());
   return n;
 }
 
@@ -251,6 +260,7 @@ void Worker::stop() {
   auto ran_out = ran_out_.get_future();
   asio::post(ioc_, [this] {  // UDP sessions still relaying replies end now, and their loops
     for (auto& u : udp_forwarders_) u->stop();
+    for (auto& h : http3_listeners_) h->stop();
   });
   guard_.reset();
   if (!drained || ran_out.wait_for(kUnwind) != std::future_status::ready) {

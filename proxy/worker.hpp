@@ -25,6 +25,8 @@
 
 namespace portier::proxy {
 
+class Http3Listener;
+
 // A client connection the worker can close when draining.
 class Drainable {
  public:
@@ -58,6 +60,9 @@ struct ListenerInfo {
   // (open_listeners). h2_header_list: HTTP/2's SETTINGS_MAX_HEADER_LIST_SIZE, also its 431.
   HttpLimits http;
   size_t h2_header_list = HttpLimits{}.max_header_bytes;
+  // entryPoints.NAME.http3, TLS side: the Alt-Svc field its HTTP/1.1 and HTTP/2 responses
+  // carry (h3=":PORT"), as Traefik's; "" otherwise.
+  std::string alt_svc;
 };
 
 struct ProxyLimits {
@@ -83,6 +88,8 @@ class Worker {
   // Before start(): TCP-router listeners and UDP forwarders served by this worker.
   void add_tcp_listener(std::unique_ptr<TcpListener> listener) { tcp_listeners_.push_back(std::move(listener)); }
   void add_udp_forwarder(std::unique_ptr<UdpForwarder> forwarder) { udp_forwarders_.push_back(std::move(forwarder)); }
+  // Before start(): an entrypoint's HTTP/3 socket, served by this worker alone.
+  void add_http3_listener(std::unique_ptr<Http3Listener> listener);
   void start();
   // The descriptors of every listening socket of this worker with their entrypoint names, for
   // a live upgrade. Any thread between start() and begin_drain() (they are set before start).
@@ -141,6 +148,7 @@ class Worker {
   std::vector<std::shared_ptr<const ListenerInfo>> infos_;
   std::vector<std::unique_ptr<TcpListener>> tcp_listeners_;
   std::vector<std::unique_ptr<UdpForwarder>> udp_forwarders_;
+  std::vector<std::unique_ptr<Http3Listener>> http3_listeners_;
   std::vector<uint32_t> rr_;
   uint64_t rr_generation_ = ~uint64_t{0};
   std::atomic<int> active_{0};

@@ -35,8 +35,7 @@ class StaticCorpus(unittest.TestCase):
         "v3_api_dashboard.yml": [],
         "v2_mixed_case.yml": ["serverTransport: unknown key, ignored", "environment: unknown key, ignored",
                               "http: unknown key, ignored", "tls: unknown key, ignored"],
-        "v2_experimental_http3.yml": ["experimental.http3: loaded, but portier does not serve HTTP/3",
-                                      "entryPoints.websecure.http3: loaded, but portier does not serve HTTP/3"],
+        "v2_experimental_http3.yml": ["experimental.http3: ignored: HTTP/3 is enabled per entrypoint"],
     }
 
     def test_corpus_covers_every_file(self):

@@ -585,7 +585,7 @@ TEST_CASE("entryPoints.NAME.proxyProtocol: trustedIPs or insecure, checked as Tr
   CHECK(has(bad, "entryPoints.dns.proxyProtocol", "not allowed on a UDP entrypoint", 12));
 }
 
-TEST_CASE("keys match case-insensitively as in Traefik; unknown root keys and http3 are warnings") {
+TEST_CASE("keys match case-insensitively as in Traefik; unknown root keys and experimental.http3 are warnings") {
   auto r = load(
       "entrypoints:\n"                            // 1
       "  web:\n"                                  // 2
@@ -623,14 +623,41 @@ TEST_CASE("keys match case-insensitively as in Traefik; unknown root keys and ht
   CHECK(warnings ==
         "serverTransport: unknown key, ignored (as Traefik ignores it) (line 17)\n"
         "http: unknown key, ignored (as Traefik ignores it) (line 18)\n"
-        "entryPoints.websecure.http3: loaded, but portier does not serve HTTP/3 yet (HTTP/1.1 and HTTP/2 only) (line 10)\n"
-        "experimental.http3: loaded, but portier does not serve HTTP/3 yet (HTTP/1.1 and HTTP/2 only) (line 16)\n");
+        "experimental.http3: ignored: HTTP/3 is enabled per entrypoint (entryPoints.NAME.http3) (line 16)\n");
+  REQUIRE(secure.http3);
+  CHECK(secure.http3->advertised_port == 0);
+  CHECK_FALSE(web.http3);
 
   auto bad = load("entryPoints:\n  web:\n    address: \":80\"\n    Address: \":81\"\n"
                   "    transport: {respondingTimeouts: {ReadTimeout: 5parsecs}}\n");
   INFO(all(bad));
   CHECK(has(bad, "entryPoints.web.Address", "duplicate key", 4));
   CHECK(has(bad, "entryPoints.web.transport.respondingTimeouts.ReadTimeout", "invalid duration", 5));
+}
+
+TEST_CASE("entryPoints.NAME.http3: advertisedPort, and where it cannot apply") {
+  auto r = load("entryPoints:\n  websecure:\n    address: \":443\"\n    http3: {advertisedPort: 8443}\n");
+  INFO(all(r));
+  REQUIRE(r.ok());
+  REQUIRE(r.config.entry_points.at("websecure").http3);
+  CHECK(r.config.entry_points.at("websecure").http3->advertised_port == 8443);
+
+  auto bad = load(
+      "entryPoints:\n"                                    // 1
+      "  a:\n"                                            // 2
+      "    address: \":443\"\n"                           // 3
+      "    http3: {advertisedPort: -1, maxStreams: 5}\n"  // 4
+      "  dns:\n"                                          // 5
+      "    address: \":53/udp\"\n"                        // 6
+      "    http3: {}\n"                                   // 7
+      "  tcp-5432:\n"                                     // 8
+      "    address: \":5432\"\n"                          // 9
+      "    http3: {}\n");                                 // 10
+  INFO(all(bad));
+  CHECK(has(bad, "entryPoints.a.http3.advertisedPort", "", 4));
+  CHECK(has(bad, "entryPoints.a.http3.maxStreams", "unknown key", 4));
+  CHECK(has(bad, "entryPoints.dns.http3", "not supported on a tcp-* or UDP entrypoint", 7));
+  CHECK(has(bad, "entryPoints.tcp-5432.http3", "not supported on a tcp-* or UDP entrypoint", 10));
 }
 
 TEST_CASE("sections given as Go booleans, as Traefik decodes them") {

@@ -1,0 +1,158 @@
+#include "proxy/http3_listener.hpp"
+
+#include <ngtcp2/ngtcp2_crypto.h>
+#include <openssl/rand.h>
+
+#include <vector>
+
+#include "core/log.hpp"
+#include "proxy/http3_connection.hpp"
+#include "proxy/worker.hpp"
+
+namespace portier::proxy {
+namespace {
+
+std::string cid_key(const uint8_t* data, size_t len) { return std::string(reinterpret_cast<const char*>(data), len); }
+std::string cid_key(const ngtcp2_cid& cid) { return cid_key(cid.data, cid.datalen); }
+
+constexpr ngtcp2_duration kRetryTokenLife = 10ULL * NGTCP2_SECONDS;
+
+ngtcp2_tstamp now_ns() {
+  return static_cast<ngtcp2_tstamp>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::steady_clock::now().time_since_epoch())
+                                        .count());
+}
+
+}  // namespace
+
+Http3Listener::Http3Listener(Worker& worker, udp::socket socket, std::shared_ptr<const ListenerInfo> info,
+                             const tls::CertStore& store, Http3ListenerOptions options)
+    : worker_(worker), socket_(std::move(socket)), info_(std::move(info)),
+      credentials_(store,
+                   [&worker](std::string_view sni) -> tls::TlsPolicyPtr {
+                     const auto& ctx = worker.tls_context();
+                     return ctx && ctx->server ? ctx->server->policy_for(sni) : nullptr;
+                   }),
+      options_(options) {
+  error_code ec;
+  local_ = socket_.local_endpoint(ec);
+  RAND_bytes(reset_secret_.data(), static_cast<int>(reset_secret_.size()));
+  RAND_bytes(token_secret_.data(), static_cast<int>(token_secret_.size()));
+}
+
+Http3Listener::~Http3Listener() = default;
+
+const std::string& Http3Listener::entry_point() const { return info_->entry_point.name; }
+
+udp::endpoint Http3Listener::local_endpoint() const { return local_; }
+
+void Http3Listener::start() {
+  error_code ignored;
+  socket_.non_blocking(true, ignored);  // packets are sent synchronously; a full buffer drops
+  asio::co_spawn(socket_.get_executor(), receive_loop(), asio::detached);
+}
+
+void Http3Listener::drain() {
+  draining_ = true;
+  std::vector<std::shared_ptr<Http3Connection>> open;
+  for (auto& [p, c] : connections_) open.push_back(c);
+  for (auto& c : open) c->drain();
+}
+
+void Http3Listener::stop() {
+  draining_ = true;
+  std::vector<std::shared_ptr<Http3Connection>> open;
+  for (auto& [p, c] : connections_) open.push_back(c);
+  for (auto& c : open) c->close();
+  error_code ignored;
+  socket_.close(ignored);
+}
+
+awaitable<void> Http3Listener::receive_loop() {
+  std::vector<uint8_t> buf(65536);
+  udp::endpoint from;
+  for (;;) {
+    auto [ec, n] = co_await socket_.async_receive_from(asio::buffer(buf), from, use_tuple);
+    if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor || !socket_.is_open()) co_return;
+    if (ec) continue;  // ICMP errors surface here: nothing to do for the socket
+    dispatch(std::span<const uint8_t>(buf.data(), n), from);
+  }
+}
+
+// A datagram goes to the connection its destination ID names; an unknown ID may open one.
+void Http3Listener::dispatch(std::span<const uint8_t> data, const udp::endpoint& from) {
+  ngtcp2_version_cid vc;
+  if (ngtcp2_pkt_decode_version_cid(&vc, data.data(), data.size(), Http3Connection::kScidLen) != 0) return;
+  auto it = by_cid_.find(cid_key(vc.dcid, vc.dcidlen));
+  if (it != by_cid_.end()) {
+    auto conn = connections_.at(it->second);  // kept alive while it handles the datagram
+    conn->on_datagram(data, from);
+    return;
+  }
+  accept(data, from);
+}
+
+void Http3Listener::accept(std::span<const uint8_t> data, const udp::endpoint& from) {
+  if (draining_ || connections_.size() >= options_.max_connections) return;
+  ngtcp2_pkt_hd hd;
+  if (ngtcp2_accept(&hd, data.data(), data.size()) != 0) return;  // not a client's first packet
+  ngtcp2_cid odcid;
+  const ngtcp2_cid* validated = nullptr;
+  if (hd.token.len > 0 && hd.token.base[0] == NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY) {
+    if (ngtcp2_crypto_verify_retry_token(&odcid, hd.token.base, hd.token.len, token_secret_.data(),
+                                         token_secret_.size(), hd.version, from.data(),
+                                         static_cast<ngtcp2_socklen>(from.size()), &hd.dcid, kRetryTokenLife,
+                                         now_ns()) != 0)
+      return;  // forged, expired, or from another address
+    validated = &odcid;
+  } else if (connections_.size() >= options_.retry_from) {
+    send_retry(hd, from);
+    return;
+  }
+  auto conn = std::make_shared<Http3Connection>(*this, info_, local_, from);
+  if (!conn->open(hd, validated)) {
+    forget(conn.get());
+    return;
+  }
+  connections_.emplace(conn.get(), conn);
+  live_.store(connections_.size(), std::memory_order_relaxed);
+  conn->on_datagram(data, from);
+}
+
+// A Retry with a token binding the client's address and first connection ID (RFC 9000 8.1.2).
+void Http3Listener::send_retry(const ngtcp2_pkt_hd& hd, const udp::endpoint& from) {
+  ngtcp2_cid scid;
+  scid.datalen = Http3Connection::kScidLen;
+  if (RAND_bytes(scid.data, static_cast<int>(scid.datalen)) != 1) return;
+  std::array<uint8_t, NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN> token;
+  auto token_len = ngtcp2_crypto_generate_retry_token(token.data(), token_secret_.data(), token_secret_.size(),
+                                                      hd.version, from.data(),
+                                                      static_cast<ngtcp2_socklen>(from.size()), &scid, &hd.dcid,
+                                                      now_ns());
+  if (token_len < 0) return;
+  std::array<uint8_t, 1280> packet;
+  auto n = ngtcp2_crypto_write_retry(packet.data(), packet.size(), hd.version, &hd.scid, &scid, &hd.dcid,
+                                     token.data(), static_cast<size_t>(token_len));
+  if (n > 0) send(from, std::span<const uint8_t>(packet.data(), static_cast<size_t>(n)));
+}
+
+void Http3Listener::send(const udp::endpoint& to, std::span<const uint8_t> data) {
+  error_code ec;
+  socket_.send_to(asio::buffer(data.data(), data.size()), to, 0, ec);
+}
+
+bool Http3Listener::reset_token(uint8_t* token, const ngtcp2_cid& cid) const {
+  return ngtcp2_crypto_generate_stateless_reset_token(token, reset_secret_.data(), reset_secret_.size(), &cid) == 0;
+}
+
+void Http3Listener::associate(const ngtcp2_cid& cid, Http3Connection* conn) { by_cid_[cid_key(cid)] = conn; }
+
+void Http3Listener::dissociate(const ngtcp2_cid& cid) { by_cid_.erase(cid_key(cid)); }
+
+void Http3Listener::forget(Http3Connection* conn) {
+  std::erase_if(by_cid_, [conn](const auto& entry) { return entry.second == conn; });
+  connections_.erase(conn);
+  live_.store(connections_.size(), std::memory_order_relaxed);
+}
+
+}  // namespace portier::proxy
