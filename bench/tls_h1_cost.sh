@@ -3,6 +3,7 @@
 # as the bench's "HTTPS h1" row runs them (TLS 1.3 TLS_AES_128_GCM_SHA256, SNI bench.local,
 # h2load --h1 -c64, 1 KiB responses from an nginx backend), one worker each.
 #   bench/tls_h1_cost.sh callgrind [PORTIER] [N]  user-space instructions per request
+#     (CACHE=1: also simulated cache misses per request, D1 = first-level data, LL = last level)
 #   bench/tls_h1_cost.sh strace    [PORTIER] [N]  syscalls per request, by name
 # Each figure is a slope: the counts of a run of N/5 requests are subtracted from those of a
 # run of N requests (both on 64 new connections), so the 64 handshakes of a run cancel out.
@@ -64,11 +65,12 @@ http { access_log off; keepalive_requests 100000000; keepalive_timeout 300s; $TE
                  proxy_set_header Host \$host; } } }
 NGINX
 
-ir_total() { grep -h "^summary:\|^totals:" "$1" | awk '{print $2}' | sort -n | tail -1; }
+# The summary line's counts: Ir, or with the cache simulation Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw.
+counts() { grep -h "^summary:" "$1" | cut -d' ' -f2-; }
 
 measure_callgrind() {  # $1 = name, $2 = port, rest = command
   local name=$1 port=$2 pid a b; shift 2
-  valgrind --tool=callgrind --callgrind-out-file="$TMP/cg-$name" "$@" 2>"$TMP/vg-$name.log" &
+  valgrind --tool=callgrind ${CACHE:+--cache-sim=yes} --callgrind-out-file="$TMP/cg-$name" "$@" 2>"$TMP/vg-$name.log" &
   pid=$!; PIDS+=($pid)
   wait_port "https://127.0.0.1:$port/"
   load "$port" 5000 >/dev/null
@@ -80,8 +82,12 @@ measure_callgrind() {  # $1 = name, $2 = port, rest = command
   kill "$pid"; wait "$pid" 2>/dev/null || true
   local f1 f2
   f1=$(ls "$TMP"/cg-"$name".* | sort -t. -k2 -n | head -1); f2=$(ls "$TMP"/cg-"$name".* | sort -t. -k2 -n | sed -n 2p)
-  printf '%-8s %8.0f instructions/request   (%s | %s)\n' "$name" \
-    "$(echo "($(ir_total "$f2") - $(ir_total "$f1")) / ($N - $N1)" | bc -l)" "$a" "$b"
+  paste <(counts "$f1" | tr ' ' '\n') <(counts "$f2" | tr ' ' '\n') |
+    awk -v name="$name" -v n="$((N - N1))" '{ d[NR] = ($2 - $1) / n }
+      END { printf "%-8s %8.0f instructions/request", name, d[1]
+            if (NR >= 9) printf "  D1 misses %.0f  LL misses %.0f", d[5] + d[6], d[8] + d[9]
+            printf "\n" }'
+  echo "         ($a | $b)"
   [[ -n "${KEEP:-}" ]] && cp "$f1" "$KEEP/cg-$name-n1" && cp "$f2" "$KEEP/cg-$name-n"
   rm -f "$TMP"/cg-"$name".*
 }
