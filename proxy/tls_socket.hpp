@@ -122,8 +122,9 @@ class TlsSocket {
   template <bool Bytes, class Attempt, class Token>
   auto start(Attempt attempt, Token&& token) {
     using Signature = std::conditional_t<Bytes, void(error_code, size_t), void(error_code)>;
-    return asio::async_compose<Token, Signature>(Op<Bytes, Attempt>{*this, std::move(attempt)}, token,
-                                                 socket_);
+    // No I/O object: the pending socket wait keeps the io_context running, and the handler
+    // (on the worker) needs no work guard moved along with every step.
+    return asio::async_compose<Token, Signature>(Op<Bytes, Attempt>{*this, std::move(attempt)}, token);
   }
 
   template <class Buffer, class Buffers>
