@@ -4,6 +4,7 @@
 # h2load --h1 -c64, 1 KiB responses from an nginx backend), one worker each.
 #   bench/tls_h1_cost.sh callgrind [PORTIER] [N]  user-space instructions per request
 #     (CACHE=1: also simulated cache misses per request, D1 = first-level data, LL = last level)
+#   H2=1 before either: the "HTTPS h2" row (h2load -c16 -m32) instead.
 #   bench/tls_h1_cost.sh strace    [PORTIER] [N]  syscalls per request, by name
 # Each figure is a slope: the counts of a run of N/5 requests are subtracted from those of a
 # run of N requests (both on 64 new connections), so the 64 handshakes of a run cancel out.
@@ -17,7 +18,9 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 300); do curl -sk -o /dev/null "$1" && return 0; sleep 0.1; done; return 1; }
 load() {  # $1 = port, $2 = requests
-  h2load --h1 -t1 -c64 -n "$2" --tls13-ciphers=TLS_AES_128_GCM_SHA256 \
+  local shape="--h1 -c64"
+  [[ -n "${H2:-}" ]] && shape="-c16 -m32"  # the bench's "HTTPS h2" row: 16 connections x 32 streams
+  h2load $shape -t1 -n "$2" --tls13-ciphers=TLS_AES_128_GCM_SHA256 \
     --connect-to="127.0.0.1:$1" "https://bench.local:$1/" | grep -E "^status codes"
 }
 

@@ -5,7 +5,6 @@
 #include <memory>
 #include <string>
 
-
 #include "proxy/asio.hpp"
 #include "proxy/buffered_body.hpp"
 #include "proxy/connection_cap.hpp"

@@ -12,8 +12,11 @@
 // ssl::error::stream_truncated without it). One read and one write may be outstanding at once
 // (HTTP/2). Cancelling or closing next_layer() aborts a pending operation (the Watchdog).
 // Worker thread only; completions are never invoked from inside the initiating call.
-#include <array>
 #include <openssl/ssl.h>
+
+#include <array>
+#include <type_traits>
+#include <utility>
 
 #include <boost/asio/compose.hpp>
 #include <boost/asio/post.hpp>
