@@ -5,8 +5,6 @@
 #include <memory>
 #include <string>
 
-#include <boost/asio/ssl/stream.hpp>
-
 #include "proxy/asio.hpp"
 #include "proxy/buffered_body.hpp"
 #include "proxy/connection_cap.hpp"
@@ -17,13 +15,14 @@
 #include "proxy/request_pipeline.hpp"
 #include "proxy/response_collector.hpp"
 #include "proxy/runtime_config.hpp"
+#include "proxy/tls_socket.hpp"
 #include "proxy/upstream_pool.hpp"
 #include "proxy/watchdog.hpp"
 #include "proxy/worker.hpp"
 
 namespace portier::proxy {
 
-using TlsStream = asio::ssl::stream<tcp::socket>;
+using TlsStream = TlsSocket;
 
 // Stream: tcp::socket (cleartext) or TlsStream (handshake done by the caller).
 template <class Stream>

@@ -2,7 +2,6 @@
 // HTTP/2 towards clients (RFC 9113) over a transport: TLS after ALPN "h2", or cleartext with
 // prior knowledge (h2c). Requests are proxied to HTTP/1.1 upstreams from the worker's pool.
 // Lives and dies on its worker, like Http1Session.
-#include <boost/asio/ssl/stream.hpp>
 #include <memory>
 #include <optional>
 #include <string>
@@ -10,11 +9,12 @@
 
 #include "proxy/asio.hpp"
 #include "proxy/http2_connection.hpp"
+#include "proxy/tls_socket.hpp"
 #include "proxy/worker.hpp"
 
 namespace portier::proxy {
 
-using TlsStream = asio::ssl::stream<tcp::socket>;
+using TlsStream = TlsSocket;
 
 // Stream: tcp::socket (h2c) or TlsStream (handshake done, ALPN "h2", by the caller).
 template <class Stream>

@@ -192,11 +192,11 @@ awaitable<void> Worker::serve_tls(tcp::socket socket, std::shared_ptr<const List
                                   Watchdog::Clock::time_point head_by, const tcp::endpoint& client) {
   std::shared_ptr<const TlsContext> ctx = tls_reader_.get();
   if (!ctx) co_return;
-  TlsStream stream(std::move(socket), *ctx->asio);
+  TlsStream stream(std::move(socket), ctx->asio->native_handle());
   Watchdog watchdog(stream.get_executor());
   watchdog.watch(&stream.next_layer());
   watchdog.arm(head_by - Watchdog::Clock::now());
-  auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
+  auto [ec] = co_await stream.async_handshake(use_tuple);
   if (ec) {
     core::log_debug("TLS handshake failed: ", ec.message());
     co_return;

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Cost per HTTPS HTTP/1.1 keep-alive request (issue 13 item 5), portier and nginx side by side
+# as the bench's "HTTPS h1" row runs them (TLS 1.3 TLS_AES_128_GCM_SHA256, SNI bench.local,
+# h2load --h1 -c64, 1 KiB responses from an nginx backend), one worker each.
+#   bench/tls_h1_cost.sh callgrind [PORTIER] [N]  user-space instructions per request
+#     (CACHE=1: also simulated cache misses per request, D1 = first-level data, LL = last level)
+#   H2=1 before either: the "HTTPS h2" row (h2load -c16 -m32) instead.
+#   bench/tls_h1_cost.sh strace    [PORTIER] [N]  syscalls per request, by name
+# Each figure is a slope: the counts of a run of N/5 requests are subtracted from those of a
+# run of N requests (both on 64 new connections), so the 64 handshakes of a run cancel out.
+set -euo pipefail
+MODE=$1
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PORTIER=${2:-$ROOT/build/portier}; N=${3:-20000}; N1=$((N / 5))
+TMP=$(mktemp -d /tmp/portier-tlscost-XXXXXX); PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"; }
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 300); do curl -sk -o /dev/null "$1" && return 0; sleep 0.1; done; return 1; }
+load() {  # $1 = port, $2 = requests
+  local shape="--h1 -c64"
+  [[ -n "${H2:-}" ]] && shape="-c16 -m32"  # the bench's "HTTPS h2" row: 16 connections x 32 streams
+  h2load $shape -t1 -n "$2" --tls13-ciphers=TLS_AES_128_GCM_SHA256 \
+    --connect-to="127.0.0.1:$1" "https://bench.local:$1/" | grep -E "^status codes"
+}
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=bench.local \
+  -addext subjectAltName=DNS:bench.local -keyout "$TMP/key.pem" -out "$TMP/cert.pem" 2>/dev/null
+BACKEND=$(free_port); BODY=$(head -c 1024 /dev/zero | tr '\0' x)
+TEMPS="client_body_temp_path $TMP/cb; proxy_temp_path $TMP/p; fastcgi_temp_path $TMP/f; uwsgi_temp_path $TMP/u; scgi_temp_path $TMP/s;"
+cat > "$TMP/backend.conf" <<NGINX
+worker_processes 1; daemon off; pid $TMP/backend.pid; error_log $TMP/backend.log error;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 100000000; keepalive_timeout 300s; $TEMPS
+  server { listen 127.0.0.1:$BACKEND; location / { return 200 "$BODY"; } } }
+NGINX
+nginx -c "$TMP/backend.conf" & PIDS+=($!)
+wait_port "http://127.0.0.1:$BACKEND/"
+
+PORTIER_PORT=$(free_port); NGINX_PORT=$(free_port)
+cat > "$TMP/portier.yml" <<YML
+workers: 1
+diagnostics: {address: "127.0.0.1:$(free_port)"}
+state: {directory: "$TMP/state"}
+entryPoints:
+  websecure: {address: "127.0.0.1:$PORTIER_PORT"}
+providers: {file: {filename: "$TMP/dynamic.yml"}}
+log: {level: error}
+YML
+cat > "$TMP/dynamic.yml" <<DYN
+http:
+  routers:
+    all: {rule: "PathPrefix(\`/\`)", service: b, entryPoints: [websecure], tls: {}}
+  services:
+    b: {loadBalancer: {servers: [{url: "http://127.0.0.1:$BACKEND"}]}}
+tls:
+  certificates: [{certFile: "$TMP/cert.pem", keyFile: "$TMP/key.pem"}]
+DYN
+# As bench/configs/nginx.conf, in one process (master_process off) so that one PID is measured.
+cat > "$TMP/nginx.conf" <<NGINX
+worker_processes 1; master_process off; daemon off; pid $TMP/nginx.pid; error_log $TMP/nginx.log error;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 100000000; keepalive_timeout 300s; $TEMPS
+  upstream backend { server 127.0.0.1:$BACKEND; keepalive 1024; keepalive_requests 100000000; keepalive_timeout 300s; }
+  server { listen 127.0.0.1:$NGINX_PORT ssl http2 backlog=4096;
+    ssl_certificate $TMP/cert.pem; ssl_certificate_key $TMP/key.pem; ssl_protocols TLSv1.2 TLSv1.3;
+    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection "";
+                 proxy_set_header Host \$host; } } }
+NGINX
+
+# The summary line's counts: Ir, or with the cache simulation Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw.
+counts() { grep -h "^summary:" "$1" | cut -d' ' -f2-; }
+
+measure_callgrind() {  # $1 = name, $2 = port, rest = command
+  local name=$1 port=$2 pid a b; shift 2
+  valgrind --tool=callgrind ${CACHE:+--cache-sim=yes} --callgrind-out-file="$TMP/cg-$name" "$@" 2>"$TMP/vg-$name.log" &
+  pid=$!; PIDS+=($pid)
+  wait_port "https://127.0.0.1:$port/"
+  load "$port" 5000 >/dev/null
+  callgrind_control -z "$pid" >/dev/null 2>&1
+  a=$(load "$port" "$N1")
+  callgrind_control -d "$pid" >/dev/null 2>&1
+  b=$(load "$port" "$N")
+  callgrind_control -d "$pid" >/dev/null 2>&1
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  local f1 f2
+  f1=$(ls "$TMP"/cg-"$name".* | sort -t. -k2 -n | head -1); f2=$(ls "$TMP"/cg-"$name".* | sort -t. -k2 -n | sed -n 2p)
+  paste <(counts "$f1" | tr ' ' '\n') <(counts "$f2" | tr ' ' '\n') |
+    awk -v name="$name" -v n="$((N - N1))" '{ d[NR] = ($2 - $1) / n }
+      END { printf "%-8s %8.0f instructions/request", name, d[1]
+            if (NR >= 9) printf "  D1 misses %.0f  LL misses %.0f", d[5] + d[6], d[8] + d[9]
+            printf "\n" }'
+  echo "         ($a | $b)"
+  [[ -n "${KEEP:-}" ]] && cp "$f1" "$KEEP/cg-$name-n1" && cp "$f2" "$KEEP/cg-$name-n"
+  rm -f "$TMP"/cg-"$name".*
+}
+
+strace_counts() {  # $1 = pid, $2 = port, $3 = requests, $4 = output file: "name calls" lines
+  strace -f -c -q -p "$1" -o "$4.raw" & local st=$!
+  sleep 1  # let strace attach to every thread before the load starts
+  load "$2" "$3" >/dev/null
+  kill -INT "$st"; wait "$st" 2>/dev/null || true
+  awk '$1 ~ /^[0-9.]+$/ && NF >= 5 { print $NF, $4 }' "$4.raw" | sort > "$4"
+}
+
+measure_strace() {  # $1 = name, $2 = port, rest = command
+  local name=$1 port=$2 pid; shift 2
+  "$@" >"$TMP/out-$name.log" 2>&1 &
+  pid=$!; PIDS+=($pid)
+  wait_port "https://127.0.0.1:$port/"
+  load "$port" 5000 >/dev/null
+  strace_counts "$pid" "$port" "$N1" "$TMP/st1-$name"
+  strace_counts "$pid" "$port" "$N" "$TMP/st2-$name"
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  printf '%-8s syscalls/request:' "$name"
+  join -a2 -e0 -o 0,1.2,2.2 "$TMP/st1-$name" "$TMP/st2-$name" |
+    awk -v n="$((N - N1))" '$1 != "total" { d = ($3 - $2) / n; t += d; if (d >= 0.01) printf " %s %.2f", $1, d } END { printf "  total %.2f\n", t }'
+}
+
+run() {  # $1 = name, $2 = port, rest = command
+  case $MODE in
+    callgrind) measure_callgrind "$@" ;;
+    strace) measure_strace "$@" ;;
+    *) echo "unknown mode $MODE" >&2; exit 2 ;;
+  esac
+}
+run portier "$PORTIER_PORT" "$PORTIER" run --config "$TMP/portier.yml"
+run nginx "$NGINX_PORT" nginx -c "$TMP/nginx.conf"
