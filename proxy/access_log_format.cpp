@@ -146,6 +146,8 @@ void append_zone(std::string& out, long offset) {
 
 // The texts of one second, formatted once per second and thread (a busy worker logs many
 // lines within a second; gmtime/localtime per line would cost more than the rest of a line).
+// Two seconds are kept: around a second's change, the requests in flight started in the
+// previous one and end in the next, and one entry would be formatted again for each line.
 struct SecondTexts {
   std::time_t second = -1;
   std::string utc;    // 2006-01-02T15:04:05
@@ -155,7 +157,8 @@ struct SecondTexts {
 };
 
 const SecondTexts& texts_of(std::time_t second) {
-  thread_local SecondTexts t;
+  thread_local std::array<SecondTexts, 2> cache;
+  SecondTexts& t = cache[static_cast<size_t>(second) & 1];
   if (t.second == second) return t;
   static constexpr std::array<const char*, 12> kMonths{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
@@ -419,10 +422,30 @@ class LineWriter {
     p_ = out.data() + at;
   }
   ~LineWriter() { out_.resize(static_cast<size_t>(p_ - out_.data())); }
+  // Most texts of a line are short: up to 32 bytes they are copied by fixed-size moves, which
+  // read only inside s (two overlapping halves) and may write past its end into the room.
   void raw(std::string_view s) {
-    if (s.empty()) return;  // an empty view may have no data pointer (memcpy needs one)
-    std::memcpy(p_, s.data(), s.size());
-    p_ += s.size();
+    const char* src = s.data();
+    size_t n = s.size();
+    if (n >= 8 && n <= 32) {
+      if (n <= 16) {
+        std::memcpy(p_, src, 8);
+        std::memcpy(p_ + n - 8, src + n - 8, 8);
+      } else {
+        std::memcpy(p_, src, 16);
+        std::memcpy(p_ + n - 16, src + n - 16, 16);
+      }
+    } else if (n >= 4 && n < 8) {
+      std::memcpy(p_, src, 4);
+      std::memcpy(p_ + n - 4, src + n - 4, 4);
+    } else if (n > 0 && n < 4) {
+      p_[0] = src[0];
+      p_[n / 2] = src[n / 2];
+      p_[n - 1] = src[n - 1];
+    } else if (n > 32) {
+      std::memcpy(p_, src, n);
+    }  // n == 0: an empty view may have no data pointer (memcpy needs one)
+    p_ += n;
   }
   void ch(char c) { *p_++ = c; }
   // Text of at most 32 bytes from a 32-byte array: a fixed-size copy.
@@ -595,7 +618,8 @@ void AccessLogFormat::append_json(const RequestRecord& r, uint64_t count, std::s
   str(EntryPointName, r.entry_point);
   w.raw(",\"level\":\"info\",\"msg\":\"\"");
   headers(r.request_headers, "request_");
-  const SecondTexts& now = texts_of(split_time(std::chrono::system_clock::now()).first);
+  // logrus's entry time: when the request ended (no second clock read).
+  const SecondTexts& now = texts_of(split_time(r.start + std::chrono::duration_cast<std::chrono::system_clock::duration>(r.duration)).first);
   w.raw(",\"time\":\"");
   w.raw(now.local);
   w.raw(now.zone);
