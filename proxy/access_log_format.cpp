@@ -191,15 +191,6 @@ std::pair<std::time_t, long> split_time(std::chrono::system_clock::time_point t)
   return {static_cast<std::time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
 }
 
-// Go's RFC3339 (nanos: RFC3339Nano) in the process's local zone.
-void append_rfc3339_local(std::string& out, std::chrono::system_clock::time_point t, bool nanos) {
-  auto [second, ns] = split_time(t);
-  const SecondTexts& texts = texts_of(second);
-  out.append(texts.local);
-  if (nanos) append_fraction(out, ns);
-  out.append(texts.zone);
-}
-
 // The common format's [02/Jan/2006:15:04:05 -0700] timestamp (StartUTC: always +0000).
 void append_clf_time(std::string& out, std::chrono::system_clock::time_point t) {
   out.append(texts_of(split_time(t).first).clf);
@@ -423,28 +414,30 @@ class LineWriter {
   }
   ~LineWriter() { out_.resize(static_cast<size_t>(p_ - out_.data())); }
   // Most texts of a line are short: up to 32 bytes they are copied by fixed-size moves, which
-  // read only inside s (two overlapping halves) and may write past its end into the room.
+  // read and write only inside the text (two overlapping halves).
   void raw(std::string_view s) {
     const char* src = s.data();
     size_t n = s.size();
-    if (n >= 8 && n <= 32) {
-      if (n <= 16) {
-        std::memcpy(p_, src, 8);
-        std::memcpy(p_ + n - 8, src + n - 8, 8);
-      } else {
-        std::memcpy(p_, src, 16);
-        std::memcpy(p_ + n - 16, src + n - 16, 16);
-      }
-    } else if (n >= 4 && n < 8) {
+    if (n == 0) return;  // an empty view may have no data pointer (memcpy needs one)
+    if (n > 32) {
+#pragma GCC diagnostic push  // GCC 12 sees sizes above PTRDIFF_MAX on a path that has none
+#pragma GCC diagnostic ignored "-Wstringop-overflow"
+      std::memcpy(p_, src, n);
+#pragma GCC diagnostic pop
+    } else if (n >= 16) {
+      std::memcpy(p_, src, 16);
+      std::memcpy(p_ + n - 16, src + n - 16, 16);
+    } else if (n >= 8) {
+      std::memcpy(p_, src, 8);
+      std::memcpy(p_ + n - 8, src + n - 8, 8);
+    } else if (n >= 4) {
       std::memcpy(p_, src, 4);
       std::memcpy(p_ + n - 4, src + n - 4, 4);
-    } else if (n > 0 && n < 4) {
+    } else {
       p_[0] = src[0];
       p_[n / 2] = src[n / 2];
       p_[n - 1] = src[n - 1];
-    } else if (n > 32) {
-      std::memcpy(p_, src, n);
-    }  // n == 0: an empty view may have no data pointer (memcpy needs one)
+    }
     p_ += n;
   }
   void ch(char c) { *p_++ = c; }
@@ -508,6 +501,50 @@ std::string_view fraction_text(long nanos, char (&buf)[16]) {
   size_t len = 10;
   while (buf[len - 1] == '0') --len;
   return {buf, len};
+}
+
+// The RouterName, ServiceAddr, ServiceName and ServiceURL members of a JSON line: the same
+// few routers and servers serve most lines, so their text is kept per thread in a small table
+// (indexed by the router name's address, checked by content, so a snapshot's change or a
+// reused address cannot show a stale name) instead of being escaped for each line.
+struct RouteFields {
+  std::string router, service, url, addr;
+  bool served = false;
+  unsigned kept = ~0u;  // AccessLogFormat's keep bits of the four fields (~0: never filled)
+  std::string text;
+};
+
+bool same(const RouteFields& e, const RequestRecord& r, unsigned kept) {
+  return e.kept == kept && e.served == r.served && e.router == r.router &&
+         (!r.served || (e.service == r.service && e.url == r.server_url && e.addr == r.server_addr));
+}
+
+void fill(RouteFields& e, const RequestRecord& r, unsigned kept) {
+  e.kept = kept;
+  e.served = r.served;
+  e.router.assign(r.router);
+  e.service.assign(r.served ? r.service : std::string_view());
+  e.url.assign(r.served ? r.server_url : std::string_view());
+  e.addr.assign(r.served ? r.server_addr : std::string_view());
+  e.text.clear();
+  auto member = [&](AccessLogFormat::Field f, unsigned bit, std::string_view v) {
+    if (!(kept & bit)) return;
+    e.text.append(kKeyTexts[f].text, kKeyTexts[f].len);
+    append_json_string(e.text, v);
+  };
+  if (!r.router.empty()) member(AccessLogFormat::RouterName, 1, r.router);
+  if (!r.served) return;
+  member(AccessLogFormat::ServiceAddr, 2, r.server_addr);
+  member(AccessLogFormat::ServiceName, 4, r.service);
+  member(AccessLogFormat::ServiceURL, 8, r.server_url);
+}
+
+// `kept`: bit 0 RouterName, 1 ServiceAddr, 2 ServiceName, 3 ServiceURL.
+std::string_view route_fields(const RequestRecord& r, unsigned kept) {
+  thread_local std::array<RouteFields, 8> table;
+  RouteFields& e = table[(reinterpret_cast<uintptr_t>(r.router.data()) >> 4) & 7];
+  if (!same(e, r, kept)) fill(e, r, kept);
+  return e.text;
 }
 
 }  // namespace
@@ -590,12 +627,8 @@ void AccessLogFormat::append_json(const RequestRecord& r, uint64_t count, std::s
   known(RequestProtocol, protocol_text(r.http_version));
   known(RequestScheme, r.tls ? "https" : "http");
   num(RetryAttempts, r.retries);
-  if (!r.router.empty()) str(RouterName, r.router);
-  if (r.served) {
-    str(ServiceAddr, r.server_addr);
-    str(ServiceName, r.service);
-    str(ServiceURL, r.server_url);
-  }
+  w.raw(route_fields(r, unsigned(kept(RouterName)) | unsigned(kept(ServiceAddr)) << 1 |
+                            unsigned(kept(ServiceName)) << 2 | unsigned(kept(ServiceURL)) << 3));
   time(StartLocal, texts.local, texts.zone);
   time(StartUTC, texts.utc, "Z");
   if (r.tls) {
