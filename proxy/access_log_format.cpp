@@ -122,14 +122,19 @@ void append_date_time(std::string& out, const std::tm& tm) {
   append_2(out, tm.tm_sec);
 }
 
+// The fraction of a second as Go's RFC3339Nano writes it (".123", nothing for 0) into buf.
+std::string_view fraction_text(long nanos, char (&buf)[16]) {
+  if (nanos == 0) return {};
+  std::to_chars(buf, buf + 10, nanos + 1000000000);  // "1" and nine digits, two at a time
+  buf[0] = '.';
+  size_t len = 10;
+  while (buf[len - 1] == '0') --len;
+  return {buf, len};
+}
+
 void append_fraction(std::string& out, long nanos) {
-  if (nanos == 0) return;
-  char digits[10];
-  for (int i = 8; i >= 0; --i, nanos /= 10) digits[i] = static_cast<char>('0' + nanos % 10);
-  int len = 9;
-  while (len > 0 && digits[len - 1] == '0') --len;
-  out += '.';
-  out.append(digits, static_cast<size_t>(len));
+  char buf[16];
+  out.append(fraction_text(nanos, buf));
 }
 
 void append_zone(std::string& out, long offset) {
@@ -492,16 +497,6 @@ constexpr std::array<KeyText, AccessLogFormat::kFieldCount> kKeyTexts = [] {
   }
   return t;
 }();
-
-// The fraction of a second as Go's RFC3339Nano writes it (".123", nothing for 0) into buf.
-std::string_view fraction_text(long nanos, char (&buf)[16]) {
-  if (nanos == 0) return {};
-  buf[0] = '.';
-  for (int i = 9; i >= 1; --i, nanos /= 10) buf[i] = static_cast<char>('0' + nanos % 10);
-  size_t len = 10;
-  while (buf[len - 1] == '0') --len;
-  return {buf, len};
-}
 
 // The RouterName, ServiceAddr, ServiceName and ServiceURL members of a JSON line: the same
 // few routers and servers serve most lines, so their text is kept per thread in a small table

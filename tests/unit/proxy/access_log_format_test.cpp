@@ -139,6 +139,18 @@ TEST_CASE("JSON time is the request's end, in the local zone of StartLocal") {
   }
 }
 
+TEST_CASE("JSON start times trim the fraction's zeros as RFC3339Nano does") {
+  Sample s;
+  AccessLogFormat format(keep_headers(config::AccessLogConfig::Format::json));
+  for (auto [nanos, text] : {std::pair<long, std::string>{500000000, ".5"}, {120, ".00000012"}, {0, ""}}) {
+    s.r.start = std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
+        std::chrono::seconds(1714558830) + std::chrono::nanoseconds(nanos)));
+    std::string line;
+    format.append(s.r, 1, line);
+    CHECK(nlohmann::json::parse(line)["StartUTC"] == "2024-05-01T10:20:30" + text + "Z");
+  }
+}
+
 TEST_CASE("router and service fields follow each record, not what the thread wrote before") {
   Sample s;
   std::string router = "app@file", url = "http://127.0.0.2:9000";
