@@ -647,7 +647,8 @@ void AccessLogFormat::append_json(const RequestRecord& r, uint64_t count, std::s
   w.raw(",\"level\":\"info\",\"msg\":\"\"");
   headers(r.request_headers, "request_");
   // logrus's entry time: when the request ended (no second clock read).
-  const SecondTexts& now = texts_of(split_time(r.start + std::chrono::duration_cast<std::chrono::system_clock::duration>(r.duration)).first);
+  auto ended = r.start + std::chrono::duration_cast<std::chrono::system_clock::duration>(r.duration);
+  const SecondTexts& now = texts_of(split_time(ended).first);
   w.raw(",\"time\":\"");
   w.raw(now.local);
   w.raw(now.zone);
