@@ -125,8 +125,8 @@ void append_date_time(std::string& out, const std::tm& tm) {
 // The fraction of a second as Go's RFC3339Nano writes it (".123", nothing for 0) into buf.
 std::string_view fraction_text(long nanos, char (&buf)[16]) {
   if (nanos == 0) return {};
-  std::to_chars(buf, buf + 10, nanos + 1000000000);  // "1" and nine digits, two at a time
   buf[0] = '.';
+  for (int i = 9; i >= 1; --i, nanos /= 10) buf[i] = static_cast<char>('0' + nanos % 10);
   size_t len = 10;
   while (buf[len - 1] == '0') --len;
   return {buf, len};
