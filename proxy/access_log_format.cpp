@@ -122,14 +122,19 @@ void append_date_time(std::string& out, const std::tm& tm) {
   append_2(out, tm.tm_sec);
 }
 
+// The fraction of a second as Go's RFC3339Nano writes it (".123", nothing for 0) into buf.
+std::string_view fraction_text(long nanos, char (&buf)[16]) {
+  if (nanos == 0) return {};
+  buf[0] = '.';
+  for (int i = 9; i >= 1; --i, nanos /= 10) buf[i] = static_cast<char>('0' + nanos % 10);
+  size_t len = 10;
+  while (buf[len - 1] == '0') --len;
+  return {buf, len};
+}
+
 void append_fraction(std::string& out, long nanos) {
-  if (nanos == 0) return;
-  char digits[10];
-  for (int i = 8; i >= 0; --i, nanos /= 10) digits[i] = static_cast<char>('0' + nanos % 10);
-  int len = 9;
-  while (len > 0 && digits[len - 1] == '0') --len;
-  out += '.';
-  out.append(digits, static_cast<size_t>(len));
+  char buf[16];
+  out.append(fraction_text(nanos, buf));
 }
 
 void append_zone(std::string& out, long offset) {
@@ -146,6 +151,8 @@ void append_zone(std::string& out, long offset) {
 
 // The texts of one second, formatted once per second and thread (a busy worker logs many
 // lines within a second; gmtime/localtime per line would cost more than the rest of a line).
+// Two seconds are kept: around a second's change, the requests in flight started in the
+// previous one and end in the next, and one entry would be formatted again for each line.
 struct SecondTexts {
   std::time_t second = -1;
   std::string utc;    // 2006-01-02T15:04:05
@@ -155,7 +162,8 @@ struct SecondTexts {
 };
 
 const SecondTexts& texts_of(std::time_t second) {
-  thread_local SecondTexts t;
+  thread_local std::array<SecondTexts, 2> cache;
+  SecondTexts& t = cache[static_cast<size_t>(second) & 1];
   if (t.second == second) return t;
   static constexpr std::array<const char*, 12> kMonths{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
@@ -186,15 +194,6 @@ const SecondTexts& texts_of(std::time_t second) {
 std::pair<std::time_t, long> split_time(std::chrono::system_clock::time_point t) {
   auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
   return {static_cast<std::time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
-}
-
-// Go's RFC3339 (nanos: RFC3339Nano) in the process's local zone.
-void append_rfc3339_local(std::string& out, std::chrono::system_clock::time_point t, bool nanos) {
-  auto [second, ns] = split_time(t);
-  const SecondTexts& texts = texts_of(second);
-  out.append(texts.local);
-  if (nanos) append_fraction(out, ns);
-  out.append(texts.zone);
 }
 
 // The common format's [02/Jan/2006:15:04:05 -0700] timestamp (StartUTC: always +0000).
@@ -419,10 +418,32 @@ class LineWriter {
     p_ = out.data() + at;
   }
   ~LineWriter() { out_.resize(static_cast<size_t>(p_ - out_.data())); }
+  // Most texts of a line are short: up to 32 bytes they are copied by fixed-size moves, which
+  // read and write only inside the text (two overlapping halves).
   void raw(std::string_view s) {
-    if (s.empty()) return;  // an empty view may have no data pointer (memcpy needs one)
-    std::memcpy(p_, s.data(), s.size());
-    p_ += s.size();
+    const char* src = s.data();
+    size_t n = s.size();
+    if (n == 0) return;  // an empty view may have no data pointer (memcpy needs one)
+    if (n > 32) {
+#pragma GCC diagnostic push  // GCC 12 sees sizes above PTRDIFF_MAX on a path that has none
+#pragma GCC diagnostic ignored "-Wstringop-overflow"
+      std::memcpy(p_, src, n);
+#pragma GCC diagnostic pop
+    } else if (n >= 16) {
+      std::memcpy(p_, src, 16);
+      std::memcpy(p_ + n - 16, src + n - 16, 16);
+    } else if (n >= 8) {
+      std::memcpy(p_, src, 8);
+      std::memcpy(p_ + n - 8, src + n - 8, 8);
+    } else if (n >= 4) {
+      std::memcpy(p_, src, 4);
+      std::memcpy(p_ + n - 4, src + n - 4, 4);
+    } else {
+      p_[0] = src[0];
+      p_[n / 2] = src[n / 2];
+      p_[n - 1] = src[n - 1];
+    }
+    p_ += n;
   }
   void ch(char c) { *p_++ = c; }
   // Text of at most 32 bytes from a 32-byte array: a fixed-size copy.
@@ -477,14 +498,48 @@ constexpr std::array<KeyText, AccessLogFormat::kFieldCount> kKeyTexts = [] {
   return t;
 }();
 
-// The fraction of a second as Go's RFC3339Nano writes it (".123", nothing for 0) into buf.
-std::string_view fraction_text(long nanos, char (&buf)[16]) {
-  if (nanos == 0) return {};
-  buf[0] = '.';
-  for (int i = 9; i >= 1; --i, nanos /= 10) buf[i] = static_cast<char>('0' + nanos % 10);
-  size_t len = 10;
-  while (buf[len - 1] == '0') --len;
-  return {buf, len};
+// The RouterName, ServiceAddr, ServiceName and ServiceURL members of a JSON line: the same
+// few routers and servers serve most lines, so their text is kept per thread in a small table
+// (indexed by the router name's address, checked by content, so a snapshot's change or a
+// reused address cannot show a stale name) instead of being escaped for each line.
+struct RouteFields {
+  std::string router, service, url, addr;
+  bool served = false;
+  unsigned kept = ~0u;  // AccessLogFormat's keep bits of the four fields (~0: never filled)
+  std::string text;
+};
+
+bool same(const RouteFields& e, const RequestRecord& r, unsigned kept) {
+  return e.kept == kept && e.served == r.served && e.router == r.router &&
+         (!r.served || (e.service == r.service && e.url == r.server_url && e.addr == r.server_addr));
+}
+
+void fill(RouteFields& e, const RequestRecord& r, unsigned kept) {
+  e.kept = kept;
+  e.served = r.served;
+  e.router.assign(r.router);
+  e.service.assign(r.served ? r.service : std::string_view());
+  e.url.assign(r.served ? r.server_url : std::string_view());
+  e.addr.assign(r.served ? r.server_addr : std::string_view());
+  e.text.clear();
+  auto member = [&](AccessLogFormat::Field f, unsigned bit, std::string_view v) {
+    if (!(kept & bit)) return;
+    e.text.append(kKeyTexts[f].text, kKeyTexts[f].len);
+    append_json_string(e.text, v);
+  };
+  if (!r.router.empty()) member(AccessLogFormat::RouterName, 1, r.router);
+  if (!r.served) return;
+  member(AccessLogFormat::ServiceAddr, 2, r.server_addr);
+  member(AccessLogFormat::ServiceName, 4, r.service);
+  member(AccessLogFormat::ServiceURL, 8, r.server_url);
+}
+
+// `kept`: bit 0 RouterName, 1 ServiceAddr, 2 ServiceName, 3 ServiceURL.
+std::string_view route_fields(const RequestRecord& r, unsigned kept) {
+  thread_local std::array<RouteFields, 8> table;
+  RouteFields& e = table[(reinterpret_cast<uintptr_t>(r.router.data()) >> 4) & 7];
+  if (!same(e, r, kept)) fill(e, r, kept);
+  return e.text;
 }
 
 }  // namespace
@@ -567,12 +622,8 @@ void AccessLogFormat::append_json(const RequestRecord& r, uint64_t count, std::s
   known(RequestProtocol, protocol_text(r.http_version));
   known(RequestScheme, r.tls ? "https" : "http");
   num(RetryAttempts, r.retries);
-  if (!r.router.empty()) str(RouterName, r.router);
-  if (r.served) {
-    str(ServiceAddr, r.server_addr);
-    str(ServiceName, r.service);
-    str(ServiceURL, r.server_url);
-  }
+  w.raw(route_fields(r, unsigned(kept(RouterName)) | unsigned(kept(ServiceAddr)) << 1 |
+                            unsigned(kept(ServiceName)) << 2 | unsigned(kept(ServiceURL)) << 3));
   time(StartLocal, texts.local, texts.zone);
   time(StartUTC, texts.utc, "Z");
   if (r.tls) {
@@ -595,7 +646,9 @@ void AccessLogFormat::append_json(const RequestRecord& r, uint64_t count, std::s
   str(EntryPointName, r.entry_point);
   w.raw(",\"level\":\"info\",\"msg\":\"\"");
   headers(r.request_headers, "request_");
-  const SecondTexts& now = texts_of(split_time(std::chrono::system_clock::now()).first);
+  // logrus's entry time: when the request ended (no second clock read).
+  auto ended = r.start + std::chrono::duration_cast<std::chrono::system_clock::duration>(r.duration);
+  const SecondTexts& now = texts_of(split_time(ended).first);
   w.raw(",\"time\":\"");
   w.raw(now.local);
   w.raw(now.zone);

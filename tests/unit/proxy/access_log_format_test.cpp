@@ -125,6 +125,61 @@ TEST_CASE("JSON lines carry Traefik's fields, sorted as Go writes a map") {
   CHECK(std::is_sorted(keys.begin(), keys.end()));
 }
 
+TEST_CASE("JSON time is the request's end, in the local zone of StartLocal") {
+  Sample s;
+  AccessLogFormat format(keep_headers(config::AccessLogConfig::Format::json));
+  for (auto duration : {std::chrono::milliseconds(12), std::chrono::milliseconds(900)}) {
+    s.r.duration = duration;
+    std::string line;
+    format.append(s.r, 1, line);
+    auto j = nlohmann::json::parse(line);
+    std::string local = j["StartLocal"];  // 2024-05-01T10:20:30.123456789 + zone
+    std::string second = duration.count() == 12 ? "30" : "31";
+    CHECK(j["time"] == local.substr(0, 17) + second + local.substr(29));
+  }
+}
+
+TEST_CASE("JSON start times trim the fraction's zeros as RFC3339Nano does") {
+  Sample s;
+  AccessLogFormat format(keep_headers(config::AccessLogConfig::Format::json));
+  for (auto [nanos, text] : {std::pair<long, std::string>{500000000, ".5"}, {120, ".00000012"}, {0, ""}}) {
+    s.r.start = std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
+        std::chrono::seconds(1714558830) + std::chrono::nanoseconds(nanos)));
+    std::string line;
+    format.append(s.r, 1, line);
+    CHECK(nlohmann::json::parse(line)["StartUTC"] == "2024-05-01T10:20:30" + text + "Z");
+  }
+}
+
+TEST_CASE("router and service fields follow each record, not what the thread wrote before") {
+  Sample s;
+  std::string router = "app@file", url = "http://127.0.0.2:9000";
+  s.r.router = router;
+  s.r.server_url = url;
+  AccessLogFormat format(keep_headers(config::AccessLogConfig::Format::json));
+  auto line_of = [&](const AccessLogFormat& f) {
+    std::string line;
+    f.append(s.r, 1, line);
+    return nlohmann::json::parse(line);
+  };
+  CHECK(line_of(format)["RouterName"] == "app@file");
+  router[0] = 'b';  // the same address and size, another name (a new snapshot's)
+  url.back() = '1';
+  auto j = line_of(format);
+  CHECK(j["RouterName"] == "bpp@file");
+  CHECK(j["ServiceURL"] == "http://127.0.0.2:9001");
+  s.r.served = false;
+  j = line_of(format);
+  CHECK(j["RouterName"] == "bpp@file");
+  CHECK_FALSE(j.contains("ServiceURL"));
+  s.r.served = true;
+  config::AccessLogConfig cfg = keep_headers(config::AccessLogConfig::Format::json);
+  cfg.field_names["routername"] = false;
+  j = line_of(AccessLogFormat(cfg));
+  CHECK_FALSE(j.contains("RouterName"));
+  CHECK(j["ServiceName"] == "app@file");
+}
+
 TEST_CASE("a local reply has no service fields; fields can be dropped") {
   Sample s;
   s.r.served = false;
