@@ -230,6 +230,7 @@ def main(argv):
         "hi": opts.mem_conns[1], "tcp_mib": opts.tcp_bytes >> 20,
         "h1u_workers": scenarios.H1U_WORKERS,
         "h3_conns": scenarios.H3_CONNS, "h3_n": f"{scenarios.H3_PER_SECOND * opts.duration:,}",
+        "h3_h2_streams": scenarios.H3_STREAMS_H2,
         "churn_desc": f"{max(10, opts.duration)} s of wrk -c64, {scenarios.CHURN_RATE_HZ} "
                       "reloads/s",
         "udp_desc": f"{scenarios.UDP_SOCKETS} sockets x {scenarios.UDP_WINDOW} in flight, "

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # User-space instructions per request of portier (one worker, callgrind) over HTTP/3 and over
-# TLS h2 with the same shape, the same port, certificate and 1 KiB nginx backend (issue 20's
+# TLS h2 as in bench.py's h3 row, the same port, certificate and 1 KiB nginx backend (issue 20's
 # benchmark; load-independent, unlike the h3 row of bench.py on this shared VM).
 #   bench/h3_cost.sh [PORTIER] [N] [RUNS]   (defaults build/portier, 20000, 3)
 # Each run is `H3=1 bench/tls_h1_cost.sh callgrind`: counters zeroed after a 5,000-request
 # warm-up, the slope between a run of N/5 and one of N requests, each on 16 new connections
-# (16 gtlsclient QUIC connections, up to 100 streams each; h2load -c16 -m100), so the
+# (16 gtlsclient QUIC connections, up to 100 streams each; h2load -c16 -m32), so the
 # handshakes cancel. Prints every run, then the median and range per protocol.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)

@@ -7,7 +7,7 @@
 #   H2=1 before either: the "HTTPS h2" row (h2load -c16 -m32) instead.
 #   H3=1 before either: portier alone (nginx 1.22 has no HTTP/3), its entrypoint with http3: {},
 #     once over HTTP/3 (16 gtlsclient QUIC connections, up to 100 streams each) and once over
-#     TLS h2 with the same shape (h2load -c16 -m100) to the same port: bench/h3_cost.sh.
+#     TLS h2 to the same port as the bench's h3 row (h2load -c16 -m32): bench/h3_cost.sh.
 #   bench/tls_h1_cost.sh strace    [PORTIER] [N]  syscalls per request, by name
 # Each figure is a slope: the counts of a run of N/5 requests are subtracted from those of a
 # run of N requests (both on 64 new connections), so the 64 handshakes of a run cancel out.
@@ -25,7 +25,8 @@ load() {  # $1 = port, $2 = requests
   [[ -n "${OVER_H3:-}" ]] && { load_h3 "$@"; return; }
   local shape="--h1 -c64"
   [[ -n "${H2:-}" ]] && shape="-c16 -m32"  # the bench's "HTTPS h2" row: 16 connections x 32 streams
-  [[ -n "${H3:-}" ]] && shape="-c$H3_CONNS -m100"  # the h3 run's shape, over h2
+  # The h3 row's h2 run (-m100 would overflow the 1,024-connection upstream pool).
+  [[ -n "${H3:-}" ]] && shape="-c$H3_CONNS -m32"
   h2load $shape -t1 -n "$2" --tls13-ciphers=TLS_AES_128_GCM_SHA256 \
     --connect-to="127.0.0.1:$1" "https://bench.local:$1/" | grep -E "^status codes"
 }
