@@ -26,6 +26,7 @@ SCENARIOS = {
     "h1_unpinned": scenarios.http1_unpinned,
     "latency": scenarios.fixed_rate_latency,
     "https": scenarios.https,
+    "h3": scenarios.http3,
     "tcp": scenarios.tcp_throughput,
     "memory": scenarios.memory,
     "scale": scenarios.scale_10k,
@@ -35,8 +36,8 @@ SCENARIOS = {
     "compress": scenarios.compress,
 }
 QUICK = ["h1", "latency", "https", "memory"]
-FULL = ["h1", "h1_unpinned", "latency", "https", "compress", "tcp", "udp", "memory", "scale",
-        "snapshot", "churn"]
+FULL = ["h1", "h1_unpinned", "latency", "https", "h3", "compress", "tcp", "udp", "memory",
+        "scale", "snapshot", "churn"]
 
 
 def parse_args(argv):
@@ -228,6 +229,8 @@ def main(argv):
         "rate": results.meta.get("latency.rate", "?"), "lo": opts.mem_conns[0],
         "hi": opts.mem_conns[1], "tcp_mib": opts.tcp_bytes >> 20,
         "h1u_workers": scenarios.H1U_WORKERS,
+        "h3_conns": scenarios.H3_CONNS, "h3_n": f"{scenarios.H3_PER_SECOND * opts.duration:,}",
+        "h3_h2_streams": scenarios.H3_STREAMS_H2,
         "churn_desc": f"{max(10, opts.duration)} s of wrk -c64, {scenarios.CHURN_RATE_HZ} "
                       "reloads/s",
         "udp_desc": f"{scenarios.UDP_SOCKETS} sockets x {scenarios.UDP_WINDOW} in flight, "

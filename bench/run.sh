@@ -11,6 +11,7 @@ command -v haproxy >/dev/null || need+=(haproxy)
 command -v caddy >/dev/null || need+=(caddy)
 command -v wrk >/dev/null || need+=(wrk)
 command -v h2load >/dev/null || need+=(nghttp2-client)
+command -v gtlsclient >/dev/null || need+=(ngtcp2-client)  # the h3 scenario's HTTP/3 client
 command -v openssl >/dev/null || need+=(openssl)
 command -v taskset >/dev/null || need+=(util-linux)
 command -v socat >/dev/null || need+=(socat)

@@ -5,6 +5,9 @@
 #   bench/tls_h1_cost.sh callgrind [PORTIER] [N]  user-space instructions per request
 #     (CACHE=1: also simulated cache misses per request, D1 = first-level data, LL = last level)
 #   H2=1 before either: the "HTTPS h2" row (h2load -c16 -m32) instead.
+#   H3=1 before either: portier alone (nginx 1.22 has no HTTP/3), its entrypoint with http3: {},
+#     once over HTTP/3 (16 gtlsclient QUIC connections, up to 100 streams each) and once over
+#     TLS h2 to the same port as the bench's h3 row (h2load -c16 -m32): bench/h3_cost.sh.
 #   bench/tls_h1_cost.sh strace    [PORTIER] [N]  syscalls per request, by name
 # Each figure is a slope: the counts of a run of N/5 requests are subtracted from those of a
 # run of N requests (both on 64 new connections), so the 64 handshakes of a run cancel out.
@@ -17,11 +20,33 @@ cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -r
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 300); do curl -sk -o /dev/null "$1" && return 0; sleep 0.1; done; return 1; }
+H3_CONNS=16
 load() {  # $1 = port, $2 = requests
+  [[ -n "${OVER_H3:-}" ]] && { load_h3 "$@"; return; }
   local shape="--h1 -c64"
   [[ -n "${H2:-}" ]] && shape="-c16 -m32"  # the bench's "HTTPS h2" row: 16 connections x 32 streams
+  # The h3 row's h2 run (-m100 would overflow the 1,024-connection upstream pool).
+  [[ -n "${H3:-}" ]] && shape="-c$H3_CONNS -m32"
   h2load $shape -t1 -n "$2" --tls13-ciphers=TLS_AES_128_GCM_SHA256 \
     --connect-to="127.0.0.1:$1" "https://bench.local:$1/" | grep -E "^status codes"
+}
+
+load_h3() {  # $1 = port, $2 = requests: H3_CONNS gtlsclient connections (Debian's h2load has no QUIC)
+  local pids=() p failed=0
+  for _ in $(seq "$H3_CONNS"); do
+    gtlsclient --quiet --exit-on-all-streams-close --timeout=120s --handshake-timeout=120s \
+      --sni=bench.local -n "$(($2 / H3_CONNS))" 127.0.0.1 "$1" "https://bench.local:$1/" & pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p" || failed=$((failed + 1)); done
+  echo "gtlsclient: $H3_CONNS connections x $(($2 / H3_CONNS)) requests, $failed failed"
+}
+check_h3() {  # $1 = port: 16 requests on one connection must all answer 200 over ALPN h3
+  local log ok
+  log=$(gtlsclient --no-quic-dump --no-http-dump --exit-on-all-streams-close --timeout=120s \
+    --handshake-timeout=120s --sni=bench.local -n 16 127.0.0.1 "$1" "https://bench.local:$1/" 2>&1)
+  ok=$(grep -c '^http: stream 0x[0-9a-f]* \[:status: 200\]$' <<<"$log" || true)
+  grep -q "Negotiated ALPN is h3" <<<"$log" && [[ $ok == 16 ]] ||
+    { echo "HTTP/3 check failed: $ok of 16 answered 200" >&2; exit 1; }
 }
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=bench.local \
@@ -38,12 +63,13 @@ nginx -c "$TMP/backend.conf" & PIDS+=($!)
 wait_port "http://127.0.0.1:$BACKEND/"
 
 PORTIER_PORT=$(free_port); NGINX_PORT=$(free_port)
+HTTP3=""; [[ -n "${H3:-}" ]] && HTTP3=", http3: {}"  # QUIC on the same port, over UDP
 cat > "$TMP/portier.yml" <<YML
 workers: 1
 diagnostics: {address: "127.0.0.1:$(free_port)"}
 state: {directory: "$TMP/state"}
 entryPoints:
-  websecure: {address: "127.0.0.1:$PORTIER_PORT"}
+  websecure: {address: "127.0.0.1:$PORTIER_PORT"$HTTP3}
 providers: {file: {filename: "$TMP/dynamic.yml"}}
 log: {level: error}
 YML
@@ -76,6 +102,7 @@ measure_callgrind() {  # $1 = name, $2 = port, rest = command
   valgrind --tool=callgrind ${CACHE:+--cache-sim=yes} --callgrind-out-file="$TMP/cg-$name" "$@" 2>"$TMP/vg-$name.log" &
   pid=$!; PIDS+=($pid)
   wait_port "https://127.0.0.1:$port/"
+  [[ -n "${OVER_H3:-}" ]] && check_h3 "$port"
   load "$port" 5000 >/dev/null
   callgrind_control -z "$pid" >/dev/null 2>&1
   a=$(load "$port" "$N1")
@@ -124,5 +151,10 @@ run() {  # $1 = name, $2 = port, rest = command
     *) echo "unknown mode $MODE" >&2; exit 2 ;;
   esac
 }
+if [[ -n "${H3:-}" ]]; then
+  OVER_H3=1 run portier-h3 "$PORTIER_PORT" "$PORTIER" run --config "$TMP/portier.yml"
+  run portier-h2 "$PORTIER_PORT" "$PORTIER" run --config "$TMP/portier.yml"
+  exit 0
+fi
 run portier "$PORTIER_PORT" "$PORTIER" run --config "$TMP/portier.yml"
 run nginx "$NGINX_PORT" nginx -c "$TMP/nginx.conf"

@@ -126,6 +126,7 @@ class Server:
     workers = 1      # {{WORKERS}}: nginx worker_processes, HAProxy nbthread, Caddy GOMAXPROCS
     pinned = True    # False: no taskset at all (the h1_unpinned scenario's own instances)
     upstream_port = None  # BACKEND_PORT for this instance; None = the shared backend
+    no_h3 = None     # why this peer cannot serve HTTP/3 (the h3 scenario's n/a); None = it can
 
     def __init__(self, ctx):
         self.ctx = ctx
@@ -152,6 +153,11 @@ class Server:
     @property
     def https_port(self):
         return self.ports.get("HTTPS_PORT")
+
+    @property
+    def h3_port(self):
+        """HTTP/3 (UDP) and h1/h2 over TLS (TCP) on one port; None for a peer without HTTP/3."""
+        return self.ports.get("H3_PORT")
 
     @property
     def tcp_port(self):
@@ -228,6 +234,7 @@ class NginxBased(Server):
 class Backend(NginxBased):
     """The fixed backend (pinned with the clients). Also counts accepted connections."""
     name = "backend"
+    no_h3 = "nginx 1.22 (Debian 12) has no HTTP/3 (ngx_http_v3_module came in 1.25)"
     template = os.path.join(BENCH_DIR, "backend", "backend.conf")
 
     def cpus(self):
@@ -259,6 +266,7 @@ class Direct(Backend):
 
 class Nginx(NginxBased):
     name = "nginx"
+    no_h3 = Backend.no_h3
     has_tcp = os.path.exists(STREAM_MODULE)
     template = os.path.join(BENCH_DIR, "configs", "nginx.conf")
 
@@ -273,6 +281,7 @@ class Nginx(NginxBased):
 
 class Haproxy(Server):
     name = "haproxy"
+    no_h3 = "Debian's HAProxy 2.6 is built without QUIC (USE_QUIC needs a QUIC-capable TLS library)"
     has_tcp = True
 
     def prepare(self):
@@ -285,6 +294,9 @@ class Haproxy(Server):
 
 class Caddy(Server):
     name = "caddy"
+
+    def port_names(self):
+        return super().port_names() + ["H3_PORT"]
 
     def prepare(self):
         if not shutil.which("caddy"):
@@ -305,7 +317,7 @@ class Portier(Server):
     dynamic_text = None      # replaces the template when set (scale test)
 
     def port_names(self):
-        return super().port_names() + ["DIAG_PORT", "UDP_PORT"]
+        return super().port_names() + ["DIAG_PORT", "UDP_PORT", "H3_PORT"]
 
     def prepare(self):
         if not self.binary or not os.path.exists(self.binary):

@@ -25,6 +25,17 @@ METRICS = [
     ("tls_h2.cpu_us", "  server CPU µs/request", "lower", "{:.1f}", False),
     ("tls_h2.backend_per_1k", "  backend conns opened /1000 req", "lower", "{:.2f}", False),
     ("tls_h2.client_cpu_pct", "  h2load client CPU %", None, "{:.0f}", False),
+    ("h3.rps", "HTTP/3 (QUIC), {h3_conns} conns x {h3_n} requests (gtlsclient, up to 100 streams "
+     "each): req/s", "higher", "{:,.0f}", False),
+    ("h3.cpu_us", "  server CPU µs/request", "lower", "{:.1f}", False),
+    ("h3.backend_per_1k", "  backend conns opened /1000 req", "lower", "{:.2f}", False),
+    ("h3.client_cpu_pct", "  gtlsclient client CPU % (a test client: saturates first)", None,
+     "{:.0f}", False),
+    ("h3_h2.rps", "  same requests over TLS h2, same port (h2load -c{h3_conns} -m{h3_h2_streams}): "
+     "req/s", "higher", "{:,.0f}", False),
+    ("h3_h2.cpu_us", "  server CPU µs/request over h2", "lower", "{:.1f}", False),
+    ("h3_h2.backend_per_1k", "  backend conns opened /1000 req over h2", "lower", "{:.2f}", False),
+    ("h3_h2.client_cpu_pct", "  h2load client CPU %", None, "{:.0f}", False),
     ("tls_full.rps", "full TLS handshakes/s (no resumption; tls_full_hs, 16 conns)", "higher",
      "{:,.0f}", False),
     ("tls_full.cpu_us", "  server CPU µs/handshake", "lower", "{:.0f}", False),

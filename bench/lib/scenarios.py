@@ -3,7 +3,9 @@ alternating order (A B C A B C) and records samples into bench.results."""
 import gzip
 import http.client
 import os
+import shutil
 import statistics
+import subprocess
 import time
 
 import loadgen
@@ -40,8 +42,8 @@ class Bench:
 
     def measure(self, target, run, counts_backend=True, backend=None):
         """Run `run()` (returns a loadgen dict) measuring the target's CPU and the backend's
-        (default: the shared one) accepted connections. Adds cpu_us (per request) and
-        backend_per_1k to the dict."""
+        (default: the shared one) accepted connections and served requests. Adds cpu_us (per
+        request), backend_per_1k and backend_requests to the dict."""
         backend = backend or self.backend
         pids = target.pids()
         stub0 = backend.stub_status() if counts_backend else None
@@ -53,6 +55,7 @@ class Bench:
         if counts_backend and r["requests"] > 0:
             stub1 = backend.stub_status()
             r["backend_per_1k"] = 1000.0 * (stub1[0] - stub0[0] - 1) / r["requests"]
+            r["backend_requests"] = stub1[1] - stub0[1] - 1
         return r
 
     def record(self, prefix, target, r, keys=("rps", "cpu_us", "backend_per_1k",
@@ -236,6 +239,85 @@ def https(b):
             except (RuntimeError, OSError, ValueError, AttributeError, KeyError) as e:
                 tool = "tls_full_hs" if kw is None else "h2load"
                 b.results.na_metric(prefix, t.name, f"{tool} failed: {e}")
+
+
+H3_CONNS = 16           # QUIC connections = gtlsclient processes; portier allows 100 streams each
+# The same requests over TLS h2: h2load -c16 -m32, the "HTTPS h2" row's shape. Not -m100: 1,600
+# requests in flight overflow the 1,024-connection upstream pools (portier opened ~35 backend
+# connections per 1,000 requests, Caddy ~3); gtlsclient's do not (0 opened).
+H3_STREAMS_H2 = 32
+H3_PER_SECOND = 400     # requests per connection and second of --duration (~5 s for portier)
+
+
+def http3(b):
+    """(3b) HTTP/3 on each target's H3_PORT (portier: entrypoint websecure-h3 with http3;
+    Caddy: protocols h1 h2 h3 on that listener), 1 KiB responses from the shared backend:
+    H3_CONNS gtlsclient connections x N requests, then the same N over TLS h2 to the same port
+    (h2load -c16 -m32), so h3 and h2 share the certificate, the router and the backend.
+    Requests-bounded runs (gtlsclient has no duration): N = H3_PER_SECOND x --duration per
+    connection. Targets without HTTP/3 (nginx 1.22, HAProxy 2.6 from Debian, direct) are n/a."""
+    per_conn = H3_PER_SECOND * b.opts.duration
+    missing = None if shutil.which("gtlsclient") else "gtlsclient missing (package ngtcp2-client)"
+    b.results.meta["h3"] = (f"gtlsclient (ngtcp2-client) x {H3_CONNS} processes pinned with the "
+                            f"clients, -n {per_conn} each; h2: h2load -c{H3_CONNS} "
+                            f"-m{H3_STREAMS_H2} -n {H3_CONNS * per_conn}")
+    checked = {}  # target name -> why its HTTP/3 check failed ("" = passed)
+    for _, t in b.rounds():
+        if t.h3_port is None:
+            for prefix in ("h3", "h3_h2"):
+                b.results.na_metric(prefix, t.name, t.no_h3 or "no HTTP/3")
+            continue
+        if t.name not in checked:
+            checked[t.name] = missing or _h3_check(b, t)
+        url, via = f"https://bench.local:{t.h3_port}/", f"127.0.0.1:{t.h3_port}"
+        try:  # fills the upstream pool for both runs (as many requests in flight as they have)
+            warm_up(b, url, conns=H3_CONNS, h1=False, streams=H3_STREAMS_H2, connect_to=via,
+                    each=2)
+        except (RuntimeError, OSError, ValueError, AttributeError) as e:
+            for prefix in ("h3", "h3_h2"):
+                b.results.na_metric(prefix, t.name, f"h2load warm-up failed: {e}")
+            continue
+        if checked[t.name]:
+            b.results.na_metric("h3", t.name, checked[t.name])
+        else:
+            _h3_run(b, t, per_conn)
+        _h3_h2_run(b, t, per_conn, url, via)
+
+
+def _h3_check(b, t):
+    """"" when 16 requests over one QUIC connection all answer 200 with ALPN h3, else why not."""
+    try:
+        r = loadgen.gtlsclient(t.h3_port, b.ctx.client_cpus, conns=1, requests_per_conn=16,
+                               check=True, timeout=30)
+    except (OSError, subprocess.SubprocessError) as e:
+        return f"gtlsclient: {type(e).__name__}: {e}"
+    b.results.meta[f"h3.tls.{t.name}"] = f"{r['tls']} alpn={r['alpn']}"
+    if r["alpn"] != "h3" or r["errors"]:
+        return f"HTTP/3 check: alpn {r['alpn']}, {r['errors']} of 16 requests without a 200"
+    return ""
+
+
+def _h3_run(b, t, per_conn):
+    """One measured HTTP/3 run; responses the backend did not serve count as failed."""
+    try:
+        r = b.measure(t, lambda: loadgen.gtlsclient(
+            t.h3_port, b.ctx.client_cpus, conns=H3_CONNS, requests_per_conn=per_conn,
+            timeout=60 + 20 * b.opts.duration))
+        r["errors"] = max(r["errors"], r["requests"] - r.get("backend_requests", 0))
+        b.record("h3", t, r)
+    except (RuntimeError, OSError, ValueError, subprocess.SubprocessError) as e:
+        b.results.na_metric("h3", t.name, f"gtlsclient failed: {type(e).__name__}: {e}")
+
+
+def _h3_h2_run(b, t, per_conn, url, via):
+    """The same requests over TLS h2 on the same port."""
+    try:
+        r = b.measure(t, lambda: loadgen.h2load(url, b.ctx.client_cpus, conns=H3_CONNS,
+                                                streams=H3_STREAMS_H2,
+                                                requests=H3_CONNS * per_conn, connect_to=via))
+        b.record("h3_h2", t, r)
+    except (RuntimeError, OSError, ValueError, AttributeError, KeyError) as e:
+        b.results.na_metric("h3_h2", t.name, f"h2load failed: {e}")
 
 
 def compress(b):
