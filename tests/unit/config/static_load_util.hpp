@@ -1,12 +1,17 @@
 #pragma once
 // Helpers of the static-loader tests: load a YAML text, find a problem by path and text.
+#include <map>
 #include <string>
 
 #include "config/static_loader.hpp"
 
 namespace portier::config::test {
 
-inline StaticLoadResult load(const std::string& yaml) { return load_static_config_text(yaml, "test.yml", {}, {}); }
+using Env = std::map<std::string, std::string>;
+
+inline StaticLoadResult load(const std::string& yaml, const Overrides& overrides = {}, const Env& env = {}) {
+  return load_static_config_text(yaml, "test.yml", overrides, env);
+}
 
 inline std::string all(const StaticLoadResult& r) {
   std::string s;
