@@ -631,6 +631,7 @@ class ProxyTest:
     BACKENDS = ()  # (name, ip)
     EXTRA_ENTRYPOINTS = {}
     WEB = {}  # more settings of the entrypoint `web` (e.g. transport)
+    STATIC = {}  # more root keys of the static config (e.g. metrics)
 
     @classmethod
     def setUpClass(cls):
@@ -640,7 +641,7 @@ class ProxyTest:
         cls.dynamic_path = write_file_atomic(cls.dir / "dynamic.yml", cls.dynamic())
         eps = {"web": dict({"address": "%s:%d" % (cls.IP, cls.port)}, **cls.WEB)}
         eps.update(cls.EXTRA_ENTRYPOINTS)
-        cls.portier = Portier(http_config(eps, cls.dynamic_path))
+        cls.portier = Portier(http_config(eps, cls.dynamic_path, **cls.STATIC))
         try:
             cls.portier.start()
         except BaseException:

@@ -7,9 +7,8 @@ over each of PROTOCOLS by scraping the metrics entrypoint; promtool accepts the 
 import subprocess
 import unittest
 
-from backend import Backend
-from portier_e2e import (PROTOCOLS, Portier, free_port, http_request, is_tls, make_temp_dir, proto_request,
-                         router, service, write_file_atomic)
+from portier_e2e import (PROTOCOLS, ProxyTest, free_port, http_request, is_tls, proto_request, router, service,
+                         wait_until)
 
 NET = "127.0.132"
 HEADER_LABELS = {"tenant": "X-Tenant", "useragent": "User-Agent", "hostname": "Host", "fwdhost": "X-Forwarded-Host"}
@@ -25,38 +24,37 @@ def samples(text, family):
     return out
 
 
-class HeaderLabels(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.backend = Backend("hl", NET + ".2")
-        cls.dir = make_temp_dir()
-        cls.port = free_port(NET + ".1")
-        cls.metrics_port = free_port(NET + ".1")
-        dynamic = write_file_atomic(cls.dir / "dynamic.yml", {"http": {
-            "routers": {"hl": router("Host(`hl.test`)", "hl"), "hl-tls": router("Host(`hl.test`)", "hl", tls={})},
-            "services": {"hl": service(cls.backend.url)}}})
-        cls.portier = Portier({
-            "entryPoints": {"web": {"address": "%s.1:%d" % (NET, cls.port)},
-                            "metrics": {"address": "%s.1:%d" % (NET, cls.metrics_port)}},
-            "providers": {"file": {"filename": str(dynamic)}},
-            "metrics": {"prometheus": {"entryPoint": "metrics", "addRoutersLabels": True,
-                                       "headerLabels": HEADER_LABELS}},
-        })
-        try:
-            cls.portier.start()
-        except BaseException:
-            cls.portier.__exit__(None, None, None)
-            raise
+class HeaderLabels(ProxyTest, unittest.TestCase):
+    IP = NET + ".1"
+    BACKENDS = (("hl", NET + ".2"),)
+    STATIC = {"metrics": {"prometheus": {"entryPoint": "metrics", "addRoutersLabels": True,
+                                         "headerLabels": HEADER_LABELS}}}
 
     @classmethod
-    def tearDownClass(cls):
-        cls.portier.__exit__(None, None, None)
-        cls.backend.close()
+    def setUpClass(cls):
+        cls.metrics_port = free_port(NET + ".1")
+        cls.EXTRA_ENTRYPOINTS = {"metrics": {"address": "%s.1:%d" % (NET, cls.metrics_port)}}
+        super().setUpClass()
+
+    @classmethod
+    def dynamic(cls):
+        return {"http": {
+            "routers": {"hl": router("Host(`hl.test`)", "hl"), "hl-tls": router("Host(`hl.test`)", "hl", tls={})},
+            "services": {"hl": service(cls.b["hl"].url)}}}
 
     def scrape(self):
         r = http_request("GET", "http://%s.1:%d/metrics" % (NET, self.metrics_port))
         self.assertEqual(r.status, 200)
         return r.body
+
+    def scrape_counted(self, expected, count):
+        """The scrape once every {family: labels} of `expected` has reached `count` (a request is
+        counted when its exchange ends, which may be just after the client has its answer)."""
+        def ready():
+            body = self.scrape()
+            text = body.decode()
+            return body if all(samples(text, family).get(labels, 0) >= count for family, labels in expected.items()) else None
+        return wait_until(ready, timeout=5, what="%d requests counted in %s" % (count, expected))
 
     def test_labels_over_each_protocol(self):
         for protocol in PROTOCOLS:
@@ -66,10 +64,6 @@ class HeaderLabels(unittest.TestCase):
                     r = proto_request(protocol, "GET", NET + ".1", self.port, "/status/418",
                                       headers={"Host": "hl.test", "X-Tenant": tenant, "User-Agent": "probe/1"})
                     self.assertEqual(r.status, 418)
-                body = self.scrape()
-                check = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True, timeout=30)
-                self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
-                text = body.decode()
                 rt = "hl-tls@file" if is_tls(protocol) else "hl@file"
                 extra = 'fwdhost="hl.test",hostname=""'
                 tail = 'tenant="%s",useragent="probe/1"' % tenant
@@ -81,6 +75,10 @@ class HeaderLabels(unittest.TestCase):
                     "traefik_service_requests_total":
                         'code="418",%s,method="GET",protocol="http",service="hl@file",%s' % (extra, tail),
                 }
+                body = self.scrape_counted(expected, 3)
+                check = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True, timeout=30)
+                self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+                text = body.decode()
                 for family, labels in expected.items():
                     self.assertEqual(samples(text, family).get(labels), 3.0, "%s{%s} in\n%s" % (family, labels, text))
                 # The other families keep their own labels only (Traefik: requests_total alone).
@@ -97,12 +95,12 @@ class HeaderLabels(unittest.TestCase):
                 r = proto_request(protocol, "GET", NET + ".1", self.port, "/status/419",
                                   headers={"Host": "hl.test", "User-Agent": "absent\t1"})
                 self.assertEqual(r.status, 419)
-        body = self.scrape()
+        labels = ('code="419",fwdhost="hl.test",hostname="",method="GET",protocol="http",service="hl@file",'
+                  'tenant="",useragent="absent?1"')
+        body = self.scrape_counted({"traefik_service_requests_total": labels}, len(PROTOCOLS))
         check = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True, timeout=30)
         self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
         counts = samples(body.decode(), "traefik_service_requests_total")
-        labels = ('code="419",fwdhost="hl.test",hostname="",method="GET",protocol="http",service="hl@file",'
-                  'tenant="",useragent="absent?1"')
         self.assertEqual(counts.get(labels), float(len(PROTOCOLS)), counts)
 
 
