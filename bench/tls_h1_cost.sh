@@ -9,6 +9,9 @@
 #     once over HTTP/3 (16 gtlsclient QUIC connections, up to 100 streams each) and once over
 #     TLS h2 to the same port as the bench's h3 row (h2load -c16 -m32): bench/h3_cost.sh.
 #   bench/tls_h1_cost.sh strace    [PORTIER] [N]  syscalls per request, by name
+#   bench/tls_h1_cost.sh cpu       [PORTIER] [N]  CPU time per request, user and system apart
+#     (from /proc/PID/stat in clock ticks: N of 200000 or more; the server on CPU 0, the load
+#     on CPU 1; wall-clock, so noisy)
 # Each figure is a slope: the counts of a run of N/5 requests are subtracted from those of a
 # run of N requests (both on 64 new connections), so the 64 handshakes of a run cancel out.
 set -euo pipefail
@@ -144,10 +147,30 @@ measure_strace() {  # $1 = name, $2 = port, rest = command
     awk -v n="$((N - N1))" '$1 != "total" { d = ($3 - $2) / n; t += d; if (d >= 0.01) printf " %s %.2f", $1, d } END { printf "  total %.2f\n", t }'
 }
 
+cpu_ticks() { awk '{ print $14, $15 }' "/proc/$1/stat"; }  # utime stime, clock ticks
+
+measure_cpu() {  # $1 = name, $2 = port, rest = command
+  local name=$1 port=$2 pid t0 t1 t2; shift 2
+  taskset -c 0 "$@" >"$TMP/out-$name.log" 2>&1 &
+  pid=$!; PIDS+=($pid)
+  wait_port "https://127.0.0.1:$port/"
+  taskset -c 1 bash -c "$(declare -f load load_h3); H2='${H2:-}' H3='' load $port 5000" >/dev/null
+  t0=$(cpu_ticks "$pid")
+  taskset -c 1 bash -c "$(declare -f load load_h3); H2='${H2:-}' H3='' load $port $N1" >/dev/null
+  t1=$(cpu_ticks "$pid")
+  taskset -c 1 bash -c "$(declare -f load load_h3); H2='${H2:-}' H3='' load $port $N" >/dev/null
+  t2=$(cpu_ticks "$pid")
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  echo "$t0 $t1 $t2" | awk -v name="$name" -v n="$((N - N1))" -v hz="$(getconf CLK_TCK)" \
+    '{ u = (($5 - $3) - ($3 - $1)) / n / hz * 1e6; s = (($6 - $4) - ($4 - $2)) / n / hz * 1e6
+       printf "%-8s user %.2f us/request  system %.2f us/request  total %.2f\n", name, u, s, u + s }'
+}
+
 run() {  # $1 = name, $2 = port, rest = command
   case $MODE in
     callgrind) measure_callgrind "$@" ;;
     strace) measure_strace "$@" ;;
+    cpu) measure_cpu "$@" ;;
     *) echo "unknown mode $MODE" >&2; exit 2 ;;
   esac
 }
