@@ -2,7 +2,9 @@
 # portier.sh: set-up, build and run on a fresh Debian 12 machine (as root, or with sudo).
 #   ./portier.sh test   install what is missing, build, run the whole suite through ctest
 #   ./portier.sh run    install, build, start a demo backend and portier on examples/local.yml
-# Knobs: PORTIER_TEST_FILTER (ctest -R regex), PORTIER_JOBS (default 2), BUILD_DIR (default build).
+# Knobs: PORTIER_TEST_FILTER (ctest -R regex), PORTIER_JOBS (build jobs, default 2),
+# PORTIER_TEST_JOBS (tests run at once, default 3: most e2e modules wait on timers and daemons,
+# so a third one fills the idle CPU), BUILD_DIR (default build).
 # `test` also builds the portier binary and the unit tests with AddressSanitizer and UBSan in
 # $BUILD_DIR-sanitize for the sanitize.* tests (tests/CMakeLists.txt),
 # and the libFuzzer targets with clang in $BUILD_DIR-fuzz for the fuzz.* tests (tests/fuzz/).
@@ -11,6 +13,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
 JOBS="${PORTIER_JOBS:-2}"
+TEST_JOBS="${PORTIER_TEST_JOBS:-3}"
 
 BUILD_PACKAGES=(cmake ninja-build g++ pkg-config libboost1.81-dev libssl-dev libnghttp2-dev
   libc-ares-dev nlohmann-json3-dev libyaml-cpp-dev catch2 libre2-dev libaprutil1-dev
@@ -83,7 +86,7 @@ cmd_test() {
   build
   build_sanitized
   build_fuzz
-  local args=(--test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS")
+  local args=(--test-dir "$BUILD_DIR" --output-on-failure -j "$TEST_JOBS")
   if [[ -n "${PORTIER_TEST_FILTER:-}" ]]; then
     args+=(-R "$PORTIER_TEST_FILTER")
   fi
