@@ -79,17 +79,61 @@ awaitable<void> Http3Listener::receive_loop() {
   }
 }
 
-// A datagram goes to the connection its destination ID names; an unknown ID may open one.
+// A datagram goes to the connection its destination ID names; an unknown ID may open one
+// (long header), or is told that its connection is gone (short header: a stateless reset).
+// A first packet in a QUIC version ngtcp2 does not speak gets a Version Negotiation.
 void Http3Listener::dispatch(std::span<const uint8_t> data, const udp::endpoint& from) {
   ngtcp2_version_cid vc;
-  if (ngtcp2_pkt_decode_version_cid(&vc, data.data(), data.size(), Http3Connection::kScidLen) != 0) return;
+  int rv = ngtcp2_pkt_decode_version_cid(&vc, data.data(), data.size(), Http3Connection::kScidLen);
+  if (rv == NGTCP2_ERR_VERSION_NEGOTIATION) {
+    send_version_negotiation(vc, from);
+    return;
+  }
+  if (rv != 0) return;
   auto it = by_cid_.find(cid_key(vc.dcid, vc.dcidlen));
   if (it != by_cid_.end()) {
     auto conn = connections_.at(it->second);  // kept alive while it handles the datagram
     conn->on_datagram(data, from);
     return;
   }
+  if ((data[0] & 0x80) == 0) {  // a short header: a connection this listener does not hold (any more)
+    send_stateless_reset(vc, data.size(), from);
+    return;
+  }
   accept(data, from);
+}
+
+// RFC 9000 6.1. ngtcp2 reports a version to negotiate only for a datagram of at least 1,200
+// bytes (a client's first), so the answer is never larger than what caused it.
+void Http3Listener::send_version_negotiation(const ngtcp2_version_cid& vc, const udp::endpoint& from) {
+  uint8_t unused = 0;
+  RAND_bytes(&unused, 1);
+  const uint32_t versions[] = {NGTCP2_PROTO_VER_V1};
+  std::array<uint8_t, 1280> packet;  // the two IDs of an unknown version may be 255 bytes each
+  auto n = ngtcp2_pkt_write_version_negotiation(packet.data(), packet.size(), unused, vc.scid, vc.scidlen,
+                                                vc.dcid, vc.dcidlen, versions, std::size(versions));
+  if (n > 0) send(from, std::span<const uint8_t>(packet.data(), static_cast<size_t>(n)));
+}
+
+// RFC 9000 10.3: the reset token of the packet's destination ID (the one the connection sent
+// in its NEW_CONNECTION_ID frames or transport parameters, from this listener's secret), after
+// random bytes that make it look like a short-header packet. Always shorter than the packet
+// that caused it, so two endpoints cannot make each other reset in a loop; a packet too short
+// for that gets nothing.
+void Http3Listener::send_stateless_reset(const ngtcp2_version_cid& vc, size_t received,
+                                         const udp::endpoint& from) {
+  constexpr size_t kMaxRandom = NGTCP2_MAX_CIDLEN + 22 - NGTCP2_STATELESS_RESET_TOKENLEN;
+  if (vc.dcidlen != Http3Connection::kScidLen || received <= NGTCP2_STATELESS_RESET_TOKENLEN + 1) return;
+  size_t random_len = std::min(kMaxRandom, received - 1 - NGTCP2_STATELESS_RESET_TOKENLEN);
+  if (random_len < NGTCP2_MIN_STATELESS_RESET_RANDLEN) return;
+  ngtcp2_cid cid;
+  ngtcp2_cid_init(&cid, vc.dcid, vc.dcidlen);
+  std::array<uint8_t, NGTCP2_STATELESS_RESET_TOKENLEN> token;
+  std::array<uint8_t, kMaxRandom> random;
+  if (!reset_token(token.data(), cid) || RAND_bytes(random.data(), static_cast<int>(random_len)) != 1) return;
+  std::array<uint8_t, kMaxRandom + NGTCP2_STATELESS_RESET_TOKENLEN + 1> packet;
+  auto n = ngtcp2_pkt_write_stateless_reset(packet.data(), packet.size(), token.data(), random.data(), random_len);
+  if (n > 0) send(from, std::span<const uint8_t>(packet.data(), static_cast<size_t>(n)));
 }
 
 void Http3Listener::accept(std::span<const uint8_t> data, const udp::endpoint& from) {

@@ -3,7 +3,8 @@
 // entrypoint's address, served by one worker (QUIC connections are not thread-safe and a
 // connection's packets must reach the one object that holds its state; one socket on one
 // worker needs no connection-ID steering between workers). Datagrams are dispatched to
-// connections by destination connection ID; a client's first Initial packet opens one.
+// connections by destination connection ID; a client's first Initial packet opens one. The
+// stateless answers (Retry, Version Negotiation, stateless reset) are sent from here.
 //
 // Worker thread only, except live_connections(). Connections are owned here while open.
 #include <ngtcp2/ngtcp2.h>
@@ -75,6 +76,8 @@ class Http3Listener {
   void dispatch(std::span<const uint8_t> data, const udp::endpoint& from);
   void accept(std::span<const uint8_t> data, const udp::endpoint& from);
   void send_retry(const ngtcp2_pkt_hd& hd, const udp::endpoint& from);
+  void send_version_negotiation(const ngtcp2_version_cid& vc, const udp::endpoint& from);
+  void send_stateless_reset(const ngtcp2_version_cid& vc, size_t received, const udp::endpoint& from);
 
   Worker& worker_;
   udp::socket socket_;

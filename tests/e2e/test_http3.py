@@ -6,8 +6,9 @@ backend received or sent), several streams on one connection, a router's headers
 buffering (413) middlewares as on h2, SNI choosing the certificate, a certificate replaced
 while running, a host whose tls.options require client certificates refused, Alt-Svc on the
 HTTP/1.1 and HTTP/2 responses of the TLS side, /health and the access log, connection
-migration, a request in flight completing on SIGTERM, maxConnections and the Retry past half
-of it, and a taken UDP port refused with the entrypoint's name."""
+migration, Version Negotiation and stateless resets, a request in flight completing on
+SIGTERM, maxConnections and the Retry past half of it, and a taken UDP port refused with the
+entrypoint's name."""
 
 import contextlib
 import hashlib
@@ -205,6 +206,48 @@ class Http3(unittest.TestCase):
         moved = r.log.find("Local address is now")
         self.assertGreater(moved, 0, r.log[-2000:])
         self.assertIn("http: stream 0x0 body", r.log[moved:])
+
+    def udp_exchange(self, *datagrams):
+        """Sends `datagrams` in order from one UDP socket; the first datagram that comes back."""
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(10)
+            for d in datagrams:
+                s.sendto(d, (self.ip, self.port))
+            return s.recv(65536)
+
+    def test_unknown_quic_version_gets_version_negotiation(self):
+        def first_packet(dcid, scid, size):  # a long header of an unassigned version, padded
+            head = bytes([0xC0]) + bytes.fromhex("1a2a3a4a") + bytes([len(dcid)]) + dcid + bytes([len(scid)]) + scid
+            return head + os.urandom(size - len(head))
+        dcid, scid = os.urandom(8), os.urandom(12)
+        # Under 1,200 bytes it cannot be a client's first packet: no answer (else the answer
+        # could amplify a spoofed source), so the first answer is the full-size packet's.
+        vn = self.udp_exchange(first_packet(os.urandom(8), os.urandom(12), 1000), first_packet(dcid, scid, 1200))
+        self.assertTrue(vn[0] & 0x80, vn.hex())
+        self.assertEqual(vn[1:5], bytes(4), "version 0: Version Negotiation")
+        self.assertEqual(vn[5], len(scid))
+        self.assertEqual(vn[6:6 + len(scid)], scid, "answers to the client's source ID")
+        rest = vn[6 + len(scid):]
+        self.assertEqual(rest[1:1 + rest[0]], dcid)
+        versions = rest[1 + rest[0]:]
+        self.assertIn(b"\x00\x00\x00\x01", [versions[i:i + 4] for i in range(0, len(versions), 4)])
+        # A real client that starts with that version moves to QUIC v1 and is served.
+        r = self.h3(["/"], extra=["--version=0x1a2a3a4a", "--preferred-versions=0x1"])
+        self.assertEqual(r.status(), 200, r.log[-2000:])
+
+    def test_packet_of_an_unknown_connection_gets_a_stateless_reset(self):
+        def short_packet(dcid, size):
+            return bytes([0x40 | (os.urandom(1)[0] & 0x3F)]) + dcid + os.urandom(size - 1 - len(dcid))
+        one, other = os.urandom(18), os.urandom(18)
+        # 20 bytes are too few to answer with a shorter packet that still looks like one: the
+        # first answer is the 100-byte packet's.
+        reset = self.udp_exchange(short_packet(other, 20), short_packet(one, 100))
+        self.assertEqual(reset[0] & 0xC0, 0x40, "looks like a short-header packet")
+        self.assertGreaterEqual(len(reset), 21)
+        self.assertLess(len(reset), 100, "shorter than what caused it")
+        token = reset[-16:]
+        self.assertEqual(self.udp_exchange(short_packet(one, 60))[-16:], token, "the token is the ID's")
+        self.assertNotEqual(self.udp_exchange(short_packet(other, 60))[-16:], token)
 
     def test_chunked_response_streams_through(self):
         r = self.h3(["/big/300000"])
