@@ -556,12 +556,18 @@ void Http3Connection::close_stream(int64_t id, uint64_t code) {
 
 void Http3Connection::start_exchange(const std::shared_ptr<Http3Stream>& s) {
   s->started = true;
-  if (draining_) {  // after the GOAWAY: refused, the client may retry elsewhere
+  if (draining_ || keep_alive_spent_) {  // after the GOAWAY: refused, the client may retry elsewhere
     ngtcp2_conn_shutdown_stream(conn_, s->quic_id, NGHTTP3_H3_REQUEST_REJECTED);
     return;
   }
   ++live_;
   worker().spawn(run_exchange(shared_from_this(), s));
+  // keepAliveMaxRequests / keepAliveMaxTime: as on HTTP/2, this request runs and the
+  // connection then drains (GOAWAY). Posted: this runs inside an nghttp3 callback.
+  if (keep_alive_.last_request(info_->entry_point)) {
+    keep_alive_spent_ = true;
+    asio::post(executor_, [self = shared_from_this()] { self->drain(); });
+  }
 }
 
 awaitable<void> Http3Connection::run_exchange(std::shared_ptr<Http3Connection> self, std::shared_ptr<Http3Stream> s) {

@@ -22,6 +22,7 @@
 #include "proxy/asio.hpp"
 #include "proxy/forwarding.hpp"
 #include "proxy/http3_stream.hpp"
+#include "proxy/keep_alive_budget.hpp"
 #include "proxy/quic_credentials.hpp"
 #include "proxy/stream_host.hpp"
 
@@ -105,6 +106,8 @@ class Http3Connection final : public StreamHost, public std::enable_shared_from_
   asio::any_io_executor executor_;
   asio::steady_timer timer_;
   int live_ = 0;  // exchanges running
+  KeepAliveBudget keep_alive_;
+  bool keep_alive_spent_ = false;  // the last request keepAliveMax* allows has started
   bool write_posted_ = false;
   bool draining_ = false;
   bool finished_ = false;

@@ -6,8 +6,8 @@ backend received or sent), several streams on one connection, a router's headers
 buffering (413) middlewares as on h2, SNI choosing the certificate, a certificate replaced
 while running, a host whose tls.options require client certificates refused, Alt-Svc on the
 HTTP/1.1 and HTTP/2 responses of the TLS side, /health and the access log, connection
-migration, Version Negotiation and stateless resets, a request in flight completing on
-SIGTERM, maxConnections and the Retry past half of it, and a taken UDP port refused with the
+migration, Version Negotiation and stateless resets, keepAliveMaxRequests/Time, a request in
+flight completing on SIGTERM, maxConnections and the Retry past half of it, and a taken UDP port refused with the
 entrypoint's name."""
 
 import contextlib
@@ -435,6 +435,37 @@ class ConnectionCap(unittest.TestCase):
                 self.assertEqual(second.status(), 200, second.log[-2000:])
                 self.assertIn("type=Retry", second.log)
                 self.assertEqual(held.release().status(), 200)
+
+
+class KeepAliveLimits(unittest.TestCase):
+    """transport.keepAliveMaxRequests / keepAliveMaxTime hold on HTTP/3 connections as on
+    HTTP/2: the last allowed request is served, a GOAWAY follows, and the requests the client
+    had already opened past it are refused with H3_REQUEST_REJECTED (0x10b: not processed,
+    safe to retry)."""
+
+    def test_requests_past_the_limit_are_refused(self):
+        for transport, served in (({"keepAliveMaxRequests": 2}, 2), ({"keepAliveMaxTime": "1ms"}, 1)):
+            with self.subTest(transport=transport):
+                d = make_temp_dir()
+                backend = Backend("k", NET + ".6")
+                ip = NET + ".5"
+                port = free_tcp_udp_port(ip)
+                cert = make_cert(d, "k.h3.test")
+                dynamic = {"http": {"routers": {"k": router("Host(`k.h3.test`)", "k", ("websecure",), tls={})},
+                                    "services": {"k": service(backend.url)}},
+                           "tls": {"certificates": [{"certFile": cert.cert, "keyFile": cert.key}]}}
+                ep = {"address": "%s:%d" % (ip, port), "http3": {}, "transport": transport}
+                try:
+                    with started(Portier(http_config({"websecure": ep}, write_file_atomic(d / "dynamic.yml", dynamic),
+                                                     workers=1))):
+                        r = gtlsclient(ip, port, ["https://k.h3.test:%d/%d" % (port, i) for i in range(4)],
+                                       "k.h3.test", dump=True)
+                finally:
+                    backend.close()
+                ok = [sid for sid, _ in r.heads.items() if r.status(sid) == 200]
+                refused = re.findall(r"RESET_STREAM\(0x04\) id=0x[0-9a-f]+ app_error_code=\S*\(0x10b\)", r.log)
+                self.assertEqual(len(ok), served, r.log[-3000:])
+                self.assertEqual(len(refused), 4 - served, r.log[-3000:])
 
 
 class CertificateReplaced(unittest.TestCase):
