@@ -247,7 +247,7 @@ Http3Connection::Http3Connection(Http3Listener& listener, std::shared_ptr<const 
       client_ip_(remote.address().is_v6() && remote.address().to_v6().is_v4_mapped()
                      ? asio::ip::make_address_v4(asio::ip::v4_mapped, remote.address().to_v6()).to_string()
                      : remote.address().to_string()),
-      executor_(listener.worker().io().get_executor()), timer_(executor_) {
+      executor_(listener.worker().io().get_executor()), timer_(executor_), head_timer_(executor_) {
   auto address = asio::ip::make_address(client_ip_);
   client_ = client_info(tcp::endpoint(address, remote.port()), client_ip_, *info_);
 }
@@ -321,7 +321,20 @@ bool Http3Connection::open(const ngtcp2_pkt_hd& hd, const ngtcp2_cid* odcid) {
   ngtcp2_conn_set_tls_native_handle(conn_, tls_);
   listener_.associate(scid_, this);
   listener_.associate(hd.dcid, this);
+  arm_head_timer();
   return true;
+}
+
+// portier.headerTimeout, as on TCP: the first request's head must be complete this long after
+// the client's first packet, handshake included, or the connection closes (a client that
+// completes handshakes and asks nothing holds no connection for its idle timeout).
+void Http3Connection::arm_head_timer() {
+  head_timer_.expires_after(info_->entry_point.header_timeout);
+  head_timer_.async_wait([weak = weak_from_this()](error_code ec) {
+    auto self = weak.lock();
+    if (ec || !self || self->finished_ || self->asked_) return;
+    self->close();
+  });
 }
 
 // The HTTP/3 layer, once the handshake produced the 1-RTT keys: nghttp3 and the server's
@@ -523,6 +536,7 @@ void Http3Connection::finish() {
   if (finished_) return;
   finished_ = true;
   timer_.cancel();
+  head_timer_.cancel();
   for (auto& [id, s] : streams_) {
     s->closed = true;
     s->wake();
@@ -556,6 +570,10 @@ void Http3Connection::close_stream(int64_t id, uint64_t code) {
 
 void Http3Connection::start_exchange(const std::shared_ptr<Http3Stream>& s) {
   s->started = true;
+  if (!asked_) {
+    asked_ = true;
+    head_timer_.cancel();
+  }
   if (draining_ || keep_alive_spent_) {  // after the GOAWAY: refused, the client may retry elsewhere
     ngtcp2_conn_shutdown_stream(conn_, s->quic_id, NGHTTP3_H3_REQUEST_REJECTED);
     return;

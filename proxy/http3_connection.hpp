@@ -80,6 +80,7 @@ class Http3Connection final : public StreamHost, public std::enable_shared_from_
   void write_packets();
   void schedule_write();
   void arm_timer();
+  void arm_head_timer();
   void fail(int liberr, bool application);
   void finish();
   void start_exchange(const std::shared_ptr<Http3Stream>& s);
@@ -105,6 +106,8 @@ class Http3Connection final : public StreamHost, public std::enable_shared_from_
   std::unordered_map<int64_t, std::shared_ptr<Http3Stream>> streams_;
   asio::any_io_executor executor_;
   asio::steady_timer timer_;
+  asio::steady_timer head_timer_;  // portier.headerTimeout until the first request
+  bool asked_ = false;             // a request's head was complete
   int live_ = 0;  // exchanges running
   KeepAliveBudget keep_alive_;
   bool keep_alive_spent_ = false;  // the last request keepAliveMax* allows has started

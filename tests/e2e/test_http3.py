@@ -6,8 +6,8 @@ backend received or sent), several streams on one connection, a router's headers
 buffering (413) middlewares as on h2, SNI choosing the certificate, a certificate replaced
 while running, a host whose tls.options require client certificates refused, Alt-Svc on the
 HTTP/1.1 and HTTP/2 responses of the TLS side, /health and the access log, connection
-migration, Version Negotiation and stateless resets, keepAliveMaxRequests/Time, a request in
-flight completing on SIGTERM, maxConnections and the Retry past half of it, and a taken UDP port refused with the
+migration, Version Negotiation and stateless resets, keepAliveMaxRequests/Time and headerTimeout, a
+request in flight completing on SIGTERM, maxConnections and the Retry past half of it, and a taken UDP port refused with the
 entrypoint's name."""
 
 import contextlib
@@ -437,35 +437,49 @@ class ConnectionCap(unittest.TestCase):
                 self.assertEqual(held.release().status(), 200)
 
 
-class KeepAliveLimits(unittest.TestCase):
-    """transport.keepAliveMaxRequests / keepAliveMaxTime hold on HTTP/3 connections as on
-    HTTP/2: the last allowed request is served, a GOAWAY follows, and the requests the client
-    had already opened past it are refused with H3_REQUEST_REJECTED (0x10b: not processed,
-    safe to retry)."""
+class ConnectionLimits(unittest.TestCase):
+    """The entrypoint's per-connection limits on QUIC connections, each on a portier of its own."""
 
-    def test_requests_past_the_limit_are_refused(self):
+    @contextlib.contextmanager
+    def portier(self, **ep_keys):
+        """(ip, port) of a portier whose websecure entrypoint has http3 and `ep_keys`."""
+        d = make_temp_dir()
+        backend = Backend("k", NET + ".6")
+        ip = NET + ".5"
+        port = free_tcp_udp_port(ip)
+        cert = make_cert(d, "k.h3.test")
+        dynamic = {"http": {"routers": {"k": router("Host(`k.h3.test`)", "k", ("websecure",), tls={})},
+                            "services": {"k": service(backend.url)}},
+                   "tls": {"certificates": [{"certFile": cert.cert, "keyFile": cert.key}]}}
+        ep = dict({"address": "%s:%d" % (ip, port), "http3": {}}, **ep_keys)
+        try:
+            with started(Portier(http_config({"websecure": ep}, write_file_atomic(d / "dynamic.yml", dynamic),
+                                             workers=1))):
+                yield ip, port
+        finally:
+            backend.close()
+
+    def test_keep_alive_limits_refuse_the_requests_past_them(self):
+        # As on HTTP/2: the last allowed request is served, a GOAWAY follows, and the requests
+        # the client had already opened past it are refused with H3_REQUEST_REJECTED (0x10b:
+        # not processed, safe to retry).
         for transport, served in (({"keepAliveMaxRequests": 2}, 2), ({"keepAliveMaxTime": "1ms"}, 1)):
-            with self.subTest(transport=transport):
-                d = make_temp_dir()
-                backend = Backend("k", NET + ".6")
-                ip = NET + ".5"
-                port = free_tcp_udp_port(ip)
-                cert = make_cert(d, "k.h3.test")
-                dynamic = {"http": {"routers": {"k": router("Host(`k.h3.test`)", "k", ("websecure",), tls={})},
-                                    "services": {"k": service(backend.url)}},
-                           "tls": {"certificates": [{"certFile": cert.cert, "keyFile": cert.key}]}}
-                ep = {"address": "%s:%d" % (ip, port), "http3": {}, "transport": transport}
-                try:
-                    with started(Portier(http_config({"websecure": ep}, write_file_atomic(d / "dynamic.yml", dynamic),
-                                                     workers=1))):
-                        r = gtlsclient(ip, port, ["https://k.h3.test:%d/%d" % (port, i) for i in range(4)],
-                                       "k.h3.test", dump=True)
-                finally:
-                    backend.close()
-                ok = [sid for sid, _ in r.heads.items() if r.status(sid) == 200]
+            with self.subTest(transport=transport), self.portier(transport=transport) as (ip, port):
+                r = gtlsclient(ip, port, ["https://k.h3.test:%d/%d" % (port, i) for i in range(4)],
+                               "k.h3.test", dump=True)
+                ok = [sid for sid in r.heads if r.status(sid) == 200]
                 refused = re.findall(r"RESET_STREAM\(0x04\) id=0x[0-9a-f]+ app_error_code=\S*\(0x10b\)", r.log)
                 self.assertEqual(len(ok), served, r.log[-3000:])
                 self.assertEqual(len(refused), 4 - served, r.log[-3000:])
+
+    def test_header_timeout_closes_a_connection_that_asks_nothing(self):
+        # portier.headerTimeout 1s: the client completes its handshake and waits 4 s before
+        # sending its request; the server closes the connection first.
+        with self.portier(portier={"headerTimeout": "1s"}) as (ip, port):
+            r = gtlsclient(ip, port, ["https://k.h3.test:%d/" % port], "k.h3.test", dump=True,
+                           extra=["--delay-stream=4s"])
+            self.assertIsNone(r.status(), r.log[-3000:])
+            self.assertRegex(r.log, r"frm rx \d+ \w+ CONNECTION_CLOSE\(0x1d\)")
 
 
 class CertificateReplaced(unittest.TestCase):
