@@ -126,18 +126,13 @@ awaitable<HttpResult> exchange_stream(ByteStream& stream, http::request<http::st
   co_return result;
 }
 
-// Runs the exchange on a connected stream; `canceller` (optional) can close it meanwhile.
+// Runs the exchange on a connected stream.
 awaitable<HttpResult> run_exchange(ByteStream& stream, http::request<http::string_body>& req,
                                    const HttpClientOptions& opt,
-                                   const std::function<void(std::string_view)>& on_data,
-                                   std::shared_ptr<std::function<void()>>* canceller_slot) {
-  std::shared_ptr<std::function<void()>> slot;
-  if (canceller_slot)
-    *canceller_slot = slot = std::make_shared<std::function<void()>>([&stream] { stream.transport().close(); });
+                                   const std::function<void(std::string_view)>& on_data) {
   HttpResult result;
   if (on_data) result = co_await exchange_stream(stream, req, opt, on_data);
   else result = co_await exchange(stream, req, opt);
-  if (slot) *slot = nullptr;  // the stream dies with the caller's frame
   co_return result;
 }
 
@@ -156,7 +151,7 @@ std::string HttpResponse::header(std::string_view name) const {
 }
 
 void StreamCanceller::cancel() const {
-  if (close_ && *close_) (*close_)();
+  if (close_) close_();
 }
 
 std::string HttpEndpoint::parse(std::string_view url, HttpEndpoint& out) {
@@ -298,10 +293,18 @@ awaitable<HttpResult> HttpClient::stream(HttpRequest in, std::function<void(std:
                                          StreamCanceller* canceller) {
   if (!endpoint_error_.empty()) co_return HttpResult{{}, endpoint_text_ + ": " + endpoint_error_};
   auto req = build_request(in, endpoint_);
-  std::unique_ptr<ByteStream> s;
-  std::string error = co_await connect(s);
+  std::unique_ptr<ByteStream> connected;
+  std::string error = co_await connect(connected);
   if (!error.empty()) co_return HttpResult{{}, error};
-  co_return co_await run_exchange(*s, req, options_, on_data, canceller ? &canceller->close_ : nullptr);
+  // The canceller holds the stream weakly: however this frame ends (the exchange done, an
+  // exception, the frame destroyed at shutdown), cancel() afterwards finds nothing to close.
+  std::shared_ptr<ByteStream> s = std::move(connected);
+  if (canceller) {
+    canceller->close_ = [weak = std::weak_ptr<ByteStream>(s)] {
+      if (auto stream = weak.lock()) stream->transport().close();
+    };
+  }
+  co_return co_await run_exchange(*s, req, options_, on_data);
 }
 
 }  // namespace portier::core

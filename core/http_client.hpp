@@ -82,8 +82,8 @@ struct HttpClientOptions {
   bool insecure_skip_verify = false;  // no chain or name verification of the server
 };
 
-// Cancels a running `stream()` call from the same thread. Copyable; outlives the stream
-// safely (a no-op once the stream finished).
+// Cancels a running `stream()` call from the same thread: closes its connection. A no-op
+// before the call connected and once its stream is gone, however its frame ended.
 class StreamCanceller {
  public:
   void cancel() const;
@@ -91,7 +91,7 @@ class StreamCanceller {
 
  private:
   friend class HttpClient;
-  std::shared_ptr<std::function<void()>> close_;
+  std::function<void()> close_;  // holds the stream weakly
 };
 
 class HttpClient {

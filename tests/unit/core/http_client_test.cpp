@@ -182,3 +182,51 @@ TEST_CASE("http client: streaming reports the server going away", "[http]") {
   CHECK(data == "xyz");
   CHECK(result.error == "end of stream");
 }
+
+// A canceller outlives its stream, however the stream's call ended: the old canceller kept a
+// reference to the stream and read it after the stream was freed (heap-use-after-free at
+// shutdown, e2e.test_shutdown_churn under ASan).
+TEST_CASE("http client: a canceller is a no-op after the stream's call threw", "[http]") {
+  Fixture f;
+  Script script;
+  script.parts = {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "2\r\na\n\r\n"};
+  script.close_after = false;
+  HttpClient client(f.ioc.get_executor(), "unix://" + f.path);
+  StreamCanceller canceller;
+  bool threw = false;
+  asio::co_spawn(f.ioc, serve_once(f.acceptor, script), asio::detached);
+  asio::co_spawn(f.ioc, [&]() -> awaitable<void> {
+    co_await client.stream(HttpRequest(), [](std::string_view) { throw std::runtime_error("consumer failed"); },
+                           &canceller);
+  }, [&](std::exception_ptr e) { threw = e != nullptr; });
+  f.ioc.run();
+  CHECK(threw);
+  CHECK(canceller);
+  canceller.cancel();  // the stream is gone: nothing to close
+}
+
+TEST_CASE("http client: a canceller is a no-op after the stream's frame was destroyed", "[http]") {
+  std::string path = temp_socket();
+  StreamCanceller canceller;
+  std::string data;
+  {
+    asio::io_context ioc;
+    local::acceptor acceptor{ioc, local::endpoint(path)};
+    HttpClient client(ioc.get_executor(), "unix://" + path);
+    Script script;
+    script.parts = {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "2\r\na\n\r\n"};
+    script.close_after = false;
+    asio::co_spawn(ioc, serve_once(acceptor, script), asio::detached);
+    asio::co_spawn(ioc, [&]() -> awaitable<void> {
+      co_await client.stream(HttpRequest(), [&](std::string_view d) {
+        data += d;
+        ioc.stop();  // both frames stay suspended, then die with the io_context
+      }, &canceller);
+    }, asio::detached);
+    ioc.run();
+  }
+  CHECK(data == "a\n");
+  CHECK(canceller);
+  canceller.cancel();
+  std::filesystem::remove_all(std::filesystem::path(path).parent_path());
+}
