@@ -506,11 +506,11 @@ nlohmann::json Application::health_json() const {
                              {"publish_ms", last_snapshot_.publish_ms},
                              {"generation", last_snapshot_.generation}}}};
   if (acme_) out["acme"] = acme_->health_json();
-  if (proxy_ && !proxy_->http3_listeners().empty()) {  // entryPoints.NAME.http3 sockets
+  if (proxy_) {  // entryPoints.NAME.http3 sockets and their open QUIC connections
     nlohmann::json h3 = nlohmann::json::array();
-    for (const auto& [entry_point, address] : proxy_->http3_listeners())
-      h3.push_back({{"entryPoint", entry_point}, {"address", address}});
-    out["http3"] = std::move(h3);
+    for (const auto& s : proxy_->http3_listeners())
+      h3.push_back({{"entryPoint", s.entry_point}, {"address", s.address}, {"connections", s.connections}});
+    if (!h3.empty()) out["http3"] = std::move(h3);
   }
   return out;
 }

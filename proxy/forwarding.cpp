@@ -1,7 +1,9 @@
 #include "proxy/forwarding.hpp"
 
 #include "proxy/worker.hpp"
+#include "tls/server_context.hpp"
 
+#include <openssl/ssl.h>
 #include <unistd.h>
 
 #include <array>
@@ -89,6 +91,24 @@ bool is_trusted_client(const config::EntryPoint& ep, const boost::asio::ip::addr
 ClientInfo client_info(const tcp::endpoint& client, std::string_view ip, const ListenerInfo& listener) {
   return ClientInfo{ip, client.address(), listener.tls, is_trusted_client(listener.entry_point, client.address()),
                     client.port()};
+}
+
+void set_handshake(ClientInfo& client, const SSL* ssl) {
+  client.ssl = ssl;
+  client.tls_policy = tls::policy_of(ssl).get();  // the SSL's handshake state keeps it
+  client.tls_version = tls_version_text(SSL_version(ssl));
+  const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl);
+  client.tls_cipher = cipher ? std::string_view(SSL_CIPHER_standard_name(cipher)) : std::string_view();
+}
+
+std::string_view tls_version_text(int version) {
+  switch (version) {
+    case TLS1_3_VERSION: return "1.3";
+    case TLS1_2_VERSION: return "1.2";
+    case TLS1_1_VERSION: return "1.1";
+    case TLS1_VERSION: return "1.0";
+    default: return "unknown";
+  }
 }
 
 void append_header_edits(std::string& out, const HeaderEdits& edits) {

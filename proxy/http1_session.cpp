@@ -20,6 +20,7 @@ Http1Session<Stream>::Http1Session(Worker& worker, Stream stream, std::shared_pt
                                    const tcp::endpoint& client)
     : worker_(worker), stream_(std::move(stream)), info_(std::move(info)), watchdog_(stream_.get_executor()),
       client_ip_(client.address().to_string()), client_(client_info(client, client_ip_, *info_)) {
+  if constexpr (std::is_same_v<Stream, TlsStream>) set_handshake(client_, stream_.native_handle());
   error_code ec;
   sock().set_option(tcp::no_delay(true), ec);
   watchdog_.watch(&sock());
@@ -190,8 +191,6 @@ awaitable<bool> Http1Session<Stream>::read_head(RequestHead& head) {
 // The pipeline decides; this codec reads the body and writes what it produced.
 template <class Stream>
 awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::serve(RequestHead& head) {
-  SSL* ssl = nullptr;
-  if constexpr (std::is_same_v<Stream, TlsStream>) ssl = stream_.native_handle();
   const config::EntryPoint& ep = info_->entry_point;
   if (!apply_target_rules(head, {ep.sanitize_path, ep.encode_query_semicolons}, target_)) {
     unread_input_ = true;
@@ -199,7 +198,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::serve(Re
     co_return Outcome::close;
   }
   if (keep_alive_.last_request(ep)) head.keep_alive = false;  // "Connection: close"
-  RequestPipeline pipeline(worker_, *info_, client_, ssl);
+  RequestPipeline pipeline(worker_, *info_, client_);
   pipeline_ = &pipeline;
   struct Done {
     RequestPipeline*& current;

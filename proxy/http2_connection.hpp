@@ -72,9 +72,8 @@ class Http2Connection final : public Drainable, public StreamHost {
   Worker& worker() override { return worker_; }
   const ListenerInfo& info() const override { return *info_; }
   const ClientInfo& client() const override { return client_; }
-  // The TLS connection under this one (null for h2c): for the pipeline's 421 check.
-  SSL* ssl() const override { return ssl_; }
-  void set_ssl(SSL* ssl) { ssl_ = ssl; }
+  // Over TLS (not h2c), before open(): the handshake's facts for client().
+  void set_handshake(const SSL* ssl) { proxy::set_handshake(client_, ssl); }
   // Until the first exchange starts, the connection ends at `t` (headerTimeout) if that is
   // earlier than its idle deadline.
   void set_first_request_deadline(std::chrono::steady_clock::time_point t) {
@@ -114,7 +113,6 @@ class Http2Connection final : public Drainable, public StreamHost {
   Http2Settings settings_;
   std::string client_ip_;
   ClientInfo client_;  // views client_ip_
-  SSL* ssl_ = nullptr;
   nghttp2_session* session_ = nullptr;
   std::unordered_map<int32_t, std::shared_ptr<Http2Stream>> streams_;
   std::vector<std::shared_ptr<Http2Stream>> ready_;  // request heads complete, not started

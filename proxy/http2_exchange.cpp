@@ -149,7 +149,7 @@ awaitable<void> Exchange::run() {
     respond_error(status);
     co_return;
   }
-  RequestPipeline pipeline(conn_.worker(), conn_.info(), conn_.client(), conn_.ssl(), conn_.http_version());
+  RequestPipeline pipeline(conn_.worker(), conn_.info(), conn_.client(), conn_.http_version());
   pipeline_ = &pipeline;
   using Step = RequestPipeline::Step;
   auto step = pipeline.start(head_);

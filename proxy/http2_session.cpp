@@ -22,7 +22,7 @@ Http2Session<Stream>::Http2Session(Worker& worker, Stream stream,
                                    std::shared_ptr<const ListenerInfo> info,
                                    const tcp::endpoint& client, Watchdog::Clock::time_point head_by)
     : stream_(std::move(stream)), conn_(worker, raw(stream_), std::move(info), client) {
-  if constexpr (std::is_same_v<Stream, TlsStream>) conn_.set_ssl(stream_.native_handle());
+  if constexpr (std::is_same_v<Stream, TlsStream>) conn_.set_handshake(stream_.native_handle());
   conn_.set_first_request_deadline(head_by);
 }
 

@@ -341,6 +341,7 @@ void Http3Connection::arm_head_timer() {
 // control and QPACK streams.
 bool Http3Connection::setup_http() {
   if (http_) return true;
+  note_handshake();
   static const nghttp3_callbacks callbacks = [] {
     nghttp3_callbacks cb{};
     cb.acked_stream_data = Http3Callbacks::acked_stream_data;
@@ -368,6 +369,15 @@ bool Http3Connection::setup_http() {
          ngtcp2_conn_open_uni_stream(conn_, &encoder, nullptr) == 0 &&
          ngtcp2_conn_open_uni_stream(conn_, &decoder, nullptr) == 0 &&
          nghttp3_conn_bind_qpack_streams(http_, encoder, decoder) == 0;
+}
+
+// The TLS facts every request of the connection reads (ClientInfo): the policy the
+// certificate callback looked up for the SNI (it runs on every handshake: no session
+// resumption is offered), TLS 1.3 (QUIC's only version) and the negotiated suite.
+void Http3Connection::note_handshake() {
+  client_.tls_policy = tls_ref_.policy.get();
+  client_.tls_version = "1.3";
+  client_.tls_cipher = tls13_suite_name(gnutls_cipher_get(tls_));
 }
 
 void Http3Connection::on_datagram(std::span<const uint8_t> data, const udp::endpoint& from) {

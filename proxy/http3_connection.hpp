@@ -64,7 +64,6 @@ class Http3Connection final : public StreamHost, public std::enable_shared_from_
   Worker& worker() override;
   const ListenerInfo& info() const override { return *info_; }
   const ClientInfo& client() const override { return client_; }
-  SSL* ssl() const override { return nullptr; }
   int http_version() const override { return 30; }
   asio::any_io_executor executor() const override { return executor_; }
   bool submit_response(Http2Stream& s, const std::vector<nghttp2_nv>& nva, bool has_body) override;
@@ -77,6 +76,7 @@ class Http3Connection final : public StreamHost, public std::enable_shared_from_
   friend struct Http3Callbacks;
 
   bool setup_http();
+  void note_handshake();
   void write_packets();
   void schedule_write();
   void arm_timer();
@@ -97,7 +97,7 @@ class Http3Connection final : public StreamHost, public std::enable_shared_from_
   udp::endpoint local_;
   udp::endpoint remote_;
   std::string client_ip_;
-  ClientInfo client_;  // views client_ip_
+  ClientInfo client_;  // views client_ip_ and (tls_policy) tls_ref_.policy
   ngtcp2_cid scid_{};
   ngtcp2_conn* conn_ = nullptr;
   nghttp3_conn* http_ = nullptr;

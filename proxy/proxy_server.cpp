@@ -221,12 +221,18 @@ void ProxyServer::open_http3_listener(const config::EntryPoint& ep, std::shared_
       auto listener = std::make_unique<Http3Listener>(w, std::move(socket), h3_info, *cert_store_, options);
       auto local = listener->local_endpoint();
       std::string host = local.address().is_v6() ? "[" + local.address().to_string() + "]" : local.address().to_string();
-      http3_addresses_.emplace_back(ep.name, host + ":" + std::to_string(local.port()));
+      http3_sockets_.push_back({ep.name, host + ":" + std::to_string(local.port()), listener.get()});
       w.add_http3_listener(std::move(listener));
     } catch (const std::exception& e) {
       problems.push_back("entrypoint " + ep.name + ": http3: " + e.what());
     }
   }
+}
+
+std::vector<ProxyServer::Http3Status> ProxyServer::http3_listeners() const {
+  std::vector<Http3Status> out;
+  for (const auto& s : http3_sockets_) out.push_back({s.entry_point, s.address, s.listener->live_connections()});
+  return out;
 }
 
 // udp-{port} entrypoints: one socket per address on one worker (SO_REUSEPORT would re-hash a

@@ -34,8 +34,13 @@ class ProxyServer {
   // Before open_listeners(): the certificates HTTP/3 serves (entryPoints.NAME.http3); `store`
   // outlives this server.
   void set_cert_store(const tls::CertStore* store) { cert_store_ = store; }
-  // The HTTP/3 sockets (entrypoint name, bound address), for /health. After open_listeners().
-  const std::vector<std::pair<std::string, std::string>>& http3_listeners() const { return http3_addresses_; }
+  // The HTTP/3 sockets, for /health: entrypoint name, bound address and the QUIC connections
+  // open on it now. Any thread, after open_listeners().
+  struct Http3Status {
+    std::string entry_point, address;
+    size_t connections = 0;
+  };
+  std::vector<Http3Status> http3_listeners() const;
   void start();
   // Control thread: makes `rc` the configuration of every new request.
   void publish(std::shared_ptr<RuntimeConfig> rc);
@@ -58,7 +63,11 @@ class ProxyServer {
   core::InheritedSockets* inherited_;
   const tls::AcmeChallenges* acme_challenges_ = nullptr;
   const tls::CertStore* cert_store_ = nullptr;
-  std::vector<std::pair<std::string, std::string>> http3_addresses_;
+  struct Http3Socket {
+    std::string entry_point, address;
+    const Http3Listener* listener;  // owned by its worker, which outlives this list's readers
+  };
+  std::vector<Http3Socket> http3_sockets_;
   size_t http3_next_ = 0;
   void open_http3_listener(const config::EntryPoint& ep, std::shared_ptr<const ListenerInfo> tls_info,
                            std::vector<std::string>& problems);

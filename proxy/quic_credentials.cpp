@@ -64,7 +64,7 @@ int retrieve_certificate(gnutls_session_t session, const gnutls_datum_t*, int, c
   std::string_view sni;
   if (gnutls_server_name_get(session, name, &name_len, &type, 0) == GNUTLS_E_SUCCESS && type == GNUTLS_NAME_DNS)
     sni = std::string_view(name, name_len);
-  ref->served = ref->credentials->pick(sni);
+  ref->served = ref->credentials->pick(sni, &ref->policy);
   if (!ref->served) return -1;
   *pcert = ref->served->chain();
   *pcert_length = ref->served->chain_size();
@@ -73,6 +73,16 @@ int retrieve_certificate(gnutls_session_t session, const gnutls_datum_t*, int, c
 }
 
 }  // namespace
+
+std::string_view tls13_suite_name(gnutls_cipher_algorithm_t aead) {
+  switch (aead) {
+    case GNUTLS_CIPHER_AES_128_GCM: return "TLS_AES_128_GCM_SHA256";
+    case GNUTLS_CIPHER_AES_256_GCM: return "TLS_AES_256_GCM_SHA384";
+    case GNUTLS_CIPHER_CHACHA20_POLY1305: return "TLS_CHACHA20_POLY1305_SHA256";
+    case GNUTLS_CIPHER_AES_128_CCM: return "TLS_AES_128_CCM_SHA256";
+    default: return "";
+  }
+}
 
 std::shared_ptr<const GnutlsCert> GnutlsCert::make(const tls::CertEntry& entry) {
   std::string chain_pem, key_pem;
@@ -137,10 +147,12 @@ gnutls_session_t QuicCredentials::new_session(QuicTlsRef& ref) {
   return session;
 }
 
-std::shared_ptr<const GnutlsCert> QuicCredentials::pick(std::string_view sni) {
+std::shared_ptr<const GnutlsCert> QuicCredentials::pick(std::string_view sni, tls::TlsPolicyPtr* applied) {
   tls::CertMatch match = store_.find(sni);
   if (!match.entry) return nullptr;
-  if (tls::TlsPolicyPtr policy = policy_ ? policy_(sni) : nullptr) {
+  tls::TlsPolicyPtr policy = policy_ ? policy_(sni) : nullptr;
+  if (applied) *applied = policy;
+  if (policy) {
     bool tls13 = policy->max_version == 0 || policy->max_version >= TLS1_3_VERSION;
     if (policy->client_auth.type != tls::ClientAuthType::none || !tls13 ||
         (policy->sni_strict && match.match == tls::SniMatch::fallback))

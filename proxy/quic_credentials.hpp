@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -50,7 +51,14 @@ struct QuicTlsRef {
   ngtcp2_crypto_conn_ref conn_ref{};
   QuicCredentials* credentials = nullptr;
   std::shared_ptr<const GnutlsCert> served;  // the certificate this handshake sent
+  tls::TlsPolicyPtr policy;  // the tls.options policy of its SNI (null: none loaded)
 };
+
+// The IANA name of the TLS 1.3 suite a QUIC session negotiated, from its AEAD (TLS 1.3 pairs
+// each with one hash): the name OpenSSL's SSL_CIPHER_standard_name gives TCP TLS and Go's
+// tls.CipherSuiteName gives Traefik (access log TLSCipher). Static text; "" for a cipher QUIC
+// does not use (RFC 9001 5.3 excludes CCM_8).
+std::string_view tls13_suite_name(gnutls_cipher_algorithm_t aead);
 
 class QuicCredentials {
  public:
@@ -70,8 +78,10 @@ class QuicCredentials {
   // The GnuTLS form of the certificate the store serves for `sni` ("" = none sent). Null
   // when the handshake must fail: the SNI's tls.options ask for what the QUIC side does not
   // apply yet (client certificates, TLS 1.2 at most), or sniStrict finds no certificate.
-  // Failing closed keeps an HTTP/3 client from skipping a check TCP TLS makes.
-  std::shared_ptr<const GnutlsCert> pick(std::string_view sni);
+  // Failing closed keeps an HTTP/3 client from skipping a check TCP TLS makes. `applied`, when
+  // given, receives the SNI's policy (the request pipeline's 421 check compares it with the
+  // policy of each request's Host, as on TCP).
+  std::shared_ptr<const GnutlsCert> pick(std::string_view sni, tls::TlsPolicyPtr* applied = nullptr);
 
  private:
   const tls::CertStore& store_;

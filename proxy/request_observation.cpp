@@ -12,16 +12,6 @@ namespace portier::proxy {
 
 namespace {
 
-std::string_view tls_version_text(SSL* ssl) {
-  switch (SSL_version(ssl)) {
-    case TLS1_3_VERSION: return "1.3";
-    case TLS1_2_VERSION: return "1.2";
-    case TLS1_1_VERSION: return "1.1";
-    case TLS1_VERSION: return "1.0";
-    default: return "unknown";
-  }
-}
-
 // Whether the comma-separated header value lists `token` (trimmed, case-insensitive).
 bool lists(std::string_view value, std::string_view token) {
   while (!value.empty()) {
@@ -85,7 +75,7 @@ void ObservationState::reset() {
 }
 
 RequestObservation::RequestObservation(WorkerObserver& observer, const ListenerInfo& listener,
-                                       const ClientInfo& client, SSL* ssl, int http_version)
+                                       const ClientInfo& client, int http_version)
     : observer_(observer), client_(client) {
   if (!observer.active()) return;
   s_ = observer.acquire();
@@ -95,10 +85,8 @@ RequestObservation::RequestObservation(WorkerObserver& observer, const ListenerI
   r.entry_point = listener.entry_point.name;
   r.tls = listener.tls;
   r.http_version = http_version;
-  if (ssl) {
-    r.tls_version = tls_version_text(ssl);
-    if (const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl)) r.tls_cipher = SSL_CIPHER_standard_name(cipher);
-  }
+  r.tls_version = client.tls_version;  // "" on cleartext: no TLS fields
+  r.tls_cipher = client.tls_cipher;
 }
 
 RequestObservation::~RequestObservation() {

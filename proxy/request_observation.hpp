@@ -13,8 +13,6 @@
 #include <utility>
 #include <vector>
 
-#include <openssl/ssl.h>
-
 #include "proxy/forwarding.hpp"
 #include "proxy/http1_parser.hpp"
 #include "proxy/request_record.hpp"
@@ -38,9 +36,10 @@ struct ObservationState {
 
 class RequestObservation {
  public:
-  // `http_version`: 20 for HTTP/2, 0 to take it from the head (HTTP/1.0 or 1.1).
+  // `http_version`: 20 for HTTP/2, 30 for HTTP/3, 0 to take it from the head (HTTP/1.0 or
+  // 1.1). The TLS fields come from `client` (filled at the handshake).
   RequestObservation(WorkerObserver& observer, const ListenerInfo& listener,
-                     const ClientInfo& client, SSL* ssl, int http_version);
+                     const ClientInfo& client, int http_version);
   ~RequestObservation();
   RequestObservation(const RequestObservation&) = delete;
   RequestObservation& operator=(const RequestObservation&) = delete;

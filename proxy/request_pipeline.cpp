@@ -14,10 +14,9 @@ namespace portier::proxy {
 namespace {
 
 // What the middlewares see of the request (the path after earlier edits).
-RequestContext context(const RequestHead& head, const RequestEdits& edits, const ClientInfo& client,
-                       const SSL* ssl) {
+RequestContext context(const RequestHead& head, const RequestEdits& edits, const ClientInfo& client) {
   return RequestContext{head, edits.path ? std::string_view(*edits.path) : head.path, client.tls,
-                        client.ip, client.trusted, ssl};
+                        client.ip, client.trusted, client.ssl};
 }
 
 }  // namespace
@@ -145,7 +144,7 @@ RequestPipeline::Step RequestPipeline::route(const RequestHead& head) {
   }
   rc_ = worker_.config();
   std::string host = normalize_host(head.host);
-  if (ssl_ && misdirected(host)) return refuse(421);
+  if (client_.tls_policy && misdirected(host)) return refuse(421);
   RequestView view{head.method, host, head.path, head.query, head.headers, client_.address};
   route_ = rc_ ? rc_->route(listener_.entry_index, listener_.tls, view) : nullptr;
   if (!route_) return acme ? answer_acme_http(head) : refuse(404);
@@ -178,7 +177,7 @@ awaitable<RequestPipeline::Step> RequestPipeline::resume(const RequestHead& head
     Step step = run_chain(head);
     co_return step == Step::reply ? replied() : step;
   }
-  RequestContext ctx = context(head, edits_, client_, ssl_);
+  RequestContext ctx = context(head, edits_, client_);
   if (body_read_) ctx.body = &body_;
   if (auto reply = co_await mw.on_request_async(ctx, edits_, response_edits_, worker_)) {
     local_ = std::move(*reply);
@@ -198,7 +197,7 @@ RequestPipeline::Step RequestPipeline::run_chain(const RequestHead& head) {
     response_phase_pending_ |= (phases & (kResponseHeadPhase | kResponseBodyPhase)) != 0;
     sniff_ |= (phases & kContentTypePhase) != 0;
     if (phases & kRequestPhase) {
-      RequestContext ctx = context(head, edits_, client_, ssl_);
+      RequestContext ctx = context(head, edits_, client_);
       if (auto reply = mw.on_request(ctx, edits_, response_edits_)) {
         local_ = std::move(*reply);
         return Step::reply;
@@ -206,7 +205,7 @@ RequestPipeline::Step RequestPipeline::run_chain(const RequestHead& head) {
     }
     if (phases & (kResponseBodyPhase | kExchangePhase | kErrorPagePhase)) plan_phases(mw, head);
     if ((phases & kRequestRewritePhase) && head.body != BodyKind::none && !head.upgrade &&
-        mw.rewrites_body(context(head, edits_, client_, ssl_))) {
+        mw.rewrites_body(context(head, edits_, client_))) {
       if (!body_read_) {  // resume() rewrites once the codec has read it
         body_first_ = mw.body_first();
         body_pending_ = rewrite_pending_ = true;
@@ -263,7 +262,7 @@ bool RequestPipeline::serves(const UpstreamServer& server) const {
 
 // The per-request state of the response-body and exchange phases.
 void RequestPipeline::plan_phases(const Middleware& mw, const RequestHead& head) {
-  RequestContext ctx = context(head, edits_, client_, ssl_);
+  RequestContext ctx = context(head, edits_, client_);
   unsigned phases = mw.phases();
   if (phases & kResponseBodyPhase)
     if (auto filter = mw.plan_response(ctx)) filters_.push_back(std::move(filter));
@@ -358,13 +357,14 @@ RequestPipeline::Step RequestPipeline::refuse(int status) {
 }
 
 // A request for a host whose tls.options differ from those its connection was handshaked
-// with (SNI) would bypass them: 421, as Traefik answers.
+// with (SNI) would bypass them: 421, as Traefik answers. The same on TCP TLS and QUIC: both
+// record the policy their handshake applied in the ClientInfo. Compared by name: a reload
+// rebuilds the policies, a connection keeps the one it was handshaked with.
 bool RequestPipeline::misdirected(const std::string& host) const {
   const auto& ctx = worker_.tls_context();
-  auto negotiated = tls::policy_of(ssl_);
-  if (!ctx || !negotiated || host.empty()) return false;
+  if (!ctx || host.empty()) return false;
   auto wanted = ctx->server->policy_for(host);
-  return wanted && wanted->name != negotiated->name;
+  return wanted && wanted->name != client_.tls_policy->name;
 }
 
 // http.redirections on the entrypoint: the same host and path on the target entrypoint.

@@ -25,8 +25,9 @@
 //
 // Contract: one RequestPipeline per request, on the stack (coroutine frame) of the codec's
 // exchange, worker thread only. It holds the request body when it is read whole
-// (request_body(): buffering, retry, mirroring, a middleware's Step::body). It pins the snapshot for the request's life; `listener`,
-// `client` and the SSL object outlive it. The synchronous path costs no allocation beyond the
+// (request_body(): buffering, retry, mirroring, a middleware's Step::body). It pins the
+// snapshot for the request's life; `listener` and `client` (with its connection's TLS session)
+// outlive it. The synchronous path costs no allocation beyond the
 // snapshot pin and the upstream head; a middleware with an asynchronous request phase
 // (basicAuth, rateLimit) makes start() return Step::async and the codec co_awaits resume()
 // (see Middleware in middleware.hpp for the phases). Holds a middleware took for the request
@@ -38,8 +39,6 @@
 // answers an error itself after start(), and the body sizes it relayed.
 #include <memory>
 #include <string>
-
-#include <openssl/ssl.h>
 
 #include "config/internal_services.hpp"
 #include "proxy/asio.hpp"
@@ -58,12 +57,12 @@ namespace portier::proxy {
 
 class RequestPipeline {
  public:
-  // `ssl`: the client connection's TLS object (null on cleartext), for the 421 check.
-  // `http_version`: 20 on HTTP/2; 0 takes HTTP/1.0 or 1.1 from the head.
-  RequestPipeline(Worker& worker, const ListenerInfo& listener, const ClientInfo& client, SSL* ssl,
+  // `client`: the connection's, TLS facts included (the 421 check reads its tls_policy).
+  // `http_version`: 20 on HTTP/2, 30 on HTTP/3; 0 takes HTTP/1.0 or 1.1 from the head.
+  RequestPipeline(Worker& worker, const ListenerInfo& listener, const ClientInfo& client,
                   int http_version = 0)
-      : worker_(worker), listener_(listener), client_(client), ssl_(ssl),
-        observation_(worker.observer(), listener, client, ssl, http_version) {}
+      : worker_(worker), listener_(listener), client_(client),
+        observation_(worker.observer(), listener, client, http_version) {}
   ~RequestPipeline();
   RequestPipeline(const RequestPipeline&) = delete;
   RequestPipeline& operator=(const RequestPipeline&) = delete;
@@ -280,7 +279,6 @@ class RequestPipeline {
   Worker& worker_;
   const ListenerInfo& listener_;
   const ClientInfo& client_;
-  SSL* ssl_;
   std::shared_ptr<const RuntimeConfig> rc_;  // pinned for the request
   const RouteRuntime* route_ = nullptr;
   const std::vector<MiddlewarePtr>* chain_ =

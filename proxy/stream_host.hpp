@@ -4,7 +4,6 @@
 // carry requests as streams of the same shape (Http2Stream), so one exchange drives the
 // request pipeline for both. Worker thread only; the host outlives the exchanges it runs.
 #include <nghttp2/nghttp2.h>
-#include <openssl/ssl.h>
 
 #include <cstdint>
 #include <vector>
@@ -23,10 +22,9 @@ class StreamHost {
   virtual ~StreamHost() = default;
   virtual Worker& worker() = 0;
   virtual const ListenerInfo& info() const = 0;
+  // The connection's client, with the TLS facts of its handshake (the pipeline's 421 check,
+  // the access log, passTLSClientCert): set before the first exchange starts.
   virtual const ClientInfo& client() const = 0;
-  // The TLS connection under this one, for the pipeline's 421 check; null when there is
-  // none the pipeline can read (h2c, HTTP/3's GnuTLS session).
-  virtual SSL* ssl() const = 0;
   // For the access log: 20 (HTTP/2) or 30 (HTTP/3).
   virtual int http_version() const = 0;
   virtual asio::any_io_executor executor() const = 0;

@@ -5,10 +5,12 @@ portier. Then: GET and POST with bodies of 0 B, 1 KiB and 10 MiB (SHA-256 agains
 backend received or sent), several streams on one connection, a router's headers (HSTS) and
 buffering (413) middlewares as on h2, SNI choosing the certificate, a certificate replaced
 while running, a host whose tls.options require client certificates refused, Alt-Svc on the
-HTTP/1.1 and HTTP/2 responses of the TLS side, /health and the access log, connection
-migration, Version Negotiation and stateless resets, keepAliveMaxRequests/Time and headerTimeout, a
-request in flight completing on SIGTERM, maxConnections and the Retry past half of it, and a taken UDP port refused with the
-entrypoint's name."""
+HTTP/1.1 and HTTP/2 responses of the TLS side, 421 for a Host whose tls.options differ from
+the SNI's, /health and the access log (TLS version and suite), connection migration, Version
+Negotiation and stateless resets, keepAliveMaxRequests/Time and headerTimeout, a request in
+flight completing on SIGTERM, maxConnections and the Retry past half of it, the idle timeout,
+100 concurrent requests per connection, and a taken UDP port refused with the entrypoint's
+name."""
 
 import contextlib
 import hashlib
@@ -18,6 +20,7 @@ import re
 import signal
 import socket
 import subprocess
+import time
 import unittest
 from pathlib import Path
 
@@ -27,6 +30,7 @@ from portier_e2e import (PROTOCOLS, Portier, http_config, is_tls, make_temp_dir,
 from tcp_peers import make_cert
 
 NET = "127.0.135"
+NET2 = "127.0.150"  # the idle timeout and stream limit portiers
 ADVERTISED = 4433
 
 
@@ -78,16 +82,19 @@ class H3Result:
         return bytes(out)
 
 
-def gtlsclient_command(ip, port, uris, sni, data=None, method=None, dump=False, quiet=False, extra=()):
+def gtlsclient_command(ip, port, uris, sni, data=None, method=None, dump=False, quiet=False, extra=(),
+                       keep_open=False):
     """The command requesting `uris` (on one QUIC connection, one stream each) from ip:port
     with SNI `sni`, and its download directory. gtlsclient 0.12 sends as SNI the host it
     connects to ("localhost" for an address), so it runs in a mount namespace of its own whose
-    /etc/hosts maps `sni` to `ip`."""
+    /etc/hosts maps `sni` to `ip`. With keep_open the client keeps its connection once the
+    responses are in (until either side's idle timeout, its own being 60 s)."""
     download = make_temp_dir("portier-h3-")
     hosts = download / "hosts"
     hosts.write_text("%s %s\n" % (ip, sni))
-    args = ["gtlsclient", "--exit-on-all-streams-close", "--timeout=10s", "--download=" + str(download),
-            "--max-data=67108864", "--max-stream-data-bidi-local=16777216"]
+    args = ["gtlsclient", "--download=" + str(download), "--max-data=67108864",
+            "--max-stream-data-bidi-local=16777216"]
+    args += ["--timeout=60s"] if keep_open else ["--exit-on-all-streams-close", "--timeout=10s"]
     if quiet:  # no log at all (no response heads either): its per-packet lines slow big transfers
         args.append("--quiet")
     elif not dump:
@@ -315,6 +322,23 @@ class Http3(unittest.TestCase):
         self.assertIn("CRYPTO_ERROR", r.log)
         self.assertFalse(any(req["path"] == "/m" for req in self.a.requests))
 
+    def test_a_host_with_other_tls_options_than_the_sni_gets_421(self):
+        # SNI a.h3.test (default options), Host m.h3.test (options requiring client
+        # certificates, refused at the handshake above): the request would skip the
+        # certificate check, so it is answered 421 as on TCP TLS (no SNI there: the default
+        # options too), and never reaches m's router.
+        r = gtlsclient(self.ip, self.port, [self.url("/misdirected-h3", "m.h3.test")], "a.h3.test")
+        self.assertEqual(r.status(), 421, r.log[-2000:])
+        for protocol in ("h1-tls", "h2-tls"):
+            with self.subTest(protocol=protocol):
+                tcp = proto_request(protocol, "GET", self.ip, self.port, "/misdirected-tcp",
+                                    headers={"Host": "m.h3.test"})
+                self.assertEqual(tcp.status, 421)
+        self.assertFalse(any(req["path"].startswith("/misdirected") for req in self.a.requests))
+        # Hosts of the same options are served on the connection.
+        r = gtlsclient(self.ip, self.port, [self.url("/same-options", "b.h3.test")], "a.h3.test")
+        self.assertEqual(r.status(), 200, r.log[-2000:])
+
     def test_alt_svc_on_the_tls_side_of_the_entrypoint(self):
         for protocol in PROTOCOLS:
             with self.subTest(protocol=protocol):
@@ -330,24 +354,41 @@ class Http3(unittest.TestCase):
 
     def test_health_lists_the_http3_socket(self):
         health = self.portier.diag("/health")
-        self.assertIn({"entryPoint": "websecure", "address": "%s:%d" % (self.ip, self.port)},
-                      health["http3"])
+        [entry] = [e for e in health["http3"] if e["entryPoint"] == "websecure"]
+        self.assertEqual(entry["address"], "%s:%d" % (self.ip, self.port))
+        self.assertIsInstance(entry["connections"], int)  # counted in the IdleTimeout test
 
-    def test_access_log_records_http3(self):
-        r = self.h3(["/logged"])
-        self.assertEqual(r.status(), 200)
-
-        def logged():
+    def logged(self, path):
+        """The access-log entry of the request for `path`, once written."""
+        def entry():
             text = self.access_path.read_text() if self.access_path.exists() else ""
             for line in text.splitlines():
-                entry = json.loads(line)
-                if entry.get("RequestPath") == "/logged":
-                    return entry
+                e = json.loads(line)
+                if e.get("RequestPath") == path:
+                    return e
             return None
-        entry = wait_until(logged, timeout=10, what="the access-log entry of the HTTP/3 request")
-        self.assertEqual(entry["RequestProtocol"], "HTTP/3.0")
-        self.assertEqual(entry["DownstreamStatus"], 200)
-        self.assertEqual(entry["RequestScheme"], "https")
+        return wait_until(entry, timeout=10, what="the access-log entry of " + path)
+
+    def test_access_log_records_http3(self):
+        # Each AEAD QUIC offers, forced by the client: TLSCipher is its IANA name, as the TCP
+        # side (OpenSSL) and Traefik (Go) write it.
+        for aead, suite in (("AES-128-GCM", "TLS_AES_128_GCM_SHA256"), ("AES-256-GCM", "TLS_AES_256_GCM_SHA384"),
+                            ("CHACHA20-POLY1305", "TLS_CHACHA20_POLY1305_SHA256")):
+            with self.subTest(cipher=suite):
+                path = "/logged-" + aead
+                r = self.h3([path], extra=["--ciphers=NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+" + aead])
+                self.assertEqual(r.status(), 200, r.log[-2000:])
+                entry = self.logged(path)
+                self.assertEqual(entry["RequestProtocol"], "HTTP/3.0")
+                self.assertEqual(entry["DownstreamStatus"], 200)
+                self.assertEqual(entry["RequestScheme"], "https")
+                self.assertEqual(entry["TLSVersion"], "1.3")
+                self.assertEqual(entry["TLSCipher"], suite)
+        # The same fields for a request over TCP TLS 1.3 (curl's first TLS 1.3 suite).
+        proto_request("h2-tls", "GET", self.ip, self.port, "/logged-tcp", headers={"Host": "a.h3.test"})
+        entry = self.logged("/logged-tcp")
+        self.assertEqual(entry["TLSVersion"], "1.3")
+        self.assertRegex(entry["TLSCipher"], r"^TLS_(AES_128_GCM_SHA256|AES_256_GCM_SHA384|CHACHA20_POLY1305_SHA256)$")
 
 
 def one_router_portier(ip, port, name, backend, **ep_keys):
@@ -480,6 +521,97 @@ class ConnectionLimits(unittest.TestCase):
                            extra=["--delay-stream=4s"])
             self.assertIsNone(r.status(), r.log[-3000:])
             self.assertRegex(r.log, r"frm rx \d+ \w+ CONNECTION_CLOSE\(0x1d\)")
+
+
+def qlog_events(path):
+    """The events of a gtlsclient --qlog-file (JSON text sequences: RFC 7464)."""
+    out = []
+    for record in path.read_text().split("\x1e"):
+        record = record.strip()
+        if record:
+            out.append(json.loads(record))
+    return [e for e in out if "name" in e]
+
+
+class IdleTimeout(unittest.TestCase):
+    def test_idle_timeout_is_advertised_and_closes_an_idle_connection(self):
+        # transport.respondingTimeouts.idleTimeout 1s is the QUIC idle timeout: the server
+        # advertises it (max_idle_timeout, in the client's qlog) and forgets a connection idle
+        # that long, silently as RFC 9000 10.1 says (/health counts it until then). The client
+        # would keep the connection 60 s and sends no CONNECTION_CLOSE (checked in its qlog),
+        # so only the server's own timer closes it.
+        ip = NET2 + ".1"
+        port = free_tcp_udp_port(ip)
+        with Backend("i", NET2 + ".2") as backend, \
+                one_router_portier(ip, port, "i", backend,
+                                   transport={"respondingTimeouts": {"idleTimeout": "1s"}}) as p:
+            qlog = make_temp_dir("portier-qlog-") / "client.qlog"
+            cmd, download = gtlsclient_command(ip, port, ["https://i.h3.test:%d/idle" % port], "i.h3.test",
+                                               keep_open=True, extra=["--qlog-file=" + str(qlog)])
+
+            def connections():
+                [entry] = p.diag("/health")["http3"]
+                return entry["connections"]
+            self.assertEqual(connections(), 0)
+            with open(download / "client.log", "wb") as log:
+                client = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+            try:
+                wait_until(lambda: any(r["path"] == "/idle" for r in backend.requests), timeout=15,
+                           what="the request at the backend")
+                wait_until(lambda: connections() == 1 or None, timeout=10, what="the connection counted")
+                opened = time.monotonic()
+                wait_until(lambda: connections() == 0 or None, timeout=15, what="the idle connection closed")
+                self.assertGreaterEqual(time.monotonic() - opened, 0.5)  # not at once: after the timeout
+                client.wait(timeout=20)  # its own timer: the smaller of 60 s and the server's 1 s
+            finally:
+                if client.poll() is None:
+                    client.kill()
+                    client.wait()
+            log_text = (download / "client.log").read_text(errors="replace")
+            self.assertIn("http: stream 0x0 [:status: 200]", log_text, log_text[-2000:])
+            events = qlog_events(qlog)
+            remote = [e["data"] for e in events
+                      if e["name"].endswith("parameters_set") and e["data"].get("owner") == "remote"]
+            self.assertEqual([d["max_idle_timeout"] for d in remote], [1000])
+            self.assertEqual(remote[0]["initial_max_streams_bidi"], 100)
+            sent_frames = [f.get("frame_type") for e in events if e["name"].endswith("packet_sent")
+                           for f in e["data"].get("frames", [])]
+            self.assertIn("stream", sent_frames)  # the frames were read: the request went out
+            self.assertNotIn("connection_close", sent_frames)
+
+
+class StreamLimit(unittest.TestCase):
+    def test_a_connection_carries_100_requests_at_once(self):
+        # 150 requests on one connection to a path the backend holds: 100 reach it (the
+        # server's initial_max_streams_bidi), the others wait for streams to close; a request
+        # on a second connection, sent after, arrives while they still wait. Released, all 150
+        # complete.
+        ip = NET2 + ".3"
+        port = free_tcp_udp_port(ip)
+        with Backend("s", NET2 + ".4") as backend, one_router_portier(ip, port, "s", backend):
+            url = "https://s.h3.test:%d" % port
+            cmd, download = gtlsclient_command(ip, port, [url + "/gate/limit"], "s.h3.test", extra=["--nstreams=150"])
+
+            def held():
+                return sum(1 for r in backend.requests if r["path"] == "/gate/limit")
+            with open(download / "client.log", "wb") as log:  # a file: 150 streams' log outgrows a pipe
+                client = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+            try:
+                wait_until(lambda: held() >= 100 or None, timeout=20, what="100 requests at the backend")
+                other = gtlsclient(ip, port, [url + "/second-connection"], "s.h3.test")
+                self.assertEqual(other.status(), 200, other.log[-2000:])
+                self.assertEqual(held(), 100)
+                backend.gate("limit").set()
+                client.wait(timeout=60)
+            finally:
+                if client.poll() is None:
+                    client.kill()
+                    client.wait()
+            r = H3Result(client.returncode, (download / "client.log").read_text(errors="replace"), download)
+            self.assertEqual(r.returncode, 0, r.log[-2000:])
+            self.assertEqual(sorted(r.heads), [4 * i for i in range(150)])
+            self.assertEqual({r.status(sid) for sid in r.heads}, {200})
+            self.assertEqual(held(), 150)
 
 
 class CertificateReplaced(unittest.TestCase):

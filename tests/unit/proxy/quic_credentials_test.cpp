@@ -95,6 +95,22 @@ TEST_CASE("QuicCredentials fails closed on tls.options the QUIC side does not ap
   CHECK_FALSE(creds.pick("m.test"));     // client certificates: not over HTTP/3 yet
   CHECK_FALSE(creds.pick("old.test"));   // TLS 1.2 at most: QUIC needs 1.3
   CHECK_FALSE(creds.pick("strict.test"));  // sniStrict and only the default would match
+
+  // The policy a handshake applied, for the 421 check of its requests.
+  tls::TlsPolicyPtr applied;
+  CHECK(creds.pick("other.test", &applied));
+  CHECK(applied == plain);
+  CHECK(creds.pick("a.test", &applied));
+  CHECK(applied == strict);
+}
+
+TEST_CASE("tls13_suite_name gives the IANA name of each QUIC AEAD, as TCP TLS logs it") {
+  CHECK(tls13_suite_name(GNUTLS_CIPHER_AES_128_GCM) == "TLS_AES_128_GCM_SHA256");
+  CHECK(tls13_suite_name(GNUTLS_CIPHER_AES_256_GCM) == "TLS_AES_256_GCM_SHA384");
+  CHECK(tls13_suite_name(GNUTLS_CIPHER_CHACHA20_POLY1305) == "TLS_CHACHA20_POLY1305_SHA256");
+  CHECK(tls13_suite_name(GNUTLS_CIPHER_AES_128_CCM) == "TLS_AES_128_CCM_SHA256");
+  CHECK(tls13_suite_name(GNUTLS_CIPHER_AES_128_CCM_8) == "");  // not for QUIC (RFC 9001 5.3)
+  CHECK(tls13_suite_name(GNUTLS_CIPHER_AES_128_CBC) == "");
 }
 
 }  // namespace portier::proxy
