@@ -154,7 +154,10 @@ std::shared_ptr<const GnutlsCert> QuicCredentials::pick(std::string_view sni, tl
   if (applied) *applied = policy;
   if (policy) {
     bool tls13 = policy->max_version == 0 || policy->max_version >= TLS1_3_VERSION;
-    if (policy->client_auth.type != tls::ClientAuthType::none || !tls13 ||
+    // Not applied over QUIC yet (GnuTLS's key exchange groups are fixed before the SNI is
+    // known): refused rather than skipped. cipherSuites name TLS 1.2 suites only and every
+    // minVersion allows 1.3, so those hold as they are.
+    if (policy->client_auth.type != tls::ClientAuthType::none || !tls13 || !policy->groups.empty() ||
         (policy->sni_strict && match.match == tls::SniMatch::fallback))
       return nullptr;
   }

@@ -163,6 +163,7 @@ class Http3(unittest.TestCase):
             "limit": router("Host(`limit.h3.test`)", "a", ("websecure",), middlewares=["limit"], tls=tls),
             "plain": router("Host(`a.h3.test`)", "a", ("websecure",)),  # the cleartext side
             "mtls": router("Host(`m.h3.test`)", "a", ("websecure",), tls={"options": "mtls"}),
+            "curves": router("Host(`c.h3.test`)", "a", ("websecure",), tls={"options": "curves"}),
         }
         dynamic = {
             "http": {"routers": routers, "services": {"a": service(cls.a.url)},
@@ -170,7 +171,8 @@ class Http3(unittest.TestCase):
                                      "limit": {"buffering": {"maxRequestBodyBytes": 1024}}}},
             "tls": {"certificates": [{"certFile": c.cert, "keyFile": c.key} for c in (cls.cert_a, cls.cert_b)],
                     "options": {"mtls": {"clientAuth": {"caFiles": [cls.cert_a.cert],
-                                                        "clientAuthType": "RequireAndVerifyClientCert"}}}},
+                                                        "clientAuthType": "RequireAndVerifyClientCert"}},
+                                "curves": {"curvePreferences": ["CurveP384"]}}},
         }
         cls.dynamic_path = write_file_atomic(cls.dir / "dynamic.yml", dynamic)
         ep = {"address": "%s:%d" % (cls.ip, cls.port), "http3": {"advertisedPort": ADVERTISED}}
@@ -314,13 +316,21 @@ class Http3(unittest.TestCase):
                 self.assertIn(cert.der(), handshake)
                 self.assertNotIn(other.der(), handshake)
 
-    def test_a_host_requiring_client_certificates_is_refused(self):
-        # tls.options clientAuth is not applied over QUIC yet: the handshake fails closed
-        # rather than let a client skip the certificate TCP TLS asks for.
-        r = self.h3(["/m"], host="m.h3.test")
-        self.assertIsNone(r.status(), r.log[-2000:])
-        self.assertIn("CRYPTO_ERROR", r.log)
-        self.assertFalse(any(req["path"] == "/m" for req in self.a.requests))
+    def test_hosts_whose_tls_options_quic_does_not_apply_are_refused(self):
+        # tls.options clientAuth and curvePreferences are not applied over QUIC yet: the
+        # handshake fails closed rather than let a client skip the certificate or the key
+        # exchange TCP TLS asks for.
+        for host, path in (("m.h3.test", "/m"), ("c.h3.test", "/c")):
+            with self.subTest(host=host):
+                r = self.h3([path], host=host)
+                self.assertIsNone(r.status(), r.log[-2000:])
+                self.assertIn("CRYPTO_ERROR", r.log)
+                self.assertFalse(any(req["path"] == path for req in self.a.requests))
+        # Over TCP TLS (SNI c.h3.test, so its own options apply) the same host is served.
+        tcp = subprocess.run(["curl", "-sk", "--http2", "-o", "/dev/null", "-w", "%{http_code}",
+                              "--resolve", "c.h3.test:%d:%s" % (self.port, self.ip),
+                              "https://c.h3.test:%d/c" % self.port], capture_output=True, text=True, timeout=30)
+        self.assertEqual(tcp.stdout, "200", tcp.stderr)
 
     def test_a_host_with_other_tls_options_than_the_sni_gets_421(self):
         # SNI a.h3.test (default options), Host m.h3.test (options requiring client
