@@ -6,7 +6,6 @@
 #include <charconv>
 #include <cstring>
 #include <ctime>
-#include <optional>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -348,12 +347,18 @@ bool AccessLogFormat::keep(const RequestRecord& r) const {
   return cfg_.min_duration.count() > 0 && r.duration > cfg_.min_duration;
 }
 
+void AccessLogFormat::append(const RequestRecord& r, uint64_t count, LogBuffer& out) const {
+  if (cfg_.format == config::AccessLogConfig::Format::json) return append_json(r, count, out);
+  thread_local std::string line;
+  line.clear();
+  append_common(r, count, cfg_.format == config::AccessLogConfig::Format::generic_clf, line);
+  out.append(line);
+}
+
 void AccessLogFormat::append(const RequestRecord& r, uint64_t count, std::string& out) const {
-  switch (cfg_.format) {
-    case config::AccessLogConfig::Format::common: return append_common(r, count, false, out);
-    case config::AccessLogConfig::Format::generic_clf: return append_common(r, count, true, out);
-    case config::AccessLogConfig::Format::json: return append_json(r, count, out);
-  }
+  LogBuffer line;
+  append(r, count, line);
+  out.append(line.view());
 }
 
 void AccessLogFormat::append_common(const RequestRecord& r, uint64_t count, bool generic,
@@ -405,19 +410,19 @@ void AccessLogFormat::append_common(const RequestRecord& r, uint64_t count, bool
 
 namespace {
 
-// Writes a line into room reserved at the end of a string (one size change per line): the
-// bound is computed by the caller (6 bytes per input byte for escaped strings) and keeps
-// kSlack bytes past the end of the line, which the fixed-size copies and checks may touch.
+// Writes a line into room reserved at the end of a LogBuffer (not zero-filled), committed when
+// the writer goes: the bound is computed by the caller (6 bytes per input byte for escaped
+// strings) and keeps kSlack bytes past the end of the line, which the fixed-size copies and
+// checks may touch.
 constexpr size_t kSlack = 64;
 
 class LineWriter {
  public:
-  LineWriter(std::string& out, size_t bound) : out_(out) {
-    size_t at = out.size();
-    out.resize(at + bound);
-    p_ = out.data() + at;
-  }
-  ~LineWriter() { out_.resize(static_cast<size_t>(p_ - out_.data())); }
+  LineWriter(LogBuffer& out, size_t bound) : out_(out), start_(out.reserve(bound)), p_(start_) {}
+  ~LineWriter() { out_.commit(p_); }
+  LineWriter(const LineWriter&) = delete;
+  LineWriter& operator=(const LineWriter&) = delete;
+  char* start() const { return start_; }
   // Most texts of a line are short: up to 32 bytes they are copied by fixed-size moves, which
   // read and write only inside the text (two overlapping halves).
   void raw(std::string_view s) {
@@ -474,7 +479,8 @@ class LineWriter {
   }
 
  private:
-  std::string& out_;
+  LogBuffer& out_;
+  char* start_;
   char* p_;
 };
 
@@ -544,16 +550,14 @@ std::string_view route_fields(const RequestRecord& r, unsigned kept) {
 
 }  // namespace
 
-void AccessLogFormat::append_json(const RequestRecord& r, uint64_t count, std::string& out) const {
-  size_t start = out.size();
+void AccessLogFormat::append_json(const RequestRecord& r, uint64_t count, LogBuffer& out) const {
   size_t bound = 1024 + kSlack + 6 * (r.client_ip.size() + r.forwarded_for.size() + r.host.size() * 2 + r.method.size() +
                              r.path.size() + r.client_username.size() + r.router.size() + r.service.size() + r.server_url.size() +
                              r.server_addr.size() + r.entry_point.size() + r.tls_cipher.size() + r.tls_version.size());
   for (const auto* list : {r.request_headers, r.response_headers})
     if (list)
       for (const auto& [name, value] : *list) bound += 6 * (name.size() + value.size()) + 32;
-  std::optional<LineWriter> writer(std::in_place, out, bound);  // sized back at the end
-  LineWriter& w = *writer;
+  LineWriter w(out, bound);
   auto str = [&](Field f, std::string_view v) {
     if (!kept(f)) return;
     w.short_text(kKeyTexts[f].text, kKeyTexts[f].len);
@@ -653,8 +657,7 @@ void AccessLogFormat::append_json(const RequestRecord& r, uint64_t count, std::s
   w.raw(now.local);
   w.raw(now.zone);
   w.raw("\"}\n");
-  writer.reset();
-  out[start] = '{';  // the first key's ','
+  *w.start() = '{';  // the first key's ','
 }
 
 }  // namespace portier::proxy

@@ -56,8 +56,7 @@ void WorkerObserver::flush() {
   AccessLogWriter* writer = shared_.writer();
   uint64_t lines = pending_lines_;
   pending_lines_ = 0;
-  std::string batch = std::move(pending_);
-  pending_ = std::string();
+  LogBuffer batch = std::move(pending_);  // leaves pending_ empty, without storage
   if (!writer || !writer->submit(std::move(batch), lines, &pending_)) dropped_.add(lines);
   if (pending_.capacity() < kFlushBytes) pending_.reserve(kFlushBytes + 4096);
 }

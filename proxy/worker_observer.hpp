@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "proxy/asio.hpp"
+#include "proxy/log_buffer.hpp"
 #include "proxy/metrics_shard.hpp"
 #include "proxy/request_record.hpp"
 
@@ -51,7 +52,7 @@ class WorkerObserver {
   bool active_;
   MetricsShard shard_;
   asio::io_context* io_ = nullptr;
-  std::string pending_;
+  LogBuffer pending_;
   uint64_t pending_lines_ = 0;
   bool flush_posted_ = false;
   uint64_t next_count_;  // Traefik's RequestCount: worker i numbers i+1, i+1+N, ...
