@@ -53,6 +53,7 @@ class AccessLogFormat {
 
   config::AccessLogConfig cfg_;
   std::bitset<kFieldCount> keep_;
+  bool all_kept_ = false;  // every core field kept: the JSON line's straight path
   bool captures_headers_ = false;
 };
 

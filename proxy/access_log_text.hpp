@@ -1,0 +1,137 @@
+#pragma once
+// What the access log's formats share (access_log_format.cpp: common and genericCLF;
+// access_log_json.cpp: json): the texts of a second, the JSON string check, and LineWriter,
+// which writes a line into a LogBuffer's reserved room. Internal to those files.
+#include <array>
+#include <chrono>
+#include <charconv>
+#include <cstdint>
+#include <cstring>
+#include <ctime>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "proxy/access_log_format.hpp"
+#include "proxy/log_buffer.hpp"
+
+namespace portier::proxy::log_text {
+
+// Traefik's field names, in AccessLogFormat::Field order.
+inline constexpr std::array<std::string_view, AccessLogFormat::kFieldCount> kFieldNames{
+    "ClientAddr", "ClientHost", "ClientPort", "ClientUsername", "DownstreamContentSize",
+    "DownstreamStatus", "Duration", "OriginContentSize", "OriginDuration", "OriginStatus",
+    "Overhead", "RequestAddr", "RequestContentSize", "RequestCount", "RequestHost",
+    "RequestMethod", "RequestPath", "RequestPort", "RequestProtocol", "RequestScheme",
+    "RetryAttempts", "RouterName", "ServiceAddr", "ServiceName", "ServiceURL", "StartLocal",
+    "StartUTC", "TLSCipher", "TLSVersion", "entryPointName"};
+
+// The texts of one second, formatted once per second and thread (a busy worker logs many
+// lines within a second; gmtime/localtime per line would cost more than the rest of a line).
+// Two seconds are kept: around a second's change, the requests in flight started in the
+// previous one and end in the next, and one entry would be formatted again for each line.
+struct SecondTexts {
+  std::time_t second = -1;
+  std::string utc;    // 2006-01-02T15:04:05
+  std::string local;  // the same in the local zone
+  std::string zone;   // Z or +hh:mm
+  std::string clf;    // 02/Jan/2006:15:04:05 +0000
+};
+
+// This thread's texts of `second`, formatted on first use (valid until the thread has formatted
+// two other seconds).
+const SecondTexts& texts_of(std::time_t second);
+// Seconds since the epoch and nanoseconds within the second.
+std::pair<std::time_t, long> split_time(std::chrono::system_clock::time_point t);
+// The fraction of a second as Go's RFC3339Nano writes it (".123", nothing for 0) into buf.
+std::string_view fraction_text(long nanos, char (&buf)[16]);
+void append_number(std::string& out, int64_t v);
+// "host:port" → host, port ("-" when there is no port), as Traefik's silentSplitHostPort.
+std::pair<std::string_view, std::string_view> split_host_port(std::string_view v);
+std::string_view protocol_text(int version);
+// plain_prefix of the n bytes at p, which may read up to 15 bytes past p + n (the caller's
+// buffer has that room): a short string costs one step, not one per byte.
+size_t plain_prefix_padded(const char* p, size_t n);
+
+// Writes a line into room reserved at the end of a LogBuffer (not zero-filled), committed when
+// the writer goes: the bound is computed by the caller (6 bytes per input byte for escaped
+// strings) and keeps kSlack bytes past the end of the line, which the fixed-size copies and
+// checks may touch.
+constexpr size_t kSlack = 64;
+
+class LineWriter {
+ public:
+  LineWriter(LogBuffer& out, size_t bound) : out_(out), start_(out.reserve(bound)), p_(start_) {}
+  ~LineWriter() { out_.commit(p_); }
+  LineWriter(const LineWriter&) = delete;
+  LineWriter& operator=(const LineWriter&) = delete;
+  char* start() const { return start_; }
+  char* pos() const { return p_; }
+  // A constant text (a string literal, without its NUL): a copy of constant size.
+  template <size_t N>
+  void lit(const char (&text)[N]) {
+    std::memcpy(p_, text, N - 1);
+    p_ += N - 1;
+  }
+  // Most texts of a line are short: up to 32 bytes they are copied by fixed-size moves, which
+  // read and write only inside the text (two overlapping halves).
+  void raw(std::string_view s) {
+    const char* src = s.data();
+    size_t n = s.size();
+    if (n == 0) return;  // an empty view may have no data pointer (memcpy needs one)
+    if (n > 32) {
+#pragma GCC diagnostic push  // GCC 12 sees sizes above PTRDIFF_MAX on a path that has none
+#pragma GCC diagnostic ignored "-Wstringop-overflow"
+      std::memcpy(p_, src, n);
+#pragma GCC diagnostic pop
+    } else if (n >= 16) {
+      std::memcpy(p_, src, 16);
+      std::memcpy(p_ + n - 16, src + n - 16, 16);
+    } else if (n >= 8) {
+      std::memcpy(p_, src, 8);
+      std::memcpy(p_ + n - 8, src + n - 8, 8);
+    } else if (n >= 4) {
+      std::memcpy(p_, src, 4);
+      std::memcpy(p_ + n - 4, src + n - 4, 4);
+    } else {
+      p_[0] = src[0];
+      p_[n / 2] = src[n / 2];
+      p_[n - 1] = src[n - 1];
+    }
+    p_ += n;
+  }
+  void ch(char c) { *p_++ = c; }
+  // Text of at most 32 bytes from a 32-byte array: a fixed-size copy.
+  void short_text(const char (&text)[32], size_t len) {
+    std::memcpy(p_, text, 32);
+    p_ += len;
+  }
+  void number(int64_t v) { p_ = std::to_chars(p_, p_ + 24, v).ptr; }
+  // A JSON string, escaped as append_json_string does: the plain prefix is copied whole,
+  // the rest (rare: a byte to escape) goes through append_json_string.
+  void json(std::string_view s) {
+    *p_++ = '"';
+    json_body(s);
+    *p_++ = '"';
+  }
+  // The same without the quotes. Copies s, then checks the copy (plain_prefix_padded reads
+  // into the room past it); from the first byte to escape on, it is written again escaped.
+  void json_body(std::string_view s) {
+    char* start = p_;
+    raw(s);
+    size_t plain = plain_prefix_padded(start, s.size());
+    if (plain < s.size()) {
+      p_ = start + plain;
+      std::string tail;
+      append_json_string(tail, s.substr(plain));
+      raw(std::string_view(tail).substr(1, tail.size() - 2));
+    }
+  }
+
+ private:
+  LogBuffer& out_;
+  char* start_;
+  char* p_;
+};
+
+}  // namespace portier::proxy::log_text

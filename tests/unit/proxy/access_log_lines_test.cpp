@@ -1,0 +1,122 @@
+// Access log lines byte for byte: golden lines (what portier wrote before the JSON line got its
+// straight path for all fields, tests/unit/proxy/access_log_format_test.cpp has the field by
+// field checks) and the straight path against the per-field one.
+#include <cctype>
+
+#include <catch2/catch.hpp>
+
+#include "proxy/access_log_format.hpp"
+#include "proxy/access_log_text.hpp"
+
+using namespace portier;
+using namespace portier::proxy;
+using Cfg = config::AccessLogConfig;
+
+namespace {
+
+std::chrono::system_clock::time_point at(long seconds, long nanos) {
+  return std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
+      std::chrono::seconds(seconds) + std::chrono::nanoseconds(nanos)));
+}
+
+// The records of the golden lines: a proxied request with headers kept, the same over TLS and
+// h2 with a response header, and an odd one (no Host, no service, IPv6 client, forwarded,
+// bytes to escape, a negative overhead, large numbers, a whole second).
+struct Records {
+  std::vector<std::pair<std::string, std::string>> headers{{"Authorization", "Basic eDp5"},
+                                                           {"Referer", "http://r.test/"},
+                                                           {"User-Agent", "curl/8 \"q\""}};
+  std::vector<std::pair<std::string, std::string>> response{{"Content-Type", "text/plain"}};
+  RequestRecord plain, tls, odd;
+  Records() {
+    RequestRecord& r = plain;
+    r.start = at(1714558830, 123456789);
+    r.duration = std::chrono::milliseconds(12);
+    r.origin_duration = std::chrono::milliseconds(10);
+    r.status = r.origin_status = 401;
+    r.response_bytes = 17;
+    r.request_bytes = 3;
+    r.method = "GET";
+    r.path = "/a b?x=1";
+    r.host = "app.test:8080";
+    r.client_ip = "127.0.0.9";
+    r.client_port = 40000;
+    r.entry_point = "web";
+    r.router = "app@file";
+    r.service = "app@file";
+    r.served = true;
+    r.server_url = "http://127.0.0.2:9000";
+    r.server_addr = "127.0.0.2:9000";
+    r.request_headers = &headers;
+    tls = plain;
+    tls.tls = true;
+    tls.tls_version = "1.3";
+    tls.tls_cipher = "TLS_AES_128_GCM_SHA256";
+    tls.http_version = 20;
+    tls.response_headers = &response;
+    odd = plain;
+    odd.start = at(1714558831, 0);
+    odd.host = "";
+    odd.served = false;
+    odd.router = "";
+    odd.service = "";
+    odd.origin_status = 0;
+    odd.status = 404;
+    odd.client_ip = "::1";
+    odd.client_port = 1;
+    odd.forwarded_for = "203.0.113.9, 10.0.0.1";
+    odd.client_username = "bob\"x\x01";
+    odd.path = "/\x01\xc3\xa9<\xff";
+    odd.method = "PO&T";
+    odd.response_bytes = 12345678901234ull;
+    odd.request_bytes = 99;
+    odd.duration = std::chrono::nanoseconds(5);
+    odd.origin_duration = std::chrono::nanoseconds(10);
+    odd.retries = 3;
+    odd.http_version = 10;
+  }
+};
+
+Cfg with_headers() {
+  Cfg cfg;
+  cfg.headers_default = Cfg::HeaderMode::keep;
+  cfg.header_names["Authorization"] = Cfg::HeaderMode::redact;
+  return cfg;
+}
+
+std::string line(Cfg cfg, Cfg::Format format, const RequestRecord& r, uint64_t count) {
+  cfg.format = format;
+  std::string out;
+  AccessLogFormat(cfg).append(r, count, out);
+  return out;
+}
+
+// `line` without the member `,"name":...` (the next member starts at the next `,"`: a '"'
+// inside a value is escaped); the first member takes the '{' with it.
+std::string without_member(std::string line, std::string_view name) {
+  std::string key = "\"" + std::string(name) + "\":";
+  size_t at = line.find(key);
+  if (at == std::string::npos) return line;
+  size_t next = line.find(",\"", at + key.size());
+  if (at == 1) return "{" + line.substr(next + 1);
+  return line.erase(at - 1, next - (at - 1));
+}
+
+}  // namespace
+
+TEST_CASE("the JSON line with every field kept is the per-field path's, byte for byte") {
+  Records rec;
+  for (const RequestRecord* r : {&rec.plain, &rec.tls, &rec.odd}) {
+    for (const Cfg& base : {Cfg(), with_headers()}) {
+      std::string all = line(base, Cfg::Format::json, *r, 42);
+      for (std::string_view name : log_text::kFieldNames) {
+        Cfg cfg = base;
+        std::string lower(name);
+        for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        cfg.field_names[lower] = false;
+        INFO(name);
+        CHECK(line(cfg, Cfg::Format::json, *r, 42) == without_member(all, name));
+      }
+    }
+  }
+}
