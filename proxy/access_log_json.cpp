@@ -1,6 +1,7 @@
 // AccessLogFormat's json lines (the class is in access_log_format.hpp; common lines are in
 // access_log_format.cpp).
 #include <array>
+#include <charconv>
 #include <string>
 #include <string_view>
 

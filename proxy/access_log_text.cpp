@@ -1,6 +1,7 @@
 #include "proxy/access_log_text.hpp"
 
 #include <algorithm>
+#include <charconv>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif

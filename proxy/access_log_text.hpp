@@ -4,7 +4,6 @@
 // which writes a line into a LogBuffer's reserved room. Internal to those files.
 #include <array>
 #include <chrono>
-#include <charconv>
 #include <cstdint>
 #include <cstring>
 #include <ctime>
@@ -52,6 +51,46 @@ std::string_view protocol_text(int version);
 // plain_prefix of the n bytes at p, which may read up to 15 bytes past p + n (the caller's
 // buffer has that room): a short string costs one step, not one per byte.
 size_t plain_prefix_padded(const char* p, size_t n);
+
+// "00" "01" ... "99": two digits per division in write_number.
+inline constexpr std::array<char, 200> kDigitPairs = [] {
+  std::array<char, 200> t{};
+  for (size_t i = 0; i < 100; ++i) {
+    t[2 * i] = static_cast<char>('0' + i / 10);
+    t[2 * i + 1] = static_cast<char>('0' + i % 10);
+  }
+  return t;
+}();
+
+// `v` in decimal at `p`, which has room for 21 bytes; returns the end. Unlike std::to_chars
+// there is no pass over the length first: the digits are written backwards, two per
+// division, into a scratch array and moved to `p` with one copy of constant size.
+inline char* write_number(char* p, int64_t v) {
+  uint64_t u = static_cast<uint64_t>(v);
+  if (v < 0) {
+    *p++ = '-';
+    u = 0 - u;
+  }
+  if (u < 10) {
+    *p = static_cast<char>('0' + u);
+    return p + 1;
+  }
+  char scratch[40];  // digits end at scratch + 20; the copy reads 20 bytes from the first
+  char* end = scratch + 20;
+  char* first = end;
+  for (; u >= 100; u /= 100) {
+    first -= 2;
+    std::memcpy(first, &kDigitPairs[(u % 100) * 2], 2);
+  }
+  if (u >= 10) {
+    first -= 2;
+    std::memcpy(first, &kDigitPairs[u * 2], 2);
+  } else {
+    *--first = static_cast<char>('0' + u);
+  }
+  std::memcpy(p, first, 20);
+  return p + (end - first);
+}
 
 // Writes a line into room reserved at the end of a LogBuffer (not zero-filled), committed when
 // the writer goes: the bound is computed by the caller (6 bytes per input byte for escaped
@@ -106,7 +145,7 @@ class LineWriter {
     std::memcpy(p_, text, 32);
     p_ += len;
   }
-  void number(int64_t v) { p_ = std::to_chars(p_, p_ + 24, v).ptr; }
+  void number(int64_t v) { p_ = write_number(p_, v); }
   // A JSON string, escaped as append_json_string does: the plain prefix is copied whole,
   // the rest (rare: a byte to escape) goes through append_json_string.
   void json(std::string_view s) {

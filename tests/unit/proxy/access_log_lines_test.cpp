@@ -2,6 +2,8 @@
 // straight path for all fields, tests/unit/proxy/access_log_format_test.cpp has the field by
 // field checks) and the straight path against the per-field one.
 #include <cctype>
+#include <charconv>
+#include <cstdint>
 
 #include <catch2/catch.hpp>
 
@@ -118,5 +120,19 @@ TEST_CASE("the JSON line with every field kept is the per-field path's, byte for
         CHECK(line(cfg, Cfg::Format::json, *r, 42) == without_member(all, name));
       }
     }
+  }
+}
+
+TEST_CASE("numbers are written as std::to_chars writes them") {
+  std::vector<int64_t> values{0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 65535, 1234567, 9876543210,
+                              INT64_MAX, INT64_MIN, -1, -9, -10, -100, -2000000};
+  for (int64_t p = 1; p > 0 && p < INT64_MAX / 10; p *= 10) values.insert(values.end(), {p - 1, p, p + 1});
+  for (int64_t v : values) {
+    char expected[24];
+    auto [end, ec] = std::to_chars(expected, expected + sizeof expected, v);
+    char out[64];
+    char* out_end = log_text::write_number(out, v);
+    CHECK(std::string_view(out, static_cast<size_t>(out_end - out)) ==
+          std::string_view(expected, static_cast<size_t>(end - expected)));
   }
 }
