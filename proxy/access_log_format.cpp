@@ -15,49 +15,58 @@ using HeaderMode = config::AccessLogConfig::HeaderMode;
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
 // The request path as Go's url.URL prints it: bytes that cannot appear in a log token
-// (controls, space, quote, non-ASCII) percent-encoded.
-void append_path(std::string& out, std::string_view path) {
+// (controls, space, quote, non-ASCII) percent-encoded. At most 3 bytes per byte.
+void put_path(LineWriter& w, std::string_view path) {
   static constexpr char kHex[] = "0123456789ABCDEF";
+  char* p = w.pos();
   for (unsigned char c : path) {
     if (c <= 0x20 || c >= 0x7f || c == '"' || c == '\\') {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
+      p[0] = '%';
+      p[1] = kHex[c >> 4];
+      p[2] = kHex[c & 15];
+      p += 3;
     } else {
-      out += static_cast<char>(c);
+      *p++ = static_cast<char>(c);
     }
   }
+  w.set_pos(p);
 }
 
 // A quoted common-format field: `"value"` with `"` escaped, or `"-"` when empty. Control
-// bytes are escaped too, so a header cannot start a forged line.
-void append_quoted(std::string& out, std::string_view v) {
+// bytes are escaped too, so a header cannot start a forged line. At most 4 bytes per byte.
+void put_quoted(LineWriter& w, std::string_view v) {
   if (v.empty()) {
-    out += "\"-\"";
+    w.lit("\"-\"");
     return;
   }
-  out += '"';
+  static constexpr char kHex[] = "0123456789abcdef";
+  char* p = w.pos();
+  *p++ = '"';
   for (unsigned char c : v) {
     if (c == '"') {
-      out += "\\\"";
+      p[0] = '\\';
+      p[1] = '"';
+      p += 2;
     } else if (c < 0x20 || c == 0x7f) {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
+      p[0] = '\\';
+      p[1] = 'x';
+      p[2] = kHex[c >> 4];
+      p[3] = kHex[c & 15];
+      p += 4;
     } else {
-      out += static_cast<char>(c);
+      *p++ = static_cast<char>(c);
     }
   }
-  out += '"';
+  *p++ = '"';
+  w.set_pos(p);
 }
 
-void append_token(std::string& out, std::string_view v) {
-  if (v.empty()) {
-    out += '-';
-    return;
-  }
-  for (unsigned char c : v) out += (c <= 0x20 || c >= 0x7f || c == '"') ? '?' : static_cast<char>(c);
+// An unquoted token, "-" when empty: bytes that cannot appear in one become '?'.
+void put_token(LineWriter& w, std::string_view v) {
+  if (v.empty()) return w.ch('-');
+  char* p = w.pos();
+  for (unsigned char c : v) *p++ = (c <= 0x20 || c >= 0x7f || c == '"') ? '?' : static_cast<char>(c);
+  w.set_pos(p);
 }
 
 std::string_view header_value(const Headers* headers, std::string_view name) {
@@ -65,12 +74,6 @@ std::string_view header_value(const Headers* headers, std::string_view name) {
   for (const auto& [n, v] : *headers)
     if (n == name) return v;
   return {};
-}
-
-
-// The common format's [02/Jan/2006:15:04:05 -0700] timestamp (StartUTC: always +0000).
-void append_clf_time(std::string& out, std::chrono::system_clock::time_point t) {
-  out.append(texts_of(split_time(t).first).clf);
 }
 
 }  // namespace
@@ -84,6 +87,8 @@ AccessLogFormat::AccessLogFormat(const config::AccessLogConfig& cfg) : cfg_(cfg)
     keep_[f] = it != cfg.field_names.end() ? it->second : cfg.fields_keep_default;
   }
   all_kept_ = keep_.all();
+  referer_mode_ = header_mode("Referer");
+  user_agent_mode_ = header_mode("User-Agent");
   captures_headers_ = cfg.headers_default != HeaderMode::drop;
   for (const auto& [name, mode] : cfg.header_names) captures_headers_ |= mode != HeaderMode::drop;
 }
@@ -104,10 +109,7 @@ bool AccessLogFormat::keep(const RequestRecord& r) const {
 
 void AccessLogFormat::append(const RequestRecord& r, uint64_t count, LogBuffer& out) const {
   if (cfg_.format == config::AccessLogConfig::Format::json) return append_json(r, count, out);
-  thread_local std::string line;
-  line.clear();
-  append_common(r, count, cfg_.format == config::AccessLogConfig::Format::generic_clf, line);
-  out.append(line);
+  append_common(r, count, cfg_.format == config::AccessLogConfig::Format::generic_clf, out);
 }
 
 void AccessLogFormat::append(const RequestRecord& r, uint64_t count, std::string& out) const {
@@ -116,51 +118,57 @@ void AccessLogFormat::append(const RequestRecord& r, uint64_t count, std::string
   out.append(line.view());
 }
 
+std::string_view AccessLogFormat::common_header(const RequestRecord& r, std::string_view name,
+                                                HeaderMode mode) const {
+  std::string_view v = mode == HeaderMode::drop ? std::string_view() : header_value(r.request_headers, name);
+  return !v.empty() && mode == HeaderMode::redact ? "REDACTED" : v;
+}
+
 void AccessLogFormat::append_common(const RequestRecord& r, uint64_t count, bool generic,
-                                    std::string& out) const {
-  auto token = [&](Field f, std::string_view v) { append_token(out, kept(f) ? v : std::string_view()); };
-  token(ClientHost, r.forwarded_for.empty() ? r.client_ip : r.forwarded_for);
-  out += " - ";
-  token(ClientUsername, r.client_username.empty() ? "-" : r.client_username);
-  out += " [";
-  if (kept(StartUTC))
-    append_clf_time(out, r.start);
+                                    LogBuffer& out) const {
+  std::string_view referer = common_header(r, "Referer", referer_mode_);
+  std::string_view agent = common_header(r, "User-Agent", user_agent_mode_);
+  LineWriter w(out, 256 + kSlack + r.client_ip.size() + r.forwarded_for.size() + r.client_username.size() +
+                        r.method.size() + 3 * r.path.size() +
+                        4 * (referer.size() + agent.size() + r.router.size() + r.server_url.size()));
+  auto kept_or_empty = [&](Field f, std::string_view v) { return kept(f) ? v : std::string_view(); };
+  put_token(w, kept_or_empty(ClientHost, r.forwarded_for.empty() ? r.client_ip : r.forwarded_for));
+  w.lit(" - ");
+  put_token(w, kept_or_empty(ClientUsername, r.client_username.empty() ? "-" : r.client_username));
+  w.lit(" [");
+  if (kept(StartUTC))  // [02/Jan/2006:15:04:05 -0700], StartUTC: always +0000
+    w.raw(texts_of(split_time(r.start).first).clf);
   else
-    out += '-';
-  out += "] \"";
-  token(RequestMethod, r.method);
-  out += ' ';
+    w.ch('-');
+  w.lit("] \"");
+  put_token(w, kept_or_empty(RequestMethod, r.method));
+  w.ch(' ');
   if (kept(RequestPath) && !r.path.empty())
-    append_path(out, r.path);
+    put_path(w, r.path);
   else
-    out += '-';
-  out += ' ';
-  token(RequestProtocol, protocol_text(r.http_version));
-  out += "\" ";
-  if (kept(DownstreamStatus)) append_number(out, r.status); else out += '-';
-  out += ' ';
-  if (kept(DownstreamContentSize)) append_number(out, static_cast<int64_t>(r.response_bytes)); else out += '-';
-  out += ' ';
-  for (std::string_view name : {std::string_view("Referer"), std::string_view("User-Agent")}) {
-    std::string_view v = header_value(r.request_headers, name);
-    HeaderMode mode = header_mode(name);
-    if (mode == HeaderMode::drop) v = {};
-    if (!v.empty() && mode == HeaderMode::redact) v = "REDACTED";
-    append_quoted(out, v);
-    if (name == "Referer") out += ' ';
-  }
+    w.ch('-');
+  w.ch(' ');
+  put_token(w, kept_or_empty(RequestProtocol, protocol_text(r.http_version)));
+  w.lit("\" ");
+  if (kept(DownstreamStatus)) w.number(r.status); else w.ch('-');
+  w.ch(' ');
+  if (kept(DownstreamContentSize)) w.number(static_cast<int64_t>(r.response_bytes)); else w.ch('-');
+  w.ch(' ');
+  put_quoted(w, referer);
+  w.ch(' ');
+  put_quoted(w, agent);
   if (!generic) {
-    out += ' ';
-    if (kept(RequestCount)) append_number(out, static_cast<int64_t>(count)); else out += '-';
-    out += ' ';
-    append_quoted(out, kept(RouterName) ? r.router : std::string_view());
-    out += ' ';
-    append_quoted(out, kept(ServiceURL) ? r.server_url : std::string_view());
-    out += ' ';
-    append_number(out, kept(Duration) ? r.duration.count() / 1000000 : 0);
-    out += "ms";
+    w.ch(' ');
+    if (kept(RequestCount)) w.number(static_cast<int64_t>(count)); else w.ch('-');
+    w.ch(' ');
+    put_quoted(w, kept_or_empty(RouterName, r.router));
+    w.ch(' ');
+    put_quoted(w, kept_or_empty(ServiceURL, r.server_url));
+    w.ch(' ');
+    w.number(kept(Duration) ? r.duration.count() / 1000000 : 0);
+    w.lit("ms");
   }
-  out += '\n';
+  w.ch('\n');
 }
 
 }  // namespace portier::proxy

@@ -47,13 +47,17 @@ class AccessLogFormat {
   };
 
  private:
-  void append_common(const RequestRecord& r, uint64_t count, bool generic, std::string& out) const;
+  void append_common(const RequestRecord& r, uint64_t count, bool generic, LogBuffer& out) const;
+  // Referer or User-Agent for a common line, as `mode` (header_mode) says.
+  std::string_view common_header(const RequestRecord& r, std::string_view name,
+                                 config::AccessLogConfig::HeaderMode mode) const;
   void append_json(const RequestRecord& r, uint64_t count, LogBuffer& out) const;
   bool kept(Field f) const { return keep_[f]; }
 
   config::AccessLogConfig cfg_;
   std::bitset<kFieldCount> keep_;
   bool all_kept_ = false;  // every core field kept: the JSON line's straight path
+  config::AccessLogConfig::HeaderMode referer_mode_, user_agent_mode_;  // header_mode() of each
   bool captures_headers_ = false;
 };
 

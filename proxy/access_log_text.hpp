@@ -106,6 +106,8 @@ class LineWriter {
   LineWriter& operator=(const LineWriter&) = delete;
   char* start() const { return start_; }
   char* pos() const { return p_; }
+  // After writing at pos() directly (byte loops keep the position in a local).
+  void set_pos(char* p) { p_ = p; }
   // A constant text (a string literal, without its NUL): a copy of constant size.
   template <size_t N>
   void lit(const char (&text)[N]) {
