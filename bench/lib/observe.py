@@ -76,11 +76,13 @@ def one_run(inst, ctx, duration):
             raise RuntimeError("the warm-up's access log lines were not written within 10 s")
         os.truncate(log, 0)  # opened O_APPEND: the next line goes to the new end
     pids = inst.pids()
-    cpu0 = procs.cpu_seconds_exact(pids)
+    cpu0, switches0 = procs.cpu_seconds_exact(pids), procs.context_switches(pids)
     r = loadgen.wrk(url, CONNS, duration, ctx.client_cpus)
     if log:
         r["lines_per_request"] = wait_lines(log, r["requests"]) / max(r["requests"], 1)
-    r["cpu_us"] = 1e6 * (procs.cpu_seconds_exact(pids) - cpu0) / max(r["requests"], 1)
+    n = max(r["requests"], 1)
+    r["cpu_us"] = 1e6 * (procs.cpu_seconds_exact(pids) - cpu0) / n
+    r["switches_per_request"] = (procs.context_switches(pids) - switches0) / n
     return r
 
 
@@ -129,12 +131,13 @@ def _range(xs, fmt):
 def render(samples, notes, meta, title):
     """The markdown table for bench/RESULTS.md: per configuration the median (range) of the
     CPU per request, its ratio to off's median, the median (range) of each repetition's ratio
-    to that repetition's off, req/s, and access log lines per request."""
+    to that repetition's off, req/s, access log lines per request, and the process's context
+    switches per request (the worker's and the access log writer's wake-ups)."""
     off = [r["cpu_us"] for r in samples["off"]]
     lines = [f"## {title}", "",
              "| configuration | server CPU µs/request, median (range) | ÷ off, medians | "
              "÷ off, per repetition: median (range) | req/s, median (range) | "
-             "log lines/request |", "|---|---|---|---|---|---|"]
+             "log lines/request | context switches/request |", "|---|---|---|---|---|---|---|"]
     for name, _, label in CONFIGS:
         runs = samples[name]
         cpu = [r["cpu_us"] for r in runs]
@@ -146,7 +149,8 @@ def render(samples, notes, meta, title):
         logged = [r["lines_per_request"] for r in runs if "lines_per_request" in r]
         per_line = f"{statistics.median(logged):.3f}" if logged else "–"
         lines.append(f"| {label} | {_range(cpu, '{:.2f}')} | {ratio} | {per_rep} | "
-                     f"{_range([r['rps'] for r in runs], '{:,.0f}')} | {per_line} |")
+                     f"{_range([r['rps'] for r in runs], '{:,.0f}')} | {per_line} | "
+                     f"{statistics.median(r['switches_per_request'] for r in runs):.3f} |")
     lines += ["", "Settings:"] + [f"- {k}: {v}" for k, v in meta.items()]
     if notes:
         lines += ["", "Notes:"] + [f"- {n}" for n in notes]

@@ -252,6 +252,23 @@ def cpu_seconds_exact(pids):
     return ns / 1e9
 
 
+def context_switches(pids):
+    """Voluntary + involuntary context switches of the given pids' live threads."""
+    n = 0
+    for pid in pids:
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tasks:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/status") as f:
+                    n += sum(int(line.split()[1]) for line in f if "ctxt_switches" in line)
+            except (OSError, IndexError, ValueError):
+                pass
+    return n
+
+
 def memory_kib(pids):
     """Sum of PSS (shared pages split between the processes) in KiB; RSS when PSS is missing."""
     total = 0
