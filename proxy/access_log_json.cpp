@@ -116,25 +116,48 @@ void json_time(LineWriter& w, const RequestRecord& r) {
   w.lit("\"}\n");
 }
 
+// Whether `method` is written as is in a JSON string without a check: an upper-case verb (GET,
+// POST, ...: the method is a token, and a token may hold '&', which JSON escapes).
+bool upper_case_word(std::string_view method) {
+  if (method.size() > 7) return false;
+  for (char c : method)
+    if (c < 'A' || c > 'Z') return false;
+  return true;
+}
+
 // The JSON line when every core field is kept (the default): one straight sequence without a
 // test per field, each key written with the quotes around it as one constant-size literal.
-// Byte for byte what AccessLogFormat::append_json's general path writes (unit-tested).
+// Only texts that can hold a byte to escape are checked: the client's address is an IPv4
+// literal or an IPv6 one (which may carry a zone name), Host's parts are checked once, the
+// cipher is OpenSSL's IANA name. Byte for byte what AccessLogFormat::append_json's general
+// path writes (unit-tested).
 void json_all_fields(const AccessLogFormat& format, const RequestRecord& r, uint64_t count, LineWriter& w) {
-  bool v6 = r.client_ip.find(':') != std::string_view::npos;
+  std::string_view ip = r.client_ip.substr(0, 46);
+  bool v6 = ip.find(':') != std::string_view::npos;
   w.lit("{\"ClientAddr\":\"");
-  if (v6) w.ch('[');
-  w.json_body(r.client_ip.substr(0, 46));
-  if (v6) w.ch(']');
+  if (v6) {
+    w.ch('[');
+    w.json_body(ip);
+    w.ch(']');
+  } else {
+    w.raw(ip);
+  }
   w.ch(':');
   char* port = w.pos();
   w.number(r.client_port);
   std::string_view port_text(port, static_cast<size_t>(w.pos() - port));
   w.lit("\",\"ClientHost\":\"");
-  w.json_body(r.forwarded_for.empty() ? r.client_ip : r.forwarded_for);
+  if (!r.forwarded_for.empty() || v6)
+    w.json_body(r.forwarded_for.empty() ? r.client_ip : r.forwarded_for);
+  else
+    w.raw(r.client_ip);
   w.lit("\",\"ClientPort\":\"");
   w.raw(port_text);
   w.lit("\",\"ClientUsername\":\"");
-  w.json_body(r.client_username.empty() ? "-" : r.client_username);
+  if (r.client_username.empty())
+    w.ch('-');
+  else
+    w.json_body(r.client_username);
   int64_t duration = r.duration.count();
   w.lit("\",\"DownstreamContentSize\":");
   w.number(static_cast<int64_t>(r.response_bytes));
@@ -151,28 +174,38 @@ void json_all_fields(const AccessLogFormat& format, const RequestRecord& r, uint
   w.lit(",\"Overhead\":");
   w.number(duration - r.origin_duration.count());
   auto [req_host, req_port] = split_host_port(r.host);
+  bool host_plain = true;
   if (!r.host.empty()) {
     w.lit(",\"RequestAddr\":\"");
-    w.json_body(r.host);
+    host_plain = w.json_body(r.host);
     w.ch('"');
   }
+  auto host_part = [&](std::string_view part) {  // "-" or a part of r.host
+    if (host_plain)
+      w.raw(part);
+    else
+      w.json_body(part);
+  };
   w.lit(",\"RequestContentSize\":");
   w.number(static_cast<int64_t>(r.request_bytes));
   w.lit(",\"RequestCount\":");
   w.number(static_cast<int64_t>(count));
   if (!r.host.empty()) {
     w.lit(",\"RequestHost\":\"");
-    w.json_body(req_host);
+    host_part(req_host);
     w.ch('"');
   }
   w.lit(",\"RequestMethod\":\"");
-  w.json_body(r.method);
+  if (upper_case_word(r.method))
+    w.raw(r.method);
+  else
+    w.json_body(r.method);
   w.lit("\",\"RequestPath\":\"");
   w.json_body(r.path);
   w.ch('"');
   if (!r.host.empty()) {
     w.lit(",\"RequestPort\":\"");
-    w.json_body(req_port);
+    host_part(req_port);
     w.ch('"');
   }
   w.lit(",\"RequestProtocol\":\"");
@@ -197,16 +230,16 @@ void json_all_fields(const AccessLogFormat& format, const RequestRecord& r, uint
   w.lit("Z\"");
   if (r.tls) {
     w.lit(",\"TLSCipher\":\"");
-    w.json_body(r.tls_cipher);
+    w.raw(r.tls_cipher);
     w.lit("\",\"TLSVersion\":\"");
     w.raw(r.tls_version);
     w.ch('"');
   }
-  json_headers(format, w, r.response_headers, "downstream_");
+  if (r.response_headers) json_headers(format, w, r.response_headers, "downstream_");
   w.lit(",\"entryPointName\":\"");
   w.json_body(r.entry_point);
   w.lit("\",\"level\":\"info\",\"msg\":\"\"");
-  json_headers(format, w, r.request_headers, "request_");
+  if (r.request_headers) json_headers(format, w, r.request_headers, "request_");
   json_time(w, r);
 }
 

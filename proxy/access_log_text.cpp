@@ -2,9 +2,6 @@
 
 #include <algorithm>
 #include <charconv>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 namespace portier::proxy {
 
@@ -73,18 +70,8 @@ constexpr std::array<bool, 256> kJsonPlain = [] {
   return t;
 }();
 
-#if defined(__SSE2__)
-// Bit i set when byte i of the 16 at p is not kJsonPlain.
-[[gnu::always_inline]] inline unsigned not_plain_mask(const char* p) {
-  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  // Signed compare: bytes >= 0x80 are negative, so "< 0x20" catches them too.
-  __m128i bad = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)), _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)));
-  bad = _mm_or_si128(bad, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
-  bad = _mm_or_si128(bad, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('<')), _mm_cmpeq_epi8(v, _mm_set1_epi8('>'))));
-  bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, _mm_set1_epi8('&')));
-  return static_cast<unsigned>(_mm_movemask_epi8(bad));
-}
-#endif
+
+}  // namespace
 
 // The length of the run of kJsonPlain bytes at the start of s: 16 bytes per step where SSE2
 // is there (every x86-64), a table lookup per byte otherwise and for the tail.
@@ -97,8 +84,6 @@ size_t plain_prefix(std::string_view s) {
   while (i < s.size() && kJsonPlain[static_cast<unsigned char>(s[i])]) ++i;
   return i;
 }
-
-}  // namespace
 
 void append_number(std::string& out, int64_t v) {
   char buf[24];
@@ -127,7 +112,9 @@ std::string_view protocol_text(int version) {
 std::string_view fraction_text(long nanos, char (&buf)[16]) {
   if (nanos == 0) return {};
   buf[0] = '.';
-  for (int i = 9; i >= 1; --i, nanos /= 10) buf[i] = static_cast<char>('0' + nanos % 10);
+  auto n = static_cast<unsigned long>(nanos);  // < 10^9: nine digits, four pairs and one
+  for (int i = 8; i >= 2; i -= 2, n /= 100) std::memcpy(&buf[i], &kDigitPairs[(n % 100) * 2], 2);
+  buf[1] = static_cast<char>('0' + n);
   size_t len = 10;
   while (buf[len - 1] == '0') --len;
   return {buf, len};
@@ -168,19 +155,12 @@ std::pair<std::time_t, long> split_time(std::chrono::system_clock::time_point t)
   return {static_cast<std::time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
 }
 
-// plain_prefix of the n bytes at p, which may read up to 15 bytes past p + n (the caller's
-// buffer has that room): a short string costs one step, not one per byte.
-size_t plain_prefix_padded(const char* p, size_t n) {
-#if defined(__SSE2__)
-  for (size_t i = 0; i < n; i += 16) {
-    unsigned mask = not_plain_mask(p + i);
-    if (n - i < 16) mask &= (1u << (n - i)) - 1;
-    if (mask) return i + static_cast<size_t>(__builtin_ctz(mask));
-  }
-  return n;
-#else
-  return plain_prefix(std::string_view(p, n));
-#endif
+char* escape_rest(char* at, std::string_view rest) {
+  std::string tail;
+  append_json_string(tail, rest);
+  std::string_view body = std::string_view(tail).substr(1, tail.size() - 2);
+  std::memcpy(at, body.data(), body.size());
+  return at + body.size();
 }
 
 }  // namespace log_text
