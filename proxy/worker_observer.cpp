@@ -42,11 +42,12 @@ void WorkerObserver::record(const RequestRecord& r) {
   ++pending_lines_;
   if (pending_.size() >= kFlushBytes) {
     flush();
-  } else if (!flush_posted_ && io_) {
-    flush_posted_ = true;
-    asio::post(*io_, [this] {
-      flush_posted_ = false;
-      flush();
+  } else if (!flush_armed_ && flush_timer_) {
+    flush_armed_ = true;
+    flush_timer_->expires_after(kFlushDelay);
+    flush_timer_->async_wait([this](const error_code& ec) {
+      flush_armed_ = false;
+      if (!ec) flush();
     });
   }
 }
