@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 #include <cstdint>
+#include <ctime>
 
 #include <catch2/catch.hpp>
 
@@ -135,4 +136,99 @@ TEST_CASE("numbers are written as std::to_chars writes them") {
     CHECK(std::string_view(out, static_cast<size_t>(out_end - out)) ==
           std::string_view(expected, static_cast<size_t>(end - expected)));
   }
+}
+
+TEST_CASE("lines are byte for byte those portier wrote before the all-fields JSON path") {
+  // Written by the formatter of 15c6c41 for these records; StartLocal and time in UTC.
+  std::time_t second = 1714558830;
+  std::tm local{};
+  localtime_r(&second, &local);
+  if (local.tm_gmtoff != 0) {
+    WARN("the golden lines' local times are UTC: not compared in this time zone");
+    return;
+  }
+  Records rec;
+  RequestRecord v6host = rec.plain;
+  v6host.host = "[::1]:443";
+  v6host.start = at(1714558832, 120);
+  v6host.status = 499;
+  v6host.origin_status = 0;
+  Cfg drop;
+  drop.field_names = {{"clientusername", false}, {"startutc", false}, {"routername", false}};
+  Cfg few;
+  few.fields_keep_default = false;
+  few.field_names = {{"downstreamstatus", true}, {"requestpath", true}, {"startutc", true}};
+  CHECK(line(with_headers(), Cfg::Format::common, rec.plain, 7) ==
+        "127.0.0.9 - - [01/May/2024:10:20:30 +0000] \"GET /a%20b?x=1 HTTP/1.1\" 401 17 \"http://r.tes"
+        "t/\" \"curl/8 \\\"q\\\"\" 7 \"app@file\" \"http://127.0.0.2:9000\" 12ms\n");
+  CHECK(line(with_headers(), Cfg::Format::generic_clf, rec.plain, 7) ==
+        "127.0.0.9 - - [01/May/2024:10:20:30 +0000] \"GET /a%20b?x=1 HTTP/1.1\" 401 17 \"http://r.tes"
+        "t/\" \"curl/8 \\\"q\\\"\"\n");
+  CHECK(line(Cfg(), Cfg::Format::common, rec.plain, 7) ==
+        "127.0.0.9 - - [01/May/2024:10:20:30 +0000] \"GET /a%20b?x=1 HTTP/1.1\" 401 17 \"-\" \"-\" 7 "
+        "\"app@file\" \"http://127.0.0.2:9000\" 12ms\n");
+  CHECK(line(with_headers(), Cfg::Format::json, rec.tls, 7) ==
+        "{\"ClientAddr\":\"127.0.0.9:40000\",\"ClientHost\":\"127.0.0.9\",\"ClientPort\":\"40000\",\""
+        "ClientUsername\":\"-\",\"DownstreamContentSize\":17,\"DownstreamStatus\":401,\"Duration\":12"
+        "000000,\"OriginContentSize\":17,\"OriginDuration\":10000000,\"OriginStatus\":401,\"Overhead"
+        "\":2000000,\"RequestAddr\":\"app.test:8080\",\"RequestContentSize\":3,\"RequestCount\":7,\"R"
+        "equestHost\":\"app.test\",\"RequestMethod\":\"GET\",\"RequestPath\":\"/a b?x=1\",\"RequestPo"
+        "rt\":\"8080\",\"RequestProtocol\":\"HTTP/2.0\",\"RequestScheme\":\"https\",\"RetryAttempts\""
+        ":0,\"RouterName\":\"app@file\",\"ServiceAddr\":\"127.0.0.2:9000\",\"ServiceName\":\"app@file"
+        "\",\"ServiceURL\":\"http://127.0.0.2:9000\",\"StartLocal\":\"2024-05-01T10:20:30.123456789Z"
+        "\",\"StartUTC\":\"2024-05-01T10:20:30.123456789Z\",\"TLSCipher\":\"TLS_AES_128_GCM_SHA256\","
+        "\"TLSVersion\":\"1.3\",\"downstream_Content-Type\":\"text/plain\",\"entryPointName\":\"web\""
+        ",\"level\":\"info\",\"msg\":\"\",\"request_Authorization\":\"REDACTED\",\"request_Referer\":"
+        "\"http://r.test/\",\"request_User-Agent\":\"curl/8 \\\"q\\\"\",\"time\":\"2024-05-01T10:20:3"
+        "0Z\"}\n");
+  CHECK(line(Cfg(), Cfg::Format::json, rec.plain, 1234567) ==
+        "{\"ClientAddr\":\"127.0.0.9:40000\",\"ClientHost\":\"127.0.0.9\",\"ClientPort\":\"40000\",\""
+        "ClientUsername\":\"-\",\"DownstreamContentSize\":17,\"DownstreamStatus\":401,\"Duration\":12"
+        "000000,\"OriginContentSize\":17,\"OriginDuration\":10000000,\"OriginStatus\":401,\"Overhead"
+        "\":2000000,\"RequestAddr\":\"app.test:8080\",\"RequestContentSize\":3,\"RequestCount\":12345"
+        "67,\"RequestHost\":\"app.test\",\"RequestMethod\":\"GET\",\"RequestPath\":\"/a b?x=1\",\"Req"
+        "uestPort\":\"8080\",\"RequestProtocol\":\"HTTP/1.1\",\"RequestScheme\":\"http\",\"RetryAttem"
+        "pts\":0,\"RouterName\":\"app@file\",\"ServiceAddr\":\"127.0.0.2:9000\",\"ServiceName\":\"app"
+        "@file\",\"ServiceURL\":\"http://127.0.0.2:9000\",\"StartLocal\":\"2024-05-01T10:20:30.123456"
+        "789Z\",\"StartUTC\":\"2024-05-01T10:20:30.123456789Z\",\"entryPointName\":\"web\",\"level\":"
+        "\"info\",\"msg\":\"\",\"time\":\"2024-05-01T10:20:30Z\"}\n");
+  CHECK(line(Cfg(), Cfg::Format::json, rec.odd, 9876543210) ==
+        "{\"ClientAddr\":\"[::1]:1\",\"ClientHost\":\"203.0.113.9, 10.0.0.1\",\"ClientPort\":\"1\",\""
+        "ClientUsername\":\"bob\\\"x\\u0001\",\"DownstreamContentSize\":12345678901234,\"DownstreamSt"
+        "atus\":404,\"Duration\":5,\"OriginContentSize\":0,\"OriginDuration\":10,\"OriginStatus\":0,"
+        "\"Overhead\":-5,\"RequestContentSize\":99,\"RequestCount\":9876543210,\"RequestMethod\":\"PO"
+        "\\u0026T\",\"RequestPath\":\"/\\u0001\xc3""\xa9""\\u003c\\ufffd\",\"RequestProtocol\":\"HTTP"
+        "/1.0\",\"RequestScheme\":\"http\",\"RetryAttempts\":3,\"StartLocal\":\"2024-05-01T10:20:31Z"
+        "\",\"StartUTC\":\"2024-05-01T10:20:31Z\",\"entryPointName\":\"web\",\"level\":\"info\",\"msg"
+        "\":\"\",\"time\":\"2024-05-01T10:20:31Z\"}\n");
+  CHECK(line(Cfg(), Cfg::Format::common, rec.odd, 9876543210) ==
+        "203.0.113.9,?10.0.0.1 - bob?x? [01/May/2024:10:20:31 +0000] \"PO&T /%01%C3%A9<%FF HTTP/1.0\""
+        " 404 12345678901234 \"-\" \"-\" 9876543210 \"-\" \"http://127.0.0.2:9000\" 0ms\n");
+  CHECK(line(Cfg(), Cfg::Format::json, v6host, 0) ==
+        "{\"ClientAddr\":\"127.0.0.9:40000\",\"ClientHost\":\"127.0.0.9\",\"ClientPort\":\"40000\",\""
+        "ClientUsername\":\"-\",\"DownstreamContentSize\":17,\"DownstreamStatus\":499,\"Duration\":12"
+        "000000,\"OriginContentSize\":0,\"OriginDuration\":10000000,\"OriginStatus\":0,\"Overhead\":2"
+        "000000,\"RequestAddr\":\"[::1]:443\",\"RequestContentSize\":3,\"RequestCount\":0,\"RequestHo"
+        "st\":\"::1\",\"RequestMethod\":\"GET\",\"RequestPath\":\"/a b?x=1\",\"RequestPort\":\"443\","
+        "\"RequestProtocol\":\"HTTP/1.1\",\"RequestScheme\":\"http\",\"RetryAttempts\":0,\"RouterName"
+        "\":\"app@file\",\"ServiceAddr\":\"127.0.0.2:9000\",\"ServiceName\":\"app@file\",\"ServiceURL"
+        "\":\"http://127.0.0.2:9000\",\"StartLocal\":\"2024-05-01T10:20:32.00000012Z\",\"StartUTC\":"
+        "\"2024-05-01T10:20:32.00000012Z\",\"entryPointName\":\"web\",\"level\":\"info\",\"msg\":\"\""
+        ",\"time\":\"2024-05-01T10:20:32Z\"}\n");
+  CHECK(line(drop, Cfg::Format::json, rec.tls, 5) ==
+        "{\"ClientAddr\":\"127.0.0.9:40000\",\"ClientHost\":\"127.0.0.9\",\"ClientPort\":\"40000\",\""
+        "DownstreamContentSize\":17,\"DownstreamStatus\":401,\"Duration\":12000000,\"OriginContentSiz"
+        "e\":17,\"OriginDuration\":10000000,\"OriginStatus\":401,\"Overhead\":2000000,\"RequestAddr\""
+        ":\"app.test:8080\",\"RequestContentSize\":3,\"RequestCount\":5,\"RequestHost\":\"app.test\","
+        "\"RequestMethod\":\"GET\",\"RequestPath\":\"/a b?x=1\",\"RequestPort\":\"8080\",\"RequestPro"
+        "tocol\":\"HTTP/2.0\",\"RequestScheme\":\"https\",\"RetryAttempts\":0,\"ServiceAddr\":\"127.0"
+        ".0.2:9000\",\"ServiceName\":\"app@file\",\"ServiceURL\":\"http://127.0.0.2:9000\",\"StartLoc"
+        "al\":\"2024-05-01T10:20:30.123456789Z\",\"TLSCipher\":\"TLS_AES_128_GCM_SHA256\",\"TLSVersio"
+        "n\":\"1.3\",\"entryPointName\":\"web\",\"level\":\"info\",\"msg\":\"\",\"time\":\"2024-05-01"
+        "T10:20:30Z\"}\n");
+  CHECK(line(few, Cfg::Format::json, rec.tls, 5) ==
+        "{\"DownstreamStatus\":401,\"RequestPath\":\"/a b?x=1\",\"StartUTC\":\"2024-05-01T10:20:30.12"
+        "3456789Z\",\"level\":\"info\",\"msg\":\"\",\"time\":\"2024-05-01T10:20:30Z\"}\n");
+  CHECK(line(few, Cfg::Format::common, rec.tls, 5) ==
+        "- - - [01/May/2024:10:20:30 +0000] \"- /a%20b?x=1 -\" 401 - \"-\" \"-\" - \"-\" \"-\" 0ms\n");
 }
