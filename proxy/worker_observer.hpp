@@ -6,8 +6,8 @@
 // writer thread wakes and writes once per batch, not once per round of ready handlers. A full
 // writer queue drops the batch and counts it (portier_access_log_dropped_lines_total): a
 // request never waits for the disk.
-#include <cstdint>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
