@@ -14,6 +14,7 @@ BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(BENCH_DIR, "lib"))
 
 import micro  # noqa: E402
+import observe  # noqa: E402
 import peers  # noqa: E402
 import procs  # noqa: E402
 import report  # noqa: E402
@@ -49,6 +50,10 @@ def parse_args(argv):
                       "10k routers, churn")
     mode.add_argument("--micro", action="store_true",
                       help="only the Google Benchmark micro-benchmarks (bench/micro)")
+    mode.add_argument("--observe", action="store_true",
+                      help="only portier's observability cost: server CPU per HTTP/1.1 request "
+                      "with metrics and access logs on and off, alternated (default 10 "
+                      "repetitions of 3 s runs)")
     p.add_argument("--build-dir", default=os.path.join(os.path.dirname(BENCH_DIR), "build"),
                    help="CMake build dir for --micro")
     p.add_argument("--micro-filter", help="--benchmark_filter regex for --micro")
@@ -67,8 +72,8 @@ def parse_args(argv):
     p.add_argument("--keep-tmp", action="store_true", help="keep configs and logs")
     a = p.parse_args(argv)
     a.portier = os.path.abspath(a.portier)
-    a.reps = a.reps or (3 if a.full else 1)
-    a.duration = a.duration or 5
+    a.reps = a.reps or (10 if a.observe else 3 if a.full else 1)
+    a.duration = a.duration or (3 if a.observe else 5)
     a.scenarios = a.scenarios.split(",") if a.scenarios else (FULL if a.full else QUICK)
     bad = [s for s in a.scenarios if s not in SCENARIOS]
     if bad:
@@ -124,8 +129,9 @@ def environment(opts, ctx):
                     f"server under test on CPU {ctx.server_cpus}; clients and backend on CPU "
                     f"{ctx.client_cpus}") +
         ("; h1_unpinned: nothing pinned" if "h1_unpinned" in opts.scenarios else ""),
-        "mode": f"{'full' if opts.full else 'quick'}: {opts.reps} repetition(s), "
-                f"{opts.duration}s per load run, scenarios {','.join(opts.scenarios)}",
+        "mode": ("observe" if opts.observe else
+                 f"{'full' if opts.full else 'quick'}: {opts.reps} repetition(s), "
+                 f"{opts.duration}s per load run, scenarios {','.join(opts.scenarios)}"),
         "loadavg at start": load,
         "versions": "; ".join(version(v) for v in (["nginx", "-v"], ["haproxy", "-v"],
                                                      ["caddy", "version"], ["wrk", "-v"],
@@ -178,6 +184,9 @@ def main(argv):
         ctx.backend_port = backend.http_port
         ctx.sink_port = ctx.port()
         ctx.echo_port = ctx.port()
+        peers.Portier.binary = opts.portier
+        if opts.observe:
+            return observe.main(ctx, opts, results.meta)
         if "udp" in opts.scenarios:
             try:
                 ctx.udp_echo = tools.build("udp_echo", tmp)
@@ -197,7 +206,6 @@ def main(argv):
                                     "OPEN:/dev/null"], cpus=ctx.client_cpus)
             if not procs.wait_until(lambda: not procs.port_is_free(ctx.sink_port), 10):
                 results.note("TCP sink did not start")
-        peers.Portier.binary = opts.portier
         peers.Portier.workers = opts.portier_workers
         classes = {"direct": peers.Direct, "nginx": peers.Nginx, "haproxy": peers.Haproxy,
                    "caddy": peers.Caddy, "portier": peers.Portier}

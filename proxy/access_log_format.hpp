@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "config/static_config.hpp"
+#include "proxy/log_buffer.hpp"
 #include "proxy/request_record.hpp"
 
 namespace portier::proxy {
@@ -25,6 +26,8 @@ class AccessLogFormat {
   // Whether the filters keep this request's line.
   bool keep(const RequestRecord& r) const;
   // Appends the line (with its '\n') for `r`; `count` is Traefik's RequestCount.
+  void append(const RequestRecord& r, uint64_t count, LogBuffer& out) const;
+  // The same into a string (tests, fuzzing).
   void append(const RequestRecord& r, uint64_t count, std::string& out) const;
 
   // Whether any header field can appear (then the observation captures request and response
@@ -44,12 +47,17 @@ class AccessLogFormat {
   };
 
  private:
-  void append_common(const RequestRecord& r, uint64_t count, bool generic, std::string& out) const;
-  void append_json(const RequestRecord& r, uint64_t count, std::string& out) const;
+  void append_common(const RequestRecord& r, uint64_t count, bool generic, LogBuffer& out) const;
+  // Referer or User-Agent for a common line, as `mode` (header_mode) says.
+  std::string_view common_header(const RequestRecord& r, std::string_view name,
+                                 config::AccessLogConfig::HeaderMode mode) const;
+  void append_json(const RequestRecord& r, uint64_t count, LogBuffer& out) const;
   bool kept(Field f) const { return keep_[f]; }
 
   config::AccessLogConfig cfg_;
   std::bitset<kFieldCount> keep_;
+  bool all_kept_ = false;  // every core field kept: the JSON line's straight path
+  config::AccessLogConfig::HeaderMode referer_mode_, user_agent_mode_;  // header_mode() of each
   bool captures_headers_ = false;
 };
 

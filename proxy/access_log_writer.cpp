@@ -46,7 +46,7 @@ AccessLogWriter::~AccessLogWriter() {
   if (fd_ > 2) ::close(fd_);
 }
 
-bool AccessLogWriter::submit(std::string batch, uint64_t lines, std::string* spare) {
+bool AccessLogWriter::submit(LogBuffer batch, uint64_t lines, LogBuffer* spare) {
   {
     std::lock_guard lock(mutex_);
     if (fd_ < 0 || queued_lines_ + lines > max_lines_) {
@@ -118,7 +118,7 @@ void AccessLogWriter::run() {
   }
 }
 
-void AccessLogWriter::write_all(const std::string& data) {
+void AccessLogWriter::write_all(const LogBuffer& data) {
   size_t off = 0;
   while (off < data.size()) {
     ssize_t n = ::write(fd_, data.data() + off, data.size() - off);

@@ -10,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include "proxy/log_buffer.hpp"
+
 namespace portier::proxy {
 
 class AccessLogWriter {
@@ -21,9 +23,9 @@ class AccessLogWriter {
   AccessLogWriter& operator=(const AccessLogWriter&) = delete;
 
   // Any thread. False (nothing kept) when the queue is full. `*spare` receives an empty
-  // string with the capacity of a batch already written (or of `batch` when refused), so
+  // buffer with the capacity of a batch already written (or `batch` itself when refused), so
   // the caller's next batch needs no allocation; left as is when there is none.
-  bool submit(std::string batch, uint64_t lines, std::string* spare = nullptr);
+  bool submit(LogBuffer batch, uint64_t lines, LogBuffer* spare = nullptr);
   // Any thread: reopen the file before the next write.
   void reopen();
   // Blocks until everything submitted so far is written (tests, shutdown).
@@ -31,7 +33,7 @@ class AccessLogWriter {
 
  private:
   void run();
-  void write_all(const std::string& data);
+  void write_all(const LogBuffer& data);
 
   std::string path_;
   uint64_t max_lines_;
@@ -39,9 +41,9 @@ class AccessLogWriter {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable written_;
-  std::vector<std::string> queue_;
-  std::vector<std::string> writing_;  // the writer thread's: the batches being written
-  std::vector<std::string> spares_;   // written batches, emptied, for submit()'s *spare
+  std::vector<LogBuffer> queue_;
+  std::vector<LogBuffer> writing_;  // the writer thread's: the batches being written
+  std::vector<LogBuffer> spares_;   // written batches, emptied, for submit()'s *spare
   uint64_t queued_lines_ = 0;
   uint64_t submitted_ = 0, done_ = 0;  // batches
   bool reopen_ = false;

@@ -24,7 +24,10 @@ Worker::Worker(int id, core::Snapshot<RuntimeConfig>& snapshot, core::Snapshot<T
   tcp_options_.terminate_tls = make_tls_terminator(tls, limits.header_timeout);
 }
 
-Worker::~Worker() { stop(); }
+Worker::~Worker() {
+  stop();
+  observer_.detach();  // its flush timer runs on ioc_
+}
 
 void Worker::add_listener(tcp::acceptor acceptor, std::shared_ptr<const ListenerInfo> info) {
   acceptors_.push_back(std::make_unique<tcp::acceptor>(std::move(acceptor)));

@@ -42,11 +42,12 @@ void WorkerObserver::record(const RequestRecord& r) {
   ++pending_lines_;
   if (pending_.size() >= kFlushBytes) {
     flush();
-  } else if (!flush_posted_ && io_) {
-    flush_posted_ = true;
-    asio::post(*io_, [this] {
-      flush_posted_ = false;
-      flush();
+  } else if (!flush_armed_ && flush_timer_) {
+    flush_armed_ = true;
+    flush_timer_->expires_after(kFlushDelay);
+    flush_timer_->async_wait([this](const error_code& ec) {
+      flush_armed_ = false;
+      if (!ec) flush();
     });
   }
 }
@@ -56,8 +57,7 @@ void WorkerObserver::flush() {
   AccessLogWriter* writer = shared_.writer();
   uint64_t lines = pending_lines_;
   pending_lines_ = 0;
-  std::string batch = std::move(pending_);
-  pending_ = std::string();
+  LogBuffer batch = std::move(pending_);  // leaves pending_ empty, without storage
   if (!writer || !writer->submit(std::move(batch), lines, &pending_)) dropped_.add(lines);
   if (pending_.capacity() < kFlushBytes) pending_.reserve(kFlushBytes + 4096);
 }

@@ -1,15 +1,20 @@
 #pragma once
 // A worker's side of the observability: its metrics shard and its access log buffer. Worker
 // thread only, except what MetricsShard and the counters say. Lines are formatted on the
-// worker into a buffer that goes to the AccessLogWriter once the worker has run what was ready
-// (one post per batch) or the buffer is large; a full writer queue drops the batch and counts
-// it (portier_access_log_dropped_lines_total): a request never waits for the disk.
+// worker into a buffer that goes to the AccessLogWriter when it holds 64 KiB or kFlushDelay
+// after its first line (a timer; nginx's `access_log ... buffer= flush=` does the same): the
+// writer thread wakes and writes once per batch, not once per round of ready handlers. A full
+// writer queue drops the batch and counts it (portier_access_log_dropped_lines_total): a
+// request never waits for the disk.
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "proxy/asio.hpp"
+#include "proxy/log_buffer.hpp"
 #include "proxy/metrics_shard.hpp"
 #include "proxy/request_record.hpp"
 
@@ -23,8 +28,12 @@ class WorkerObserver {
  public:
   WorkerObserver(Observability& shared, size_t id, size_t workers);
   ~WorkerObserver();
-  // Before the worker runs: where flushes are posted.
-  void attach(asio::io_context& io) { io_ = &io; }
+  // How long a line may wait in the worker's buffer.
+  static constexpr std::chrono::milliseconds kFlushDelay{20};
+
+  // Before the worker runs: the flush timer runs on `io`. detach() before `io` is destroyed.
+  void attach(asio::io_context& io) { flush_timer_.emplace(io); }
+  void detach() { flush_timer_.reset(); }
 
   // Whether requests are observed at all / captured for the access log.
   bool active() const { return active_; }
@@ -50,10 +59,10 @@ class WorkerObserver {
   const AccessLogFormat* format_;
   bool active_;
   MetricsShard shard_;
-  asio::io_context* io_ = nullptr;
-  std::string pending_;
+  std::optional<asio::steady_timer> flush_timer_;
+  LogBuffer pending_;
   uint64_t pending_lines_ = 0;
-  bool flush_posted_ = false;
+  bool flush_armed_ = false;
   uint64_t next_count_;  // Traefik's RequestCount: worker i numbers i+1, i+1+N, ...
   uint64_t stride_;
   OwnedCounter dropped_;

@@ -315,9 +315,10 @@ class Portier(Server):
     workers = 1
     dynamic_template = os.path.join(BENCH_DIR, "configs", "portier-dynamic.yml")
     dynamic_text = None      # replaces the template when set (scale test)
+    observability = ""       # static YAML appended to portier.yml (bench.py --observe)
 
     def port_names(self):
-        return super().port_names() + ["DIAG_PORT", "UDP_PORT", "H3_PORT"]
+        return super().port_names() + ["DIAG_PORT", "UDP_PORT", "H3_PORT", "METRICS_PORT"]
 
     def prepare(self):
         if not self.binary or not os.path.exists(self.binary):
@@ -326,6 +327,7 @@ class Portier(Server):
             raise RuntimeError(f"{self.binary} not executable")
         os.makedirs(os.path.join(self.dir, "state"), exist_ok=True)
         values = self.values()
+        values["OBSERVABILITY"] = self.observability.replace("{{DIR}}", self.dir)
         dyn = os.path.join(self.dir, "dynamic.yml")
         if self.dynamic_text is None:
             render(self.dynamic_template, dyn, values)
