@@ -493,22 +493,11 @@ class ConnectionLimits(unittest.TestCase):
 
     @contextlib.contextmanager
     def portier(self, **ep_keys):
-        """(ip, port) of a portier whose websecure entrypoint has http3 and `ep_keys`."""
-        d = make_temp_dir()
-        backend = Backend("k", NET + ".6")
-        ip = NET + ".5"
+        """(ip, port) of a portier whose HTTP/3 entrypoint has `ep_keys`, routing k.h3.test."""
+        ip = NET + ".14"
         port = free_tcp_udp_port(ip)
-        cert = make_cert(d, "k.h3.test")
-        dynamic = {"http": {"routers": {"k": router("Host(`k.h3.test`)", "k", ("websecure",), tls={})},
-                            "services": {"k": service(backend.url)}},
-                   "tls": {"certificates": [{"certFile": cert.cert, "keyFile": cert.key}]}}
-        ep = dict({"address": "%s:%d" % (ip, port), "http3": {}}, **ep_keys)
-        try:
-            with started(Portier(http_config({"websecure": ep}, write_file_atomic(d / "dynamic.yml", dynamic),
-                                             workers=1))):
-                yield ip, port
-        finally:
-            backend.close()
+        with Backend("k", NET + ".15") as backend, one_router_portier(ip, port, "k", backend, **ep_keys):
+            yield ip, port
 
     def test_keep_alive_limits_refuse_the_requests_past_them(self):
         # As on HTTP/2: the last allowed request is served, a GOAWAY follows, and the requests
