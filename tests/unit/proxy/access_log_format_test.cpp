@@ -5,44 +5,14 @@
 
 #include "proxy/metrics_shard.hpp"
 #include "proxy/observability.hpp"
+#include "tests/unit/proxy/access_log_sample.hpp"
 
 using namespace portier;
 using namespace portier::proxy;
 
 namespace {
 
-// 2024-05-01T10:20:30.123456789Z
-std::chrono::system_clock::time_point when() {
-  return std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
-      std::chrono::seconds(1714558830) + std::chrono::nanoseconds(123456789)));
-}
-
-struct Sample {
-  std::vector<std::pair<std::string, std::string>> headers{{"Authorization", "Basic eDp5"},
-                                                           {"Referer", "http://r.test/"},
-                                                           {"User-Agent", "curl/8 \"q\""}};
-  RequestRecord r;
-  Sample() {
-    r.start = when();
-    r.duration = std::chrono::milliseconds(12);
-    r.origin_duration = std::chrono::milliseconds(10);
-    r.status = r.origin_status = 401;
-    r.response_bytes = 17;
-    r.request_bytes = 3;
-    r.method = "GET";
-    r.path = "/a b?x=1";
-    r.host = "app.test:8080";
-    r.client_ip = "127.0.0.9";
-    r.client_port = 40000;
-    r.entry_point = "web";
-    r.router = "app@file";
-    r.service = "app@file";
-    r.served = true;
-    r.server_url = "http://127.0.0.2:9000";
-    r.server_addr = "127.0.0.2:9000";
-    r.request_headers = &headers;
-  }
-};
+using Sample = test::AccessLogSample;
 
 config::AccessLogConfig keep_headers(config::AccessLogConfig::Format format) {
   config::AccessLogConfig cfg;

@@ -10,6 +10,7 @@
 
 #include "proxy/access_log_format.hpp"
 #include "proxy/access_log_text.hpp"
+#include "tests/unit/proxy/access_log_sample.hpp"
 
 using namespace portier;
 using namespace portier::proxy;
@@ -17,40 +18,16 @@ using Cfg = config::AccessLogConfig;
 
 namespace {
 
-std::chrono::system_clock::time_point at(long seconds, long nanos) {
-  return std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
-      std::chrono::seconds(seconds) + std::chrono::nanoseconds(nanos)));
-}
+using test::log_time;
 
-// The records of the golden lines: a proxied request with headers kept, the same over TLS and
+// The records of the golden lines: the sample request with headers kept, the same over TLS and
 // h2 with a response header, and an odd one (no Host, no service, IPv6 client, forwarded,
 // bytes to escape, a negative overhead, large numbers, a whole second).
-struct Records {
-  std::vector<std::pair<std::string, std::string>> headers{{"Authorization", "Basic eDp5"},
-                                                           {"Referer", "http://r.test/"},
-                                                           {"User-Agent", "curl/8 \"q\""}};
+struct Records : test::AccessLogSample {
   std::vector<std::pair<std::string, std::string>> response{{"Content-Type", "text/plain"}};
-  RequestRecord plain, tls, odd;
+  RequestRecord& plain = r;
+  RequestRecord tls, odd;
   Records() {
-    RequestRecord& r = plain;
-    r.start = at(1714558830, 123456789);
-    r.duration = std::chrono::milliseconds(12);
-    r.origin_duration = std::chrono::milliseconds(10);
-    r.status = r.origin_status = 401;
-    r.response_bytes = 17;
-    r.request_bytes = 3;
-    r.method = "GET";
-    r.path = "/a b?x=1";
-    r.host = "app.test:8080";
-    r.client_ip = "127.0.0.9";
-    r.client_port = 40000;
-    r.entry_point = "web";
-    r.router = "app@file";
-    r.service = "app@file";
-    r.served = true;
-    r.server_url = "http://127.0.0.2:9000";
-    r.server_addr = "127.0.0.2:9000";
-    r.request_headers = &headers;
     tls = plain;
     tls.tls = true;
     tls.tls_version = "1.3";
@@ -58,7 +35,7 @@ struct Records {
     tls.http_version = 20;
     tls.response_headers = &response;
     odd = plain;
-    odd.start = at(1714558831, 0);
+    odd.start = log_time(1714558831, 0);
     odd.host = "";
     odd.served = false;
     odd.router = "";
@@ -150,7 +127,7 @@ TEST_CASE("lines are byte for byte those portier wrote before the all-fields JSO
   Records rec;
   RequestRecord v6host = rec.plain;
   v6host.host = "[::1]:443";
-  v6host.start = at(1714558832, 120);
+  v6host.start = log_time(1714558832, 120);
   v6host.status = 499;
   v6host.origin_status = 0;
   Cfg drop;
