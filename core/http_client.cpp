@@ -126,16 +126,6 @@ awaitable<HttpResult> exchange_stream(ByteStream& stream, http::request<http::st
   co_return result;
 }
 
-// Runs the exchange on a connected stream.
-awaitable<HttpResult> run_exchange(ByteStream& stream, http::request<http::string_body>& req,
-                                   const HttpClientOptions& opt,
-                                   const std::function<void(std::string_view)>& on_data) {
-  HttpResult result;
-  if (on_data) result = co_await exchange_stream(stream, req, opt, on_data);
-  else result = co_await exchange(stream, req, opt);
-  co_return result;
-}
-
 }  // namespace
 
 class TlsStream : public beast::ssl_stream<beast::tcp_stream> {
@@ -304,7 +294,8 @@ awaitable<HttpResult> HttpClient::stream(HttpRequest in, std::function<void(std:
       if (auto stream = weak.lock()) stream->transport().close();
     };
   }
-  co_return co_await run_exchange(*s, req, options_, on_data);
+  if (on_data) co_return co_await exchange_stream(*s, req, options_, on_data);
+  co_return co_await exchange(*s, req, options_);
 }
 
 }  // namespace portier::core
