@@ -38,27 +38,34 @@ constexpr std::array<KeyText, AccessLogFormat::kFieldCount> kKeyTexts = [] {
 
 // The RouterName, ServiceAddr, ServiceName and ServiceURL members of a JSON line: the same
 // few routers and servers serve most lines, so their text is kept per thread in a small table
-// (indexed by the router name's address, checked by content, so a snapshot's change or a
-// reused address cannot show a stale name) instead of being escaped for each line.
+// instead of being escaped for each line. An entry is found by the router name's address and
+// holds for the same addresses and sizes of the four texts in the same routing snapshot
+// generation (whose texts do not change while it lives); generation 0 (unknown) is never kept.
 struct RouteFields {
-  std::string router, service, url, addr;
+  uint64_t generation = 0;
+  std::string_view router, service, url, addr;  // views into that generation's snapshot
   bool served = false;
   unsigned kept = ~0u;  // AccessLogFormat's keep bits of the four fields (~0: never filled)
   std::string text;
 };
 
+// The same text by address and size, not by content.
+bool identical(std::string_view a, std::string_view b) { return a.data() == b.data() && a.size() == b.size(); }
+
 bool same(const RouteFields& e, const RequestRecord& r, unsigned kept) {
-  return e.kept == kept && e.served == r.served && e.router == r.router &&
-         (!r.served || (e.service == r.service && e.url == r.server_url && e.addr == r.server_addr));
+  return e.generation == r.generation && identical(e.router, r.router) && identical(e.service, r.service) &&
+         identical(e.url, r.server_url) && identical(e.addr, r.server_addr) && e.kept == kept &&
+         e.served == r.served;
 }
 
 void fill(RouteFields& e, const RequestRecord& r, unsigned kept) {
+  e.generation = r.generation;
+  e.router = r.router;
+  e.service = r.service;
+  e.url = r.server_url;
+  e.addr = r.server_addr;
   e.kept = kept;
   e.served = r.served;
-  e.router.assign(r.router);
-  e.service.assign(r.served ? r.service : std::string_view());
-  e.url.assign(r.served ? r.server_url : std::string_view());
-  e.addr.assign(r.served ? r.server_addr : std::string_view());
   e.text.clear();
   auto member = [&](AccessLogFormat::Field f, unsigned bit, std::string_view v) {
     if (!(kept & bit)) return;
@@ -76,7 +83,7 @@ void fill(RouteFields& e, const RequestRecord& r, unsigned kept) {
 std::string_view route_fields(const RequestRecord& r, unsigned kept) {
   thread_local std::array<RouteFields, 8> table;
   RouteFields& e = table[(reinterpret_cast<uintptr_t>(r.router.data()) >> 4) & 7];
-  if (!same(e, r, kept)) fill(e, r, kept);
+  if (r.generation == 0 || !same(e, r, kept)) fill(e, r, kept);
   return e.text;
 }
 
@@ -107,9 +114,11 @@ void json_headers(const AccessLogFormat& format, LineWriter& w,
 }
 
 // The line's end: logrus's entry time, when the request ended (no second clock read).
-void json_time(LineWriter& w, const RequestRecord& r) {
+// `start`: the texts of the request's start second, most often the same second.
+void json_time(LineWriter& w, const RequestRecord& r, const SecondTexts& start) {
   auto ended = r.start + std::chrono::duration_cast<std::chrono::system_clock::duration>(r.duration);
-  const SecondTexts& now = texts_of(split_time(ended).first);
+  std::time_t second = split_time(ended).first;
+  const SecondTexts& now = second == start.second ? start : texts_of(second);
   w.lit(",\"time\":\"");
   w.raw(now.local);
   w.raw(now.zone);
@@ -143,9 +152,7 @@ void json_all_fields(const AccessLogFormat& format, const RequestRecord& r, uint
     w.raw(ip);
   }
   w.ch(':');
-  char* port = w.pos();
-  w.number(r.client_port);
-  std::string_view port_text(port, static_cast<size_t>(w.pos() - port));
+  std::string_view port_text = w.number_text(r.client_port);
   w.lit("\",\"ClientHost\":\"");
   if (!r.forwarded_for.empty() || v6)
     w.json_body(r.forwarded_for.empty() ? r.client_ip : r.forwarded_for);
@@ -160,17 +167,23 @@ void json_all_fields(const AccessLogFormat& format, const RequestRecord& r, uint
     w.json_body(r.client_username);
   int64_t duration = r.duration.count();
   w.lit("\",\"DownstreamContentSize\":");
-  w.number(static_cast<int64_t>(r.response_bytes));
+  std::string_view size_text = w.number_text(static_cast<int64_t>(r.response_bytes));
   w.lit(",\"DownstreamStatus\":");
-  w.number(r.status);
+  std::string_view status_text = w.number_text(r.status);
   w.lit(",\"Duration\":");
   w.number(duration);
   w.lit(",\"OriginContentSize\":");
-  w.number(r.origin_status ? static_cast<int64_t>(r.response_bytes) : 0);
+  if (r.origin_status)  // the same number as DownstreamContentSize: its text again
+    w.raw(size_text);
+  else
+    w.ch('0');
   w.lit(",\"OriginDuration\":");
   w.number(r.origin_duration.count());
   w.lit(",\"OriginStatus\":");
-  w.number(r.origin_status);
+  if (r.origin_status == r.status)
+    w.raw(status_text);
+  else
+    w.number(r.origin_status);
   w.lit(",\"Overhead\":");
   w.number(duration - r.origin_duration.count());
   auto [req_host, req_port] = split_host_port(r.host);
@@ -240,7 +253,7 @@ void json_all_fields(const AccessLogFormat& format, const RequestRecord& r, uint
   w.json_body(r.entry_point);
   w.lit("\",\"level\":\"info\",\"msg\":\"\"");
   if (r.request_headers) json_headers(format, w, r.request_headers, "request_");
-  json_time(w, r);
+  json_time(w, r, texts);
 }
 
 }  // namespace
@@ -328,7 +341,7 @@ void AccessLogFormat::append_json(const RequestRecord& r, uint64_t count, LogBuf
   str(EntryPointName, r.entry_point);
   w.raw(",\"level\":\"info\",\"msg\":\"\"");
   json_headers(*this, w, r.request_headers, "request_");
-  json_time(w, r);
+  json_time(w, r, texts);
   *w.start() = '{';  // the first key's ','
 }
 

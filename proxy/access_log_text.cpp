@@ -99,8 +99,8 @@ std::pair<std::string_view, std::string_view> split_host_port(std::string_view v
       return {v.substr(1, close - 1), v.substr(close + 2)};
     return {v, "-"};
   }
-  size_t colon = v.rfind(':');
-  if (colon == std::string_view::npos || v.find(':') != colon) return {v, "-"};
+  size_t colon = v.find(':');
+  if (colon == std::string_view::npos || v.find(':', colon + 1) != std::string_view::npos) return {v, "-"};
   return {v.substr(0, colon), v.substr(colon + 1)};
 }
 

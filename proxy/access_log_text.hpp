@@ -150,33 +150,7 @@ class LineWriter {
     std::memcpy(p_, text, N - 1);
     p_ += N - 1;
   }
-  // Most texts of a line are short: up to 32 bytes they are copied by fixed-size moves, which
-  // read and write only inside the text (two overlapping halves).
-  void raw(std::string_view s) {
-    const char* src = s.data();
-    size_t n = s.size();
-    if (n == 0) return;  // an empty view may have no data pointer (memcpy needs one)
-    if (n > 32) {
-#pragma GCC diagnostic push  // GCC 12 sees sizes above PTRDIFF_MAX on a path that has none
-#pragma GCC diagnostic ignored "-Wstringop-overflow"
-      std::memcpy(p_, src, n);
-#pragma GCC diagnostic pop
-    } else if (n >= 16) {
-      std::memcpy(p_, src, 16);
-      std::memcpy(p_ + n - 16, src + n - 16, 16);
-    } else if (n >= 8) {
-      std::memcpy(p_, src, 8);
-      std::memcpy(p_ + n - 8, src + n - 8, 8);
-    } else if (n >= 4) {
-      std::memcpy(p_, src, 4);
-      std::memcpy(p_ + n - 4, src + n - 4, 4);
-    } else {
-      p_[0] = src[0];
-      p_[n / 2] = src[n / 2];
-      p_[n - 1] = src[n - 1];
-    }
-    p_ += n;
-  }
+  void raw(std::string_view s) { p_ = copy_text(p_, s.data(), s.size()); }
   void ch(char c) { *p_++ = c; }
   // Text of at most 32 bytes from a 32-byte array: a fixed-size copy.
   void short_text(const char (&text)[32], size_t len) {
@@ -184,6 +158,12 @@ class LineWriter {
     p_ += len;
   }
   void number(int64_t v) { p_ = write_number(p_, v); }
+  // The same, and the text written (to write it again without formatting).
+  std::string_view number_text(int64_t v) {
+    char* from = p_;
+    p_ = write_number(p_, v);
+    return {from, static_cast<size_t>(p_ - from)};
+  }
   // A JSON string, escaped as append_json_string does: the plain prefix is copied whole,
   // the rest (rare: a byte to escape) goes through append_json_string.
   void json(std::string_view s) {

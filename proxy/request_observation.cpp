@@ -5,6 +5,7 @@
 #include "config/http_token.hpp"
 #include "config/observability_loader.hpp"
 #include "proxy/access_log_format.hpp"
+#include "proxy/log_buffer.hpp"
 #include "proxy/observability.hpp"
 #include "proxy/worker.hpp"
 
@@ -64,14 +65,18 @@ void ObservationState::reset() {
   record = RequestRecord{};
   capture_headers = false;
   origin_t0 = {};
-  method.clear();
-  path.clear();
-  host.clear();
-  forwarded_for.clear();
   user.clear();
   header_values.clear();
   request_headers.clear();
   response_headers.clear();
+}
+
+char* ObservationState::texts_room(size_t n) {
+  if (texts_capacity < n) {
+    texts_capacity = std::max<size_t>(n, 256);
+    texts = std::make_unique_for_overwrite<char[]>(texts_capacity);
+  }
+  return texts.get();
 }
 
 RequestObservation::RequestObservation(WorkerObserver& observer, const ListenerInfo& listener,
@@ -81,7 +86,7 @@ RequestObservation::RequestObservation(WorkerObserver& observer, const ListenerI
   s_ = observer.acquire();
   s_->t0 = ObservationState::Clock::now();
   RequestRecord& r = s_->record;
-  if (observer.access_log()) r.start = std::chrono::system_clock::now();  // only lines show it
+  if (observer.access_log()) r.start = observer.wall_time(s_->t0);  // only lines show it
   r.entry_point = listener.entry_point.name;
   r.tls = listener.tls;
   r.http_version = http_version;
@@ -102,8 +107,8 @@ void RequestObservation::begin(const RequestHead& head) {
   if (!s_) return;
   RequestRecord& r = s_->record;
   if (r.http_version == 0) r.http_version = head.version_minor == 0 ? 10 : 11;
-  r.method_label = method_label(head.method);
   if (observer_.shared().metrics_on()) {
+    r.method_label = method_label(head.method);
     r.protocol = protocol_of(head);
     if (!observer_.shared().config().prometheus.header_labels.empty()) capture_header_labels(head);
   }
@@ -113,16 +118,26 @@ void RequestObservation::begin(const RequestHead& head) {
 void RequestObservation::capture(const RequestHead& head, const ClientInfo& client) {
   const AccessLogFormat& format = *observer_.access_log();
   ObservationState& s = *s_;
-  s.method.assign(head.method);
-  s.path.assign(head.path);
-  if (format.keeps_query() && !head.query.empty()) s.path.append("?").append(head.query);
-  s.host.assign(head.host);
-  if (client.trusted) s.forwarded_for.assign(find_header(head.headers, "x-forwarded-for"));
   RequestRecord& r = s.record;
-  r.method = s.method;
-  r.path = s.path;
-  r.host = s.host;
-  r.forwarded_for = s.forwarded_for;
+  std::string_view query = format.keeps_query() ? head.query : std::string_view();
+  std::string_view forwarded_for = client.trusted ? find_header(head.headers, "x-forwarded-for") : std::string_view();
+  char* p = s.texts_room(head.method.size() + head.path.size() + 1 + query.size() + head.host.size() +
+                         forwarded_for.size());
+  auto copy = [&p](std::string_view v) {
+    std::string_view kept(p, v.size());
+    p = copy_text(p, v.data(), v.size());
+    return kept;
+  };
+  r.method = copy(head.method);
+  char* path = p;
+  p = copy_text(p, head.path.data(), head.path.size());
+  if (!query.empty()) {
+    *p++ = '?';
+    p = copy_text(p, query.data(), query.size());
+  }
+  r.path = std::string_view(path, static_cast<size_t>(p - path));
+  r.host = copy(head.host);
+  r.forwarded_for = copy(forwarded_for);
   r.client_ip = client.ip;
   r.client_port = client.port;
   s.capture_headers = format.captures_headers();
@@ -161,12 +176,12 @@ void RequestObservation::capture_header_labels(const RequestHead& head) {
   s.record.header_values = s.header_values;
 }
 
-void RequestObservation::chose(std::string_view url, std::string_view addr) {
+void RequestObservation::chose(std::string_view url, std::string_view addr, ObservationState::Clock::time_point at) {
   if (!s_) return;
   s_->record.served = true;
   s_->record.server_url = url;
   s_->record.server_addr = addr;
-  if (observer_.access_log()) s_->origin_t0 = ObservationState::Clock::now();  // OriginDuration
+  if (observer_.access_log()) s_->origin_t0 = at;  // OriginDuration's start (lines only)
 }
 
 void RequestObservation::origin_head(int status) {

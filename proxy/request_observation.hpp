@@ -28,10 +28,16 @@ struct ObservationState {
   RequestRecord record;
   Clock::time_point t0{}, origin_t0{};
   bool capture_headers = false;
-  std::string method, path, host, forwarded_for, user;
+  // The request's method, path (with the query when kept), Host and X-Forwarded-For for the
+  // access log, copied one after the other (the codec's views do not live until the end, and
+  // middlewares may rewrite the path): one buffer that only grows.
+  std::unique_ptr<char[]> texts;
+  size_t texts_capacity = 0;
+  std::string user;
   std::string header_values;  // RequestRecord::header_values
   std::vector<std::pair<std::string, std::string>> request_headers, response_headers;
   void reset();  // for the next request; keeps the strings' capacity
+  char* texts_room(size_t n);  // texts with room for n bytes
 };
 
 class RequestObservation {
@@ -45,12 +51,16 @@ class RequestObservation {
   RequestObservation& operator=(const RequestObservation&) = delete;
 
   void begin(const RequestHead& head);
-  void routed(std::string_view router, std::string_view service) {
+  // `generation`: the routing snapshot's (RuntimeConfig::generation), whose strings the views
+  // of this call and of chose() point into.
+  void routed(std::string_view router, std::string_view service, uint64_t generation) {
     if (!s_) return;
     s_->record.router = router;
     s_->record.service = service;
+    s_->record.generation = generation;
   }
-  void chose(std::string_view url, std::string_view addr);
+  // A server was chosen at `at` (the start of the OriginDuration).
+  void chose(std::string_view url, std::string_view addr, ObservationState::Clock::time_point at);
   void retried() {
     if (s_) ++s_->record.retries;
   }

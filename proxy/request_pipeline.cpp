@@ -148,7 +148,7 @@ RequestPipeline::Step RequestPipeline::route(const RequestHead& head) {
   RequestView view{head.method, host, head.path, head.query, head.headers, client_.address};
   route_ = rc_ ? rc_->route(listener_.entry_index, listener_.tls, view) : nullptr;
   if (!route_) return acme ? answer_acme_http(head) : refuse(404);
-  observation_.routed(route_->name, rc_->services[route_->service].name);
+  observation_.routed(route_->name, rc_->services[route_->service].name, rc_->generation);
   if (const EntryChain* entry = route_->entry_chain(listener_.entry_index)) {
     chain_ = &entry->chain;
     limits_ = &entry->limits;
@@ -300,7 +300,7 @@ awaitable<bool> RequestPipeline::retry(const Attempt& attempt, bool replayable) 
   if (next.server && serves(*next.server)) {
     server_ = next.server;
     service_ = next.service;
-    observation_.chose(server_->url, server_->authority);
+    observation_.chose(server_->url, server_->authority, std::chrono::steady_clock::now());
   }
   co_return true;
 }
@@ -328,8 +328,8 @@ RequestPipeline::Step RequestPipeline::choose_server(const RequestHead& head) {
   if (!server_) return refuse(503);
   if (!serves(*server_)) return refuse(502);
   // The access log and metrics name the load balancer that serves (Traefik's ServiceName).
-  observation_.routed(route_->name, service_->name);
-  observation_.chose(server_->url, server_->authority);
+  observation_.routed(route_->name, service_->name, rc_->generation);
+  observation_.chose(server_->url, server_->authority, first_attempt_);
   // One Set-Cookie per sticky level (a weighted service's, its load balancer's).
   for (size_t i = 0; i < choice.cookies.size(); ++i) {
     if (i + 1 == choice.cookies.size()) set_cookie_ = std::move(choice.cookies[i]);

@@ -42,6 +42,10 @@ struct RequestRecord {
   std::string_view service;  // the router's service ("" when no router matched)
   std::string_view server_url;
   std::string_view server_addr;  // host:port of the server URL
+  // The routing snapshot's generation (RuntimeConfig::generation) that router, service,
+  // server_url and server_addr point into; 0 when no router matched. Within one generation
+  // the same view addresses hold the same texts.
+  uint64_t generation = 0;
   std::string_view tls_version;  // "1.3"
   std::string_view tls_cipher;   // IANA name
   // metrics.prometheus.headerLabels: the request's header values, in label-name order, each

@@ -7,7 +7,9 @@
 namespace portier::proxy {
 
 namespace {
-constexpr size_t kFlushBytes = 64 * 1024;
+// A batch's size: the writer's write(2) into the page cache costs less per byte in larger
+// writes, and the writer wakes less often (bench/run.sh --observe, bench/RESULTS.md).
+constexpr size_t kFlushBytes = 256 * 1024;
 }
 
 WorkerObserver::WorkerObserver(Observability& shared, size_t id, size_t workers)
@@ -30,6 +32,15 @@ ObservationState* WorkerObserver::acquire() {
 void WorkerObserver::release(ObservationState* state) {
   state->reset();
   spare_.emplace_back(state);
+}
+
+std::chrono::system_clock::time_point WorkerObserver::wall_time(std::chrono::steady_clock::time_point t) {
+  using namespace std::chrono;
+  if (t - offset_taken_ >= seconds(1)) {
+    offset_taken_ = steady_clock::now();
+    wall_offset_ = system_clock::now().time_since_epoch() - offset_taken_.time_since_epoch();
+  }
+  return system_clock::time_point(duration_cast<system_clock::duration>(t.time_since_epoch() + wall_offset_));
 }
 
 void WorkerObserver::record(const RequestRecord& r) {

@@ -121,7 +121,7 @@ TEST_CASE("JSON start times trim the fraction's zeros as RFC3339Nano does") {
   }
 }
 
-TEST_CASE("router and service fields follow each record, not what the thread wrote before") {
+TEST_CASE("router and service fields follow each record's snapshot, not what the thread wrote before") {
   Sample s;
   std::string router = "app@file", url = "http://127.0.0.2:9000";
   s.r.router = router;
@@ -132,15 +132,21 @@ TEST_CASE("router and service fields follow each record, not what the thread wro
     f.append(s.r, 1, line);
     return nlohmann::json::parse(line);
   };
+  s.r.generation = 7;
   CHECK(line_of(format)["RouterName"] == "app@file");
-  router[0] = 'b';  // the same address and size, another name (a new snapshot's)
+  router[0] = 'b';  // the same address and size, another name: a new snapshot's
   url.back() = '1';
+  s.r.generation = 8;
   auto j = line_of(format);
   CHECK(j["RouterName"] == "bpp@file");
   CHECK(j["ServiceURL"] == "http://127.0.0.2:9001");
+  router[0] = 'c';  // generation 0 (no snapshot known) is never taken from the table
+  s.r.generation = 0;
+  CHECK(line_of(format)["RouterName"] == "cpp@file");
+  s.r.generation = 8;
   s.r.served = false;
   j = line_of(format);
-  CHECK(j["RouterName"] == "bpp@file");
+  CHECK(j["RouterName"] == "cpp@file");
   CHECK_FALSE(j.contains("ServiceURL"));
   s.r.served = true;
   config::AccessLogConfig cfg = keep_headers(config::AccessLogConfig::Format::json);
