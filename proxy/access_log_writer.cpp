@@ -1,6 +1,7 @@
 #include "proxy/access_log_writer.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,7 +34,10 @@ AccessLogWriter::AccessLogWriter(std::string path, uint64_t max_lines, std::stri
     fd_ = open_log(path_, error);
     if (fd_ < 0) return;
   }
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "portier-log");  // top -H, bench/run.sh --observe
+    run();
+  });
 }
 
 AccessLogWriter::~AccessLogWriter() {

@@ -3,6 +3,7 @@
 #include "core/log.hpp"
 #include <algorithm>
 #include <cerrno>
+#include <pthread.h>
 #include <sys/socket.h>
 
 #include "proxy/client_hello_peek.hpp"
@@ -54,6 +55,8 @@ void Worker::start() {
   for (auto& u : udp_forwarders_) u->start();
   for (auto& h : http3_listeners_) h->start();
   thread_ = std::thread([this] {
+    // Named for top -H, perf and bench/run.sh --observe ("portier-w0", ...; at most 15 bytes).
+    pthread_setname_np(pthread_self(), ("portier-w" + std::to_string(id_ % 100000)).c_str());
     ioc_.run();
     ran_out_.set_value();
   });

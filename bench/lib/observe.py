@@ -77,12 +77,14 @@ def one_run(inst, ctx, duration):
         os.truncate(log, 0)  # opened O_APPEND: the next line goes to the new end
     pids = inst.pids()
     cpu0, switches0 = procs.cpu_seconds_exact(pids), procs.context_switches(pids)
+    writer0 = procs.cpu_seconds_exact(pids, "portier-log")
     r = loadgen.wrk(url, CONNS, duration, ctx.client_cpus)
     if log:
         r["lines_per_request"] = wait_lines(log, r["requests"]) / max(r["requests"], 1)
     n = max(r["requests"], 1)
     r["cpu_us"] = 1e6 * (procs.cpu_seconds_exact(pids) - cpu0) / n
     r["switches_per_request"] = (procs.context_switches(pids) - switches0) / n
+    r["writer_us"] = 1e6 * (procs.cpu_seconds_exact(pids, "portier-log") - writer0) / n
     return r
 
 
@@ -131,13 +133,15 @@ def _range(xs, fmt):
 def render(samples, notes, meta, title):
     """The markdown table for bench/RESULTS.md: per configuration the median (range) of the
     CPU per request, its ratio to off's median, the median (range) of each repetition's ratio
-    to that repetition's off, req/s, access log lines per request, and the process's context
-    switches per request (the worker's and the access log writer's wake-ups)."""
+    to that repetition's off, req/s, access log lines per request, the access log writer
+    thread's share of the CPU, and the process's context switches per request (the worker's
+    and the access log writer's wake-ups)."""
     off = [r["cpu_us"] for r in samples["off"]]
     lines = [f"## {title}", "",
              "| configuration | server CPU µs/request, median (range) | ÷ off, medians | "
              "÷ off, per repetition: median (range) | req/s, median (range) | "
-             "log lines/request | context switches/request |", "|---|---|---|---|---|---|---|"]
+             "log lines/request | of which the log writer thread, µs/request | "
+             "context switches/request |", "|---|---|---|---|---|---|---|---|"]
     for name, _, label in CONFIGS:
         runs = samples[name]
         cpu = [r["cpu_us"] for r in runs]
@@ -148,8 +152,9 @@ def render(samples, notes, meta, title):
             ratio += f" (target ≤ {target:.2f}×)"
         logged = [r["lines_per_request"] for r in runs if "lines_per_request" in r]
         per_line = f"{statistics.median(logged):.3f}" if logged else "–"
+        writer = f"{statistics.median(r['writer_us'] for r in runs):.2f}" if logged else "–"
         lines.append(f"| {label} | {_range(cpu, '{:.2f}')} | {ratio} | {per_rep} | "
-                     f"{_range([r['rps'] for r in runs], '{:,.0f}')} | {per_line} | "
+                     f"{_range([r['rps'] for r in runs], '{:,.0f}')} | {per_line} | {writer} | "
                      f"{statistics.median(r['switches_per_request'] for r in runs):.3f} |")
     lines += ["", "Settings:"] + [f"- {k}: {v}" for k, v in meta.items()]
     if notes:

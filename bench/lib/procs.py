@@ -232,8 +232,9 @@ def cpu_seconds(pids):
     return ticks / CLK_TCK
 
 
-def _task_files(pids, name):
-    """The text of /proc/PID/task/TID/`name` of every live thread of the given pids."""
+def _task_files(pids, name, comm=None):
+    """The text of /proc/PID/task/TID/`name` of every live thread of the given pids (named
+    `comm` only, when given)."""
     for pid in pids:
         try:
             tasks = os.listdir(f"/proc/{pid}/task")
@@ -241,19 +242,25 @@ def _task_files(pids, name):
             continue
         for tid in tasks:
             try:
+                if comm is not None:
+                    with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                        if f.read().strip() != comm:
+                            continue
                 with open(f"/proc/{pid}/task/{tid}/{name}") as f:
                     yield f.read()
             except OSError:
                 pass
 
 
-def cpu_seconds_exact(pids):
-    """CPU time (user + system) of the given pids' live threads from /proc/PID/task/*/schedstat,
+def cpu_seconds_exact(pids, comm=None):
+    """CPU time (user + system) of the given pids' live threads (named `comm` only, when given:
+    portier names its workers "portier-w0", ... and its access log writer "portier-log")
+    from /proc/PID/task/*/schedstat,
     in nanoseconds' resolution: /proc/PID/stat counts in 10 ms ticks, 0.3-0.5% of a 2-3 s run,
     too coarse for a 3% difference. A thread that exits between two readings takes its time
     with it (portier's workers, control and access log threads live as long as the process)."""
     ns = 0
-    for text in _task_files(pids, "schedstat"):
+    for text in _task_files(pids, "schedstat", comm):
         try:
             ns += int(text.split()[0])
         except (IndexError, ValueError):
