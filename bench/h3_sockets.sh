@@ -9,8 +9,9 @@
 # nginx backend), checks 16 requests over ALPN h3, warms up (CONNS x 100 requests), then
 # measures CONNS gtlsclient QUIC connections (one process each, up to 100 streams in flight)
 # asking REQUESTS_PER_CONN requests each: req/s over the wall time of the load, server CPU
-# µs/request (utime+stime of the process from /proc/PID/stat), and the busiest thread's share
-# of that CPU (one thread doing all the QUIC work shows as ~100%). The binaries alternate
+# µs/request (utime+stime of the process from /proc/PID/stat), the busiest thread's CPU in % of
+# one core over the load's wall time (near 100: that thread is the limit) and the gtlsclient
+# processes' CPU in % of one core (200 = both CPUs of this box). The binaries alternate
 # (A B A B ...); prints every run, then per binary the median and range.
 set -euo pipefail
 A=$1; B=$2; RUNS=${3:-3}; CONNS=${4:-16}; PER_CONN=${5:-1000}
@@ -46,16 +47,20 @@ tls:
 DYN
 
 load() {  # $1 = port, $2 = requests per connection: CONNS gtlsclient processes; prints failures
-  local pids=() p failed=0
+  # (their CPU time, children's utime+stime in ticks, goes to $TMP/client-ticks)
+  local pids=() p failed=0 c0 c1 me=$BASHPID  # the subshell of $(load ...): it reaps the clients
+  c0=$(awk '{ print $16 + $17 }' "/proc/$me/stat")
   for _ in $(seq "$CONNS"); do
     gtlsclient --quiet --exit-on-all-streams-close --timeout=120s --handshake-timeout=120s \
       --sni=bench.local -n "$2" 127.0.0.1 "$1" "https://bench.local:$1/" & pids+=($!)
   done
   for p in "${pids[@]}"; do wait "$p" || failed=$((failed + 1)); done
+  c1=$(awk '{ print $16 + $17 }' "/proc/$me/stat")
+  echo $((c1 - c0)) > "$TMP/client-ticks"
   echo "$failed"
 }
 
-run() {  # $1 = label, $2 = binary: one line "label req/s cpu_us/request busiest_thread_%"
+run() {  # $1 = label, $2 = binary: one line "label req/s cpu_us/request busiest_thread_% client_%"
   local label=$1 bin=$2 port pid t0 t1 c0 c1 failed
   port=$(free_port)
   cat > "$TMP/portier.yml" <<YML
@@ -87,7 +92,8 @@ YML
   kill "$pid"; wait "$pid" 2>/dev/null || true
   [[ $failed == 0 ]] || { echo "$label: $failed connections failed" >&2; exit 1; }
   awk -v l="$label" -v n="$((CONNS * PER_CONN))" -v t="$(echo "$t1 - $t0" | bc)" -v c="$((c1 - c0))" \
-    -v b="$busiest" -v hz="$HZ" 'BEGIN { printf "%s %.0f %.1f %.0f\n", l, n / t, c / hz * 1e6 / n, c ? 100 * b / c : 0 }'
+    -v b="$busiest" -v k="$(cat "$TMP/client-ticks")" -v hz="$HZ" \
+    'BEGIN { printf "%s %.0f %.1f %.0f %.0f\n", l, n / t, c / hz * 1e6 / n, 100 * b / hz / t, 100 * k / hz / t }'
 }
 
 echo "# $CONNS connections x $PER_CONN requests, workers: 2; load $(cut -d' ' -f1-3 /proc/loadavg) at start" >&2
@@ -97,9 +103,9 @@ for i in $(seq "$RUNS"); do
 done
 echo "# load $(cut -d' ' -f1-3 /proc/loadavg) at the end" >&2
 for label in A B; do
-  for col in 2 3 4; do
+  for col in 2 3 4 5; do
     awk -v l="$label" -v c="$col" '$1 == l { print $c }' "$TMP/out" | sort -n | tr '\n' ' ' |
-      awk -v l="$label" -v c="$col" 'BEGIN { split("- req/s cpu_us/request busiest_thread_%", name) }
+      awk -v l="$label" -v c="$col" 'BEGIN { split("- req/s cpu_us/request busiest_thread_% client_cpu_%", name) }
         { printf "%s %-16s median %8.1f (range %.1f-%.1f, %d runs)\n", l, name[c], $(int((NF + 1) / 2)), $1, $NF, NF }'
   done
 done
