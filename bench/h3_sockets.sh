@@ -9,7 +9,8 @@
 # nginx backend), checks 16 requests over ALPN h3, warms up (CONNS x 100 requests), then
 # measures CONNS gtlsclient QUIC connections (one process each, up to 100 streams in flight)
 # asking REQUESTS_PER_CONN requests each: req/s over the wall time of the load, server CPU
-# µs/request (utime+stime of the process from /proc/PID/stat), the busiest thread's CPU in % of
+# µs/request (utime+stime of the process from /proc/PID/stat) and its kernel share (stime in %
+# of utime+stime), the busiest thread's CPU in % of
 # one core over the load's wall time (near 100: that thread is the limit) and the gtlsclient
 # processes' CPU in % of one core (200 = both CPUs of this box). The binaries alternate
 # (A B A B ...); prints every run, then per binary the median and range.
@@ -60,8 +61,8 @@ load() {  # $1 = port, $2 = requests per connection: CONNS gtlsclient processes;
   echo "$failed"
 }
 
-run() {  # $1 = label, $2 = binary: one line "label req/s cpu_us/request busiest_thread_% client_%"
-  local label=$1 bin=$2 port pid t0 t1 c0 c1 failed
+run() {  # $1 = label, $2 = binary: one line "label req/s cpu_us/request busiest_thread_% client_% sys_%"
+  local label=$1 bin=$2 port pid t0 t1 c0 c1 s0 s1 failed
   port=$(free_port)
   cat > "$TMP/portier.yml" <<YML
 workers: 2
@@ -82,9 +83,9 @@ YML
   [[ $failed == 0 ]] || { echo "$label: warm-up: $failed connections failed" >&2; exit 1; }
   declare -A before
   for f in /proc/$pid/task/*/stat; do before[$f]=$(ticks "$f"); done
-  c0=$(ticks /proc/$pid/stat); t0=$(date +%s.%N)
+  c0=$(ticks /proc/$pid/stat); s0=$(awk '{ print $15 }' /proc/$pid/stat); t0=$(date +%s.%N)
   failed=$(load "$port" "$PER_CONN")
-  t1=$(date +%s.%N); c1=$(ticks /proc/$pid/stat)
+  t1=$(date +%s.%N); c1=$(ticks /proc/$pid/stat); s1=$(awk '{ print $15 }' /proc/$pid/stat)
   local busiest=0 d
   for f in /proc/$pid/task/*/stat; do
     d=$(( $(ticks "$f") - ${before[$f]:-0} )); (( d > busiest )) && busiest=$d
@@ -92,8 +93,9 @@ YML
   kill "$pid"; wait "$pid" 2>/dev/null || true
   [[ $failed == 0 ]] || { echo "$label: $failed connections failed" >&2; exit 1; }
   awk -v l="$label" -v n="$((CONNS * PER_CONN))" -v t="$(echo "$t1 - $t0" | bc)" -v c="$((c1 - c0))" \
-    -v b="$busiest" -v k="$(cat "$TMP/client-ticks")" -v hz="$HZ" \
-    'BEGIN { printf "%s %.0f %.1f %.0f %.0f\n", l, n / t, c / hz * 1e6 / n, 100 * b / hz / t, 100 * k / hz / t }'
+    -v b="$busiest" -v k="$(cat "$TMP/client-ticks")" -v s="$((s1 - s0))" -v hz="$HZ" \
+    'BEGIN { printf "%s %.0f %.1f %.0f %.0f %.0f\n", l, n / t, c / hz * 1e6 / n, 100 * b / hz / t, 100 * k / hz / t,
+             c ? 100 * s / c : 0 }'
 }
 
 echo "# $CONNS connections x $PER_CONN requests, workers: 2; load $(cut -d' ' -f1-3 /proc/loadavg) at start" >&2
@@ -103,9 +105,9 @@ for i in $(seq "$RUNS"); do
 done
 echo "# load $(cut -d' ' -f1-3 /proc/loadavg) at the end" >&2
 for label in A B; do
-  for col in 2 3 4 5; do
+  for col in 2 3 4 5 6; do
     awk -v l="$label" -v c="$col" '$1 == l { print $c }' "$TMP/out" | sort -n | tr '\n' ' ' |
-      awk -v l="$label" -v c="$col" 'BEGIN { split("- req/s cpu_us/request busiest_thread_% client_cpu_%", name) }
+      awk -v l="$label" -v c="$col" 'BEGIN { split("- req/s cpu_us/request busiest_thread_% client_cpu_% kernel_%", name) }
         { printf "%s %-16s median %8.1f (range %.1f-%.1f, %d runs)\n", l, name[c], $(int((NF + 1) / 2)), $1, $NF, NF }'
   done
 done
