@@ -509,7 +509,8 @@ nlohmann::json Application::health_json() const {
   if (proxy_) {  // entryPoints.NAME.http3 sockets and their open QUIC connections
     nlohmann::json h3 = nlohmann::json::array();
     for (const auto& s : proxy_->http3_listeners())
-      h3.push_back({{"entryPoint", s.entry_point}, {"address", s.address}, {"connections", s.connections}});
+      h3.push_back({{"entryPoint", s.entry_point}, {"address", s.address}, {"connections", s.connections},
+                    {"sockets", s.sockets}});
     if (!h3.empty()) out["http3"] = std::move(h3);
   }
   return out;

@@ -8,6 +8,8 @@
 #   H3=1 before either: portier alone (nginx 1.22 has no HTTP/3), its entrypoint with http3: {},
 #     once over HTTP/3 (16 gtlsclient QUIC connections, up to 100 streams each) and once over
 #     TLS h2 to the same port as the bench's h3 row (h2load -c16 -m32): bench/h3_cost.sh.
+#     H3_ONLY=1: the HTTP/3 run alone. WORKERS=N: portier with N workers (default 1; callgrind
+#     counts every thread's instructions together).
 #   bench/tls_h1_cost.sh strace    [PORTIER] [N]  syscalls per request, by name
 #   bench/tls_h1_cost.sh cpu       [PORTIER] [N]  CPU time per request, user and system apart
 #     (from /proc/PID/stat in clock ticks: N of 200000 or more; the server on CPU 0, the load
@@ -68,7 +70,7 @@ wait_port "http://127.0.0.1:$BACKEND/"
 PORTIER_PORT=$(free_port); NGINX_PORT=$(free_port)
 HTTP3=""; [[ -n "${H3:-}" ]] && HTTP3=", http3: {}"  # QUIC on the same port, over UDP
 cat > "$TMP/portier.yml" <<YML
-workers: 1
+workers: ${WORKERS:-1}
 diagnostics: {address: "127.0.0.1:$(free_port)"}
 state: {directory: "$TMP/state"}
 entryPoints:
@@ -176,6 +178,7 @@ run() {  # $1 = name, $2 = port, rest = command
 }
 if [[ -n "${H3:-}" ]]; then
   OVER_H3=1 run portier-h3 "$PORTIER_PORT" "$PORTIER" run --config "$TMP/portier.yml"
+  [[ -n "${H3_ONLY:-}" ]] && exit 0
   run portier-h2 "$PORTIER_PORT" "$PORTIER" run --config "$TMP/portier.yml"
   exit 0
 fi

@@ -101,8 +101,7 @@ struct Http3Callbacks {
   }
   static int get_new_connection_id(ngtcp2_conn*, ngtcp2_cid* cid, uint8_t* token, size_t len, void* user) {
     auto& c = self(user);
-    if (RAND_bytes(cid->data, static_cast<int>(len)) != 1) return NGTCP2_ERR_CALLBACK_FAILURE;
-    cid->datalen = len;
+    if (!c.listener_.new_cid(*cid, len)) return NGTCP2_ERR_CALLBACK_FAILURE;
     if (!c.listener_.reset_token(token, *cid)) return NGTCP2_ERR_CALLBACK_FAILURE;
     c.listener_.associate(*cid, &c);
     return 0;
@@ -286,8 +285,7 @@ bool Http3Connection::open(const ngtcp2_pkt_hd& hd, const ngtcp2_cid* odcid) {
     cb.recv_tx_key = Http3Callbacks::recv_tx_key;
     return cb;
   }();
-  scid_.datalen = kScidLen;
-  if (RAND_bytes(scid_.data, kScidLen) != 1) return false;
+  if (!listener_.new_cid(scid_, kScidLen)) return false;
   ngtcp2_settings settings;
   ngtcp2_settings_default(&settings);
   settings.initial_ts = now_ns();

@@ -3,6 +3,7 @@
 #include <ngtcp2/ngtcp2_crypto.h>
 #include <openssl/rand.h>
 
+#include <stdexcept>
 #include <vector>
 
 #include "core/log.hpp"
@@ -25,6 +26,14 @@ ngtcp2_tstamp now_ns() {
 
 }  // namespace
 
+std::shared_ptr<const QuicSecrets> QuicSecrets::generate() {
+  auto out = std::make_shared<QuicSecrets>();
+  if (RAND_bytes(out->reset.data(), static_cast<int>(out->reset.size())) != 1 ||
+      RAND_bytes(out->token.data(), static_cast<int>(out->token.size())) != 1)
+    throw std::runtime_error("no random bytes for the QUIC secrets");
+  return out;
+}
+
 Http3Listener::Http3Listener(Worker& worker, udp::socket socket, std::shared_ptr<const ListenerInfo> info,
                              const tls::CertStore& store, Http3ListenerOptions options)
     : worker_(worker), socket_(std::move(socket)), info_(std::move(info)),
@@ -36,8 +45,8 @@ Http3Listener::Http3Listener(Worker& worker, udp::socket socket, std::shared_ptr
       options_(options) {
   error_code ec;
   local_ = socket_.local_endpoint(ec);
-  RAND_bytes(reset_secret_.data(), static_cast<int>(reset_secret_.size()));
-  RAND_bytes(token_secret_.data(), static_cast<int>(token_secret_.size()));
+  if (!options_.open_connections) options_.open_connections = std::make_shared<std::atomic<size_t>>(0);
+  if (!options_.secrets) options_.secrets = QuicSecrets::generate();
 }
 
 Http3Listener::~Http3Listener() = default;
@@ -116,7 +125,7 @@ void Http3Listener::send_version_negotiation(const ngtcp2_version_cid& vc, const
 }
 
 // RFC 9000 10.3: the reset token of the packet's destination ID (the one the connection sent
-// in its NEW_CONNECTION_ID frames or transport parameters, from this listener's secret), after
+// in its NEW_CONNECTION_ID frames or transport parameters, from the process's secret), after
 // random bytes that make it look like a short-header packet. Always shorter than the packet
 // that caused it, so two endpoints cannot make each other reset in a loop; a packet too short
 // for that gets nothing.
@@ -136,25 +145,35 @@ void Http3Listener::send_stateless_reset(const ngtcp2_version_cid& vc, size_t re
   if (n > 0) send(from, std::span<const uint8_t>(packet.data(), static_cast<size_t>(n)));
 }
 
+// A client's first packet opens a connection, counted against the entrypoint's cap (shared
+// with the other workers' listeners: a place is taken with fetch_add, so two workers cannot
+// both take the last one).
 void Http3Listener::accept(std::span<const uint8_t> data, const udp::endpoint& from) {
-  if (draining_ || connections_.size() >= options_.max_connections) return;
+  auto& open = *options_.open_connections;
+  if (draining_ || open.load(std::memory_order_relaxed) >= options_.max_connections) return;
   ngtcp2_pkt_hd hd;
   if (ngtcp2_accept(&hd, data.data(), data.size()) != 0) return;  // not a client's first packet
   ngtcp2_cid odcid;
   const ngtcp2_cid* validated = nullptr;
+  const auto& token_secret = options_.secrets->token;
   if (hd.token.len > 0 && hd.token.base[0] == NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY) {
-    if (ngtcp2_crypto_verify_retry_token(&odcid, hd.token.base, hd.token.len, token_secret_.data(),
-                                         token_secret_.size(), hd.version, from.data(),
+    if (ngtcp2_crypto_verify_retry_token(&odcid, hd.token.base, hd.token.len, token_secret.data(),
+                                         token_secret.size(), hd.version, from.data(),
                                          static_cast<ngtcp2_socklen>(from.size()), &hd.dcid, kRetryTokenLife,
                                          now_ns()) != 0)
       return;  // forged, expired, or from another address
     validated = &odcid;
-  } else if (connections_.size() >= options_.retry_from) {
+  } else if (open.load(std::memory_order_relaxed) >= options_.retry_from) {
     send_retry(hd, from);
+    return;
+  }
+  if (open.fetch_add(1, std::memory_order_relaxed) >= options_.max_connections) {
+    open.fetch_sub(1, std::memory_order_relaxed);
     return;
   }
   auto conn = std::make_shared<Http3Connection>(*this, info_, local_, from);
   if (!conn->open(hd, validated)) {
+    open.fetch_sub(1, std::memory_order_relaxed);
     forget(conn.get());
     return;
   }
@@ -164,12 +183,13 @@ void Http3Listener::accept(std::span<const uint8_t> data, const udp::endpoint& f
 }
 
 // A Retry with a token binding the client's address and first connection ID (RFC 9000 8.1.2).
+// Its new ID steers the client's next Initial back to this socket.
 void Http3Listener::send_retry(const ngtcp2_pkt_hd& hd, const udp::endpoint& from) {
   ngtcp2_cid scid;
-  scid.datalen = Http3Connection::kScidLen;
-  if (RAND_bytes(scid.data, static_cast<int>(scid.datalen)) != 1) return;
+  if (!new_cid(scid, Http3Connection::kScidLen)) return;
   std::array<uint8_t, NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN> token;
-  auto token_len = ngtcp2_crypto_generate_retry_token(token.data(), token_secret_.data(), token_secret_.size(),
+  const auto& secret = options_.secrets->token;
+  auto token_len = ngtcp2_crypto_generate_retry_token(token.data(), secret.data(), secret.size(),
                                                       hd.version, from.data(),
                                                       static_cast<ngtcp2_socklen>(from.size()), &scid, &hd.dcid,
                                                       now_ns());
@@ -186,7 +206,14 @@ void Http3Listener::send(const udp::endpoint& to, std::span<const uint8_t> data)
 }
 
 bool Http3Listener::reset_token(uint8_t* token, const ngtcp2_cid& cid) const {
-  return ngtcp2_crypto_generate_stateless_reset_token(token, reset_secret_.data(), reset_secret_.size(), &cid) == 0;
+  const auto& secret = options_.secrets->reset;
+  return ngtcp2_crypto_generate_stateless_reset_token(token, secret.data(), secret.size(), &cid) == 0;
+}
+
+bool Http3Listener::new_cid(ngtcp2_cid& cid, size_t len) const {
+  if (len > NGTCP2_MAX_CIDLEN || !options_.steering.new_cid(cid.data, len)) return false;
+  cid.datalen = len;
+  return true;
 }
 
 void Http3Listener::associate(const ngtcp2_cid& cid, Http3Connection* conn) { by_cid_[cid_key(cid)] = conn; }
@@ -195,7 +222,7 @@ void Http3Listener::dissociate(const ngtcp2_cid& cid) { by_cid_.erase(cid_key(ci
 
 void Http3Listener::forget(Http3Connection* conn) {
   std::erase_if(by_cid_, [conn](const auto& entry) { return entry.second == conn; });
-  connections_.erase(conn);
+  if (connections_.erase(conn) != 0) options_.open_connections->fetch_sub(1, std::memory_order_relaxed);
   live_.store(connections_.size(), std::memory_order_relaxed);
 }
 

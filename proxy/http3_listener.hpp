@@ -1,10 +1,11 @@
 #pragma once
-// The HTTP/3 side of one HTTP entrypoint (entryPoints.NAME.http3): one UDP socket on the
-// entrypoint's address, served by one worker (QUIC connections are not thread-safe and a
-// connection's packets must reach the one object that holds its state; one socket on one
-// worker needs no connection-ID steering between workers). Datagrams are dispatched to
-// connections by destination connection ID; a client's first Initial packet opens one. The
-// stateless answers (Retry, Version Negotiation, stateless reset) are sent from here.
+// The HTTP/3 side of one HTTP entrypoint (entryPoints.NAME.http3) on one UDP socket, served by
+// one worker. An address has one such socket per worker (SO_REUSEPORT), the kernel steering
+// each packet by its destination connection ID to the socket whose listener issued that ID
+// (proxy/quic_steering.hpp): QUIC connections are not thread-safe and a connection's packets
+// must reach the one object that holds its state. Datagrams are dispatched to connections by
+// destination connection ID; a client's first Initial packet opens one. The stateless answers
+// (Retry, Version Negotiation, stateless reset) are sent from here.
 //
 // Worker thread only, except live_connections(). Connections are owned here while open.
 #include <ngtcp2/ngtcp2.h>
@@ -20,6 +21,7 @@
 
 #include "proxy/asio.hpp"
 #include "proxy/quic_credentials.hpp"
+#include "proxy/quic_steering.hpp"
 
 namespace portier::proxy {
 
@@ -29,13 +31,29 @@ class Http3Connection;
 class Worker;
 struct ListenerInfo;
 
+// The secrets of the stateless answers, one set per process, shared by every listener: a
+// stateless reset or a Retry token made on one worker's socket checks on another's (a packet
+// reaches whichever socket its connection ID steers to).
+struct QuicSecrets {
+  std::array<uint8_t, 32> reset{};
+  std::array<uint8_t, 32> token{};  // Retry tokens
+  static std::shared_ptr<const QuicSecrets> generate();
+};
+
 struct Http3ListenerOptions {
-  // Open QUIC connections at most; past it a client's first packet is dropped.
+  // Open QUIC connections at most, on every socket of the entrypoint together; past it a
+  // client's first packet is dropped.
   size_t max_connections = 10000;
   // From this many open connections on, a client's first packet gets a Retry: it must prove
   // it receives at its address (stateless address validation) before the server keeps state
   // or sends more than the Retry.
   size_t retry_from = 5000;
+  // The entrypoint's open QUIC connections, counted by all its listeners (any thread). Null:
+  // this listener counts alone.
+  std::shared_ptr<std::atomic<size_t>> open_connections;
+  // Null: generated for this listener.
+  std::shared_ptr<const QuicSecrets> secrets;
+  QuicSteering steering;
 };
 
 class Http3Listener {
@@ -64,8 +82,10 @@ class Http3Listener {
   QuicCredentials& credentials() { return credentials_; }
   // Sends one datagram now (a full socket buffer drops it: QUIC retransmits).
   void send(const udp::endpoint& to, std::span<const uint8_t> data);
-  // The stateless reset token of `cid` (derived from this listener's secret).
+  // The stateless reset token of `cid` (derived from the process's secret).
   bool reset_token(uint8_t* token, const ngtcp2_cid& cid) const;
+  // A new server connection ID of `len` bytes that steers to this listener's socket.
+  bool new_cid(ngtcp2_cid& cid, size_t len) const;
   void associate(const ngtcp2_cid& cid, Http3Connection* conn);
   void dissociate(const ngtcp2_cid& cid);
   // The connection is over: its IDs and the listener's reference go.
@@ -84,9 +104,7 @@ class Http3Listener {
   udp::endpoint local_;
   std::shared_ptr<const ListenerInfo> info_;
   QuicCredentials credentials_;
-  Http3ListenerOptions options_;
-  std::array<uint8_t, 32> reset_secret_{};
-  std::array<uint8_t, 32> token_secret_{};  // Retry tokens
+  Http3ListenerOptions options_;  // open_connections and secrets never null
   std::unordered_map<std::string, Http3Connection*> by_cid_;
   std::unordered_map<Http3Connection*, std::shared_ptr<Http3Connection>> connections_;
   std::atomic<size_t> live_{0};

@@ -14,10 +14,16 @@
 #include "core/log.hpp"
 #include "proxy/http3_listener.hpp"
 #include "proxy/password_verifier.hpp"
+#include "proxy/quic_steering.hpp"
 #include "proxy/tls_terminator.hpp"
 
 namespace portier::proxy {
 namespace {
+
+// HTTP/3 sockets per address: one per worker, steered by connection ID (true), or one served
+// by one worker (false). Both are kept so that they can be measured against each other
+// (bench/RESULTS.md, "HTTP/3 sockets"); not a configuration key.
+constexpr bool kHttp3SocketPerWorker = true;
 
 bool bind_reuseport(tcp::acceptor& acceptor, const tcp::endpoint& ep, std::string* error) {
   error_code ec;
@@ -198,8 +204,9 @@ void ProxyServer::open_tcp_listeners(std::vector<std::string>& problems) {
   }
 }
 
-// entryPoints.NAME.http3: one UDP socket per address of the entrypoint, each on one worker
-// (spread like the UDP forwarders), serving the entrypoint's TLS side.
+// entryPoints.NAME.http3: the UDP sockets of each address of the entrypoint, serving its TLS
+// side. The listeners of every address share the entrypoint's connection count (its cap) and
+// the process's secrets; those of one address share a reuseport group and its steering.
 void ProxyServer::open_http3_listener(const config::EntryPoint& ep, std::shared_ptr<const ListenerInfo> tls_info,
                                       std::vector<std::string>& problems) {
   if (!cert_store_) {
@@ -211,27 +218,96 @@ void ProxyServer::open_http3_listener(const config::EntryPoint& ep, std::shared_
   Http3ListenerOptions options;
   if (ep.max_connections > 0) options.max_connections = static_cast<size_t>(ep.max_connections);
   options.retry_from = options.max_connections / 2;
+  options.open_connections = std::make_shared<std::atomic<size_t>>(0);
+  try {
+    if (!quic_secrets_) quic_secrets_ = QuicSecrets::generate();
+  } catch (const std::exception& e) {
+    problems.push_back("entrypoint " + ep.name + ": http3: " + e.what());
+    return;
+  }
+  options.secrets = quic_secrets_;
   for (const auto& addr : entry_addresses(ep, problems)) {
-    Worker& w = *workers_[http3_next_++ % workers_.size()];
-    std::vector<std::string> bind_problems;
-    auto socket = udp_socket_on(w.io(), ep, addr, bind_problems);
-    for (const auto& p : bind_problems) problems.push_back(p + " (http3)");
-    if (!socket.is_open()) continue;
+    auto sockets = http3_sockets_on(ep, addr, problems);
+    if (sockets.empty()) continue;
+    const auto count = static_cast<uint32_t>(sockets.size());
+    if (count > 1) {
+      auto error = attach_quic_steering(sockets.front().second.native_handle(), count);
+      if (!error.empty()) {
+        problems.push_back("entrypoint " + ep.name + ": http3: " + error);
+        continue;
+      }
+    }
+    Http3Socket entry{ep.name, {}, {}};
     try {
-      auto listener = std::make_unique<Http3Listener>(w, std::move(socket), h3_info, *cert_store_, options);
-      auto local = listener->local_endpoint();
-      std::string host = local.address().is_v6() ? "[" + local.address().to_string() + "]" : local.address().to_string();
-      http3_sockets_.push_back({ep.name, host + ":" + std::to_string(local.port()), listener.get()});
-      w.add_http3_listener(std::move(listener));
+      for (uint32_t k = 0; k < count; ++k) {
+        auto& [worker, socket] = sockets[k];
+        options.steering = {k, count};
+        auto listener = std::make_unique<Http3Listener>(*worker, std::move(socket), h3_info, *cert_store_, options);
+        auto local = listener->local_endpoint();
+        std::string host = local.address().is_v6() ? "[" + local.address().to_string() + "]" : local.address().to_string();
+        entry.address = host + ":" + std::to_string(local.port());
+        entry.listeners.push_back(listener.get());
+        worker->add_http3_listener(std::move(listener));
+      }
     } catch (const std::exception& e) {
       problems.push_back("entrypoint " + ep.name + ": http3: " + e.what());
     }
+    if (!entry.listeners.empty()) http3_sockets_.push_back(std::move(entry));
   }
+}
+
+// The HTTP/3 sockets of `ep` on `addr`, each with the worker that serves it, in the order of
+// their reuseport group (the steering's index). Inherited ones as passed (a live upgrade passes
+// them in that order, listening_sockets()): socket k on worker k mod workers. Else bound here:
+// one per worker with SO_REUSEPORT (at most kMaxSteeredSockets), or one on one worker. Empty
+// after a problem.
+std::vector<std::pair<Worker*, udp::socket>> ProxyServer::http3_sockets_on(const config::EntryPoint& ep,
+                                                                            const asio::ip::address& addr,
+                                                                            std::vector<std::string>& problems) {
+  std::vector<std::pair<Worker*, udp::socket>> out;
+  auto inherited = inherited_ ? inherited_->take(false, addr, ep.port) : std::vector<const core::InheritedSocket*>{};
+  for (size_t k = 0; k < inherited.size() && k < kMaxSteeredSockets; ++k) {
+    Worker* w = workers_[k % workers_.size()].get();
+    int fd = dup_inherited(*inherited[k], ep.name, problems);
+    if (fd < 0) return {};
+    udp::socket socket(w->io());
+    socket.assign(inherited[k]->address.is_v6() ? udp::v6() : udp::v4(), fd);
+    out.emplace_back(w, std::move(socket));
+  }
+  if (!inherited.empty()) return out;
+  const size_t count = kHttp3SocketPerWorker ? std::min<size_t>(workers_.size(), kMaxSteeredSockets) : 1;
+  Worker* first = workers_[kHttp3SocketPerWorker ? 0 : http3_next_++ % workers_.size()].get();
+  std::string error;
+  auto socket = open_udp_socket(first->io(), {addr, ep.port}, kHttp3SocketPerWorker || ep.reuse_port, &error);
+  if (!socket.is_open() && addr.is_v6() && addr.is_unspecified())
+    socket = open_udp_socket(first->io(), {asio::ip::address_v4::any(), ep.port},
+                             kHttp3SocketPerWorker || ep.reuse_port, &error);
+  if (!socket.is_open()) {
+    problems.push_back("entrypoint " + ep.name + ": cannot listen on " + error + " (http3)");
+    return {};
+  }
+  error_code ec;
+  const auto bound = socket.local_endpoint(ec);  // the others join it: same address and port
+  out.emplace_back(first, std::move(socket));
+  for (size_t i = 1; i < count; ++i) {
+    Worker* w = workers_[i].get();
+    auto more = open_udp_socket(w->io(), bound, true, &error);
+    if (!more.is_open()) {
+      problems.push_back("entrypoint " + ep.name + ": cannot listen on " + error + " (http3)");
+      return {};
+    }
+    out.emplace_back(w, std::move(more));
+  }
+  return out;
 }
 
 std::vector<ProxyServer::Http3Status> ProxyServer::http3_listeners() const {
   std::vector<Http3Status> out;
-  for (const auto& s : http3_sockets_) out.push_back({s.entry_point, s.address, s.listener->live_connections()});
+  for (const auto& s : http3_sockets_) {
+    Http3Status status{s.entry_point, s.address, 0, s.listeners.size()};
+    for (const auto* l : s.listeners) status.connections += l->live_connections();
+    out.push_back(std::move(status));
+  }
   return out;
 }
 
@@ -286,9 +362,12 @@ void ProxyServer::publish_tcp(std::shared_ptr<TcpRuntime> rt) {
   tcp_snapshot_.publish(std::move(rt));
 }
 
+// The HTTP/3 sockets of an address in steering order: the successor numbers them as passed.
 std::vector<std::pair<int, std::string>> ProxyServer::listening_sockets() {
   std::vector<std::pair<int, std::string>> out;
   for (auto& w : workers_) w->listening_sockets(out);
+  for (auto& s : http3_sockets_)
+    for (auto* l : s.listeners) out.emplace_back(l->native_handle(), s.entry_point);
   return out;
 }
 

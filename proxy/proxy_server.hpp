@@ -16,6 +16,8 @@
 
 namespace portier::proxy {
 
+struct QuicSecrets;
+
 class ProxyServer {
  public:
   // `inherited` (may be null) outlives this: the sockets systemd passed, served in place of
@@ -34,11 +36,12 @@ class ProxyServer {
   // Before open_listeners(): the certificates HTTP/3 serves (entryPoints.NAME.http3); `store`
   // outlives this server.
   void set_cert_store(const tls::CertStore* store) { cert_store_ = store; }
-  // The HTTP/3 sockets, for /health: entrypoint name, bound address and the QUIC connections
-  // open on it now. Any thread, after open_listeners().
+  // The HTTP/3 addresses, for /health: entrypoint name, bound address, the QUIC connections
+  // open on it now and its sockets (one per worker). Any thread, after open_listeners().
   struct Http3Status {
     std::string entry_point, address;
     size_t connections = 0;
+    size_t sockets = 0;
   };
   std::vector<Http3Status> http3_listeners() const;
   void start();
@@ -63,14 +66,20 @@ class ProxyServer {
   core::InheritedSockets* inherited_;
   const tls::AcmeChallenges* acme_challenges_ = nullptr;
   const tls::CertStore* cert_store_ = nullptr;
+  // One HTTP/3 address: its listeners in steering order, each owned by its worker, which
+  // outlives this list's readers.
   struct Http3Socket {
     std::string entry_point, address;
-    const Http3Listener* listener;  // owned by its worker, which outlives this list's readers
+    std::vector<Http3Listener*> listeners;
   };
   std::vector<Http3Socket> http3_sockets_;
   size_t http3_next_ = 0;
+  std::shared_ptr<const QuicSecrets> quic_secrets_;
   void open_http3_listener(const config::EntryPoint& ep, std::shared_ptr<const ListenerInfo> tls_info,
                            std::vector<std::string>& problems);
+  std::vector<std::pair<Worker*, udp::socket>> http3_sockets_on(const config::EntryPoint& ep,
+                                                               const asio::ip::address& addr,
+                                                               std::vector<std::string>& problems);
   void open_tcp_listeners(std::vector<std::string>& problems);
   std::vector<tcp::acceptor> acceptors_for(size_t worker, const config::EntryPoint& ep,
                                            const asio::ip::address& addr, std::vector<std::string>& problems);

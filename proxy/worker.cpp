@@ -44,7 +44,6 @@ void Worker::listening_sockets(std::vector<std::pair<int, std::string>>& out) {
     out.emplace_back(acceptors_[i]->native_handle(), infos_[i]->entry_point.name);
   for (auto& l : tcp_listeners_) out.emplace_back(l->native_handle(), l->entry_point());
   for (auto& u : udp_forwarders_) out.emplace_back(u->native_handle(), u->entry_point());
-  for (auto& h : http3_listeners_) out.emplace_back(h->native_handle(), h->entry_point());
 }
 
 void Worker::start() {

@@ -92,7 +92,8 @@ class Worker {
   void add_http3_listener(std::unique_ptr<Http3Listener> listener);
   void start();
   // The descriptors of every listening socket of this worker with their entrypoint names, for
-  // a live upgrade. Any thread between start() and begin_drain() (they are set before start).
+  // a live upgrade (the HTTP/3 ones aside: ProxyServer lists those in steering order). Any
+  // thread between start() and begin_drain() (they are set before start).
   void listening_sockets(std::vector<std::pair<int, std::string>>& out);
   // Thread-safe: stop accepting, close idle keep-alive connections, let active ones finish;
   // UDP sessions keep relaying replies until idle (UdpForwarder::drain).

@@ -9,10 +9,12 @@ HTTP/1.1 and HTTP/2 responses of the TLS side, 421 for a Host whose tls.options 
 the SNI's, /health and the access log (TLS version and suite), connection migration, Version
 Negotiation and stateless resets, keepAliveMaxRequests/Time and headerTimeout, a request in
 flight completing on SIGTERM, maxConnections and the Retry past half of it, the idle timeout,
-100 concurrent requests per connection, and a taken UDP port refused with the entrypoint's
-name."""
+100 concurrent requests per connection, a taken UDP port refused with the entrypoint's
+name, and with two workers (one socket each, packets steered by connection ID) many concurrent
+connections and migrating clients all served, also by the successor of a live upgrade."""
 
 import contextlib
+import ctypes
 import hashlib
 import json
 import os
@@ -25,13 +27,15 @@ import unittest
 from pathlib import Path
 
 from backend import Backend, big_body
-from portier_e2e import (PROTOCOLS, Portier, http_config, is_tls, make_temp_dir, proto_request, router, service,
-                         started, wait_until, write_file_atomic)
+from portier_e2e import (PROTOCOLS, Portier, http_config, is_tls, make_temp_dir, proto_request, router, run_cli,
+                         service, started, wait_until, write_file_atomic)
 from tcp_peers import make_cert
 
 NET = "127.0.135"
 NET2 = "127.0.150"  # the idle timeout and stream limit portiers
+NET3 = "127.0.170"  # the steering portier
 ADVERTISED = 4433
+PR_SET_CHILD_SUBREAPER = 36
 
 
 def free_tcp_udp_port(ip):
@@ -367,6 +371,7 @@ class Http3(unittest.TestCase):
         [entry] = [e for e in health["http3"] if e["entryPoint"] == "websecure"]
         self.assertEqual(entry["address"], "%s:%d" % (self.ip, self.port))
         self.assertIsInstance(entry["connections"], int)  # counted in the IdleTimeout test
+        self.assertEqual(entry["sockets"], 2)  # one per worker
 
     def logged(self, path):
         """The access-log entry of the request for `path`, once written."""
@@ -634,6 +639,121 @@ class CertificateReplaced(unittest.TestCase):
                 wait_until(lambda: served(old), timeout=10, what="the first certificate")
                 write_file_atomic(path, dynamic(new))
                 wait_until(lambda: served(new), timeout=15, what="the replacement certificate")
+
+
+class Steering(unittest.TestCase):
+    """Two workers, one UDP socket each in one reuseport group: the kernel steers a packet by
+    its destination connection ID's first byte, and each worker issues IDs that steer to its
+    own socket. A connection whose packets reached the other worker would stall in its
+    handshake or be reset (that worker holds no state for it), so every connection below must
+    be served in full; a client that moves to a new port (migration) hashes to either socket
+    by address, and only the steering keeps its packets on the connection's worker."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ip = NET3 + ".1"
+        cls.port = free_tcp_udp_port(cls.ip)
+        cls.backend = Backend("w", NET3 + ".2")
+        d = make_temp_dir()
+        dynamic = write_file_atomic(d / "dynamic.yml", {"http": {
+            "routers": {"w": router("Host(`w.h3.test`)", "w", ("h3",), tls={})},
+            "services": {"w": service(cls.backend.url)}}})
+        ep = {"address": "%s:%d" % (cls.ip, cls.port), "http3": {}}
+        cls.portier = started(Portier(http_config({"h3": ep}, dynamic, workers=2)))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.portier.__exit__(None, None, None)
+        cls.backend.close()
+
+    def url(self, path):
+        return "https://w.h3.test:%d%s" % (self.port, path)
+
+    def test_health_counts_one_socket_per_worker(self):
+        [entry] = self.portier.diag("/health")["http3"]
+        self.assertEqual(entry["address"], "%s:%d" % (self.ip, self.port))
+        self.assertEqual(entry["sockets"], 2)
+
+    def test_many_connections_with_several_requests_each_are_served(self):
+        # 16 connections at once (each a new client-chosen first ID: both sockets get some),
+        # 4 requests each.
+        commands = [gtlsclient_command(self.ip, self.port, [self.url("/c%d-r%d" % (c, r)) for r in range(4)],
+                                       "w.h3.test") for c in range(16)]
+        for c, r in enumerate(run_clients(commands)):
+            with self.subTest(connection=c):
+                self.assertEqual(r.returncode, 0, r.log[-2000:])
+                self.assertEqual(sorted(r.heads), [0, 4, 8, 12], r.log[-2000:])
+                self.assertEqual({r.status(sid) for sid in r.heads}, {200})
+
+    def test_migrating_clients_keep_their_connections(self):
+        # Without the steering each would reach the wrong worker with probability 1/2.
+        assert_migrations_served(self, self.ip, self.port, "w.h3.test")
+
+
+def run_clients(commands, timeout=60):
+    """Runs the gtlsclient commands at once; their H3Results."""
+    procs = []
+    for cmd, download in commands:
+        log = open(download / "client.log", "wb")
+        procs.append((subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT), log, download))
+    results = []
+    try:
+        for proc, log, download in procs:
+            proc.wait(timeout=timeout)
+            log.close()
+            results.append(H3Result(proc.returncode, (download / "client.log").read_text(errors="replace"), download))
+    finally:
+        for proc, log, _ in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            log.close()
+    return results
+
+
+def assert_migrations_served(test, ip, port, host):
+    """6 clients at once move to a new local port 100 ms after their handshake and only then
+    send their request (300 ms): request and response travel the new path, and must arrive."""
+    url = "https://%s:%d/sized/20000" % (host, port)
+    commands = [gtlsclient_command(ip, port, [url], host, extra=["--change-local-addr=100ms", "--delay-stream=300ms"])
+                for _ in range(6)]
+    for c, r in enumerate(run_clients(commands)):
+        with test.subTest(connection=c):
+            test.assertEqual(r.returncode, 0, r.log[-2000:])
+            test.assertGreater(r.log.find("Local address is now"), 0, r.log[-2000:])
+            test.assertEqual(r.status(), 200, r.log[-2000:])
+            test.assertEqual(r.body("20000"), big_body(20000))
+
+
+class LiveUpgradeSteering(unittest.TestCase):
+    def test_the_successor_steers_on_the_sockets_it_inherits(self):
+        # A live upgrade passes the address's two sockets in steering order; the successor
+        # numbers them as passed and its two workers issue IDs for them: migrating clients
+        # are served after the handover. (This process is a child subreaper: the successor,
+        # the old process's child, is re-parented here and reaped below.)
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1)
+        ip = NET3 + ".3"
+        port = free_tcp_udp_port(ip)
+        with Backend("u", NET3 + ".4") as backend:
+            dynamic = write_file_atomic(make_temp_dir() / "dynamic.yml", {"http": {
+                "routers": {"u": router("Host(`u.h3.test`)", "u", ("h3",), tls={})},
+                "services": {"u": service(backend.url)}}})
+            ep = {"address": "%s:%d" % (ip, port), "http3": {}}
+            with started(Portier(http_config({"h3": ep}, dynamic, workers=2))) as p:
+                r = run_cli(["upgrade", "--config", str(p.config_path)], timeout=60)
+                self.assertEqual(r.returncode, 0, "upgrade: %s %s" % (r.stdout, r.stderr))
+                successor = json.loads(r.stdout.split(": ", 2)[-1])["pid"]
+                try:
+                    self.assertEqual(p.wait_exit(timeout=30), 0)  # the old process drained
+                    [entry] = p.diag("/health")["http3"]  # the successor's
+                    self.assertEqual(entry["sockets"], 2)
+                    self.assertEqual(len(re.findall(r"serving inherited socket h3 \(%s:%d/udp\)"
+                                                    % (re.escape(ip), port), p.logs())), 2, p.logs()[-3000:])
+                    assert_migrations_served(self, ip, port, "u.h3.test")
+                finally:
+                    os.kill(successor, signal.SIGTERM)
+                    _, status = os.waitpid(successor, 0)
+                self.assertEqual(os.waitstatus_to_exitcode(status), 0)
 
 
 class TakenPort(unittest.TestCase):
