@@ -456,10 +456,7 @@ class Http1Session<Stream>::PlainWriter {
   Watchdog::Clock::duration upstream_wait() { return session_.worker_.limits().body_timeout; }
   // `resp_reusable`: the upstream may carry another request (keep-alive, a delimited body).
   Outcome finish(Relayed end, bool resp_reusable) {
-    if (end == Relayed::cut) return Outcome::close;
-    session_.watchdog_.disarm();
-    if (resp_reusable && up_->buf.empty()) session_.worker_.pool().put(std::move(up_));
-    return client_close_ ? Outcome::close : Outcome::keep_alive;
+    return session_.relayed(end, resp_reusable, up_, client_close_);
   }
 
  private:
@@ -536,7 +533,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::respond(
   if (client_close) append_header(out, "Connection", "close");
   out.append("\r\n");
   up->buf.consume(resp.head_size);
-  return relay_framed(pipeline, resp.body, resp.content_length, resp.keep_alive,
+  return relay_framed(pipeline, resp.body, resp.content_length, reusable(resp),
                       PlainWriter(*this, std::move(out), std::move(up), client_close), watchdog_);
 }
 
@@ -579,7 +576,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_re
     if (resp.body == BodyKind::chunked) append_header(out, "Transfer-Encoding", "chunked");
     if (client_close) append_header(out, "Connection", "close");
     out.append("\r\n");
-    co_return co_await relay_framed(pipeline, resp.body, resp.content_length, resp.keep_alive,
+    co_return co_await relay_framed(pipeline, resp.body, resp.content_length, reusable(resp),
                                     PlainWriter(*this, std::move(out), std::move(up), client_close),
                                     watchdog_);
   }
@@ -591,10 +588,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_re
   out.append("\r\n");
   BodyWriter writer(*this, out, chunked);
   Relayed end = co_await relay_body(pipeline, *up, resp, writer, watchdog_);
-  if (end == Relayed::cut) co_return Outcome::close;
-  watchdog_.disarm();
-  if (reusable(resp, *up)) worker_.pool().put(std::move(up));
-  co_return client_close ? Outcome::close : Outcome::keep_alive;
+  co_return relayed(end, reusable(resp), up, client_close);
 }
 
 // The unsized body is read whole (within maxResponseBodyBytes), then sent with a length.
@@ -611,10 +605,18 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_co
   out.append("\r\n");
   BodyWriter writer(*this, out, false);
   Relayed end = co_await proxy::relay_collected(pipeline, collected.body(), writer);
-  if (end == Relayed::cut) co_return Outcome::close;
+  co_return relayed(end, reusable(resp), up, client_close);
+}
+
+// After a relay: a cut response closes the connection; a complete one returns `up` to the
+// pool when `resp_reusable` and it holds nothing more.
+template <class Stream>
+typename Http1Session<Stream>::Outcome Http1Session<Stream>::relayed(
+    Relayed end, bool resp_reusable, std::unique_ptr<UpstreamConn>& up, bool client_close) {
+  if (end == Relayed::cut) return Outcome::close;
   watchdog_.disarm();
-  if (reusable(resp, *up)) worker_.pool().put(std::move(up));
-  co_return client_close ? Outcome::close : Outcome::keep_alive;
+  if (resp_reusable && up->buf.empty()) worker_.pool().put(std::move(up));
+  return client_close ? Outcome::close : Outcome::keep_alive;
 }
 
 // Upgraded connections (WebSocket, ...): bytes both ways until both sides are done; a

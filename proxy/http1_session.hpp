@@ -100,6 +100,7 @@ class Http1Session final : public Drainable {
   // through (relay_framed()), or a payload chunked or unframed (a BodySink).
   class PlainWriter;
   class BodyWriter;
+  Outcome relayed(Relayed end, bool resp_reusable, std::unique_ptr<UpstreamConn>& up, bool client_close);
   // Reads the whole request body (buffering middleware); 0, an HTTP status to answer, or -1.
   awaitable<int> buffer_request_body(const RequestHead& head, const RequestPipeline& pipeline,
                                      BufferedBody& out);

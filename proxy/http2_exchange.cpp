@@ -561,7 +561,7 @@ awaitable<void> Exchange::relay(const ResponseHead& resp, RequestPipeline& pipel
     co_return;
   }
   watchdog_.disarm();
-  if (reusable(resp, *up_)) {
+  if (reusable(resp) && up_->buf.empty()) {
     st_.upstream = nullptr;
     conn_.worker().pool().put(std::move(up_));
   }

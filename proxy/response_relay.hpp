@@ -55,9 +55,10 @@ awaitable<Relayed> relay_body(RequestPipeline& pipeline, UpstreamConn& up, const
 
 // Sends a body collected whole (RequestPipeline::collect_response()) through `sink`.
 awaitable<Relayed> relay_collected(RequestPipeline& pipeline, BufferedBody& body, BodySink& sink);
-// Whether `up` may carry another request after a complete relay of `resp`.
-inline bool reusable(const ResponseHead& resp, const UpstreamConn& up) {
-  return resp.keep_alive && resp.body != BodyKind::until_close && up.buf.empty();
+// Whether the upstream connection may carry another request after a complete relay of
+// `resp` (keep-alive, a delimited body), once its buffer holds nothing more.
+inline bool reusable(const ResponseHead& resp) {
+  return resp.keep_alive && resp.body != BodyKind::until_close;
 }
 
 // HTTP/1.1's fast path, when no filter transforms the body: the upstream's framing written
@@ -73,11 +74,11 @@ inline bool reusable(const ResponseHead& resp, const UpstreamConn& up) {
 //                                    response head on the first call (always made; later calls
 //                                    only with bytes), yielding (error_code, size_t)
 //   Watchdog::Clock::duration upstream_wait()
-//   Result finish(Relayed, bool reusable)   after the relay; `reusable`: the upstream answered
-//                                    keep-alive with a delimited body (its buffer not checked)
+//   Result finish(Relayed, bool resp_reusable)   after the relay, with relay_framed()'s
+//                                    `resp_reusable` (reusable() of the response)
 template <class FramedSink>
 awaitable<typename FramedSink::Result> relay_framed(RequestPipeline& pipeline, BodyKind kind,
-                                                    uint64_t length, bool keep_alive,
+                                                    uint64_t length, bool resp_reusable,
                                                     FramedSink sink, Watchdog& watchdog) {
   const int64_t max = pipeline.limits().max_response;
   UpstreamConn& up = sink.upstream();
@@ -110,7 +111,7 @@ awaitable<typename FramedSink::Result> relay_framed(RequestPipeline& pipeline, B
     if (ec) break;  // truncated: the client must not see a complete message
     up.buf.commit(n);
   }
-  co_return sink.finish(end, keep_alive && kind != BodyKind::until_close);
+  co_return sink.finish(end, resp_reusable);
 }
 
 }  // namespace portier::proxy
