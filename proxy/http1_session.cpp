@@ -480,9 +480,15 @@ class Http1Session<Stream>::BodyWriter final : public BodySink {
   IoBuffer& payload() override { return payload_; }
   Watchdog::Clock::duration upstream_wait() override { return session_.worker_.limits().body_timeout; }
 
-  // Chunked: each flush is one chunk (none when empty), the last one ends with the
-  // zero-size chunk.
-  awaitable<bool> flush(bool last, std::string_view) override {
+  Flow push(bool last, std::string_view) override {
+    last_ = last;
+    return Flow::drain;
+  }
+
+  // Chunked: each push is one chunk (none when empty), the last one ends with the zero-size
+  // chunk.
+  awaitable<bool> drain() override {
+    const bool last = last_;
     char size_line[24];
     size_t size_len = chunked_ && !payload_.empty()
                           ? static_cast<size_t>(std::snprintf(size_line, sizeof size_line, "%zx\r\n", payload_.size()))
@@ -507,6 +513,7 @@ class Http1Session<Stream>::BodyWriter final : public BodySink {
   Http1Session& session_;
   std::string_view head_;  // until the first write
   bool chunked_;
+  bool last_ = false;  // push() handed over the body's end
   IoBuffer payload_;
 };
 

@@ -150,18 +150,20 @@ class Exchange::BodyWriter final : public BodySink {
   IoBuffer& payload() override { return ex_.st_.out; }
   Watchdog::Clock::duration upstream_wait() override { return ex_.write_budget(); }
 
-  // False when the stream closed, or no room came within the write budget (the caller
-  // resets the stream).
-  awaitable<bool> flush(bool last, std::string_view trailers) override {
+  Flow push(bool last, std::string_view trailers) override {
     Http2Stream& st = ex_.st_;
-    if (st.closed) co_return false;
+    if (st.closed) return Flow::stop;
     if (last) {
       if (!trailers.empty()) st.trailers = trailer_fields(trailers);
       st.out_eof = true;
-      ex_.conn_.resume(st);
-      co_return true;
     }
-    if (!st.out.empty()) ex_.conn_.resume(st);
+    if (!st.out.empty() || last) ex_.conn_.resume(st);
+    return !last && st.out.size() >= kOutHigh ? Flow::drain : Flow::go;
+  }
+  // False when the stream closed, or no room came within the write budget (the caller
+  // resets the stream).
+  awaitable<bool> drain() override {
+    Http2Stream& st = ex_.st_;
     while (st.out.size() >= kOutHigh) {
       bool woken = co_await ex_.wait_stream(ex_.write_budget());
       if (!woken || st.closed) co_return false;

@@ -11,7 +11,7 @@ namespace {
 bool over(int64_t max, uint64_t bytes) { return max > 0 && bytes > static_cast<uint64_t>(max); }
 
 // The payload decoded from the upstream's framing, through the response-body filters when a
-// middleware transforms it, into sink.payload(); one flush per upstream read, so a streamed
+// middleware transforms it, into sink.payload(); one push per upstream read, so a streamed
 // response keeps streaming.
 awaitable<Relayed> relay_decoded(RequestPipeline& pipeline, UpstreamConn& up, BodyKind kind,
                                  uint64_t length, BodySink& sink, Watchdog& watchdog) {
@@ -37,8 +37,12 @@ awaitable<Relayed> relay_decoded(RequestPipeline& pipeline, UpstreamConn& up, Bo
     }
     relayed += out.size() - before;
     pipeline.note_response_body(relayed);
-    bool flushed = co_await sink.flush(done, trailers);
-    if (!flushed) co_return Relayed::cut;
+    BodySink::Flow flow = sink.push(done, trailers);
+    if (flow == BodySink::Flow::drain) {
+      bool drained = co_await sink.drain();
+      if (!drained) flow = BodySink::Flow::stop;
+    }
+    if (flow == BodySink::Flow::stop) co_return Relayed::cut;
     if (done) co_return Relayed::complete;
     watchdog.arm(sink.upstream_wait());
     auto [ec, n] = co_await up.read_some(up.buf.prepare(16384, 65536));
@@ -72,8 +76,12 @@ awaitable<Relayed> relay_collected(RequestPipeline& pipeline, BufferedBody& body
       offset += n;
     }
     bool last = offset == body.size();
-    bool flushed = co_await sink.flush(last, {});
-    if (!flushed) co_return Relayed::cut;
+    BodySink::Flow flow = sink.push(last, {});
+    if (flow == BodySink::Flow::drain) {
+      bool drained = co_await sink.drain();
+      if (!drained) flow = BodySink::Flow::stop;
+    }
+    if (flow == BodySink::Flow::stop) co_return Relayed::cut;
     if (last) co_return Relayed::complete;
   }
 }

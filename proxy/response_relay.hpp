@@ -28,13 +28,19 @@ namespace portier::proxy {
 class BodySink {
  public:
   // The buffer the relay appends the payload to (decoded, filtered, or read from a collected
-  // body); flush() sends and consumes it. HTTP/2 and HTTP/3 hand out the stream's own output
-  // buffer, so the payload is decoded straight into what the DATA frames are cut from.
+  // body); push() hands it over. HTTP/2 and HTTP/3 hand out the stream's own output buffer, so
+  // the payload is decoded straight into what the DATA frames are cut from.
+  enum class Flow { go, drain, stop };
   virtual IoBuffer& payload() = 0;
-  // Sends what payload() holds. `last` ends the body; `trailers` then holds the upstream's
-  // trailer section (HTTP/1.1 field lines, "" for none or when a filter took them), for a
-  // codec that carries them. False: the client is gone or too slow, the relay stops.
-  virtual awaitable<bool> flush(bool last, std::string_view trailers) = 0;
+  // Hands over what payload() holds. `last` ends the body; `trailers` then holds the
+  // upstream's trailer section (HTTP/1.1 field lines, "" for none or when a filter took them),
+  // for a codec that carries them. go: the relay goes on; drain: it co_awaits drain() first;
+  // stop: the client is gone. Synchronous, so that a codec with room (HTTP/2 below its
+  // high-water mark) costs no coroutine frame per read.
+  virtual Flow push(bool last, std::string_view trailers) = 0;
+  // Sends what push() handed over (HTTP/1.1's socket write) or waits for room (HTTP/2's data
+  // provider). False: the client is gone or too slow, the relay stops.
+  virtual awaitable<bool> drain() = 0;
   // The bound of the next wait for the upstream's bytes (the codec's write budget).
   virtual Watchdog::Clock::duration upstream_wait() = 0;
 
