@@ -7,9 +7,6 @@
 namespace portier::proxy {
 namespace {
 
-// Over buffering.maxResponseBodyBytes mid-stream: cut, never complete (as Traefik).
-bool over(int64_t max, uint64_t bytes) { return max > 0 && bytes > static_cast<uint64_t>(max); }
-
 // The payload decoded from the upstream's framing, through the response-body filters when a
 // middleware transforms it, into sink.payload(); one push per upstream read, so a streamed
 // response keeps streaming.
@@ -27,7 +24,7 @@ awaitable<Relayed> relay_decoded(RequestPipeline& pipeline, UpstreamConn& up, Bo
     auto step = decoder.feed(up.buf.readable(), &used, filtered ? payload : out);
     if (step == BodyDecoder::Result::error) co_return Relayed::cut;
     up.buf.consume(used);
-    if (over(max, decoder.decoded())) co_return Relayed::cut;
+    if (over_response_limit(max, decoder.decoded())) co_return Relayed::cut;
     bool done = step == BodyDecoder::Result::done || eof;
     std::string_view trailers = done ? std::string_view(decoder.trailers()) : std::string_view();
     if (filtered) {

@@ -8,8 +8,10 @@
 // output buffer that the connection drains as DATA under flow control.
 //
 // Contract: worker thread; the pipeline, `up`, the sink and the watchdog outlive the returned
-// coroutine. Called once the response head is sent or submitted (and consumed from up.buf);
-// `resp`'s views are not used (up.buf is read into), only its framing.
+// coroutine (relay_framed() owns its sink, and the sink the upstream connection). Called once
+// the response head is consumed from up.buf and built (HTTP/1.1 sends it with the body's first
+// write) or submitted (HTTP/2, HTTP/3); `resp`'s views are not used (up.buf is read into),
+// only its framing.
 #include <chrono>
 #include <memory>
 #include <string_view>
@@ -61,6 +63,12 @@ awaitable<Relayed> relay_body(RequestPipeline& pipeline, UpstreamConn& up, const
 
 // Sends a body collected whole (RequestPipeline::collect_response()) through `sink`.
 awaitable<Relayed> relay_collected(RequestPipeline& pipeline, BufferedBody& body, BodySink& sink);
+
+// Over buffering.maxResponseBodyBytes (`max`, 0: none) mid-stream: the relay cuts the body,
+// never completes it (as Traefik).
+inline bool over_response_limit(int64_t max, uint64_t bytes) {
+  return max > 0 && bytes > static_cast<uint64_t>(max);
+}
 // Whether the upstream connection may carry another request after a complete relay of
 // `resp` (keep-alive, a delimited body), once its buffer holds nothing more.
 inline bool reusable(const ResponseHead& resp) {
@@ -94,9 +102,7 @@ awaitable<typename FramedSink::Result> relay_framed(RequestPipeline& pipeline, B
     std::string_view avail = up.buf.readable();
     size_t take = 0;
     auto step = framing.feed(avail, &take);
-    // Over buffering.maxResponseBodyBytes mid-stream: cut, never complete (as Traefik).
-    if (step == BodyFraming::Step::error || (max > 0 && framing.body_bytes() > static_cast<uint64_t>(max)))
-      break;
+    if (step == BodyFraming::Step::error || over_response_limit(max, framing.body_bytes())) break;
     if (first || take > 0) {
       if (!sink.arm_write()) break;
       auto [ec, n] = co_await sink.write_framed(avail.substr(0, take));
