@@ -8,10 +8,10 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include "core/log.hpp"
-#include "proxy/body_decoder.hpp"
 #include "proxy/forwarding.hpp"
 #include "proxy/http_errors.hpp"
 #include "proxy/request_target.hpp"
+#include "proxy/response_relay.hpp"
 
 namespace portier::proxy {
 
@@ -294,7 +294,7 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::exchange
           co_await pipeline.replace_answer(resp.status, true);
           co_return co_await send_local(pipeline, !plan.ex.keep_alive);
         }
-        co_return co_await relay_response(plan.ex, std::move(up), resp, pipeline);
+        co_return co_await respond(plan.ex, std::move(up), resp, pipeline);
       }
       if (failed == 0) failed = 502;  // discarded: the next attempt answers
     }
@@ -435,15 +435,96 @@ awaitable<bool> Http1Session<Stream>::send_request_body(const RequestHead& head,
   }
 }
 
-// Relays the upstream's response (head, then body as it arrives) and returns `up` to the
-// pool when it can carry another request. Kept to one frame under Asio's recycling limit
-// (about 1 KiB): the head read and the collected-body case are coroutines of their own.
+// The FramedSink of relay_framed(): the upstream's framing written through, the response
+// head with the first write. Moved into the relay's frame: it owns what the relay needs once
+// respond() has returned (the head, the upstream connection).
 template <class Stream>
-awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_response(
+class Http1Session<Stream>::PlainWriter {
+ public:
+  using Result = Outcome;
+  PlainWriter(Http1Session& session, std::string head, std::unique_ptr<UpstreamConn> up,
+              bool client_close)
+      : session_(session), head_(std::move(head)), up_(std::move(up)), client_close_(client_close) {}
+  UpstreamConn& upstream() { return *up_; }
+  bool arm_write() { return session_.arm_write(session_.worker_.limits().body_timeout); }
+  auto write_framed(std::string_view wire) {
+    std::string_view head = head_sent_ ? std::string_view() : std::string_view(head_);
+    head_sent_ = true;
+    std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(wire)};
+    return asio::async_write(session_.stream_, bufs, use_tuple);  // holds a copy of `bufs`
+  }
+  Watchdog::Clock::duration upstream_wait() { return session_.worker_.limits().body_timeout; }
+  // `resp_reusable`: the upstream may carry another request (keep-alive, a delimited body).
+  Outcome finish(Relayed end, bool resp_reusable) {
+    return session_.relayed(end, resp_reusable, up_, client_close_);
+  }
+
+ private:
+  Http1Session& session_;
+  std::string head_;
+  std::unique_ptr<UpstreamConn> up_;
+  bool client_close_;
+  bool head_sent_ = false;
+};
+
+// The BodySink of relay_body() and relay_collected(): the payload chunked, or unframed (an
+// HTTP/1.0 client's filtered body, a collected body with its Content-Length), the response
+// head with the first write; the upstream's trailers are not relayed (a filter rewrote the
+// body, or it was collected). Lives in the frame of relay_response() or relay_collected();
+// `head` outlives it.
+template <class Stream>
+class Http1Session<Stream>::BodyWriter final : public BodySink {
+ public:
+  BodyWriter(Http1Session& session, std::string_view head, bool chunked)
+      : session_(session), head_(head), chunked_(chunked) {}
+  IoBuffer& payload() override { return payload_; }
+  Watchdog::Clock::duration upstream_wait() override { return session_.worker_.limits().body_timeout; }
+
+  Flow push(bool last, std::string_view) override {
+    last_ = last;
+    return Flow::drain;
+  }
+
+  // Chunked: each push is one chunk (none when empty), the last one ends with the zero-size
+  // chunk.
+  awaitable<bool> drain() override {
+    const bool last = last_;
+    char size_line[24];
+    size_t size_len = chunked_ && !payload_.empty()
+                          ? static_cast<size_t>(std::snprintf(size_line, sizeof size_line, "%zx\r\n", payload_.size()))
+                          : 0;
+    std::string_view tail = !chunked_ ? "" : last ? (payload_.empty() ? "0\r\n\r\n" : "\r\n0\r\n\r\n")
+                                                  : (payload_.empty() ? "" : "\r\n");
+    std::array<asio::const_buffer, 4> bufs{asio::buffer(head_), asio::buffer(size_line, size_len),
+                                           asio::buffer(payload_.readable().data(), payload_.size()),
+                                           asio::buffer(tail.data(), tail.size())};
+    bool written = true;
+    if (asio::buffer_size(bufs) > 0) {
+      if (!session_.arm_write(session_.worker_.limits().body_timeout)) co_return false;
+      auto [ec, n] = co_await asio::async_write(session_.stream_, bufs, use_tuple);
+      written = !ec;
+    }
+    head_ = {};
+    payload_.consume(payload_.size());
+    co_return written;
+  }
+
+ private:
+  Http1Session& session_;
+  std::string_view head_;  // until the first write
+  bool chunked_;
+  bool last_ = false;  // push() handed over the body's end
+  IoBuffer payload_;
+};
+
+// The upstream's response: the head (the pipeline's response-head phase), then the body
+// through the pipeline's relay. The plain case (no upgrade, sniffing, filter or collected
+// body) goes straight to relay_framed(), whose frame is the only one of the response.
+template <class Stream>
+awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::respond(
     const Exchange& ex, std::unique_ptr<UpstreamConn> up, const ResponseHead& resp,
     RequestPipeline& pipeline) {
-  if (int refused = pipeline.refuse_response(resp)) co_return co_await send_error(refused, true);
-  bool upgrade = resp.status == 101 && ex.upgrade;
+  if (int refused = pipeline.refuse_response(resp)) return send_error(refused, true);
   // The status line, the pipeline's response headers; framing and connection headers below.
   std::string out;
   out.reserve(resp.head_size + 128);
@@ -451,6 +532,26 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_re
   pipeline.response_headers(resp, [&out](std::string_view name, std::string_view value) {
     append_header(out, name, value);
   });
+  bool upgrade = resp.status == 101 && ex.upgrade;
+  if (upgrade || pipeline.sniffs(resp) || pipeline.filters_body() || pipeline.collects_response(resp))
+    return relay_response(ex, std::move(up), resp, pipeline, std::move(out));
+  bool client_close = !ex.keep_alive || worker_.draining() || resp.body == BodyKind::until_close;
+  if (resp.body == BodyKind::chunked) append_header(out, "Transfer-Encoding", "chunked");
+  if (client_close) append_header(out, "Connection", "close");
+  out.append("\r\n");
+  up->buf.consume(resp.head_size);
+  return relay_framed(pipeline, resp.body, resp.content_length, reusable(resp),
+                      PlainWriter(*this, std::move(out), std::move(up), client_close), watchdog_);
+}
+
+// The other cases: an upgrade (then the tunnel), a sniffed Content-Type, a filtered body, an
+// unsized one collected under maxResponseBodyBytes. `out`: the head so far (status line and
+// fields). Its own frame, so that the plain path does not pay for it.
+template <class Stream>
+awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_response(
+    const Exchange& ex, std::unique_ptr<UpstreamConn> up, const ResponseHead& resp,
+    RequestPipeline& pipeline, std::string out) {
+  bool upgrade = resp.status == 101 && ex.upgrade;
   // The head's bytes are consumed here; its views stay valid until up->buf is read into.
   std::string_view upgrade_to = upgrade ? find_header(resp.headers, "upgrade") : std::string_view();
   bool sniff = !upgrade && pipeline.sniffs(resp);
@@ -467,64 +568,41 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_re
   if (collect)
     co_return co_await relay_collected(ex, std::move(up), resp, std::move(out), client_close,
                                        pipeline);
-  if (filtered)
-    co_return co_await relay_filtered(ex, std::move(up), resp, std::move(out), client_close,
-                                      pipeline);
-  if (resp.body == BodyKind::chunked) append_header(out, "Transfer-Encoding", "chunked");
-  if (upgrade) {
+  if (upgrade) {  // a 101 has no body: the head, then the tunnel
     append_header(out, "Connection", "Upgrade");
     append_header(out, "Upgrade", upgrade_to);
-  } else if (client_close) {
-    append_header(out, "Connection", "close");
-  }
-  out.append("\r\n");
-
-  // Body: forward what is buffered together with the head, then stream.
-  const auto& limits = worker_.limits();
-  BodyFraming framing(resp.body, resp.content_length);
-  bool first = true;
-  for (;;) {
-    std::string_view avail = up->buf.readable();
-    size_t take = 0;
-    auto step = framing.feed(avail, &take);
-    if (step == BodyFraming::Step::error) co_return Outcome::close;
-    if (ex.max_response > 0 && framing.body_bytes() > static_cast<uint64_t>(ex.max_response))
-      co_return Outcome::close;  // over buffering.maxResponseBodyBytes mid-stream: cut, never complete
-    bool done = step == BodyFraming::Step::done;
-    std::array<asio::const_buffer, 2> bufs{asio::buffer(first ? std::string_view(out) : std::string_view()),
-                                           asio::buffer(avail.data(), take)};
-    first = false;
-    if (asio::buffer_size(bufs) > 0) {
-      if (!arm_write(limits.body_timeout)) co_return Outcome::close;
-      auto [ec, n] = co_await asio::async_write(stream_, bufs, use_tuple);
-      if (ec) co_return Outcome::close;
-      up->buf.consume(take);
-    }
-    pipeline.note_response_body(framing.body_bytes());
-    if (done) break;
-    watchdog_.arm(limits.body_timeout);
-    auto [ec, n] = co_await up->read_some(up->buf.prepare(16384, 65536));
-    if (ec) {
-      if (resp.body == BodyKind::until_close && ec == asio::error::eof) break;
-      co_return Outcome::close;  // truncated: the client must not see a complete message
-    }
-    up->buf.commit(n);
-  }
-  watchdog_.disarm();
-  if (upgrade) {
+    out.append("\r\n");
+    if (!arm_write(worker_.limits().body_timeout)) co_return Outcome::close;
+    auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(out), use_tuple);
+    if (ec) co_return Outcome::close;
+    watchdog_.disarm();
     co_await tunnel(*up);
     co_return Outcome::close;
   }
-  if (resp.keep_alive && up->buf.empty()) worker_.pool().put(std::move(up));
-  co_return client_close ? Outcome::close : Outcome::keep_alive;
+  if (!filtered) {  // sniffed: the upstream's framing goes through
+    if (resp.body == BodyKind::chunked) append_header(out, "Transfer-Encoding", "chunked");
+    if (client_close) append_header(out, "Connection", "close");
+    out.append("\r\n");
+    co_return co_await relay_framed(pipeline, resp.body, resp.content_length, reusable(resp),
+                                    PlainWriter(*this, std::move(out), std::move(up), client_close),
+                                    watchdog_);
+  }
+  // A filtered body goes chunked, close-delimited to an HTTP/1.0 client.
+  bool chunked = ex.chunked_ok;
+  client_close = client_close || !chunked;
+  if (chunked) append_header(out, "Transfer-Encoding", "chunked");
+  if (client_close) append_header(out, "Connection", "close");
+  out.append("\r\n");
+  BodyWriter writer(*this, out, chunked);
+  Relayed end = co_await relay_body(pipeline, *up, resp, writer, watchdog_);
+  co_return relayed(end, reusable(resp), up, client_close);
 }
 
 // The unsized body is read whole (within maxResponseBodyBytes), then sent with a length.
 template <class Stream>
 awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_collected(
     const Exchange& ex, std::unique_ptr<UpstreamConn> up, const ResponseHead& resp, std::string out,
-    bool client_close, const RequestPipeline& pipeline) {
-  bool reusable = resp.body == BodyKind::chunked && resp.keep_alive;
+    bool client_close, RequestPipeline& pipeline) {
   // The head's views point into up->buf: `out` holds what is needed of them by now.
   ResponseCollector collected(resp.body, 0, ex.max_response, ex.mem_response);
   int status = co_await pipeline.collect_response(*up, collected, watchdog_);
@@ -532,93 +610,20 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_co
   append_header(out, "Content-Length", std::to_string(collected.body().size()));
   if (client_close) append_header(out, "Connection", "close");
   out.append("\r\n");
-  bool sent = co_await send_collected(out, collected.body());
-  pipeline.note_response_body(collected.body().size());
-  if (sent && reusable && up->buf.empty()) worker_.pool().put(std::move(up));
-  co_return (!sent || client_close) ? Outcome::close : Outcome::keep_alive;
+  BodyWriter writer(*this, out, false);
+  Relayed end = co_await proxy::relay_collected(pipeline, collected.body(), writer);
+  co_return relayed(end, reusable(resp), up, client_close);
 }
 
-// A body a middleware transforms (compress): the upstream's framing decoded, the payload
-// through the pipeline's filters, the output sent chunked (close-delimited to an HTTP/1.0
-// client), one write per upstream read. maxResponseBodyBytes applies to the upstream's
-// payload: over it, the response is cut short.
+// After a relay: a cut response closes the connection; a complete one returns `up` to the
+// pool when `resp_reusable` and it holds nothing more.
 template <class Stream>
-awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_filtered(
-    const Exchange& ex, std::unique_ptr<UpstreamConn> up, const ResponseHead& resp, std::string out,
-    bool client_close, RequestPipeline& pipeline) {
-  bool chunked = ex.chunked_ok;
-  client_close = client_close || !chunked;
-  if (chunked) append_header(out, "Transfer-Encoding", "chunked");
-  if (client_close) append_header(out, "Connection", "close");
-  out.append("\r\n");
-  bool reusable = resp.keep_alive && resp.body != BodyKind::until_close;
-  BodyDecoder body(resp.body, resp.content_length);
-  IoBuffer payload, coded;
-  const auto& limits = worker_.limits();
-  uint64_t sent = 0;
-  for (bool eof = false;;) {
-    size_t used = 0;
-    auto step = body.feed(up->buf.readable(), &used, payload);
-    if (step == BodyDecoder::Result::error) co_return Outcome::close;
-    up->buf.consume(used);
-    if (ex.max_response > 0 && body.decoded() > static_cast<uint64_t>(ex.max_response))
-      co_return Outcome::close;  // over buffering.maxResponseBodyBytes: cut, never complete
-    bool done = step == BodyDecoder::Result::done || eof;
-    if (done) pipeline.take_trailers(body.trailers());  // a filtered body's are never relayed
-    if (!pipeline.filter_body(payload.readable(), done, coded)) co_return Outcome::close;
-    payload.consume(payload.size());
-    char size_line[24];
-    size_t size_len = chunked && !coded.empty()
-                          ? static_cast<size_t>(std::snprintf(size_line, sizeof size_line, "%zx\r\n", coded.size()))
-                          : 0;
-    std::string_view tail = !chunked ? "" : done ? (coded.empty() ? "0\r\n\r\n" : "\r\n0\r\n\r\n")
-                                                 : (coded.empty() ? "" : "\r\n");
-    std::array<asio::const_buffer, 4> bufs{asio::buffer(out), asio::buffer(size_line, size_len),
-                                           asio::buffer(coded.readable().data(), coded.size()),
-                                           asio::buffer(tail.data(), tail.size())};
-    if (asio::buffer_size(bufs) > 0) {
-      if (!arm_write(limits.body_timeout)) co_return Outcome::close;
-      auto [ec, n] = co_await asio::async_write(stream_, bufs, use_tuple);
-      if (ec) co_return Outcome::close;
-    }
-    sent += coded.size();
-    coded.consume(coded.size());
-    out.clear();
-    pipeline.note_response_body(sent);
-    if (done) break;
-    watchdog_.arm(limits.body_timeout);
-    auto [ec, n] = co_await up->read_some(up->buf.prepare(16384, 65536));
-    if (ec) {
-      if (resp.body == BodyKind::until_close && ec == asio::error::eof) {
-        eof = true;
-        continue;
-      }
-      co_return Outcome::close;  // truncated: the client must not see a complete message
-    }
-    up->buf.commit(n);
-  }
+typename Http1Session<Stream>::Outcome Http1Session<Stream>::relayed(
+    Relayed end, bool resp_reusable, std::unique_ptr<UpstreamConn>& up, bool client_close) {
+  if (end == Relayed::cut) return Outcome::close;
   watchdog_.disarm();
-  if (reusable && up->buf.empty()) worker_.pool().put(std::move(up));
-  co_return client_close ? Outcome::close : Outcome::keep_alive;
-}
-
-// Sends `head` and then the collected body. False when the client went away.
-template <class Stream>
-awaitable<bool> Http1Session<Stream>::send_collected(const std::string& head, BufferedBody& body) {
-  std::vector<char> chunk(65536);
-  std::string_view first = head;
-  for (size_t offset = 0; !first.empty() || offset < body.size();) {
-    size_t n = body.read(offset, chunk.data(), chunk.size());
-    if (n == 0 && offset < body.size()) co_return false;  // the temp file failed
-    std::array<asio::const_buffer, 2> bufs{asio::buffer(first), asio::buffer(chunk.data(), n)};
-    if (!arm_write(worker_.limits().body_timeout)) co_return false;
-    auto [ec, written] = co_await asio::async_write(stream_, bufs, use_tuple);
-    if (ec) co_return false;
-    first = {};
-    offset += n;
-  }
-  watchdog_.disarm();
-  co_return true;
+  if (resp_reusable && up->buf.empty()) worker_.pool().put(std::move(up));
+  return client_close ? Outcome::close : Outcome::keep_alive;
 }
 
 // Upgraded connections (WebSocket, ...): bytes both ways until both sides are done; a

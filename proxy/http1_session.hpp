@@ -13,6 +13,7 @@
 #include "proxy/keep_alive_budget.hpp"
 #include "proxy/middleware.hpp"
 #include "proxy/request_pipeline.hpp"
+#include "proxy/response_relay.hpp"
 #include "proxy/response_collector.hpp"
 #include "proxy/runtime_config.hpp"
 #include "proxy/tls_socket.hpp"
@@ -83,17 +84,23 @@ class Http1Session final : public Drainable {
   awaitable<bool> send_continue();
   awaitable<int> read_body_first(const RequestHead& head, RequestPipeline& pipeline);
   awaitable<bool> send_request_body(const RequestHead& head, UpstreamConn& up);
+  // Not a coroutine: the response head, then the relay's frame (relay_framed() on the plain
+  // path, relay_response() otherwise), so the plain path costs one frame per response.
+  awaitable<Outcome> respond(const Exchange& ex, std::unique_ptr<UpstreamConn> up,
+                             const ResponseHead& resp, RequestPipeline& pipeline);
   awaitable<Outcome> relay_response(const Exchange& ex, std::unique_ptr<UpstreamConn> up,
-                                    const ResponseHead& resp, RequestPipeline& pipeline);
+                                    const ResponseHead& resp, RequestPipeline& pipeline,
+                                    std::string out);
   awaitable<Outcome> relay_collected(const Exchange& ex, std::unique_ptr<UpstreamConn> up,
                                      const ResponseHead& resp, std::string out, bool client_close,
-                                     const RequestPipeline& pipeline);
-  awaitable<Outcome> relay_filtered(const Exchange& ex, std::unique_ptr<UpstreamConn> up,
-                                    const ResponseHead& resp, std::string out, bool client_close,
-                                    RequestPipeline& pipeline);
+                                     RequestPipeline& pipeline);
   // The pipeline's local reply (redirects, errors, a middleware's answer).
   awaitable<Outcome> send_local(const RequestPipeline& pipeline, bool close);
-  awaitable<bool> send_collected(const std::string& head, BufferedBody& body);
+  // How this codec writes a relayed body (proxy/response_relay.hpp): the upstream's framing
+  // through (relay_framed()), or a payload chunked or unframed (a BodySink).
+  class PlainWriter;
+  class BodyWriter;
+  Outcome relayed(Relayed end, bool resp_reusable, std::unique_ptr<UpstreamConn>& up, bool client_close);
   // Reads the whole request body (buffering middleware); 0, an HTTP status to answer, or -1.
   awaitable<int> buffer_request_body(const RequestHead& head, const RequestPipeline& pipeline,
                                      BufferedBody& out);

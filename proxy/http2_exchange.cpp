@@ -8,7 +8,6 @@
 #include <openssl/rand.h>
 
 #include "core/log.hpp"
-#include "proxy/body_decoder.hpp"
 #include "proxy/forwarding.hpp"
 #include "proxy/http1_parser.hpp"
 #include "proxy/stream_host.hpp"
@@ -17,6 +16,7 @@
 #include "proxy/request_pipeline.hpp"
 #include "proxy/request_target.hpp"
 #include "proxy/response_collector.hpp"
+#include "proxy/response_relay.hpp"
 #include "proxy/runtime_config.hpp"
 #include "proxy/upstream_pool.hpp"
 #include "proxy/watchdog.hpp"
@@ -105,7 +105,7 @@ class Exchange {
   awaitable<void> answer_page(RequestPipeline& pipeline, int status, bool origin);
   awaitable<int> send_body();
   awaitable<void> relay(const ResponseHead& resp, RequestPipeline& pipeline);
-  awaitable<void> send_collected(BufferedBody& body);
+  class BodyWriter;
   awaitable<bool> wait_stream(Clock::duration timeout);
   awaitable<void> tunnel(const ResponseHead& resp, RequestPipeline& pipeline);
   awaitable<void> tunnel_to_upstream();
@@ -139,6 +139,40 @@ class Exchange {
   RequestPipeline* pipeline_ = nullptr;  // run()'s: the request's errors and sizes are recorded
   uint64_t request_bytes_ = 0;
   Clock::time_point start_ = Clock::now();
+};
+
+// The BodySink of the relay: the payload is appended to st_.out, which the connection's data
+// provider cuts into DATA frames as the client's flow-control windows allow. Reading from the
+// upstream pauses while kOutHigh bytes wait (the client reads slower than the upstream sends).
+class Exchange::BodyWriter final : public BodySink {
+ public:
+  explicit BodyWriter(Exchange& ex) : ex_(ex) {}
+  IoBuffer& payload() override { return ex_.st_.out; }
+  Watchdog::Clock::duration upstream_wait() override { return ex_.write_budget(); }
+
+  Flow push(bool last, std::string_view trailers) override {
+    Http2Stream& st = ex_.st_;
+    if (st.closed) return Flow::stop;
+    if (last) {
+      if (!trailers.empty()) st.trailers = trailer_fields(trailers);
+      st.out_eof = true;
+    }
+    if (!st.out.empty() || last) ex_.conn_.resume(st);
+    return !last && st.out.size() >= kOutHigh ? Flow::drain : Flow::go;
+  }
+  // False when the stream closed, or no room came within the write budget (the caller
+  // resets the stream).
+  awaitable<bool> drain() override {
+    Http2Stream& st = ex_.st_;
+    while (st.out.size() >= kOutHigh) {
+      bool woken = co_await ex_.wait_stream(ex_.write_budget());
+      if (!woken || st.closed) co_return false;
+    }
+    co_return true;
+  }
+
+ private:
+  Exchange& ex_;
 };
 
 // The pipeline decides; this codec feeds it the stream's head and body and writes what it
@@ -454,7 +488,8 @@ awaitable<int> Exchange::send_body() {
   }
 }
 
-// Submits the response head and streams the body into st_.out as the client takes it.
+// Submits the response head; the body goes through the pipeline's relay (relay_body(),
+// relay_collected()) into a BodyWriter.
 awaitable<void> Exchange::relay(const ResponseHead& resp, RequestPipeline& pipeline) {
   const BodyLimits& body = pipeline.limits();
   if (resp.status < 200) {  // 101: no upgrades over HTTP/2
@@ -515,101 +550,23 @@ awaitable<void> Exchange::relay(const ResponseHead& resp, RequestPipeline& pipel
     co_return;
   }
   if (!conn_.submit_response(st_, nva, has_body)) co_return;
+  BodyWriter writer(*this);
+  Relayed end = Relayed::cut;
   if (collected) {
-    pipeline.note_response_body(collected->body().size());
-    co_await send_collected(collected->body());
-    if (!st_.closed && resp.body == BodyKind::chunked && resp.keep_alive && up_->buf.empty()) {
-      st_.upstream = nullptr;
-      conn_.worker().pool().put(std::move(up_));
-    }
+    watchdog_.disarm();
+    end = co_await relay_collected(pipeline, collected->body(), writer);
+  } else {
+    end = co_await relay_body(pipeline, *up_, resp, writer, watchdog_);
+  }
+  if (end == Relayed::cut) {  // the client must not see an end (a no-op once it is closed)
+    conn_.reset(st_, NGHTTP2_INTERNAL_ERROR);
     co_return;
   }
-  bool reusable = resp.keep_alive && resp.body != BodyKind::until_close;
-  BodyDecoder decoder(resp.body, resp.content_length);
-  IoBuffer payload;  // a filtered body's payload, before the filters
-  uint64_t relayed = 0;
-  bool trailers_taken = false;  // a filter took the upstream's trailers into the body
-  for (bool eof = false; has_body;) {
-    if (st_.closed) co_return;
-    size_t take = 0;
-    size_t out_before = st_.out.size();
-    auto step = decoder.feed(up_->buf.readable(), &take, filtered ? payload : st_.out);
-    if (step == BodyDecoder::Result::error) {
-      conn_.reset(st_, NGHTTP2_INTERNAL_ERROR);
-      co_return;
-    }
-    up_->buf.consume(take);
-    bool done = step == BodyDecoder::Result::done || eof;
-    if (filtered) {
-      trailers_taken = done && pipeline.take_trailers(decoder.trailers());
-      if (!pipeline.filter_body(payload.readable(), done, st_.out)) {
-        conn_.reset(st_, NGHTTP2_INTERNAL_ERROR);
-        co_return;
-      }
-      payload.consume(payload.size());
-    }
-    relayed += st_.out.size() - out_before;
-    pipeline.note_response_body(relayed);
-    if (done) {
-      if (resp.body == BodyKind::chunked && !trailers_taken)
-        st_.trailers = trailer_fields(decoder.trailers());
-      break;
-    }
-    if (!st_.out.empty()) conn_.resume(st_);
-    if (st_.out.size() >= kOutHigh) {
-      // The client reads slower than the upstream sends: wait for the data provider.
-      if (!co_await wait_stream(write_budget())) {
-        conn_.reset(st_, NGHTTP2_INTERNAL_ERROR);
-        co_return;
-      }
-      continue;
-    }
-    watchdog_.arm(write_budget());  // the response must be over within writeTimeout
-    auto [ec, n] = co_await up_->read_some(up_->buf.prepare(16384, 65536));
-    if (st_.closed) co_return;
-    if (ec) {
-      if (resp.body == BodyKind::until_close && ec == asio::error::eof) {
-        eof = true;  // the body ends here: one more pass flushes the filters
-        continue;
-      }
-      conn_.reset(st_, NGHTTP2_INTERNAL_ERROR);  // truncated: the client must not see an end
-      co_return;
-    }
-    up_->buf.commit(n);
-  }
   watchdog_.disarm();
-  st_.out_eof = true;
-  conn_.resume(st_);
-  if (reusable && up_->buf.empty()) {
+  if (reusable(resp) && up_->buf.empty()) {
     st_.upstream = nullptr;
     conn_.worker().pool().put(std::move(up_));
   }
-}
-
-// Feeds a collected body to the data provider as the client's window allows.
-awaitable<void> Exchange::send_collected(BufferedBody& body) {
-  watchdog_.disarm();
-  std::vector<char> chunk(65536);
-  for (size_t offset = 0; offset < body.size();) {
-    if (st_.closed) co_return;
-    if (st_.out.size() >= kOutHigh) {
-      conn_.resume(st_);
-      if (!co_await wait_stream(write_budget())) {
-        conn_.reset(st_, NGHTTP2_INTERNAL_ERROR);
-        co_return;
-      }
-      continue;
-    }
-    size_t n = body.read(offset, chunk.data(), chunk.size());
-    if (n == 0) {
-      conn_.reset(st_, NGHTTP2_INTERNAL_ERROR);  // the temp file failed
-      co_return;
-    }
-    append(st_.out, std::string_view(chunk.data(), n));
-    offset += n;
-  }
-  st_.out_eof = true;
-  conn_.resume(st_);
 }
 
 // RFC 8441: the upstream switched protocols; the stream answers 200 and then carries the

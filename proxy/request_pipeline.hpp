@@ -21,7 +21,10 @@
 //                      filters, the upstream's trailers offered to them
 //   replaces(), replace_answer()
 //                      the error-page phase (errors): an answer replaced by a fetched page
-// The codec keeps the wire: framing, flow control, keep-alive, 100-continue, relaying bytes.
+//   relay_body(), relay_framed(), relay_collected() (proxy/response_relay.hpp)
+//                      the response body: the upstream read loop, limits, filters, trailers
+// The codec keeps the wire: framing, flow control, keep-alive, 100-continue, writing the bytes
+// the relay hands its BodySink.
 //
 // Contract: one RequestPipeline per request, on the stack (coroutine frame) of the codec's
 // exchange, worker thread only. It holds the request body when it is read whole
@@ -218,13 +221,13 @@ class RequestPipeline {
   const HeaderEdits& response_edits() const { return response_edits_; }
 
   // ---- the response-body phase (after response_headers()) ----
-  // Whether a filter transforms this response's body: the codec then decodes the upstream's
-  // framing, passes the payload through filter_body() and sends the output unsized (the
-  // filters' header edits dropped Content-Length). Never for an upgrade.
+  // Whether a filter transforms this response's body: the relay (relay_body()) then decodes
+  // the upstream's framing, passes the payload through filter_body() and the codec sends the
+  // output unsized (the filters' header edits dropped Content-Length). Never for an upgrade.
   bool filters_body() const { return !filters_.empty(); }
   // Once the upstream's body is done, before the last filter_body(): its trailer section
   // (BodyDecoder::trailers(), "" when none). True when a filter took them into the body: the
-  // codec does not relay them.
+  // relay does not hand them to the codec.
   bool take_trailers(std::string_view raw);
   // Appends what `in` becomes to `out`; `last` ends the body. False: a filter failed.
   bool filter_body(std::string_view in, bool last, IoBuffer& out);

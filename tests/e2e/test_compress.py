@@ -73,6 +73,7 @@ class Compress(unittest.TestCase):
         routers = {}
         for name in ("all", "zstd-first", "default", "no-images", "only-json", "tiny"):
             routers.update(both_sides(name, name + ".test", "app", [name]))
+        routers.update(both_sides("capped", "capped.test", "app", ["all", "capped"]))
         middlewares = {
             "all": {"compress": {}},
             "zstd-first": {"compress": {"encodings": ["zstd", "br", "gzip"]}},
@@ -80,6 +81,7 @@ class Compress(unittest.TestCase):
             "no-images": {"compress": {"excludedContentTypes": ["image/png", "text/event-stream"]}},
             "only-json": {"compress": {"includedContentTypes": ["application/json"]}},
             "tiny": {"compress": {"minResponseBodyBytes": 10}},
+            "capped": {"buffering": {"maxResponseBodyBytes": 100000}},
         }
         path = write_file_atomic(make_temp_dir() / "dynamic.yml", {"http": {
             "routers": routers, "middlewares": middlewares, "services": {"app": service(cls.backend.url)}}})
@@ -116,6 +118,24 @@ class Compress(unittest.TestCase):
                     with self.subTest(protocol=protocol, coding=coding, path=path):
                         r = self.get(protocol, "all.test", "%s%d" % (path, n), accept=coding)
                         self.assert_coded(r, coding, big_body(n))
+
+    def test_max_response_body_bytes_cuts_a_compressed_body(self):
+        # buffering.maxResponseBodyBytes counts the upstream's payload of a body a filter
+        # transforms: under it the body is whole; over it, the response is cut short on every
+        # protocol (HTTP/1.1 closes before the last chunk, HTTP/2 resets the stream), never
+        # completed with a truncated body.
+        for protocol in PROTOCOLS:
+            with self.subTest(protocol=protocol):
+                self.assert_coded(self.get(protocol, "capped.test", "/big/50000", accept="gzip"),
+                                  "gzip", big_body(50000))
+                scheme, flags = CURL_PROTOCOL[protocol]
+                out = subprocess.run(
+                    ["curl", "-sS", "-k", *flags, "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "60",
+                     "-H", "Host: capped.test", "-H", "Accept-Encoding: gzip",
+                     "%s://%s:%d/big/400000" % (scheme, self.ip, self.port)],
+                    capture_output=True, timeout=90)
+                self.assertEqual(out.stdout.decode(), "200")  # the head went before the limit
+                self.assertNotEqual(out.returncode, 0, "a body over the limit completed")
 
     def test_negotiation(self):
         cases = [  # (host, Accept-Encoding, chosen coding or "" for none)
