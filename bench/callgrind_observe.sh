@@ -18,23 +18,8 @@ CONFIGS=" ${CONFIGS:-off metrics accesslog-json accesslog-common both} "
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PORTIER=${PORTIER:-$ROOT/build/portier}
 TMP=$(mktemp -d /tmp/portier-cg-XXXXXX)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 200); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.1; done; return 1; }
-
-BACKEND=$(free_port)
-BODY=$(head -c 1024 /dev/zero | tr '\0' x)
-cat > "$TMP/nginx.conf" <<NGINX
-worker_processes 1; daemon off; pid $TMP/nginx.pid; error_log $TMP/error.log error;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 100000000; keepalive_timeout 300s;
-  client_body_temp_path $TMP/cb; proxy_temp_path $TMP/p; fastcgi_temp_path $TMP/f; uwsgi_temp_path $TMP/u; scgi_temp_path $TMP/s;
-  server { listen 127.0.0.1:$BACKEND; location / { return 200 "$BODY"; } } }
-NGINX
-nginx -c "$TMP/nginx.conf" & PIDS+=($!)
-wait_port "$BACKEND"
+. "$ROOT/bench/lib/backend.sh"
+start_backend
 cat > "$TMP/dynamic.yml" <<DYN
 http:
   routers:
@@ -60,7 +45,7 @@ $2
 YML
   valgrind --tool=callgrind --callgrind-out-file="$TMP/cg-$1" "$PORTIER" run --config "$TMP/$1.yml" 2>"$TMP/vg-$1.log" &
   pid=$!; PIDS+=($pid)
-  wait_port "$web"
+  wait_url "http://127.0.0.1:$web/"
   h2load "${PROTO_FLAG[@]}" -c64 -n 5000 "http://127.0.0.1:$web/" >/dev/null
   callgrind_control -z "$pid" >/dev/null 2>&1
   out=$(h2load "${PROTO_FLAG[@]}" -c64 -n "$N" "http://127.0.0.1:$web/" | grep -E "^status codes")

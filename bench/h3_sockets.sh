@@ -16,26 +16,14 @@
 # (A B A B ...); prints every run, then per binary the median and range.
 set -euo pipefail
 A=$1; B=$2; RUNS=${3:-3}; CONNS=${4:-16}; PER_CONN=${5:-1000}
-TMP=$(mktemp -d /tmp/portier-h3sockets-XXXXXX); PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 300); do curl -sk -o /dev/null "$1" && return 0; sleep 0.1; done; return 1; }
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TMP=$(mktemp -d /tmp/portier-h3sockets-XXXXXX)
+. "$ROOT/bench/lib/backend.sh"
 ticks() { awk '{ print $14 + $15 }' "$1"; }  # utime + stime of a /proc stat file, in clock ticks
 HZ=$(getconf CLK_TCK)
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=bench.local \
-  -addext subjectAltName=DNS:bench.local -keyout "$TMP/key.pem" -out "$TMP/cert.pem" 2>/dev/null
-BACKEND=$(free_port); BODY=$(head -c 1024 /dev/zero | tr '\0' x)
-TEMPS="client_body_temp_path $TMP/cb; proxy_temp_path $TMP/p; fastcgi_temp_path $TMP/f; uwsgi_temp_path $TMP/u; scgi_temp_path $TMP/s;"
-cat > "$TMP/backend.conf" <<NGINX
-worker_processes 1; daemon off; pid $TMP/backend.pid; error_log $TMP/backend.log error;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 100000000; keepalive_timeout 300s; $TEMPS
-  server { listen 127.0.0.1:$BACKEND; location / { return 200 "$BODY"; } } }
-NGINX
-nginx -c "$TMP/backend.conf" & PIDS+=($!)
-wait_port "http://127.0.0.1:$BACKEND/"
+make_cert
+start_backend
 
 cat > "$TMP/dynamic.yml" <<DYN
 http:
@@ -74,7 +62,7 @@ providers: {file: {filename: "$TMP/dynamic.yml"}}
 log: {level: error}
 YML
   "$bin" run --config "$TMP/portier.yml" >"$TMP/portier-$label.log" 2>&1 & pid=$!; PIDS+=($pid)
-  wait_port "https://127.0.0.1:$port/"
+  wait_url "https://127.0.0.1:$port/"
   local ok
   ok=$(gtlsclient --no-quic-dump --no-http-dump --exit-on-all-streams-close --timeout=60s --sni=bench.local \
     -n 16 127.0.0.1 "$port" "https://bench.local:$port/" 2>&1 | grep -c '^http: stream 0x[0-9a-f]* \[:status: 200\]$' || true)

@@ -20,11 +20,8 @@ set -euo pipefail
 MODE=$1
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PORTIER=${2:-$ROOT/build/portier}; N=${3:-20000}; N1=$((N / 5))
-TMP=$(mktemp -d /tmp/portier-tlscost-XXXXXX); PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 300); do curl -sk -o /dev/null "$1" && return 0; sleep 0.1; done; return 1; }
+TMP=$(mktemp -d /tmp/portier-tlscost-XXXXXX)
+. "$ROOT/bench/lib/backend.sh"
 H3_CONNS=16
 load() {  # $1 = port, $2 = requests
   [[ -n "${OVER_H3:-}" ]] && { load_h3 "$@"; return; }
@@ -54,18 +51,8 @@ check_h3() {  # $1 = port: 16 requests on one connection must all answer 200 ove
     { echo "HTTP/3 check failed: $ok of 16 answered 200" >&2; exit 1; }
 }
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=bench.local \
-  -addext subjectAltName=DNS:bench.local -keyout "$TMP/key.pem" -out "$TMP/cert.pem" 2>/dev/null
-BACKEND=$(free_port); BODY=$(head -c 1024 /dev/zero | tr '\0' x)
-TEMPS="client_body_temp_path $TMP/cb; proxy_temp_path $TMP/p; fastcgi_temp_path $TMP/f; uwsgi_temp_path $TMP/u; scgi_temp_path $TMP/s;"
-cat > "$TMP/backend.conf" <<NGINX
-worker_processes 1; daemon off; pid $TMP/backend.pid; error_log $TMP/backend.log error;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 100000000; keepalive_timeout 300s; $TEMPS
-  server { listen 127.0.0.1:$BACKEND; location / { return 200 "$BODY"; } } }
-NGINX
-nginx -c "$TMP/backend.conf" & PIDS+=($!)
-wait_port "http://127.0.0.1:$BACKEND/"
+make_cert
+start_backend
 
 PORTIER_PORT=$(free_port); NGINX_PORT=$(free_port)
 HTTP3=""; [[ -n "${H3:-}" ]] && HTTP3=", http3: {}"  # QUIC on the same port, over UDP
@@ -91,7 +78,7 @@ DYN
 cat > "$TMP/nginx.conf" <<NGINX
 worker_processes 1; master_process off; daemon off; pid $TMP/nginx.pid; error_log $TMP/nginx.log error;
 events { worker_connections 4096; }
-http { access_log off; keepalive_requests 100000000; keepalive_timeout 300s; $TEMPS
+http { access_log off; keepalive_requests 100000000; keepalive_timeout 300s; $(nginx_temps)
   upstream backend { server 127.0.0.1:$BACKEND; keepalive 1024; keepalive_requests 100000000; keepalive_timeout 300s; }
   server { listen 127.0.0.1:$NGINX_PORT ssl http2 backlog=4096;
     ssl_certificate $TMP/cert.pem; ssl_certificate_key $TMP/key.pem; ssl_protocols TLSv1.2 TLSv1.3;
@@ -106,7 +93,7 @@ measure_callgrind() {  # $1 = name, $2 = port, rest = command
   local name=$1 port=$2 pid a b; shift 2
   valgrind --tool=callgrind ${CACHE:+--cache-sim=yes} --callgrind-out-file="$TMP/cg-$name" "$@" 2>"$TMP/vg-$name.log" &
   pid=$!; PIDS+=($pid)
-  wait_port "https://127.0.0.1:$port/"
+  wait_url "https://127.0.0.1:$port/"
   [[ -n "${OVER_H3:-}" ]] && check_h3 "$port"
   load "$port" 5000 >/dev/null
   callgrind_control -z "$pid" >/dev/null 2>&1
@@ -139,7 +126,7 @@ measure_strace() {  # $1 = name, $2 = port, rest = command
   local name=$1 port=$2 pid; shift 2
   "$@" >"$TMP/out-$name.log" 2>&1 &
   pid=$!; PIDS+=($pid)
-  wait_port "https://127.0.0.1:$port/"
+  wait_url "https://127.0.0.1:$port/"
   load "$port" 5000 >/dev/null
   strace_counts "$pid" "$port" "$N1" "$TMP/st1-$name"
   strace_counts "$pid" "$port" "$N" "$TMP/st2-$name"
@@ -155,7 +142,7 @@ measure_cpu() {  # $1 = name, $2 = port, rest = command
   local name=$1 port=$2 pid t0 t1 t2; shift 2
   taskset -c 0 "$@" >"$TMP/out-$name.log" 2>&1 &
   pid=$!; PIDS+=($pid)
-  wait_port "https://127.0.0.1:$port/"
+  wait_url "https://127.0.0.1:$port/"
   taskset -c 1 bash -c "$(declare -f load load_h3); H2='${H2:-}' H3='' load $port 5000" >/dev/null
   t0=$(cpu_ticks "$pid")
   taskset -c 1 bash -c "$(declare -f load load_h3); H2='${H2:-}' H3='' load $port $N1" >/dev/null
