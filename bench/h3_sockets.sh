@@ -25,15 +25,7 @@ HZ=$(getconf CLK_TCK)
 make_cert
 start_backend
 
-cat > "$TMP/dynamic.yml" <<DYN
-http:
-  routers:
-    all: {rule: "PathPrefix(\`/\`)", service: b, entryPoints: [websecure], tls: {}}
-  services:
-    b: {loadBalancer: {servers: [{url: "http://127.0.0.1:$BACKEND"}]}}
-tls:
-  certificates: [{certFile: "$TMP/cert.pem", keyFile: "$TMP/key.pem"}]
-DYN
+write_tls_routes
 
 load() {  # $1 = port, $2 = requests per connection: CONNS gtlsclient processes; prints failures
   # (their CPU time, children's utime+stime in ticks, goes to $TMP/client-ticks)

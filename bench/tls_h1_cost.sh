@@ -65,15 +65,7 @@ entryPoints:
 providers: {file: {filename: "$TMP/dynamic.yml"}}
 log: {level: error}
 YML
-cat > "$TMP/dynamic.yml" <<DYN
-http:
-  routers:
-    all: {rule: "PathPrefix(\`/\`)", service: b, entryPoints: [websecure], tls: {}}
-  services:
-    b: {loadBalancer: {servers: [{url: "http://127.0.0.1:$BACKEND"}]}}
-tls:
-  certificates: [{certFile: "$TMP/cert.pem", keyFile: "$TMP/key.pem"}]
-DYN
+write_tls_routes
 # As bench/configs/nginx.conf, in one process (master_process off) so that one PID is measured.
 cat > "$TMP/nginx.conf" <<NGINX
 worker_processes 1; master_process off; daemon off; pid $TMP/nginx.pid; error_log $TMP/nginx.log error;

@@ -31,3 +31,16 @@ NGINX
   nginx -c "$TMP/backend.conf" & PIDS+=($!)
   wait_url "http://127.0.0.1:$BACKEND/"
 }
+# $TMP/dynamic.yml for portier's file provider: every path on the TLS entrypoint `websecure`
+# to the backend, served with the bench.local certificate (make_cert, start_backend first).
+write_tls_routes() {
+  cat > "$TMP/dynamic.yml" <<DYN
+http:
+  routers:
+    all: {rule: "PathPrefix(\`/\`)", service: b, entryPoints: [websecure], tls: {}}
+  services:
+    b: {loadBalancer: {servers: [{url: "http://127.0.0.1:$BACKEND"}]}}
+tls:
+  certificates: [{certFile: "$TMP/cert.pem", keyFile: "$TMP/key.pem"}]
+DYN
+}
