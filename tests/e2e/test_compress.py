@@ -134,7 +134,9 @@ class Compress(unittest.TestCase):
                      "-H", "Host: capped.test", "-H", "Accept-Encoding: gzip",
                      "%s://%s:%d/big/400000" % (scheme, self.ip, self.port)],
                     capture_output=True, timeout=90)
-                self.assertEqual(out.stdout.decode(), "200")  # the head went before the limit
+                # Cut, with or without the head: over HTTP/2 the stream's reset may overtake the
+                # HEADERS still queued in nghttp2, and then curl saw no status ("000").
+                self.assertIn(out.stdout.decode(), ("200", "000"))
                 self.assertNotEqual(out.returncode, 0, "a body over the limit completed")
 
     def test_negotiation(self):
