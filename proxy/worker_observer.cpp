@@ -36,7 +36,7 @@ void WorkerObserver::release(ObservationState* state) {
 
 std::chrono::system_clock::time_point WorkerObserver::wall_time(std::chrono::steady_clock::time_point t) {
   using namespace std::chrono;
-  if (t - offset_taken_ >= seconds(1)) {
+  if (offset_taken_ == steady_clock::time_point{} || t - offset_taken_ >= seconds(1)) {
     offset_taken_ = steady_clock::now();
     wall_offset_ = system_clock::now().time_since_epoch() - offset_taken_.time_since_epoch();
   }
