@@ -280,7 +280,9 @@ class PrometheusScrape(unittest.TestCase):
         backend = Backend("prom", NET + ".3")
         self.addCleanup(backend.close)
         tmp = make_temp_dir()
-        port, metrics_port, prom_port = free_port(NET + ".1"), free_port(NET + ".1"), free_port("127.0.0.1")
+        # Prometheus listens on this module's own address too: a port free on 127.0.0.1 now may be
+        # taken by a module running alongside before Prometheus binds it.
+        port, metrics_port, prom_port = free_port(NET + ".1"), free_port(NET + ".1"), free_port(NET + ".1")
         dynamic = write_file_atomic(tmp / "dynamic.yml", {"http": {
             "routers": {"p": router("PathPrefix(`/`)", "p")}, "services": {"p": service(backend.url)}}})
         portier = Portier({
@@ -300,7 +302,7 @@ class PrometheusScrape(unittest.TestCase):
         with open(tmp / "prometheus.log", "wb") as log:
             proc = subprocess.Popen(["prometheus", "--config.file=%s" % (tmp / "prometheus.yml"),
                                      "--storage.tsdb.path=%s" % (tmp / "tsdb"),
-                                     "--web.listen-address=127.0.0.1:%d" % prom_port],
+                                     "--web.listen-address=%s.1:%d" % (NET, prom_port)],
                                     stdout=subprocess.DEVNULL, stderr=log)
 
         def stop():
@@ -312,10 +314,12 @@ class PrometheusScrape(unittest.TestCase):
                 proc.wait()
         self.addCleanup(stop)
         query = 'sum(traefik_entrypoint_requests_total{entrypoint="web",code="200"})'
-        url = "http://127.0.0.1:%d/api/v1/query?query=%s" % (prom_port, urllib.parse.quote(query))
+        url = "http://%s.1:%d/api/v1/query?query=%s" % (NET, prom_port, urllib.parse.quote(query))
         value = []
 
         def answered():
+            if proc.poll() is not None:
+                raise AssertionError("prometheus exited: %s" % (tmp / "prometheus.log").read_text()[-2000:])
             try:
                 r = http_request("GET", url, timeout=2)
             except OSError:
@@ -323,7 +327,10 @@ class PrometheusScrape(unittest.TestCase):
             result = r.json().get("data", {}).get("result", []) if r.status == 200 else []
             value[:] = [float(result[0]["value"][1])] if result else []
             return bool(value)
-        wait_until(answered, timeout=60, what="Prometheus to scrape portier")
+        try:
+            wait_until(answered, timeout=60, what="Prometheus to scrape portier")
+        except AssertionError as e:  # what Prometheus said, for the reason
+            raise AssertionError("%s; prometheus.log ends: %s" % (e, (tmp / "prometheus.log").read_text()[-2000:]))
         self.assertEqual(value[0], sent)
 
 
