@@ -73,14 +73,24 @@ def make_temp_dir(prefix="portier-e2e-"):
     return d
 
 
+_ports_handed_out = set()
+
+
 def free_port(host="127.0.0.1", udp=False):
-    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
-                      socket.SOCK_DGRAM if udp else socket.SOCK_STREAM)
-    try:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
+    """A port free on `host` now and never returned before by this process: a test picks
+    several ports before anything binds them, and the kernel may offer a port it just freed
+    again (two entrypoints of one configuration once got the same port)."""
+    while True:
+        s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
+                          socket.SOCK_DGRAM if udp else socket.SOCK_STREAM)
+        try:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
+        finally:
+            s.close()
+        if (host, udp, port) not in _ports_handed_out:
+            _ports_handed_out.add((host, udp, port))
+            return port
 
 
 def started(portier):
