@@ -536,10 +536,17 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::respond(
   if (upgrade || pipeline.sniffs(resp) || pipeline.filters_body() || pipeline.collects_response(resp))
     return relay_response(ex, std::move(up), resp, pipeline, std::move(out));
   bool client_close = !ex.keep_alive || worker_.draining() || resp.body == BodyKind::until_close;
+  up->buf.consume(resp.head_size);
+  return relay_plain(std::move(up), resp, pipeline, std::move(out), client_close);
+}
+
+template <class Stream>
+awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_plain(
+    std::unique_ptr<UpstreamConn> up, const ResponseHead& resp, RequestPipeline& pipeline, std::string out,
+    bool client_close) {
   if (resp.body == BodyKind::chunked) append_header(out, "Transfer-Encoding", "chunked");
   if (client_close) append_header(out, "Connection", "close");
   out.append("\r\n");
-  up->buf.consume(resp.head_size);
   return relay_framed(pipeline, resp.body, resp.content_length, reusable(resp),
                       PlainWriter(*this, std::move(out), std::move(up), client_close), watchdog_);
 }
@@ -579,14 +586,8 @@ awaitable<typename Http1Session<Stream>::Outcome> Http1Session<Stream>::relay_re
     co_await tunnel(*up);
     co_return Outcome::close;
   }
-  if (!filtered) {  // sniffed: the upstream's framing goes through
-    if (resp.body == BodyKind::chunked) append_header(out, "Transfer-Encoding", "chunked");
-    if (client_close) append_header(out, "Connection", "close");
-    out.append("\r\n");
-    co_return co_await relay_framed(pipeline, resp.body, resp.content_length, reusable(resp),
-                                    PlainWriter(*this, std::move(out), std::move(up), client_close),
-                                    watchdog_);
-  }
+  if (!filtered)  // sniffed: the upstream's framing goes through
+    co_return co_await relay_plain(std::move(up), resp, pipeline, std::move(out), client_close);
   // A filtered body goes chunked, close-delimited to an HTTP/1.0 client.
   bool chunked = ex.chunked_ok;
   client_close = client_close || !chunked;

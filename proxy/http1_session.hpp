@@ -91,6 +91,10 @@ class Http1Session final : public Drainable {
   awaitable<Outcome> relay_response(const Exchange& ex, std::unique_ptr<UpstreamConn> up,
                                     const ResponseHead& resp, RequestPipeline& pipeline,
                                     std::string out);
+  // Not a coroutine: the head `out` (status line and fields) completed with the upstream's
+  // framing, and relay_framed() writing that framing through. `up`'s head is consumed.
+  awaitable<Outcome> relay_plain(std::unique_ptr<UpstreamConn> up, const ResponseHead& resp,
+                                 RequestPipeline& pipeline, std::string out, bool client_close);
   awaitable<Outcome> relay_collected(const Exchange& ex, std::unique_ptr<UpstreamConn> up,
                                      const ResponseHead& resp, std::string out, bool client_close,
                                      RequestPipeline& pipeline);
